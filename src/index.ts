@@ -1,0 +1,2 @@
+export * from './mail/index.js';
+export * as milter from './milter/index.js';

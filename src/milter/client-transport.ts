@@ -1,0 +1,146 @@
+/**
+ * A socket to a remote milter with milter-manager's four timeouts: connecting, writing a packet,
+ * reading a reply, and the whole end of message. Every failure becomes one MilterClientError.
+ */
+import { connect, type Socket } from 'node:net';
+import { MilterClientError } from './client-errors.js';
+import { MAX_DATA_SIZE } from './constants.js';
+import { FrameError, PacketDecoder, type Packet } from './packet.js';
+import type { ConnectionSpec } from './spec.js';
+
+export interface Timeouts {
+  /** Seconds; milter-manager's defaults are 297 / 7 / 7 / 297. */
+  readonly connection: number;
+  readonly writing: number;
+  readonly reading: number;
+  readonly endOfMessage: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({ connection: 297, writing: 7, reading: 7, endOfMessage: 297 });
+
+export class ClientTransport {
+  private readonly decoder = new PacketDecoder(MAX_DATA_SIZE);
+  private readonly packets: Packet[] = [];
+  private waiter: { resolve: (p: Packet) => void; reject: (e: Error) => void } | undefined;
+  private failure: MilterClientError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerSeconds = 0;
+  stage = 'negotiate';
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly name: string,
+  ) {
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (err) => this.fail('closed', err.message));
+    socket.on('close', () => this.fail('closed', 'connection closed by the milter'));
+  }
+
+  static open(spec: ConnectionSpec, name: string, timeoutSeconds: number): Promise<ClientTransport> {
+    return new Promise((resolve, reject) => {
+      const socket =
+        spec.type === 'unix' ? connect(spec.path) : connect({ port: spec.port, host: spec.host, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new MilterClientError('timeout', name, 'connect', `no connection within ${timeoutSeconds} s`));
+      }, timeoutSeconds * 1000);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new ClientTransport(socket, name));
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(new MilterClientError('connect', name, 'connect', err.message));
+      });
+    });
+  }
+
+  setMaxPayload(max: number): void {
+    this.decoder.setMaxPayload(max);
+  }
+
+  /** Writes, waiting for the socket to drain within the writing timeout when its buffer is full. */
+  write(buf: Buffer, timeoutSeconds: number): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    if (this.socket.write(buf)) return undefined;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = this.fail('timeout', `write not accepted within ${timeoutSeconds} s`);
+        reject(err);
+      }, timeoutSeconds * 1000);
+      this.socket.once('drain', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The next packet from the milter, within `timeoutSeconds`. */
+  read(timeoutSeconds: number): Promise<Packet> {
+    if (this.failure) return Promise.reject(this.failure);
+    const ready = this.packets.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      // One timer per connection, re-armed per read: cheaper than a new timer every round trip.
+      if (this.timer !== undefined && this.timerSeconds === timeoutSeconds) {
+        this.timer.refresh();
+      } else {
+        clearTimeout(this.timer);
+        this.timerSeconds = timeoutSeconds;
+        this.timer = setTimeout(() => this.onTimeout(), timeoutSeconds * 1000).unref();
+      }
+    });
+  }
+
+  private onTimeout(): void {
+    if (this.waiter) this.fail('timeout', `no reply within ${this.timerSeconds} s`);
+  }
+
+  private onData(data: Buffer): void {
+    let got: Packet[];
+    try {
+      got = this.decoder.push(data);
+    } catch (err) {
+      this.fail('protocol', err instanceof FrameError ? err.message : String(err));
+      return;
+    }
+    for (const p of got) {
+      const w = this.waiter;
+      if (w) {
+        this.waiter = undefined;
+        // The timer stays armed (onTimeout ignores it with no waiter) so read() can refresh() it.
+        w.resolve(p);
+      } else {
+        this.packets.push(p);
+      }
+    }
+  }
+
+  /** Records the first failure, rejects the pending read, closes the socket; returns the error. */
+  fail(kind: MilterClientError['failure'], detail: string): MilterClientError {
+    if (!this.failure) {
+      this.failure = new MilterClientError(kind, this.name, this.stage, detail);
+      this.socket.destroy();
+    }
+    clearTimeout(this.timer);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(this.failure);
+    return this.failure;
+  }
+
+  get failed(): MilterClientError | undefined {
+    return this.failure;
+  }
+
+  /** Sends the last bytes and closes our side. */
+  end(last?: Buffer): void {
+    if (this.failure) return;
+    this.failure = new MilterClientError('closed', this.name, this.stage, 'session closed');
+    clearTimeout(this.timer);
+    if (last) this.socket.end(last);
+    else this.socket.end();
+  }
+}

@@ -1,0 +1,398 @@
+/**
+ * One MTA connection on the filter side: decodes commands, keeps the protocol state, drives a
+ * FilterSession and writes its replies. Any protocol violation closes this connection only, with
+ * one log line; a filter that throws gets a tempfail reply, never a crash.
+ */
+import type { Socket } from 'node:net';
+import type { EndOfMessageResult } from '../mail/changes.js';
+import type { ConnectionInfo } from '../mail/connection.js';
+import type { Filter, FilterSession, SessionContext } from '../mail/filter.js';
+import type { Logger } from '../mail/logger.js';
+import { CONTINUE, type Reply } from '../mail/reply.js';
+import type { EventStage } from '../mail/stage.js';
+import { decodeCommand, type MilterCommand } from './commands.js';
+import { MAX_DATA_SIZE } from './constants.js';
+import { MacroStore } from './macro-store.js';
+import { actionsFromBits, negotiateAsFilter, offerFromBits, type FilterNegotiation } from './negotiation.js';
+import { FrameError, PacketDecoder, type Packet } from './packet.js';
+import { responseForReply } from './reply-code.js';
+import { encodeResponse, type MilterResponse } from './responses.js';
+import { responsesForChanges } from './server-changes.js';
+
+type State = 'negotiate' | 'session' | 'envelope' | 'content' | 'closed';
+
+export interface ServerConnectionOptions {
+  readonly filter: Filter;
+  readonly logger: Logger;
+  /** Close the connection after this long without traffic (libmilter: 7210 s). */
+  readonly idleTimeoutMs: number;
+  /** Reply sent when the filter throws. */
+  readonly errorReply: Reply;
+}
+
+/** Above this many queued packets the socket is paused: a flooding peer cannot exhaust memory. */
+const HIGH_WATER = 256;
+
+const CONTINUE_PACKET = encodeResponse({ type: 'continue' });
+
+export class ServerConnection {
+  private readonly decoder = new PacketDecoder(MAX_DATA_SIZE);
+  private readonly macros = new MacroStore();
+  private readonly ctx: SessionContext;
+  private readonly queue: Packet[] = [];
+  private running = false;
+  private state: State = 'negotiate';
+  private session: FilterSession | undefined;
+  private neg: FilterNegotiation | undefined;
+  private offer: { version: number; actions: number; protocol: number } | undefined;
+  private allowedActions: ReadonlySet<import('../mail/filter.js').Action> = new Set();
+  private connectSeen = false;
+  private owesReply = false;
+  private sessionClosed = true;
+  /** Resolves when the connection has fully ended (filter session closed). */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: ServerConnectionOptions,
+    private readonly log: Logger,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+    this.ctx = { macros: this.macros, progress: () => this.progress() };
+    socket.setTimeout(opts.idleTimeoutMs);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('timeout', () => {
+      const mid = this.decoder.pending > 0 ? ' in the middle of a packet' : '';
+      this.fail(`peer silent for ${Math.round(opts.idleTimeoutMs / 1000)} s${mid}; closing`);
+    });
+    socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => void this.finish());
+  }
+
+  private onData(data: Buffer): void {
+    let packets: Packet[];
+    try {
+      packets = this.decoder.push(data);
+    } catch (err) {
+      this.fail(err instanceof FrameError ? err.message : String(err));
+      return;
+    }
+    for (const p of packets) this.queue.push(p);
+    if (this.queue.length > HIGH_WATER) this.socket.pause();
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && this.state !== 'closed') {
+        const packet = this.queue.shift()!;
+        const pending = this.handle(packet);
+        if (pending !== undefined) await pending;
+        if (this.queue.length < HIGH_WATER / 2 && this.socket.isPaused()) this.socket.resume();
+      }
+    } catch (err) {
+      this.fail(`internal error: ${(err as Error).stack ?? String(err)}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Handles one packet; returns a promise only when it has to wait (keeps the hot path synchronous). */
+  private handle(packet: Packet): Promise<void> | undefined {
+    let cmd: MilterCommand;
+    try {
+      cmd = decodeCommand(packet);
+    } catch (err) {
+      this.fail(`bad command from MTA: ${(err as Error).message}`);
+      return undefined;
+    }
+    if (this.state === 'negotiate' && cmd.type !== 'optneg' && cmd.type !== 'macro') {
+      if (cmd.type === 'quit' || cmd.type === 'abort') return this.handleQuiet(cmd);
+      return this.outOfOrder(cmd.type);
+    }
+    switch (cmd.type) {
+      case 'optneg':
+        if (this.state !== 'negotiate') return this.outOfOrder(cmd.type);
+        return this.negotiate(cmd);
+      case 'macro':
+        if (!this.macros.set(cmd.stage, cmd.macros)) {
+          this.log.debug({ stage: cmd.stage }, 'macros for an unknown stage ignored');
+        }
+        return undefined;
+      case 'connect': {
+        if (this.state !== 'session' || this.connectSeen) return this.outOfOrder(cmd.type);
+        this.connectSeen = true;
+        const info = connectionInfo(cmd);
+        return this.event('connect', (s) => s.connect?.(info, this.ctx));
+      }
+      case 'helo':
+        return this.afterAbort(() => this.event('helo', (s) => s.helo?.(cmd.name, this.ctx)));
+      case 'mail':
+        return this.afterAbort(() => {
+          this.state = 'envelope';
+          return this.event('mail', (s) => s.mail?.(cmd.args[0]!, cmd.args.slice(1), this.ctx));
+        });
+      case 'rcpt':
+        if (this.state !== 'envelope') return this.outOfOrder(cmd.type);
+        return this.event('rcpt', (s) => s.rcpt?.(cmd.args[0]!, cmd.args.slice(1), this.ctx));
+      case 'data':
+        if (this.state !== 'envelope') return this.outOfOrder(cmd.type);
+        this.state = 'content';
+        return this.event('data', (s) => s.data?.(this.ctx));
+      case 'header':
+        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        this.state = 'content';
+        return this.event('header', (s) => s.header?.(cmd.name, cmd.value, this.ctx));
+      case 'eoh':
+        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        this.state = 'content';
+        return this.event('endOfHeaders', (s) => s.endOfHeaders?.(this.ctx));
+      case 'body':
+        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        this.state = 'content';
+        return this.event('body', (s) => s.body?.(cmd.chunk, this.ctx));
+      case 'bodyeob':
+        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        return this.endOfMessage(cmd.chunk);
+      case 'unknown':
+        return this.event('unknown', (s) => s.unknown?.(cmd.command, this.ctx));
+      case 'abort':
+      case 'quit':
+      case 'quitNc':
+        return this.handleQuiet(cmd);
+    }
+  }
+
+  private inMessage(): boolean {
+    return this.state === 'envelope' || this.state === 'content';
+  }
+
+  /** HELO and MAIL inside a message end that message first (the MTA skipped ABORT). */
+  private afterAbort(next: () => Promise<void> | undefined): Promise<void> | undefined {
+    if (!this.inMessage()) return next();
+    return this.abortMessage().then(next);
+  }
+
+  private async abortMessage(): Promise<void> {
+    const wasIn = this.inMessage();
+    this.state = 'session';
+    this.macros.clearMessage();
+    if (wasIn && this.session?.abort) {
+      try {
+        await this.session.abort(this.ctx);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'filter abort failed');
+      }
+    }
+  }
+
+  private handleQuiet(cmd: MilterCommand): Promise<void> | undefined {
+    switch (cmd.type) {
+      case 'abort':
+        // ABORT outside a message (Postfix sends it after every transaction and before QUIT) is a no-op.
+        return this.inMessage() ? this.abortMessage() : undefined;
+      case 'quit':
+        this.state = 'closed';
+        this.socket.end();
+        return this.finish();
+      case 'quitNc':
+        return this.restartSession();
+      default:
+        return undefined;
+    }
+  }
+
+  /** QUIT_NC: the SMTP connection is over but the milter connection stays for the next one. */
+  private async restartSession(): Promise<void> {
+    await this.abortMessage();
+    await this.closeSession();
+    this.macros.clearAll();
+    this.connectSeen = false;
+    this.session = await this.opts.filter.open();
+    this.sessionClosed = false;
+    // The wire negotiation stays; the new session learns the offer and its answer is not sent.
+    await this.session.negotiate(offerFromBits(this.offer!.version, this.offer!.actions, this.offer!.protocol));
+  }
+
+  private async negotiate(cmd: Extract<MilterCommand, { type: 'optneg' }>): Promise<void> {
+    try {
+      this.session = await this.opts.filter.open();
+      this.sessionClosed = false;
+      const offer = offerFromBits(cmd.version, cmd.actions, cmd.protocol);
+      const wanted = await this.session.negotiate(offer);
+      this.neg = negotiateAsFilter(cmd, wanted);
+    } catch (err) {
+      this.fail(`negotiation failed: ${(err as Error).message}`);
+      return;
+    }
+    this.offer = cmd;
+    this.allowedActions = actionsFromBits(this.neg.reply.actions);
+    this.decoder.setMaxPayload(this.neg.maxDataSize);
+    this.state = 'session';
+    this.write(encodeResponse({ type: 'optneg', ...this.neg.reply }));
+  }
+
+  /** Runs one envelope or content event and answers it as negotiated. */
+  private event(
+    stage: EventStage,
+    call: (s: FilterSession) => Reply | Promise<Reply> | undefined,
+  ): Promise<void> | undefined {
+    const neg = this.neg!;
+    const silent = neg.noReply.has(stage);
+    if (neg.unwanted.has(stage)) {
+      if (!silent) this.write(CONTINUE_PACKET);
+      return undefined;
+    }
+    let result: Reply | Promise<Reply> | undefined;
+    this.owesReply = !silent;
+    try {
+      result = call(this.session!);
+    } catch (err) {
+      result = this.filterError(stage, err);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (reply) => this.answer(stage, reply, silent),
+        (err: unknown) => this.answer(stage, this.filterError(stage, err), silent),
+      );
+    }
+    this.answer(stage, result ?? CONTINUE, silent);
+    return undefined;
+  }
+
+  private answer(stage: EventStage, reply: Reply | undefined, silent: boolean): void {
+    this.owesReply = false;
+    const r = reply ?? CONTINUE;
+    if (silent) {
+      if (r.status !== 'continue') this.log.debug({ stage, status: r.status }, 'reply to a no-reply event suppressed');
+      return;
+    }
+    if (r === CONTINUE || r.status === 'continue') {
+      this.write(CONTINUE_PACKET);
+      return;
+    }
+    if (r.status === 'skip' && !(stage === 'body' && this.neg!.skip)) {
+      this.write(CONTINUE_PACKET);
+      return;
+    }
+    this.write(encodeResponse(responseForReply(r)));
+  }
+
+  private filterError(stage: EventStage, err: unknown): Reply {
+    this.log.error({ stage, err: (err as Error)?.message ?? String(err) }, `filter failed at ${stage}`);
+    return this.opts.errorReply;
+  }
+
+  private async endOfMessage(lastChunk: Buffer): Promise<void> {
+    const s = this.session!;
+    if (lastChunk.length > 0 && s.body) {
+      // Very old MTAs attach the last body chunk to BODYEOB: libmilter treats it as BODY, then EOM.
+      let reply: Reply;
+      try {
+        reply = (await s.body(lastChunk, this.ctx)) ?? CONTINUE;
+      } catch (err) {
+        reply = this.filterError('body', err);
+      }
+      if (reply.status !== 'continue' && reply.status !== 'skip') {
+        this.finishMessage();
+        this.write(encodeResponse(responseForReply(reply)));
+        return;
+      }
+    }
+    let result: EndOfMessageResult;
+    this.owesReply = true;
+    try {
+      result = (await s.endOfMessage?.(this.ctx)) ?? { reply: CONTINUE, changes: [] };
+    } catch (err) {
+      result = { reply: this.filterError('endOfMessage', err), changes: [] };
+    }
+    this.owesReply = false;
+    this.finishMessage();
+    const responses: MilterResponse[] = responsesForChanges(
+      result.changes,
+      this.allowedActions,
+      this.neg!.maxDataSize,
+      this.log,
+    );
+    const final = result.reply.status === 'skip' ? CONTINUE : result.reply;
+    responses.push(final === CONTINUE ? { type: 'continue' } : responseForReply(final));
+    this.write(responses.length === 1 ? encodeResponse(responses[0]!) : Buffer.concat(responses.map(encodeResponse)));
+  }
+
+  private finishMessage(): void {
+    this.state = 'session';
+    this.macros.clearMessage();
+  }
+
+  private progress(): Promise<void> {
+    if (this.owesReply && this.state !== 'closed') this.write(encodeResponse({ type: 'progress' }));
+    return Promise.resolve();
+  }
+
+  private outOfOrder(what: string): undefined {
+    this.fail(`command ${what} out of order (state ${this.state}); closing this connection`);
+    return undefined;
+  }
+
+  private write(buf: Buffer): void {
+    if (this.state !== 'closed' && this.socket.writable) this.socket.write(buf);
+  }
+
+  /** Closes this connection with one log line; the server and other connections go on. */
+  fail(reason: string): void {
+    if (this.state === 'closed') return;
+    this.log.warn(reason);
+    this.state = 'closed';
+    this.queue.length = 0;
+    this.socket.destroy();
+    void this.finish();
+  }
+
+  /** Asks the MTA side politely to go: used on server shutdown once no reply is owed. */
+  get idle(): boolean {
+    return !this.running && this.queue.length === 0 && !this.inMessage();
+  }
+
+  destroy(): void {
+    this.state = 'closed';
+    this.socket.destroy();
+  }
+
+  private async finish(): Promise<void> {
+    const inMessage = this.inMessage();
+    this.state = 'closed';
+    if (inMessage && this.session?.abort && !this.sessionClosed) {
+      try {
+        await this.session.abort(this.ctx);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'filter abort failed');
+      }
+    }
+    await this.closeSession();
+    this.resolveDone();
+  }
+
+  private async closeSession(): Promise<void> {
+    if (this.sessionClosed || this.session === undefined) return;
+    this.sessionClosed = true;
+    try {
+      await this.session.close?.();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'filter close failed');
+    }
+  }
+}
+
+function connectionInfo(cmd: Extract<MilterCommand, { type: 'connect' }>): ConnectionInfo {
+  switch (cmd.family) {
+    case 'inet':
+    case 'inet6':
+      return { hostname: cmd.hostname, family: cmd.family, address: cmd.address, port: cmd.port };
+    case 'unix':
+      return { hostname: cmd.hostname, family: 'unix', path: cmd.address, port: 0 };
+    case 'unknown':
+      return { hostname: cmd.hostname, family: 'unknown' };
+  }
+}

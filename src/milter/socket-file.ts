@@ -1,0 +1,94 @@
+/**
+ * Unix socket housekeeping for a listening milter. Postfix's "Permission denied" after a restart
+ * comes from a socket re-created with the default umask and owner: so the mode, group and owner are
+ * applied every time the socket is created, and a missing group is an error, not a warning.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+
+export interface SocketPermissions {
+  /** Octal mode, e.g. "0660" or 0o660. Default 0660. */
+  readonly mode?: string | number;
+  /** Group name or numeric id. */
+  readonly group?: string | number;
+  /** User name or numeric id. */
+  readonly owner?: string | number;
+}
+
+export class SocketSetupError extends Error {
+  override readonly name = 'SocketSetupError';
+}
+
+export function parseMode(mode: string | number | undefined): number {
+  if (mode === undefined) return 0o660;
+  if (typeof mode === 'number') return mode;
+  if (!/^0?[0-7]{3,4}$/.test(mode)) throw new SocketSetupError(`unix_socket_mode "${mode}" is not an octal mode like 0660`);
+  return parseInt(mode, 8);
+}
+
+/** Creates the parent directory if missing and removes a stale socket left by a previous run. */
+export async function prepareSocketPath(path: string): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw new SocketSetupError(`cannot create socket directory ${dir}: ${(err as Error).message}`);
+  }
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new SocketSetupError(`${path} exists and is not a socket; refusing to replace it`);
+  if (await socketAnswers(path)) throw new SocketSetupError(`${path} is in use by another running process`);
+  await unlink(path);
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Applies mode, group and owner to a freshly created socket. */
+export async function applySocketPermissions(path: string, perms: SocketPermissions): Promise<void> {
+  const mode = parseMode(perms.mode);
+  const gid = perms.group === undefined ? -1 : lookupId('group', perms.group);
+  const uid = perms.owner === undefined ? -1 : lookupId('passwd', perms.owner);
+  try {
+    if (uid !== -1 || gid !== -1) await chown(path, uid, gid);
+    await chmod(path, mode);
+  } catch (err) {
+    throw new SocketSetupError(`cannot set owner/group/mode of ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Resolves a user or group through NSS (getent), falling back to /etc/passwd and /etc/group. */
+export function lookupId(db: 'group' | 'passwd', name: string | number): number {
+  if (typeof name === 'number' || /^\d+$/.test(name)) return Number(name);
+  const what = db === 'group' ? 'unix_socket_group' : 'unix_socket_owner';
+  let line: string | undefined;
+  try {
+    line = execFileSync('getent', [db, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0];
+  } catch {
+    try {
+      line = readFileSync(`/etc/${db}`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${name}:`));
+    } catch {
+      line = undefined;
+    }
+  }
+  const id = line?.split(':')[2];
+  if (id === undefined || !/^\d+$/.test(id)) throw new SocketSetupError(`${what} "${name}" does not exist on this host`);
+  return Number(id);
+}
