@@ -7,3 +7,4 @@ export * from './filter.js';
 export * from './capabilities.js';
 export * from './define-filter.js';
 export * from './logger.js';
+export * from './header-list.js';
