@@ -9,6 +9,6 @@ export class MilterClientError extends Error {
     readonly stage: string,
     detail: string,
   ) {
-    super(`milter ${milter}: ${failure} at ${stage}: ${detail}`);
+    super(failure === 'connect' ? `milter ${milter}: cannot connect: ${detail}` : `milter ${milter}: ${failure} at ${stage}: ${detail}`);
   }
 }

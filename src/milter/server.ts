@@ -5,7 +5,12 @@ import type { Filter } from '../mail/filter.js';
 import { createLogger, type Logger } from '../mail/logger.js';
 import { TEMPFAIL, type Reply } from '../mail/reply.js';
 import { ServerConnection } from './server-connection.js';
-import { applySocketPermissions, prepareSocketPath, type SocketPermissions } from './socket-file.js';
+import {
+  applySocketPermissions,
+  prepareSocketPath,
+  resolveSocketPermissions,
+  type SocketPermissions,
+} from './socket-file.js';
 import { formatConnectionSpec, parseConnectionSpec, type ConnectionSpec } from './spec.js';
 
 export interface MilterServerOptions extends SocketPermissions {
@@ -45,6 +50,7 @@ export class MilterServer {
   async listen(specText: string | ConnectionSpec): Promise<ConnectionSpec> {
     if (this.server) throw new Error('MilterServer is already listening');
     const spec = typeof specText === 'string' ? parseConnectionSpec(specText) : specText;
+    const perms = spec.type === 'unix' ? resolveSocketPermissions(this.options) : undefined;
     if (spec.type === 'unix') await prepareSocketPath(spec.path);
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
@@ -60,7 +66,7 @@ export class MilterServer {
     this.server = server;
     if (spec.type === 'unix') {
       try {
-        await applySocketPermissions(spec.path, this.options);
+        await applySocketPermissions(spec.path, perms!);
       } catch (err) {
         await this.close();
         throw err;

@@ -59,11 +59,24 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
+export interface ResolvedPermissions {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Checks mode, group and owner up front, so a typo fails before anything listens. */
+export function resolveSocketPermissions(perms: SocketPermissions): ResolvedPermissions {
+  return {
+    mode: parseMode(perms.mode),
+    gid: perms.group === undefined ? -1 : lookupId('group', perms.group),
+    uid: perms.owner === undefined ? -1 : lookupId('passwd', perms.owner),
+  };
+}
+
 /** Applies mode, group and owner to a freshly created socket. */
-export async function applySocketPermissions(path: string, perms: SocketPermissions): Promise<void> {
-  const mode = parseMode(perms.mode);
-  const gid = perms.group === undefined ? -1 : lookupId('group', perms.group);
-  const uid = perms.owner === undefined ? -1 : lookupId('passwd', perms.owner);
+export async function applySocketPermissions(path: string, perms: ResolvedPermissions): Promise<void> {
+  const { mode, uid, gid } = perms;
   try {
     if (uid !== -1 || gid !== -1) await chown(path, uid, gid);
     await chmod(path, mode);
