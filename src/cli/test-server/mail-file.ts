@@ -28,12 +28,11 @@ export function parseMailFile(raw: Buffer): ParsedMail {
   const lines = headerText.length > 0 ? headerText.split('\n') : [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const eol = line.endsWith('\r') ? '\r\n' : '\n';
-    const content = eol === '\r\n' ? line.slice(0, -1) : line;
+    const content = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (/^[ \t]/.test(content) && headers.length > 0) {
-      // Continuation lines stay in the value, folded with the line end the file used.
+      // Continuation lines stay in the value, folded with a bare LF as Postfix sends them.
       const last = headers[headers.length - 1]!;
-      headers[headers.length - 1] = { name: last.name, value: `${last.value}${eol}${content}` };
+      headers[headers.length - 1] = { name: last.name, value: `${last.value}\n${content}` };
       continue;
     }
     const colon = content.indexOf(':');

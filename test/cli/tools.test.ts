@@ -1,0 +1,137 @@
+/** The built `mailgate` command against in-process filters and against each other. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineFilter } from '../../src/mail/define-filter.js';
+import { silentLogger } from '../../src/mail/logger.js';
+import { CONTINUE, reject } from '../../src/mail/reply.js';
+import { MilterServer } from '../../src/milter/server.js';
+import { tempDir } from '../milter/helpers.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+const dir = tempDir();
+let server: MilterServer;
+let spec = '';
+
+beforeAll(async () => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  const filter = defineFilter(
+    'editor',
+    { actions: ['addHeader', 'changeHeader', 'changeBody', 'addRecipient', 'deleteRecipient', 'changeSender', 'quarantine'] },
+    () => ({
+      rcpt: (r) => (r === '<nobody@example.org>' ? reject(550, '5.1.1', 'unknown user') : CONTINUE),
+      endOfMessage: () => ({
+        reply: CONTINUE,
+        changes: [
+          { kind: 'addHeader', name: 'X-Added', value: 'yes' },
+          { kind: 'deleteHeader', name: 'Subject', index: 1 },
+          { kind: 'changeSender', sender: 'bounce@example.com' },
+          { kind: 'addRecipient', recipient: 'copy@example.org' },
+          { kind: 'replaceBody', body: Buffer.from('new body') },
+          { kind: 'quarantine', reason: 'held for review' },
+        ],
+      }),
+    }),
+  );
+  server = new MilterServer(filter, { logger: silentLogger, drainTimeout: 1 });
+  const addr = await server.listen(`unix:${dir.path}/editor.sock`);
+  spec = `unix:${addr.type === 'unix' ? addr.path : ''}`;
+});
+
+afterAll(async () => {
+  await server.close();
+  dir.cleanup();
+});
+
+function mailgate(args: string[]) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('mailgate test-server', () => {
+  it('reports status, elapsed time, quarantine and the edited message', async () => {
+    const r = await mailgate([
+      'test-server', '-s', spec, '-f', 'sender@example.com',
+      '-r', 'rcpt@example.org', '-r', 'nobody@example.org', '-h', 'Subject:hello', '--output-message',
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('status: pass');
+    expect(lines[1]).toMatch(/^elapsed-time: [0-9.e-]+ seconds$/);
+    expect(lines[2]).toBe('Quarantine reason: <held for review>');
+    expect(r.stdout).toContain(
+      [
+        'Envelope:------------------------------',
+        '- MAIL FROM:<sender@example.com>',
+        '+ MAIL FROM:<bounce@example.com>',
+        '  RCPT TO:<rcpt@example.org>',
+        '- RCPT TO:<nobody@example.org>',
+        '+ RCPT TO:<copy@example.org>',
+        'Header:--------------------------------',
+        '- Subject: hello',
+        '  From: <sender@example.com>',
+        '  To: <rcpt@example.org>',
+        '+ X-Added: yes',
+        'Body:----------------------------------',
+        'new body',
+      ].join('\n'),
+    );
+  });
+
+  it('reports a refused last recipient with its reply', async () => {
+    const r = await mailgate(['test-server', '-s', spec, '-r', 'nobody@example.org']);
+    expect(r.stdout.split('\n')[0]).toBe('status: reject [550]<5.1.1>(unknown user)');
+    expect(r.code).toBe(0);
+  });
+
+  it('reads a mail file and repeats sessions with a summary', async () => {
+    const file = join(dir.path, 'msg.eml');
+    writeFileSync(file, 'From: a@example.com\nTo: b@example.org\nSubject: s\n\nhi\n');
+    const r = await mailgate(['test-server', '-s', spec, '-m', file, '-t', '4', '--n-sessions', '25']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^sessions: 100 of 100 ran \(pass: 100\)$/m);
+    expect(r.stdout).toMatch(/^sessions-per-second: [0-9.]+$/m);
+  });
+
+  it('exits 1 with one clear line when the milter cannot be reached', async () => {
+    const r = await mailgate(['test-server', '-s', `unix:${dir.path}/absent.sock`]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/cannot connect/);
+  });
+
+  it('exits 2 on a bad invocation', () => {
+    const r = spawnSync(process.execPath, [cli, 'test-server', '-s', 'nonsense:1'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown type "nonsense"/);
+  });
+});
+
+describe('mailgate test-client', () => {
+  it('prints what it receives, answers the chosen status and adds headers', async () => {
+    const sock = join(dir.path, 'client.sock');
+    const child = spawn(process.execPath, [
+      cli, 'test-client', '-s', `unix:${sock}`, '--status', 'reject', '--add-header', 'X-Test: yes',
+    ]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    const r = await mailgate(['test-server', '-s', `unix:${sock}`, '--authenticated-name', 'alice']);
+    expect(r.stdout.split('\n')[0]).toBe('status: reject');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('close', r));
+    expect(existsSync(sock)).toBe(false);
+    expect(out).toContain('[1] helo: delian');
+    expect(out).toContain('[1] envelope-from: <sender@example.com>');
+    expect(out).toContain('[1]   macro: {auth_authen}=alice');
+    expect(out).toContain('[1] end-of-message');
+    expect(out).toContain('[1]   add-header: X-Test: yes');
+  });
+});
