@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FULL_OFFER } from '../../src/mail/capabilities.js';
 import { defineFilter } from '../../src/mail/define-filter.js';
+import type { Filter } from '../../src/mail/filter.js';
 import { silentLogger } from '../../src/mail/logger.js';
 import { ACCEPT, CONTINUE, reject } from '../../src/mail/reply.js';
 import { MilterClient } from '../../src/milter/client.js';
@@ -14,7 +15,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function serve(filter: Parameters<typeof MilterServer.prototype.constructor>[0], spec = 'inet:0@127.0.0.1') {
+async function serve(filter: Filter, spec = 'inet:0@127.0.0.1') {
   const server = new MilterServer(filter, { logger: silentLogger, drainTimeout: 1 });
   servers.push(server);
   return server.listen(spec);

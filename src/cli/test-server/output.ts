@@ -45,7 +45,9 @@ function messageLines(original: MessageState, result: MessageState): string[] {
   const same = (a: Header, b: Header) => a.name === b.name && a.value === b.value;
   for (const [mark, h] of diff(original.headers.all, result.headers.all, same)) {
     const [first, ...rest] = h.value.split('\n');
-    out.push(`${mark} ${h.name}: ${first ?? ''}`);
+    // Values from a milter using HDR_LEADSPC bring their own space after the colon.
+    const sep = /^[ \t]/.test(first ?? '') ? ':' : ': ';
+    out.push(`${mark} ${h.name}${sep}${first ?? ''}`);
     for (const cont of rest) out.push(`${mark} ${cont}`);
   }
   out.push('Body:----------------------------------');

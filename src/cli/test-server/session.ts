@@ -79,8 +79,11 @@ export async function runSession(session: ClientSession, plan: SessionPlan): Pro
     }
     r = await step(Command.DATA, plan.macros.data, () => session.data(ctx));
     if (ENDS.has(r.status)) return finish(r);
+    // A milter that negotiated HDR_LEADSPC gets the value as it follows the colon, as Postfix sends it.
+    const leadingSpace = session.capabilities?.leadingSpace === true;
     for (const h of plan.headers) {
-      r = await session.header(h.name, h.value, ctx);
+      const value = leadingSpace && !/^[ \t]/.test(h.value) ? ` ${h.value}` : h.value;
+      r = await session.header(h.name, value, ctx);
       if (ENDS.has(r.status)) return finish(r);
     }
     r = await step(Command.EOH, plan.macros.endOfHeaders, () => session.endOfHeaders(ctx));

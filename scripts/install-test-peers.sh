@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Installs the real peers the interop tests talk to (test/interop/**):
+# Postfix (MTA client + smtp-sink), swaks (SMTP client), miltertest (Lua MTA
+# simulator), opendkim (+ tools for opendkim-genkey) and pymilter.
+#
+# Idempotent and non-interactive (safe with no stdin, as in CI). When everything
+# is present it only runs dpkg-query, so it finishes well under a second.
+# The tests start PRIVATE Postfix instances; the system instance that the
+# postfix package starts on install is stopped and disabled here so that it
+# neither holds port 25 nor races our instances for anything.
+set -euo pipefail
+
+PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter)
+
+missing_packages() {
+  local pkg status
+  for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+    # "ii " = installed; anything else (absent, rc, half-installed) needs apt.
+    if [[ "$status" != ii* ]]; then
+      printf '%s\n' "$pkg"
+    fi
+  done
+}
+
+stop_system_services() {
+  # Only act when something is actually running/enabled, to stay fast.
+  local svc
+  for svc in postfix opendkim; do
+    if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+      if systemctl is-active --quiet "$svc" 2>/dev/null; then
+        systemctl stop "$svc" || true
+      fi
+      if systemctl is-enabled --quiet "$svc" 2>/dev/null; then
+        systemctl disable --quiet "$svc" || true
+      fi
+    fi
+  done
+  # Without systemd (containers), the package's init script may have started the
+  # default instance directly; `postfix status` exits 0 only when it runs.
+  if [[ -x /usr/sbin/postfix ]] && /usr/sbin/postfix status >/dev/null 2>&1; then
+    /usr/sbin/postfix stop >/dev/null 2>&1 || /usr/sbin/postfix abort >/dev/null 2>&1 || true
+  fi
+  if [[ -f /run/opendkim/opendkim.pid ]]; then
+    kill "$(cat /run/opendkim/opendkim.pid)" 2>/dev/null || true
+  fi
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "install-test-peers: dpkg-query not found; this script supports Debian/Ubuntu only" >&2
+  exit 1
+fi
+
+mapfile -t missing < <(missing_packages)
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  if [[ $EUID -eq 0 ]]; then
+    stop_system_services
+  fi
+  echo "install-test-peers: all present (${PACKAGES[*]})"
+  exit 0
+fi
+
+if [[ $EUID -ne 0 ]]; then
+  echo "install-test-peers: missing packages: ${missing[*]}" >&2
+  echo "install-test-peers: run as root (or: sudo apt-get install -y --no-install-recommends ${missing[*]})" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# postfix's debconf questions: answer them up front so nothing ever prompts.
+if command -v debconf-set-selections >/dev/null 2>&1; then
+  debconf-set-selections <<'DEBCONF'
+postfix postfix/main_mailer_type select No configuration
+postfix postfix/mailname string localhost
+DEBCONF
+fi
+
+# policy-rc.d exit 101 forbids maintainer scripts from starting services
+# (Debian's invoke-rc.d convention); restore whatever was there afterwards.
+POLICY=/usr/sbin/policy-rc.d
+policy_backup=""
+if [[ -e $POLICY ]]; then
+  policy_backup=$(mktemp)
+  cp -p "$POLICY" "$policy_backup"
+fi
+restore_policy() {
+  if [[ -n $policy_backup ]]; then
+    mv -f "$policy_backup" "$POLICY"
+  else
+    rm -f "$POLICY"
+  fi
+}
+trap restore_policy EXIT
+printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+chmod 0755 "$POLICY"
+
+apt-get update </dev/null
+apt-get install -y --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+  "${PACKAGES[@]}" </dev/null
+
+stop_system_services
+
+mapfile -t still_missing < <(missing_packages)
+if [[ ${#still_missing[@]} -ne 0 ]]; then
+  echo "install-test-peers: still missing after apt-get: ${still_missing[*]}" >&2
+  exit 1
+fi
+echo "install-test-peers: installed ${missing[*]}"
