@@ -41,7 +41,8 @@ export function capabilitiesFor(offer: Capabilities, wants: Wants): Capabilities
     version: Math.min(6, offer.version),
     actions,
     stages: keep(wants.stages, offer.stages, EVENT_STAGES),
-    noReply: keep(wants.noReply, offer.noReply, []),
+    // Kept as declared: where the MTA cannot skip waiting, the milter server answers continue itself.
+    noReply: new Set(wants.noReply ?? []),
     skip: (wants.skip ?? false) && offer.skip,
     rejectedRecipients: (wants.rejectedRecipients ?? false) && offer.rejectedRecipients,
     leadingSpace: (wants.leadingSpace ?? false) && offer.leadingSpace,

@@ -27,7 +27,7 @@ const STAGE_SLOT: Record<MacroStage, number> = {
   unknown: 7,
 };
 const SLOTS = 8;
-/** A CONNECT, HELO, MAIL or RCPT packet clears every later stage (up to DATA..EOM, not UNKNOWN). */
+/** A CONNECT, HELO, MAIL or RCPT packet clears every later stage, UNKNOWN's stale values too. */
 const CLEARS_LATER = 4;
 
 type Pairs = readonly (readonly [string, string])[];
@@ -41,7 +41,7 @@ export class MacroStore implements Macros {
     const slot = SLOT[stageCommand];
     if (slot === undefined) return false;
     if (slot < CLEARS_LATER) {
-      for (let i = slot + 1; i < 7; i++) {
+      for (let i = slot + 1; i < SLOTS; i++) {
         this.slots[i] = undefined;
         this.index[i] = undefined;
       }
@@ -53,7 +53,7 @@ export class MacroStore implements Macros {
 
   /** Forgets the macros of the message stages (after end of message or abort). */
   clearMessage(): void {
-    for (let i = 2; i < 7; i++) {
+    for (let i = 2; i < SLOTS; i++) {
       this.slots[i] = undefined;
       this.index[i] = undefined;
     }

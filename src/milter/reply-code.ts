@@ -16,7 +16,7 @@ export function responseForReply(reply: Reply): MilterResponse {
   if (reply.code === undefined && lines.length === 0) return { type: status };
   const klass = status === 'reject' ? 5 : 4;
   const code = reply.code ?? (klass === 5 ? 550 : 451);
-  if (Math.floor(code / 100) !== klass || code % 100 > 99) return { type: status };
+  if (!Number.isInteger(code) || Math.floor(code / 100) !== klass) return { type: status };
   let ext = reply.enhancedCode;
   if (ext !== undefined && (!ENHANCED.test(ext) || Number(ext[0]) !== klass)) ext = undefined;
   ext ??= `${klass}.0.0`;

@@ -11,7 +11,7 @@ import type { Logger } from '../mail/logger.js';
 import { CONTINUE, type Reply } from '../mail/reply.js';
 import type { EventStage } from '../mail/stage.js';
 import { decodeCommand, type MilterCommand } from './commands.js';
-import { MAX_DATA_SIZE } from './constants.js';
+import { MAX_DATA_SIZE, ProtocolFlag } from './constants.js';
 import { MacroStore } from './macro-store.js';
 import { actionsFromBits, negotiateAsFilter, offerFromBits, type FilterNegotiation } from './negotiation.js';
 import { FrameError, PacketDecoder, type Packet } from './packet.js';
@@ -47,6 +47,9 @@ export class ServerConnection {
   private offer: { version: number; actions: number; protocol: number } | undefined;
   private allowedActions: ReadonlySet<import('../mail/filter.js').Action> = new Set();
   private connectSeen = false;
+  /** The filter left MAIL out: a message begins with whatever message event comes first. */
+  private mailMasked = false;
+  private finishing: Promise<void> | undefined;
   private owesReply = false;
   private sessionClosed = true;
   /** Resolves when the connection has fully ended (filter session closed). */
@@ -63,11 +66,13 @@ export class ServerConnection {
     socket.setTimeout(opts.idleTimeoutMs);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('timeout', () => {
+      // Only time spent waiting for the MTA counts: a filter at work is not an idle peer.
+      if (this.running) return;
       const mid = this.decoder.pending > 0 ? ' in the middle of a packet' : '';
       this.fail(`peer silent for ${Math.round(opts.idleTimeoutMs / 1000)} s${mid}; closing`);
     });
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
-    socket.on('close', () => void this.finish());
+    socket.on('close', () => this.onClose());
   }
 
   private onData(data: Buffer): void {
@@ -131,30 +136,31 @@ export class ServerConnection {
         return this.afterAbort(() => this.event('helo', (s) => s.helo?.(cmd.name, this.ctx)));
       case 'mail':
         return this.afterAbort(() => {
+          if (this.state === 'closed') return undefined;
           this.state = 'envelope';
           return this.event('mail', (s) => s.mail?.(cmd.args[0]!, cmd.args.slice(1), this.ctx));
         });
       case 'rcpt':
-        if (this.state !== 'envelope') return this.outOfOrder(cmd.type);
+        if (!this.envelopeOpen()) return this.outOfOrder(cmd.type);
         return this.event('rcpt', (s) => s.rcpt?.(cmd.args[0]!, cmd.args.slice(1), this.ctx));
       case 'data':
-        if (this.state !== 'envelope') return this.outOfOrder(cmd.type);
+        if (!this.envelopeOpen()) return this.outOfOrder(cmd.type);
         this.state = 'content';
         return this.event('data', (s) => s.data?.(this.ctx));
       case 'header':
-        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        if (!this.messageOpen()) return this.outOfOrder(cmd.type);
         this.state = 'content';
         return this.event('header', (s) => s.header?.(cmd.name, cmd.value, this.ctx));
       case 'eoh':
-        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        if (!this.messageOpen()) return this.outOfOrder(cmd.type);
         this.state = 'content';
         return this.event('endOfHeaders', (s) => s.endOfHeaders?.(this.ctx));
       case 'body':
-        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        if (!this.messageOpen()) return this.outOfOrder(cmd.type);
         this.state = 'content';
         return this.event('body', (s) => s.body?.(cmd.chunk, this.ctx));
       case 'bodyeob':
-        if (!this.inMessage()) return this.outOfOrder(cmd.type);
+        if (!this.messageOpen()) return this.outOfOrder(cmd.type);
         return this.endOfMessage(cmd.chunk);
       case 'unknown':
         return this.event('unknown', (s) => s.unknown?.(cmd.command, this.ctx));
@@ -165,8 +171,30 @@ export class ServerConnection {
     }
   }
 
+  /** A method, not a property test, so TypeScript does not narrow it away across awaits. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
   private inMessage(): boolean {
     return this.state === 'envelope' || this.state === 'content';
+  }
+
+  /**
+   * A message has begun, or may begin here because the MTA was told not to send MAIL (a filter
+   * that left MAIL out gets RCPT, or only headers, without it).
+   */
+  private messageOpen(): boolean {
+    if (this.inMessage()) return true;
+    if (this.state === 'session' && this.mailMasked) {
+      this.state = 'envelope';
+      return true;
+    }
+    return false;
+  }
+
+  private envelopeOpen(): boolean {
+    return this.state === 'envelope' || (this.state === 'session' && this.messageOpen());
   }
 
   /** HELO and MAIL inside a message end that message first (the MTA skipped ABORT). */
@@ -177,7 +205,7 @@ export class ServerConnection {
 
   private async abortMessage(): Promise<void> {
     const wasIn = this.inMessage();
-    this.state = 'session';
+    if (this.state !== 'closed') this.state = 'session';
     this.macros.clearMessage();
     if (wasIn && this.session?.abort) {
       try {
@@ -193,10 +221,12 @@ export class ServerConnection {
       case 'abort':
         // ABORT outside a message (Postfix sends it after every transaction and before QUIT) is a no-op.
         return this.inMessage() ? this.abortMessage() : undefined;
-      case 'quit':
+      case 'quit': {
+        const inMessage = this.inMessage();
         this.state = 'closed';
         this.socket.end();
-        return this.finish();
+        return this.finish(inMessage);
+      }
       case 'quitNc':
         return this.restartSession();
       default:
@@ -210,8 +240,13 @@ export class ServerConnection {
     await this.closeSession();
     this.macros.clearAll();
     this.connectSeen = false;
+    if (this.state === 'closed') return;
     this.session = await this.opts.filter.open();
     this.sessionClosed = false;
+    if (this.isClosed()) {
+      await this.closeSession();
+      return;
+    }
     // The wire negotiation stays; the new session learns the offer and its answer is not sent.
     await this.session.negotiate(offerFromBits(this.offer!.version, this.offer!.actions, this.offer!.protocol));
   }
@@ -220,6 +255,11 @@ export class ServerConnection {
     try {
       this.session = await this.opts.filter.open();
       this.sessionClosed = false;
+      if (this.isClosed()) {
+        // The MTA hung up while the filter was opening: the session still gets its close().
+        await this.closeSession();
+        return;
+      }
       const offer = offerFromBits(cmd.version, cmd.actions, cmd.protocol);
       const wanted = await this.session.negotiate(offer);
       this.neg = negotiateAsFilter(cmd, wanted);
@@ -227,7 +267,12 @@ export class ServerConnection {
       this.fail(`negotiation failed: ${(err as Error).message}`);
       return;
     }
+    if (this.isClosed()) {
+      await this.closeSession();
+      return;
+    }
     this.offer = cmd;
+    this.mailMasked = (this.neg.reply.protocol & ProtocolFlag.NOMAIL) !== 0;
     this.allowedActions = actionsFromBits(this.neg.reply.actions);
     this.decoder.setMaxPayload(this.neg.maxDataSize);
     this.state = 'session';
@@ -241,6 +286,7 @@ export class ServerConnection {
   ): Promise<void> | undefined {
     const neg = this.neg!;
     const silent = neg.noReply.has(stage);
+    const fake = neg.fakeNoReply.has(stage);
     if (neg.unwanted.has(stage)) {
       if (!silent) this.write(CONTINUE_PACKET);
       return undefined;
@@ -254,11 +300,12 @@ export class ServerConnection {
     }
     if (result instanceof Promise) {
       return result.then(
-        (reply) => this.answer(stage, reply, silent),
-        (err: unknown) => this.answer(stage, this.filterError(stage, err), silent),
+        (reply) => this.answer(stage, fake ? CONTINUE : reply, silent),
+        (err: unknown) => this.answer(stage, fake ? CONTINUE : this.filterError(stage, err), silent),
       );
     }
-    this.answer(stage, result ?? CONTINUE, silent);
+    // A filter that declared no reply for an event the MTA must hear about gets libmilter's continue.
+    this.answer(stage, fake ? CONTINUE : (result ?? CONTINUE), silent);
     return undefined;
   }
 
@@ -322,7 +369,7 @@ export class ServerConnection {
   }
 
   private finishMessage(): void {
-    this.state = 'session';
+    if (this.state !== 'closed') this.state = 'session';
     this.macros.clearMessage();
   }
 
@@ -344,10 +391,25 @@ export class ServerConnection {
   fail(reason: string): void {
     if (this.state === 'closed') return;
     this.log.warn(reason);
+    const inMessage = this.inMessage();
     this.state = 'closed';
     this.queue.length = 0;
     this.socket.destroy();
-    void this.finish();
+    void this.finish(inMessage);
+  }
+
+  /** The socket closed: say so once when the MTA left mid-packet or mid-message. */
+  private onClose(): void {
+    if (this.state === 'closed') {
+      void this.finish(false);
+      return;
+    }
+    const inMessage = this.inMessage();
+    if (this.decoder.pending > 0) this.log.warn(`MTA closed the connection in the middle of a packet`);
+    else if (inMessage) this.log.warn('MTA closed the connection in the middle of a message');
+    this.state = 'closed';
+    this.queue.length = 0;
+    void this.finish(inMessage);
   }
 
   /** Asks the MTA side politely to go: used on server shutdown once no reply is owed. */
@@ -356,12 +418,19 @@ export class ServerConnection {
   }
 
   destroy(): void {
+    const inMessage = this.inMessage();
     this.state = 'closed';
     this.socket.destroy();
+    void this.finish(inMessage);
   }
 
-  private async finish(): Promise<void> {
-    const inMessage = this.inMessage();
+  /** Ends the filter session once: abort() first when a message was open, then close(). */
+  private finish(inMessage: boolean): Promise<void> {
+    this.finishing ??= this.doFinish(inMessage);
+    return this.finishing;
+  }
+
+  private async doFinish(inMessage: boolean): Promise<void> {
     this.state = 'closed';
     if (inMessage && this.session?.abort && !this.sessionClosed) {
       try {

@@ -29,7 +29,7 @@ export function parseConnectionSpec(spec: string): ConnectionSpec {
   }
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const family: 4 | 6 = scheme === 'inet6' ? 6 : 4;
-  if (host === '') host = family === 6 ? '::' : '0.0.0.0';
+  if (at === -1) host = family === 6 ? '::' : '0.0.0.0';
   if (host.length === 0 || /[\s[\]]/.test(host)) throw new SpecError(`connection spec "${spec}": bad host "${host}"`);
   const ipFamily = isIP(host);
   if (ipFamily !== 0 && ipFamily !== family && !(scheme === 'inet' && ipFamily === 6)) {
