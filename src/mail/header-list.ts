@@ -45,7 +45,8 @@ export class HeaderList {
       return;
     }
     if (value === '') this.headers.splice(at, 1);
-    else this.headers[at] = { name: this.headers[at]!.name, value };
+    // Spread: the header keeps whatever else identifies it (the chain tracks original headers by id).
+    else this.headers[at] = { ...this.headers[at]!, value };
   }
 
   delete(name: string, index: number): void {

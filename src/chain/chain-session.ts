@@ -1,0 +1,510 @@
+/**
+ * One SMTP session through the chain (milter-manager §7): envelope stages go to every live child at
+ * once and their answers are merged; the message is buffered and at end of message runs through the
+ * children one after another, each seeing the changes of those before it; the MTA receives the net
+ * difference.
+ */
+import type { Change, EndOfMessageResult } from '../mail/changes.js';
+import type { ConnectionInfo } from '../mail/connection.js';
+import type { Capabilities, FilterSession, SessionContext } from '../mail/filter.js';
+import { HeaderList, type Header } from '../mail/header-list.js';
+import { NO_MACROS, type Macros } from '../mail/macros.js';
+import { ACCEPT, CONTINUE, type Reply } from '../mail/reply.js';
+import type { EventStage, MacroStage } from '../mail/stage.js';
+import { BodyStore } from './body-store.js';
+import type { Chain } from './chain.js';
+import { ChildRun } from './child-run.js';
+import type { ConditionContext, ConditionStage } from './condition.js';
+import { mergeCapabilities } from './negotiation.js';
+import { headerChanges, type BufferedHeader } from './net-changes.js';
+import { fallbackReply, isFinal, stronger } from './status.js';
+
+type EnvelopeStage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'unknown';
+
+const MACRO_STAGE: Record<EnvelopeStage, MacroStage> = {
+  connect: 'connect',
+  helo: 'helo',
+  mail: 'mail',
+  rcpt: 'rcpt',
+  data: 'data',
+  unknown: 'unknown',
+};
+
+const REFUSED = new Set(['reject', 'tempfail', 'discard']);
+
+export class ChainSession implements FilterSession {
+  private readonly runs: ChildRun[];
+  private mtaMacros: Macros = NO_MACROS;
+  private progressMta: () => Promise<void> = () => Promise.resolve();
+  private mtaLeadingSpace = false;
+  /** Children that failed to negotiate: their fallbacks are owed at the first stage. */
+  private pendingFallbacks: Reply[] = [];
+  private connection: ConnectionInfo | undefined;
+  private heloName: string | undefined;
+  private sender: string | undefined;
+  private recipients: string[] = [];
+  private rcptSeen = false;
+  private headers: BufferedHeader[] = [];
+  private bodyStore: BodyStore;
+  private finalStatus: Reply['status'] = 'continue';
+  private readonly started = process.hrtime.bigint();
+  private closed = false;
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly onClose: () => void,
+  ) {
+    const base: Macros = {
+      get: (n) => this.mtaMacros.get(n),
+      all: () => this.mtaMacros.all(),
+      forStage: (s) => this.mtaMacros.forStage(s),
+    };
+    this.runs = chain.children.map((def) => new ChildRun(def, base, () => this.progressMta()));
+    this.bodyStore = new BodyStore(chain.options.bodyMemoryLimit);
+  }
+
+  async negotiate(offer: Capabilities): Promise<Capabilities> {
+    await Promise.all(
+      this.runs.map(async (run) => {
+        if (this.chain.isDown(run.def.name)) {
+          run.dead = true;
+          run.lastStatus = 'fallback';
+          this.owe(run);
+          return;
+        }
+        try {
+          run.session = await run.def.filter.open();
+          run.caps = await run.session.negotiate(offer);
+        } catch (err) {
+          this.childFailed(run, 'negotiate', err);
+          this.owe(run);
+        }
+      }),
+    );
+    const conditionStages = new Set<EventStage>();
+    for (const run of this.runs) for (const c of run.def.conditions) for (const s of c.stages) conditionStages.add(s);
+    const live = this.runs.filter((r) => r.caps !== undefined && !r.dead).map((r) => r.caps!);
+    // With no child left the chain still hears connect, to answer with the manager's fallback.
+    if (live.length === 0) conditionStages.add('connect');
+    const merged = mergeCapabilities(offer, live, conditionStages);
+    this.mtaLeadingSpace = merged.leadingSpace;
+    return merged;
+  }
+
+  /**
+   * A child that never negotiated: a fallback of accept just drops it; any other is owed at the
+   * first stage. With no child alive at all, the manager's fallback answers (milter-manager §8).
+   */
+  private owe(run: ChildRun): void {
+    if (run.def.fallbackStatus !== 'accept') this.pendingFallbacks.push(fallbackReply(run.def.fallbackStatus));
+  }
+
+  connect(info: ConnectionInfo, ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    this.connection = info;
+    return this.envelope('connect', (s, c) => s.connect?.(info, c));
+  }
+
+  helo(name: string, ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    this.heloName = name;
+    return this.envelope('helo', (s, c) => s.helo?.(name, c));
+  }
+
+  mail(sender: string, args: readonly string[], ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    this.startMessage();
+    this.sender = sender;
+    for (const run of this.runs) if (run.live) run.inMessage = true;
+    return this.envelope('mail', (s, c) => s.mail?.(sender, args, c));
+  }
+
+  async rcpt(recipient: string, args: readonly string[], ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    this.rcptSeen = true;
+    const reply = await this.envelope('rcpt', (s, c) => s.rcpt?.(recipient, args, c), recipient);
+    if (reply.status !== 'reject' && reply.status !== 'tempfail') this.recipients.push(recipient);
+    return reply;
+  }
+
+  data(ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    // A child that accepted no recipient has no part in the message (milter-manager §7.3).
+    if (this.rcptSeen) {
+      for (const run of this.runs) {
+        if (run.inPlay && run.caps?.stages.has('rcpt') && run.acceptedRecipients === 0) void this.abortChild(run);
+      }
+    }
+    return this.envelope('data', (s, c) => s.data?.(c));
+  }
+
+  unknown(command: string, ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    return this.envelope('unknown', (s, c) => s.unknown?.(command, c));
+  }
+
+  header(name: string, value: string, ctx: SessionContext): Reply {
+    this.bind(ctx);
+    // Kept as it follows the colon, leading space included, whatever the MTA negotiated.
+    const v = this.mtaLeadingSpace ? value : ` ${value}`;
+    this.headers.push({ name, value: v, id: this.headers.length });
+    return this.contentReply();
+  }
+
+  endOfHeaders(ctx: SessionContext): Reply {
+    this.bind(ctx);
+    return this.contentReply();
+  }
+
+  async body(chunk: Buffer, ctx: SessionContext): Promise<Reply> {
+    this.bind(ctx);
+    await this.bodyStore.append(chunk);
+    return this.contentReply();
+  }
+
+  async endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
+    this.bind(ctx);
+    try {
+      return await this.runMessage();
+    } finally {
+      this.endMessage();
+    }
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all(this.runs.filter((r) => r.inMessage && r.live).map((r) => this.abortChild(r)));
+    this.endMessage();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.runs.map(async (r) => {
+        if (!r.session || r.dead) return;
+        try {
+          await r.session.close?.();
+        } catch {
+          // closing a broken child is best effort
+        }
+      }),
+    );
+    await this.bodyStore.dispose();
+    this.onClose();
+    const children: Record<string, string> = {};
+    for (const r of this.runs) children[r.def.name] = r.lastStatus ?? 'none';
+    this.chain.logger.info(
+      {
+        event: 'session',
+        status: this.finalStatus,
+        children,
+        elapsed: Number(process.hrtime.bigint() - this.started) / 1e9,
+        client: this.connection?.address ?? this.connection?.path,
+      },
+      'session finished',
+    );
+  }
+
+  /** The MTA side's context: macros and progress for this stage. */
+  private bind(ctx: SessionContext): void {
+    this.mtaMacros = ctx.macros;
+    this.progressMta = () => ctx.progress();
+  }
+
+  /** While buffering: go on if a child will see the message, else end the MTA's effort early. */
+  private contentReply(): Reply {
+    return this.runs.some((r) => r.inPlay && r.inMessage) ? CONTINUE : this.noVote(true);
+  }
+
+  private startMessage(): void {
+    this.recipients = [];
+    this.rcptSeen = false;
+    this.headers = [];
+    for (const r of this.runs) r.resetMessage();
+  }
+
+  private endMessage(): void {
+    for (const r of this.runs) r.resetMessage();
+    this.headers = [];
+    this.recipients = [];
+    void this.bodyStore.dispose();
+    this.bodyStore = new BodyStore(this.chain.options.bodyMemoryLimit);
+  }
+
+  private conditionContext(recipient?: string, header?: Header): ConditionContext {
+    return {
+      ...(this.connection ? { connection: this.connection } : {}),
+      ...(this.heloName !== undefined ? { helo: this.heloName } : {}),
+      ...(this.sender !== undefined ? { sender: this.sender } : {}),
+      ...(recipient !== undefined ? { recipient } : {}),
+      ...(header ? { header } : {}),
+      recipients: this.recipients,
+      macros: this.mtaMacros,
+      concurrentSessions: this.chain.concurrentSessions,
+    };
+  }
+
+  /** Asks a child's conditions; true when the child must not be applied here. */
+  private stopped(run: ChildRun, stage: ConditionStage, macroStage: MacroStage, recipient?: string, header?: Header): boolean {
+    if (run.def.conditions.length === 0) return false;
+    const ctx = this.conditionContext(recipient, header);
+    let stop = false;
+    for (const c of run.def.conditions) {
+      if (!c.stages.has(stage)) continue;
+      const v = c.check(stage, ctx);
+      if (v.macros) run.macros.set(macroStage, v.macros);
+      if (v.stop) stop = true;
+    }
+    return stop;
+  }
+
+  private async envelope(
+    stage: EnvelopeStage,
+    call: (s: FilterSession, ctx: SessionContext) => Reply | Promise<Reply> | undefined,
+    recipient?: string,
+  ): Promise<Reply> {
+    let merged: Reply | undefined;
+    for (const f of this.pendingFallbacks.splice(0)) merged = stronger(merged, f);
+    const messageStage = stage !== 'connect' && stage !== 'helo' && stage !== 'unknown';
+    const voters: ChildRun[] = [];
+    for (const run of this.runs) {
+      if (!(messageStage ? run.inPlay : run.live)) continue;
+      if (stage !== 'unknown' && this.stopped(run, stage, MACRO_STAGE[stage], recipient)) {
+        run.lastStatus = 'stopped';
+        if (stage === 'connect' || stage === 'helo') {
+          run.sessionDone = true;
+          await this.closeChild(run);
+        } else if (stage === 'mail') {
+          run.messageDone = true;
+          await this.abortChild(run);
+        } else if (stage === 'data') {
+          await this.abortChild(run);
+        }
+        // At rcpt the child only misses this recipient.
+        continue;
+      }
+      // A child that left this event out takes part without a vote.
+      if (run.caps?.stages.has(stage)) voters.push(run);
+    }
+    const replies = await Promise.all(voters.map((run) => this.ask(run, stage, () => call(run.session!, run.ctx))));
+    voters.forEach((run, i) => {
+      const reply = replies[i]!;
+      this.track(run, stage, reply);
+      merged = stronger(merged, this.counted(run, reply));
+    });
+    merged ??= this.noVote(messageStage);
+    if (merged.status === 'discard' || ((stage === 'mail' || stage === 'data') && REFUSED.has(merged.status))) {
+      await Promise.all(this.runs.filter((r) => r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
+    }
+    this.finalStatus = merged.status;
+    return merged;
+  }
+
+  /**
+   * The answer when no child voted: continue while a child still takes part, accept when every
+   * child is done, the manager's fallback when none is alive.
+   */
+  private noVote(messageStage: boolean): Reply {
+    if (this.runs.some((r) => (messageStage ? r.inPlay : r.live))) return CONTINUE;
+    if (this.runs.some((r) => !r.dead)) return ACCEPT;
+    return fallbackReply(this.chain.options.fallbackStatus);
+  }
+
+  /** Calls one child; a failure gives its fallback and drops it for the session. */
+  private async ask(run: ChildRun, stage: string, call: () => Reply | Promise<Reply> | undefined): Promise<Reply> {
+    try {
+      return (await call()) ?? CONTINUE;
+    } catch (err) {
+      this.childFailed(run, stage, err);
+      return fallbackReply(run.def.fallbackStatus);
+    }
+  }
+
+  /** What a child's reply counts as in the merge: in evaluation mode a refusal counts as accept. */
+  private counted(run: ChildRun, reply: Reply): Reply {
+    if (run.def.evaluationMode && REFUSED.has(reply.status)) {
+      this.chain.logger.info({ child: run.def.name, status: reply.status }, 'evaluation mode: refusal counted as accept');
+      return ACCEPT;
+    }
+    return reply;
+  }
+
+  /** Updates a child's part after its answer at an envelope stage. */
+  private track(run: ChildRun, stage: EnvelopeStage, reply: Reply): void {
+    if (run.lastStatus !== 'fallback') run.lastStatus = reply.status;
+    if (run.dead) return;
+    const final = isFinal(reply.status);
+    if (stage === 'connect' || stage === 'helo') {
+      if (final) run.sessionDone = true;
+    } else if (stage === 'rcpt') {
+      if (reply.status === 'continue' || reply.status === 'accept') run.acceptedRecipients++;
+      if (reply.status === 'accept' || reply.status === 'discard') run.messageDone = true;
+    } else if (stage === 'mail' || stage === 'data') {
+      if (final) run.messageDone = true;
+    }
+  }
+
+  private childFailed(run: ChildRun, stage: string, err: unknown): void {
+    const message = (err as Error)?.message ?? String(err);
+    run.dead = true;
+    run.lastStatus = 'fallback';
+    this.chain.logger.warn(
+      { child: run.def.name, stage, fallback: run.def.fallbackStatus, err: message },
+      `child ${run.def.name} failed at ${stage}; its fallback ${run.def.fallbackStatus} applies`,
+    );
+    if ((err as { failure?: string })?.failure === 'connect') this.chain.markDown(run.def.name, message);
+    void this.closeChild(run);
+  }
+
+  private async abortChild(run: ChildRun): Promise<void> {
+    run.messageDone = true;
+    if (!run.inMessage || !run.session || run.dead) return;
+    run.inMessage = false;
+    try {
+      await run.session.abort?.(run.ctx);
+    } catch (err) {
+      this.childFailed(run, 'abort', err);
+    }
+  }
+
+  private async closeChild(run: ChildRun): Promise<void> {
+    try {
+      await run.session?.close?.();
+    } catch {
+      // best effort
+    }
+  }
+
+  /** The message stages, child after child, on the buffered message. */
+  private async runMessage(): Promise<EndOfMessageResult> {
+    const original: Header[] = this.headers.map(({ name, value }) => ({ name, value }));
+    const headers = new HeaderList(this.headers);
+    const envelopeChanges: Change[] = [];
+    let sender: Change | undefined;
+    let quarantine: Change | undefined;
+    let bodyReplaced = false;
+    let first = true;
+    for (const run of this.runs) {
+      if (!run.inPlay || !run.inMessage) continue;
+      if (!first) await this.progressMta();
+      first = false;
+      const outcome = await this.runChild(run, headers);
+      if (outcome.verdict) {
+        this.finalStatus = outcome.verdict.status;
+        await Promise.all(this.runs.filter((r) => r !== run && r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
+        return { reply: outcome.verdict, changes: [] };
+      }
+      if (run.def.evaluationMode) {
+        if (outcome.changes.length > 0) {
+          this.chain.logger.info({ child: run.def.name, changes: outcome.changes.map((c) => c.kind) }, 'evaluation mode: changes not applied');
+        }
+        continue;
+      }
+      for (const c of outcome.changes) {
+        switch (c.kind) {
+          case 'addHeader':
+          case 'insertHeader':
+          case 'changeHeader':
+            headers.apply([{ ...c, value: this.fromChild(run, c.value) }]);
+            break;
+          case 'deleteHeader':
+            headers.apply([c]);
+            break;
+          case 'replaceBody':
+            await this.bodyStore.replace(c.body);
+            bodyReplaced = true;
+            break;
+          case 'addRecipient':
+          case 'deleteRecipient':
+            envelopeChanges.push(c);
+            break;
+          case 'changeSender':
+            sender = c;
+            break;
+          case 'quarantine':
+            quarantine = c;
+            break;
+        }
+      }
+    }
+    const changes: Change[] = headerChanges(original, headers.all as BufferedHeader[]).map((c) =>
+      c.kind === 'addHeader' || c.kind === 'insertHeader' || c.kind === 'changeHeader' ? { ...c, value: this.toMta(c.value) } : c,
+    );
+    if (bodyReplaced) changes.push({ kind: 'replaceBody', body: await this.bodyStore.toBuffer() });
+    changes.push(...envelopeChanges);
+    if (sender) changes.push(sender);
+    if (quarantine) changes.push(quarantine);
+    this.finalStatus = 'continue';
+    return { reply: CONTINUE, changes };
+  }
+
+  /** Sends the current message to one child; returns its changes, or a verdict ending the message. */
+  private async runChild(run: ChildRun, headers: HeaderList): Promise<{ verdict?: Reply; changes: readonly Change[] }> {
+    const s = run.session!;
+    const wants = run.caps!.stages;
+    const done = { changes: [] as Change[] };
+    // A reply ends this child's part: accept passes the message on, a refusal ends the message.
+    const settle = (reply: Reply): { verdict?: Reply; changes: Change[] } | undefined => {
+      const counted = this.counted(run, reply);
+      if (run.lastStatus !== 'fallback') run.lastStatus = reply.status;
+      if (REFUSED.has(counted.status)) return { verdict: counted, changes: [] };
+      if (counted.status === 'accept') {
+        run.messageDone = true;
+        return done;
+      }
+      return undefined;
+    };
+    if (wants.has('header')) {
+      for (const h of headers.all) {
+        if (this.stopped(run, 'header', 'endOfHeaders', undefined, h)) return this.stopInMessage(run);
+        const ended = settle(await this.ask(run, 'header', () => s.header?.(h.name, this.forChild(run, h.value), run.ctx)));
+        if (ended) return ended;
+      }
+    }
+    if (this.stopped(run, 'endOfHeaders', 'endOfHeaders')) return this.stopInMessage(run);
+    if (wants.has('endOfHeaders')) {
+      const ended = settle(await this.ask(run, 'endOfHeaders', () => s.endOfHeaders?.(run.ctx)));
+      if (ended) return ended;
+    }
+    if (this.stopped(run, 'body', 'endOfMessage')) return this.stopInMessage(run);
+    if (wants.has('body')) {
+      for await (const chunk of this.bodyStore.read(65535)) {
+        const reply = await this.ask(run, 'body', () => s.body?.(chunk, run.ctx));
+        if (reply.status === 'skip') break;
+        const ended = settle(reply);
+        if (ended) return ended;
+      }
+    }
+    if (this.stopped(run, 'endOfMessage', 'endOfMessage')) return this.stopInMessage(run);
+    let result: EndOfMessageResult;
+    try {
+      result = (await s.endOfMessage?.(run.ctx)) ?? { reply: CONTINUE, changes: [] };
+    } catch (err) {
+      this.childFailed(run, 'endOfMessage', err);
+      result = { reply: fallbackReply(run.def.fallbackStatus), changes: [] };
+    }
+    run.inMessage = false;
+    const ended = settle(result.reply);
+    if (ended?.verdict) return ended;
+    return { changes: result.changes };
+  }
+
+  private async stopInMessage(run: ChildRun): Promise<{ changes: Change[] }> {
+    run.lastStatus = 'stopped';
+    await this.abortChild(run);
+    return { changes: [] };
+  }
+
+  /** A stored value as a child sees it: without the leading space unless it negotiated HDR_LEADSPC. */
+  private forChild(run: ChildRun, value: string): string {
+    return run.caps!.leadingSpace || !value.startsWith(' ') ? value : value.slice(1);
+  }
+
+  private fromChild(run: ChildRun, value: string): string {
+    return run.caps!.leadingSpace || value === '' ? value : ` ${value}`;
+  }
+
+  private toMta(value: string): string {
+    return this.mtaLeadingSpace || !value.startsWith(' ') ? value : value.slice(1);
+  }
+}

@@ -1,0 +1,56 @@
+/** What the chain asks of the MTA, merged from its children's answers (milter-manager §7.1). */
+import type { Action, Capabilities } from '../mail/filter.js';
+import type { MacroRequest } from '../mail/macros.js';
+import type { EventStage } from '../mail/stage.js';
+
+/** Stages the chain needs whatever its children ask, because conditions act at them. */
+export function mergeCapabilities(
+  offer: Capabilities,
+  children: readonly Capabilities[],
+  conditionStages: ReadonlySet<EventStage>,
+): Capabilities {
+  const actions = new Set<Action>();
+  const stages = new Set<EventStage>();
+  let noReply: Set<EventStage> | undefined;
+  for (const c of children) {
+    for (const a of c.actions) actions.add(a);
+    for (const s of c.stages) stages.add(s);
+    // A stage is answered by the chain unless every child left it unanswered.
+    noReply = noReply === undefined ? new Set(c.noReply) : new Set([...noReply].filter((s) => c.noReply.has(s)));
+  }
+  for (const s of conditionStages) stages.add(s);
+  // Later children must see the whole message as changed by earlier ones, so it is all buffered.
+  const messageWanted = ['header', 'endOfHeaders', 'body', 'endOfMessage'].some((s) => stages.has(s as EventStage));
+  const edits = actions.has('addHeader') || actions.has('changeHeader') || actions.has('changeBody');
+  if (messageWanted || edits) for (const s of ['header', 'endOfHeaders', 'body'] as const) stages.add(s);
+  stages.add('endOfMessage');
+  // Conditions and the chain's own logic may answer anything: never promise no-reply for them.
+  for (const s of conditionStages) noReply?.delete(s);
+  return {
+    version: Math.min(6, offer.version),
+    actions: new Set([...actions].filter((a) => offer.actions.has(a))),
+    stages: new Set([...stages].filter((s) => offer.stages.has(s))),
+    noReply: noReply ?? new Set(),
+    skip: offer.skip,
+    rejectedRecipients: false,
+    // Exact header values (leading space kept): the chain converts for children that did not ask.
+    leadingSpace: offer.leadingSpace,
+    maxDataSize: 65535,
+    macros: mergeMacros(children),
+  };
+}
+
+/**
+ * Union of the children's macro lists per stage. A stage where some child relies on the MTA's
+ * defaults gets no list, because a list replaces the MTA's defaults for every child.
+ */
+function mergeMacros(children: readonly Capabilities[]): MacroRequest {
+  const out: Record<string, string[]> = {};
+  const stages = ['connect', 'helo', 'mail', 'rcpt', 'data', 'endOfHeaders', 'endOfMessage'] as const;
+  for (const stage of stages) {
+    const lists = children.map((c) => (c.actions.has('setMacroLists') ? c.macros[stage] : undefined));
+    if (lists.length === 0 || lists.some((l) => l === undefined)) continue;
+    out[stage] = [...new Set(lists.flatMap((l) => l ?? []))];
+  }
+  return out;
+}
