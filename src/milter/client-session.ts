@@ -71,6 +71,9 @@ export function offerProtocolBits(offer: Capabilities): number {
   return bits;
 }
 
+/** An MTA passes the same offer object to every session: its bits are computed once. */
+const OFFERED = new WeakMap<Capabilities, { version: number; actions: number; protocol: number }>();
+
 export interface ClientSessionOptions {
   readonly name: string;
   readonly spec: ConnectionSpec;
@@ -100,7 +103,11 @@ export class ClientSession implements FilterSession {
   async negotiate(offer: Capabilities): Promise<Capabilities> {
     const { spec, name, timeouts } = this.opts;
     this.transport = await ClientTransport.open(spec, name, timeouts.connection);
-    const offered = { version: offer.version, actions: actionBits(offer.actions), protocol: offerProtocolBits(offer) };
+    let offered = OFFERED.get(offer);
+    if (offered === undefined) {
+      offered = { version: offer.version, actions: actionBits(offer.actions), protocol: offerProtocolBits(offer) };
+      OFFERED.set(offer, offered);
+    }
     await this.transport.write(encodeCommand({ type: 'optneg', ...offered }), timeouts.writing);
     const packet = await this.transport.read(timeouts.reading);
     const r = this.decode(packet);

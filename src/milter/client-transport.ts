@@ -25,6 +25,8 @@ export class ClientTransport {
   private failure: MilterClientError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerSeconds = 0;
+  /** end() was called: no MilterClientError is built unless someone still reads or writes. */
+  private ended = false;
   stage = 'negotiate';
 
   private constructor(
@@ -33,7 +35,9 @@ export class ClientTransport {
   ) {
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (err) => this.fail('closed', err.message));
-    socket.on('close', () => this.fail('closed', 'connection closed by the milter'));
+    socket.on('close', () => {
+      if (!this.ended) this.fail('closed', 'connection closed by the milter');
+    });
   }
 
   static open(spec: ConnectionSpec, name: string, timeoutSeconds: number): Promise<ClientTransport> {
@@ -62,7 +66,7 @@ export class ClientTransport {
 
   /** Writes, waiting for the socket to drain within the writing timeout when its buffer is full. */
   write(buf: Buffer, timeoutSeconds: number): Promise<void> | undefined {
-    if (this.failure) throw this.failure;
+    if (this.failure || this.ended) throw this.closedError();
     if (this.socket.write(buf)) return undefined;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -78,7 +82,7 @@ export class ClientTransport {
 
   /** The next packet from the milter, within `timeoutSeconds`. */
   read(timeoutSeconds: number): Promise<Packet> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure || this.ended) return Promise.reject(this.closedError());
     const ready = this.packets.shift();
     if (ready) return Promise.resolve(ready);
     return new Promise((resolve, reject) => {
@@ -132,13 +136,17 @@ export class ClientTransport {
   }
 
   get failed(): MilterClientError | undefined {
-    return this.failure;
+    return this.failure ?? (this.ended ? this.closedError() : undefined);
+  }
+
+  private closedError(): MilterClientError {
+    return (this.failure ??= new MilterClientError('closed', this.name, this.stage, 'session closed'));
   }
 
   /** Sends the last bytes and closes our side. */
   end(last?: Buffer): void {
-    if (this.failure) return;
-    this.failure = new MilterClientError('closed', this.name, this.stage, 'session closed');
+    if (this.failure || this.ended) return;
+    this.ended = true;
     clearTimeout(this.timer);
     if (last) this.socket.end(last);
     else this.socket.end();

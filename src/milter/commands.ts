@@ -1,7 +1,7 @@
 /** MTA → filter commands (SMFIC_*): typed values and pure encode/decode over bytes. */
 import { Command } from './constants.js';
 import { encodePacket, EMPTY, type Packet } from './packet.js';
-import { cstrings, decodeText, PayloadError, readCString, splitStrings } from './text.js';
+import { cstrings, decodeRange, decodeText, PayloadError, readCString, splitStrings } from './text.js';
 
 export type ConnectFamily = 'inet' | 'inet6' | 'unix' | 'unknown';
 
@@ -57,9 +57,10 @@ export function decodeCommand(packet: Packet): MilterCommand {
     case Command.DATA:
       return { type: 'data' };
     case Command.HEADER: {
-      const [name, next] = readCString(p, 0, 'HEADER name');
-      const value = splitStrings(p.subarray(next))[0] ?? EMPTY;
-      return { type: 'header', name: decodeText(name), value: decodeText(value) };
+      const nul = p.indexOf(0);
+      if (nul === -1) throw new PayloadError('HEADER name: string not NUL-terminated');
+      const end = p.indexOf(0, nul + 1);
+      return { type: 'header', name: decodeRange(p, 0, nul), value: decodeRange(p, nul + 1, end === -1 ? p.length : end) };
     }
     case Command.EOH:
       return { type: 'eoh' };
@@ -88,10 +89,20 @@ function argv(p: Buffer, what: string): string[] {
 
 function decodeMacro(p: Buffer): MilterCommand {
   if (p.length < 1) throw new PayloadError('MACRO without a stage byte');
-  const parts = splitStrings(p.subarray(1));
   const macros: [string, string][] = [];
   // An odd count (a name without value) is tolerated: the last name is dropped.
-  for (let i = 0; i + 1 < parts.length; i += 2) macros.push([decodeText(parts[i]!), decodeText(parts[i + 1]!)]);
+  let at = 1;
+  while (at < p.length) {
+    let nul = p.indexOf(0, at);
+    if (nul === -1) break;
+    const name = decodeRange(p, at, nul);
+    at = nul + 1;
+    if (at >= p.length) break;
+    nul = p.indexOf(0, at);
+    const end = nul === -1 ? p.length : nul;
+    macros.push([name, decodeRange(p, at, end)]);
+    at = end + 1;
+  }
   return { type: 'macro', stage: p[0]!, macros };
 }
 
@@ -119,7 +130,7 @@ export function encodeCommand(cmd: MilterCommand): Buffer {
       return encodePacket(Command.OPTNEG, b);
     }
     case 'macro':
-      return encodePacket(Command.MACRO, Buffer.concat([Buffer.from([cmd.stage]), cstrings(...cmd.macros.flat())]));
+      return macroPacket(cmd.stage, cmd.macros);
     case 'connect': {
       if (cmd.family === 'unknown') {
         return encodePacket(Command.CONNECT, Buffer.concat([cstrings(cmd.hostname), Buffer.from([FAMILY_BYTE.unknown])]));
@@ -130,15 +141,15 @@ export function encodeCommand(cmd: MilterCommand): Buffer {
       return encodePacket(Command.CONNECT, Buffer.concat([cstrings(cmd.hostname), port, cstrings(cmd.address)]));
     }
     case 'helo':
-      return encodePacket(Command.HELO, cstrings(cmd.name));
+      return stringsPacket(Command.HELO, [cmd.name]);
     case 'mail':
-      return encodePacket(Command.MAIL, cstrings(...cmd.args));
+      return stringsPacket(Command.MAIL, cmd.args);
     case 'rcpt':
-      return encodePacket(Command.RCPT, cstrings(...cmd.args));
+      return stringsPacket(Command.RCPT, cmd.args);
     case 'data':
       return encodePacket(Command.DATA);
     case 'header':
-      return encodePacket(Command.HEADER, cstrings(cmd.name, cmd.value));
+      return stringsPacket(Command.HEADER, [cmd.name, cmd.value]);
     case 'eoh':
       return encodePacket(Command.EOH);
     case 'body':
@@ -152,6 +163,38 @@ export function encodeCommand(cmd: MilterCommand): Buffer {
     case 'quitNc':
       return encodePacket(Command.QUIT_NC);
     case 'unknown':
-      return encodePacket(Command.UNKNOWN, cstrings(cmd.command));
+      return stringsPacket(Command.UNKNOWN, [cmd.command]);
   }
+}
+
+/** A packet of NUL-terminated strings, built in one allocation (no intermediate buffers). */
+function stringsPacket(code: number, strings: readonly string[]): Buffer {
+  let len = 1;
+  for (const str of strings) len += Buffer.byteLength(str) + 1;
+  const out = Buffer.allocUnsafe(4 + len);
+  out.writeUInt32BE(len, 0);
+  out[4] = code;
+  let o = 5;
+  for (const str of strings) {
+    o += out.write(str, o);
+    out[o++] = 0;
+  }
+  return out;
+}
+
+function macroPacket(stage: number, macros: readonly (readonly [string, string])[]): Buffer {
+  let len = 2;
+  for (const [n, v] of macros) len += Buffer.byteLength(n) + Buffer.byteLength(v) + 2;
+  const out = Buffer.allocUnsafe(4 + len);
+  out.writeUInt32BE(len, 0);
+  out[4] = Command.MACRO;
+  out[5] = stage;
+  let o = 6;
+  for (const [n, v] of macros) {
+    o += out.write(n, o);
+    out[o++] = 0;
+    o += out.write(v, o);
+    out[o++] = 0;
+  }
+  return out;
 }

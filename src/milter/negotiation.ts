@@ -83,6 +83,22 @@ export function actionsFromBits(bits: number): Set<Action> {
   return new Set(ALL_ACTIONS.filter((a) => (bits & ACTION_BIT[a]) !== 0));
 }
 
+/**
+ * Negotiation results depend only on the bits (and the filter's wanted object), and every session
+ * of a deployment sends the same ones: compute once, share the (read-only) result. Bounded.
+ */
+function memo<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (cache.size < 256) cache.set(key, v);
+  }
+  return v;
+}
+const OFFER_CACHE = new Map<string, Capabilities>();
+const CAPS_CACHE = new Map<string, Capabilities>();
+const NEG_CACHE = new WeakMap<Capabilities, Map<string, FilterNegotiation>>();
+
 /** Events a given protocol version can carry: DATA needs v4, UNKNOWN v3. */
 export function stagesForVersion(version: number): EventStage[] {
   return EVENT_STAGES.filter((s) => !(s === 'data' && version < 4) && !(s === 'unknown' && version < 3));
@@ -132,6 +148,10 @@ export function macroRequestFrom(lists: ReadonlyMap<number, string>): MacroReque
 
 /** What the MTA offers, read from its OPTNEG (0 means the V1 defaults, as in libmilter). */
 export function offerFromBits(version: number, actions: number, protocol: number): Capabilities {
+  return memo(OFFER_CACHE, `${version}:${actions}:${protocol}`, () => computeOfferFromBits(version, actions, protocol));
+}
+
+function computeOfferFromBits(version: number, actions: number, protocol: number): Capabilities {
   const a = actions === 0 ? ACTIONS_V1 : actions;
   const p = protocol === 0 ? PROTOCOL_V1 : protocol;
   return {
@@ -149,6 +169,11 @@ export function offerFromBits(version: number, actions: number, protocol: number
 
 /** What a filter asked for, read from its OPTNEG reply. */
 export function capabilitiesFromBits(bits: OptionBits): Capabilities {
+  const key = `${bits.version}:${bits.actions}:${bits.protocol}:${[...bits.macroLists].join(';')}`;
+  return memo(CAPS_CACHE, key, () => computeCapabilitiesFromBits(bits));
+}
+
+function computeCapabilitiesFromBits(bits: OptionBits): Capabilities {
   const p = bits.protocol;
   const stages = stagesForVersion(bits.version).filter((s) => (p & (NO_BIT[s] ?? 0)) === 0);
   return {
@@ -187,6 +212,15 @@ export interface FilterNegotiation {
  * except that a "No" bit or NR bit the MTA did not offer is emulated locally.
  */
 export function negotiateAsFilter(
+  mta: { version: number; actions: number; protocol: number },
+  wanted: Capabilities,
+): FilterNegotiation {
+  let byBits = NEG_CACHE.get(wanted);
+  if (byBits === undefined) NEG_CACHE.set(wanted, (byBits = new Map()));
+  return memo(byBits, `${mta.version}:${mta.actions}:${mta.protocol}`, () => computeNegotiateAsFilter(mta, wanted));
+}
+
+function computeNegotiateAsFilter(
   mta: { version: number; actions: number; protocol: number },
   wanted: Capabilities,
 ): FilterNegotiation {

@@ -63,19 +63,30 @@ export class ServerConnection {
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.ctx = { macros: this.macros, progress: () => this.progress() };
-    socket.setTimeout(opts.idleTimeoutMs);
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('timeout', () => {
-      // Only time spent waiting for the MTA counts: a filter at work is not an idle peer.
-      if (this.running) return;
-      const mid = this.decoder.pending > 0 ? ' in the middle of a packet' : '';
-      this.fail(`peer silent for ${Math.round(opts.idleTimeoutMs / 1000)} s${mid}; closing`);
-    });
     socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.onClose());
   }
 
+  /** Traffic seen since the last idle sweep (MilterServer checks every connection periodically). */
+  private active = true;
+  private idleSince = 0;
+
+  /** Called by the server's sweep timer: closes the connection once the peer was silent too long. */
+  checkIdle(now: number): void {
+    // Only time spent waiting for the MTA counts: a filter at work is not an idle peer.
+    if (this.active || this.running) {
+      this.active = false;
+      this.idleSince = now;
+      return;
+    }
+    if (now - this.idleSince < this.opts.idleTimeoutMs) return;
+    const mid = this.decoder.pending > 0 ? ' in the middle of a packet' : '';
+    this.fail(`peer silent for ${Math.round(this.opts.idleTimeoutMs / 1000)} s${mid}; closing`);
+  }
+
   private onData(data: Buffer): void {
+    this.active = true;
     let packets: Packet[];
     try {
       packets = this.decoder.push(data);

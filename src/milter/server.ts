@@ -29,6 +29,7 @@ export class MilterServer {
   private readonly connections = new Set<ServerConnection>();
   private readonly logger: Logger;
   private nextId = 1;
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly filter: Filter,
@@ -64,6 +65,12 @@ export class MilterServer {
     });
     server.on('error', (err) => this.logger.error({ err: err.message }, 'milter listener error'));
     this.server = server;
+    // One sweep for every connection instead of a per-socket timer re-armed on each read and write.
+    const idleMs = (this.options.timeout ?? 7210) * 1000;
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.connections) c.checkIdle(now);
+    }, Math.max(10, Math.min(1000, idleMs / 10))).unref();
     if (spec.type === 'unix') {
       try {
         await applySocketPermissions(spec.path, perms!);
@@ -101,6 +108,7 @@ export class MilterServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    clearInterval(this.sweep);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const drain = (this.options.drainTimeout ?? 30) * 1000;
     const deadline = Date.now() + drain;

@@ -46,3 +46,11 @@ export function cstrings(...parts: (string | Buffer)[]): Buffer {
 }
 
 const NUL = Buffer.from([0]);
+
+/** decodeText over bytes [start, end) without creating a Buffer view: pure ASCII takes a fast path. */
+export function decodeRange(buf: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) return decodeText(buf.subarray(start, end));
+  }
+  return buf.toString('latin1', start, end);
+}
