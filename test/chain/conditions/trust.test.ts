@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { APPLY } from '../../../src/chain/condition.js';
+import { createTrust, DEFAULT_TRUSTED_DOMAINS, loadTrustDomains, senderDomain } from '../../../src/chain/conditions/trust.js';
+import { ctx } from './helpers.js';
+
+const TRUSTED = { stop: false, macros: { '{trusted_domain}': 'yes' } };
+const mail = (sender: string | undefined) => ctx(sender === undefined ? {} : { sender });
+
+describe('Trust', () => {
+  const trust = createTrust();
+
+  it('acts at MAIL only, under its milter-manager name', () => {
+    expect(trust.name).toBe('Trust');
+    expect([...trust.stages]).toEqual(['mail']);
+    expect(trust.check('connect', mail('<a@gmail.com>'))).toBe(APPLY);
+  });
+
+  it('trusts the default domains', () => {
+    expect(DEFAULT_TRUSTED_DOMAINS).toEqual([
+      'gmail.com',
+      'hotmail.com',
+      'msn.com',
+      'yahoo.co.jp',
+      'softbank.ne.jp',
+      'ezweb.ne.jp',
+      'docomo.ne.jp',
+      'clear-code.com',
+    ]);
+    for (const d of DEFAULT_TRUSTED_DOMAINS) expect(trust.check('mail', mail(`<user@${d}>`))).toEqual(TRUSTED);
+  });
+
+  it.each([
+    ['<Alice@GMail.COM>', true],
+    ['alice@gmail.com', true],
+    [' <alice@gmail.com> ', true],
+    ['<alice@gmail.com.>', true],
+    ['<"a@b"@gmail.com>', true],
+    ['<@relay.example:alice@gmail.com>', true],
+    ['<>', false],
+    ['', false],
+    [undefined, false],
+    ['<postmaster>', false],
+    ['<alice@>', false],
+    ['<alice@mail.gmail.com>', false],
+    ['<alice@gmail.com.evil.example>', false],
+    ['<alice@gmail.co>', false],
+    ['<alice@example.com>', false],
+  ])('%j trusted=%s', (sender, expected) => {
+    const v = trust.check('mail', mail(sender));
+    expect(v.stop).toBe(false);
+    expect(v).toEqual(expected ? TRUSTED : APPLY);
+  });
+
+  it.each([
+    ['<u@Example.COM>', 'example.com'],
+    ['u@example.com', 'example.com'],
+    ['<>', undefined],
+    ['<u>', undefined],
+    ['<@example.com>', undefined],
+  ])('senderDomain(%j) = %j', (sender, domain) => {
+    expect(senderDomain(sender)).toBe(domain);
+  });
+
+  it('adds user domains to the defaults: strings exactly and case-insensitively, regexps tested', () => {
+    const t = createTrust({ domains: ['Example.ORG', /(^|\.)example\.net$/] });
+    expect(t.check('mail', mail('<a@example.org>'))).toEqual(TRUSTED);
+    expect(t.check('mail', mail('<a@sub.example.org>'))).toBe(APPLY);
+    expect(t.check('mail', mail('<a@EXAMPLE.net>'))).toEqual(TRUSTED);
+    expect(t.check('mail', mail('<a@mx.example.net>'))).toEqual(TRUSTED);
+    expect(t.check('mail', mail('<a@notexample.net>'))).toBe(APPLY);
+    expect(t.check('mail', mail('<a@gmail.com>'))).toEqual(TRUSTED);
+  });
+
+  it('replaces the defaults when asked', () => {
+    const t = createTrust({ domains: ['example.org'], replaceDefaults: true });
+    expect(t.check('mail', mail('<a@gmail.com>'))).toBe(APPLY);
+    expect(t.check('mail', mail('<a@example.org>'))).toEqual(TRUSTED);
+    expect(createTrust({ replaceDefaults: true }).check('mail', mail('<a@gmail.com>'))).toBe(APPLY);
+  });
+
+  it('gives the same answer every time for g regexps', () => {
+    const t = createTrust({ domains: [/example\.org$/g], replaceDefaults: true });
+    for (let i = 0; i < 3; i++) expect(t.check('mail', mail('<a@example.org>'))).toEqual(TRUSTED);
+  });
+});
+
+describe('loadTrustDomains', () => {
+  it('reads domains, /regex/ lines, comments and blank lines', () => {
+    const list = loadTrustDomains(
+      [
+        '# trusted senders',
+        '',
+        '  Example.COM  ',
+        'example.net   # a trailing comment',
+        '/\\.example\\.org$/',
+        '  /^mail\\d+\\.example\\.jp$/u  ',
+        '\t# indented comment',
+        'last.example\r',
+        '',
+      ].join('\n'),
+    );
+    expect(list).toEqual(['example.com', 'example.net', /\.example\.org$/i, /^mail\d+\.example\.jp$/iu, 'last.example']);
+  });
+
+  it('makes regexps case-insensitive as milter-manager does, and they work in Trust', () => {
+    const list = loadTrustDomains('/^Example\\.ORG$/\n');
+    const t = createTrust({ domains: list, replaceDefaults: true });
+    expect(t.check('mail', ctx({ sender: '<a@example.org>' }))).toEqual(TRUSTED);
+  });
+
+  it('handles CRLF and an empty file', () => {
+    expect(loadTrustDomains('a.example\r\nb.example\r\n')).toEqual(['a.example', 'b.example']);
+    expect(loadTrustDomains('')).toEqual([]);
+    expect(loadTrustDomains('# only\n\n')).toEqual([]);
+  });
+
+  it.each([
+    ['example.com\n/[/\n', /^line 2: invalid regex \/\[\/: /],
+    ['/abc/q\n', /^line 1: invalid regex \/abc\/q: /],
+    ['\n\nexample.com extra\n', /^line 3: expected a domain or \/regex\/, got "example.com extra"/],
+    ['/unterminated\n', /^line 1: expected a domain or \/regex\//],
+    ['user@example.com\n', /^line 1: expected a domain/],
+  ])('reports bad lines with their number: %j', (text, message) => {
+    expect(() => loadTrustDomains(text)).toThrow(message);
+  });
+});
