@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests talk to (test/interop/**):
 # Postfix (MTA client + smtp-sink), swaks (SMTP client), miltertest (Lua MTA
-# simulator), opendkim (+ tools for opendkim-genkey) and pymilter.
+# simulator), opendkim (+ tools for opendkim-genkey), pymilter, and the content
+# filters with their back ends: spamass-milter + spamd/spamc (SpamAssassin 4;
+# bookworm ships spamd as its own package) and clamav-milter + clamd/clamdscan.
+# The filters' tests run PRIVATE spamd/clamd instances offline: Debian's
+# spamassassin rules load without sa-update, and clamd gets a one-signature
+# database, so neither sa-update nor freshclam is ever needed.
 #
 # Idempotent and non-interactive (safe with no stdin, as in CI). When everything
 # is present it only runs dpkg-query, so it finishes well under a second.
@@ -10,7 +15,22 @@
 # neither holds port 25 nor races our instances for anything.
 set -euo pipefail
 
-PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter)
+PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
+  spamassassin spamd spamc spamass-milter
+  clamav-daemon clamav-milter clamdscan)
+
+# System daemons these packages start (or schedule) on install; none is used.
+# The timers would run sa-update / freshclam (network) every day.
+SERVICES=(postfix opendkim
+  spamd spamass-milter spamassassin-maintenance.timer
+  clamav-daemon.socket clamav-daemon clamav-freshclam clamav-freshclam-once.timer clamav-milter clamav-clamonacc)
+# Without systemd: the init scripts' pid files, each with the program name its
+# process must show (so that a stale pid file never gets a stranger killed).
+PID_FILES=(/run/opendkim/opendkim.pid:opendkim /run/spamd.pid:spamd /run/spamass/spamass.pid:spamass-milter
+  /run/clamav/clamd.pid:clamd /run/clamav/freshclam.pid:freshclam /run/clamav/clamav-milter.pid:clamav-milter)
+# spamassassin's postinst imports the sa-update signing key with gpg, which
+# leaves a gpg-agent running for this keyring.
+SA_KEYRING=/var/lib/spamassassin/sa-update-keys
 
 missing_packages() {
   local pkg status
@@ -26,7 +46,7 @@ missing_packages() {
 stop_system_services() {
   # Only act when something is actually running/enabled, to stay fast.
   local svc
-  for svc in postfix opendkim; do
+  for svc in "${SERVICES[@]}"; do
     if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
       if systemctl is-active --quiet "$svc" 2>/dev/null; then
         systemctl stop "$svc" || true
@@ -41,8 +61,18 @@ stop_system_services() {
   if [[ -x /usr/sbin/postfix ]] && /usr/sbin/postfix status >/dev/null 2>&1; then
     /usr/sbin/postfix stop >/dev/null 2>&1 || /usr/sbin/postfix abort >/dev/null 2>&1 || true
   fi
-  if [[ -f /run/opendkim/opendkim.pid ]]; then
-    kill "$(cat /run/opendkim/opendkim.pid)" 2>/dev/null || true
+  local entry pidfile name pid
+  for entry in "${PID_FILES[@]}"; do
+    pidfile=${entry%%:*}
+    name=${entry##*:}
+    [[ -f $pidfile ]] || continue
+    pid=$(cat "$pidfile" 2>/dev/null || true)
+    if [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
+  if [[ -S $SA_KEYRING/S.gpg-agent ]] && command -v gpgconf >/dev/null 2>&1; then
+    gpgconf --homedir "$SA_KEYRING" --kill gpg-agent >/dev/null 2>&1 || true
   fi
 }
 
