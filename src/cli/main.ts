@@ -5,6 +5,10 @@ import { Command, CommanderError } from 'commander';
 import { SocketSetupError } from '../milter/socket-file.js';
 import { SpecError } from '../milter/spec.js';
 import { UsageError } from './options.js';
+import { ChainSetupError } from '../chain/from-config.js';
+import { ConfigError } from '../config/errors.js';
+import { managerCommand } from './manager.js';
+import { showConfigCommand } from './show-config.js';
 import { testClientCommand } from './test-client.js';
 import { testServerCommand } from './test-server/command.js';
 
@@ -14,6 +18,8 @@ const program = new Command('mailgate')
   .description('Mailgate: a mail system built around one filter chain')
   .version(pkg.version)
   .exitOverride()
+  .addCommand(managerCommand().exitOverride())
+  .addCommand(showConfigCommand().exitOverride())
   .addCommand(testServerCommand().exitOverride())
   .addCommand(testClientCommand().exitOverride());
 
@@ -24,7 +30,13 @@ try {
     // Help and version exit 0; a usage error has been printed by commander already.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
-  if (err instanceof UsageError || err instanceof SpecError || err instanceof SocketSetupError) {
+  if (
+    err instanceof UsageError ||
+    err instanceof SpecError ||
+    err instanceof SocketSetupError ||
+    err instanceof ConfigError ||
+    err instanceof ChainSetupError
+  ) {
     process.stderr.write(`mailgate: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,0 +1,95 @@
+/**
+ * `mailgate manager`: the milter manager in the foreground (systemd style). Postfix names one socket;
+ * every SMTP session fans out to the configured children. SIGHUP reloads the configuration (new
+ * sessions use the new children, sessions in flight finish on the old ones); SIGTERM drains and exits.
+ */
+import { Command } from 'commander';
+import { chainFromConfig } from '../chain/from-config.js';
+import { ReloadableChain } from '../chain/reloadable.js';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/origin.js';
+import { applyOverrides, checkManagerSocket } from '../config/overrides.js';
+import { createLogger, type Logger } from '../mail/logger.js';
+import { MilterServer } from '../milter/server.js';
+import { UsageError } from './options.js';
+
+interface Options {
+  config?: string;
+  connectionSpec?: string;
+  unixSocketGroup?: string;
+  unixSocketMode?: string;
+  verbose?: boolean;
+}
+
+export function managerCommand(): Command {
+  return new Command('manager')
+    .description('run the milter manager in the foreground: one socket for the MTA, fanned out to every child milter')
+    .option('-c, --config <file>', 'configuration file (default ./mailgate.toml, else built-in defaults)')
+    .option('-s, --connection-spec <spec>', 'where to listen: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]')
+    .option('--unix-socket-group <group>', 'group of the unix socket (e.g. postfix)')
+    .option('--unix-socket-mode <mode>', 'mode of the unix socket (default 0660)')
+    .option('--verbose', 'log in a human format, with debug detail')
+    .action(async (opts: Options) => {
+      await run(opts);
+    });
+}
+
+function load(opts: Options): LoadedConfig {
+  const loaded = applyOverrides(loadConfig(opts.config), {
+    ...(opts.connectionSpec !== undefined ? { connectionSpec: opts.connectionSpec } : {}),
+    ...(opts.unixSocketGroup !== undefined ? { unixSocketGroup: opts.unixSocketGroup } : {}),
+    ...(opts.unixSocketMode !== undefined ? { unixSocketMode: opts.unixSocketMode } : {}),
+  });
+  // A socket directory that cannot be created fails here, with file:line, before anything starts.
+  const problem = checkManagerSocket(loaded);
+  if (problem) throw problem;
+  return loaded;
+}
+
+async function run(opts: Options): Promise<void> {
+  const logger: Logger = createLogger({ level: opts.verbose ? 'debug' : 'info', human: opts.verbose === true });
+  let loaded: LoadedConfig;
+  try {
+    loaded = load(opts);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.toString());
+    throw err;
+  }
+  const front = new ReloadableChain(chainFromConfig(loaded.config, logger));
+  const m = loaded.config.manager;
+  const server = new MilterServer(front, {
+    logger,
+    mode: m.unixSocketMode,
+    ...(m.unixSocketGroup !== undefined ? { group: m.unixSocketGroup } : {}),
+  });
+  await server.listen(m.connectionSpec);
+  logger.info({ children: front.chain.children.map((c) => c.name) }, 'manager ready');
+
+  const reload = () => {
+    try {
+      const next = load(opts);
+      if (next.config.manager.connectionSpec !== m.connectionSpec) {
+        logger.warn('connection_spec changed: it takes effect at the next restart');
+      }
+      front.replace(chainFromConfig(next.config, logger));
+      logger.info({ children: front.chain.children.map((c) => c.name) }, 'configuration reloaded');
+    } catch (err) {
+      // A broken file must not take the running manager down: keep serving the old configuration.
+      logger.error({ err: err instanceof ConfigError ? err.toString() : (err as Error).message }, 'reload failed; keeping the running configuration');
+    }
+  };
+  process.on('SIGHUP', reload);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: draining sessions in flight');
+      void server.close().then(() => {
+        front.chain.dispose();
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  process.off('SIGHUP', reload);
+}
