@@ -67,6 +67,9 @@ export class ClientTransport {
   /** Writes, waiting for the socket to drain within the writing timeout when its buffer is full. */
   write(buf: Buffer, timeoutSeconds: number): Promise<void> | undefined {
     if (this.failure || this.ended) throw this.closedError();
+    // Nothing is owed to us between commands: a packet waiting here answers something we never
+    // asked (e.g. a reply to a no-reply event) and would be taken as the next reply.
+    if (this.packets.length > 0) throw this.fail('protocol', `unsolicited packet 0x${this.packets[0]!.code.toString(16)} from the milter`);
     if (this.socket.write(buf)) return undefined;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
