@@ -1,0 +1,22 @@
+/** `mailgate show-config`: the effective configuration as TOML, each value with where it came from. */
+import { Command } from 'commander';
+import { ConfigError } from '../config/errors.js';
+import { formatConfig } from '../config/format.js';
+import { loadConfig } from '../config/load.js';
+
+export { ConfigError, formatConfig };
+
+export function showConfigCommand(): Command {
+  return new Command('show-config')
+    .description('print the effective configuration as TOML, each value preceded by where it came from')
+    .option('-c, --config <file>', 'configuration file (default: ./mailgate.toml if present, else the embedded defaults)')
+    .action((options: { config?: string }) => {
+      try {
+        process.stdout.write(formatConfig(loadConfig(options.config)));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

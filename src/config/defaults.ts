@@ -1,0 +1,40 @@
+/** The embedded defaults (milter-manager's, with Mailgate's listening address). */
+import { DEFAULT_TIMEOUTS } from '../milter/client-transport.js';
+import type { FallbackStatus, MailgateConfig, ManagerConfig, Timeouts } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = 'mailgate.toml';
+
+export const FALLBACK_STATUSES: readonly FallbackStatus[] = ['accept', 'temporary-failure', 'reject', 'discard'];
+/** Accepted spellings normalised to a FallbackStatus. */
+export const FALLBACK_STATUS_ALIASES: Readonly<Record<string, FallbackStatus>> = { tempfail: 'temporary-failure' };
+
+export const DEFAULT_MANAGER: ManagerConfig = Object.freeze({
+  connectionSpec: 'inet:10025@[127.0.0.1]',
+  unixSocketMode: 0o660,
+  fallbackStatus: 'accept',
+  maxConnections: 0,
+  detect: false,
+});
+
+export const DEFAULT_MILTER = Object.freeze({
+  enabled: true,
+  fallbackStatus: 'accept' as FallbackStatus,
+  evaluationMode: false,
+  applicableConditions: Object.freeze([]) as readonly string[],
+  timeouts: DEFAULT_TIMEOUTS as Timeouts,
+});
+
+export const DEFAULT_S25R_CHECK_ONLY_IPV4 = true;
+
+/** A fresh copy of the configuration used when there is no file. */
+export function defaultConfig(): MailgateConfig {
+  return {
+    manager: { ...DEFAULT_MANAGER },
+    milters: [],
+    conditions: [],
+    s25r: { whitelist: [], blacklist: [], checkOnlyIpv4: DEFAULT_S25R_CHECK_ONLY_IPV4 },
+    remoteNetwork: { localAddresses: [], remoteAddresses: [] },
+    trust: { domains: [], replaceDefaults: false },
+    stress: {},
+  };
+}

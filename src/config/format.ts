@@ -1,0 +1,130 @@
+/**
+ * The effective configuration as TOML (what `mailgate show-config` prints): every item, defaults included,
+ * each preceded by a comment saying where its value came from. The output parses back to the same config.
+ */
+import { DEFAULT_CONFIG_FILE } from './defaults.js';
+import { conditionOriginKey, milterOriginKey, originOf, type LoadedConfig } from './origin.js';
+import { formatTextPattern } from './patterns.js';
+import type { MilterConfig, UserConditionConfig } from './schema.js';
+import { TIMEOUT_KEYS } from './sections/milter.js';
+import { tomlArray, tomlScalar, type TomlScalar } from './toml-text.js';
+
+type Item = TomlScalar | readonly TomlScalar[] | undefined;
+
+class Writer {
+  private readonly lines: string[] = [];
+
+  constructor(private readonly loaded: LoadedConfig) {}
+
+  origin(originKey: string): string {
+    return originOf(this.loaded, originKey);
+  }
+
+  comment(text: string): void {
+    for (const line of text.split('\n')) this.lines.push(line === '' ? '#' : `# ${line}`);
+  }
+
+  blank(): void {
+    this.lines.push('');
+  }
+
+  header(text: string): void {
+    this.lines.push(text);
+  }
+
+  /** `# ORIGIN` then `key = value`; an unset optional item is written as a comment. */
+  item(originKey: string, key: string, value: Item): void {
+    this.lines.push(`# ${this.origin(originKey)}`);
+    if (value === undefined) this.lines.push(`# ${key} is not set`);
+    else this.lines.push(`${key} = ${Array.isArray(value) ? tomlArray(value) : tomlScalar(value as TomlScalar)}`);
+  }
+
+  toString(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+export function formatSocketMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}
+
+export function formatConfig(loaded: LoadedConfig): string {
+  const { config } = loaded;
+  const w = new Writer(loaded);
+  w.comment(
+    `Mailgate effective configuration (${loaded.file ?? `embedded defaults: no ${DEFAULT_CONFIG_FILE}`}).\n` +
+      'Each value is preceded by where it came from: default, FILE:LINE, detected or command line.',
+  );
+  w.blank();
+
+  const m = config.manager;
+  w.header('[manager]');
+  w.item('manager.connection_spec', 'connection_spec', m.connectionSpec);
+  w.item('manager.unix_socket_mode', 'unix_socket_mode', formatSocketMode(m.unixSocketMode));
+  w.item('manager.unix_socket_group', 'unix_socket_group', m.unixSocketGroup);
+  w.item('manager.fallback_status', 'fallback_status', m.fallbackStatus);
+  w.item('manager.max_connections', 'max_connections', m.maxConnections);
+  w.item('manager.detect', 'detect', m.detect);
+
+  if (config.milters.length === 0) {
+    w.blank();
+    w.comment('no [[milter]] children');
+  }
+  for (const milter of config.milters) writeMilter(w, milter);
+
+  if (config.conditions.length === 0) {
+    w.blank();
+    w.comment('no [[condition]] definitions');
+  }
+  for (const condition of config.conditions) writeCondition(w, condition);
+
+  const { s25r, remoteNetwork, trust, stress } = config;
+  w.blank();
+  w.header('[s25r]');
+  w.item('s25r.whitelist', 'whitelist', s25r.whitelist.map(formatTextPattern));
+  w.item('s25r.blacklist', 'blacklist', s25r.blacklist.map(formatTextPattern));
+  w.item('s25r.check_only_ipv4', 'check_only_ipv4', s25r.checkOnlyIpv4);
+  w.blank();
+  w.header('[remote_network]');
+  w.item('remote_network.local_addresses', 'local_addresses', remoteNetwork.localAddresses);
+  w.item('remote_network.remote_addresses', 'remote_addresses', remoteNetwork.remoteAddresses);
+  w.blank();
+  w.header('[trust]');
+  w.item('trust.domains', 'domains', trust.domains.map(formatTextPattern));
+  w.item('trust.replace_defaults', 'replace_defaults', trust.replaceDefaults);
+  w.item('trust.domains_file', 'domains_file', trust.domainsFile);
+  w.blank();
+  w.header('[stress]');
+  w.item('stress.threshold', 'threshold', stress.threshold);
+  return w.toString();
+}
+
+function writeMilter(w: Writer, milter: MilterConfig): void {
+  const key = (k: string): string => milterOriginKey(milter.name, k);
+  w.blank();
+  w.comment(`milter ${JSON.stringify(milter.name)}: ${w.origin(milterOriginKey(milter.name))}`);
+  w.header('[[milter]]');
+  w.item(key('name'), 'name', milter.name);
+  w.item(key('description'), 'description', milter.description);
+  if (milter.builtin !== undefined) w.item(key('builtin'), 'builtin', milter.builtin);
+  else w.item(key('connection_spec'), 'connection_spec', milter.connectionSpec);
+  w.item(key('enabled'), 'enabled', milter.enabled);
+  w.item(key('fallback_status'), 'fallback_status', milter.fallbackStatus);
+  w.item(key('evaluation_mode'), 'evaluation_mode', milter.evaluationMode);
+  w.item(key('applicable_conditions'), 'applicable_conditions', milter.applicableConditions);
+  for (const [tomlKey, field] of TIMEOUT_KEYS) w.item(key(tomlKey), tomlKey, milter.timeouts[field]);
+}
+
+function writeCondition(w: Writer, condition: UserConditionConfig): void {
+  const key = (k: string): string => conditionOriginKey(condition.name, k);
+  w.blank();
+  w.comment(`condition ${JSON.stringify(condition.name)}: ${w.origin(conditionOriginKey(condition.name))}`);
+  w.header('[[condition]]');
+  w.item(key('name'), 'name', condition.name);
+  w.item(key('description'), 'description', condition.description);
+  w.item(key('field'), 'field', condition.field);
+  if (condition.field === 'macro') w.item(key('macro'), 'macro', condition.macro);
+  w.item(key('pattern'), 'pattern', condition.pattern);
+  w.item(key('flags'), 'flags', condition.flags);
+  w.item(key('action'), 'action', condition.action);
+}

@@ -1,0 +1,102 @@
+/** Reads mailgate.toml: TOML syntax, then every section checked, with file:line and key on any error. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+import { ConditionNames } from './condition-names.js';
+import { DEFAULT_CONFIG_FILE, defaultConfig } from './defaults.js';
+import { ConfigError } from './errors.js';
+import { TomlLocator } from './locate.js';
+import type { LoadedConfig } from './origin.js';
+import { ReadContext, TableReader, type TomlTable } from './reader.js';
+import type { MailgateConfig } from './schema.js';
+import { readConditions } from './sections/condition.js';
+import { readManager } from './sections/manager.js';
+import { readMilters } from './sections/milter.js';
+import { readRemoteNetwork, readS25r, readStress, readTrust } from './sections/options.js';
+
+export const TOP_LEVEL_KEYS = ['manager', 'milter', 'condition', 's25r', 'remote_network', 'trust', 'stress'] as const;
+
+export interface LoadOptions {
+  /** Where ./mailgate.toml is looked for; default process.cwd(). */
+  readonly cwd?: string;
+}
+
+/**
+ * Loads `path`; without a path, ./mailgate.toml if it exists, else the embedded defaults.
+ * Throws ConfigError (also for a file that cannot be read).
+ */
+export function loadConfig(path?: string, options: LoadOptions = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  let file = path;
+  if (file === undefined) {
+    if (!existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) return embeddedDefaults();
+    file = DEFAULT_CONFIG_FILE;
+  }
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, file), 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new ConfigError(`cannot read the configuration file: ${why}`, { file });
+  }
+  return parseConfig(text, file, { baseDir: dirname(resolve(cwd, file)) });
+}
+
+/** The configuration used when there is no file: every value a default. */
+export function embeddedDefaults(): LoadedConfig {
+  return { config: defaultConfig(), origins: new Map(), file: undefined };
+}
+
+export interface ParseOptions {
+  /** Directory relative paths in the file (trust.domains_file) are resolved against; default: the file's. */
+  readonly baseDir?: string;
+}
+
+/** Parses and validates configuration text; `fileName` is used in origins and errors. Throws only ConfigError. */
+export function parseConfig(text: string, fileName: string, options: ParseOptions = {}): LoadedConfig {
+  let doc: TomlTable;
+  try {
+    doc = parse(text) as TomlTable;
+  } catch (err) {
+    throw syntaxError(err, fileName);
+  }
+  const ctx = new ReadContext(fileName, new TomlLocator(text));
+  try {
+    const config = readDocument(ctx, doc, options.baseDir ?? dirname(resolve(fileName)));
+    return { config, origins: ctx.origins, file: fileName };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // A bug here must still come out as a ConfigError naming the file, never as a crash in the caller.
+    throw new ConfigError(`internal error while checking the configuration: ${(err as Error).message}`, { file: fileName });
+  }
+}
+
+function syntaxError(err: unknown, file: string): ConfigError {
+  if (err instanceof TomlError) {
+    const first = err.message.split('\n')[0] ?? err.message;
+    const reason = first.replace(/^Invalid TOML document: /, '');
+    return new ConfigError(`TOML syntax error: ${reason}`, { file, line: err.line });
+  }
+  return new ConfigError(`TOML syntax error: ${(err as Error).message}`, { file });
+}
+
+function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string): MailgateConfig {
+  const root = new TableReader(ctx, '', doc, 'the top level');
+  root.checkKeys(TOP_LEVEL_KEYS);
+  const section = (key: string, originPrefix: string): TableReader =>
+    root.table(key, `[${key}]`, originPrefix) ?? new TableReader(ctx, key, {}, `[${key}]`, originPrefix);
+
+  // Conditions first: applicable_conditions may name them wherever they are in the file.
+  const conditions = readConditions(root.tables('condition'));
+  const names = new ConditionNames(conditions.map((c) => c.name));
+  return {
+    manager: readManager(section('manager', 'manager')),
+    milters: readMilters(root.tables('milter'), names),
+    conditions,
+    s25r: readS25r(section('s25r', 's25r')),
+    remoteNetwork: readRemoteNetwork(section('remote_network', 'remote_network')),
+    trust: readTrust(section('trust', 'trust'), baseDir),
+    stress: readStress(section('stress', 'stress')),
+  };
+}

@@ -1,0 +1,63 @@
+/** Options of the built-in conditions: [s25r], [remote_network], [trust], [stress]. */
+import { isAbsolute, resolve } from 'node:path';
+import { cidrError } from '../cidr.js';
+import { DEFAULT_S25R_CHECK_ONLY_IPV4 } from '../defaults.js';
+import { parseTextPattern } from '../patterns.js';
+import type { TableReader } from '../reader.js';
+import type { RemoteNetworkConfig, S25rConfig, StressConfig, TextPattern, TrustConfig } from '../schema.js';
+
+export const S25R_KEYS = ['whitelist', 'blacklist', 'check_only_ipv4'] as const;
+export const REMOTE_NETWORK_KEYS = ['local_addresses', 'remote_addresses'] as const;
+export const TRUST_KEYS = ['domains', 'replace_defaults', 'domains_file'] as const;
+export const STRESS_KEYS = ['threshold'] as const;
+
+function patterns(r: TableReader, key: string): TextPattern[] {
+  return (
+    r.stringArray(key, (text, path) => {
+      const parsed = parseTextPattern(text);
+      if ('error' in parsed) throw r.ctx.error(path, parsed.error);
+      return parsed.value;
+    }) ?? []
+  );
+}
+
+function cidrs(r: TableReader, key: string): string[] {
+  return (
+    r.stringArray(key, (text, path) => {
+      const error = cidrError(text);
+      if (error !== undefined) throw r.ctx.error(path, error);
+      return text;
+    }) ?? []
+  );
+}
+
+export function readS25r(r: TableReader): S25rConfig {
+  r.checkKeys(S25R_KEYS);
+  return {
+    whitelist: patterns(r, 'whitelist'),
+    blacklist: patterns(r, 'blacklist'),
+    checkOnlyIpv4: r.boolean('check_only_ipv4') ?? DEFAULT_S25R_CHECK_ONLY_IPV4,
+  };
+}
+
+export function readRemoteNetwork(r: TableReader): RemoteNetworkConfig {
+  r.checkKeys(REMOTE_NETWORK_KEYS);
+  return { localAddresses: cidrs(r, 'local_addresses'), remoteAddresses: cidrs(r, 'remote_addresses') };
+}
+
+/** `baseDir`: where a relative domains_file is resolved from (the configuration file's directory). */
+export function readTrust(r: TableReader, baseDir: string): TrustConfig {
+  r.checkKeys(TRUST_KEYS);
+  const file = r.optionalNonEmptyString('domains_file', 'a file path');
+  return {
+    domains: patterns(r, 'domains'),
+    replaceDefaults: r.boolean('replace_defaults') ?? false,
+    ...(file === undefined ? {} : { domainsFile: isAbsolute(file) ? file : resolve(baseDir, file) }),
+  };
+}
+
+export function readStress(r: TableReader): StressConfig {
+  r.checkKeys(STRESS_KEYS);
+  const threshold = r.number('threshold', { integer: true, min: 0 });
+  return threshold === undefined ? {} : { threshold };
+}

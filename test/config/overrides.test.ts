@@ -1,0 +1,131 @@
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { addDetectedMilters } from '../../src/config/detected.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { embeddedDefaults, parseConfig } from '../../src/config/load.js';
+import { applyOverrides } from '../../src/config/overrides.js';
+import type { MilterConfig } from '../../src/config/schema.js';
+import { checkManagerSocket, checkSocketDirectory } from '../../src/config/socket-dir.js';
+import { EXAMPLE } from './fixtures.js';
+
+describe('applyOverrides', () => {
+  const loaded = parseConfig(EXAMPLE, 'm.toml');
+
+  it('replaces values and records origin "command line"', () => {
+    const over = applyOverrides(loaded, { connectionSpec: 'inet:2525@[127.0.0.1]', unixSocketGroup: 'mail', unixSocketMode: '0600' });
+    expect(over.config.manager).toMatchObject({ connectionSpec: 'inet:2525@[127.0.0.1]', unixSocketGroup: 'mail', unixSocketMode: 0o600 });
+    expect(over.origins.get('manager.connection_spec')).toBe('command line');
+    expect(over.origins.get('manager.unix_socket_group')).toBe('command line');
+    expect(over.origins.get('manager.unix_socket_mode')).toBe('command line');
+    expect(over.origins.get('manager.fallback_status')).toBe('m.toml:5');
+  });
+
+  it('leaves the input untouched and changes nothing without options', () => {
+    const same = applyOverrides(loaded, {});
+    expect(same.config).toStrictEqual(loaded.config);
+    expect(loaded.config.manager.connectionSpec).toBe('unix:/run/mailgate/milter.sock');
+    expect(loaded.origins.get('manager.connection_spec')).toBe('m.toml:2');
+  });
+
+  it('sets a group the file did not', () => {
+    const over = applyOverrides(embeddedDefaults(), { unixSocketGroup: 'postfix' });
+    expect(over.config.manager.unixSocketGroup).toBe('postfix');
+  });
+
+  it.each([
+    [{ connectionSpec: 'tcp:1' }, 'command line: --connection-spec: connection spec "tcp:1": unknown type "tcp" (use unix, inet or inet6)'],
+    [{ unixSocketMode: '999' }, 'command line: --unix-socket-mode: unix_socket_mode "999" is not an octal mode like 0660'],
+    [{ unixSocketGroup: '' }, 'command line: --unix-socket-group: must not be empty (leave unix_socket_group out for no chgrp)'],
+  ])('rejects %o', (overrides, message) => {
+    expect(() => applyOverrides(loaded, overrides)).toThrow(ConfigError);
+    expect(() => applyOverrides(loaded, overrides)).toThrow(message);
+  });
+});
+
+describe('addDetectedMilters', () => {
+  const loaded = parseConfig(EXAMPLE, 'm.toml');
+  const base = {
+    enabled: true,
+    fallbackStatus: 'accept' as const,
+    evaluationMode: false,
+    timeouts: { connection: 297, writing: 7, reading: 7, endOfMessage: 297 },
+  };
+  const detected: MilterConfig[] = [
+    { ...base, name: 'opendkim', connectionSpec: 'unix:/other.sock', applicableConditions: [] },
+    { ...base, name: 'milter-greylist', connectionSpec: 'unix:/run/milter-greylist/milter-greylist.sock', applicableConditions: ['s25r', 'remote network'] },
+  ];
+
+  it('appends new ones with origin "detected"; the file wins on a name clash', () => {
+    const out = addDetectedMilters(loaded, detected);
+    expect(out.config.milters.map((m) => m.name)).toStrictEqual(['opendkim', 'milter-greylist']);
+    expect(out.config.milters[0]?.connectionSpec).toBe('unix:/run/opendkim/opendkim.sock');
+    expect(out.config.milters[1]?.applicableConditions).toStrictEqual(['S25R', 'Remote Network']);
+    expect(out.origins.get('milter.milter-greylist')).toBe('detected');
+    expect(out.origins.get('milter.milter-greylist.connection_spec')).toBe('detected');
+    expect(out.origins.get('milter.opendkim.connection_spec')).toBe('m.toml:9');
+  });
+
+  it('rejects an invalid detected milter', () => {
+    const bad = [{ ...base, name: 'x', connectionSpec: 'bogus', applicableConditions: [] }];
+    expect(() => addDetectedMilters(loaded, bad)).toThrow('detected: milter.x.connection_spec: connection spec "bogus"');
+  });
+});
+
+describe('checkSocketDirectory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mailgate-socket-dir-'));
+  const asRoot = process.getuid?.() === 0;
+
+  it('accepts an existing writable directory', () => {
+    expect(checkSocketDirectory(join(dir, 'milter.sock'))).toBeUndefined();
+  });
+
+  it('accepts a directory that can be created under a writable ancestor', () => {
+    expect(checkSocketDirectory(join(dir, 'a', 'b', 'c', 'milter.sock'))).toBeUndefined();
+  });
+
+  it('rejects a path under a regular file', () => {
+    const file = join(dir, 'file');
+    writeFileSync(file, '');
+    expect(checkSocketDirectory(join(file, 'milter.sock'))).toBe(`socket directory ${file} is not a directory`);
+    expect(checkSocketDirectory(join(file, 'sub', 'milter.sock'))).toBe(
+      `cannot create socket directory ${join(file, 'sub')}: ${file} is not a directory`,
+    );
+  });
+
+  it.skipIf(asRoot)('rejects a directory that cannot be created (read-only ancestor)', () => {
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    try {
+      expect(checkSocketDirectory(join(ro, 'run', 'mailgate', 'milter.sock'))).toBe(
+        `cannot create socket directory ${join(ro, 'run', 'mailgate')}: ${ro} is not writable`,
+      );
+      expect(checkSocketDirectory(join(ro, 'milter.sock'))).toBe(`socket directory ${ro} is not writable`);
+    } finally {
+      chmodSync(ro, 0o755);
+    }
+  });
+
+  it('checkManagerSocket reports file:line and key for the configured spec', () => {
+    const file = join(dir, 'file2');
+    writeFileSync(file, '');
+    const text = `[manager]\n\nconnection_spec = "unix:${file}/milter.sock"\n`;
+    const err = checkManagerSocket(parseConfig(text, '/etc/mailgate/mailgate.toml'));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.toString()).toBe(`/etc/mailgate/mailgate.toml:3: manager.connection_spec: socket directory ${file} is not a directory`);
+  });
+
+  it('checkManagerSocket names the command-line option when the spec came from there', () => {
+    const file = join(dir, 'file3');
+    writeFileSync(file, '');
+    const loaded = applyOverrides(embeddedDefaults(), { connectionSpec: `unix:${file}/s.sock` });
+    expect(checkManagerSocket(loaded)?.toString()).toBe(`command line: --connection-spec: socket directory ${file} is not a directory`);
+  });
+
+  it('checkManagerSocket accepts inet specs and good unix paths', () => {
+    expect(checkManagerSocket(embeddedDefaults())).toBeUndefined();
+    expect(checkManagerSocket(applyOverrides(embeddedDefaults(), { connectionSpec: `unix:${dir}/ok.sock` }))).toBeUndefined();
+  });
+});
