@@ -13,6 +13,7 @@ import { applyOverrides, checkManagerSocket } from '../config/overrides.js';
 import { createLogger, type Logger } from '../mail/logger.js';
 import { MilterServer } from '../milter/server.js';
 import { UsageError } from './options.js';
+import { postfixStressThreshold } from './postfix-stress.js';
 
 interface Options {
   config?: string;
@@ -44,7 +45,9 @@ function load(opts: Options): LoadedConfig {
   // A socket directory that cannot be created fails here, with file:line, before anything starts.
   const problem = checkManagerSocket(loaded);
   if (problem) throw problem;
-  return loaded;
+  if (loaded.config.stress.threshold !== undefined) return loaded;
+  // As milter-manager does behind Postfix: stressed at 3/4 of smtpd's process limit.
+  return { ...loaded, config: { ...loaded.config, stress: { threshold: postfixStressThreshold() } } };
 }
 
 async function run(opts: Options): Promise<void> {

@@ -1,5 +1,5 @@
 /** The embedded defaults (milter-manager's, with Mailgate's listening address). */
-import { DEFAULT_TIMEOUTS } from '../milter/client-transport.js';
+import { DEFAULT_TIMEOUTS } from './timeouts.js';
 import type { FallbackStatus, MailgateConfig, ManagerConfig, Timeouts } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'mailgate.toml';

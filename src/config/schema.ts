@@ -1,5 +1,5 @@
 /** The typed, validated configuration every other part of Mailgate receives. */
-import type { Timeouts } from '../milter/client-transport.js';
+import type { Timeouts } from './timeouts.js';
 
 export type { Timeouts };
 

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseConnectionSpec } from '../milter/spec.js';
+import { parseConnectionSpec } from './connection-spec.js';
 import { ConfigError } from './errors.js';
 import { originLocation, originOf, type LoadedConfig } from './origin.js';
 

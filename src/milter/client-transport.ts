@@ -8,15 +8,9 @@ import { MAX_DATA_SIZE } from './constants.js';
 import { FrameError, PacketDecoder, type Packet } from './packet.js';
 import type { ConnectionSpec } from './spec.js';
 
-export interface Timeouts {
-  /** Seconds; milter-manager's defaults are 297 / 7 / 7 / 297. */
-  readonly connection: number;
-  readonly writing: number;
-  readonly reading: number;
-  readonly endOfMessage: number;
-}
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../config/timeouts.js';
 
-export const DEFAULT_TIMEOUTS: Timeouts = Object.freeze({ connection: 297, writing: 7, reading: 7, endOfMessage: 297 });
+export { DEFAULT_TIMEOUTS, type Timeouts };
 
 export class ClientTransport {
   private readonly decoder = new PacketDecoder(MAX_DATA_SIZE);

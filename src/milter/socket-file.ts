@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { parseMode, SocketModeError } from '../config/socket-mode.js';
+
+export { parseMode };
 
 export interface SocketPermissions {
   /** Octal mode, e.g. "0660" or 0o660. Default 0660. */
@@ -22,12 +25,6 @@ export class SocketSetupError extends Error {
   override readonly name = 'SocketSetupError';
 }
 
-export function parseMode(mode: string | number | undefined): number {
-  if (mode === undefined) return 0o660;
-  if (typeof mode === 'number') return mode;
-  if (!/^0?[0-7]{3,4}$/.test(mode)) throw new SocketSetupError(`unix_socket_mode "${mode}" is not an octal mode like 0660`);
-  return parseInt(mode, 8);
-}
 
 /** Creates the parent directory if missing and removes a stale socket left by a previous run. */
 export async function prepareSocketPath(path: string): Promise<void> {
@@ -65,10 +62,19 @@ export interface ResolvedPermissions {
   readonly gid: number;
 }
 
+function modeOf(mode: string | number | undefined): number {
+  try {
+    return parseMode(mode);
+  } catch (err) {
+    if (err instanceof SocketModeError) throw new SocketSetupError(err.message);
+    throw err;
+  }
+}
+
 /** Checks mode, group and owner up front, so a typo fails before anything listens. */
 export function resolveSocketPermissions(perms: SocketPermissions): ResolvedPermissions {
   return {
-    mode: parseMode(perms.mode),
+    mode: modeOf(perms.mode),
     gid: perms.group === undefined ? -1 : lookupId('group', perms.group),
     uid: perms.owner === undefined ? -1 : lookupId('passwd', perms.owner),
   };

@@ -1,6 +1,6 @@
 /** [manager]: where and how the manager listens, and what answers when nothing else can. */
-import { parseMode } from '../../milter/socket-file.js';
-import { parseConnectionSpec } from '../../milter/spec.js';
+import { parseMode } from '../socket-mode.js';
+import { parseConnectionSpec } from '../connection-spec.js';
 import { DEFAULT_MANAGER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
 import { describeValue, type TableReader } from '../reader.js';
 import type { ManagerConfig } from '../schema.js';
