@@ -7,6 +7,7 @@ import { SpecError } from '../milter/spec.js';
 import { UsageError } from './options.js';
 import { ChainSetupError } from '../chain/from-config.js';
 import { ConfigError } from '../config/errors.js';
+import { detectCommand } from './detect.js';
 import { managerCommand } from './manager.js';
 import { showConfigCommand } from './show-config.js';
 import { testClientCommand } from './test-client.js';
@@ -20,6 +21,7 @@ const program = new Command('mailgate')
   .exitOverride()
   .addCommand(managerCommand().exitOverride())
   .addCommand(showConfigCommand().exitOverride())
+  .addCommand(detectCommand().exitOverride())
   .addCommand(testServerCommand().exitOverride())
   .addCommand(testClientCommand().exitOverride());
 

@@ -12,6 +12,7 @@ import type { LoadedConfig } from '../config/origin.js';
 import { applyOverrides, checkManagerSocket } from '../config/overrides.js';
 import { createLogger, type Logger } from '../mail/logger.js';
 import { MilterServer } from '../milter/server.js';
+import { withDetectedChildren } from './detected-children.js';
 import { UsageError } from './options.js';
 import { postfixStressThreshold } from './postfix-stress.js';
 
@@ -45,9 +46,10 @@ function load(opts: Options): LoadedConfig {
   // A socket directory that cannot be created fails here, with file:line, before anything starts.
   const problem = checkManagerSocket(loaded);
   if (problem) throw problem;
-  if (loaded.config.stress.threshold !== undefined) return loaded;
+  const withDetected = withDetectedChildren(loaded);
+  if (withDetected.config.stress.threshold !== undefined) return withDetected;
   // As milter-manager does behind Postfix: stressed at 3/4 of smtpd's process limit.
-  return { ...loaded, config: { ...loaded.config, stress: { threshold: postfixStressThreshold() } } };
+  return { ...withDetected, config: { ...withDetected.config, stress: { threshold: postfixStressThreshold() } } };
 }
 
 async function run(opts: Options): Promise<void> {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { formatConfig } from '../config/format.js';
 import { loadConfig } from '../config/load.js';
+import { withDetectedChildren } from './detected-children.js';
 
 export { ConfigError, formatConfig };
 
@@ -12,7 +13,7 @@ export function showConfigCommand(): Command {
     .option('-c, --config <file>', 'configuration file (default: ./mailgate.toml if present, else the embedded defaults)')
     .action((options: { config?: string }) => {
       try {
-        process.stdout.write(formatConfig(loadConfig(options.config)));
+        process.stdout.write(formatConfig(withDetectedChildren(loadConfig(options.config))));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`${err.message}\n`);
