@@ -5,18 +5,10 @@
  */
 import type { ConnectionInfo } from '../mail/connection.js';
 import type { Macros } from '../mail/macros.js';
+import type { EventStage } from '../mail/stage.js';
 
 /** The stages a condition can act at (milter-manager's stopper stages). */
-export type ConditionStage =
-  | 'connect'
-  | 'helo'
-  | 'mail'
-  | 'rcpt'
-  | 'data'
-  | 'header'
-  | 'endOfHeaders'
-  | 'body'
-  | 'endOfMessage';
+export type ConditionStage = Exclude<EventStage, 'unknown'>;
 
 /** What a condition can see of the session when asked. Fields appear as the session advances. */
 export interface ConditionContext {

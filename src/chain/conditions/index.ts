@@ -2,6 +2,7 @@
  * The built-in applicable conditions by their milter-manager names, for the configuration
  * (`applicable_conditions`). User-defined conditions come from regex-condition.ts.
  */
+import { BUILTIN_CONDITIONS, type BuiltinConditionName } from '../../config/condition-names.js';
 import type { Condition } from '../condition.js';
 import { createAuthenticated, createUnauthenticated } from './authenticated.js';
 import { createRemoteNetwork, type RemoteNetworkOptions } from './remote-network.js';
@@ -22,17 +23,9 @@ export {
 } from './regex-condition.js';
 export type { NamePattern } from './patterns.js';
 
-export const BUILTIN_CONDITION_NAMES = Object.freeze([
-  'S25R',
-  'Remote Network',
-  'Authenticated',
-  'Unauthenticated',
-  'Trust',
-  'Stress Notify',
-  'No Stress',
-] as const);
-
-export type BuiltinConditionName = (typeof BUILTIN_CONDITION_NAMES)[number];
+/** The names live in config/ (the configuration validates them); the conditions are made here. */
+export const BUILTIN_CONDITION_NAMES = BUILTIN_CONDITIONS;
+export type { BuiltinConditionName };
 
 export interface BuiltinConditionOptions {
   s25r?: S25rOptions;
