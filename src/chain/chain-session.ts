@@ -9,7 +9,7 @@ import type { ConnectionInfo } from '../mail/connection.js';
 import type { Capabilities, FilterSession, SessionContext } from '../mail/filter.js';
 import { HeaderList, type Header } from '../mail/header-list.js';
 import { NO_MACROS, type Macros } from '../mail/macros.js';
-import { ACCEPT, CONTINUE, type Reply } from '../mail/reply.js';
+import { ACCEPT, CONTINUE, DISCARD, type Reply } from '../mail/reply.js';
 import type { EventStage, MacroStage } from '../mail/stage.js';
 import { BodyStore } from './body-store.js';
 import type { Chain } from './chain.js';
@@ -39,6 +39,8 @@ export class ChainSession implements FilterSession {
   private mtaLeadingSpace = false;
   /** Children that failed to negotiate: their fallbacks are owed at the first stage. */
   private pendingFallbacks: Reply[] = [];
+  /** A discard is owed (a dead child's fallback, or a DISCARD at connect/helo): every message gets it. */
+  private discardMessages = false;
   private connection: ConnectionInfo | undefined;
   private heloName: string | undefined;
   private sender: string | undefined;
@@ -84,8 +86,12 @@ export class ChainSession implements FilterSession {
     const conditionStages = new Set<EventStage>();
     for (const run of this.runs) for (const c of run.def.conditions) for (const s of c.stages) conditionStages.add(s);
     const live = this.runs.filter((r) => r.caps !== undefined && !r.dead).map((r) => r.caps!);
-    // With no child left the chain still hears connect, to answer with the manager's fallback.
-    if (live.length === 0) conditionStages.add('connect');
+    // With no child left, or fallbacks owed, the chain must hear connect and MAIL to answer them
+    // (a discard can only be given at a message stage).
+    if (live.length === 0 || this.pendingFallbacks.length > 0 || this.discardMessages) {
+      conditionStages.add('connect');
+      conditionStages.add('mail');
+    }
     const merged = mergeCapabilities(offer, live, conditionStages);
     this.mtaLeadingSpace = merged.leadingSpace;
     return merged;
@@ -96,7 +102,8 @@ export class ChainSession implements FilterSession {
    * first stage. With no child alive at all, the manager's fallback answers (milter-manager §8).
    */
   private owe(run: ChildRun): void {
-    if (run.def.fallbackStatus !== 'accept') this.pendingFallbacks.push(fallbackReply(run.def.fallbackStatus));
+    if (run.def.fallbackStatus === 'discard') this.discardMessages = true;
+    else if (run.def.fallbackStatus !== 'accept') this.pendingFallbacks.push(fallbackReply(run.def.fallbackStatus));
   }
 
   connect(info: ConnectionInfo, ctx: SessionContext): Promise<Reply> {
@@ -263,9 +270,10 @@ export class ChainSession implements FilterSession {
     call: (s: FilterSession, ctx: SessionContext) => Reply | Promise<Reply> | undefined,
     recipient?: string,
   ): Promise<Reply> {
+    const messageStage = stage !== 'connect' && stage !== 'helo' && stage !== 'unknown';
     let merged: Reply | undefined;
     for (const f of this.pendingFallbacks.splice(0)) merged = stronger(merged, f);
-    const messageStage = stage !== 'connect' && stage !== 'helo' && stage !== 'unknown';
+    if (stage === 'mail' && this.discardMessages) merged = DISCARD;
     const voters: ChildRun[] = [];
     for (const run of this.runs) {
       if (!(messageStage ? run.inPlay : run.live)) continue;
@@ -293,6 +301,11 @@ export class ChainSession implements FilterSession {
       merged = stronger(merged, this.counted(run, reply));
     });
     merged ??= this.noVote(messageStage);
+    if (!messageStage && merged.status === 'discard') {
+      // MTAs ignore DISCARD at connect and HELO: it applies to the messages instead.
+      this.discardMessages = true;
+      merged = CONTINUE;
+    }
     if (merged.status === 'discard' || ((stage === 'mail' || stage === 'data') && REFUSED.has(merged.status))) {
       await Promise.all(this.runs.filter((r) => r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
     }
@@ -377,6 +390,14 @@ export class ChainSession implements FilterSession {
 
   /** The message stages, child after child, on the buffered message. */
   private async runMessage(): Promise<EndOfMessageResult> {
+    // Owed fallbacks the MTA gave no earlier stage for are answered now.
+    let owed = this.pendingFallbacks.splice(0).reduce<Reply | undefined>((m, f) => stronger(m, f), undefined);
+    if (this.discardMessages) owed = DISCARD;
+    if (owed && owed.status !== 'continue' && owed.status !== 'accept') {
+      this.finalStatus = owed.status;
+      await Promise.all(this.runs.filter((r) => r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
+      return { reply: owed, changes: [] };
+    }
     const original: Header[] = this.headers.map(({ name, value }) => ({ name, value }));
     const headers = new HeaderList(this.headers);
     const envelopeChanges: Change[] = [];

@@ -30,7 +30,14 @@ export class SocketSetupError extends Error {
 export async function prepareSocketPath(path: string): Promise<void> {
   const dir = dirname(path);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    // mkdir's mode is filtered by the umask: a 027 umask would lock Postfix out of the directory.
+    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+    if (first !== undefined) {
+      for (let d = dir; ; d = dirname(d)) {
+        await chmod(d, 0o755);
+        if (d === first || dirname(d) === d) break;
+      }
+    }
   } catch (err) {
     throw new SocketSetupError(`cannot create socket directory ${dir}: ${(err as Error).message}`);
   }
