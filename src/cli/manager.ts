@@ -66,6 +66,7 @@ async function run(opts: Options): Promise<void> {
   const server = new MilterServer(front, {
     logger,
     mode: m.unixSocketMode,
+    maxConnections: m.maxConnections,
     ...(m.unixSocketGroup !== undefined ? { group: m.unixSocketGroup } : {}),
   });
   await server.listen(m.connectionSpec);

@@ -21,12 +21,18 @@ export interface MilterServerOptions extends SocketPermissions {
   readonly errorReply?: Reply;
   /** Seconds close() waits for sessions in flight before cutting them (default 30). */
   readonly drainTimeout?: number;
+  /**
+   * Connections served at once; 0 = unlimited. Beyond it a connection waits (unread) for a free slot,
+   * as in milter-manager: the MTA sees a slow milter, not a refused one.
+   */
+  readonly maxConnections?: number;
 }
 
 export class MilterServer {
   private server: Server | undefined;
   private spec: ConnectionSpec | undefined;
   private readonly connections = new Set<ServerConnection>();
+  private readonly waiting: Socket[] = [];
   private readonly logger: Logger;
   private nextId = 1;
   private sweep: NodeJS.Timeout | undefined;
@@ -87,6 +93,20 @@ export class MilterServer {
   }
 
   private accept(socket: Socket): void {
+    const max = this.options.maxConnections ?? 0;
+    if (max > 0 && this.connections.size >= max) {
+      socket.pause();
+      socket.once('close', () => {
+        const i = this.waiting.indexOf(socket);
+        if (i !== -1) this.waiting.splice(i, 1);
+      });
+      this.waiting.push(socket);
+      return;
+    }
+    this.serve(socket);
+  }
+
+  private serve(socket: Socket): void {
     const id = this.nextId++;
     const log = this.logger.child({ conn: id });
     const conn = new ServerConnection(
@@ -100,7 +120,13 @@ export class MilterServer {
       log,
     );
     this.connections.add(conn);
-    void conn.done.then(() => this.connections.delete(conn));
+    socket.resume();
+    void conn.done.then(() => {
+      this.connections.delete(conn);
+      const next = this.waiting.shift();
+      if (next && this.server) this.serve(next);
+      else if (next) next.destroy();
+    });
   }
 
   /** Stops listening, lets sessions in flight finish (up to drainTimeout), removes the socket file. */
@@ -110,6 +136,7 @@ export class MilterServer {
     this.server = undefined;
     clearInterval(this.sweep);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.waiting.splice(0)) s.destroy();
     const drain = (this.options.drainTimeout ?? 30) * 1000;
     const deadline = Date.now() + drain;
     while (this.connections.size > 0 && Date.now() < deadline) {

@@ -142,3 +142,35 @@ describe('MilterClient → MilterServer', () => {
     expect((err as MilterClientError).failure).toBe('connect');
   });
 });
+
+describe('MilterServer maxConnections', () => {
+  it('makes connections beyond the limit wait for a free slot instead of refusing them', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let helos = 0;
+    const filter = defineFilter('slow', {}, () => ({
+      helo: async () => {
+        helos++;
+        if (helos === 1) await gate;
+        return CONTINUE;
+      },
+    }));
+    const server = new MilterServer(filter, { logger: silentLogger, drainTimeout: 1, maxConnections: 1 });
+    servers.push(server);
+    const spec = await server.listen('inet:0@127.0.0.1');
+    const first = new MilterClient({ spec }).open();
+    await first.negotiate(FULL_OFFER);
+    const busy = first.helo('one', context());
+    const second = new MilterClient({ spec, timeouts: { reading: 5 } }).open();
+    const negotiated = second.negotiate(FULL_OFFER);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.connectionCount).toBe(1);
+    release();
+    await busy;
+    first.close();
+    await negotiated;
+    expect(await second.helo('two', context())).toEqual(CONTINUE);
+    second.close();
+    expect(helos).toBe(2);
+  });
+});
