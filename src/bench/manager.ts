@@ -24,17 +24,12 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FULL_OFFER } from '../mail/capabilities.js';
-import type { SessionContext } from '../mail/filter.js';
-import type { Reply } from '../mail/reply.js';
 import { MilterClient } from '../milter/client.js';
-import { Command } from '../milter/constants.js';
-import { MacroStore } from '../milter/macro-store.js';
 import { runConcurrent, runSequential, type LoadResult } from './load.js';
 import { PhaseProfiler } from './profiler.js';
 import type { ChildMessage, ParentMessage } from './servers.js';
 import { fmt, summarize, table, type Summary } from './stats.js';
-import { BODY, CONNECTION, HEADERS, HELO, MACROS, MAIL_ARGS, RECIPIENTS, SENDER } from './workload.js';
+import { milterSession } from './workload.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The manager adds less than this per session per child, sequentially. */
@@ -97,43 +92,9 @@ class Proc {
   }
 }
 
-function expectContinue(stage: string, r: Reply): void {
-  if (r.status !== 'continue') throw new Error(`bench: ${stage} answered ${r.status}`);
-}
-
-/**
- * workload.ts's milterSession() for a pass-through milter: the same commands, macros and bytes
- * MTA→milter, and no change expected at end of message.
- */
-async function passThroughSession(client: MilterClient): Promise<void> {
-  const s = client.open();
-  const store = new MacroStore();
-  const ctx: SessionContext = { macros: store, progress: () => Promise.resolve() };
-  try {
-    await s.negotiate(FULL_OFFER);
-    store.set(Command.CONNECT, MACROS.connect);
-    expectContinue('connect', await s.connect(CONNECTION, ctx));
-    store.set(Command.HELO, MACROS.helo);
-    expectContinue('helo', await s.helo(HELO, ctx));
-    store.set(Command.MAIL, MACROS.mail);
-    expectContinue('mail', await s.mail(SENDER, MAIL_ARGS, ctx));
-    for (const r of RECIPIENTS) {
-      store.set(Command.RCPT, r.macros);
-      expectContinue('rcpt', await s.rcpt(r.address, [], ctx));
-    }
-    store.set(Command.DATA, MACROS.data);
-    expectContinue('data', await s.data(ctx));
-    for (const [name, value] of HEADERS) expectContinue('header', await s.header(name, value, ctx));
-    store.set(Command.EOH, MACROS.endOfHeaders);
-    expectContinue('eoh', await s.endOfHeaders(ctx));
-    expectContinue('body', await s.body(BODY, ctx));
-    store.set(Command.BODYEOB, MACROS.endOfMessage);
-    const eom = await s.endOfMessage(ctx);
-    expectContinue('eom', eom.reply);
-    if (eom.changes.length !== 0) throw new Error(`bench: unexpected end-of-message changes ${JSON.stringify(eom.changes)}`);
-  } finally {
-    s.close();
-  }
+/** workload.ts's session for a pass-through milter: the same commands, macros and bytes, no change expected. */
+function passThroughSession(client: MilterClient): Promise<void> {
+  return milterSession(client, 'no-change');
 }
 
 /** Busy CPU time of the whole machine so far, µs (all cores); the same measure as bench:milter. */

@@ -104,8 +104,11 @@ function expectContinue(stage: string, r: Reply): void {
   if (r.status !== 'continue') throw new Error(`bench: ${stage} answered ${r.status}`);
 }
 
-/** One whole milter session through `client`, as an MTA drives it; throws on any unexpected answer. */
-export async function milterSession(client: MilterClient): Promise<void> {
+/**
+ * One whole milter session through `client`, as an MTA drives it; throws on any unexpected answer.
+ * `expect`: the bench filter's one added header, or no change at all (a pass-through milter).
+ */
+export async function milterSession(client: MilterClient, expect: 'added-header' | 'no-change' = 'added-header'): Promise<void> {
   const s = client.open();
   const store = new MacroStore();
   const ctx: SessionContext = { macros: store, progress: () => Promise.resolve() };
@@ -131,7 +134,11 @@ export async function milterSession(client: MilterClient): Promise<void> {
     const eom = await s.endOfMessage(ctx);
     expectContinue('eom', eom.reply);
     const change = eom.changes[0];
-    if (eom.changes.length !== 1 || change?.kind !== 'addHeader' || change.name !== ADDED_HEADER) {
+    const ok =
+      expect === 'no-change'
+        ? eom.changes.length === 0
+        : eom.changes.length === 1 && change?.kind === 'addHeader' && change.name === ADDED_HEADER;
+    if (!ok) {
       throw new Error(`bench: unexpected end-of-message changes ${JSON.stringify(eom.changes)}`);
     }
   } finally {
