@@ -31,6 +31,8 @@ const MACRO_STAGE: Record<EnvelopeStage, MacroStage> = {
 };
 
 const REFUSED = new Set(['reject', 'tempfail', 'discard']);
+/** At end of message, tell the MTA we are alive between children at most this often. */
+const PROGRESS_EVERY_MS = 1000;
 
 export class ChainSession implements FilterSession {
   private readonly runs: ChildRun[];
@@ -404,11 +406,14 @@ export class ChainSession implements FilterSession {
     let sender: Change | undefined;
     let quarantine: Change | undefined;
     let bodyReplaced = false;
-    let first = true;
+    // Children's own progress is relayed (ClientSession); between children only when one took long.
+    let since = performance.now();
     for (const run of this.runs) {
       if (!run.inPlay || !run.inMessage) continue;
-      if (!first) await this.progressMta();
-      first = false;
+      if (performance.now() - since >= PROGRESS_EVERY_MS) {
+        await this.progressMta();
+        since = performance.now();
+      }
       const outcome = await this.runChild(run, headers);
       if (outcome.verdict) {
         this.finalStatus = outcome.verdict.status;

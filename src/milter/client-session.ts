@@ -71,6 +71,9 @@ export function offerProtocolBits(offer: Capabilities): number {
   return bits;
 }
 
+/** Encoded MACRO packets by the pairs array they came from (a stage's pairs map to one stage byte). */
+const ENCODED_MACROS = new WeakMap<readonly (readonly [string, string])[], Buffer>();
+
 /** An MTA passes the same offer object to every session: its bits are computed once. */
 const OFFERED = new WeakMap<Capabilities, { version: number; actions: number; protocol: number }>();
 
@@ -192,7 +195,11 @@ export class ClientSession implements FilterSession {
     let body: Buffer[] | undefined;
     for (;;) {
       const r = this.decode(await t.read(this.opts.timeouts.endOfMessage));
-      if (r.type === 'progress') continue;
+      if (r.type === 'progress') {
+        // Relayed: a manager's MTA must not time out while this milter is still at work.
+        await ctx.progress();
+        continue;
+      }
       const needs = MODIFICATION_ACTION[r.type];
       if (needs !== undefined) {
         if (!this.caps!.actions.has(needs)) throw this.protocolError(`${r.type} without negotiating ${needs}`);
@@ -255,8 +262,16 @@ export class ClientSession implements FilterSession {
     if (wanted !== undefined) {
       const names = new Set(wanted.map(canonicalMacroName));
       pairs = pairs.filter(([n]) => names.has(canonicalMacroName(n)));
+      return encodeCommand({ type: 'macro', stage: MACRO_STAGE_BYTE[macroStage], macros: pairs });
     }
-    return encodeCommand({ type: 'macro', stage: MACRO_STAGE_BYTE[macroStage], macros: pairs });
+    // The same pairs go to every child of a manager: encode them once (packets are never mutated).
+    const stageByte = MACRO_STAGE_BYTE[macroStage];
+    let packet = ENCODED_MACROS.get(pairs);
+    if (packet === undefined || packet[5] !== stageByte) {
+      packet = encodeCommand({ type: 'macro', stage: stageByte, macros: pairs });
+      ENCODED_MACROS.set(pairs, packet);
+    }
+    return packet;
   }
 
   private async event(stage: EventStage, ctx: SessionContext, cmd: MilterCommand): Promise<Reply> {
