@@ -17,7 +17,6 @@
  * processes written to DIR; the table is not affected; read them with
  * `node dist/bench/profile-top.js DIR/manager-conc3.cpuprofile`).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,8 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MilterClient } from '../milter/client.js';
 import { runConcurrent, runSequential, type LoadResult } from './load.js';
+import { BenchProcess } from './process.js';
 import { PhaseProfiler } from './profiler.js';
-import type { ChildMessage, ParentMessage } from './servers.js';
 import { fmt, summarize, table, type Summary } from './stats.js';
 import { milterSession } from './workload.js';
 
@@ -38,58 +37,9 @@ const TARGET_ADDED_MS = 0.5;
 const TARGET_RATE = 2000;
 
 /** A forked bench process (manager-proc.js) answering the servers.ts IPC messages. */
-class Proc {
-  private readonly waiters: ((m: ChildMessage) => void)[] = [];
-  private stopping = false;
-
-  private constructor(
-    readonly role: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.on('message', (m: ChildMessage) => this.waiters.shift()?.(m));
-    child.on('exit', (code, signal) => {
-      if (this.stopping) return;
-      console.error(`bench: ${role} process exited unexpectedly (${signal ?? code})`);
-      process.exit(1);
-    });
-  }
-
-  static async start(role: 'children' | 'manager', args: readonly string[]): Promise<Proc> {
-    const child = fork(join(HERE, 'manager-proc.js'), [role, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const proc = new Proc(role, child);
-    const first = await new Promise<ChildMessage>((res) => proc.waiters.push(res));
-    if (first.type !== 'ready') throw new Error(`bench: ${role} process sent ${first.type} before ready`);
-    return proc;
-  }
-
-  private ask(msg: ParentMessage): Promise<ChildMessage> {
-    return new Promise((res) => {
-      this.waiters.push(res);
-      this.child.send(msg);
-    });
-  }
-
-  /** CPU (user + system) used so far, µs. */
-  async cpuUs(): Promise<number> {
-    const m = await this.ask({ type: 'cpu' });
-    if (m.type !== 'cpu') throw new Error(`bench: expected cpu, got ${m.type}`);
-    return m.user + m.system;
-  }
-
-  async profileStart(): Promise<void> {
-    await this.ask({ type: 'profileStart' });
-  }
-
-  async profileStop(file: string): Promise<void> {
-    await this.ask({ type: 'profileStop', file });
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const exited = new Promise<void>((res) => this.child.once('exit', () => res()));
-    await this.ask({ type: 'stop' });
-    await exited;
-  }
+/** The manager or the children process. */
+function startProc(role: 'children' | 'manager', args: readonly string[]): Promise<BenchProcess> {
+  return BenchProcess.start(role, join(HERE, 'manager-proc.js'), [role, ...args]);
 }
 
 /** workload.ts's session for a pass-through milter: the same commands, macros and bytes, no change expected. */
@@ -173,10 +123,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   const rows: Row[] = [];
 
-  const childrenProc = await Proc.start('children', childSocks);
-  let managerProc: Proc | undefined;
+  const childrenProc = await startProc('children', childSocks);
+  let managerProc: BenchProcess | undefined;
   try {
-    managerProc = await Proc.start('manager', [
+    managerProc = await startProc('manager', [
       `${sock('manager-1')}=${childSocks[0]!}`,
       `${sock('manager-3')}=${childSocks.join(',')}`,
     ]);

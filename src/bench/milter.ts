@@ -14,7 +14,7 @@
  * implies (1e6 / the busier end's µs: what the pair could do with a core each), and how much CPU
  * other processes on the machine used during the phase (the figures are only clean when that is ~0).
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -23,8 +23,9 @@ import { parseArgs } from 'node:util';
 import { MilterClient } from '../milter/client.js';
 import { runConcurrent, runSequential, type LoadResult, type SessionFn } from './load.js';
 import { pingPongScript, pingPongSession } from './pingpong.js';
+import { BenchProcess } from './process.js';
 import { PhaseProfiler } from './profiler.js';
-import { startServer, type ChildMessage, type ParentMessage, type ServerMode } from './servers.js';
+import { startServer, type ServerMode } from './servers.js';
 import { fmt, summarize, table, type Summary } from './stats.js';
 import { milterSession, sessionShape } from './workload.js';
 
@@ -42,58 +43,35 @@ interface ServerHandle {
   stop(): Promise<void>;
 }
 
+/** A milter or raw server in its own process (the headline layout). */
 class ForkedServer implements ServerHandle {
-  private readonly waiters: ((m: ChildMessage) => void)[] = [];
-  private stopping = false;
-
   private constructor(
     readonly mode: ServerMode,
     readonly path: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.on('message', (m: ChildMessage) => this.waiters.shift()?.(m));
-    child.on('exit', (code, signal) => {
-      if (this.stopping) return;
-      console.error(`bench: ${mode} server process exited unexpectedly (${signal ?? code})`);
-      process.exit(1);
-    });
-  }
+    private readonly proc: BenchProcess,
+  ) {}
 
   static async start(mode: ServerMode, path: string, cpu?: number): Promise<ForkedServer> {
-    const child = fork(join(HERE, 'server-proc.js'), [mode, path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    if (cpu !== undefined && child.pid !== undefined) pin(child.pid, cpu);
-    const server = new ForkedServer(mode, path, child);
-    const first = await new Promise<ChildMessage>((res) => server.waiters.push(res));
-    if (first.type !== 'ready') throw new Error(`bench: ${mode} server sent ${first.type} before ready`);
-    return server;
-  }
-
-  private ask(msg: ParentMessage): Promise<ChildMessage> {
-    return new Promise((res) => {
-      this.waiters.push(res);
-      this.child.send(msg);
+    const proc = await BenchProcess.start(`${mode} server`, join(HERE, 'server-proc.js'), [mode, path], (child) => {
+      if (cpu !== undefined && child.pid !== undefined) pin(child.pid, cpu);
     });
+    return new ForkedServer(mode, path, proc);
   }
 
-  async cpuUs(): Promise<number> {
-    const m = await this.ask({ type: 'cpu' });
-    if (m.type !== 'cpu') throw new Error(`bench: expected cpu, got ${m.type}`);
-    return m.user + m.system;
+  cpuUs(): Promise<number> {
+    return this.proc.cpuUs();
   }
 
-  async profileStart(): Promise<void> {
-    await this.ask({ type: 'profileStart' });
+  profileStart(): Promise<void> {
+    return this.proc.profileStart();
   }
 
-  async profileStop(file: string): Promise<void> {
-    await this.ask({ type: 'profileStop', file });
+  profileStop(file: string): Promise<void> {
+    return this.proc.profileStop(file);
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const exited = new Promise<void>((res) => this.child.once('exit', () => res()));
-    await this.ask({ type: 'stop' });
-    await exited;
+  stop(): Promise<void> {
+    return this.proc.stop();
   }
 }
 
