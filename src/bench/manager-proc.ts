@@ -15,8 +15,7 @@ import type { Filter } from '../mail/filter.js';
 import { silentLogger } from '../mail/logger.js';
 import { MilterClient } from '../milter/client.js';
 import { MilterServer } from '../milter/server.js';
-import { PhaseProfiler } from './profiler.js';
-import type { ChildMessage, ParentMessage } from './servers.js';
+import { serveBenchIpc } from './process.js';
 
 /** A child milter that answers continue to every event and changes nothing. */
 function passThroughFilter(): Filter {
@@ -59,25 +58,10 @@ async function main(): Promise<void> {
     chains.push(chain);
     servers.push(await serve(chain, listen));
   }
-  const send = (m: ChildMessage) => process.send?.(m);
-  const profiler = new PhaseProfiler();
-  process.on('message', (m: ParentMessage) => {
-    if (m.type === 'profileStart') {
-      void profiler.start().then(() => send({ type: 'profiling' }));
-    } else if (m.type === 'profileStop') {
-      void profiler.stop(m.file).then(() => send({ type: 'profiling' }));
-    } else if (m.type === 'cpu') {
-      const u = process.cpuUsage();
-      send({ type: 'cpu', user: u.user, system: u.system });
-    } else if (m.type === 'stop') {
-      void Promise.all(servers.map((s) => s.close())).then(() => {
-        for (const c of chains) c.chain.dispose();
-        send({ type: 'stopped' });
-        process.disconnect();
-      });
-    }
+  serveBenchIpc(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    for (const c of chains) c.chain.dispose();
   });
-  send({ type: 'ready' });
 }
 
 main().catch((err: unknown) => {

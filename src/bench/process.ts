@@ -1,5 +1,6 @@
 /** A forked bench process (milter servers, manager, children) driven over IPC: ready, cpu, profile, stop. */
 import { fork, type ChildProcess } from 'node:child_process';
+import { PhaseProfiler } from './profiler.js';
 import type { ChildMessage, ParentMessage } from './servers.js';
 
 export class BenchProcess {
@@ -56,4 +57,26 @@ export class BenchProcess {
     await this.ask({ type: 'stop' });
     await exited;
   }
+}
+
+/** The forked side: answers cpu and profile requests, runs `stop` on request, then says ready. */
+export function serveBenchIpc(stop: () => Promise<void>): void {
+  const send = (m: ChildMessage) => process.send?.(m);
+  const profiler = new PhaseProfiler();
+  process.on('message', (m: ParentMessage) => {
+    if (m.type === 'profileStart') {
+      void profiler.start().then(() => send({ type: 'profiling' }));
+    } else if (m.type === 'profileStop') {
+      void profiler.stop(m.file).then(() => send({ type: 'profiling' }));
+    } else if (m.type === 'cpu') {
+      const u = process.cpuUsage();
+      send({ type: 'cpu', user: u.user, system: u.system });
+    } else if (m.type === 'stop') {
+      void stop().then(() => {
+        send({ type: 'stopped' });
+        process.disconnect();
+      });
+    }
+  });
+  send({ type: 'ready' });
 }
