@@ -3,7 +3,8 @@
 # Postfix (MTA client + smtp-sink), swaks (SMTP client), miltertest (Lua MTA
 # simulator), opendkim (+ tools for opendkim-genkey), pymilter, and the content
 # filters with their back ends: spamass-milter + spamd/spamc (SpamAssassin 4;
-# bookworm ships spamd as its own package) and clamav-milter + clamd/clamdscan.
+# bookworm ships spamd as its own package) and clamav-milter + clamd/clamdscan;
+# Redis (the shared greylist store) and rspamd (the rspamd filter's scanner).
 # The filters' tests run PRIVATE spamd/clamd instances offline: Debian's
 # spamassassin rules load without sa-update, and clamd gets a one-signature
 # database, so neither sa-update nor freshclam is ever needed.
@@ -17,17 +18,20 @@ set -euo pipefail
 
 PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
   spamassassin spamd spamc spamass-milter
-  clamav-daemon clamav-milter clamdscan)
+  clamav-daemon clamav-milter clamdscan
+  redis-server rspamd)
 
 # System daemons these packages start (or schedule) on install; none is used.
 # The timers would run sa-update / freshclam (network) every day.
 SERVICES=(postfix opendkim
   spamd spamass-milter spamassassin-maintenance.timer
-  clamav-daemon.socket clamav-daemon clamav-freshclam clamav-freshclam-once.timer clamav-milter clamav-clamonacc)
+  clamav-daemon.socket clamav-daemon clamav-freshclam clamav-freshclam-once.timer clamav-milter clamav-clamonacc
+  redis-server rspamd)
 # Without systemd: the init scripts' pid files, each with the program name its
 # process must show (so that a stale pid file never gets a stranger killed).
 PID_FILES=(/run/opendkim/opendkim.pid:opendkim /run/spamd.pid:spamd /run/spamass/spamass.pid:spamass-milter
-  /run/clamav/clamd.pid:clamd /run/clamav/freshclam.pid:freshclam /run/clamav/clamav-milter.pid:clamav-milter)
+  /run/clamav/clamd.pid:clamd /run/clamav/freshclam.pid:freshclam /run/clamav/clamav-milter.pid:clamav-milter
+  /run/redis/redis-server.pid:redis-server /run/rspamd/rspamd.pid:rspamd)
 # spamassassin's postinst imports the sa-update signing key with gpg, which
 # leaves a gpg-agent running for this keyring.
 SA_KEYRING=/var/lib/spamassassin/sa-update-keys

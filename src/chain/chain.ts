@@ -42,6 +42,8 @@ export class Chain implements Filter {
   private readonly health = new Map<string, Health>();
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  private disposed = false;
+  private closed: Promise<void> | undefined;
 
   constructor(
     readonly children: readonly ChildDefinition[],
@@ -58,7 +60,10 @@ export class Chain implements Filter {
 
   open(): ChainSession {
     this.active++;
-    return new ChainSession(this, () => this.active--);
+    return new ChainSession(this, () => {
+      this.active--;
+      if (this.disposed && this.active === 0) void this.closeChildren();
+    });
   }
 
   isDown(child: string): boolean {
@@ -110,8 +115,27 @@ export class Chain implements Filter {
     this.probeTimer = undefined;
   }
 
-  /** Stops background work (probes). Sessions in flight are not affected. */
-  dispose(): void {
+  /**
+   * Stops background work (probes). Sessions in flight are not affected: the children's resources
+   * (a built-in filter's database, say) are released once the last of them has ended.
+   */
+  dispose(): Promise<void> {
     this.stopProbing();
+    this.disposed = true;
+    return this.active === 0 ? this.closeChildren() : Promise.resolve();
+  }
+
+  /** Closes every child filter once; a failure is logged, never thrown. */
+  private closeChildren(): Promise<void> {
+    this.closed ??= Promise.all(
+      this.children.map(async (c) => {
+        try {
+          await c.filter.close?.();
+        } catch (err) {
+          this.logger.warn({ child: c.name, err: (err as Error).message }, `child ${c.name} did not close cleanly`);
+        }
+      }),
+    ).then(() => undefined);
+    return this.closed;
   }
 }

@@ -1,6 +1,12 @@
 /** Builds the chain an administrator configured: one child per enabled [[milter]], with its conditions. */
 import type { Logger } from '../mail/logger.js';
 import type { FallbackStatus as ConfigFallback, MailgateConfig, MilterConfig } from '../config/schema.js';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/errors.js';
+import type { FilterContext } from '../filters/context.js';
+import { createBuiltinFilter } from '../filters/registry.js';
+import { createDnsResolver, type DnsResolver } from '../filters/shared/dns.js';
+import { createSpfChecker } from '../filters/shared/spf.js';
 import { MilterClient } from '../milter/client.js';
 import { Chain, type ChildDefinition } from './chain.js';
 import type { Condition } from './condition.js';
@@ -15,7 +21,14 @@ export function fallbackFrom(status: ConfigFallback): FallbackStatus {
   return status === 'temporary-failure' ? 'tempfail' : status;
 }
 
-export function chainFromConfig(config: MailgateConfig, logger: Logger): Chain {
+/** What built-in children share: time and DNS (injectable for tests). */
+export interface ChainEnvironment {
+  readonly now?: () => number;
+  readonly resolver?: DnsResolver;
+}
+
+export function chainFromConfig(config: MailgateConfig, logger: Logger, env: ChainEnvironment = {}): Chain {
+  const builtinContext = lazyBuiltinContext(config, env);
   const userConditions = new Map(config.conditions.map((c) => [c.name.toLowerCase(), c]));
   const conditionFor = (name: string): Condition => {
     const user = userConditions.get(name.toLowerCase());
@@ -35,7 +48,7 @@ export function chainFromConfig(config: MailgateConfig, logger: Logger): Chain {
     .filter((m) => m.enabled)
     .map((m) => ({
       name: m.name,
-      filter: filterFor(m, logger),
+      filter: filterFor(m, logger, builtinContext),
       fallbackStatus: fallbackFrom(m.fallbackStatus),
       evaluationMode: m.evaluationMode,
       conditions: m.applicableConditions.map(conditionFor),
@@ -43,9 +56,28 @@ export function chainFromConfig(config: MailgateConfig, logger: Logger): Chain {
   return new Chain(children, { fallbackStatus: fallbackFrom(config.manager.fallbackStatus), logger });
 }
 
-function filterFor(m: MilterConfig, logger: Logger): ChildDefinition['filter'] {
+function filterFor(m: MilterConfig, logger: Logger, builtin: () => Omit<FilterContext, 'logger'>): ChildDefinition['filter'] {
+  const childLogger = logger.child({ child: m.name });
   if (m.connectionSpec !== undefined) {
-    return new MilterClient({ spec: m.connectionSpec, name: m.name, timeouts: m.timeouts, logger: logger.child({ child: m.name }) });
+    return new MilterClient({ spec: m.connectionSpec, name: m.name, timeouts: m.timeouts, logger: childLogger });
   }
-  throw new ChainSetupError(`milter "${m.name}": built-in filter "${m.builtin}" is not available in this version`);
+  try {
+    return createBuiltinFilter(m, { ...builtin(), logger: childLogger });
+  } catch (err) {
+    // A filter's own setup failure (greylist.conf syntax, unreadable key file) stops the start, as a bad config does.
+    if (err instanceof ConfigError || err instanceof ChainSetupError) throw err;
+    throw new ChainSetupError(`milter "${m.name}" (builtin ${m.builtin}): ${(err as Error).message}`);
+  }
+}
+
+/** One resolver and one SPF cache for every built-in child, made only when there is one. */
+function lazyBuiltinContext(config: MailgateConfig, env: ChainEnvironment): () => Omit<FilterContext, 'logger'> {
+  let ctx: Omit<FilterContext, 'logger'> | undefined;
+  return () => {
+    if (ctx) return ctx;
+    const now = env.now ?? Date.now;
+    const resolver = env.resolver ?? createDnsResolver(config.manager.dnsServers);
+    ctx = { dataDir: resolve(config.manager.dataDir), now, resolver, spf: createSpfChecker(resolver, { now }) };
+    return ctx;
+  };
 }

@@ -8,6 +8,8 @@ import { UsageError } from './options.js';
 import { ChainSetupError } from '../chain/from-config.js';
 import { ConfigError } from '../config/errors.js';
 import { detectCommand } from './detect.js';
+import { greylistCommand } from './greylist.js';
+import { regexCommand } from './regex.js';
 import { managerCommand } from './manager.js';
 import { showConfigCommand } from './show-config.js';
 import { testClientCommand } from './test-client.js';
@@ -23,7 +25,9 @@ const program = new Command('mailgate')
   .addCommand(showConfigCommand().exitOverride())
   .addCommand(detectCommand().exitOverride())
   .addCommand(testServerCommand().exitOverride())
-  .addCommand(testClientCommand().exitOverride());
+  .addCommand(testClientCommand().exitOverride())
+  .addCommand(greylistCommand().exitOverride())
+  .addCommand(regexCommand().exitOverride());
 
 try {
   await program.parseAsync(process.argv);

@@ -89,10 +89,10 @@ async function run(opts: Options): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down: draining sessions in flight');
-      void server.close().then(() => {
-        front.chain.dispose();
-        resolve();
-      });
+      void server
+        .close()
+        .then(() => front.chain.dispose())
+        .then(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -14,6 +14,8 @@ export const DEFAULT_MANAGER: ManagerConfig = Object.freeze({
   fallbackStatus: 'accept',
   maxConnections: 0,
   detect: false,
+  dataDir: 'data',
+  dnsServers: Object.freeze([]) as readonly string[],
 });
 
 export const DEFAULT_MILTER = Object.freeze({
@@ -29,7 +31,7 @@ export const DEFAULT_S25R_CHECK_ONLY_IPV4 = true;
 /** A fresh copy of the configuration used when there is no file. */
 export function defaultConfig(): MailgateConfig {
   return {
-    manager: { ...DEFAULT_MANAGER },
+    manager: { ...DEFAULT_MANAGER, dnsServers: [] },
     milters: [],
     conditions: [],
     s25r: { whitelist: [], blacklist: [], checkOnlyIpv4: DEFAULT_S25R_CHECK_ONLY_IPV4 },

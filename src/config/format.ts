@@ -7,7 +7,7 @@ import { conditionOriginKey, milterOriginKey, originOf, type LoadedConfig } from
 import { formatTextPattern } from './patterns.js';
 import type { MilterConfig, UserConditionConfig } from './schema.js';
 import { TIMEOUT_KEYS } from './sections/milter.js';
-import { tomlArray, tomlScalar, type TomlScalar } from './toml-text.js';
+import { tomlArray, tomlInline, tomlScalar, type TomlScalar } from './toml-text.js';
 
 type Item = TomlScalar | readonly TomlScalar[] | undefined;
 
@@ -39,6 +39,12 @@ class Writer {
     else this.lines.push(`${key} = ${Array.isArray(value) ? tomlArray(value) : tomlScalar(value as TomlScalar)}`);
   }
 
+  /** `# ORIGIN` then `key = value` for a value of any TOML type (built-in filters' options). */
+  raw(originKey: string, key: string, value: unknown): void {
+    this.lines.push(`# ${this.origin(originKey)}`);
+    this.lines.push(`${key} = ${tomlInline(value)}`);
+  }
+
   toString(): string {
     return `${this.lines.join('\n')}\n`;
   }
@@ -65,6 +71,8 @@ export function formatConfig(loaded: LoadedConfig): string {
   w.item('manager.fallback_status', 'fallback_status', m.fallbackStatus);
   w.item('manager.max_connections', 'max_connections', m.maxConnections);
   w.item('manager.detect', 'detect', m.detect);
+  w.item('manager.data_dir', 'data_dir', m.dataDir);
+  w.item('manager.dns_servers', 'dns_servers', m.dnsServers);
 
   if (config.milters.length === 0) {
     w.blank();
@@ -113,6 +121,8 @@ function writeMilter(w: Writer, milter: MilterConfig): void {
   w.item(key('evaluation_mode'), 'evaluation_mode', milter.evaluationMode);
   w.item(key('applicable_conditions'), 'applicable_conditions', milter.applicableConditions);
   for (const [tomlKey, field] of TIMEOUT_KEYS) w.item(key(tomlKey), tomlKey, milter.timeouts[field]);
+  // A built-in filter's own keys, as written (defaults are the filter's documented ones).
+  if (milter.builtin !== undefined) for (const [k, v] of Object.entries(milter.optionsTable)) w.raw(key(k), k, v);
 }
 
 function writeCondition(w: Writer, condition: UserConditionConfig): void {

@@ -92,7 +92,7 @@ function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string): Mailga
   const names = new ConditionNames(conditions.map((c) => c.name));
   return {
     manager: readManager(section('manager', 'manager')),
-    milters: readMilters(root.tables('milter'), names),
+    milters: readMilters(root.tables('milter'), names, { baseDir }),
     conditions,
     s25r: readS25r(section('s25r', 's25r')),
     remoteNetwork: readRemoteNetwork(section('remote_network', 'remote_network')),

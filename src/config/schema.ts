@@ -1,4 +1,5 @@
 /** The typed, validated configuration every other part of Mailgate receives. */
+import type { BuiltinName, BuiltinOptionsMap } from './builtins/index.js';
 import type { Timeouts } from './timeouts.js';
 
 export type { Timeouts };
@@ -21,6 +22,10 @@ export interface ManagerConfig {
   readonly maxConnections: number;
   /** Add the milters found installed on this host. */
   readonly detect: boolean;
+  /** Where built-in filters keep their state (greylist database...); relative: to the working directory. */
+  readonly dataDir: string;
+  /** DNS servers ("127.0.0.1", "[::1]:5353") for SPF/DKIM/DMARC; empty: the system's resolver. */
+  readonly dnsServers: readonly string[];
 }
 
 interface MilterCommon {
@@ -36,12 +41,23 @@ interface MilterCommon {
   readonly timeouts: Timeouts;
 }
 
+/** A remote child, reached with MilterClient. */
+export type RemoteMilterConfig = MilterCommon & { readonly connectionSpec: string; readonly builtin?: undefined };
+
+/** A built-in child: `builtin` names the filter, `options` are its own keys from the same table. */
+export type BuiltinMilterConfig = MilterCommon &
+  {
+    readonly [K in BuiltinName]: {
+      readonly builtin: K;
+      readonly options: BuiltinOptionsMap[K];
+      /** The filter's own keys as written in the file, for show-config. */
+      readonly optionsTable: Readonly<Record<string, unknown>>;
+      readonly connectionSpec?: undefined;
+    };
+  }[BuiltinName];
+
 /** A child: remote (connection_spec) or built in (builtin); exactly one of the two is set. */
-export type MilterConfig = MilterCommon &
-  (
-    | { readonly connectionSpec: string; readonly builtin?: undefined }
-    | { readonly builtin: string; readonly connectionSpec?: undefined }
-  );
+export type MilterConfig = RemoteMilterConfig | BuiltinMilterConfig;
 
 export type ConditionField = 'host' | 'address' | 'helo' | 'sender' | 'recipient' | 'macro';
 export type ConditionAction = 'apply' | 'skip';

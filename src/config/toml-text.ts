@@ -1,4 +1,5 @@
-/** Writing TOML values: strings, numbers, booleans and arrays of them. */
+/** Writing TOML values: strings, numbers, booleans, arrays and (inline) tables. */
+import { TomlDate } from 'smol-toml';
 
 /** A TOML basic string: quotes, backslashes and control characters escaped. */
 export function tomlString(s: string): string {
@@ -41,4 +42,17 @@ export function tomlArray(values: readonly TomlScalar[]): string {
   const inline = `[${items.join(', ')}]`;
   if (inline.length <= 80) return inline;
   return `[\n${items.map((i) => `  ${i},`).join('\n')}\n]`;
+}
+
+/** Any value TOML can hold, on one line: tables as inline tables (built-in filters' nested options). */
+export function tomlInline(v: unknown): string {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return tomlScalar(v);
+  if (typeof v === 'bigint') return String(v);
+  if (v instanceof TomlDate) return v.toISOString();
+  if (Array.isArray(v)) return `[${v.map(tomlInline).join(', ')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const entries = Object.entries(v).map(([k, x]) => `${/^[A-Za-z0-9_-]+$/.test(k) ? k : tomlString(k)} = ${tomlInline(x)}`);
+    return `{ ${entries.join(', ')} }`;
+  }
+  throw new RangeError(`${String(v)} cannot be written as a configuration value`);
 }

@@ -92,6 +92,8 @@ export interface FilterSession {
 export interface Filter {
   readonly name: string;
   open(): FilterSession | Promise<FilterSession>;
+  /** Releases what the filter holds for all sessions (database, connections); called once, after the last session. */
+  close?(): void | Promise<void>;
 }
 
 export type { Change, EndOfMessageResult };

@@ -142,7 +142,7 @@ describe('validation errors name the file, line and key', () => {
     ['empty socket group', withLine(4, 'unix_socket_group = ""'), 4, 'manager.unix_socket_group', 'must not be empty (leave unix_socket_group out for no chgrp)'],
     [
       'duplicate milter name',
-      `${EXAMPLE}\n[[milter]]\nname = "opendkim"\nbuiltin = "x"\n`,
+      `${EXAMPLE}\n[[milter]]\nname = "opendkim"\nbuiltin = "rules"\n`,
       20,
       'milter[1].name',
       'duplicate milter name "opendkim" (first defined on line 8)',
@@ -162,6 +162,13 @@ describe('validation errors name the file, line and key', () => {
       7,
       'milter[0]',
       'milter "opendkim" needs connection_spec (a remote milter) or builtin (a built-in filter)',
+    ],
+    [
+      'unknown builtin',
+      '[[milter]]\nname = "g"\nbuiltin = "greylst"\n',
+      3,
+      'milter[0].builtin',
+      '"greylst" is not a built-in filter (one of greylist, spamassassin, rspamd, clamav, auth, rules); did you mean greylist?',
     ],
     ['empty builtin', '[[milter]]\nname = "g"\n\nbuiltin = ""\n', 4, 'milter[0].builtin', 'must not be empty (leave builtin out instead)'],
     [
@@ -249,7 +256,7 @@ describe('validation errors name the file, line and key', () => {
   });
 
   it('the n-th [[milter]] is found by its own line', () => {
-    const text = `${EXAMPLE}\n[[milter]]\nname = "second"\nbuiltin = "x"\n\n[[milter]]\nname = "third"\nbuiltin = "y"\nfallback_status = "later"\n`;
+    const text = `${EXAMPLE}\n[[milter]]\nname = "second"\nbuiltin = "rules"\n\n[[milter]]\nname = "third"\nbuiltin = "rules"\nfallback_status = "later"\n`;
     const e = configError(text);
     expect(e.toString()).toBe(
       'mailgate.toml:26: milter[2].fallback_status: "later" is not one of accept, temporary-failure, reject, discard',

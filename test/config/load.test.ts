@@ -20,6 +20,8 @@ describe('parseConfig: the example from the issue', () => {
         fallbackStatus: 'accept',
         maxConnections: 0,
         detect: false,
+        dataDir: 'data',
+        dnsServers: [],
       },
       milters: [
         {
@@ -51,6 +53,8 @@ describe('parseConfig: the example from the issue', () => {
       'manager.fallback_status': `${f}:5`,
       'manager.max_connections': 'default',
       'manager.detect': 'default',
+      'manager.data_dir': 'default',
+      'manager.dns_servers': 'default',
       'milter.opendkim': `${f}:7`,
       'milter.opendkim.name': `${f}:8`,
       'milter.opendkim.description': 'default',
@@ -147,6 +151,8 @@ threshold = 0
       fallbackStatus: 'temporary-failure',
       maxConnections: 200,
       detect: true,
+      dataDir: 'data',
+      dnsServers: [],
     });
   });
 
@@ -170,6 +176,8 @@ threshold = 0
       {
         name: 'greylist',
         builtin: 'greylist',
+        options: expect.anything(),
+        optionsTable: {},
         description: 'built-in greylisting',
         enabled: false,
         fallbackStatus: 'temporary-failure',
@@ -266,6 +274,8 @@ describe('loadConfig', () => {
       fallbackStatus: 'accept',
       maxConnections: 0,
       detect: false,
+      dataDir: 'data',
+      dnsServers: [],
     });
     expect(loaded.config.milters).toStrictEqual([]);
   });

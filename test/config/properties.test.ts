@@ -16,6 +16,7 @@ import { CONDITION_KEYS } from '../../src/config/sections/condition.js';
 import { MANAGER_KEYS } from '../../src/config/sections/manager.js';
 import { MILTER_KEYS } from '../../src/config/sections/milter.js';
 import { REMOTE_NETWORK_KEYS, S25R_KEYS, STRESS_KEYS, TRUST_KEYS } from '../../src/config/sections/options.js';
+import type { RulesOptions } from '../../src/config/builtins/index.js';
 import { EXAMPLE } from './fixtures.js';
 
 /** Runs parseConfig; fails unless it returns or throws a ConfigError that is not an internal error. */
@@ -212,7 +213,7 @@ function milters(conditionNames: readonly string[]): fc.Arbitrary<MilterConfig[]
             description: fc.option(TEXT, { nil: undefined }),
             remote: fc.boolean(),
             spec: SPEC,
-            builtin: fc.string({ minLength: 1, maxLength: 10 }),
+            builtin: fc.constant('rules' as const),
             enabled: fc.boolean(),
             fallbackStatus: FALLBACK,
             evaluationMode: fc.boolean(),
@@ -223,12 +224,15 @@ function milters(conditionNames: readonly string[]): fc.Arbitrary<MilterConfig[]
             name,
             ...(description === undefined ? {} : { description }),
             ...m,
-            ...(remote ? { connectionSpec: spec } : { builtin }),
+            ...(remote ? { connectionSpec: spec } : { builtin, options: RULES_DEFAULTS, optionsTable: {} }),
           })),
       ),
     ),
   );
 }
+
+// The rules filter's options when its table sets none (what a builtin child parses back to).
+const RULES_DEFAULTS = (parseConfig('[[milter]]\nname = "r"\nbuiltin = "rules"\n', 'r.toml').config.milters[0] as { options: unknown }).options as RulesOptions;
 
 // Built once: constructing arbitraries (stringMatching especially) inside chain() costs ~10 ms a sample.
 const MANAGER = fc
@@ -239,6 +243,8 @@ const MANAGER = fc
     fallbackStatus: FALLBACK,
     maxConnections: fc.nat(),
     detect: fc.boolean(),
+    dataDir: fc.stringMatching(/^\/var\/lib\/[a-z]{1,8}$/),
+    dnsServers: fc.array(fc.constantFrom('127.0.0.1', '127.0.0.1:5353', '[::1]:53'), { maxLength: 2 }),
   })
   .map(({ unixSocketGroup, ...m }) => ({ ...m, ...(unixSocketGroup === undefined ? {} : { unixSocketGroup }) }));
 const S25R = fc.record({ whitelist: fc.array(PATTERN, { maxLength: 3 }), blacklist: fc.array(PATTERN, { maxLength: 3 }), checkOnlyIpv4: fc.boolean() });

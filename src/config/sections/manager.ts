@@ -1,4 +1,5 @@
 /** [manager]: where and how the manager listens, and what answers when nothing else can. */
+import { isIP } from 'node:net';
 import { parseMode } from '../socket-mode.js';
 import { parseConnectionSpec } from '../connection-spec.js';
 import { DEFAULT_MANAGER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
@@ -12,6 +13,8 @@ export const MANAGER_KEYS = [
   'fallback_status',
   'max_connections',
   'detect',
+  'data_dir',
+  'dns_servers',
 ] as const;
 
 /** Reads [manager] (an empty table when absent: every value is then a default). */
@@ -28,8 +31,26 @@ export function readManager(r: TableReader): ManagerConfig {
     fallbackStatus: r.oneOf('fallback_status', FALLBACK_STATUSES, FALLBACK_STATUS_ALIASES) ?? DEFAULT_MANAGER.fallbackStatus,
     maxConnections: r.number('max_connections', { integer: true, min: 0 }) ?? DEFAULT_MANAGER.maxConnections,
     detect: r.boolean('detect') ?? DEFAULT_MANAGER.detect,
+    dataDir: readDataDir(r),
+    dnsServers: r.stringArray('dns_servers', (v, path) => checkDnsServer(v, (msg) => r.ctx.error(path, msg))) ?? [],
   };
   return group === undefined ? manager : { ...manager, unixSocketGroup: group };
+}
+
+/** Kept as written: a relative path is taken from the working directory when used (systemd sets it). */
+function readDataDir(r: TableReader): string {
+  return r.optionalNonEmptyString('data_dir', 'a directory path') ?? DEFAULT_MANAGER.dataDir;
+}
+
+/** "ADDRESS" or "ADDRESS:PORT" with IPv6 in brackets, as dns.Resolver.setServers takes them. */
+export function checkDnsServer(server: string, fail: (message: string) => Error): string {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(server) ?? /^([0-9a-fA-F:]+)$/.exec(server);
+  const address = m?.[1] ?? m?.[2];
+  const port = m?.[3] === undefined ? 53 : Number(m[3]);
+  if (address === undefined || isIP(address) === 0 || port < 1 || port > 65535) {
+    throw fail(`${JSON.stringify(server)} is not a DNS server address (write "127.0.0.1", "127.0.0.1:5353" or "[::1]:5353")`);
+  }
+  return server;
 }
 
 /** Throws the error built by `fail` when `spec` is not a valid connection spec. */

@@ -1,4 +1,6 @@
 /** [[milter]]: the children, remote (connection_spec) or built in (builtin). */
+import { BUILTIN_NAMES, builtinKeys, isBuiltinName, readBuiltinOptions, type BuiltinName, type BuiltinReadContext } from '../builtins/index.js';
+import { didYouMean } from '../suggest.js';
 import { DEFAULT_MILTER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
 import type { ConditionNames } from '../condition-names.js';
 import type { ConfigError } from '../errors.js';
@@ -30,10 +32,10 @@ export const TIMEOUT_KEYS = [
   ['end_of_message_timeout', 'endOfMessage'],
 ] as const satisfies readonly (readonly [string, keyof Timeouts])[];
 
-export function readMilters(tables: readonly TableReader[], conditions: ConditionNames): MilterConfig[] {
+export function readMilters(tables: readonly TableReader[], conditions: ConditionNames, ctx: BuiltinReadContext): MilterConfig[] {
   const seen = new Map<string, TableReader>();
   return tables.map((r) => {
-    const milter = readMilter(r, conditions);
+    const milter = readMilter(r, conditions, ctx);
     const first = seen.get(milter.name);
     if (first !== undefined) {
       const where = first.ctx.locator.line(first.keyPath('name'));
@@ -44,8 +46,9 @@ export function readMilters(tables: readonly TableReader[], conditions: Conditio
   });
 }
 
-function readMilter(r: TableReader, conditions: ConditionNames): MilterConfig {
-  r.checkKeys(MILTER_KEYS);
+function readMilter(r: TableReader, conditions: ConditionNames, ctx: BuiltinReadContext): MilterConfig {
+  const builtinName = checkBuiltinName(r);
+  r.checkKeys(builtinName === undefined ? MILTER_KEYS : [...MILTER_KEYS, ...builtinKeys(builtinName)]);
   const name = r.requiredString('name');
   r.originPrefix = milterOriginKey(name);
   r.record('name');
@@ -75,7 +78,23 @@ function readMilter(r: TableReader, conditions: ConditionNames): MilterConfig {
     applicableConditions: readApplicableConditions(r, conditions),
     timeouts,
   };
-  return spec !== undefined ? { ...common, connectionSpec: spec } : { ...common, builtin: builtin ?? '' };
+  if (spec !== undefined) return { ...common, connectionSpec: spec };
+  // checkBuiltinName accepted the same `builtin` that is set here.
+  return { ...common, ...builtinPart(builtinName as BuiltinName, r, ctx) } as MilterConfig;
+}
+
+/** The filter named by `builtin`, checked before the other keys so that its own keys are allowed. */
+function checkBuiltinName(r: TableReader): BuiltinName | undefined {
+  const v = r.data['builtin'];
+  if (typeof v !== 'string' || v.length === 0) return undefined;
+  if (isBuiltinName(v)) return v;
+  throw r.error('builtin', `${JSON.stringify(v)} is not a built-in filter (one of ${BUILTIN_NAMES.join(', ')})${didYouMean(v, BUILTIN_NAMES)}`);
+}
+
+function builtinPart<K extends BuiltinName>(builtin: K, r: TableReader, ctx: BuiltinReadContext) {
+  const keys = builtinKeys(builtin);
+  const optionsTable = Object.fromEntries(Object.entries(r.data).filter(([k]) => keys.includes(k)));
+  return { builtin, options: readBuiltinOptions(builtin, r, ctx), optionsTable };
 }
 
 function readApplicableConditions(r: TableReader, conditions: ConditionNames): string[] {

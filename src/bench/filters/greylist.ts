@@ -1,0 +1,4 @@
+/** bench:filters — the greylist part (placeholder). */
+export async function runGreylistBench(): Promise<void> {
+  process.stdout.write('greylist: not written yet\n');
+}

@@ -1,0 +1,55 @@
+/**
+ * The built-in filters' option readers. Each filter's options are written flat in its [[milter]]
+ * table next to the common keys (name, applicable_conditions, ...), so they are checked here, in the
+ * config layer, with file:line errors like every other key; the filter receives typed options.
+ */
+import type { TableReader } from '../reader.js';
+import { AUTH_KEYS, readAuthOptions, type AuthOptions } from './auth.js';
+import { CLAMAV_KEYS, readClamavOptions, type ClamavOptions } from './clamav.js';
+import type { BuiltinReadContext } from './context.js';
+import { GREYLIST_KEYS, readGreylistOptions, type GreylistOptions } from './greylist.js';
+import { readRspamdOptions, RSPAMD_KEYS, type RspamdOptions } from './rspamd.js';
+import { readRulesOptions, RULES_KEYS, type RulesOptions } from './rules.js';
+import { readSpamAssassinOptions, SPAMASSASSIN_KEYS, type SpamAssassinOptions } from './spamassassin.js';
+
+export type { AuthOptions, BuiltinReadContext, ClamavOptions, GreylistOptions, RspamdOptions, RulesOptions, SpamAssassinOptions };
+
+export interface BuiltinOptionsMap {
+  greylist: GreylistOptions;
+  spamassassin: SpamAssassinOptions;
+  rspamd: RspamdOptions;
+  clamav: ClamavOptions;
+  auth: AuthOptions;
+  rules: RulesOptions;
+}
+
+export type BuiltinName = keyof BuiltinOptionsMap;
+
+interface BuiltinReader<K extends BuiltinName> {
+  readonly keys: readonly string[];
+  read(r: TableReader, ctx: BuiltinReadContext): BuiltinOptionsMap[K];
+}
+
+const READERS: { readonly [K in BuiltinName]: BuiltinReader<K> } = {
+  greylist: { keys: GREYLIST_KEYS, read: readGreylistOptions },
+  spamassassin: { keys: SPAMASSASSIN_KEYS, read: readSpamAssassinOptions },
+  rspamd: { keys: RSPAMD_KEYS, read: readRspamdOptions },
+  clamav: { keys: CLAMAV_KEYS, read: readClamavOptions },
+  auth: { keys: AUTH_KEYS, read: readAuthOptions },
+  rules: { keys: RULES_KEYS, read: readRulesOptions },
+};
+
+export const BUILTIN_NAMES = Object.keys(READERS) as BuiltinName[];
+
+export function isBuiltinName(name: string): name is BuiltinName {
+  return Object.hasOwn(READERS, name);
+}
+
+/** Option keys of `name` (not the common [[milter]] keys). */
+export function builtinKeys(name: BuiltinName): readonly string[] {
+  return READERS[name].keys;
+}
+
+export function readBuiltinOptions<K extends BuiltinName>(name: K, r: TableReader, ctx: BuiltinReadContext): BuiltinOptionsMap[K] {
+  return READERS[name].read(r, ctx);
+}

@@ -1,0 +1,15 @@
+/**
+ * The one DNS resolver every built-in filter uses (SPF, DKIM, DMARC), injectable so tests point it at a
+ * stub on loopback. Its shape is mailauth's `resolver` option: (name, rrtype) → the records, as
+ * dns.promises.resolve gives them; failures reject with a Node DNS error code (ENOTFOUND, ENODATA...).
+ */
+import { promises as dns } from 'node:dns';
+
+export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
+
+/** A resolver asking `servers` ("127.0.0.1:5353", "[::1]"); none: the system's configuration. */
+export function createDnsResolver(servers: readonly string[] = [], timeoutMs = 5000): DnsResolver {
+  const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
+  if (servers.length > 0) resolver.setServers([...servers]);
+  return (name, rrtype) => resolver.resolve(name, rrtype);
+}
