@@ -1,7 +1,10 @@
 /**
  * Child process of bench:manager, in one of two roles, so that each tier has its own event loop
  * like Postfix → milter manager → milters:
- *   children PATH...                 pass-through MilterServers, one per unix socket path
+ *   children KIND PATH...            pass-through MilterServers, one per unix socket path; KIND is
+ *                                    `libmilter` (no callbacks: every stage negotiated away but end of
+ *                                    message, as a libmilter or pymilter filter without callbacks does)
+ *                                    or `all-stages` (asks for and answers every stage)
  *   manager  LISTEN=CHILD[,CHILD]... one manager per LISTEN path, serving a Chain of remote
  *                                    children (MilterClient to each CHILD socket path), built as
  *                                    `mailgate manager` builds it
@@ -13,13 +16,16 @@ import { ReloadableChain } from '../chain/reloadable.js';
 import { defineFilter } from '../mail/define-filter.js';
 import type { Filter } from '../mail/filter.js';
 import { silentLogger } from '../mail/logger.js';
+import { EVENT_STAGES } from '../mail/stage.js';
 import { MilterClient } from '../milter/client.js';
 import { MilterServer } from '../milter/server.js';
 import { serveBenchIpc } from './process.js';
 
-/** A child milter that answers continue to every event and changes nothing. */
-function passThroughFilter(): Filter {
-  return defineFilter('pass-through', {}, () => ({}));
+export type ChildKind = 'libmilter' | 'all-stages';
+
+/** A child milter that changes nothing: asking for no stage (libmilter) or answering continue to every one. */
+function passThroughFilter(kind: ChildKind): Filter {
+  return defineFilter('pass-through', kind === 'all-stages' ? { stages: EVENT_STAGES } : {}, () => ({}));
 }
 
 /** The manager's filter, exactly as `mailgate manager` serves it (fallback accept, no conditions). */
@@ -41,15 +47,22 @@ async function serve(filter: Filter, path: string): Promise<MilterServer> {
 }
 
 async function main(): Promise<void> {
-  const [role, ...specs] = process.argv.slice(2);
-  if ((role !== 'children' && role !== 'manager') || specs.length === 0 || process.send === undefined) {
-    throw new Error('usage: forked by bench/manager.js with <children PATH...|manager LISTEN=CHILD[,CHILD]...>');
+  const [role, ...args] = process.argv.slice(2);
+  const kind = role === 'children' ? args.shift() : undefined;
+  const specs = args;
+  if (
+    (role !== 'children' && role !== 'manager') ||
+    (role === 'children' && kind !== 'libmilter' && kind !== 'all-stages') ||
+    specs.length === 0 ||
+    process.send === undefined
+  ) {
+    throw new Error('usage: forked by bench/manager.js with <children libmilter|all-stages PATH...|manager LISTEN=CHILD[,CHILD]...>');
   }
   const servers: MilterServer[] = [];
   const chains: ReloadableChain[] = [];
   for (const spec of specs) {
     if (role === 'children') {
-      servers.push(await serve(passThroughFilter(), spec));
+      servers.push(await serve(passThroughFilter(kind as ChildKind), spec));
       continue;
     }
     const [listen, children] = spec.split('=');

@@ -11,7 +11,12 @@
  * dist/bench/manager-proc.js, serving (b) and (c) on two sockets) and the children (forked too, one
  * process with 3 pass-through MilterServers; (a) talks to the first of them).
  *
- * Options: --seq N (sequential sessions per target, default 1000), --conc N (concurrent sessions per
+ * Children come in two kinds, each measured in its own run with its own table:
+ *   libmilter   — a pass-through milter as libmilter and pymilter build it: no callbacks, so every
+ *                 stage but end of message is negotiated away (what a real pass-through child costs);
+ *   all-stages  — asks for every stage and answers continue to each (the worst case: 20 round trips
+ *                 per child).
+ * Options: --children libmilter|all-stages|both (default both), --seq N (sequential sessions per target, default 1000), --conc N (concurrent sessions per
  * target, default 5000), --par N (in flight, default 50), --warmup N (default 300), --profile DIR
  * (after the measured phases, one more (c)-concurrent phase with V8 CPU profiles of the three
  * processes written to DIR; the table is not affected; read them with
@@ -26,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { MilterClient } from '../milter/client.js';
 import { runConcurrent, runSequential, type LoadResult } from './load.js';
 import { BenchProcess } from './process.js';
+import type { ChildKind } from './manager-proc.js';
 import { PhaseProfiler } from './profiler.js';
 import { fmt, summarize, table, type Summary } from './stats.js';
 import { milterSession } from './workload.js';
@@ -88,6 +94,7 @@ interface Options {
   readonly par: number;
   readonly warmup: number;
   readonly profileDir: string | undefined;
+  readonly kinds: readonly ChildKind[];
 }
 
 function options(): Options {
@@ -98,8 +105,10 @@ function options(): Options {
       par: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '300' },
       profile: { type: 'string' },
+      children: { type: 'string', default: 'both' },
     },
   });
+  if (!['libmilter', 'all-stages', 'both'].includes(values.children)) throw new Error('--children must be libmilter, all-stages or both');
   const int = (s: string, name: string) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
@@ -111,11 +120,20 @@ function options(): Options {
     par: int(values.par, 'par'),
     warmup: int(values.warmup, 'warmup'),
     profileDir: values.profile === undefined ? undefined : resolve(values.profile),
+    kinds: values.children === 'both' ? ['libmilter', 'all-stages'] : [values.children as ChildKind],
   };
 }
 
 async function main(): Promise<void> {
   const opts = options();
+  const headlines: string[] = [];
+  for (const kind of opts.kinds) headlines.push(await runKind(kind, opts));
+  console.log('');
+  for (const h of headlines) console.log(h);
+}
+
+/** One full measurement with children of `kind`; prints its table and returns its headline. */
+async function runKind(kind: ChildKind, opts: Options): Promise<string> {
   const cores = availableParallelism();
   const dir = await mkdtemp(join(tmpdir(), 'mailgate-bench-manager-'));
   const sock = (name: string) => join(dir, `${name}.sock`);
@@ -123,7 +141,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const rows: Row[] = [];
 
-  const childrenProc = await startProc('children', childSocks);
+  const childrenProc = await startProc('children', [kind, ...childSocks]);
   let managerProc: BenchProcess | undefined;
   try {
     managerProc = await startProc('manager', [
@@ -177,7 +195,7 @@ async function main(): Promise<void> {
       process.stderr.write(`  ${t.label} / ${load}: ${fmt(row.summary.perSec, 0)} sessions/s, p50 ${fmt(row.summary.p50Ms, 3)} ms\n`);
     };
 
-    process.stderr.write('bench:manager: warming up\n');
+    process.stderr.write(`bench:manager: ${kind} children: warming up\n`);
     for (const t of targets) {
       await runSequential(opts.warmup, () => passThroughSession(t.client));
       await runConcurrent(opts.warmup * 2, opts.par, () => passThroughSession(t.client));
@@ -205,11 +223,11 @@ async function main(): Promise<void> {
       await Promise.all([driverProfiler.start(), manager.profileStart(), childrenProc.profileStart()]);
       await runConcurrent(opts.conc, opts.par, () => passThroughSession(c.client));
       await sleep(20);
-      profiled = ['manager-conc3', 'children-conc3', 'driver-conc3'].map((n) => join(pdir, `${n}.cpuprofile`));
+      profiled = ['manager-conc3', 'children-conc3', 'driver-conc3'].map((n) => join(pdir, `${n}-${kind}.cpuprofile`));
       await Promise.all([manager.profileStop(profiled[0]!), childrenProc.profileStop(profiled[1]!), driverProfiler.stop(profiled[2]!)]);
     }
 
-    report(rows, opts, cores, started, profiled);
+    return report(kind, rows, opts, cores, started, profiled);
   } finally {
     await managerProc?.stop();
     await childrenProc.stop();
@@ -217,7 +235,7 @@ async function main(): Promise<void> {
   }
 }
 
-function report(rows: readonly Row[], opts: Options, cores: number, started: number, profiled: readonly string[]): void {
+function report(kind: ChildKind, rows: readonly Row[], opts: Options, cores: number, started: number, profiled: readonly string[]): string {
   const find = (key: Target['key'], load: string) => rows.find((r) => r.target.key === key && r.load.startsWith(load));
   const cpuBound = (r: Row) => {
     const procs = [r.driverUs, r.managerUs, r.childrenUs];
@@ -227,10 +245,13 @@ function report(rows: readonly Row[], opts: Options, cores: number, started: num
   };
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log('');
-  console.log(`Mailgate milter manager benchmark: node ${process.version}, ${cores} CPUs (${cpu})`);
+  console.log(`Mailgate milter manager benchmark, ${kind} children: node ${process.version}, ${cores} CPUs (${cpu})`);
   console.log(
     'one session = connect + 20 round trips (negotiate, connect, helo, mail, 2 rcpt, data, 10 headers, eoh, ' +
-      '4 KiB body, eom) + close, MTA side; children answer continue to everything and change nothing',
+      '4 KiB body, eom) + close, MTA side; children change nothing and ' +
+      (kind === 'libmilter'
+        ? 'have no callbacks, so they negotiate every stage away but end of message (libmilter/pymilter behaviour)'
+        : 'ask for and answer continue to every stage'),
   );
   console.log('processes: load driver (this one) → manager (forked) → children (forked, 3 MilterServers); (a) skips the manager');
   console.log('');
@@ -298,7 +319,7 @@ function report(rows: readonly Row[], opts: Options, cores: number, started: num
         `(target >= ${fmt(TARGET_RATE, 0)}/s on 2 cores: ${rate >= TARGET_RATE ? 'met' : 'MISSED'}${onTwo}); ` +
         `(a) direct ${fmt(find('a', 'concurrent')?.summary.perSec ?? NaN, 0)}/s, (b) 1 child ${fmt(find('b', 'concurrent')?.summary.perSec ?? NaN, 0)}/s`,
     );
-    headline = `bench:manager added-per-child=${fmt(added, 2)}ms concurrent-3-children=${Math.round(rate)}/s`;
+    headline = `bench:manager ${kind} children: added-per-child=${fmt(added, 2)}ms concurrent-3-children=${Math.round(rate)}/s`;
   }
   const noisy = rows.filter((r) => r.otherPct >= 5);
   if (noisy.length > 0) {
@@ -313,6 +334,7 @@ function report(rows: readonly Row[], opts: Options, cores: number, started: num
     console.log(`  read with: node dist/bench/profile-top.js ${profiled[0]!}`);
   }
   console.log(headline);
+  return headline;
 }
 
 main().catch((err: unknown) => {

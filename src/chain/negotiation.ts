@@ -20,7 +20,9 @@ export function mergeCapabilities(
   }
   for (const s of conditionStages) stages.add(s);
   // Later children must see the whole message as changed by earlier ones, so it is all buffered.
-  const messageWanted = ['header', 'endOfHeaders', 'body', 'endOfMessage'].some((s) => stages.has(s as EventStage));
+  // End of message alone does not count: every child gets it, and one that reads no header or body
+  // and edits nothing (a libmilter filter without those callbacks) needs no message at all.
+  const messageWanted = ['header', 'endOfHeaders', 'body'].some((s) => stages.has(s as EventStage));
   const edits = actions.has('addHeader') || actions.has('changeHeader') || actions.has('changeBody');
   if (messageWanted || edits) for (const s of ['header', 'endOfHeaders', 'body'] as const) stages.add(s);
   stages.add('endOfMessage');

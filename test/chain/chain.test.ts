@@ -7,7 +7,7 @@ import { defineFilter, type StageHandlers } from '../../src/mail/define-filter.j
 import type { Action, Filter } from '../../src/mail/filter.js';
 import { silentLogger } from '../../src/mail/logger.js';
 import { ACCEPT, CONTINUE, reject, type Reply } from '../../src/mail/reply.js';
-import type { EventStage } from '../../src/mail/stage.js';
+import { EVENT_STAGES, type EventStage } from '../../src/mail/stage.js';
 import { MilterClient } from '../../src/milter/client.js';
 import { Command } from '../../src/milter/constants.js';
 import { MilterServer } from '../../src/milter/server.js';
@@ -24,7 +24,7 @@ afterEach(async () => {
 function child(name: string, handlers: () => StageHandlers, extra: Partial<ChildDefinition> = {}, stages?: EventStage[]): ChildDefinition {
   return {
     name,
-    filter: defineFilter(name, { actions: ALL, ...(stages ? { stages } : {}) }, handlers),
+    filter: defineFilter(name, { actions: ALL, stages: stages ?? EVENT_STAGES }, handlers),
     fallbackStatus: 'accept',
     evaluationMode: false,
     conditions: [],
@@ -166,6 +166,22 @@ describe('Chain', () => {
     expect(eom.changes).toEqual([{ kind: 'addHeader', name: 'X-Eom', value: ' 1' }]);
   });
 
+  it('asks the MTA only for end of message when every child reads nothing else and edits nothing', async () => {
+    const passThrough = (name: string): ChildDefinition => ({
+      name,
+      filter: defineFilter(name, {}, () => ({})),
+      fallbackStatus: 'accept',
+      evaluationMode: false,
+      conditions: [],
+    });
+    const caps = await chainOf([passThrough('a'), passThrough('b')]).open().negotiate(FULL_OFFER);
+    expect([...caps.stages]).toEqual(['endOfMessage']);
+    // One child that edits headers needs the message buffered for the others' sake.
+    const edit = child('edit', () => ({}), {}, ['endOfMessage']);
+    const withEdit = await chainOf([passThrough('a'), edit]).open().negotiate(FULL_OFFER);
+    expect([...withEdit.stages].sort()).toEqual(['body', 'endOfHeaders', 'endOfMessage', 'header']);
+  });
+
   it('a child that cannot be reached gives its fallback, is marked down and skipped until it answers', async () => {
     const down: ChildDefinition = {
       name: 'down',
@@ -183,7 +199,7 @@ describe('Chain', () => {
   });
 
   it('a child that hangs gives its fallback within its reading timeout while the others work', async () => {
-    const hang: Filter = defineFilter('hang', {}, () => ({ helo: () => new Promise<Reply>(() => undefined) }));
+    const hang: Filter = defineFilter('hang', { stages: EVENT_STAGES }, () => ({ helo: () => new Promise<Reply>(() => undefined) }));
     const server = new MilterServer(hang, { logger: silentLogger, drainTimeout: 0 });
     servers.push(server);
     const spec = await server.listen('inet:0@127.0.0.1');
@@ -212,7 +228,7 @@ describe('Chain', () => {
   });
 
   it('serves Postfix-style MTAs through MilterServer with remote and in-process children', async () => {
-    const remote = defineFilter('remote', { actions: ['addHeader'] }, () => ({
+    const remote = defineFilter('remote', { actions: ['addHeader'], stages: EVENT_STAGES }, () => ({
       endOfMessage: () => ({ reply: CONTINUE, changes: [{ kind: 'insertHeader', index: 0, name: 'X-Remote', value: 'r' }] }),
     }));
     const rs = new MilterServer(remote, { logger: silentLogger, drainTimeout: 0 });

@@ -1,5 +1,6 @@
 /** Children that break the protocol are dropped with their fallback, logged once; the others go on. */
 import { createServer, type Server } from 'node:net';
+import { EVENT_STAGES } from '../../src/mail/stage.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Chain } from '../../src/chain/chain.js';
 import { FULL_OFFER } from '../../src/mail/capabilities.js';
@@ -58,7 +59,7 @@ async function run(spec: string, fallback: 'accept' | 'tempfail') {
       { name: 'bad', filter: new MilterClient({ spec, timeouts: { reading: 1 } }), fallbackStatus: fallback, evaluationMode: false, conditions: [] },
       {
         name: 'good',
-        filter: defineFilter('good', { actions: ['addHeader'] }, () => ({
+        filter: defineFilter('good', { actions: ['addHeader'], stages: EVENT_STAGES }, () => ({
           endOfMessage: () => ({ reply: CONTINUE, changes: [{ kind: 'addHeader', name: 'X-Good', value: '1' }] }),
         })),
         fallbackStatus: 'accept',

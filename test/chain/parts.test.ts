@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { EVENT_STAGES } from '../../src/mail/stage.js';
 import { describe, expect, it } from 'vitest';
 import { BodyStore } from '../../src/chain/body-store.js';
 import { Chain } from '../../src/chain/chain.js';
@@ -71,7 +72,7 @@ describe('Chain at DATA', () => {
       [
         {
           name: 'picky',
-          filter: defineFilter('picky', {}, () => ({
+          filter: defineFilter('picky', { stages: EVENT_STAGES }, () => ({
             rcpt: () => reject(550, '5.1.1', 'not mine'),
             endOfMessage: () => ((pickySawMessage = true), { reply: CONTINUE, changes: [] }),
           })),
@@ -79,7 +80,7 @@ describe('Chain at DATA', () => {
           evaluationMode: true, // its reject does not refuse the recipient for everyone
           conditions: [],
         },
-        { name: 'other', filter: defineFilter('other', {}, () => ({})), fallbackStatus: 'accept', evaluationMode: false, conditions: [] },
+        { name: 'other', filter: defineFilter('other', { stages: EVENT_STAGES }, () => ({})), fallbackStatus: 'accept', evaluationMode: false, conditions: [] },
       ],
       { fallbackStatus: 'accept', logger: silentLogger },
     );

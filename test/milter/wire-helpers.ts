@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { defineFilter, type StageHandlers } from '../../src/mail/define-filter.js';
 import type { Wants } from '../../src/mail/capabilities.js';
 import type { Filter } from '../../src/mail/filter.js';
+import { EVENT_STAGES } from '../../src/mail/stage.js';
 import type { Logger } from '../../src/mail/logger.js';
 import { encodeCommand, type MilterCommand } from '../../src/milter/commands.js';
 import { Command } from '../../src/milter/constants.js';
@@ -199,7 +200,8 @@ export function recordingFilter(
   handlers: (rec: Recorder) => StageHandlers = () => ({}),
 ): { filter: Filter; rec: Recorder } {
   const rec: Recorder = { opens: 0, closes: 0, aborts: 0, events: [] };
-  const filter = defineFilter('recording', wants, () => {
+  // Every stage unless the test says otherwise: these tests look at what the MTA sends.
+  const filter = defineFilter('recording', { stages: EVENT_STAGES, ...wants }, () => {
     rec.opens++;
     const h = handlers(rec);
     return {
