@@ -9,6 +9,7 @@ import { createDnsResolver, type DnsResolver } from '../filters/shared/dns.js';
 import { createSpfChecker } from '../filters/shared/spf.js';
 import { MilterClient } from '../milter/client.js';
 import { Chain, type ChildDefinition } from './chain.js';
+import { withStageTimeouts } from './stage-timeouts.js';
 import type { Condition } from './condition.js';
 import { createBuiltinCondition, createRegexCondition, isBuiltinConditionName } from './conditions/index.js';
 import type { FallbackStatus } from './status.js';
@@ -62,7 +63,7 @@ function filterFor(m: MilterConfig, logger: Logger, builtin: () => Omit<FilterCo
     return new MilterClient({ spec: m.connectionSpec, name: m.name, timeouts: m.timeouts, logger: childLogger });
   }
   try {
-    return createBuiltinFilter(m, { ...builtin(), logger: childLogger });
+    return withStageTimeouts(createBuiltinFilter(m, { ...builtin(), logger: childLogger }), m.timeouts);
   } catch (err) {
     // A filter's own setup failure (greylist.conf syntax, unreadable key file) stops the start, as a bad config does.
     if (err instanceof ConfigError || err instanceof ChainSetupError) throw err;

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { Chain } from '../../src/chain/chain.js';
+import { StageTimeoutError, withStageTimeouts } from '../../src/chain/stage-timeouts.js';
+import { FULL_OFFER } from '../../src/mail/capabilities.js';
+import { defineFilter } from '../../src/mail/define-filter.js';
+import type { SessionContext } from '../../src/mail/filter.js';
+import { silentLogger } from '../../src/mail/logger.js';
+import { NO_MACROS } from '../../src/mail/macros.js';
+import { CONTINUE, type Reply } from '../../src/mail/reply.js';
+
+const ctx: SessionContext = { macros: NO_MACROS, progress: () => Promise.resolve() };
+const never = () => new Promise<Reply>(() => undefined);
+
+describe('withStageTimeouts (built-in children)', () => {
+  it('a stage that never answers rejects after reading_timeout', async () => {
+    const f = withStageTimeouts(defineFilter('stuck', {}, () => ({ rcpt: never })), { reading: 0.05, endOfMessage: 1 });
+    const s = await f.open();
+    await s.negotiate(FULL_OFFER);
+    const started = performance.now();
+    await expect(s.rcpt!('<a@example.org>', [], ctx)).rejects.toBeInstanceOf(StageTimeoutError);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('keeps the filter shape: stages it lacks stay absent', async () => {
+    const s = await withStageTimeouts(defineFilter('rcpt', {}, () => ({ rcpt: () => CONTINUE })), { reading: 1, endOfMessage: 1 }).open();
+    expect(typeof s.rcpt).toBe('function');
+    expect(s.mail).toBeUndefined();
+    expect(await s.rcpt!('<a@example.org>', [], ctx)).toEqual(CONTINUE);
+  });
+
+  it('progress() at end of message restarts the clock', async () => {
+    const f = withStageTimeouts(
+      defineFilter('slow', {}, () => ({
+        endOfMessage: async (c) => {
+          for (let i = 0; i < 4; i++) {
+            await new Promise((r) => setTimeout(r, 40));
+            await c.progress();
+          }
+          return { reply: CONTINUE, changes: [] };
+        },
+      })),
+      { reading: 1, endOfMessage: 0.1 },
+    );
+    const s = await f.open();
+    await expect(s.endOfMessage!(ctx)).resolves.toEqual({ reply: CONTINUE, changes: [] });
+  });
+
+  it('through the chain, a stuck built-in child gives its fallback and the session goes on', async () => {
+    const stuck = withStageTimeouts(defineFilter('stuck', {}, () => ({ mail: never })), { reading: 0.05, endOfMessage: 1 });
+    const chain = new Chain([{ name: 'stuck', filter: stuck, fallbackStatus: 'tempfail', evaluationMode: false, conditions: [] }], {
+      fallbackStatus: 'accept',
+      logger: silentLogger,
+    });
+    const s = chain.open();
+    await s.negotiate(FULL_OFFER);
+    const reply = await s.mail('<a@example.org>', [], ctx);
+    expect(reply.status).toBe('tempfail');
+    await s.close();
+    await chain.dispose();
+  });
+});
