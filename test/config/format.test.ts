@@ -7,12 +7,14 @@ import { showConfigCommand } from '../../src/cli/show-config.js';
 import { formatConfig } from '../../src/config/format.js';
 import { embeddedDefaults, parseConfig } from '../../src/config/load.js';
 import { applyOverrides } from '../../src/config/overrides.js';
+import type { MailgateConfig } from '../../src/config/schema.js';
 import { EXAMPLE } from './fixtures.js';
 
 const FULL = `${EXAMPLE}
 [[milter]]
 name = "greylist"
 builtin = "greylist"
+conf_text = "greylist 10m"
 description = "built-in \\"greylisting\\"\\tand more"
 fallback_status = "tempfail"
 applicable_conditions = ["s25r", "Submission"]
@@ -48,6 +50,14 @@ domains_file = "/etc/mailgate/trusted"
 [stress]
 threshold = 12
 `;
+
+/** The config minus where inline texts sit in their file (greylist conf_text), which printing moves. */
+function withoutTextLocations(config: MailgateConfig): unknown {
+  return {
+    ...config,
+    milters: config.milters.map((m) => (m.builtin === 'greylist' ? { ...m, options: { ...m.options, conf: { text: m.options.conf.text } } } : m)),
+  };
+}
 
 describe('formatConfig', () => {
   it('prints every item with its origin, as in show-config', () => {
@@ -112,7 +122,7 @@ describe('formatConfig', () => {
     const printed = formatConfig(loaded);
     expect(() => parse(printed)).not.toThrow();
     const again = parseConfig(printed, '/tmp/printed.toml');
-    expect(again.config).toStrictEqual(loaded.config);
+    expect(withoutTextLocations(again.config)).toStrictEqual(withoutTextLocations(loaded.config));
     // and printing is stable
     expect(formatConfig({ ...again, origins: loaded.origins, file: loaded.file })).toBe(printed);
   });

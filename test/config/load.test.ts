@@ -107,6 +107,7 @@ action = "apply"
 [[milter]]
 name = "greylist"
 builtin = "greylist"
+conf_text = "greylist 10m"
 description = "built-in greylisting"
 fallback_status = "temporary-failure"
 evaluation_mode = true
@@ -177,7 +178,7 @@ threshold = 0
         name: 'greylist',
         builtin: 'greylist',
         options: expect.anything(),
-        optionsTable: {},
+        optionsTable: { conf_text: 'greylist 10m' },
         description: 'built-in greylisting',
         enabled: false,
         fallbackStatus: 'temporary-failure',
@@ -217,10 +218,10 @@ threshold = 0
     expect(o('condition.Submission.macro')).toBe('/etc/mailgate/mailgate.toml:12');
     expect(o('condition.Internal HELO.flags')).toBe('/etc/mailgate/mailgate.toml:20');
     expect(o('condition.Internal HELO.description')).toBe('default');
-    expect(o('milter.greylist.applicable_conditions')).toBe('/etc/mailgate/mailgate.toml:30');
+    expect(o('milter.greylist.applicable_conditions')).toBe('/etc/mailgate/mailgate.toml:31');
     expect(o('milter.spamass.reading_timeout')).toBe('default');
-    expect(o('s25r.check_only_ipv4')).toBe('/etc/mailgate/mailgate.toml:45');
-    expect(o('stress.threshold')).toBe('/etc/mailgate/mailgate.toml:57');
+    expect(o('s25r.check_only_ipv4')).toBe('/etc/mailgate/mailgate.toml:46');
+    expect(o('stress.threshold')).toBe('/etc/mailgate/mailgate.toml:58');
   });
 });
 
