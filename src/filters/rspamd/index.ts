@@ -1,10 +1,27 @@
-/** The built-in `rspamd` filter (placeholder until it is written). */
+/**
+ * The built-in `rspamd` filter: each message goes to rspamd's normal worker (`POST /checkv2`, the
+ * envelope as request headers) and its answer is applied the way rspamd's own milter proxy applies
+ * it. See verdict.ts for the action table and docs/filters/rspamd.md for the options.
+ */
 import type { RspamdOptions } from '../../config/builtins/rspamd.js';
+import type { Wants } from '../../mail/capabilities.js';
+import { defineFilter } from '../../mail/define-filter.js';
 import type { Filter } from '../../mail/filter.js';
 import type { FilterContext } from '../context.js';
+import { postCheckV2 } from './client.js';
+import { ClientNetworks } from './networks.js';
+import { rspamdSession, type CheckFunction } from './session.js';
 
-export function createRspamdFilter(name: string, options: RspamdOptions, ctx: FilterContext): Filter {
-  void options;
-  void ctx;
-  throw new Error(`milter "${name}": the built-in filter "rspamd" is not written yet`);
+/**
+ * The changes rspamd's answer can ask for. Macros are not requested: the MTA's defaults carry what
+ * rspamd's milter uses ({auth_authen} at MAIL, i at end of message, j / {daemon_name} at connect).
+ */
+export const RSPAMD_WANTS: Wants = {
+  stages: ['connect', 'helo', 'mail', 'rcpt', 'header', 'endOfHeaders', 'body', 'endOfMessage'],
+  actions: ['addHeader', 'changeHeader', 'changeSender', 'addRecipient', 'deleteRecipient', 'quarantine'],
+};
+
+export function createRspamdFilter(name: string, options: RspamdOptions, ctx: FilterContext, check: CheckFunction = postCheckV2): Filter {
+  const networks = new ClientNetworks(options.skipNetworks);
+  return defineFilter(name, RSPAMD_WANTS, () => rspamdSession({ options, networks, logger: ctx.logger, check }));
 }
