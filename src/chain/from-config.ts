@@ -1,6 +1,7 @@
 /** Builds the chain an administrator configured: one child per enabled [[milter]], with its conditions. */
 import type { Logger } from '../mail/logger.js';
 import type { FallbackStatus as ConfigFallback, MailgateConfig, MilterConfig } from '../config/schema.js';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { FilterContext } from '../filters/context.js';
@@ -78,7 +79,7 @@ function lazyBuiltinContext(config: MailgateConfig, env: ChainEnvironment): () =
     if (ctx) return ctx;
     const now = env.now ?? Date.now;
     const resolver = env.resolver ?? createDnsResolver(config.manager.dnsServers);
-    ctx = { dataDir: resolve(config.manager.dataDir), now, resolver, spf: createSpfChecker(resolver, { now }) };
+    ctx = { dataDir: resolve(config.manager.dataDir), now, resolver, spf: createSpfChecker(resolver, { now, mta: hostname() }) };
     return ctx;
   };
 }

@@ -7,9 +7,13 @@ import { promises as dns } from 'node:dns';
 
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
 
-/** A resolver asking `servers` ("127.0.0.1:5353", "[::1]"); none: the system's configuration. */
+/**
+ * A resolver asking `servers` ("127.0.0.1:5353", "[::1]"); none: the system's configuration. Each query
+ * waits `timeoutMs`, then once more (c-ares doubles the wait), then fails with ETIMEOUT.
+ */
 export function createDnsResolver(servers: readonly string[] = [], timeoutMs = 5000): DnsResolver {
   const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
   if (servers.length > 0) resolver.setServers([...servers]);
-  return (name, rrtype) => resolver.resolve(name, rrtype);
+  // async: a bad argument (an unknown rrtype) becomes a rejection, never a throw in the caller's stage.
+  return async (name, rrtype) => resolver.resolve(name, rrtype);
 }
