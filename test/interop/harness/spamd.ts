@@ -49,6 +49,8 @@ export interface Spamd {
   readonly daemon: Daemon;
   /** Milliseconds from spawn to "server started" (for reports). */
   readonly startupMs: number;
+  /** The unix socket spamd also listens on, when asked for (SpamdOptions.unixSocket). */
+  readonly socketPath?: string;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,8 @@ export interface SpamdOptions {
   localCf?: readonly string[];
   /** --max-children (default 2). */
   maxChildren?: number;
+  /** Also listen on a unix socket in the temp dir (a second --listen); its path is Spamd.socketPath. */
+  unixSocket?: boolean;
 }
 
 function uidGidOf(user: string): { uid: number; gid: number } {
@@ -91,6 +95,7 @@ export async function startSpamd(opts: SpamdOptions = {}): Promise<Spamd> {
   }
 
   const port = await freePort();
+  const socketPath = opts.unixSocket ? join(tmp.path, 'spamd.sock') : undefined;
   const args = [
     '-L',
     '-x',
@@ -99,6 +104,7 @@ export async function startSpamd(opts: SpamdOptions = {}): Promise<Spamd> {
     `--siteconfigpath=${site}`,
     `--helper-home-dir=${home}`,
     `--listen=127.0.0.1:${port}`,
+    ...(socketPath === undefined ? [] : [`--listen=${socketPath}`]),
     '--allowed-ips=127.0.0.1',
     `--max-children=${opts.maxChildren ?? 2}`,
     '--min-children=1',
@@ -124,7 +130,7 @@ export async function startSpamd(opts: SpamdOptions = {}): Promise<Spamd> {
     await stop();
     throw err;
   }
-  return { host: '127.0.0.1', port, daemon, startupMs: Date.now() - t0, stop };
+  return { host: '127.0.0.1', port, daemon, startupMs: Date.now() - t0, stop, ...(socketPath === undefined ? {} : { socketPath }) };
 }
 
 export interface SpamdReply {
