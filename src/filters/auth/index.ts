@@ -8,7 +8,7 @@ import { capabilitiesFor, type Wants } from '../../mail/capabilities.js';
 import type { Capabilities, Filter, FilterSession } from '../../mail/filter.js';
 import type { EventStage } from '../../mail/stage.js';
 import type { FilterContext } from '../context.js';
-import { NetworkList } from './networks.js';
+import { NetworkList } from '../../mail/network-list.js';
 import { AuthSession, type AuthSetup } from './session.js';
 import { loadSigningKey, type SigningKey } from './signing-keys.js';
 

@@ -14,7 +14,7 @@ import type { SpfOutcome } from '../shared/spf.js';
 import { authenticationResults, type ResultRow } from './auth-results.js';
 import { dmarcAction } from './dmarc-action.js';
 import { authservIdOf, envelopeAddress, fromDomains } from './header-syntax.js';
-import type { NetworkList } from './networks.js';
+import type { NetworkList } from '../../mail/network-list.js';
 import { rawMessage } from './raw-message.js';
 import { signMessage } from './sign.js';
 import type { SigningKey } from './signing-keys.js';

@@ -9,7 +9,7 @@ import { defineFilter } from '../../mail/define-filter.js';
 import type { Filter } from '../../mail/filter.js';
 import type { FilterContext } from '../context.js';
 import { postCheckV2 } from './client.js';
-import { ClientNetworks } from './networks.js';
+import { NetworkList } from '../../mail/network-list.js';
 import { rspamdSession, type CheckFunction } from './session.js';
 
 /**
@@ -22,6 +22,6 @@ export const RSPAMD_WANTS: Wants = {
 };
 
 export function createRspamdFilter(name: string, options: RspamdOptions, ctx: FilterContext, check: CheckFunction = postCheckV2): Filter {
-  const networks = new ClientNetworks(options.skipNetworks);
+  const networks = new NetworkList(options.skipNetworks);
   return defineFilter(name, RSPAMD_WANTS, () => rspamdSession({ options, networks, logger: ctx.logger, check }));
 }

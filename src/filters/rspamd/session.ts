@@ -12,7 +12,7 @@ import type { Logger } from '../../mail/logger.js';
 import { ACCEPT, CONTINUE, tempfail, type Reply } from '../../mail/reply.js';
 import { CollectedMessage } from '../shared/message.js';
 import { RspamdTransportError, type RspamdTarget } from './client.js';
-import type { ClientNetworks } from './networks.js';
+import type { NetworkList } from '../../mail/network-list.js';
 import { parseCheckReply } from './reply.js';
 import { requestHeaders, type RequestHeaders } from './request.js';
 import { TEMPFAIL_CODE, verdictFor, type MessageHeaders } from './verdict.js';
@@ -22,7 +22,7 @@ export type CheckFunction = (target: RspamdTarget, headers: RequestHeaders, mess
 
 export interface SessionDeps {
   readonly options: RspamdOptions;
-  readonly networks: ClientNetworks;
+  readonly networks: NetworkList;
   readonly logger: Logger;
   readonly check: CheckFunction;
 }

@@ -9,7 +9,7 @@ import type { Action, Filter } from '../../mail/filter.js';
 import type { EventStage } from '../../mail/stage.js';
 import type { FilterContext } from '../context.js';
 import { parseSpamdAddress } from './address.js';
-import { networkList } from './networks.js';
+import { NetworkList } from '../../mail/network-list.js';
 import { spamAssassinSession } from './session.js';
 
 export { SpamdError, spamdCall } from './client.js';
@@ -36,6 +36,6 @@ export function createSpamAssassinFilter(name: string, options: SpamAssassinOpti
     connectTimeoutMs: options.connectTimeout * 1000,
     timeoutMs: options.timeout * 1000,
   };
-  const setup = { options, client, skipNetworks: networkList(options.skipNetworks), logger: ctx.logger };
+  const setup = { options, client, skipNetworks: new NetworkList(options.skipNetworks), logger: ctx.logger };
   return defineFilter(name, spamAssassinWants(options), () => spamAssassinSession(setup));
 }

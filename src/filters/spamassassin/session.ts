@@ -13,7 +13,7 @@ import { CollectedMessage, type HeaderField } from '../shared/message.js';
 import { describeSpamdAddress } from './address.js';
 import { spamdCall, SpamdError, type SpamdClientOptions } from './client.js';
 import { forgedSpamHeaderRemovals, rewrittenFieldChanges, spamHeaderAdditions } from './header-changes.js';
-import type { NetworkList } from './networks.js';
+import type { NetworkList } from '../../mail/network-list.js';
 import type { SpamdResponse } from './protocol.js';
 import { isSpamHeader, parseRewrittenMessage, toWireValue } from './rewritten.js';
 import { refuses } from './verdict.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { authenticationResults, formatRow, propValue } from '../../../src/filters/auth/auth-results.js';
 import { dmarcAction } from '../../../src/filters/auth/dmarc-action.js';
 import { authservIdOf, envelopeAddress, fromDomains, stripComments } from '../../../src/filters/auth/header-syntax.js';
-import { NetworkList } from '../../../src/filters/auth/networks.js';
+import { NetworkList } from '../../../src/mail/network-list.js';
 import { rawMessage } from '../../../src/filters/auth/raw-message.js';
 import { expModifier } from '../../../src/filters/auth/spf-explanation.js';
 
