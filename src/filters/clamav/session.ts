@@ -81,7 +81,7 @@ async function scanMessage(shared: ClamavShared, msg: CollectedMessage, ctx: Ses
   const fetching = options.addHeader !== 'no' && version === undefined ? shared.versions.get() : undefined;
   let result: ScanResult;
   try {
-    result = await shared.client.scan([MBOX_FROM_LINE, msg.headerBlock(), msg.body()]);
+    result = await shared.client.scan([MBOX_FROM_LINE, msg.headerBlock(), ...msg.bodyChunks()]);
     if (fetching) version = await fetching;
   } catch (err) {
     logger.warn({ queueId, onFail: options.onFail }, `clamd failed, on_fail ${options.onFail}: ${(err as Error).message}`);

@@ -55,6 +55,11 @@ export class CollectedMessage {
     return Buffer.concat(this.chunks);
   }
 
+  /** The kept body as received, without joining it (for a vectored write to a scanner). */
+  bodyChunks(): readonly Buffer[] {
+    return this.chunks;
+  }
+
   /** Header block + kept body. */
   toBuffer(): Buffer {
     return Buffer.concat([this.headerBlock(), ...this.chunks]);
