@@ -45,7 +45,8 @@ export function createGreylistFilter(name: string, options: GreylistOptions, ctx
   let purging = false;
   const maybePurge = (): void => {
     const t = ctx.now();
-    if (purging || t - lastPurge < PURGE_EVERY_MS) return;
+    // Redis expires tuples itself (each key's TTL is its expiry); a purge would scan them all.
+    if (purging || options.store === 'redis' || t - lastPurge < PURGE_EVERY_MS) return;
     lastPurge = t;
     purging = true;
     store

@@ -34,7 +34,7 @@ export async function checkTuple(store: GreylistStore, tuple: GreylistTuple, s: 
     }
   }
   const entry = await store.get(tuple);
-  if (entry !== undefined && entry.kind === 'autowhite' && entry.expires > now) {
+  if (entry !== undefined && entry.kind === 'autowhite' && entry.expires >= now) {
     await extend(store, entry, s, now);
     return { kind: 'autowhite' };
   }

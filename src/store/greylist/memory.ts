@@ -18,7 +18,7 @@ export class MemoryGreylistStore implements GreylistStore {
   async getAutowhiteForAddress(address: string, now: number): Promise<GreylistEntry | undefined> {
     for (const key of this.byAddress.get(address) ?? []) {
       const e = this.entries.get(key);
-      if (e !== undefined && e.kind === 'autowhite' && e.expires > now) return e;
+      if (e !== undefined && e.kind === 'autowhite' && e.expires >= now) return e;
     }
     return undefined;
   }

@@ -39,7 +39,7 @@ export interface GreylistQuery {
 export interface GreylistStore {
   /** The entry for exactly this tuple, expired or not (the caller decides with its clock). */
   get(tuple: GreylistTuple): Promise<GreylistEntry | undefined>;
-  /** An auto-whitelist entry for this address with any sender and recipient (lazyaw). */
+  /** An auto-whitelist entry for this address with any sender and recipient (lazyaw), still valid at `now` (expires >= now). */
   getAutowhiteForAddress(address: string, now: number): Promise<GreylistEntry | undefined>;
   /** Inserts or replaces the entry for its tuple. */
   put(entry: GreylistEntry): Promise<void>;

@@ -1,0 +1,6 @@
+/** Greylist state: the store interface and its implementations (memory, SQLite, Redis). */
+export type { GreylistEntry, GreylistEntryKind, GreylistQuery, GreylistStore, GreylistTuple } from './store.js';
+export { MemoryGreylistStore } from './memory.js';
+export { SqliteGreylistStore, SQLITE_SCHEMA_VERSION, type SqliteGreylistStoreOptions } from './sqlite.js';
+export { DEFAULT_REDIS_PREFIX, RedisGreylistStore, RedisGreylistStoreError, type RedisGreylistStoreOptions } from './redis.js';
+export { DEFAULT_REDIS_URL, DEFAULT_SQLITE_FILE, openGreylistStore, sqliteFilePath, type OpenGreylistStoreOptions } from './open.js';
