@@ -1,7 +1,7 @@
 /**
  * The built-in `rspamd` filter: each message goes to rspamd's normal worker (`POST /checkv2`, the
  * envelope as request headers) and its answer is applied the way rspamd's own milter proxy applies
- * it. See verdict.ts for the action table and docs/filters/rspamd.md for the options.
+ * it. See verdict.ts for the action table and the README (Built-in filters) for the options.
  */
 import type { RspamdOptions } from '../../config/builtins/rspamd.js';
 import type { Wants } from '../../mail/capabilities.js';
