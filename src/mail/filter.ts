@@ -77,7 +77,10 @@ export interface FilterSession {
   data?(ctx: SessionContext): Reply | Promise<Reply>;
   header?(name: string, value: string, ctx: SessionContext): Reply | Promise<Reply>;
   endOfHeaders?(ctx: SessionContext): Reply | Promise<Reply>;
-  /** A chunk of the body: CRLF lines, dot-stuffing removed; chunks may split lines. */
+  /**
+   * A chunk of the body: CRLF lines, dot-stuffing removed; chunks may split lines. The chunk is the
+   * filter's to keep: callers (MilterServer, the chain) never reuse or change it after the call.
+   */
   body?(chunk: Buffer, ctx: SessionContext): Reply | Promise<Reply>;
   endOfMessage?(ctx: SessionContext): EndOfMessageResult | Promise<EndOfMessageResult>;
   /** An SMTP command the MTA did not recognise; the MTA refuses it anyway, the reply picks the code. */

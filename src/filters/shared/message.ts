@@ -32,7 +32,7 @@ export class CollectedMessage {
     const room = this.limit - this.headerBytes() - this.kept;
     if (room <= 0) return;
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    this.chunks.push(Buffer.from(part)); // the codec may reuse its buffer
+    this.chunks.push(part); // kept as is: a body chunk is never reused by its caller (FilterSession.body)
     this.kept += part.length;
   }
 
