@@ -1,6 +1,6 @@
 /** A clamd client over the pool: zINSTREAM scans, zPING and zVERSION. Failures throw ClamdError. */
 import type { ConnectionSpec } from '../../config/connection-spec.js';
-import { ClamdError } from './connection.js';
+import { ClamdError, type ClamdConnection } from './connection.js';
 import { ClamdPool, type PoolOptions } from './pool.js';
 import { encodeInstream, parsePing, parseScanReply, parseVersion, ZPING, ZVERSION, type ClamdVersion, type ScanReply } from './protocol.js';
 
@@ -13,9 +13,17 @@ export class ClamdClient {
     this.pool = new ClamdPool(addresses, options);
   }
 
-  /** Scans `parts` as one stream. clamd's ERROR and unknown replies are results, not exceptions. */
-  async scan(parts: readonly Buffer[]): Promise<ScanResult> {
-    const { reply, address } = await this.pool.request(encodeInstream(parts));
+  /** A connection opened now for a scan to come (see ClamdPool.reserve); close() it if unused. */
+  reserve(): ClamdConnection {
+    return this.pool.reserve();
+  }
+
+  /**
+   * Scans `parts` as one stream, on `reserved` when it is still usable. clamd's ERROR and unknown
+   * replies are results, not exceptions.
+   */
+  async scan(parts: readonly Buffer[], reserved?: ClamdConnection): Promise<ScanResult> {
+    const { reply, address } = await this.pool.request(encodeInstream(parts), reserved);
     return { ...parseScanReply(reply), address };
   }
 

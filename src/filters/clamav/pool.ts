@@ -6,7 +6,7 @@
  */
 import type { ConnectionSpec } from '../../config/connection-spec.js';
 import type { Logger } from '../../mail/logger.js';
-import { clamdRequest, ClamdError, describeAddress, type ClamdTimeouts } from './connection.js';
+import { ClamdConnection, clamdRequest, ClamdError, describeAddress, type ClamdTimeouts } from './connection.js';
 
 export interface PoolOptions {
   readonly timeouts: ClamdTimeouts;
@@ -44,15 +44,48 @@ export class ClamdPool {
     this.now = options.now ?? Date.now;
   }
 
-  /** Sends `request` to the next live address; on a connection failure, to the one after. */
-  async request(request: readonly Buffer[]): Promise<PoolReply> {
+  /**
+   * A connection to the next live address, opened now for a request made later (the message's scan).
+   * Round-robin moves on as for a request.
+   */
+  reserve(): ClamdConnection {
+    const start = this.next;
+    this.next = (this.next + 1) % this.members.length;
+    const now = this.now();
+    const ordered = this.members.map((_, i) => this.members[(start + i) % this.members.length]!);
+    const m = ordered.find((x) => x.deadUntil <= now) ?? ordered[0]!;
+    return new ClamdConnection(m.spec, this.options.timeouts);
+  }
+
+  /**
+   * Sends `request` on `reserved` when it is still usable, else to the next live address; on a
+   * connection failure, to the one after. A reserved connection that failed to connect, or that clamd
+   * closed while idle, costs nothing but a fresh attempt: no byte of the request was taken.
+   */
+  async request(request: readonly Buffer[], reserved?: ClamdConnection): Promise<PoolReply> {
+    const failures: Array<{ address: string; reason: string; newlyDead: boolean }> = [];
+    if (reserved?.usable()) {
+      try {
+        return { reply: await reserved.send(request), address: reserved.address };
+      } catch (err) {
+        if (!(err instanceof ClamdError) || err.phase !== 'connect') throw err;
+        const m = this.members.find((x) => x.address === reserved.address);
+        if (m !== undefined) {
+          failures.push({ address: m.address, reason: err.reason, newlyDead: m.deadUntil <= this.now() });
+          m.deadUntil = this.now() + this.retryMs;
+        }
+      }
+    } else {
+      reserved?.close();
+    }
     const start = this.next;
     this.next = (this.next + 1) % this.members.length;
     const ordered = this.members.map((_, i) => this.members[(start + i) % this.members.length]!);
     const now = this.now();
     const live = ordered.filter((m) => m.deadUntil <= now);
-    const candidates = live.length > 0 ? live : ordered;
-    const failures: Array<{ address: string; reason: string; newlyDead: boolean }> = [];
+    // An address whose reserved connection just failed is not asked twice for the same message.
+    const tried = new Set(failures.map((f) => f.address));
+    const candidates = (live.length > 0 ? live : ordered).filter((m) => !tried.has(m.address));
     for (const m of candidates) {
       try {
         const reply = await clamdRequest(m.spec, request, this.options.timeouts);
@@ -71,7 +104,7 @@ export class ClamdPool {
         m.deadUntil = this.now() + this.retryMs;
       }
     }
-    const addresses = candidates.map((m) => m.address).join(', ');
-    throw new ClamdError('connect', addresses, `not reachable (${failures.map((f) => (candidates.length > 1 ? `${f.address}: ${f.reason}` : f.reason)).join('; ')})`);
+    const addresses = failures.map((f) => f.address).join(', ');
+    throw new ClamdError('connect', addresses, `not reachable (${failures.map((f) => (failures.length > 1 ? `${f.address}: ${f.reason}` : f.reason)).join('; ')})`);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * One SMTP connection through the clamav filter, stage by stage as clamav-milter: LocalNet is
- * accepted at connect, SkipAuthenticated at MAIL; headers and body are collected and streamed to
- * clamd at end of message (with clamav-milter's mbox "From " line first, so clamd parses it as mail).
+ * accepted at connect, SkipAuthenticated at MAIL; clamd is connected to at the first header, and
+ * headers and body are collected and streamed to it at end of message (with clamav-milter's mbox "From " line first, so clamd parses it as mail).
  */
 import type { ClamavOptions } from '../../config/builtins/clamav.js';
 import type { Change, EndOfMessageResult } from '../../mail/changes.js';
@@ -13,6 +13,7 @@ import type { StageHandlers } from '../../mail/define-filter.js';
 import { CollectedMessage } from '../shared/message.js';
 import { failReply, infectedReply } from './actions.js';
 import type { ClamdClient, ScanResult } from './client.js';
+import type { ClamdConnection } from './connection.js';
 import type { LocalNet } from './local-net.js';
 import { SCANNED, scannedValue, STATUS, statusValue, virusHeaderChanges } from './virus-headers.js';
 import type { VersionCache } from './version-cache.js';
@@ -33,7 +34,22 @@ export interface ClamavShared {
 export function clamavSession(shared: ClamavShared, caps: () => Capabilities | undefined): StageHandlers {
   const { options, logger } = shared;
   let message: CollectedMessage | undefined;
-  const current = (): CollectedMessage => (message ??= new CollectedMessage(options.maxFileSize));
+  // clamd is connected to when the message starts, as clamav-milter does, so that end of message
+  // waits only for the scan.
+  let connection: ClamdConnection | undefined;
+  const current = (): CollectedMessage => {
+    if (message === undefined) {
+      message = new CollectedMessage(options.maxFileSize);
+      connection?.close();
+      connection = shared.client.reserve();
+    }
+    return message;
+  };
+  const drop = (): void => {
+    message = undefined;
+    connection?.close();
+    connection = undefined;
+  };
 
   return {
     connect(info: ConnectionInfo): Reply {
@@ -42,7 +58,7 @@ export function clamavSession(shared: ClamavShared, caps: () => Capabilities | u
       return ACCEPT;
     },
     mail(sender: string, _args: readonly string[], ctx: SessionContext): Reply {
-      message = undefined;
+      drop();
       const login = ctx.macros.get('{auth_authen}');
       if (options.skipAuthenticated === undefined || login === undefined || login === '' || !options.skipAuthenticated.test(login)) {
         return CONTINUE;
@@ -60,16 +76,31 @@ export function clamavSession(shared: ClamavShared, caps: () => Capabilities | u
     },
     async endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
       const msg = current();
+      const reserved = connection;
       message = undefined;
-      return scanMessage(shared, msg, ctx, caps());
+      connection = undefined;
+      try {
+        return await scanMessage(shared, msg, ctx, caps(), reserved);
+      } finally {
+        reserved?.close();
+      }
     },
     abort(): void {
-      message = undefined;
+      drop();
+    },
+    close(): void {
+      drop();
     },
   };
 }
 
-async function scanMessage(shared: ClamavShared, msg: CollectedMessage, ctx: SessionContext, caps: Capabilities | undefined): Promise<EndOfMessageResult> {
+async function scanMessage(
+  shared: ClamavShared,
+  msg: CollectedMessage,
+  ctx: SessionContext,
+  caps: Capabilities | undefined,
+  reserved: ClamdConnection | undefined,
+): Promise<EndOfMessageResult> {
   const { options, logger } = shared;
   const queueId = ctx.macros.get('i');
   if (!msg.complete) {
@@ -81,7 +112,7 @@ async function scanMessage(shared: ClamavShared, msg: CollectedMessage, ctx: Ses
   const fetching = options.addHeader !== 'no' && version === undefined ? shared.versions.get() : undefined;
   let result: ScanResult;
   try {
-    result = await shared.client.scan([MBOX_FROM_LINE, msg.headerBlock(), ...msg.bodyChunks()]);
+    result = await shared.client.scan([MBOX_FROM_LINE, msg.headerBlock(), ...msg.bodyChunks()], reserved);
     if (fetching) version = await fetching;
   } catch (err) {
     logger.warn({ queueId, onFail: options.onFail }, `clamd failed, on_fail ${options.onFail}: ${(err as Error).message}`);

@@ -16,6 +16,8 @@ export interface FakeClamd {
   readonly connections: number;
   /** The data of each complete INSTREAM request received. */
   readonly scanned: Buffer[];
+  /** The connections open now. */
+  sockets(): Socket[];
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startFakeClamd(behave: Behaviour, where: 'tcp' | 'unix' = 
       return connections;
     },
     scanned,
+    sockets: () => [...sockets],
     async stop() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

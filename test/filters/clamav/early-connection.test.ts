@@ -1,0 +1,82 @@
+// clamd is connected to when the message starts (as clamav-milter does), and the scan still works
+// when that connection is gone by end of message.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FULL_OFFER } from '../../../src/mail/capabilities.js';
+import { context } from '../../milter/helpers.js';
+import { clamavFilter, drive, messages, recordingLogger } from './drive.js';
+import { replyWith, startFakeClamd, type FakeClamd } from './fake-clamd.js';
+
+const fakes: FakeClamd[] = [];
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((f) => f.stop()));
+});
+
+const specText = (f: FakeClamd): string => (f.spec.type === 'inet' ? `inet:${f.spec.port}@127.0.0.1` : `unix:${f.spec.path}`);
+const until = async (what: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('clamav filter: the clamd connection is opened at the first header', () => {
+  it('connects before end of message and scans on that connection', async () => {
+    const fake = await startFakeClamd(replyWith('stream: OK'));
+    fakes.push(fake);
+    const filter = clamavFilter(`clamd = "${specText(fake)}"\nadd_header = "no"`, recordingLogger().logger);
+    const s = await filter.open();
+    const ctx = context();
+    await s.negotiate(FULL_OFFER);
+    await s.header!('Subject', 'hi', ctx);
+    await until(() => fake.connections > 0);
+    expect(fake.connections).toBe(1);
+    await s.body!(Buffer.from('hello\r\n'), ctx);
+    const eom = await s.endOfMessage!(ctx);
+    await s.close?.();
+    expect(eom.reply.status).toBe('continue');
+    expect(fake.connections).toBe(1);
+    expect(fake.scanned).toHaveLength(1);
+  });
+
+  it('scans on a new connection when clamd closed the early one while idle', async () => {
+    const fake = await startFakeClamd(replyWith('stream: OK'));
+    fakes.push(fake);
+    const filter = clamavFilter(`clamd = "${specText(fake)}"\nadd_header = "no"`, recordingLogger().logger);
+    const s = await filter.open();
+    const ctx = context();
+    await s.negotiate(FULL_OFFER);
+    await s.header!('Subject', 'hi', ctx);
+    await until(() => fake.connections > 0);
+    // clamd's CommandReadTimeout: an idle connection is closed by the server.
+    fake.sockets()[0]?.end();
+    await new Promise((r) => setTimeout(r, 50));
+    const eom = await s.endOfMessage!(ctx);
+    await s.close?.();
+    expect(eom.reply.status).toBe('continue');
+    expect(fake.connections).toBe(2);
+    expect(fake.scanned).toHaveLength(1);
+  });
+
+  it('an aborted message closes its connection; nothing is left open', async () => {
+    const fake = await startFakeClamd(replyWith('stream: OK'));
+    fakes.push(fake);
+    const filter = clamavFilter(`clamd = "${specText(fake)}"`, recordingLogger().logger);
+    const s = await filter.open();
+    const ctx = context();
+    await s.negotiate(FULL_OFFER);
+    await s.header!('Subject', 'hi', ctx);
+    await until(() => fake.connections > 0);
+    await s.abort!(ctx);
+    await s.close?.();
+    await until(() => fake.sockets().length === 0);
+    expect(fake.sockets()).toHaveLength(0);
+  });
+
+  it('a message through drive() still gives one log line when clamd is unreachable', async () => {
+    const log = recordingLogger();
+    const fake = await startFakeClamd(replyWith('stream: OK'));
+    const address = specText(fake);
+    await fake.stop();
+    const filter = clamavFilter(`clamd = "${address}"\non_fail = "accept"`, log.logger);
+    const out = await drive(filter);
+    expect(out.eom?.reply.status).toBe('continue');
+    expect(messages(log.lines, 40)).toHaveLength(1);
+  });
+});
