@@ -54,9 +54,14 @@ function bounded<T>(
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     const arm = () => {
+      if (settled) return;
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => reject(new StageTimeoutError(`no answer to ${stage} within ${seconds} s`)), seconds * 1000);
+      timer = setTimeout(() => {
+        settled = true;
+        reject(new StageTimeoutError(`no answer to ${stage} within ${seconds} s`));
+      }, seconds * 1000);
     };
     arm();
     const c: SessionContext | undefined =
@@ -65,6 +70,8 @@ function bounded<T>(
         : {
             macros: ctx.macros,
             progress: () => {
+              // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.
+              if (settled) return Promise.resolve();
               arm();
               return ctx.progress();
             },
@@ -72,6 +79,9 @@ function bounded<T>(
     Promise.resolve()
       .then(() => call(c))
       .then(resolve, reject)
-      .finally(() => clearTimeout(timer));
+      .finally(() => {
+        settled = true;
+        clearTimeout(timer);
+      });
   });
 }

@@ -26,6 +26,14 @@ export const DEFAULT_MILTER = Object.freeze({
   timeouts: DEFAULT_TIMEOUTS as Timeouts,
 });
 
+/**
+ * A built-in child's stage limits: an envelope stage may do network work (an SPF check's DNS
+ * queries, a Redis greylist lookup) bounded by the filter's own timeouts, so reading_timeout is
+ * 25 s rather than 7 s — still under Postfix's milter_command_timeout (30 s), so the manager
+ * answers before Postfix gives up on it. connection and writing do not apply in process.
+ */
+export const DEFAULT_BUILTIN_TIMEOUTS: Timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, reading: 25 });
+
 export const DEFAULT_S25R_CHECK_ONLY_IPV4 = true;
 
 /** A fresh copy of the configuration used when there is no file. */

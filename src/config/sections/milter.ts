@@ -1,7 +1,7 @@
 /** [[milter]]: the children, remote (connection_spec) or built in (builtin). */
 import { BUILTIN_NAMES, builtinKeys, isBuiltinName, readBuiltinOptions, type BuiltinName, type BuiltinReadContext } from '../builtins/index.js';
 import { didYouMean } from '../suggest.js';
-import { DEFAULT_MILTER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
+import { DEFAULT_BUILTIN_TIMEOUTS, DEFAULT_MILTER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
 import type { ConditionNames } from '../condition-names.js';
 import type { ConfigError } from '../errors.js';
 import { milterOriginKey } from '../origin.js';
@@ -65,8 +65,9 @@ function readMilter(r: TableReader, conditions: ConditionNames, ctx: BuiltinRead
   }
   if (spec !== undefined) checkConnectionSpec(spec, (msg) => r.error('connection_spec', msg));
 
+  const defaults = builtinName === undefined ? DEFAULT_MILTER.timeouts : DEFAULT_BUILTIN_TIMEOUTS;
   const timeouts = Object.fromEntries(
-    TIMEOUT_KEYS.map(([key, field]) => [field, r.number(key, { positive: true }) ?? DEFAULT_MILTER.timeouts[field]]),
+    TIMEOUT_KEYS.map(([key, field]) => [field, r.number(key, { positive: true }) ?? defaults[field]]),
   ) as unknown as Timeouts;
 
   const common = {

@@ -74,12 +74,15 @@ export class AuthSession {
     if (this.setup.spfSkipNetworks.has(this.ip)) return CONTINUE;
     const query = { ip: this.ip, helo: this.heloName, sender: envelopeAddress(sender) };
     this.nullSender = query.sender === '';
+    // check_timeout bounds the check and the explanation together, so MAIL is answered within it.
+    const deadline = Date.now() + options.checkTimeout * 1000;
     const outcome = await this.checkSpf(query);
     this.spf = outcome;
     const reply = await spfReply(
       outcome,
       { rejectFail: options.spfRejectFail, rejectPermerror: options.spfRejectPermerror, deferTemperror: options.spfDeferTemperror },
-      () => spfExplanation(outcome.record, query, outcome.mailFrom ?? query.sender, ctx.resolver, this.setup.authservId, options.checkTimeout * 1000),
+      () =>
+        spfExplanation(outcome.record, query, outcome.mailFrom ?? query.sender, ctx.resolver, this.setup.authservId, Math.max(1, deadline - Date.now())),
     );
     if (reply.status !== 'continue') {
       ctx.logger.info({ spf: outcome.result, sender: query.sender, ip: query.ip, helo: query.helo, queueId: sctx.macros.get('i') }, `SPF ${outcome.result}: MAIL FROM refused`);
