@@ -42,7 +42,7 @@ export function readGreylistOptions(r: TableReader, ctx: BuiltinReadContext): Gr
   const store = r.oneOf('store', GREYLIST_STORES) ?? 'sqlite';
   const redisUrl = r.optionalNonEmptyString('redis_url', 'a redis:// URL') ?? DEFAULT_GREYLIST_REDIS_URL;
   if (!/^rediss?:\/\//.test(redisUrl)) throw r.error('redis_url', `expected a redis:// or rediss:// URL, got ${JSON.stringify(redisUrl)}`);
-  const redisPrefix = r.string('redis_prefix', 'a key prefix') ?? DEFAULT_GREYLIST_REDIS_PREFIX;
+  const redisPrefix = r.optionalNonEmptyString('redis_prefix', 'a key prefix') ?? DEFAULT_GREYLIST_REDIS_PREFIX;
   const sqliteFile = r.optionalNonEmptyString('sqlite_file', 'a file path');
   return {
     conf: readConfText(r, ctx),

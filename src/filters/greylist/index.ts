@@ -58,6 +58,7 @@ export function createGreylistFilter(name: string, options: GreylistOptions, ctx
 
   const collectsMessage = needsMessage(conf);
   const stages: EventStage[] = ['connect', 'helo', 'mail', 'rcpt', 'endOfMessage'];
+  if (conf.flags.delayedreject) stages.push('data');
   if (collectsMessage) stages.push('header', 'body');
   const filter = defineFilter(name, { stages, actions: ['addHeader'] }, () =>
     greylistSession({ conf, engine, store, spf: ctx.spf, now: ctx.now, logger: ctx.logger, collectsMessage, maybePurge }),

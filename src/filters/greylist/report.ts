@@ -98,7 +98,8 @@ export function notDelayedText(reasons: ReadonlySet<NotDelayedReason>, acl: Acl 
   const parts: string[] = [];
   for (const [reason, text] of REASON_TEXTS) if (reasons.has(reason)) parts.push(text);
   if (reasons.has('acl')) parts.push(`ACL ${acl === undefined ? 'default' : (acl.id ?? String(acl.line))} matched`);
-  return expand(`${parts.join(', ')}, not delayed by %V`, values);
+  // No reason at all (greylist 0): no leading ", ".
+  return expand(parts.length === 0 ? 'Not delayed by %V' : `${parts.join(', ')}, not delayed by %V`, values);
 }
 
 export function delayedText(values: FormatValues): string {

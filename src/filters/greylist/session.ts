@@ -200,6 +200,11 @@ export function greylistSession(rt: GreylistRuntime): StageHandlers {
       return CONTINUE;
     },
 
+    // delayedreject: milter-greylist refuses the null sender at DATA, before the client sends the body.
+    data() {
+      return msg.owed ?? CONTINUE;
+    },
+
     async endOfMessage(ctx) {
       if (msg.owed !== undefined) return { reply: msg.owed, changes: [] };
       const ip = address();

@@ -162,14 +162,15 @@ export class RedisGreylistStore implements GreylistStore {
   async flush(query: GreylistQuery = {}): Promise<number> {
     return this.run(async () => {
       if (query.address !== undefined || query.kind !== undefined) return this.deleteWhere(query, () => true);
-      // Everything under the prefix: tuples (counted) and index sets, a SCAN page at a time.
-      const tuplePrefix = this.key('t', '');
+      // Only this store's own keys (tuples, counted, then the index sets), a SCAN page at a time: a
+      // longer prefix sharing ours (another MX's "…:mx2:") and anything else in the database stay.
       let n = 0;
-      for await (const keys of this.scanKeys('*')) {
-        const tuples = keys.filter((k) => k.startsWith(tuplePrefix));
-        const others = keys.filter((k) => !k.startsWith(tuplePrefix));
-        if (tuples.length > 0) n += await this.redis.unlink(...tuples);
-        if (others.length > 0) await this.redis.unlink(...others);
+      for (const kind of ['t', 'a', 'w'] as const) {
+        for await (const keys of this.scanKeys(`${kind}:*`)) {
+          if (keys.length === 0) continue;
+          const removed = await this.redis.unlink(...keys);
+          if (kind === 't') n += removed;
+        }
       }
       return n;
     });
@@ -304,6 +305,23 @@ export class RedisGreylistStore implements GreylistStore {
     } while (cursor !== '0');
   }
 
+  private versionChecked: Promise<void> | undefined;
+
+  /** PEXPIRE … NX/GT (the index TTLs) came with Redis 7.0: an older server would fail every put. */
+  private async checkVersion(): Promise<void> {
+    try {
+      const info = await this.redis.info('server');
+      const version = /^redis_version:(\S+)/m.exec(info)?.[1];
+      const major = Number(version?.split('.')[0]);
+      if (version !== undefined && Number.isFinite(major) && major < 7) {
+        throw new RedisGreylistStoreError(`greylist store: ${this.where}: Redis ${version} is too old; the greylist store needs Redis 7.0 or later`);
+      }
+    } catch (err) {
+      this.versionChecked = undefined; // asked again next time (a connection failure is not a verdict)
+      throw err;
+    }
+  }
+
   private key(kind: 't' | 'a' | 'w', rest: string): string {
     return `${this.prefix}${kind}:${rest}`;
   }
@@ -315,6 +333,8 @@ export class RedisGreylistStore implements GreylistStore {
   /** Runs one store operation, turning any Redis failure into one clear error. */
   private async run<T>(op: () => Promise<T>): Promise<T> {
     try {
+      this.versionChecked ??= this.checkVersion();
+      await this.versionChecked;
       return await op();
     } catch (err) {
       if (err instanceof RedisGreylistStoreError) throw err;

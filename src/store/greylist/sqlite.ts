@@ -59,7 +59,9 @@ export class SqliteGreylistStore implements GreylistStore {
   constructor(file: string, options: SqliteGreylistStoreOptions = {}) {
     this.file = file;
     createPrivately(file);
-    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 5_000 });
+    // Short: waiting on a lock blocks the whole event loop (better-sqlite3 is synchronous); past it the
+    // operation fails and the child's fallback answers for that one session.
+    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 250 });
     try {
       this.db.pragma('journal_mode = WAL');
       // In WAL mode NORMAL never corrupts the database; a power loss may only drop the last
@@ -122,8 +124,18 @@ export class SqliteGreylistStore implements GreylistStore {
     return this.statement(`flush:${where}`, `DELETE FROM greylist ${where}`).run(...params).changes;
   }
 
+  /**
+   * In batches with a turn of the event loop between them: better-sqlite3 is synchronous, and one
+   * DELETE over a large expired backlog would hold up every SMTP session the manager serves.
+   */
   async purgeExpired(now: number): Promise<number> {
-    return this.stmts.purge.run(now).changes;
+    let total = 0;
+    for (;;) {
+      const n = this.stmts.purge.run(now, PURGE_BATCH).changes;
+      total += n;
+      if (n < PURGE_BATCH) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   async count(query: GreylistQuery = {}): Promise<number> {
@@ -159,23 +171,28 @@ function createPrivately(file: string): void {
   // SQLite creates -wal and -shm with the database file's permissions.
 }
 
+/**
+ * Brings the schema up to date in one IMMEDIATE transaction, so that several processes opening a new
+ * file at once (manager, `mailgate greylist`) cannot both create it.
+ */
+/** Rows deleted per purge step. */
+const PURGE_BATCH = 1000;
+
 function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-  let version = row?.version ?? 0;
-  if (version > SQLITE_SCHEMA_VERSION) {
-    throw new Error(`greylist database ${db.name} has schema version ${version}, newer than this mailgate's (${SQLITE_SCHEMA_VERSION})`);
-  }
-  if (row === undefined) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
-  while (version < SQLITE_SCHEMA_VERSION) {
-    const sql = MIGRATIONS[version] ?? '';
-    const to = version + 1;
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('UPDATE schema_version SET version = ?').run(to);
-    })();
-    version = to;
-  }
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    let version = row?.version ?? 0;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new Error(`greylist database ${db.name} has schema version ${version}, newer than this mailgate's (${SQLITE_SCHEMA_VERSION})`);
+    }
+    if (row === undefined) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
+    while (version < SQLITE_SCHEMA_VERSION) {
+      db.exec(MIGRATIONS[version] ?? '');
+      version++;
+      db.prepare('UPDATE schema_version SET version = ?').run(version);
+    }
+  }).immediate();
 }
 
 function prepare(db: Database.Database) {
@@ -193,7 +210,10 @@ function prepare(db: Database.Database) {
          expires = excluded.expires, hits = excluded.hits`,
     ),
     delete: db.prepare('DELETE FROM greylist WHERE address = ? AND sender = ? AND recipient = ?'),
-    purge: db.prepare('DELETE FROM greylist WHERE expires < ?'),
+    // The table has no rowid (WITHOUT ROWID): a batch is picked by its primary key.
+    purge: db.prepare(
+      'DELETE FROM greylist WHERE (address, sender, recipient) IN (SELECT address, sender, recipient FROM greylist WHERE expires < ? LIMIT ?)',
+    ),
   };
 }
 

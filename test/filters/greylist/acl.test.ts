@@ -207,11 +207,11 @@ describe('global bypasses (checked before any ACL)', () => {
     expect(multi.rcpt.map((r) => r.status)).toEqual(['continue', 'tempfail']);
   });
 
-  test('delayedreject: the null sender is tempfailed at end of message, not at RCPT', async () => {
+  test('delayedreject: the null sender is tempfailed at DATA (as milter-greylist), not at RCPT', async () => {
     const { filter } = setup('delayedreject\nracl greylist default\n');
     const out = await deliver(filter, { ...base, from: '' });
     expect(out.rcpt[0]?.status).toBe('continue');
-    expect(smtp(out.eom?.reply)).toBe('451 4.7.1 Greylisting in action, please come back in 00:30:00');
+    expect(smtp(out.data)).toBe('451 4.7.1 Greylisting in action, please come back in 00:30:00');
   });
 });
 

@@ -36,6 +36,10 @@ describe('time and size values', () => {
     ['-1', -1],
   ])('%s = %d s', (text, s) => expect(parseSeconds(text)).toBe(s));
   test.each(['10M', '1y', 'm', '', '10 m'])('%j is not a time', (text) => expect(parseSeconds(text)).toBeUndefined());
+  // With the old /(\d+[smhdw]?)+$/ this never finished (exponential backtracking); the test timeout guards it.
+  test('a long run of digits that is not a time is refused (no regex backtracking)', () => {
+    expect(parseSeconds(`${'1'.repeat(5000)}x`)).toBeUndefined();
+  });
   test('sizes', () => {
     expect(parseSize('100k')).toBe(102_400);
     expect(parseSize('2M')).toBe(2 * 1024 * 1024);

@@ -82,6 +82,8 @@ export interface Outcome {
   /** Reply per recipient, in order. */
   rcpt: Reply[];
   mail: Reply;
+  /** The answer at DATA, when at least one recipient passed. */
+  data: Reply | undefined;
   /** End of message, when at least one recipient passed. */
   eom: EndOfMessageResult | undefined;
   /** The X-Greylist value added, if any. */
@@ -106,8 +108,9 @@ export async function deliver(filter: Filter, d: Delivery): Promise<Outcome> {
     rcpt.push((await session.rcpt?.(`<${to}>`, [], ctx)) ?? { status: 'continue' });
   }
   let eom: EndOfMessageResult | undefined;
+  let data: Reply | undefined;
   if (rcpt.some((r) => r.status === 'continue' || r.status === 'accept')) {
-    await session.data?.(ctx);
+    data = await session.data?.(ctx);
     for (const [n, v] of d.headers ?? [['Subject', 'test']]) await session.header?.(n, v, ctx);
     await session.endOfHeaders?.(ctx);
     await session.body?.(Buffer.from(d.body ?? 'hello\r\n'), ctx);
@@ -115,7 +118,7 @@ export async function deliver(filter: Filter, d: Delivery): Promise<Outcome> {
   }
   await session.close?.();
   const header = eom?.changes.find((c) => c.kind === 'addHeader' && c.name === 'X-Greylist');
-  return { rcpt, mail, eom, header: header?.kind === 'addHeader' ? header.value : undefined };
+  return { rcpt, mail, data, eom, header: header?.kind === 'addHeader' ? header.value : undefined };
 }
 
 /** "451 4.7.1 text" of a reply. */

@@ -83,6 +83,24 @@ describe('SqliteGreylistStore', () => {
     await b.close();
   });
 
+  test('purgeExpired removes a backlog larger than one batch, all of it and only it', async () => {
+    const store = new SqliteGreylistStore(join(dir, 'purge.sqlite'));
+    for (let i = 0; i < 2500; i++) await store.put(pending({ ...t1, recipient: `r${i}@example.org` }, T - 30 * 24 * 3_600_000));
+    await store.put(pending(t2));
+    expect(await store.purgeExpired(T)).toBe(2500);
+    expect(await store.count()).toBe(1);
+    await store.close();
+  });
+
+  test('opening a new database several times keeps one schema row (migration is one IMMEDIATE transaction)', async () => {
+    const file = join(dir, 'race.sqlite');
+    const stores = Array.from({ length: 6 }, () => new SqliteGreylistStore(file));
+    await Promise.all(stores.map((s) => s.close()));
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: SQLITE_SCHEMA_VERSION }]);
+    db.close();
+  });
+
   test('close is idempotent; a closed store rejects instead of crashing', async () => {
     const s = new SqliteGreylistStore(join(dir, 'closed.sqlite'));
     await s.close();

@@ -8,14 +8,22 @@ const SIZE_UNITS: Readonly<Record<string, number>> = { k: 1024, M: 1024 * 1024 }
 
 /** Seconds, or undefined when `text` is not a time. Several parts add up ("1h30m"). */
 export function parseSeconds(text: string): number | undefined {
-  const m = /^(-?)((?:\d+[smhdw]?)+)$/.exec(text);
-  if (m === null) return undefined;
+  // A sticky loop, not one regular expression: /(\d+[smhdw]?)+$/ backtracks exponentially on "111…1x".
+  const negative = text.startsWith('-');
+  const body = negative ? text.slice(1) : text;
+  if (body === '') return undefined;
+  const part = /(\d+)([smhdw]?)/y;
   let total = 0;
-  for (const part of (m[2] as string).matchAll(/(\d+)([smhdw]?)/g)) {
-    total += Number(part[1]) * (TIME_UNITS[part[2] || 's'] as number);
+  let at = 0;
+  while (at < body.length) {
+    part.lastIndex = at;
+    const m = part.exec(body);
+    if (m === null) return undefined;
+    total += Number(m[1]) * (TIME_UNITS[m[2] || 's'] as number);
+    at = part.lastIndex;
   }
   if (!Number.isSafeInteger(total)) return undefined;
-  return m[1] === '-' ? -total : total;
+  return negative ? -total : total;
 }
 
 /** Bytes, or undefined when `text` is not a size. */
