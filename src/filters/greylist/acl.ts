@@ -5,21 +5,14 @@
  * clause matched, for the X-Greylist "why not delayed" text.
  */
 import { BlockList, isIPv4 } from 'node:net';
-import type { Acl, AclAction, Clause, Comparison, GreylistConf, ListType, MacroDefinition, Pattern } from './conf/ast.js';
+import type { Acl, AclAction, AclSettings, Clause, Comparison, GreylistConf, ListType, MacroDefinition, Pattern } from './conf/ast.js';
 import type { AclFacts } from './facts.js';
 import { asIPv4 } from './tuple.js';
 
 /** Clause kinds that matched in the deciding ACL (for the X-Greylist reasons). */
 export type MatchedKind = 'addr' | 'domain' | 'from' | 'rcpt' | 'auth' | 'tls' | 'spf' | 'default' | 'other';
 
-export interface AclSettings {
-  readonly delay?: number;
-  readonly autowhite?: number;
-  readonly code?: string;
-  readonly ecode?: string;
-  readonly msg?: string;
-  readonly report?: string;
-}
+export type { AclSettings };
 
 export interface AclDecision {
   readonly action: Exclude<AclAction, 'continue'>;

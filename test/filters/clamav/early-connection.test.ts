@@ -16,16 +16,22 @@ const until = async (what: () => boolean): Promise<void> => {
   for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
 };
 
+/** A filter session on a fake clamd that has just been given its first header (and has connected). */
+async function firstHeaderSent(options = '') {
+  const fake = await startFakeClamd(replyWith('stream: OK'));
+  fakes.push(fake);
+  const filter = clamavFilter(`clamd = "${specText(fake)}"\n${options}`, recordingLogger().logger);
+  const s = await filter.open();
+  const ctx = context();
+  await s.negotiate(FULL_OFFER);
+  await s.header!('Subject', 'hi', ctx);
+  await until(() => fake.connections > 0);
+  return { fake, s, ctx };
+}
+
 describe('clamav filter: the clamd connection is opened at the first header', () => {
   it('connects before end of message and scans on that connection', async () => {
-    const fake = await startFakeClamd(replyWith('stream: OK'));
-    fakes.push(fake);
-    const filter = clamavFilter(`clamd = "${specText(fake)}"\nadd_header = "no"`, recordingLogger().logger);
-    const s = await filter.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.header!('Subject', 'hi', ctx);
-    await until(() => fake.connections > 0);
+    const { fake, s, ctx } = await firstHeaderSent('add_header = "no"');
     expect(fake.connections).toBe(1);
     await s.body!(Buffer.from('hello\r\n'), ctx);
     const eom = await s.endOfMessage!(ctx);
@@ -36,14 +42,7 @@ describe('clamav filter: the clamd connection is opened at the first header', ()
   });
 
   it('scans on a new connection when clamd closed the early one while idle', async () => {
-    const fake = await startFakeClamd(replyWith('stream: OK'));
-    fakes.push(fake);
-    const filter = clamavFilter(`clamd = "${specText(fake)}"\nadd_header = "no"`, recordingLogger().logger);
-    const s = await filter.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.header!('Subject', 'hi', ctx);
-    await until(() => fake.connections > 0);
+    const { fake, s, ctx } = await firstHeaderSent('add_header = "no"');
     // clamd's CommandReadTimeout: an idle connection is closed by the server.
     fake.sockets()[0]?.end();
     await new Promise((r) => setTimeout(r, 50));
@@ -55,14 +54,7 @@ describe('clamav filter: the clamd connection is opened at the first header', ()
   });
 
   it('an aborted message closes its connection; nothing is left open', async () => {
-    const fake = await startFakeClamd(replyWith('stream: OK'));
-    fakes.push(fake);
-    const filter = clamavFilter(`clamd = "${specText(fake)}"`, recordingLogger().logger);
-    const s = await filter.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.header!('Subject', 'hi', ctx);
-    await until(() => fake.connections > 0);
+    const { fake, s, ctx } = await firstHeaderSent();
     await s.abort!(ctx);
     await s.close?.();
     await until(() => fake.sockets().length === 0);

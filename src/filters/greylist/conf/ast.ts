@@ -23,7 +23,17 @@ export type Clause =
 
 export type AclAction = 'whitelist' | 'greylist' | 'blacklist' | 'continue';
 
-export interface Acl {
+/** Per-ACL settings (`delay 10m code "451" ...`), seconds for times. */
+export interface AclSettings {
+  readonly delay?: number;
+  readonly autowhite?: number;
+  readonly code?: string;
+  readonly ecode?: string;
+  readonly msg?: string;
+  readonly report?: string;
+}
+
+export interface Acl extends AclSettings {
   /** racl: checked at RCPT; dacl: at end of DATA. The legacy `acl` is a racl. */
   readonly stage: 'rcpt' | 'data';
   readonly keyword: 'racl' | 'dacl' | 'acl';
@@ -31,13 +41,6 @@ export interface Acl {
   readonly action: AclAction;
   /** All must match (an empty list never happens: `default` is a clause). */
   readonly clauses: readonly Clause[];
-  /** Per-ACL settings, seconds for times. */
-  readonly delay?: number;
-  readonly autowhite?: number;
-  readonly code?: string;
-  readonly ecode?: string;
-  readonly msg?: string;
-  readonly report?: string;
   /** Line of the ACL in the greylist.conf text (for "ACL 12 matched" and logs). */
   readonly line: number;
 }
