@@ -22,6 +22,7 @@ export const CLAMAV_KEYS = [
   'report_hostname',
   'connect_timeout',
   'read_timeout',
+  'keep_alive',
 ] as const;
 
 /** OnInfected: what happens to a message clamd found a virus in. blackhole = discard. */
@@ -51,6 +52,8 @@ export interface ClamavOptions {
   readonly connectTimeout: number;
   /** Seconds to wait for clamd while streaming and for its answer (ReadTimeout). */
   readonly readTimeout: number;
+  /** Keep connections to clamd open between messages as clamd sessions (IDSESSION). */
+  readonly keepAlive: boolean;
 }
 
 export const CLAMAV_DEFAULTS = Object.freeze({
@@ -65,6 +68,7 @@ export const CLAMAV_DEFAULTS = Object.freeze({
   maxFileSize: 25 * 1024 * 1024,
   connectTimeout: 5,
   readTimeout: 120,
+  keepAlive: true,
 });
 
 const INFECTED_ACTIONS: readonly ClamavInfectedAction[] = ['reject', 'defer', 'blackhole', 'quarantine', 'accept'];
@@ -104,6 +108,7 @@ export function readClamavOptions(r: TableReader, ctx: BuiltinReadContext): Clam
     reportHostname,
     connectTimeout: r.number('connect_timeout', { positive: true }) ?? CLAMAV_DEFAULTS.connectTimeout,
     readTimeout: r.number('read_timeout', { positive: true }) ?? CLAMAV_DEFAULTS.readTimeout,
+    keepAlive: r.boolean('keep_alive') ?? CLAMAV_DEFAULTS.keepAlive,
   };
 }
 

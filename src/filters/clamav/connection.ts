@@ -1,17 +1,19 @@
 /**
- * One clamd request on one connection (clamd answers one command per connection outside IDSESSION):
- * connect within the connect timeout, write the request, read one NUL-terminated reply; the socket
- * may not stay silent longer than the read timeout at any point. Always ends the socket.
+ * One connection to clamd: connect within the connect timeout, write a request, read one
+ * NUL-terminated reply. While clamd owes progress (taking more bytes, or its reply) it may not stay
+ * silent longer than the read timeout. Outside a session clamd answers one command per connection,
+ * so the socket ends with the reply; a session connection (zIDSESSION) takes one request after
+ * another, each reply numbered, and stays open in between.
  */
 import { connect, type Socket } from 'node:net';
 import type { ConnectionSpec } from '../../config/connection-spec.js';
-import { takeReply } from './protocol.js';
+import { takeReply, ZEND, ZIDSESSION } from './protocol.js';
 
-const ONE_WRITE_LIMIT = 64 * 1024;
+const TIMED_OUT = 'COMMAND READ TIMED OUT';
 
 export interface ClamdTimeouts {
   readonly connectMs: number;
-  /** Longest silence while sending and while waiting for the reply (clamav-milter's ReadTimeout). */
+  /** Longest silence while clamd should take bytes or reply (clamav-milter's ReadTimeout). */
   readonly readMs: number;
 }
 
@@ -25,6 +27,8 @@ export class ClamdError extends Error {
     readonly address: string,
     /** What went wrong, without the address. */
     readonly reason: string,
+    /** The connection ended without a byte of reply (closed or reset): the request may be sent again. */
+    readonly dropped = false,
   ) {
     super(`clamd ${address}: ${reason}`);
   }
@@ -36,19 +40,31 @@ export function describeAddress(spec: ConnectionSpec): string {
 }
 
 /**
- * One connection to clamd, opened before it is needed: clamav-milter connects when the message starts,
- * so connecting overlaps the MTA's round trips instead of delaying end of message. It takes one request.
+ * One connection to clamd, opened before it is needed: clamav-milter connects when the message
+ * starts, so connecting overlaps the MTA's round trips instead of delaying end of message. A request
+ * may be written in parts as it becomes known (a message streamed as the MTA hands it over); bytes
+ * written before the connection is up wait in the socket until it is.
  */
 export class ClamdConnection {
   readonly address: string;
   /** Settles once connected; rejects with a `connect` ClamdError (never unhandled). */
   readonly connected: Promise<void>;
+  /** Why the connection failed or ended, once it has; `phase` tells whether clamd ever saw a byte. */
+  failure: ClamdError | undefined;
+  /** When it last finished a request (for the pool's idle sweep). */
+  idleSince = 0;
   private readonly socket: Socket;
   private isConnected = false;
   private closed = false;
-  private pending: { request: readonly Buffer[]; resolve(reply: string): void; reject(err: ClamdError): void } | undefined;
-  private used = false;
+  /** A request is being written or answered. */
+  private busy = false;
+  /** Requests answered so far (a session numbers its replies from 1). */
+  private answered = 0;
   private received: Buffer = Buffer.alloc(0);
+  /** The reply to the current request, once complete (it may come before the request is: "size limit exceeded"). */
+  private replyText: string | undefined;
+  private replyWaiter: { resolve(reply: string): void; reject(err: ClamdError): void } | undefined;
+  private drainWaiter: (() => void) | undefined;
   private readonly connectTimer: NodeJS.Timeout;
   private onConnected!: () => void;
   private onConnectFailed!: (err: ClamdError) => void;
@@ -56,6 +72,8 @@ export class ClamdConnection {
   constructor(
     spec: ConnectionSpec,
     private readonly timeouts: ClamdTimeouts,
+    /** Open a clamd session (zIDSESSION), so the connection can take request after request. */
+    readonly session = false,
   ) {
     this.address = describeAddress(spec);
     this.connected = new Promise<void>((resolve, reject) => {
@@ -69,56 +87,120 @@ export class ClamdConnection {
       this.isConnected = true;
       clearTimeout(this.connectTimer);
       this.onConnected();
-      if (this.pending) this.write(this.pending.request);
     });
     this.socket.on('data', (data: Buffer) => this.onData(data));
+    this.socket.on('drain', () => this.onDrain());
+    // One listener for every read-timer arming (setTimeout with a callback would add one each time).
+    this.socket.on('timeout', () => this.fail(`no answer within ${timeouts.readMs / 1000} s`));
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       const text = err.code && !err.message.includes(err.code) ? `${err.code} (${err.message})` : err.message;
       // clamd answers "INSTREAM size limit exceeded" and closes; a write still under way can fail before that reply is read.
-      const hint = this.isConnected && (err.code === 'EPIPE' || err.code === 'ECONNRESET') ? ' while sending; clamd does this when a stream exceeds its StreamMaxLength' : '';
-      this.fail(`${text}${hint}`);
+      const reset = this.isConnected && (err.code === 'EPIPE' || err.code === 'ECONNRESET');
+      const hint = reset && this.busy ? ' while sending; clamd does this when a stream exceeds its StreamMaxLength' : '';
+      this.fail(`${text}${hint}`, reset && this.unanswered());
     });
     this.socket.on('close', () => {
-      if (this.received.length === 0) this.fail('closed the connection without a reply');
+      if (this.unanswered()) this.fail('closed the connection without a reply', true);
       else this.fail(`closed the connection in the middle of its reply (${JSON.stringify(this.received.toString('latin1', 0, 80))})`);
     });
+    if (session) this.socket.write(ZIDSESSION);
   }
 
-  /** Not used yet and not failed (clamd may have closed an idle connection: then it is not usable). */
+  /** Ready for a request: none under way, and not failed or closed (clamd may close an idle connection). */
   usable(): boolean {
-    return !this.used && !this.closed;
+    return !this.busy && !this.closed;
   }
 
-  /** Sends `request` (now, or once connected) and resolves with clamd's one reply. */
-  send(request: readonly Buffer[]): Promise<string> {
-    if (!this.usable()) return Promise.reject(new ClamdError(this.isConnected ? 'exchange' : 'connect', this.address, 'connection already used or closed'));
-    this.used = true;
-    return new Promise<string>((resolve, reject) => {
-      this.pending = { request, resolve, reject };
-      if (this.isConnected) this.write(request);
+  /** Whether it answered a request before: clamd may have closed it just as the next one is written. */
+  get reused(): boolean {
+    return this.answered > 0;
+  }
+
+  /**
+   * Writes the next bytes of the request (several buffers go out in one vectored write). False when
+   * the socket's buffer is full: wait for `drained()` before writing more. Once the connection has
+   * ended (failed, or clamd already replied), bytes are dropped and true is returned.
+   */
+  write(parts: readonly Buffer[]): boolean {
+    if (this.closed) return true;
+    if (!this.busy) {
+      this.busy = true;
+      this.replyText = undefined;
+    }
+    if (parts.length === 1) return this.socket.write(parts[0]!);
+    this.socket.cork();
+    let room = true;
+    for (const b of parts) room = this.socket.write(b);
+    this.socket.uncork();
+    return room;
+  }
+
+  /**
+   * Resolves when the socket can take more, or the connection has ended; never rejects (a failure
+   * shows in `reply()`). clamd not reading for the read timeout ends the connection.
+   */
+  drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    this.armReadTimer();
+    return new Promise<void>((resolve) => {
+      this.drainWaiter = resolve;
     });
   }
 
+  /** clamd's one reply to what was written (a session's number taken off); the read timeout runs from now. */
+  reply(): Promise<string> {
+    if (this.replyText !== undefined) return Promise.resolve(this.replyText);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new ClamdError('exchange', this.address, 'connection closed before the reply'));
+    this.armReadTimer();
+    return new Promise<string>((resolve, reject) => {
+      this.replyWaiter = { resolve, reject };
+    });
+  }
+
+  /** Sends a whole request and resolves with clamd's one reply. */
+  send(request: readonly Buffer[]): Promise<string> {
+    if (!this.usable()) return Promise.reject(new ClamdError(this.isConnected ? 'exchange' : 'connect', this.address, 'connection already used or closed'));
+    this.write(request);
+    return this.reply();
+  }
+
+  /** Ends the connection (a session politely, with zEND, when no request is under way). */
   close(): void {
+    if (this.closed) return;
+    if (this.session && this.isConnected && !this.busy) {
+      this.closed = true;
+      clearTimeout(this.connectTimer);
+      this.socket.setTimeout(0);
+      this.socket.end(ZEND, () => this.socket.destroy());
+      return;
+    }
     this.finish();
   }
 
-  private write(request: readonly Buffer[]): void {
-    this.socket.setTimeout(this.timeouts.readMs, () => this.fail(`no answer within ${this.timeouts.readMs / 1000} s`));
-    // A small request goes out as one buffer (one write); a large one as is, without copying it.
-    const size = request.reduce((n, b) => n + b.length, 0);
-    if (request.length === 1 || size <= ONE_WRITE_LIMIT) {
-      this.socket.write(request.length === 1 ? request[0]! : Buffer.concat(request as Buffer[], size));
-    } else {
-      this.socket.cork();
-      for (const b of request) this.socket.write(b);
-      this.socket.uncork();
-    }
+  /**
+   * Nothing of a reply came. An idle session past clamd's ReadTimeout gets "COMMAND READ TIMED OUT"
+   * (newline-ended, unasked) before clamd closes it: a request written just then was not taken either.
+   */
+  private unanswered(): boolean {
+    return this.received.length === 0 || (this.session && this.received.toString('latin1', 0, TIMED_OUT.length) === TIMED_OUT);
+  }
+
+  private armReadTimer(): void {
+    this.socket.setTimeout(this.timeouts.readMs);
+  }
+
+  private onDrain(): void {
+    const waiter = this.drainWaiter;
+    if (waiter === undefined) return;
+    this.drainWaiter = undefined;
+    if (this.replyWaiter === undefined) this.socket.setTimeout(0); // the MTA may be slow to send more: not clamd's silence
+    waiter();
   }
 
   private onData(data: Buffer): void {
     this.received = this.received.length === 0 ? data : Buffer.concat([this.received, data]);
-    if (!this.pending) {
+    if (!this.busy) {
       this.fail('spoke before it was asked anything');
       return;
     }
@@ -129,33 +211,51 @@ export class ClamdConnection {
       this.fail(`garbage reply: ${(err as Error).message}`);
       return;
     }
-    if (reply !== undefined) {
-      const { resolve } = this.pending;
+    if (reply === undefined) return;
+    const waiter = this.replyWaiter;
+    this.replyWaiter = undefined;
+    this.answered++;
+    const id = this.session ? `${this.answered}: ` : '';
+    if (this.session && reply.startsWith(id)) {
+      const extra = this.received.length > Buffer.byteLength(reply, 'latin1') + 1;
+      reply = reply.slice(id.length);
+      this.replyText = reply;
+      // The connection takes the next request only after a normal answer to a whole request: clamd
+      // closes it after an ERROR, and one that answers early (size limit) gave up on the rest.
+      if (waiter === undefined || extra || reply.endsWith(' ERROR')) this.finish();
+      else {
+        this.busy = false;
+        this.received = Buffer.alloc(0);
+        this.socket.setTimeout(0);
+      }
+    } else {
+      // Outside a session; or a session reply without its number, from something that is not clamd
+      // as we know it: the text is still the answer (to be reported), but the connection is done.
+      this.replyText = reply;
       this.finish();
-      resolve(reply);
     }
+    waiter?.resolve(reply);
   }
 
   /** Ends the connection; a request in flight fails with `message`. */
-  private fail(message: string): void {
+  private fail(message: string, dropped = false): void {
     if (this.closed) return;
-    const err = new ClamdError(this.isConnected ? 'exchange' : 'connect', this.address, message);
-    const pending = this.pending;
+    const err = new ClamdError(this.isConnected ? 'exchange' : 'connect', this.address, message, dropped);
+    this.failure = err;
+    const waiter = this.replyWaiter;
     if (!this.isConnected) this.onConnectFailed(err);
     this.finish();
-    pending?.reject(err);
+    waiter?.reject(err);
   }
 
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = undefined;
+    this.replyWaiter = undefined;
     clearTimeout(this.connectTimer);
     this.socket.destroy();
+    const drain = this.drainWaiter;
+    this.drainWaiter = undefined;
+    drain?.();
   }
-}
-
-/** One request on a new connection. */
-export function clamdRequest(spec: ConnectionSpec, request: readonly Buffer[], timeouts: ClamdTimeouts): Promise<string> {
-  return new ClamdConnection(spec, timeouts).send(request);
 }

@@ -38,6 +38,7 @@ export function createClamavFilter(name: string, options: ClamavOptions, ctx: Fi
   const client = new ClamdClient(options.clamd, {
     timeouts: { connectMs: options.connectTimeout * 1000, readMs: options.readTimeout * 1000 },
     logger: ctx.logger,
+    keepAlive: options.keepAlive,
   });
   const shared: ClamavShared = {
     options,
@@ -61,7 +62,11 @@ export function createClamavFilter(name: string, options: ClamavOptions, ctx: Fi
         if (caps === undefined) answers.set(offer, (caps = capabilitiesFor(offer, wants)));
         return caps;
       };
-      return { ...handlers, negotiate };
+      // Added to the handlers object rather than spread into a new one: this runs per SMTP session.
+      return Object.assign(handlers, { negotiate });
+    },
+    close(): void {
+      client.close();
     },
   };
 }

@@ -7,7 +7,9 @@
 export const ZINSTREAM = Buffer.from('zINSTREAM\0', 'latin1');
 export const ZPING = Buffer.from('zPING\0', 'latin1');
 export const ZVERSION = Buffer.from('zVERSION\0', 'latin1');
-const END_OF_STREAM = Buffer.alloc(4);
+/** Starts a session: the connection then takes command after command, replies numbered "N: ". */
+export const ZIDSESSION = Buffer.from('zIDSESSION\0', 'latin1');
+export const ZEND = Buffer.from('zEND\0', 'latin1');
 
 /** clamd's own chunk limit is StreamMaxLength; smaller chunks only cost headers, so this is generous. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
@@ -15,15 +17,25 @@ export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 /** Longest reply accepted; clamd's are one short line, anything longer is not clamd. */
 export const MAX_REPLY_LENGTH = 4096;
 
+/** The zero-length chunk that ends an INSTREAM stream. */
+export const END_OF_STREAM: Buffer = Buffer.alloc(4);
+
 /**
  * The whole zINSTREAM request for `parts` (one logical stream, sent back to back), as buffers to
- * write in order: the command, then chunks of up to `chunkSize` bytes each preceded by its length,
- * then the terminator. Chunks run across part boundaries, so a small message is one chunk however
- * many parts it comes in (clamd handles each chunk separately); parts are not copied.
+ * write in order: the command, the data chunks (see `frameChunks`), then the terminator.
  */
 export function encodeInstream(parts: readonly Buffer[], chunkSize = DEFAULT_CHUNK_SIZE): Buffer[] {
+  return [ZINSTREAM, ...frameChunks(parts, chunkSize), END_OF_STREAM];
+}
+
+/**
+ * `parts` as INSTREAM data chunks of up to `chunkSize` bytes, each preceded by its length. Chunks
+ * run across part boundaries, so small parts make one chunk (clamd handles each chunk separately);
+ * parts are not copied. No parts, or only empty ones, give no chunk (a zero length would end the stream).
+ */
+export function frameChunks(parts: readonly Buffer[], chunkSize = DEFAULT_CHUNK_SIZE): Buffer[] {
   if (!(chunkSize >= 1 && chunkSize <= 0xffffffff)) throw new RangeError(`chunk size ${chunkSize} is not from 1 to 2^32-1`);
-  const out: Buffer[] = [ZINSTREAM];
+  const out: Buffer[] = [];
   let lengthAt = -1; // index in `out` of the open chunk's length field
   let inChunk = 0;
   const closeChunk = (): void => {
@@ -46,7 +58,6 @@ export function encodeInstream(parts: readonly Buffer[], chunkSize = DEFAULT_CHU
     }
   }
   closeChunk();
-  out.push(END_OF_STREAM);
   return out;
 }
 
@@ -93,16 +104,18 @@ export type ScanReply =
   | { readonly kind: 'unknown'; readonly text: string };
 
 const PRINTABLE = /^[\x20-\x7e]*$/;
+const CLEAN: ScanReply = Object.freeze({ kind: 'clean' });
 
 /**
  * Parses the reply to INSTREAM. A session prefix ("12: ") from IDSESSION is tolerated. The virus name
  * is the last word before FOUND, as clamav-milter takes it.
  */
 export function parseScanReply(text: string): ScanReply {
+  if (text === 'stream: OK') return CLEAN;
   const line = text.replace(/\r?\n$/, '');
   if (!PRINTABLE.test(line)) return { kind: 'unknown', text: line };
   const body = line.replace(/^\d+: /, '');
-  if (body === 'stream: OK') return { kind: 'clean' };
+  if (body === 'stream: OK') return CLEAN;
   if (body.endsWith(' ERROR')) {
     const message = body.slice(0, -' ERROR'.length).replace(/^stream: /, '').trim();
     return { kind: 'error', message, sizeLimit: /size limit exceeded/i.test(message) };

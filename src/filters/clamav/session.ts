@@ -1,7 +1,7 @@
 /**
  * One SMTP connection through the clamav filter, stage by stage as clamav-milter: LocalNet is
- * accepted at connect, SkipAuthenticated at MAIL; clamd is connected to at the first header, and
- * headers and body are collected and streamed to it at end of message (with clamav-milter's mbox "From " line first, so clamd parses it as mail).
+ * accepted at connect, SkipAuthenticated at MAIL; clamd is connected to at the first header and the
+ * message streamed to it as it comes (MessageScan), so end of message only waits for the verdict.
  */
 import type { ClamavOptions } from '../../config/builtins/clamav.js';
 import type { Change, EndOfMessageResult } from '../../mail/changes.js';
@@ -10,15 +10,12 @@ import type { Capabilities, SessionContext } from '../../mail/filter.js';
 import type { Logger } from '../../mail/logger.js';
 import { ACCEPT, CONTINUE, TEMPFAIL, type Reply } from '../../mail/reply.js';
 import type { StageHandlers } from '../../mail/define-filter.js';
-import { CollectedMessage } from '../shared/message.js';
 import { failReply, infectedReply } from './actions.js';
 import type { ClamdClient, ScanResult } from './client.js';
-import type { ClamdConnection } from './connection.js';
 import type { LocalNet } from './local-net.js';
-import { SCANNED, scannedValue, STATUS, statusValue, virusHeaderChanges } from './virus-headers.js';
+import { MessageScan } from './message-scan.js';
+import { scannedValue, statusValue, virusHeaderChanges } from './virus-headers.js';
 import type { VersionCache } from './version-cache.js';
-
-export const MBOX_FROM_LINE = Buffer.from('From clamav-milter\n', 'latin1');
 
 /** What every session of one filter shares. */
 export interface ClamavShared {
@@ -33,22 +30,11 @@ export interface ClamavShared {
 /** The stage handlers of one session; `caps()` is what was negotiated with the MTA. */
 export function clamavSession(shared: ClamavShared, caps: () => Capabilities | undefined): StageHandlers {
   const { options, logger } = shared;
-  let message: CollectedMessage | undefined;
-  // clamd is connected to when the message starts, as clamav-milter does, so that end of message
-  // waits only for the scan.
-  let connection: ClamdConnection | undefined;
-  const current = (): CollectedMessage => {
-    if (message === undefined) {
-      message = new CollectedMessage(options.maxFileSize);
-      connection?.close();
-      connection = shared.client.reserve();
-    }
-    return message;
-  };
+  let message: MessageScan | undefined;
+  const current = (): MessageScan => (message ??= new MessageScan(shared.client, options.maxFileSize));
   const drop = (): void => {
+    message?.abandon();
     message = undefined;
-    connection?.close();
-    connection = undefined;
   };
 
   return {
@@ -70,19 +56,17 @@ export function clamavSession(shared: ClamavShared, caps: () => Capabilities | u
       current().addHeader(name, value);
       return CONTINUE;
     },
-    body(chunk: Buffer): Reply {
-      current().addBody(chunk);
-      return CONTINUE;
+    body(chunk: Buffer): Reply | Promise<Reply> {
+      const room = current().addBody(chunk);
+      return room === undefined ? CONTINUE : room.then(() => CONTINUE);
     },
     async endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
       const msg = current();
-      const reserved = connection;
       message = undefined;
-      connection = undefined;
       try {
-        return await scanMessage(shared, msg, ctx, caps(), reserved);
+        return await scanMessage(shared, msg, ctx, caps());
       } finally {
-        reserved?.close();
+        msg.abandon();
       }
     },
     abort(): void {
@@ -94,29 +78,23 @@ export function clamavSession(shared: ClamavShared, caps: () => Capabilities | u
   };
 }
 
-async function scanMessage(
-  shared: ClamavShared,
-  msg: CollectedMessage,
-  ctx: SessionContext,
-  caps: Capabilities | undefined,
-  reserved: ClamdConnection | undefined,
-): Promise<EndOfMessageResult> {
+async function scanMessage(shared: ClamavShared, msg: MessageScan, ctx: SessionContext, caps: Capabilities | undefined): Promise<EndOfMessageResult> {
   const { options, logger } = shared;
   const queueId = ctx.macros.get('i');
-  if (!msg.complete) {
-    logger.info({ queueId, size: msg.size, maxFileSize: options.maxFileSize }, `not scanned: message of ${msg.size} bytes is larger than max_file_size ${options.maxFileSize}`);
-    return { reply: CONTINUE, changes: [] };
-  }
   // The version is asked alongside the first scan only; afterwards it is cached (VersionCache never rejects).
   let version = options.addHeader === 'no' ? undefined : shared.versions.cached();
-  const fetching = options.addHeader !== 'no' && version === undefined ? shared.versions.get() : undefined;
-  let result: ScanResult;
+  const fetching = options.addHeader !== 'no' && version === undefined && !msg.tooBig ? shared.versions.get() : undefined;
+  let result: ScanResult | undefined;
   try {
-    result = await shared.client.scan([MBOX_FROM_LINE, msg.headerBlock(), ...msg.bodyChunks()], reserved);
+    result = await msg.finish();
     if (fetching) version = await fetching;
   } catch (err) {
     logger.warn({ queueId, onFail: options.onFail }, `clamd failed, on_fail ${options.onFail}: ${(err as Error).message}`);
     return { reply: failReply(options.onFail), changes: [] };
+  }
+  if (result === undefined) {
+    logger.info({ queueId, size: msg.size, maxFileSize: options.maxFileSize }, `not scanned: message of ${msg.size} bytes is larger than max_file_size ${options.maxFileSize}`);
+    return { reply: CONTINUE, changes: [] };
   }
   if (result.kind === 'error' || result.kind === 'unknown') {
     const what =
@@ -142,11 +120,10 @@ async function scanMessage(
   return { reply: infectedReply(options.onInfected, virus, options.rejectMsg), changes };
 }
 
-function headerChanges(shared: ClamavShared, msg: CollectedMessage, version: string | undefined, virus: string | undefined, caps: Capabilities | undefined): Change[] {
+function headerChanges(shared: ClamavShared, msg: MessageScan, version: string | undefined, virus: string | undefined, caps: Capabilities | undefined): Change[] {
   const mode = shared.options.addHeader;
   if (mode === 'no') return [];
   const needs = mode === 'replace' ? ['addHeader', 'changeHeader'] : ['addHeader'];
   if (caps !== undefined && !needs.every((a) => caps.actions.has(a as never))) return [];
-  const existing = { scanned: msg.values(SCANNED).length, status: msg.values(STATUS).length };
-  return virusHeaderChanges(mode, existing, scannedValue(version, shared.host), statusValue(virus));
+  return virusHeaderChanges(mode, msg.existing, scannedValue(version, shared.host), statusValue(virus));
 }

@@ -20,6 +20,7 @@ describe('clamav options', () => {
       reportHostname: undefined,
       connectTimeout: CLAMAV_DEFAULTS.connectTimeout,
       readTimeout: 120,
+      keepAlive: true,
     });
   });
 
@@ -37,6 +38,7 @@ describe('clamav options', () => {
         'report_hostname = "mx1.example.org"',
         'connect_timeout = 2',
         'read_timeout = 30',
+        'keep_alive = false',
       ].join('\n'),
     );
     expect(o).toMatchObject({
@@ -55,6 +57,7 @@ describe('clamav options', () => {
       reportHostname: 'mx1.example.org',
       connectTimeout: 2,
       readTimeout: 30,
+      keepAlive: false,
     });
     expect(o.skipAuthenticated?.test('admin@example.org')).toBe(true);
     expect(o.skipAuthenticated?.test('user@example.org')).toBe(false);
@@ -94,6 +97,7 @@ describe('clamav options', () => {
     ['skip_authenticated type', 'skip_authenticated = 1', 4, 'milter[0].skip_authenticated', /expected true or false/],
     ['reject_msg on two lines', 'reject_msg = "a\\nb"', 4, 'milter[0].reject_msg', /printable text on one line/],
     ['read_timeout', 'read_timeout = 0', 4, 'milter[0].read_timeout', /must be greater than 0/],
+    ['keep_alive', 'keep_alive = "yes"', 4, 'milter[0].keep_alive', /boolean|true or false/],
     ['report_hostname', 'report_hostname = "two words"', 4, 'milter[0].report_hostname', /must not contain spaces/],
   ])('%s: file:line: key: reason', (_what, line, lineNo, key, reason) => {
     const e = configError(`${HEAD}${line}\n`, 'mailgate.toml');

@@ -20,10 +20,12 @@ describe('clamav filter with a real clamd', LIMITS, () => {
   const setup = setupGuard();
   let clamd: Clamd;
   let small: Clamd;
+  let quick: Clamd;
   beforeAll(() =>
     setup.run(async () => {
       clamd = td.add(await startClamd({ tcp: true }));
       small = td.add(await startClamd({ config: ['StreamMaxLength 1K'] }));
+      quick = td.add(await startClamd({ config: ['ReadTimeout 1'] }));
     }),
   );
   afterAll(() => td.run());
@@ -195,6 +197,37 @@ describe('clamav filter with a real clamd', LIMITS, () => {
       expect((await drive(filter, { body: EICAR_BODY })).eom?.reply.status).toBe('reject');
     }
     expect(messages(log.lines, 40)).toEqual([expect.stringMatching(/^clamd inet:\d+@127.0.0.1 unreachable \(connect ECONNREFUSED 127.0.0.1:\d+\), skipped for 30 s$/)]);
+  });
+
+  for (const keepAlive of [true, false]) {
+    it(`keep_alive = ${keepAlive}: message after message through one filter, every verdict right (clean, EICAR, 300 KiB)`, async () => {
+      setup.check();
+      const filter = clamavFilter(`clamd = "unix:${clamd.socketPath}"\non_infected = "reject"\nkeep_alive = ${keepAlive}`, recordingLogger().logger);
+      try {
+        for (let i = 0; i < 6; i++) {
+          const body = i % 3 === 1 ? EICAR_BODY : i % 3 === 2 ? `${'a line of text to make the message bigger\r\n'.repeat(7500)}${EICAR}\r\n` : 'Hello\r\n';
+          const { eom } = await drive(filter, { body });
+          expect(eom?.reply.status, `message ${i}`).toBe(i % 3 === 0 ? 'continue' : 'reject');
+        }
+      } finally {
+        await filter.close?.();
+      }
+    });
+  }
+
+  it("a kept session that clamd timed out (ReadTimeout: it says COMMAND READ TIMED OUT and closes): the next message is still scanned, nothing logged", async () => {
+    setup.check();
+    const log = recordingLogger();
+    const filter = clamavFilter(`clamd = "unix:${quick.socketPath}"\non_infected = "reject"`, log.logger);
+    try {
+      expect((await drive(filter, { body: EICAR_BODY })).eom?.reply.status).toBe('reject');
+      await new Promise((r) => setTimeout(r, 2500)); // clamd's ReadTimeout 1 s has closed the idle session
+      expect((await drive(filter, { body: EICAR_BODY })).eom?.reply.status).toBe('reject');
+      expect((await drive(filter)).eom?.reply.status).toBe('continue');
+      expect(messages(log.lines, 40)).toEqual([]);
+    } finally {
+      await filter.close?.();
+    }
   });
 
   it("clamd's own size limit (StreamMaxLength 1K): on_fail, with a line saying what to change", async () => {
