@@ -17,8 +17,9 @@ type AnyStage = (typeof READING_STAGES)[number] | 'endOfMessage';
 export function withStageTimeouts(filter: Filter, timeouts: Pick<Timeouts, 'reading' | 'endOfMessage'>): Filter {
   const wrapped: Filter = {
     name: filter.name,
-    async open(): Promise<FilterSession> {
-      return wrapSession(await filter.open(), timeouts);
+    open(): FilterSession | Promise<FilterSession> {
+      const inner = filter.open();
+      return isPromiseLike(inner) ? inner.then((s) => wrapSession(s, timeouts)) : wrapSession(inner, timeouts);
     },
   };
   if (filter.close) wrapped.close = () => filter.close!();
@@ -45,43 +46,64 @@ function wrapSession(inner: FilterSession, timeouts: Pick<Timeouts, 'reading' | 
   return s as unknown as FilterSession;
 }
 
-/** Runs `call`; rejects after `seconds` unless it answers first. ctx.progress() restarts the clock. */
+/**
+ * Runs `call`; rejects after `seconds` unless it answers first. ctx.progress() restarts the clock.
+ * An answer given at once (not a promise) is returned as it is: it cannot hang, so it needs no timer
+ * and no promise, and most stages of most filters answer so (every header and body chunk).
+ */
 function bounded<T>(
   stage: string,
   seconds: number,
   ctx: SessionContext | undefined,
   call: (ctx: SessionContext | undefined) => T | Promise<T>,
-): Promise<T> {
+): T | Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  let onTimeout: ((err: Error) => void) | undefined;
+  const arm = () => {
+    if (settled) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      settled = true;
+      onTimeout?.(new StageTimeoutError(`no answer to ${stage} within ${seconds} s`));
+    }, seconds * 1000);
+  };
+  const c: SessionContext | undefined =
+    ctx === undefined
+      ? undefined
+      : {
+          macros: ctx.macros,
+          progress: () => {
+            // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.
+            if (settled) return Promise.resolve();
+            arm();
+            return ctx.progress();
+          },
+        };
+  let result: T | Promise<T>;
+  try {
+    result = call(c);
+  } catch (err) {
+    settled = true;
+    clearTimeout(timer);
+    return Promise.reject(err as Error);
+  }
+  if (!isPromiseLike(result)) {
+    settled = true;
+    clearTimeout(timer); // a progress() during the call may have armed it
+    return result;
+  }
+  const pending = result;
   return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const arm = () => {
-      if (settled) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        settled = true;
-        reject(new StageTimeoutError(`no answer to ${stage} within ${seconds} s`));
-      }, seconds * 1000);
-    };
-    arm();
-    const c: SessionContext | undefined =
-      ctx === undefined
-        ? undefined
-        : {
-            macros: ctx.macros,
-            progress: () => {
-              // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.
-              if (settled) return Promise.resolve();
-              arm();
-              return ctx.progress();
-            },
-          };
-    Promise.resolve()
-      .then(() => call(c))
-      .then(resolve, reject)
-      .finally(() => {
-        settled = true;
-        clearTimeout(timer);
-      });
+    onTimeout = reject;
+    if (timer === undefined) arm();
+    pending.then(resolve, reject).finally(() => {
+      settled = true;
+      clearTimeout(timer);
+    });
   });
+}
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

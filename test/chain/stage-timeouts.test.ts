@@ -28,6 +28,21 @@ describe('withStageTimeouts (built-in children)', () => {
     expect(await s.rcpt!('<a@example.org>', [], ctx)).toEqual(CONTINUE);
   });
 
+  it('an answer given at once comes back as it is (no timer, no promise); a throw becomes a rejection', async () => {
+    const f = withStageTimeouts(
+      defineFilter('sync', {}, () => ({
+        rcpt: () => CONTINUE,
+        mail: () => {
+          throw new Error('broken filter');
+        },
+      })),
+      { reading: 1, endOfMessage: 1 },
+    );
+    const s = await f.open();
+    expect(s.rcpt!('<a@example.org>', [], ctx)).toEqual(CONTINUE);
+    await expect(s.mail!('<a@example.org>', [], ctx)).rejects.toThrow('broken filter');
+  });
+
   it('progress() at end of message restarts the clock', async () => {
     const f = withStageTimeouts(
       defineFilter('slow', {}, () => ({

@@ -6,8 +6,9 @@
  *                   connection per message, zINSTREAM, the verdict;
  *   raw session   — a direct client that keeps one clamd session (zIDSESSION) open and sends
  *                   zINSTREAM after zINSTREAM on it: the cheapest way to call clamd;
- *   filter        — a clamav filter session driven as the chain drives it (negotiate, headers, body
- *                   chunks, end of message with its X-Virus-* headers), keep_alive on (the default);
+ *   filter        — a clamav filter session driven as the chain drives a built-in child (with its
+ *                   stage timeouts): negotiate, headers, body chunks, end of message with its
+ *                   X-Virus-* headers; keep_alive on (the default);
  *   filter, new connection each — the same with keep_alive = false.
  * Every message goes through all four, the order rotating, so load swings on a shared machine hit
  * each alike; an overhead is the median paired difference over the reference's median time. The
@@ -19,7 +20,9 @@ import { connect, type Socket } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { withStageTimeouts } from '../../chain/stage-timeouts.js';
 import type { ClamavOptions } from '../../config/builtins/clamav.js';
+import { DEFAULT_BUILTIN_TIMEOUTS } from '../../config/defaults.js';
 import { createClamavFilter } from '../../filters/clamav/index.js';
 import { MBOX_FROM_LINE } from '../../filters/clamav/message-scan.js';
 import { encodeInstream, takeReply, ZIDSESSION, ZPING } from '../../filters/clamav/protocol.js';
@@ -126,7 +129,8 @@ function benchFilter(socketPath: string, keepAlive: boolean): Filter {
     keepAlive,
   };
   const resolver = createDnsResolver(['127.0.0.1']);
-  return createClamavFilter('clamav', options, { logger: silentLogger, dataDir: tmpdir(), now: Date.now, resolver, spf: createSpfChecker(resolver) });
+  // Wrapped as the manager runs a built-in child, with its stage timeouts.
+  return withStageTimeouts(createClamavFilter('clamav', options, { logger: silentLogger, dataDir: tmpdir(), now: Date.now, resolver, spf: createSpfChecker(resolver) }), DEFAULT_BUILTIN_TIMEOUTS);
 }
 
 const CTX: SessionContext = { macros: NO_MACROS, progress: () => Promise.resolve() };

@@ -9,6 +9,8 @@
  * median of the per-pair ratios, which spamd's own noise disturbs least; target: under 5 %), and
  * this process's CPU per message in each mode (the filter's own cost, free of spamd's noise).
  */
+import { withStageTimeouts } from '../../chain/stage-timeouts.js';
+import { DEFAULT_BUILTIN_TIMEOUTS } from '../../config/defaults.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
@@ -200,7 +202,8 @@ export async function runSpamdBench(): Promise<void> {
       throw new Error('unused');
     };
     const ctx: FilterContext = { logger: silentLogger, dataDir: tmpdir(), now: Date.now, resolver: unused as unknown as FilterContext['resolver'], spf: unused as unknown as FilterContext['spf'] };
-    const filter = createSpamAssassinFilter('spamassassin', options, ctx);
+    // Wrapped as the manager runs a built-in child, with its stage timeouts.
+    const filter = withStageTimeouts(createSpamAssassinFilter('spamassassin', options, ctx), DEFAULT_BUILTIN_TIMEOUTS);
     const messages = benchMessages().map((m) => ({ m, wire: wireBytes(m) }));
     const direct: ModeStats = { ms: [], cpuUs: 0 };
     const viaFilter: ModeStats = { ms: [], cpuUs: 0 };

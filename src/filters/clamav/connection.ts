@@ -7,6 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { ConnectionSpec } from '../../config/connection-spec.js';
+import { unwatch, watch, type Expiring } from './deadlines.js';
 import { takeReply, ZEND, ZIDSESSION } from './protocol.js';
 
 const TIMED_OUT = 'COMMAND READ TIMED OUT';
@@ -45,14 +46,14 @@ export function describeAddress(spec: ConnectionSpec): string {
  * may be written in parts as it becomes known (a message streamed as the MTA hands it over); bytes
  * written before the connection is up wait in the socket until it is.
  */
-export class ClamdConnection {
+export class ClamdConnection implements Expiring {
   readonly address: string;
-  /** Settles once connected; rejects with a `connect` ClamdError (never unhandled). */
-  readonly connected: Promise<void>;
   /** Why the connection failed or ended, once it has; `phase` tells whether clamd ever saw a byte. */
   failure: ClamdError | undefined;
   /** When it last finished a request (for the pool's idle sweep). */
   idleSince = 0;
+  /** When the wait under way (connect, or clamd owing progress) times out; see armReadTimer. */
+  deadline = 0;
   private readonly socket: Socket;
   private isConnected = false;
   private closed = false;
@@ -65,9 +66,8 @@ export class ClamdConnection {
   private replyText: string | undefined;
   private replyWaiter: { resolve(reply: string): void; reject(err: ClamdError): void } | undefined;
   private drainWaiter: (() => void) | undefined;
-  private readonly connectTimer: NodeJS.Timeout;
-  private onConnected!: () => void;
-  private onConnectFailed!: (err: ClamdError) => void;
+  /** Waiting for the connection to come up or fail (whenSettled). */
+  private settleWaiters: Array<() => void> = [];
 
   constructor(
     spec: ConnectionSpec,
@@ -76,28 +76,28 @@ export class ClamdConnection {
     readonly session = false,
   ) {
     this.address = describeAddress(spec);
-    this.connected = new Promise<void>((resolve, reject) => {
-      this.onConnected = resolve;
-      this.onConnectFailed = reject;
-    });
-    this.connected.catch(() => undefined);
     this.socket = spec.type === 'unix' ? connect({ path: spec.path }) : connect({ host: spec.host, port: spec.port, noDelay: true });
-    this.connectTimer = setTimeout(() => this.fail(`no connection within ${timeouts.connectMs / 1000} s`), timeouts.connectMs);
+    // One deadline serves both waits: for the connection, then for clamd (armReadTimer).
+    this.deadline = Date.now() + timeouts.connectMs;
+    watch(this);
     this.socket.once('connect', () => {
       this.isConnected = true;
-      clearTimeout(this.connectTimer);
-      this.onConnected();
+      if (this.replyWaiter !== undefined || this.drainWaiter !== undefined) this.armReadTimer();
+      else unwatch(this);
+      this.settled();
     });
     this.socket.on('data', (data: Buffer) => this.onData(data));
     this.socket.on('drain', () => this.onDrain());
-    // One listener for every read-timer arming (setTimeout with a callback would add one each time).
-    this.socket.on('timeout', () => this.fail(`no answer within ${timeouts.readMs / 1000} s`));
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       const text = err.code && !err.message.includes(err.code) ? `${err.code} (${err.message})` : err.message;
       // clamd answers "INSTREAM size limit exceeded" and closes; a write still under way can fail before that reply is read.
       const reset = this.isConnected && (err.code === 'EPIPE' || err.code === 'ECONNRESET');
       const hint = reset && this.busy ? ' while sending; clamd does this when a stream exceeds its StreamMaxLength' : '';
       this.fail(`${text}${hint}`, reset && this.unanswered());
+    });
+    // clamd ending a kept session while it is idle: not to be taken for the next message.
+    this.socket.on('end', () => {
+      if (!this.busy) this.fail('closed the connection while idle', true);
     });
     this.socket.on('close', () => {
       if (this.unanswered()) this.fail('closed the connection without a reply', true);
@@ -106,9 +106,20 @@ export class ClamdConnection {
     if (session) this.socket.write(ZIDSESSION);
   }
 
+  /** Still connecting. */
+  get connecting(): boolean {
+    return !this.isConnected && !this.closed;
+  }
+
   /** Ready for a request: none under way, and not failed or closed (clamd may close an idle connection). */
   usable(): boolean {
     return !this.busy && !this.closed;
+  }
+
+  /** Resolves once the connection is up, or has failed or closed; never rejects. */
+  whenSettled(): Promise<void> {
+    if (this.isConnected || this.closed) return Promise.resolve();
+    return new Promise<void>((resolve) => this.settleWaiters.push(resolve));
   }
 
   /** Whether it answered a request before: clamd may have closed it just as the next one is written. */
@@ -170,8 +181,7 @@ export class ClamdConnection {
     if (this.closed) return;
     if (this.session && this.isConnected && !this.busy) {
       this.closed = true;
-      clearTimeout(this.connectTimer);
-      this.socket.setTimeout(0);
+      unwatch(this);
       this.socket.end(ZEND, () => this.socket.destroy());
       return;
     }
@@ -186,22 +196,33 @@ export class ClamdConnection {
     return this.received.length === 0 || (this.session && this.received.toString('latin1', 0, TIMED_OUT.length) === TIMED_OUT);
   }
 
+  /** The wait under way timed out (called by the shared deadline check). */
+  expire(): void {
+    this.fail(this.isConnected ? `no answer within ${this.timeouts.readMs / 1000} s` : `no connection within ${this.timeouts.connectMs / 1000} s`);
+  }
+
+  /** Before the connection is up, the connect timeout runs; the read timeout starts once it is. */
   private armReadTimer(): void {
-    this.socket.setTimeout(this.timeouts.readMs);
+    if (!this.isConnected) return;
+    this.deadline = Date.now() + this.timeouts.readMs;
+    watch(this);
   }
 
   private onDrain(): void {
     const waiter = this.drainWaiter;
     if (waiter === undefined) return;
     this.drainWaiter = undefined;
-    if (this.replyWaiter === undefined) this.socket.setTimeout(0); // the MTA may be slow to send more: not clamd's silence
+    if (this.replyWaiter === undefined) unwatch(this); // the MTA may be slow to send more: not clamd's silence
     waiter();
   }
 
   private onData(data: Buffer): void {
+    // Any byte from clamd is progress: the silence it may keep runs from here.
+    if (this.replyWaiter !== undefined) this.deadline = Date.now() + this.timeouts.readMs;
     this.received = this.received.length === 0 ? data : Buffer.concat([this.received, data]);
     if (!this.busy) {
-      this.fail('spoke before it was asked anything');
+      // Nothing of ours was taken (an idle session past clamd's ReadTimeout says so, then closes).
+      this.fail('spoke before it was asked anything', true);
       return;
     }
     let reply: string | undefined;
@@ -219,14 +240,16 @@ export class ClamdConnection {
     if (this.session && reply.startsWith(id)) {
       const extra = this.received.length > Buffer.byteLength(reply, 'latin1') + 1;
       reply = reply.slice(id.length);
-      this.replyText = reply;
       // The connection takes the next request only after a normal answer to a whole request: clamd
-      // closes it after an ERROR, and one that answers early (size limit) gave up on the rest.
-      if (waiter === undefined || extra || reply.endsWith(' ERROR')) this.finish();
-      else {
+      // closes it after an ERROR, and one that answers early (size limit) gave up on the rest. Only
+      // such an early answer is kept for reply(): a kept connection carries no verdict to the next message.
+      if (waiter === undefined || extra || reply.endsWith(' ERROR')) {
+        this.replyText = reply;
+        this.finish();
+      } else {
         this.busy = false;
         this.received = Buffer.alloc(0);
-        this.socket.setTimeout(0);
+        unwatch(this);
       }
     } else {
       // Outside a session; or a session reply without its number, from something that is not clamd
@@ -243,7 +266,6 @@ export class ClamdConnection {
     const err = new ClamdError(this.isConnected ? 'exchange' : 'connect', this.address, message, dropped);
     this.failure = err;
     const waiter = this.replyWaiter;
-    if (!this.isConnected) this.onConnectFailed(err);
     this.finish();
     waiter?.reject(err);
   }
@@ -252,10 +274,18 @@ export class ClamdConnection {
     if (this.closed) return;
     this.closed = true;
     this.replyWaiter = undefined;
-    clearTimeout(this.connectTimer);
+    unwatch(this);
     this.socket.destroy();
     const drain = this.drainWaiter;
     this.drainWaiter = undefined;
     drain?.();
+    this.settled();
+  }
+
+  private settled(): void {
+    const waiters = this.settleWaiters;
+    if (waiters.length === 0) return;
+    this.settleWaiters = [];
+    for (const w of waiters) w();
   }
 }

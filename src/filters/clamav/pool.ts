@@ -75,6 +75,18 @@ export class ClamdPool {
     return this.take(this.pick());
   }
 
+  /**
+   * A new connection in place of `failed`, which failed or closed before it was written to: to
+   * another address if there is one (that failure may be old news, so the address is not set aside).
+   */
+  replace(failed: ClamdConnection): ClamdConnection {
+    failed.close();
+    const now = this.now();
+    const ordered = this.ordered();
+    const m = ordered.find((x) => x.address !== failed.address && x.deadUntil <= now) ?? this.byAddress.get(failed.address) ?? ordered[0]!;
+    return this.take(m);
+  }
+
   /** A connection whose request is answered: kept for the next one (keepAlive), or closed. */
   release(conn: ClamdConnection): void {
     const m = this.byAddress.get(conn.address);
@@ -100,9 +112,9 @@ export class ClamdPool {
 
   /**
    * Sends `request` on `reserved` when it is still usable, else to the next live address; on a
-   * connection failure, to the one after. A reserved connection that failed to connect (now or
-   * before: a stream given up to be replayed here), or that clamd closed while idle, costs nothing
-   * but a fresh attempt; an address that failed to connect is set aside and not asked again.
+   * connection failure, to the one after. A reserved connection that could not connect (just now:
+   * a stream given up to be replayed here) or that clamd closed as it was reused costs nothing but
+   * a fresh attempt; an address that failed to connect is set aside and not asked again for this request.
    */
   async request(request: readonly Buffer[], reserved?: ClamdConnection): Promise<PoolReply> {
     const failures: Array<{ address: string; reason: string; newlyDead: boolean }> = [];

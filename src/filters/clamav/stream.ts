@@ -1,34 +1,39 @@
 /**
  * One zINSTREAM scan written as the data becomes known, as clamav-milter streams a message to clamd
- * while the MTA hands it over: end of message then only sends the terminator and waits for the
+ * while the MTA hands it over: end of message then only sends what is left and waits for the
  * verdict, and the filter never holds a large message in memory.
  *
- * Streaming gives up one thing a whole request has: once bytes are on a connection that fails,
- * they are gone. So the stream keeps references to what it sent while that is at most
- * `replayLimit` bytes; a connection that could not connect, or that clamd dropped without a word
- * (restarted, or closing a connection it found idle), is then replayed whole through the pool, which
- * tries the next address. Timeouts and garbage are not retried; past the limit nothing is: those
- * are the filter's on_fail.
+ * Bytes are held until `replayLimit` (1 MiB) are waiting, or KEEP_BUSY_MS passed since the last
+ * write (so a slowly arriving message does not run into clamd's ReadTimeout), or the stream ends:
+ * most messages cost one write. The connection was opened at the start; if it failed before the
+ * first byte went out (refused, or closed by clamd while it waited: its CommandReadTimeout or
+ * ReadTimeout), a new one takes its place and nothing is lost. Bytes past the replay limit are not
+ * written before the connection is known to be up.
+ *
+ * Once bytes are on a connection that fails, they are gone. So the stream keeps references to
+ * everything while it is within `replayLimit`, and replays it through the pool (which tries the next
+ * address) when clamd took nothing of it: the connection never came up, or a kept session was closed
+ * by clamd just as the message began. A clamd that failed on the message itself (closed after
+ * taking it, a timeout, garbage) is not handed it again: that is the filter's on_fail.
  */
 import { ClamdError, type ClamdConnection } from './connection.js';
 import type { ClamdPool, PoolReply } from './pool.js';
 import { encodeInstream, END_OF_STREAM, frameChunks, ZINSTREAM } from './protocol.js';
 
-/**
- * Messages up to this size survive a failed connection (mail is mostly far smaller). Bytes are also
- * held until this many are waiting (or the stream ends), so most messages cost one write to clamd,
- * not one per MTA packet, and a large one streams in pieces of this size; holding them costs no
- * memory of its own, as the stream keeps as much for a replay anyway.
- */
+/** Messages up to this size survive a connection that failed; also the most bytes held before a write. */
 export const DEFAULT_REPLAY_LIMIT = 1024 * 1024;
 
+/** Held bytes are written at least this often (clamd's ReadTimeout is 120 s by default). */
+export const KEEP_BUSY_MS = 10_000;
+
 export class ClamdStream {
-  private readonly connection: ClamdConnection;
+  private connection: ClamdConnection;
   private started = false;
   private finished = false;
-  /** Bytes not written yet (fewer than the replay limit). */
+  /** Bytes not written yet. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private lastWrite = Date.now();
   /** What was written or is pending, while it is within the replay limit; undefined past it. */
   private sent: Buffer[] | undefined = [];
   private sentBytes = 0;
@@ -41,8 +46,8 @@ export class ClamdStream {
   }
 
   /**
-   * The next bytes of the stream, sent once the replay limit's worth is waiting, as one INSTREAM chunk (or
-   * several, past clamd's chunk size). A promise when the socket is full: wait for it before writing
+   * The next bytes of the stream, written as one INSTREAM chunk (or several, past clamd's chunk
+   * size) once enough are waiting. A promise when the socket is full: wait for it before writing
    * more (backpressure).
    */
   write(parts: readonly Buffer[]): Promise<void> | undefined {
@@ -53,50 +58,63 @@ export class ClamdStream {
       this.pendingBytes += p.length;
       this.keep(p);
     }
-    if (this.pendingBytes < this.replayLimit) return undefined;
-    return this.connection.write(this.take([])) ? undefined : this.connection.drained();
+    if (this.pendingBytes < this.replayLimit && Date.now() - this.lastWrite < KEEP_BUSY_MS) return undefined;
+    // The first bytes past the replay limit cannot be sent again: they wait until the connection is
+    // known to be up (or is replaced), the writer waiting with them.
+    if (!this.started && this.connection.connecting) return this.connection.whenSettled().then(() => this.flushOrWait());
+    return this.flushOrWait();
   }
 
   /** Ends the stream and resolves with clamd's reply; connection failures throw ClamdError. */
   async finish(): Promise<PoolReply> {
     this.finished = true;
-    const conn = this.connection;
-    // A connection that failed while streaming skips straight to the replay (or the failure).
-    if (conn.failure === undefined) {
-      conn.write(this.take([END_OF_STREAM]));
+    let failure = this.connection.failure;
+    if (failure === undefined || !this.started) {
+      this.flush([END_OF_STREAM]);
+      const conn = this.connection;
       try {
         const reply = await conn.reply();
         this.pool.release(conn);
         return { reply, address: conn.address };
       } catch (err) {
         if (!(err instanceof ClamdError)) throw err;
+        failure = err;
       }
     }
-    const failure = conn.failure!;
-    if (this.sent === undefined || !(failure.phase === 'connect' || failure.dropped)) throw failure;
-    // The replay's connection comes from the pool, which sets a dead address aside and tries the next.
+    const conn = this.connection;
+    const tookNothing = failure.phase === 'connect' || (failure.dropped && conn.reused);
+    if (this.sent === undefined || !tookNothing) throw failure;
     return this.pool.request(encodeInstream(this.sent), conn);
   }
 
-  /** Gives the scan up (message aborted, or too large to scan): clamd sees the connection close. */
+  /** Gives the scan up (message aborted, or too large to scan); a kept session not written to goes back to the pool. */
   abandon(): void {
     this.finished = true;
     this.sent = undefined;
     this.pending = [];
-    this.connection.close();
+    if (!this.started && this.connection.usable()) this.pool.release(this.connection);
+    else this.connection.close();
   }
 
-  /** The pending bytes framed as chunks (the command first, the first time), then `tail`. */
-  private take(tail: Buffer[]): Buffer[] {
+  private flushOrWait(): Promise<void> | undefined {
+    if (this.finished || this.pendingBytes === 0) return undefined;
+    return this.flush([]) ? undefined : this.connection.drained();
+  }
+
+  /** Writes the pending bytes (the command first, the first time), then `tail`; false when the socket is full. */
+  private flush(tail: Buffer[]): boolean {
     const out = frameChunks(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     if (!this.started) {
       this.started = true;
+      // Nothing is lost on a connection that failed before its first byte: take a new one.
+      if (!this.connection.usable()) this.connection = this.pool.replace(this.connection);
       out.unshift(ZINSTREAM);
     }
     for (const b of tail) out.push(b);
-    return out;
+    this.lastWrite = Date.now();
+    return this.connection.write(out);
   }
 
   private keep(part: Buffer): void {

@@ -1,4 +1,7 @@
 /** The clamd client against fake servers on loopback: every way a clamd can fail, and round-robin. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClamdClient } from '../../../src/filters/clamav/client.js';
 import { ClamdError } from '../../../src/filters/clamav/connection.js';
@@ -53,6 +56,26 @@ describe('ClamdClient', () => {
     const err = await scanError(client);
     expect(err.phase).toBe('connect');
     expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('a clamd that never takes the connection: a connect failure after connect_timeout', async () => {
+    // A listener with a full accept queue that never accepts: further SYNs are dropped, connect hangs.
+    const py = spawn('python3', ['-c', 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(0); print(s.getsockname()[1], flush=True); time.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const fillers: Socket[] = [];
+    try {
+      const port = Number((await once(py.stdout, 'data'))[0]);
+      for (let i = 0; i < 3; i++) fillers.push(connect({ host: '127.0.0.1', port }).on('error', () => undefined));
+      await new Promise((r) => setTimeout(r, 100));
+      const client = new ClamdClient([{ type: 'inet', host: '127.0.0.1', port, family: 4 }], { timeouts: FAST });
+      const t0 = Date.now();
+      const err = await scanError(client);
+      expect(err.phase).toBe('connect');
+      expect(err.message).toMatch(/no connection within 0.5 s/);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      for (const f of fillers) f.destroy();
+      py.kill();
+    }
   });
 
   it('a unix socket that does not exist: a connect failure', async () => {

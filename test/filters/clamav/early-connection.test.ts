@@ -26,7 +26,7 @@ async function firstHeaderSent(options = '') {
   await s.negotiate(FULL_OFFER);
   await s.header!('Subject', 'hi', ctx);
   await until(() => fake.connections > 0);
-  return { fake, s, ctx };
+  return { fake, s, ctx, filter };
 }
 
 describe('clamav filter: the clamd connection is opened at the first header', () => {
@@ -53,12 +53,37 @@ describe('clamav filter: the clamd connection is opened at the first header', ()
     expect(fake.scanned).toHaveLength(1);
   });
 
-  it('an aborted message closes its connection; nothing is left open', async () => {
-    const { fake, s, ctx } = await firstHeaderSent();
+  it('an aborted message closes its connection (keep_alive = false); nothing is left open', async () => {
+    const { fake, s, ctx } = await firstHeaderSent('keep_alive = false');
     await s.abort!(ctx);
     await s.close?.();
     await until(() => fake.sockets().length === 0);
     expect(fake.sockets()).toHaveLength(0);
+  });
+
+  it('an aborted message gives its unused session back (keep_alive); the next message uses it; close() ends it', async () => {
+    const { fake, s, ctx, filter } = await firstHeaderSent('add_header = "no"');
+    await s.abort!(ctx);
+    await s.close?.();
+    const out = await drive(filter);
+    expect(out.eom?.reply.status).toBe('continue');
+    expect([fake.connections, fake.sessions]).toEqual([1, 1]);
+    await filter.close?.();
+    await until(() => fake.sockets().length === 0);
+    expect(fake.sockets()).toHaveLength(0);
+  });
+
+  it('messages over the replay limit still fail over from a dead address to a live one', async () => {
+    const live = await startFakeClamd(replyWith('stream: OK'));
+    fakes.push(live);
+    const dead = await startFakeClamd(replyWith('stream: OK'));
+    const deadAddress = specText(dead);
+    await dead.stop();
+    const rec = recordingLogger();
+    const filter = clamavFilter(`clamd = ["${deadAddress}", "${specText(live)}"]\nadd_header = "no"\non_fail = "defer"`, rec.logger);
+    const body = Buffer.alloc(2 * 1024 * 1024, 0x61);
+    for (let i = 0; i < 4; i++) expect((await drive(filter, { body })).eom?.reply.status, `message ${i} ${JSON.stringify(messages(rec.lines, 30))}`).toBe('continue');
+    await filter.close?.();
   });
 
   it('a message through drive() still gives one log line when clamd is unreachable', async () => {

@@ -9,6 +9,7 @@ import type { Action } from '../../../src/mail/filter.js';
 import { EICAR, EICAR_VIRUS_NAME, startClamd, type Clamd } from '../../interop/harness/clamd.js';
 import { setupGuard } from '../../interop/harness/setup-guard.js';
 import { Teardown } from '../../interop/harness/teardown.js';
+import { context } from '../../milter/helpers.js';
 import { clamavFilter, drive, messages, plainHeaders, recordingLogger } from './drive.js';
 import { deadTcpAddress, replyWith, startFakeClamd } from './fake-clamd.js';
 
@@ -25,7 +26,7 @@ describe('clamav filter with a real clamd', LIMITS, () => {
     setup.run(async () => {
       clamd = td.add(await startClamd({ tcp: true }));
       small = td.add(await startClamd({ config: ['StreamMaxLength 1K'] }));
-      quick = td.add(await startClamd({ config: ['ReadTimeout 1'] }));
+      quick = td.add(await startClamd({ config: ['ReadTimeout 1', 'CommandReadTimeout 1'] }));
     }),
   );
   afterAll(() => td.run());
@@ -229,6 +230,27 @@ describe('clamav filter with a real clamd', LIMITS, () => {
       await filter.close?.();
     }
   });
+
+  for (const keepAlive of [true, false]) {
+    it(`keep_alive = ${keepAlive}: clamd timing out the connection while the message is slow to come (first header to end of message) costs nothing`, async () => {
+      setup.check();
+      const log = recordingLogger();
+      const filter = clamavFilter(`clamd = "unix:${quick.socketPath}"\non_infected = "reject"\nkeep_alive = ${keepAlive}`, log.logger);
+      try {
+        const s = await filter.open();
+        const ctx = context();
+        await s.negotiate(FULL_OFFER);
+        await s.header!('Subject', 'slow', ctx);
+        await new Promise((r) => setTimeout(r, 2500)); // past clamd's CommandReadTimeout / ReadTimeout of 1 s
+        await s.body!(Buffer.from(EICAR_BODY), ctx);
+        expect((await s.endOfMessage!(ctx)).reply.status).toBe('reject');
+        await s.close?.();
+        expect(messages(log.lines, 40)).toEqual([]);
+      } finally {
+        await filter.close?.();
+      }
+    });
+  }
 
   it("clamd's own size limit (StreamMaxLength 1K): on_fail, with a line saying what to change", async () => {
     setup.check();

@@ -9,7 +9,7 @@ import { ClamdClient } from '../../../src/filters/clamav/client.js';
 import { ClamdPool } from '../../../src/filters/clamav/pool.js';
 import { ClamdStream } from '../../../src/filters/clamav/stream.js';
 import { recordingLogger } from './drive.js';
-import { replyWith, startFakeClamd, type Behaviour, type FakeClamd } from './fake-clamd.js';
+import { deadTcpAddress, replyWith, startFakeClamd, type Behaviour, type FakeClamd } from './fake-clamd.js';
 
 const fakes: FakeClamd[] = [];
 const clients: ClamdClient[] = [];
@@ -175,30 +175,49 @@ describe('ClamdStream: a scan written as the message comes', () => {
     expect(f.scanned[0]).toEqual(Buffer.concat([Buffer.alloc(600, 0x61), Buffer.alloc(600, 0x62), Buffer.alloc(10, 0x63)]));
   });
 
-  it('a connection dropped mid-stream is replayed whole on a new one (within the replay limit)', async () => {
-    let first = true;
+  it('a connection that could not connect is replayed whole on another address (within the replay limit)', async () => {
+    const live = await fake(replyWith('stream: OK'));
+    const dead = await deadTcpAddress();
+    const pool = new ClamdPool([dead, live.spec], { timeouts: FAST });
+    const s = new ClamdStream(pool, 4000);
+    s.write([Buffer.alloc(1500, 0x61)]);
+    s.write([Buffer.alloc(1500, 0x62)]);
+    await expect(s.finish()).resolves.toMatchObject({ reply: 'stream: OK' });
+    expect(live.scanned).toEqual([Buffer.concat([Buffer.alloc(1500, 0x61), Buffer.alloc(1500, 0x62)])]);
+  });
+
+  it('a connection that failed before its first byte is replaced, whatever the size (nothing was lost)', async () => {
+    const live = await fake(replyWith('stream: OK'));
+    const dead = await deadTcpAddress();
+    const pool = new ClamdPool([dead, live.spec], { timeouts: FAST });
+    const s = new ClamdStream(pool, 1000);
+    await new Promise((r) => setTimeout(r, 50)); // the refusal arrives before the first write
+    s.write([Buffer.alloc(1500, 0x61)]); // past the replay limit: written now, on the replacement
+    s.write([Buffer.alloc(1500, 0x62)]);
+    await expect(s.finish()).resolves.toMatchObject({ reply: 'stream: OK' });
+    expect(live.scanned[0]?.length).toBe(3000);
+  });
+
+  it('clamd dropping a fresh connection after taking the stream: not handed the message again', async () => {
     const f = await fake((socket, received) => {
-      if (first) {
-        first = false;
-        socket.destroy(); // dropped with the first bytes
-        return;
-      }
-      replyWith('stream: OK')(socket, received);
+      if (received.includes(Buffer.alloc(4))) socket.destroy(); // took it all, then went away (a crash)
     });
     const pool = new ClamdPool([f.spec], { timeouts: FAST });
-    const s = new ClamdStream(pool, 1000);
-    s.write([Buffer.alloc(1500, 0x61)]);
-    await until(() => f.connections === 1 && f.sockets().length === 0);
-    await new Promise((r) => setTimeout(r, 20));
-    // Past the limit: nothing kept to replay, so the drop is the result.
-    await expect(s.finish()).rejects.toMatchObject({ dropped: true });
+    const s = new ClamdStream(pool, 4000);
+    s.write([Buffer.alloc(100, 0x61)]);
+    await expect(s.finish()).rejects.toMatchObject({ phase: 'exchange' });
+    expect(f.connections).toBe(1);
+  });
 
-    first = true;
-    const t = new ClamdStream(pool, 4000);
-    t.write([Buffer.alloc(1500, 0x61)]);
-    t.write([Buffer.alloc(1500, 0x62)]); // 3000 < 4000: still held, so the drop happens at finish
-    await expect(t.finish()).resolves.toMatchObject({ reply: 'stream: OK' });
-    expect(f.scanned.at(-1)).toEqual(Buffer.concat([Buffer.alloc(1500, 0x61), Buffer.alloc(1500, 0x62)]));
+  it('past the replay limit, a connection refused after the first write cannot be replayed: the failure is the result', async () => {
+    const f = await fake(() => undefined);
+    const pool = new ClamdPool([f.spec], { timeouts: FAST });
+    const s = new ClamdStream(pool, 1000);
+    await until(() => f.connections === 1);
+    s.write([Buffer.alloc(1500, 0x61)]); // written, and not kept
+    f.sockets()[0]!.destroy();
+    await until(() => f.sockets().length === 0);
+    await expect(s.finish()).rejects.toBeInstanceOf(Error);
   });
 
   it('a clamd that stops reading: the writer is told to wait, and the read timeout ends it', async () => {
