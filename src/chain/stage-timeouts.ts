@@ -5,6 +5,7 @@
  */
 import type { Filter, FilterSession, SessionContext } from '../mail/filter.js';
 import type { Timeouts } from '../config/timeouts.js';
+import { unwatch, watch, type Expiring } from '../mail/deadlines.js';
 
 export class StageTimeoutError extends Error {
   override readonly name = 'StageTimeoutError';
@@ -27,8 +28,9 @@ export function withStageTimeouts(filter: Filter, timeouts: Pick<Timeouts, 'read
 }
 
 function wrapSession(inner: FilterSession, timeouts: Pick<Timeouts, 'reading' | 'endOfMessage'>): FilterSession {
+  const guard = new StageGuard();
   const s: Record<string, unknown> = {
-    negotiate: (offer: Parameters<FilterSession['negotiate']>[0]) => bounded('negotiate', timeouts.reading, undefined, () => inner.negotiate(offer)),
+    negotiate: (offer: Parameters<FilterSession['negotiate']>[0]) => guard.run('negotiate', timeouts.reading, () => inner.negotiate(offer)),
   };
   // Only the stages the filter has, so that the chain sees the same shape.
   const stages: AnyStage[] = [...READING_STAGES, 'endOfMessage'];
@@ -37,8 +39,9 @@ function wrapSession(inner: FilterSession, timeouts: Pick<Timeouts, 'reading' | 
     if (typeof method !== 'function') continue;
     const seconds = stage === 'endOfMessage' ? timeouts.endOfMessage : timeouts.reading;
     s[stage] = (...args: unknown[]) => {
-      const ctx = args[args.length - 1] as SessionContext;
-      return bounded(stage, seconds, ctx, (c) => method.apply(inner, [...args.slice(0, -1), c]));
+      // The last argument is the context: the filter gets one whose progress() restarts the clock.
+      args[args.length - 1] = guard.context(args[args.length - 1] as SessionContext);
+      return guard.run(stage, seconds, () => method.apply(inner, args));
     };
   }
   if (inner.abort) s['abort'] = (ctx: SessionContext) => inner.abort!(ctx);
@@ -46,62 +49,102 @@ function wrapSession(inner: FilterSession, timeouts: Pick<Timeouts, 'reading' | 
   return s as unknown as FilterSession;
 }
 
+/** One stage call under way: its deadline, and how to fail it. */
+class StageCall implements Expiring {
+  settled = false;
+  deadline = 0;
+  reject: ((err: Error) => void) | undefined;
+
+  constructor(
+    readonly stage: string,
+    readonly seconds: number,
+  ) {}
+
+  /** Starts (or restarts) the clock. */
+  arm(): void {
+    if (this.settled) return;
+    this.deadline = Date.now() + this.seconds * 1000;
+    watch(this);
+  }
+
+  expire(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject?.(new StageTimeoutError(`no answer to ${this.stage} within ${this.seconds} s`));
+  }
+
+  end(): void {
+    this.settled = true;
+    unwatch(this);
+  }
+}
+
 /**
- * Runs `call`; rejects after `seconds` unless it answers first. ctx.progress() restarts the clock.
- * An answer given at once (not a promise) is returned as it is: it cannot hang, so it needs no timer
- * and no promise, and most stages of most filters answer so (every header and body chunk).
+ * The timeouts of one session's stage calls, which come one at a time. This runs for every header
+ * and body chunk of every built-in child, so it allocates little per call: the context given to the
+ * filter is made once per context object the chain passes, and an answer given at once (not a
+ * promise) is returned as it is, with no timer and no promise, since it cannot hang.
  */
-function bounded<T>(
-  stage: string,
-  seconds: number,
-  ctx: SessionContext | undefined,
-  call: (ctx: SessionContext | undefined) => T | Promise<T>,
-): T | Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let settled = false;
-  let onTimeout: ((err: Error) => void) | undefined;
-  const arm = () => {
-    if (settled) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      settled = true;
-      onTimeout?.(new StageTimeoutError(`no answer to ${stage} within ${seconds} s`));
-    }, seconds * 1000);
-  };
-  const c: SessionContext | undefined =
-    ctx === undefined
-      ? undefined
-      : {
-          macros: ctx.macros,
-          progress: () => {
-            // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.
-            if (settled) return Promise.resolve();
-            arm();
-            return ctx.progress();
-          },
-        };
-  let result: T | Promise<T>;
-  try {
-    result = call(c);
-  } catch (err) {
-    settled = true;
-    clearTimeout(timer);
-    return Promise.reject(err as Error);
+class StageGuard {
+  private current: StageCall | undefined;
+  private outer: SessionContext | undefined;
+  private inner: SessionContext | undefined;
+
+  context(ctx: SessionContext): SessionContext {
+    if (ctx !== this.outer) {
+      this.outer = ctx;
+      this.inner = new GuardedContext(ctx, this);
+    }
+    return this.inner!;
   }
-  if (!isPromiseLike(result)) {
-    settled = true;
-    clearTimeout(timer); // a progress() during the call may have armed it
-    return result;
+
+  /** ctx.progress() from the filter: restarts the clock of the call under way, if any. */
+  progress(outer: SessionContext): Promise<void> {
+    const run = this.current;
+    // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.
+    if (run === undefined || run.settled) return Promise.resolve();
+    run.arm();
+    return outer.progress();
   }
-  const pending = result;
-  return new Promise<T>((resolve, reject) => {
-    onTimeout = reject;
-    if (timer === undefined) arm();
-    pending.then(resolve, reject).finally(() => {
-      settled = true;
-      clearTimeout(timer);
+
+  /** Runs `call`; rejects after `seconds` unless it answers first. */
+  run<T>(stage: string, seconds: number, call: () => T | Promise<T>): T | Promise<T> {
+    const run = new StageCall(stage, seconds);
+    this.current = run;
+    let result: T | Promise<T>;
+    try {
+      result = call();
+    } catch (err) {
+      run.end();
+      return Promise.reject(err as Error);
+    }
+    if (!isPromiseLike(result)) {
+      run.end(); // a progress() during the call may have armed the clock
+      return result;
+    }
+    const pending = result;
+    return new Promise<T>((resolve, reject) => {
+      run.reject = reject;
+      if (run.deadline === 0) run.arm();
+      pending.then(resolve, reject).finally(() => run.end());
     });
-  });
+  }
+}
+
+/** The context a guarded filter sees (a class: an object literal with a getter is slow to make). */
+class GuardedContext implements SessionContext {
+  constructor(
+    private readonly outer: SessionContext,
+    private readonly guard: StageGuard,
+  ) {}
+
+  get macros(): SessionContext['macros'] {
+    return this.outer.macros;
+  }
+
+  progress(): Promise<void> {
+    return this.guard.progress(this.outer);
+  }
 }
 
 function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {

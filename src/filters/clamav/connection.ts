@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { ConnectionSpec } from '../../config/connection-spec.js';
-import { unwatch, watch, type Expiring } from './deadlines.js';
+import { unwatch, watch, type Expiring } from '../../mail/deadlines.js';
 import { takeReply, ZEND, ZIDSESSION } from './protocol.js';
 
 const TIMED_OUT = 'COMMAND READ TIMED OUT';

@@ -1,8 +1,8 @@
 /**
- * Timeouts of clamd connections, checked by one coarse shared timer rather than a Node timer per
- * request: arming a socket timeout for every request cost as much as all the rest of the client's
+ * Timeouts checked by one coarse shared timer rather than a Node timer each: a timer armed and
+ * cleared per request (a clamd scan, a built-in child's stage) cost as much as all the rest of the
  * work for a small message (bench:filters). A deadline fires within TICK_MS after it passes, which
- * is nothing next to clamd's timeouts of seconds.
+ * is nothing next to timeouts of seconds.
  */
 export const TICK_MS = 25;
 
@@ -20,7 +20,7 @@ export function watch(item: Expiring): void {
   watched.add(item);
   if (timer === undefined) {
     timer = setInterval(check, TICK_MS);
-    timer.unref(); // a connection's own socket keeps the process alive, not its timeout
+    timer.unref(); // what is being waited for keeps the process alive, not its timeout
   }
 }
 
