@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/origin.js';
 import { applyOverrides, checkManagerSocket } from '../config/overrides.js';
 import { createLogger, type Logger } from '../mail/logger.js';
+import { captureStrayConsole } from './stray-console.js';
 import { MilterServer } from '../milter/server.js';
 import { withDetectedChildren } from './detected-children.js';
 import { UsageError } from './options.js';
@@ -54,6 +55,7 @@ function load(opts: Options): LoadedConfig {
 
 async function run(opts: Options): Promise<void> {
   const logger: Logger = createLogger({ level: opts.verbose ? 'debug' : 'info', human: opts.verbose === true });
+  captureStrayConsole(logger);
   let loaded: LoadedConfig;
   try {
     loaded = load(opts);

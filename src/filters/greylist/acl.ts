@@ -132,9 +132,8 @@ export class AclEngine {
         return (f, m) => mark(m, 'addr', f.address !== undefined && inNetworks(nets, f.address));
       }
       case 'domain': {
-        const exact = this.conf.flags.domainexact;
-        const tests = items.map((p) => (p.kind === 'regex' ? regexTest(p.source) : domainTest(p.value, exact)));
-        return (f, m) => mark(m, 'domain', tests.some((t) => t(f.hostname)));
+        const match = domainMatcher(items, this.conf.flags.domainexact);
+        return (f, m) => mark(m, 'domain', match(f.hostname));
       }
       case 'helo': {
         const match = stringOrRegex(items);
@@ -178,10 +177,19 @@ function regexTest(source: string): (s: string) => boolean {
   return (s) => re.test(s);
 }
 
+/**
+ * Any of `items`: strings looked up in a Set (after `key`), regexes searched in turn. A named list
+ * may hold thousands of entries and is tested for every recipient, so strings are not walked.
+ */
+function setOrRegex(items: readonly Pattern[], key: (s: string) => string): (s: string) => boolean {
+  const exact = new Set(items.flatMap((p) => (p.kind === 'regex' ? [] : [key(p.value)])));
+  const regexes = items.flatMap((p) => (p.kind === 'regex' ? [regexTest(p.source)] : []));
+  return (s) => (exact.size > 0 && exact.has(key(s))) || regexes.some((t) => t(s));
+}
+
 /** Exact (case-insensitive) for strings, search for regexes. */
 function stringOrRegex(items: readonly Pattern[]): (s: string) => boolean {
-  const tests = items.map((p) => (p.kind === 'regex' ? regexTest(p.source) : (s: string) => s.toLowerCase() === p.value.toLowerCase()));
-  return (s) => tests.some((t) => t(s));
+  return setOrRegex(items, (s) => s.toLowerCase());
 }
 
 /** Substring (case-insensitive) for strings, search for regexes: header and body clauses. */
@@ -192,17 +200,28 @@ function containsOrRegex(items: readonly Pattern[]): (s: string) => boolean {
 
 /** Envelope addresses: angle brackets ignored, case-insensitive (milter-greylist's emailcmp). */
 function addressMatcher(items: readonly Pattern[]): (address: string) => boolean {
-  const strip = (s: string): string => s.replace(/^[<\s]+|[>\s]+$/g, '').toLowerCase();
-  const tests = items.map((p) => (p.kind === 'regex' ? regexTest(p.source) : (s: string) => strip(s) === strip(p.value)));
-  return (s) => tests.some((t) => t(s));
+  return setOrRegex(items, (s) => s.replace(/^[<\s]+|[>\s]+$/g, '').toLowerCase());
 }
 
-/** milter-greylist's domaincmp: the host name ends with the domain (case-insensitive); exact with domainexact. */
-function domainTest(domain: string, exact: boolean): (host: string) => boolean {
-  const d = domain.toLowerCase();
+/**
+ * milter-greylist's domaincmp: the host name ends with the domain (case-insensitive); exact with
+ * domainexact. The domains are a Set: exact is one lookup, "ends with" (past a handful of domains)
+ * one lookup per suffix of the host name, whatever the size of the list.
+ */
+function domainMatcher(items: readonly Pattern[], exact: boolean): (host: string) => boolean {
+  const domains = new Set(items.flatMap((p) => (p.kind === 'regex' ? [] : [p.value.toLowerCase()])));
+  const regexes = items.flatMap((p) => (p.kind === 'regex' ? [regexTest(p.source)] : []));
+  const few = [...domains];
+  const endsWithOne =
+    few.length <= 8
+      ? (h: string): boolean => few.some((d) => h.endsWith(d))
+      : (h: string): boolean => {
+          for (let i = 0; i <= h.length; i++) if (domains.has(h.slice(i))) return true;
+          return false;
+        };
   return (host) => {
     const h = host.toLowerCase();
-    return exact ? h === d : h.endsWith(d);
+    return (domains.size > 0 && (exact ? domains.has(h) : endsWithOne(h))) || regexes.some((t) => t(host));
   };
 }
 

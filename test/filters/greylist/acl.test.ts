@@ -83,6 +83,22 @@ describe('racl clauses', () => {
     expect(await rcptStatus(lst('addr', '198.51.100.0/24'))).toBe('tempfail');
   });
 
+  test('large lists (looked up, not walked) match as small ones do: domain suffixes, exact domains, addresses, helo', async () => {
+    const many = (n: number, f: (i: number) => string): string => Array.from({ length: n }, (_, i) => f(i)).join(' ');
+    const lst = (type: string, items: string, flags = ''): string => `${flags}list "l" ${type} { ${items} }\nracl whitelist list "l"\nracl greylist default\n`;
+    const domains = many(2000, (i) => `d${i}.example`);
+    expect(await rcptStatus(lst('domain', domains), { hostname: 'mx.d1999.example' })).toBe('continue');
+    expect(await rcptStatus(lst('domain', domains), { hostname: 'MX.D7.EXAMPLE' })).toBe('continue');
+    // "ends with" as milter-greylist's domaincmp: no label boundary needed.
+    expect(await rcptStatus(lst('domain', domains), { hostname: 'xd5.example' })).toBe('continue');
+    expect(await rcptStatus(lst('domain', domains), { hostname: 'd5.example.net' })).toBe('tempfail');
+    expect(await rcptStatus(lst('domain', domains, 'domainexact\n'), { hostname: 'mx.d5.example' })).toBe('tempfail');
+    expect(await rcptStatus(lst('domain', domains, 'domainexact\n'), { hostname: 'd5.example' })).toBe('continue');
+    expect(await rcptStatus(lst('from', `${many(5000, (i) => `u${i}@x.test`)} <ALICE@example.com>`))).toBe('continue');
+    expect(await rcptStatus(lst('from', many(5000, (i) => `u${i}@x.test`)))).toBe('tempfail');
+    expect(await rcptStatus(lst('helo', `${many(3000, (i) => `h${i}.test`)} MX.example.net`), { helo: 'mx.example.net' })).toBe('continue');
+  });
+
   test('a multi-line list', async () => {
     const conf = `list "friends" from {\n  a@x.test \\\n  alice@example.com\n  /@friend\\.test$/\n}\nracl whitelist list "friends"\nracl greylist default\n`;
     expect(await rcptStatus(conf)).toBe('continue');
