@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/errors.js';
 import { formatConfig } from '../config/format.js';
 import { loadConfig } from '../config/load.js';
+import { checkBuiltinFilter } from '../filters/registry.js';
 import { withDetectedChildren } from './detected-children.js';
 
 export { ConfigError, formatConfig };
@@ -13,7 +14,10 @@ export function showConfigCommand(): Command {
     .option('-c, --config <file>', 'configuration file (default: ./mailgate.toml if present, else the embedded defaults)')
     .action((options: { config?: string }) => {
       try {
-        process.stdout.write(formatConfig(withDetectedChildren(loadConfig(options.config))));
+        const loaded = withDetectedChildren(loadConfig(options.config));
+        // What `mailgate manager` would refuse (a greylist.conf syntax error) is reported here too.
+        for (const m of loaded.config.milters) if (m.builtin !== undefined) checkBuiltinFilter(m);
+        process.stdout.write(formatConfig(loaded));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`${err.message}\n`);

@@ -4,7 +4,7 @@ import type { Filter } from '../mail/filter.js';
 import { createAuthFilter } from './auth/index.js';
 import { createClamavFilter } from './clamav/index.js';
 import type { FilterContext } from './context.js';
-import { createGreylistFilter } from './greylist/index.js';
+import { createGreylistFilter, parseGreylistOptions } from './greylist/index.js';
 import { createRspamdFilter } from './rspamd/index.js';
 import { createRulesFilter } from './rules/index.js';
 import { createSpamAssassinFilter } from './spamassassin/index.js';
@@ -24,4 +24,12 @@ export function createBuiltinFilter(m: BuiltinMilterConfig, ctx: FilterContext):
     case 'rules':
       return createRulesFilter(m.name, m.options, ctx);
   }
+}
+
+/**
+ * Checks what a built-in filter reads besides mailgate.toml without starting it (no store opened,
+ * nothing connected): greylist.conf's syntax. Throws the ConfigError the filter would throw at start.
+ */
+export function checkBuiltinFilter(m: BuiltinMilterConfig): void {
+  if (m.builtin === 'greylist') parseGreylistOptions(m.options);
 }

@@ -135,3 +135,26 @@ describe('mailgate test-client', () => {
     expect(out).toContain('[1]   add-header: X-Test: yes');
   });
 });
+
+describe('mailgate show-config', () => {
+  it('exits 2 on a greylist.conf syntax error, naming its line and token, as manager would', () => {
+    const conf = join(dir.path, 'greylist-bad.conf');
+    writeFileSync(conf, 'subnetmatch /24\ngreylist 10m\nracl whitelist frobnicate\n');
+    const toml = join(dir.path, 'mailgate-greylist.toml');
+    writeFileSync(toml, `[[milter]]\nname = "greylist"\nbuiltin = "greylist"\nconf = "${conf}"\nstore = "memory"\n`);
+    const r = spawnSync(process.execPath, [cli, 'show-config', '-c', toml], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/greylist-bad\.conf:3: column 16: unexpected "frobnicate"/);
+  });
+
+  it('prints a configuration with a valid greylist.conf', () => {
+    const conf = join(dir.path, 'greylist-ok.conf');
+    writeFileSync(conf, 'subnetmatch /24\ngreylist 10m\nracl greylist default\n');
+    const toml = join(dir.path, 'mailgate-greylist-ok.toml');
+    writeFileSync(toml, `[[milter]]\nname = "greylist"\nbuiltin = "greylist"\nconf = "${conf}"\nstore = "memory"\n`);
+    const r = spawnSync(process.execPath, [cli, 'show-config', '-c', toml], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/builtin = "greylist"/);
+  });
+});

@@ -22,12 +22,17 @@ export interface GreylistFilterOverrides {
   readonly store?: GreylistStore;
 }
 
-export function createGreylistFilter(name: string, options: GreylistOptions, ctx: FilterContext, overrides: GreylistFilterOverrides = {}): Filter {
-  const conf = parseGreylistConf(options.conf.text, {
+/** The greylist.conf of `options`, parsed; a GreylistConfError (a ConfigError) names its line, column and token. */
+export function parseGreylistOptions(options: GreylistOptions): GreylistConf {
+  return parseGreylistConf(options.conf.text, {
     file: options.conf.file,
     lineOffset: options.conf.lineOffset,
     ...(options.conf.key !== undefined ? { key: options.conf.key } : {}),
   });
+}
+
+export function createGreylistFilter(name: string, options: GreylistOptions, ctx: FilterContext, overrides: GreylistFilterOverrides = {}): Filter {
+  const conf = parseGreylistOptions(options);
   for (const note of conf.notes) ctx.logger.info({ line: note.line + options.conf.lineOffset }, `greylist.conf: ${note.text}`);
   const engine = new AclEngine(conf);
   const store =
