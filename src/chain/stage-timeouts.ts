@@ -5,7 +5,7 @@
  */
 import type { Filter, FilterSession, SessionContext } from '../mail/filter.js';
 import type { Timeouts } from '../config/timeouts.js';
-import { unwatch, watch, type Expiring } from '../mail/deadlines.js';
+import { monotonicNow, unwatch, watch, type Expiring } from '../mail/deadlines.js';
 
 export class StageTimeoutError extends Error {
   override readonly name = 'StageTimeoutError';
@@ -63,7 +63,7 @@ class StageCall implements Expiring {
   /** Starts (or restarts) the clock. */
   arm(): void {
     if (this.settled) return;
-    this.deadline = Date.now() + this.seconds * 1000;
+    this.deadline = monotonicNow() + this.seconds * 1000;
     watch(this);
   }
 
@@ -98,7 +98,11 @@ class StageGuard {
     return this.inner!;
   }
 
-  /** ctx.progress() from the filter: restarts the clock of the call under way, if any. */
+  /**
+   * ctx.progress() from the filter: restarts the clock of the stage call under way, if any. The
+   * context is the session's, not one call's (stage calls come one at a time): a filter that kept it
+   * from an earlier stage and calls progress() later speaks for the stage running then.
+   */
   progress(outer: SessionContext): Promise<void> {
     const run = this.current;
     // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.

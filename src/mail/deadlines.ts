@@ -6,8 +6,13 @@
  */
 export const TICK_MS = 25;
 
+/** Now, on the clock deadlines use. */
+export function monotonicNow(): number {
+  return performance.now();
+}
+
 export interface Expiring {
-  /** When it expires (ms since the epoch, as Date.now()). */
+  /** When it expires, on the monotonic clock (performance.now(), ms): a stepped wall clock moves no deadline. */
   deadline: number;
   expire(): void;
 }
@@ -29,11 +34,16 @@ export function unwatch(item: Expiring): void {
 }
 
 function check(): void {
-  const now = Date.now();
+  const now = performance.now();
   for (const item of watched) {
     if (item.deadline > now) continue;
     watched.delete(item);
-    item.expire();
+    try {
+      item.expire();
+    } catch (err) {
+      // One broken expire() must neither stop the others nor escape the timer (an uncaught exception).
+      process.emitWarning(`a deadline's expire() threw: ${(err as Error).message}`);
+    }
   }
   if (watched.size === 0) {
     clearInterval(timer);

@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { ConnectionSpec } from '../../config/connection-spec.js';
-import { unwatch, watch, type Expiring } from '../../mail/deadlines.js';
+import { monotonicNow, unwatch, watch, type Expiring } from '../../mail/deadlines.js';
 import { takeReply, ZEND, ZIDSESSION } from './protocol.js';
 
 const TIMED_OUT = 'COMMAND READ TIMED OUT';
@@ -28,7 +28,11 @@ export class ClamdError extends Error {
     readonly address: string,
     /** What went wrong, without the address. */
     readonly reason: string,
-    /** The connection ended without a byte of reply (closed or reset): the request may be sent again. */
+    /**
+     * clamd took none of the request: it closed the connection while it was idle, or said its
+     * ReadTimeout ran out waiting for a command. The request may be sent again. A connection that
+     * ends while a request is on it is not `dropped`: clamd may have died of that very message.
+     */
     readonly dropped = false,
   ) {
     super(`clamd ${address}: ${reason}`);
@@ -78,7 +82,7 @@ export class ClamdConnection implements Expiring {
     this.address = describeAddress(spec);
     this.socket = spec.type === 'unix' ? connect({ path: spec.path }) : connect({ host: spec.host, port: spec.port, noDelay: true });
     // One deadline serves both waits: for the connection, then for clamd (armReadTimer).
-    this.deadline = Date.now() + timeouts.connectMs;
+    this.deadline = monotonicNow() + timeouts.connectMs;
     watch(this);
     this.socket.once('connect', () => {
       this.isConnected = true;
@@ -93,14 +97,14 @@ export class ClamdConnection implements Expiring {
       // clamd answers "INSTREAM size limit exceeded" and closes; a write still under way can fail before that reply is read.
       const reset = this.isConnected && (err.code === 'EPIPE' || err.code === 'ECONNRESET');
       const hint = reset && this.busy ? ' while sending; clamd does this when a stream exceeds its StreamMaxLength' : '';
-      this.fail(`${text}${hint}`, reset && this.unanswered());
+      this.fail(`${text}${hint}`, reset && this.tookNothing());
     });
     // clamd ending a kept session while it is idle: not to be taken for the next message.
     this.socket.on('end', () => {
       if (!this.busy) this.fail('closed the connection while idle', true);
     });
     this.socket.on('close', () => {
-      if (this.unanswered()) this.fail('closed the connection without a reply', true);
+      if (this.received.length === 0 || this.timedOut()) this.fail('closed the connection without a reply', this.tookNothing());
       else this.fail(`closed the connection in the middle of its reply (${JSON.stringify(this.received.toString('latin1', 0, 80))})`);
     });
     if (session) this.socket.write(ZIDSESSION);
@@ -188,12 +192,17 @@ export class ClamdConnection implements Expiring {
     this.finish();
   }
 
+  /** clamd took none of the request: none was on the connection, or clamd says it timed out waiting for one. */
+  private tookNothing(): boolean {
+    return !this.busy || this.timedOut();
+  }
+
   /**
-   * Nothing of a reply came. An idle session past clamd's ReadTimeout gets "COMMAND READ TIMED OUT"
-   * (newline-ended, unasked) before clamd closes it: a request written just then was not taken either.
+   * An idle session past clamd's ReadTimeout gets "COMMAND READ TIMED OUT" (newline-ended, unasked)
+   * before clamd closes it: a request written just then was not taken.
    */
-  private unanswered(): boolean {
-    return this.received.length === 0 || (this.session && this.received.toString('latin1', 0, TIMED_OUT.length) === TIMED_OUT);
+  private timedOut(): boolean {
+    return this.session && this.received.toString('latin1', 0, TIMED_OUT.length) === TIMED_OUT;
   }
 
   /** The wait under way timed out (called by the shared deadline check). */
@@ -204,7 +213,7 @@ export class ClamdConnection implements Expiring {
   /** Before the connection is up, the connect timeout runs; the read timeout starts once it is. */
   private armReadTimer(): void {
     if (!this.isConnected) return;
-    this.deadline = Date.now() + this.timeouts.readMs;
+    this.deadline = monotonicNow() + this.timeouts.readMs;
     watch(this);
   }
 
@@ -218,7 +227,7 @@ export class ClamdConnection implements Expiring {
 
   private onData(data: Buffer): void {
     // Any byte from clamd is progress: the silence it may keep runs from here.
-    if (this.replyWaiter !== undefined) this.deadline = Date.now() + this.timeouts.readMs;
+    if (this.replyWaiter !== undefined) this.deadline = monotonicNow() + this.timeouts.readMs;
     this.received = this.received.length === 0 ? data : Buffer.concat([this.received, data]);
     if (!this.busy) {
       // Nothing of ours was taken (an idle session past clamd's ReadTimeout says so, then closes).
@@ -265,15 +274,16 @@ export class ClamdConnection implements Expiring {
     if (this.closed) return;
     const err = new ClamdError(this.isConnected ? 'exchange' : 'connect', this.address, message, dropped);
     this.failure = err;
-    const waiter = this.replyWaiter;
-    this.finish();
-    waiter?.reject(err);
+    this.finish(err);
   }
 
-  private finish(): void {
+  /** Ends the connection; a reply still awaited fails with `err` (never left hanging). */
+  private finish(err?: ClamdError): void {
     if (this.closed) return;
     this.closed = true;
+    const waiter = this.replyWaiter;
     this.replyWaiter = undefined;
+    waiter?.reject(err ?? new ClamdError('exchange', this.address, 'connection closed before the reply'));
     unwatch(this);
     this.socket.destroy();
     const drain = this.drainWaiter;

@@ -62,7 +62,7 @@ export class MessageScan {
       const headers = this.headerBlock();
       this.size += headers.length - MBOX_FROM_LINE.length;
       if (this.size > this.limit) this.giveUp(0);
-      else this.stream.write([headers]);
+      else await this.stream.write([headers]);
     }
     const stream = this.stream;
     if (stream === undefined) return undefined;

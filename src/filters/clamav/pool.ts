@@ -11,6 +11,7 @@
  */
 import type { ConnectionSpec } from '../../config/connection-spec.js';
 import type { Logger } from '../../mail/logger.js';
+import { monotonicNow } from '../../mail/deadlines.js';
 import { ClamdConnection, ClamdError, describeAddress, type ClamdTimeouts } from './connection.js';
 
 export interface PoolOptions {
@@ -75,15 +76,28 @@ export class ClamdPool {
     return this.take(this.pick());
   }
 
+  /** How many clamd addresses there are. */
+  get size(): number {
+    return this.members.length;
+  }
+
   /**
    * A new connection in place of `failed`, which failed or closed before it was written to: to
-   * another address if there is one (that failure may be old news, so the address is not set aside).
+   * another live address if there is one. An address that refused the connection is set aside as a
+   * failed request sets it aside (when every address is, they are all tried anyway).
    */
   replace(failed: ClamdConnection): ClamdConnection {
     failed.close();
     const now = this.now();
+    const gone = this.byAddress.get(failed.address);
+    if (gone !== undefined && failed.failure?.phase === 'connect') {
+      if (gone.deadUntil <= now) {
+        this.options.logger?.warn({ clamd: gone.address, err: failed.failure.reason }, `clamd ${gone.address} unreachable (${failed.failure.reason}), skipped for ${this.retryMs / 1000} s`);
+      }
+      gone.deadUntil = now + this.retryMs;
+    }
     const ordered = this.ordered();
-    const m = ordered.find((x) => x.address !== failed.address && x.deadUntil <= now) ?? this.byAddress.get(failed.address) ?? ordered[0]!;
+    const m = ordered.find((x) => x.address !== failed.address && x.deadUntil <= now) ?? gone ?? ordered[0]!;
     return this.take(m);
   }
 
@@ -94,7 +108,7 @@ export class ClamdPool {
       conn.close();
       return;
     }
-    conn.idleSince = Date.now();
+    conn.idleSince = monotonicNow();
     m.idle.push(conn);
     if (this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), Math.max(this.idleMs / 2, 10));
@@ -130,7 +144,7 @@ export class ClamdPool {
         this.release(reserved);
         return { reply, address: reserved.address };
       } catch (err) {
-        if (!(err instanceof ClamdError) || !(err.phase === 'connect' || (err.dropped && reserved.reused))) throw err;
+        if (!(err instanceof ClamdError) || !(err.phase === 'connect' || err.dropped)) throw err;
         if (err.phase === 'connect') setAside(reserved.address, err);
       }
     } else {
@@ -173,7 +187,7 @@ export class ClamdPool {
       this.release(conn);
       return reply;
     } catch (err) {
-      if (!(err instanceof ClamdError) || !err.dropped || !conn.reused) throw err;
+      if (!(err instanceof ClamdError) || !err.dropped) throw err;
       const fresh = this.open(m);
       const reply = await fresh.send(request);
       this.release(fresh);
@@ -206,7 +220,7 @@ export class ClamdPool {
   }
 
   private sweep(): void {
-    const oldest = Date.now() - this.idleMs;
+    const oldest = monotonicNow() - this.idleMs;
     let left = 0;
     for (const m of this.members) {
       const keep = m.idle.filter((c) => c.usable() && c.idleSince > oldest);

@@ -12,10 +12,11 @@
  *
  * Once bytes are on a connection that fails, they are gone. So the stream keeps references to
  * everything while it is within `replayLimit`, and replays it through the pool (which tries the next
- * address) when clamd took nothing of it: the connection never came up, or a kept session was closed
- * by clamd just as the message began. A clamd that failed on the message itself (closed after
- * taking it, a timeout, garbage) is not handed it again: that is the filter's on_fail.
+ * address) when clamd took nothing of it: the connection never came up, or clamd said its timeout
+ * ran out waiting for a command. A connection that ended while the message was on it (clamd may
+ * have died of that very message), a timeout or garbage is not retried: that is the filter's on_fail.
  */
+import { monotonicNow } from '../../mail/deadlines.js';
 import { ClamdError, type ClamdConnection } from './connection.js';
 import type { ClamdPool, PoolReply } from './pool.js';
 import { encodeInstream, END_OF_STREAM, frameChunks, ZINSTREAM } from './protocol.js';
@@ -33,7 +34,7 @@ export class ClamdStream {
   /** Bytes not written yet. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private lastWrite = Date.now();
+  private lastWrite = monotonicNow();
   /** What was written or is pending, while it is within the replay limit; undefined past it. */
   private sent: Buffer[] | undefined = [];
   private sentBytes = 0;
@@ -58,11 +59,20 @@ export class ClamdStream {
       this.pendingBytes += p.length;
       this.keep(p);
     }
-    if (this.pendingBytes < this.replayLimit && Date.now() - this.lastWrite < KEEP_BUSY_MS) return undefined;
-    // The first bytes past the replay limit cannot be sent again: they wait until the connection is
-    // known to be up (or is replaced), the writer waiting with them.
-    if (!this.started && this.connection.connecting) return this.connection.whenSettled().then(() => this.flushOrWait());
+    if (this.pendingBytes < this.replayLimit && monotonicNow() - this.lastWrite < KEEP_BUSY_MS) return undefined;
+    // The first bytes past the replay limit cannot be sent again: they wait until a connection is
+    // known to be up, the writer waiting with them.
+    if (!this.started && !(this.connection.usable() && !this.connection.connecting)) return this.connectionUp().then(() => this.flushOrWait());
     return this.flushOrWait();
+  }
+
+  /** Waits for the connection to come up, replacing it while it fails, once per clamd address at most. */
+  private async connectionUp(): Promise<void> {
+    for (let tries = 0; tries < this.pool.size; tries++) {
+      await this.connection.whenSettled();
+      if (this.finished || this.connection.usable()) return;
+      this.connection = this.pool.replace(this.connection);
+    }
   }
 
   /** Ends the stream and resolves with clamd's reply; connection failures throw ClamdError. */
@@ -82,8 +92,7 @@ export class ClamdStream {
       }
     }
     const conn = this.connection;
-    const tookNothing = failure.phase === 'connect' || (failure.dropped && conn.reused);
-    if (this.sent === undefined || !tookNothing) throw failure;
+    if (this.sent === undefined || !(failure.phase === 'connect' || failure.dropped)) throw failure;
     return this.pool.request(encodeInstream(this.sent), conn);
   }
 
@@ -113,7 +122,7 @@ export class ClamdStream {
       out.unshift(ZINSTREAM);
     }
     for (const b of tail) out.push(b);
-    this.lastWrite = Date.now();
+    this.lastWrite = monotonicNow();
     return this.connection.write(out);
   }
 

@@ -73,16 +73,23 @@ describe('clamav filter: the clamd connection is opened at the first header', ()
     expect(fake.sockets()).toHaveLength(0);
   });
 
-  it('messages over the replay limit still fail over from a dead address to a live one', async () => {
-    const live = await startFakeClamd(replyWith('stream: OK'));
+  it('messages over the replay limit still fail over from dead addresses to a live one', async () => {
+    // As clamd does in a session: answer, and keep the connection open.
+    const live = await startFakeClamd(replyWith('stream: OK', { close: false }));
     fakes.push(live);
-    const dead = await startFakeClamd(replyWith('stream: OK'));
-    const deadAddress = specText(dead);
-    await dead.stop();
+    const deadAddresses: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const dead = await startFakeClamd(replyWith('stream: OK'));
+      deadAddresses.push(specText(dead));
+      await dead.stop();
+    }
     const rec = recordingLogger();
-    const filter = clamavFilter(`clamd = ["${deadAddress}", "${specText(live)}"]\nadd_header = "no"\non_fail = "defer"`, rec.logger);
+    const filter = clamavFilter(`clamd = ["${deadAddresses[0]}", "${deadAddresses[1]}", "${specText(live)}"]\nadd_header = "no"\non_fail = "defer"`, rec.logger);
     const body = Buffer.alloc(2 * 1024 * 1024, 0x61);
     for (let i = 0; i < 4; i++) expect((await drive(filter, { body })).eom?.reply.status, `message ${i} ${JSON.stringify(messages(rec.lines, 30))}`).toBe('continue');
+    // Each dead address was set aside once, with one line; later messages went straight to the live one.
+    const unreachable = expect.stringMatching(/^clamd inet:\d+@127.0.0.1 unreachable \(connect ECONNREFUSED/);
+    expect(messages(rec.lines, 40)).toEqual([unreachable, unreachable]);
     await filter.close?.();
   });
 

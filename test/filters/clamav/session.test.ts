@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClamdClient } from '../../../src/filters/clamav/client.js';
+import { ClamdConnection } from '../../../src/filters/clamav/connection.js';
 import { ClamdPool } from '../../../src/filters/clamav/pool.js';
 import { ClamdStream } from '../../../src/filters/clamav/stream.js';
 import { recordingLogger } from './drive.js';
@@ -70,18 +71,17 @@ describe('keep_alive: clamd sessions', () => {
     expect(f.connections).toBe(2);
   });
 
-  it('a session clamd drops just as it is reused: the request goes again on a new connection', async () => {
+  it('a kept session that ends while a request is on it: not retried (clamd may have died of that message)', async () => {
     let served = 0;
     const f = await fake((socket, received) => {
       if (!received.subarray(0, 10).equals(Buffer.from('zINSTREAM\0'))) return;
-      // The first connection answers once, then drops the next request without a word.
-      if (served++ === 1) socket.destroy();
+      if (served++ === 1) socket.destroy(); // took the second request, then went away
       else clean(socket, received);
     });
     const c = client(f);
     await c.scan(MESSAGE);
-    await expect(c.scan(MESSAGE)).resolves.toMatchObject({ kind: 'clean' });
-    expect(f.connections).toBe(2);
+    await expect(c.scan(MESSAGE)).rejects.toMatchObject({ phase: 'exchange', dropped: false });
+    expect(f.connections).toBe(1);
   });
 
   it('a session that clamd times out just as it is reused (COMMAND READ TIMED OUT, then closed): the request goes again', async () => {
@@ -144,6 +144,16 @@ describe('keep_alive: clamd sessions', () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('ClamdConnection', () => {
+  it('close() while a reply is awaited fails that wait instead of leaving it hanging', async () => {
+    const f = await fake(() => undefined);
+    const conn = new ClamdConnection(f.spec, FAST);
+    const reply = conn.send([Buffer.from('zPING\0')]);
+    conn.close();
+    await expect(reply).rejects.toThrow(/connection closed before the reply/);
   });
 });
 
