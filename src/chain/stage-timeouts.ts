@@ -30,7 +30,7 @@ export function withStageTimeouts(filter: Filter, timeouts: Pick<Timeouts, 'read
 function wrapSession(inner: FilterSession, timeouts: Pick<Timeouts, 'reading' | 'endOfMessage'>): FilterSession {
   const guard = new StageGuard();
   const s: Record<string, unknown> = {
-    negotiate: (offer: Parameters<FilterSession['negotiate']>[0]) => guard.run('negotiate', timeouts.reading, () => inner.negotiate(offer)),
+    negotiate: (offer: Parameters<FilterSession['negotiate']>[0]) => guard.run('negotiate', timeouts.reading, inner, inner.negotiate as (...a: unknown[]) => unknown, [offer]),
   };
   // Only the stages the filter has, so that the chain sees the same shape.
   const stages: AnyStage[] = [...READING_STAGES, 'endOfMessage'];
@@ -41,7 +41,7 @@ function wrapSession(inner: FilterSession, timeouts: Pick<Timeouts, 'reading' | 
     s[stage] = (...args: unknown[]) => {
       // The last argument is the context: the filter gets one whose progress() restarts the clock.
       args[args.length - 1] = guard.context(args[args.length - 1] as SessionContext);
-      return guard.run(stage, seconds, () => method.apply(inner, args));
+      return guard.run(stage, seconds, inner, method, args);
     };
   }
   if (inner.abort) s['abort'] = (ctx: SessionContext) => inner.abort!(ctx);
@@ -98,12 +98,22 @@ class StageGuard {
     return this.inner!;
   }
 
+  private stage = '';
+  private seconds = 0;
+
+  private endCurrent(): void {
+    this.current?.end();
+  }
+  /** A stage method is running right now (synchronously). */
+  private calling = false;
+
   /**
    * ctx.progress() from the filter: restarts the clock of the stage call under way, if any. The
    * context is the session's, not one call's (stage calls come one at a time): a filter that kept it
    * from an earlier stage and calls progress() later speaks for the stage running then.
    */
   progress(outer: SessionContext): Promise<void> {
+    if (this.current === undefined && this.calling) this.current = new StageCall(this.stage, this.seconds);
     const run = this.current;
     // After the answer (or the timeout) the stage is over: no timer, nothing to tell the MTA.
     if (run === undefined || run.settled) return Promise.resolve();
@@ -111,21 +121,30 @@ class StageGuard {
     return outer.progress();
   }
 
-  /** Runs `call`; rejects after `seconds` unless it answers first. */
-  run<T>(stage: string, seconds: number, call: () => T | Promise<T>): T | Promise<T> {
-    const run = new StageCall(stage, seconds);
-    this.current = run;
+  /**
+   * Runs `method` on `target`; rejects after `seconds` unless it answers first. A call under way is
+   * noted in `stage`/`seconds` only; its StageCall is made when it needs a clock (a promise, or a
+   * progress() during the call), so an answer given at once allocates nothing here.
+   */
+  run<T>(stage: string, seconds: number, target: unknown, method: (...a: unknown[]) => unknown, args: unknown[]): T | Promise<T> {
+    this.current = undefined;
+    this.stage = stage;
+    this.seconds = seconds;
+    this.calling = true;
     let result: T | Promise<T>;
     try {
-      result = call();
+      result = method.apply(target, args) as T | Promise<T>;
     } catch (err) {
-      run.end();
+      this.calling = false;
+      this.endCurrent();
       return Promise.reject(err as Error);
     }
+    this.calling = false;
     if (!isPromiseLike(result)) {
-      run.end(); // a progress() during the call may have armed the clock
+      this.endCurrent(); // a progress() during the call may have started a clock
       return result;
     }
+    const run = (this.current as StageCall | undefined) ?? (this.current = new StageCall(stage, seconds));
     const pending = result;
     return new Promise<T>((resolve, reject) => {
       run.reject = reject;

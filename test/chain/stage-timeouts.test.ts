@@ -43,6 +43,23 @@ describe('withStageTimeouts (built-in children)', () => {
     await expect(s.mail!('<a@example.org>', [], ctx)).rejects.toThrow('broken filter');
   });
 
+  it('progress() called during the synchronous part of a stage starts its clock; a stuck stage still times out', async () => {
+    const f = withStageTimeouts(
+      defineFilter('sync-progress', {}, () => ({
+        rcpt: (_r, _a, c) => {
+          void c.progress();
+          return never();
+        },
+      })),
+      { reading: 0.05, endOfMessage: 1 },
+    );
+    const s = await f.open();
+    let told = 0;
+    const counting: SessionContext = { macros: NO_MACROS, progress: () => ((told += 1), Promise.resolve()) };
+    await expect(s.rcpt!('<a@example.org>', [], counting)).rejects.toBeInstanceOf(StageTimeoutError);
+    expect(told).toBe(1);
+  });
+
   it('progress() at end of message restarts the clock', async () => {
     const f = withStageTimeouts(
       defineFilter('slow', {}, () => ({
