@@ -137,23 +137,24 @@ describe('mailgate test-client', () => {
 });
 
 describe('mailgate show-config', () => {
-  it('exits 2 on a greylist.conf syntax error, naming its line and token, as manager would', () => {
-    const conf = join(dir.path, 'greylist-bad.conf');
-    writeFileSync(conf, 'subnetmatch /24\ngreylist 10m\nracl whitelist frobnicate\n');
-    const toml = join(dir.path, 'mailgate-greylist.toml');
+  /** show-config on a mailgate.toml whose greylist child reads `confText` from a file named `name`. */
+  const showConfigWith = (name: string, confText: string) => {
+    const conf = join(dir.path, `${name}.conf`);
+    writeFileSync(conf, confText);
+    const toml = join(dir.path, `mailgate-${name}.toml`);
     writeFileSync(toml, `[[milter]]\nname = "greylist"\nbuiltin = "greylist"\nconf = "${conf}"\nstore = "memory"\n`);
-    const r = spawnSync(process.execPath, [cli, 'show-config', '-c', toml], { encoding: 'utf8' });
+    return spawnSync(process.execPath, [cli, 'show-config', '-c', toml], { encoding: 'utf8' });
+  };
+
+  it('exits 2 on a greylist.conf syntax error, naming its line and token, as manager would', () => {
+    const r = showConfigWith('greylist-bad', 'subnetmatch /24\ngreylist 10m\nracl whitelist frobnicate\n');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/greylist-bad\.conf:3: column 16: unexpected "frobnicate"/);
   });
 
   it('prints a configuration with a valid greylist.conf', () => {
-    const conf = join(dir.path, 'greylist-ok.conf');
-    writeFileSync(conf, 'subnetmatch /24\ngreylist 10m\nracl greylist default\n');
-    const toml = join(dir.path, 'mailgate-greylist-ok.toml');
-    writeFileSync(toml, `[[milter]]\nname = "greylist"\nbuiltin = "greylist"\nconf = "${conf}"\nstore = "memory"\n`);
-    const r = spawnSync(process.execPath, [cli, 'show-config', '-c', toml], { encoding: 'utf8' });
+    const r = showConfigWith('greylist-ok', 'subnetmatch /24\ngreylist 10m\nracl greylist default\n');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/builtin = "greylist"/);
   });
