@@ -216,6 +216,21 @@ describe('clamav filter with a real clamd', LIMITS, () => {
     });
   }
 
+  it('50 messages at once through one filter (kept sessions shared by concurrent sessions): every verdict its own', async () => {
+    setup.check();
+    const filter = clamavFilter(`clamd = "unix:${clamd.socketPath}"\non_infected = "reject"`, recordingLogger().logger);
+    try {
+      for (let round = 0; round < 2; round++) {
+        const outs = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => drive(filter, { body: i % 2 === 1 ? EICAR_BODY : `clean message ${i}\r\n` }).then((o) => o.eom?.reply.status)),
+        );
+        expect(outs).toEqual(Array.from({ length: 50 }, (_, i) => (i % 2 === 1 ? 'reject' : 'continue')));
+      }
+    } finally {
+      await filter.close?.();
+    }
+  });
+
   it("a kept session that clamd timed out (ReadTimeout: it says COMMAND READ TIMED OUT and closes): the next message is still scanned, nothing logged", async () => {
     setup.check();
     const log = recordingLogger();
