@@ -89,6 +89,10 @@ class StageGuard {
   private current: StageCall | undefined;
   private outer: SessionContext | undefined;
   private inner: SessionContext | undefined;
+  /** The call under way: a stage method is running right now (synchronously), with these. */
+  private calling = false;
+  private stage = '';
+  private seconds = 0;
 
   context(ctx: SessionContext): SessionContext {
     if (ctx !== this.outer) {
@@ -97,15 +101,6 @@ class StageGuard {
     }
     return this.inner!;
   }
-
-  private stage = '';
-  private seconds = 0;
-
-  private endCurrent(): void {
-    this.current?.end();
-  }
-  /** A stage method is running right now (synchronously). */
-  private calling = false;
 
   /**
    * ctx.progress() from the filter: restarts the clock of the stage call under way, if any. The
@@ -144,13 +139,18 @@ class StageGuard {
       this.endCurrent(); // a progress() during the call may have started a clock
       return result;
     }
-    const run = (this.current as StageCall | undefined) ?? (this.current = new StageCall(stage, seconds));
+    const run = this.current ?? (this.current = new StageCall(stage, seconds));
     const pending = result;
     return new Promise<T>((resolve, reject) => {
       run.reject = reject;
       if (run.deadline === 0) run.arm();
       pending.then(resolve, reject).finally(() => run.end());
     });
+  }
+
+  /** A method, not `this.current?.end()` inline: TypeScript takes `current` for still undefined after the call. */
+  private endCurrent(): void {
+    this.current?.end();
   }
 }
 

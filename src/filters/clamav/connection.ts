@@ -126,11 +126,6 @@ export class ClamdConnection implements Expiring {
     return new Promise<void>((resolve) => this.settleWaiters.push(resolve));
   }
 
-  /** Whether it answered a request before: clamd may have closed it just as the next one is written. */
-  get reused(): boolean {
-    return this.answered > 0;
-  }
-
   /**
    * Writes the next bytes of the request (several buffers go out in one vectored write). False when
    * the socket's buffer is full: wait for `drained()` before writing more. Once the connection has

@@ -90,14 +90,15 @@ export class ClamdPool {
     failed.close();
     const now = this.now();
     const gone = this.byAddress.get(failed.address);
-    if (gone !== undefined && failed.failure?.phase === 'connect') {
-      if (gone.deadUntil <= now) {
-        this.options.logger?.warn({ clamd: gone.address, err: failed.failure.reason }, `clamd ${gone.address} unreachable (${failed.failure.reason}), skipped for ${this.retryMs / 1000} s`);
-      }
-      gone.deadUntil = now + this.retryMs;
-    }
+    const refused = gone !== undefined && failed.failure?.phase === 'connect';
+    const newlyDead = refused && gone.deadUntil <= now;
+    if (refused) gone.deadUntil = now + this.retryMs;
     const ordered = this.ordered();
     const m = ordered.find((x) => x.address !== failed.address && x.deadUntil <= now) ?? gone ?? ordered[0]!;
+    // Said only when another address takes over, as in request(): else the filter's one line says it all.
+    if (newlyDead && m !== gone) {
+      this.options.logger?.warn({ clamd: gone.address, err: failed.failure!.reason }, `clamd ${gone.address} unreachable (${failed.failure!.reason}), skipped for ${this.retryMs / 1000} s`);
+    }
     return this.take(m);
   }
 
@@ -127,7 +128,7 @@ export class ClamdPool {
   /**
    * Sends `request` on `reserved` when it is still usable, else to the next live address; on a
    * connection failure, to the one after. A reserved connection that could not connect (just now:
-   * a stream given up to be replayed here) or that clamd closed as it was reused costs nothing but
+   * a stream given up to be replayed here) or that clamd took nothing on (`dropped`) costs nothing but
    * a fresh attempt; an address that failed to connect is set aside and not asked again for this request.
    */
   async request(request: readonly Buffer[], reserved?: ClamdConnection): Promise<PoolReply> {

@@ -93,6 +93,23 @@ describe('clamav filter: the clamd connection is opened at the first header', ()
     await filter.close?.();
   });
 
+  it('the only clamd refusing before end of message: one log line, on_fail', async () => {
+    const log = recordingLogger();
+    const dead = await startFakeClamd(replyWith('stream: OK'));
+    const address = specText(dead);
+    await dead.stop();
+    const filter = clamavFilter(`clamd = "${address}"\non_fail = "defer"`, log.logger);
+    const s = await filter.open();
+    const ctx = context();
+    await s.negotiate(FULL_OFFER);
+    await s.header!('Subject', 'hi', ctx);
+    await new Promise((r) => setTimeout(r, 50)); // the refusal is known before end of message
+    await s.body!(Buffer.from('hello\r\n'), ctx);
+    expect((await s.endOfMessage!(ctx)).reply.status).toBe('tempfail');
+    await s.close?.();
+    expect(messages(log.lines, 40)).toEqual([expect.stringMatching(/^clamd failed, on_fail defer: .*ECONNREFUSED/)]);
+  });
+
   it('a message through drive() still gives one log line when clamd is unreachable', async () => {
     const log = recordingLogger();
     const fake = await startFakeClamd(replyWith('stream: OK'));
