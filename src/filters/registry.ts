@@ -1,7 +1,7 @@
 /** Builds the filter a `[[milter]]` with `builtin = "NAME"` names. */
 import type { BuiltinMilterConfig } from '../config/schema.js';
 import type { Filter } from '../mail/filter.js';
-import { createAuthFilter } from './auth/index.js';
+import { createAuthFilter } from './sender-auth/index.js';
 import { createClamavFilter } from './clamav/index.js';
 import type { FilterContext } from './context.js';
 import { createGreylistFilter, parseGreylistOptions } from './greylist/index.js';

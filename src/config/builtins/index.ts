@@ -4,7 +4,7 @@
  * config layer, with file:line errors like every other key; the filter receives typed options.
  */
 import type { TableReader } from '../reader.js';
-import { AUTH_KEYS, readAuthOptions, type AuthOptions } from './auth.js';
+import { AUTH_KEYS, readAuthOptions, type AuthOptions } from './sender-auth.js';
 import { CLAMAV_KEYS, readClamavOptions, type ClamavOptions } from './clamav.js';
 import type { BuiltinReadContext } from './context.js';
 import { GREYLIST_KEYS, readGreylistOptions, type GreylistOptions } from './greylist.js';

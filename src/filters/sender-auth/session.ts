@@ -3,7 +3,7 @@
  * signing (our own clients, a configured From: domain) or DKIM/DMARC verification with an
  * Authentication-Results field, forged copies of ours removed first.
  */
-import type { AuthOptions } from '../../config/builtins/auth.js';
+import type { AuthOptions } from '../../config/builtins/sender-auth.js';
 import type { Change, EndOfMessageResult } from '../../mail/changes.js';
 import type { ConnectionInfo } from '../../mail/connection.js';
 import type { SessionContext } from '../../mail/filter.js';

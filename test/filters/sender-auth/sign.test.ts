@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DkimSigningConfig } from '../../../src/config/builtins/auth.js';
+import type { DkimSigningConfig } from '../../../src/config/builtins/sender-auth.js';
 import { ConfigError } from '../../../src/config/errors.js';
-import { createAuthFilter } from '../../../src/filters/auth/index.js';
+import { createAuthFilter } from '../../../src/filters/sender-auth/index.js';
 import { added, deliver, ed25519Key, environment, HEADERS, messageBytes, options, rsaKey, writeKey, type Env, type KeyPair } from './helpers.js';
 
 let env: Env;

@@ -1,6 +1,6 @@
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthFilter } from '../../../src/filters/auth/index.js';
+import { createAuthFilter } from '../../../src/filters/sender-auth/index.js';
 import { added, AUTHSERV, deliver, environment, HEADERS, messageBytes, options, rsaKey, signatureField, type Env, type KeyPair } from './helpers.js';
 
 let env: Env;

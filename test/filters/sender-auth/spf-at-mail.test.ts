@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthFilter } from '../../../src/filters/auth/index.js';
+import { createAuthFilter } from '../../../src/filters/sender-auth/index.js';
 import { added, deliver, environment, HEADERS, options, type Env } from './helpers.js';
 
 let env: Env;

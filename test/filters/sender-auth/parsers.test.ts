@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { authenticationResults, formatRow, propValue } from '../../../src/filters/auth/auth-results.js';
-import { dmarcAction } from '../../../src/filters/auth/dmarc-action.js';
-import { authservIdOf, envelopeAddress, fromDomains, stripComments } from '../../../src/filters/auth/header-syntax.js';
+import { authenticationResults, formatRow, propValue } from '../../../src/filters/sender-auth/auth-results.js';
+import { dmarcAction } from '../../../src/filters/sender-auth/dmarc-action.js';
+import { authservIdOf, envelopeAddress, fromDomains, stripComments } from '../../../src/filters/sender-auth/header-syntax.js';
 import { NetworkList } from '../../../src/mail/network-list.js';
-import { rawMessage } from '../../../src/filters/auth/raw-message.js';
-import { expModifier } from '../../../src/filters/auth/spf-explanation.js';
+import { rawMessage } from '../../../src/filters/sender-auth/raw-message.js';
+import { expModifier } from '../../../src/filters/sender-auth/spf-explanation.js';
 
 const domain = fc
   .array(fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/), { minLength: 2, maxLength: 4 })

@@ -4,7 +4,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { DkimSigningConfig } from '../../config/builtins/auth.js';
+import type { DkimSigningConfig } from '../../config/builtins/sender-auth.js';
 import { ConfigError } from '../../config/errors.js';
 
 export interface SigningKey {

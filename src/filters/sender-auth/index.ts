@@ -3,7 +3,7 @@
  * and DMARC verification with an Authentication-Results field, and DKIM signing for our own domains.
  */
 import { hostname } from 'node:os';
-import type { AuthOptions } from '../../config/builtins/auth.js';
+import type { AuthOptions } from '../../config/builtins/sender-auth.js';
 import { capabilitiesFor, type Wants } from '../../mail/capabilities.js';
 import type { Capabilities, Filter, FilterSession } from '../../mail/filter.js';
 import type { EventStage } from '../../mail/stage.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainFromConfig } from '../../../src/chain/from-config.js';
-import type { AuthOptions } from '../../../src/config/builtins/auth.js';
+import type { AuthOptions } from '../../../src/config/builtins/sender-auth.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/mail/logger.js';
