@@ -1,6 +1,6 @@
 /** `mailgate detect`: the milters installed on this host, as auto-detection (manager.detect) finds them. */
 import { Command, Option } from 'commander';
-import { detectMilters, type DetectedMilter, type Platform } from '../config/detect/index.js';
+import { detectMilters, type DetectedMilter, type Platform } from './detect/index.js';
 
 /** One block per milter: name, connection spec, enabled, where it was found, conditions (and any problem). */
 export function formatDetected(milters: readonly DetectedMilter[]): string {

@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
-import { detectMilters, type DetectedMilter, type Platform } from '../../../src/config/detect/index.js';
+import { detectMilters, type DetectedMilter, type Platform } from '../../../src/cli/detect/index.js';
 
 export type Entry = string | { readonly link: string } | { readonly text: string; readonly mode: number } | { readonly dir: true };
 

@@ -1,6 +1,6 @@
 /** Auto-detection of installed milters (milter-manager's Debian / Red Hat detectors) and their child configs. */
-import { DEFAULT_MILTER } from '../defaults.js';
-import type { MilterConfig } from '../schema.js';
+import { DEFAULT_MILTER } from '../../config/defaults.js';
+import type { MilterConfig } from '../../config/schema.js';
 import type { DetectedMilter } from './types.js';
 
 export { detectMilters, detectPlatform } from './detect.js';

@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { detectMilters, toMilterConfigs } from '../../../src/config/detect/index.js';
+import { detectMilters, toMilterConfigs } from '../../../src/cli/detect/index.js';
 import { only } from './tree.js';
 
 const debianWithPeers = existsSync('/etc/debian_version') && existsSync('/usr/sbin/opendkim') && existsSync('/usr/sbin/clamav-milter') && existsSync('/usr/sbin/spamass-milter');

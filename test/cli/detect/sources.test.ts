@@ -1,6 +1,6 @@
 /** systemd units, init scripts, /etc/default and /etc/sysconfig: which service is used, enabled, and the socket. */
 import { describe, expect, it } from 'vitest';
-import { detectMilters } from '../../../src/config/detect/index.js';
+import { detectMilters } from '../../../src/cli/detect/index.js';
 import { detectIn, initScript, only, tree, unit, WANTS } from './tree.js';
 
 describe('platform and empty systems', () => {

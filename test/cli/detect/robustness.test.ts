@@ -5,7 +5,7 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { detectMilters } from '../../../src/config/detect/index.js';
+import { detectMilters } from '../../../src/cli/detect/index.js';
 import { detectIn, initScript, only, tree, unit, WANTS } from './tree.js';
 
 const PATHS = [

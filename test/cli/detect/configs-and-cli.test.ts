@@ -1,7 +1,7 @@
 /** toMilterConfigs (fed to addDetectedMilters) and `mailgate detect`. */
 import { describe, expect, it, vi } from 'vitest';
 import { formatDetected, detectCommand } from '../../../src/cli/detect.js';
-import { toMilterConfigs, type DetectedMilter } from '../../../src/config/detect/index.js';
+import { toMilterConfigs, type DetectedMilter } from '../../../src/cli/detect/index.js';
 import { defaultConfig } from '../../../src/config/defaults.js';
 import { addDetectedMilters } from '../../../src/config/detected.js';
 import { detectIn, initScript, tree, unit, WANTS } from './tree.js';

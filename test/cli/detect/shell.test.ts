@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RootedFs } from '../../../src/config/detect/rooted-fs.js';
-import { expand, optionValue, parseShellAssignments, rawOptionValue, splitWords, stripComment, type Variables } from '../../../src/config/detect/shell.js';
+import { RootedFs } from '../../../src/cli/detect/rooted-fs.js';
+import { expand, optionValue, parseShellAssignments, rawOptionValue, splitWords, stripComment, type Variables } from '../../../src/cli/detect/shell.js';
 import { tree } from './tree.js';
 
 function parse(text: string, root?: string, lowerCase = false): Record<string, string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeSocket } from '../../../src/config/detect/index.js';
+import { normalizeSocket } from '../../../src/cli/detect/index.js';
 
 describe('normalizeSocket', () => {
   it.each([
