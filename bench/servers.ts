@@ -1,6 +1,6 @@
 /** The two servers under test, startable in this process or in a forked child (server-proc.ts). */
-import { silentLogger } from '../mail/logger.js';
-import { MilterServer } from '../milter/server.js';
+import { silentLogger } from '../src/mail/logger.js';
+import { MilterServer } from '../src/milter/server.js';
 import { listenPingPong } from './pingpong.js';
 import { benchFilter } from './workload.js';
 

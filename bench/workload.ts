@@ -3,19 +3,19 @@
  * helo, mail, 2 rcpt, data, 10 headers, eoh, a 4 KiB body, eom (the filter adds one header), quit.
  * That is 20 round trips; the macro packets ride in the same write as their event.
  */
-import { FULL_OFFER, capabilitiesFor, type Wants } from '../mail/capabilities.js';
-import type { ConnectionInfo } from '../mail/connection.js';
-import { defineFilter } from '../mail/define-filter.js';
-import type { Filter, SessionContext } from '../mail/filter.js';
-import { CONTINUE, type Reply } from '../mail/reply.js';
-import type { MacroStage } from '../mail/stage.js';
-import type { MilterClient } from '../milter/client.js';
-import { offerProtocolBits } from '../milter/client-session.js';
-import { encodeCommand, type MilterCommand } from '../milter/commands.js';
-import { Command } from '../milter/constants.js';
-import { MacroStore } from '../milter/macro-store.js';
-import { actionBits, negotiateAsFilter } from '../milter/negotiation.js';
-import { encodeResponse, type MilterResponse } from '../milter/responses.js';
+import { FULL_OFFER, capabilitiesFor, type Wants } from '../src/mail/capabilities.js';
+import type { ConnectionInfo } from '../src/mail/connection.js';
+import { defineFilter } from '../src/mail/define-filter.js';
+import type { Filter, SessionContext } from '../src/mail/filter.js';
+import { CONTINUE, type Reply } from '../src/mail/reply.js';
+import type { MacroStage } from '../src/mail/stage.js';
+import type { MilterClient } from '../src/milter/client.js';
+import { offerProtocolBits } from '../src/milter/client-session.js';
+import { encodeCommand, type MilterCommand } from '../src/milter/commands.js';
+import { Command } from '../src/milter/constants.js';
+import { MacroStore } from '../src/milter/macro-store.js';
+import { actionBits, negotiateAsFilter } from '../src/milter/negotiation.js';
+import { encodeResponse, type MilterResponse } from '../src/milter/responses.js';
 
 type Pairs = readonly (readonly [string, string])[];
 

@@ -20,7 +20,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MilterClient } from '../milter/client.js';
+import { MilterClient } from '../src/milter/client.js';
 import { runConcurrent, runSequential, type LoadResult, type SessionFn } from './load.js';
 import { pingPongScript, pingPongSession } from './pingpong.js';
 import { BenchProcess } from './process.js';

@@ -11,14 +11,14 @@
  * IPC as server-proc.ts (servers.ts types): sends {type:'ready'}; answers {type:'cpu'};
  * {type:'profileStart'} / {type:'profileStop', file}; {type:'stop'} closes and lets the process exit.
  */
-import { Chain, type ChildDefinition } from '../chain/chain.js';
-import { ReloadableChain } from '../chain/reloadable.js';
-import { defineFilter } from '../mail/define-filter.js';
-import type { Filter } from '../mail/filter.js';
-import { silentLogger } from '../mail/logger.js';
-import { EVENT_STAGES } from '../mail/stage.js';
-import { MilterClient } from '../milter/client.js';
-import { MilterServer } from '../milter/server.js';
+import { Chain, type ChildDefinition } from '../src/chain/chain.js';
+import { ReloadableChain } from '../src/chain/reloadable.js';
+import { defineFilter } from '../src/mail/define-filter.js';
+import type { Filter } from '../src/mail/filter.js';
+import { silentLogger } from '../src/mail/logger.js';
+import { EVENT_STAGES } from '../src/mail/stage.js';
+import { MilterClient } from '../src/milter/client.js';
+import { MilterServer } from '../src/milter/server.js';
 import { serveBenchIpc } from './process.js';
 
 export type ChildKind = 'libmilter' | 'all-stages';

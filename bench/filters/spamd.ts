@@ -9,20 +9,20 @@
  * median of the per-pair ratios, which spamd's own noise disturbs least; target: under 5 %), and
  * this process's CPU per message in each mode (the filter's own cost, free of spamd's noise).
  */
-import { withStageTimeouts } from '../../chain/stage-timeouts.js';
-import { DEFAULT_BUILTIN_TIMEOUTS } from '../../config/defaults.js';
+import { withStageTimeouts } from '../../src/chain/stage-timeouts.js';
+import { DEFAULT_BUILTIN_TIMEOUTS } from '../../src/config/defaults.js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SPAMASSASSIN_DEFAULTS, type SpamAssassinOptions } from '../../config/builtins/spamassassin.js';
-import { createSpamAssassinFilter } from '../../filters/spamassassin/index.js';
-import type { FilterContext } from '../../filters/context.js';
-import { FULL_OFFER } from '../../mail/capabilities.js';
-import type { Filter, SessionContext } from '../../mail/filter.js';
-import { silentLogger } from '../../mail/logger.js';
-import { NO_MACROS } from '../../mail/macros.js';
+import { SPAMASSASSIN_DEFAULTS, type SpamAssassinOptions } from '../../src/config/builtins/spamassassin.js';
+import { createSpamAssassinFilter } from '../../src/filters/spamassassin/index.js';
+import type { FilterContext } from '../../src/filters/context.js';
+import { FULL_OFFER } from '../../src/mail/capabilities.js';
+import type { Filter, SessionContext } from '../../src/mail/filter.js';
+import { silentLogger } from '../../src/mail/logger.js';
+import { NO_MACROS } from '../../src/mail/macros.js';
 import { fmt, percentile } from '../stats.js';
 
 const SPAMD = '/usr/sbin/spamd';

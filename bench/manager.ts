@@ -28,7 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { MilterClient } from '../milter/client.js';
+import { MilterClient } from '../src/milter/client.js';
 import { runConcurrent, runSequential, type LoadResult } from './load.js';
 import { BenchProcess } from './process.js';
 import type { ChildKind } from './manager-proc.js';
