@@ -8,7 +8,7 @@
  *       1 pass-through child, a remote one (MilterClient → pass-through MilterServer);
  *   (c) the manager with 3 pass-through children.
  * Three processes, like Postfix → manager → milters: the load driver (here), the manager (forked
- * dist/bench/manager-proc.js, serving (b) and (c) on two sockets) and the children (forked too, one
+ * manager-proc.ts, serving (b) and (c) on two sockets) and the children (forked too, one
  * process with 3 pass-through MilterServers; (a) talks to the first of them).
  *
  * Children come in two kinds, each measured in its own run with its own table:
@@ -16,19 +16,17 @@
  *                 stage but end of message is negotiated away (what a real pass-through child costs);
  *   all-stages  — asks for every stage and answers continue to each (the worst case: 20 round trips
  *                 per child).
- * Options: --children libmilter|all-stages|both (default both), --seq N (sequential sessions per target, default 1000), --conc N (concurrent sessions per
- * target, default 5000), --par N (in flight, default 50), --warmup N (default 300), --profile DIR
- * (after the measured phases, one more (c)-concurrent phase with V8 CPU profiles of the three
- * processes written to DIR; the table is not affected; read them with
- * `node dist/bench/profile-top.js DIR/manager-conc3.cpuprofile`).
+ * Options: `npm run bench:manager -- --help` (options.ts); --profile adds one profiled phase after the
+ * measured ones (the table is not affected); read its files with
+ * `npm run bench:profile-top -- DIR/manager-conc3.cpuprofile`.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { MilterClient } from '../src/milter/client.js';
+import { benchOptions, choice, count, dir } from './options.js';
 import { runConcurrent, runSequential, type LoadResult } from './load.js';
 import { BenchProcess } from './process.js';
 import type { ChildKind } from './manager-proc.js';
@@ -98,30 +96,16 @@ interface Options {
 }
 
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      seq: { type: 'string', default: '1000' },
-      conc: { type: 'string', default: '5000' },
-      par: { type: 'string', default: '50' },
-      warmup: { type: 'string', default: '300' },
-      profile: { type: 'string' },
-      children: { type: 'string', default: 'both' },
-    },
+  const o = benchOptions('bench:manager', {
+    children: choice(['libmilter', 'all-stages', 'both'], 'which kind of pass-through children, each in its own run', 'both'),
+    seq: count(1000, 'sequential sessions per target'),
+    conc: count(5000, 'concurrent sessions per target'),
+    par: count(50, 'concurrent sessions in flight'),
+    warmup: count(300, 'warm-up sessions before each phase'),
+    profile: dir('after the measured phases, one more profiled (c)-concurrent phase writing V8 CPU profiles here'),
   });
-  if (!['libmilter', 'all-stages', 'both'].includes(values.children)) throw new Error('--children must be libmilter, all-stages or both');
-  const int = (s: string, name: string) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
-  return {
-    seq: int(values.seq, 'seq'),
-    conc: int(values.conc, 'conc'),
-    par: int(values.par, 'par'),
-    warmup: int(values.warmup, 'warmup'),
-    profileDir: values.profile === undefined ? undefined : resolve(values.profile),
-    kinds: values.children === 'both' ? ['libmilter', 'all-stages'] : [values.children as ChildKind],
-  };
+  const kinds: readonly ChildKind[] = o.children === 'both' ? ['libmilter', 'all-stages'] : [o.children];
+  return { seq: o.seq, conc: o.conc, par: o.par, warmup: o.warmup, profileDir: o.profile, kinds };
 }
 
 async function main(): Promise<void> {
@@ -331,7 +315,7 @@ function report(kind: ChildKind, rows: readonly Row[], opts: Options, cores: num
   console.log(`(total bench time ${fmt((performance.now() - started) / 1000, 1)} s; --seq ${opts.seq} --conc ${opts.conc} --par ${opts.par} --warmup ${opts.warmup})`);
   if (profiled.length > 0) {
     console.log(`CPU profiles of an extra (c) concurrent phase: ${profiled.join(', ')}`);
-    console.log(`  read with: node dist/bench/profile-top.js ${profiled[0]!}`);
+    console.log(`  read with: npm run bench:profile-top -- ${profiled[0]!}`);
   }
   console.log(headline);
   return headline;

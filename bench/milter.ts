@@ -1,14 +1,11 @@
 /**
  * npm run bench:milter — MilterClient → MilterServer over a unix socket against a raw length-prefixed
  * ping-pong with the same round trips and bytes. Headline figures: client and server in separate
- * processes (the server forked from dist/bench/server-proc.js), like an MTA and its milter; the
+ * processes (the server forked from server-proc.ts), like an MTA and its milter; the
  * same-process variant (one event loop for both ends) is printed for comparison.
  *
- * Options: --seq N (sequential sessions, default 2000), --conc N (concurrent total, default 10000),
- * --par N (concurrent sessions in flight, default 50), --warmup N (default 500), --no-inproc,
- * --profile DIR (write V8 CPU profiles of both ends for every measured phase; figures are then
- * perturbed; read them with `node dist/bench/profile-top.js DIR/<file>.cpuprofile`), --pin (diagnostic:
- * client on CPU 0, forked servers on CPU 1).
+ * Options: `npm run bench:milter -- --help` (options.ts); read --profile's files with
+ * `npm run bench:profile-top -- DIR/<file>.cpuprofile`.
  *
  * Besides wall-clock figures it prints CPU µs per session for each end, the CPU-bound ceiling that
  * implies (1e6 / the busier end's µs: what the pair could do with a core each), and how much CPU
@@ -17,10 +14,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { MilterClient } from '../src/milter/client.js';
+import { benchOptions, count, dir, flag } from './options.js';
 import { runConcurrent, runSequential, type LoadResult, type SessionFn } from './load.js';
 import { pingPongScript, pingPongSession } from './pingpong.js';
 import { BenchProcess } from './process.js';
@@ -123,31 +120,16 @@ interface Options {
 }
 
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      seq: { type: 'string', default: '2000' },
-      conc: { type: 'string', default: '10000' },
-      par: { type: 'string', default: '50' },
-      warmup: { type: 'string', default: '500' },
-      'no-inproc': { type: 'boolean', default: false },
-      profile: { type: 'string' },
-      pin: { type: 'boolean', default: false },
-    },
+  const o = benchOptions('bench:milter', {
+    seq: count(2000, 'sequential sessions'),
+    conc: count(10000, 'concurrent sessions in total'),
+    par: count(50, 'concurrent sessions in flight'),
+    warmup: count(500, 'warm-up sessions before each phase'),
+    'no-inproc': flag('skip the same-process variant'),
+    profile: dir('write V8 CPU profiles of both ends for every measured phase (figures are then perturbed)'),
+    pin: flag('diagnostic: client on CPU 0, forked servers on CPU 1'),
   });
-  const int = (s: string, name: string) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
-  return {
-    seq: int(values.seq, 'seq'),
-    conc: int(values.conc, 'conc'),
-    par: int(values.par, 'par'),
-    warmup: int(values.warmup, 'warmup'),
-    inproc: !values['no-inproc'],
-    profileDir: values.profile === undefined ? undefined : resolve(values.profile),
-    pin: values.pin,
-  };
+  return { seq: o.seq, conc: o.conc, par: o.par, warmup: o.warmup, inproc: !o['no-inproc'], profileDir: o.profile, pin: o.pin };
 }
 
 async function main(): Promise<void> {

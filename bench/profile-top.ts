@@ -1,7 +1,7 @@
 /**
  * Top self-time functions and lines of a V8 .cpuprofile (from `bench:milter --profile DIR` or
- * node --cpu-prof), with dist/*.js positions mapped back to src/*.ts through the source maps.
- * Usage: node dist/bench/profile-top.js FILE.cpuprofile [top N (default 25)]
+ * node --cpu-prof), with compiled .js positions mapped back to the .ts sources through the source maps.
+ * Usage: npm run bench:profile-top -- FILE.cpuprofile [top N (default 25)]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';

@@ -36,7 +36,6 @@ import { fmt, table } from '../stats.js';
 
 const CLAMD = '/usr/sbin/clamd';
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
-const PAIRS = 2000;
 const WARMUP = 100;
 
 interface Workload {
@@ -50,7 +49,8 @@ interface PrivateClamd {
   stop(): Promise<void>;
 }
 
-export async function runClamdBench(): Promise<void> {
+/** `pairs`: messages per size through every path (bench:filters --pairs). */
+export async function runClamdBench(pairs: number): Promise<void> {
   process.stdout.write('clamd: per-message overhead of the clamav filter over calling clamd directly\n');
   const clamd = await startPrivateClamd();
   const filters = { keepAlive: benchFilter(clamd.socketPath, true), perMessage: benchFilter(clamd.socketPath, false) };
@@ -59,7 +59,7 @@ export async function runClamdBench(): Promise<void> {
     const times: string[][] = [];
     const overheads: string[][] = [];
     for (const w of [workload('4 KiB', 4 * 1024), workload('256 KiB', 256 * 1024)]) {
-      const r = await measure(w, clamd.socketPath, filters, session);
+      const r = await measure(pairs, w, clamd.socketPath, filters, session);
       for (const v of VARIANTS) times.push([w.name, LABELS[v], fmt(r.p50Ms[v], 3), fmt(r.cpuMs[v], 3)]);
       for (const [label, filter, reference] of COMPARISONS) {
         const pct = r.overheadPct(filter, reference);
@@ -69,7 +69,7 @@ export async function runClamdBench(): Promise<void> {
     process.stdout.write(
       `${table(['message', 'path', 'p50 ms', 'node cpu ms/msg'], times)}\n\n` +
         `${table(['message', 'overhead of', 'paired diff ms', 'overhead', '< 5 %'], overheads)}\n` +
-        `(${PAIRS} messages per size through every path, sequential, order rotating; overhead = median(filter − reference) / median(reference); ` +
+        `(${pairs} messages per size through every path, sequential, order rotating; overhead = median(filter − reference) / median(reference); ` +
         `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs)\n` +
         'The first line per size is the target as the issue states it (against calling clamd as its usual clients do); ' +
         'the other two compare like with like: the filter against a direct client with the same kind of connection.\n',
@@ -212,7 +212,7 @@ class RawSession {
   }
 }
 
-async function measure(w: Workload, socketPath: string, filters: { keepAlive: Filter; perMessage: Filter }, session: RawSession) {
+async function measure(pairs: number, w: Workload, socketPath: string, filters: { keepAlive: Filter; perMessage: Filter }, session: RawSession) {
   // The bytes the filter streams (mbox From line, rebuilt header block, body), so every path scans the same.
   const headerBlock = Buffer.from(`${w.headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`);
   const message = Buffer.concat([Buffer.from(MBOX_FROM_LINE, 'latin1'), headerBlock, w.body]);
@@ -223,9 +223,9 @@ async function measure(w: Workload, socketPath: string, filters: { keepAlive: Fi
     filterPerMessage: () => viaFilter(filters.perMessage, w),
   };
   for (let i = 0; i < WARMUP; i++) for (const v of VARIANTS) await run[v]();
-  const ms = Object.fromEntries(VARIANTS.map((v) => [v, new Float64Array(PAIRS)])) as Record<Variant, Float64Array>;
+  const ms = Object.fromEntries(VARIANTS.map((v) => [v, new Float64Array(pairs)])) as Record<Variant, Float64Array>;
   const cpu = Object.fromEntries(VARIANTS.map((v) => [v, 0])) as Record<Variant, number>;
-  for (let i = 0; i < PAIRS; i++) {
+  for (let i = 0; i < pairs; i++) {
     for (let k = 0; k < VARIANTS.length; k++) {
       const v = VARIANTS[(i + k) % VARIANTS.length]!;
       const c0 = process.cpuUsage();
@@ -240,7 +240,7 @@ async function measure(w: Workload, socketPath: string, filters: { keepAlive: Fi
   return {
     p50Ms: Object.fromEntries(VARIANTS.map((v) => [v, median(ms[v])])) as Record<Variant, number>,
     /** This process's CPU per message (ms): what each path costs here, independent of clamd. */
-    cpuMs: Object.fromEntries(VARIANTS.map((v) => [v, cpu[v] / PAIRS])) as Record<Variant, number>,
+    cpuMs: Object.fromEntries(VARIANTS.map((v) => [v, cpu[v] / pairs])) as Record<Variant, number>,
     diffMs,
     overheadPct: (a: Variant, b: Variant): number => (diffMs(a, b) / median(ms[b])) * 100,
   };

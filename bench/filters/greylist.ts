@@ -30,11 +30,15 @@ import { SqliteGreylistStore } from '../../src/store/greylist/sqlite.js';
 import type { GreylistEntry, GreylistStore } from '../../src/store/greylist/store.js';
 import { fmt, summarize, table } from '../stats.js';
 
-const TUPLES = Number(process.env['GREYLIST_BENCH_TUPLES'] ?? 1_000_000);
-/** Seconds per measured row. */
-const ROW_SECONDS = Number(process.env['GREYLIST_BENCH_SECONDS'] ?? 3);
-/** Which stores to measure: "sqlite,redis" (default), or one of them. */
-const STORES = (process.env['GREYLIST_BENCH_STORES'] ?? 'sqlite,redis').split(',');
+/** What bench:filters' options set for this part (bench/filters.ts). */
+export interface GreylistBenchSettings {
+  /** Tuples stored before measuring. */
+  readonly tuples: number;
+  /** Seconds per measured row. */
+  readonly seconds: number;
+  /** Which stores to measure. */
+  readonly stores: readonly ('sqlite' | 'redis')[];
+}
 const CONCURRENCY = 32;
 const REDIS_SERVER = '/usr/bin/redis-server';
 const MIN = 60_000;
@@ -57,9 +61,9 @@ const recipient = (i: number): string => `r${i % 1000}@example.org`;
 const isAutowhite = (i: number): boolean => i % 5 === 0;
 
 /** The stored tuples, grouped by address (tuples i, i + 65,536, ... share one /24) for a faster load. */
-function* fillEntries(now: number): Generator<GreylistEntry> {
-  for (let a = 0; a < Math.min(TUPLES, 65_536); a++) {
-    for (let i = a; i < TUPLES; i += 65_536) {
+function* fillEntries(now: number, tuples: number): Generator<GreylistEntry> {
+  for (let a = 0; a < Math.min(tuples, 65_536); a++) {
+    for (let i = a; i < tuples; i += 65_536) {
       const base = { address: `10.${(i >> 8) & 255}.${i & 255}.0/24`, sender: sender(i), recipient: recipient(i) };
       yield isAutowhite(i)
         ? { ...base, kind: 'autowhite', created: now - DAY, acceptAfter: now - DAY + 10 * MIN, expires: now + 7 * DAY, hits: 3 }
@@ -84,22 +88,23 @@ interface Row {
 type Pick = () => { ip: string; from: string; to: string };
 
 let fresh = 0;
-const picks: Record<string, Pick> = {
+/** The tuples each workload asks about, drawn from the `tuples` stored ones (or new ones). */
+const picksFor = (tuples: number): Record<string, Pick> => ({
   'new tuple': () => {
     const n = ++fresh;
     return { ip: `172.16.${(n >> 8) & 255}.${n & 255}`, from: `new${n}@example.net`, to: recipient(n) };
   },
   'pending early': () => {
-    let i = Math.floor(Math.random() * TUPLES);
-    if (isAutowhite(i)) i = (i + 1) % TUPLES;
+    let i = Math.floor(Math.random() * tuples);
+    if (isAutowhite(i)) i = (i + 1) % tuples;
     return { ip: client(i), from: sender(i), to: recipient(i) };
   },
   autowhite: () => {
-    const i = Math.floor(Math.random() * Math.floor(TUPLES / 5)) * 5;
+    const i = Math.floor(Math.random() * Math.floor(tuples / 5)) * 5;
     return { ip: client(i), from: sender(i), to: recipient(i) };
   },
-};
-const mix: Pick = () => {
+});
+const mixOf = (picks: Record<string, Pick>): Pick => () => {
   const r = Math.random();
   return (r < 0.7 ? picks['new tuple'] : r < 0.9 ? picks['pending early'] : picks['autowhite'])!();
 };
@@ -119,13 +124,13 @@ async function decide(filter: Filter, t: { ip: string; from: string; to: string 
   return r === undefined ? 'continue' : `${r.status}${r.code === undefined ? '' : ` ${r.code}`}`;
 }
 
-/** Runs `one` from `concurrency` loops for ROW_SECONDS; latencies per call and outcome counts. */
-async function measure(store: string, workload: string, concurrency: number, one: () => Promise<string>): Promise<Row> {
+/** Runs `one` from `concurrency` loops for `seconds`; latencies per call and outcome counts. */
+async function measure(seconds: number, store: string, workload: string, concurrency: number, one: () => Promise<string>): Promise<Row> {
   for (let i = 0; i < 200; i++) await one(); // warm-up: JIT, statement caches, connections
   const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const t0 = performance.now();
-  const deadline = t0 + ROW_SECONDS * 1000;
+  const deadline = t0 + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
@@ -144,7 +149,8 @@ async function measure(store: string, workload: string, concurrency: number, one
   return { store, workload, concurrency, decisions: sum.sessions, perSec: sum.perSec, meanMs: sum.meanMs, p50Ms: sum.p50Ms, p99Ms: sum.p99Ms, outcome };
 }
 
-async function benchStore(name: string, store: GreylistStore): Promise<Row[]> {
+async function benchStore(settings: GreylistBenchSettings, name: string, store: GreylistStore): Promise<Row[]> {
+  const picks = picksFor(settings.tuples);
   const options: GreylistOptions = {
     conf: { text: CONF, file: 'bench greylist.conf', lineOffset: 0 },
     store: 'memory', // ignored: the store is given below
@@ -163,13 +169,13 @@ async function benchStore(name: string, store: GreylistStore): Promise<Row[]> {
   const rows: Row[] = [];
   for (const workload of ['new tuple', 'pending early', 'autowhite'] as const) {
     const pick = picks[workload]!;
-    rows.push(await measure(name, workload, 1, () => decide(filter, pick())));
+    rows.push(await measure(settings.seconds, name, workload, 1, () => decide(filter, pick())));
   }
-  rows.push(await measure(name, 'mix 70/20/10', CONCURRENCY, () => decide(filter, mix())));
+  rows.push(await measure(settings.seconds, name, 'mix 70/20/10', CONCURRENCY, () => decide(filter, mixOf(picks)())));
   // The bare store work of an autowhite decision (the heaviest): get, then put the extended entry.
   const now = Date.now();
   rows.push(
-    await measure(name, 'store only: get + put', 1, async () => {
+    await measure(settings.seconds, name, 'store only: get + put', 1, async () => {
       const t = picks['autowhite']!();
       const i = Number(t.from.slice(1, t.from.indexOf('@')));
       const tuple = { address: `10.${(i >> 8) & 255}.${i & 255}.0/24`, sender: t.from, recipient: t.to };
@@ -189,55 +195,58 @@ async function fileSize(path: string): Promise<number> {
   return stat(path).then((s) => s.size, () => 0);
 }
 
-async function sqlitePart(dir: string, notes: string[]): Promise<Row[]> {
+async function sqlitePart(settings: GreylistBenchSettings, dir: string, notes: string[]): Promise<Row[]> {
+  const tuples = settings.tuples;
   const file = join(dir, 'greylist.sqlite');
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
   const filling = new SqliteGreylistStore(file);
-  filling.putMany(fillEntries(Date.now()));
+  filling.putMany(fillEntries(Date.now(), tuples));
   await filling.close(); // checkpoints the WAL into the database file
-  notes.push(`SQLite: ${fmt(TUPLES, 0)} tuples written in ${fmt((performance.now() - t0) / 1000, 1)} s (one transaction)`);
+  notes.push(`SQLite: ${fmt(tuples, 0)} tuples written in ${fmt((performance.now() - t0) / 1000, 1)} s (one transaction)`);
   const size = await fileSize(file);
   const store = new SqliteGreylistStore(file);
-  const rows = await benchStore('sqlite', store);
+  const rows = await benchStore(settings, 'sqlite', store);
   notes.push(
-    `SQLite memory: database file ${mb(size)} (${fmt(size / TUPLES, 0)} bytes/tuple, indexes included); ` +
+    `SQLite memory: database file ${mb(size)} (${fmt(size / tuples, 0)} bytes/tuple, indexes included); ` +
       `this process's RSS +${mb(Math.max(0, process.memoryUsage().rss - rss0))} (page cache 2 MB by default: the tuples stay on disk)`,
   );
   return rows;
 }
 
-async function redisPart(dir: string, notes: string[]): Promise<Row[]> {
+async function redisPart(settings: GreylistBenchSettings, dir: string, notes: string[]): Promise<Row[]> {
+  const tuples = settings.tuples;
   const server = await startRedisServer(dir);
   try {
     const fillStore = new RedisGreylistStore({ url: server.url, prefix: 'bench:' });
     const before = await fillStore.usedMemory();
     const t0 = performance.now();
-    await fillStore.putMany(fillEntries(Date.now()));
-    notes.push(`Redis: ${fmt(TUPLES, 0)} tuples written in ${fmt((performance.now() - t0) / 1000, 1)} s (batches of 2,000 through one server-side script each)`);
+    await fillStore.putMany(fillEntries(Date.now(), tuples));
+    notes.push(`Redis: ${fmt(tuples, 0)} tuples written in ${fmt((performance.now() - t0) / 1000, 1)} s (batches of 2,000 through one server-side script each)`);
     const after = await fillStore.usedMemory();
-    notes.push(`Redis memory: used_memory +${mb(after - before)} (${fmt((after - before) / TUPLES, 0)} bytes/tuple, index sets included)`);
+    notes.push(`Redis memory: used_memory +${mb(after - before)} (${fmt((after - before) / tuples, 0)} bytes/tuple, index sets included)`);
     await fillStore.close();
-    return await benchStore('redis', new RedisGreylistStore({ url: server.url, prefix: 'bench:' }));
+    return await benchStore(settings, 'redis', new RedisGreylistStore({ url: server.url, prefix: 'bench:' }));
   } finally {
     await server.stop();
   }
 }
 
-export async function runGreylistBench(): Promise<void> {
+export async function runGreylistBench(settings: GreylistBenchSettings): Promise<void> {
+  const tuples = settings.tuples;
   const dir = await mkdtemp(join(tmpdir(), 'mailgate-greylist-bench-'));
   const notes: string[] = [];
   const started = performance.now();
   try {
     const rows = [
-      ...(STORES.includes('sqlite') ? await sqlitePart(dir, notes) : []),
-      ...(STORES.includes('redis') ? await redisPart(dir, notes) : []),
+      ...(settings.stores.includes('sqlite') ? await sqlitePart(settings, dir, notes) : []),
+      ...(settings.stores.includes('redis') ? await redisPart(settings, dir, notes) : []),
     ];
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     console.log('');
     console.log(`Greylist benchmark: node ${process.version}, ${availableParallelism()} CPUs (${cpu})`);
     console.log(
-      `${fmt(TUPLES, 0)} tuples in the store (${fmt(TUPLES / 5, 0)} autowhite, the rest pending, over 65,536 /24 networks); ` +
+      `${fmt(tuples, 0)} tuples in the store (${fmt(tuples / 5, 0)} autowhite, the rest pending, over 65,536 /24 networks); ` +
         'decision = one connection through the greylist filter: connect, HELO, MAIL, RCPT (issue 4 configuration)',
     );
     console.log('');

@@ -30,9 +30,7 @@ const RULES_DIR = '/usr/share/spamassassin';
 const SITE_DIR = '/etc/spamassassin';
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 const WARMUP_ROUNDS = 3;
-/** Rounds of (every message × both modes): 60–350 ms per scan depending on the machine's load. */
-const ROUNDS = Number(process.env['SPAMD_BENCH_ROUNDS'] ?? 60);
-/** Measuring stops after this long even if ROUNDS are not done, so the part stays under ~2 minutes. */
+/** Measuring stops after this long even if the rounds are not done, so the part stays under ~2 minutes. */
 const TIME_BUDGET_MS = 90_000;
 
 interface BenchMessage {
@@ -186,7 +184,8 @@ function describeMode(name: string, s: ModeStats): string {
   return `${name.padEnd(8)} ${fmt(mean, 2).padStart(8)} ${fmt(percentile(sorted, 50), 2).padStart(8)} ${fmt(percentile(sorted, 90), 2).padStart(8)} ${fmt(s.cpuUs / s.ms.length / 1000, 3).padStart(10)}`;
 }
 
-export async function runSpamdBench(): Promise<void> {
+/** `maxRounds`: rounds of (every message × both modes), bench:filters --rounds: 60–350 ms per scan depending on the machine's load. */
+export async function runSpamdBench(maxRounds: number): Promise<void> {
   process.stdout.write('\n== spamd: spamassassin filter vs a direct spamc-equivalent call ==\n');
   let spamd: PrivateSpamd;
   try {
@@ -220,7 +219,7 @@ export async function runSpamdBench(): Promise<void> {
     const t0 = performance.now();
     let measureStart = t0;
     let rounds = 0;
-    for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
+    for (let round = 0; round < WARMUP_ROUNDS + maxRounds; round++) {
       const warm = round < WARMUP_ROUNDS;
       if (round === WARMUP_ROUNDS) measureStart = performance.now();
       if (!warm && performance.now() - measureStart > TIME_BUDGET_MS) break;
