@@ -1,7 +1,7 @@
 /** Builds the filter a `[[milter]]` with `builtin = "NAME"` names. */
 import type { BuiltinMilterConfig } from '../config/schema.js';
 import type { Filter } from '../mail/filter.js';
-import { createAuthFilter } from './sender-auth/index.js';
+import { createSenderAuthFilter } from './sender-auth/index.js';
 import { createClamavFilter } from './clamav/index.js';
 import type { FilterContext } from './context.js';
 import { createGreylistFilter, parseGreylistOptions } from './greylist/index.js';
@@ -20,7 +20,7 @@ export function createBuiltinFilter(m: BuiltinMilterConfig, ctx: FilterContext):
     case 'clamav':
       return createClamavFilter(m.name, m.options, ctx);
     case 'auth':
-      return createAuthFilter(m.name, m.options, ctx);
+      return createSenderAuthFilter(m.name, m.options, ctx);
     case 'rules':
       return createRulesFilter(m.name, m.options, ctx);
   }

@@ -4,7 +4,7 @@
  * config layer, with file:line errors like every other key; the filter receives typed options.
  */
 import type { TableReader } from '../reader.js';
-import { AUTH_KEYS, readAuthOptions, type AuthOptions } from './sender-auth.js';
+import { SENDER_AUTH_KEYS, readSenderAuthOptions, type SenderAuthOptions } from './sender-auth.js';
 import { CLAMAV_KEYS, readClamavOptions, type ClamavOptions } from './clamav.js';
 import type { BuiltinReadContext } from './context.js';
 import { GREYLIST_KEYS, readGreylistOptions, type GreylistOptions } from './greylist.js';
@@ -12,14 +12,14 @@ import { readRspamdOptions, RSPAMD_KEYS, type RspamdOptions } from './rspamd.js'
 import { readRulesOptions, RULES_KEYS, type RulesOptions } from './rules.js';
 import { readSpamAssassinOptions, SPAMASSASSIN_KEYS, type SpamAssassinOptions } from './spamassassin.js';
 
-export type { AuthOptions, BuiltinReadContext, ClamavOptions, GreylistOptions, RspamdOptions, RulesOptions, SpamAssassinOptions };
+export type { SenderAuthOptions, BuiltinReadContext, ClamavOptions, GreylistOptions, RspamdOptions, RulesOptions, SpamAssassinOptions };
 
 export interface BuiltinOptionsMap {
   greylist: GreylistOptions;
   spamassassin: SpamAssassinOptions;
   rspamd: RspamdOptions;
   clamav: ClamavOptions;
-  auth: AuthOptions;
+  auth: SenderAuthOptions;
   rules: RulesOptions;
 }
 
@@ -35,7 +35,7 @@ const READERS: { readonly [K in BuiltinName]: BuiltinReader<K> } = {
   spamassassin: { keys: SPAMASSASSIN_KEYS, read: readSpamAssassinOptions },
   rspamd: { keys: RSPAMD_KEYS, read: readRspamdOptions },
   clamav: { keys: CLAMAV_KEYS, read: readClamavOptions },
-  auth: { keys: AUTH_KEYS, read: readAuthOptions },
+  auth: { keys: SENDER_AUTH_KEYS, read: readSenderAuthOptions },
   rules: { keys: RULES_KEYS, read: readRulesOptions },
 };
 

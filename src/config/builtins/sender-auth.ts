@@ -6,7 +6,7 @@ import type { BuiltinReadContext } from './context.js';
 import type { TableReader } from '../reader.js';
 
 /** Keys this filter accepts in its [[milter]] table, besides the common ones. */
-export const AUTH_KEYS = [
+export const SENDER_AUTH_KEYS = [
   'authserv_id',
   'spf',
   'spf_reject_fail',
@@ -40,7 +40,7 @@ export interface DkimSigningConfig {
   readonly keyFileLocation: ConfigErrorLocation;
 }
 
-export interface AuthOptions {
+export interface SenderAuthOptions {
   /** authserv-id of our Authentication-Results; absent: the host name. */
   readonly authservId?: string;
   /** Check SPF at MAIL FROM. */
@@ -70,7 +70,7 @@ export interface AuthOptions {
   readonly signAuthenticated: boolean;
 }
 
-export const AUTH_DEFAULTS = {
+export const SENDER_AUTH_DEFAULTS = {
   spf: true,
   spfRejectFail: false,
   spfRejectPermerror: false,
@@ -91,7 +91,7 @@ const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.
 const SELECTOR = /^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*$/;
 const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
-export function readAuthOptions(r: TableReader, ctx: BuiltinReadContext): AuthOptions {
+export function readSenderAuthOptions(r: TableReader, ctx: BuiltinReadContext): SenderAuthOptions {
   const authservId = r.optionalNonEmptyString('authserv_id', 'a host name');
   if (authservId !== undefined && (!/^[\x21-\x7e]+$/.test(authservId) || /[;()"\\]/.test(authservId))) {
     throw r.error('authserv_id', `${JSON.stringify(authservId)} is not usable as an authserv-id (one word, no spaces, ";", quotes or parentheses)`);
@@ -105,21 +105,21 @@ export function readAuthOptions(r: TableReader, ctx: BuiltinReadContext): AuthOp
   });
   return {
     ...(authservId === undefined ? {} : { authservId }),
-    spf: r.boolean('spf') ?? AUTH_DEFAULTS.spf,
-    spfRejectFail: r.boolean('spf_reject_fail') ?? AUTH_DEFAULTS.spfRejectFail,
-    spfRejectPermerror: r.boolean('spf_reject_permerror') ?? AUTH_DEFAULTS.spfRejectPermerror,
-    spfDeferTemperror: r.boolean('spf_defer_temperror') ?? AUTH_DEFAULTS.spfDeferTemperror,
-    receivedSpfHeader: r.boolean('received_spf_header') ?? AUTH_DEFAULTS.receivedSpfHeader,
-    spfSkipNetworks: readNetworks(r, 'spf_skip_networks') ?? [...AUTH_DEFAULTS.spfSkipNetworks],
-    skipAuthenticated: r.boolean('skip_authenticated') ?? AUTH_DEFAULTS.skipAuthenticated,
-    verify: r.boolean('verify') ?? AUTH_DEFAULTS.verify,
-    dmarcReject: r.boolean('dmarc_reject') ?? AUTH_DEFAULTS.dmarcReject,
-    maxMessageSize: r.number('max_message_size', { integer: true, positive: true }) ?? AUTH_DEFAULTS.maxMessageSize,
-    minKeyBits: r.number('min_key_bits', { integer: true, min: 0 }) ?? AUTH_DEFAULTS.minKeyBits,
-    checkTimeout: r.number('check_timeout', { positive: true }) ?? AUTH_DEFAULTS.checkTimeout,
+    spf: r.boolean('spf') ?? SENDER_AUTH_DEFAULTS.spf,
+    spfRejectFail: r.boolean('spf_reject_fail') ?? SENDER_AUTH_DEFAULTS.spfRejectFail,
+    spfRejectPermerror: r.boolean('spf_reject_permerror') ?? SENDER_AUTH_DEFAULTS.spfRejectPermerror,
+    spfDeferTemperror: r.boolean('spf_defer_temperror') ?? SENDER_AUTH_DEFAULTS.spfDeferTemperror,
+    receivedSpfHeader: r.boolean('received_spf_header') ?? SENDER_AUTH_DEFAULTS.receivedSpfHeader,
+    spfSkipNetworks: readNetworks(r, 'spf_skip_networks') ?? [...SENDER_AUTH_DEFAULTS.spfSkipNetworks],
+    skipAuthenticated: r.boolean('skip_authenticated') ?? SENDER_AUTH_DEFAULTS.skipAuthenticated,
+    verify: r.boolean('verify') ?? SENDER_AUTH_DEFAULTS.verify,
+    dmarcReject: r.boolean('dmarc_reject') ?? SENDER_AUTH_DEFAULTS.dmarcReject,
+    maxMessageSize: r.number('max_message_size', { integer: true, positive: true }) ?? SENDER_AUTH_DEFAULTS.maxMessageSize,
+    minKeyBits: r.number('min_key_bits', { integer: true, min: 0 }) ?? SENDER_AUTH_DEFAULTS.minKeyBits,
+    checkTimeout: r.number('check_timeout', { positive: true }) ?? SENDER_AUTH_DEFAULTS.checkTimeout,
     sign,
-    signNetworks: readNetworks(r, 'sign_networks') ?? [...AUTH_DEFAULTS.signNetworks],
-    signAuthenticated: r.boolean('sign_authenticated') ?? AUTH_DEFAULTS.signAuthenticated,
+    signNetworks: readNetworks(r, 'sign_networks') ?? [...SENDER_AUTH_DEFAULTS.signNetworks],
+    signAuthenticated: r.boolean('sign_authenticated') ?? SENDER_AUTH_DEFAULTS.signAuthenticated,
   };
 }
 

@@ -3,7 +3,7 @@
  * and DMARC verification with an Authentication-Results field, and DKIM signing for our own domains.
  */
 import { hostname } from 'node:os';
-import type { AuthOptions } from '../../config/builtins/sender-auth.js';
+import type { SenderAuthOptions } from '../../config/builtins/sender-auth.js';
 import { capabilitiesFor, type Wants } from '../../mail/capabilities.js';
 import type { Capabilities, Filter, FilterSession } from '../../mail/filter.js';
 import type { EventStage } from '../../mail/stage.js';
@@ -17,7 +17,7 @@ export interface AuthFilterExtras {
   readonly random?: () => number;
 }
 
-export function createAuthFilter(name: string, options: AuthOptions, ctx: FilterContext, extras: AuthFilterExtras = {}): Filter {
+export function createSenderAuthFilter(name: string, options: SenderAuthOptions, ctx: FilterContext, extras: AuthFilterExtras = {}): Filter {
   // Keys are read now: a missing or broken key file stops the start, naming the file.
   const keys = new Map<string, SigningKey>(options.sign.map((s) => [s.domain, loadSigningKey(s)]));
   const setup: AuthSetup = {

@@ -3,7 +3,7 @@
  * signing (our own clients, a configured From: domain) or DKIM/DMARC verification with an
  * Authentication-Results field, forged copies of ours removed first.
  */
-import type { AuthOptions } from '../../config/builtins/sender-auth.js';
+import type { SenderAuthOptions } from '../../config/builtins/sender-auth.js';
 import type { Change, EndOfMessageResult } from '../../mail/changes.js';
 import type { ConnectionInfo } from '../../mail/connection.js';
 import type { SessionContext } from '../../mail/filter.js';
@@ -29,7 +29,7 @@ const AR = 'Authentication-Results';
 
 /** What every session of one filter shares. */
 export interface AuthSetup {
-  readonly options: AuthOptions;
+  readonly options: SenderAuthOptions;
   readonly authservId: string;
   /** Lower-case domain → key. */
   readonly keys: ReadonlyMap<string, SigningKey>;

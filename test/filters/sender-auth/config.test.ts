@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainFromConfig } from '../../../src/chain/from-config.js';
-import type { AuthOptions } from '../../../src/config/builtins/sender-auth.js';
+import type { SenderAuthOptions } from '../../../src/config/builtins/sender-auth.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/mail/logger.js';
@@ -8,7 +8,7 @@ import { configError } from '../../config/fixtures.js';
 import { environment, rsaKey, writeKey, type Env } from './helpers.js';
 
 const auth = (extra: string): string => `[[milter]]\nname = "auth"\nbuiltin = "auth"\n${extra}\n`;
-const read = (text: string, baseDir = '/etc/mailgate'): AuthOptions => {
+const read = (text: string, baseDir = '/etc/mailgate'): SenderAuthOptions => {
   const m = parseConfig(text, 'mailgate.toml', { baseDir }).config.milters[0]!;
   if (!('builtin' in m) || m.builtin !== 'auth') throw new Error('not the auth filter');
   return m.options;

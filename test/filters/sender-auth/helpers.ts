@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { AUTH_DEFAULTS, type AuthOptions } from '../../../src/config/builtins/sender-auth.js';
+import { SENDER_AUTH_DEFAULTS, type SenderAuthOptions } from '../../../src/config/builtins/sender-auth.js';
 import type { FilterContext } from '../../../src/filters/context.js';
-import { createAuthFilter } from '../../../src/filters/sender-auth/index.js';
+import { createSenderAuthFilter } from '../../../src/filters/sender-auth/index.js';
 import { createDnsResolver } from '../../../src/filters/shared/dns.js';
 import { createSpfChecker } from '../../../src/filters/shared/spf.js';
 import { FULL_OFFER } from '../../../src/mail/capabilities.js';
@@ -47,8 +47,8 @@ export async function environment(zone: DnsZone, dnsTimeoutMs = 1000): Promise<E
   };
 }
 
-export function options(over: Partial<AuthOptions> = {}): AuthOptions {
-  return { ...AUTH_DEFAULTS, sign: [], signNetworks: [...AUTH_DEFAULTS.signNetworks], spfSkipNetworks: [...AUTH_DEFAULTS.spfSkipNetworks], authservId: AUTHSERV, checkTimeout: 5, ...over };
+export function options(over: Partial<SenderAuthOptions> = {}): SenderAuthOptions {
+  return { ...SENDER_AUTH_DEFAULTS, sign: [], signNetworks: [...SENDER_AUTH_DEFAULTS.signNetworks], spfSkipNetworks: [...SENDER_AUTH_DEFAULTS.spfSkipNetworks], authservId: AUTHSERV, checkTimeout: 5, ...over };
 }
 
 export function sessionContext(macros: Record<string, string> = {}): SessionContext {
@@ -74,7 +74,7 @@ export interface Run {
 }
 
 /** Drives one message through a filter as the milter server would (FULL_OFFER: leading spaces kept). */
-export async function deliver(filter: ReturnType<typeof createAuthFilter>, d: Delivery = {}): Promise<Run> {
+export async function deliver(filter: ReturnType<typeof createSenderAuthFilter>, d: Delivery = {}): Promise<Run> {
   const s = await filter.open();
   const caps = await s.negotiate(FULL_OFFER);
   const sctx = sessionContext(d.macros);

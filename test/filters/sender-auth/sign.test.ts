@@ -4,7 +4,7 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DkimSigningConfig } from '../../../src/config/builtins/sender-auth.js';
 import { ConfigError } from '../../../src/config/errors.js';
-import { createAuthFilter } from '../../../src/filters/sender-auth/index.js';
+import { createSenderAuthFilter } from '../../../src/filters/sender-auth/index.js';
 import { added, deliver, ed25519Key, environment, HEADERS, messageBytes, options, rsaKey, writeKey, type Env, type KeyPair } from './helpers.js';
 
 let env: Env;
@@ -43,7 +43,7 @@ function delivered(signature: string, headers: [string, string][], body = 'Hello
 
 describe('auth filter: DKIM signing', () => {
   it('signs mail from the loopback network whose From: domain has a key (rsa-sha256, relaxed/relaxed); mailauth verifies it via the DNS stub', async () => {
-    const filter = createAuthFilter('auth', options({ sign: [signing('example.com', 'mail2024', rsaFile)] }), env.ctx);
+    const filter = createSenderAuthFilter('auth', options({ sign: [signing('example.com', 'mail2024', rsaFile)] }), env.ctx);
     const run = await deliver(filter, { address: '127.0.0.1', headers: HEADERS, body: 'Signed body.\r\n' });
     const sig = added(run.eom, 'DKIM-Signature');
     expect(sig).toBeDefined();
@@ -55,7 +55,7 @@ describe('auth filter: DKIM signing', () => {
   });
 
   it('signs with Ed25519 when the key is Ed25519 (RFC 8463)', async () => {
-    const filter = createAuthFilter('auth', options({ sign: [signing('example.org', 'ed', edFile)] }), env.ctx);
+    const filter = createSenderAuthFilter('auth', options({ sign: [signing('example.org', 'ed', edFile)] }), env.ctx);
     const headers: [string, string][] = [['From', 'Bob <bob@example.org>'], ['Subject', 'ed']];
     const run = await deliver(filter, { address: '127.0.0.1', headers });
     const sig = added(run.eom, 'DKIM-Signature')!;
@@ -65,12 +65,12 @@ describe('auth filter: DKIM signing', () => {
   });
 
   it('signs for authenticated clients anywhere (sign_authenticated), and the signed message passes our own verification', async () => {
-    const filter = createAuthFilter('auth', options({ sign: [signing('example.com', 'mail2024', rsaFile)] }), env.ctx);
+    const filter = createSenderAuthFilter('auth', options({ sign: [signing('example.com', 'mail2024', rsaFile)] }), env.ctx);
     const run = await deliver(filter, { address: '203.0.113.9', macros: { '{auth_authen}': 'alice' }, headers: HEADERS });
     const sig = added(run.eom, 'DKIM-Signature')!;
     expect(sig).toBeDefined();
     // Now the message arrives at an MX running the auth filter, from a host outside example.com's SPF.
-    const mx = createAuthFilter('auth', options({ dmarcReject: true }), env.ctx);
+    const mx = createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx);
     const inbound = await deliver(mx, { address: '198.51.100.20', headers: [['DKIM-Signature', sig.slice(1)], ...HEADERS] });
     expect(added(inbound.eom, 'Authentication-Results')).toMatch(/dkim=pass header\.d=example\.com header\.s=mail2024/);
     expect(added(inbound.eom, 'Authentication-Results')).toMatch(/dmarc=pass/);
@@ -79,23 +79,23 @@ describe('auth filter: DKIM signing', () => {
 
   it('does not sign for outside clients, other From: domains, or sign_authenticated = false', async () => {
     const sign = [signing('example.com', 'mail2024', rsaFile)];
-    const outside = await deliver(createAuthFilter('auth', options({ sign }), env.ctx), { address: '192.0.2.10', headers: HEADERS });
+    const outside = await deliver(createSenderAuthFilter('auth', options({ sign }), env.ctx), { address: '192.0.2.10', headers: HEADERS });
     expect(added(outside.eom, 'DKIM-Signature')).toBeUndefined();
     expect(added(outside.eom, 'Authentication-Results')).toContain('spf=pass');
-    const other = await deliver(createAuthFilter('auth', options({ sign }), env.ctx), { address: '127.0.0.1', headers: [['From', 'x@example.net']] });
+    const other = await deliver(createSenderAuthFilter('auth', options({ sign }), env.ctx), { address: '127.0.0.1', headers: [['From', 'x@example.net']] });
     expect(added(other.eom, 'DKIM-Signature')).toBeUndefined();
-    const noAuth = await deliver(createAuthFilter('auth', options({ sign, signAuthenticated: false }), env.ctx), { address: '203.0.113.9', macros: { '{auth_authen}': 'alice' }, headers: HEADERS });
+    const noAuth = await deliver(createSenderAuthFilter('auth', options({ sign, signAuthenticated: false }), env.ctx), { address: '203.0.113.9', macros: { '{auth_authen}': 'alice' }, headers: HEADERS });
     expect(added(noAuth.eom, 'DKIM-Signature')).toBeUndefined();
   });
 
   it('sign_networks and the headers list are honoured', async () => {
     const sign = [signing('example.com', 'mail2024', rsaFile, { headers: ['From', 'Subject'] })];
-    const run = await deliver(createAuthFilter('auth', options({ sign, signNetworks: ['10.1.0.0/16'] }), env.ctx), { address: '10.1.2.3', headers: HEADERS });
+    const run = await deliver(createSenderAuthFilter('auth', options({ sign, signNetworks: ['10.1.0.0/16'] }), env.ctx), { address: '10.1.2.3', headers: HEADERS });
     expect(added(run.eom, "DKIM-Signature")).toMatch(/h=Subject: From;/);
   });
 
   it('a key file that is missing, not a key, or not RSA/Ed25519 stops the start with a ConfigError naming the file and line', () => {
-    const bad = (keyFile: string) => () => createAuthFilter('auth', options({ sign: [signing('example.com', 's', keyFile)] }), env.ctx);
+    const bad = (keyFile: string) => () => createSenderAuthFilter('auth', options({ sign: [signing('example.com', 's', keyFile)] }), env.ctx);
     expect(bad('/nonexistent/dkim.pem')).toThrow(ConfigError);
     expect(bad('/nonexistent/dkim.pem')).toThrow(/^mailgate\.toml:7: milter\[0\]\.sign\[0\]\.key_file: DKIM key \/nonexistent\/dkim\.pem for example\.com: cannot be read \(ENOENT\)$/);
     expect(bad(writeKey(env.dir, 'junk.pem', 'not a key'))).toThrow(/junk\.pem for example\.com: is not a PEM private key/);
@@ -106,7 +106,7 @@ describe('auth filter: DKIM signing', () => {
   });
 
   it('a message larger than max_message_size is passed unsigned with a log line', async () => {
-    const filter = createAuthFilter('auth', options({ sign: [signing('example.com', 'mail2024', rsaFile)], maxMessageSize: 300 }), env.ctx);
+    const filter = createSenderAuthFilter('auth', options({ sign: [signing('example.com', 'mail2024', rsaFile)], maxMessageSize: 300 }), env.ctx);
     const run = await deliver(filter, { address: '127.0.0.1', headers: HEADERS, body: 'x'.repeat(1000) });
     expect(added(run.eom, 'DKIM-Signature')).toBeUndefined();
     expect(env.logs.some((l) => l['msg'] === 'message larger than max_message_size: not DKIM-signed')).toBe(true);
@@ -121,7 +121,7 @@ describe('auth filter: DKIM signing', () => {
     const [head, body] = out.stdout.split('\n\n') as [string, string];
     // Header fields as an MTA hands them to a milter: unfolded name, value with its leading space, LF folds.
     const fields = head.split(/\n(?![ \t])/).map((f): [string, string] => [f.slice(0, f.indexOf(':')), f.slice(f.indexOf(':') + 1)]);
-    const filter = createAuthFilter('auth', options(), env.ctx);
+    const filter = createSenderAuthFilter('auth', options(), env.ctx);
     const run = await deliver(filter, { address: '192.0.2.10', headers: fields.map(([n, v]) => [n, v.slice(1)]), body });
     expect(added(run.eom, 'Authentication-Results')).toMatch(/dkim=pass header\.d=example\.com header\.s=mail2024/);
   });

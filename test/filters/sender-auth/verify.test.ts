@@ -1,6 +1,6 @@
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthFilter } from '../../../src/filters/sender-auth/index.js';
+import { createSenderAuthFilter } from '../../../src/filters/sender-auth/index.js';
 import { added, AUTHSERV, deliver, environment, HEADERS, messageBytes, options, rsaKey, signatureField, type Env, type KeyPair } from './helpers.js';
 
 let env: Env;
@@ -35,7 +35,7 @@ const ar = (run: Awaited<ReturnType<typeof deliver>>) => added(run.eom, 'Authent
 
 describe('auth filter: DKIM and DMARC at end of message', () => {
   it('a correctly signed message: dkim=pass, dmarc=pass, one Authentication-Results with our authserv-id', async () => {
-    const filter = createAuthFilter('auth', options(), env.ctx);
+    const filter = createSenderAuthFilter('auth', options(), env.ctx);
     const run = await deliver(filter, { address: REMOTE_BAD, headers: await signed(HEADERS) });
     expect(run.eom?.reply.status).toBe('continue');
     const value = ar(run);
@@ -48,7 +48,7 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
   });
 
   it('a c=simple/simple signature verifies too: header bytes are kept exactly (no space after the colon)', async () => {
-    const filter = createAuthFilter('auth', options(), env.ctx);
+    const filter = createSenderAuthFilter('auth', options(), env.ctx);
     const headers: [string, string][] = [['From', 'alice@example.com'], ['Subject', 'x  y'], ['Date', 'Mon, 1 Jan 2024 00:00:00 +0000']];
     const raw = Buffer.from('From: alice@example.com\r\nSubject:  x  y\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nHello.\r\n');
     const { signatures } = await dkimSign(raw, { canonicalization: 'simple/simple', signatureData: [{ signingDomain: 'example.com', selector: 'sel', privateKey: key.privatePem, canonicalization: 'simple/simple' }] } as never);
@@ -60,33 +60,33 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
 
   it('a body changed after signing: dkim=fail; DMARC fails; p=reject refuses with 550 5.7.1 when dmarc_reject is on', async () => {
     const headers = await signed(HEADERS, 'original body\r\n');
-    const report = await deliver(createAuthFilter('auth', options(), env.ctx), { address: REMOTE_BAD, headers, body: 'tampered body\r\n' });
+    const report = await deliver(createSenderAuthFilter('auth', options(), env.ctx), { address: REMOTE_BAD, headers, body: 'tampered body\r\n' });
     expect(ar(report)).toMatch(/dkim=fail \(body hash did not verify\)/);
     expect(ar(report)).toMatch(/dmarc=fail \(p=REJECT\)/);
     expect(report.eom?.reply.status).toBe('continue');
 
-    const enforcing = await deliver(createAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { address: REMOTE_BAD, headers, body: 'tampered body\r\n' });
+    const enforcing = await deliver(createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { address: REMOTE_BAD, headers, body: 'tampered body\r\n' });
     expect(enforcing.eom?.reply).toEqual({ status: 'reject', code: 550, enhancedCode: '5.7.1', text: 'Rejected by DMARC policy for example.com' });
     expect(enforcing.eom?.changes).toEqual([]);
   });
 
   it('DMARC passes on SPF alone when the client is allowed (unsigned message)', async () => {
-    const run = await deliver(createAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { address: REMOTE_OK, headers: HEADERS });
+    const run = await deliver(createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { address: REMOTE_OK, headers: HEADERS });
     expect(ar(run)).toMatch(/spf=pass[^;]*;\n\tdkim=none;\n\tdmarc=pass/);
     expect(run.eom?.reply.status).toBe('continue');
   });
 
   it('p=quarantine quarantines (with the Authentication-Results kept); pct=50 samples with the injected random', async () => {
     const from: [string, string][] = [['From', 'x@quar.example.org'], ['Subject', 'q']];
-    const run = await deliver(createAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { sender: 'x@quar.example.org', headers: from });
+    const run = await deliver(createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { sender: 'x@quar.example.org', headers: from });
     expect(run.eom?.reply.status).toBe('continue');
     expect(run.eom?.changes.find((c) => c.kind === 'quarantine')).toEqual({ kind: 'quarantine', reason: 'DMARC policy of quarantine.example.org is quarantine'.replace('quarantine.example.org', 'quar.example.org') });
     expect(ar(run)).toContain('dmarc=fail');
 
     const half: [string, string][] = [['From', 'x@half.example.org']];
-    const inSample = await deliver(createAuthFilter('auth', options({ dmarcReject: true }), env.ctx, { random: () => 0.2 }), { sender: 'x@half.example.org', headers: half });
+    const inSample = await deliver(createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx, { random: () => 0.2 }), { sender: 'x@half.example.org', headers: half });
     expect(inSample.eom?.reply.status).toBe('reject');
-    const outside = await deliver(createAuthFilter('auth', options({ dmarcReject: true }), env.ctx, { random: () => 0.7 }), { sender: 'x@half.example.org', headers: half });
+    const outside = await deliver(createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx, { random: () => 0.7 }), { sender: 'x@half.example.org', headers: half });
     expect(outside.eom?.reply.status).toBe('continue');
     expect(outside.eom?.changes.some((c) => c.kind === 'quarantine')).toBe(true);
   });
@@ -100,7 +100,7 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
       ['Authentication-Results', `${AUTHSERV}.evil.example; spf=pass`],
       ...HEADERS,
     ];
-    const run = await deliver(createAuthFilter('auth', options(), env.ctx), { headers });
+    const run = await deliver(createSenderAuthFilter('auth', options(), env.ctx), { headers });
     const deletes = run.eom?.changes.filter((c) => c.kind === 'deleteHeader');
     expect(deletes).toEqual([
       { kind: 'deleteHeader', index: 4, name: 'Authentication-Results' },
@@ -111,7 +111,7 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
   });
 
   it('no From: dmarc=permerror; two From domains: dmarc=permerror; never a crash', async () => {
-    const filter = createAuthFilter('auth', options({ dmarcReject: true }), env.ctx);
+    const filter = createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx);
     const none = await deliver(filter, { headers: [['Subject', 'no from']] });
     expect(ar(none)).toMatch(/dmarc=permerror \(no From address\)/);
     expect(none.eom?.reply.status).toBe('continue');
@@ -121,13 +121,13 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
 
   it('garbage DNS answers for the key: dkim=temperror, and the message still passes', async () => {
     const headers = (await signed(HEADERS)).map(([n, v]): [string, string] => (n === 'DKIM-Signature' ? [n, v.replace('s=sel', 's=broken')] : [n, v]));
-    const run = await deliver(createAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { address: REMOTE_OK, headers });
+    const run = await deliver(createSenderAuthFilter('auth', options({ dmarcReject: true }), env.ctx), { address: REMOTE_OK, headers });
     expect(ar(run)).toMatch(/dkim=(temperror|fail|neutral)/);
     expect(run.eom?.reply.status).toBe('continue'); // SPF pass keeps DMARC passing
   });
 
   it('an unusable DKIM-Signature (unknown algorithm) is dkim=permerror, not "none"', async () => {
-    const run = await deliver(createAuthFilter('auth', options(), env.ctx), {
+    const run = await deliver(createSenderAuthFilter('auth', options(), env.ctx), {
       headers: [['DKIM-Signature', 'v=1; a=rot13-md5; d=example.com; s=sel; h=from; bh=AAAA; b=AAAA'], ...HEADERS],
     });
     expect(ar(run)).toMatch(/dkim=permerror \(unusable signature\)/);
@@ -140,7 +140,7 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
       ...HEADERS,
     ];
     const before = env.stub.queries.length;
-    const run = await deliver(createAuthFilter('auth', options(), env.ctx), { headers });
+    const run = await deliver(createSenderAuthFilter('auth', options(), env.ctx), { headers });
     const keyLookups = env.stub.queries.slice(before).filter((q) => q.includes('._domainkey.'));
     expect(keyLookups.length).toBeLessThanOrEqual(5);
     expect(ar(run).length).toBeLessThan(3000);
@@ -148,7 +148,7 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
   });
 
   it('a message over max_message_size passes with spf only and dkim=neutral (not verified), with a log line', async () => {
-    const run = await deliver(createAuthFilter('auth', options({ maxMessageSize: 500 }), env.ctx), { address: REMOTE_OK, headers: HEADERS, body: 'z'.repeat(2000) });
+    const run = await deliver(createSenderAuthFilter('auth', options({ maxMessageSize: 500 }), env.ctx), { address: REMOTE_OK, headers: HEADERS, body: 'z'.repeat(2000) });
     expect(ar(run)).toMatch(/spf=pass[^;]*;\n\tdkim=neutral \(message too large to verify\)$/);
     expect(env.logs.some((l) => String(l['msg']).includes('larger than max_message_size'))).toBe(true);
   });
@@ -157,7 +157,7 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
     env.stub.setBehaviour('silent');
     try {
       const started = Date.now();
-      const run = await deliver(createAuthFilter('auth', options({ spf: false, checkTimeout: 0.3 }), env.ctx), { headers: await signed(HEADERS) });
+      const run = await deliver(createSenderAuthFilter('auth', options({ spf: false, checkTimeout: 0.3 }), env.ctx), { headers: await signed(HEADERS) });
       expect(Date.now() - started).toBeLessThan(3000);
       expect(ar(run)).toMatch(/dkim=temperror/);
     } finally {
@@ -167,16 +167,16 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
 
   it('authenticated clients are not checked (no SPF query, no Authentication-Results) unless skip_authenticated = false', async () => {
     const before = env.stub.queries.length;
-    const run = await deliver(createAuthFilter('auth', options(), env.ctx), { macros: { '{auth_authen}': 'alice' }, headers: HEADERS, address: REMOTE_BAD });
+    const run = await deliver(createSenderAuthFilter('auth', options(), env.ctx), { macros: { '{auth_authen}': 'alice' }, headers: HEADERS, address: REMOTE_BAD });
     expect(env.stub.queries.length).toBe(before);
     expect(run.mail.status).toBe('continue');
     expect(ar(run)).toBe('');
-    const checked = await deliver(createAuthFilter('auth', options({ skipAuthenticated: false }), env.ctx), { macros: { '{auth_authen}': 'alice' }, headers: HEADERS, address: REMOTE_BAD });
+    const checked = await deliver(createSenderAuthFilter('auth', options({ skipAuthenticated: false }), env.ctx), { macros: { '{auth_authen}': 'alice' }, headers: HEADERS, address: REMOTE_BAD });
     expect(ar(checked)).toContain('spf=fail');
   });
 
   it('verify = false: no message stages unless signing or Received-SPF need them', async () => {
-    const filter = createAuthFilter('auth', options({ verify: false }), env.ctx);
+    const filter = createSenderAuthFilter('auth', options({ verify: false }), env.ctx);
     const caps = await (await filter.open()).negotiate((await import('../../../src/mail/capabilities.js')).FULL_OFFER);
     expect([...caps.stages]).toEqual(['connect', 'helo', 'mail']);
   });
