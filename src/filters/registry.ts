@@ -19,7 +19,7 @@ export function createBuiltinFilter(m: BuiltinMilterConfig, ctx: FilterContext):
       return createRspamdFilter(m.name, m.options, ctx);
     case 'clamav':
       return createClamavFilter(m.name, m.options, ctx);
-    case 'auth':
+    case 'sender-auth':
       return createSenderAuthFilter(m.name, m.options, ctx);
     case 'rules':
       return createRulesFilter(m.name, m.options, ctx);

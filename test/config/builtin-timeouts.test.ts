@@ -13,7 +13,7 @@ builtin = "rules"
 
 [[milter]]
 name = "auth"
-builtin = "auth"
+builtin = "sender-auth"
 reading_timeout = 12
 `;
   const milters = parseConfig(text, 'mailgate.toml').config.milters;

@@ -19,7 +19,7 @@ export interface BuiltinOptionsMap {
   spamassassin: SpamAssassinOptions;
   rspamd: RspamdOptions;
   clamav: ClamavOptions;
-  auth: SenderAuthOptions;
+  'sender-auth': SenderAuthOptions;
   rules: RulesOptions;
 }
 
@@ -35,14 +35,27 @@ const READERS: { readonly [K in BuiltinName]: BuiltinReader<K> } = {
   spamassassin: { keys: SPAMASSASSIN_KEYS, read: readSpamAssassinOptions },
   rspamd: { keys: RSPAMD_KEYS, read: readRspamdOptions },
   clamav: { keys: CLAMAV_KEYS, read: readClamavOptions },
-  auth: { keys: SENDER_AUTH_KEYS, read: readSenderAuthOptions },
+  'sender-auth': { keys: SENDER_AUTH_KEYS, read: readSenderAuthOptions },
   rules: { keys: RULES_KEYS, read: readRulesOptions },
 };
 
 export const BUILTIN_NAMES = Object.keys(READERS) as BuiltinName[];
 
+/**
+ * Former names still accepted in `builtin = "..."`: the filter is then read, run and printed (show-config)
+ * under its canonical name. "auth" was renamed so as not to be confused with SMTP AUTH and the
+ * Authenticated condition.
+ */
+export const BUILTIN_ALIASES: { readonly [alias: string]: BuiltinName } = { auth: 'sender-auth' };
+
 export function isBuiltinName(name: string): name is BuiltinName {
   return Object.hasOwn(READERS, name);
+}
+
+/** The canonical built-in filter `name` stands for (itself or the filter it is an alias of); undefined if none. */
+export function resolveBuiltinName(name: string): BuiltinName | undefined {
+  if (isBuiltinName(name)) return name;
+  return Object.hasOwn(BUILTIN_ALIASES, name) ? BUILTIN_ALIASES[name] : undefined;
 }
 
 /** Option keys of `name` (not the common [[milter]] keys). */

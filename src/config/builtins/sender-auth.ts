@@ -1,4 +1,4 @@
-/** Options of the built-in `auth` filter (SPF, DKIM, DMARC), read from its [[milter]] table (builtin = "auth"). */
+/** Options of the built-in `sender-auth` filter (SPF, DKIM, DMARC), read from its [[milter]] table (builtin = "sender-auth", formerly "auth"). */
 import { isAbsolute, resolve } from 'node:path';
 import { cidrError } from '../cidr.js';
 import type { ConfigErrorLocation } from '../errors.js';

@@ -1,5 +1,5 @@
 /** [[milter]]: the children, remote (connection_spec) or built in (builtin). */
-import { BUILTIN_NAMES, builtinKeys, isBuiltinName, readBuiltinOptions, type BuiltinName, type BuiltinReadContext } from '../builtins/index.js';
+import { BUILTIN_NAMES, builtinKeys, readBuiltinOptions, resolveBuiltinName, type BuiltinName, type BuiltinReadContext } from '../builtins/index.js';
 import { didYouMean } from '../suggest.js';
 import { DEFAULT_BUILTIN_TIMEOUTS, DEFAULT_MILTER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
 import type { ConditionNames } from '../condition-names.js';
@@ -80,7 +80,7 @@ function readMilter(r: TableReader, conditions: ConditionNames, ctx: BuiltinRead
     timeouts,
   };
   if (spec !== undefined) return { ...common, connectionSpec: spec };
-  // checkBuiltinName accepted the same `builtin` that is set here.
+  // checkBuiltinName accepted the same `builtin` that is set here (an alias resolved to its canonical name).
   return { ...common, ...builtinPart(builtinName as BuiltinName, r, ctx) } as MilterConfig;
 }
 
@@ -88,7 +88,8 @@ function readMilter(r: TableReader, conditions: ConditionNames, ctx: BuiltinRead
 function checkBuiltinName(r: TableReader): BuiltinName | undefined {
   const v = r.data['builtin'];
   if (typeof v !== 'string' || v.length === 0) return undefined;
-  if (isBuiltinName(v)) return v;
+  const name = resolveBuiltinName(v);
+  if (name !== undefined) return name;
   throw r.error('builtin', `${JSON.stringify(v)} is not a built-in filter (one of ${BUILTIN_NAMES.join(', ')})${didYouMean(v, BUILTIN_NAMES)}`);
 }
 

@@ -2,19 +2,39 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainFromConfig } from '../../../src/chain/from-config.js';
 import type { SenderAuthOptions } from '../../../src/config/builtins/sender-auth.js';
 import { ConfigError } from '../../../src/config/errors.js';
+import { formatConfig } from '../../../src/config/format.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { silentLogger } from '../../../src/mail/logger.js';
 import { configError } from '../../config/fixtures.js';
 import { environment, rsaKey, writeKey, type Env } from './helpers.js';
 
-const auth = (extra: string): string => `[[milter]]\nname = "auth"\nbuiltin = "auth"\n${extra}\n`;
+const auth = (extra: string, builtin = 'sender-auth'): string => `[[milter]]\nname = "auth"\nbuiltin = "${builtin}"\n${extra}\n`;
 const read = (text: string, baseDir = '/etc/mailgate'): SenderAuthOptions => {
   const m = parseConfig(text, 'mailgate.toml', { baseDir }).config.milters[0]!;
-  if (!('builtin' in m) || m.builtin !== 'auth') throw new Error('not the auth filter');
+  if (!('builtin' in m) || m.builtin !== 'sender-auth') throw new Error('not the sender-auth filter');
   return m.options;
 };
 
-describe('[[milter]] builtin = "auth": options', () => {
+describe('[[milter]] builtin = "auth", the former name: an accepted alias', () => {
+  it('reads the same options as builtin = "sender-auth", and the child is the sender-auth filter', () => {
+    const extra = 'authserv_id = "mx.example.com"\nspf_reject_fail = true';
+    expect(read(auth(extra, 'auth'))).toEqual(read(auth(extra)));
+  });
+
+  it('show-config prints the canonical name', () => {
+    const text = formatConfig(parseConfig(auth('dmarc_reject = true', 'auth'), 'mailgate.toml', { baseDir: '/etc/mailgate' }));
+    expect(text).toMatch(/^builtin = "sender-auth"/m);
+    expect(text).not.toMatch(/^builtin = "auth"/m);
+    expect(text).toMatch(/^dmarc_reject = true/m);
+  });
+
+  it('an unknown name lists the canonical names only', () => {
+    const err = configError(auth('', 'authentication'));
+    expect(err.message).toContain('one of greylist, spamassassin, rspamd, clamav, sender-auth, rules');
+  });
+});
+
+describe('[[milter]] builtin = "sender-auth": options', () => {
   it('defaults', () => {
     expect(read(auth(''))).toEqual({
       spf: true,
