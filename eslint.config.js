@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './eslint.layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tmp/**', 'coverage/**'] },
@@ -9,5 +10,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Dependencies between the folders of src/ point down only; bench/ and test/ may import anything.
+    files: ['src/**/*.ts'],
+    plugins: { mailgate: layersPlugin },
+    rules: { 'mailgate/layers': 'error' },
   },
 );
