@@ -1,4 +1,13 @@
-/** Auto-detection of installed milters (milter-manager's Debian / Red Hat detectors) and their child configs. */
+/**
+ * Auto-detection of installed milters (milter-manager's Debian / Red Hat detectors) and their child configs.
+ *
+ * Why here, in cli/ and not in config/: this scans the host (init scripts, systemd units, the milters'
+ * own configuration files) and is run only by commands (`mailgate detect`, and `mailgate manager` /
+ * `show-config` when `[manager] detect` is on, through cli/detected-children.ts). config/ is the bottom
+ * layer: it reads mailgate.toml and nothing else, and imports no other folder; the scanner needs
+ * milter/'s connection-spec parser, so it sits at the top with the commands that use it. What it finds
+ * enters the configuration through config/detected.ts (addDetectedMilters), as typed child configs.
+ */
 import { DEFAULT_MILTER } from '../../config/defaults.js';
 import type { MilterConfig } from '../../config/schema.js';
 import type { DetectedMilter } from './types.js';

@@ -2,6 +2,13 @@
  * The built-in filters' option readers. Each filter's options are written flat in its [[milter]]
  * table next to the common keys (name, applicable_conditions, ...), so they are checked here, in the
  * config layer, with file:line errors like every other key; the filter receives typed options.
+ *
+ * Why here, in config/ and not beside each filter in filters/: config/ is the bottom layer and must
+ * check the whole file (unknown keys, types, ranges, show-config's printing) without loading a
+ * filter, its dependencies (mailauth, ioredis, better-sqlite3) or a connection; and filters/ sits
+ * above config/, so the option types can only be defined here for both to use. What a filter reads
+ * besides mailgate.toml (greylist.conf) it parses itself, at start (filters/registry.ts,
+ * checkBuiltinFilter for show-config). The readers use nothing above config/.
  */
 import type { TableReader } from '../reader.js';
 import { SENDER_AUTH_KEYS, readSenderAuthOptions, type SenderAuthOptions } from './sender-auth.js';
