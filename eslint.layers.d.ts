@@ -6,3 +6,4 @@ export declare const SERVICES: readonly string[];
 export declare function layerOf(srcDir: string, file: string): string | undefined;
 export declare function layerViolation(srcDir: string, from: string, to: string): string | undefined;
 export declare const layersPlugin: ESLint.Plugin;
+export declare const PUBLIC_INDEXES: readonly string[];

@@ -14,6 +14,10 @@
  * src/index.ts, the package root, re-exports the library and may import any folder but cli/. A folder
  * of src/ missing from LAYERS is an error until it is given its place here. bench/ and test/ may import
  * anything. Type-only imports count: a type names the folder it comes from just as much.
+ *
+ * The public entry points (PUBLIC_INDEXES: package.json "exports") are for users of the package: code
+ * of src/ imports the specific file, so that trimming an entry point never breaks the inside; only
+ * another entry point may re-export one.
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 
@@ -36,6 +40,11 @@ export const LAYERS = {
 
 export const SERVICES = ['smtp', 'queue', 'delivery', 'imap', 'pop3', 'web'];
 
+/** The files behind package.json "exports" (and the vocabulary they share), relative to src/. */
+export const PUBLIC_INDEXES = ['index.ts', 'mail/index.ts', 'milter/index.ts', 'chain/index.ts'];
+
+const isPublicIndex = (srcDir, file) => PUBLIC_INDEXES.includes(relative(srcDir, file.replace(/\.js$/, '.ts')).split(sep).join('/'));
+
 /** Where `file` sits: its top folder under src/, 'root' for a file directly in src/, or undefined outside src/. */
 export function layerOf(srcDir, file) {
   const rel = relative(srcDir, file);
@@ -56,6 +65,9 @@ export function layerViolation(srcDir, from, to) {
   if (a !== 'root' && !Object.hasOwn(LAYERS, a)) return `src/${a}/ has no place in the layers: add it to eslint.layers.js`;
   if (b === 'root') return a === 'root' ? undefined : 'only the package root imports src/index.ts';
   if (!Object.hasOwn(LAYERS, b)) return `src/${b}/ has no place in the layers: add it to eslint.layers.js`;
+  if (isPublicIndex(srcDir, to) && !isPublicIndex(srcDir, from)) {
+    return `${relative(srcDir, to.replace(/\.js$/, '.ts'))} is a public entry point: import the file that defines the name`;
+  }
   if (a === 'root') return b === 'cli' ? 'the package root must not import cli/ (the command line is not the library)' : undefined;
   if (a === b) return undefined;
   if (SERVICES.includes(a) && SERVICES.includes(b)) {

@@ -52,6 +52,15 @@ describe('npm run lint refuses an upward import', () => {
     ]);
   });
 
+  it('code of src/ imports the file that defines a name, never a public entry point', async () => {
+    expect(await layerErrors(eslint, 'src/chain/chain.ts', "import { defineFilter } from '../mail/index.js';\nexport const d = defineFilter;\n")).toEqual([
+      "mail/index.ts is a public entry point: import the file that defines the name: '../mail/index.js'",
+    ]);
+    expect(await layerErrors(eslint, 'src/milter/server.ts', "import type { Filter } from './index.js';\nexport type F = Filter;\n")).toHaveLength(1);
+    // An entry point may re-export another (each of them carries the Filter vocabulary).
+    expect(await layerErrors(eslint, 'src/chain/index.ts', "export * from '../mail/index.js';\n")).toEqual([]);
+  });
+
   it('a new folder of src/ must first be given its place', async () => {
     expect(await layerErrors(eslint, 'src/newthing/a.ts', "import { x } from '../config/index.js';\nexport const y = x;\n")).toEqual([
       "src/newthing/ has no place in the layers: add it to eslint.layers.js: '../config/index.js'",
