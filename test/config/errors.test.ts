@@ -168,7 +168,7 @@ describe('validation errors name the file, line and key', () => {
       '[[milter]]\nname = "g"\nbuiltin = "greylst"\n',
       3,
       'milter[0].builtin',
-      '"greylst" is not a built-in filter (one of greylist, spamassassin, rspamd, clamav, auth, rules); did you mean greylist?',
+      '"greylst" is not a built-in filter (one of greylist, spamassassin, rspamd, clamav, sender-auth, rules); did you mean greylist?',
     ],
     ['empty builtin', '[[milter]]\nname = "g"\n\nbuiltin = ""\n', 4, 'milter[0].builtin', 'must not be empty (leave builtin out instead)'],
     [
