@@ -20,6 +20,10 @@
  * another entry point may re-export one.
  */
 import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** src/ of this repository (this file sits at its root), whatever directory ESLint runs from. */
+const SRC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'src');
 
 /** Folder of src/ → rank; a file may import from its own folder and from folders of lower rank. */
 export const LAYERS = {
@@ -87,7 +91,7 @@ const rule = {
   },
   create(context) {
     const file = context.filename;
-    const srcDir = resolve(context.cwd, 'src');
+    const srcDir = SRC_DIR;
     if (layerOf(srcDir, file) === undefined) return {};
     const check = (node, source) => {
       if (typeof source !== 'string' || !source.startsWith('.')) return;
