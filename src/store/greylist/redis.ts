@@ -93,8 +93,12 @@ export class RedisGreylistStore implements GreylistStore {
     });
   }
 
-  async get(tuple: GreylistTuple): Promise<GreylistEntry | undefined> {
-    return this.run(async () => toEntry(tuple, await this.redis.hgetall(this.tupleKey(tuple))));
+  async get(tuple: GreylistTuple, now: number): Promise<GreylistEntry | undefined> {
+    return this.run(async () => {
+      // Redis forgets a tuple when its TTL ends, in Redis's clock; `now` is the caller's.
+      const entry = toEntry(tuple, await this.redis.hgetall(this.tupleKey(tuple)));
+      return entry !== undefined && entry.expires >= now ? entry : undefined;
+    });
   }
 
   async getAutowhiteForAddress(address: string, now: number): Promise<GreylistEntry | undefined> {
