@@ -1,12 +1,14 @@
 /**
- * milter-manager's merge rules, in one place (reference: milter-manager §7.2–7.4, §8):
+ * milter-manager's merge rules, in one place:
  *
  * - Envelope stages (connect, helo, MAIL, RCPT, DATA, unknown) ask every live child at once, and the
  *   most important status wins: discard > reject > tempfail > continue > skip > accept (so accept
  *   merged with continue gives continue). On a tie the later child's reply wins, with its SMTP code,
  *   enhanced code and text (milter-manager keeps the last SMFIR_REPLYCODE).
- * - A final status ends a child's part: at connect or HELO for the whole session, at MAIL, RCPT (accept
- *   or discard) or DATA for the message. Accept ends only that child's part; the others go on.
+ * - A final status (accept, reject, tempfail, discard) ends a child's part: at connect or HELO for the
+ *   whole session, at MAIL or DATA for the message; at RCPT accept and discard end its message, while
+ *   reject and tempfail refuse that recipient only. Accept ends only that child's part, the others go
+ *   on; the merged reject, tempfail or discard at MAIL or DATA ends the message for every child.
  * - Message stages run child after child instead (see ChainSession.runMessage): the first refusal
  *   (reject, tempfail, discard) answers the MTA and the later children are not asked.
  * - A child that fails contributes its fallback status to the merge of that stage.
