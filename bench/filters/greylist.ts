@@ -179,7 +179,7 @@ async function benchStore(settings: GreylistBenchSettings, name: string, store: 
       const t = picks['autowhite']!();
       const i = Number(t.from.slice(1, t.from.indexOf('@')));
       const tuple = { address: `10.${(i >> 8) & 255}.${i & 255}.0/24`, sender: t.from, recipient: t.to };
-      const e = await store.get(tuple);
+      const e = await store.get(tuple, now);
       if (e === undefined) return 'miss';
       await store.put({ ...e, expires: now + 7 * DAY, hits: e.hits + 1 });
       return 'hit';

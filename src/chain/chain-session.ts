@@ -17,7 +17,7 @@ import { ChildRun } from './child-run.js';
 import type { ConditionContext, ConditionStage } from './condition.js';
 import { mergeCapabilities } from './negotiation.js';
 import { headerChanges, type BufferedHeader } from './net-changes.js';
-import { fallbackReply, isFinal, stronger } from './status.js';
+import { fallbackReply, isFinal, stronger } from './merge.js';
 
 type EnvelopeStage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'unknown';
 

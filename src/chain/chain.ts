@@ -3,12 +3,12 @@
  * filters) combined by milter-manager's rules. Being a Filter itself, the same chain runs behind
  * Postfix (MilterServer) and behind Mailgate's own SMTP server.
  */
+import type { FallbackStatus } from '../config/schema.js';
 import { FULL_OFFER } from '../mail/capabilities.js';
 import type { Filter } from '../mail/filter.js';
 import { silentLogger, type Logger } from '../mail/logger.js';
 import { ChainSession } from './chain-session.js';
 import type { Condition } from './condition.js';
-import type { FallbackStatus } from './status.js';
 
 export interface ChildDefinition {
   readonly name: string;

@@ -1,6 +1,6 @@
 /** Builds the chain an administrator configured: one child per enabled [[milter]], with its conditions. */
 import type { Logger } from '../mail/logger.js';
-import type { FallbackStatus as ConfigFallback, MailgateConfig, MilterConfig } from '../config/schema.js';
+import type { MailgateConfig, MilterConfig } from '../config/schema.js';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
@@ -13,14 +13,9 @@ import { Chain, type ChildDefinition } from './chain.js';
 import { withStageTimeouts } from './stage-timeouts.js';
 import type { Condition } from './condition.js';
 import { createBuiltinCondition, createRegexCondition, isBuiltinConditionName } from './conditions/index.js';
-import type { FallbackStatus } from './status.js';
 
 export class ChainSetupError extends Error {
   override readonly name = 'ChainSetupError';
-}
-
-export function fallbackFrom(status: ConfigFallback): FallbackStatus {
-  return status === 'temporary-failure' ? 'tempfail' : status;
 }
 
 /** What built-in children share: time and DNS (injectable for tests). */
@@ -51,11 +46,11 @@ export function chainFromConfig(config: MailgateConfig, logger: Logger, env: Cha
     .map((m) => ({
       name: m.name,
       filter: filterFor(m, logger, builtinContext),
-      fallbackStatus: fallbackFrom(m.fallbackStatus),
+      fallbackStatus: m.fallbackStatus,
       evaluationMode: m.evaluationMode,
       conditions: m.applicableConditions.map(conditionFor),
     }));
-  return new Chain(children, { fallbackStatus: fallbackFrom(config.manager.fallbackStatus), logger });
+  return new Chain(children, { fallbackStatus: config.manager.fallbackStatus, logger });
 }
 
 function filterFor(m: MilterConfig, logger: Logger, builtin: () => Omit<FilterContext, 'logger'>): ChildDefinition['filter'] {

@@ -4,9 +4,9 @@ import type { FallbackStatus, MailgateConfig, ManagerConfig, Timeouts } from './
 
 export const DEFAULT_CONFIG_FILE = 'mailgate.toml';
 
-export const FALLBACK_STATUSES: readonly FallbackStatus[] = ['accept', 'temporary-failure', 'reject', 'discard'];
-/** Accepted spellings normalised to a FallbackStatus. */
-export const FALLBACK_STATUS_ALIASES: Readonly<Record<string, FallbackStatus>> = { tempfail: 'temporary-failure' };
+export const FALLBACK_STATUSES: readonly FallbackStatus[] = ['accept', 'tempfail', 'reject', 'discard'];
+/** milter-manager's spelling, accepted and normalised when the configuration is read. */
+export const FALLBACK_STATUS_ALIASES: Readonly<Record<string, FallbackStatus>> = { 'temporary-failure': 'tempfail' };
 
 export const DEFAULT_MANAGER: ManagerConfig = Object.freeze({
   connectionSpec: 'inet:10025@[127.0.0.1]',

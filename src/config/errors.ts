@@ -11,7 +11,7 @@ export interface ConfigErrorLocation {
 
 /**
  * `message` (and `toString()`) is the whole one-line report, e.g.
- * `mailgate.toml:12: milter[0].fallback_status: "acept" is not one of accept, temporary-failure, reject, discard`;
+ * `mailgate.toml:12: milter[0].fallback_status: "acept" is not one of accept, tempfail, reject, discard`;
  * `reason` is the part after the key.
  */
 export class ConfigError extends Error {

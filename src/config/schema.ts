@@ -4,8 +4,11 @@ import type { Timeouts } from './timeouts.js';
 
 export type { Timeouts };
 
-/** What answers when a child (or the whole chain) cannot: milter-manager's fallback_status values. */
-export type FallbackStatus = 'accept' | 'temporary-failure' | 'reject' | 'discard';
+/**
+ * What answers when a child (or the whole chain) cannot: milter-manager's fallback_status, in the
+ * chain's own status names (milter-manager's "temporary-failure" is read as "tempfail").
+ */
+export type FallbackStatus = 'accept' | 'tempfail' | 'reject' | 'discard';
 
 /** A literal string, or a regular expression written in the file as "/source/flags". */
 export type TextPattern = string | RegExp;

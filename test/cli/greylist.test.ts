@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { flushEntries, formatDump, overlaps, parseAddressFilter, selectEntries } from '../../src/cli/greylist.js';
+import { flushEntries, formatDump, overlaps, parseAddressFilter, selectEntries } from '../../src/filters/greylist/admin.js';
 import { maskAddress } from '../../src/filters/greylist/tuple.js';
 import { MemoryGreylistStore } from '../../src/store/greylist/memory.js';
 import { RedisGreylistStore } from '../../src/store/greylist/redis.js';

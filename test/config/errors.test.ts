@@ -11,14 +11,14 @@ function withLine(n: number, text: string): string {
 
 describe('ConfigError', () => {
   it('formats as file:line: key: reason', () => {
-    const e = new ConfigError('"acept" is not one of accept, temporary-failure, reject, discard', {
+    const e = new ConfigError('"acept" is not one of accept, tempfail, reject, discard', {
       file: 'mailgate.toml',
       line: 12,
       key: 'milter[1].fallback_status',
     });
-    expect(e.toString()).toBe('mailgate.toml:12: milter[1].fallback_status: "acept" is not one of accept, temporary-failure, reject, discard');
+    expect(e.toString()).toBe('mailgate.toml:12: milter[1].fallback_status: "acept" is not one of accept, tempfail, reject, discard');
     expect(e.message).toBe(e.toString());
-    expect(e.reason).toBe('"acept" is not one of accept, temporary-failure, reject, discard');
+    expect(e.reason).toBe('"acept" is not one of accept, tempfail, reject, discard');
     expect([e.file, e.line, e.key]).toEqual(['mailgate.toml', 12, 'milter[1].fallback_status']);
     expect(e.name).toBe('ConfigError');
   });
@@ -65,7 +65,7 @@ describe('validation errors name the file, line and key', () => {
       withLine(11, 'fallback_status = "acept"'),
       11,
       'milter[0].fallback_status',
-      '"acept" is not one of accept, temporary-failure, reject, discard; did you mean accept?',
+      '"acept" is not one of accept, tempfail, reject, discard; did you mean accept?',
     ],
     ['wrong type: boolean as a string', withLine(10, 'enabled = "yes"'), 10, 'milter[0].enabled', 'expected true or false, got a string ("yes")'],
     [
@@ -259,7 +259,7 @@ describe('validation errors name the file, line and key', () => {
     const text = `${EXAMPLE}\n[[milter]]\nname = "second"\nbuiltin = "rules"\n\n[[milter]]\nname = "third"\nbuiltin = "rules"\nfallback_status = "later"\n`;
     const e = configError(text);
     expect(e.toString()).toBe(
-      'mailgate.toml:26: milter[2].fallback_status: "later" is not one of accept, temporary-failure, reject, discard',
+      'mailgate.toml:26: milter[2].fallback_status: "later" is not one of accept, tempfail, reject, discard',
     );
   });
 

@@ -172,7 +172,7 @@ const SPEC = fc.oneof(
   fc.constantFrom('inet:10025@[127.0.0.1]', 'inet6:25@[::1]', 'inet:0', 'local:/x', 'inet:1@mail.example.com'),
   fc.stringMatching(/^\/[a-z0-9/._-]{1,20}$/).map((p) => `unix:${p}`),
 );
-const FALLBACK: fc.Arbitrary<FallbackStatus> = fc.constantFrom('accept', 'temporary-failure', 'reject', 'discard');
+const FALLBACK: fc.Arbitrary<FallbackStatus> = fc.constantFrom('accept', 'tempfail', 'reject', 'discard');
 const SECONDS = fc.oneof(fc.integer({ min: 1, max: 100000 }), fc.double({ min: 1e-9, max: 1e12, noNaN: true }).filter((n) => n > 0));
 
 const CONDITIONS: fc.Arbitrary<UserConditionConfig[]> = fc

@@ -50,15 +50,15 @@ describe('RedisGreylistStore against a private redis-server', () => {
     const mx2 = store(p);
     const now = Date.now();
     await mx1.put(entry(t1, 'pending', now));
-    expect(await mx2.get(t1)).toEqual(entry(t1, 'pending', now));
+    expect(await mx2.get(t1, now)).toEqual(entry(t1, 'pending', now));
     // mx2 sees the retry after the delay and whitelists; mx1 then finds the autowhite (lazyaw too).
     await mx2.put(entry(t1, 'autowhite', now));
-    expect((await mx1.get(t1))?.kind).toBe('autowhite');
+    expect((await mx1.get(t1, now))?.kind).toBe('autowhite');
     expect(await mx1.getAutowhiteForAddress(t1.address, now)).toEqual(entry(t1, 'autowhite', now));
     await mx1.put(entry(t2, 'pending', now));
     expect(await mx2.count({ address: t1.address })).toBe(2);
     await mx2.delete(t1);
-    expect(await mx1.get(t1)).toBeUndefined();
+    expect(await mx1.get(t1, now)).toBeUndefined();
     expect(await mx1.getAutowhiteForAddress(t1.address, now)).toBeUndefined();
     expect(await mx2.flush()).toBe(1);
     expect(await mx1.count()).toBe(0);
@@ -78,8 +78,8 @@ describe('RedisGreylistStore against a private redis-server', () => {
     expect(ttl).toBeLessThanOrEqual(7 * 24 * 60 * MIN);
     expect(await admin.pttl(`${p}a:${t1.address}`)).toBeGreaterThan(7 * 24 * 60 * MIN - 5_000);
     await new Promise((r) => setTimeout(r, 600));
-    expect(await s.get(t2)).toBeUndefined();
-    expect((await s.get(t1))?.kind).toBe('autowhite');
+    expect(await s.get(t2, now)).toBeUndefined();
+    expect((await s.get(t1, now))?.kind).toBe('autowhite');
     const listed = [];
     for await (const e of s.list({ address: t1.address })) listed.push(e.recipient);
     expect(listed).toEqual(['bob@example.org']);
@@ -91,7 +91,7 @@ describe('RedisGreylistStore against a private redis-server', () => {
     const fake = Date.now() + 30 * 24 * 60 * MIN;
     const s = store(prefix(), () => fake);
     await s.put(entry(t1, 'pending', fake, 10 * MIN));
-    expect(await s.get(t1)).toEqual(entry(t1, 'pending', fake, 10 * MIN));
+    expect(await s.get(t1, fake)).toEqual(entry(t1, 'pending', fake, 10 * MIN));
   });
 
   test('prefixes keep greylists apart', async () => {
@@ -101,7 +101,7 @@ describe('RedisGreylistStore against a private redis-server', () => {
     const now = Date.now();
     await a.put(entry(t1, 'pending', now));
     await b.put(entry(t2, 'autowhite', now));
-    expect(await a.get(t2)).toBeUndefined();
+    expect(await a.get(t2, now)).toBeUndefined();
     expect(await a.flush()).toBe(1);
     expect(await b.count()).toBe(1);
     expect(await b.getAutowhiteForAddress(t2.address, now)).not.toBeUndefined();
@@ -195,7 +195,7 @@ describe('RedisGreylistStore when Redis is not there', () => {
     expect(err).toBeInstanceOf(RedisGreylistStoreError);
     expect((err as Error).message).toMatch(new RegExp(`greylist store: Redis redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
     expect((err as Error).message).not.toMatch(/s3cret/);
-    await expect(s.get(t1)).rejects.toThrow(RedisGreylistStoreError);
+    await expect(s.get(t1, t0)).rejects.toThrow(RedisGreylistStoreError);
     await s.close();
   });
 
@@ -204,7 +204,7 @@ describe('RedisGreylistStore when Redis is not there', () => {
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     const s = new RedisGreylistStore({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 500, connectTimeoutMs: 500 });
     const t0 = Date.now();
-    await expect(s.get(t1)).rejects.toThrow(/greylist store: Redis redis:\/\/127\.0\.0\.1:\d+\/?: /);
+    await expect(s.get(t1, t0)).rejects.toThrow(/greylist store: Redis redis:\/\/127\.0\.0\.1:\d+\/?: /);
     expect(Date.now() - t0).toBeLessThan(2_500);
     await s.close();
   });

@@ -2,8 +2,9 @@
  * "Remote Network": apply the child only to clients that are not on the local network, e.g. to
  * greylist or spam-check mail from outside but not mail submitted by local hosts.
  */
+import { NetworkList } from '../../mail/network-list.js';
 import { APPLY, STOP, type Condition, type ConditionStage } from '../condition.js';
-import { AddressSet, classifyClient } from './address.js';
+import { classifyClient } from './client-address.js';
 
 export interface RemoteNetworkOptions {
   /** Extra local networks, "CIDR" or a single address (milter-manager's add_local_address). */
@@ -28,8 +29,8 @@ export const DEFAULT_LOCAL_NETWORKS: readonly string[] = Object.freeze([
 const STAGES: ReadonlySet<ConditionStage> = new Set<ConditionStage>(['connect']);
 
 export function createRemoteNetwork(options: RemoteNetworkOptions = {}): Condition {
-  const local = new AddressSet([...DEFAULT_LOCAL_NETWORKS, ...(options.localAddresses ?? [])]);
-  const remote = new AddressSet(options.remoteAddresses ?? []);
+  const local = new NetworkList([...DEFAULT_LOCAL_NETWORKS, ...(options.localAddresses ?? [])]);
+  const remote = new NetworkList(options.remoteAddresses ?? []);
   return {
     name: 'Remote Network',
     description: 'Apply milter only if connected from remote network',
@@ -39,8 +40,8 @@ export function createRemoteNetwork(options: RemoteNetworkOptions = {}): Conditi
       const client = classifyClient(ctx.connection);
       // A UNIX-socket client is on this host; an address we cannot read is not known to be remote.
       if (client.kind === 'unix' || client.kind === 'unknown') return STOP;
-      if (remote.has(client)) return APPLY;
-      return local.has(client) ? STOP : APPLY;
+      if (remote.has(client.address)) return APPLY;
+      return local.has(client.address) ? STOP : APPLY;
     },
   };
 }

@@ -4,7 +4,7 @@
  * Real mail servers usually have static-looking names and are left alone.
  */
 import { APPLY, STOP, type Condition, type ConditionStage } from '../condition.js';
-import { classifyClient } from './address.js';
+import { classifyClient } from './client-address.js';
 import { nameMatcher, type NamePattern } from './patterns.js';
 
 export interface S25rOptions {

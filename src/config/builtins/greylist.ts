@@ -15,6 +15,11 @@ export const GREYLIST_KEYS = ['conf', 'conf_text', 'store', 'redis_url', 'redis_
 export const GREYLIST_STORES = ['sqlite', 'redis', 'memory'] as const;
 export type GreylistStoreKind = (typeof GREYLIST_STORES)[number];
 
+/**
+ * The greylist's Redis defaults, the only definition (the stores and `mailgate greylist` use these):
+ * database 0 of a local Redis, keys under "mailgate:greylist:", as the README documents and as the
+ * keys of an existing shared deployment are named.
+ */
 export const DEFAULT_GREYLIST_REDIS_URL = 'redis://127.0.0.1:6379/0';
 export const DEFAULT_GREYLIST_REDIS_PREFIX = 'mailgate:greylist:';
 

@@ -13,6 +13,7 @@ import { AclEngine } from './acl.js';
 import type { Clause, GreylistConf } from './conf/ast.js';
 import { parseGreylistConf } from './conf/parser.js';
 import { greylistSession } from './session.js';
+import { greylistStoreOptions } from './store-options.js';
 
 /** How often expired entries are purged, in the filter's clock (milter-greylist's dumpfreq). */
 const PURGE_EVERY_MS = 10 * 60 * 1000;
@@ -35,16 +36,7 @@ export function createGreylistFilter(name: string, options: GreylistOptions, ctx
   const conf = parseGreylistOptions(options);
   for (const note of conf.notes) ctx.logger.info({ line: note.line + options.conf.lineOffset }, `greylist.conf: ${note.text}`);
   const engine = new AclEngine(conf);
-  const store =
-    overrides.store ??
-    openGreylistStore({
-      store: options.store,
-      dataDir: ctx.dataDir,
-      redisUrl: options.redisUrl,
-      redisPrefix: options.redisPrefix,
-      now: ctx.now,
-      ...(options.sqliteFile !== undefined ? { sqliteFile: options.sqliteFile } : {}),
-    });
+  const store = overrides.store ?? openGreylistStore(greylistStoreOptions(options, ctx.dataDir, ctx.now));
 
   let lastPurge = ctx.now();
   let purging = false;

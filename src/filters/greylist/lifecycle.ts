@@ -33,8 +33,9 @@ export async function checkTuple(store: GreylistStore, tuple: GreylistTuple, s: 
       return { kind: 'autowhite' };
     }
   }
-  const entry = await store.get(tuple);
-  if (entry !== undefined && entry.kind === 'autowhite' && entry.expires >= now) {
+  // The store never returns an entry expired at `now` (its contract), autowhite or pending.
+  const entry = await store.get(tuple, now);
+  if (entry !== undefined && entry.kind === 'autowhite') {
     await extend(store, entry, s, now);
     return { kind: 'autowhite' };
   }

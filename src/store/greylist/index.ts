@@ -2,5 +2,5 @@
 export type { GreylistEntry, GreylistEntryKind, GreylistQuery, GreylistStore, GreylistTuple } from './store.js';
 export { MemoryGreylistStore } from './memory.js';
 export { SqliteGreylistStore, SQLITE_SCHEMA_VERSION, type SqliteGreylistStoreOptions } from './sqlite.js';
-export { DEFAULT_REDIS_PREFIX, RedisGreylistStore, RedisGreylistStoreError, type RedisGreylistStoreOptions } from './redis.js';
-export { DEFAULT_REDIS_URL, DEFAULT_SQLITE_FILE, openGreylistStore, sqliteFilePath, type OpenGreylistStoreOptions } from './open.js';
+export { RedisGreylistStore, RedisGreylistStoreError, type RedisGreylistStoreOptions } from './redis.js';
+export { DEFAULT_SQLITE_FILE, openGreylistStore, sqliteFilePath, type OpenGreylistStoreOptions } from './open.js';

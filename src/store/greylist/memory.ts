@@ -11,8 +11,9 @@ export class MemoryGreylistStore implements GreylistStore {
   private readonly entries = new Map<string, GreylistEntry>();
   private readonly byAddress = new Map<string, Set<string>>();
 
-  async get(tuple: GreylistTuple): Promise<GreylistEntry | undefined> {
-    return this.entries.get(keyOf(tuple));
+  async get(tuple: GreylistTuple, now: number): Promise<GreylistEntry | undefined> {
+    const e = this.entries.get(keyOf(tuple));
+    return e !== undefined && e.expires >= now ? e : undefined;
   }
 
   async getAutowhiteForAddress(address: string, now: number): Promise<GreylistEntry | undefined> {

@@ -1,17 +1,18 @@
 /** Opens the greylist store a greylist filter (or `mailgate greylist`) is configured with. */
 import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_GREYLIST_REDIS_URL } from '../../config/builtins/greylist.js';
 import { MemoryGreylistStore } from './memory.js';
 import { RedisGreylistStore } from './redis.js';
 import { SqliteGreylistStore } from './sqlite.js';
 import type { GreylistStore } from './store.js';
 
 export const DEFAULT_SQLITE_FILE = 'greylist.sqlite';
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export interface OpenGreylistStoreOptions {
   readonly store: 'sqlite' | 'redis' | 'memory';
   /** The manager's data directory; the SQLite file lives there unless `sqliteFile` is absolute. */
   readonly dataDir: string;
+  /** Defaults: the configuration's (config/builtins/greylist.ts), the only ones. */
   readonly redisUrl?: string;
   readonly redisPrefix?: string;
   /** Relative: to dataDir. Default `<dataDir>/greylist.sqlite`. */
@@ -25,7 +26,7 @@ export function openGreylistStore(options: OpenGreylistStoreOptions): GreylistSt
     case 'memory':
       return new MemoryGreylistStore();
     case 'redis':
-      return new RedisGreylistStore({ url: options.redisUrl ?? DEFAULT_REDIS_URL, prefix: options.redisPrefix, now: options.now });
+      return new RedisGreylistStore({ url: options.redisUrl ?? DEFAULT_GREYLIST_REDIS_URL, prefix: options.redisPrefix, now: options.now });
     case 'sqlite':
       return new SqliteGreylistStore(sqliteFilePath(options.dataDir, options.sqliteFile));
   }

@@ -12,13 +12,13 @@
  */
 import { Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
+import { DEFAULT_GREYLIST_REDIS_PREFIX } from '../../config/builtins/greylist.js';
 import type { GreylistEntry, GreylistEntryKind, GreylistQuery, GreylistStore, GreylistTuple } from './store.js';
-
-export const DEFAULT_REDIS_PREFIX = 'mailgate:greylist:';
 
 export interface RedisGreylistStoreOptions {
   /** redis://[user:password@]host:port[/db] or rediss://... */
   readonly url: string;
+  /** Default: the configuration's default `redis_prefix`. */
   readonly prefix?: string;
   /** The caller's clock: turns `expires` into a Redis TTL (so an injected test clock works too). */
   readonly now?: () => number;
@@ -72,7 +72,7 @@ export class RedisGreylistStore implements GreylistStore {
   private lastConnectionError: string | undefined;
 
   constructor(options: RedisGreylistStoreOptions) {
-    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    this.prefix = options.prefix ?? DEFAULT_GREYLIST_REDIS_PREFIX;
     this.now = options.now ?? Date.now;
     this.where = `Redis ${redactUrl(options.url)}`;
     this.redis = new Redis(options.url, {
@@ -93,8 +93,12 @@ export class RedisGreylistStore implements GreylistStore {
     });
   }
 
-  async get(tuple: GreylistTuple): Promise<GreylistEntry | undefined> {
-    return this.run(async () => toEntry(tuple, await this.redis.hgetall(this.tupleKey(tuple))));
+  async get(tuple: GreylistTuple, now: number): Promise<GreylistEntry | undefined> {
+    return this.run(async () => {
+      // Redis forgets a tuple when its TTL ends, in Redis's clock; `now` is the caller's.
+      const entry = toEntry(tuple, await this.redis.hgetall(this.tupleKey(tuple)));
+      return entry !== undefined && entry.expires >= now ? entry : undefined;
+    });
   }
 
   async getAutowhiteForAddress(address: string, now: number): Promise<GreylistEntry | undefined> {

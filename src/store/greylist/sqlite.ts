@@ -76,8 +76,8 @@ export class SqliteGreylistStore implements GreylistStore {
     }
   }
 
-  async get(tuple: GreylistTuple): Promise<GreylistEntry | undefined> {
-    const row = this.stmts.get.get(tuple.address, tuple.sender, tuple.recipient) as Row | undefined;
+  async get(tuple: GreylistTuple, now: number): Promise<GreylistEntry | undefined> {
+    const row = this.stmts.get.get(tuple.address, tuple.sender, tuple.recipient, now) as Row | undefined;
     return row && toEntry(row);
   }
 
@@ -197,7 +197,7 @@ function migrate(db: Database.Database): void {
 
 function prepare(db: Database.Database) {
   return {
-    get: db.prepare(`SELECT ${COLUMNS} FROM greylist WHERE address = ? AND sender = ? AND recipient = ?`),
+    get: db.prepare(`SELECT ${COLUMNS} FROM greylist WHERE address = ? AND sender = ? AND recipient = ? AND expires >= ?`),
     autowhite: db.prepare(
       `SELECT ${COLUMNS} FROM greylist WHERE kind = 'autowhite' AND address = ? AND expires >= ? ORDER BY expires DESC LIMIT 1`,
     ),

@@ -37,14 +37,18 @@ export interface GreylistQuery {
 }
 
 export interface GreylistStore {
-  /** The entry for exactly this tuple, expired or not (the caller decides with its clock). */
-  get(tuple: GreylistTuple): Promise<GreylistEntry | undefined>;
+  /**
+   * The entry for exactly this tuple if it is still valid at `now` (expires >= now). An expired entry
+   * is never returned, whether or not a purge has removed it yet: an expired autowhite entry must
+   * not let mail through.
+   */
+  get(tuple: GreylistTuple, now: number): Promise<GreylistEntry | undefined>;
   /** An auto-whitelist entry for this address with any sender and recipient (lazyaw), still valid at `now` (expires >= now). */
   getAutowhiteForAddress(address: string, now: number): Promise<GreylistEntry | undefined>;
   /** Inserts or replaces the entry for its tuple. */
   put(entry: GreylistEntry): Promise<void>;
   delete(tuple: GreylistTuple): Promise<void>;
-  /** Entries matching `query`, in no particular order. */
+  /** Entries matching `query`, in no particular order, expired ones not yet purged included (for the admin). */
   list(query?: GreylistQuery): AsyncIterable<GreylistEntry>;
   /** Deletes the entries matching `query` (all without one); returns how many. */
   flush(query?: GreylistQuery): Promise<number>;

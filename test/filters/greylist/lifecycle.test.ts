@@ -54,6 +54,21 @@ describe('greylist life cycle', () => {
     expect(smtp((await deliver(filter, mail)).rcpt[0])).toBe('451 4.7.1 Greylisting in action, please come back in 00:10:00');
   });
 
+  test('an autowhite entry that expires just after a purge no longer lets mail through', async () => {
+    const { filter, clock, store } = setup(BASIC);
+    await deliver(filter, mail);
+    clock.advance(11 * MINUTE);
+    await deliver(filter, mail); // autowhite until now + 1 week
+    const expires = clock.now() + 7 * DAY;
+    clock.advance(7 * DAY - 1);
+    await deliver(filter, { ...mail, to: 'other@example.org' }); // purges, a millisecond before the expiry
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await store.count({ kind: 'autowhite' })).toBe(1);
+    clock.advance(2); // one millisecond past the expiry, minutes before the next purge
+    expect(clock.now()).toBe(expires + 1);
+    expect(smtp((await deliver(filter, mail)).rcpt[0])).toBe('451 4.7.1 Greylisting in action, please come back in 00:10:00');
+  });
+
   test('each pass extends the autowhite period', async () => {
     const { filter, clock } = setup(BASIC);
     await deliver(filter, mail);

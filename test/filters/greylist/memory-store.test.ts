@@ -23,7 +23,8 @@ describe('MemoryGreylistStore', () => {
     expect(await s.count()).toBe(3);
     expect(await s.count({ address: '192.0.2.0/24' })).toBe(2);
     expect(await s.count({ kind: 'autowhite' })).toBe(2);
-    expect((await s.get({ address: '192.0.2.0/24', sender: 'a@example.com', recipient: 'x@example.org' }))?.kind).toBe('pending');
+    expect((await s.get({ address: '192.0.2.0/24', sender: 'a@example.com', recipient: 'x@example.org' }, 100))?.kind).toBe('pending');
+    expect(await s.get({ address: '192.0.2.0/24', sender: 'a@example.com', recipient: 'x@example.org' }, 101)).toBeUndefined();
     expect((await s.getAutowhiteForAddress('192.0.2.0/24', 200))?.recipient).toBe('y@example.org');
     expect(await s.getAutowhiteForAddress('198.51.100.1', 200)).toBeUndefined();
     expect(await s.purgeExpired(200)).toBe(2);

@@ -23,7 +23,7 @@ describe('SqliteGreylistStore', () => {
     await a.put(autowhite(t2));
     await a.close();
     const b = new SqliteGreylistStore(file);
-    expect(await b.get(t1)).toEqual(pending(t1));
+    expect(await b.get(t1, T)).toEqual(pending(t1));
     expect(await b.getAutowhiteForAddress(t2.address, T)).toEqual(autowhite(t2));
     expect(await b.count()).toBe(2);
     await b.close();
@@ -76,7 +76,7 @@ describe('SqliteGreylistStore', () => {
     const a = new SqliteGreylistStore(file);
     const b = new SqliteGreylistStore(file);
     await a.put(pending(t1));
-    expect(await b.get(t1)).toEqual(pending(t1));
+    expect(await b.get(t1, T)).toEqual(pending(t1));
     expect(await b.flush()).toBe(1);
     expect(await a.count()).toBe(0);
     await a.close();
@@ -105,7 +105,7 @@ describe('SqliteGreylistStore', () => {
     const s = new SqliteGreylistStore(join(dir, 'closed.sqlite'));
     await s.close();
     await s.close();
-    await expect(s.get(t1)).rejects.toThrow(/not open/);
+    await expect(s.get(t1, T)).rejects.toThrow(/not open/);
   });
 });
 
