@@ -1,17 +1,20 @@
 /**
  * One SMTP session through the chain (milter-manager §7): envelope stages go to every live child at
  * once and their answers are merged; the message is buffered and at end of message runs through the
- * children one after another, each seeing the changes of those before it; the MTA receives the net
- * difference.
+ * children one after another, each seeing the changes of those before it (applied by the message
+ * editor of mail/); the MTA receives the net difference.
  */
+import { applyChanges } from '../mail/apply-changes.js';
 import type { Change, EndOfMessageResult } from '../mail/changes.js';
 import type { ConnectionInfo } from '../mail/connection.js';
 import type { Capabilities, FilterSession, SessionContext } from '../mail/filter.js';
+import { emptyEnvelope } from '../mail/envelope.js';
 import { HeaderList, type Header } from '../mail/header-list.js';
 import { NO_MACROS, type Macros } from '../mail/macros.js';
+import { MessageBody } from '../mail/message-body.js';
+import { Message } from '../mail/message.js';
 import { ACCEPT, CONTINUE, DISCARD, type Reply } from '../mail/reply.js';
 import type { EventStage, MacroStage } from '../mail/stage.js';
-import { BodyStore } from './body-store.js';
 import type { Chain } from './chain.js';
 import { ChildRun } from './child-run.js';
 import type { ConditionContext, ConditionStage } from './condition.js';
@@ -46,10 +49,13 @@ export class ChainSession implements FilterSession {
   private connection: ConnectionInfo | undefined;
   private heloName: string | undefined;
   private sender: string | undefined;
+  /** Recipients accepted so far in this message, as the conditions see them. */
   private recipients: string[] = [];
   private rcptSeen = false;
-  private headers: BufferedHeader[] = [];
-  private bodyStore: BodyStore;
+  /** The message in flight: header fields with their original positions (BufferedHeader ids). */
+  private message: Message;
+  /** Spill files of earlier messages being removed; close() waits for them. */
+  private disposing: Promise<unknown> | undefined;
   private finalStatus: Reply['status'] = 'continue';
   private readonly started = process.hrtime.bigint();
   private closed = false;
@@ -64,7 +70,7 @@ export class ChainSession implements FilterSession {
       forStage: (s) => this.mtaMacros.forStage(s),
     };
     this.runs = chain.children.map((def) => new ChildRun(def, base, () => this.progressMta()));
-    this.bodyStore = new BodyStore(chain.options.bodyMemoryLimit);
+    this.message = this.newMessage();
   }
 
   async negotiate(offer: Capabilities): Promise<Capabilities> {
@@ -124,6 +130,8 @@ export class ChainSession implements FilterSession {
     this.bind(ctx);
     this.startMessage();
     this.sender = sender;
+    this.message.envelope.sender = sender;
+    this.message.envelope.senderArgs = args;
     for (const run of this.runs) if (run.live) run.inMessage = true;
     return this.envelope('mail', (s, c) => s.mail?.(sender, args, c));
   }
@@ -132,7 +140,10 @@ export class ChainSession implements FilterSession {
     this.bind(ctx);
     this.rcptSeen = true;
     const reply = await this.envelope('rcpt', (s, c) => s.rcpt?.(recipient, args, c), recipient);
-    if (reply.status !== 'reject' && reply.status !== 'tempfail') this.recipients.push(recipient);
+    if (reply.status !== 'reject' && reply.status !== 'tempfail') {
+      this.recipients.push(recipient);
+      this.message.envelope.recipients.push({ address: recipient, args });
+    }
     return reply;
   }
 
@@ -156,7 +167,8 @@ export class ChainSession implements FilterSession {
     this.bind(ctx);
     // Kept as it follows the colon, leading space included, whatever the MTA negotiated.
     const v = this.mtaLeadingSpace ? value : ` ${value}`;
-    this.headers.push({ name, value: v, id: this.headers.length });
+    const headers = this.message.headers;
+    headers.append({ name, value: v, id: headers.length } as BufferedHeader);
     return this.contentReply();
   }
 
@@ -167,7 +179,7 @@ export class ChainSession implements FilterSession {
 
   async body(chunk: Buffer, ctx: SessionContext): Promise<Reply> {
     this.bind(ctx);
-    await this.bodyStore.append(chunk);
+    await this.message.body.append(chunk);
     return this.contentReply();
   }
 
@@ -198,7 +210,7 @@ export class ChainSession implements FilterSession {
         }
       }),
     );
-    await this.bodyStore.dispose();
+    await Promise.all([this.message.dispose(), this.disposing]);
     this.onClose();
     const children: Record<string, string> = {};
     for (const r of this.runs) children[r.def.name] = r.lastStatus ?? 'none';
@@ -228,16 +240,27 @@ export class ChainSession implements FilterSession {
   private startMessage(): void {
     this.recipients = [];
     this.rcptSeen = false;
-    this.headers = [];
+    const m = this.message;
+    // Normally fresh already (endMessage); a second MAIL without an abort starts over.
+    if (m.envelope.sender !== '' || m.envelope.recipients.length > 0 || m.headers.length > 0 || m.body.length > 0) this.renewMessage();
     for (const r of this.runs) r.resetMessage();
   }
 
   private endMessage(): void {
     for (const r of this.runs) r.resetMessage();
-    this.headers = [];
     this.recipients = [];
-    void this.bodyStore.dispose();
-    this.bodyStore = new BodyStore(this.chain.options.bodyMemoryLimit);
+    this.renewMessage();
+  }
+
+  private newMessage(): Message {
+    return new Message(emptyEnvelope(), new HeaderList(), new MessageBody({ memoryLimit: this.chain.options.bodyMemoryLimit }));
+  }
+
+  private renewMessage(): void {
+    const old = this.message;
+    this.message = this.newMessage();
+    // Not awaited (the MTA's reply need not wait for an unlink), but close() does.
+    if (old.body.spilled) this.disposing = Promise.all([this.disposing, old.dispose().catch(() => undefined)]);
   }
 
   private conditionContext(recipient?: string, header?: Header): ConditionContext {
@@ -400,8 +423,10 @@ export class ChainSession implements FilterSession {
       await Promise.all(this.runs.filter((r) => r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
       return { reply: owed, changes: [] };
     }
-    const original: Header[] = this.headers.map(({ name, value }) => ({ name, value }));
-    const headers = new HeaderList(this.headers);
+    const message = this.message;
+    const original: readonly Header[] = message.headers.all.slice();
+    // The envelope edits go to the MTA as the children made them, not as a difference: the chain may
+    // not have heard every recipient (no child asked for RCPT), the MTA has.
     const envelopeChanges: Change[] = [];
     let sender: Change | undefined;
     let quarantine: Change | undefined;
@@ -414,7 +439,7 @@ export class ChainSession implements FilterSession {
         await this.progressMta();
         since = performance.now();
       }
-      const outcome = await this.runChild(run, headers);
+      const outcome = await this.runChild(run, message);
       if (outcome.verdict) {
         this.finalStatus = outcome.verdict.status;
         await Promise.all(this.runs.filter((r) => r !== run && r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
@@ -426,18 +451,10 @@ export class ChainSession implements FilterSession {
         }
         continue;
       }
+      await applyChanges(message, outcome.changes, { leadingSpace: run.caps!.leadingSpace });
       for (const c of outcome.changes) {
         switch (c.kind) {
-          case 'addHeader':
-          case 'insertHeader':
-          case 'changeHeader':
-            headers.apply([{ ...c, value: this.fromChild(run, c.value) }]);
-            break;
-          case 'deleteHeader':
-            headers.apply([c]);
-            break;
           case 'replaceBody':
-            await this.bodyStore.replace(c.body);
             bodyReplaced = true;
             break;
           case 'addRecipient':
@@ -450,13 +467,15 @@ export class ChainSession implements FilterSession {
           case 'quarantine':
             quarantine = c;
             break;
+          default:
+            break;
         }
       }
     }
-    const changes: Change[] = headerChanges(original, headers.all as BufferedHeader[]).map((c) =>
+    const changes: Change[] = headerChanges(original, message.headers.all as BufferedHeader[]).map((c) =>
       c.kind === 'addHeader' || c.kind === 'insertHeader' || c.kind === 'changeHeader' ? { ...c, value: this.toMta(c.value) } : c,
     );
-    if (bodyReplaced) changes.push({ kind: 'replaceBody', body: await this.bodyStore.toBuffer() });
+    if (bodyReplaced) changes.push({ kind: 'replaceBody', body: await message.body.toBuffer() });
     changes.push(...envelopeChanges);
     if (sender) changes.push(sender);
     if (quarantine) changes.push(quarantine);
@@ -465,7 +484,7 @@ export class ChainSession implements FilterSession {
   }
 
   /** Sends the current message to one child; returns its changes, or a verdict ending the message. */
-  private async runChild(run: ChildRun, headers: HeaderList): Promise<{ verdict?: Reply; changes: readonly Change[] }> {
+  private async runChild(run: ChildRun, message: Message): Promise<{ verdict?: Reply; changes: readonly Change[] }> {
     const s = run.session!;
     const wants = run.caps!.stages;
     const done = { changes: [] as Change[] };
@@ -481,7 +500,7 @@ export class ChainSession implements FilterSession {
       return undefined;
     };
     if (wants.has('header')) {
-      for (const h of headers.all) {
+      for (const h of message.headers.all) {
         if (this.stopped(run, 'header', 'endOfHeaders', undefined, h)) return this.stopInMessage(run);
         const ended = settle(await this.ask(run, 'header', () => s.header?.(h.name, this.forChild(run, h.value), run.ctx)));
         if (ended) return ended;
@@ -494,7 +513,7 @@ export class ChainSession implements FilterSession {
     }
     if (this.stopped(run, 'body', 'endOfMessage')) return this.stopInMessage(run);
     if (wants.has('body')) {
-      for await (const chunk of this.bodyStore.read(65535)) {
+      for await (const chunk of message.body.read(65535)) {
         const reply = await this.ask(run, 'body', () => s.body?.(chunk, run.ctx));
         if (reply.status === 'skip') break;
         const ended = settle(reply);
@@ -524,10 +543,6 @@ export class ChainSession implements FilterSession {
   /** A stored value as a child sees it: without the leading space unless it negotiated HDR_LEADSPC. */
   private forChild(run: ChildRun, value: string): string {
     return run.caps!.leadingSpace || !value.startsWith(' ') ? value : value.slice(1);
-  }
-
-  private fromChild(run: ChildRun, value: string): string {
-    return run.caps!.leadingSpace || value === '' ? value : ` ${value}`;
   }
 
   private toMta(value: string): string {

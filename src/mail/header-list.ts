@@ -1,9 +1,15 @@
 /**
- * A message's headers with the milter protocol's editing rules, so that changes returned at end of
- * message can be applied the way Postfix and libmilter apply them.
+ * A message's header fields with the milter protocol's editing rules, so that changes returned at
+ * end of message are applied the way Postfix and libmilter apply them. The message editor
+ * (apply-changes.ts) edits headers through this list.
  */
 import type { Change } from './changes.js';
 
+/**
+ * One header field. In a Message the value is what follows the colon (leading space included) with
+ * folds as a bare LF, the form Postfix's milter client uses; a filter sees it without the leading
+ * space unless it negotiated leadingSpace.
+ */
 export interface Header {
   readonly name: string;
   readonly value: string;
@@ -22,6 +28,11 @@ export class HeaderList {
 
   get length(): number {
     return this.headers.length;
+  }
+
+  /** Appends a field as it is (whatever else it carries is kept, e.g. the chain's ids). */
+  append(header: Header): void {
+    this.headers.push(header);
   }
 
   /** Appends after all headers (SMFIR_ADDHEADER). */
@@ -69,25 +80,36 @@ export class HeaderList {
     return at === -1 ? undefined : this.headers[at]!.value;
   }
 
-  /** Applies the header changes among `changes`; others are ignored. */
+  /** Values of every field named `name` (case-insensitive), in order. */
+  values(name: string): string[] {
+    const wanted = name.toLowerCase();
+    const out: string[] = [];
+    for (const h of this.headers) if (h.name.toLowerCase() === wanted) out.push(h.value);
+    return out;
+  }
+
+  /** Applies the header changes among `changes`, values as given; others are ignored. */
   apply(changes: readonly Change[]): void {
-    for (const c of changes) {
-      switch (c.kind) {
-        case 'addHeader':
-          this.add(c.name, c.value);
-          break;
-        case 'insertHeader':
-          this.insert(c.index, c.name, c.value);
-          break;
-        case 'changeHeader':
-          this.change(c.name, c.index, c.value);
-          break;
-        case 'deleteHeader':
-          this.delete(c.name, c.index);
-          break;
-        default:
-          break;
-      }
+    for (const c of changes) this.applyChange(c);
+  }
+
+  /** Applies one change if it is a header change (value as given); false for any other kind. */
+  applyChange(c: Change): boolean {
+    switch (c.kind) {
+      case 'addHeader':
+        this.add(c.name, c.value);
+        return true;
+      case 'insertHeader':
+        this.insert(c.index, c.name, c.value);
+        return true;
+      case 'changeHeader':
+        this.change(c.name, c.index, c.value);
+        return true;
+      case 'deleteHeader':
+        this.delete(c.name, c.index);
+        return true;
+      default:
+        return false;
     }
   }
 

@@ -117,7 +117,7 @@ export function rulesSession(rt: RulesRuntime): StageHandlers {
 
     endOfHeaders(): Reply {
       if (headerRules.length === 0 || decided()) return CONTINUE;
-      const fields = collected?.headers ?? [];
+      const fields = collected?.headers.all ?? [];
       const items = headerRules.map((rule) => {
         const lower = rule.header?.toLowerCase();
         const values = fields.filter((f) => lower === '*' || f.name.toLowerCase() === lower).map((f) => cut(headerText(f.value)));

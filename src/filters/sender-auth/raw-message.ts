@@ -4,14 +4,15 @@
  * the body. DKIM-Signature fields past `maxSignatures` are left out so a message cannot make us
  * fetch hundreds of keys.
  */
-import type { HeaderField } from '../shared/message.js';
+import type { Header } from '../../mail/header-list.js';
+import { headerLine } from '../../mail/message.js';
 
-export function rawMessage(headers: readonly HeaderField[], body: Buffer, leadingSpace: boolean, maxSignatures = Number.POSITIVE_INFINITY): Buffer {
+export function rawMessage(headers: readonly Header[], body: Buffer, leadingSpace: boolean, maxSignatures = Number.POSITIVE_INFINITY): Buffer {
   let signatures = 0;
   const lines: string[] = [];
   for (const h of headers) {
     if (h.name.toLowerCase() === 'dkim-signature' && ++signatures > maxSignatures) continue;
-    lines.push(`${h.name}:${leadingSpace ? '' : ' '}${h.value.replace(/\r?\n/g, '\r\n')}\r\n`);
+    lines.push(headerLine(leadingSpace ? h : { name: h.name, value: ` ${h.value}` }));
   }
   lines.push('\r\n');
   return Buffer.concat([Buffer.from(lines.join(''), 'utf8'), body]);

@@ -182,7 +182,7 @@ export class AuthSession {
       return [];
     }
     try {
-      const raw = rawMessage(message.headers, message.body(), this.leadingSpace);
+      const raw = rawMessage(message.headers.all, message.body(), this.leadingSpace);
       const signature = await signMessage(raw, key, ctx.now());
       ctx.logger.info({ domain: key.domain, selector: key.selector, queueId }, 'DKIM-signed');
       return [this.inserted('DKIM-Signature', signature.value)];
@@ -202,7 +202,7 @@ export class AuthSession {
       return { value: authenticationResults(authservId, rows), action: { kind: 'none' } };
     }
     const outcome = await verifyMessage({
-      raw: rawMessage(message.headers, message.body(), this.leadingSpace, MAX_SIGNATURES),
+      raw: rawMessage(message.headers.all, message.body(), this.leadingSpace, MAX_SIGNATURES),
       resolver: ctx.resolver,
       minKeyBits: options.minKeyBits,
       now: ctx.now(),

@@ -1,16 +1,14 @@
 /**
- * The message as a content scanner needs it (spamd, clamd, rspamd, DKIM): the headers and body the
- * MTA streamed, put back together as RFC 5322 bytes. Stops keeping the body past `limit` bytes, so
- * a scanner's size limit never costs memory for the whole message.
+ * The message as a content scanner needs it (spamd, clamd, rspamd, DKIM): the header fields (mail's
+ * HeaderList) and the body the MTA streamed, put back together as RFC 5322 bytes. Unlike mail's
+ * Message it keeps a copy bounded by the scanner's size limit, in memory: past `limit` bytes the
+ * body is no longer kept, so a scanner's limit never costs memory for the whole message.
  */
-export interface HeaderField {
-  readonly name: string;
-  /** The value as received: without the leading space unless the filter negotiated leadingSpace. */
-  readonly value: string;
-}
+import { HeaderList } from '../../mail/header-list.js';
 
 export class CollectedMessage {
-  readonly headers: HeaderField[] = [];
+  /** Values as the filter received them: without the leading space unless it negotiated leadingSpace. */
+  readonly headers = new HeaderList();
   private readonly chunks: Buffer[] = [];
   private kept = 0;
   /** Body bytes received, kept or not. */
@@ -24,7 +22,7 @@ export class CollectedMessage {
   ) {}
 
   addHeader(name: string, value: string): void {
-    this.headers.push({ name, value });
+    this.headers.add(name, value);
   }
 
   addBody(chunk: Buffer): void {
@@ -48,7 +46,7 @@ export class CollectedMessage {
 
   /** The header block, each field `Name: value` CRLF, then the empty line. */
   headerBlock(): Buffer {
-    return Buffer.from(`${this.headers.map((h) => `${h.name}:${this.leadingSpace ? '' : ' '}${h.value}\r\n`).join('')}\r\n`, 'utf8');
+    return Buffer.from(`${this.headers.all.map((h) => `${h.name}:${this.leadingSpace ? '' : ' '}${h.value}\r\n`).join('')}\r\n`, 'utf8');
   }
 
   body(): Buffer {
@@ -67,8 +65,7 @@ export class CollectedMessage {
 
   /** Values of every header named `name` (case-insensitive), in order. */
   values(name: string): string[] {
-    const lower = name.toLowerCase();
-    return this.headers.filter((h) => h.name.toLowerCase() === lower).map((h) => h.value);
+    return this.headers.values(name);
   }
 
   private cachedHeaderBytes = -1;
@@ -76,7 +73,7 @@ export class CollectedMessage {
 
   private headerBytes(): number {
     if (this.cachedHeaderCount !== this.headers.length) {
-      this.cachedHeaderBytes = this.headers.reduce((n, h) => n + Buffer.byteLength(h.name) + Buffer.byteLength(h.value) + (this.leadingSpace ? 3 : 4), 2);
+      this.cachedHeaderBytes = this.headers.all.reduce((n, h) => n + Buffer.byteLength(h.name) + Buffer.byteLength(h.value) + (this.leadingSpace ? 3 : 4), 2);
       this.cachedHeaderCount = this.headers.length;
     }
     return this.cachedHeaderBytes;

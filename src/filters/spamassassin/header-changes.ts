@@ -5,7 +5,7 @@
  * version. changeHeader indexes are 1-based among fields of one name; an empty value deletes.
  */
 import type { Change } from '../../mail/changes.js';
-import type { HeaderField } from '../shared/message.js';
+import type { Header } from '../../mail/header-list.js';
 import { isSpamHeader, toMilterValue, unfolded } from './rewritten.js';
 
 /**
@@ -15,7 +15,7 @@ import { isSpamHeader, toMilterValue, unfolded } from './rewritten.js';
 export const REWRITTEN_FIELDS = ['Subject', 'From', 'To', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding'] as const;
 
 /** Deletes every X-Spam-* field of the incoming message; the last occurrence first, so indexes hold. */
-export function forgedSpamHeaderRemovals(incoming: readonly HeaderField[]): Change[] {
+export function forgedSpamHeaderRemovals(incoming: readonly Header[]): Change[] {
   const counts = new Map<string, { name: string; count: number }>();
   for (const h of incoming) {
     if (!isSpamHeader(h.name)) continue;
@@ -32,7 +32,7 @@ export function forgedSpamHeaderRemovals(incoming: readonly HeaderField[]): Chan
 }
 
 /** SpamAssassin's X-Spam-* fields (Flag, Status, Level, Checker-Version, Report, ...), in its order. */
-export function spamHeaderAdditions(rewritten: readonly HeaderField[]): Change[] {
+export function spamHeaderAdditions(rewritten: readonly Header[]): Change[] {
   return rewritten.filter((h) => isSpamHeader(h.name)).map((h) => ({ kind: 'addHeader', name: h.name, value: toMilterValue(h.value) }));
 }
 
@@ -42,8 +42,8 @@ export function spamHeaderAdditions(rewritten: readonly HeaderField[]): Change[]
  * SpamAssassin's has one. Values that differ only in folding are left alone.
  */
 export function rewrittenFieldChanges(
-  incoming: readonly HeaderField[],
-  rewritten: readonly HeaderField[],
+  incoming: readonly Header[],
+  rewritten: readonly Header[],
   names: readonly string[] = REWRITTEN_FIELDS,
 ): Change[] {
   const changes: Change[] = [];

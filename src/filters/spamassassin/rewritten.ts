@@ -2,10 +2,10 @@
  * The message SpamAssassin sends back (PROCESS) or its header block (HEADERS), split into header
  * fields and body. Values keep their folding (`\r\n\t...`), without the space after the colon.
  */
-import type { HeaderField } from '../shared/message.js';
+import type { Header } from '../../mail/header-list.js';
 
 export interface RewrittenMessage {
-  readonly headers: readonly HeaderField[];
+  readonly headers: readonly Header[];
   /** Bytes after the blank line; empty for HEADERS. */
   readonly body: Buffer;
 }

@@ -9,7 +9,8 @@ import type { StageHandlers } from '../../mail/define-filter.js';
 import type { Logger } from '../../mail/logger.js';
 import { ACCEPT, CONTINUE, reject, tempfail, type Reply } from '../../mail/reply.js';
 import type { SpamAssassinOptions } from '../../config/builtins/spamassassin.js';
-import { CollectedMessage, type HeaderField } from '../shared/message.js';
+import type { Header } from '../../mail/header-list.js';
+import { CollectedMessage } from '../shared/message.js';
 import { describeSpamdAddress } from './address.js';
 import { spamdCall, SpamdError, type SpamdClientOptions } from './client.js';
 import { forgedSpamHeaderRemovals, rewrittenFieldChanges, spamHeaderAdditions } from './header-changes.js';
@@ -31,7 +32,7 @@ export const SPAMD_UNAVAILABLE = tempfail(451, '4.7.1', 'Spam check temporarily 
 export function spamAssassinSession(setup: SpamAssassinSetup): StageHandlers {
   const { options, logger } = setup;
   /** Every field as the MTA gave it (X-Spam-* included), for the changes at end of message. */
-  let incoming: HeaderField[] = [];
+  let incoming: Header[] = [];
   let message: CollectedMessage | undefined;
 
   const collected = (): CollectedMessage => (message ??= new CollectedMessage(options.maxSize));

@@ -1,27 +1,51 @@
 /**
- * The message body as the chain holds it between children: in memory up to a threshold, then in a
- * temporary file, so a large message does not cost its size in memory per session.
+ * A message body: in memory up to a threshold, then in a private temporary file, so that a large
+ * message does not cost its size in memory per session (milter-manager and Postfix's cleanup do the
+ * same). Read back in chunks or as a stream; `dispose()` removes the file.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
-export class BodyStore {
+/** In memory up to this many bytes by default (milter-manager's default as well). */
+export const DEFAULT_MEMORY_LIMIT = 5 * 1024 * 1024;
+
+export interface MessageBodyOptions {
+  /** Bytes kept in memory; past this the body goes to a file. */
+  readonly memoryLimit?: number;
+  /** Where a spilled body's file is made (default: the system's temporary directory). */
+  readonly directory?: string;
+}
+
+export class MessageBody {
   private chunks: Buffer[] = [];
   private size = 0;
   private file: { path: string; handle: FileHandle } | undefined;
+  private readonly memoryLimit: number;
+  private readonly directory: string | undefined;
 
-  constructor(private readonly memoryLimit = 5 * 1024 * 1024) {}
+  constructor(options: MessageBodyOptions = {}) {
+    this.memoryLimit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+    this.directory = options.directory;
+  }
 
   get length(): number {
     return this.size;
   }
 
+  /** Whether the body is in a file now. */
   get spilled(): boolean {
     return this.file !== undefined;
   }
 
+  /** The spill file's path, while there is one. */
+  get spillPath(): string | undefined {
+    return this.file?.path;
+  }
+
+  /** Adds bytes at the end. The chunk is kept as it is, not copied: the caller must not reuse it. */
   async append(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
     if (!this.file && this.size + chunk.length > this.memoryLimit) await this.spill();
@@ -30,7 +54,7 @@ export class BodyStore {
     this.size += chunk.length;
   }
 
-  /** Replaces the whole body (a child's REPLBODY). */
+  /** Replaces the whole body (a filter's replaceBody). */
   async replace(body: Buffer): Promise<void> {
     await this.dispose();
     this.chunks = [];
@@ -39,7 +63,7 @@ export class BodyStore {
   }
 
   /** The body in chunks of at most `size` bytes, in order. */
-  async *read(size: number): AsyncGenerator<Buffer> {
+  async *read(size = 65536): AsyncGenerator<Buffer> {
     if (!this.file) {
       const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
       this.chunks = this.size > 0 ? [all] : [];
@@ -53,23 +77,31 @@ export class BodyStore {
     }
   }
 
-  async toBuffer(): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const c of this.read(1 << 20)) parts.push(c);
-    return Buffer.concat(parts);
+  /** The body as a readable stream (e.g. piped into a queue file). */
+  stream(size = 65536): Readable {
+    return Readable.from(this.read(size), { objectMode: false });
   }
 
+  async toBuffer(): Promise<Buffer> {
+    if (!this.file) return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+    const parts: Buffer[] = [];
+    for await (const c of this.read(1 << 20)) parts.push(c);
+    return Buffer.concat(parts, this.size);
+  }
+
+  /** Removes the spill file, if any. The in-memory part stays readable. */
   async dispose(): Promise<void> {
     const f = this.file;
     this.file = undefined;
     if (f) {
+      this.size = 0;
       await f.handle.close().catch(() => undefined);
       await rm(f.path, { force: true });
     }
   }
 
   private async spill(): Promise<void> {
-    const path = join(tmpdir(), `mailgate-body-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const path = join(this.directory ?? tmpdir(), `mailgate-body-${process.pid}-${randomBytes(6).toString('hex')}`);
     // 0600 and exclusive create: message bodies are private.
     const handle = await open(path, 'wx+', 0o600);
     this.file = { path, handle };
