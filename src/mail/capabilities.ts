@@ -1,3 +1,8 @@
+/**
+ * The milter negotiation in TypeScript terms: what a modern MTA offers, and a filter's wishes cut
+ * down to an offer by libmilter's rules. Every in-process filter negotiates through this, so a
+ * built-in filter behaves like a remote milter whichever MTA or chain drives it.
+ */
 import type { Action, Capabilities } from './filter.js';
 import { ALL_ACTIONS } from './filter.js';
 import type { EventStage } from './stage.js';

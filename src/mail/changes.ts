@@ -1,3 +1,8 @@
+/**
+ * The edits a filter returns at end of message (the milter modification actions, by name). One type
+ * for every producer (built-in filters, remote milters, the chain) and every consumer (the milter
+ * server, the message editor in apply-changes.ts).
+ */
 import type { Reply } from './reply.js';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * The SMTP client as a filter learns of it at connect, whatever way the MTA encoded it (the milter
+ * connect families, or the SMTP server's own socket), so conditions and filters read one shape.
+ */
 /** Where the SMTP client came from, as the MTA reports it at connect. */
 export type AddressFamily = 'inet' | 'inet6' | 'unix' | 'unknown';
 

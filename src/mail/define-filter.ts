@@ -1,3 +1,8 @@
+/**
+ * The short way to write an in-process filter: stage handlers and what it wants, the negotiation
+ * derived from them. The built-in filters and the tests use it rather than implementing
+ * FilterSession's negotiation by hand.
+ */
 import { capabilitiesFor, type Wants } from './capabilities.js';
 import type { Filter, FilterSession } from './filter.js';
 import { EVENT_STAGES, type EventStage } from './stage.js';

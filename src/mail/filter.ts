@@ -1,3 +1,9 @@
+/**
+ * The spine: the Filter and FilterSession interfaces that every filter implements (built-in filters,
+ * the remote milter client, the chain itself) and every driver calls (the milter server, the SMTP
+ * server to come), with the milter action names and one side's part of a negotiation. Written once
+ * here, in the bottom shared layer, so that no driver depends on how a filter runs.
+ */
 import type { Change, EndOfMessageResult } from './changes.js';
 import type { ConnectionInfo } from './connection.js';
 import type { MacroRequest, Macros } from './macros.js';

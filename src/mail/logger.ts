@@ -1,3 +1,7 @@
+/**
+ * The logging surface every layer takes (pino's), JSON lines on stderr by default and one readable
+ * line per record with --verbose. In mail/ because every layer logs and mail/ is what they all share.
+ */
 import { pino, type Logger as PinoLogger } from 'pino';
 
 /** The logging surface every part uses: pino's, so a pino logger can be passed in as it is. */

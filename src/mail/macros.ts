@@ -1,3 +1,8 @@
+/**
+ * The MTA's macros ({client_addr}, i, {auth_authen}, ...) as a filter reads them, and the lists of
+ * names a filter asks the MTA for. The milter macro store implements the reading side; the chain
+ * lays each child's own macros over it.
+ */
 import type { MacroStage } from './stage.js';
 
 /** Read access to the macros the MTA has sent so far in this session. */

@@ -1,3 +1,7 @@
+/**
+ * The stages of an SMTP session by name, one list for filters, the chain, the milter codec and the
+ * SMTP server, so that a stage is spelled the same way everywhere.
+ */
 /** The events of one SMTP session, in the order an MTA reports them. */
 export type EventStage =
   | 'connect'
