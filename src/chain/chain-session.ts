@@ -48,11 +48,11 @@ export class ChainSession implements FilterSession {
   private discardMessages = false;
   private connection: ConnectionInfo | undefined;
   private heloName: string | undefined;
-  private sender: string | undefined;
-  /** Recipients accepted so far in this message, as the conditions see them. */
-  private recipients: string[] = [];
   private rcptSeen = false;
-  /** The message in flight: header fields with their original positions (BufferedHeader ids). */
+  /**
+   * The message in flight: its envelope (the recipients the chain accepted), header fields with their
+   * original positions (BufferedHeader ids), body.
+   */
   private message: Message;
   /** Spill files of earlier messages being removed; close() waits for them. */
   private disposing: Promise<unknown> | undefined;
@@ -129,7 +129,6 @@ export class ChainSession implements FilterSession {
   mail(sender: string, args: readonly string[], ctx: SessionContext): Promise<Reply> {
     this.bind(ctx);
     this.startMessage();
-    this.sender = sender;
     this.message.envelope.sender = sender;
     this.message.envelope.senderArgs = args;
     for (const run of this.runs) if (run.live) run.inMessage = true;
@@ -140,10 +139,7 @@ export class ChainSession implements FilterSession {
     this.bind(ctx);
     this.rcptSeen = true;
     const reply = await this.envelope('rcpt', (s, c) => s.rcpt?.(recipient, args, c), recipient);
-    if (reply.status !== 'reject' && reply.status !== 'tempfail') {
-      this.recipients.push(recipient);
-      this.message.envelope.recipients.push({ address: recipient, args });
-    }
+    if (reply.status !== 'reject' && reply.status !== 'tempfail') this.message.envelope.recipients.push({ address: recipient, args });
     return reply;
   }
 
@@ -238,7 +234,6 @@ export class ChainSession implements FilterSession {
   }
 
   private startMessage(): void {
-    this.recipients = [];
     this.rcptSeen = false;
     const m = this.message;
     // Normally fresh already (endMessage); a second MAIL without an abort starts over.
@@ -248,7 +243,6 @@ export class ChainSession implements FilterSession {
 
   private endMessage(): void {
     for (const r of this.runs) r.resetMessage();
-    this.recipients = [];
     this.renewMessage();
   }
 
@@ -264,13 +258,17 @@ export class ChainSession implements FilterSession {
   }
 
   private conditionContext(recipient?: string, header?: Header): ConditionContext {
+    const envelope = this.message.envelope;
     return {
       ...(this.connection ? { connection: this.connection } : {}),
       ...(this.heloName !== undefined ? { helo: this.heloName } : {}),
-      ...(this.sender !== undefined ? { sender: this.sender } : {}),
+      ...(envelope.sender !== '' ? { sender: envelope.sender } : {}),
       ...(recipient !== undefined ? { recipient } : {}),
       ...(header ? { header } : {}),
-      recipients: this.recipients,
+      // Made only for a condition that reads it.
+      get recipients(): readonly string[] {
+        return envelope.recipients.map((r) => r.address);
+      },
       macros: this.mtaMacros,
       concurrentSessions: this.chain.concurrentSessions,
     };
