@@ -53,7 +53,7 @@ export class ChainSession implements FilterSession {
    * The message in flight: its envelope (the recipients the chain accepted), header fields with their
    * original positions (BufferedHeader ids), body.
    */
-  private message: Message;
+  private current: Message | undefined;
   /** Spill files of earlier messages being removed; close() waits for them. */
   private disposing: Promise<unknown> | undefined;
   private finalStatus: Reply['status'] = 'continue';
@@ -70,7 +70,6 @@ export class ChainSession implements FilterSession {
       forStage: (s) => this.mtaMacros.forStage(s),
     };
     this.runs = chain.children.map((def) => new ChildRun(def, base, () => this.progressMta()));
-    this.message = this.newMessage();
   }
 
   async negotiate(offer: Capabilities): Promise<Capabilities> {
@@ -206,7 +205,8 @@ export class ChainSession implements FilterSession {
         }
       }),
     );
-    await Promise.all([this.message.dispose(), this.disposing]);
+    await this.current?.dispose();
+    await this.disposing;
     this.onClose();
     const children: Record<string, string> = {};
     for (const r of this.runs) children[r.def.name] = r.lastStatus ?? 'none';
@@ -235,39 +235,39 @@ export class ChainSession implements FilterSession {
 
   private startMessage(): void {
     this.rcptSeen = false;
-    const m = this.message;
-    // Normally fresh already (endMessage); a second MAIL without an abort starts over.
-    if (m.envelope.sender !== '' || m.envelope.recipients.length > 0 || m.headers.length > 0 || m.body.length > 0) this.renewMessage();
+    // None normally (endMessage); a second MAIL without an abort starts over.
+    this.dropMessage();
     for (const r of this.runs) r.resetMessage();
   }
 
   private endMessage(): void {
     for (const r of this.runs) r.resetMessage();
-    this.renewMessage();
+    this.dropMessage();
   }
 
-  private newMessage(): Message {
-    return new Message(emptyEnvelope(), new HeaderList(), new MessageBody({ memoryLimit: this.chain.options.bodyMemoryLimit }));
+  /** The message in flight, made when first needed. */
+  private get message(): Message {
+    return (this.current ??= new Message(emptyEnvelope(), new HeaderList(), new MessageBody({ memoryLimit: this.chain.options.bodyMemoryLimit })));
   }
 
-  private renewMessage(): void {
-    const old = this.message;
-    this.message = this.newMessage();
+  private dropMessage(): void {
+    const old = this.current;
+    this.current = undefined;
     // Not awaited (the MTA's reply need not wait for an unlink), but close() does.
-    if (old.body.spilled) this.disposing = Promise.all([this.disposing, old.dispose().catch(() => undefined)]);
+    if (old?.body.spilled) this.disposing = Promise.all([this.disposing, old.dispose().catch(() => undefined)]);
   }
 
   private conditionContext(recipient?: string, header?: Header): ConditionContext {
-    const envelope = this.message.envelope;
+    const envelope = this.current?.envelope;
     return {
       ...(this.connection ? { connection: this.connection } : {}),
       ...(this.heloName !== undefined ? { helo: this.heloName } : {}),
-      ...(envelope.sender !== '' ? { sender: envelope.sender } : {}),
+      ...(envelope !== undefined && envelope.sender !== '' ? { sender: envelope.sender } : {}),
       ...(recipient !== undefined ? { recipient } : {}),
       ...(header ? { header } : {}),
       // Made only for a condition that reads it.
       get recipients(): readonly string[] {
-        return envelope.recipients.map((r) => r.address);
+        return envelope?.recipients.map((r) => r.address) ?? [];
       },
       macros: this.mtaMacros,
       concurrentSessions: this.chain.concurrentSessions,
@@ -449,7 +449,7 @@ export class ChainSession implements FilterSession {
         }
         continue;
       }
-      await applyChanges(message, outcome.changes, { leadingSpace: run.caps!.leadingSpace });
+      if (outcome.changes.length > 0) await applyChanges(message, outcome.changes, { leadingSpace: run.caps!.leadingSpace });
       for (const c of outcome.changes) {
         switch (c.kind) {
           case 'replaceBody':
