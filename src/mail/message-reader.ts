@@ -2,7 +2,8 @@
  * Builds a Message from the bytes of a message as received (SMTP DATA after dot-unstuffing): the
  * header fields up to the empty line, in the form the milter stages use (value as it follows the
  * colon, folds as a bare LF), and the rest as the body, spilled to a file past its threshold. A line
- * that is not a header field ends the headers and starts the body, as in Postfix's cleanup.
+ * that is not a header field ends the headers and starts the body, as in Postfix's cleanup. The
+ * header block is held in memory: the caller bounds the message size on the bytes it receives.
  */
 import { isUtf8 } from 'node:buffer';
 import { emptyEnvelope, type Envelope } from './envelope.js';
