@@ -2,6 +2,8 @@
  * The difference between the message as the MTA sent it and as the children left it, as milter
  * changes the MTA applies in order: value changes, then deletions (last first, so occurrence
  * indexes stay valid), then new headers in final order (appended when after every original one).
+ * Applied by the MTA, or by mail's applyChanges, they turn the original fields into the final ones
+ * (test/chain/net-changes.test.ts).
  */
 import type { Change } from '../mail/changes.js';
 import type { Header } from '../mail/header-list.js';
