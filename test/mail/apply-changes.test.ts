@@ -1,9 +1,11 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { applyChanges } from '../../src/mail/apply-changes.js';
 import type { Change } from '../../src/mail/changes.js';
 import { HeaderList, type Header } from '../../src/mail/header-list.js';
 import { MessageBody } from '../../src/mail/message-body.js';
 import { Message } from '../../src/mail/message.js';
+import { tempDir } from '../milter/helpers.js';
 
 /** Values as they follow the colon, the Message's own form. */
 function message(headers: [string, string][] = [['Received', ' a'], ['Subject', ' s'], ['received', ' b']], body = 'body\r\n'): Message {
@@ -79,15 +81,18 @@ describe('applyChanges: body, envelope, quarantine', () => {
   });
 
   it('replaceBody of a spilled body removes its file', async () => {
-    const m = new Message(undefined, new HeaderList(), new MessageBody({ memoryLimit: 4 }));
-    await m.body.append(Buffer.from('0123456789'));
-    const path = m.body.spillPath!;
-    const { existsSync } = await import('node:fs');
-    expect(existsSync(path)).toBe(true);
-    await applyChanges(m, [{ kind: 'replaceBody', body: Buffer.from('ok') }]);
-    expect(existsSync(path)).toBe(false);
-    expect(m.body.spilled).toBe(false);
-    expect((await m.body.toBuffer()).toString()).toBe('ok');
+    const dir = tempDir();
+    try {
+      const m = new Message(undefined, new HeaderList(), new MessageBody({ memoryLimit: 4, directory: dir.path }));
+      await m.body.append(Buffer.from('0123456789'));
+      expect(readdirSync(dir.path)).toHaveLength(1);
+      await applyChanges(m, [{ kind: 'replaceBody', body: Buffer.from('ok') }]);
+      expect(readdirSync(dir.path)).toEqual([]);
+      expect(m.body.spilled).toBe(false);
+      expect((await m.body.toBuffer()).toString()).toBe('ok');
+    } finally {
+      dir.cleanup();
+    }
   });
 
   it('addRecipient appends with its ESMTP args', async () => {
