@@ -1,11 +1,13 @@
 /**
  * Drives one milter session the way milter-test-server does, and keeps the message as the milter
- * left it: a rejected recipient is dropped and the session goes on while recipients remain.
+ * left it (mail's Message, edited by applyChanges as an MTA would): a rejected recipient is dropped
+ * and the session goes on while recipients remain.
  */
+import { applyChanges } from '../../mail/apply-changes.js';
 import { FULL_OFFER } from '../../mail/capabilities.js';
-import type { Change } from '../../mail/changes.js';
 import type { SessionContext } from '../../mail/filter.js';
 import { HeaderList } from '../../mail/header-list.js';
+import { Message } from '../../mail/message.js';
 import { CONTINUE, type Reply } from '../../mail/reply.js';
 import type { ClientSession } from '../../milter/client-session.js';
 import { Command } from '../../milter/constants.js';
@@ -42,14 +44,25 @@ export async function runSession(session: ClientSession, plan: SessionPlan): Pro
     headers: new HeaderList(plan.headers),
     body: Buffer.concat(plan.bodyChunks),
   };
-  const result: MessageState = { ...original, recipients: [...original.recipients], headers: original.headers.clone() };
-  let quarantine: string | undefined;
+  // The plan's values are as the MTA sends them, without the space after the colon. Its body stays
+  // in the plan: the report shows a replaced body only.
+  const edited = new Message(
+    { sender: plan.from, senderArgs: [], recipients: plan.recipients.map((address) => ({ address, args: [] })) },
+    new HeaderList(plan.headers.map((h) => ({ name: h.name, value: ` ${h.value}` }))),
+  );
+  let replacedBody: Buffer | undefined;
   const finish = (reply: Reply): SessionOutcome => ({
     reply,
-    ...(quarantine !== undefined ? { quarantine } : {}),
+    ...(edited.quarantine !== undefined ? { quarantine: edited.quarantine } : {}),
     elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9,
     original,
-    result,
+    result: {
+      from: normalizeEnvelopeAddress(edited.envelope.sender),
+      recipients: edited.envelope.recipients.map((r) => normalizeEnvelopeAddress(r.address)),
+      headers: new HeaderList(edited.headers.all.map((h) => ({ name: h.name, value: h.value.startsWith(' ') ? h.value.slice(1) : h.value }))),
+      body: original.body,
+      ...(replacedBody !== undefined ? { replacedBody } : {}),
+    },
   });
   try {
     const version = plan.negotiateVersion;
@@ -68,8 +81,8 @@ export async function runSession(session: ClientSession, plan: SessionPlan): Pro
       const pairs = [...plan.macros.rcpt, ['{rcpt_addr}', rcpt] as const];
       r = await step(Command.RCPT, pairs, () => session.rcpt(rcpt, [], ctx));
       if (r.status === 'reject' || r.status === 'tempfail') {
-        result.recipients = result.recipients.filter((x) => x !== rcpt);
-        if (result.recipients.length > 0) continue;
+        edited.envelope.recipients = edited.envelope.recipients.filter((x) => x.address !== rcpt);
+        if (edited.envelope.recipients.length > 0) continue;
       }
       if (ENDS.has(r.status)) return finish(r);
     }
@@ -95,39 +108,10 @@ export async function runSession(session: ClientSession, plan: SessionPlan): Pro
     }
     macros.set(Command.BODYEOB, plan.macros.endOfMessage);
     const eom = await session.endOfMessage(ctx);
-    quarantine = apply(result, eom.changes);
+    await applyChanges(edited, eom.changes, { leadingSpace });
+    if (eom.changes.some((c) => c.kind === 'replaceBody')) replacedBody = await edited.body.toBuffer();
     return finish(eom.reply.status === 'skip' ? CONTINUE : eom.reply);
   } finally {
     session.close();
   }
-}
-
-function apply(message: MessageState, changes: readonly Change[]): string | undefined {
-  message.headers.apply(changes);
-  let quarantine: string | undefined;
-  for (const c of changes) {
-    switch (c.kind) {
-      case 'replaceBody':
-        message.replacedBody = Buffer.concat([message.replacedBody ?? Buffer.alloc(0), c.body]);
-        break;
-      case 'addRecipient':
-        message.recipients.push(normalizeEnvelopeAddress(c.recipient));
-        break;
-      case 'deleteRecipient': {
-        const gone = normalizeEnvelopeAddress(c.recipient);
-        const i = message.recipients.indexOf(gone);
-        if (i !== -1) message.recipients.splice(i, 1);
-        break;
-      }
-      case 'changeSender':
-        message.from = normalizeEnvelopeAddress(c.sender);
-        break;
-      case 'quarantine':
-        quarantine = c.reason;
-        break;
-      default:
-        break;
-    }
-  }
-  return quarantine;
 }
