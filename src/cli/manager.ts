@@ -29,7 +29,7 @@ export function managerCommand(): Command {
   return new Command('manager')
     .description('run the milter manager in the foreground: one socket for the MTA, fanned out to every child milter')
     .option('-c, --config <file>', 'configuration file (default ./mailgate.toml, else built-in defaults)')
-    .option('-s, --connection-spec <spec>', 'where to listen: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]')
+    .option('-s, --connection-spec <spec>', 'where to listen: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST] | inet:HOST:PORT (Postfix)')
     .option('--unix-socket-group <group>', 'group of the unix socket (e.g. postfix)')
     .option('--unix-socket-mode <mode>', 'mode of the unix socket (default 0660)')
     .option('--verbose', 'log in a human format, with debug detail')

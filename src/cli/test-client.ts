@@ -44,7 +44,7 @@ export function testClientCommand(): Command {
   return new Command('test-client')
     .description('a milter that prints what the MTA sends and answers with a chosen status (like milter-test-client)')
     .helpOption('--help', 'show this help')
-    .option('-s, --connection-spec <spec>', 'where to listen: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]')
+    .option('-s, --connection-spec <spec>', 'where to listen: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST] | inet:HOST:PORT (Postfix)')
     .addOption(
       new Option('--status <status>', 'the answer')
         .choices(['continue', 'accept', 'reject', 'tempfail', 'discard'])

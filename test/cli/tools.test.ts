@@ -112,6 +112,24 @@ describe('mailgate test-server', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown type "nonsense"/);
   });
+
+  it("takes Postfix's inet:HOST:PORT spelling of -s", async () => {
+    const tcp = new MilterServer(defineFilter('tcp', {}, () => ({})), { logger: silentLogger, drainTimeout: 1 });
+    const addr = await tcp.listen('inet:0@[127.0.0.1]');
+    try {
+      const r = await mailgate(['test-server', '-s', `inet:127.0.0.1:${addr.type === 'inet' ? addr.port : 0}`]);
+      expect(r.stdout.split('\n')[0]).toBe('status: pass');
+      expect(r.code).toBe(0);
+    } finally {
+      await tcp.close();
+    }
+  });
+
+  it('a bad -s names the accepted forms, milter\'s and Postfix\'s', () => {
+    const r = spawnSync(process.execPath, [cli, 'test-server', '-s', 'inet:127.0.0.1:smtp'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/port "smtp" is not a number.*inet:PORT@HOST.*inet:HOST:PORT or inet:\[ADDR\]:PORT \(Postfix\)/);
+  });
 });
 
 describe('mailgate test-client', () => {

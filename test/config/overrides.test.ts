@@ -22,6 +22,12 @@ describe('applyOverrides', () => {
     expect(over.origins.get('manager.fallback_status')).toBe('m.toml:5');
   });
 
+  it("takes Postfix's inet:HOST:PORT for --connection-spec and connection_spec", () => {
+    expect(applyOverrides(loaded, { connectionSpec: 'inet:127.0.0.1:10025' }).config.manager.connectionSpec).toBe('inet:127.0.0.1:10025');
+    const file = parseConfig('[manager]\nconnection_spec = "inet:[::1]:10025"\n', 'p.toml');
+    expect(file.config.manager.connectionSpec).toBe('inet:[::1]:10025');
+  });
+
   it('leaves the input untouched and changes nothing without options', () => {
     const same = applyOverrides(loaded, {});
     expect(same.config).toStrictEqual(loaded.config);
@@ -35,7 +41,7 @@ describe('applyOverrides', () => {
   });
 
   it.each([
-    [{ connectionSpec: 'tcp:1' }, 'command line: --connection-spec: connection spec "tcp:1": unknown type "tcp" (use unix, inet or inet6)'],
+    [{ connectionSpec: 'tcp:1' }, 'command line: --connection-spec: connection spec "tcp:1": unknown type "tcp" (accepted: unix:PATH, inet:PORT@HOST, inet:PORT@[ADDR], inet6:PORT@ADDR (milter), inet:HOST:PORT or inet:[ADDR]:PORT (Postfix))'],
     [{ unixSocketMode: '999' }, 'command line: --unix-socket-mode: unix_socket_mode "999" is not an octal mode like 0660'],
     [{ unixSocketGroup: '' }, 'command line: --unix-socket-group: must not be empty (leave unix_socket_group out for no chgrp)'],
   ])('rejects %o', (overrides, message) => {

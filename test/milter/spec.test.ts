@@ -22,6 +22,12 @@ describe('parseConnectionSpec', () => {
     ['inet6:10025@::1', { type: 'inet', port: 10025, host: '::1', family: 6 }],
     ['inet6:10025@localhost', { type: 'inet', port: 10025, host: 'localhost', family: 6 }],
     ['INET:25@[10.0.0.1]', { type: 'inet', port: 25, host: '10.0.0.1', family: 4 }],
+    // Postfix's spelling (smtpd_milters), as copied from main.cf
+    ['inet:127.0.0.1:10025', { type: 'inet', port: 10025, host: '127.0.0.1', family: 4 }],
+    ['inet:localhost:10025', { type: 'inet', port: 10025, host: 'localhost', family: 4 }],
+    ['inet:[::1]:10025', { type: 'inet', port: 10025, host: '::1', family: 6 }],
+    ['inet:[127.0.0.1]:10025', { type: 'inet', port: 10025, host: '127.0.0.1', family: 4 }],
+    ['inet6:[::1]:10025', { type: 'inet', port: 10025, host: '::1', family: 6 }],
   ])('%s', (text, spec) => {
     expect(parseConnectionSpec(text)).toEqual(spec);
   });
@@ -38,19 +44,29 @@ describe('parseConnectionSpec', () => {
     ['port too large', 'inet:65536'],
     ['port of six digits', 'inet:100250'],
     ['negative port', 'inet:-1'],
-    ['Postfix style host:port', 'inet:127.0.0.1:10025'],
     ['IPv4 address for inet6', 'inet6:10025@127.0.0.1'],
     ['IPv4 address in brackets for inet6', 'inet6:10025@[127.0.0.1]'],
     ['unbalanced bracket', 'inet:10025@[::1'],
     ['space in host', 'inet:10025@local host'],
     ['empty host after @', 'inet:10025@'],
     ['empty brackets', 'inet:10025@[]'],
+    ['Postfix form, port not a number', 'inet:127.0.0.1:smtp'],
+    ['Postfix form, port too large', 'inet:127.0.0.1:65536'],
+    ['Postfix form, empty host', 'inet::10025'],
+    ['Postfix form, IPv6 without brackets', 'inet:::1:10025'],
+    ['Postfix form, IPv4 for inet6', 'inet6:127.0.0.1:10025'],
   ])('%s (%s) is a SpecError', (_what, text) => {
     expect(() => parseConnectionSpec(text)).toThrow(SpecError);
   });
 
   it('errors name the spec', () => {
     expect(() => parseConnectionSpec('tcp:1')).toThrow(/"tcp:1"/);
+  });
+
+  it('errors name every accepted form, milter\'s and Postfix\'s', () => {
+    for (const bad of ['tcp:1', 'inet:smtp@localhost', 'inet:127.0.0.1:smtp', 'nowhere']) {
+      expect(() => parseConnectionSpec(bad)).toThrow(/inet:PORT@HOST.*inet:HOST:PORT or inet:\[ADDR\]:PORT \(Postfix\)/);
+    }
   });
 });
 

@@ -50,7 +50,7 @@ export function testServerCommand(): Command {
   return new Command('test-server')
     .description('act as an MTA against a milter and report its verdict (like milter-test-server)')
     .helpOption('--help', 'show this help')
-    .option('-s, --connection-spec <spec>', 'the milter: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST]')
+    .option('-s, --connection-spec <spec>', 'the milter: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST] | inet:HOST:PORT (Postfix)')
     .option('--name <name>', 'name sent as the {daemon_name} macro', 'mailgate-test-server')
     .option('--negotiate-version <n>', 'milter protocol version to offer', numberOption, 6)
     .option('--connect-host <host>', 'client host name at connect', 'mx.example.net')
