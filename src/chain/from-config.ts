@@ -74,7 +74,7 @@ function lazyBuiltinContext(config: MailgateConfig, env: ChainEnvironment): () =
     if (ctx) return ctx;
     const now = env.now ?? Date.now;
     const resolver = env.resolver ?? createDnsResolver(config.manager.dnsServers);
-    ctx = { dataDir: resolve(config.manager.dataDir), now, resolver, spf: createSpfChecker(resolver, { now, mta: hostname() }) };
+    ctx = { dataDir: resolve(config.dataDir), now, resolver, spf: createSpfChecker(resolver, { now, mta: hostname() }) };
     return ctx;
   };
 }

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config/load.js';
 import {
   adminStoreOptions,
+  describeStore,
   flushEntries,
   formatDump,
   formatTable,
@@ -64,6 +65,8 @@ function addressOption(text: string): AddressFilter {
 
 async function withStore(o: CommonOptions, body: (store: GreylistStore) => Promise<void>): Promise<void> {
   const options = storeOptions(o); // a bad configuration throws ConfigError / UsageError: exit 2
+  // Which database, so that a surprising answer (empty, or another host's) is explained at once.
+  process.stderr.write(`mailgate: greylist database: ${describeStore(options)}\n`);
   let store: GreylistStore | undefined;
   try {
     store = openForInspection(options);
@@ -79,7 +82,8 @@ async function withStore(o: CommonOptions, body: (store: GreylistStore) => Promi
 
 /** Where the chosen greylist filter keeps its state, from the configuration. */
 function storeOptions(o: Pick<CommonOptions, 'config' | 'name'>): OpenGreylistStoreOptions {
-  const { config, file } = loadConfig(o.config);
+  const { config, file, warnings } = loadConfig(o.config);
+  for (const warning of warnings ?? []) process.stderr.write(`mailgate: warning: ${warning}\n`);
   try {
     return adminStoreOptions(config, o.name, file ?? 'the embedded defaults');
   } catch (err) {

@@ -63,6 +63,7 @@ async function run(opts: Options): Promise<void> {
     if (err instanceof ConfigError) throw new UsageError(err.toString());
     throw err;
   }
+  for (const warning of loaded.warnings ?? []) logger.warn(warning);
   const front = new ReloadableChain(chainFromConfig(loaded.config, logger));
   const m = loaded.config.manager;
   const server = new MilterServer(front, {
@@ -77,6 +78,7 @@ async function run(opts: Options): Promise<void> {
   const reload = () => {
     try {
       const next = load(opts);
+      for (const warning of next.warnings ?? []) logger.warn(warning);
       if (next.config.manager.connectionSpec !== m.connectionSpec) {
         logger.warn('connection_spec changed: it takes effect at the next restart');
       }

@@ -15,6 +15,7 @@ export function showConfigCommand(): Command {
     .action((options: { config?: string }) => {
       try {
         const loaded = withDetectedChildren(loadConfig(options.config));
+        for (const warning of loaded.warnings ?? []) process.stderr.write(`mailgate: warning: ${warning}\n`);
         // What `mailgate manager` would refuse (a greylist.conf syntax error) is reported here too.
         for (const m of loaded.config.milters) if (m.builtin !== undefined) checkBuiltinFilter(m);
         process.stdout.write(formatConfig(loaded));

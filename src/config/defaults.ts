@@ -8,13 +8,15 @@ export const FALLBACK_STATUSES: readonly FallbackStatus[] = ['accept', 'tempfail
 /** milter-manager's spelling, accepted and normalised when the configuration is read. */
 export const FALLBACK_STATUS_ALIASES: Readonly<Record<string, FallbackStatus>> = { 'temporary-failure': 'tempfail' };
 
+/** The data directory, relative to the configuration file's directory (no file: the current directory). */
+export const DEFAULT_DATA_DIR = 'data';
+
 export const DEFAULT_MANAGER: ManagerConfig = Object.freeze({
   connectionSpec: 'inet:10025@[127.0.0.1]',
   unixSocketMode: 0o660,
   fallbackStatus: 'accept',
   maxConnections: 0,
   detect: false,
-  dataDir: 'data',
   dnsServers: Object.freeze([]) as readonly string[],
 });
 
@@ -39,6 +41,7 @@ export const DEFAULT_S25R_CHECK_ONLY_IPV4 = true;
 /** A fresh copy of the configuration used when there is no file. */
 export function defaultConfig(): MailgateConfig {
   return {
+    dataDir: DEFAULT_DATA_DIR,
     manager: { ...DEFAULT_MANAGER, dnsServers: [] },
     milters: [],
     conditions: [],

@@ -39,6 +39,14 @@ class Writer {
     else this.lines.push(`${key} = ${Array.isArray(value) ? tomlArray(value) : tomlScalar(value as TomlScalar)}`);
   }
 
+  /** A key still read but replaced by `by`: where it was set (or that it was not), as comments only. */
+  deprecated(originKey: string, key: string, by: string): void {
+    const origin = this.origin(originKey);
+    this.lines.push(`# ${origin}`);
+    if (origin === 'default') this.lines.push(`# ${key} is not set (deprecated here: use ${by})`);
+    else this.lines.push(`# ${key} is deprecated here: its value is ${by} above`);
+  }
+
   /** `# ORIGIN` then `key = value` for a value of any TOML type (built-in filters' options). */
   raw(originKey: string, key: string, value: unknown): void {
     this.lines.push(`# ${this.origin(originKey)}`);
@@ -63,6 +71,10 @@ export function formatConfig(loaded: LoadedConfig): string {
   );
   w.blank();
 
+  // Top-level keys come before the first [table].
+  w.item('data_dir', 'data_dir', config.dataDir);
+  w.blank();
+
   const m = config.manager;
   w.header('[manager]');
   w.item('manager.connection_spec', 'connection_spec', m.connectionSpec);
@@ -71,7 +83,7 @@ export function formatConfig(loaded: LoadedConfig): string {
   w.item('manager.fallback_status', 'fallback_status', m.fallbackStatus);
   w.item('manager.max_connections', 'max_connections', m.maxConnections);
   w.item('manager.detect', 'detect', m.detect);
-  w.item('manager.data_dir', 'data_dir', m.dataDir);
+  w.deprecated('manager.data_dir', 'data_dir', 'the top-level data_dir');
   w.item('manager.dns_servers', 'dns_servers', m.dnsServers);
 
   if (config.milters.length === 0) {

@@ -10,11 +10,12 @@ import type { LoadedConfig } from './origin.js';
 import { ReadContext, TableReader, type TomlTable } from './reader.js';
 import type { MailgateConfig } from './schema.js';
 import { readConditions } from './sections/condition.js';
+import { readDataDir } from './sections/data-dir.js';
 import { readManager } from './sections/manager.js';
 import { readMilters } from './sections/milter.js';
 import { readRemoteNetwork, readS25r, readStress, readTrust } from './sections/options.js';
 
-export const TOP_LEVEL_KEYS = ['manager', 'milter', 'condition', 's25r', 'remote_network', 'trust', 'stress'] as const;
+export const TOP_LEVEL_KEYS = ['data_dir', 'manager', 'milter', 'condition', 's25r', 'remote_network', 'trust', 'stress'] as const;
 
 export interface LoadOptions {
   /** Where ./mailgate.toml is looked for; default process.cwd(). */
@@ -29,7 +30,7 @@ export function loadConfig(path?: string, options: LoadOptions = {}): LoadedConf
   const cwd = options.cwd ?? process.cwd();
   let file = path;
   if (file === undefined) {
-    if (!existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) return embeddedDefaults();
+    if (!existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) return embeddedDefaults(cwd);
     file = DEFAULT_CONFIG_FILE;
   }
   let text: string;
@@ -43,13 +44,14 @@ export function loadConfig(path?: string, options: LoadOptions = {}): LoadedConf
   return parseConfig(text, file, { baseDir: dirname(resolve(cwd, file)) });
 }
 
-/** The configuration used when there is no file: every value a default. */
-export function embeddedDefaults(): LoadedConfig {
-  return { config: defaultConfig(), origins: new Map(), file: undefined };
+/** The configuration used when there is no file: every value a default, relative paths relative to `cwd`. */
+export function embeddedDefaults(cwd: string = process.cwd()): LoadedConfig {
+  const config = defaultConfig();
+  return { config: { ...config, dataDir: resolve(cwd, config.dataDir) }, origins: new Map(), file: undefined };
 }
 
 export interface ParseOptions {
-  /** Directory relative paths in the file (trust.domains_file) are resolved against; default: the file's. */
+  /** Directory every relative path in the file (data_dir, sockets, domains_file...) is resolved against; default: the file's. */
   readonly baseDir?: string;
 }
 
@@ -64,7 +66,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
   const ctx = new ReadContext(fileName, new TomlLocator(text));
   try {
     const config = readDocument(ctx, doc, options.baseDir ?? dirname(resolve(fileName)));
-    return { config, origins: ctx.origins, file: fileName };
+    return { config, origins: ctx.origins, file: fileName, warnings: ctx.warnings };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     // A bug here must still come out as a ConfigError naming the file, never as a crash in the caller.
@@ -82,7 +84,7 @@ function syntaxError(err: unknown, file: string): ConfigError {
 }
 
 function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string): MailgateConfig {
-  const root = new TableReader(ctx, '', doc, 'the top level');
+  const root = new TableReader(ctx, '', doc, 'the top level', '');
   root.checkKeys(TOP_LEVEL_KEYS);
   const section = (key: string, originPrefix: string): TableReader =>
     root.table(key, `[${key}]`, originPrefix) ?? new TableReader(ctx, key, {}, `[${key}]`, originPrefix);
@@ -90,8 +92,10 @@ function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string): Mailga
   // Conditions first: applicable_conditions may name them wherever they are in the file.
   const conditions = readConditions(root.tables('condition'));
   const names = new ConditionNames(conditions.map((c) => c.name));
+  const manager = section('manager', 'manager');
   return {
-    manager: readManager(section('manager', 'manager')),
+    dataDir: readDataDir(root, manager, baseDir, (warning) => ctx.warnings.push(warning)),
+    manager: readManager(manager, baseDir),
     milters: readMilters(root.tables('milter'), names, { baseDir }),
     conditions,
     s25r: readS25r(section('s25r', 's25r')),

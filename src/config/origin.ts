@@ -6,7 +6,7 @@ export type Origin = 'default' | 'detected' | 'command line' | `${string}:${numb
 
 /**
  * A validated configuration plus the origin of every value. Origin keys are dotted paths with the TOML key
- * names: `manager.connection_spec`, `milter.opendkim` (the table), `milter.opendkim.fallback_status`,
+ * names: `data_dir` (top level), `manager.connection_spec`, `milter.opendkim` (the table), `milter.opendkim.fallback_status`,
  * `condition.NAME.pattern`, `s25r.whitelist`, `remote_network.local_addresses`, `trust.domains`, `stress.threshold`.
  */
 export interface LoadedConfig {
@@ -14,6 +14,8 @@ export interface LoadedConfig {
   readonly origins: ReadonlyMap<string, Origin>;
   /** The file the configuration was read from; undefined for the embedded defaults. */
   readonly file: string | undefined;
+  /** Deprecations and the like, each `FILE:LINE: key: why`, for the command to print once. */
+  readonly warnings?: readonly string[];
 }
 
 export function fileOrigin(file: string, line: number): Origin {

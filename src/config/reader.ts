@@ -14,6 +14,8 @@ export type TomlTable = Record<string, unknown>;
 /** What every reader of one document shares. */
 export class ReadContext {
   readonly origins = new Map<string, Origin>();
+  /** Things that work but should be changed (a deprecated key), each `FILE:LINE: key: why`. */
+  readonly warnings: string[] = [];
 
   constructor(
     readonly file: string,
@@ -63,7 +65,7 @@ export interface NumberRule {
 }
 
 export class TableReader {
-  /** Prefix of the origin keys this table's values are recorded under, e.g. `milter.opendkim`; none: not recorded. */
+  /** Prefix of the origin keys this table's values are recorded under, e.g. `milter.opendkim` ('' for the top level); none: not recorded. */
   originPrefix: string | undefined;
 
   constructor(
@@ -102,7 +104,8 @@ export class TableReader {
   /** Records the origin of `key` under the origin prefix. */
   record(key: string): void {
     if (this.originPrefix === undefined) return;
-    this.ctx.origins.set(`${this.originPrefix}.${key}`, this.ctx.originAt(this.keyPath(key), this.has(key)));
+    const originKey = this.originPrefix === '' ? key : `${this.originPrefix}.${key}`;
+    this.ctx.origins.set(originKey, this.ctx.originAt(this.keyPath(key), this.has(key)));
   }
 
   private raw(key: string): unknown {

@@ -25,8 +25,6 @@ export interface ManagerConfig {
   readonly maxConnections: number;
   /** Add the milters found installed on this host. */
   readonly detect: boolean;
-  /** Where built-in filters keep their state (greylist database...); relative: to the working directory. */
-  readonly dataDir: string;
   /** DNS servers ("127.0.0.1", "[::1]:5353") for SPF/DKIM/DMARC; empty: the system's resolver. */
   readonly dnsServers: readonly string[];
 }
@@ -106,6 +104,12 @@ export interface StressConfig {
 }
 
 export interface MailgateConfig {
+  /**
+   * Where the services keep their state (greylist database...): top-level `data_dir`, or the deprecated
+   * `[manager] data_dir`. Absolute once loaded: relative to the file's directory, or with no file to the
+   * current directory (defaultConfig() alone keeps the relative "data").
+   */
+  readonly dataDir: string;
   readonly manager: ManagerConfig;
   readonly milters: readonly MilterConfig[];
   readonly conditions: readonly UserConditionConfig[];

@@ -42,12 +42,12 @@ function mailgate(args: string[], cwd: string) {
   });
 }
 
-/** A directory with mailgate.toml (data_dir = "data") and one greylist [[milter]] table per argument. */
+/** A directory with mailgate.toml (data_dir = "data", relative to it) and one greylist [[milter]] table per argument. */
 function project(name: string, ...milters: string[]): string {
   const root = join(dir, name);
   mkdirSync(root, { recursive: true });
   const tables = milters.map((m) => `\n[[milter]]\nbuiltin = "greylist"\nconf_text = "racl greylist default"\n${m}`);
-  writeFileSync(join(root, 'mailgate.toml'), ['[manager]', 'data_dir = "data"', ...tables].join('\n') + '\n');
+  writeFileSync(join(root, 'mailgate.toml'), ['data_dir = "data"', ...tables].join('\n') + '\n');
   return root;
 }
 
@@ -64,7 +64,7 @@ describe('mailgate greylist with the default SQLite store', () => {
   test('list on a greylist that has no database yet: empty, and nothing is created', async () => {
     const root = project('empty', 'name = "greylist"');
     const r = await mailgate(['greylist', 'list'], root);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`mailgate: greylist database: SQLite ${join(root, 'data', 'greylist.sqlite')} (not created yet: no entries)\n`);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('0 entries (0 pending, 0 autowhite)\n');
     expect(existsSync(join(root, 'data'))).toBe(false);
@@ -74,7 +74,7 @@ describe('mailgate greylist with the default SQLite store', () => {
     const root = project('list', 'name = "greylist"');
     await seed(new SqliteGreylistStore(join(root, 'data', 'greylist.sqlite')));
     const r = await mailgate(['greylist', 'list'], root);
-    expect(r.stderr).toBe('');
+    expect(r.stderr).toBe(`mailgate: greylist database: SQLite ${join(root, 'data', 'greylist.sqlite')}\n`);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
@@ -151,6 +151,28 @@ describe('mailgate greylist with the default SQLite store', () => {
     expect(r.stdout).toBe('0 entries (0 pending, 0 autowhite)\n');
   });
 
+  test('run from another directory (systemd starts it from /): data_dir is relative to the file, not the cwd', async () => {
+    const root = project('elsewhere', 'name = "greylist"');
+    await seed(new SqliteGreylistStore(join(root, 'data', 'greylist.sqlite')));
+    const r = await mailgate(['greylist', 'list', '-c', join(root, 'mailgate.toml')], '/');
+    expect(r.stderr).toBe(`mailgate: greylist database: SQLite ${join(root, 'data', 'greylist.sqlite')}\n`);
+    expect(r.stdout).toMatch(/^4 entries/m);
+    const relative = await mailgate(['greylist', 'list', '-c', 'elsewhere/mailgate.toml'], dir);
+    expect(relative.stdout).toMatch(/^4 entries/m);
+  });
+
+  test('[manager] data_dir still works, with one deprecation warning naming the top-level key', async () => {
+    const root = join(dir, 'deprecated');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'mailgate.toml'), '[manager]\ndata_dir = "old"\n\n[[milter]]\nname = "g"\nbuiltin = "greylist"\nconf_text = "racl greylist default"\n');
+    const r = await mailgate(['greylist', 'list'], root);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      'mailgate: warning: mailgate.toml:2: manager.data_dir: deprecated; write data_dir at the top level of the file, before any [table]\n' +
+        `mailgate: greylist database: SQLite ${join(root, 'old', 'greylist.sqlite')} (not created yet: no entries)\n`,
+    );
+  });
+
   test('several greylist filters: --name chooses, without it exit 2 naming them', async () => {
     const root = project('two', 'name = "gl-a"', 'name = "gl-b"\nsqlite_file = "b.sqlite"');
     await seed(new SqliteGreylistStore(join(root, 'data', 'b.sqlite')));
@@ -220,7 +242,7 @@ describe('mailgate greylist with store = "redis"', () => {
     const root = project('redis-down', 'name = "greylist"\nstore = "redis"\nredis_url = "redis://127.0.0.1:1"');
     const r = await mailgate(['greylist', 'list'], root);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^mailgate: greylist store: Redis redis:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED.*\n$/);
+    expect(r.stderr).toMatch(/^mailgate: greylist database: Redis redis:\/\/127\.0\.0\.1:1, keys mailgate:greylist:\*\nmailgate: greylist store: Redis redis:\/\/127\.0\.0\.1:1\/?: .*ECONNREFUSED.*\n$/);
     expect(r.ms).toBeLessThan(10_000); // mostly node's start-up on a loaded machine; the store fails in < 1 s
   });
 });

@@ -1,6 +1,6 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { ConfigError } from '../../src/config/errors.js';
@@ -13,6 +13,7 @@ describe('parseConfig: the example from the issue', () => {
 
   it('loads with exact values', () => {
     const expected: MailgateConfig = {
+      dataDir: '/etc/mailgate/data',
       manager: {
         connectionSpec: 'unix:/run/mailgate/milter.sock',
         unixSocketMode: 0o660,
@@ -20,7 +21,6 @@ describe('parseConfig: the example from the issue', () => {
         fallbackStatus: 'accept',
         maxConnections: 0,
         detect: false,
-        dataDir: 'data',
         dnsServers: [],
       },
       milters: [
@@ -47,6 +47,7 @@ describe('parseConfig: the example from the issue', () => {
   it('records the file and line of every value given, and default for the rest', () => {
     const f = '/etc/mailgate/mailgate.toml';
     expect(Object.fromEntries(loaded.origins)).toStrictEqual({
+      data_dir: 'default',
       'manager.connection_spec': `${f}:2`,
       'manager.unix_socket_mode': `${f}:3`,
       'manager.unix_socket_group': `${f}:4`,
@@ -152,7 +153,6 @@ threshold = 0
       fallbackStatus: 'tempfail',
       maxConnections: 200,
       detect: true,
-      dataDir: 'data',
       dnsServers: [],
     });
   });
@@ -250,7 +250,7 @@ describe('parseConfig: other TOML spellings', () => {
 
   it('accepts an empty file: all defaults, but the file is named', () => {
     const loaded = parseConfig('', 'empty.toml');
-    expect(loaded.config).toStrictEqual(defaultConfig());
+    expect(loaded.config).toStrictEqual({ ...defaultConfig(), dataDir: resolve('data') });
     expect(loaded.file).toBe('empty.toml');
     expect(loaded.origins.get('manager.connection_spec')).toBe('default');
   });
@@ -267,7 +267,7 @@ describe('loadConfig', () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     const loaded = loadConfig(undefined, { cwd: empty });
-    expect(loaded).toStrictEqual(embeddedDefaults());
+    expect(loaded).toStrictEqual(embeddedDefaults(empty));
     expect(loaded.file).toBeUndefined();
     expect(loaded.config.manager).toStrictEqual({
       connectionSpec: 'inet:10025@[127.0.0.1]',
@@ -275,9 +275,10 @@ describe('loadConfig', () => {
       fallbackStatus: 'accept',
       maxConnections: 0,
       detect: false,
-      dataDir: 'data',
       dnsServers: [],
     });
+    // no file: relative to the current directory
+    expect(loaded.config.dataDir).toBe(join(empty, 'data'));
     expect(loaded.config.milters).toStrictEqual([]);
   });
 

@@ -234,6 +234,7 @@ function milters(conditionNames: readonly string[]): fc.Arbitrary<MilterConfig[]
 // The rules filter's options when its table sets none (what a builtin child parses back to).
 const RULES_DEFAULTS = (parseConfig('[[milter]]\nname = "r"\nbuiltin = "rules"\n', 'r.toml').config.milters[0] as { options: unknown }).options as RulesOptions;
 
+const DATA_DIR = fc.stringMatching(/^\/var\/lib\/[a-z]{1,8}$/);
 // Built once: constructing arbitraries (stringMatching especially) inside chain() costs ~10 ms a sample.
 const MANAGER = fc
   .record({
@@ -243,7 +244,6 @@ const MANAGER = fc
     fallbackStatus: FALLBACK,
     maxConnections: fc.nat(),
     detect: fc.boolean(),
-    dataDir: fc.stringMatching(/^\/var\/lib\/[a-z]{1,8}$/),
     dnsServers: fc.array(fc.constantFrom('127.0.0.1', '127.0.0.1:5353', '[::1]:53'), { maxLength: 2 }),
   })
   .map(({ unixSocketGroup, ...m }) => ({ ...m, ...(unixSocketGroup === undefined ? {} : { unixSocketGroup }) }));
@@ -259,8 +259,9 @@ const TRUST = fc
 const STRESS = fc.option(fc.nat(), { nil: undefined }).map((threshold) => (threshold === undefined ? {} : { threshold }));
 
 const CONFIG: fc.Arbitrary<MailgateConfig> = fc
-  .tuple(CONDITIONS.chain((conditions) => fc.tuple(fc.constant(conditions), milters(conditions.map((c) => c.name)))), MANAGER, S25R, REMOTE_NETWORK, TRUST, STRESS)
-  .map(([[conditions, milterList], manager, s25r, remoteNetwork, trust, stress]) => ({
+  .tuple(CONDITIONS.chain((conditions) => fc.tuple(fc.constant(conditions), milters(conditions.map((c) => c.name)))), DATA_DIR, MANAGER, S25R, REMOTE_NETWORK, TRUST, STRESS)
+  .map(([[conditions, milterList], dataDir, manager, s25r, remoteNetwork, trust, stress]) => ({
+    dataDir,
     manager,
     milters: milterList,
     conditions,

@@ -30,10 +30,11 @@ const CLIENT = '192.0.2.10';
 
 function managerToml(o: { socketPath: string; dataDir: string; dns: string; spamdPort: number; clamdSocket: string }): string {
   return `
+data_dir = "${o.dataDir}"
+
 [manager]
 connection_spec = "unix:${o.socketPath}"
 unix_socket_group = "postfix"
-data_dir = "${o.dataDir}"
 dns_servers = ["${o.dns}"]
 
 [[milter]]

@@ -29,7 +29,6 @@ const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const GREYLIST_TEXT = '451 4.7.1 Greylisting in action, please come back in 00:10:00';
 
 const mailgateToml = (dataDir: string): string => `
-[manager]
 data_dir = "${dataDir}"
 
 [[milter]]

@@ -8,6 +8,7 @@ import { cidrError } from '../cidr.js';
 import { parseConnectionSpec, SpecError, type ConnectionSpec } from '../connection-spec.js';
 import type { TableReader } from '../reader.js';
 import type { BuiltinReadContext } from './context.js';
+import { resolvePath } from '../paths.js';
 
 /** Keys this filter accepts in its [[milter]] table, besides the common ones. */
 export const CLAMAV_KEYS = [
@@ -89,7 +90,6 @@ const FAIL_ALIASES: Readonly<Record<string, ClamavFailAction>> = { Accept: 'acce
 const HEADER_ALIASES: Readonly<Record<string, ClamavHeaderMode>> = { Replace: 'replace', Yes: 'replace', yes: 'replace', Add: 'add', No: 'no' };
 
 export function readClamavOptions(r: TableReader, ctx: BuiltinReadContext): ClamavOptions {
-  void ctx;
   const onInfected = r.oneOf('on_infected', INFECTED_ACTIONS, ACTION_ALIASES) ?? CLAMAV_DEFAULTS.onInfected;
   const rejectMsg = r.string('reject_msg') ?? CLAMAV_DEFAULTS.rejectMsg;
   const badChar = [...rejectMsg].find((c) => c < ' ' || c === '\x7f');
@@ -97,7 +97,7 @@ export function readClamavOptions(r: TableReader, ctx: BuiltinReadContext): Clam
   const reportHostname = r.optionalNonEmptyString('report_hostname', 'a host name');
   if (reportHostname !== undefined && ![...reportHostname].every((c) => c > ' ' && c !== '\x7f')) throw r.error('report_hostname', 'must not contain spaces or control characters');
   return {
-    clamd: readAddresses(r),
+    clamd: readAddresses(r).map((spec) => (spec.type === 'unix' ? { ...spec, path: resolvePath(ctx.baseDir, spec.path) } : spec)),
     onInfected,
     onFail: r.oneOf('on_fail', FAIL_ACTIONS, FAIL_ALIASES) ?? CLAMAV_DEFAULTS.onFail,
     addHeader: r.oneOf('add_header', HEADER_MODES, HEADER_ALIASES) ?? CLAMAV_DEFAULTS.addHeader,

@@ -6,6 +6,7 @@
 import { cidrError } from '../cidr.js';
 import type { BuiltinReadContext } from './context.js';
 import type { TableReader } from '../reader.js';
+import { resolvePath } from '../paths.js';
 
 /** Keys this filter accepts in its [[milter]] table, besides the common ones. */
 export const RSPAMD_KEYS = [
@@ -94,7 +95,6 @@ export function isHeaderName(name: string): boolean {
 }
 
 export function readRspamdOptions(r: TableReader, ctx: BuiltinReadContext): RspamdOptions {
-  void ctx;
   const url = r.optionalNonEmptyString('url', 'an http:// URL') ?? RSPAMD_DEFAULTS.url;
   checkUrl(r, url);
   const socket = r.optionalNonEmptyString('socket', 'a unix socket path');
@@ -104,7 +104,7 @@ export function readRspamdOptions(r: TableReader, ctx: BuiltinReadContext): Rspa
   const resultHeader = headerName(r, 'result_header');
   return {
     url,
-    ...(socket === undefined ? {} : { socket }),
+    ...(socket === undefined ? {} : { socket: resolvePath(ctx.baseDir, socket) }),
     ...(password === undefined ? {} : { password }),
     timeoutSeconds,
     onFail: r.oneOf('on_fail', ['accept', 'tempfail'], { defer: 'tempfail', 'temporary-failure': 'tempfail' }) ?? RSPAMD_DEFAULTS.onFail,

@@ -1,6 +1,7 @@
 /** Options of the built-in `spamassassin` filter, read from its [[milter]] table (builtin = "spamassassin"). */
 import { cidrError } from '../cidr.js';
 import { parseConnectionSpec } from '../connection-spec.js';
+import { resolveSpecPath } from '../paths.js';
 import type { TableReader } from '../reader.js';
 import type { BuiltinReadContext } from './context.js';
 
@@ -63,7 +64,6 @@ export const SPAMASSASSIN_DEFAULTS = Object.freeze({
 } as const);
 
 export function readSpamAssassinOptions(r: TableReader, ctx: BuiltinReadContext): SpamAssassinOptions {
-  void ctx;
   const D = SPAMASSASSIN_DEFAULTS;
   const spamd = r.optionalNonEmptyString('spamd', 'a spamd address like inet:783@127.0.0.1 or unix:/PATH') ?? D.spamd;
   try {
@@ -104,7 +104,7 @@ export function readSpamAssassinOptions(r: TableReader, ctx: BuiltinReadContext)
   if (connectTimeout > timeout) throw r.error('connect_timeout', `must not be longer than timeout (${timeout}), got ${connectTimeout}`);
 
   return {
-    spamd,
+    spamd: resolveSpecPath(ctx.baseDir, spamd),
     ...(user === undefined ? {} : { user }),
     ...(rejectScore === undefined ? {} : { rejectScore }),
     rejectCode,

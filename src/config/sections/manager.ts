@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { parseMode } from '../socket-mode.js';
 import { parseConnectionSpec } from '../connection-spec.js';
+import { resolveSpecPath } from '../paths.js';
 import { DEFAULT_MANAGER, FALLBACK_STATUS_ALIASES, FALLBACK_STATUSES } from '../defaults.js';
 import { describeValue, type TableReader } from '../reader.js';
 import type { ManagerConfig } from '../schema.js';
@@ -17,11 +18,15 @@ export const MANAGER_KEYS = [
   'dns_servers',
 ] as const;
 
-/** Reads [manager] (an empty table when absent: every value is then a default). */
-export function readManager(r: TableReader): ManagerConfig {
+/**
+ * Reads [manager] (an empty table when absent: every value is then a default). Its data_dir (deprecated)
+ * is read with the top-level one, by readDataDir. A relative unix socket path is resolved against `baseDir`.
+ */
+export function readManager(r: TableReader, baseDir: string): ManagerConfig {
   r.checkKeys(MANAGER_KEYS);
-  const spec = r.string('connection_spec', 'a connection spec like unix:/PATH or inet:PORT@HOST');
-  if (spec !== undefined) checkConnectionSpec(spec, (msg) => r.error('connection_spec', msg));
+  const written = r.string('connection_spec', 'a connection spec like unix:/PATH or inet:PORT@HOST');
+  if (written !== undefined) checkConnectionSpec(written, (msg) => r.error('connection_spec', msg));
+  const spec = written === undefined ? undefined : resolveSpecPath(baseDir, written);
   const modeText = r.string('unix_socket_mode', 'an octal mode in quotes, like "0660"');
   const mode = modeText === undefined ? DEFAULT_MANAGER.unixSocketMode : checkMode(modeText, (msg) => r.error('unix_socket_mode', msg));
   const group = readGroup(r);
@@ -31,15 +36,9 @@ export function readManager(r: TableReader): ManagerConfig {
     fallbackStatus: r.oneOf('fallback_status', FALLBACK_STATUSES, FALLBACK_STATUS_ALIASES) ?? DEFAULT_MANAGER.fallbackStatus,
     maxConnections: r.number('max_connections', { integer: true, min: 0 }) ?? DEFAULT_MANAGER.maxConnections,
     detect: r.boolean('detect') ?? DEFAULT_MANAGER.detect,
-    dataDir: readDataDir(r),
     dnsServers: r.stringArray('dns_servers', (v, path) => checkDnsServer(v, (msg) => r.ctx.error(path, msg))) ?? [],
   };
   return group === undefined ? manager : { ...manager, unixSocketGroup: group };
-}
-
-/** Kept as written: a relative path is taken from the working directory when used (systemd sets it). */
-function readDataDir(r: TableReader): string {
-  return r.optionalNonEmptyString('data_dir', 'a directory path') ?? DEFAULT_MANAGER.dataDir;
 }
 
 /** "ADDRESS" or "ADDRESS:PORT" with IPv6 in brackets, as dns.Resolver.setServers takes them. */

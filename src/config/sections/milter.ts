@@ -5,6 +5,7 @@ import { DEFAULT_BUILTIN_TIMEOUTS, DEFAULT_MILTER, FALLBACK_STATUS_ALIASES, FALL
 import type { ConditionNames } from '../condition-names.js';
 import type { ConfigError } from '../errors.js';
 import { milterOriginKey } from '../origin.js';
+import { resolveSpecPath } from '../paths.js';
 import type { TableReader } from '../reader.js';
 import type { MilterConfig, Timeouts } from '../schema.js';
 import { checkConnectionSpec } from './manager.js';
@@ -79,7 +80,7 @@ function readMilter(r: TableReader, conditions: ConditionNames, ctx: BuiltinRead
     applicableConditions: readApplicableConditions(r, conditions),
     timeouts,
   };
-  if (spec !== undefined) return { ...common, connectionSpec: spec };
+  if (spec !== undefined) return { ...common, connectionSpec: resolveSpecPath(ctx.baseDir, spec) };
   // checkBuiltinName accepted the same `builtin` that is set here (an alias resolved to its canonical name).
   return { ...common, ...builtinPart(builtinName as BuiltinName, r, ctx) } as MilterConfig;
 }

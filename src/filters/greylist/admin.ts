@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { DEFAULT_GREYLIST_REDIS_PREFIX, DEFAULT_GREYLIST_REDIS_URL } from '../../config/builtins/greylist.js';
 import { cidrError } from '../../config/cidr.js';
 import type { BuiltinMilterConfig, MailgateConfig, MilterConfig } from '../../config/schema.js';
 import { MemoryGreylistStore } from '../../store/greylist/memory.js';
@@ -45,7 +46,7 @@ export function adminStoreOptions(config: MailgateConfig, name: string | undefin
       `${where}: milter "${milter.name}" keeps its greylist in the manager's memory (store = "memory"): nothing to read from here`,
     );
   }
-  return greylistStoreOptions(milter.options, resolve(config.manager.dataDir));
+  return greylistStoreOptions(milter.options, resolve(config.dataDir));
 }
 
 function isGreylist(m: MilterConfig): boolean {
@@ -54,8 +55,20 @@ function isGreylist(m: MilterConfig): boolean {
 
 /** Opens the store to inspect it: a SQLite database not created yet reads as empty and is not created. */
 export function openForInspection(options: OpenGreylistStoreOptions): GreylistStore {
-  const missing = options.store === 'sqlite' && !existsSync(sqliteFilePath(options.dataDir, options.sqliteFile));
-  return missing ? new MemoryGreylistStore() : openGreylistStore(options);
+  return notCreatedYet(options) ? new MemoryGreylistStore() : openGreylistStore(options);
+}
+
+function notCreatedYet(options: OpenGreylistStoreOptions): boolean {
+  return options.store === 'sqlite' && !existsSync(sqliteFilePath(options.dataDir, options.sqliteFile));
+}
+
+/** Which database: the SQLite file (and whether it exists yet), or the Redis URL and key prefix. */
+export function describeStore(options: OpenGreylistStoreOptions): string {
+  if (options.store === 'sqlite') {
+    return `SQLite ${sqliteFilePath(options.dataDir, options.sqliteFile)}${notCreatedYet(options) ? ' (not created yet: no entries)' : ''}`;
+  }
+  if (options.store === 'redis') return `Redis ${options.redisUrl ?? DEFAULT_GREYLIST_REDIS_URL}, keys ${options.redisPrefix ?? DEFAULT_GREYLIST_REDIS_PREFIX}*`;
+  return 'memory';
 }
 
 /** A failure of the store itself (Redis unreachable, a database SQLite cannot use): one line, not a stack. */
