@@ -37,7 +37,7 @@ export function chainFromConfig(config: MailgateConfig, logger: Logger, env: Cha
         localAddresses: [...config.remoteNetwork.localAddresses],
         remoteAddresses: [...config.remoteNetwork.remoteAddresses],
       },
-      trust: { domains: [...config.trust.domains], replaceDefaults: config.trust.replaceDefaults },
+      trust: { domains: [...config.trust.domains, ...(config.trust.fileDomains ?? [])], replaceDefaults: config.trust.replaceDefaults },
       ...(config.stress.threshold !== undefined ? { stressThreshold: config.stress.threshold } : {}),
     });
   };

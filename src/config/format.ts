@@ -113,6 +113,7 @@ export function formatConfig(loaded: LoadedConfig): string {
   w.item('trust.domains', 'domains', trust.domains.map(formatTextPattern));
   w.item('trust.replace_defaults', 'replace_defaults', trust.replaceDefaults);
   w.item('trust.domains_file', 'domains_file', trust.domainsFile);
+  if (trust.fileDomains !== undefined) w.comment(`${trust.fileDomains.length} trusted ${trust.fileDomains.length === 1 ? 'domain' : 'domains'} read from it`);
   w.blank();
   w.header('[stress]');
   w.item('stress.threshold', 'threshold', stress.threshold);

@@ -9,6 +9,7 @@ import { TomlLocator } from './locate.js';
 import type { LoadedConfig } from './origin.js';
 import { ReadContext, TableReader, type TomlTable } from './reader.js';
 import type { MailgateConfig } from './schema.js';
+import { findUnterminatedString } from './unterminated-string.js';
 import { readConditions } from './sections/condition.js';
 import { readDataDir } from './sections/data-dir.js';
 import { readManager } from './sections/manager.js';
@@ -61,7 +62,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
   try {
     doc = parse(text) as TomlTable;
   } catch (err) {
-    throw syntaxError(err, fileName);
+    throw syntaxError(err, fileName, text);
   }
   const ctx = new ReadContext(fileName, new TomlLocator(text));
   try {
@@ -74,8 +75,16 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
   }
 }
 
-function syntaxError(err: unknown, file: string): ConfigError {
+function syntaxError(err: unknown, file: string, text: string): ConfigError {
   if (err instanceof TomlError) {
+    const open = findUnterminatedString(text);
+    if (open !== undefined && open.line <= err.line) {
+      const where = open.quote.length === 3 ? 'anywhere after it' : 'on the same line';
+      return new ConfigError(`TOML syntax error: unterminated string: the ${open.quote} on this line has no closing ${open.quote} ${where}`, {
+        file,
+        line: open.line,
+      });
+    }
     const first = err.message.split('\n')[0] ?? err.message;
     const reason = first.replace(/^Invalid TOML document: /, '');
     return new ConfigError(`TOML syntax error: ${reason}`, { file, line: err.line });

@@ -94,8 +94,10 @@ export interface TrustConfig {
   readonly domains: readonly TextPattern[];
   /** Use only `domains` (and `domainsFile`), not the built-in trusted domains. */
   readonly replaceDefaults: boolean;
-  /** Absolute path of a file with one domain (or /regex/) per line; not read here. */
+  /** Absolute path of a file with one domain (or /regex/) per line, `#` comments; read with the configuration. */
   readonly domainsFile?: string;
+  /** What domainsFile held when the configuration was read (set with domainsFile). */
+  readonly fileDomains?: readonly TextPattern[];
 }
 
 export interface StressConfig {

@@ -284,4 +284,22 @@ describe('TOML syntax errors are reported as file:line', () => {
     expect(e.toString()).toMatch(new RegExp(`^/etc/mailgate/mailgate\\.toml:${line}: TOML syntax error: \\S`));
     expect(e.toString()).not.toContain('\n');
   });
+  it.each<[string, string, number, string]>([
+    ['a basic string', '[manager]\nconnection_spec = "unix:/x\nmax_connections = 3\n', 2, 'the " on this line has no closing " on the same line'],
+    ['a literal string', "\n[manager]\nconnection_spec = 'unix:/x\n", 3, "the ' on this line has no closing ' on the same line"],
+    ['a second string of an array', 'a = 1\n[manager]\ndns_servers = ["127.0.0.1", "::1]\n', 3, 'the " on this line has no closing " on the same line'],
+    ['after a comment with a quote', '# don\'t "quote" me\n[manager]\nfallback_status = "accept" # "ok"\nconnection_spec = "x\n', 4, 'the " on this line has no closing " on the same line'],
+    ['after an escaped quote', 'data_dir = "a\\"b\n', 1, 'the " on this line has no closing " on the same line'],
+    ['a multi-line string', '[[milter]]\nname = "g"\nconf_text = """\ngreylist 10m\nracl greylist default\n', 3, 'the """ on this line has no closing """ anywhere after it'],
+    ['a multi-line literal string', "x = 1\ny = '''a\n", 2, "the ''' on this line has no closing ''' anywhere after it"],
+  ])('an unterminated string is reported as one, at the line it starts on: %s', (_what, text, line, why) => {
+    const e = configError(text, 'm.toml');
+    expect(e.message).toBe(`m.toml:${line}: TOML syntax error: unterminated string: ${why}`);
+  });
+
+  it('closed strings (escapes, multi-line, quotes in comments) are not taken for unterminated ones', () => {
+    const text = 'a = "x\\\\" # "\nb = """one\n\\\ntwo""""\nc = \'\'\'it\'s\'\'\'\nd = [\n'; // the real error: an unclosed array
+    const e = configError(text, 'm.toml');
+    expect(e.message).not.toContain('unterminated string');
+  });
 });

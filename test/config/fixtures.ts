@@ -1,4 +1,7 @@
 /** The example configuration from the issue, and helpers shared by the config tests. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -21,6 +24,12 @@ writing_timeout = 7
 reading_timeout = 7
 end_of_message_timeout = 297
 `;
+
+/** A directory holding trusted-domains.txt (example.net and one /regex/), for [trust] domains_file. */
+export const TRUST_DIR = mkdtempSync(join(tmpdir(), 'mailgate-trust-'));
+export const TRUSTED_DOMAINS_FILE = join(TRUST_DIR, 'trusted-domains.txt');
+export const TRUSTED_DOMAINS = ['example.net', /^mx\d+\./i];
+writeFileSync(TRUSTED_DOMAINS_FILE, '# friends\nExample.NET\n/^mx\\d+\\./\n');
 
 /** The ConfigError parseConfig throws for `text` (fails the test when it does not throw one). */
 export function configError(text: string, file = 'mailgate.toml'): ConfigError {

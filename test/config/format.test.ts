@@ -8,7 +8,7 @@ import { formatConfig } from '../../src/config/format.js';
 import { embeddedDefaults, parseConfig } from '../../src/config/load.js';
 import { applyOverrides } from '../../src/config/overrides.js';
 import type { MailgateConfig } from '../../src/config/schema.js';
-import { EXAMPLE } from './fixtures.js';
+import { EXAMPLE, TRUSTED_DOMAINS_FILE } from './fixtures.js';
 
 const FULL = `${EXAMPLE}
 [[milter]]
@@ -45,7 +45,7 @@ local_addresses = ["192.0.2.0/24", "2001:db8::/32"]
 [trust]
 domains = ["example.org"]
 replace_defaults = true
-domains_file = "/etc/mailgate/trusted"
+domains_file = ${JSON.stringify(TRUSTED_DOMAINS_FILE)}
 
 [stress]
 threshold = 12

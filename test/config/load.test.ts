@@ -6,7 +6,7 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { embeddedDefaults, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { MailgateConfig } from '../../src/config/schema.js';
-import { EXAMPLE } from './fixtures.js';
+import { EXAMPLE, TRUST_DIR, TRUSTED_DOMAINS, TRUSTED_DOMAINS_FILE } from './fixtures.js';
 
 describe('parseConfig: the example from the issue', () => {
   const loaded = parseConfig(EXAMPLE, '/etc/mailgate/mailgate.toml');
@@ -142,7 +142,8 @@ domains_file = "trusted-domains.txt"
 [stress]
 threshold = 0
 `;
-  const loaded = parseConfig(text, '/etc/mailgate/mailgate.toml');
+  // domains_file is relative: read from TRUST_DIR
+  const loaded = parseConfig(text, '/etc/mailgate/mailgate.toml', { baseDir: TRUST_DIR });
   const c = loaded.config;
 
   it('reads the manager, with a numeric group as a string', () => {
@@ -207,7 +208,8 @@ threshold = 0
     expect(c.trust).toStrictEqual({
       domains: ['example.org', /^mail\./],
       replaceDefaults: true,
-      domainsFile: '/etc/mailgate/trusted-domains.txt',
+      domainsFile: TRUSTED_DOMAINS_FILE,
+      fileDomains: TRUSTED_DOMAINS,
     });
     expect(c.stress).toStrictEqual({ threshold: 0 });
   });
@@ -294,8 +296,10 @@ describe('loadConfig', () => {
   it('reads the given file; a relative domains_file is resolved against its directory', () => {
     const file = join(dir, 'given.toml');
     writeFileSync(file, '[trust]\ndomains_file = "domains.txt"\n');
+    writeFileSync(join(dir, 'domains.txt'), 'friends.example\n');
     const loaded = loadConfig(file);
     expect(loaded.config.trust.domainsFile).toBe(join(dir, 'domains.txt'));
+    expect(loaded.config.trust.fileDomains).toStrictEqual(['friends.example']);
     expect(loaded.origins.get('trust.domains_file')).toBe(`${file}:2`);
   });
 

@@ -17,7 +17,7 @@ import { MANAGER_KEYS } from '../../src/config/sections/manager.js';
 import { MILTER_KEYS } from '../../src/config/sections/milter.js';
 import { REMOTE_NETWORK_KEYS, S25R_KEYS, STRESS_KEYS, TRUST_KEYS } from '../../src/config/sections/options.js';
 import type { RulesOptions } from '../../src/config/builtins/index.js';
-import { EXAMPLE } from './fixtures.js';
+import { EXAMPLE, TRUSTED_DOMAINS, TRUSTED_DOMAINS_FILE } from './fixtures.js';
 
 /** Runs parseConfig; fails unless it returns or throws a ConfigError that is not an internal error. */
 function parsesOrConfigError(text: string): ConfigError | undefined {
@@ -253,9 +253,10 @@ const TRUST = fc
   .record({
     domains: fc.array(PATTERN, { maxLength: 3 }),
     replaceDefaults: fc.boolean(),
-    domainsFile: fc.option(fc.stringMatching(/^\/etc\/[a-z]{1,8}$/), { nil: undefined }),
+    // the file is read with the configuration: a real one, and what it holds
+    domainsFile: fc.option(fc.constant(TRUSTED_DOMAINS_FILE), { nil: undefined }),
   })
-  .map(({ domainsFile, ...t }) => ({ ...t, ...(domainsFile === undefined ? {} : { domainsFile }) }));
+  .map(({ domainsFile, ...t }) => ({ ...t, ...(domainsFile === undefined ? {} : { domainsFile, fileDomains: TRUSTED_DOMAINS }) }));
 const STRESS = fc.option(fc.nat(), { nil: undefined }).map((threshold) => (threshold === undefined ? {} : { threshold }));
 
 const CONFIG: fc.Arbitrary<MailgateConfig> = fc

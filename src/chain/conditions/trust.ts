@@ -4,7 +4,7 @@
  * greylisting big webmail providers whose retries come from other hosts).
  */
 import { APPLY, type Condition, type ConditionStage, type ConditionVerdict } from '../condition.js';
-import { nameMatcher, statelessRegExp, type NamePattern } from './patterns.js';
+import { nameMatcher, type NamePattern } from './patterns.js';
 
 export interface TrustOptions {
   /** Trusted sender domains: strings match exactly (case-insensitively), RegExps are tested on the lowercased domain. */
@@ -60,33 +60,5 @@ export function createTrust(options: TrustOptions = {}): Condition {
   };
 }
 
-/**
- * Parses a trusted-domain list file (trust.load_envelope_from_domains): one domain per line,
- * "/regex/" or "/regex/flags" lines, "#" comment lines and blank lines. A comment may also follow a
- * domain after whitespace. Regexes always get the i flag, as milter-manager compiles them with
- * IGNORECASE. Throws with the 1-based line number on a bad line; the caller adds the file name.
- */
-export function loadTrustDomains(text: string): NamePattern[] {
-  const out: NamePattern[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] ?? '').trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const regex = /^\/(.+)\/([a-z]*)$/.exec(line);
-    if (regex) {
-      const flags = new Set((regex[2] ?? '') + 'i');
-      try {
-        out.push(statelessRegExp(new RegExp(regex[1] ?? '', [...flags].join(''))));
-      } catch (e) {
-        throw new Error(`line ${i + 1}: invalid regex ${line}: ${(e as Error).message}`);
-      }
-      continue;
-    }
-    const domain = line.replace(/\s+#.*$/, '');
-    if (!/^[^\s/@<>#]+$/.test(domain)) {
-      throw new Error(`line ${i + 1}: expected a domain or /regex/, got "${line}"`);
-    }
-    out.push(domain.toLowerCase());
-  }
-  return out;
-}
+/** The domains_file parser lives with the configuration that reads it; kept here under its old name. */
+export { parseTrustDomains as loadTrustDomains } from '../../config/trust-domains.js';

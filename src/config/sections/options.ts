@@ -1,6 +1,9 @@
 /** Options of the built-in conditions: [s25r], [remote_network], [trust], [stress]. */
-import { isAbsolute, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { cidrError } from '../cidr.js';
+import { ConfigError } from '../errors.js';
+import { resolvePath } from '../paths.js';
+import { parseTrustDomains, TrustDomainsLineError } from '../trust-domains.js';
 import { DEFAULT_S25R_CHECK_ONLY_IPV4 } from '../defaults.js';
 import { parseTextPattern } from '../patterns.js';
 import type { TableReader } from '../reader.js';
@@ -45,15 +48,35 @@ export function readRemoteNetwork(r: TableReader): RemoteNetworkConfig {
   return { localAddresses: cidrs(r, 'local_addresses'), remoteAddresses: cidrs(r, 'remote_addresses') };
 }
 
-/** `baseDir`: where a relative domains_file is resolved from (the configuration file's directory). */
+/**
+ * `baseDir`: where a relative domains_file is resolved from (the configuration file's directory). The file
+ * is read here, so a missing or bad one stops a start (and a reload keeps the running list) with file:line.
+ */
 export function readTrust(r: TableReader, baseDir: string): TrustConfig {
   r.checkKeys(TRUST_KEYS);
   const file = r.optionalNonEmptyString('domains_file', 'a file path');
-  return {
-    domains: patterns(r, 'domains'),
-    replaceDefaults: r.boolean('replace_defaults') ?? false,
-    ...(file === undefined ? {} : { domainsFile: isAbsolute(file) ? file : resolve(baseDir, file) }),
-  };
+  const trust = { domains: patterns(r, 'domains'), replaceDefaults: r.boolean('replace_defaults') ?? false };
+  if (file === undefined) return trust;
+  const domainsFile = resolvePath(baseDir, file);
+  return { ...trust, domainsFile, fileDomains: readDomainsFile(r, domainsFile) };
+}
+
+function readDomainsFile(r: TableReader, file: string): TextPattern[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw r.error('domains_file', `cannot read ${file}: ${why}`);
+  }
+  try {
+    return parseTrustDomains(text);
+  } catch (err) {
+    if (!(err instanceof TrustDomainsLineError)) throw err;
+    // The list's own line, and the key that named the file.
+    throw new ConfigError(err.reason, { file, line: err.line, key: r.keyPath('domains_file') });
+  }
 }
 
 export function readStress(r: TableReader): StressConfig {
