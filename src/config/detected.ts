@@ -18,7 +18,7 @@ export function addDetectedMilters(loaded: LoadedConfig, detected: readonly Milt
   for (const milter of detected) {
     if (names.has(milter.name)) continue;
     const fail = (key: string) => (message: string) =>
-      new ConfigError(message, { file: 'detected', key: milterOriginKey(milter.name, key) });
+      new ConfigError(message, { file: 'detected', key: `milter ${JSON.stringify(milter.name)}.${key}` });
     if (milter.name.length === 0) throw fail('name')('a detected milter has no name');
     if (milter.connectionSpec !== undefined) checkConnectionSpec(milter.connectionSpec, fail('connection_spec'));
     const applicableConditions = checkApplicableConditions(milter.applicableConditions, conditionNames, fail('applicable_conditions'));

@@ -5,13 +5,13 @@ export interface ConfigErrorLocation {
   readonly file?: string;
   /** 1-based line in `file`. */
   readonly line?: number;
-  /** The key as a path into the document, e.g. `milter[0].fallback_status`. */
+  /** The key as a path into the document, e.g. `manager.connection_spec`; children by name: `milter "opendkim".fallback_status`. */
   readonly key?: string;
 }
 
 /**
  * `message` (and `toString()`) is the whole one-line report, e.g.
- * `mailgate.toml:12: milter[0].fallback_status: "acept" is not one of accept, tempfail, reject, discard`;
+ * `mailgate.toml:12: milter "opendkim".fallback_status: "acept" is not one of accept, tempfail, reject, discard`;
  * `reason` is the part after the key.
  */
 export class ConfigError extends Error {

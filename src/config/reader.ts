@@ -22,9 +22,26 @@ export class ReadContext {
     readonly locator: TomlLocator,
   ) {}
 
+  /** Array tables known by name: `milter[1]` → `milter "clamav"`. */
+  private readonly names = new Map<string, string>();
+
+  /** From now on, `path` (an array table, e.g. `milter[1]`) is called `label` in messages. */
+  name(path: string, label: string): void {
+    this.names.set(path, label);
+  }
+
+  /** `path` as messages show it: `milter "clamav".fallback_status` rather than `milter[1].fallback_status`. */
+  display(path: string): string {
+    for (const [prefix, label] of this.names) {
+      if (path === prefix) return label;
+      if (path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`)) return label + path.slice(prefix.length);
+    }
+    return path;
+  }
+
   /** An error at `path` (e.g. `milter[0].name`), located at that key's line or its nearest ancestor's. */
   error(path: string, reason: string): ConfigError {
-    return new ConfigError(reason, { file: this.file, line: this.locator.line(path), key: path === '' ? undefined : path });
+    return new ConfigError(reason, { file: this.file, line: this.locator.line(path), key: path === '' ? undefined : this.display(path) });
   }
 
   /** Where a value came from: its line (or its table's) when present in the document, else 'default'. */
@@ -99,6 +116,12 @@ export class TableReader {
         throw this.error(key, `unknown key ${JSON.stringify(key)} in ${this.label}${didYouMean(key, allowed)}`);
       }
     }
+  }
+
+  /** Messages call this table `KIND "NAME"` (e.g. `milter "clamav"`) when it has a non-empty string name. */
+  nameByKey(kind: string): void {
+    const name = this.data['name'];
+    if (typeof name === 'string' && name !== '') this.ctx.name(this.path, `${kind} ${JSON.stringify(name)}`);
   }
 
   /** Records the origin of `key` under the origin prefix. */

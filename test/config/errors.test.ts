@@ -49,7 +49,7 @@ describe('validation errors name the file, line and key', () => {
       'typo in a [[milter]] key',
       withLine(12, 'evaluaton_mode = false'),
       12,
-      'milter[0].evaluaton_mode',
+      'milter "opendkim".evaluaton_mode',
       'unknown key "evaluaton_mode" in [[milter]]; did you mean evaluation_mode?',
     ],
     [
@@ -64,10 +64,10 @@ describe('validation errors name the file, line and key', () => {
       'fallback_status not one of the values',
       withLine(11, 'fallback_status = "acept"'),
       11,
-      'milter[0].fallback_status',
+      'milter "opendkim".fallback_status',
       '"acept" is not one of accept, tempfail, reject, discard; did you mean accept?',
     ],
-    ['wrong type: boolean as a string', withLine(10, 'enabled = "yes"'), 10, 'milter[0].enabled', 'expected true or false, got a string ("yes")'],
+    ['wrong type: boolean as a string', withLine(10, 'enabled = "yes"'), 10, 'milter "opendkim".enabled', 'expected true or false, got a string ("yes")'],
     [
       'wrong type: mode as an integer',
       withLine(3, 'unix_socket_mode = 660'),
@@ -75,9 +75,9 @@ describe('validation errors name the file, line and key', () => {
       'manager.unix_socket_mode',
       'expected an octal mode in quotes, like "0660", got an integer (660)',
     ],
-    ['wrong type: timeout as a string', withLine(15, 'writing_timeout = "7"'), 15, 'milter[0].writing_timeout', 'expected a number, got a string ("7")'],
-    ['timeout zero', withLine(16, 'reading_timeout = 0'), 16, 'milter[0].reading_timeout', 'must be greater than 0, got 0'],
-    ['timeout nan', withLine(17, 'end_of_message_timeout = nan'), 17, 'milter[0].end_of_message_timeout', 'expected a number, got NaN'],
+    ['wrong type: timeout as a string', withLine(15, 'writing_timeout = "7"'), 15, 'milter "opendkim".writing_timeout', 'expected a number, got a string ("7")'],
+    ['timeout zero', withLine(16, 'reading_timeout = 0'), 16, 'milter "opendkim".reading_timeout', 'must be greater than 0, got 0'],
+    ['timeout nan', withLine(17, 'end_of_message_timeout = nan'), 17, 'milter "opendkim".end_of_message_timeout', 'expected a number, got NaN'],
     ['max_connections negative', '[manager]\nmax_connections = -1\n', 2, 'manager.max_connections', 'must be at least 0, got -1'],
     ['max_connections a float', '[manager]\n\nmax_connections = 1.5\n', 3, 'manager.max_connections', 'expected an integer, got 1.5'],
     ['[manager] not a table', 'manager = "x"\n', 1, 'manager', 'expected a table [manager], got a string ("x")'],
@@ -86,35 +86,35 @@ describe('validation errors name the file, line and key', () => {
       'unknown applicable condition, near miss',
       withLine(13, 'applicable_conditions = ["Remote Netwrok", "Unauthenticated"]'),
       13,
-      'milter[0].applicable_conditions[0]',
+      'milter "opendkim".applicable_conditions[0]',
       'unknown condition "Remote Netwrok"; did you mean "Remote Network"?',
     ],
     [
       'unknown applicable condition on its own line',
       withLine(13, 'applicable_conditions = [\n  "S25R",\n  "Unauthenticatd",\n]'),
       15,
-      'milter[0].applicable_conditions[1]',
+      'milter "opendkim".applicable_conditions[1]',
       'unknown condition "Unauthenticatd"; did you mean "Unauthenticated"?',
     ],
     [
       'unknown applicable condition, nothing close',
       withLine(13, 'applicable_conditions = ["Greylisted"]'),
       13,
-      'milter[0].applicable_conditions[0]',
+      'milter "opendkim".applicable_conditions[0]',
       'unknown condition "Greylisted" (known: S25R, Remote Network, Authenticated, Unauthenticated, Trust, Stress Notify, No Stress)',
     ],
     [
       'applicable condition listed twice',
       withLine(13, 'applicable_conditions = ["Trust", "trust"]'),
       13,
-      'milter[0].applicable_conditions[1]',
+      'milter "opendkim".applicable_conditions[1]',
       'condition "Trust" is listed twice',
     ],
     [
       'applicable condition not a string',
       withLine(13, 'applicable_conditions = ["Trust", 3]'),
       13,
-      'milter[0].applicable_conditions[1]',
+      'milter "opendkim".applicable_conditions[1]',
       'expected a string, got an integer (3)',
     ],
     [
@@ -128,7 +128,7 @@ describe('validation errors name the file, line and key', () => {
       'bad connection spec in [[milter]]',
       withLine(9, 'connection_spec = "inet:99999"'),
       9,
-      'milter[0].connection_spec',
+      'milter "opendkim".connection_spec',
       'connection spec "inet:99999": port "99999" is not a number from 0 to 65535 (accepted: unix:PATH, inet:PORT@HOST, inet:PORT@[ADDR], inet6:PORT@ADDR (milter), inet:HOST:PORT or inet:[ADDR]:PORT (Postfix))',
     ],
     [
@@ -144,7 +144,7 @@ describe('validation errors name the file, line and key', () => {
       'duplicate milter name',
       `${EXAMPLE}\n[[milter]]\nname = "opendkim"\nbuiltin = "rules"\n`,
       20,
-      'milter[1].name',
+      'milter "opendkim".name',
       'duplicate milter name "opendkim" (first defined on line 8)',
     ],
     ['empty milter name', withLine(8, 'name = ""'), 8, 'milter[0].name', 'must not be empty'],
@@ -153,78 +153,78 @@ describe('validation errors name the file, line and key', () => {
       'both connection_spec and builtin',
       `${EXAMPLE}builtin = "greylist"\n`,
       18,
-      'milter[0].builtin',
+      'milter "opendkim".builtin',
       'connection_spec and builtin are both set; a child is either remote (connection_spec) or built in (builtin)',
     ],
     [
       'neither connection_spec nor builtin',
       withLine(9, ''),
       7,
-      'milter[0]',
+      'milter "opendkim"',
       'milter "opendkim" needs connection_spec (a remote milter) or builtin (a built-in filter)',
     ],
     [
       'unknown builtin',
       '[[milter]]\nname = "g"\nbuiltin = "greylst"\n',
       3,
-      'milter[0].builtin',
+      'milter "g".builtin',
       '"greylst" is not a built-in filter (one of greylist, spamassassin, rspamd, clamav, sender-auth, rules); did you mean greylist?',
     ],
-    ['empty builtin', '[[milter]]\nname = "g"\n\nbuiltin = ""\n', 4, 'milter[0].builtin', 'must not be empty (leave builtin out instead)'],
+    ['empty builtin', '[[milter]]\nname = "g"\n\nbuiltin = ""\n', 4, 'milter "g".builtin', 'must not be empty (leave builtin out instead)'],
     [
       'bad regular expression in [[condition]]',
       '[[condition]]\nname = "c"\nfield = "helo"\npattern = "(unclosed"\naction = "apply"\n',
       4,
-      'condition[0].pattern',
+      'condition "c".pattern',
       'Invalid regular expression: /(unclosed/: Unterminated group',
     ],
     [
       'bad flags in [[condition]]',
       '[[condition]]\nname = "c"\nfield = "helo"\npattern = "x"\nflags = "q"\naction = "apply"\n',
       5,
-      'condition[0].flags',
+      'condition "c".flags',
       '"q" is not a valid set of regular expression flags',
     ],
     [
       'condition with field = macro but no macro',
       '[[condition]]\nname = "c"\nfield = "macro"\npattern = "x"\naction = "skip"\n',
       1,
-      'condition[0]',
+      'condition "c"',
       'condition "c" has field = "macro" but no macro',
     ],
     [
       'condition with a macro but another field',
       '[[condition]]\nname = "c"\nfield = "host"\nmacro = "{x}"\npattern = "x"\naction = "skip"\n',
       4,
-      'condition[0].macro',
+      'condition "c".macro',
       'macro is used only with field = "macro" (field is "host")',
     ],
     [
       'condition with an unknown field',
       '[[condition]]\nname = "c"\nfield = "hots"\npattern = "x"\naction = "skip"\n',
       3,
-      'condition[0].field',
+      'condition "c".field',
       '"hots" is not one of host, address, helo, sender, recipient, macro; did you mean host?',
     ],
     [
       'condition without action',
       '[[condition]]\nname = "c"\nfield = "host"\npattern = "x"\n',
       1,
-      'condition[0]',
+      'condition "c"',
       'condition "c" needs action ("apply" or "skip")',
     ],
     [
       'condition named like a built-in',
       '[[condition]]\nname = "remote network"\nfield = "host"\npattern = "x"\naction = "apply"\n',
       2,
-      'condition[0].name',
+      'condition "remote network".name',
       '"remote network" is the name of a built-in condition',
     ],
     [
       'duplicate condition names',
       '[[condition]]\nname = "c"\nfield = "host"\npattern = "x"\naction = "apply"\n[[condition]]\nname = "C"\nfield = "host"\npattern = "y"\naction = "apply"\n',
       7,
-      'condition[1].name',
+      'condition "C".name',
       'duplicate condition name "C" (names are case-insensitive; first defined on line 2)',
     ],
     [
@@ -259,8 +259,18 @@ describe('validation errors name the file, line and key', () => {
     const text = `${EXAMPLE}\n[[milter]]\nname = "second"\nbuiltin = "rules"\n\n[[milter]]\nname = "third"\nbuiltin = "rules"\nfallback_status = "later"\n`;
     const e = configError(text);
     expect(e.toString()).toBe(
-      'mailgate.toml:26: milter[2].fallback_status: "later" is not one of accept, tempfail, reject, discard',
+      'mailgate.toml:26: milter "third".fallback_status: "later" is not one of accept, tempfail, reject, discard',
     );
+  });
+
+  it('children and conditions are named by their name, everywhere below them; by index when they have none', () => {
+    const text = `${EXAMPLE}\n[[milter]]\nname = "clamav"\nbuiltin = "clamav"\non_infected = "bounce"\n`;
+    expect(configError(text).toString()).toMatch(/^mailgate\.toml:22: milter "clamav"\.on_infected: "bounce" is not one of /);
+    // unknown keys are found before the name is read: named all the same
+    expect(configError(`${EXAMPLE}fallback_stauts = "accept"\n`).key).toBe('milter "opendkim".fallback_stauts');
+    // an odd name is quoted as a TOML string
+    expect(configError('[[milter]]\nname = "a \\"b\\""\nenabled = 1\nconnection_spec = "inet:1@[127.0.0.1]"\n').key).toBe('milter "a \\"b\\"".enabled');
+    expect(configError('[[milter]]\nname = 3\n').key).toBe('milter[0].name');
   });
 
   it('conditions may be defined after the milters that use them', () => {

@@ -177,7 +177,7 @@ describe('mailgate show-config', () => {
     expect(process.exitCode).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(
-      `${file}:11: milter[0].fallback_status: "acept" is not one of accept, tempfail, reject, discard; did you mean accept?\n`,
+      `${file}:11: milter "opendkim".fallback_status: "acept" is not one of accept, tempfail, reject, discard; did you mean accept?\n`,
     );
   });
 

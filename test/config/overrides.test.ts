@@ -75,7 +75,7 @@ describe('addDetectedMilters', () => {
 
   it('rejects an invalid detected milter', () => {
     const bad = [{ ...base, name: 'x', connectionSpec: 'bogus', applicableConditions: [] }];
-    expect(() => addDetectedMilters(loaded, bad)).toThrow('detected: milter.x.connection_spec: connection spec "bogus"');
+    expect(() => addDetectedMilters(loaded, bad)).toThrow('detected: milter "x".connection_spec: connection spec "bogus"');
   });
 });
 

@@ -75,8 +75,8 @@ function readConfText(r: TableReader, ctx: BuiltinReadContext): GreylistConfText
     }
   }
   if (inline !== undefined) {
-    const key = r.keyPath('conf_text');
-    const keyLine = r.ctx.locator.line(key) ?? 1;
+    const keyLine = r.ctx.locator.line(r.keyPath('conf_text')) ?? 1;
+    const key = r.ctx.display(r.keyPath('conf_text'));
     // A """...""" string starting with a newline begins on the next line (TOML drops that newline);
     // a one-line string is on the key's line.
     const lineOffset = inline.includes('\n') ? keyLine : keyLine - 1;

@@ -47,7 +47,7 @@ export type RuleAction =
   | { readonly kind: 'score'; readonly score: number };
 
 export interface RuleConfig {
-  /** Where the rule is written, e.g. `milter[0].rule[2]` (for log lines). */
+  /** Where the rule is written, e.g. `milter "rules".rule[2]` (for log lines). */
   readonly path: string;
   readonly field: RuleField;
   /** For field = "header": the header name as written, or "*" for every header. */
@@ -94,7 +94,7 @@ export function readRulesOptions(r: TableReader, ctx: BuiltinReadContext): Rules
   const scoreAction = readScoreAction(r, scoreActionName);
   const scored = rules.findIndex((rule) => rule.action.kind === 'score');
   if (scored !== -1 && scoreThreshold === undefined) {
-    throw r.ctx.error(`${rules[scored]?.path ?? r.path}.score`, 'a rule with action = "score" needs score_threshold in its [[milter]] table');
+    throw r.ctx.error(`${r.keyPath('rule')}[${scored}].score`, 'a rule with action = "score" needs score_threshold in its [[milter]] table');
   }
   return {
     rules,
@@ -145,7 +145,7 @@ function readRule(r: TableReader): RuleConfig {
   const pattern = readPattern(r);
   const groups = captureGroups(pattern);
   const action = readAction(r, groups);
-  return { path: r.path, field, ...(header === undefined ? {} : { header }), pattern, action };
+  return { path: r.ctx.display(r.path), field, ...(header === undefined ? {} : { header }), pattern, action };
 }
 
 function readPattern(r: TableReader): RegExp {

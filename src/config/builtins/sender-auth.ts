@@ -151,6 +151,6 @@ function readSigning(t: TableReader, ctx: BuiltinReadContext): DkimSigningConfig
     selector,
     keyFile: isAbsolute(keyFile) ? keyFile : resolve(ctx.baseDir, keyFile),
     ...(headers === undefined ? {} : { headers }),
-    keyFileLocation: { file: t.ctx.file, line: t.ctx.locator.line(keyPath), key: keyPath },
+    keyFileLocation: { file: t.ctx.file, line: t.ctx.locator.line(keyPath), key: t.ctx.display(keyPath) },
   };
 }

@@ -12,6 +12,7 @@ export const CONDITION_ACTIONS: readonly ConditionAction[] = ['apply', 'skip'];
 export function readConditions(tables: readonly TableReader[]): UserConditionConfig[] {
   const seen = new Map<string, TableReader>();
   return tables.map((r) => {
+    r.nameByKey('condition');
     const condition = readCondition(r);
     const lower = condition.name.toLowerCase();
     const first = seen.get(lower);

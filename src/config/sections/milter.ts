@@ -36,6 +36,7 @@ export const TIMEOUT_KEYS = [
 export function readMilters(tables: readonly TableReader[], conditions: ConditionNames, ctx: BuiltinReadContext): MilterConfig[] {
   const seen = new Map<string, TableReader>();
   return tables.map((r) => {
+    r.nameByKey('milter');
     const milter = readMilter(r, conditions, ctx);
     const first = seen.get(milter.name);
     if (first !== undefined) {

@@ -34,7 +34,7 @@ describe('greylist options', () => {
   test('defaults', () => {
     const o = options(`${HEAD}conf_text = "racl greylist default"\n`);
     expect(o).toEqual({
-      conf: { text: 'racl greylist default', file: 'mailgate.toml', lineOffset: 3, key: 'milter[0].conf_text' },
+      conf: { text: 'racl greylist default', file: 'mailgate.toml', lineOffset: 3, key: 'milter "greylist".conf_text' },
       store: 'sqlite',
       redisUrl: 'redis://127.0.0.1:6379/0',
       redisPrefix: 'mailgate:greylist:',
@@ -54,13 +54,13 @@ describe('greylist options', () => {
   });
 
   test.each([
-    [`${HEAD}`, 1, 'milter[0]', /needs conf .* or conf_text/],
-    [`${HEAD}conf = "a"\nconf_text = "b"\n`, 5, 'milter[0].conf_text', /both set/],
-    [`${HEAD}conf = "/nonexistent/greylist.conf"\n`, 4, 'milter[0].conf', /cannot read \/nonexistent\/greylist.conf: no such file/],
-    [`${HEAD}conf_text = "x"\nstore = "mysql"\n`, 5, 'milter[0].store', /"mysql" is not one of sqlite, redis, memory/],
-    [`${HEAD}conf_text = "x"\nredis_url = "http://x"\n`, 5, 'milter[0].redis_url', /redis:\/\//],
-    [`${HEAD}conf_text = "x"\nsqlite_file = 3\n`, 5, 'milter[0].sqlite_file', /expected a file path/],
-    [`${HEAD}conf_txt = "x"\n`, 4, 'milter[0].conf_txt', /unknown key "conf_txt"/],
+    [`${HEAD}`, 1, 'milter "greylist"', /needs conf .* or conf_text/],
+    [`${HEAD}conf = "a"\nconf_text = "b"\n`, 5, 'milter "greylist".conf_text', /both set/],
+    [`${HEAD}conf = "/nonexistent/greylist.conf"\n`, 4, 'milter "greylist".conf', /cannot read \/nonexistent\/greylist.conf: no such file/],
+    [`${HEAD}conf_text = "x"\nstore = "mysql"\n`, 5, 'milter "greylist".store', /"mysql" is not one of sqlite, redis, memory/],
+    [`${HEAD}conf_text = "x"\nredis_url = "http://x"\n`, 5, 'milter "greylist".redis_url', /redis:\/\//],
+    [`${HEAD}conf_text = "x"\nsqlite_file = 3\n`, 5, 'milter "greylist".sqlite_file', /expected a file path/],
+    [`${HEAD}conf_txt = "x"\n`, 4, 'milter "greylist".conf_txt', /unknown key "conf_txt"/],
   ])('%j → line %d key %s', (toml, line, key, reason) => {
     let err: unknown;
     try {
@@ -80,7 +80,7 @@ describe('greylist options', () => {
     const toml = `${HEAD}store = "memory"\nconf_text = """\nsubnetmatch /24\ngreylist 10m\nracl whitelist adr 127.0.0.1\n"""\n`;
     const err = configError(toml);
     expect(err.message).toBe(
-      'mailgate.toml:8: milter[0].conf_text: column 16: unexpected "adr", expected a clause (default, addr, from, rcpt, domain, helo, sm_macro, list, spf, auth, tls, not, ...)',
+      'mailgate.toml:8: milter "greylist".conf_text: column 16: unexpected "adr", expected a clause (default, addr, from, rcpt, domain, helo, sm_macro, list, spf, auth, tls, not, ...)',
     );
   });
 

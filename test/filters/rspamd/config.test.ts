@@ -103,23 +103,23 @@ describe('[[milter]] builtin = "rspamd" options', () => {
   });
 
   it.each<[string, string, number, string, RegExp]>([
-    ['a typo in a key', 'time_out = 5', 4, 'milter[0].time_out', /unknown key "time_out".*did you mean timeout/],
-    ['a URL that is not one', 'url = "127.0.0.1:11333"', 4, 'milter[0].url', /not a URL|only http/],
-    ['https', 'url = "https://127.0.0.1:11333"', 4, 'milter[0].url', /only http:\/\/ is supported/],
-    ['a query in the URL', 'url = "http://127.0.0.1:11333/?x=1"', 4, 'milter[0].url', /no query/],
-    ['timeout 0', 'timeout = 0', 4, 'milter[0].timeout', /greater than 0/],
-    ['timeout as text', 'timeout = "5s"', 4, 'milter[0].timeout', /expected a number/],
-    ['on_fail reject', 'on_fail = "reject"', 4, 'milter[0].on_fail', /"reject" is not one of accept, tempfail/],
-    ['a bad size', 'max_size = "lots"', 4, 'milter[0].max_size', /not a size/],
-    ['size 0', 'max_size = 0', 4, 'milter[0].max_size', /greater than 0/],
-    ['a bad network', 'skip_networks = ["10.0.0.0/33"]', 4, 'milter[0].skip_networks[0]', /prefix length/],
-    ['a network not a string', 'skip_networks = [10]', 4, 'milter[0].skip_networks[0]', /expected a string/],
-    ['a header name with a space', 'spam_header = "X Spam"', 4, 'milter[0].spam_header', /not a header name/],
-    ['a header name with a colon', 'score_header = "X-Score:"', 4, 'milter[0].score_header', /not a header name/],
-    ['an empty socket', 'socket = ""', 4, 'milter[0].socket', /must not be empty/],
-    ['a two-line reject message', 'reject_message = "a\\nb"', 4, 'milter[0].reject_message', /one line/],
-    ['greylist_action reject', 'greylist_action = "reject"', 4, 'milter[0].greylist_action', /not one of accept, tempfail/],
-    ['milter_block as text', 'milter_block = "yes"', 4, 'milter[0].milter_block', /expected true or false/],
+    ['a typo in a key', 'time_out = 5', 4, 'milter "rspamd".time_out', /unknown key "time_out".*did you mean timeout/],
+    ['a URL that is not one', 'url = "127.0.0.1:11333"', 4, 'milter "rspamd".url', /not a URL|only http/],
+    ['https', 'url = "https://127.0.0.1:11333"', 4, 'milter "rspamd".url', /only http:\/\/ is supported/],
+    ['a query in the URL', 'url = "http://127.0.0.1:11333/?x=1"', 4, 'milter "rspamd".url', /no query/],
+    ['timeout 0', 'timeout = 0', 4, 'milter "rspamd".timeout', /greater than 0/],
+    ['timeout as text', 'timeout = "5s"', 4, 'milter "rspamd".timeout', /expected a number/],
+    ['on_fail reject', 'on_fail = "reject"', 4, 'milter "rspamd".on_fail', /"reject" is not one of accept, tempfail/],
+    ['a bad size', 'max_size = "lots"', 4, 'milter "rspamd".max_size', /not a size/],
+    ['size 0', 'max_size = 0', 4, 'milter "rspamd".max_size', /greater than 0/],
+    ['a bad network', 'skip_networks = ["10.0.0.0/33"]', 4, 'milter "rspamd".skip_networks[0]', /prefix length/],
+    ['a network not a string', 'skip_networks = [10]', 4, 'milter "rspamd".skip_networks[0]', /expected a string/],
+    ['a header name with a space', 'spam_header = "X Spam"', 4, 'milter "rspamd".spam_header', /not a header name/],
+    ['a header name with a colon', 'score_header = "X-Score:"', 4, 'milter "rspamd".score_header', /not a header name/],
+    ['an empty socket', 'socket = ""', 4, 'milter "rspamd".socket', /must not be empty/],
+    ['a two-line reject message', 'reject_message = "a\\nb"', 4, 'milter "rspamd".reject_message', /one line/],
+    ['greylist_action reject', 'greylist_action = "reject"', 4, 'milter "rspamd".greylist_action', /not one of accept, tempfail/],
+    ['milter_block as text', 'milter_block = "yes"', 4, 'milter "rspamd".milter_block', /expected true or false/],
   ])('%s → file:line: key: reason', (_what, line, lineNo, key, reason) => {
     const e = errorOf(`${HEAD}${line}\n`);
     expect(e.file).toBe('mailgate.toml');
@@ -131,7 +131,7 @@ describe('[[milter]] builtin = "rspamd" options', () => {
 
   it('rspamd keys are refused on other milters', () => {
     const e = errorOf('[[milter]]\nname = "x"\nconnection_spec = "inet:1@127.0.0.1"\nurl = "http://127.0.0.1:11333"\n');
-    expect(e.key).toBe('milter[0].url');
+    expect(e.key).toBe('milter "x".url');
     expect(e.line).toBe(4);
   });
 });

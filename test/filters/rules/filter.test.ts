@@ -228,7 +228,7 @@ describe('guards', () => {
     expect(t.replies.endOfHeaders?.status).toBe('tempfail');
     const warnings = records.filter((r) => r.level === 40);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.msg).toBe('rule milter[0].rule[0]: pattern ran longer than 50 ms; counted as not matching');
+    expect(warnings[0]?.msg).toBe('rule milter "rules".rule[0]: pattern ran longer than 50 ms; counted as not matching');
   });
 
   it('only the first max_text_size characters are scanned', async () => {

@@ -100,28 +100,28 @@ headers = ["From", "To", "Subject"]`),
       signAuthenticated: false,
     });
     expect(o.sign).toEqual([
-      { domain: 'example.com', selector: 'mail2024', keyFile: '/etc/mailgate/keys/example.com.pem', keyFileLocation: { file: 'mailgate.toml', line: 23, key: 'milter[0].sign[0].key_file' } },
-      { domain: 'example.org', selector: 'ed', keyFile: '/etc/dkim/example.org.pem', headers: ['From', 'To', 'Subject'], keyFileLocation: { file: 'mailgate.toml', line: 28, key: 'milter[0].sign[1].key_file' } },
+      { domain: 'example.com', selector: 'mail2024', keyFile: '/etc/mailgate/keys/example.com.pem', keyFileLocation: { file: 'mailgate.toml', line: 23, key: 'milter "auth".sign[0].key_file' } },
+      { domain: 'example.org', selector: 'ed', keyFile: '/etc/dkim/example.org.pem', headers: ['From', 'To', 'Subject'], keyFileLocation: { file: 'mailgate.toml', line: 28, key: 'milter "auth".sign[1].key_file' } },
     ]);
     const inline = read(auth('sign = [{ domain = "example.net", selector = "s1", key_file = "/k.pem" }]'));
     expect(inline.sign[0]).toMatchObject({ domain: 'example.net', selector: 's1', keyFile: '/k.pem' });
   });
 
   it.each([
-    ['spf_reject_fail = "yes"', 'mailgate.toml:4: milter[0].spf_reject_fail: expected true or false, got a string ("yes")'],
-    ['spf_reject = true', 'mailgate.toml:4: milter[0].spf_reject: unknown key "spf_reject" in [[milter]]'],
-    ['sign_networks = ["192.0.2.0/33"]', 'mailgate.toml:4: milter[0].sign_networks[0]: "192.0.2.0/33": prefix length "33" is not a number from 0 to 32'],
-    ['max_message_size = 0', 'mailgate.toml:4: milter[0].max_message_size: must be greater than 0, got 0'],
-    ['authserv_id = "mx example"', 'mailgate.toml:4: milter[0].authserv_id: "mx example" is not usable as an authserv-id (one word, no spaces, ";", quotes or parentheses)'],
-    ['sign = "example.com"', 'mailgate.toml:4: milter[0].sign: expected an array of tables (write [[milter.sign]] for each one), got a string ("example.com")'],
-    ['[[milter.sign]]\ndomain = "example.com"\nselector = "s"\nkey_file = "/k"\nkeyfile = "/k"', 'mailgate.toml:8: milter[0].sign[0].keyfile: unknown key "keyfile" in [[milter.sign]]'],
-    ['[[milter.sign]]\ndomain = "example.com"\nkey_file = "/k"', 'mailgate.toml:4: milter[0].sign[0]: [[milter.sign]] needs selector (a DKIM selector)'],
-    ['[[milter.sign]]\ndomain = "exa mple.com"\nselector = "s"\nkey_file = "/k"', 'mailgate.toml:5: milter[0].sign[0].domain: "exa mple.com" is not a domain name'],
-    ['[[milter.sign]]\ndomain = "example.com"\nselector = "s;x"\nkey_file = "/k"', 'mailgate.toml:6: milter[0].sign[0].selector: "s;x" is not a DKIM selector (letters, digits, "-", "_", dots)'],
-    ['[[milter.sign]]\ndomain = "example.com"\nselector = "s"\nkey_file = "/k"\nheaders = ["Subject"]', 'mailgate.toml:8: milter[0].sign[0].headers: must include "From" (RFC 6376 §5.4)'],
+    ['spf_reject_fail = "yes"', 'mailgate.toml:4: milter "auth".spf_reject_fail: expected true or false, got a string ("yes")'],
+    ['spf_reject = true', 'mailgate.toml:4: milter "auth".spf_reject: unknown key "spf_reject" in [[milter]]'],
+    ['sign_networks = ["192.0.2.0/33"]', 'mailgate.toml:4: milter "auth".sign_networks[0]: "192.0.2.0/33": prefix length "33" is not a number from 0 to 32'],
+    ['max_message_size = 0', 'mailgate.toml:4: milter "auth".max_message_size: must be greater than 0, got 0'],
+    ['authserv_id = "mx example"', 'mailgate.toml:4: milter "auth".authserv_id: "mx example" is not usable as an authserv-id (one word, no spaces, ";", quotes or parentheses)'],
+    ['sign = "example.com"', 'mailgate.toml:4: milter "auth".sign: expected an array of tables (write [[milter.sign]] for each one), got a string ("example.com")'],
+    ['[[milter.sign]]\ndomain = "example.com"\nselector = "s"\nkey_file = "/k"\nkeyfile = "/k"', 'mailgate.toml:8: milter "auth".sign[0].keyfile: unknown key "keyfile" in [[milter.sign]]'],
+    ['[[milter.sign]]\ndomain = "example.com"\nkey_file = "/k"', 'mailgate.toml:4: milter "auth".sign[0]: [[milter.sign]] needs selector (a DKIM selector)'],
+    ['[[milter.sign]]\ndomain = "exa mple.com"\nselector = "s"\nkey_file = "/k"', 'mailgate.toml:5: milter "auth".sign[0].domain: "exa mple.com" is not a domain name'],
+    ['[[milter.sign]]\ndomain = "example.com"\nselector = "s;x"\nkey_file = "/k"', 'mailgate.toml:6: milter "auth".sign[0].selector: "s;x" is not a DKIM selector (letters, digits, "-", "_", dots)'],
+    ['[[milter.sign]]\ndomain = "example.com"\nselector = "s"\nkey_file = "/k"\nheaders = ["Subject"]', 'mailgate.toml:8: milter "auth".sign[0].headers: must include "From" (RFC 6376 §5.4)'],
     [
       '[[milter.sign]]\ndomain = "example.com"\nselector = "s"\nkey_file = "/k"\n[[milter.sign]]\ndomain = "EXAMPLE.com"\nselector = "t"\nkey_file = "/k"',
-      'mailgate.toml:9: milter[0].sign[1].domain: domain "example.com" already has a key (sign[0])',
+      'mailgate.toml:9: milter "auth".sign[1].domain: domain "example.com" already has a key (sign[0])',
     ],
   ])('%s → %s', (extra, message) => {
     // Unknown keys may get a "did you mean" hint after the message.
@@ -196,7 +196,7 @@ ${auth(`authserv_id = "mx.chain.example"\nspf_reject_fail = true\ndmarc_reject =
     const text = toml(env.stub.port, '[[milter.sign]]\ndomain = "example.com"\nselector = "s"\nkey_file = "/nonexistent/k.pem"');
     expect(() => chainFromConfig(parseConfig(text, 'mailgate.toml').config, silentLogger)).toThrow(ConfigError);
     expect(() => chainFromConfig(parseConfig(text, 'mailgate.toml').config, silentLogger)).toThrow(
-      /^mailgate\.toml:13: milter\[0\]\.sign\[0\]\.key_file: DKIM key \/nonexistent\/k\.pem for example\.com: cannot be read \(ENOENT\)$/,
+      /^mailgate\.toml:13: milter "auth"\.sign\[0\]\.key_file: DKIM key \/nonexistent\/k\.pem for example\.com: cannot be read \(ENOENT\)$/,
     );
   });
 

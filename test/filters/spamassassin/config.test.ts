@@ -77,29 +77,29 @@ connect_timeout = 0.5`),
   });
 
   it.each<[string, string, string]>([
-    ['spamd = "tcp:783"', 'milter[0].spamd', 'unknown type "tcp"'],
-    ['spamd = "inet:0@127.0.0.1"', 'milter[0].spamd', "port cannot be 0"],
-    ['spamd = ""', 'milter[0].spamd', 'must not be empty'],
-    ['user = "a b\\n"', 'milter[0].user', 'printable ASCII'],
-    ['reject_score = -3', 'milter[0].reject_score', 'or -1'],
-    ['reject_score = "15"', 'milter[0].reject_score', 'expected a number, got a string'],
-    ['reject_code = 250', 'milter[0].reject_code', 'from 400 to 599'],
-    ['reject_ecode = "5.7"', 'milter[0].reject_ecode', 'not an enhanced status code'],
-    ['reject_code = 451\nreject_ecode = "5.7.1"', 'milter[0].reject_ecode', 'does not match reject_code 451'],
-    ['reject_text = "a\\r\\nb"', 'milter[0].reject_text', 'one line'],
-    ['modify_message = "no"', 'milter[0].modify_message', 'expected true or false'],
-    ['max_size = 0', 'milter[0].max_size', 'greater than 0'],
-    ['max_size = 1.5', 'milter[0].max_size', 'expected an integer'],
-    ['skip_networks = ["10.0.0.0/33"]', 'milter[0].skip_networks[0]', 'prefix length'],
-    ['skip_networks = "10.0.0.0/8"', 'milter[0].skip_networks', 'expected an array'],
-    ['on_fail = "reject"', 'milter[0].on_fail', 'is not one of accept, tempfail'],
-    ['timeout = 0', 'milter[0].timeout', 'greater than 0'],
-    ['timeout = 1\nconnect_timeout = 2', 'milter[0].connect_timeout', 'must not be longer than timeout'],
-    ['reject_scor = 15', 'milter[0].reject_scor', 'did you mean reject_score?'],
+    ['spamd = "tcp:783"', 'milter "spamassassin".spamd', 'unknown type "tcp"'],
+    ['spamd = "inet:0@127.0.0.1"', 'milter "spamassassin".spamd', "port cannot be 0"],
+    ['spamd = ""', 'milter "spamassassin".spamd', 'must not be empty'],
+    ['user = "a b\\n"', 'milter "spamassassin".user', 'printable ASCII'],
+    ['reject_score = -3', 'milter "spamassassin".reject_score', 'or -1'],
+    ['reject_score = "15"', 'milter "spamassassin".reject_score', 'expected a number, got a string'],
+    ['reject_code = 250', 'milter "spamassassin".reject_code', 'from 400 to 599'],
+    ['reject_ecode = "5.7"', 'milter "spamassassin".reject_ecode', 'not an enhanced status code'],
+    ['reject_code = 451\nreject_ecode = "5.7.1"', 'milter "spamassassin".reject_ecode', 'does not match reject_code 451'],
+    ['reject_text = "a\\r\\nb"', 'milter "spamassassin".reject_text', 'one line'],
+    ['modify_message = "no"', 'milter "spamassassin".modify_message', 'expected true or false'],
+    ['max_size = 0', 'milter "spamassassin".max_size', 'greater than 0'],
+    ['max_size = 1.5', 'milter "spamassassin".max_size', 'expected an integer'],
+    ['skip_networks = ["10.0.0.0/33"]', 'milter "spamassassin".skip_networks[0]', 'prefix length'],
+    ['skip_networks = "10.0.0.0/8"', 'milter "spamassassin".skip_networks', 'expected an array'],
+    ['on_fail = "reject"', 'milter "spamassassin".on_fail', 'is not one of accept, tempfail'],
+    ['timeout = 0', 'milter "spamassassin".timeout', 'greater than 0'],
+    ['timeout = 1\nconnect_timeout = 2', 'milter "spamassassin".connect_timeout', 'must not be longer than timeout'],
+    ['reject_scor = 15', 'milter "spamassassin".reject_scor', 'did you mean reject_score?'],
   ])('%s → file:line: key: reason', (line, key, reason) => {
     const e = error(line);
     const lines = table(line).split('\n');
-    const keyName = key.replace(/^milter\[0\]\./, '').replace(/\[\d+\]$/, '');
+    const keyName = key.replace(/^milter "spamassassin"\./, '').replace(/\[\d+\]$/, '');
     const expectedLine = lines.findIndex((l) => l.startsWith(`${keyName} =`)) + 1;
     expect(e.file).toBe('mailgate.toml');
     expect(e.key).toBe(key);
