@@ -2,6 +2,8 @@
  * The effective configuration as TOML (what `mailgate show-config` prints): every item, defaults included,
  * each preceded by a comment saying where its value came from. The output parses back to the same config.
  */
+import { builtinKeys } from './builtins/index.js';
+import { shownDefaults, type ShownDefault } from './builtins/shown-defaults.js';
 import { DEFAULT_CONFIG_FILE } from './defaults.js';
 import { conditionOriginKey, milterOriginKey, originOf, type LoadedConfig } from './origin.js';
 import { formatTextPattern } from './patterns.js';
@@ -47,6 +49,12 @@ class Writer {
     else this.lines.push(`# ${key} is deprecated here: its value is ${by} above`);
   }
 
+  /** A built-in filter's key left out: `# default: key = value`, or `# default: key is not set (why)`. */
+  builtinDefault(key: string, shown: ShownDefault | undefined): void {
+    if (shown !== undefined && 'value' in shown) this.lines.push(`# default: ${key} = ${tomlInline(shown.value)}`);
+    else this.lines.push(`# default: ${key} is not set${shown === undefined ? '' : ` (${shown.note})`}`);
+  }
+
   /** `# ORIGIN` then `key = value` for a value of any TOML type (built-in filters' options). */
   raw(originKey: string, key: string, value: unknown): void {
     this.lines.push(`# ${this.origin(originKey)}`);
@@ -90,7 +98,7 @@ export function formatConfig(loaded: LoadedConfig): string {
     w.blank();
     w.comment('no [[milter]] children');
   }
-  for (const milter of config.milters) writeMilter(w, milter);
+  for (const milter of config.milters) writeMilter(w, milter, config.dataDir);
 
   if (config.conditions.length === 0) {
     w.blank();
@@ -120,7 +128,7 @@ export function formatConfig(loaded: LoadedConfig): string {
   return w.toString();
 }
 
-function writeMilter(w: Writer, milter: MilterConfig): void {
+function writeMilter(w: Writer, milter: MilterConfig, dataDir: string): void {
   const key = (k: string): string => milterOriginKey(milter.name, k);
   w.blank();
   w.comment(`milter ${JSON.stringify(milter.name)}: ${w.origin(milterOriginKey(milter.name))}`);
@@ -134,8 +142,15 @@ function writeMilter(w: Writer, milter: MilterConfig): void {
   w.item(key('evaluation_mode'), 'evaluation_mode', milter.evaluationMode);
   w.item(key('applicable_conditions'), 'applicable_conditions', milter.applicableConditions);
   for (const [tomlKey, field] of TIMEOUT_KEYS) w.item(key(tomlKey), tomlKey, milter.timeouts[field]);
-  // A built-in filter's own keys, as written (defaults are the filter's documented ones).
-  if (milter.builtin !== undefined) for (const [k, v] of Object.entries(milter.optionsTable)) w.raw(key(k), k, v);
+  if (milter.builtin === undefined) return;
+  // A built-in filter's own keys: as written, else its default, commented out (the printed file then reads
+  // back to the same configuration, keys written included).
+  const written = milter.optionsTable;
+  const defaults = shownDefaults(milter.builtin, written, dataDir);
+  for (const k of builtinKeys(milter.builtin)) {
+    if (Object.hasOwn(written, k)) w.raw(key(k), k, written[k]);
+    else w.builtinDefault(k, defaults[k]);
+  }
 }
 
 function writeCondition(w: Writer, condition: UserConditionConfig): void {
