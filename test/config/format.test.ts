@@ -181,6 +181,15 @@ describe('mailgate show-config', () => {
     );
   });
 
+  it('prints a deprecation warning on stderr, once, and the configuration on stdout', async () => {
+    const file = join(dir, 'old-data-dir.toml');
+    writeFileSync(file, '[manager]\ndata_dir = "state"\n');
+    await run(['-c', file]);
+    expect(process.exitCode).toBeUndefined();
+    expect(stderr).toBe(`mailgate: warning: ${file}:2: manager.data_dir: deprecated; write data_dir at the top level of the file, before any [table]\n`);
+    expect(stdout).toContain(`# ${file}:2\ndata_dir = ${JSON.stringify(join(dir, 'state'))}\n`);
+  });
+
   it('exits 2 on a missing file', async () => {
     await run(['--config', join(dir, 'missing.toml')]);
     expect(process.exitCode).toBe(2);
