@@ -9,14 +9,15 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { applyOverrides } from '../../src/config/overrides.js';
+import type { BuiltinOptionsMap } from '../../src/config/builtins/index.js';
 import type { BuiltinMilterConfig } from '../../src/config/schema.js';
 
 const F = '/etc/mailgate/mailgate.toml';
 
-function builtin<K extends BuiltinMilterConfig['builtin']>(text: string, kind: K) {
-  const m = parseConfig(text, F).config.milters[0] as Extract<BuiltinMilterConfig, { builtin: K }>;
+function builtin<K extends BuiltinMilterConfig['builtin']>(text: string, kind: K): BuiltinOptionsMap[K] {
+  const m = parseConfig(text, F).config.milters[0] as BuiltinMilterConfig;
   expect(m.builtin).toBe(kind);
-  return m.options;
+  return m.options as BuiltinOptionsMap[K];
 }
 
 describe('relative paths are relative to the configuration file', () => {
