@@ -5,7 +5,7 @@
  * A test parses every value back and checks the reader arrives at the same options.
  */
 import { join } from 'node:path';
-import { AUTH_DEFAULTS } from './auth.js';
+import { SENDER_AUTH_DEFAULTS } from './sender-auth.js';
 import { CLAMAV_DEFAULTS } from './clamav.js';
 import { DEFAULT_GREYLIST_REDIS_PREFIX, DEFAULT_GREYLIST_REDIS_URL } from './greylist.js';
 import type { BuiltinName } from './index.js';
@@ -92,8 +92,8 @@ const SHOWN: { readonly [K in BuiltinName]: (written: Written, dataDir: string) 
       keep_alive: v(D.keepAlive),
     };
   },
-  auth: () => {
-    const D = AUTH_DEFAULTS;
+  'sender-auth': () => {
+    const D = SENDER_AUTH_DEFAULTS;
     return {
       authserv_id: unset("this machine's name"),
       spf: v(D.spf),
