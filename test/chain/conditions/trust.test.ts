@@ -1,5 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APPLY } from '../../../src/chain/condition.js';
+import { chainFromConfig } from '../../../src/chain/from-config.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { FULL_OFFER } from '../../../src/mail/capabilities.js';
+import { silentLogger } from '../../../src/mail/logger.js';
+import { context } from '../../milter/helpers.js';
 import { createTrust, DEFAULT_TRUSTED_DOMAINS, loadTrustDomains, senderDomain } from '../../../src/chain/conditions/trust.js';
 import { ctx } from './helpers.js';
 
@@ -122,5 +130,31 @@ describe('loadTrustDomains', () => {
     ['user@example.com\n', /^line 1: expected a domain/],
   ])('reports bad lines with their number: %j', (text, message) => {
     expect(() => loadTrustDomains(text)).toThrow(message);
+  });
+});
+
+describe('Trust with [trust] domains_file, as the chain is built from mailgate.toml', () => {
+  // A greylist child that whitelists on {trusted_domain}=yes alone (no SPF): what Trust set decides.
+  const dir = mkdtempSync(join(tmpdir(), 'mailgate-trust-chain-'));
+  writeFileSync(join(dir, 'trusted.txt'), '# partners\nPartner.example\n');
+  const toml = `[trust]\nreplace_defaults = true\ndomains_file = "trusted.txt"\n\n[[milter]]\nname = "greylist"\nbuiltin = "greylist"\nstore = "memory"\napplicable_conditions = ["Trust"]\nconf_text = """\nsm_macro "t" "{trusted_domain}" "yes"\nracl whitelist sm_macro "t"\nracl greylist default\n"""\n`;
+
+  async function rcptStatus(sender: string): Promise<string> {
+    const chain = chainFromConfig(parseConfig(toml, join(dir, 'mailgate.toml')).config, silentLogger);
+    const s = chain.open();
+    const c = context();
+    await s.negotiate(FULL_OFFER);
+    await s.connect({ hostname: 'client.example', family: 'inet', address: '192.0.2.1', port: 1 }, c);
+    await s.helo('client.example', c);
+    await s.mail(sender, [], c);
+    const reply = await s.rcpt('<rcpt@example.org>', [], c);
+    await s.close();
+    await chain.dispose();
+    return reply.status;
+  }
+
+  it('a domain of the file is trusted; another is not', async () => {
+    expect(await rcptStatus('<a@partner.example>')).toBe('continue');
+    expect(await rcptStatus('<a@other.example>')).toBe('tempfail');
   });
 });
