@@ -113,3 +113,5 @@ export const MAX_DATA_SIZE_1M = 1048575;
 export const CHUNK_SIZE = 65535;
 /** Highest protocol version this library speaks. */
 export const PROTOCOL_VERSION = 6;
+/** Lowest: libmilter refuses an MTA offering less ("protocol version too old") and so do we. */
+export const MIN_PROTOCOL_VERSION = 2;

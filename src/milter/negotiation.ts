@@ -11,6 +11,7 @@ import {
   MAX_DATA_SIZE,
   MAX_DATA_SIZE_1M,
   MAX_DATA_SIZE_256K,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_V1,
   PROTOCOL_VERSION,
   ProtocolFlag,
@@ -224,7 +225,9 @@ function computeNegotiateAsFilter(
   mta: { version: number; actions: number; protocol: number },
   wanted: Capabilities,
 ): FilterNegotiation {
-  if (mta.version < 2) throw new NegotiationError(`MTA offers milter protocol version ${mta.version}; need 2 or later`);
+  if (mta.version < MIN_PROTOCOL_VERSION) {
+    throw new NegotiationError(`MTA offers milter protocol version ${mta.version}; need ${MIN_PROTOCOL_VERSION} or later`);
+  }
   const offeredActions = mta.actions === 0 ? ACTIONS_V1 : mta.actions;
   const offeredProtocol = mta.protocol === 0 ? PROTOCOL_V1 : mta.protocol;
   const version = Math.min(PROTOCOL_VERSION, mta.version, wanted.version);

@@ -11,7 +11,7 @@ import type { Logger } from '../mail/logger.js';
 import { CONTINUE, type Reply } from '../mail/reply.js';
 import type { EventStage } from '../mail/stage.js';
 import { decodeCommand, type MilterCommand } from './commands.js';
-import { MAX_DATA_SIZE, ProtocolFlag } from './constants.js';
+import { MAX_DATA_SIZE, MIN_PROTOCOL_VERSION, ProtocolFlag } from './constants.js';
 import { MacroStore } from './macro-store.js';
 import { actionsFromBits, negotiateAsFilter, offerFromBits, type FilterNegotiation } from './negotiation.js';
 import { FrameError, PacketDecoder, type Packet } from './packet.js';
@@ -263,6 +263,12 @@ export class ServerConnection {
   }
 
   private async negotiate(cmd: Extract<MilterCommand, { type: 'optneg' }>): Promise<void> {
+    // Refused before the filter opens: a chain would otherwise offer it to every child, and each
+    // healthy child's refusal would be logged as that child failing (libmilter closes here too).
+    if (cmd.version < MIN_PROTOCOL_VERSION) {
+      this.fail(`MTA offered milter protocol version ${cmd.version}; versions below ${MIN_PROTOCOL_VERSION} are not spoken; closing this connection`);
+      return;
+    }
     try {
       this.session = await this.opts.filter.open();
       this.sessionClosed = false;

@@ -546,6 +546,19 @@ describe('older MTAs', () => {
     s.peer.send(EOM);
     expect(types(await s.peer.responsesUntilFinal())).toEqual(['addHeader', 'continue']);
   });
+
+  // Hostile-test defect: version 0 or 1 reached the filter (a chain forwards it to every child,
+  // and each healthy child's refusal was logged as its failure, with its fallback).
+  it.each([0, 1])('version %i: refused at the MTA side, the filter never opened, one log line', async (version) => {
+    const s = await open({}, () => ({}), null);
+    s.peer.send({ type: 'optneg', version, actions: 0x1ff, protocol: 0x1fffff });
+    expect(await s.peer.closedWithin(2000)).toBe(true);
+    expect(s.peer.received).toEqual([]);
+    expect(s.rec.opens).toBe(0);
+    const lines = s.log.lines.filter((l) => l.level >= 30 && l.msg !== 'milter listening');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.msg).toMatch(new RegExp(`protocol version ${version}\\b.*below 2`));
+  });
 });
 
 describe('timeouts', () => {
