@@ -9,6 +9,7 @@ import type { Filter } from '../mail/filter.js';
 import { silentLogger, type Logger } from '../mail/logger.js';
 import { ChainSession } from './chain-session.js';
 import type { Condition } from './condition.js';
+import { timerDelay } from '../config/timer-limit.js';
 
 export interface ChildDefinition {
   readonly name: string;
@@ -81,7 +82,7 @@ export class Chain implements Filter {
     h.reason = reason;
     this.logger.warn({ child, reason }, `child ${child} is down; using its fallback until it answers again`);
     if (!this.probeTimer) {
-      this.probeTimer = setInterval(() => void this.probe(), (this.options.reprobeSeconds ?? 2) * 1000);
+      this.probeTimer = setInterval(() => void this.probe(), timerDelay((this.options.reprobeSeconds ?? 2) * 1000));
       this.probeTimer.unref();
     }
   }

@@ -22,6 +22,8 @@ export class ChainSetupError extends Error {
 export interface ChainEnvironment {
   readonly now?: () => number;
   readonly resolver?: DnsResolver;
+  /** The stress threshold when the configuration sets none (the manager's, learnt from Postfix). */
+  readonly stressThreshold?: () => number;
 }
 
 export function chainFromConfig(config: MailgateConfig, logger: Logger, env: ChainEnvironment = {}): Chain {
@@ -38,7 +40,11 @@ export function chainFromConfig(config: MailgateConfig, logger: Logger, env: Cha
         remoteAddresses: [...config.remoteNetwork.remoteAddresses],
       },
       trust: { domains: [...config.trust.domains, ...(config.trust.fileDomains ?? [])], replaceDefaults: config.trust.replaceDefaults },
-      ...(config.stress.threshold !== undefined ? { stressThreshold: config.stress.threshold } : {}),
+      ...(config.stress.threshold !== undefined
+        ? { stressThreshold: config.stress.threshold }
+        : env.stressThreshold !== undefined
+          ? { stressThreshold: env.stressThreshold }
+          : {}),
     });
   };
   const children: ChildDefinition[] = config.milters

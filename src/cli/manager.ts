@@ -15,7 +15,7 @@ import { captureStrayConsole } from './stray-console.js';
 import { MilterServer } from '../milter/server.js';
 import { withDetectedChildren } from './detected-children.js';
 import { UsageError } from './options.js';
-import { postfixStressThreshold } from './postfix-stress.js';
+import { PostfixStress } from './postfix-stress.js';
 
 interface Options {
   config?: string;
@@ -47,10 +47,7 @@ function load(opts: Options): LoadedConfig {
   // A socket directory that cannot be created fails here, with file:line, before anything starts.
   const problem = checkManagerSocket(loaded);
   if (problem) throw problem;
-  const withDetected = withDetectedChildren(loaded);
-  if (withDetected.config.stress.threshold !== undefined) return withDetected;
-  // As milter-manager does behind Postfix: stressed at 3/4 of smtpd's process limit.
-  return { ...withDetected, config: { ...withDetected.config, stress: { threshold: postfixStressThreshold() } } };
+  return withDetectedChildren(loaded);
 }
 
 async function run(opts: Options): Promise<void> {
@@ -64,12 +61,21 @@ async function run(opts: Options): Promise<void> {
     throw err;
   }
   for (const warning of loaded.warnings ?? []) logger.warn(warning);
-  const front = new ReloadableChain(chainFromConfig(loaded.config, logger));
+  // As milter-manager does behind Postfix: stressed at 3/4 of smtpd's process limit, unless [stress]
+  // says otherwise. Learnt in the background (postconf may take seconds) and read at each connect.
+  const stress = new PostfixStress(logger);
+  const env = { stressThreshold: () => stress.threshold };
+  const lookUpStress = (config: LoadedConfig['config']) => {
+    if (config.stress.threshold === undefined) stress.refresh();
+  };
+  lookUpStress(loaded.config);
+  const front = new ReloadableChain(chainFromConfig(loaded.config, logger, env));
   const m = loaded.config.manager;
   const server = new MilterServer(front, {
     logger,
     mode: m.unixSocketMode,
     maxConnections: m.maxConnections,
+    timeout: m.mtaTimeout,
     ...(m.unixSocketGroup !== undefined ? { group: m.unixSocketGroup } : {}),
   });
   await server.listen(m.connectionSpec);
@@ -82,7 +88,8 @@ async function run(opts: Options): Promise<void> {
       if (next.config.manager.connectionSpec !== m.connectionSpec) {
         logger.warn('connection_spec changed: it takes effect at the next restart');
       }
-      front.replace(chainFromConfig(next.config, logger));
+      lookUpStress(next.config);
+      front.replace(chainFromConfig(next.config, logger, env));
       logger.info({ children: front.chain.children.map((c) => c.name) }, 'configuration reloaded');
     } catch (err) {
       // A broken file must not take the running manager down: keep serving the old configuration.
@@ -96,6 +103,7 @@ async function run(opts: Options): Promise<void> {
       void server
         .close()
         .then(() => front.chain.dispose())
+        .then(() => stress.stop())
         .then(() => resolve());
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -16,6 +16,9 @@ export const DEFAULT_MANAGER: ManagerConfig = Object.freeze({
   unixSocketMode: 0o660,
   fallbackStatus: 'accept',
   maxConnections: 0,
+  // Above Postfix's smtpd_timeout (300 s), the longest an SMTP client may idle between commands while
+  // its milter connection waits; libmilter's 7,210 s let a stalled MTA connection hold a slot for 2 hours.
+  mtaTimeout: 600,
   detect: false,
   dnsServers: Object.freeze([]) as readonly string[],
 });

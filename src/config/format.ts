@@ -90,6 +90,7 @@ export function formatConfig(loaded: LoadedConfig): string {
   w.item('manager.unix_socket_group', 'unix_socket_group', m.unixSocketGroup);
   w.item('manager.fallback_status', 'fallback_status', m.fallbackStatus);
   w.item('manager.max_connections', 'max_connections', m.maxConnections);
+  w.item('manager.mta_timeout', 'mta_timeout', m.mtaTimeout);
   w.item('manager.detect', 'detect', m.detect);
   w.deprecated('manager.data_dir', 'data_dir', 'the top-level data_dir');
   w.item('manager.dns_servers', 'dns_servers', m.dnsServers);

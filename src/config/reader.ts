@@ -8,6 +8,7 @@ import { childPath, indexPath } from './key-path.js';
 import type { TomlLocator } from './locate.js';
 import { fileOrigin, type Origin } from './origin.js';
 import { didYouMean } from './suggest.js';
+import { MAX_TIMER_MS, MAX_TIMER_SECONDS } from './timer-limit.js';
 
 export type TomlTable = Record<string, unknown>;
 
@@ -69,6 +70,11 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
+/** Why a duration has a ceiling at all: said once, where the limit is refused. */
+function durationHint(unit: string | undefined): string {
+  return unit === 's' || unit === 'ms' ? ' (about 24.8 days: the longest timer Node can hold)' : '';
+}
+
 function clip(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}..."` : s;
 }
@@ -79,6 +85,9 @@ export interface NumberRule {
   readonly min?: number;
   /** Value must be > 0. */
   readonly positive?: boolean;
+  /** Inclusive upper bound, and the unit it is said in ("s"). */
+  readonly max?: number;
+  readonly unit?: string;
 }
 
 export class TableReader {
@@ -174,7 +183,21 @@ export class TableReader {
     if (rule.integer && !Number.isInteger(v)) throw this.error(key, `expected an integer, got ${v}`);
     if (rule.positive && v <= 0) throw this.error(key, `must be greater than 0, got ${v}`);
     if (rule.min !== undefined && v < rule.min) throw this.error(key, `must be at least ${rule.min}, got ${v}`);
+    if (rule.max !== undefined && v > rule.max) {
+      const unit = rule.unit === undefined ? '' : ` ${rule.unit}`;
+      throw this.error(key, `must be at most ${rule.max}${unit}, got ${v}${durationHint(rule.unit)}`);
+    }
     return v;
+  }
+
+  /** A duration in seconds: > 0 and no longer than a Node timer can hold (see timer-limit.ts). */
+  seconds(key: string): number | undefined {
+    return this.number(key, { positive: true, max: MAX_TIMER_SECONDS, unit: 's' });
+  }
+
+  /** A duration in whole milliseconds, bounded likewise. */
+  milliseconds(key: string): number | undefined {
+    return this.number(key, { integer: true, positive: true, max: MAX_TIMER_MS, unit: 'ms' });
   }
 
   /** One of `values` (or an alias of one), matched exactly. */

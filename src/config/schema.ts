@@ -23,6 +23,8 @@ export interface ManagerConfig {
   readonly fallbackStatus: FallbackStatus;
   /** Concurrent MTA connections; 0 = unlimited. */
   readonly maxConnections: number;
+  /** Seconds an MTA connection may stay silent (between packets or inside one) before it is closed. */
+  readonly mtaTimeout: number;
   /** Add the milters found installed on this host. */
   readonly detect: boolean;
   /** DNS servers ("127.0.0.1", "[::1]:5353") for SPF/DKIM/DMARC; empty: the system's resolver. */

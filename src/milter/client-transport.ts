@@ -9,6 +9,7 @@ import { FrameError, PacketDecoder, type Packet } from './packet.js';
 import type { ConnectionSpec } from './spec.js';
 
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../config/timeouts.js';
+import { timerDelay } from '../config/timer-limit.js';
 
 export { DEFAULT_TIMEOUTS, type Timeouts };
 
@@ -41,7 +42,7 @@ export class ClientTransport {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new MilterClientError('timeout', name, 'connect', `no connection within ${timeoutSeconds} s`));
-      }, timeoutSeconds * 1000);
+      }, timerDelay(timeoutSeconds * 1000));
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
@@ -69,7 +70,7 @@ export class ClientTransport {
       const timer = setTimeout(() => {
         const err = this.fail('timeout', `write not accepted within ${timeoutSeconds} s`);
         reject(err);
-      }, timeoutSeconds * 1000);
+      }, timerDelay(timeoutSeconds * 1000));
       this.socket.once('drain', () => {
         clearTimeout(timer);
         resolve();
@@ -90,7 +91,7 @@ export class ClientTransport {
       } else {
         clearTimeout(this.timer);
         this.timerSeconds = timeoutSeconds;
-        this.timer = setTimeout(() => this.onTimeout(), timeoutSeconds * 1000).unref();
+        this.timer = setTimeout(() => this.onTimeout(), timerDelay(timeoutSeconds * 1000)).unref();
       }
     });
   }

@@ -12,6 +12,7 @@ import {
   type SocketPermissions,
 } from './socket-file.js';
 import { formatConnectionSpec, parseConnectionSpec, type ConnectionSpec } from './spec.js';
+import { timerDelay } from '../config/timer-limit.js';
 
 export interface MilterServerOptions extends SocketPermissions {
   readonly logger?: Logger;
@@ -76,7 +77,7 @@ export class MilterServer {
     this.sweep = setInterval(() => {
       const now = Date.now();
       for (const c of this.connections) c.checkIdle(now);
-    }, Math.max(10, Math.min(1000, idleMs / 10))).unref();
+    }, timerDelay(Math.max(10, Math.min(1000, idleMs / 10)))).unref();
     if (spec.type === 'unix') {
       try {
         await applySocketPermissions(spec.path, perms!);

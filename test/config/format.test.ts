@@ -77,6 +77,8 @@ describe('formatConfig', () => {
         '# default',
         'max_connections = 0',
         '# default',
+        'mta_timeout = 600',
+        '# default',
         'detect = false',
       ].join('\n'),
     );

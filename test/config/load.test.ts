@@ -20,6 +20,7 @@ describe('parseConfig: the example from the issue', () => {
         unixSocketGroup: 'postfix',
         fallbackStatus: 'accept',
         maxConnections: 0,
+        mtaTimeout: 600,
         detect: false,
         dnsServers: [],
       },
@@ -53,6 +54,7 @@ describe('parseConfig: the example from the issue', () => {
       'manager.unix_socket_group': `${f}:4`,
       'manager.fallback_status': `${f}:5`,
       'manager.max_connections': 'default',
+      'manager.mta_timeout': 'default',
       'manager.detect': 'default',
       'manager.data_dir': 'default',
       'manager.dns_servers': 'default',
@@ -153,6 +155,7 @@ threshold = 0
       unixSocketGroup: '125',
       fallbackStatus: 'tempfail',
       maxConnections: 200,
+      mtaTimeout: 600,
       detect: true,
       dnsServers: [],
     });
@@ -276,6 +279,7 @@ describe('loadConfig', () => {
       unixSocketMode: 0o660,
       fallbackStatus: 'accept',
       maxConnections: 0,
+      mtaTimeout: 600,
       detect: false,
       dnsServers: [],
     });

@@ -17,6 +17,7 @@ import { MANAGER_KEYS } from '../../src/config/sections/manager.js';
 import { MILTER_KEYS } from '../../src/config/sections/milter.js';
 import { REMOTE_NETWORK_KEYS, S25R_KEYS, STRESS_KEYS, TRUST_KEYS } from '../../src/config/sections/options.js';
 import type { RulesOptions } from '../../src/config/builtins/index.js';
+import { MAX_TIMER_SECONDS } from '../../src/config/timer-limit.js';
 import { EXAMPLE, TRUSTED_DOMAINS, TRUSTED_DOMAINS_FILE } from './fixtures.js';
 
 /** Runs parseConfig; fails unless it returns or throws a ConfigError that is not an internal error. */
@@ -173,7 +174,8 @@ const SPEC = fc.oneof(
   fc.stringMatching(/^\/[a-z0-9/._-]{1,20}$/).map((p) => `unix:${p}`),
 );
 const FALLBACK: fc.Arbitrary<FallbackStatus> = fc.constantFrom('accept', 'tempfail', 'reject', 'discard');
-const SECONDS = fc.oneof(fc.integer({ min: 1, max: 100000 }), fc.double({ min: 1e-9, max: 1e12, noNaN: true }).filter((n) => n > 0));
+// Valid durations only: above MAX_TIMER_SECONDS the loader refuses them (a Node timer would fire at once).
+const SECONDS = fc.oneof(fc.integer({ min: 1, max: 100000 }), fc.double({ min: 1e-9, max: MAX_TIMER_SECONDS, noNaN: true }).filter((n) => n > 0));
 
 const CONDITIONS: fc.Arbitrary<UserConditionConfig[]> = fc
   .uniqueArray(NAME.map((n) => `c-${n}`), { maxLength: 3, selector: (n) => n.toLowerCase() })
@@ -243,6 +245,7 @@ const MANAGER = fc
     unixSocketGroup: fc.option(fc.oneof(fc.stringMatching(/^[a-z_][a-z0-9_-]{0,15}$/), fc.nat().map(String)), { nil: undefined }),
     fallbackStatus: FALLBACK,
     maxConnections: fc.nat(),
+    mtaTimeout: SECONDS,
     detect: fc.boolean(),
     dnsServers: fc.array(fc.constantFrom('127.0.0.1', '127.0.0.1:5353', '[::1]:53'), { maxLength: 2 }),
   })

@@ -204,7 +204,7 @@ describe('bad commands', () => {
     const s = await setup();
     const p = await badPeer(s);
     p.send({ type: 'optneg', version: 1, actions: 0x0f, protocol: 0x3f });
-    await closedWithOneWarn(s, p, /negotiation failed.*version 1/);
+    await closedWithOneWarn(s, p, /protocol version 1\b.*below 2/);
     expect(p.received).toEqual([]);
     await finishHealthy(s);
   });

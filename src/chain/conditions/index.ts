@@ -33,9 +33,10 @@ export interface BuiltinConditionOptions {
   trust?: TrustOptions;
   /**
    * Sessions in progress at which Stress Notify / No Stress count as stressed; 0 or absent = never
-   * (milter-manager's Sendmail default). Deriving it from Postfix's process limit is the caller's job.
+   * (milter-manager's Sendmail default). Deriving it from Postfix's process limit is the caller's job;
+   * a function is read at each connect, so a threshold learnt in the background applies once known.
    */
-  stressThreshold?: number;
+  stressThreshold?: number | (() => number);
 }
 
 const FACTORIES: Readonly<Record<BuiltinConditionName, (o: BuiltinConditionOptions) => Condition>> = {

@@ -6,17 +6,30 @@
 import { APPLY, STOP, type Condition, type ConditionStage, type ConditionVerdict } from '../condition.js';
 
 export interface StressOptions {
-  /** Sessions in progress (this one included) at which the manager counts as stressed; 0 = never. */
-  threshold: number;
+  /**
+   * Sessions in progress (this one included) at which the manager counts as stressed; 0 = never.
+   * A function is read at each connect: a threshold learnt later (from Postfix) applies from then on.
+   */
+  threshold: number | (() => number);
 }
 
 const STAGES: ReadonlySet<ConditionStage> = new Set<ConditionStage>(['connect']);
 
 const STRESSED: ConditionVerdict = Object.freeze({ stop: false, macros: Object.freeze({ '{stress}': 'yes' }) });
 
+function validThreshold(threshold: unknown): threshold is number {
+  return typeof threshold === 'number' && Number.isFinite(threshold) && threshold >= 0;
+}
+
 function stressTest(options: StressOptions, name: string): (sessions: number) => boolean {
   const threshold = options?.threshold;
-  if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold < 0) {
+  if (typeof threshold === 'function') {
+    return (sessions) => {
+      const t = threshold();
+      return validThreshold(t) && t > 0 && sessions >= t;
+    };
+  }
+  if (!validThreshold(threshold)) {
     throw new Error(`${name}: threshold must be a number >= 0 (0 means never stressed), got ${String(threshold)}`);
   }
   return (sessions) => threshold > 0 && sessions >= threshold;

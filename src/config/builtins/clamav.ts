@@ -106,8 +106,8 @@ export function readClamavOptions(r: TableReader, ctx: BuiltinReadContext): Clam
     localNet: readLocalNet(r),
     skipAuthenticated: readSkipAuthenticated(r),
     reportHostname,
-    connectTimeout: r.number('connect_timeout', { positive: true }) ?? CLAMAV_DEFAULTS.connectTimeout,
-    readTimeout: r.number('read_timeout', { positive: true }) ?? CLAMAV_DEFAULTS.readTimeout,
+    connectTimeout: r.seconds('connect_timeout') ?? CLAMAV_DEFAULTS.connectTimeout,
+    readTimeout: r.seconds('read_timeout') ?? CLAMAV_DEFAULTS.readTimeout,
     keepAlive: r.boolean('keep_alive') ?? CLAMAV_DEFAULTS.keepAlive,
   };
 }

@@ -99,7 +99,7 @@ export function readRspamdOptions(r: TableReader, ctx: BuiltinReadContext): Rspa
   checkUrl(r, url);
   const socket = r.optionalNonEmptyString('socket', 'a unix socket path');
   const password = r.optionalNonEmptyString('password');
-  const timeoutSeconds = r.number('timeout', { positive: true }) ?? RSPAMD_DEFAULTS.timeoutSeconds;
+  const timeoutSeconds = r.seconds('timeout') ?? RSPAMD_DEFAULTS.timeoutSeconds;
   const scoreHeader = headerName(r, 'score_header');
   const resultHeader = headerName(r, 'result_header');
   return {

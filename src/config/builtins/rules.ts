@@ -102,7 +102,7 @@ export function readRulesOptions(r: TableReader, ctx: BuiltinReadContext): Rules
     scoreAction,
     maxBodySize: r.number('max_body_size', { integer: true, positive: true }) ?? RULES_DEFAULTS.maxBodySize,
     maxTextSize: r.number('max_text_size', { integer: true, positive: true }) ?? RULES_DEFAULTS.maxTextSize,
-    matchTimeout: r.number('match_timeout', { integer: true, positive: true }) ?? RULES_DEFAULTS.matchTimeout,
+    matchTimeout: r.milliseconds('match_timeout') ?? RULES_DEFAULTS.matchTimeout,
   };
 }
 

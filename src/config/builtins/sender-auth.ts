@@ -116,7 +116,7 @@ export function readSenderAuthOptions(r: TableReader, ctx: BuiltinReadContext): 
     dmarcReject: r.boolean('dmarc_reject') ?? SENDER_AUTH_DEFAULTS.dmarcReject,
     maxMessageSize: r.number('max_message_size', { integer: true, positive: true }) ?? SENDER_AUTH_DEFAULTS.maxMessageSize,
     minKeyBits: r.number('min_key_bits', { integer: true, min: 0 }) ?? SENDER_AUTH_DEFAULTS.minKeyBits,
-    checkTimeout: r.number('check_timeout', { positive: true }) ?? SENDER_AUTH_DEFAULTS.checkTimeout,
+    checkTimeout: r.seconds('check_timeout') ?? SENDER_AUTH_DEFAULTS.checkTimeout,
     sign,
     signNetworks: readNetworks(r, 'sign_networks') ?? [...SENDER_AUTH_DEFAULTS.signNetworks],
     signAuthenticated: r.boolean('sign_authenticated') ?? SENDER_AUTH_DEFAULTS.signAuthenticated,

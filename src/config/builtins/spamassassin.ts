@@ -99,8 +99,8 @@ export function readSpamAssassinOptions(r: TableReader, ctx: BuiltinReadContext)
       return text;
     }) ?? [];
 
-  const timeout = r.number('timeout', { positive: true }) ?? D.timeout;
-  const connectTimeout = r.number('connect_timeout', { positive: true }) ?? Math.min(D.connectTimeout, timeout);
+  const timeout = r.seconds('timeout') ?? D.timeout;
+  const connectTimeout = r.seconds('connect_timeout') ?? Math.min(D.connectTimeout, timeout);
   if (connectTimeout > timeout) throw r.error('connect_timeout', `must not be longer than timeout (${timeout}), got ${connectTimeout}`);
 
   return {

@@ -13,6 +13,7 @@ export const MANAGER_KEYS = [
   'unix_socket_group',
   'fallback_status',
   'max_connections',
+  'mta_timeout',
   'detect',
   'data_dir',
   'dns_servers',
@@ -35,6 +36,7 @@ export function readManager(r: TableReader, baseDir: string): ManagerConfig {
     unixSocketMode: mode,
     fallbackStatus: r.oneOf('fallback_status', FALLBACK_STATUSES, FALLBACK_STATUS_ALIASES) ?? DEFAULT_MANAGER.fallbackStatus,
     maxConnections: r.number('max_connections', { integer: true, min: 0 }) ?? DEFAULT_MANAGER.maxConnections,
+    mtaTimeout: r.seconds('mta_timeout') ?? DEFAULT_MANAGER.mtaTimeout,
     detect: r.boolean('detect') ?? DEFAULT_MANAGER.detect,
     dnsServers: r.stringArray('dns_servers', (v, path) => checkDnsServer(v, (msg) => r.ctx.error(path, msg))) ?? [],
   };

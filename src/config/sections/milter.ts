@@ -69,7 +69,7 @@ function readMilter(r: TableReader, conditions: ConditionNames, ctx: BuiltinRead
 
   const defaults = builtinName === undefined ? DEFAULT_MILTER.timeouts : DEFAULT_BUILTIN_TIMEOUTS;
   const timeouts = Object.fromEntries(
-    TIMEOUT_KEYS.map(([key, field]) => [field, r.number(key, { positive: true }) ?? defaults[field]]),
+    TIMEOUT_KEYS.map(([key, field]) => [field, r.seconds(key) ?? defaults[field]]),
   ) as unknown as Timeouts;
 
   const common = {

@@ -13,6 +13,7 @@ import type { ConnectionSpec } from '../../config/connection-spec.js';
 import type { Logger } from '../../mail/logger.js';
 import { monotonicNow } from '../../mail/deadlines.js';
 import { ClamdConnection, ClamdError, describeAddress, type ClamdTimeouts } from './connection.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export interface PoolOptions {
   readonly timeouts: ClamdTimeouts;
@@ -112,7 +113,7 @@ export class ClamdPool {
     conn.idleSince = monotonicNow();
     m.idle.push(conn);
     if (this.sweeper === undefined) {
-      this.sweeper = setInterval(() => this.sweep(), Math.max(this.idleMs / 2, 10));
+      this.sweeper = setInterval(() => this.sweep(), timerDelay(Math.max(this.idleMs / 2, 10)));
       this.sweeper.unref();
     }
   }

@@ -5,6 +5,7 @@
  */
 import { request } from 'node:http';
 import type { RequestHeaders } from './request.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export interface RspamdTarget {
   /** Base URL, e.g. http://127.0.0.1:11333; its path is kept as a prefix. */
@@ -65,7 +66,7 @@ export function postCheckV2(target: RspamdTarget, headers: RequestHeaders, messa
       agent: false,
       headers: { ...headers, 'Content-Length': String(message.length), Connection: 'close' },
     });
-    const timer = setTimeout(() => finish(new RspamdTransportError('timeout', `no answer from rspamd at ${where} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const timer = setTimeout(() => finish(new RspamdTransportError('timeout', `no answer from rspamd at ${where} within ${opts.timeoutMs} ms`)), timerDelay(opts.timeoutMs));
     req.on('error', (err: NodeJS.ErrnoException) => {
       const connectCodes = ['ECONNREFUSED', 'ENOENT', 'EACCES', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTSOCK'];
       const reason = err.code !== undefined && connectCodes.includes(err.code) ? 'connect' : 'io';

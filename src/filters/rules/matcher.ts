@@ -5,6 +5,7 @@
  * pattern that runs out of time counts as not matching; the patterns after it still run.
  */
 import vm from 'node:vm';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export interface MatchJob {
   readonly pattern: RegExp;
@@ -48,7 +49,7 @@ export class Matcher {
     try {
       while (state.next < jobs.length) {
         try {
-          this.script.runInContext(this.context, { timeout: this.timeoutMs });
+          this.script.runInContext(this.context, { timeout: timerDelay(this.timeoutMs) });
         } catch (err) {
           const timedOut = (err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
           this.onFailure(jobs[state.next] as MatchJob, timedOut ? `ran longer than ${this.timeoutMs} ms` : (err as Error).message);

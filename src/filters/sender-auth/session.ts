@@ -21,6 +21,7 @@ import type { SigningKey } from './signing-keys.js';
 import { spfReply } from './spf-at-mail.js';
 import { spfExplanation } from './spf-explanation.js';
 import { verifyMessage } from './verify.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 /** Signatures verified per message at most (opendkim's MaximumSignaturesToVerify is 3). */
 export const MAX_SIGNATURES = 5;
@@ -142,7 +143,7 @@ export class AuthSession {
       return await Promise.race([
         ctx.spf(query),
         new Promise<SpfOutcome>((resolve) => {
-          timer = setTimeout(() => resolve(temperror(`no SPF answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(() => resolve(temperror(`no SPF answer within ${timeoutMs} ms`)), timerDelay(timeoutMs));
         }),
       ]);
     } catch (err) {

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { DnsResolver } from '../shared/dns.js';
 import type { SpfQuery } from '../shared/spf.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 type Macro = (input: string, values: { sender: string; ip: string; helo: string; mta?: string }) => string;
 // mailauth's SPF macro expander has no type declarations; its shape is documented in lib/spf/macro.js.
@@ -42,7 +43,7 @@ export async function spfExplanation(
     const answer = await Promise.race([
       resolver(name, 'TXT'),
       new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
+        timer = setTimeout(() => resolve(undefined), timerDelay(timeoutMs));
       }),
     ]);
     // Exactly one TXT record, its strings joined (§6.2); anything else: the default.

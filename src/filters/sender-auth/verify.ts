@@ -8,6 +8,7 @@ import { dmarc } from 'mailauth/lib/dmarc/index.js';
 import type { DnsResolver } from '../shared/dns.js';
 import type { SpfResult } from '../shared/spf.js';
 import type { ResultRow } from './auth-results.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export interface VerifyInput {
   /** The whole message, CRLF line ends. */
@@ -48,7 +49,7 @@ const BODY_HASH = 'body hash did not verify';
 export async function verifyMessage(input: VerifyInput): Promise<VerifyOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), input.timeoutMs);
+    timer = setTimeout(() => resolve('timeout'), timerDelay(input.timeoutMs));
   });
   try {
     const outcome = await Promise.race([evaluate(input), timeout]);

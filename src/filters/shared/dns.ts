@@ -4,6 +4,7 @@
  * dns.promises.resolve gives them; failures reject with a Node DNS error code (ENOTFOUND, ENODATA...).
  */
 import { promises as dns } from 'node:dns';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
 
@@ -12,7 +13,7 @@ export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
  * waits `timeoutMs`, then once more (c-ares doubles the wait), then fails with ETIMEOUT.
  */
 export function createDnsResolver(servers: readonly string[] = [], timeoutMs = 5000): DnsResolver {
-  const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
+  const resolver = new dns.Resolver({ timeout: timerDelay(timeoutMs), tries: 2 });
   if (servers.length > 0) resolver.setServers([...servers]);
   // async: a bad argument (an unknown rrtype) becomes a rejection, never a throw in the caller's stage.
   return async (name, rrtype) => resolver.resolve(name, rrtype);

@@ -4,6 +4,7 @@
  */
 import { spf } from 'mailauth/lib/spf/index.js';
 import type { DnsResolver } from './dns.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
 
@@ -73,7 +74,7 @@ async function check(resolver: DnsResolver, query: SpfQuery, mta: string | undef
   const mailFrom = query.sender === '' ? `postmaster@${query.helo}` : query.sender;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    timer = setTimeout(() => resolve('timeout'), timerDelay(timeoutMs));
   });
   try {
     const r = await Promise.race([

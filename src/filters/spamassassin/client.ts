@@ -6,6 +6,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { describeSpamdAddress, type SpamdAddress } from './address.js';
 import { describeCode, encodeSpamdRequest, EX_OK, parseSpamdResponse, responseLength, SpamdProtocolError, type SpamdCommand, type SpamdResponse } from './protocol.js';
+import { timerDelay } from '../../config/timer-limit.js';
 
 export type SpamdFailure =
   /** Could not connect (refused, no such socket, connect timeout). */
@@ -86,10 +87,10 @@ export function spamdCall(
 
     const connectTimer = setTimeout(() => {
       finish(new SpamdError('unreachable', `spamd ${where}: not connected within ${client.connectTimeoutMs} ms`));
-    }, client.connectTimeoutMs);
+    }, timerDelay(client.connectTimeoutMs));
     const totalTimer = setTimeout(() => {
       finish(new SpamdError('timeout', `spamd ${where}: no complete answer within ${client.timeoutMs} ms (got ${received} bytes)`));
-    }, client.timeoutMs);
+    }, timerDelay(client.timeoutMs));
 
     socket.once('connect', () => {
       connected = true;

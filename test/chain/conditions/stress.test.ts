@@ -42,4 +42,14 @@ describe('Stress Notify / No Stress', () => {
       expect(() => createNoStress({ threshold })).toThrow(/No Stress: threshold must be a number >= 0/);
     },
   );
+
+  it('a threshold given as a function is read at each connect (learnt later from Postfix, in the background)', () => {
+    let threshold = 0;
+    const noStress = createNoStress({ threshold: () => threshold });
+    expect(noStress.check('connect', at(5))).toBe(APPLY);
+    threshold = 5;
+    expect(noStress.check('connect', at(5))).toBe(STOP);
+    threshold = Number.NaN; // a broken answer counts as never stressed, never as a throw mid-session
+    expect(noStress.check('connect', at(5))).toBe(APPLY);
+  });
 });

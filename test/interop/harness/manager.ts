@@ -39,6 +39,9 @@ export interface ManagerConfig {
   /** Octal, e.g. "0660". */
   unixSocketMode?: string;
   fallbackStatus?: ManagerFallback;
+  maxConnections?: number;
+  /** Seconds an MTA connection may stay silent. */
+  mtaTimeout?: number;
   children: readonly ManagerChild[];
 }
 
@@ -50,6 +53,8 @@ export function managerToml(c: ManagerConfig): string {
   if (c.unixSocketGroup !== undefined) lines.push(`unix_socket_group = ${str(c.unixSocketGroup)}`);
   if (c.unixSocketMode !== undefined) lines.push(`unix_socket_mode = ${str(c.unixSocketMode)}`);
   if (c.fallbackStatus !== undefined) lines.push(`fallback_status = ${str(c.fallbackStatus)}`);
+  if (c.maxConnections !== undefined) lines.push(`max_connections = ${c.maxConnections}`);
+  if (c.mtaTimeout !== undefined) lines.push(`mta_timeout = ${c.mtaTimeout}`);
   for (const m of c.children) {
     lines.push('', '[[milter]]', `name = ${str(m.name)}`, `connection_spec = ${str(m.connectionSpec)}`);
     if (m.enabled !== undefined) lines.push(`enabled = ${m.enabled}`);
@@ -127,6 +132,8 @@ export interface Manager {
 export interface LaunchOptions {
   /** Run the manager under this umask (octal text, e.g. "027"), as a service manager might. */
   umask?: string;
+  /** The manager's environment (default: this process's), e.g. a PATH with a fake postconf first. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface StartManagerOptions extends LaunchOptions {
@@ -159,8 +166,11 @@ export async function startManager(opts: StartManagerOptions): Promise<Manager> 
     // With a umask: sh sets it and exec's node, so the pid is still the manager's.
     const daemon =
       umask === undefined
-        ? startDaemon('mailgate manager', process.execPath, args, { cwd: REPO_ROOT })
-        : startDaemon('mailgate manager', '/bin/sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, ...args], { cwd: REPO_ROOT });
+        ? startDaemon('mailgate manager', process.execPath, args, { cwd: REPO_ROOT, env: o.env ?? process.env })
+        : startDaemon('mailgate manager', '/bin/sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, ...args], {
+            cwd: REPO_ROOT,
+            env: o.env ?? process.env,
+          });
     current = daemon;
     try {
       await waitFor(
