@@ -9,10 +9,12 @@ import { ReloadableChain } from '../chain/reloadable.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/origin.js';
-import { applyOverrides, checkManagerSocket } from '../config/overrides.js';
+import { applyOverrides, checkManagerSocket, configErrorAt } from '../config/overrides.js';
+import { parseConnectionSpec } from '../config/connection-spec.js';
 import { createLogger, type Logger } from '../mail/logger.js';
 import { captureStrayConsole } from './stray-console.js';
 import { MilterServer } from '../milter/server.js';
+import { lookupId, SocketSetupError } from '../milter/socket-file.js';
 import { withDetectedChildren } from './detected-children.js';
 import { UsageError } from './options.js';
 import { PostfixStress } from './postfix-stress.js';
@@ -50,12 +52,30 @@ function load(opts: Options): LoadedConfig {
   return withDetectedChildren(loaded);
 }
 
+/**
+ * A unix_socket_group unknown on this host, located at its file:line (or option): found at start only,
+ * since a reload keeps the socket (and NSS may be slow: not on the reload path).
+ */
+function checkSocketGroup(loaded: LoadedConfig): ConfigError | undefined {
+  const { connectionSpec, unixSocketGroup } = loaded.config.manager;
+  if (unixSocketGroup === undefined || parseConnectionSpec(connectionSpec).type !== 'unix') return undefined;
+  try {
+    lookupId('group', unixSocketGroup);
+    return undefined;
+  } catch (err) {
+    if (err instanceof SocketSetupError) return configErrorAt(loaded, 'manager.unix_socket_group', '--unix-socket-group', err.message);
+    throw err;
+  }
+}
+
 async function run(opts: Options): Promise<void> {
   const logger: Logger = createLogger({ level: opts.verbose ? 'debug' : 'info', human: opts.verbose === true });
   captureStrayConsole(logger);
   let loaded: LoadedConfig;
   try {
     loaded = load(opts);
+    const problem = checkSocketGroup(loaded);
+    if (problem) throw problem;
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.toString());
     throw err;

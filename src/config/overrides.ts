@@ -5,7 +5,7 @@ import { checkConnectionSpec, checkGroup, checkMode } from './sections/manager.j
 import type { ManagerConfig } from './schema.js';
 
 // The manager command checks the socket directory right after applying the overrides.
-export { checkManagerSocket, checkSocketDirectory } from './socket-dir.js';
+export { checkManagerSocket, checkSocketDirectory, configErrorAt } from './socket-dir.js';
 
 export interface ConfigOverrides {
   /** --connection-spec */

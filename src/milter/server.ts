@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../mail/logger.js';
 import { TEMPFAIL, type Reply } from '../mail/reply.js';
 import { ServerConnection } from './server-connection.js';
 import {
-  applySocketPermissions,
+  bindSocketFile,
   prepareSocketPath,
   resolveSocketPermissions,
   type SocketPermissions,
@@ -61,15 +61,25 @@ export class MilterServer {
     const perms = spec.type === 'unix' ? resolveSocketPermissions(this.options) : undefined;
     if (spec.type === 'unix') await prepareSocketPath(spec.path);
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      const done = () => {
-        server.off('error', reject);
-        resolve();
-      };
-      if (spec.type === 'unix') server.listen(spec.path, done);
-      else server.listen({ port: spec.port, host: spec.host, ipv6Only: spec.family === 6 }, done);
-    });
+    const listen = (where: Parameters<Server['listen']>[0]) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(where, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    if (spec.type === 'unix') {
+      // Bound elsewhere and renamed into place with its permissions: never listening with the umask's.
+      try {
+        await bindSocketFile(spec.path, perms!, (temp) => listen(temp));
+      } catch (err) {
+        if (server.listening) await new Promise((r) => server.close(r));
+        throw err;
+      }
+    } else {
+      await listen({ port: spec.port, host: spec.host, ipv6Only: spec.family === 6 });
+    }
     server.on('error', (err) => this.logger.error({ err: err.message }, 'milter listener error'));
     this.server = server;
     // One sweep for every connection instead of a per-socket timer re-armed on each read and write.
@@ -79,12 +89,6 @@ export class MilterServer {
       for (const c of this.connections) c.checkIdle(now);
     }, timerDelay(Math.max(10, Math.min(1000, idleMs / 10)))).unref();
     if (spec.type === 'unix') {
-      try {
-        await applySocketPermissions(spec.path, perms!);
-      } catch (err) {
-        await this.close();
-        throw err;
-      }
       this.spec = spec;
     } else {
       this.spec = { ...spec, port: (server.address() as AddressInfo).port };

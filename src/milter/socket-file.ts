@@ -5,9 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, rename, rmdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { checkSocketDirectory } from '../config/socket-dir.js';
 import { parseMode, SocketModeError } from '../config/socket-mode.js';
 
 export { parseMode };
@@ -29,6 +30,9 @@ export class SocketSetupError extends Error {
 /** Creates the parent directory if missing and removes a stale socket left by a previous run. */
 export async function prepareSocketPath(path: string): Promise<void> {
   const dir = dirname(path);
+  // Refused before mkdir: under /proc, Node's recursive mkdir would loop forever.
+  const problem = checkSocketDirectory(path);
+  if (problem !== undefined) throw new SocketSetupError(problem);
   try {
     // mkdir's mode is filtered by the umask: a 027 umask would lock Postfix out of the directory.
     const first = await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -95,6 +99,42 @@ export async function applySocketPermissions(path: string, perms: ResolvedPermis
     await chmod(path, mode);
   } catch (err) {
     throw new SocketSetupError(`cannot set owner/group/mode of ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Binds with `bind` in a private directory, gives the socket its owner, group and mode there, and
+ * only then renames it to `path`. A socket is created with the mode the umask leaves (srwxrwxrwx
+ * under umask 000) and Postfix may connect the moment it appears; chmod after bind leaves a window
+ * where anyone can. A umask around bind would close it, but process.umask() is process-wide (another
+ * file created meanwhile would get it too) and throws in a worker thread. The private directory
+ * (mkdtemp: 0700, ours) lets no one else reach the socket before the rename, and rename(2) within
+ * one directory is atomic: at `path` the socket exists only with its final permissions.
+ */
+export async function bindSocketFile(
+  path: string,
+  perms: ResolvedPermissions,
+  bind: (tempPath: string) => Promise<void>,
+): Promise<void> {
+  let privateDir: string;
+  try {
+    // A short name: the socket's path inside it must fit in sun_path (108 bytes) as the final one does.
+    privateDir = await mkdtemp(join(dirname(path), '.mg'));
+  } catch (err) {
+    throw new SocketSetupError(`cannot create a private directory beside ${path}: ${(err as Error).message}`);
+  }
+  const temp = join(privateDir, 's');
+  try {
+    await bind(temp);
+    await applySocketPermissions(temp, perms);
+    try {
+      await rename(temp, path);
+    } catch (err) {
+      throw new SocketSetupError(`cannot move the socket into place at ${path}: ${(err as Error).message}`);
+    }
+  } finally {
+    await unlink(temp).catch(() => undefined);
+    await rmdir(privateDir).catch(() => undefined);
   }
 }
 

@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addDetectedMilters } from '../../src/config/detected.js';
 import { ConfigError } from '../../src/config/errors.js';
@@ -112,6 +112,26 @@ describe('checkSocketDirectory', () => {
     } finally {
       chmodSync(ro, 0o755);
     }
+  });
+
+  // Hostile-test defects: each of these failed only after startup (no file:line), or hung.
+  it('rejects a path under a dangling symbolic link, naming the link and its missing target', () => {
+    const link = join(dir, 'dangling');
+    symlinkSync(join(dir, 'nowhere'), link);
+    expect(checkSocketDirectory(join(link, 'sub', 'milter.sock'))).toBe(
+      `cannot create socket directory ${join(link, 'sub')}: ${link} is a symbolic link to ${join(dir, 'nowhere')}, which does not exist`,
+    );
+    expect(checkSocketDirectory(join(link, 'milter.sock'))).toBe(
+      `cannot create socket directory ${link}: ${link} is a symbolic link to ${join(dir, 'nowhere')}, which does not exist`,
+    );
+  });
+
+  it.each([
+    ['/proc/mailgate/milter.sock', 'proc', '/proc'],
+    ['/proc/milter.sock', 'proc', '/proc'],
+    ['/sys/kernel/mailgate/milter.sock', 'sysfs', '/sys/kernel'],
+  ])('rejects %s: a kernel filesystem cannot hold a socket', (path, fs, at) => {
+    expect(checkSocketDirectory(path)).toBe(`socket directory ${dirname(path)} is on ${fs} (${at}), a kernel filesystem that cannot hold a socket`);
   });
 
   it('checkManagerSocket reports file:line and key for the configured spec', () => {

@@ -29,7 +29,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, createVerify } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -821,6 +821,7 @@ describe('5. a bad configuration: exit 2, one line naming file:line and the key,
       tmp = await makeTempDir('manager-bad');
       td.defer(() => tmp.remove());
       await writeFile(join(tmp.path, 'regular-file'), 'not a directory\n');
+      await symlink(join(tmp.path, 'nowhere'), join(tmp.path, 'dangling'));
     }),
   );
   afterAll(() => td.run());
@@ -857,6 +858,40 @@ describe('5. a bad configuration: exit 2, one line naming file:line and the key,
       socket: () => join(tmp.path, 'regular-file', 'sub', 'manager.sock'),
       line: 2,
       key: /manager\.connection_spec\b.*not a directory/,
+    },
+    // Hostile-test defects (issue 9 §7): each failed after startup with no file:line, hung, or started
+    // with a 1 ms timer.
+    {
+      name: 'a unix_socket_group that does not exist',
+      text: (sock) => managerToml({ ...good(sock), unixSocketGroup: 'no-such-group-mailgate' }),
+      line: 3,
+      key: /manager\.unix_socket_group\b.*"no-such-group-mailgate" does not exist/,
+    },
+    {
+      name: 'a socket directory under a dangling symlink',
+      text: (sock) => managerToml(good(sock)),
+      socket: () => join(tmp.path, 'dangling', 'sub', 'manager.sock'),
+      line: 2,
+      key: /manager\.connection_spec\b.*dangling is a symbolic link to .*, which does not exist/,
+    },
+    {
+      name: 'a socket under /proc',
+      text: (sock) => managerToml(good(sock)),
+      socket: () => '/proc/mailgate-hostile/manager.sock',
+      line: 2,
+      key: /manager\.connection_spec\b.*is on proc \(\/proc\), a kernel filesystem that cannot hold a socket/,
+    },
+    {
+      name: 'a 30-day reading_timeout',
+      text: (sock) => `${managerToml(good(sock))}reading_timeout = 2592000\n`,
+      line: 8,
+      key: /milter\[0\]\.reading_timeout\b.*must be at most 2147483 s, got 2592000/,
+    },
+    {
+      name: 'an end_of_message_timeout of 1e300',
+      text: (sock) => `${managerToml(good(sock))}end_of_message_timeout = 1e300\n`,
+      line: 8,
+      key: /milter\[0\]\.end_of_message_timeout\b.*must be at most 2147483 s, got 1e\+300/,
     },
   ];
 

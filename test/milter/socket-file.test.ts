@@ -1,0 +1,99 @@
+/** The listening unix socket's life: where it may be created, and with what permissions it first appears. */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineFilter } from '../../src/mail/define-filter.js';
+import { silentLogger } from '../../src/mail/logger.js';
+import { MilterServer } from '../../src/milter/server.js';
+import { SocketSetupError } from '../../src/milter/socket-file.js';
+import { tempDir } from './helpers.js';
+import { until } from './wire-helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function server(mode: string): MilterServer {
+  const s = new MilterServer(defineFilter('t', {}, () => ({})), { logger: silentLogger, mode, drainTimeout: 1 });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+/**
+ * The kernel's own record (inotify, read by a small python3 program) of how names appear in `dir`:
+ * "create NAME" when a file is created there, "moved_to NAME" when one is renamed into it. Events are
+ * queued in order by the kernel, so no thread has to be fast enough to catch a short window.
+ */
+const INOTIFY = `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+if fd < 0 or libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x100 | 0x80) < 0: sys.exit('inotify failed')
+print('ready', flush=True)
+while True:
+    buf = os.read(fd, 4096)
+    i = 0
+    while i < len(buf):
+        wd, mask, cookie, n = struct.unpack_from('iIII', buf, i)
+        name = buf[i + 16:i + 16 + n].rstrip(b'\\0').decode()
+        i += 16 + n
+        print(('create' if mask & 0x100 else 'moved_to'), name, flush=True)
+`;
+
+async function watchNames(dir: string): Promise<{ events(): string[] }> {
+  const child = spawn('python3', ['-c', INOTIFY, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => void child.kill());
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`inotify watcher exited (${String(code)})`)));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.startsWith('ready\n')) resolve();
+    });
+  });
+  return { events: () => out.split('\n').slice(1).filter((l) => l !== '') };
+}
+
+describe('the socket appears with its final mode (hostile-test defect: umask-derived first)', () => {
+  it('under umask 000 the socket is never created at its path: it arrives there by rename, already 0600', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.cleanup());
+    const path = join(dir.path, 'milter.sock');
+    const old = process.umask(0);
+    cleanups.push(() => void process.umask(old));
+    const watcher = await watchNames(dir.path);
+    await server('0600').listen(`unix:${path}`);
+    expect((statSync(path).mode & 0o7777).toString(8)).toBe('600');
+    expect(await until(() => watcher.events().includes('moved_to milter.sock'))).toBe(true);
+    // Created under the 0700 private directory, never at the path Postfix connects to.
+    expect(watcher.events()).not.toContain('create milter.sock');
+  });
+
+  it('leaves nothing else in the directory, listening or closed', async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.cleanup());
+    const s = server('0660');
+    await s.listen(`unix:${join(dir.path, 'milter.sock')}`);
+    expect(readdirSync(dir.path)).toEqual(['milter.sock']);
+    await s.close();
+    expect(readdirSync(dir.path)).toEqual([]);
+  });
+});
+
+describe('a socket path on a kernel filesystem is refused (hostile-test defect: /proc hung at 100 % CPU)', () => {
+  // The test's timeout is only a hang guard: before the fix, mkdir under /proc never returned.
+  it.each(['/proc/mailgate-test/run/milter.sock', '/proc/milter.sock', '/sys/mailgate-test/milter.sock'])(
+    '%s',
+    async (path) => {
+      const err = await server('0660')
+        .listen(`unix:${path}`)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SocketSetupError);
+      expect((err as Error).message).toMatch(/is on (proc|sysfs) \(\/(proc|sys)\), a kernel filesystem that cannot hold a socket/);
+    },
+    15_000,
+  );
+});
