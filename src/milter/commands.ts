@@ -38,28 +38,49 @@ export class UnknownCommandError extends PayloadError {
   }
 }
 
-export function decodeCommand(packet: Packet): MilterCommand {
+/**
+ * Told what a command's payload lacked and was tolerated (a string without its final NUL, a macro
+ * name without a value): a real MTA never sends these, so the server logs the first one.
+ */
+export type OddityNote = (what: string) => void;
+
+const ignore: OddityNote = () => undefined;
+
+/** True when the payload's last string lacks its NUL (an empty payload lacks it too). */
+function unterminated(p: Buffer): boolean {
+  return p.length === 0 || p[p.length - 1] !== 0;
+}
+
+export function decodeCommand(packet: Packet, note: OddityNote = ignore): MilterCommand {
   const p = packet.payload;
   switch (packet.code) {
     case Command.OPTNEG:
       if (p.length < 12) throw new PayloadError(`OPTNEG payload of ${p.length} bytes, need 12`);
       return { type: 'optneg', version: p.readUInt32BE(0), actions: p.readUInt32BE(4), protocol: p.readUInt32BE(8) };
     case Command.MACRO:
-      return decodeMacro(p);
+      return decodeMacro(p, note);
     case Command.CONNECT:
-      return decodeConnect(p);
+      return decodeConnect(p, note);
     case Command.HELO:
+      if (unterminated(p)) note('HELO name without its NUL');
       return { type: 'helo', name: decodeText(splitStrings(p)[0] ?? EMPTY) };
-    case Command.MAIL:
-      return { type: 'mail', args: argv(p, 'MAIL') };
-    case Command.RCPT:
-      return { type: 'rcpt', args: argv(p, 'RCPT') };
+    case Command.MAIL: {
+      const args = argv(p, 'MAIL');
+      if (unterminated(p)) note('MAIL argument without its NUL');
+      return { type: 'mail', args };
+    }
+    case Command.RCPT: {
+      const args = argv(p, 'RCPT');
+      if (unterminated(p)) note('RCPT argument without its NUL');
+      return { type: 'rcpt', args };
+    }
     case Command.DATA:
       return { type: 'data' };
     case Command.HEADER: {
       const nul = p.indexOf(0);
       if (nul === -1) throw new PayloadError('HEADER name: string not NUL-terminated');
       const end = p.indexOf(0, nul + 1);
+      if (end === -1) note('HEADER value without its NUL');
       return { type: 'header', name: decodeRange(p, 0, nul), value: decodeRange(p, nul + 1, end === -1 ? p.length : end) };
     }
     case Command.EOH:
@@ -75,6 +96,7 @@ export function decodeCommand(packet: Packet): MilterCommand {
     case Command.QUIT_NC:
       return { type: 'quitNc' };
     case Command.UNKNOWN:
+      if (unterminated(p)) note('UNKNOWN command without its NUL');
       return { type: 'unknown', command: decodeText(splitStrings(p)[0] ?? EMPTY) };
     default:
       throw new UnknownCommandError(packet.code);
@@ -87,18 +109,25 @@ function argv(p: Buffer, what: string): string[] {
   return parts.map(decodeText);
 }
 
-function decodeMacro(p: Buffer): MilterCommand {
+function decodeMacro(p: Buffer, note: OddityNote): MilterCommand {
   if (p.length < 1) throw new PayloadError('MACRO without a stage byte');
   const macros: [string, string][] = [];
   // An odd count (a name without value) is tolerated: the last name is dropped.
   let at = 1;
   while (at < p.length) {
     let nul = p.indexOf(0, at);
-    if (nul === -1) break;
+    if (nul === -1) {
+      note('macro name without its NUL (dropped)');
+      break;
+    }
     const name = decodeRange(p, at, nul);
     at = nul + 1;
-    if (at >= p.length) break;
+    if (at >= p.length) {
+      note(`macro ${name} without a value (dropped)`);
+      break;
+    }
     nul = p.indexOf(0, at);
+    if (nul === -1) note(`macro ${name} value without its NUL`);
     const end = nul === -1 ? p.length : nul;
     macros.push([name, decodeRange(p, at, end)]);
     at = end + 1;
@@ -106,7 +135,7 @@ function decodeMacro(p: Buffer): MilterCommand {
   return { type: 'macro', stage: p[0]!, macros };
 }
 
-function decodeConnect(p: Buffer): MilterCommand {
+function decodeConnect(p: Buffer, note: OddityNote): MilterCommand {
   const [host, next] = readCString(p, 0, 'CONNECT host name');
   const hostname = decodeText(host);
   if (next >= p.length) return { type: 'connect', hostname, family: 'unknown', port: 0, address: '' };
@@ -116,6 +145,7 @@ function decodeConnect(p: Buffer): MilterCommand {
   if (family === 'unknown') return { type: 'connect', hostname, family, port: 0, address: '' };
   if (p.length < next + 3) throw new PayloadError('CONNECT truncated before the port');
   const port = p.readUInt16BE(next + 1);
+  if (unterminated(p.subarray(next + 3))) note('CONNECT address without its NUL');
   const address = decodeText(splitStrings(p.subarray(next + 3))[0] ?? EMPTY);
   return { type: 'connect', hostname, family, port, address };
 }

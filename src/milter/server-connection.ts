@@ -68,6 +68,15 @@ export class ServerConnection {
     socket.on('close', () => this.onClose());
   }
 
+  private oddityLogged = false;
+
+  /** Tolerated malformed input: one line per connection (the first), so a broken MTA cannot flood the log. */
+  private readonly noteOddity = (what: string): void => {
+    if (this.oddityLogged) return;
+    this.oddityLogged = true;
+    this.log.warn({ oddity: what }, `malformed input from the MTA tolerated: ${what} (further ones on this connection are not logged)`);
+  };
+
   /** Traffic seen since the last idle sweep (MilterServer checks every connection periodically). */
   private active = true;
   private idleSince = 0;
@@ -119,7 +128,7 @@ export class ServerConnection {
   private handle(packet: Packet): Promise<void> | undefined {
     let cmd: MilterCommand;
     try {
-      cmd = decodeCommand(packet);
+      cmd = decodeCommand(packet, this.noteOddity);
     } catch (err) {
       this.fail(`bad command from MTA: ${(err as Error).message}`);
       return undefined;

@@ -251,6 +251,52 @@ describe('bad commands', () => {
   });
 });
 
+describe('tolerated malformed input (hostile-test defect: it left no log line)', () => {
+  const noNul = (code: number, ...parts: string[]) => encodePacket(code, Buffer.from(parts.join('\0'), 'latin1'));
+
+  it('strings without their NUL and a macro without a value: served, one warn line for the connection', async () => {
+    const s = await setup();
+    const p = await badPeer(s);
+    p.send(POSTFIX_OPTNEG);
+    expect((await p.response()).type).toBe('optneg');
+    p.send(noNul(Command.MACRO, 'C{daemon_name}', 'mx', 'j', '')); // j has no value
+    p.send({ type: 'connect', hostname: 'h', family: 'inet', port: 25, address: '192.0.2.9' });
+    expect((await p.response()).type).toBe('continue');
+    p.send(noNul(Command.HELO, 'client.example.com'));
+    expect((await p.response()).type).toBe('continue');
+    expect(await exchange(p, MESSAGE.slice(1, 4))).toEqual(['continue', 'continue', 'continue']);
+    p.send(noNul(Command.HEADER, 'Subject', 'no NUL after me'));
+    expect((await p.response()).type).toBe('continue');
+    const warns = s.log.warns();
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!.msg).toMatch(/^malformed input from the MTA tolerated: macro j without a value \(dropped\)/);
+    expect(warns[0]!.conn).toBe(2);
+    await finishHealthy(s);
+    expect(s.log.warns()).toHaveLength(1);
+  });
+
+  it.each([
+    ['HELO name', () => encodePacket(Command.HELO, Buffer.from('x')), /HELO name without its NUL/],
+    ['HEADER value', () => encodePacket(Command.HEADER, Buffer.from('Subject\0hi')), /HEADER value without its NUL/],
+    ['MAIL argument', () => encodePacket(Command.MAIL, Buffer.from('<a@example.com>')), /MAIL argument without its NUL/],
+  ])('%s without its NUL is named', async (_what, packet, pattern) => {
+    const s = await setup();
+    const p = await badPeer(s);
+    p.send(POSTFIX_OPTNEG);
+    await p.response();
+    const bytes = packet();
+    const cmds: (MilterCommand | Buffer)[] = [HELLO[0]!];
+    if (bytes[4] === Command.HEADER) cmds.push(...MESSAGE.slice(1, 4));
+    for (const c of cmds) {
+      p.send(c);
+      if (!Buffer.isBuffer(c) && c.type !== 'macro') await p.response();
+    }
+    p.send(bytes);
+    expect((await p.response()).type).toBe('continue');
+    expect(s.log.warns().map((w) => w.msg)).toEqual([expect.stringMatching(pattern)]);
+  });
+});
+
 describe('commands out of order', () => {
   const cases: [string, MilterCommand[], MilterCommand, RegExp][] = [
     ['HELO before OPTNEG', [], { type: 'helo', name: 'x' }, /helo out of order \(state negotiate\)/],

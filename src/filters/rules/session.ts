@@ -45,7 +45,8 @@ export function rulesSession(rt: RulesRuntime): StageHandlers {
   const cut = (text: string): string => (text.length <= options.maxTextSize ? text : text.slice(0, options.maxTextSize));
   const report = ({ rule, verdict }: MatchReport): void => {
     const what = verdict?.kind ?? rule.action.kind;
-    logger.info({ rule: rule.path, field: rule.field, ...(rule.header ? { header: rule.header } : {}), action: what }, `rule ${rule.path} matched: ${what}`);
+    // debug: at info every matching session would log ~430 bytes beside its statistics line.
+    logger.debug({ rule: rule.path, field: rule.field, ...(rule.header ? { header: rule.header } : {}), action: what }, `rule ${rule.path} matched: ${what}`);
   };
   const run = (items: RuleTexts[], effects: Effects): Verdict | undefined => evaluate(rt.matcher, items, effects, report);
   /** Rules stop for the message once the connection or the message has a verdict. */
@@ -158,7 +159,7 @@ export function rulesSession(rt: RulesRuntime): StageHandlers {
       const score = connection.score + message.score;
       const outcome = scoreVerdict(score, options.scoreThreshold, options.scoreAction);
       if (outcome !== undefined) {
-        logger.info({ score, threshold: options.scoreThreshold, action: options.scoreAction.kind }, `score ${score} reached the threshold ${options.scoreThreshold}: ${options.scoreAction.kind}`);
+        logger.debug({ score, threshold: options.scoreThreshold, action: options.scoreAction.kind }, `score ${score} reached the threshold ${options.scoreThreshold}: ${options.scoreAction.kind}`);
         if ('header' in outcome) headers.push(outcome.header);
         else verdict = outcome;
       }

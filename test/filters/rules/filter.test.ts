@@ -213,6 +213,19 @@ describe('scores', () => {
   });
 });
 
+describe('logging', () => {
+  // Hostile-test defect: every matching session logged ~430 bytes at info beside its statistics line.
+  it('a rule match and a reached score are logged at debug, nothing at info', async () => {
+    const { logger, records } = capturingLogger();
+    const f = rulesFilter('score_threshold = 1\n' + rule('field = "header"\nheader = "Subject"\npattern = "casino"\naction = "score"\nscore = 2'), logger);
+    const t = await runMessage(f, { headers: [['Subject', 'free casino']] });
+    expect(t.eom?.reply.status).toBe('reject');
+    expect(records.filter((r) => r.level >= 30)).toEqual([]);
+    const debug = records.filter((r) => r.level === 20).map((r) => r.msg);
+    expect(debug).toEqual(expect.arrayContaining([expect.stringMatching(/^rule milter\[0\]\.rule\[0\] matched: score/), expect.stringMatching(/^score 2 reached the threshold 1: reject/)]));
+  });
+});
+
 describe('guards', () => {
   it('a pattern that backtracks too long counts as not matching, with one log line; the next rules still run', async () => {
     const { logger, records } = capturingLogger();
