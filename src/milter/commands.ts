@@ -51,7 +51,12 @@ function unterminated(p: Buffer): boolean {
   return p.length === 0 || p[p.length - 1] !== 0;
 }
 
-export function decodeCommand(packet: Packet, note: OddityNote = ignore): MilterCommand {
+export function decodeCommand(packet: Packet): MilterCommand {
+  return decodeCommandNoting(packet, ignore);
+}
+
+/** decodeCommand, telling `note` what it tolerated (the server logs it; not part of the public API). */
+export function decodeCommandNoting(packet: Packet, note: OddityNote): MilterCommand {
   const p = packet.payload;
   switch (packet.code) {
     case Command.OPTNEG:

@@ -10,7 +10,7 @@ import type { Filter, FilterSession, SessionContext } from '../mail/filter.js';
 import type { Logger } from '../mail/logger.js';
 import { CONTINUE, type Reply } from '../mail/reply.js';
 import type { EventStage } from '../mail/stage.js';
-import { decodeCommand, type MilterCommand } from './commands.js';
+import { decodeCommandNoting, type MilterCommand } from './commands.js';
 import { MAX_DATA_SIZE, MIN_PROTOCOL_VERSION, ProtocolFlag } from './constants.js';
 import { MacroStore } from './macro-store.js';
 import { actionsFromBits, negotiateAsFilter, offerFromBits, type FilterNegotiation } from './negotiation.js';
@@ -128,7 +128,7 @@ export class ServerConnection {
   private handle(packet: Packet): Promise<void> | undefined {
     let cmd: MilterCommand;
     try {
-      cmd = decodeCommand(packet, this.noteOddity);
+      cmd = decodeCommandNoting(packet, this.noteOddity);
     } catch (err) {
       this.fail(`bad command from MTA: ${(err as Error).message}`);
       return undefined;
