@@ -3,7 +3,7 @@
 //   opendkim:                                     local:/path, inet:PORT@HOST
 //   Postfix (smtpd_milters):                      unix:/path, inet:HOST:PORT
 // so tests keep an Endpoint and render the spelling each peer wants.
-import { readFile, chmod } from 'node:fs/promises';
+import { readFile, chmod, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { waitFor, type WaitOptions } from './process.js';
@@ -75,6 +75,18 @@ export async function unixListening(path: string): Promise<boolean> {
   return false;
 }
 
+/**
+ * A Mailgate socket: bound in a private directory and renamed into place once listening, so the
+ * kernel's table (/proc/net/unix) names the private path; a socket at `path` means it listens.
+ */
+export async function mailgateUnixListening(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSocket();
+  } catch {
+    return false;
+  }
+}
+
 export async function isListening(ep: Endpoint): Promise<boolean> {
   return ep.kind === 'unix' ? unixListening(ep.path) : tcpListening(ep.port);
 }
@@ -90,6 +102,8 @@ export async function waitListening(
   what: string,
   opts: WaitOptions & { keepMode?: boolean } = {},
 ): Promise<void> {
-  await waitFor(`${what} listening on ${libmilterSpec(ep)}`, async () => ((await isListening(ep)) ? true : undefined), opts);
+  // keepMode: Mailgate's own socket (see mailgateUnixListening).
+  const listening = (): Promise<boolean> => (ep.kind === 'unix' && opts.keepMode ? mailgateUnixListening(ep.path) : isListening(ep));
+  await waitFor(`${what} listening on ${libmilterSpec(ep)}`, async () => ((await listening()) ? true : undefined), opts);
   if (ep.kind === 'unix' && !opts.keepMode) await chmod(ep.path, 0o666);
 }

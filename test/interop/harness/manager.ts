@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAILGATE_CLI, REPO_ROOT, assertCliBuilt } from './mailgate.js';
 import { startDaemon, waitFor, type Daemon, type ExitStatus } from './process.js';
-import { unixListening } from './endpoint.js';
+import { mailgateUnixListening } from './endpoint.js';
 
 export type ManagerFallback = 'accept' | 'temporary-failure' | 'reject' | 'discard';
 
@@ -175,7 +175,7 @@ export async function startManager(opts: StartManagerOptions): Promise<Manager> 
     try {
       await waitFor(
         `mailgate manager ready on ${socketPath}`,
-        async () => ((await unixListening(socketPath)) && parseRecords(daemon.output()).some((r) => r.msg === 'manager ready') ? true : undefined),
+        async () => ((await mailgateUnixListening(socketPath)) && parseRecords(daemon.output()).some((r) => r.msg === 'manager ready') ? true : undefined),
         { daemon, timeoutMs: 15_000, diagnostics: () => `--- ${configFile} ---\n(see the manager output above)` },
       );
     } catch (err) {
