@@ -109,7 +109,8 @@ export async function applySocketPermissions(path: string, perms: ResolvedPermis
  * where anyone can. A umask around bind would close it, but process.umask() is process-wide (another
  * file created meanwhile would get it too) and throws in a worker thread. The private directory
  * (mkdtemp: 0700, ours) lets no one else reach the socket before the rename, and rename(2) within
- * one directory is atomic: at `path` the socket exists only with its final permissions.
+ * one directory is atomic: at `path` the socket exists only with its final permissions. The price:
+ * the kernel keeps the path given to bind, so `ss -xl` and /proc/net/unix name the private one.
  */
 export async function bindSocketFile(
   path: string,
