@@ -15,17 +15,17 @@ const KEYS: { table: string; key: string; path: string; unit: 's' | 'ms' }[] = [
   ...['connection_timeout', 'writing_timeout', 'reading_timeout', 'end_of_message_timeout'].map((key) => ({
     table: '[[milter]]\nname = "remote"\nconnection_spec = "inet:10026@127.0.0.1"',
     key,
-    path: `milter[0].${key}`,
+    path: `milter "remote".${key}`,
     unit: 's' as const,
   })),
-  { table: '[[milter]]\nname = "sa"\nbuiltin = "spamassassin"', key: 'timeout', path: 'milter[0].timeout', unit: 's' },
+  { table: '[[milter]]\nname = "sa"\nbuiltin = "spamassassin"', key: 'timeout', path: 'milter "sa".timeout', unit: 's' },
   // connect_timeout may not exceed timeout: the longest timeout lets it reach the limit.
-  { table: `[[milter]]\nname = "sa"\nbuiltin = "spamassassin"\ntimeout = ${MAX_TIMER_SECONDS}`, key: 'connect_timeout', path: 'milter[0].connect_timeout', unit: 's' },
-  { table: '[[milter]]\nname = "rspamd"\nbuiltin = "rspamd"', key: 'timeout', path: 'milter[0].timeout', unit: 's' },
-  { table: '[[milter]]\nname = "clamav"\nbuiltin = "clamav"', key: 'connect_timeout', path: 'milter[0].connect_timeout', unit: 's' },
-  { table: '[[milter]]\nname = "clamav"\nbuiltin = "clamav"', key: 'read_timeout', path: 'milter[0].read_timeout', unit: 's' },
-  { table: '[[milter]]\nname = "auth"\nbuiltin = "auth"', key: 'check_timeout', path: 'milter[0].check_timeout', unit: 's' },
-  { table: '[[milter]]\nname = "rules"\nbuiltin = "rules"', key: 'match_timeout', path: 'milter[0].match_timeout', unit: 'ms' },
+  { table: `[[milter]]\nname = "sa"\nbuiltin = "spamassassin"\ntimeout = ${MAX_TIMER_SECONDS}`, key: 'connect_timeout', path: 'milter "sa".connect_timeout', unit: 's' },
+  { table: '[[milter]]\nname = "rspamd"\nbuiltin = "rspamd"', key: 'timeout', path: 'milter "rspamd".timeout', unit: 's' },
+  { table: '[[milter]]\nname = "clamav"\nbuiltin = "clamav"', key: 'connect_timeout', path: 'milter "clamav".connect_timeout', unit: 's' },
+  { table: '[[milter]]\nname = "clamav"\nbuiltin = "clamav"', key: 'read_timeout', path: 'milter "clamav".read_timeout', unit: 's' },
+  { table: '[[milter]]\nname = "auth"\nbuiltin = "auth"', key: 'check_timeout', path: 'milter "auth".check_timeout', unit: 's' },
+  { table: '[[milter]]\nname = "rules"\nbuiltin = "rules"', key: 'match_timeout', path: 'milter "rules".match_timeout', unit: 'ms' },
 ];
 
 function errorOf(text: string): ConfigError {

@@ -221,8 +221,7 @@ describe('logging', () => {
     const t = await runMessage(f, { headers: [['Subject', 'free casino']] });
     expect(t.eom?.reply.status).toBe('reject');
     expect(records.filter((r) => r.level >= 30)).toEqual([]);
-    const debug = records.filter((r) => r.level === 20).map((r) => r.msg);
-    expect(debug).toEqual(expect.arrayContaining([expect.stringMatching(/^rule milter\[0\]\.rule\[0\] matched: score/), expect.stringMatching(/^score 2 reached the threshold 1: reject/)]));
+    expect(records.filter((r) => r.level === 20).map((r) => r.msg)).toEqual(['rule milter "rules".rule[0] matched: score', 'score 2 reached the threshold 1: reject']);
   });
 });
 
