@@ -121,6 +121,8 @@ describe('an MTA connection that stalls mid-packet is closed after mta_timeout',
     await closed; // the generous test timeout is the hang guard (libmilter's would be 7,210 s)
     expect(await reply).toBe('optneg');
     next.destroy();
+    // The log line travels through the manager's stdout pipe: wait for it, then count.
+    await manager.waitForRecord('the stall logged', (r) => /silent for 1 s/.test(String(r.msg)));
     const lines = manager.records().filter((r) => /silent for 1 s in the middle of a packet/.test(String(r.msg)));
     expect(lines, manager.output()).toHaveLength(1);
     expect(lines[0]!.level).toBe(40);
