@@ -94,6 +94,35 @@ describe('a slow postconf never freezes sessions (start and reload)', LIMITS, ()
   });
 });
 
+describe('the stress threshold learnt from a slow postconf applies once it answers', LIMITS, () => {
+  const td = new Teardown();
+  let tmp: TempDir;
+  let manager: Manager;
+
+  beforeAll(async () => {
+    tmp = await makeTempDir('manager-stress');
+    td.defer(() => tmp.remove());
+    const bin = await tmp.sub('bin');
+    // master.cf's smtp line with maxproc 8: milter-manager's threshold is 3/4 of it, 6.
+    await writeFile(join(bin, 'postconf'), '#!/bin/sh\nsleep 1\necho "smtp       inet  n       -       y       -       8       smtpd"\n');
+    await chmod(join(bin, 'postconf'), 0o755);
+    manager = await startManager({
+      dir: tmp.path,
+      config: { socketPath: join(tmp.path, 'manager.sock'), children: [] },
+      env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    });
+    td.defer(() => manager.stop());
+  });
+  afterAll(() => td.run());
+
+  test('one log line with the threshold, after the manager is ready', async () => {
+    const r = await manager.waitForRecord('the threshold', (x) => String(x.msg).startsWith('stress threshold from Postfix'));
+    expect(r['threshold']).toBe(6);
+    const msgs = manager.records().map((x) => x.msg);
+    expect(msgs.indexOf('manager ready')).toBeLessThan(msgs.indexOf(r.msg));
+  });
+});
+
 describe('an MTA connection that stalls mid-packet is closed after mta_timeout', LIMITS, () => {
   const td = new Teardown();
   let tmp: TempDir;
