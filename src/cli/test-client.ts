@@ -32,7 +32,7 @@ interface Options {
   connectionSpec?: string;
   status: Status;
   statusStage: string;
-  addHeader: string[];
+  addHeader?: string[];
   quiet?: boolean;
   unixSocketMode?: string;
   unixSocketGroup?: string;
@@ -51,7 +51,7 @@ export function testClientCommand(): Command {
         .default('continue'),
     )
     .option('--status-stage <stage>', `stage answered with --status (${Object.keys(STAGE_NAMES).join(', ')})`, 'end-of-message')
-    .option('--add-header <"Name: value">', 'header added at end of message (repeatable)', collect, [])
+    .option('--add-header <"Name: value">', 'header added at end of message (repeatable)', collect)
     .option('--quiet', 'print nothing about the commands received')
     .option('--unix-socket-mode <mode>', 'mode of the unix socket', '0660')
     .option('--unix-socket-group <group>', 'group of the unix socket')
@@ -66,7 +66,7 @@ async function run(opts: Options): Promise<void> {
   if (!opts.connectionSpec) throw new UsageError('test-client needs -s/--connection-spec');
   const stage = STAGE_NAMES[opts.statusStage];
   if (stage === undefined) throw new UsageError(`--status-stage: unknown stage "${opts.statusStage}"`);
-  const headers = opts.addHeader.map((h) => {
+  const headers = (opts.addHeader ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new UsageError(`--add-header should be "Name: value": ${h}`);
     return { name: h.slice(0, colon), value: h.slice(colon + 1).replace(/^ /, '') };

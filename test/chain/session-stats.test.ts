@@ -108,7 +108,7 @@ describe('the session statistics line', () => {
     const aborted = chain.open();
     await aborted.negotiate(FULL_OFFER);
     await aborted.mail('<a@example.com>', [], ctx);
-    await aborted.abort(ctx);
+    await aborted.abort();
     await aborted.close();
     const [first, second] = rec.records.filter((r) => r['event'] === 'session');
     expect(first).not.toHaveProperty('from');
