@@ -11,6 +11,7 @@ import { CONTINUE, type Reply, type Status } from '../mail/reply.js';
 import type { EventStage, MacroStage } from '../mail/stage.js';
 import { MilterServer } from '../milter/server.js';
 import { collect, numberOption, UsageError } from './options.js';
+import { postfixMilterAdvice } from './postfix-milters.js';
 
 const STAGE_NAMES: Record<string, EventStage | 'all'> = {
   connect: 'connect',
@@ -83,13 +84,23 @@ async function run(opts: Options): Promise<void> {
   });
   const spec = opts.connectionSpec.startsWith('/') ? `unix:${opts.connectionSpec}` : opts.connectionSpec;
   await server.listen(spec);
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       void server.close().then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  // On stderr: stdout carries only what the MTA sends.
+  if (!opts.quiet) process.stderr.write(listeningLine(spec));
+  await stopped;
+}
+
+/** Where it listens and the main.cf line that reaches it. */
+export function listeningLine(spec: string): string {
+  const advice = postfixMilterAdvice(spec);
+  const note = advice.note === undefined ? '' : ` (${advice.note})`;
+  return `test-client: listening on ${spec}; for Postfix, in main.cf: smtpd_milters = ${advice.spec}${note}. Ctrl-C stops it.\n`;
 }
 
 let connections = 0;

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postfixMilterAdvice, postfixMilterMessage } from '../../src/cli/postfix-milters.js';
+import { listeningLine } from '../../src/cli/test-client.js';
 import { tempDir } from '../milter/helpers.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
@@ -109,6 +110,14 @@ describe('mailgate manager at start', () => {
     expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z WARN no configuration file found /m);
     expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO manager ready /m);
     expect(r.stderr).not.toMatch(/ DEBUG /);
+  });
+});
+
+describe('test-client (what npm start runs) once it listens', () => {
+  it('says where, and the main.cf line that reaches it', () => {
+    expect(listeningLine('inet:10025@[127.0.0.1]')).toBe(
+      'test-client: listening on inet:10025@[127.0.0.1]; for Postfix, in main.cf: smtpd_milters = inet:127.0.0.1:10025. Ctrl-C stops it.\n',
+    );
   });
 });
 
