@@ -43,3 +43,16 @@ export function postfixMilterMessage(listenSpec: string): string {
   const line = `for Postfix, in main.cf: smtpd_milters = ${advice.spec} (and non_smtpd_milters = ${advice.spec} for mail submitted with sendmail)`;
   return advice.note === undefined ? line : `${line}; ${advice.note}`;
 }
+
+/** The same advice as TOML comments, for the end of `show-config`'s output. */
+export function postfixMilterComment(listenSpec: string): string {
+  const advice = postfixMilterAdvice(listenSpec);
+  const lines = [
+    '',
+    "# For Postfix, in main.cf (mailgate manager logs the same line at start):",
+    `#   smtpd_milters = ${advice.spec}`,
+    `#   non_smtpd_milters = ${advice.spec}`,
+  ];
+  if (advice.note !== undefined) lines.push(`# ${advice.note}`);
+  return `${lines.join('\n')}\n`;
+}

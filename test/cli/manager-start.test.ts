@@ -113,6 +113,24 @@ describe('mailgate manager at start', () => {
   });
 });
 
+describe('show-config', () => {
+  it('ends with the main.cf lines, as TOML comments', () => {
+    const toml = join(dir.path, 'show.toml');
+    writeFileSync(toml, '[manager]\nconnection_spec = "unix:/var/spool/postfix/mailgate/milter.sock"\n');
+    const r = spawnSync(process.execPath, [cli, 'show-config', '-c', toml], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.endsWith(
+      [
+        '# For Postfix, in main.cf (mailgate manager logs the same line at start):',
+        '#   smtpd_milters = unix:/mailgate/milter.sock',
+        '#   non_smtpd_milters = unix:/mailgate/milter.sock',
+        "# the path inside Postfix's chroot /var/spool/postfix (Debian's default); if smtpd has chroot = n in master.cf, write unix:/var/spool/postfix/mailgate/milter.sock",
+        '',
+      ].join('\n'),
+    ), r.stdout).toBe(true);
+  });
+});
+
 describe('test-client (what npm start runs) once it listens', () => {
   it('says where, and the main.cf line that reaches it', () => {
     expect(listeningLine('inet:10025@[127.0.0.1]')).toBe(
