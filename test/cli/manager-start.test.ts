@@ -61,6 +61,9 @@ describe('the main.cf line the manager prints', () => {
     expect(postfixMilterAdvice('inet:10025')).toEqual({ spec: 'inet:127.0.0.1:10025' });
     expect(postfixMilterAdvice('inet6:10025@[::1]')).toEqual({ spec: 'inet:[::1]:10025' });
     expect(postfixMilterAdvice('inet6:10025')).toEqual({ spec: 'inet:[::1]:10025' });
+    // Postfix's own form, which connection_spec also accepts, comes back as it is.
+    expect(postfixMilterAdvice('inet:127.0.0.1:10025')).toEqual({ spec: 'inet:127.0.0.1:10025' });
+    expect(postfixMilterAdvice('inet:[::1]:10025')).toEqual({ spec: 'inet:[::1]:10025' });
   });
 
   it('names both smtpd_milters and non_smtpd_milters', () => {

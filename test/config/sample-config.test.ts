@@ -16,7 +16,9 @@ const shows = (key: string): boolean => new RegExp(`^#? ?${key} = `, 'm').test(t
 
 describe('contrib/mailgate.toml', () => {
   it('loads without error: the manager on Postfix\'s chroot socket, the children in order', () => {
-    const { config } = loadConfig(sample);
+    const { config, warnings } = loadConfig(sample);
+    expect(warnings ?? []).toEqual([]);
+    expect(config.dataDir).toBe('/var/lib/mailgate');
     expect(config.manager.connectionSpec).toBe('unix:/var/spool/postfix/mailgate/milter.sock');
     expect(config.manager.unixSocketGroup).toBe('postfix');
     expect(config.milters.map((m) => [m.name, m.enabled])).toEqual([
