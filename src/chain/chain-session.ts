@@ -21,6 +21,7 @@ import type { ConditionContext, ConditionStage } from './condition.js';
 import { mergeCapabilities } from './negotiation.js';
 import { headerChanges, type BufferedHeader } from './net-changes.js';
 import { fallbackReply, isFinal, stronger } from './merge.js';
+import { SessionStats } from './session-stats.js';
 
 type EnvelopeStage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'unknown';
 
@@ -58,6 +59,7 @@ export class ChainSession implements FilterSession {
   private disposing: Promise<unknown> | undefined;
   private finalStatus: Reply['status'] = 'continue';
   private readonly started = process.hrtime.bigint();
+  private readonly stats = new SessionStats();
   private closed = false;
 
   constructor(
@@ -130,6 +132,7 @@ export class ChainSession implements FilterSession {
     this.startMessage();
     this.message.envelope.sender = sender;
     this.message.envelope.senderArgs = args;
+    this.stats.mail(sender, ctx.macros);
     for (const run of this.runs) if (run.live) run.inMessage = true;
     return this.envelope('mail', (s, c) => s.mail?.(sender, args, c));
   }
@@ -138,12 +141,16 @@ export class ChainSession implements FilterSession {
     this.bind(ctx);
     this.rcptSeen = true;
     const reply = await this.envelope('rcpt', (s, c) => s.rcpt?.(recipient, args, c), recipient);
-    if (reply.status !== 'reject' && reply.status !== 'tempfail') this.message.envelope.recipients.push({ address: recipient, args });
+    if (reply.status !== 'reject' && reply.status !== 'tempfail') {
+      this.message.envelope.recipients.push({ address: recipient, args });
+      this.stats.recipient(recipient, ctx.macros);
+    }
     return reply;
   }
 
   data(ctx: SessionContext): Promise<Reply> {
     this.bind(ctx);
+    this.stats.seeQueueId(ctx.macros);
     // A child that accepted no recipient has no part in the message (milter-manager §7.3).
     if (this.rcptSeen) {
       for (const run of this.runs) {
@@ -180,6 +187,7 @@ export class ChainSession implements FilterSession {
 
   async endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
     this.bind(ctx);
+    this.stats.seeQueueId(ctx.macros);
     try {
       return await this.runMessage();
     } finally {
@@ -217,6 +225,7 @@ export class ChainSession implements FilterSession {
         children,
         elapsed: Number(process.hrtime.bigint() - this.started) / 1e9,
         client: this.connection?.address ?? this.connection?.path,
+        ...this.stats.fields(),
       },
       'session finished',
     );

@@ -42,9 +42,13 @@ export function mergeCapabilities(
   };
 }
 
+/** Stages whose `i` macro (the queue id) the chain's statistics line reads. */
+const QUEUE_ID_STAGES = new Set(['mail', 'rcpt', 'data', 'endOfMessage']);
+
 /**
  * Union of the children's macro lists per stage. A stage where some child relies on the MTA's
- * defaults gets no list, because a list replaces the MTA's defaults for every child.
+ * defaults gets no list, because a list replaces the MTA's defaults for every child; a list keeps
+ * `i` where the chain reads the queue id (the MTA's defaults have it there).
  */
 function mergeMacros(children: readonly Capabilities[]): MacroRequest {
   const out: Record<string, string[]> = {};
@@ -52,7 +56,7 @@ function mergeMacros(children: readonly Capabilities[]): MacroRequest {
   for (const stage of stages) {
     const lists = children.map((c) => (c.actions.has('setMacroLists') ? c.macros[stage] : undefined));
     if (lists.length === 0 || lists.some((l) => l === undefined)) continue;
-    out[stage] = [...new Set(lists.flatMap((l) => l ?? []))];
+    out[stage] = [...new Set([...lists.flatMap((l) => l ?? []), ...(QUEUE_ID_STAGES.has(stage) ? ['i'] : [])])];
   }
   return out;
 }

@@ -3,10 +3,11 @@
  * every SMTP session fans out to the configured children. SIGHUP reloads the configuration (new
  * sessions use the new children, sessions in flight finish on the old ones); SIGTERM drains and exits.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { chainFromConfig } from '../chain/from-config.js';
 import { ReloadableChain } from '../chain/reloadable.js';
 import { ConfigError } from '../config/errors.js';
+import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/origin.js';
 import { applyOverrides, checkManagerSocket, configErrorAt } from '../config/overrides.js';
@@ -17,6 +18,7 @@ import { MilterServer } from '../milter/server.js';
 import { lookupId, SocketSetupError } from '../milter/socket-file.js';
 import { withDetectedChildren } from './detected-children.js';
 import { UsageError } from './options.js';
+import { postfixMilterAdvice, postfixMilterMessage } from './postfix-milters.js';
 import { PostfixStress } from './postfix-stress.js';
 
 interface Options {
@@ -25,6 +27,7 @@ interface Options {
   unixSocketGroup?: string;
   unixSocketMode?: string;
   verbose?: boolean;
+  logFormat?: 'json' | 'human';
 }
 
 export function managerCommand(): Command {
@@ -34,7 +37,8 @@ export function managerCommand(): Command {
     .option('-s, --connection-spec <spec>', 'where to listen: unix:PATH | inet:PORT[@HOST] | inet6:PORT[@HOST] | inet:HOST:PORT (Postfix)')
     .option('--unix-socket-group <group>', 'group of the unix socket (e.g. postfix)')
     .option('--unix-socket-mode <mode>', 'mode of the unix socket (default 0660)')
-    .option('--verbose', 'log in a human format, with debug detail')
+    .option('--verbose', 'log debug detail, in the human format unless --log-format json')
+    .addOption(new Option('--log-format <format>', 'json (one JSON object per line, the default) or human (ISO time, level name, key=value)').choices(['json', 'human']))
     .action(async (opts: Options) => {
       await run(opts);
     });
@@ -69,7 +73,8 @@ function checkSocketGroup(loaded: LoadedConfig): ConfigError | undefined {
 }
 
 async function run(opts: Options): Promise<void> {
-  const logger: Logger = createLogger({ level: opts.verbose ? 'debug' : 'info', human: opts.verbose === true });
+  const human = opts.logFormat === undefined ? opts.verbose === true : opts.logFormat === 'human';
+  const logger: Logger = createLogger({ level: opts.verbose ? 'debug' : 'info', human });
   captureStrayConsole(logger);
   let loaded: LoadedConfig;
   try {
@@ -99,7 +104,6 @@ async function run(opts: Options): Promise<void> {
     ...(m.unixSocketGroup !== undefined ? { group: m.unixSocketGroup } : {}),
   });
   await server.listen(m.connectionSpec);
-  logger.info({ children: front.chain.children.map((c) => c.name) }, 'manager ready');
 
   const reload = () => {
     try {
@@ -111,13 +115,14 @@ async function run(opts: Options): Promise<void> {
       lookUpStress(next.config);
       front.replace(chainFromConfig(next.config, logger, env));
       logger.info({ children: front.chain.children.map((c) => c.name) }, 'configuration reloaded');
+      warnIfPassThrough(logger, next, front.chain.children.length);
     } catch (err) {
       // A broken file must not take the running manager down: keep serving the old configuration.
       logger.error({ err: err instanceof ConfigError ? err.toString() : (err as Error).message }, 'reload failed; keeping the running configuration');
     }
   };
   process.on('SIGHUP', reload);
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down: draining sessions in flight');
       void server
@@ -129,5 +134,23 @@ async function run(opts: Options): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  // Announced once the signals are handled: whoever waits for "ready" may stop it at once.
+  logger.info({ children: front.chain.children.map((c) => c.name), listen: m.connectionSpec }, 'manager ready');
+  logger.info({ smtpd_milters: postfixMilterAdvice(m.connectionSpec).spec }, postfixMilterMessage(m.connectionSpec));
+  warnIfPassThrough(logger, loaded, front.chain.children.length);
+  await stopped;
   process.off('SIGHUP', reload);
+}
+
+/** A manager with no child passes every message unfiltered: say so, and why, once at start or reload. */
+function warnIfPassThrough(logger: Logger, loaded: LoadedConfig, children: number): void {
+  if (children > 0) return;
+  if (loaded.file === undefined) {
+    logger.warn(
+      { cwd: process.cwd() },
+      `no configuration file found (no --config, and no ${DEFAULT_CONFIG_FILE} in ${process.cwd()}): no child milters, mail passes unfiltered`,
+    );
+  } else {
+    logger.warn({ config: loaded.file }, `no child milter in ${loaded.file} (no enabled [[milter]]): mail passes unfiltered`);
+  }
 }

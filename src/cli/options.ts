@@ -6,7 +6,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export function collect(value: string, previous: string[]): string[] {
+/** A repeatable option. Give it no default: commander would print `(default: [])` in the help. */
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
@@ -16,7 +17,7 @@ export function numberOption(value: string): number {
   return n;
 }
 
-export function macroOption(value: string, previous: [string, string][]): [string, string][] {
+export function macroOption(value: string, previous: [string, string][] = []): [string, string][] {
   const colon = value.indexOf(':');
   if (colon <= 0) throw new InvalidArgumentError(`macro name and value delimiter ':' doesn't exist: <${value}>`);
   return [...previous, [value.slice(0, colon), value.slice(colon + 1)]];

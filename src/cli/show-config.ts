@@ -5,6 +5,7 @@ import { formatConfig } from '../config/format.js';
 import { loadConfig } from '../config/load.js';
 import { checkBuiltinFilter } from '../filters/registry.js';
 import { withDetectedChildren } from './detected-children.js';
+import { postfixMilterComment } from './postfix-milters.js';
 
 export { ConfigError, formatConfig };
 
@@ -18,7 +19,7 @@ export function showConfigCommand(): Command {
         for (const warning of loaded.warnings ?? []) process.stderr.write(`mailgate: warning: ${warning}\n`);
         // What `mailgate manager` would refuse (a greylist.conf syntax error) is reported here too.
         for (const m of loaded.config.milters) if (m.builtin !== undefined) checkBuiltinFilter(m);
-        process.stdout.write(formatConfig(loaded));
+        process.stdout.write(formatConfig(loaded) + postfixMilterComment(loaded.config.manager.connectionSpec));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`${err.message}\n`);

@@ -11,6 +11,7 @@ import { CONTINUE, type Reply, type Status } from '../mail/reply.js';
 import type { EventStage, MacroStage } from '../mail/stage.js';
 import { MilterServer } from '../milter/server.js';
 import { collect, numberOption, UsageError } from './options.js';
+import { postfixMilterAdvice } from './postfix-milters.js';
 
 const STAGE_NAMES: Record<string, EventStage | 'all'> = {
   connect: 'connect',
@@ -32,7 +33,7 @@ interface Options {
   connectionSpec?: string;
   status: Status;
   statusStage: string;
-  addHeader: string[];
+  addHeader?: string[];
   quiet?: boolean;
   unixSocketMode?: string;
   unixSocketGroup?: string;
@@ -51,7 +52,7 @@ export function testClientCommand(): Command {
         .default('continue'),
     )
     .option('--status-stage <stage>', `stage answered with --status (${Object.keys(STAGE_NAMES).join(', ')})`, 'end-of-message')
-    .option('--add-header <"Name: value">', 'header added at end of message (repeatable)', collect, [])
+    .option('--add-header <"Name: value">', 'header added at end of message (repeatable)', collect)
     .option('--quiet', 'print nothing about the commands received')
     .option('--unix-socket-mode <mode>', 'mode of the unix socket', '0660')
     .option('--unix-socket-group <group>', 'group of the unix socket')
@@ -66,7 +67,7 @@ async function run(opts: Options): Promise<void> {
   if (!opts.connectionSpec) throw new UsageError('test-client needs -s/--connection-spec');
   const stage = STAGE_NAMES[opts.statusStage];
   if (stage === undefined) throw new UsageError(`--status-stage: unknown stage "${opts.statusStage}"`);
-  const headers = opts.addHeader.map((h) => {
+  const headers = (opts.addHeader ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new UsageError(`--add-header should be "Name: value": ${h}`);
     return { name: h.slice(0, colon), value: h.slice(colon + 1).replace(/^ /, '') };
@@ -83,13 +84,23 @@ async function run(opts: Options): Promise<void> {
   });
   const spec = opts.connectionSpec.startsWith('/') ? `unix:${opts.connectionSpec}` : opts.connectionSpec;
   await server.listen(spec);
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       void server.close().then(resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  // On stderr: stdout carries only what the MTA sends.
+  if (!opts.quiet) process.stderr.write(listeningLine(spec));
+  await stopped;
+}
+
+/** Where it listens and the main.cf line that reaches it. */
+export function listeningLine(spec: string): string {
+  const advice = postfixMilterAdvice(spec);
+  const note = advice.note === undefined ? '' : ` (${advice.note})`;
+  return `test-client: listening on ${spec}; for Postfix, in main.cf: smtpd_milters = ${advice.spec}${note}. Ctrl-C stops it.\n`;
 }
 
 let connections = 0;

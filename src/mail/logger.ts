@@ -10,22 +10,37 @@ export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'chi
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const BASE_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
 
-/** One readable line per record for a person at a terminal (`--verbose`); JSON stays the default. */
+/** A field's value as written in the human format: a list of strings (recipients) comma-separated. */
+function humanValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+  return JSON.stringify(v);
+}
+
+/**
+ * A pino JSON record as one readable line: ISO time, level name, message, then `key=value` fields
+ * (e.g. `2026-12-03T07:29:53.024Z INFO session finished status=continue from=<a@example.com>`).
+ */
+export function humanLine(json: string): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const time = new Date(Number(rec['time'])).toISOString();
+  const extra = Object.entries(rec)
+    .filter(([k]) => !BASE_KEYS.has(k))
+    .map(([k, v]) => `${k}=${humanValue(v)}`)
+    .join(' ');
+  const level = LEVELS[Number(rec['level'])] ?? String(rec['level']);
+  return `${time} ${level} ${String(rec['msg'] ?? '')}${extra ? ' ' + extra : ''}\n`;
+}
+
+/** For a person at a terminal (`--verbose`, `--log-format human`); JSON stays the default. */
 const humanDestination = {
   write(line: string): void {
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      process.stderr.write(line);
-      return;
-    }
-    const time = new Date(Number(rec['time'])).toISOString().slice(11, 23);
-    const extra = Object.entries(rec)
-      .filter(([k]) => !BASE_KEYS.has(k))
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    process.stderr.write(`${time} ${LEVELS[Number(rec['level'])] ?? rec['level']} ${String(rec['msg'] ?? '')}${extra ? ' ' + extra : ''}\n`);
+    process.stderr.write(humanLine(line));
   },
 };
 

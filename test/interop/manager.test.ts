@@ -387,8 +387,10 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
     test('ordinary mail gets DKIM-Signature, X-Spam-*, X-Virus-* and X-PyMilter', async ({ onTestFailed }) => {
       onTestFailed(dump);
       setup.check();
-      const { message, session } = await deliver('manager-ham');
+      const { message, session, queueId } = await deliver('manager-ham');
       expectContentHeaders(message);
+      // The statistics line matches Postfix's log: its queue id (macro i), from=<...>, to=<...>.
+      expect(session, JSON.stringify(session)).toMatchObject({ queueId, from: `<${SENDER}>`, to: [`<${RCPT}>`] });
       expect(message).toMatch(/^X-Spam-Status: No, /m);
       expect(message).toMatch(/^X-Virus-Status: Clean$/m);
       expect(message).toMatch(headerRe(PYMILTER_HEADER.name, PYMILTER_HEADER.value));

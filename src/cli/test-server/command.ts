@@ -19,18 +19,18 @@ interface Options {
   negotiateVersion: number;
   connectHost: string;
   connectAddress: string;
-  connectMacro: [string, string][];
+  connectMacro?: [string, string][];
   heloFqdn: string;
-  heloMacro: [string, string][];
+  heloMacro?: [string, string][];
   envelopeFrom?: string;
-  envelopeFromMacro: [string, string][];
-  envelopeRecipient: string[];
-  envelopeRecipientMacro: [string, string][];
-  dataMacro: [string, string][];
-  header: string[];
-  endOfHeaderMacro: [string, string][];
-  body: string[];
-  endOfMessageMacro: [string, string][];
+  envelopeFromMacro?: [string, string][];
+  envelopeRecipient?: string[];
+  envelopeRecipientMacro?: [string, string][];
+  dataMacro?: [string, string][];
+  header?: string[];
+  endOfHeaderMacro?: [string, string][];
+  body?: string[];
+  endOfMessageMacro?: [string, string][];
   unknown?: string;
   authenticatedName?: string;
   authenticatedType?: string;
@@ -55,18 +55,18 @@ export function testServerCommand(): Command {
     .option('--negotiate-version <n>', 'milter protocol version to offer', numberOption, 6)
     .option('--connect-host <host>', 'client host name at connect', 'mx.example.net')
     .option('--connect-address <spec>', 'client address at connect', 'inet:50443@[192.168.123.123]')
-    .option('--connect-macro <name:value>', 'macro sent at connect (repeatable)', macroOption, [])
+    .option('--connect-macro <name:value>', 'macro sent at connect (repeatable)', macroOption)
     .option('--helo-fqdn <fqdn>', 'HELO name', 'delian')
-    .option('--helo-macro <name:value>', 'macro sent at HELO (repeatable)', macroOption, [])
-    .option('-f, --envelope-from <from>', 'envelope sender (default sender@example.com)')
-    .option('--envelope-from-macro <name:value>', 'macro sent at MAIL (repeatable)', macroOption, [])
-    .option('-r, --envelope-recipient <rcpt>', 'envelope recipient (repeatable; default receiver@example.org)', collect, [])
-    .option('--envelope-recipient-macro <name:value>', 'macro sent at RCPT (repeatable)', macroOption, [])
-    .option('--data-macro <name:value>', 'macro sent at DATA (repeatable)', macroOption, [])
-    .option('-h, --header <name:value>', 'header (repeatable)', collect, [])
-    .option('--end-of-header-macro <name:value>', 'macro sent at end of headers (repeatable)', macroOption, [])
-    .option('-b, --body <chunk>', 'body chunk (repeatable)', collect, [])
-    .option('--end-of-message-macro <name:value>', 'macro sent at end of message (repeatable)', macroOption, [])
+    .option('--helo-macro <name:value>', 'macro sent at HELO (repeatable)', macroOption)
+    .option('-f, --envelope-from <from>', 'envelope sender (default: sender@example.com, or the From: of --mail-file)')
+    .option('--envelope-from-macro <name:value>', 'macro sent at MAIL (repeatable)', macroOption)
+    .option('-r, --envelope-recipient <rcpt>', 'envelope recipient (repeatable; default: receiver@example.org, or the To: of --mail-file)', collect)
+    .option('--envelope-recipient-macro <name:value>', 'macro sent at RCPT (repeatable)', macroOption)
+    .option('--data-macro <name:value>', 'macro sent at DATA (repeatable)', macroOption)
+    .option('-h, --header <name:value>', 'header (repeatable)', collect)
+    .option('--end-of-header-macro <name:value>', 'macro sent at end of headers (repeatable)', macroOption)
+    .option('-b, --body <chunk>', 'body chunk (repeatable)', collect)
+    .option('--end-of-message-macro <name:value>', 'macro sent at end of message (repeatable)', macroOption)
     .option('--unknown <command>', 'an unknown SMTP command to report')
     .option('--authenticated-name <name>', 'SASL login ({auth_authen})')
     .option('--authenticated-type <type>', 'SASL method ({auth_type})')
@@ -149,9 +149,10 @@ function buildPlan(opts: Options): SessionPlan {
     }
   }
   const from = normalizeEnvelopeAddress(opts.envelopeFrom ?? mail?.from ?? 'sender@example.com');
-  const given = opts.envelopeRecipient.length > 0 ? opts.envelopeRecipient : (mail?.to ?? []);
+  const rcpts = opts.envelopeRecipient ?? [];
+  const given = rcpts.length > 0 ? rcpts : (mail?.to ?? []);
   const recipients = (given.length > 0 ? given : ['receiver@example.org']).map(normalizeEnvelopeAddress);
-  const headers: Header[] = opts.header.map((h) => {
+  const headers: Header[] = (opts.header ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new UsageError(`headers option should be 'NAME:VALUE': ${h}`);
     return { name: h.slice(0, colon), value: h.slice(colon + 1) };
@@ -160,7 +161,7 @@ function buildPlan(opts: Options): SessionPlan {
   if (!headers.some((h) => h.name === 'From')) headers.push({ name: 'From', value: from });
   if (!headers.some((h) => h.name === 'To')) headers.push({ name: 'To', value: recipients[0]! });
   const bodyChunks =
-    opts.body.length > 0
+    opts.body !== undefined
       ? opts.body.map((b) => Buffer.from(b, 'utf8'))
       : mail
         ? chunks(mail.body, 65535)
@@ -181,20 +182,20 @@ function buildPlan(opts: Options): SessionPlan {
     macros: {
       connect: merge(
         [['{daemon_name}', opts.name], ['{if_name}', 'localhost'], ['{if_addr}', '127.0.0.1'], ['j', 'mail.example.com']],
-        opts.connectMacro,
+        opts.connectMacro ?? [],
       ),
       helo: merge(
         [['{tls_version}', '0'], ['{cipher}', '0'], ['{cipher_bits}', '0'], ['{cert_subject}', 'cert_subject'], ['{cert_issuer}', 'cert_issuer']],
-        opts.heloMacro,
+        opts.heloMacro ?? [],
       ),
       mail: merge(
         [['i', 'i'], ['{mail_mailer}', 'mail_mailer'], ['{mail_host}', 'mail_host'], ['{mail_addr}', 'mail_addr'], ...auth],
-        opts.envelopeFromMacro,
+        opts.envelopeFromMacro ?? [],
       ),
-      rcpt: merge([['{rcpt_mailer}', 'rcpt_mailer'], ['{rcpt_host}', 'rcpt_host']], opts.envelopeRecipientMacro),
-      data: opts.dataMacro,
-      endOfHeaders: opts.endOfHeaderMacro,
-      endOfMessage: merge([['i', 'message-id']], opts.endOfMessageMacro),
+      rcpt: merge([['{rcpt_mailer}', 'rcpt_mailer'], ['{rcpt_host}', 'rcpt_host']], opts.envelopeRecipientMacro ?? []),
+      data: opts.dataMacro ?? [],
+      endOfHeaders: opts.endOfHeaderMacro ?? [],
+      endOfMessage: merge([['i', 'message-id']], opts.endOfMessageMacro ?? []),
     },
   };
 }
