@@ -21,7 +21,7 @@ describe('withStageTimeouts (built-in children)', () => {
       const s = await f.open();
       await s.negotiate(FULL_OFFER);
       let settled = false;
-      const call = s.rcpt!('<a@example.org>', [], ctx).finally(() => (settled = true));
+      const call = Promise.resolve(s.rcpt!('<a@example.org>', [], ctx)).finally(() => (settled = true));
       const rejected = expect(call).rejects.toThrow(new StageTimeoutError('no answer to rcpt within 0.05 s'));
       await vi.advanceTimersByTimeAsync(45);
       expect(settled).toBe(false);
