@@ -29,7 +29,8 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.
 echo "== tests under the current LTS (scripts/node-lts.sh)"
 bash scripts/node-lts.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$PWD/.tmp/vitest-lts.json" "$@" || status=1
 
-# One line per run, then one plain closing line that any CI reads: "N passed, N failed, N skipped" (both runs).
+# Per run: its skipped tests by name and its counts; then one plain closing line that any CI reads:
+# "tests: N passed, N failed, N skipped" (both runs together).
 node -e '
   const fs = require("fs");
   const total = { passed: 0, failed: 0, skipped: 0 };
@@ -44,6 +45,12 @@ node -e '
       continue;
     }
     const n = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests };
+    // A skip is named, so that it is seen (its title says why).
+    for (const f of r.testResults) {
+      for (const t of f.assertionResults) {
+        if (["pending", "skipped", "todo"].includes(t.status)) console.log(`  skipped (${t.status}): ${f.name.replace(process.cwd() + "/", "")} > ${t.fullName}`);
+      }
+    }
     console.log(`node ${node}: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
     for (const k in total) total[k] += n[k];
     if (r.numTotalTests === 0) { console.error(`node ${node}: no test ran`); ok = false; }
