@@ -37,9 +37,10 @@ if [ "$(cat "$home/deps/.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$home/deps"
   mkdir -p "$home/deps"
   cp package.json package-lock.json "$home/deps/"
-  # nodedir: this Node's own headers; build_from_source: prebuild-install would try GitHub first.
+  # npm runs under this Node (first on PATH). nodedir: its own headers, so node-gyp downloads none;
+  # build_from_source: prebuild-install would try GitHub first.
   (cd "$home/deps" && npm_config_nodedir="$home/node" npm_config_build_from_source=true \
-    "$node" "$(command -v npm)" ci --no-audit --no-fund --loglevel=error >&2)
+    npm ci --no-audit --no-fund --loglevel=error >&2)
   "$node" -e 'new (require(process.argv[1]))(":memory:").close()' "$home/deps/node_modules/better-sqlite3"
   echo "$stamp" >"$home/deps/.stamp"
 fi
