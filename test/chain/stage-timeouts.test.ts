@@ -72,20 +72,28 @@ describe('withStageTimeouts (built-in children)', () => {
   });
 
   it('progress() at end of message restarts the clock', async () => {
-    const f = withStageTimeouts(
-      defineFilter('slow', {}, () => ({
-        endOfMessage: async (c) => {
-          for (let i = 0; i < 4; i++) {
-            await new Promise((r) => setTimeout(r, 40));
-            await c.progress();
-          }
-          return { reply: CONTINUE, changes: [] };
-        },
-      })),
-      { reading: 1, endOfMessage: 0.1 },
-    );
-    const s = await f.open();
-    await expect(s.endOfMessage!(ctx)).resolves.toEqual({ reply: CONTINUE, changes: [] });
+    // 160 ms of work against a 100 ms timeout, on the test's clock (a loaded machine cannot stretch a step).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      const f = withStageTimeouts(
+        defineFilter('slow', {}, () => ({
+          endOfMessage: async (c) => {
+            for (let i = 0; i < 4; i++) {
+              await new Promise((r) => setTimeout(r, 40));
+              await c.progress();
+            }
+            return { reply: CONTINUE, changes: [] };
+          },
+        })),
+        { reading: 1, endOfMessage: 0.1 },
+      );
+      const s = await f.open();
+      const result = expect(Promise.resolve(s.endOfMessage!(ctx))).resolves.toEqual({ reply: CONTINUE, changes: [] });
+      await vi.advanceTimersByTimeAsync(4 * 40 + TICK_MS);
+      await result;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('through the chain, a stuck built-in child gives its fallback and the session goes on', async () => {
