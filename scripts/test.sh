@@ -5,23 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm ci when node_modules was not installed from this package-lock.json, compared by content (not by date:
-# a fresh checkout or a git worktree has a lock file newer than an up-to-date node_modules).
-if ! node -e '
-  const fs = require("fs");
-  const want = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
-  const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json", "utf8")).packages;
-  const differs = (k) => k !== "" && have[k]?.version !== want[k]?.version && !(want[k]?.optional && !have[k]);
-  process.exit(Object.keys(want).some(differs) || Object.keys(have).some((k) => !(k in want)) ? 1 : 0);
-' 2>/dev/null; then
-  # npm ci empties node_modules first, following a link: a node_modules shared by several checkouts (a link
-  # to another one) is never reinstalled from here.
-  if [ -L node_modules ]; then
-    echo "test: node_modules links to $(readlink -f node_modules), which was not installed from this package-lock.json; run npm ci there" >&2
-    exit 1
-  fi
-  npm ci --no-audit --no-fund
-fi
+bash scripts/ensure-deps.sh
 # Real peers (Postfix, swaks, miltertest, opendkim, pymilter): installed when root, else must be there.
 bash scripts/install-test-peers.sh
 npm run build
