@@ -13,7 +13,9 @@
 # is present it only runs dpkg-query, so it finishes well under a second.
 # The tests start PRIVATE Postfix instances; the system instance that the
 # postfix package starts on install is stopped and disabled here so that it
-# neither holds port 25 nor races our instances for anything.
+# neither holds port 25 nor races our instances for anything. So is every
+# other daemon these packages start or enable at boot (redis-server, rspamd,
+# ...): systemd units and init scripts alike, with or without systemd running.
 set -euo pipefail
 
 PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
@@ -21,12 +23,10 @@ PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
   clamav-daemon clamav-milter clamdscan
   redis-server rspamd)
 
-# System daemons these packages start (or schedule) on install; none is used.
-# The timers would run sa-update / freshclam (network) every day.
-SERVICES=(postfix opendkim
-  spamd spamass-milter spamassassin-maintenance.timer
-  clamav-daemon.socket clamav-daemon clamav-freshclam clamav-freshclam-once.timer clamav-milter clamav-clamonacc
-  redis-server rspamd)
+# What may start at boot: these packages, and the one dependency with a daemon
+# of its own (freshclam would fetch signatures). None of their daemons is used;
+# the timers would run sa-update / freshclam (network) every day.
+BOOT_PACKAGES=("${PACKAGES[@]}" clamav-freshclam)
 # Without systemd: the init scripts' pid files, each with the program name its
 # process must show (so that a stale pid file never gets a stranger killed).
 PID_FILES=(/run/opendkim/opendkim.pid:opendkim /run/spamd.pid:spamd /run/spamass/spamass.pid:spamass-milter
@@ -47,19 +47,40 @@ missing_packages() {
   done
 }
 
+# The systemd units and init scripts BOOT_PACKAGES ship, as "unit NAME" and
+# "init NAME" lines (templates aside: enabled per instance, never by a package).
+boot_services() {
+  dpkg-query -L "${BOOT_PACKAGES[@]}" 2>/dev/null | sed -nE \
+    -e 's#^(/usr)?/lib/systemd/system/([^/@]+\.(service|socket|timer|path))$#unit \2#p' \
+    -e 's#^/etc/init\.d/([^/]+)$#init \1#p' | sort -u
+}
+
 stop_system_services() {
   # Only act when something is actually running/enabled, to stay fast.
-  local svc
-  for svc in "${SERVICES[@]}"; do
-    if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-      if systemctl is-active --quiet "$svc" 2>/dev/null; then
+  local kind svc
+  local systemd=false disabled=()
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then systemd=true; fi
+  # Boot links, whether or not systemd runs now (a container image may boot
+  # later): update-rc.d turns S links into K links (and disables the unit of
+  # the same name), systemctl removes .wants links offline too; package
+  # upgrades respect both.
+  while read -r kind svc; do
+    if [[ $kind == unit ]]; then
+      if $systemd && systemctl is-active --quiet "$svc" 2>/dev/null; then
         systemctl stop "$svc" || true
       fi
-      if systemctl is-enabled --quiet "$svc" 2>/dev/null; then
-        systemctl disable --quiet "$svc" || true
+      if compgen -G "/etc/systemd/system/*.wants/$svc" >/dev/null && command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --quiet "$svc" >/dev/null 2>&1 || true
+        disabled+=("$svc")
       fi
+    elif compgen -G "/etc/rc[2-5].d/S[0-9][0-9]$svc" >/dev/null; then
+      update-rc.d "$svc" disable >/dev/null 2>&1 || true
+      disabled+=("/etc/init.d/$svc")
     fi
-  done
+  done < <(boot_services)
+  if [[ ${#disabled[@]} -gt 0 ]]; then
+    echo "install-test-peers: disabled at boot: ${disabled[*]}"
+  fi
   # Without systemd (containers), the package's init script may have started the
   # default instance directly; `postfix status` exits 0 only when it runs.
   if [[ -x /usr/sbin/postfix ]] && /usr/sbin/postfix status >/dev/null 2>&1; then

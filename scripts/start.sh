@@ -6,10 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 spec="${MAILGATE_SPEC:-inet:10025@[127.0.0.1]}"
 say() { printf 'npm start: %s\n' "$*" >&2; }
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing dependencies (npm ci; a minute or two the first time)..."
-  npm ci --no-audit --no-fund
-fi
+say "checking dependencies (npm ci when they differ from package-lock.json; a minute or two the first time)..."
+bash scripts/ensure-deps.sh
 say "building (tsc)..."
 npm run --silent build
 say "starting the test milter (mailgate test-client) on $spec; it prints what the MTA sends."

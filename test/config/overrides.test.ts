@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { applyOverrides } from '../../src/config/overrides.js';
 import type { MilterConfig } from '../../src/config/schema.js';
 import { checkManagerSocket, checkSocketDirectory } from '../../src/config/socket-dir.js';
 import { EXAMPLE } from './fixtures.js';
+import { callAsNobody } from '../as-nobody.js';
 
 describe('applyOverrides', () => {
   const loaded = parseConfig(EXAMPLE, 'm.toml');
@@ -100,17 +101,21 @@ describe('checkSocketDirectory', () => {
     );
   });
 
-  it.skipIf(asRoot)('rejects a directory that cannot be created (read-only ancestor)', () => {
-    const ro = join(dir, 'ro');
-    mkdirSync(ro);
-    chmodSync(ro, 0o555);
+  // Root may write anywhere: as root (as in CI) the check runs in a child process as nobody.
+  it('rejects a directory that cannot be created (read-only ancestor)', () => {
+    const base = mkdtempSync(join(tmpdir(), 'mailgate-socket-ro-'));
+    chmodSync(base, 0o755); // the unprivileged child must reach ro
+    const ro = join(base, 'ro');
+    mkdirSync(ro, { mode: 0o555 });
     try {
-      expect(checkSocketDirectory(join(ro, 'run', 'mailgate', 'milter.sock'))).toBe(
+      const paths = [join(ro, 'run', 'mailgate', 'milter.sock'), join(ro, 'milter.sock')];
+      const results = asRoot ? callAsNobody('config/socket-dir.js', 'checkSocketDirectory', paths.map((p) => [p])) : paths.map((p) => checkSocketDirectory(p));
+      expect(results).toEqual([
         `cannot create socket directory ${join(ro, 'run', 'mailgate')}: ${ro} is not writable`,
-      );
-      expect(checkSocketDirectory(join(ro, 'milter.sock'))).toBe(`socket directory ${ro} is not writable`);
+        `socket directory ${ro} is not writable`,
+      ]);
     } finally {
-      chmodSync(ro, 0o755);
+      rmSync(base, { recursive: true, force: true });
     }
   });
 

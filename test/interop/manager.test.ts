@@ -364,6 +364,14 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
       afterIndex,
     })) as SessionRecord;
 
+  /** The failures of child `name` logged after `afterIndex` records: where and why its fallback applied. */
+  const failedAt = (name: string, afterIndex: number) =>
+    mgr
+      .records()
+      .slice(afterIndex)
+      .filter((r) => r['child'] === name && typeof r.msg === 'string' && r.msg.startsWith(`child ${name} failed at `))
+      .map((r) => ({ stage: r['stage'], err: r['err'] }));
+
   /** Sends, expects it queued, returns the sink's copy and the timing. */
   const deliver = async (subject: string, body = 'hello from the manager interop tests', extra: readonly string[] = [], client = '127.0.0.1') => {
     const before = mgr.records().length;
@@ -518,7 +526,7 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
   });
 
   describe('2. a child that dies or hangs gives its fallback; the others keep working', () => {
-    test('pymilter killed between two messages: the next one is delivered at once, without X-PyMilter', async ({ onTestFailed }) => {
+    test('pymilter killed between two messages: the next one is delivered without X-PyMilter, after one refused connection and no retry', async ({ onTestFailed }) => {
       onTestFailed(dump);
       setup.check();
       // A pymilter of its own, so that killing it leaves the shared one alone.
@@ -532,22 +540,25 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
       process.kill(-victim.daemon.pid, 'SIGKILL'); // its socket file stays: connect() is refused
       await victim.daemon.exited;
 
+      // milter-manager would spend a fixed 5 s retrying the dead child in every session: here one refused
+      // connection, no retry, and later sessions do not even try it (the cause, not the time, is asserted).
+      let mark = mgr.records().length;
       const second = await deliver('manager-after-kill');
       expectContentHeaders(second.message);
       expect(second.message).not.toMatch(headerRe(PYMILTER_HEADER.name));
       expect(second.session.children['victim']).toBe('fallback');
-      // milter-manager would spend a fixed 5 s retrying the dead child in every session.
-      expect(second.elapsedMs).toBeLessThan(2_500);
-      // Marked down: later sessions do not even try it.
+      expect(failedAt('victim', mark)).toEqual([{ stage: 'negotiate', err: expect.stringMatching(/cannot connect: .*ECONNREFUSED/) }]);
+      mark = mgr.records().length;
       const third = await deliver('manager-after-kill-2');
       expectContentHeaders(third.message);
       expect(third.message).not.toMatch(headerRe(PYMILTER_HEADER.name));
-      expect(third.elapsedMs).toBeLessThan(2_500);
+      expect(third.session.children['victim']).toBe('fallback');
+      expect(failedAt('victim', mark)).toEqual([]);
       expect(mgr.records().some((r) => typeof r.msg === 'string' && r.msg.includes('child victim is down'))).toBe(true);
       console.log(`manager.test: kill → next message ${second.elapsedMs} ms, then ${third.elapsedMs} ms (swaks, connect to QUIT)`);
 
       // Back on the same socket: the background probe (every 2 s) finds it and it applies again.
-      const mark = mgr.records().length;
+      mark = mgr.records().length;
       td.add(await startPyMilter({ spec: specs.victim }));
       await mgr.waitForRecord('"child victim answers again"', (r) => r.msg === 'child victim answers again', { afterIndex: mark, timeoutMs: 8_000 });
       const back = await deliver('manager-victim-back');
@@ -564,13 +575,14 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
         setup.check();
         // First in the chain: the children after it still get the message.
         await mgr.restart(config([sleepy('accept'), ...contentFilters(), child('py')]));
+        const before = mgr.records().length;
         const { message, elapsedMs, session } = await deliver('manager-sleepy-accept');
         expectContentHeaders(message);
         expect(message).toMatch(headerRe(PYMILTER_HEADER.name, PYMILTER_HEADER.value));
         expect(message).not.toMatch(/^X-Sleepy:/m);
         expect(session.children['sleepy']).toBe('fallback');
-        expect(elapsedMs).toBeGreaterThanOrEqual(1_900);
-        expect(elapsedMs).toBeLessThan(8_000);
+        expect(failedAt('sleepy', before)).toEqual([{ stage: 'endOfMessage', err: expect.stringMatching(/timeout at .*no reply within 2 s/) }]);
+        expect(elapsedMs).toBeLessThan(20_000); // a hang guard: ten times the timeout
         console.log(`manager.test: sleepy child (fallback accept) → delivered, swaks took ${elapsedMs} ms`);
       });
 
@@ -582,9 +594,10 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
         const sent = await swaks(pf, 'manager-sleepy-tempfail', 'hello');
         expect(sent.result.exitCode, describeResult(sent.result)).not.toBe(0);
         expect(sent.result.stdout, describeResult(sent.result)).toMatch(/^<\*\*\s+4\d\d[ -]/m);
-        expect(sent.elapsedMs).toBeLessThan(8_000);
+        expect(sent.elapsedMs).toBeLessThan(20_000); // a hang guard: ten times the timeout
         const session = await nextSession(before);
         expect(session.children['sleepy']).toBe('fallback');
+        expect(failedAt('sleepy', before)).toEqual([{ stage: 'endOfMessage', err: expect.stringMatching(/timeout at .*no reply within 2 s/) }]);
         expect(session.status).toBe('tempfail');
         expect((await pf.sink?.messages())?.some((m) => m.includes('Subject: manager-sleepy-tempfail'))).toBe(false);
       });
@@ -596,11 +609,13 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
       const silent = await startSilentServer(specs.silent.replace(/^unix:/, ''));
       td.add(silent);
       await mgr.restart(config([child('silent', { fallbackStatus: 'accept', readingTimeout: 2, endOfMessageTimeout: 2 }), ...contentFilters()]));
+      const before = mgr.records().length;
       const { message, elapsedMs, session } = await deliver('manager-silent');
       expectContentHeaders(message);
       expect(session.children['silent']).toBe('fallback');
+      expect(failedAt('silent', before)).toEqual([{ stage: 'negotiate', err: expect.stringMatching(/timeout at .*no reply within 2 s/) }]);
       expect(silent.connections()).toBeGreaterThan(0);
-      expect(elapsedMs).toBeLessThan(8_000);
+      expect(elapsedMs).toBeLessThan(20_000); // a hang guard: ten times the timeout
       console.log(`manager.test: silent child (fallback accept) → delivered, swaks took ${elapsedMs} ms`);
     });
   });
@@ -805,10 +820,8 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
       onTestFailed(dump);
       setup.check();
       expect(existsSync(mgr.socketPath)).toBe(true);
-      const t0 = Date.now();
       const st = await mgr.stop();
-      expect(st).toEqual({ code: 0, signal: null });
-      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(st).toEqual({ code: 0, signal: null }); // not the harness's SIGKILL after its grace period
       expect(existsSync(mgr.socketPath)).toBe(false);
     });
   });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Change } from '../../../src/mail/changes.js';
 import { ACCEPT, CONTINUE, DISCARD, reject, tempfail } from '../../../src/mail/reply.js';
 import { CLIENT, capturingLogger, rulesFilter, runMessage } from './helpers.js';
+import { hangGuard } from '../../hang-guard.js';
 
 const rule = (lines: string): string => `[[milter.rule]]\n${lines}\n`;
 const addHeader = (name: string, value: string): Change => ({ kind: 'addHeader', name, value });
@@ -234,9 +235,9 @@ describe('guards', () => {
         rule('field = "header"\nheader = "Subject"\npattern = "a{10}"\naction = "tempfail"'),
       logger,
     );
-    const started = Date.now();
+    const noHang = hangGuard(50);
     const t = await runMessage(f, { headers: [['Subject', `${'a'.repeat(40)}!`]] });
-    expect(Date.now() - started).toBeLessThan(5000);
+    noHang();
     expect(t.replies.endOfHeaders?.status).toBe('tempfail');
     const warnings = records.filter((r) => r.level === 40);
     expect(warnings).toHaveLength(1);

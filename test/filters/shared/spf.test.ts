@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDnsResolver } from '../../../src/filters/shared/dns.js';
 import { createSpfChecker, escapeComment, receivedSpfValue, type SpfResult } from '../../../src/filters/shared/spf.js';
 import { startDnsStub, type DnsStub } from '../../interop/harness/dns-stub.js';
+import { hangGuard } from '../../hang-guard.js';
 
 let stub: DnsStub;
 beforeAll(async () => {
@@ -54,10 +55,10 @@ describe('createSpfChecker through the real resolver and the DNS stub', () => {
   });
 
   it('a DNS server that never answers gives temperror (resolver timeout), not a hang', async () => {
-    const started = Date.now();
+    const noHang = hangGuard(1000);
     const o = await checker()(q('a@slow.example.com'));
     expect(o.result).toBe('temperror');
-    expect(Date.now() - started).toBeLessThan(10_000);
+    noHang();
   });
 
   it('the overall time limit gives temperror even if the resolver would wait longer', async () => {

@@ -8,6 +8,7 @@ import { createSpamAssassinFilter } from '../../../src/filters/spamassassin/inde
 import { spamdCall, SpamdError } from '../../../src/filters/spamassassin/client.js';
 import type { SpamAssassinOptions } from '../../../src/config/builtins/spamassassin.js';
 import { captureLogger, closedPort, drive, fakeSpamd, spamOptions, testContext, type FakeSpamd, type Message } from './helpers.js';
+import { hangGuard } from '../../hang-guard.js';
 
 const servers: FakeSpamd[] = [];
 afterEach(async () => {
@@ -33,9 +34,10 @@ const FORGED_REMOVED = [
 async function run(overrides: Partial<SpamAssassinOptions>, message = MESSAGE) {
   const { logger, lines } = captureLogger();
   const filter = createSpamAssassinFilter('spamassassin', spamOptions({ timeout: 1, connectTimeout: 0.5, ...overrides }), testContext(logger));
-  const t0 = performance.now();
+  const noHang = hangGuard(1000); // the timeout above
   const driven = await drive(filter, message);
-  return { ...driven, lines, ms: performance.now() - t0 };
+  noHang();
+  return { ...driven, lines };
 }
 
 async function serve(behave: Parameters<typeof fakeSpamd>[0], immediate = false): Promise<FakeSpamd> {
@@ -112,7 +114,6 @@ describe('spamassassin filter with a misbehaving spamd', () => {
   it.each(cases)('%s: on_fail = accept passes it with forged X-Spam-* removed, one log line, within the timeout', async (_what, spec, why) => {
     const r = await run({ spamd: await spec() });
     expect(r.eom).toEqual({ reply: { status: 'continue' }, changes: FORGED_REMOVED });
-    expect(r.ms).toBeLessThan(1500);
     expect(r.lines).toHaveLength(1);
     expect(r.lines[0]!.level).toBe(40);
     expect(r.lines[0]!.msg).toMatch(why);
@@ -121,12 +122,12 @@ describe('spamassassin filter with a misbehaving spamd', () => {
 
   it.each(cases.filter(([what]) => ['an unreachable port', 'a garbage reply', 'a spamd that never answers'].includes(what)))(
     '%s: on_fail = tempfail answers 451 4.7.1 within the timeout',
-    async (_what, spec) => {
+    async (_what, spec, why) => {
       const r = await run({ spamd: await spec(), onFail: 'tempfail' });
       expect(r.eom?.reply).toMatchObject({ status: 'tempfail', code: 451, enhancedCode: '4.7.1' });
       expect(r.eom?.changes).toEqual([]);
-      expect(r.ms).toBeLessThan(1500);
       expect(r.lines).toHaveLength(1);
+      expect(r.lines[0]!.msg).toMatch(why);
       expect(r.lines[0]!.msg).toContain('tempfailed (on_fail = tempfail)');
     },
   );
@@ -192,10 +193,9 @@ describe('spamdCall', () => {
 
   it('stops reading once Content-length is satisfied, even if spamd keeps the connection open', async () => {
     const spamd = await serve((s) => s.write('SPAMD/1.1 0 EX_OK\r\nContent-length: 2\r\nSpam: True ; 9.0 / 5.0\r\n\r\nok'));
-    const t0 = performance.now();
+    // Waiting for the close would end in the 2 s timeout's SpamdError, not in this answer.
     const r = await spamdCall({ address: { host: '127.0.0.1', port: spamd.port }, connectTimeoutMs: 500, timeoutMs: 2000 }, 'PROCESS', Buffer.from('a: b\r\n\r\n'));
     expect(r.body.toString()).toBe('ok');
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('rejects with a SpamdError and nothing else', async () => {
