@@ -13,7 +13,8 @@ export default tseslint.config(
   },
   {
     // Dependencies between the folders of src/ point down only; bench/ and test/ may import anything.
-    files: ['src/**/*.ts'],
+    // Every kind of source file tsc or Node would load, so that one other than .ts is refused, not missed.
+    files: ['src/**/*.{ts,mts,cts,tsx,js,mjs,cjs,jsx}'],
     plugins: { mailgate: layersPlugin },
     rules: { 'mailgate/layers': 'error' },
   },

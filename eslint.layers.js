@@ -18,6 +18,11 @@
  * The public entry points (PUBLIC_INDEXES: package.json "exports") are for users of the package: code
  * of src/ imports the specific file, so that trimming an entry point never breaks the inside; only
  * another entry point may re-export one.
+ *
+ * Every way around the check is refused in src/, so that it sees each dependency: the package's own name
+ * (`mailgate`, `mailgate/chain` resolve to dist/ through "exports", any layer), an import() whose
+ * specifier is not a plain string, createRequire (a require() the check cannot follow), and source files
+ * other than .ts (tsc also compiles .mts, .cts and .tsx; src/ is ESM .ts only).
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +87,46 @@ export function layerViolation(srcDir, from, to) {
   return undefined;
 }
 
-/** The ESLint rule: every relative import, export ... from, import() and import('...').Type of a file in src/. */
+/** The package's own name: a self-reference resolves through package.json "exports", past the layers. */
+export const PACKAGE_NAME = 'mailgate';
+
+/** The source files src/ may hold: tsc would compile .mts/.cts/.tsx too, as another module kind. */
+export const SOURCE_EXTENSION = '.ts';
+
+/**
+ * Why `from` (a file of src/) may not import the module specifier `specifier`, or undefined when it may:
+ * the package's own name never; a relative specifier by the layers; a package or node: module always.
+ */
+export function specifierViolation(srcDir, from, specifier) {
+  if (layerOf(srcDir, from) === undefined) return undefined;
+  if (specifier === PACKAGE_NAME || specifier.startsWith(`${PACKAGE_NAME}/`)) {
+    return `src/ must not import the package by its own name (it resolves to dist/, past the layers): import the file that defines the name`;
+  }
+  if (specifier.startsWith('.')) return layerViolation(srcDir, from, resolve(dirname(from), specifier));
+  if (specifier.startsWith('/') || specifier.startsWith('file:')) return 'src/ imports by relative path, never by absolute path';
+  return undefined;
+}
+
+/** Why a file of src/ may not exist under this name (an extension other than .ts), or undefined. */
+export function fileViolation(srcDir, file) {
+  if (layerOf(srcDir, file) === undefined || file.endsWith(SOURCE_EXTENSION)) return undefined;
+  return `src/ holds ${SOURCE_EXTENSION} files only (ESM, checked by the layers): rename ${relative(srcDir, file)}`;
+}
+
+const CREATE_REQUIRE = 'createRequire is not used in src/: a require() is a dependency the layer check cannot follow; use import';
+const DYNAMIC_IMPORT = 'import() in src/ takes a string literal, so that the layer check sees what it loads';
+
+/** The string value of a specifier node: a string literal or a template literal without substitutions. */
+function staticString(node) {
+  if (node.type === 'Literal' && typeof node.value === 'string') return node.value;
+  if (node.type === 'TemplateLiteral' && node.expressions.length === 0) return node.quasis[0].value.cooked;
+  return undefined;
+}
+
+/**
+ * The ESLint rule, for every file of src/: each import, export ... from, import(), import('...').Type,
+ * import x = require(), require(); no createRequire; no file other than .ts.
+ */
 const rule = {
   meta: {
     type: 'problem',
@@ -94,25 +138,45 @@ const rule = {
     const srcDir = SRC_DIR;
     if (layerOf(srcDir, file) === undefined) return {};
     const check = (node, source) => {
-      if (typeof source !== 'string' || !source.startsWith('.')) return;
-      const message = layerViolation(srcDir, file, resolve(dirname(file), source));
+      if (typeof source !== 'string') return;
+      const message = specifierViolation(srcDir, file, source);
       if (message !== undefined) context.report({ node, message: `${message}: '${source}'` });
     };
     const fromSource = (node) => {
       if (node.source) check(node.source, node.source.value);
     };
     return {
+      Program: (node) => {
+        const message = fileViolation(srcDir, file);
+        if (message !== undefined) context.report({ node, message });
+      },
       ImportDeclaration: fromSource,
       ExportNamedDeclaration: fromSource,
       ExportAllDeclaration: fromSource,
       ImportExpression: (node) => {
-        if (node.source.type === 'Literal') check(node.source, node.source.value);
+        const source = staticString(node.source);
+        if (source === undefined) context.report({ node, message: DYNAMIC_IMPORT });
+        else check(node.source, source);
       },
       TSImportType: (node) => {
         // typescript-eslint 8: `source` (a string literal); older: `argument` (a TSLiteralType).
         const lit = node.source ?? (node.argument && node.argument.type === 'TSLiteralType' ? node.argument.literal : undefined);
         if (lit && lit.type === 'Literal') check(lit, lit.value);
       },
+      // import x = require('...') (TypeScript's CommonJS form) and a bare require('...').
+      TSExternalModuleReference: (node) => {
+        if (node.expression.type === 'Literal') check(node.expression, node.expression.value);
+      },
+      CallExpression: (node) => {
+        if (node.callee.type !== 'Identifier' || node.callee.name !== 'require' || node.arguments.length === 0) return;
+        const source = staticString(node.arguments[0]);
+        if (source === undefined) context.report({ node, message: 'require() in src/ takes a string literal' });
+        else check(node.arguments[0], source);
+      },
+      // createRequire however it is reached: imported by name, or as a property of node:module.
+      'ImportSpecifier[imported.name="createRequire"]': (node) => context.report({ node, message: CREATE_REQUIRE }),
+      'MemberExpression[property.name="createRequire"]': (node) => context.report({ node, message: CREATE_REQUIRE }),
+      'Property[key.name="createRequire"]': (node) => context.report({ node, message: CREATE_REQUIRE }),
     };
   },
 };

@@ -27,6 +27,10 @@ export interface ChainEnvironment {
 }
 
 export function chainFromConfig(config: MailgateConfig, logger: Logger, env: ChainEnvironment = {}): Chain {
+  // A configuration loaded without its trust list (readTrustDomainsFile: false) must not trust less in silence.
+  if (config.trust.domainsFile !== undefined && config.trust.fileDomains === undefined) {
+    throw new ChainSetupError(`trust.domains_file ${config.trust.domainsFile} was not read: load the configuration with readTrustDomainsFile`);
+  }
   const builtinContext = lazyBuiltinContext(config, env);
   const userConditions = new Map(config.conditions.map((c) => [c.name.toLowerCase(), c]));
   const conditionFor = (name: string): Condition => {

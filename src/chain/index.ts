@@ -15,6 +15,8 @@ import type { ChildDefinition } from './chain.js';
 export { Chain, type ChainOptions, type ChildDefinition } from './chain.js';
 export { ReloadableChain } from './reloadable.js';
 export { chainFromConfig, ChainSetupError, type ChainEnvironment } from './from-config.js';
+/** The DNS lookup a ChainEnvironment may inject (built-in filters' SPF, DNSBL... queries). */
+export type { DnsResolver } from '../filters/shared/dns.js';
 export { APPLY, STOP, type Condition, type ConditionContext, type ConditionStage, type ConditionVerdict } from './condition.js';
 export { createBuiltinCondition, type BuiltinConditionOptions } from './conditions/index.js';
 export { createRegexCondition, type RegexConditionOptions } from './conditions/regex-condition.js';

@@ -82,7 +82,8 @@ async function withStore(o: CommonOptions, body: (store: GreylistStore) => Promi
 
 /** Where the chosen greylist filter keeps its state, from the configuration. */
 function storeOptions(o: Pick<CommonOptions, 'config' | 'name'>): OpenGreylistStoreOptions {
-  const { config, file, warnings } = loadConfig(o.config);
+  // The store's place is all this needs: a missing trust list (the manager's concern) must not stop it.
+  const { config, file, warnings } = loadConfig(o.config, { readTrustDomainsFile: false });
   for (const warning of warnings ?? []) process.stderr.write(`mailgate: warning: ${warning}\n`);
   try {
     return adminStoreOptions(config, o.name, file ?? 'the embedded defaults');

@@ -18,7 +18,7 @@ import { readRemoteNetwork, readS25r, readStress, readTrust } from './sections/o
 
 export const TOP_LEVEL_KEYS = ['data_dir', 'manager', 'milter', 'condition', 's25r', 'remote_network', 'trust', 'stress'] as const;
 
-export interface LoadOptions {
+export interface LoadOptions extends Pick<ParseOptions, 'readTrustDomainsFile'> {
   /** Where ./mailgate.toml is looked for; default process.cwd(). */
   readonly cwd?: string;
 }
@@ -42,7 +42,10 @@ export function loadConfig(path?: string, options: LoadOptions = {}): LoadedConf
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a directory' : e.message;
     throw new ConfigError(`cannot read the configuration file: ${why}`, { file });
   }
-  return parseConfig(text, file, { baseDir: dirname(resolve(cwd, file)) });
+  return parseConfig(text, file, {
+    baseDir: dirname(resolve(cwd, file)),
+    ...(options.readTrustDomainsFile !== undefined ? { readTrustDomainsFile: options.readTrustDomainsFile } : {}),
+  });
 }
 
 /** The configuration used when there is no file: every value a default, relative paths relative to `cwd`. */
@@ -54,6 +57,12 @@ export function embeddedDefaults(cwd: string = process.cwd()): LoadedConfig {
 export interface ParseOptions {
   /** Directory every relative path in the file (data_dir, sockets, domains_file...) is resolved against; default: the file's. */
   readonly baseDir?: string;
+  /**
+   * Whether [trust] domains_file is read (default true): the manager and show-config need the list, and
+   * a missing one stops them with file:line. A command that needs no trust list (`mailgate greylist`)
+   * passes false, so that the list cannot stop it: trust.domainsFile is set, trust.fileDomains is not.
+   */
+  readonly readTrustDomainsFile?: boolean;
 }
 
 /** Parses and validates configuration text; `fileName` is used in origins and errors. Throws only ConfigError. */
@@ -66,7 +75,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
   }
   const ctx = new ReadContext(fileName, new TomlLocator(text));
   try {
-    const config = readDocument(ctx, doc, options.baseDir ?? dirname(resolve(fileName)));
+    const config = readDocument(ctx, doc, options.baseDir ?? dirname(resolve(fileName)), options.readTrustDomainsFile ?? true);
     return { config, origins: ctx.origins, file: fileName, warnings: ctx.warnings };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -92,7 +101,7 @@ function syntaxError(err: unknown, file: string, text: string): ConfigError {
   return new ConfigError(`TOML syntax error: ${(err as Error).message}`, { file });
 }
 
-function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string): MailgateConfig {
+function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string, readTrustDomainsFile: boolean): MailgateConfig {
   const root = new TableReader(ctx, '', doc, 'the top level', '');
   root.checkKeys(TOP_LEVEL_KEYS);
   const section = (key: string, originPrefix: string): TableReader =>
@@ -109,7 +118,7 @@ function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string): Mailga
     conditions,
     s25r: readS25r(section('s25r', 's25r')),
     remoteNetwork: readRemoteNetwork(section('remote_network', 'remote_network')),
-    trust: readTrust(section('trust', 'trust'), baseDir),
+    trust: readTrust(section('trust', 'trust'), baseDir, readTrustDomainsFile),
     stress: readStress(section('stress', 'stress')),
   };
 }

@@ -98,7 +98,7 @@ export interface TrustConfig {
   readonly replaceDefaults: boolean;
   /** Absolute path of a file with one domain (or /regex/) per line, `#` comments; read with the configuration. */
   readonly domainsFile?: string;
-  /** What domainsFile held when the configuration was read (set with domainsFile). */
+  /** What domainsFile held when the configuration was read (set with domainsFile, unless read with readTrustDomainsFile: false). */
   readonly fileDomains?: readonly TextPattern[];
 }
 

@@ -173,6 +173,21 @@ describe('mailgate greylist with the default SQLite store', () => {
     );
   });
 
+  test('a missing [trust] domains_file does not stop it (the manager and show-config still refuse it, with file:line)', async () => {
+    const root = join(dir, 'no-trust-list');
+    mkdirSync(root, { recursive: true });
+    const toml = 'data_dir = "data"\n\n[trust]\ndomains_file = "absent.txt"\n\n[[milter]]\nname = "g"\nbuiltin = "greylist"\nconf_text = "racl greylist default"\n';
+    writeFileSync(join(root, 'mailgate.toml'), toml);
+    const r = await mailgate(['greylist', 'list'], root);
+    expect([r.code, r.stdout]).toEqual([0, '0 entries (0 pending, 0 autowhite)\n']);
+    expect(r.stderr).toBe(`mailgate: greylist database: SQLite ${join(root, 'data', 'greylist.sqlite')} (not created yet: no entries)\n`);
+    const missing = `mailgate.toml:4: trust.domains_file: cannot read ${join(root, 'absent.txt')}: no such file\n`;
+    const shown = await mailgate(['show-config'], root);
+    expect([shown.code, shown.stderr]).toEqual([2, missing]);
+    const started = await mailgate(['manager'], root);
+    expect([started.code, started.stderr]).toEqual([2, `mailgate: ${missing}`]);
+  });
+
   test('several greylist filters: --name chooses, without it exit 2 naming them', async () => {
     const root = project('two', 'name = "gl-a"', 'name = "gl-b"\nsqlite_file = "b.sqlite"');
     await seed(new SqliteGreylistStore(join(root, 'data', 'b.sqlite')));

@@ -3,8 +3,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chainFromConfig, ChainSetupError } from '../../src/chain/from-config.js';
 import { formatConfig } from '../../src/config/format.js';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { silentLogger } from '../../src/mail/logger.js';
 import { configError } from './fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-domains-file-'));
@@ -37,6 +39,18 @@ describe('[trust] domains_file', () => {
     const e = configError(toml('bad.txt'), join(dir, 'mailgate.toml'));
     expect(e.message).toBe(`${join(dir, 'bad.txt')}:3: trust.domains_file: expected a domain or /regex/, got "user@example.com"`);
     expect([e.file, e.line]).toStrictEqual([join(dir, 'bad.txt'), 3]);
+  });
+
+  it('readTrustDomainsFile: false (a command that needs no trust list): a missing file stops nothing; it is named, not read', () => {
+    const file = join(dir, 'mailgate.toml');
+    writeFileSync(file, toml('absent.txt'));
+    for (const loaded of [parseConfig(toml('absent.txt'), file, { readTrustDomainsFile: false }), loadConfig(file, { readTrustDomainsFile: false })]) {
+      expect(loaded.config.trust).toStrictEqual({ domains: [], replaceDefaults: true, domainsFile: join(dir, 'absent.txt') });
+      // Such a configuration cannot build a chain that would trust less than configured, in silence.
+      expect(() => chainFromConfig(loaded.config, silentLogger)).toThrow(ChainSetupError);
+    }
+    // By default (the manager, show-config) the file is read, and its absence is an error at its line.
+    expect(() => loadConfig(file)).toThrow(`${file}:3: trust.domains_file: cannot read ${join(dir, 'absent.txt')}: no such file`);
   });
 
   it('show-config prints the file and how many domains it held', () => {

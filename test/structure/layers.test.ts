@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { LAYERS, layerViolation, SERVICES } from '../../eslint.layers.js';
+import { fileViolation, LAYERS, layerViolation, SERVICES, specifierViolation } from '../../eslint.layers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = join(ROOT, 'src');
@@ -67,6 +67,52 @@ describe('npm run lint refuses an upward import', () => {
     ]);
   });
 
+  it("the package's own name is refused in src/ (it resolves to dist/, past the layers)", async () => {
+    const code = "import { Chain } from 'mailgate/chain';\nexport { defineFilter } from 'mailgate';\nexport type C = import('mailgate/chain').Chain;\nexport const c = Chain;\n";
+    const errors = await layerErrors(eslint, 'src/config/zz.ts', code);
+    const why = 'src/ must not import the package by its own name (it resolves to dist/, past the layers): import the file that defines the name';
+    expect(errors).toEqual([`${why}: 'mailgate/chain'`, `${why}: 'mailgate'`, `${why}: 'mailgate/chain'`]);
+    // A package whose name merely starts with it is someone else's.
+    expect(await layerErrors(eslint, 'src/config/zz.ts', "import x from 'mailgate-extra';\nexport const y = x;\n")).toEqual([]);
+  });
+
+  it('src/ holds .ts files only: a .mts, .cts or .tsx file (tsc compiles them too) is refused, and its imports checked', async () => {
+    for (const ext of ['mts', 'cts', 'tsx', 'js']) {
+      const errors = await layerErrors(eslint, `src/config/zz.${ext}`, "export { main } from '../cli/main.js';\n");
+      expect(errors, ext).toEqual([
+        `src/ holds .ts files only (ESM, checked by the layers): rename config/zz.${ext}`,
+        "config/ must not import cli/, a layer above it (dependencies point down only: see eslint.layers.js): '../cli/main.js'",
+      ]);
+    }
+    const cjs = "import m = require('../cli/main.js');\nexport const x = [m, require('../milter/spec.js')];\n";
+    expect(await layerErrors(eslint, 'src/config/zz.cts', cjs)).toEqual([
+      'src/ holds .ts files only (ESM, checked by the layers): rename config/zz.cts',
+      "config/ must not import cli/, a layer above it (dependencies point down only: see eslint.layers.js): '../cli/main.js'",
+      "config/ must not import milter/, a layer above it (dependencies point down only: see eslint.layers.js): '../milter/spec.js'",
+    ]);
+  });
+
+  it('import() of a template literal is checked like a string; a computed specifier is refused', async () => {
+    expect(await layerErrors(eslint, 'src/config/zz.ts', 'export const later = () => import(`../cli/main.js`);\n')).toEqual([
+      "config/ must not import cli/, a layer above it (dependencies point down only: see eslint.layers.js): '../cli/main.js'",
+    ]);
+    expect(await layerErrors(eslint, 'src/config/zz.ts', "const dir = '../cli';\nexport const later = () => import(`${dir}/main.js`);\n")).toEqual([
+      'import() in src/ takes a string literal, so that the layer check sees what it loads',
+    ]);
+    expect(await layerErrors(eslint, 'src/config/zz.ts', 'export const later = () => import(`./defaults.js`);\n')).toEqual([]);
+  });
+
+  it('createRequire is refused in src/, however it is reached', async () => {
+    const why = 'createRequire is not used in src/: a require() is a dependency the layer check cannot follow; use import';
+    const named = "import { createRequire } from 'node:module';\nexport const m = createRequire(import.meta.url)('../cli/main.js');\n";
+    expect(await layerErrors(eslint, 'src/config/zz.ts', named)).toEqual([why]);
+    const member = "import * as nodeModule from 'node:module';\nexport const m = nodeModule.createRequire(import.meta.url)('../cli/main.js');\n";
+    expect(await layerErrors(eslint, 'src/config/zz.ts', member)).toEqual([why]);
+    const destructured = "const { createRequire } = await import('node:module');\nexport const m = createRequire(import.meta.url)('../cli/main.js');\n";
+    expect(await layerErrors(eslint, 'src/config/zz.ts', destructured)).toEqual([why]);
+    expect(await layerErrors(eslint, 'bench/zz.ts', named)).toEqual([]);
+  });
+
   it('the package root imports any folder but cli/; bench/ and test/ import anything', async () => {
     expect(await layerErrors(eslint, 'src/index.ts', "export * from './chain/index.js';\nexport * from './cli/main.js';\n")).toEqual([
       "the package root must not import cli/ (the command line is not the library): './cli/main.js'",
@@ -96,19 +142,34 @@ describe('the layer table', () => {
     for (const s of SERVICES) expect(LAYERS[s]).toBe(LAYERS['smtp']);
   });
 
-  it('every import of src/ as it is today obeys it (the same check as lint, without ESLint)', () => {
+  it('every file and import of src/ as it is today obeys it (the same check as lint, without ESLint)', () => {
     const violations: string[] = [];
-    const walk = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+    const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
     const files = walk(SRC);
     expect(files.length).toBeGreaterThan(100);
     for (const file of files) {
-      for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
-        if (!fileName.startsWith('.')) continue;
-        const why = layerViolation(SRC, file, resolve(dirname(file), fileName));
-        if (why !== undefined) violations.push(`${file.slice(ROOT.length + 1)}: ${why}: '${fileName}'`);
+      const where = file.slice(ROOT.length + 1);
+      const bad = fileViolation(SRC, file);
+      if (bad !== undefined) violations.push(`${where}: ${bad}`);
+      const text = readFileSync(file, 'utf8');
+      if (/\bcreateRequire\b/.test(text)) violations.push(`${where}: uses createRequire`);
+      for (const { fileName } of ts.preProcessFile(text, true, true).importedFiles) {
+        const why = specifierViolation(SRC, file, fileName);
+        if (why !== undefined) violations.push(`${where}: ${why}: '${fileName}'`);
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('the walk above would see each way around the layers', () => {
+    const at = join(SRC, 'config', 'zz.ts');
+    expect(specifierViolation(SRC, at, 'mailgate/chain')).toMatch(/by its own name/);
+    expect(specifierViolation(SRC, at, 'mailgate')).toMatch(/by its own name/);
+    expect(specifierViolation(SRC, at, '../cli/main.js')).toMatch(/^config\/ must not import cli\//);
+    expect(specifierViolation(SRC, at, 'node:fs')).toBeUndefined();
+    for (const ext of ['mts', 'cts', 'tsx']) expect(fileViolation(SRC, join(SRC, 'config', `zz.${ext}`))).toMatch(/holds \.ts files only/);
+    expect(fileViolation(SRC, at)).toBeUndefined();
+    const found = ts.preProcessFile('export const later = () => import(`../cli/main.js`);\nrequire("../milter/spec.js");\n', true, true).importedFiles;
+    expect(found.map((f) => f.fileName)).toEqual(['../cli/main.js', '../milter/spec.js']);
   });
 });

@@ -9,7 +9,7 @@ import * as chain from '../../src/chain/index.js';
 import * as milter from '../../src/milter/index.js';
 import type { Change, ConnectionInfo, EndOfMessageResult, Filter, FilterSession, Reply, SessionContext, Wants } from '../../src/index.js';
 import type { ClientSession, ConnectionSpec, MilterClientOptions, MilterCommand, MilterResponse, MilterServerOptions, Packet } from '../../src/milter/index.js';
-import type { ChainOptions, ChildDefinition, Condition, FallbackStatus, LoadedConfig, MailgateConfig } from '../../src/chain/index.js';
+import type { ChainEnvironment, ChainOptions, ChildDefinition, Condition, DnsResolver, FallbackStatus, LoadedConfig, MailgateConfig } from '../../src/chain/index.js';
 
 const VOCABULARY = [
   'ACCEPT',
@@ -129,6 +129,9 @@ describe('types of the main entry points', () => {
     expectTypeOf<chain.ReloadableChain>().toMatchTypeOf<Filter>();
     expectTypeOf(chain.chainFromConfig).parameters.toEqualTypeOf<[config: MailgateConfig, logger: root.Logger, env?: chain.ChainEnvironment]>();
     expectTypeOf(chain.chainFromConfig).returns.toEqualTypeOf<chain.Chain>();
+    // Every type a ChainEnvironment names is one a user can name too.
+    expectTypeOf<ChainEnvironment['resolver']>().toEqualTypeOf<DnsResolver | undefined>();
+    expectTypeOf<DnsResolver>().toEqualTypeOf<(name: string, rrtype: string) => Promise<unknown>>();
     expectTypeOf(chain.loadConfig).returns.toEqualTypeOf<LoadedConfig>();
   });
 });

@@ -50,14 +50,16 @@ export function readRemoteNetwork(r: TableReader): RemoteNetworkConfig {
 
 /**
  * `baseDir`: where a relative domains_file is resolved from (the configuration file's directory). The file
- * is read here, so a missing or bad one stops a start (and a reload keeps the running list) with file:line.
+ * is read here, so a missing or bad one stops a start (and a reload keeps the running list) with file:line;
+ * unless `readFile` is false (a command that needs no trust list): then it is only named.
  */
-export function readTrust(r: TableReader, baseDir: string): TrustConfig {
+export function readTrust(r: TableReader, baseDir: string, readFile = true): TrustConfig {
   r.checkKeys(TRUST_KEYS);
   const file = r.optionalNonEmptyString('domains_file', 'a file path');
   const trust = { domains: patterns(r, 'domains'), replaceDefaults: r.boolean('replace_defaults') ?? false };
   if (file === undefined) return trust;
   const domainsFile = resolvePath(baseDir, file);
+  if (!readFile) return { ...trust, domainsFile };
   return { ...trust, domainsFile, fileDomains: readDomainsFile(r, domainsFile) };
 }
 

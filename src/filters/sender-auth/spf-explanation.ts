@@ -3,14 +3,11 @@
  * one, else the usual pointer SPF milters give. Best effort and bounded: any DNS trouble or a bad macro
  * falls back to the default text.
  */
-import { createRequire } from 'node:module';
+// mailauth's SPF macro expander (CommonJS; typed in mailauth-macro.d.ts).
+import expand from 'mailauth/lib/spf/macro.js';
 import type { DnsResolver } from '../shared/dns.js';
 import type { SpfQuery } from '../shared/spf.js';
 import { timerDelay } from '../../config/timer-limit.js';
-
-type Macro = (input: string, values: { sender: string; ip: string; helo: string; mta?: string }) => string;
-// mailauth's SPF macro expander has no type declarations; its shape is documented in lib/spf/macro.js.
-const expand = createRequire(import.meta.url)('mailauth/lib/spf/macro.js') as Macro;
 
 const MAX_TEXT = 300;
 

@@ -33,6 +33,7 @@ greylistStoreContract({ name: 'sqlite', open: async () => new SqliteGreylistStor
 greylistStoreContract({
   name: 'redis',
   slow: true,
+  shortestLife: 60_000,
   check: () => redisSetup.check(),
   open: async (now) => new RedisGreylistStore({ url: redis?.url ?? 'redis://127.0.0.1:1', prefix: `contract:${++prefixes}:`, now: () => now }),
 });
