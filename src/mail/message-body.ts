@@ -1,10 +1,10 @@
 /**
  * A message body: in memory up to a threshold, then in a private temporary file, so that a large
  * message does not cost its size in memory per session (milter-manager and Postfix's cleanup do the
- * same). Read back in chunks or as a stream; `dispose()` removes the file.
+ * same). Read back in chunks or as a stream; `dispose()` closes the file.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,7 +22,7 @@ export interface MessageBodyOptions {
 export class MessageBody {
   private chunks: Buffer[] = [];
   private size = 0;
-  private file: { path: string; handle: FileHandle } | undefined;
+  private file: FileHandle | undefined;
   private readonly memoryLimit: number;
   private readonly directory: string | undefined;
 
@@ -40,16 +40,11 @@ export class MessageBody {
     return this.file !== undefined;
   }
 
-  /** The spill file's path, while there is one. */
-  get spillPath(): string | undefined {
-    return this.file?.path;
-  }
-
   /** Adds bytes at the end. The chunk is kept as it is, not copied: the caller must not reuse it. */
   async append(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
     if (!this.file && this.size + chunk.length > this.memoryLimit) await this.spill();
-    if (this.file) await this.file.handle.write(chunk, 0, chunk.length, this.size);
+    if (this.file) await this.file.write(chunk, 0, chunk.length, this.size);
     else this.chunks.push(chunk);
     this.size += chunk.length;
   }
@@ -72,7 +67,7 @@ export class MessageBody {
     }
     for (let pos = 0; pos < this.size; pos += size) {
       const buf = Buffer.allocUnsafe(Math.min(size, this.size - pos));
-      const { bytesRead } = await this.file.handle.read(buf, 0, buf.length, pos);
+      const { bytesRead } = await this.file.read(buf, 0, buf.length, pos);
       yield buf.subarray(0, bytesRead);
     }
   }
@@ -89,14 +84,13 @@ export class MessageBody {
     return Buffer.concat(parts, this.size);
   }
 
-  /** Removes the spill file, if any. The in-memory part stays readable. */
+  /** Closes the spill file, if any (which frees its blocks). The in-memory part stays readable. */
   async dispose(): Promise<void> {
     const f = this.file;
     this.file = undefined;
     if (f) {
       this.size = 0;
-      await f.handle.close().catch(() => undefined);
-      await rm(f.path, { force: true });
+      await f.close().catch(() => undefined);
     }
   }
 
@@ -104,7 +98,16 @@ export class MessageBody {
     const path = join(this.directory ?? tmpdir(), `mailgate-body-${process.pid}-${randomBytes(6).toString('hex')}`);
     // 0600 and exclusive create: message bodies are private.
     const handle = await open(path, 'wx+', 0o600);
-    this.file = { path, handle };
+    // The name goes at once and only the descriptor is kept: on Linux an unlinked file lives until its
+    // last descriptor closes, so a crash or SIGKILL leaves no message body behind on disk (only the
+    // moment between these two calls could).
+    try {
+      await unlink(path);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+    this.file = handle;
     let pos = 0;
     for (const c of this.chunks) {
       await handle.write(c, 0, c.length, pos);

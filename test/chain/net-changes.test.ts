@@ -19,7 +19,7 @@ import { silentLogger } from '../../src/mail/logger.js';
 import { Message } from '../../src/mail/message.js';
 import { CONTINUE } from '../../src/mail/reply.js';
 import { EVENT_STAGES } from '../../src/mail/stage.js';
-import { context } from '../milter/helpers.js';
+import { context, spillDescriptors } from '../milter/helpers.js';
 
 const NAMES = ['Received', 'Subject', 'To', 'X-A'];
 const ADDRESSES = ['<b@example.org>', '<c@example.org>', 'c@example.org', '<d@example.net>'];
@@ -121,8 +121,9 @@ describe('the chain’s net changes, applied with the message editor', () => {
       }),
       { seed: 7, numRuns: 400 },
     );
-    // No spill file outlives its session.
+    // No spill file outlives its session (neither a name nor an open descriptor).
     expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`mailgate-body-${process.pid}-`))).toEqual([]);
+    expect(spillDescriptors()).toEqual([]);
   });
 });
 

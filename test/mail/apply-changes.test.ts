@@ -1,11 +1,10 @@
-import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { applyChanges } from '../../src/mail/apply-changes.js';
 import type { Change } from '../../src/mail/changes.js';
 import { HeaderList, type Header } from '../../src/mail/header-list.js';
 import { MessageBody } from '../../src/mail/message-body.js';
 import { Message } from '../../src/mail/message.js';
-import { tempDir } from '../milter/helpers.js';
+import { spillDescriptors, tempDir } from '../milter/helpers.js';
 
 /** Values as they follow the colon, the Message's own form. */
 function message(headers: [string, string][] = [['Received', ' a'], ['Subject', ' s'], ['received', ' b']], body = 'body\r\n'): Message {
@@ -80,14 +79,14 @@ describe('applyChanges: body, envelope, quarantine', () => {
     expect((await m.body.toBuffer()).toString()).toBe('second\r\n');
   });
 
-  it('replaceBody of a spilled body removes its file', async () => {
+  it('replaceBody of a spilled body closes its file', async () => {
     const dir = tempDir();
     try {
       const m = new Message(undefined, new HeaderList(), new MessageBody({ memoryLimit: 4, directory: dir.path }));
       await m.body.append(Buffer.from('0123456789'));
-      expect(readdirSync(dir.path)).toHaveLength(1);
+      expect(spillDescriptors(dir.path)).toHaveLength(1);
       await applyChanges(m, [{ kind: 'replaceBody', body: Buffer.from('ok') }]);
-      expect(readdirSync(dir.path)).toEqual([]);
+      expect(spillDescriptors(dir.path)).toEqual([]);
       expect(m.body.spilled).toBe(false);
       expect((await m.body.toBuffer()).toString()).toBe('ok');
     } finally {

@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageBody } from '../../src/mail/message-body.js';
-import { tempDir } from '../milter/helpers.js';
+import { spillDescriptors, tempDir } from '../milter/helpers.js';
 
 const dirs: { path: string; cleanup(): void }[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
@@ -28,23 +28,25 @@ describe('MessageBody', () => {
     expect(await body.toBuffer()).toBe(chunk);
   });
 
-  it('spills past the threshold to a private file in its directory, and reads back the same bytes', async () => {
+  it('spills past the threshold to a private file with no name (nothing left after a crash), and reads back the same bytes', async () => {
     const where = dir();
     const body = new MessageBody({ memoryLimit: 1000, directory: where });
     await body.append(Buffer.alloc(600, 0x61));
     expect(body.spilled).toBe(false);
     await body.append(Buffer.alloc(600, 0x62));
     expect(body.spilled).toBe(true);
-    const path = body.spillPath!;
-    expect(readdirSync(where)).toEqual([path.slice(where.length + 1)]);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(statSync(path).size).toBe(1200);
+    // No directory entry while the body is spilled: only this process's descriptor holds the file.
+    expect(readdirSync(where)).toEqual([]);
+    const open = spillDescriptors(where);
+    expect(open).toHaveLength(1);
+    expect(statSync(open[0]!).mode & 0o777).toBe(0o600);
+    expect(statSync(open[0]!).size).toBe(1200);
     await body.append(Buffer.from('c'));
     expect((await chunks(body, 500)).map((c) => c.length)).toEqual([500, 500, 201]);
     expect((await body.toBuffer()).toString()).toBe('a'.repeat(600) + 'b'.repeat(600) + 'c');
     expect(await text(body.stream(100))).toBe('a'.repeat(600) + 'b'.repeat(600) + 'c');
     await body.dispose();
-    expect(existsSync(path)).toBe(false);
+    expect(spillDescriptors(where)).toEqual([]);
     expect(readdirSync(where)).toEqual([]);
     expect(body.length).toBe(0);
   });
@@ -53,15 +55,17 @@ describe('MessageBody', () => {
     const where = dir();
     const body = new MessageBody({ memoryLimit: 10, directory: where });
     await body.append(Buffer.alloc(20));
-    expect(readdirSync(where)).toHaveLength(1);
+    expect(spillDescriptors(where)).toHaveLength(1);
     await body.replace(Buffer.from('short'));
     expect(body.spilled).toBe(false);
-    expect(readdirSync(where)).toEqual([]);
+    expect(spillDescriptors(where)).toEqual([]);
     expect((await body.toBuffer()).toString()).toBe('short');
     await body.replace(Buffer.alloc(11, 0x7a));
     expect(body.spilled).toBe(true);
     expect((await body.toBuffer()).toString()).toBe('z'.repeat(11));
+    expect(spillDescriptors(where)).toHaveLength(1);
     await body.dispose();
+    expect(spillDescriptors(where)).toEqual([]);
     expect(readdirSync(where)).toEqual([]);
   });
 
