@@ -55,6 +55,8 @@ export class ChainSession implements FilterSession {
    * original positions (BufferedHeader ids), body.
    */
   private current: Message | undefined;
+  /** MAIL was given for the message in flight: its sender may be '' (the null sender <>, as Postfix's non_smtpd_milters path sends it). */
+  private senderGiven = false;
   /** Spill files of earlier messages being removed; close() waits for them. */
   private disposing: Promise<unknown> | undefined;
   private finalStatus: Reply['status'] = 'continue';
@@ -133,6 +135,7 @@ export class ChainSession implements FilterSession {
     this.message.envelope.sender = sender;
     this.message.envelope.senderArgs = args;
     this.stats.mail(sender, ctx.macros);
+    this.senderGiven = true;
     for (const run of this.runs) if (run.live) run.inMessage = true;
     return this.envelope('mail', (s, c) => s.mail?.(sender, args, c));
   }
@@ -262,6 +265,7 @@ export class ChainSession implements FilterSession {
   private dropMessage(): void {
     const old = this.current;
     this.current = undefined;
+    this.senderGiven = false;
     // Not awaited (the MTA's reply need not wait for an unlink), but close() does.
     if (old?.body.spilled) this.disposing = Promise.all([this.disposing, old.dispose().catch(() => undefined)]);
   }
@@ -271,7 +275,7 @@ export class ChainSession implements FilterSession {
     return {
       ...(this.connection ? { connection: this.connection } : {}),
       ...(this.heloName !== undefined ? { helo: this.heloName } : {}),
-      ...(envelope !== undefined && envelope.sender !== '' ? { sender: envelope.sender } : {}),
+      ...(envelope !== undefined && this.senderGiven ? { sender: envelope.sender } : {}),
       ...(recipient !== undefined ? { recipient } : {}),
       ...(header ? { header } : {}),
       // Made only for a condition that reads it.

@@ -40,7 +40,7 @@ function chainOf(children: ChildDefinition[], fallbackStatus: 'accept' | 'tempfa
 }
 
 /** Runs a whole session through a chain as the MTA side would, returning every reply. */
-async function session(chain: Chain, opts: { rcpts?: string[]; headers?: [string, string][]; body?: string } = {}) {
+async function session(chain: Chain, opts: { sender?: string; rcpts?: string[]; headers?: [string, string][]; body?: string } = {}) {
   const s = chain.open();
   const ctx = context();
   const caps = await s.negotiate(FULL_OFFER);
@@ -48,7 +48,7 @@ async function session(chain: Chain, opts: { rcpts?: string[]; headers?: [string
   ctx.store.set(Command.CONNECT, [['j', 'mx']]);
   replies.connect = await s.connect({ hostname: 'client.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
   replies.helo = await s.helo('client.example.com', ctx);
-  replies.mail = await s.mail('<a@example.com>', [], ctx);
+  replies.mail = await s.mail(opts.sender ?? '<a@example.com>', [], ctx);
   const rcpts = opts.rcpts ?? ['<b@example.org>'];
   for (const [i, r] of rcpts.entries()) replies[`rcpt${i}`] = await s.rcpt(r, [], ctx);
   replies.data = await s.data(ctx);
@@ -155,6 +155,15 @@ describe('Chain', () => {
     await session(chain);
     expect(stoppedSaw).toBe(false);
     expect(trusted).toBe('yes');
+  });
+
+  it('conditions get the null sender as it came: "" (Postfix’s non_smtpd_milters form) and "<>"', async () => {
+    const seen: (string | undefined)[] = [];
+    const record: Condition = { name: 'record', description: '', stages: new Set(['mail', 'rcpt']), check: (_stage, c) => (seen.push(c.sender), APPLY) };
+    const chain = chainOf([child('any', () => ({}), { conditions: [record] })]);
+    await session(chain, { sender: '' });
+    await session(chain, { sender: '<>' });
+    expect(seen).toEqual(['', '', '<>', '<>']);
   });
 
   it('a child that left the envelope stages out does not make the chain accept early', async () => {
