@@ -19,7 +19,7 @@ import type { Chain } from './chain.js';
 import { ChildRun } from './child-run.js';
 import type { ConditionContext, ConditionStage } from './condition.js';
 import { mergeCapabilities } from './negotiation.js';
-import { headerChanges, type BufferedHeader } from './net-changes.js';
+import { HIDDEN_ID, headerChanges, type BufferedHeader } from './net-changes.js';
 import { fallbackReply, isFinal, stronger } from './merge.js';
 import { SessionStats } from './session-stats.js';
 
@@ -173,7 +173,8 @@ export class ChainSession implements FilterSession {
     // Kept as it follows the colon, leading space included, whatever the MTA negotiated.
     const v = this.mtaLeadingSpace ? value : ` ${value}`;
     const headers = this.message.headers;
-    headers.append({ name, value: v, id: headers.length } as BufferedHeader);
+    // Its id is its place among the fields the MTA sent (the hidden Received on top is not one).
+    headers.append({ name, value: v, id: headers.length - 1 } as BufferedHeader);
     return this.contentReply();
   }
 
@@ -259,7 +260,13 @@ export class ChainSession implements FilterSession {
 
   /** The message in flight, made when first needed. */
   private get message(): Message {
-    return (this.current ??= new Message(emptyEnvelope(), new HeaderList(), new MessageBody({ memoryLimit: this.chain.options.bodyMemoryLimit })));
+    // The MTA's own Received is never sent but counts for inserts (HeaderList): the children's edits
+    // land where the MTA would put them, and later children see that order.
+    return (this.current ??= new Message(
+      emptyEnvelope(),
+      new HeaderList([], { hiddenTop: { name: 'Received', value: '', id: HIDDEN_ID } as BufferedHeader }),
+      new MessageBody({ memoryLimit: this.chain.options.bodyMemoryLimit }),
+    ));
   }
 
   private dropMessage(): void {
@@ -435,7 +442,7 @@ export class ChainSession implements FilterSession {
       return { reply: owed, changes: [] };
     }
     const message = this.message;
-    const original: readonly Header[] = message.headers.all.slice();
+    const original: readonly Header[] = message.headers.visible.slice();
     // The envelope edits go to the MTA as the children made them, not as a difference: the chain may
     // not have heard every recipient (no child asked for RCPT), the MTA has.
     const envelopeChanges: Change[] = [];
@@ -511,7 +518,7 @@ export class ChainSession implements FilterSession {
       return undefined;
     };
     if (wants.has('header')) {
-      for (const h of message.headers.all) {
+      for (const h of message.headers.visible) {
         if (this.stopped(run, 'header', 'endOfHeaders', undefined, h)) return this.stopInMessage(run);
         const ended = settle(await this.ask(run, 'header', () => s.header?.(h.name, this.forChild(run, h.value), run.ctx)));
         if (ended) return ended;

@@ -17,9 +17,11 @@ export interface ApplyOptions {
 
 /**
  * Applies `changes` in order:
- * - addHeader appends; insertHeader inserts at a 0-based index over all fields (past the end appends);
- * - changeHeader changes the index-th (1-based) field of that name, case-insensitively; an empty
- *   value deletes it; a missing occurrence is added; deleteHeader is a change to the empty value;
+ * - addHeader appends; insertHeader inserts at a 0-based index over all fields, the MTA's hidden
+ *   Received counted (0 is above it, as in Postfix); past the end appends;
+ * - changeHeader changes the index-th (1-based) field of that name, case-insensitively, the hidden
+ *   Received not counted; an empty value deletes it; a missing occurrence is added; deleteHeader is
+ *   a change to the empty value (HeaderList holds the rules);
  * - replaceBody replaces the whole body; changeSender replaces sender and its ESMTP args;
  * - addRecipient appends a recipient; deleteRecipient removes every recipient with that address
  *   (angle brackets aside, compared exactly, as Postfix does);

@@ -1,7 +1,13 @@
 /**
  * A message's header fields with the milter protocol's editing rules, so that changes returned at
- * end of message are applied the way Postfix and libmilter apply them. The message editor
- * (apply-changes.ts) edits headers through this list.
+ * end of message are applied the way Postfix applies them. The message editor (apply-changes.ts)
+ * edits headers through this list.
+ *
+ * An MTA does not show its own Received field (the one it prepends) to filters, yet Postfix, for
+ * Sendmail compatibility, counts it when it places an inserted field and skips it when it looks for
+ * a field to change or delete (cleanup_milter.c): "insert at 0" lands above that Received, "insert
+ * at 1" just below it. A list made with a `hiddenTop` field holds it at the top and follows the same
+ * rules; without one (a filter's own view of a message) no field is hidden or skipped.
  */
 import type { Change } from './changes.js';
 
@@ -15,15 +21,34 @@ export interface Header {
   readonly value: string;
 }
 
+export interface HeaderListOptions {
+  /** The MTA's own Received field: held at the top, never shown to a filter, counted by inserts. */
+  readonly hiddenTop?: Header;
+}
+
 export class HeaderList {
   private readonly headers: Header[];
+  private readonly hidden: Header | undefined;
 
-  constructor(headers: Iterable<Header> = []) {
+  constructor(headers: Iterable<Header> = [], options: HeaderListOptions = {}) {
     this.headers = [...headers];
+    this.hidden = options.hiddenTop;
+    if (this.hidden) this.headers.unshift(this.hidden);
   }
 
+  /** Every field in the order the message is written, the hidden one included. */
   get all(): readonly Header[] {
     return this.headers;
+  }
+
+  /** The fields a filter is shown: all but the hidden one. */
+  get visible(): readonly Header[] {
+    return this.hidden ? this.headers.filter((h) => h !== this.hidden) : this.headers;
+  }
+
+  /** The hidden field (the MTA's own Received), if the list has one. */
+  get hiddenTop(): Header | undefined {
+    return this.hidden;
   }
 
   get length(): number {
@@ -40,14 +65,19 @@ export class HeaderList {
     this.headers.push({ name, value });
   }
 
-  /** Inserts at a 0-based position over all headers; past the end appends (SMFIR_INSHEADER). */
+  /**
+   * Inserts at a 0-based position over all headers, the hidden one counted (0 is above it); past the
+   * end appends (SMFIR_INSHEADER).
+   */
   insert(index: number, name: string, value: string): void {
     this.headers.splice(Math.min(Math.max(index, 0), this.headers.length), 0, { name, value });
   }
 
   /**
    * Changes the index-th (1-based, 0 treated as 1) header of that name, case-insensitively; an empty
-   * value deletes it; a missing occurrence is added instead (Postfix and libmilter behaviour).
+   * value deletes it; a missing occurrence is added instead, a missing one to delete is ignored
+   * (Postfix and libmilter behaviour). With a hidden field the count starts below the top field, as
+   * Postfix's does (see position()).
    */
   change(name: string, index: number, value: string): void {
     const at = this.position(name, index);
@@ -64,27 +94,34 @@ export class HeaderList {
     this.change(name, index, '');
   }
 
-  /** Array position of the index-th header named `name`, or -1. */
+  /**
+   * Array position of the header a change to the index-th `name` edits, or -1. With a hidden field,
+   * Postfix skips the top field, whatever it is: its own Received, or a field a filter inserted
+   * above it (then that one can no longer be changed). Postfix would then count its own Received
+   * among the others; this list never edits the hidden field (its text is the MTA's, unknown to the
+   * manager), which differs from Postfix only for a change to Received after an insert at 0.
+   */
   position(name: string, index: number): number {
     const wanted = name.toLowerCase();
     let n = 0;
     const target = Math.max(index, 1);
-    for (let i = 0; i < this.headers.length; i++) {
-      if (this.headers[i]!.name.toLowerCase() === wanted && ++n === target) return i;
+    for (let i = this.hidden ? 1 : 0; i < this.headers.length; i++) {
+      const h = this.headers[i]!;
+      if (h !== this.hidden && h.name.toLowerCase() === wanted && ++n === target) return i;
     }
     return -1;
   }
 
+  /** The value of the index-th (1-based) field named `name` among those a filter is shown. */
   get(name: string, index = 1): string | undefined {
-    const at = this.position(name, index);
-    return at === -1 ? undefined : this.headers[at]!.value;
+    return this.values(name)[Math.max(index, 1) - 1];
   }
 
-  /** Values of every field named `name` (case-insensitive), in order. */
+  /** Values of every field named `name` (case-insensitive) a filter is shown, in order. */
   values(name: string): string[] {
     const wanted = name.toLowerCase();
     const out: string[] = [];
-    for (const h of this.headers) if (h.name.toLowerCase() === wanted) out.push(h.value);
+    for (const h of this.headers) if (h !== this.hidden && h.name.toLowerCase() === wanted) out.push(h.value);
     return out;
   }
 
@@ -114,6 +151,10 @@ export class HeaderList {
   }
 
   clone(): HeaderList {
-    return new HeaderList(this.headers);
+    if (!this.hidden) return new HeaderList(this.headers);
+    const copy = new HeaderList(this.headers.filter((h) => h !== this.hidden), { hiddenTop: this.hidden });
+    // The hidden field keeps its place (a filter may have inserted above it).
+    copy.headers.splice(0, copy.headers.length, ...this.headers);
+    return copy;
   }
 }

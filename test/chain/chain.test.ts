@@ -157,6 +157,28 @@ describe('Chain', () => {
     expect(trusted).toBe('yes');
   });
 
+  it('header inserts count the MTA’s hidden Received, as Postfix does: later children and the MTA get Postfix’s order', async () => {
+    let seenByB: string[] = [];
+    const ins = (index: number, name: string): Change => ({ kind: 'insertHeader', index, name, value: name });
+    const chain = chainOf([
+      child('A', () => ({ endOfMessage: () => ({ reply: CONTINUE, changes: [ins(1, 'X-Ins1')] }) })),
+      child('B', () => ({
+        header: (n) => (seenByB.push(n), CONTINUE),
+        endOfMessage: () => ({ reply: CONTINUE, changes: [ins(0, 'X-Ins0'), ins(2, 'X-Ins2')] }),
+      })),
+    ]);
+    seenByB = [];
+    const { eom } = await session(chain, { headers: [['Date', ' d'], ['From', ' f']] });
+    // Postfix put A's insert at 1 just below its own Received, above Date.
+    expect(seenByB).toEqual(['X-Ins1', 'Date', 'From']);
+    // Final order as Postfix writes it: X-Ins0, Received, X-Ins2, X-Ins1, Date, From.
+    expect(eom.changes).toEqual([
+      { kind: 'insertHeader', index: 0, name: 'X-Ins0', value: ' X-Ins0' },
+      { kind: 'insertHeader', index: 2, name: 'X-Ins2', value: ' X-Ins2' },
+      { kind: 'insertHeader', index: 3, name: 'X-Ins1', value: ' X-Ins1' },
+    ]);
+  });
+
   it('conditions get the null sender as it came: "" (Postfix’s non_smtpd_milters form) and "<>"', async () => {
     const seen: (string | undefined)[] = [];
     const record: Condition = { name: 'record', description: '', stages: new Set(['mail', 'rcpt']), check: (_stage, c) => (seen.push(c.sender), APPLY) };

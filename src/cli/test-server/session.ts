@@ -45,10 +45,14 @@ export async function runSession(session: ClientSession, plan: SessionPlan): Pro
     body: Buffer.concat(plan.bodyChunks),
   };
   // The plan's values are as the MTA sends them, without the space after the colon. Its body stays
-  // in the plan: the report shows a replaced body only.
+  // in the plan: the report shows a replaced body only. Like Postfix, the message has its own
+  // Received on top, not sent to the milter and not shown, but counted by header inserts.
   const edited = new Message(
     { sender: plan.from, senderArgs: [], recipients: plan.recipients.map((address) => ({ address, args: [] })) },
-    new HeaderList(plan.headers.map((h) => ({ name: h.name, value: ` ${h.value}` }))),
+    new HeaderList(
+      plan.headers.map((h) => ({ name: h.name, value: ` ${h.value}` })),
+      { hiddenTop: { name: 'Received', value: ' by mailgate test-server' } },
+    ),
   );
   let replacedBody: Buffer | undefined;
   const finish = (reply: Reply): SessionOutcome => ({
@@ -59,7 +63,7 @@ export async function runSession(session: ClientSession, plan: SessionPlan): Pro
     result: {
       from: normalizeEnvelopeAddress(edited.envelope.sender),
       recipients: edited.envelope.recipients.map((r) => normalizeEnvelopeAddress(r.address)),
-      headers: new HeaderList(edited.headers.all.map((h) => ({ name: h.name, value: h.value.startsWith(' ') ? h.value.slice(1) : h.value }))),
+      headers: new HeaderList(edited.headers.visible.map((h) => ({ name: h.name, value: h.value.startsWith(' ') ? h.value.slice(1) : h.value }))),
       body: original.body,
       ...(replacedBody !== undefined ? { replacedBody } : {}),
     },
