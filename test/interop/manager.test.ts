@@ -88,6 +88,66 @@ async function startSleepyPyMilter(dir: string, spec: string): Promise<{ daemon:
   return { daemon, stop: () => daemon.stop(LIBMILTER_STOP_GRACE_MS) };
 }
 
+/**
+ * A pymilter that records the header names it was sent, then at end of message inserts the fields
+ * given as NAME:INDEX arguments (smfi_insheader) in that order and appends X-Seen-<tag> with the
+ * names it saw: the order a later child of the chain was shown ends up in the delivered message.
+ */
+const INSERTING_PY = `
+import sys
+import Milter
+
+TAG = sys.argv[2]
+INSERTS = [(a.split(":")[0], int(a.split(":")[1])) for a in sys.argv[3:]]
+
+class Inserting(Milter.Base):
+    def connect(self, hostname, family, hostaddr):
+        return Milter.CONTINUE
+    def envfrom(self, f, *args):
+        self.seen = []
+        return Milter.CONTINUE
+    def header(self, name, value):
+        self.seen.append(name)
+        return Milter.CONTINUE
+    def eom(self):
+        for name, index in INSERTS:
+            self.addheader(name, "at-%d" % index, index)
+        self.addheader("X-Seen-" + TAG, ",".join(self.seen))
+        return Milter.CONTINUE
+
+Milter.factory = Inserting
+Milter.set_flags(Milter.ADDHDRS)
+print("inserting pymilter %s on %s" % (TAG, sys.argv[1]), flush=True)
+Milter.runmilter("mailgate-inserting-" + TAG, sys.argv[1], timeout=60, rmsock=True)
+`;
+
+async function startInsertingPyMilter(dir: string, spec: string, tag: string, inserts: readonly string[]): Promise<{ daemon: Daemon; stop(): Promise<unknown> }> {
+  const ep = parseSpec(spec);
+  const script = join(dir, 'inserting_milter.py');
+  await writeFile(script, INSERTING_PY);
+  const daemon = startDaemon(`inserting pymilter ${tag}`, '/usr/bin/python3', ['-u', script, libmilterSpec(ep), tag, ...inserts]);
+  try {
+    await waitListening(ep, `inserting pymilter ${tag}`, { daemon, timeoutMs: 15_000 });
+  } catch (err) {
+    await daemon.stop(LIBMILTER_STOP_GRACE_MS);
+    throw err;
+  }
+  return { daemon, stop: () => daemon.stop(LIBMILTER_STOP_GRACE_MS) };
+}
+
+/** The names of the header fields Postfix delivered, in order, without smtp-sink's records and Received. */
+function headerNames(dump: string): string[] {
+  const SINK = new Set(['x-client-addr', 'x-client-proto', 'x-helo-args', 'x-mail-args', 'x-rcpt-args']);
+  const fields: string[] = [];
+  for (const line of dump.slice(0, dump.indexOf('\n\n')).split('\n')) {
+    if (/^[ \t]/.test(line) && fields.length > 0) fields[fields.length - 1] += `\n${line}`;
+    else fields.push(line);
+  }
+  return fields
+    .filter((f) => !SINK.has(f.slice(0, f.indexOf(':')).toLowerCase()) && !(f.startsWith('Received:') && f.includes('(smtp-sink)')))
+    .map((f) => f.slice(0, f.indexOf(':')));
+}
+
 /** A "milter" that accepts connections and never says a word (not even to the negotiation). */
 async function startSilentServer(path: string): Promise<{ connections(): number; stop(): Promise<void> }> {
   const sockets = new Set<Socket>();
@@ -759,6 +819,40 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
         await mgr.stop();
         await rm(socketDir, { recursive: true, force: true });
         await mgr.start();
+      }
+    });
+  });
+
+  describe('4b. header inserts land where Postfix puts them, for later children and in the delivered message', () => {
+    // Postfix hides its own Received from milters but counts it for an insert (0 above it, 1 just
+    // below it) and skips it for a change. Child A inserts at 1; child B, shown A's result, inserts
+    // at 0 and 2. Each records the header names it was shown.
+    test('inserts at 0, 1 and 2 by two children', async ({ onTestFailed }) => {
+      onTestFailed(dump);
+      setup.check();
+      const specA = libmilterSpec(unixEndpoint(tmp.path, 'insert-a.sock'));
+      const specB = libmilterSpec(unixEndpoint(tmp.path, 'insert-b.sock'));
+      const a = await startInsertingPyMilter(tmp.path, specA, 'A', ['X-Ins1:1']);
+      try {
+        const b = await startInsertingPyMilter(tmp.path, specB, 'B', ['X-Ins0:0', 'X-Ins2:2']);
+        try {
+          await mgr.restart(config([{ name: 'insA', connectionSpec: specA }, { name: 'insB', connectionSpec: specB }]));
+          const { message, session } = await deliver('manager-insert-order');
+          expect(session.children).toMatchObject({ insA: 'continue', insB: 'continue' });
+          const names = headerNames(message);
+          const seenA = /^X-Seen-A: ?(.*)$/m.exec(message)?.[1]?.split(',') ?? [];
+          const seenB = /^X-Seen-B: ?(.*)$/m.exec(message)?.[1]?.split(',') ?? [];
+          expect(seenA.length, message).toBeGreaterThan(2);
+          expect(seenA, message).not.toContain('Received');
+          // B was shown what Postfix would have written after A: A's insert at 1 above the first field A saw.
+          expect(seenB, message).toEqual(['X-Ins1', ...seenA, 'X-Seen-A']);
+          // Postfix, given the chain's net changes, wrote what B left: 0 above its own Received, 2 below it.
+          expect(names, message).toEqual(['X-Ins0', 'Received', 'X-Ins2', 'X-Ins1', ...seenA, 'X-Seen-A', 'X-Seen-B']);
+        } finally {
+          await b.stop();
+        }
+      } finally {
+        await a.stop();
       }
     });
   });
