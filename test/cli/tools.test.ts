@@ -26,6 +26,8 @@ beforeAll(async () => {
         reply: CONTINUE,
         changes: [
           { kind: 'addHeader', name: 'X-Added', value: 'yes' },
+          // Counted as Postfix counts it, its own (hidden) Received first: below Subject, above From.
+          { kind: 'insertHeader', name: 'X-Ins2', index: 2, value: 'two' },
           { kind: 'deleteHeader', name: 'Subject', index: 1 },
           { kind: 'changeSender', sender: 'bounce@example.com' },
           { kind: 'addRecipient', recipient: 'copy@example.org' },
@@ -77,6 +79,7 @@ describe('mailgate test-server', () => {
         '+ RCPT TO:<copy@example.org>',
         'Header:--------------------------------',
         '- Subject: hello',
+        '+ X-Ins2: two',
         '  From: <sender@example.com>',
         '  To: <rcpt@example.org>',
         '+ X-Added: yes',
