@@ -96,6 +96,7 @@ export class ChainSession implements FilterSession {
     );
     const conditionStages = new Set<EventStage>();
     for (const run of this.runs) for (const c of run.def.conditions) for (const s of c.stages) conditionStages.add(s);
+    const conditionMacros = this.runs.flatMap((run) => run.def.conditions.flatMap((c) => (c.readsMacros ? [c.readsMacros] : [])));
     const live = this.runs.filter((r) => r.caps !== undefined && !r.dead).map((r) => r.caps!);
     // With no child left, or fallbacks owed, the chain must hear connect and MAIL to answer them
     // (a discard can only be given at a message stage).
@@ -103,7 +104,7 @@ export class ChainSession implements FilterSession {
       conditionStages.add('connect');
       conditionStages.add('mail');
     }
-    const merged = mergeCapabilities(offer, live, conditionStages);
+    const merged = mergeCapabilities(offer, live, conditionStages, conditionMacros);
     this.mtaLeadingSpace = merged.leadingSpace;
     return merged;
   }

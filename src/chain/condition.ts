@@ -4,7 +4,7 @@
  * A child is stopped when any stopper of any of its conditions says stop.
  */
 import type { ConnectionInfo } from '../mail/connection.js';
-import type { Macros } from '../mail/macros.js';
+import type { MacroRequest, Macros } from '../mail/macros.js';
 import type { EventStage } from '../mail/stage.js';
 
 /** The stages a condition can act at (milter-manager's stopper stages). */
@@ -43,5 +43,10 @@ export interface Condition {
   readonly description: string;
   /** The stages this condition acts at; it is not asked at others. */
   readonly stages: ReadonlySet<ConditionStage>;
+  /**
+   * The MTA macros it reads, per stage. Where the children replace the MTA's default macro list at a
+   * stage, the chain adds these to the list it asks for, or the MTA would stop sending them.
+   */
+  readonly readsMacros?: MacroRequest;
   check(stage: ConditionStage, ctx: ConditionContext): ConditionVerdict;
 }

@@ -1,13 +1,17 @@
 /** What the chain asks of the MTA, merged from its children's answers (milter-manager §7.1). */
 import type { Action, Capabilities } from '../mail/filter.js';
-import type { MacroRequest } from '../mail/macros.js';
+import { canonicalMacroName, type MacroRequest } from '../mail/macros.js';
 import type { EventStage } from '../mail/stage.js';
 
-/** Stages the chain needs whatever its children ask, because conditions act at them. */
+/**
+ * `conditionStages`: stages the chain needs whatever its children ask, because conditions act at them;
+ * `conditionMacros`: the macros those conditions read, per stage.
+ */
 export function mergeCapabilities(
   offer: Capabilities,
   children: readonly Capabilities[],
   conditionStages: ReadonlySet<EventStage>,
+  conditionMacros: readonly MacroRequest[] = [],
 ): Capabilities {
   const actions = new Set<Action>();
   const stages = new Set<EventStage>();
@@ -38,7 +42,7 @@ export function mergeCapabilities(
     // Exact header values (leading space kept): the chain converts for children that did not ask.
     leadingSpace: offer.leadingSpace,
     maxDataSize: 65535,
-    macros: mergeMacros(children),
+    macros: mergeMacros(children, conditionMacros),
   };
 }
 
@@ -47,16 +51,26 @@ const QUEUE_ID_STAGES = new Set(['mail', 'rcpt', 'data', 'endOfMessage']);
 
 /**
  * Union of the children's macro lists per stage. A stage where some child relies on the MTA's
- * defaults gets no list, because a list replaces the MTA's defaults for every child; a list keeps
- * `i` where the chain reads the queue id (the MTA's defaults have it there).
+ * defaults gets no list, because a list replaces the MTA's defaults for every child (Postfix's
+ * defaults carry what the built-in conditions read: {auth_type} and {auth_authen} at MAIL). A list
+ * the chain does send also carries what the chain reads there itself: `i` where its statistics line
+ * takes the queue id, and the macros its conditions read (Authenticated's auth macros, a
+ * [[condition]]'s macro), which the MTA would otherwise stop sending.
  */
-function mergeMacros(children: readonly Capabilities[]): MacroRequest {
+function mergeMacros(children: readonly Capabilities[], conditionMacros: readonly MacroRequest[]): MacroRequest {
   const out: Record<string, string[]> = {};
   const stages = ['connect', 'helo', 'mail', 'rcpt', 'data', 'endOfHeaders', 'endOfMessage'] as const;
   for (const stage of stages) {
     const lists = children.map((c) => (c.actions.has('setMacroLists') ? c.macros[stage] : undefined));
     if (lists.length === 0 || lists.some((l) => l === undefined)) continue;
-    out[stage] = [...new Set([...lists.flatMap((l) => l ?? []), ...(QUEUE_ID_STAGES.has(stage) ? ['i'] : [])])];
+    const names = new Map<string, string>();
+    const add = (name: string) => {
+      if (!names.has(canonicalMacroName(name))) names.set(canonicalMacroName(name), name);
+    };
+    for (const l of lists) l?.forEach(add);
+    if (QUEUE_ID_STAGES.has(stage)) add('i');
+    for (const m of conditionMacros) m[stage]?.forEach(add);
+    out[stage] = [...names.values()];
   }
   return out;
 }

@@ -1,14 +1,14 @@
 /**
  * "Authenticated" / "Unauthenticated": apply the child only to SMTP-AUTH senders, or only to the
  * others (e.g. sign with DKIM only for authenticated users; spam-check only unauthenticated mail).
- * Decided at MAIL because that is when the MTA sends the auth macros; Postfix must be told to
- * (milter_mail_macros = {auth_author} {auth_type} {auth_authen}), otherwise every sender looks
- * unauthenticated.
+ * Decided at MAIL because that is when the MTA sends the auth macros (Postfix does by default; where
+ * the children replace its MAIL list, the chain adds them, see readsMacros).
  */
 import { APPLY, STOP, type Condition, type ConditionStage } from '../condition.js';
-import type { Macros } from '../../mail/macros.js';
+import type { MacroRequest, Macros } from '../../mail/macros.js';
 
 const STAGES: ReadonlySet<ConditionStage> = new Set<ConditionStage>(['mail']);
+const READS: MacroRequest = Object.freeze({ mail: Object.freeze(['{auth_type}', '{auth_authen}']) });
 
 /** True when the MTA reports an SMTP AUTH mechanism or login name for this session. */
 export function isAuthenticated(macros: Macros): boolean {
@@ -20,6 +20,7 @@ export function createAuthenticated(): Condition {
     name: 'Authenticated',
     description: 'Apply a milter only when sender is authorized',
     stages: STAGES,
+    readsMacros: READS,
     check: (stage, ctx) => (stage === 'mail' && !isAuthenticated(ctx.macros) ? STOP : APPLY),
   };
 }
@@ -29,6 +30,7 @@ export function createUnauthenticated(): Condition {
     name: 'Unauthenticated',
     description: 'Apply a milter only when sender is not authorized',
     stages: STAGES,
+    readsMacros: READS,
     check: (stage, ctx) => (stage === 'mail' && isAuthenticated(ctx.macros) ? STOP : APPLY),
   };
 }

@@ -4,6 +4,7 @@
  * Covers what milter-manager users write small Ruby stoppers for (e.g. "only for mail to @example.com",
  * "not for hosts under .internal").
  */
+import { canonicalMacroName, type MacroRequest } from '../../mail/macros.js';
 import { APPLY, STOP, type Condition, type ConditionContext, type ConditionStage } from '../condition.js';
 
 export type RegexConditionField = 'host' | 'address' | 'helo' | 'sender' | 'recipient' | 'macro';
@@ -22,6 +23,8 @@ export interface RegexConditionOptions {
   action: RegexConditionAction;
 }
 
+const MACRO_FIELD_STAGES = ['connect', 'helo', 'mail', 'rcpt'] as const satisfies readonly ConditionStage[];
+
 const FIELD_STAGES: Readonly<Record<RegexConditionField, readonly ConditionStage[]>> = {
   host: ['connect'],
   address: ['connect'],
@@ -34,7 +37,7 @@ const FIELD_STAGES: Readonly<Record<RegexConditionField, readonly ConditionStage
   // Each stage where it is set re-checks the current value (newer stages win in ctx.macros); at RCPT,
   // the last stage asked, an unset macro is tested as "". A stop counts as usual for the stage it
   // happens at: connect/helo for the session, mail for the message, rcpt for that recipient.
-  macro: ['connect', 'helo', 'mail', 'rcpt'],
+  macro: MACRO_FIELD_STAGES,
 };
 
 const LAST_MACRO_STAGE: ConditionStage = 'rcpt';
@@ -78,6 +81,9 @@ export function createRegexCondition(options: RegexConditionOptions): Condition 
     throw new Error(`${label}: invalid regex /${options.pattern}/${options.flags ?? ''}: ${(e as Error).message}`);
   }
   const stages: ReadonlySet<ConditionStage> = new Set(FIELD_STAGES[field]);
+  // The macro is read at every stage the condition is asked at, so it is asked for at each of them.
+  const readsMacros: MacroRequest =
+    field === 'macro' ? Object.fromEntries(MACRO_FIELD_STAGES.map((s) => [s, [canonicalMacroName(macro!)]])) : {};
   const verdict = (value: string) => (re.test(value) === (action === 'apply') ? APPLY : STOP);
   return {
     name,
@@ -85,6 +91,7 @@ export function createRegexCondition(options: RegexConditionOptions): Condition 
       options.description ??
       `${action === 'apply' ? 'Apply' : 'Skip'} milter when ${field === 'macro' ? `macro ${macro}` : field} matches /${options.pattern}/${options.flags ?? ''}`,
     stages,
+    readsMacros,
     check(stage, ctx) {
       if (!stages.has(stage)) return APPLY;
       if (field === 'macro') {
