@@ -152,16 +152,18 @@ export class ChainSession implements FilterSession {
     return reply;
   }
 
-  data(ctx: SessionContext): Promise<Reply> {
+  async data(ctx: SessionContext): Promise<Reply> {
     this.bind(ctx);
-    this.stats.seeQueueId(ctx.macros);
+    this.stats.message(ctx.macros);
     // A child that accepted no recipient has no part in the message (milter-manager §7.3).
     if (this.rcptSeen) {
       for (const run of this.runs) {
         if (run.inPlay && run.caps?.stages.has('rcpt') && run.acceptedRecipients === 0) void this.abortChild(run);
       }
     }
-    return this.envelope('data', (s, c) => s.data?.(c));
+    const reply = await this.envelope('data', (s, c) => s.data?.(c));
+    if (REFUSED.has(reply.status)) this.stats.finish(reply.status);
+    return reply;
   }
 
   unknown(command: string, ctx: SessionContext): Promise<Reply> {
@@ -192,9 +194,11 @@ export class ChainSession implements FilterSession {
 
   async endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
     this.bind(ctx);
-    this.stats.seeQueueId(ctx.macros);
+    this.stats.message(ctx.macros);
     try {
-      return await this.runMessage();
+      const result = await this.runMessage();
+      this.stats.finish(result.reply.status);
+      return result;
     } finally {
       this.endMessage();
     }
@@ -203,6 +207,7 @@ export class ChainSession implements FilterSession {
   async abort(): Promise<void> {
     await Promise.all(this.runs.filter((r) => r.inMessage && r.live).map((r) => this.abortChild(r)));
     this.endMessage();
+    this.stats.abort();
   }
 
   async close(): Promise<void> {
@@ -223,6 +228,8 @@ export class ChainSession implements FilterSession {
     this.onClose();
     const children: Record<string, string> = {};
     for (const r of this.runs) children[r.def.name] = r.lastStatus ?? 'none';
+    // A message still in flight (the MTA closed without an abort) is listed as aborted.
+    this.stats.abort();
     this.chain.logger.info(
       {
         event: 'session',

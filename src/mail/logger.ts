@@ -10,16 +10,30 @@ export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'chi
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const BASE_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
 
-/** A field's value as written in the human format: a list of strings (recipients) comma-separated. */
+/** An object whose values are all strings, numbers, booleans or lists of strings (one message's entry). */
+function isFlatRecord(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every(
+    (x) => ['string', 'number', 'boolean'].includes(typeof x) || (Array.isArray(x) && x.every((y) => typeof y === 'string')),
+  );
+}
+
+/**
+ * A field's value as written in the human format: a list of strings (recipients) comma-separated; a
+ * list of flat objects (the messages of a session) as `[k=v k=v; k=v k=v]`; anything else as JSON.
+ */
 function humanValue(v: unknown): string {
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+  if (Array.isArray(v) && v.length > 0 && v.every(isFlatRecord)) {
+    return `[${v.map((o) => Object.entries(o).map(([k, x]) => `${k}=${humanValue(x)}`).join(' ')).join('; ')}]`;
+  }
   return JSON.stringify(v);
 }
 
 /**
  * A pino JSON record as one readable line: ISO time, level name, message, then `key=value` fields
- * (e.g. `2026-12-03T07:29:53.024Z INFO session finished status=continue from=<a@example.com>`).
+ * (e.g. `2026-12-03T07:29:53.024Z INFO session finished status=continue messages=[queueId=4XyZ1Q2w3 from=<a@example.com> ...]`).
  */
 export function humanLine(json: string): string {
   let rec: Record<string, unknown>;

@@ -458,7 +458,9 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
       const { message, session, queueId } = await deliver('manager-ham');
       expectContentHeaders(message);
       // The statistics line matches Postfix's log: its queue id (macro i), from=<...>, to=<...>.
-      expect(session, JSON.stringify(session)).toMatchObject({ queueId, from: `<${SENDER}>`, to: [`<${RCPT}>`] });
+      expect(session, JSON.stringify(session)).toMatchObject({
+        messages: [{ queueId, from: `<${SENDER}>`, to: [`<${RCPT}>`], status: 'continue' }],
+      });
       expect(message).toMatch(/^X-Spam-Status: No, /m);
       expect(message).toMatch(/^X-Virus-Status: Clean$/m);
       expect(message).toMatch(headerRe(PYMILTER_HEADER.name, PYMILTER_HEADER.value));
