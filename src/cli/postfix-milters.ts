@@ -1,13 +1,15 @@
 /**
  * The main.cf line that points Postfix at the manager, printed at start because the socket path Mailgate
  * listens on is not always the one Postfix must name: Debian runs smtpd and cleanup chrooted in the queue
- * directory, so a socket at /var/spool/postfix/mailgate/milter.sock is `unix:/mailgate/milter.sock` to
- * them, and the full path fails with "No such file or directory" (every mail then gets
- * milter_default_action). Computed from the spec alone: no postconf call, nothing that can block.
+ * directory, where the full path /var/spool/postfix/mailgate/milter.sock does not exist ("No such file or
+ * directory", and every mail gets milter_default_action). Postfix's daemons run in the queue directory
+ * whether chrooted or not (they chdir there before any chroot), so the relative `unix:mailgate/milter.sock`
+ * reaches the socket in both cases, as Debian's `local:opendkim/opendkim.sock` recipe does. Computed from
+ * the spec alone: no postconf call, nothing that can block.
  */
 import { parseConnectionSpec } from '../config/connection-spec.js';
 
-/** Postfix's default queue_directory, the chroot of its daemons on Debian. */
+/** Postfix's default queue_directory: its daemons' working directory, and their chroot on Debian. */
 export const POSTFIX_CHROOT = '/var/spool/postfix';
 
 export interface PostfixMilterAdvice {
@@ -21,10 +23,10 @@ export function postfixMilterAdvice(listenSpec: string): PostfixMilterAdvice {
   const spec = parseConnectionSpec(listenSpec);
   if (spec.type === 'unix') {
     if (spec.path.startsWith(`${POSTFIX_CHROOT}/`)) {
-      const inside = spec.path.slice(POSTFIX_CHROOT.length);
+      const inside = spec.path.slice(POSTFIX_CHROOT.length + 1);
       return {
         spec: `unix:${inside}`,
-        note: `the path inside Postfix's chroot ${POSTFIX_CHROOT} (Debian's default); if smtpd has chroot = n in master.cf, write unix:${spec.path}`,
+        note: `relative to Postfix's queue directory ${POSTFIX_CHROOT}, where its daemons run: it works whether smtpd is chrooted there (Debian's default) or not`,
       };
     }
     return {

@@ -3,10 +3,12 @@
 // at [127.0.0.1]:relayPort without DNS, through the milter(s) under test.
 import { join } from 'node:path';
 
-// Every service in chroot n (the temp dirs are not set up as chroot jails).
-// Only what a relay-only instance needs; postlog is required by maillog_file.
-export const masterCf = (port: number): string => `
-127.0.0.1:${port} inet n - n - - smtpd
+// Every service in chroot n (the temp dirs are not set up as chroot jails), but
+// smtpd may be chrooted in the queue directory, as Debian does, to test how it
+// names a milter socket. Only what a relay-only instance needs; postlog is
+// required by maillog_file.
+export const masterCf = (port: number, smtpdChroot = false): string => `
+127.0.0.1:${port} inet n - ${smtpdChroot ? 'y' : 'n'} - - smtpd
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
 rewrite   unix  - - n - - trivial-rewrite

@@ -25,11 +25,15 @@ export interface PostfixOptions {
   relayPort?: number;
   /** Extra main.cf parameters, applied last. */
   extra?: Record<string, string>;
+  /** Run smtpd chrooted in the queue directory (Debian's default); other services stay unchrooted. */
+  smtpdChroot?: boolean;
 }
 
 export interface Postfix {
   readonly port: number;
   readonly configDir: string;
+  /** queue_directory: where Postfix's daemons run (their working directory, and smtpd's chroot if any). */
+  readonly queueDir: string;
   readonly logFile: string;
   /** The smtp-sink Postfix relays to, when startPostfix started it. */
   readonly sink: SmtpSink | undefined;
@@ -43,7 +47,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<Postfix> {
   const tmp = await makeTempDir('postfix');
   const root = tmp.path;
   const configDir = await tmp.sub('etc');
-  await tmp.sub('queue'); // postfix-script creates the subdirectories
+  const queueDir = await tmp.sub('queue'); // postfix-script creates the subdirectories
   const dataDir = await tmp.sub('data');
   const metaDir = await tmp.sub('meta');
   const logFile = join(root, 'maillog');
@@ -57,7 +61,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<Postfix> {
   const port = await freePort();
   const milters = opts.milterSpec === '' ? '' : postfixSpec(parseSpec(opts.milterSpec));
   await writeFile(join(configDir, 'main.cf'), mainCf(root, milters, relayPort, opts.extra ?? {}));
-  await writeFile(join(configDir, 'master.cf'), masterCf(port));
+  await writeFile(join(configDir, 'master.cf'), masterCf(port, opts.smtpdChroot));
 
   const log = async (): Promise<string> => readFile(logFile, 'utf8').catch(() => '');
   const diagnostics = async (): Promise<string> => {
@@ -115,6 +119,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<Postfix> {
   return {
     port,
     configDir,
+    queueDir,
     logFile,
     sink,
     log,
