@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { chainFromConfig } from '../chain/from-config.js';
 import { ReloadableChain } from '../chain/reloadable.js';
 import { ConfigError } from '../config/errors.js';
+import { checkDataDirectories } from '../config/data-dir-check.js';
 import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/origin.js';
@@ -50,8 +51,9 @@ function load(opts: Options): LoadedConfig {
     ...(opts.unixSocketGroup !== undefined ? { unixSocketGroup: opts.unixSocketGroup } : {}),
     ...(opts.unixSocketMode !== undefined ? { unixSocketMode: opts.unixSocketMode } : {}),
   });
-  // A socket directory that cannot be created fails here, with file:line, before anything starts.
-  const problem = checkManagerSocket(loaded);
+  // A socket or data directory that cannot be created fails here, with file:line, before anything starts
+  // (and at a reload, before the new chain opens its stores: the running configuration is kept).
+  const problem = checkManagerSocket(loaded) ?? checkDataDirectories(loaded);
   if (problem) throw problem;
   return withDetectedChildren(loaded);
 }

@@ -5,9 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, lstat, mkdir, mkdtemp, rename, rmdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdtemp, rename, rmdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
+import { makeDirectory } from '../config/make-directory.js';
 import { checkSocketDirectory } from '../config/socket-dir.js';
 import { parseMode, SocketModeError } from '../config/socket-mode.js';
 
@@ -34,14 +35,9 @@ export async function prepareSocketPath(path: string): Promise<void> {
   const problem = checkSocketDirectory(path);
   if (problem !== undefined) throw new SocketSetupError(problem);
   try {
-    // mkdir's mode is filtered by the umask: a 027 umask would lock Postfix out of the directory.
-    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
-    if (first !== undefined) {
-      for (let d = dir; ; d = dirname(d)) {
-        await chmod(d, 0o755);
-        if (d === first || dirname(d) === d) break;
-      }
-    }
+    // Not Node's recursive mkdir (it loops forever under /proc). Its mode is filtered by the umask:
+    // a 027 umask would lock Postfix out of the directory.
+    for (const made of makeDirectory(dir, 0o755)) await chmod(made, 0o755);
   } catch (err) {
     throw new SocketSetupError(`cannot create socket directory ${dir}: ${(err as Error).message}`);
   }

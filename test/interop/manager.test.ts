@@ -892,6 +892,28 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
       expect(Object.keys(still.session.children).sort()).toEqual(['py', 'tc']);
     });
 
+    // It hung the manager at 100 % CPU (Node's recursive mkdir on procfs, opening the new chain's database).
+    test('SIGHUP with a greylist database under /proc: "reload failed" at its file:line, the running configuration keeps serving', async ({
+      onTestFailed,
+    }) => {
+      onTestFailed(dump);
+      setup.check();
+      const pid = mgr.daemon().pid;
+      const text = `${managerToml(config([child('py')]))}${GREYLIST_CHILD}sqlite_file = "/proc/mailgate-hostile/greylist.sqlite"\n`;
+      await mgr.writeConfig(text);
+      const line = text.split('\n').findIndex((l) => l.startsWith('sqlite_file')) + 1;
+      const failed = await mgr.reload().then(
+        () => 'reloaded',
+        (err: Error) => err.message,
+      );
+      expect(failed).toMatch(/^reload failed/);
+      const why = `${mgr.configFile}:${line}: milter "grey".sqlite_file: greylist database directory /proc/mailgate-hostile is on proc (/proc), a kernel filesystem that cannot hold a database`;
+      expect(failed).toContain(JSON.stringify(why));
+      const still = await deliver('manager-after-proc-hup');
+      expect(mgr.daemon().pid).toBe(pid);
+      expect(Object.keys(still.session.children).sort()).toEqual(['py', 'tc']);
+    });
+
     test('SIGTERM during a session: the session finishes (delivered), then the manager exits 0', async ({ onTestFailed }) => {
       onTestFailed(dump);
       setup.check();
@@ -922,6 +944,14 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
     });
   });
 });
+
+/** A built-in greylist child in SQLite (the default store): its database is created in data_dir at start. */
+const GREYLIST_CHILD = `
+[[milter]]
+name = "grey"
+builtin = "greylist"
+conf_text = "greylist 10m"
+`;
 
 describe('5. a bad configuration: exit 2, one line naming file:line and the key, no socket', LIMITS, () => {
   const td = new Teardown();
@@ -991,6 +1021,38 @@ describe('5. a bad configuration: exit 2, one line naming file:line and the key,
       socket: () => '/proc/mailgate-hostile/manager.sock',
       line: 2,
       key: /manager\.connection_spec\b.*is on proc \(\/proc\), a kernel filesystem that cannot hold a socket/,
+    },
+    // A data directory that cannot be created hung the manager at 100 % CPU with no output (Node's
+    // recursive mkdir on procfs, opening the greylist database) or failed after startup.
+    {
+      name: 'a data_dir under /proc (a greylist child keeps its database there)',
+      text: (sock) => `data_dir = "/proc/mailgate-hostile/data"\n${managerToml(good(sock))}${GREYLIST_CHILD}`,
+      line: 1,
+      key: /: data_dir: data directory \/proc\/mailgate-hostile\/data is on proc \(\/proc\), a kernel filesystem that cannot hold files$/,
+    },
+    {
+      name: 'a data_dir under /proc (no child uses it yet)',
+      text: (sock) => `data_dir = "/proc/mailgate-hostile/data"\n${managerToml(good(sock))}`,
+      line: 1,
+      key: /: data_dir: data directory \/proc\/mailgate-hostile\/data is on proc \(\/proc\), a kernel filesystem/,
+    },
+    {
+      name: 'a data_dir under a dangling symlink',
+      text: (sock) => `data_dir = "${join(tmp.path, 'dangling', 'data')}"\n${managerToml(good(sock))}${GREYLIST_CHILD}`,
+      line: 1,
+      key: /: data_dir: cannot create data directory .*dangling\/data: .*dangling is a symbolic link to .*, which does not exist$/,
+    },
+    {
+      name: 'a data_dir under a regular file',
+      text: (sock) => `data_dir = "${join(tmp.path, 'regular-file', 'data')}"\n${managerToml(good(sock))}${GREYLIST_CHILD}`,
+      line: 1,
+      key: /: data_dir: cannot create data directory .*regular-file\/data: .*regular-file is not a directory$/,
+    },
+    {
+      name: 'a greylist sqlite_file under /proc',
+      text: (sock) => `data_dir = "${join(tmp.path, 'data')}"\n${managerToml(good(sock))}${GREYLIST_CHILD}sqlite_file = "/proc/mailgate-hostile/greylist.sqlite"\n`,
+      line: 14,
+      key: /: milter "grey"\.sqlite_file: greylist database directory \/proc\/mailgate-hostile is on proc \(\/proc\), a kernel filesystem that cannot hold a database$/,
     },
     {
       name: 'a 30-day reading_timeout',

@@ -22,7 +22,7 @@ const v = (value: unknown): ShownDefault => ({ value });
 const unset = (why: string): ShownDefault => ({ note: why });
 
 /** The greylist SQLite file's default name inside data_dir (store/greylist/open.ts's DEFAULT_SQLITE_FILE). */
-const GREYLIST_SQLITE_FILE = 'greylist.sqlite';
+export const GREYLIST_SQLITE_FILE = 'greylist.sqlite';
 
 const SHOWN: { readonly [K in BuiltinName]: (written: Written, dataDir: string) => Record<string, ShownDefault> } = {
   greylist: (written, dataDir) => ({

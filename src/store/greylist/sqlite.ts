@@ -2,9 +2,10 @@
  * The default greylist store: one SQLite file in the data directory (better-sqlite3), surviving
  * restarts. Several mailgate processes on the same host may share the file (WAL + busy timeout).
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDirectory } from '../../config/make-directory.js';
 import type { GreylistEntry, GreylistEntryKind, GreylistQuery, GreylistStore, GreylistTuple } from './store.js';
 
 /** Bump with a migration in MIGRATIONS when the schema changes. */
@@ -163,7 +164,12 @@ export class SqliteGreylistStore implements GreylistStore {
 function createPrivately(file: string): void {
   if (file === ':memory:') return;
   const dir = dirname(file);
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Not Node's recursive mkdir: under /proc it loops forever at 100 % CPU.
+  try {
+    makeDirectory(dir, 0o700);
+  } catch (err) {
+    throw new Error(`greylist database ${file}: cannot create its directory ${dir}: ${(err as Error).message}`);
+  }
   if (!existsSync(file)) {
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600); // openSync's mode is filtered by the umask; chmod is not

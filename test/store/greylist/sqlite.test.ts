@@ -1,13 +1,23 @@
 /** SqliteGreylistStore beyond the shared contract: restarts, file permissions, schema, query plans. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SQLITE_SCHEMA_VERSION, SqliteGreylistStore } from '../../../src/store/greylist/sqlite.js';
 import { openGreylistStore, sqliteFilePath } from '../../../src/store/greylist/open.js';
 import { MemoryGreylistStore } from '../../../src/store/greylist/memory.js';
 import { autowhite, pending, T } from './contract.js';
+import { builtModule } from '../../dist.js';
+import { hangGuard } from '../../hang-guard.js';
+
+/** Opens dist/'s SqliteGreylistStore (argv[1]) on a file (argv[2]); prints the error's message. */
+const OPEN_IN_CHILD = `
+const { SqliteGreylistStore } = await import(process.argv[1]);
+try { await new SqliteGreylistStore(process.argv[2]).close(); console.log('opened'); } catch (err) { console.log(err.message); }
+`;
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-greylist-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +50,23 @@ describe('SqliteGreylistStore', () => {
     }
     await s.close();
   });
+
+  // It hung at 100 % CPU: Node's recursive mkdir loops forever on procfs. Run in a child process with a
+  // timeout, so that a regression fails this test instead of blocking the test worker for good.
+  test.each(['/proc/mailgate-hostile/greylist.sqlite', '/proc/mailgate-hostile/a/b/greylist.sqlite'])(
+    'refuses a database under /proc with an error naming the directory, not a hang (%s)',
+    (file) => {
+      const done = hangGuard(2_000);
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', OPEN_IN_CHILD, pathToFileURL(builtModule('store/greylist/sqlite.js')).href, file], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(r.error, 'the child hung (killed after 20 s)').toBeUndefined();
+      expect(r.stdout.trim()).toBe(`greylist database ${file}: cannot create its directory ${dirname(file)}: /proc is on proc, a kernel filesystem`);
+      done();
+      expect(existsSync(dirname(file))).toBe(false);
+    },
+  );
 
   test('WAL journal, synchronous NORMAL, schema version recorded', async () => {
     const file = join(dir, 'pragmas.sqlite');
