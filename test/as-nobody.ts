@@ -2,14 +2,12 @@
  * Calls a function of the built package (dist/) in a child node process that gives up root for nobody
  * (uid and gid 65534) first: a permission check means nothing as root, which may write anywhere, and CI runs
  * the tests as root. The module is loaded before privileges are dropped, so the checkout need not be
- * readable by nobody; what the function touches must be.
+ * readable by nobody; what the function touches must be. A dist/ older than the sources is refused (dist.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { builtModule } from './dist.js';
 
-const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const NOBODY = 65534;
 
 const CHILD = `
@@ -25,8 +23,7 @@ process.stdout.write(JSON.stringify({ uid: process.getuid(), results }));
 
 /** `name` of dist/`module` called once per argument list, as nobody; undefined results come back as null. */
 export function callAsNobody(module: string, name: string, calls: unknown[][]): unknown[] {
-  const file = join(DIST, module);
-  if (!existsSync(file)) throw new Error(`${file} does not exist: run \`npm run build\` first`);
+  const file = builtModule(module);
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify([pathToFileURL(file).href, name, calls])], {
     encoding: 'utf8',
     timeout: 20_000,
