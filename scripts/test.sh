@@ -14,24 +14,33 @@ npm run lint
 mkdir -p .tmp
 rm -f .tmp/vitest.json .tmp/vitest-lts.json
 status=0
+# Each run's exit code goes to the closing line: a run that stopped early must count there as well.
 echo "== tests under node $(node --version)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=1
+run20=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || run20=$?
 echo "== tests under the current LTS (scripts/node-lts.sh)"
-bash scripts/node-lts.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$PWD/.tmp/vitest-lts.json" "$@" || status=1
+run24=0
+bash scripts/node-lts.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$PWD/.tmp/vitest-lts.json" "$@" || run24=$?
 
 # Per run: its skipped tests by name and its counts; then one plain closing line that any CI reads:
-# "tests: N passed, N failed, N skipped" (both runs together).
+# "tests: N passed, N failed, N skipped" (both runs together). A run with no results (it could not be
+# prepared, or vitest died) or a non-zero exit with no failed test (an unhandled error, a file that
+# failed to load) counts as one failed test, said on the line before, so the line never reads
+# "0 failed" when the command fails.
 node -e '
   const fs = require("fs");
   const total = { passed: 0, failed: 0, skipped: 0 };
-  let ok = true;
-  for (const [file, node] of process.argv.slice(1).map((a) => a.split("="))) {
+  const counted = []; // why a run counts as failed without a failed test: printed just above the closing line
+  for (const arg of process.argv.slice(1)) {
+    const [file, node, code] = arg.split("|");
+    const exit = Number(code);
     let r;
     try {
       r = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch {
-      console.error(`node ${node}: no test results (${file})`);
-      ok = false;
+      console.log(`node ${node}: no test results`);
+      counted.push(`node ${node}: the run did not complete (no test results in ${file}; exit ${exit}): counted as 1 failed`);
+      total.failed += 1;
       continue;
     }
     const n = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests };
@@ -42,10 +51,20 @@ node -e '
       }
     }
     console.log(`node ${node}: ${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped`);
+    if (r.numTotalTests === 0) {
+      counted.push(`node ${node}: no test ran (exit ${exit}): counted as 1 failed`);
+      n.failed = Math.max(n.failed, 1);
+    } else if (exit !== 0 && n.failed === 0) {
+      const suites = r.numFailedTestSuites > 0 ? `${r.numFailedTestSuites} test file(s) failed outside a test` : "an unhandled error, see above";
+      counted.push(`node ${node}: vitest exited ${exit} with no failed test (${suites}): counted as 1 failed`);
+      n.failed = 1;
+    }
     for (const k in total) total[k] += n[k];
-    if (r.numTotalTests === 0) { console.error(`node ${node}: no test ran`); ok = false; }
   }
+  for (const why of counted) console.log(why);
   console.log(`tests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
-  process.exit(ok ? 0 : 1);
-' ".tmp/vitest.json=$(node --version)" ".tmp/vitest-lts.json=$(.node-lts/node/bin/node --version 2>/dev/null || echo 'LTS (not installed)')" || status=1
+  process.exit(total.failed > 0 ? 1 : 0);
+' ".tmp/vitest.json|$(node --version)|$run20" ".tmp/vitest-lts.json|$(.node-lts/node/bin/node --version 2>/dev/null || echo 'LTS (not installed)')|$run24" || status=1
+# The line and the exit code agree; a run's own non-zero exit fails the command in any case.
+[ "$run20" = 0 ] && [ "$run24" = 0 ] || status=1
 exit $status
