@@ -898,6 +898,7 @@ describe('Postfix → mailgate manager → opendkim + spamass-milter + clamav-mi
     }) => {
       onTestFailed(dump);
       setup.check();
+      await mgr.restart(config([child('py'), child('tc')]));
       const pid = mgr.daemon().pid;
       const text = `${managerToml(config([child('py')]))}${GREYLIST_CHILD}sqlite_file = "/proc/mailgate-hostile/greylist.sqlite"\n`;
       await mgr.writeConfig(text);
