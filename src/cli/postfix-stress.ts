@@ -52,6 +52,11 @@ export class PostfixStress {
         if (threshold !== this.value) this.logger.info({ threshold }, 'stress threshold from Postfix (3/4 of the smtpd process limit)');
         this.value = threshold;
       })
+      // execFile throws synchronously when the spawn itself fails (ENOMEM, E2BIG...): without this the
+      // rejection would pass through finally() and Node's default would end the manager.
+      .catch((err: unknown) => {
+        this.logger.warn({ err: (err as Error).message }, 'cannot run postconf for the smtpd process limit; stress threshold unchanged');
+      })
       .finally(() => (this.running = undefined));
   }
 
