@@ -24,8 +24,10 @@ type State = 'negotiate' | 'session' | 'envelope' | 'content' | 'closed';
 export interface ServerConnectionOptions {
   readonly filter: Filter;
   readonly logger: Logger;
-  /** Close the connection after this long without traffic (libmilter: 7210 s). */
+  /** Close the connection after this long without traffic between packets (libmilter: 7210 s). */
   readonly idleTimeoutMs: number;
+  /** Close it sooner when the MTA stops in the middle of a packet (default: idleTimeoutMs). */
+  readonly packetTimeoutMs?: number;
   /** Reply sent when the filter throws. */
   readonly errorReply: Reply;
 }
@@ -81,7 +83,12 @@ export class ServerConnection {
   private active = true;
   private idleSince = 0;
 
-  /** Called by the server's sweep timer: closes the connection once the peer was silent too long. */
+  /**
+   * Called by the server's sweep timer (`now`: the monotonic performance.now()): closes the
+   * connection once the peer was silent too long. A stall inside a packet has its own, shorter limit:
+   * an MTA waits for a command's reply only so long (Postfix: milter_command_timeout, 30 s), while
+   * silence between commands is an SMTP client taking its time.
+   */
   checkIdle(now: number): void {
     // Only time spent waiting for the MTA counts: a filter at work is not an idle peer.
     if (this.active || this.running) {
@@ -89,9 +96,10 @@ export class ServerConnection {
       this.idleSince = now;
       return;
     }
-    if (now - this.idleSince < this.opts.idleTimeoutMs) return;
-    const mid = this.decoder.pending > 0 ? ' in the middle of a packet' : '';
-    this.fail(`peer silent for ${Math.round(this.opts.idleTimeoutMs / 1000)} s${mid}; closing`);
+    const mid = this.decoder.pending > 0;
+    const limit = mid ? Math.min(this.opts.packetTimeoutMs ?? Infinity, this.opts.idleTimeoutMs) : this.opts.idleTimeoutMs;
+    if (now - this.idleSince < limit) return;
+    this.fail(`peer silent for ${Math.round(limit / 1000)} s${mid ? ' in the middle of a packet' : ''}; closing`);
   }
 
   private onData(data: Buffer): void {

@@ -5,9 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, chown, lstat, mkdtemp, rename, rmdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { makeDirectory } from '../config/make-directory.js';
 import { checkSocketDirectory } from '../config/socket-dir.js';
 import { parseMode, SocketModeError } from '../config/socket-mode.js';
@@ -41,18 +41,32 @@ export async function prepareSocketPath(path: string): Promise<void> {
   } catch (err) {
     throw new SocketSetupError(`cannot create socket directory ${dir}: ${(err as Error).message}`);
   }
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch {
-    return; // nothing there
-  }
-  if (!isSocket) throw new SocketSetupError(`${path} exists and is not a socket; refusing to replace it`);
-  if (await socketAnswers(path)) throw new SocketSetupError(`${path} is in use by another running process`);
-  await unlink(path);
+  await removeStaleSocket(path);
 }
 
-function socketAnswers(path: string): Promise<boolean> {
+/** Removes the socket at `path` if no process answers on it; refuses a live one or a non-socket. */
+export async function removeStaleSocket(path: string): Promise<void> {
+  let before;
+  try {
+    before = await lstat(path);
+  } catch {
+    return; // gone meanwhile
+  }
+  if (!before.isSocket()) throw new SocketSetupError(`${path} exists and is not a socket; refusing to replace it`);
+  if (await socketAnswers(path)) throw new SocketSetupError(`${path} is in use by another running process`);
+  // Only the file found dead: another process may have put its own live socket there meanwhile.
+  const now = await lstat(path).catch(() => undefined);
+  if (now === undefined || now.dev !== before.dev || now.ino !== before.ino) return;
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new SocketSetupError(`cannot remove the stale socket ${path}: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
@@ -88,50 +102,13 @@ export function resolveSocketPermissions(perms: SocketPermissions): ResolvedPerm
 }
 
 /** Applies mode, group and owner to a freshly created socket. */
-export async function applySocketPermissions(path: string, perms: ResolvedPermissions): Promise<void> {
+export async function applySocketPermissions(path: string, perms: ResolvedPermissions, shownAs = path): Promise<void> {
   const { mode, uid, gid } = perms;
   try {
     if (uid !== -1 || gid !== -1) await chown(path, uid, gid);
     await chmod(path, mode);
   } catch (err) {
-    throw new SocketSetupError(`cannot set owner/group/mode of ${path}: ${(err as Error).message}`);
-  }
-}
-
-/**
- * Binds with `bind` in a private directory, gives the socket its owner, group and mode there, and
- * only then renames it to `path`. A socket is created with the mode the umask leaves (srwxrwxrwx
- * under umask 000) and Postfix may connect the moment it appears; chmod after bind leaves a window
- * where anyone can. A umask around bind would close it, but process.umask() is process-wide (another
- * file created meanwhile would get it too) and throws in a worker thread. The private directory
- * (mkdtemp: 0700, ours) lets no one else reach the socket before the rename, and rename(2) within
- * one directory is atomic: at `path` the socket exists only with its final permissions. The price:
- * the kernel keeps the path given to bind, so `ss -xl` and /proc/net/unix name the private one.
- */
-export async function bindSocketFile(
-  path: string,
-  perms: ResolvedPermissions,
-  bind: (tempPath: string) => Promise<void>,
-): Promise<void> {
-  let privateDir: string;
-  try {
-    // A short name: the socket's path inside it must fit in sun_path (108 bytes) as the final one does.
-    privateDir = await mkdtemp(join(dirname(path), '.mg'));
-  } catch (err) {
-    throw new SocketSetupError(`cannot create a private directory beside ${path}: ${(err as Error).message}`);
-  }
-  const temp = join(privateDir, 's');
-  try {
-    await bind(temp);
-    await applySocketPermissions(temp, perms);
-    try {
-      await rename(temp, path);
-    } catch (err) {
-      throw new SocketSetupError(`cannot move the socket into place at ${path}: ${(err as Error).message}`);
-    }
-  } finally {
-    await unlink(temp).catch(() => undefined);
-    await rmdir(privateDir).catch(() => undefined);
+    throw new SocketSetupError(`cannot set owner/group/mode of ${shownAs}: ${(err as Error).message}`);
   }
 }
 

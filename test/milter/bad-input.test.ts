@@ -3,7 +3,7 @@
  * closed (or answered per protocol), exactly one warn line is logged, and a healthy connection opened
  * before it still completes a whole session afterwards.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { capabilitiesFor } from '../../src/mail/capabilities.js';
 import type { Capabilities, Filter } from '../../src/mail/filter.js';
 import { CONTINUE } from '../../src/mail/reply.js';
@@ -371,6 +371,55 @@ describe('stalled and vanishing peers', () => {
     await keepAlive(s, () => p.isClosed || Date.now() - started > 10_000);
     expect(p.isClosed).toBe(true);
     await closedWithOneWarn(s, p, /silent for 1 s; closing/);
+    await finishHealthy(s);
+  });
+
+  it('a stall inside a packet has its own shorter limit than silence between packets (reviewer defect: 600 s for both)', async () => {
+    // Postfix gives up on a command after milter_command_timeout (30 s): a connection stalled inside a
+    // packet must not hold its slot for the whole mta_timeout.
+    const s = await setup({ timeout: 600, packetTimeout: 1 });
+    const between = await badPeer(s);
+    between.send(POSTFIX_OPTNEG);
+    await between.response();
+    const p = await badPeer(s);
+    p.send(POSTFIX_OPTNEG);
+    await p.response();
+    const started = Date.now();
+    p.send(encodePacket(Command.HELO, Buffer.from('mx.example\0')).subarray(0, 7));
+    await keepAlive(s, () => p.isClosed || Date.now() - started > 8_000);
+    expect(p.isClosed).toBe(true);
+    expect(await until(() => s.log.warns().length === 1)).toBe(true);
+    expect(s.log.warns()[0]!.msg).toMatch(/silent for 1 s in the middle of a packet/);
+    // Silent as long between packets: still open, under the 600 s idle limit.
+    expect(between.isClosed).toBe(false);
+    between.send({ type: 'helo', name: 'still here' });
+    expect((await between.response()).type).toBe('continue');
+    await finishHealthy(s);
+  });
+
+  it('a wall-clock step larger than the idle timeout closes no idle connection (reviewer defect: Date.now)', async () => {
+    const s = await setup({ timeout: 5 });
+    const p = await badPeer(s);
+    p.send(POSTFIX_OPTNEG);
+    await p.response();
+    const realNow = Date.now.bind(Date);
+    const forMs = (ms: number): (() => boolean) => {
+      const end = realNow() + ms;
+      return () => p.isClosed || realNow() > end;
+    };
+    // The sweep runs every 0.5 s: it first notes the connection idle on the real clock...
+    await keepAlive(s, forMs(1_100));
+    const step = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+    try {
+      // ...then several sweeps pass with the wall clock an hour ahead.
+      await keepAlive(s, forMs(1_600));
+    } finally {
+      step.mockRestore();
+    }
+    expect(p.isClosed).toBe(false);
+    p.send({ type: 'helo', name: 'after the step' });
+    expect((await p.response()).type).toBe('continue');
+    expect(s.log.warns()).toEqual([]);
     await finishHealthy(s);
   });
 
