@@ -115,9 +115,7 @@ export class WaitingRoom {
     w.socket.off('data', w.onData);
     w.socket.off('end', w.onEnd);
     w.socket.off('close', w.onClose);
-    w.socket.off('error', ignore);
-    // A destroyed socket may still report an error: keep it from becoming an uncaught one.
-    w.socket.on('error', ignore);
+    // The 'error' listener stays: a socket destroyed here may still report one.
     if (this.queue.size < this.opts.capacity / 2) this.overflowLogged = false;
   }
 }
