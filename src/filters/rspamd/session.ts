@@ -129,7 +129,8 @@ export function rspamdSession(deps: SessionDeps): StageHandlers {
       if (!parsed.ok) return failed(`unusable answer (${parsed.error.detail})`, { reason: parsed.error.reason, queueId });
       const r = parsed.reply;
       const verdict = verdictFor(r, messageHeaders(m.message), options);
-      logger.info(
+      // A clean message at debug: the manager's statistics line is the one info line per session.
+      logger[r.action === 'no action' ? 'debug' : 'info'](
         { action: r.action, score: r.score, required: r.requiredScore, outcome: verdict.outcome, queueId, ms: Date.now() - started },
         `rspamd: ${r.action}${r.score === undefined ? '' : ` (${r.score.toFixed(2)} / ${(r.requiredScore ?? 0).toFixed(2)})`} → ${verdict.outcome}`,
       );

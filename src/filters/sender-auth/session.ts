@@ -185,7 +185,7 @@ export class AuthSession {
     try {
       const raw = rawMessage(message.headers.all, message.body(), this.leadingSpace);
       const signature = await signMessage(raw, key, ctx.now());
-      ctx.logger.info({ domain: key.domain, selector: key.selector, queueId }, 'DKIM-signed');
+      ctx.logger.debug({ domain: key.domain, selector: key.selector, queueId }, 'DKIM-signed');
       return [this.inserted('DKIM-Signature', signature.value)];
     } catch (err) {
       ctx.logger.error({ domain: key.domain, err: (err as Error).message, queueId }, 'DKIM signing failed; message passed unsigned');
@@ -216,7 +216,8 @@ export class AuthSession {
     const summary = Object.fromEntries(rows.map((r) => [r.method, r.result]));
     const line = { ...summary, from: outcome.dmarc?.fromDomain, action: action.kind, queueId, ...(outcome.error ? { error: outcome.error } : {}) };
     if (outcome.error) ctx.logger.warn(line, `DKIM/DMARC not checked: ${outcome.error}`);
-    else ctx.logger.info(line, 'authentication results');
+    // Every message: debug, so the manager's statistics line stays the one info line per session.
+    else ctx.logger.debug(line, 'authentication results');
     return { value: authenticationResults(authservId, rows), action };
   }
 

@@ -125,6 +125,12 @@ describe('actions', () => {
     expect(eom.changes).toEqual([{ kind: 'changeHeader', name: 'Subject', index: 1, value: '[spam] hello' }]);
   });
 
+  it('a clean message (no action) logs at debug only: the statistics line is the one info line per session', async () => {
+    const { lines } = await answer({ action: 'no action', score: 1, required_score: 15 });
+    expect(lines.filter((l) => l.level === 'info')).toHaveLength(0);
+    expect(lines.filter((l) => l.level === 'debug').some((l) => l.msg.includes('no action'))).toBe(true);
+  });
+
   it('no action → accept with the milter block\'s changes', async () => {
     const { eom } = await answer(
       {

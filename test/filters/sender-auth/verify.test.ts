@@ -48,6 +48,15 @@ describe('auth filter: DKIM and DMARC at end of message', () => {
     expect(run.eom?.changes[0]).toMatchObject({ kind: 'insertHeader', index: 0, name: 'Authentication-Results' });
   });
 
+  it('logs its results at debug, not info: the statistics line is the one info line per session', async () => {
+    const filter = createSenderAuthFilter('auth', options(), env.ctx);
+    const from = env.logs.length;
+    await deliver(filter, { address: REMOTE_BAD, headers: await signed(HEADERS) });
+    const results = env.logs.slice(from).filter((l) => l['msg'] === 'authentication results');
+    expect(results).toHaveLength(1);
+    expect(results[0]!['level']).toBe(20);
+  });
+
   it('a c=simple/simple signature verifies too: header bytes are kept exactly (no space after the colon)', async () => {
     const filter = createSenderAuthFilter('auth', options(), env.ctx);
     const headers: [string, string][] = [['From', 'alice@example.com'], ['Subject', 'x  y'], ['Date', 'Mon, 1 Jan 2024 00:00:00 +0000']];
