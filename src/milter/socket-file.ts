@@ -66,6 +66,11 @@ export async function removeStaleSocket(path: string): Promise<void> {
   }
 }
 
+/**
+ * Whether a server listens on the socket at `path`. Only a refused connection (or no file) means
+ * nobody does: a full backlog (EAGAIN) or a permission error says nothing, so it counts as in use and
+ * a live server's socket is never taken for stale.
+ */
 export function socketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
@@ -73,7 +78,7 @@ export function socketAnswers(path: string): Promise<boolean> {
       s.destroy();
       resolve(true);
     });
-    s.once('error', () => resolve(false));
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
   });
 }
 

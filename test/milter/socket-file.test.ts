@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineFilter } from '../../src/mail/define-filter.js';
 import { silentLogger } from '../../src/mail/logger.js';
 import { MilterServer } from '../../src/milter/server.js';
-import { SocketSetupError } from '../../src/milter/socket-file.js';
+import { SocketSetupError, socketAnswers } from '../../src/milter/socket-file.js';
 import { tempDir } from './helpers.js';
 import { until } from './wire-helpers.js';
 
@@ -100,4 +100,29 @@ describe('a socket path on a kernel filesystem is refused (hostile-test defect: 
     },
     15_000,
   );
+});
+
+describe('a busy server is never taken for a stale socket', () => {
+  it('a full listen backlog (EAGAIN on connect) counts as listening, not as stale', async () => {
+    const dir = tempDir('mailgate-busy-');
+    cleanups.push(() => dir.cleanup());
+    const path = join(dir.path, 'milter.sock');
+    // A server with a backlog of 1 whose event loop is blocked: it accepts nothing for a while.
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen({ path: ${JSON.stringify(path)}, backlog: 1 }, () => {
+         console.log('ready');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20000);
+       });`,
+    ]);
+    cleanups.push(() => void child.kill('SIGKILL'));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const { connect } = await import('node:net');
+    const refusals: string[] = [];
+    const fillers = Array.from({ length: 8 }, () => connect(path).on('error', (e: NodeJS.ErrnoException) => refusals.push(e.code ?? '')));
+    cleanups.push(() => fillers.forEach((f) => f.destroy()));
+    expect(await until(() => refusals.length > 0, 10_000)).toBe(true);
+    expect(refusals).toContain('EAGAIN');
+    expect(await socketAnswers(path)).toBe(true);
+  });
 });
