@@ -75,6 +75,15 @@ export class MilterServer {
           resolve();
         });
       });
+    const max = this.options.maxConnections ?? 0;
+    // Before listening: a connection accepted while the socket is still being set up must wait too.
+    if (max > 0) {
+      this.waiting = new WaitingRoom({
+        timeoutMs: (this.options.waitTimeout ?? 30) * 1000,
+        capacity: this.options.maxWaiting ?? Math.max(100, 4 * max),
+        logger: this.logger,
+      });
+    }
     if (spec.type === 'unix') {
       // Bound elsewhere and linked into place with its permissions: never listening with the umask's.
       try {
@@ -88,14 +97,6 @@ export class MilterServer {
     }
     server.on('error', (err) => this.logger.error({ err: err.message }, 'milter listener error'));
     this.server = server;
-    const max = this.options.maxConnections ?? 0;
-    if (max > 0) {
-      this.waiting = new WaitingRoom({
-        timeoutMs: (this.options.waitTimeout ?? 30) * 1000,
-        capacity: this.options.maxWaiting ?? Math.max(100, 4 * max),
-        logger: this.logger,
-      });
-    }
     // One sweep for every connection instead of a per-socket timer re-armed on each read and write.
     // The monotonic clock: a wall-clock step would otherwise close every idle connection at once.
     const idleMs = (this.options.timeout ?? 7210) * 1000;
