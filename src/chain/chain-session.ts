@@ -162,7 +162,8 @@ export class ChainSession implements FilterSession {
       }
     }
     const reply = await this.envelope('data', (s, c) => s.data?.(c));
-    if (REFUSED.has(reply.status)) this.stats.finish(reply.status);
+    // Anything but continue ends the message here: the MTA sends no end of message (an accept included).
+    if (reply.status !== 'continue') this.stats.finish(reply.status);
     return reply;
   }
 

@@ -6,7 +6,7 @@ import { MAX_LOGGED_MESSAGES, MAX_LOGGED_RECIPIENTS, postfixAddress } from '../.
 import { FULL_OFFER } from '../../src/mail/capabilities.js';
 import { defineFilter } from '../../src/mail/define-filter.js';
 import { humanLine, type Logger } from '../../src/mail/logger.js';
-import { CONTINUE, reject } from '../../src/mail/reply.js';
+import { ACCEPT, CONTINUE, reject } from '../../src/mail/reply.js';
 import { EVENT_STAGES } from '../../src/mail/stage.js';
 import { Command } from '../../src/milter/constants.js';
 import { context } from '../milter/helpers.js';
@@ -26,7 +26,8 @@ function recording(): { logger: Logger; records: Record<string, unknown>[]; raw:
 
 /**
  * A chain with one child that refuses <refused@example.org> at RCPT, a message from <spam@example.com>
- * at end of message and one from <nodata@example.com> at DATA, and continues otherwise.
+ * at end of message and one from <nodata@example.com> at DATA, accepts one from <accepted@example.com> at
+ * DATA, and continues otherwise.
  */
 function chainWith(logger: Logger): Chain {
   const filter = defineFilter('one', { actions: [], stages: EVENT_STAGES }, () => {
@@ -34,7 +35,7 @@ function chainWith(logger: Logger): Chain {
     return {
       mail: (s) => ((sender = s), CONTINUE),
       rcpt: (r) => (r === '<refused@example.org>' ? reject(550, '5.1.1', 'no') : CONTINUE),
-      data: () => (sender === '<nodata@example.com>' ? reject(550, '5.7.1', 'no data') : CONTINUE),
+      data: () => (sender === '<nodata@example.com>' ? reject(550, '5.7.1', 'no data') : sender === '<accepted@example.com>' ? ACCEPT : CONTINUE),
       endOfMessage: () => ({ reply: sender === '<spam@example.com>' ? reject(550, '5.7.1', 'spam') : CONTINUE, changes: [] }),
     };
   });
@@ -103,6 +104,28 @@ describe('the session statistics line', () => {
       { queueId: 'FIRST', from: '<a@example.com>', to: ['<b@example.org>'], status: 'continue' },
       { queueId: 'SECOND', from: '<spam@example.com>', to: ['<b@example.org>'], status: 'reject' },
       { queueId: 'THIRD', from: '<>', to: ['<postmaster@example.org>'], status: 'continue' },
+    ]);
+    await chain.dispose();
+  });
+
+  it('a message accepted at DATA (no end of message follows) is logged as accepted, not aborted', async () => {
+    const rec = recording();
+    const chain = chainWith(rec.logger);
+    const s = chain.open();
+    const ctx = context();
+    await s.negotiate(FULL_OFFER);
+    await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+    ctx.store.set(Command.MAIL, [['{mail_addr}', '<accepted@example.com>']]);
+    await s.mail('<accepted@example.com>', [], ctx);
+    await s.rcpt('<b@example.org>', [], ctx);
+    ctx.store.set(Command.DATA, [['i', 'ACCEPTED']]);
+    expect((await s.data(ctx)).status).toBe('accept');
+    await message(s, ctx, '<a@example.com>', ['<b@example.org>'], 'NEXT');
+    await s.close();
+    const [session] = rec.records.filter((r) => r['event'] === 'session');
+    expect(session!['messages']).toEqual([
+      { queueId: 'ACCEPTED', from: '<accepted@example.com>', to: ['<b@example.org>'], status: 'accept' },
+      { queueId: 'NEXT', from: '<a@example.com>', to: ['<b@example.org>'], status: 'continue' },
     ]);
     await chain.dispose();
   });
