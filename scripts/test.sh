@@ -4,6 +4,12 @@
 # (scripts/node-lts.sh: its own Node and its own build of the native modules, cached in .node-lts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A step before the tests that fails (install, build, lint) still ends with the closing line CI reads.
+summarised=0
+trap 'code=$?; if [ "$summarised" = 0 ] && [ "$code" != 0 ]; then
+  echo "npm test stopped before its closing line (exit $code; see above): counted as 1 failed"
+  echo "tests: 0 passed, 1 failed, 0 skipped"
+fi' EXIT
 
 bash scripts/ensure-deps.sh
 # Real peers (Postfix, swaks, miltertest, opendkim, pymilter): installed when root, else must be there.
@@ -22,6 +28,7 @@ echo "== tests under the current LTS (scripts/node-lts.sh)"
 run24=0
 bash scripts/node-lts.sh npx vitest run --reporter=default --reporter=json --outputFile.json="$PWD/.tmp/vitest-lts.json" "$@" || run24=$?
 
+summarised=1
 # Per run: its skipped tests by name and its counts; then one plain closing line that any CI reads:
 # "tests: N passed, N failed, N skipped" (both runs together). A run with no results (it could not be
 # prepared, or vitest died) or a non-zero exit with no failed test (an unhandled error, a file that
