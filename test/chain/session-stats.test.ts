@@ -68,14 +68,20 @@ async function message(
   await s.endOfMessage(ctx);
 }
 
+/** A recorded chain (chainWith) and one negotiated session on it, connected from 192.0.2.1 unless told not to. */
+async function openSession({ connect = true } = {}) {
+  const rec = recording();
+  const chain = chainWith(rec.logger);
+  const s = chain.open();
+  const ctx = context();
+  await s.negotiate(FULL_OFFER);
+  if (connect) await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+  return { rec, chain, s, ctx };
+}
+
 describe('the session statistics line', () => {
   it('carries the queue id (macro i), from=<...> and the accepted to=<...>, as Postfix logs them', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+    const { rec, chain, s, ctx } = await openSession();
     await message(s, ctx, '<a@example.com>', ['<b@example.org>', '<refused@example.org>', 'c@example.org'], '4XyZ1Q2w3');
     await s.close();
     const sessions = rec.records.filter((r) => r['event'] === 'session');
@@ -89,12 +95,7 @@ describe('the session statistics line', () => {
   });
 
   it('with several messages in one session: every one, with its queue id, envelope and status', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+    const { rec, chain, s, ctx } = await openSession();
     await message(s, ctx, '<a@example.com>', ['<b@example.org>'], 'FIRST');
     await message(s, ctx, '<spam@example.com>', ['<b@example.org>'], 'SECOND');
     await message(s, ctx, '<>', ['<postmaster@example.org>'], 'THIRD');
@@ -109,12 +110,7 @@ describe('the session statistics line', () => {
   });
 
   it('a message accepted at DATA (no end of message follows) is logged as accepted, not aborted', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+    const { rec, chain, s, ctx } = await openSession();
     ctx.store.set(Command.MAIL, [['{mail_addr}', '<accepted@example.com>']]);
     await s.mail('<accepted@example.com>', [], ctx);
     await s.rcpt('<b@example.org>', [], ctx);
@@ -131,12 +127,7 @@ describe('the session statistics line', () => {
   });
 
   it('a later transaction refused at RCPT, at DATA or aborted does not wipe the delivered message', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+    const { rec, chain, s, ctx } = await openSession();
     await message(s, ctx, '<a@example.com>', ['<b@example.org>'], 'DELIVERED');
     // Every recipient refused: Postfix never reaches DATA, and sends an abort.
     ctx.store.set(Command.MAIL, [['{mail_addr}', '<x@example.com>']]);
@@ -171,11 +162,7 @@ describe('the session statistics line', () => {
   });
 
   it('a message in flight when the MTA closes is listed as aborted', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
+    const { rec, chain, s, ctx } = await openSession({ connect: false });
     await s.mail('<a@example.com>', [], ctx);
     await s.rcpt('<b@example.org>', [], ctx);
     await s.data(ctx);
@@ -186,11 +173,7 @@ describe('the session statistics line', () => {
   });
 
   it('stays one bounded line: the first messages and recipients listed, the rest counted', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
+    const { rec, chain, s, ctx } = await openSession({ connect: false });
     const many = Array.from({ length: MAX_LOGGED_RECIPIENTS + 3 }, (_, i) => `<r${i}@example.org>`);
     await message(s, ctx, '<a@example.com>', many, 'Q0');
     for (let i = 1; i < MAX_LOGGED_MESSAGES + 2; i++) await message(s, ctx, '<a@example.com>', ['<b@example.org>'], `Q${i}`);
@@ -235,12 +218,7 @@ describe('the session statistics line', () => {
   });
 
   it('in the human format: an ISO date and time, the level name, the recipients comma-separated', async () => {
-    const rec = recording();
-    const chain = chainWith(rec.logger);
-    const s = chain.open();
-    const ctx = context();
-    await s.negotiate(FULL_OFFER);
-    await s.connect({ hostname: 'c.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
+    const { rec, chain, s, ctx } = await openSession();
     await message(s, ctx, '<spam@example.com>', ['<b@example.org>'], 'QID1');
     await message(s, ctx, '<a@example.com>', ['<b@example.org>', '<c@example.org>'], 'QID2');
     await s.close();
