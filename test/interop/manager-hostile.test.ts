@@ -39,6 +39,18 @@ function negotiate(s: Socket): Promise<string> {
   });
 }
 
+/** A manager with no children whose PATH finds `script` as postconf first. */
+async function managerWithPostconf(tmp: TempDir, script: string): Promise<Manager> {
+  const bin = await tmp.sub('bin');
+  await writeFile(join(bin, 'postconf'), script);
+  await chmod(join(bin, 'postconf'), 0o755);
+  return startManager({
+    dir: tmp.path,
+    config: { socketPath: join(tmp.path, 'manager.sock'), children: [] },
+    env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+  });
+}
+
 describe('a slow postconf never freezes sessions (start and reload)', LIMITS, () => {
   const td = new Teardown();
   let tmp: TempDir;
@@ -50,16 +62,12 @@ describe('a slow postconf never freezes sessions (start and reload)', LIMITS, ()
     td.defer(() => tmp.remove());
     // A postconf as slow as Postfix's with main.cf missing (a 1 s fatal-error sleep per call), only
     // slower, so that "still running" is unmistakable; it notes when each call starts and ends.
-    const bin = await tmp.sub('bin');
     marks = join(tmp.path, 'postconf.marks');
     await writeFile(marks, '');
-    await writeFile(join(bin, 'postconf'), `#!/bin/sh\necho start >> ${marks}\nsleep 4\necho end >> ${marks}\necho "postconf: fatal: open /etc/postfix/main.cf: No such file or directory" >&2\nexit 1\n`);
-    await chmod(join(bin, 'postconf'), 0o755);
-    manager = await startManager({
-      dir: tmp.path,
-      config: { socketPath: join(tmp.path, 'manager.sock'), children: [] },
-      env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
-    });
+    manager = await managerWithPostconf(
+      tmp,
+      `#!/bin/sh\necho start >> ${marks}\nsleep 4\necho end >> ${marks}\necho "postconf: fatal: open /etc/postfix/main.cf: No such file or directory" >&2\nexit 1\n`,
+    );
     td.defer(() => manager.stop());
   });
   afterAll(() => td.run());
@@ -102,15 +110,8 @@ describe('the stress threshold learnt from a slow postconf applies once it answe
   beforeAll(async () => {
     tmp = await makeTempDir('manager-stress');
     td.defer(() => tmp.remove());
-    const bin = await tmp.sub('bin');
     // master.cf's smtp line with maxproc 8: milter-manager's threshold is 3/4 of it, 6.
-    await writeFile(join(bin, 'postconf'), '#!/bin/sh\nsleep 1\necho "smtp       inet  n       -       y       -       8       smtpd"\n');
-    await chmod(join(bin, 'postconf'), 0o755);
-    manager = await startManager({
-      dir: tmp.path,
-      config: { socketPath: join(tmp.path, 'manager.sock'), children: [] },
-      env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
-    });
+    manager = await managerWithPostconf(tmp, '#!/bin/sh\nsleep 1\necho "smtp       inet  n       -       y       -       8       smtpd"\n');
     td.defer(() => manager.stop());
   });
   afterAll(() => td.run());
