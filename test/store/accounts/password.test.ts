@@ -71,3 +71,18 @@ describe('malformed stored values', () => {
     );
   });
 });
+
+describe('the event loop keeps running during a check', () => {
+  test.each([
+    '{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$FPDbU4jNR0k7yM6C3rLKBw$U0bDkzdoErLlQ8gDfuN5XaXWH50pQF6lTIwcx6DrI7w',
+    '{SHA512-CRYPT}$6$rounds=50000$abc$' + 'a'.repeat(86),
+    '{BLF-CRYPT}$2y$10$RXBkfPkyXg41pP9aLZcAeeESlmN5/ca5FxXT4F2dBkZDsfd0Tz/Fa',
+  ])('%s', async (stored) => {
+    // Timers fire only if the check yields; the count is not compared with any speed.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await verifyPassword('correct horse', stored);
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(0);
+  }, 30_000);
+});
