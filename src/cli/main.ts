@@ -7,13 +7,16 @@ import { SpecError } from '../milter/spec.js';
 import { UsageError } from './options.js';
 import { ChainSetupError } from '../chain/from-config.js';
 import { ConfigError } from '../config/errors.js';
+import { aliasCommand } from './alias.js';
 import { detectCommand } from './detect.js';
+import { domainCommand } from './domain.js';
 import { greylistCommand } from './greylist.js';
 import { regexCommand } from './regex.js';
 import { managerCommand } from './manager.js';
 import { showConfigCommand } from './show-config.js';
 import { testClientCommand } from './test-client.js';
 import { testServerCommand } from './test-server/command.js';
+import { userCommand } from './user.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -27,7 +30,10 @@ const program = new Command('mailgate')
   .addCommand(testServerCommand().exitOverride())
   .addCommand(testClientCommand().exitOverride())
   .addCommand(greylistCommand().exitOverride())
-  .addCommand(regexCommand().exitOverride());
+  .addCommand(regexCommand().exitOverride())
+  .addCommand(domainCommand().exitOverride())
+  .addCommand(userCommand().exitOverride())
+  .addCommand(aliasCommand().exitOverride());
 
 try {
   await program.parseAsync(process.argv);

@@ -44,6 +44,8 @@ export interface AccountsAdmin {
   /** Adds a user with a new password (hashed with scrypt); returns the normalised address. */
   addUser(address: string, password: string): Promise<string>;
   setPassword(address: string, password: string): Promise<void>;
+  /** Whether a user exists (before asking for a password that would be refused). */
+  hasUser(address: string): boolean;
   /** Refused while an alias points at the user. The Maildir is left on disk (as Postfix and Dovecot do). */
   deleteUser(address: string): void;
   /** Sorted by domain, then address; only those of `domain` when given. */

@@ -181,6 +181,11 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     if (this.s.setPassword.run(stored, Date.now(), a).changes === 0) throw new AccountsError(`no user ${a}`);
   }
 
+  hasUser(address: string): boolean {
+    const a = normaliseAddress(address);
+    return a !== undefined && this.s.user.get(a) !== undefined;
+  }
+
   deleteUser(address: string): void {
     const a = this.existingUser(address);
     const aliases = (this.s.aliasesOf.all(a) as { address: string }[]).map((r) => r.address);
