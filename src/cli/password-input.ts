@@ -46,6 +46,8 @@ function readLine(stream: NodeJS.ReadableStream): Promise<string> {
 /** Asks on stderr and reads a line from the terminal in raw mode, echoing nothing. Ctrl-C and Ctrl-D abort. */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
+  // Echo off before the prompt shows, so that nothing typed after seeing it is echoed.
+  stdin.setRawMode(true);
   process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let text = '';
@@ -65,7 +67,6 @@ function promptHidden(prompt: string): Promise<string> {
         else if (ch >= ' ') text += ch;
       }
     };
-    stdin.setRawMode(true);
     stdin.on('data', onData);
     stdin.resume();
   });
