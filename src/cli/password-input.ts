@@ -53,6 +53,7 @@ function promptHidden(prompt: string): Promise<string> {
     let text = '';
     const finish = (err?: Error) => {
       stdin.off('data', onData);
+      stdin.off('end', onEnd);
       stdin.setRawMode(false);
       stdin.pause();
       process.stderr.write('\n');
@@ -67,7 +68,9 @@ function promptHidden(prompt: string): Promise<string> {
         else if (ch >= ' ') text += ch;
       }
     };
+    const onEnd = () => finish(new UsageError('cancelled'));
     stdin.on('data', onData);
+    stdin.on('end', onEnd);
     stdin.resume();
   });
 }
