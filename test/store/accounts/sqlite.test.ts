@@ -172,4 +172,19 @@ describe('persistence and paths', () => {
     expect(b.resolve('bob@remote.example')).toEqual({ kind: 'remote' });
     b.close();
   });
+
+  test('a running server sees at once what a command changed through another connection', async () => {
+    const dataDir = join(root, 'shared', 'data');
+    const server = openAccounts({ dataDir, localDomains: [] });
+    const command = openAccounts({ dataDir, localDomains: [] });
+    expect(server.isLocalDomain('example.org')).toBe(false);
+    command.addDomain('example.org');
+    await command.addUser('alice@example.org', 'pw');
+    command.addAlias('info@example.org', ['alice@example.org']);
+    expect(server.isLocalDomain('example.org')).toBe(true);
+    expect(server.resolve('info@example.org')).toEqual({ kind: 'local', targets: [{ type: 'mailbox', user: 'alice@example.org' }] });
+    expect(await server.authenticate('alice@example.org', 'pw')).toBe('alice@example.org');
+    command.close();
+    server.close();
+  });
 });
