@@ -3,14 +3,18 @@
  * parts the relay decision and the accounts need, or the reply Postfix gives for bad syntax. Kept apart from
  * the relay policy so that both can be fuzzed on their own (issue 10 §2, "Reliability and bad input").
  *
- * What reaches us: smtp-server's _parseAddressCommand hands onMailFrom/onRcptTo `address.address` with the
- * brackets gone, a leading source route silently dropped, the parameters split off at the first whitespace
- * (so a space anywhere inside the path, even quoted, is already a 501), addresses with more than one "@"
- * (so "user@other"@local and user\@other@local) already refused, a domain with a trailing dot, "..",
- * or characters outside [A-Za-z0-9.-] and U+0080..U+FFFF already refused, control characters refused, and
- * an ASCII (A-label) domain turned into Unicode (U-labels) even without SMTPUTF8. This parser takes both
- * that bare form and the full bracketed form ("<@a,@b:user@domain>"), and is strict on its own: it does not
- * rely on smtp-server's checks.
+ * What reaches us (smtp-server 3.21, _parseAddressCommand, checked on the wire in relay-wire.test.ts):
+ * onMailFrom/onRcptTo get `address.address` with the angle brackets gone and a leading source route
+ * silently dropped ("<@a,@b:user@c>" arrives as "user@c"); the parameters are split off at the first
+ * whitespace, so a space anywhere inside the path (even quoted) is already its 501; a path with more than
+ * one "@" (so "user@other"@local and user\@other@local), a domain with a trailing dot, "..", or a
+ * character outside [A-Za-z0-9.-] and U+0080..U+FFFF, and any control or zero-width character are also
+ * refused there ("501 Error: Bad recipient address syntax"). What does get through includes "%", "!",
+ * backslashes and comments in the local part, quoted local parts, IP literals (IPv6 ones normalised,
+ * zone ids such as "%lo" kept), a bare dotted quad as the domain, full-width look-alike domains, and case
+ * as typed; an A-label domain is turned into Unicode (U-labels) even without SMTPUTF8. This parser takes
+ * that bare form and the full bracketed form ("<@a,@b:user@domain>") alike and is strict on its own: it
+ * relies on none of smtp-server's checks, so it can be given the raw command text as well.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { domainToASCII, domainToUnicode } from 'node:url';

@@ -10,6 +10,7 @@ import { domainToASCII } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isPathError, parsePath } from '../../src/smtp/address.js';
 import { relayDecision, type RelayClient, type RelayDecision } from '../../src/smtp/relay-policy.js';
+import { TRICKS } from './relay-tricks.js';
 
 const SEED = 20261204;
 const LOCAL = ['local.example', 'localhost', 'bücher.example'];
@@ -33,83 +34,6 @@ function decide(text: string, client: RelayClient, smtputf8 = false, localIpLite
 
 const denied = (addr: string): Outcome => ({ code: 554, enhancedCode: '5.7.1', text: `<${addr}>: Relay access denied` });
 const badSyntax: Outcome = { code: 501, enhancedCode: '5.1.3', text: 'Bad recipient address syntax' };
-
-/** Each trick as an attacker types it, in the bracketed form; the bare form (what smtp-server hands over) is tested too. */
-export const TRICKS: readonly (readonly [string, 'denied' | 'syntax'])[] = [
-  ['user@other.example', 'denied'],
-  ['user@Other.Example', 'denied'],
-  ['USER@OTHER.EXAMPLE', 'denied'],
-  ['user@other.example.', 'denied'],
-  ['user@sub.local.example', 'denied'],
-  ['user@local.example.other.example', 'denied'],
-  ['user@localhost.other.example', 'denied'],
-  ['user@xn--bcher-kva.other.example', 'denied'],
-  // percent hack
-  ['user%other.example@local.example', 'denied'],
-  ['user%other.example@LOCAL.EXAMPLE', 'denied'],
-  ['user%other.example%local.example@local.example', 'denied'],
-  ['user%other.example.@local.example', 'syntax'],
-  ['user%[192.0.2.1]@local.example', 'syntax'],
-  ['user%other.example@localhost', 'denied'],
-  ['user%local.example@local.example', 'denied'],
-  // bang paths
-  ['other.example!user@local.example', 'denied'],
-  ['other.example!user@localhost', 'denied'],
-  ['local.example!other.example!user@local.example', 'denied'],
-  ['other.example!user%local.example@local.example', 'denied'],
-  // source routes, both directions
-  ['@local.example:user@other.example', 'denied'],
-  ['@other.example:user@local.example', 'denied'],
-  ['@local.example,@other.example:user@local.example', 'denied'],
-  ['@LOCAL.EXAMPLE:user@local.example', 'denied'],
-  // quoted local parts holding routing characters, or needing quotes at all
-  ['"user@other.example"@local.example', 'denied'],
-  ['"user%other.example"@local.example', 'denied'],
-  ['"other.example!user"@local.example', 'denied'],
-  ['"user\\@other.example"@local.example', 'denied'],
-  ['"@other.example:user"@local.example', 'denied'],
-  ['"user@other.example"@other.example', 'denied'],
-  ['"user"@other.example', 'denied'],
-  ['"user\\"@other.example"@local.example', 'denied'],
-  ['"user other"@local.example', 'denied'],
-  ['""@local.example', 'denied'],
-  ['"user."@local.example', 'denied'],
-  // backslashes outside quotes
-  ['user\\@other.example@local.example', 'syntax'],
-  ['user\\%other.example@local.example', 'syntax'],
-  ['other.example\\!user@local.example', 'syntax'],
-  // IP literals, ours or not
-  ['user@[192.0.2.1]', 'denied'],
-  ['user@[127.0.0.1]', 'denied'],
-  ['user@[IPv6:::1]', 'denied'],
-  ['user@[IPv6:::ffff:127.0.0.1]', 'denied'],
-  ['user@[0.0.0.0]', 'denied'],
-  ['user@127.0.0.1', 'syntax'],
-  ['user@[127.1]', 'syntax'],
-  ['user@[0177.0.0.1]', 'syntax'],
-  ['user@[2130706433]', 'syntax'],
-  ['user@[IPv6:::1%lo]', 'syntax'],
-  // several "@", comments, spacing, look-alikes
-  ['user@other.example@local.example', 'syntax'],
-  ['user@local.example@other.example', 'syntax'],
-  ['user(comment)@local.example', 'syntax'],
-  ['user@local.example(comment)', 'syntax'],
-  ['user@(comment)other.example', 'syntax'],
-  ['user @other.example', 'syntax'],
-  ['user@ local.example', 'syntax'],
-  ['user@local.example other.example', 'syntax'],
-  ['user@local.example\tother', 'syntax'],
-  ['user@local.example\r\nRCPT TO:<x@other.example>', 'syntax'],
-  ['user@local.example\u0000.other.example', 'syntax'],
-  ['user@local.example..', 'syntax'],
-  ['user@.local.example', 'syntax'],
-  ['user@ｌｏｃａｌ.example', 'syntax'],
-  ['user@local\u200b.example', 'syntax'],
-  ['user@local.example:25', 'syntax'],
-  ['user@local.example,other.example', 'syntax'],
-  ['user@local.example;other.example', 'syntax'],
-  ['user@other.example>', 'syntax'],
-];
 
 describe('relay tricks from an unauthenticated client outside mynetworks', () => {
   it.each(TRICKS)('%j is refused (%s)', (addr, how) => {
