@@ -6,12 +6,15 @@
  *
  * Sender-specified routing is refused outright from a client that is neither authenticated nor trusted,
  * even when the final domain is local: a source route, or a local part holding "@", "%" or "!" (Postfix
- * would rewrite user%other@local and other!user@local to user@other, a remote destination, with
- * allow_percent_hack and swap_bangpath, and refuses such local parts for relay domains with
- * allow_untrusted_routing = no). We go one step further than Postfix and also refuse, from such clients,
- * a local part that needs quotes at all ("john smith"@local, "a\"b"@local): no mailbox here has one, and each
- * is a way to smuggle routing characters past a simpler check. An address literal is never local unless
- * it is listed in `localIpLiterals` (Postfix: only with $inet_interfaces in mydestination's [] form).
+ * applies the percent hack and the bang path, user%other@local and other!user@local becoming user@other,
+ * and refuses those as relaying; it takes user%local@local as local mail, we refuse it too). We also
+ * refuse, from such clients, a local part that needs quotes at all ("john smith"@local, ""@local,
+ * "user."@local), which Postfix takes as local mail: no mailbox here has one, and each is a way to carry
+ * routing characters past a simpler check. An address literal is never local unless it is listed in
+ * `localIpLiterals` (Postfix takes its own [$inet_interfaces] addresses as local). Where a source route
+ * reaches us at all: smtp-server drops it before onRcptTo, as Postfix does (RCPT TO:<@other:user@local>
+ * is user@local to both), so only the raw form seen elsewhere carries one. test/smtp/relay-postfix.test.ts
+ * checks all of this against a private Postfix.
  */
 import type { Reply } from '../mail/reply.js';
 import { isDotString, parsePath, type ParsedPath } from './address.js';
