@@ -13,7 +13,7 @@
  * routing characters past a simpler check. An address literal is never local unless it is listed in
  * `localIpLiterals` (Postfix takes its own [$inet_interfaces] addresses as local). Where a source route
  * reaches us at all: smtp-server drops it before onRcptTo, as Postfix does (RCPT TO:<@other:user@local>
- * is user@local to both), so only the raw form seen elsewhere carries one. test/smtp/relay-postfix.test.ts
+ * is user@local to both), so only the raw form seen elsewhere carries one. test/interop/relay-postfix.test.ts
  * checks all of this against a private Postfix.
  */
 import type { Reply } from '../mail/reply.js';

@@ -7,10 +7,10 @@
  * drop a source route and take <@other.example:user@local.example> as the local user@local.example.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostfix, type Postfix } from '../interop/harness/postfix.js';
-import { setupGuard } from '../interop/harness/setup-guard.js';
-import { rawSession, startRelayServer, type RelayServer } from './relay-server.js';
-import { TRICKS } from './relay-tricks.js';
+import { startPostfix, type Postfix } from './harness/postfix.js';
+import { setupGuard } from './harness/setup-guard.js';
+import { rawSession, startRelayServer, type RelayServer } from '../smtp/relay-server.js';
+import { TRICKS } from '../smtp/relay-tricks.js';
 
 const LOCAL = ['local.example', 'localhost'];
 
