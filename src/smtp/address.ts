@@ -82,6 +82,8 @@ const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]$/;
  */
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\ufffd\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff0-\ufff8]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Unicode spaces and separators other than the ASCII space (which only a quoted string may hold). */
+const UNICODE_SPACE = /(?! )\p{Z}/u;
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function octets(s: string): number {
@@ -204,7 +206,7 @@ export function parsePath(text: string, opts: ParseOptions): ParsedPath | PathEr
   if (typeof text !== 'string') return fail('not a string');
   // a quick bound before anything else: nothing below may be asked to scan megabytes
   if (text.length > MAX_PATH_OCTETS || octets(text) > MAX_PATH_OCTETS) return fail('path too long');
-  if (FORBIDDEN.test(text)) return fail('control or invisible character');
+  if (FORBIDDEN.test(text) || UNICODE_SPACE.test(text)) return fail('control, invisible or space character');
 
   let inner = text;
   if (text.startsWith('<') || text.endsWith('>')) {

@@ -49,7 +49,8 @@ export function relayDenied(shownAddress: string): Reply {
 /** What in a path asks for routing other than "deliver to this domain"; undefined when nothing does. */
 export function routingIn(path: ParsedPath): string | undefined {
   if (path.sourceRoute !== undefined) return 'source route';
-  if (/[@%!]/.test(path.localPart)) return 'routing character in the local part';
+  // NFKC too: a full-width "％" or "＠" (SMTPUTF8) becomes the routing character in whatever normalises it later
+  if (/[@%!]/.test(path.localPart) || /[@%!]/.test(path.localPart.normalize('NFKC'))) return 'routing character in the local part';
   if (path.kind === 'mailbox' && !isDotString(path.localPart)) return 'local part needs quotes';
   return undefined;
 }

@@ -66,6 +66,12 @@ describe('relay tricks: Postfix and Mailgate side by side', { timeout: 120_000 }
     'user(comment)@local.example',
     'user@local.example(comment)',
     'user@ local.example',
+    // full-width "％", "！", "＠" (routing characters once NFKC-normalised) and a no-break space, which
+    // Postfix (smtputf8_enable = yes) takes as part of a local user's name
+    'user\uff05other.example@local.example',
+    'other.example\uff01user@local.example',
+    'user\uff20other.example@local.example',
+    'user\u00a0@local.example',
     // Postfix's own interface addresses ([$inet_interfaces]) are local to it; ours only when configured
     'user@[127.0.0.1]',
     'user@[IPv6:::ffff:127.0.0.1]',
