@@ -106,6 +106,16 @@ export function quoteLocalPart(localPart: string): string {
   return isDotString(localPart) ? localPart : `"${localPart.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
+/**
+ * An "xn--" label that is real Punycode for a U-label which maps back to it. Node's own checks differ by
+ * version (Node 20 answers '' for "xn--zz", Node 24 hands it back unchanged), so both are caught here: the
+ * decoded label must differ from the input and encode to it again.
+ */
+function isALabel(label: string): boolean {
+  const unicode = domainToUnicode(label);
+  return unicode !== '' && unicode !== label && domainToASCII(unicode) === label;
+}
+
 type DomainResult = { ascii: string; unicode: string; trailingDot: boolean } | { problem: string };
 
 /**
@@ -140,6 +150,7 @@ function parseDomain(raw: string, allowTrailingDot: boolean): DomainResult {
   const labels = ascii.split('.');
   for (const label of labels) {
     if (label.length > MAX_LABEL || !LDH_LABEL.test(label)) return { problem: 'bad domain label' };
+    if (label.startsWith('xn--') && !isALabel(label)) return { problem: 'bad A-label' };
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return { problem: 'numeric top-level label' };
   return { ascii, unicode, trailingDot };
