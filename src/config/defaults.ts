@@ -1,5 +1,6 @@
 /** The embedded defaults (milter-manager's, with Mailgate's listening address). */
 import { hostname } from 'node:os';
+import { isHostName } from './host-name.js';
 import { DEFAULT_TIMEOUTS } from './timeouts.js';
 import type { DeliveryConfig, FallbackStatus, MailgateConfig, ManagerConfig, MtaConfig, QueueConfig, SmtpConfig, SubmissionConfig, Timeouts } from './schema.js';
 
@@ -85,9 +86,14 @@ export const DEFAULT_DELIVERY: DeliveryConfig = Object.freeze({
   smtpPort: 25,
 });
 
-/** Postfix's myhostname: the machine's name. */
-export function defaultHostname(): string {
-  return hostname();
+/**
+ * Postfix's default myhostname: the machine's name when it is fully qualified, else that name with
+ * ".localdomain" appended (Postfix's default mydomain). A name that is no host name at all (an underscore
+ * in a container's name) would make a greeting clients refuse: then localhost.localdomain.
+ */
+export function defaultHostname(name: string = hostname()): string {
+  if (!isHostName(name)) return 'localhost.localdomain';
+  return name.includes('.') ? name : `${name}.localdomain`;
 }
 
 /** Fresh copies of the MTA's sections, every value a default. */

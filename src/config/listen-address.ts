@@ -3,14 +3,8 @@
  * (Postfix's master.cf form, and the Postfix form connection_spec accepts). Pure, so the parser is fuzzed alone.
  */
 import { isIP } from 'node:net';
+import { isHostName } from './host-name.js';
 import type { ListenAddress } from './schema.js';
-
-/** A host name as RFC 1123 allows it (letters, digits, hyphens; dot-separated labels of 1..63). */
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-export function isHostName(text: string): boolean {
-  return HOST_NAME.test(text);
-}
 
 /** A port 1..65535 written in decimal digits only, or undefined. */
 export function parsePort(text: string): number | undefined {

@@ -4,7 +4,8 @@
  * up its PTR name and then MX records: never what was meant). Pure, so it is fuzzed alone.
  */
 import { isIP } from 'node:net';
-import { isHostName, parsePort } from './listen-address.js';
+import { isHostName } from './host-name.js';
+import { parsePort } from './listen-address.js';
 import type { RelayHost } from './schema.js';
 
 /** SMTP's port, used when none is written (as Postfix does). */

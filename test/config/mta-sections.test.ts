@@ -1,6 +1,7 @@
 /** The MTA's configuration: hostname, [smtp], [submission], [tls], [domains], [queue], [delivery]. */
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { defaultHostname } from '../../src/config/defaults.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { formatConfig } from '../../src/config/format.js';
 import { embeddedDefaults, parseConfig } from '../../src/config/load.js';
@@ -103,7 +104,7 @@ describe('the MTA sections', () => {
   it('default to the embedded values: loopback MX 2525, submission 2587 and 2465, localhost, Postfix\'s timings', () => {
     const { config, origins } = embeddedDefaults('/srv');
     expect(config.dataDir).toBe('/srv/data');
-    expect(config.hostname).toBe(hostname());
+    expect(config.hostname).toBe(hostname().includes('.') ? hostname() : `${hostname()}.localdomain`);
     expect(config.smtp.listen).toStrictEqual([{ host: '127.0.0.1', port: 2525 }]);
     expect(config.smtp.mynetworks).toStrictEqual(['127.0.0.0/8', '::1/128']);
     expect(config.smtp.messageSizeLimit).toBe(10240000);
@@ -125,6 +126,12 @@ describe('the MTA sections', () => {
     // and a file without these sections gives the same
     const fromFile = parseConfig('[manager]\n', F).config;
     expect({ ...fromFile, dataDir: '' }).toStrictEqual({ ...config, dataDir: '' });
+  });
+
+  it('the default hostname is Postfix\'s myhostname: the machine\'s name, qualified with .localdomain when it is not', () => {
+    expect(defaultHostname('mx.example.org')).toBe('mx.example.org');
+    expect(defaultHostname('vm')).toBe('vm.localdomain');
+    expect(defaultHostname('my_box')).toBe('localhost.localdomain');
   });
 
   it('mynetworks = [] trusts nobody (not the default)', () => {

@@ -1,6 +1,6 @@
 /** [domains] and the top-level hostname: the names this server answers to. */
 import { DEFAULT_LOCAL_DOMAINS, defaultHostname } from '../defaults.js';
-import { isHostName } from '../listen-address.js';
+import { isHostName } from '../host-name.js';
 import type { TableReader } from '../reader.js';
 import type { DomainsConfig } from '../schema.js';
 
