@@ -1,27 +1,14 @@
 /**
  * PLACEHOLDERS, deleted when the services are integrated: stand-ins for the constructors of
- * src/store/accounts/, src/delivery/, src/queue/ and src/smtp/, written in parallel with `mailgate start`.
+ * src/delivery/, src/queue/ and src/smtp/, written in parallel with `mailgate start`.
  * They keep start runnable and testable alone: the listeners accept connections and answer
  * 421 4.3.2 (service not available: Postfix's answer when it cannot serve), nothing is queued or delivered.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Accounts } from '../store/accounts/accounts.js';
 import type { RecipientResult, Transport } from '../store/transport.js';
 import type { Queue, ServiceFactories, SmtpServerHandle, SmtpServerOptions } from './start-services.js';
 
 const NOT_YET = 'not built into this version yet';
-
-function placeholderAccounts(localDomains: readonly string[]): Accounts {
-  const local = new Set(localDomains.map((d) => d.toLowerCase()));
-  return {
-    isLocalDomain: (domain) => local.has(domain.toLowerCase()),
-    resolve: (address) => (local.has((address.split('@').pop() ?? '').toLowerCase()) ? { kind: 'unknown' } : { kind: 'remote' }),
-    authenticate: () => Promise.resolve(undefined),
-    mayUseSender: () => false,
-    maildirOf: (user) => user,
-    close: () => undefined,
-  };
-}
 
 function placeholderTransport(): Transport {
   return {
@@ -76,8 +63,7 @@ function placeholderSmtp(options: SmtpServerOptions): SmtpServerHandle {
   };
 }
 
-export const placeholderFactories: ServiceFactories = {
-  openAccounts: (options) => placeholderAccounts(options.localDomains),
+export const placeholderFactories: Omit<ServiceFactories, 'openAccounts'> = {
   createTransport: () => placeholderTransport(),
   openQueue: () => placeholderQueue(),
   createSmtpServer: (options) => placeholderSmtp(options),

@@ -3,7 +3,7 @@
  * directory and free loopback ports. It starts, says where it listens, listens there, makes its
  * certificate once (key 0600), reloads on SIGHUP and exits 0 on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -130,6 +130,13 @@ describe('mailgate start', () => {
       expect(run.stderr).toMatch(/INFO made a self-signed TLS certificate .*cn=mx\.test\.example/);
       expect(statSync(join(tlsDir, 'key.pem')).mode & 0o777).toBe(0o600);
       expect(statSync(join(dir.path, 'data')).isDirectory()).toBe(true);
+
+      // The first printed command works against the running server's accounts.
+      const add = spawnSync(process.execPath, [builtModule('cli/main.js'), 'user', 'add', 'alice@localhost', '--password-stdin', '--config', configFile], {
+        input: 'correct horse\n',
+        encoding: 'utf8',
+      });
+      expect(add.status, add.stderr).toBe(0);
 
       // Every listener accepts; the MX greets with an SMTP reply.
       expect(await firstLine(ports.mx)).toMatch(/^[0-9]{3}[ -]/);
