@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Mailgate's main job for now: a milter on 127.0.0.1:10025 that an MTA (Postfix: smtpd_milters =
-# inet:127.0.0.1:10025) can call; it prints every command and macro it receives. Ctrl-C stops it.
+# `npm start`: the mail server, `mailgate start`, on the embedded defaults (no mailgate.toml here) or on
+# ./mailgate.toml: data in ./data, MX on 127.0.0.1:2525, submission on 2587 and 2465, the local domain
+# localhost, the milter listener on inet:10025@[127.0.0.1]. Ctrl-C stops it. Arguments after `--` go to
+# `mailgate start` (e.g. `npm start -- --config /etc/mailgate/mailgate.toml`).
 # Says what it is doing at each step: a first run spends a minute or two in npm ci and the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-spec="${MAILGATE_SPEC:-inet:10025@[127.0.0.1]}"
 say() { printf 'npm start: %s\n' "$*" >&2; }
 say "checking dependencies (npm ci when they differ from package-lock.json; a minute or two the first time)..."
 bash scripts/ensure-deps.sh
 say "building (tsc)..."
 npm run --silent build
-say "starting the test milter (mailgate test-client) on $spec; it prints what the MTA sends."
-say "to try it, from another terminal in this directory:"
-say "  npx mailgate test-server -s '$spec' -f sender@example.com -r rcpt@example.org -h 'Subject:hello'"
+say "starting the mail server (mailgate start); it prints where it listens and what to type next."
 say "(sudo npm link puts mailgate on the PATH; see the README's Quick start)"
-exec node dist/cli/main.js test-client -s "$spec" "$@"
+# The commands it prints are typed in this clone, where npx runs its own mailgate.
+export MAILGATE_COMMAND="${MAILGATE_COMMAND:-npx mailgate}"
+exec node dist/cli/main.js start --log-format human "$@"

@@ -14,6 +14,8 @@ import { greylistCommand } from './greylist.js';
 import { regexCommand } from './regex.js';
 import { managerCommand } from './manager.js';
 import { showConfigCommand } from './show-config.js';
+import { startCommand } from './start.js';
+import { StartError } from './start-services.js';
 import { testClientCommand } from './test-client.js';
 import { testServerCommand } from './test-server/command.js';
 import { userCommand } from './user.js';
@@ -24,6 +26,7 @@ const program = new Command('mailgate')
   .description('Mailgate: a mail system built around one filter chain')
   .version(pkg.version)
   .exitOverride()
+  .addCommand(startCommand().exitOverride())
   .addCommand(managerCommand().exitOverride())
   .addCommand(showConfigCommand().exitOverride())
   .addCommand(detectCommand().exitOverride())
@@ -47,7 +50,8 @@ try {
     err instanceof SpecError ||
     err instanceof SocketSetupError ||
     err instanceof ConfigError ||
-    err instanceof ChainSetupError
+    err instanceof ChainSetupError ||
+    err instanceof StartError
   ) {
     process.stderr.write(`mailgate: ${err.message}\n`);
     process.exit(2);

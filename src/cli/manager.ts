@@ -4,23 +4,19 @@
  * sessions use the new children, sessions in flight finish on the old ones); SIGTERM drains and exits.
  */
 import { Command, Option } from 'commander';
-import { chainFromConfig } from '../chain/from-config.js';
-import { ReloadableChain } from '../chain/reloadable.js';
 import { ConfigError } from '../config/errors.js';
-import { checkDataDirectories } from '../config/data-dir-check.js';
 import { DEFAULT_CONFIG_FILE } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
 import type { LoadedConfig } from '../config/origin.js';
-import { applyOverrides, checkManagerSocket, configErrorAt } from '../config/overrides.js';
+import { applyOverrides, configErrorAt } from '../config/overrides.js';
 import { parseConnectionSpec } from '../config/connection-spec.js';
 import { createLogger, type Logger } from '../mail/logger.js';
 import { captureStrayConsole } from './stray-console.js';
-import { MilterServer } from '../milter/server.js';
 import { lookupId, SocketSetupError } from '../milter/socket-file.js';
-import { withDetectedChildren } from './detected-children.js';
+import { FilterFront, readyToServe } from './filter-front.js';
 import { UsageError } from './options.js';
+import { handleSignals } from './signals.js';
 import { postfixMilterAdvice, postfixMilterMessage } from './postfix-milters.js';
-import { PostfixStress } from './postfix-stress.js';
 
 interface Options {
   config?: string;
@@ -46,16 +42,13 @@ export function managerCommand(): Command {
 }
 
 function load(opts: Options): LoadedConfig {
-  const loaded = applyOverrides(loadConfig(opts.config), {
-    ...(opts.connectionSpec !== undefined ? { connectionSpec: opts.connectionSpec } : {}),
-    ...(opts.unixSocketGroup !== undefined ? { unixSocketGroup: opts.unixSocketGroup } : {}),
-    ...(opts.unixSocketMode !== undefined ? { unixSocketMode: opts.unixSocketMode } : {}),
-  });
-  // A socket or data directory that cannot be created fails here, with file:line, before anything starts
-  // (and at a reload, before the new chain opens its stores: the running configuration is kept).
-  const problem = checkManagerSocket(loaded) ?? checkDataDirectories(loaded);
-  if (problem) throw problem;
-  return withDetectedChildren(loaded);
+  return readyToServe(
+    applyOverrides(loadConfig(opts.config), {
+      ...(opts.connectionSpec !== undefined ? { connectionSpec: opts.connectionSpec } : {}),
+      ...(opts.unixSocketGroup !== undefined ? { unixSocketGroup: opts.unixSocketGroup } : {}),
+      ...(opts.unixSocketMode !== undefined ? { unixSocketMode: opts.unixSocketMode } : {}),
+    }),
+  );
 }
 
 /**
@@ -88,60 +81,36 @@ async function run(opts: Options): Promise<void> {
     throw err;
   }
   for (const warning of loaded.warnings ?? []) logger.warn(warning);
-  // As milter-manager does behind Postfix: stressed at 3/4 of smtpd's process limit, unless [stress]
-  // says otherwise. Learnt in the background (postconf may take seconds) and read at each connect.
-  const stress = new PostfixStress(logger);
-  const env = { stressThreshold: () => stress.threshold };
-  const lookUpStress = (config: LoadedConfig['config']) => {
-    if (config.stress.threshold === undefined) stress.refresh();
-  };
-  lookUpStress(loaded.config);
-  const front = new ReloadableChain(chainFromConfig(loaded.config, logger, env));
+  const front = await FilterFront.start(loaded, logger);
   const m = loaded.config.manager;
-  const server = new MilterServer(front, {
-    logger,
-    mode: m.unixSocketMode,
-    maxConnections: m.maxConnections,
-    timeout: m.mtaTimeout,
-    ...(m.unixSocketGroup !== undefined ? { group: m.unixSocketGroup } : {}),
-  });
-  await server.listen(m.connectionSpec);
+  let running = loaded.config;
 
   const reload = () => {
     try {
       const next = load(opts);
       for (const warning of next.warnings ?? []) logger.warn(warning);
-      if (next.config.manager.connectionSpec !== m.connectionSpec) {
-        logger.warn('connection_spec changed: it takes effect at the next restart');
-      }
-      lookUpStress(next.config);
-      front.replace(chainFromConfig(next.config, logger, env));
-      logger.info({ children: front.chain.children.map((c) => c.name) }, 'configuration reloaded');
-      warnIfPassThrough(logger, next, front.chain.children.length);
+      front.reload(next, running);
+      running = next.config;
+      logger.info({ children: front.children }, 'configuration reloaded');
+      warnIfPassThrough(logger, next, front.children.length);
     } catch (err) {
       // A broken file must not take the running manager down: keep serving the old configuration.
       logger.error({ err: err instanceof ConfigError ? err.toString() : (err as Error).message }, 'reload failed; keeping the running configuration');
     }
   };
-  process.on('SIGHUP', reload);
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+  const stopped = handleSignals({
+    logger,
+    reload,
+    stop: (signal) => {
       logger.info({ signal }, 'shutting down: draining sessions in flight');
-      void server
-        .close()
-        .then(() => front.chain.dispose())
-        .then(() => stress.stop())
-        .then(() => resolve());
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+      return front.close();
+    },
   });
   // Announced once the signals are handled: whoever waits for "ready" may stop it at once.
-  logger.info({ children: front.chain.children.map((c) => c.name), listen: m.connectionSpec }, 'manager ready');
+  logger.info({ children: front.children, listen: m.connectionSpec }, 'manager ready');
   logger.info({ smtpd_milters: postfixMilterAdvice(m.connectionSpec).spec }, postfixMilterMessage(m.connectionSpec));
-  warnIfPassThrough(logger, loaded, front.chain.children.length);
+  warnIfPassThrough(logger, loaded, front.children.length);
   await stopped;
-  process.off('SIGHUP', reload);
 }
 
 /** A manager with no child passes every message unfiltered: say so, and why, once at start or reload. */

@@ -1,6 +1,8 @@
 /** The embedded defaults (milter-manager's, with Mailgate's listening address). */
+import { hostname } from 'node:os';
+import { isHostName } from './host-name.js';
 import { DEFAULT_TIMEOUTS } from './timeouts.js';
-import type { FallbackStatus, MailgateConfig, ManagerConfig, Timeouts } from './schema.js';
+import type { DeliveryConfig, FallbackStatus, MailgateConfig, ManagerConfig, MtaConfig, QueueConfig, SmtpConfig, SubmissionConfig, Timeouts } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'mailgate.toml';
 
@@ -41,9 +43,76 @@ export const DEFAULT_BUILTIN_TIMEOUTS: Timeouts = Object.freeze({ ...DEFAULT_TIM
 
 export const DEFAULT_S25R_CHECK_ONLY_IPV4 = true;
 
+/**
+ * [smtp]: loopback only and an unprivileged port, so that the embedded default is safe to start anywhere;
+ * the limits are Postfix's defaults (message_size_limit, smtpd_recipient_limit, smtpd_timeout,
+ * smtpd_client_connection_count_limit), the session limit and AUTH failures ours.
+ */
+export const DEFAULT_SMTP: SmtpConfig = Object.freeze({
+  listen: Object.freeze([{ host: '127.0.0.1', port: 2525 }]),
+  mynetworks: Object.freeze(['127.0.0.0/8', '::1/128']),
+  messageSizeLimit: 10_240_000,
+  recipientLimit: 1000,
+  clientConnectionLimit: 50,
+  clientMessageRateLimit: 0,
+  idleTimeout: 300,
+  sessionTimeout: 1800,
+  xclientHosts: Object.freeze([]) as readonly string[],
+  authFailureLimit: 3,
+  banner: 'Mailgate',
+});
+
+export const DEFAULT_SUBMISSION: SubmissionConfig = Object.freeze({
+  listen: Object.freeze([{ host: '127.0.0.1', port: 2587 }]),
+  tlsListen: Object.freeze([{ host: '127.0.0.1', port: 2465 }]),
+});
+
+export const DEFAULT_LOCAL_DOMAINS: readonly string[] = Object.freeze(['localhost']);
+
+/** Postfix's defaults (minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, ...; delay_warning_time 0 = off). */
+export const DEFAULT_QUEUE: QueueConfig = Object.freeze({
+  minimalBackoffTime: 300,
+  maximalBackoffTime: 4000,
+  maximalQueueLifetime: 5 * 86_400,
+  bounceQueueLifetime: 5 * 86_400,
+  delayWarningTime: 0,
+  queueRunDelay: 300,
+});
+
+/** Postfix's default_destination_concurrency_limit and smtp_connect_timeout; SMTP's port. */
+export const DEFAULT_DELIVERY: DeliveryConfig = Object.freeze({
+  destinationConcurrencyLimit: 20,
+  connectTimeout: 30,
+  smtpPort: 25,
+});
+
+/**
+ * Postfix's default myhostname: the machine's name when it is fully qualified, else that name with
+ * ".localdomain" appended (Postfix's default mydomain). A name that is no host name at all (an underscore
+ * in a container's name) would make a greeting clients refuse: then localhost.localdomain.
+ */
+export function defaultHostname(name: string = hostname()): string {
+  if (!isHostName(name)) return 'localhost.localdomain';
+  return name.includes('.') ? name : `${name}.localdomain`;
+}
+
+/** Fresh copies of the MTA's sections, every value a default. */
+export function defaultMtaConfig(): MtaConfig {
+  return {
+    hostname: defaultHostname(),
+    smtp: { ...DEFAULT_SMTP, listen: [...DEFAULT_SMTP.listen], mynetworks: [...DEFAULT_SMTP.mynetworks], xclientHosts: [] },
+    submission: { listen: [...DEFAULT_SUBMISSION.listen], tlsListen: [...DEFAULT_SUBMISSION.tlsListen] },
+    tls: {},
+    domains: { local: [...DEFAULT_LOCAL_DOMAINS] },
+    queue: { ...DEFAULT_QUEUE },
+    delivery: { ...DEFAULT_DELIVERY },
+  };
+}
+
 /** A fresh copy of the configuration used when there is no file. */
 export function defaultConfig(): MailgateConfig {
   return {
+    ...defaultMtaConfig(),
     dataDir: DEFAULT_DATA_DIR,
     manager: { ...DEFAULT_MANAGER, dnsServers: [] },
     milters: [],

@@ -7,7 +7,9 @@ import { shownDefaults, type ShownDefault } from './builtins/shown-defaults.js';
 import { DEFAULT_CONFIG_FILE } from './defaults.js';
 import { conditionOriginKey, milterOriginKey, originOf, type LoadedConfig } from './origin.js';
 import { formatTextPattern } from './patterns.js';
-import type { MilterConfig, UserConditionConfig } from './schema.js';
+import { join } from 'node:path';
+import { formatListenAddress } from './listen-address.js';
+import type { MailgateConfig, MilterConfig, UserConditionConfig } from './schema.js';
 import { TIMEOUT_KEYS } from './sections/milter.js';
 import { tomlArray, tomlInline, tomlScalar, type TomlScalar } from './toml-text.js';
 
@@ -81,7 +83,9 @@ export function formatConfig(loaded: LoadedConfig): string {
 
   // Top-level keys come before the first [table].
   w.item('data_dir', 'data_dir', config.dataDir);
+  w.item('hostname', 'hostname', config.hostname);
   w.blank();
+  writeMta(w, config);
 
   const m = config.manager;
   w.header('[manager]');
@@ -127,6 +131,51 @@ export function formatConfig(loaded: LoadedConfig): string {
   w.header('[stress]');
   w.item('stress.threshold', 'threshold', stress.threshold);
   return w.toString();
+}
+
+/** The sections `mailgate start` reads besides the chain's: [smtp] [submission] [tls] [domains] [queue] [delivery]. */
+function writeMta(w: Writer, config: MailgateConfig): void {
+  const { smtp, submission, tls, domains, queue, delivery } = config;
+  w.header('[smtp]');
+  w.item('smtp.listen', 'listen', smtp.listen.map(formatListenAddress));
+  w.item('smtp.mynetworks', 'mynetworks', smtp.mynetworks);
+  w.item('smtp.message_size_limit', 'message_size_limit', smtp.messageSizeLimit);
+  w.item('smtp.recipient_limit', 'recipient_limit', smtp.recipientLimit);
+  w.item('smtp.client_connection_limit', 'client_connection_limit', smtp.clientConnectionLimit);
+  w.item('smtp.client_message_rate_limit', 'client_message_rate_limit', smtp.clientMessageRateLimit);
+  w.item('smtp.idle_timeout', 'idle_timeout', smtp.idleTimeout);
+  w.item('smtp.session_timeout', 'session_timeout', smtp.sessionTimeout);
+  w.item('smtp.xclient_hosts', 'xclient_hosts', smtp.xclientHosts);
+  w.item('smtp.auth_failure_limit', 'auth_failure_limit', smtp.authFailureLimit);
+  w.item('smtp.banner', 'banner', smtp.banner);
+  w.blank();
+  w.header('[submission]');
+  w.item('submission.listen', 'listen', submission.listen.map(formatListenAddress));
+  w.item('submission.tls_listen', 'tls_listen', submission.tlsListen.map(formatListenAddress));
+  w.blank();
+  w.header('[tls]');
+  if (tls.certFile === undefined) w.comment(`cert_file and key_file not set: a self-signed certificate in ${join(config.dataDir, 'tls')}`);
+  w.item('tls.cert_file', 'cert_file', tls.certFile);
+  w.item('tls.key_file', 'key_file', tls.keyFile);
+  w.blank();
+  w.header('[domains]');
+  w.item('domains.local', 'local', domains.local);
+  w.blank();
+  w.header('[queue]');
+  w.item('queue.minimal_backoff_time', 'minimal_backoff_time', queue.minimalBackoffTime);
+  w.item('queue.maximal_backoff_time', 'maximal_backoff_time', queue.maximalBackoffTime);
+  w.item('queue.maximal_queue_lifetime', 'maximal_queue_lifetime', queue.maximalQueueLifetime);
+  w.item('queue.bounce_queue_lifetime', 'bounce_queue_lifetime', queue.bounceQueueLifetime);
+  w.item('queue.delay_warning_time', 'delay_warning_time', queue.delayWarningTime);
+  w.item('queue.queue_run_delay', 'queue_run_delay', queue.queueRunDelay);
+  w.blank();
+  w.header('[delivery]');
+  w.item('delivery.relay_host', 'relay_host', delivery.relayHost?.text);
+  w.item('delivery.destination_concurrency_limit', 'destination_concurrency_limit', delivery.destinationConcurrencyLimit);
+  w.item('delivery.lmtp', 'lmtp', delivery.lmtp);
+  w.item('delivery.connect_timeout', 'connect_timeout', delivery.connectTimeout);
+  w.item('delivery.smtp_port', 'smtp_port', delivery.smtpPort);
+  w.blank();
 }
 
 function writeMilter(w: Writer, milter: MilterConfig, dataDir: string): void {

@@ -12,11 +12,33 @@ import type { MailgateConfig } from './schema.js';
 import { findUnterminatedString } from './unterminated-string.js';
 import { readConditions } from './sections/condition.js';
 import { readDataDir } from './sections/data-dir.js';
+import { readDelivery } from './sections/delivery.js';
+import { readDomains, readHostname } from './sections/domains.js';
+import { readQueue } from './sections/queue.js';
+import { readSmtp } from './sections/smtp.js';
+import { readSubmission } from './sections/submission.js';
+import { readTls } from './sections/tls.js';
 import { readManager } from './sections/manager.js';
 import { readMilters } from './sections/milter.js';
 import { readRemoteNetwork, readS25r, readStress, readTrust } from './sections/options.js';
 
-export const TOP_LEVEL_KEYS = ['data_dir', 'manager', 'milter', 'condition', 's25r', 'remote_network', 'trust', 'stress'] as const;
+export const TOP_LEVEL_KEYS = [
+  'data_dir',
+  'hostname',
+  'smtp',
+  'submission',
+  'tls',
+  'domains',
+  'queue',
+  'delivery',
+  'manager',
+  'milter',
+  'condition',
+  's25r',
+  'remote_network',
+  'trust',
+  'stress',
+] as const;
 
 export interface LoadOptions extends Pick<ParseOptions, 'readTrustDomainsFile'> {
   /** Where ./mailgate.toml is looked for; default process.cwd(). */
@@ -113,6 +135,13 @@ function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string, readTru
   const manager = section('manager', 'manager');
   return {
     dataDir: readDataDir(root, manager, baseDir, (warning) => ctx.warnings.push(warning)),
+    hostname: readHostname(root),
+    smtp: readSmtp(section('smtp', 'smtp')),
+    submission: readSubmission(section('submission', 'submission')),
+    tls: readTls(section('tls', 'tls'), baseDir),
+    domains: readDomains(section('domains', 'domains')),
+    queue: readQueue(section('queue', 'queue')),
+    delivery: readDelivery(section('delivery', 'delivery'), baseDir),
     manager: readManager(manager, baseDir),
     milters: readMilters(root.tables('milter'), names, { baseDir }),
     conditions,

@@ -195,6 +195,11 @@ export class TableReader {
     return this.number(key, { positive: true, max: MAX_TIMER_SECONDS, unit: 's' });
   }
 
+  /** A duration in seconds where 0 means off (or "at once"), bounded likewise. */
+  secondsOrZero(key: string): number | undefined {
+    return this.number(key, { min: 0, max: MAX_TIMER_SECONDS, unit: 's' });
+  }
+
   /** A duration in whole milliseconds, bounded likewise. */
   milliseconds(key: string): number | undefined {
     return this.number(key, { integer: true, positive: true, max: MAX_TIMER_MS, unit: 'ms' });

@@ -107,7 +107,7 @@ export interface StressConfig {
   readonly threshold?: number;
 }
 
-export interface MailgateConfig {
+export interface MailgateConfig extends MtaConfig {
   /**
    * Where the services keep their state (greylist database...): top-level `data_dir`, or the deprecated
    * `[manager] data_dir`. Absolute once loaded: relative to the file's directory, or with no file to the
@@ -121,4 +121,109 @@ export interface MailgateConfig {
   readonly remoteNetwork: RemoteNetworkConfig;
   readonly trust: TrustConfig;
   readonly stress: StressConfig;
+}
+
+/** Where a server listens: `127.0.0.1:2525`, `[::1]:25`, `mail.example.org:25` (a name is resolved by listen()). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** [smtp]: the MX listener (Postfix's smtpd on port 25) and the limits every SMTP listener shares. */
+export interface SmtpConfig {
+  readonly listen: readonly ListenAddress[];
+  /** Networks (CIDR or single address) whose clients may relay without AUTH: Postfix's mynetworks. */
+  readonly mynetworks: readonly string[];
+  /** Bytes of one message, counted as received (Postfix's message_size_limit). */
+  readonly messageSizeLimit: number;
+  /** Recipients of one message (Postfix's smtpd_recipient_limit). */
+  readonly recipientLimit: number;
+  /** Connections at once from one client address; 0 = no limit (Postfix's smtpd_client_connection_count_limit). */
+  readonly clientConnectionLimit: number;
+  /** Messages per minute from one client address; 0 = no limit (smtpd_client_message_rate_limit). */
+  readonly clientMessageRateLimit: number;
+  /** Seconds a client may stay silent (Postfix's smtpd_timeout). */
+  readonly idleTimeout: number;
+  /** Seconds one connection may last in all. */
+  readonly sessionTimeout: number;
+  /** Networks allowed to send XCLIENT (Postfix's smtpd_authorized_xclient_hosts); empty: nobody. */
+  readonly xclientHosts: readonly string[];
+  /** Failed AUTH attempts in one connection before it is dropped and the address slowed down. */
+  readonly authFailureLimit: number;
+  /** Text after `220 HOSTNAME ESMTP` in the greeting. */
+  readonly banner: string;
+}
+
+/** [submission]: the listeners for a domain's own users (AUTH required). */
+export interface SubmissionConfig {
+  /** Port 587 style: STARTTLS, then AUTH. */
+  readonly listen: readonly ListenAddress[];
+  /** Port 465 style: TLS from the first byte (RFC 8314 implicit TLS). */
+  readonly tlsListen: readonly ListenAddress[];
+}
+
+/** [tls]: the server certificate; both unset: a self-signed one made at first start in `<data_dir>/tls/`. */
+export interface TlsConfig {
+  /** Absolute path of the PEM certificate (chain), set together with keyFile. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** [domains]: the domains this server receives mail for, besides those in the accounts database. */
+export interface DomainsConfig {
+  /** Lower-case domain names. */
+  readonly local: readonly string[];
+}
+
+/** [queue]: Postfix's queue timings, in seconds. */
+export interface QueueConfig {
+  readonly minimalBackoffTime: number;
+  readonly maximalBackoffTime: number;
+  /** Undeliverable mail is bounced after this long; 0: after the first failed attempt. */
+  readonly maximalQueueLifetime: number;
+  /** The same for bounces (sender <>); 0: after the first failed attempt. */
+  readonly bounceQueueLifetime: number;
+  /** A delay warning to the sender after this long; 0: none. */
+  readonly delayWarningTime: number;
+  /** How often the whole deferred queue is scanned. */
+  readonly queueRunDelay: number;
+}
+
+/**
+ * A smarthost in Postfix's relayhost syntax: `[host]:port` and `[host]` (no MX lookup: the host's own
+ * A/AAAA records, or an address), `host:port` and `host` (the MX records of host).
+ */
+export interface RelayHost {
+  /** A name or an IP address (IPv6 without brackets or "ipv6:" prefix). */
+  readonly host: string;
+  readonly port: number;
+  /** Whether host's MX records are looked up (written without brackets). */
+  readonly mx: boolean;
+  /** As written in the file, for show-config and the log. */
+  readonly text: string;
+}
+
+/** [delivery]: where accepted mail goes. */
+export interface DeliveryConfig {
+  readonly relayHost?: RelayHost;
+  /** Deliveries at once to one destination (Postfix's default_destination_concurrency_limit). */
+  readonly destinationConcurrencyLimit: number;
+  /** Local mail over LMTP instead of the built-in Maildir: `inet:HOST:PORT` or `unix:/PATH` (absolute once loaded). */
+  readonly lmtp?: string;
+  /** Seconds to wait for a remote server's TCP connection (Postfix's smtp_connect_timeout). */
+  readonly connectTimeout: number;
+  /** The port remote MX hosts are reached on: 25; other values are for tests. */
+  readonly smtpPort: number;
+}
+
+/** Everything `mailgate start` runs besides the chain: the MTA's own sections. */
+export interface MtaConfig {
+  /** Postfix's myhostname: the greeting, Received fields, the self-signed certificate's name. */
+  readonly hostname: string;
+  readonly smtp: SmtpConfig;
+  readonly submission: SubmissionConfig;
+  readonly tls: TlsConfig;
+  readonly domains: DomainsConfig;
+  readonly queue: QueueConfig;
+  readonly delivery: DeliveryConfig;
 }

@@ -134,7 +134,7 @@ describe('show-config', () => {
   });
 });
 
-describe('test-client (what npm start runs) once it listens', () => {
+describe('test-client once it listens', () => {
   it('says where, and the main.cf line that reaches it', () => {
     expect(listeningLine('inet:10025@[127.0.0.1]')).toBe(
       'test-client: listening on inet:10025@[127.0.0.1]; for Postfix, in main.cf: smtpd_milters = inet:127.0.0.1:10025. Ctrl-C stops it.\n',

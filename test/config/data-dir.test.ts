@@ -51,10 +51,10 @@ describe('data_dir', () => {
 
   it('show-config prints the top-level value with its origin, and the [manager] one with its own', () => {
     const old = formatConfig(parseConfig('[manager]\ndata_dir = "state"\n', F));
-    expect(old).toContain(`\n# ${F}:2\ndata_dir = "/etc/mailgate/state"\n\n[manager]\n`);
+    expect(old).toContain(`\n# ${F}:2\ndata_dir = "/etc/mailgate/state"\n# default\nhostname = `);
     expect(old).toContain(`# ${F}:2\n# data_dir is deprecated here: its value is the top-level data_dir above\n`);
     const fresh = formatConfig(parseConfig('', F));
-    expect(fresh).toContain('\n# default\ndata_dir = "/etc/mailgate/data"\n\n[manager]\n');
+    expect(fresh).toContain('\n# default\ndata_dir = "/etc/mailgate/data"\n# default\nhostname = ');
     expect(fresh).toContain('# default\n# data_dir is not set (deprecated here: use the top-level data_dir)\n');
     // what is printed reads back to the same directory, without a warning
     const again = parseConfig(old, '/elsewhere/printed.toml');

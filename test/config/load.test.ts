@@ -2,17 +2,37 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultConfig } from '../../src/config/defaults.js';
+import { defaultConfig, defaultMtaConfig } from '../../src/config/defaults.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { embeddedDefaults, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { MailgateConfig } from '../../src/config/schema.js';
+import { DELIVERY_KEYS } from '../../src/config/sections/delivery.js';
+import { DOMAINS_KEYS } from '../../src/config/sections/domains.js';
+import { QUEUE_KEYS } from '../../src/config/sections/queue.js';
+import { SMTP_KEYS } from '../../src/config/sections/smtp.js';
+import { SUBMISSION_KEYS } from '../../src/config/sections/submission.js';
+import { TLS_KEYS } from '../../src/config/sections/tls.js';
 import { EXAMPLE, TRUST_DIR, TRUSTED_DOMAINS, TRUSTED_DOMAINS_FILE } from './fixtures.js';
+
+/** The MTA's keys (hostname, [smtp] ... [delivery]) when the file sets none of them. */
+const MTA_DEFAULT_ORIGINS = Object.fromEntries(
+  [
+    'hostname',
+    ...SMTP_KEYS.map((k) => `smtp.${k}`),
+    ...SUBMISSION_KEYS.map((k) => `submission.${k}`),
+    ...TLS_KEYS.map((k) => `tls.${k}`),
+    ...DOMAINS_KEYS.map((k) => `domains.${k}`),
+    ...QUEUE_KEYS.map((k) => `queue.${k}`),
+    ...DELIVERY_KEYS.map((k) => `delivery.${k}`),
+  ].map((k) => [k, 'default']),
+);
 
 describe('parseConfig: the example from the issue', () => {
   const loaded = parseConfig(EXAMPLE, '/etc/mailgate/mailgate.toml');
 
   it('loads with exact values', () => {
     const expected: MailgateConfig = {
+      ...defaultMtaConfig(),
       dataDir: '/etc/mailgate/data',
       manager: {
         connectionSpec: 'unix:/run/mailgate/milter.sock',
@@ -49,6 +69,7 @@ describe('parseConfig: the example from the issue', () => {
     const f = '/etc/mailgate/mailgate.toml';
     expect(Object.fromEntries(loaded.origins)).toStrictEqual({
       data_dir: 'default',
+      ...MTA_DEFAULT_ORIGINS,
       'manager.connection_spec': `${f}:2`,
       'manager.unix_socket_mode': `${f}:3`,
       'manager.unix_socket_group': `${f}:4`,

@@ -11,7 +11,8 @@ import { ConfigError } from '../../src/config/errors.js';
 import { formatConfig } from '../../src/config/format.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { LoadedConfig } from '../../src/config/origin.js';
-import type { FallbackStatus, MailgateConfig, MilterConfig, TextPattern, UserConditionConfig } from '../../src/config/schema.js';
+import { parseRelayHost } from '../../src/config/relay-host.js';
+import type { FallbackStatus, MailgateConfig, MilterConfig, RelayHost, TextPattern, UserConditionConfig } from '../../src/config/schema.js';
 import { CONDITION_KEYS } from '../../src/config/sections/condition.js';
 import { MANAGER_KEYS } from '../../src/config/sections/manager.js';
 import { MILTER_KEYS } from '../../src/config/sections/milter.js';
@@ -262,9 +263,58 @@ const TRUST = fc
   .map(({ domainsFile, ...t }) => ({ ...t, ...(domainsFile === undefined ? {} : { domainsFile, fileDomains: TRUSTED_DOMAINS }) }));
 const STRESS = fc.option(fc.nat(), { nil: undefined }).map((threshold) => (threshold === undefined ? {} : { threshold }));
 
+// The MTA's sections ([smtp] [submission] [tls] [domains] [queue] [delivery] and hostname).
+const LISTEN = fc.uniqueArray(
+  fc.record({ host: fc.constantFrom('127.0.0.1', '0.0.0.0', '::1', '::', 'mail.example.org'), port: fc.integer({ min: 1, max: 65535 }) }),
+  { maxLength: 3, selector: (a) => `${a.host}:${a.port}` },
+);
+const SECONDS_OR_ZERO = fc.oneof(fc.constant(0), SECONDS);
+const MTA = fc.record({
+  hostname: fc.stringMatching(/^[a-z](?:[a-z0-9-]{0,7}[a-z0-9])?(\.[a-z][a-z0-9]{0,5}){0,2}$/),
+  smtp: fc.record({
+    listen: LISTEN,
+    mynetworks: fc.array(CIDR, { maxLength: 3 }),
+    messageSizeLimit: fc.nat(),
+    recipientLimit: fc.integer({ min: 1, max: 1e6 }),
+    clientConnectionLimit: fc.nat(),
+    clientMessageRateLimit: fc.nat(),
+    idleTimeout: SECONDS,
+    sessionTimeout: SECONDS,
+    xclientHosts: fc.array(CIDR, { maxLength: 3 }),
+    authFailureLimit: fc.integer({ min: 1, max: 100 }),
+    banner: fc.string({ maxLength: 20 }).filter((b) => !/[\r\n]/.test(b)),
+  }),
+  submission: fc.record({ listen: LISTEN, tlsListen: LISTEN }),
+  tls: fc.constantFrom({}, { certFile: '/etc/ssl/mail.pem', keyFile: '/etc/ssl/private/mail.key' }),
+  domains: fc.record({ local: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9]{0,6}(\.[a-z]{2,4})?$/), { maxLength: 3 }) }),
+  queue: fc
+    .record({
+      backoff: fc.tuple(SECONDS, SECONDS).map(([a, b]) => (a <= b ? [a, b] : [b, a])),
+      maximalQueueLifetime: SECONDS_OR_ZERO,
+      bounceQueueLifetime: SECONDS_OR_ZERO,
+      delayWarningTime: SECONDS_OR_ZERO,
+      queueRunDelay: SECONDS,
+    })
+    .map(({ backoff: [minimalBackoffTime, maximalBackoffTime], ...q }) => ({ minimalBackoffTime: minimalBackoffTime as number, maximalBackoffTime: maximalBackoffTime as number, ...q })),
+  delivery: fc
+    .record({
+      relayHost: fc.option(fc.constantFrom('[smtp.example.net]:587', 'example.net', '[192.0.2.1]', '[2001:db8::1]:25', 'relay.example:2525'), { nil: undefined }),
+      destinationConcurrencyLimit: fc.integer({ min: 1, max: 1000 }),
+      lmtp: fc.option(fc.constantFrom('inet:127.0.0.1:24', 'unix:/run/dovecot/lmtp'), { nil: undefined }),
+      connectTimeout: SECONDS,
+      smtpPort: fc.integer({ min: 1, max: 65535 }),
+    })
+    .map(({ relayHost, lmtp, ...d }) => ({
+      ...d,
+      ...(relayHost === undefined ? {} : { relayHost: parseRelayHost(relayHost) as RelayHost }),
+      ...(lmtp === undefined ? {} : { lmtp }),
+    })),
+});
+
 const CONFIG: fc.Arbitrary<MailgateConfig> = fc
-  .tuple(CONDITIONS.chain((conditions) => fc.tuple(fc.constant(conditions), milters(conditions.map((c) => c.name)))), DATA_DIR, MANAGER, S25R, REMOTE_NETWORK, TRUST, STRESS)
-  .map(([[conditions, milterList], dataDir, manager, s25r, remoteNetwork, trust, stress]) => ({
+  .tuple(CONDITIONS.chain((conditions) => fc.tuple(fc.constant(conditions), milters(conditions.map((c) => c.name)))), DATA_DIR, MANAGER, S25R, REMOTE_NETWORK, TRUST, STRESS, MTA)
+  .map(([[conditions, milterList], dataDir, manager, s25r, remoteNetwork, trust, stress, mta]) => ({
+    ...mta,
     dataDir,
     manager,
     milters: milterList,

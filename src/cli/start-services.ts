@@ -1,0 +1,142 @@
+/**
+ * How `mailgate start` puts the MTA together: Accounts, the delivery Transport, the queue (a Spool and its
+ * scheduler), the SMTP listeners sharing the chain. The services never import each other (they meet through
+ * store/); this file is the one place that knows them all, through ServiceFactories: a narrow interface
+ * that the real constructors of src/store/accounts/, src/delivery/, src/queue/ and src/smtp/ are plugged
+ * into (start-factories.ts), and that a test fills with fakes.
+ */
+import type { DeliveryConfig, MailgateConfig, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
+import type { Filter } from '../mail/filter.js';
+import type { Logger } from '../mail/logger.js';
+import type { Accounts } from '../store/accounts/accounts.js';
+import type { Spool } from '../store/spool.js';
+import type { Transport } from '../store/transport.js';
+
+export interface AccountsOptions {
+  readonly dataDir: string;
+  /** [domains] local: local besides the domains in the database. */
+  readonly localDomains: readonly string[];
+}
+
+export interface TransportOptions extends DeliveryConfig {
+  readonly hostname: string;
+  readonly dataDir: string;
+  readonly logger: Logger;
+}
+
+export interface QueueOptions extends QueueConfig {
+  readonly dataDir: string;
+  /** For bounces and delay warnings (the DSN's Reporting-MTA, the From: MAILER-DAEMON@hostname). */
+  readonly hostname: string;
+  readonly transport: Transport;
+  readonly logger: Logger;
+}
+
+/** The queue: the Spool the SMTP server writes to, and the scheduler that hands its mail to the Transport. */
+export interface Queue extends Spool {
+  /** Starts the scheduler (mail left in the queue by a previous run goes out too). */
+  start(): void;
+  /** Stops the scheduler; deliveries in flight finish or are left for the next start. */
+  stop(): Promise<void>;
+}
+
+export interface SmtpServerOptions {
+  readonly hostname: string;
+  readonly smtp: SmtpConfig;
+  readonly submission: SubmissionConfig;
+  /** PEM; served on STARTTLS and the implicit-TLS listeners. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+}
+
+export interface SmtpDependencies {
+  /** Every SMTP session runs through it (the same ReloadableChain the milter listener serves). */
+  readonly chain: Filter;
+  readonly accounts: Accounts;
+  readonly spool: Spool;
+  readonly logger: Logger;
+}
+
+/** Every listener of [smtp] and [submission]. */
+export interface SmtpServerHandle {
+  /** Binds every listener; rejects (nothing left bound) when one cannot be. */
+  listen(): Promise<void>;
+  /** Stops accepting; sessions in flight may finish for `graceSeconds`, then are cut. */
+  close(graceSeconds: number): Promise<void>;
+}
+
+export interface ServiceFactories {
+  openAccounts(options: AccountsOptions): Accounts;
+  createTransport(options: TransportOptions, accounts: Accounts): Transport;
+  openQueue(options: QueueOptions): Queue;
+  createSmtpServer(options: SmtpServerOptions, dependencies: SmtpDependencies): SmtpServerHandle;
+}
+
+/** What startMta built; stop() takes it down in the reverse order. */
+export interface RunningMta {
+  readonly accounts: Accounts;
+  readonly queue: Queue;
+  stop(graceSeconds: number): Promise<void>;
+}
+
+/** Something that could not start (a port in use, a data directory that cannot be written): one line, exit 2. */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
+/**
+ * Opens the accounts, the transport and the queue, starts the scheduler, then binds the SMTP listeners:
+ * mail is accepted only once everything behind it runs. When a step fails, what was started is stopped
+ * again before the error is thrown.
+ */
+export async function startMta(
+  config: MailgateConfig,
+  parts: { readonly chain: Filter; readonly tls: SmtpServerOptions['tls']; readonly logger: Logger },
+  factories: ServiceFactories,
+): Promise<RunningMta> {
+  const { logger } = parts;
+  const undo: (() => Promise<void> | void)[] = [];
+  const rollBack = async () => {
+    for (const step of undo.reverse()) {
+      await Promise.resolve()
+        .then(step)
+        .catch((err: unknown) => logger.error({ err: (err as Error).message }, 'error while stopping a service'));
+    }
+  };
+  try {
+    const accounts = factories.openAccounts({ dataDir: config.dataDir, localDomains: config.domains.local });
+    undo.push(() => accounts.close());
+    const transport = factories.createTransport(
+      { ...config.delivery, hostname: config.hostname, dataDir: config.dataDir, logger: logger.child({ service: 'delivery' }) },
+      accounts,
+    );
+    undo.push(() => transport.close());
+    const queue = factories.openQueue({
+      ...config.queue,
+      dataDir: config.dataDir,
+      hostname: config.hostname,
+      transport,
+      logger: logger.child({ service: 'queue' }),
+    });
+    queue.start();
+    undo.push(() => queue.stop());
+    const smtp = factories.createSmtpServer(
+      { hostname: config.hostname, smtp: config.smtp, submission: config.submission, tls: parts.tls },
+      { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }) },
+    );
+    await smtp.listen();
+    undo.push(() => smtp.close(0));
+    return {
+      accounts,
+      queue,
+      // Stop accepting and drain SMTP first: nothing new enters the queue while it stops.
+      stop: async (graceSeconds) => {
+        undo.pop();
+        await smtp.close(graceSeconds);
+        await rollBack();
+      },
+    };
+  } catch (err) {
+    await rollBack();
+    throw err instanceof StartError ? err : new StartError((err as Error).message);
+  }
+}

@@ -1,0 +1,81 @@
+/** startMta: the order services are built and stopped in, and nothing left running when a step fails. */
+import { describe, expect, it } from 'vitest';
+import { startMta, StartError, type ServiceFactories } from '../../src/cli/start-services.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import type { Filter } from '../../src/mail/filter.js';
+import { silentLogger } from '../../src/mail/logger.js';
+
+const chain = { name: 'chain', open: () => ({}) } as unknown as Filter;
+const tls = { cert: Buffer.from('cert'), key: Buffer.from('key') };
+
+/** Fakes that record every call in `log`; `fail` names a step that throws. */
+function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
+  return {
+    openAccounts: (o) => {
+      log.push(`accounts ${o.dataDir} ${o.localDomains.join(',')}`);
+      return {
+        isLocalDomain: () => true,
+        resolve: () => ({ kind: 'unknown' }),
+        authenticate: () => Promise.resolve(undefined),
+        mayUseSender: () => false,
+        maildirOf: (u) => u,
+        close: () => void log.push('accounts closed'),
+      };
+    },
+    createTransport: (o, accounts) => {
+      log.push(`transport relay=${o.relayHost?.text ?? 'none'} concurrency=${o.destinationConcurrencyLimit} accounts=${typeof accounts.resolve}`);
+      return { deliver: () => Promise.resolve([]), close: () => Promise.resolve(void log.push('transport closed')) };
+    },
+    openQueue: (o) => {
+      if (fail === 'openQueue') throw new Error('queue directory is not writable');
+      log.push(`queue backoff=${o.minimalBackoffTime}-${o.maximalBackoffTime} transport=${typeof o.transport.deliver}`);
+      return {
+        newId: () => '0000000001',
+        enqueue: () => Promise.resolve(),
+        start: () => void log.push('queue started'),
+        stop: () => Promise.resolve(void log.push('queue stopped')),
+      };
+    },
+    createSmtpServer: (o, d) => {
+      log.push(`smtp ${o.hostname} listen=${o.smtp.listen.length} chain=${d.chain === chain} spool=${typeof d.spool.enqueue}`);
+      return {
+        listen: () => (fail === 'listen' ? Promise.reject(new Error('listen EADDRINUSE: address already in use 127.0.0.1:2525')) : Promise.resolve(void log.push('smtp listening'))),
+        close: (grace) => Promise.resolve(void log.push(`smtp closed grace=${grace}`)),
+      };
+    },
+  };
+}
+
+describe('startMta', () => {
+  const config = { ...defaultConfig(), dataDir: '/srv/data', hostname: 'mx.example.org' };
+
+  it('builds accounts, transport, queue (started), then the SMTP listeners; stops SMTP first, then the rest in reverse', async () => {
+    const log: string[] = [];
+    const mta = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log));
+    expect(log).toEqual([
+      'accounts /srv/data localhost',
+      'transport relay=none concurrency=20 accounts=function',
+      'queue backoff=300-4000 transport=function',
+      'queue started',
+      'smtp mx.example.org listen=1 chain=true spool=function',
+      'smtp listening',
+    ]);
+    log.length = 0;
+    await mta.stop(30);
+    expect(log).toEqual(['smtp closed grace=30', 'queue stopped', 'transport closed', 'accounts closed']);
+  });
+
+  it('a listener that cannot bind: what started is stopped, and one StartError says why', async () => {
+    const log: string[] = [];
+    const err = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'listen')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartError);
+    expect((err as Error).message).toBe('listen EADDRINUSE: address already in use 127.0.0.1:2525');
+    expect(log.slice(-3)).toEqual(['queue stopped', 'transport closed', 'accounts closed']);
+  });
+
+  it('a queue that cannot open: the transport and accounts are closed again', async () => {
+    const log: string[] = [];
+    await expect(startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'openQueue'))).rejects.toThrow('queue directory is not writable');
+    expect(log.slice(-2)).toEqual(['transport closed', 'accounts closed']);
+  });
+});
