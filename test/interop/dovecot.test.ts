@@ -2,13 +2,13 @@
 // hand into a Maildir in Dovecot's layout (tmp/ then rename into new/ or cur/, as Mailgate's writer
 // does, by root) is served over IMAP with its flags; a message sent over LMTP lands in the Maildir.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Teardown } from './harness/teardown.js';
 import { setupGuard } from './harness/setup-guard.js';
 import { makeTempDir } from './harness/tmpdir.js';
-import { startDovecot, type Dovecot } from './harness/dovecot.js';
+import { dovecotHash, startDovecot, type Dovecot } from './harness/dovecot.js';
 import { imapMessages } from './harness/imap.js';
 import { parseScenario, runScenario } from './harness/smtp-scenario.js';
 
@@ -27,6 +27,7 @@ describe('harness: private Dovecot (IMAP + LMTP) on a given Maildir', LIMITS, ()
   let dovecot: Dovecot;
   let alice = '';
   let bob = '';
+  let carol = '';
   beforeAll(() =>
     setup.run(async () => {
       const tmp = await makeTempDir('dovecot-test');
@@ -37,12 +38,21 @@ describe('harness: private Dovecot (IMAP + LMTP) on a given Maildir', LIMITS, ()
       for (const sub of ['cur', 'new', 'tmp']) await tmp.sub(join('mail', 'localhost', 'alice', sub), 0o700);
       await deliverByHand(alice, 'new', `1700000000.M1P1.${hostname()}`, 'From: a@example.org\nSubject: first\n\nunread\n');
       await deliverByHand(alice, 'cur', `1700000001.M2P1.${hostname()}:2,S`, 'From: a@example.org\nSubject: second\n\nalready seen\n');
+      // A writer that keeps everything private (0700 directories, 0600 files), as an MTA's data_dir may.
+      const dataDir = await tmp.sub('data', 0o700);
+      carol = join(dataDir, 'mail', 'localhost', 'carol');
+      for (const sub of ['cur', 'new', 'tmp']) await tmp.sub(join('data', 'mail', 'localhost', 'carol', sub), 0o700);
+      await chmod(join(dataDir, 'mail'), 0o700);
+      await chmod(join(dataDir, 'mail', 'localhost'), 0o700);
+      await deliverByHand(carol, 'new', `1700000003.M4P1.${hostname()}`, 'From: a@example.org\nSubject: private\n\nfor carol\n');
       dovecot = td.add(
         await startDovecot({
           users: [
             { name: 'alice@localhost', password: 'alice-secret', maildir: alice },
             { name: 'bob@localhost', password: 'bob-secret', maildir: bob },
+            { name: 'carol@localhost', password: dovecotHash('carol-secret', 'SHA512-CRYPT'), maildir: carol },
           ],
+          searchableFrom: dataDir,
         }),
       );
     }),
@@ -94,6 +104,12 @@ describe('harness: private Dovecot (IMAP + LMTP) on a given Maildir', LIMITS, ()
   });
 
   // Last: a failed login makes Dovecot's anvil delay the next logins from 127.0.0.1 (auth penalty, 2 s and up).
+  test('a Maildir under private (0700) directories, opened with searchableFrom; a {SHA512-CRYPT} password from doveadm pw', async () => {
+    setup.check();
+    const msgs = await imapMessages({ port: dovecot.imapPort, user: 'carol@localhost', password: 'carol-secret' });
+    expect(msgs.map((m) => /^Subject: (.*)$/m.exec(m.text)?.[1]?.trim())).toEqual(['private']);
+  });
+
   test('a wrong password is refused', async () => {
     setup.check();
     await expect(imapMessages({ port: dovecot.imapPort, user: 'alice@localhost', password: 'wrong' })).rejects.toThrow(/AUTHENTICATIONFAILED|Authentication failed/);

@@ -13,12 +13,13 @@
 // root mail processes run as nobody:nogroup (mail_uid/mail_gid), the internal processes as `dovecot`
 // and the login processes as `dovenull` (the package's users). A Maildir written by root must then be
 // handed over: adoptMaildir() chowns the tree (start does it for each user's existing Maildir; call it
-// again after more root deliveries), and every parent directory must be traversable by others.
+// again after more root deliveries), and every parent directory must be traversable by others
+// (adoptMaildir's searchableFrom adds o+x where a writer made them 0700).
 // Not root: everything runs as the current user (untested here: the interop suite runs as root).
-import { access, chown, constants, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, chown, constants, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeTempDir } from './tmpdir.js';
 import { freePort } from './ports.js';
 import { startDaemon, waitFor, type Daemon } from './process.js';
@@ -39,6 +40,8 @@ export interface DovecotOptions {
   users: readonly DovecotUser[];
   /** Extra dovecot.conf text, appended last. */
   extra?: string;
+  /** Passed to adoptMaildir at start for each user's Maildir under it (e.g. Mailgate's data_dir). */
+  searchableFrom?: string;
 }
 
 export interface Dovecot {
@@ -53,8 +56,13 @@ export interface Dovecot {
   readonly mailOwner: { uid: number; gid: number };
   readonly daemon: Daemon;
   log(): Promise<string>;
-  /** Gives a Maildir tree written by someone else (root) to the mail owner, so Dovecot can read and update it. */
-  adoptMaildir(maildir: string): Promise<void>;
+  /**
+   * Gives a Maildir tree written by someone else (root) to the mail owner, so Dovecot can read and
+   * update it. `searchableFrom`: an ancestor (e.g. Mailgate's data_dir) from which every directory down
+   * to the Maildir's parent gets o+x added, for a writer that makes them 0700; without it such a
+   * parent is an error.
+   */
+  adoptMaildir(maildir: string, opts?: { searchableFrom?: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +75,15 @@ export async function requireDovecot(): Promise<void> {
       throw new Error(`${bin} is missing: install dovecot-core, dovecot-imapd and dovecot-lmtpd (scripts/install-test-peers.sh, as root)`);
     }
   }
+}
+
+/**
+ * A password hash made by Dovecot itself (`doveadm pw`, no configuration read), with its {SCHEME}
+ * prefix: e.g. SHA512-CRYPT, BLF-CRYPT, ARGON2ID, SSHA512 — what a Dovecot passwd-file holds, so
+ * tests of `mailgate user import` can use real ones, and startDovecot takes them as passwords.
+ */
+export function dovecotHash(password: string, scheme: string): string {
+  return execFileSync('/usr/bin/doveadm', ['-c', '/dev/null', 'pw', '-s', scheme, '-p', password], { encoding: 'utf8' }).trim();
 }
 
 /** uid and gid of `user`, or of `user` and `group` when given. */
@@ -100,6 +117,23 @@ async function checkTraversable(dir: string): Promise<void> {
       throw new Error(`dovecot: ${d} is not searchable by others (mode ${(st.mode & 0o777).toString(8)}): Dovecot's mail processes cannot reach ${dir}`);
     }
     if (d === dirname(d)) return;
+  }
+}
+
+function isUnder(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** Adds o+x to `from` and every directory below it down to the parent of `maildir`. */
+async function makeSearchable(from: string, maildir: string): Promise<void> {
+  if (!isUnder(from, maildir)) throw new Error(`dovecot: ${maildir} is not under ${from}`);
+  const rel = relative(from, dirname(maildir));
+  let dir = from;
+  for (const part of ['', ...rel.split(sep).filter((p) => p !== '')]) {
+    dir = join(dir, part);
+    const st = await stat(dir);
+    if ((st.mode & 0o001) === 0) await chmod(dir, (st.mode & 0o7777) | 0o001);
   }
 }
 
@@ -161,7 +195,8 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
   await requireDovecot();
   const users = processUsers();
   const { uid, gid } = users.mail;
-  const adoptMaildir = async (maildir: string): Promise<void> => {
+  const adoptMaildir = async (maildir: string, adopt: { searchableFrom?: string } = {}): Promise<void> => {
+    if (adopt.searchableFrom !== undefined) await makeSearchable(resolve(adopt.searchableFrom), resolve(maildir));
     await checkTraversable(maildir);
     await chownTree(maildir, uid, gid);
   };
@@ -171,8 +206,10 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
   const lines: string[] = [];
   for (const user of opts.users) {
     const maildir = resolve(user.maildir);
-    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, sub), { recursive: true, mode: 0o700 });
-    await adoptMaildir(maildir);
+    // 0755: parents this creates must stay searchable (adoptMaildir checks them).
+    for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, sub), { recursive: true, mode: 0o755 });
+    const from = opts.searchableFrom === undefined ? undefined : resolve(opts.searchableFrom);
+    await adoptMaildir(maildir, from !== undefined && isUnder(from, maildir) ? { searchableFrom: from } : {});
     const home = await tmp.sub(join('home', user.name), 0o700);
     await chown(home, uid, gid);
     lines.push(passwdLine({ ...user, maildir }, home));
