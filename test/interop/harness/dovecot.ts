@@ -15,7 +15,8 @@
 // handed over: adoptMaildir() chowns the tree (start does it for each user's existing Maildir; call it
 // again after more root deliveries), and every parent directory must be traversable by others
 // (adoptMaildir's searchableFrom adds o+x where a writer made them 0700).
-// Not root: everything runs as the current user (untested here: the interop suite runs as root).
+// Not root: everything runs as the current user, with the login and anvil processes unchrooted (tried
+// by hand as `nobody`; the interop suite itself runs as root).
 import { access, chmod, chown, constants, lstat, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
@@ -96,10 +97,11 @@ function idsOf(user: string, group?: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-function processUsers(): { mail: { uid: number; gid: number }; internal: string; login: string } {
-  if (process.getuid?.() === 0) return { mail: idsOf('nobody', 'nogroup'), internal: 'dovecot', login: 'dovenull' };
+function processUsers(): { mail: { uid: number; gid: number }; internal: string; internalGroup: string; login: string } {
+  if (process.getuid?.() === 0) return { mail: idsOf('nobody', 'nogroup'), internal: 'dovecot', internalGroup: 'dovecot', login: 'dovenull' };
   const me = userInfo();
-  return { mail: { uid: me.uid, gid: me.gid }, internal: me.username, login: me.username };
+  const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
+  return { mail: { uid: me.uid, gid: me.gid }, internal: me.username, internalGroup: group, login: me.username };
 }
 
 async function chownTree(path: string, uid: number, gid: number): Promise<void> {
@@ -147,6 +149,7 @@ function passwdLine(user: DovecotUser, home: string): string {
 }
 
 function dovecotConf(root: string, imapPort: number, lmtpPort: number, users: ReturnType<typeof processUsers>, extra: string): string {
+  const rootless = process.getuid?.() !== 0;
   return `# Private test instance (test/interop/harness/dovecot.ts); nothing from /etc/dovecot is read.
 instance_name = mailgate-test-${imapPort}
 base_dir = ${root}/run
@@ -159,6 +162,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
 default_internal_user = ${users.internal}
+default_internal_group = ${users.internalGroup}
 default_login_user = ${users.login}
 mail_uid = ${users.mail.uid}
 mail_gid = ${users.mail.gid}
@@ -172,7 +176,7 @@ userdb {
   driver = passwd-file
   args = ${root}/passwd
 }
-service imap-login {
+service imap-login {${rootless ? '\n  chroot =' : ''}
   inet_listener imap {
     address = 127.0.0.1
     port = ${imapPort}
@@ -187,7 +191,7 @@ service lmtp {
     port = ${lmtpPort}
   }
 }
-${extra}
+${rootless ? '# Not root: no chroot for the login and anvil processes.\nservice anvil {\n  chroot =\n}\n' : ''}${extra}
 `;
 }
 
@@ -196,6 +200,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
   const users = processUsers();
   const { uid, gid } = users.mail;
   const adoptMaildir = async (maildir: string, adopt: { searchableFrom?: string } = {}): Promise<void> => {
+    if (uid === process.getuid?.()) return; // not root: Dovecot's mail processes run as us
     if (adopt.searchableFrom !== undefined) await makeSearchable(resolve(adopt.searchableFrom), resolve(maildir));
     await checkTraversable(maildir);
     await chownTree(maildir, uid, gid);
