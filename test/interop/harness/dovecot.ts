@@ -208,8 +208,8 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
 
   const tmp = await makeTempDir('dovecot');
   const root = tmp.path;
-  const lines: string[] = [];
-  for (const user of opts.users) {
+  // Each user's Maildir (created if missing, handed to the mail owner), private home, passwd-file line.
+  const prepareUser = async (user: DovecotUser): Promise<string> => {
     const maildir = resolve(user.maildir);
     // 0755: parents this creates must stay searchable (adoptMaildir checks them).
     for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, sub), { recursive: true, mode: 0o755 });
@@ -217,7 +217,14 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
     await adoptMaildir(maildir, from !== undefined && isUnder(from, maildir) ? { searchableFrom: from } : {});
     const home = await tmp.sub(join('home', user.name), 0o700);
     await chown(home, uid, gid);
-    lines.push(passwdLine({ ...user, maildir }, home));
+    return passwdLine({ ...user, maildir }, home);
+  };
+  const lines: string[] = [];
+  try {
+    for (const user of opts.users) lines.push(await prepareUser(user));
+  } catch (err) {
+    await tmp.remove();
+    throw err;
   }
   // Read by the auth process, which runs as default_internal_user.
   const passwdFile = join(root, 'passwd');
