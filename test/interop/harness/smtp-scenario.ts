@@ -355,3 +355,10 @@ export async function compareScenario(scenario: Scenario, a: ScenarioTarget, b: 
 export function describeComparison(c: Comparison): string {
   return `${c.differences.join('\n')}\n--- ${c.a.target} ---\n${c.a.transcript}\n--- ${c.b.target} ---\n${c.b.transcript}`;
 }
+
+/** compareScenario for every file in `dir` (default SCENARIO_DIR): the differential test's whole run. */
+export async function compareScenarioFiles(a: ScenarioTarget, b: ScenarioTarget, opts: RunOptions & { dir?: string } = {}): Promise<Comparison[]> {
+  const out: Comparison[] = [];
+  for (const scenario of loadScenarios(opts.dir)) out.push(await compareScenario(scenario, a, b, opts));
+  return out;
+}
