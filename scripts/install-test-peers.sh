@@ -4,7 +4,10 @@
 # simulator), opendkim (+ tools for opendkim-genkey), pymilter, and the content
 # filters with their back ends: spamass-milter + spamd/spamc (SpamAssassin 4;
 # bookworm ships spamd as its own package) and clamav-milter + clamd/clamdscan;
-# Redis (the shared greylist store) and rspamd (the rspamd filter's scanner).
+# Redis (the shared greylist store) and rspamd (the rspamd filter's scanner);
+# Dovecot (IMAP + LMTP: the mailbox server reading the MTA's Maildir and
+# receiving its LMTP deliveries; the tests run PRIVATE instances with their own
+# config, and read the mailbox over IMAP with python3's imaplib).
 # The filters' tests run PRIVATE spamd/clamd instances offline: Debian's
 # spamassassin rules load without sa-update, and clamd gets a one-signature
 # database, so neither sa-update nor freshclam is ever needed.
@@ -21,7 +24,8 @@ set -euo pipefail
 PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
   spamassassin spamd spamc spamass-milter
   clamav-daemon clamav-milter clamdscan
-  redis-server rspamd)
+  redis-server rspamd
+  dovecot-core dovecot-imapd dovecot-lmtpd)
 
 # What may start at boot: these packages, and the one dependency with a daemon
 # of its own (freshclam would fetch signatures). None of their daemons is used;
@@ -31,7 +35,8 @@ BOOT_PACKAGES=("${PACKAGES[@]}" clamav-freshclam)
 # process must show (so that a stale pid file never gets a stranger killed).
 PID_FILES=(/run/opendkim/opendkim.pid:opendkim /run/spamd.pid:spamd /run/spamass/spamass.pid:spamass-milter
   /run/clamav/clamd.pid:clamd /run/clamav/freshclam.pid:freshclam /run/clamav/clamav-milter.pid:clamav-milter
-  /run/redis/redis-server.pid:redis-server /run/rspamd/rspamd.pid:rspamd)
+  /run/redis/redis-server.pid:redis-server /run/rspamd/rspamd.pid:rspamd
+  /run/dovecot/master.pid:dovecot)
 # spamassassin's postinst imports the sa-update signing key with gpg, which
 # leaves a gpg-agent running for this keyring.
 SA_KEYRING=/var/lib/spamassassin/sa-update-keys

@@ -1,0 +1,84 @@
+/**
+ * bench:smtp's Mailgate side: `mailgate start` from dist/ with a temp configuration whose delivery
+ * relay_host is the counting smtp-sink, fsync on (the only mode), chain empty or with one built-in
+ * filter. Mirrors bench/smtp/postfix.ts.
+ *
+ * ============================================================================================
+ * INTEGRATION (lead): this side is NOT wired yet. startMailgateUnderTest() returns undefined until
+ * MAILGATE_START_READY below is true; the bench then prints "not measured" for Mailgate. At
+ * integration: check the configuration text against the real [smtp]/[submission]/[delivery] keys and
+ * the milter listener's key (it must not take 10025 from anything else), set the flag, and run
+ * `npm run build && npm run bench:smtp`.
+ * ============================================================================================
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort } from '../../test/interop/harness/ports.js';
+import { startDaemon, waitFor } from '../../test/interop/harness/process.js';
+import { tcpListening } from '../../test/interop/harness/endpoint.js';
+import { makeTempDir } from '../../test/interop/harness/tmpdir.js';
+import type { SmtpSink } from '../../test/interop/harness/smtp-sink.js';
+import type { MtaUnderTest } from './measure.js';
+
+/** INTEGRATION: set to true once `mailgate start` takes the configuration below. */
+const MAILGATE_START_READY = false;
+
+export type MailgateVariant = 'empty-chain' | 'one-filter';
+
+/** The built-in filter of the 'one-filter' variant: a rules filter with one header rule that never matches. */
+const ONE_FILTER = `
+[[milter]]
+name = "rules"
+builtin = "rules"
+
+[[milter.rule]]
+field = "header"
+header = "Subject"
+pattern = '/never-matches-in-bench-smtp/i'
+action = "reject"
+reply = "550 5.7.1 No thanks"
+`;
+
+/** INTEGRATION: the configuration `mailgate start --config` reads (names from the issue-10 plan). */
+function config(dataDir: string, ports: { mx: number; submission: number; tls: number; milter: number }, sink: SmtpSink, variant: MailgateVariant): string {
+  return `data_dir = "${dataDir}"
+
+[manager]
+connection_spec = "inet:${ports.milter}@[127.0.0.1]"
+
+[smtp]
+listen = ["127.0.0.1:${ports.mx}"]
+mynetworks = ["127.0.0.0/8"]
+
+[submission]
+listen = ["127.0.0.1:${ports.submission}"]
+tls_listen = ["127.0.0.1:${ports.tls}"]
+
+[delivery]
+relay_host = "[127.0.0.1]:${sink.port}"
+${variant === 'one-filter' ? ONE_FILTER : ''}`;
+}
+
+/** `mailgate start` relaying to `sink`, or undefined while the MTA is not wired (see INTEGRATION). */
+export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVariant): Promise<MtaUnderTest | undefined> {
+  const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
+  if (!MAILGATE_START_READY) return undefined;
+  if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first`);
+  const tmp = await makeTempDir('bench-smtp');
+  const ports = { mx: await freePort(), submission: await freePort(), tls: await freePort(), milter: await freePort() };
+  const file = join(tmp.path, 'mailgate.toml');
+  await writeFile(file, config(join(tmp.path, 'data'), ports, sink, variant));
+  const daemon = startDaemon('mailgate start', process.execPath, [cli, 'start', '--config', file], { cwd: tmp.path });
+  const stop = async (): Promise<void> => {
+    await daemon.stop(15_000);
+    await tmp.remove();
+  };
+  try {
+    await waitFor('mailgate start: MX listener', async () => ((await tcpListening(ports.mx)) ? true : undefined), { daemon, timeoutMs: 30_000 });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name: `mailgate (${variant})`, port: ports.mx, pid: daemon.pid, delivered: () => sink.count(), stop };
+}
