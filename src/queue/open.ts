@@ -129,9 +129,11 @@ export function openQueue(options: QueueOptions): Queue {
     },
     async start(): Promise<void> {
       if (started) return;
+      await store.ensureDirs();
+      // The socket first: it refuses a second scheduler before recovery could touch the first one's files.
+      if (options.control !== false) server = await listenControl(store.layout.socket, control);
       const ids = await store.recover();
       dirs = Promise.resolve();
-      if (options.control !== false) server = await listenControl(store.layout.socket, control);
       started = true;
       await scheduler.load(ids);
       scheduler.start();
