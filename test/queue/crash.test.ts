@@ -15,7 +15,8 @@ import { openQueue } from '../../src/queue/open.js';
 import { FakeTransport, memoryLogger } from './fake-transport.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/spool-child.mjs', import.meta.url));
-const { bodyFor } = (await import('./fixtures/body.mjs')) as { bodyFor: (id: string) => string };
+// A URL, not a literal specifier: the fixture is plain JavaScript (the child runs it) with no declarations.
+const { bodyFor } = (await import(new URL('./fixtures/body.mjs', import.meta.url).href)) as { bodyFor: (id: string) => string };
 
 let dir: TempDir | undefined;
 afterEach(async () => dir?.remove());
