@@ -173,7 +173,17 @@ export class Scheduler {
 
   /** A queue run: every message with a due recipient goes to the ready list. */
   private queueRun(): void {
-    for (const e of this.entries.values()) this.makeReady(e);
+    const now = this.o.now();
+    for (const e of this.entries.values()) {
+      this.makeReady(e);
+      // A message whose recipients are all done but that is still here: its notice or removal failed
+      // (disk full, say) after its last delivery; try again rather than keep it until a restart.
+      if (e.inFlight === 0 && e.busy.size === 0 && e.state.recipients.every((r) => r.status !== 'pending')) {
+        e.chain = e.chain
+          .then(() => (e.deleted ? undefined : this.settle(e, now)))
+          .catch((err: unknown) => this.o.logger.error(`${e.stored.envelope.id}: ${(err as Error).message}`));
+      }
+    }
     this.tick();
   }
 
@@ -333,16 +343,26 @@ export class Scheduler {
     }
     if (expired) this.o.logger.info(expiredLine(env.id, env.sender));
     if (e.deleted) return;
+    await this.settle(e, now, idx.length);
+  }
+
+  /**
+   * Sends what notices are owed once no delivery of the message is in flight, then removes the message
+   * when every recipient is done, else writes its state. `ownBusy`: recipients of the delivery being
+   * recorded, still marked busy.
+   */
+  private async settle(e: Entry, now: number, ownBusy = 0): Promise<void> {
+    const id = e.stored.envelope.id;
     if (e.inFlight === 0) await this.notify(e, now);
     if (e.deleted) return;
-    if (e.state.recipients.every((r) => r.status !== 'pending') && e.inFlight === 0 && e.busy.size === idx.length) {
-      await this.store.remove(env.id);
-      this.entries.delete(env.id);
+    if (e.state.recipients.every((r) => r.status !== 'pending') && e.inFlight === 0 && e.busy.size === ownBusy) {
+      await this.store.remove(id);
+      this.entries.delete(id);
       e.deleted = true;
-      this.o.logger.info(removedLine(env.id));
+      this.o.logger.info(removedLine(id));
       return;
     }
-    if (!(await this.store.writeState(env.id, e.state))) this.forget(env.id);
+    if (!(await this.store.writeState(id, e.state))) this.forget(id);
   }
 
   /** Sends the bounce, success notice and delay warning this message owes now, and marks them sent. */

@@ -69,7 +69,9 @@ describe('the scheduler', () => {
     s.queue.flush();
     await s.transport.until(() => s.lines.includes(`${i.id}: removed`), 'removal after restart');
     const after = s.transport.deliveries.filter((d) => d.queueId === i.id).map((d) => d.recipients.join());
-    expect(after).toEqual(['b@example.org', 'slow@example.net', 'slow@example.net']); // the deferral, then the delivery
+    // b once; slow twice: the deferral, then the delivery after the restart (the two domains go in parallel).
+    expect([...after].sort()).toEqual(['b@example.org', 'slow@example.net', 'slow@example.net']);
+    expect(after.at(-1)).toBe('slow@example.net');
   });
 
   it('bounces a failed recipient to the sender with a DSN that goes through the queue, never to <>', async () => {
