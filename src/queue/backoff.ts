@@ -32,3 +32,15 @@ export function backoffDelay(attempts: number, t: Pick<QueueTiming, 'minimalBack
   const doubled = t.minimalBackoffTime * 2 ** Math.min(Math.max(attempts - 1, 0), 40);
   return Math.min(Math.max(doubled, t.minimalBackoffTime), Math.max(t.maximalBackoffTime, t.minimalBackoffTime));
 }
+
+/** The [queue] section's values (seconds, as Postfix's parameters and the configuration file) in milliseconds. */
+export function timingFromSeconds(seconds: QueueTiming): QueueTiming {
+  return {
+    minimalBackoffTime: seconds.minimalBackoffTime * 1000,
+    maximalBackoffTime: seconds.maximalBackoffTime * 1000,
+    maximalQueueLifetime: seconds.maximalQueueLifetime * 1000,
+    bounceQueueLifetime: seconds.bounceQueueLifetime * 1000,
+    delayWarningTime: seconds.delayWarningTime * 1000,
+    queueRunDelay: seconds.queueRunDelay * 1000,
+  };
+}
