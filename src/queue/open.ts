@@ -26,6 +26,8 @@ export interface QueueOptions extends Partial<QueueTiming> {
   readonly maxDeliveries?: number;
   /** Deliveries in flight per destination domain (default_destination_concurrency_limit: 20). */
   readonly destinationConcurrencyLimit?: number;
+  /** A delivery not finished after this long (ms, default 1 h) is recorded as deferred, its slot freed. */
+  readonly deliveryTimeout?: number;
   /** Share directory fsyncs between concurrent enqueues (default true; false for the benchmark's comparison). */
   readonly groupCommit?: boolean;
   /** The clock (tests). */
@@ -83,6 +85,7 @@ export function openQueue(options: QueueOptions): Queue {
     logger: log,
     maxDeliveries: options.maxDeliveries ?? 100,
     destinationConcurrencyLimit: options.destinationConcurrencyLimit ?? 20,
+    deliveryTimeout: options.deliveryTimeout ?? 3_600_000,
     now,
     newId,
     enqueueNotice: (env, message) => write({ ...env, arrival: now() }, message),

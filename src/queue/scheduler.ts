@@ -30,6 +30,8 @@ export interface SchedulerOptions extends QueueTiming {
   readonly logger: Logger;
   readonly maxDeliveries: number;
   readonly destinationConcurrencyLimit: number;
+  /** A delivery not finished after this long is recorded as deferred and its slot freed (ms). */
+  readonly deliveryTimeout: number;
   readonly now: () => number;
   /** Enqueues a DSN (the queue's own enqueue: the notice is durable before the recipients are marked). */
   readonly enqueueNotice: (envelope: Omit<Envelope, 'arrival'>, message: Buffer) => Promise<void>;
@@ -250,7 +252,13 @@ export class Scheduler {
       size: e.stored.size,
       openMessage: () => createReadStream(path, { start }),
     };
+    let settled = false;
+    let watchdog: NodeJS.Timeout | undefined = undefined;
     const done = (results: RecipientResult[]): void => {
+      // Once only: a delivery that outlived deliveryTimeout was recorded as deferred; its late result is dropped.
+      if (settled) return;
+      settled = true;
+      if (watchdog !== undefined) clearTimeout(watchdog);
       this.inFlight -= 1;
       const left = (this.perDomain.get(domain) ?? 1) - 1;
       if (left <= 0) this.perDomain.delete(domain);
@@ -278,16 +286,12 @@ export class Scheduler {
     } catch (err) {
       p = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    p.then(done, (err: unknown) =>
-      done(
-        request.recipients.map((r) => ({
-          address: r.address,
-          status: 'deferred',
-          enhanced: '4.3.0',
-          diagnostic: `delivery failed: ${(err as Error).message ?? String(err)}`,
-        })),
-      ),
-    );
+    const deferAll = (why: string): RecipientResult[] =>
+      request.recipients.map((r) => ({ address: r.address, status: 'deferred', enhanced: '4.3.0', diagnostic: why }));
+    p.then(done, (err: unknown) => done(deferAll(`delivery failed: ${(err as Error).message ?? String(err)}`)));
+    // A transport that never answers must not hold its slots for ever: the queue would wedge.
+    watchdog = setTimeout(() => done(deferAll(`delivery timed out after ${this.o.deliveryTimeout / 1000} s`)), this.o.deliveryTimeout);
+    watchdog.unref();
   }
 
   /** Applies one delivery's results, sends what notices are owed, writes the state or removes the message. */

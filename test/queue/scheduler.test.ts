@@ -167,4 +167,16 @@ describe('the scheduler', () => {
     await s.transport.until(() => s.lines.some((l) => l.includes('status=deferred (delivery failed: boom)')), 'the deferral');
     expect(await messages()).toEqual([i.id]);
   });
+
+  it('frees the slot of a delivery that never finishes (deliveryTimeout): the queue does not wedge', async () => {
+    s = await setup({ deliveryTimeout: 100, maxDeliveries: 1, minimalBackoffTime: 60_000, maximalBackoffTime: 60_000 });
+    s.transport.decide = (r) => (r.endsWith('@hang.example') ? new Promise<never>(() => undefined) : {});
+    await s.queue.start();
+    const stuck = input(s.queue, { recipients: [rcpt('x@hang.example')] });
+    const next = input(s.queue, { recipients: [rcpt('y@ok.example')] });
+    await s.queue.enqueue(stuck);
+    await s.queue.enqueue(next);
+    await s.transport.until(() => s.lines.includes(`${next.id}: removed`), 'the next message');
+    expect(s.lines.some((l) => l.startsWith(`${stuck.id}: to=<x@hang.example>`) && l.includes('status=deferred (delivery timed out after 0.1 s)'))).toBe(true);
+  });
 });
