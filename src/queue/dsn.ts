@@ -75,8 +75,17 @@ export function remoteMta(relay: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** One text line with no CR/LF (a diagnostic is one line, but a remote reply may carry several). */
-const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ').trim();
+/**
+ * One text line with no CR/LF (a diagnostic is one line, but a remote reply may carry several), cut so
+ * that no line of the DSN passes RFC 5322's 998 characters.
+ */
+const oneLine = (s: string): string => {
+  const line = s.replace(/[\r\n]+/g, ' ').trim();
+  return line.length > 900 ? `${line.slice(0, 900)}...` : line;
+};
+
+/** RFC 6533: an address with non-ASCII characters (SMTPUTF8) is of type utf-8, else rfc822. */
+const addressField = (address: string): string => (/[^\p{ASCII}]/u.test(address) ? `utf-8; ${address}` : `rfc822; ${address}`);
 
 const TEXT: Record<DsnKind, { subject: string; body: string[]; third: string }> = {
   failure: {
@@ -158,14 +167,14 @@ export function composeDsn(input: DsnInput): Buffer {
   lines.push(
     `Reporting-MTA: dns; ${hostname}`,
     `X-Mailgate-Queue-ID: ${env.id}`,
-    `X-Mailgate-Sender: rfc822; ${env.sender}`,
+    `X-Mailgate-Sender: ${addressField(env.sender)}`,
     `Arrival-Date: ${rfc5322Date(new Date(env.arrival))}`,
   );
   for (const r of input.recipients) {
-    lines.push('', `Final-Recipient: rfc822; ${r.address}`);
+    lines.push('', `Final-Recipient: ${addressField(r.address)}`);
     // RFC 3464 §2.3.1: from ORCPT when the client gave one; else, as Postfix, the address before alias expansion.
     if (r.orcpt !== undefined) lines.push(`Original-Recipient: ${oneLine(r.orcpt)}`);
-    else if (r.original !== r.address) lines.push(`Original-Recipient: rfc822; ${r.original}`);
+    else if (r.original !== r.address) lines.push(`Original-Recipient: ${addressField(r.original)}`);
     lines.push(`Action: ${r.action}`, `Status: ${r.status}`);
     const mta = remoteMta(r.relay);
     if (mta !== undefined) lines.push(`Remote-MTA: dns; ${mta}`);

@@ -100,7 +100,9 @@ export function openQueue(options: QueueOptions): Queue {
       // A delivery that was in flight may have rewritten the state since: remove again (idempotent).
       store.remove(c.id).catch(() => undefined);
     }
-    log.info(c.op === 'flush' ? 'queue flush requested' : `${c.id}: ${c.op} requested`);
+    // postsuper's lines for the same acts.
+    const what = { flush: 'queue flush requested', hold: 'placed on hold', release: 'released from hold', delete: 'removed' }[c.op];
+    log.info(c.op === 'flush' ? what : `${c.id}: ${what}`);
   };
 
   return {

@@ -136,4 +136,12 @@ describe('DSN (RFC 3464)', () => {
     expect(remoteMta('maildir')).toBeUndefined();
     expect(rfc5322Date(new Date(Date.UTC(2026, 0, 5, 1, 2, 3)))).toBe('Mon, 05 Jan 2026 01:02:03 +0000');
   });
+
+  it('types non-ASCII addresses utf-8 (RFC 6533) and keeps every line within 998 characters', () => {
+    const raw = dsn({
+      recipients: [{ address: 'jöran@bücher.example', original: 'jöran@bücher.example', action: 'failed', status: '5.1.1', remoteReply: '550 ' + 'x'.repeat(5000) }],
+    }).toString('utf8');
+    expect(raw).toContain('Final-Recipient: utf-8; jöran@bücher.example');
+    for (const line of raw.split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+  });
 });

@@ -73,6 +73,10 @@ describe('the spool', () => {
     await s.queue.enqueue(i);
     expect(await readFile(join(s.dir.path, 'queue', 'hold', i.id), 'utf8')).toBe('quarantined by spam filter\n');
     expect(s.lines).toContain(`${i.id}: from=<a@example.com>, size=${MESSAGE.length}, nrcpt=1 (queue hold)`);
+    expect((await stat(join(s.dir.path, 'queue', 'hold', i.id))).mode & 0o777).toBe(0o600);
+    for (const d of ['', 'tmp', 'messages', 'state', 'hold', 'control']) {
+      expect((await stat(join(s.dir.path, 'queue', d))).mode & 0o777, `queue/${d}`).toBe(0o700);
+    }
     await new Promise((r) => setTimeout(r, 150));
     expect(s.transport.deliveries).toEqual([]);
   });
