@@ -39,8 +39,12 @@ export interface QueueOptions extends Partial<QueueTiming> {
 export interface Queue extends Spool {
   /** Recovers the spool (removes crash leftovers, loads every message), listens for control, starts delivering. */
   start(): Promise<void>;
-  /** Stops delivering; resolves when deliveries in flight are done and recorded. Enqueue still works. */
-  stop(): Promise<void>;
+  /**
+   * Stops delivering; resolves when deliveries in flight are done and recorded, or after `graceMs`
+   * (default: no limit); what is still in flight then is delivered again at the next start. Enqueue
+   * still works (the message waits in the spool for the next start).
+   */
+  stop(graceMs?: number): Promise<void>;
   /** Everything not on hold is due now. */
   flush(): void;
   /** The store (for `mailgate queue` and tests). */
@@ -144,12 +148,12 @@ export function openQueue(options: QueueOptions): Queue {
       scheduler.start();
       log.info(`queue started: ${scheduler.size} message(s) in ${store.layout.root}`);
     },
-    async stop(): Promise<void> {
+    async stop(graceMs?: number): Promise<void> {
       started = false;
       const s = server;
       server = undefined;
       if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
-      await scheduler.stop();
+      await scheduler.stop(graceMs);
     },
     flush(): void {
       scheduler.flush();

@@ -122,12 +122,22 @@ export class Scheduler {
     this.queueRun();
   }
 
-  /** Stops starting deliveries; resolves when those in flight are done and recorded. */
-  async stop(): Promise<void> {
+  /**
+   * Stops starting deliveries; resolves when those in flight are done and recorded, or after `graceMs`:
+   * a delivery still running then is simply tried again at the next start (at least once, never lost).
+   */
+  async stop(graceMs = Infinity): Promise<void> {
     this.running = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+    if (this.inFlight > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.idle.add(resolve);
+        if (Number.isFinite(graceMs)) timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+    }
     await Promise.all([...this.entries.values()].map((e) => e.chain));
   }
 

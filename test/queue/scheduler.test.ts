@@ -179,4 +179,18 @@ describe('the scheduler', () => {
     await s.transport.until(() => s.lines.includes(`${next.id}: removed`), 'the next message');
     expect(s.lines.some((l) => l.startsWith(`${stuck.id}: to=<x@hang.example>`) && l.includes('status=deferred (delivery timed out after 0.1 s)'))).toBe(true);
   });
+
+  it('stop(graceMs) returns while a delivery hangs; the next start delivers the message again', async () => {
+    s = await setup();
+    s.transport.decide = () => new Promise<never>(() => undefined);
+    await s.queue.start();
+    const i = input(s.queue);
+    await s.queue.enqueue(i);
+    await s.transport.until(() => s.transport.inFlight === 1, 'the delivery to start');
+    await s.queue.stop(50);
+    s.transport.decide = () => ({});
+    s.reopen();
+    await s.queue.start();
+    await s.transport.until(() => s.lines.includes(`${i.id}: removed`), 'delivery after the restart');
+  });
 });
