@@ -6,6 +6,7 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { openQueue } from '../src/queue/open.js';
 import { silentLogger } from '../src/mail/logger.js';
 import { benchOptions, count } from './options.js';
@@ -33,8 +34,8 @@ async function row(writers: number, groupCommit: boolean): Promise<void> {
           sender: 'a@example.com',
           recipients: [{ address: 'b@example.org', original: 'b@example.org' }],
           client: '[127.0.0.1]',
-          message: body,
-        } as never);
+          message: Readable.from([body]),
+        });
       }
     }),
   );
