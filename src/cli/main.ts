@@ -13,6 +13,7 @@ import { domainCommand } from './domain.js';
 import { greylistCommand } from './greylist.js';
 import { regexCommand } from './regex.js';
 import { managerCommand } from './manager.js';
+import { queueCommand } from './queue.js';
 import { showConfigCommand } from './show-config.js';
 import { startCommand } from './start.js';
 import { StartError } from './start-services.js';
@@ -36,7 +37,8 @@ const program = new Command('mailgate')
   .addCommand(regexCommand().exitOverride())
   .addCommand(domainCommand().exitOverride())
   .addCommand(userCommand().exitOverride())
-  .addCommand(aliasCommand().exitOverride());
+  .addCommand(aliasCommand().exitOverride())
+  .addCommand(queueCommand().exitOverride());
 
 try {
   await program.parseAsync(process.argv);

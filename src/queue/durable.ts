@@ -1,0 +1,118 @@
+/**
+ * Durable file operations: a file is written under tmp/, fsynced, then linked or renamed into place, and
+ * the target directory fsynced before anyone is told it is there. Directory fsyncs are group-committed:
+ * every rename done before a directory fsync starts is covered by it, so concurrent sessions share one
+ * (the file fsyncs cannot be shared: each file's data is its own).
+ */
+import { open, link, rename, unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+export async function fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** One directory's fsyncs, batched: a caller joins the next fsync that starts after it called. */
+export class DirSyncer {
+  private running: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+  /** How many fsyncs ran and how many callers they served (for the benchmark and the tests). */
+  readonly stats = { fsyncs: 0, callers: 0 };
+
+  constructor(
+    readonly path: string,
+    private readonly batch = true,
+  ) {}
+
+  sync(): Promise<void> {
+    this.stats.callers += 1;
+    if (!this.batch) {
+      this.stats.fsyncs += 1;
+      return fsyncDir(this.path);
+    }
+    if (this.running === undefined) return this.start();
+    // The fsync under way may have started before our rename: wait for the one after it, shared.
+    this.next ??= this.running.then(
+      () => this.start(),
+      () => this.start(),
+    );
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    this.next = undefined;
+    this.stats.fsyncs += 1;
+    const p = fsyncDir(this.path).finally(() => {
+      if (this.running === p) this.running = undefined;
+    });
+    this.running = p;
+    return p;
+  }
+}
+
+/** File modes: created with them (the open's mode), never chmod-ed after. */
+export const FILE_MODE = 0o600;
+
+/**
+ * Writes `head` then the stream's bytes to `tmp` (created exclusively, mode 0600), fsyncs and closes it.
+ * Returns the bytes written after `head`. On any error the temp file is removed and the error thrown.
+ */
+export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buffer): Promise<number> {
+  const fh = await open(tmp, 'wx', FILE_MODE);
+  let size = 0;
+  try {
+    let pending: Buffer[] = [head];
+    let pendingLen = head.length;
+    const flush = async (): Promise<void> => {
+      if (pendingLen === 0) return;
+      const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
+      pending = [];
+      pendingLen = 0;
+      await fh.write(buf, 0, buf.length);
+    };
+    if (Buffer.isBuffer(body)) {
+      pending.push(body);
+      pendingLen += body.length;
+      size = body.length;
+    } else if (body !== undefined) {
+      for await (const chunk of body) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+        pending.push(b);
+        pendingLen += b.length;
+        size += b.length;
+        if (pendingLen >= 65536) await flush();
+      }
+    }
+    await flush();
+    await fh.datasync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+  return size;
+}
+
+/** Moves a fsynced temp file to a new name that must not exist yet (link fails on EEXIST), then drops tmp. */
+export async function publishNew(tmp: string, final: string): Promise<void> {
+  try {
+    await link(tmp, final);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** Moves a fsynced temp file over `final` (state files are rewritten whole). */
+export async function publishReplace(tmp: string, final: string): Promise<void> {
+  try {
+    await rename(tmp, final);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The queue's files (layout.ts) and every operation on them, shared by the scheduler and the CLI:
+ * writing a new message durably, reading envelopes and states, hold markers, removal, and the start-up
+ * cleanup that makes a crash at any point leave either no message or a complete one.
+ */
+import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { DirSyncer, publishNew, publishReplace, writeTemp } from './durable.js';
+import { queueLayout, type QueueLayout } from './layout.js';
+import { decodeEnvelope, encodeEnvelope, ENVELOPE_PREFIX_MAX, QueueFileError, type Envelope } from './queue-file.js';
+import { decodeState, encodeState, type MessageState } from './state.js';
+import { QUEUE_ID } from './id.js';
+
+export interface StoredMessage {
+  readonly envelope: Envelope;
+  /** Bytes of the message (after the envelope). */
+  readonly size: number;
+  readonly bodyOffset: number;
+}
+
+export class QueueStore {
+  readonly layout: QueueLayout;
+  private readonly syncers: Record<'messages' | 'state' | 'hold', DirSyncer>;
+  private tmpSeq = 0;
+
+  constructor(dataDir: string, groupCommit = true) {
+    this.layout = queueLayout(dataDir);
+    this.syncers = {
+      messages: new DirSyncer(this.layout.messages, groupCommit),
+      state: new DirSyncer(this.layout.state, groupCommit),
+      hold: new DirSyncer(this.layout.hold, groupCommit),
+    };
+  }
+
+  /** fsync counters of the messages/ directory (group commit: fsyncs ≤ callers). */
+  get commitStats(): { fsyncs: number; callers: number } {
+    return this.syncers.messages.stats;
+  }
+
+  /** Creates the directories (mode 0700 at creation). */
+  async ensureDirs(): Promise<void> {
+    const l = this.layout;
+    for (const d of [l.root, l.tmp, l.messages, l.state, l.hold, l.control]) await mkdir(d, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Start-up recovery (run by the scheduler only): temp files are a crash's leftovers (a message not yet
+   * acknowledged, or a state rewrite not yet in place) and are removed; so are state files and hold
+   * markers whose message is gone (a removal cut short). Returns the ids of the messages present.
+   */
+  async recover(): Promise<string[]> {
+    await this.ensureDirs();
+    const l = this.layout;
+    for (const name of await readdir(l.tmp)) await rm(join(l.tmp, name), { force: true });
+    const ids = (await readdir(l.messages)).filter((n) => QUEUE_ID.test(n)).sort();
+    const present = new Set(ids);
+    for (const dir of [l.state, l.hold]) {
+      for (const name of await readdir(dir)) if (!present.has(name)) await rm(join(dir, name), { force: true });
+    }
+    return ids;
+  }
+
+  private tmpName(id: string, kind: string): string {
+    this.tmpSeq += 1;
+    return join(this.layout.tmp, `${id}.${kind}.${process.pid}.${this.tmpSeq}`);
+  }
+
+  /**
+   * Writes a new message: temp file, fsync, link into messages/, fsync messages/ (group commit); a hold
+   * marker first when `hold` is set. Resolves only when all of it is durable; on failure nothing stays.
+   */
+  async writeMessage(envelope: Envelope, body: Readable | Buffer, hold?: string): Promise<StoredMessage> {
+    const id = envelope.id;
+    if (!QUEUE_ID.test(id)) throw new QueueFileError(`bad queue id ${JSON.stringify(id)}`);
+    if (hold !== undefined) await this.setHold(id, hold);
+    const head = encodeEnvelope(envelope);
+    const tmp = this.tmpName(id, 'msg');
+    try {
+      const size = await writeTemp(tmp, head, body);
+      await publishNew(tmp, this.layout.message(id));
+      try {
+        await this.syncers.messages.sync();
+      } catch (err) {
+        await unlink(this.layout.message(id)).catch(() => undefined);
+        throw err;
+      }
+      return { envelope, size, bodyOffset: head.length };
+    } catch (err) {
+      if (hold !== undefined) await unlink(this.layout.holdFile(id)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The envelope of a queued message (reads only the file's head); undefined when it is not there. */
+  async readMessage(id: string): Promise<StoredMessage | undefined> {
+    let fh;
+    try {
+      fh = await open(this.layout.message(id), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const { size: fileSize } = await fh.stat();
+      const prefix = Buffer.alloc(Math.min(ENVELOPE_PREFIX_MAX, fileSize));
+      await fh.read(prefix, 0, prefix.length, 0);
+      let buf = prefix;
+      try {
+        return this.stored(decodeEnvelope(buf), fileSize);
+      } catch (err) {
+        if (!(err instanceof QueueFileError) || !/truncated envelope/.test(err.message)) throw err;
+      }
+      const lenLine = prefix.toString('latin1').split('\n')[1] ?? '0';
+      const want = Math.min(fileSize, ENVELOPE_PREFIX_MAX + Number(lenLine) + 1);
+      buf = Buffer.alloc(want);
+      await fh.read(buf, 0, want, 0);
+      return this.stored(decodeEnvelope(buf), fileSize);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private stored(d: { envelope: Envelope; bodyOffset: number }, fileSize: number): StoredMessage {
+    return { envelope: d.envelope, bodyOffset: d.bodyOffset, size: fileSize - d.bodyOffset };
+  }
+
+  async readState(env: Envelope): Promise<MessageState | undefined> {
+    try {
+      return decodeState(await readFile(this.layout.stateFile(env.id)), env);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Rewrites the state durably; skipped (false) when the message was removed meanwhile (queue delete). */
+  async writeState(id: string, state: MessageState): Promise<boolean> {
+    const tmp = this.tmpName(id, 'state');
+    await writeTemp(tmp, encodeState(state));
+    await publishReplace(tmp, this.layout.stateFile(id));
+    if (!(await this.exists(id))) {
+      await unlink(this.layout.stateFile(id)).catch(() => undefined);
+      return false;
+    }
+    await this.syncers.state.sync();
+    return true;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    try {
+      await stat(this.layout.message(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async setHold(id: string, reason: string): Promise<void> {
+    const tmp = this.tmpName(id, 'hold');
+    await writeTemp(tmp, Buffer.from(reason + '\n', 'utf8'));
+    await publishReplace(tmp, this.layout.holdFile(id));
+    await this.syncers.hold.sync();
+  }
+
+  /** Removes the hold marker; false when there was none. */
+  async clearHold(id: string): Promise<boolean> {
+    try {
+      await unlink(this.layout.holdFile(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    await this.syncers.hold.sync();
+    return true;
+  }
+
+  /** The hold reason, or undefined when the message is not on hold. */
+  async holdReason(id: string): Promise<string | undefined> {
+    try {
+      return (await readFile(this.layout.holdFile(id), 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  async heldIds(): Promise<Set<string>> {
+    return new Set(await readdir(this.layout.hold));
+  }
+
+  /** Removes a message for good: the message file first (then it is gone), then its state and marker. */
+  async remove(id: string): Promise<boolean> {
+    let existed = true;
+    try {
+      await unlink(this.layout.message(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      existed = false;
+    }
+    await rm(this.layout.stateFile(id), { force: true });
+    await rm(this.layout.holdFile(id), { force: true });
+    if (existed) await this.syncers.messages.sync();
+    return existed;
+  }
+
+  async listIds(): Promise<string[]> {
+    try {
+      return (await readdir(this.layout.messages)).filter((n) => QUEUE_ID.test(n)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}
