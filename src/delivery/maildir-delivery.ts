@@ -1,0 +1,47 @@
+/**
+ * Local delivery into the built-in Maildir store: the queued address is looked up again (a user deleted
+ * since the message was queued bounces, as Postfix's local(8) does: 5.1.1 unknown user) and the message is
+ * written to each mailbox it names.
+ */
+import type { Accounts } from '../store/accounts/accounts.js';
+import { writeToMaildir } from '../store/maildir/maildir-writer.js';
+import type { DeliveryRequest, RecipientResult } from '../store/transport.js';
+import { ownResult } from './smtp-reply.js';
+
+export type LocalAccounts = Pick<Accounts, 'resolve' | 'maildirOf'>;
+
+export async function deliverToMaildir(
+  request: DeliveryRequest,
+  address: string,
+  accounts: LocalAccounts,
+  hostname: string,
+): Promise<RecipientResult> {
+  let users: string[];
+  try {
+    const resolution = accounts.resolve(address);
+    if (resolution.kind === 'unknown') return ownResult(address, 'failed', '5.1.1', `unknown user: "${address}"`, 'maildir');
+    if (resolution.kind === 'loop') return ownResult(address, 'failed', '5.4.6', `mail forwarding loop for ${address}: ${resolution.detail}`, 'maildir');
+    if (resolution.kind === 'remote') return ownResult(address, 'failed', '5.1.1', `not a local address: "${address}"`, 'maildir');
+    users = [...new Set(resolution.targets.flatMap((t) => (t.type === 'mailbox' ? [t.user] : [])))];
+  } catch (err) {
+    return ownResult(address, 'deferred', '4.3.0', `account lookup failed: ${String(err)}`, 'maildir');
+  }
+  if (users.length === 0) return ownResult(address, 'failed', '5.1.1', `unknown user: "${address}"`, 'maildir');
+  try {
+    const written = [];
+    for (const user of users) {
+      let dir: string;
+      try {
+        dir = accounts.maildirOf(user);
+      } catch (err) {
+        return ownResult(address, 'failed', '5.1.3', `bad mailbox name for "${user}": ${String(err)}`, 'maildir');
+      }
+      written.push((await writeToMaildir(dir, request.openMessage(), { hostname })).path);
+    }
+    return ownResult(address, 'delivered', '2.0.0', `delivered to maildir (${written.join(', ')})`, 'maildir');
+  } catch (err) {
+    // A full disk, a permission problem: the queue keeps the message and tries again (Postfix defers too).
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return ownResult(address, 'deferred', code === 'ENOSPC' || code === 'EDQUOT' ? '4.2.2' : '4.3.0', `maildir delivery failed: ${String((err as Error).message ?? err)}`, 'maildir');
+  }
+}

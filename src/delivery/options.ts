@@ -1,0 +1,44 @@
+/**
+ * What the delivery service is configured with: the [delivery] section's names camelCased (durations in
+ * seconds, as in the configuration file), with Postfix's defaults where Postfix has the setting.
+ */
+import type { Logger } from '../mail/logger.js';
+import type { MxResolver } from './next-hop.js';
+
+export interface DeliveryOptions {
+  /** Postfix syntax: "[host]:port" (no MX lookup), "[host]", "host:port" or "host" (MX lookup of host). */
+  readonly relayHost?: string;
+  /** Deliveries at once to one destination (Postfix's default_destination_concurrency_limit): 20. */
+  readonly destinationConcurrencyLimit?: number;
+  /** Local mail over LMTP instead of the built-in Maildir: "inet:127.0.0.1:24" or "unix:/path". */
+  readonly lmtp?: string;
+  /** Seconds to connect (Postfix's smtp_connect_timeout): 30. */
+  readonly connectTimeout?: number;
+  /** Seconds to wait for the greeting and each reply (Postfix's smtp_*_timeout are 300): 300. */
+  readonly commandTimeout?: number;
+  /** The remote SMTP port: 25 (tests point it at a sink on loopback). */
+  readonly smtpPort?: number;
+  /** Our name in EHLO/LHLO and in Maildir file names (Postfix's myhostname): os.hostname(). */
+  readonly hostname?: string;
+  /** DNS servers for MX lookups ("127.0.0.1:5353"); none: the system's. */
+  readonly dnsServers?: readonly string[];
+  /** Seconds per DNS query: 10. */
+  readonly dnsTimeout?: number;
+  /** Seconds an idle connection is kept for reuse (Postfix's smtp_connection_cache_time_limit): 2. */
+  readonly connectionCacheTime?: number;
+  /** Recipients per SMTP transaction (Postfix's smtp_destination_recipient_limit): 50. */
+  readonly recipientLimit?: number;
+  /** A resolver of one's own instead of node:dns with dnsServers (tests). */
+  readonly resolver?: MxResolver;
+  readonly logger?: Logger;
+}
+
+export const DELIVERY_DEFAULTS = {
+  destinationConcurrencyLimit: 20,
+  connectTimeout: 30,
+  commandTimeout: 300,
+  smtpPort: 25,
+  dnsTimeout: 10,
+  connectionCacheTime: 2,
+  recipientLimit: 50,
+} as const;

@@ -1,0 +1,190 @@
+/**
+ * One message to one destination over SMTP or LMTP: take a cached connection or connect to the next hop's
+ * addresses in order (the next one on a refused connection, a timeout or a 4xx/5xx greeting, as RFC 5321
+ * §5.1 and Postfix do), send the transaction, and turn every reply into a result per recipient. The
+ * connection goes back to the cache after RSET when it is still good.
+ */
+import type { Readable } from 'node:stream';
+import type { DeliveryRequest, RecipientResult } from '../store/transport.js';
+import type { QueuedRecipient } from '../store/spool.js';
+import type { ConnectionCache } from './connection-pool.js';
+import type { ClientError, SmtpClient } from './smtp-client.js';
+import { oneLine, ownResult, resultFromReply } from './smtp-reply.js';
+import { rcptDsnArgs } from './dsn-args.js';
+
+/** One place to connect to. */
+export interface Target {
+  /** "mx.example.org[192.0.2.1]" (diagnostics). */
+  readonly label: string;
+  /** Connects and greets (EHLO/LHLO, STARTTLS). */
+  open(): Promise<SmtpClient>;
+}
+
+export interface GroupDelivery {
+  /** The cache key: the destination (a domain, the relay host, "lmtp"). */
+  readonly key: string;
+  readonly targets: readonly Target[];
+  readonly request: DeliveryRequest;
+  readonly recipients: readonly QueuedRecipient[];
+  readonly cache: ConnectionCache;
+  /** The command name in diagnostics: "LHLO"/"end of DATA" are the same for both. */
+  readonly lmtp: boolean;
+}
+
+const nonAscii = (s: string): boolean => [...s].some((c) => (c.codePointAt(0) ?? 0) > 0x7f);
+
+/** What a connection-level error was, in Postfix's words. */
+function connectionProblem(err: ClientError, label: string, phase: string): string {
+  const reason = err.originalCode ?? err.code ?? 'error';
+  if (err.code === 'ETIMEDOUT' || err.timeoutType !== undefined) return `conversation with ${label} timed out ${phase}`;
+  if (err.code === 'ECONNECTION' || err.code === 'ESOCKET') return `lost connection with ${label} ${phase} (${reason}: ${oneLine(err.message)})`;
+  return `${label}: ${oneLine(err.message)} (${reason})`;
+}
+
+
+/** Connects to the first target that answers with a 2xx greeting; or why none did. */
+async function connect(targets: readonly Target[]): Promise<SmtpClient | { diagnostic: string; enhanced: string }> {
+  let last = { diagnostic: 'no address to connect to', enhanced: '4.4.1' };
+  for (const target of targets) {
+    try {
+      return await target.open();
+    } catch (e) {
+      const err = e as ClientError;
+      if (err.response !== undefined) {
+        last = { diagnostic: `host ${target.label} refused to talk to me: ${oneLine(err.response)}`, enhanced: '4.4.1' };
+      } else if (err.code === 'ETIMEDOUT') {
+        last = { diagnostic: `connect to ${target.label}: ${err.timeoutType === 'GREETING_TIMEOUT' ? 'timed out while receiving the initial server greeting' : 'Connection timed out'}`, enhanced: '4.4.1' };
+      } else {
+        const sys = err.originalCode ?? err.code ?? 'error';
+        const text = sys === 'ECONNREFUSED' ? 'Connection refused' : oneLine(err.message);
+        last = { diagnostic: `connect to ${target.label}: ${text}`, enhanced: '4.4.1' };
+      }
+    }
+  }
+  return last;
+}
+
+/** Delivers to one destination; never rejects. */
+export async function deliverGroup(group: GroupDelivery): Promise<RecipientResult[]> {
+  const { cache, key } = group;
+  // Postfix sends one RCPT per address; a duplicate would confuse the per-address replies.
+  const byAddress = new Map<string, QueuedRecipient>();
+  for (const r of group.recipients) if (!byAddress.has(r.address)) byAddress.set(r.address, r);
+  const results = new Map<string, RecipientResult>();
+  const finish = (): RecipientResult[] =>
+    group.recipients.map((r) => results.get(r.address) ?? ownResult(r.address, 'deferred', '4.3.0', 'internal error: no result'));
+
+  // A cached connection may have been closed by the server meanwhile: then once more on a fresh one.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const cached = attempt === 0 ? cache.take(key) : undefined;
+    let client: SmtpClient;
+    if (cached !== undefined) {
+      client = cached;
+    } else {
+      const opened = await connect(group.targets);
+      if (!('send' in opened)) {
+        for (const address of byAddress.keys()) results.set(address, ownResult(address, 'deferred', opened.enhanced, opened.diagnostic));
+        return finish();
+      }
+      client = opened;
+    }
+    const outcome = await transaction(client, group, byAddress, results);
+    if (outcome === 'retry' && cached !== undefined) {
+      client.close();
+      results.clear();
+      continue;
+    }
+    if (client.alive && outcome !== 'broken' && (await client.reset())) cache.put(key, client);
+    else client.close();
+    return finish();
+  }
+  return finish();
+}
+
+/**
+ * One transaction on `client`, filling `results`. 'retry': the (cached) connection failed before any reply
+ * to this message; 'broken': the connection must not be reused.
+ */
+async function transaction(
+  client: SmtpClient,
+  group: GroupDelivery,
+  byAddress: ReadonlyMap<string, QueuedRecipient>,
+  results: Map<string, RecipientResult>,
+): Promise<'ok' | 'retry' | 'broken'> {
+  const { request } = group;
+  const host = client.label;
+  const relay = client.relay;
+  const ext = client.extensions;
+  let addresses = [...byAddress.keys()];
+
+  // RFC 6531: an address that needs SMTPUTF8 cannot go to a server that does not offer it (Postfix: 5.6.7).
+  if (!ext.has('SMTPUTF8')) {
+    const why = `SMTPUTF8 is required, but was not offered by host ${host}`;
+    const needs = nonAscii(request.sender) ? addresses : addresses.filter(nonAscii);
+    for (const a of needs) results.set(a, ownResult(a, 'failed', '5.6.7', why, relay));
+    addresses = addresses.filter((a) => !results.has(a));
+    if (addresses.length === 0) return 'ok';
+  }
+
+  const rcptArgs = new Map<string, string>();
+  if (ext.has('DSN')) {
+    for (const a of addresses) {
+      const args = rcptDsnArgs(byAddress.get(a) as QueuedRecipient);
+      if (args !== '') rcptArgs.set(a, args);
+    }
+  }
+  const envelope = {
+    from: request.sender,
+    to: addresses,
+    size: request.size,
+    rcptArgs,
+    ...(request.envid !== undefined && ext.has('DSN') ? { envid: request.envid } : {}),
+  };
+  let message: Readable;
+  try {
+    message = request.openMessage();
+  } catch (e) {
+    for (const a of addresses) results.set(a, ownResult(a, 'deferred', '4.3.0', `error opening the queue file: ${oneLine(String(e))}`));
+    return 'ok';
+  }
+  const endCommand = 'end of DATA';
+  try {
+    const info = await client.send(envelope, message);
+    const rejected = new Map((info.rejectedErrors ?? []).map((e) => [(e as ClientError).recipient ?? '', e as ClientError]));
+    for (const a of addresses) {
+      const err = rejected.get(a);
+      if (err?.response !== undefined) {
+        results.set(a, resultFromReply(a, err.response, host, relay, err.command === 'RCPT TO' ? 'RCPT TO' : endCommand));
+      } else if (info.accepted.includes(a)) {
+        results.set(a, resultFromReply(a, info.response, host, relay, endCommand));
+      }
+    }
+    return 'ok';
+  } catch (e) {
+    message.destroy();
+    const err = e as ClientError;
+    if (err.code === 'ESTREAM') {
+      for (const a of addresses) results.set(a, ownResult(a, 'deferred', '4.3.0', `error reading the queue file: ${oneLine(err.message)}`));
+      return 'broken';
+    }
+    if (err.response !== undefined && err.responseCode !== undefined) {
+      const perRecipient = new Map((err.rejectedErrors ?? []).map((r) => [r.recipient ?? '', r]));
+      const command = err.command === 'MAIL FROM' ? 'MAIL FROM' : err.command === 'DATA' && /^Data command/.test(err.message) ? 'DATA' : err.command === 'RCPT TO' ? 'RCPT TO' : endCommand;
+      for (const a of addresses) {
+        const own = perRecipient.get(a);
+        results.set(a, own?.response !== undefined ? resultFromReply(a, own.response, host, relay, 'RCPT TO') : resultFromReply(a, err.response, host, relay, command));
+      }
+      // A 421 ends the session; anything else leaves it usable.
+      return err.responseCode === 421 ? 'broken' : 'ok';
+    }
+    if (err.code === 'EMESSAGE' && err.command === 'MAIL FROM') {
+      // nodemailer refuses, before sending, a message larger than the server's SIZE (RFC 1870).
+      const why = `message size ${request.size} exceeds size limit of server ${host}`;
+      for (const a of addresses) results.set(a, ownResult(a, 'failed', '5.3.4', why, relay));
+      return 'ok';
+    }
+    const phase = err.command === 'DATA' || err.command === undefined ? 'while sending the message' : `while sending ${err.command}`;
+    for (const a of addresses) results.set(a, ownResult(a, 'deferred', '4.4.2', connectionProblem(err, host, phase), relay));
+    return 'retry';
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The delivery service: the queue's Transport. It sorts a message's recipients by destination — a local
+ * domain goes to the built-in Maildir (or to LMTP when `lmtp` is set), any other domain to `relay_host` or to
+ * its MX hosts — and delivers to the destinations in parallel, each within its concurrency limit, reusing
+ * connections. Every recipient gets a result; deliver() never rejects.
+ */
+import { promises as dns } from 'node:dns';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { silentLogger, type Logger } from '../mail/logger.js';
+import type { Accounts } from '../store/accounts/accounts.js';
+import type { QueuedRecipient } from '../store/spool.js';
+import type { DeliveryRequest, RecipientResult, Transport } from '../store/transport.js';
+import { ConnectionCache, DestinationLimiter } from './connection-pool.js';
+import { parseLmtpEndpoint, type LmtpEndpoint } from './lmtp-endpoint.js';
+import { deliverToMaildir } from './maildir-delivery.js';
+import { resolveRoute, type HopAddress, type MxResolver } from './next-hop.js';
+import { DELIVERY_DEFAULTS, type DeliveryOptions } from './options.js';
+import { parseRelayHost, type NextHop } from './relay-host.js';
+import { SmtpClient } from './smtp-client.js';
+import { deliverGroup, type Target } from './smtp-delivery.js';
+import { ownResult } from './smtp-reply.js';
+
+/** What delivery needs of the accounts: which domains are ours, and where a user's Maildir is. */
+export type DeliveryAccounts = Pick<Accounts, 'isLocalDomain' | 'resolve' | 'maildirOf'>;
+
+/** The domain of an address (after the last '@'), lower-cased; undefined when there is none. */
+function domainOf(address: string): string | undefined {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return undefined;
+  return address.slice(at + 1).toLowerCase();
+}
+
+/** "[192.0.2.1]" / "[IPv6:2001:db8::1]" address literals go to that address, without DNS. */
+function hopOfDomain(domain: string): NextHop {
+  const literal = /^\[(?:ipv6:)?([^\]]+)\]$/i.exec(domain);
+  if (literal !== null && isIP(literal[1] as string) !== 0) return { host: literal[1] as string, mx: false };
+  return { host: domain, mx: true };
+}
+
+function createResolver(servers: readonly string[] | undefined, timeoutSeconds: number): MxResolver {
+  const resolver = new dns.Resolver({ timeout: Math.round(timeoutSeconds * 1000), tries: 2 });
+  if (servers !== undefined && servers.length > 0) resolver.setServers([...servers]);
+  return resolver;
+}
+
+/** A unix-domain socket, connected (nodemailer connects only TCP itself). */
+function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ path });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(Object.assign(err, { originalCode: (err as NodeJS.ErrnoException).code, code: 'ESOCKET' }));
+    });
+  });
+}
+
+/**
+ * Builds the Transport. Throws (a configuration error, at start) when relayHost or lmtp cannot be read.
+ */
+export function createTransport(options: DeliveryOptions, accounts: DeliveryAccounts): Transport {
+  const logger: Logger = options.logger ?? silentLogger;
+  const hostname = options.hostname ?? osHostname();
+  const port = options.smtpPort ?? DELIVERY_DEFAULTS.smtpPort;
+  const connectTimeoutMs = Math.round((options.connectTimeout ?? DELIVERY_DEFAULTS.connectTimeout) * 1000);
+  const commandTimeoutMs = Math.round((options.commandTimeout ?? DELIVERY_DEFAULTS.commandTimeout) * 1000);
+  const recipientLimit = Math.max(1, options.recipientLimit ?? DELIVERY_DEFAULTS.recipientLimit);
+  const limiter = new DestinationLimiter(Math.max(1, options.destinationConcurrencyLimit ?? DELIVERY_DEFAULTS.destinationConcurrencyLimit));
+  const cache = new ConnectionCache(Math.round((options.connectionCacheTime ?? DELIVERY_DEFAULTS.connectionCacheTime) * 1000));
+  const resolver = options.resolver ?? createResolver(options.dnsServers, options.dnsTimeout ?? DELIVERY_DEFAULTS.dnsTimeout);
+
+  let relayHop: NextHop | undefined;
+  if (options.relayHost !== undefined && options.relayHost.trim() !== '') {
+    const parsed = parseRelayHost(options.relayHost);
+    if (parsed instanceof Error) throw parsed;
+    relayHop = parsed;
+  }
+  let lmtp: LmtpEndpoint | undefined;
+  if (options.lmtp !== undefined && options.lmtp.trim() !== '') {
+    const parsed = parseLmtpEndpoint(options.lmtp);
+    if (parsed instanceof Error) throw parsed;
+    lmtp = parsed;
+  }
+
+  const smtpTarget = (hop: HopAddress): Target => {
+    const label = `${hop.name}[${hop.address}]`;
+    return {
+      label,
+      open: () =>
+        SmtpClient.open({ host: hop.address, port: hop.port, label, relay: `${label}:${hop.port}`, lmtp: false, ehloName: hostname, connectTimeoutMs, commandTimeoutMs }),
+    };
+  };
+  const lmtpTargets = (endpoint: LmtpEndpoint): Target[] => {
+    if (endpoint.kind === 'unix') {
+      const label = endpoint.path;
+      return [
+        {
+          label,
+          open: async () =>
+            SmtpClient.open({
+              host: 'localhost',
+              port: 0,
+              socket: await connectUnix(endpoint.path, connectTimeoutMs),
+              label,
+              relay: `lmtp:unix:${endpoint.path}`,
+              lmtp: true,
+              ehloName: hostname,
+              connectTimeoutMs,
+              commandTimeoutMs,
+            }),
+        },
+      ];
+    }
+    const label = `${endpoint.host}[${endpoint.host}]`;
+    return [
+      {
+        label,
+        open: () =>
+          SmtpClient.open({
+            host: endpoint.host,
+            port: endpoint.port,
+            label,
+            relay: `lmtp:[${endpoint.host}]:${endpoint.port}`,
+            lmtp: true,
+            ehloName: hostname,
+            connectTimeoutMs,
+            commandTimeoutMs,
+          }),
+      },
+    ];
+  };
+
+  /** One remote destination: its route (once), then transactions of at most recipientLimit recipients. */
+  const deliverRemote = async (key: string, hop: NextHop, request: DeliveryRequest, recipients: readonly QueuedRecipient[]): Promise<RecipientResult[]> => {
+    const route = await resolveRoute(hop, port, resolver);
+    if (route.kind === 'error') return recipients.map((r) => ownResult(r.address, route.status, route.enhanced, route.diagnostic));
+    const targets = route.hosts.map(smtpTarget);
+    return deliverChunks(key, targets, request, recipients, false);
+  };
+
+  const deliverChunks = async (
+    key: string,
+    targets: readonly Target[],
+    request: DeliveryRequest,
+    recipients: readonly QueuedRecipient[],
+    isLmtp: boolean,
+  ): Promise<RecipientResult[]> => {
+    const chunks: QueuedRecipient[][] = [];
+    for (let i = 0; i < recipients.length; i += recipientLimit) chunks.push(recipients.slice(i, i + recipientLimit));
+    const results = await Promise.all(
+      chunks.map(async (chunk) => {
+        const release = await limiter.acquire(key);
+        try {
+          return await deliverGroup({ key, targets, request, recipients: chunk, cache, lmtp: isLmtp });
+        } finally {
+          release();
+        }
+      }),
+    );
+    return results.flat();
+  };
+
+  const inFlight = new Set<Promise<unknown>>();
+  let closed = false;
+
+  const deliverAll = async (request: DeliveryRequest): Promise<RecipientResult[]> => {
+    const results = new Map<string, RecipientResult>();
+    const jobs: Promise<void>[] = [];
+    const remote = new Map<string, { hop: NextHop; recipients: QueuedRecipient[] }>();
+    const viaLmtp: QueuedRecipient[] = [];
+    const settle = (list: readonly RecipientResult[]): void => {
+      for (const r of list) results.set(r.address, r);
+    };
+    const seen = new Set<string>();
+    for (const recipient of request.recipients) {
+      if (seen.has(recipient.address)) continue;
+      seen.add(recipient.address);
+      const domain = domainOf(recipient.address);
+      if (domain === undefined) {
+        settle([ownResult(recipient.address, 'failed', '5.1.3', `bad address syntax: "${recipient.address}"`)]);
+        continue;
+      }
+      if (accounts.isLocalDomain(domain)) {
+        if (lmtp !== undefined) viaLmtp.push(recipient);
+        else jobs.push(deliverToMaildir(request, recipient.address, accounts, hostname).then((r) => settle([r])));
+        continue;
+      }
+      const key = relayHop !== undefined ? `relay:${options.relayHost ?? ''}` : domain;
+      const group = remote.get(key) ?? { hop: relayHop ?? hopOfDomain(domain), recipients: [] };
+      group.recipients.push(recipient);
+      remote.set(key, group);
+    }
+    if (lmtp !== undefined && viaLmtp.length > 0) jobs.push(deliverChunks('lmtp', lmtpTargets(lmtp), request, viaLmtp, true).then(settle));
+    for (const [key, group] of remote) jobs.push(deliverRemote(key, group.hop, request, group.recipients).then(settle));
+    await Promise.all(jobs);
+    return request.recipients.map((r) => results.get(r.address) ?? ownResult(r.address, 'deferred', '4.3.0', 'internal error: no result'));
+  };
+
+  const log = (request: DeliveryRequest, r: RecipientResult): void => {
+    const fields = { queueId: request.queueId, to: r.address, relay: r.relay ?? 'none', status: r.status, dsn: r.enhanced, diagnostic: r.diagnostic };
+    if (r.status === 'delivered') logger.info(fields, `${request.queueId}: to=<${r.address}> status=sent`);
+    else logger.warn(fields, `${request.queueId}: to=<${r.address}> status=${r.status === 'failed' ? 'bounced' : 'deferred'}`);
+  };
+
+  return {
+    async deliver(request) {
+      if (closed) return request.recipients.map((r) => ownResult(r.address, 'deferred', '4.3.2', 'mail system is shutting down'));
+      const job = deliverAll(request).catch((err: unknown) =>
+        request.recipients.map((r) => ownResult(r.address, 'deferred', '4.3.0', `delivery error: ${String((err as Error)?.message ?? err)}`)),
+      );
+      inFlight.add(job);
+      try {
+        const results = await job;
+        for (const r of results) log(request, r);
+        return results;
+      } finally {
+        inFlight.delete(job);
+      }
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled([...inFlight]);
+      cache.close();
+    },
+  };
+}
