@@ -16,6 +16,8 @@ import { rcptDsnArgs } from './dsn-args.js';
 export interface Target {
   /** "mx.example.org[192.0.2.1]" (diagnostics). */
   readonly label: string;
+  /** "mx.example.org[192.0.2.1]:25" (connection diagnostics). */
+  readonly relay: string;
   /** Connects and greets (EHLO/LHLO, STARTTLS). */
   open(): Promise<SmtpClient>;
 }
@@ -53,11 +55,11 @@ async function connect(targets: readonly Target[]): Promise<SmtpClient | { diagn
       if (err.response !== undefined) {
         last = { diagnostic: `host ${target.label} refused to talk to me: ${oneLine(err.response)}`, enhanced: '4.4.1' };
       } else if (err.code === 'ETIMEDOUT') {
-        last = { diagnostic: `connect to ${target.label}: ${err.timeoutType === 'GREETING_TIMEOUT' ? 'timed out while receiving the initial server greeting' : 'Connection timed out'}`, enhanced: '4.4.1' };
+        last = { diagnostic: `connect to ${target.relay}: ${err.timeoutType === 'GREETING_TIMEOUT' ? 'timed out while receiving the initial server greeting' : 'Connection timed out'}`, enhanced: '4.4.1' };
       } else {
         const sys = err.originalCode ?? err.code ?? 'error';
         const text = sys === 'ECONNREFUSED' ? 'Connection refused' : oneLine(err.message);
-        last = { diagnostic: `connect to ${target.label}: ${text}`, enhanced: '4.4.1' };
+        last = { diagnostic: `connect to ${target.relay}: ${text}`, enhanced: '4.4.1' };
       }
     }
   }

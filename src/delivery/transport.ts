@@ -93,10 +93,12 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
 
   const smtpTarget = (hop: HopAddress): Target => {
     const label = `${hop.name}[${hop.address}]`;
+    const relay = `${label}:${hop.port}`;
     return {
       label,
+      relay,
       open: () =>
-        SmtpClient.open({ host: hop.address, port: hop.port, label, relay: `${label}:${hop.port}`, lmtp: false, ehloName: hostname, connectTimeoutMs, commandTimeoutMs }),
+        SmtpClient.open({ host: hop.address, port: hop.port, label, relay, lmtp: false, ehloName: hostname, connectTimeoutMs, commandTimeoutMs }),
     };
   };
   const lmtpTargets = (endpoint: LmtpEndpoint): Target[] => {
@@ -105,6 +107,7 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
       return [
         {
           label,
+          relay: `lmtp:unix:${endpoint.path}`,
           open: async () =>
             SmtpClient.open({
               host: 'localhost',
@@ -124,6 +127,7 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
     return [
       {
         label,
+        relay: `lmtp:[${endpoint.host}]:${endpoint.port}`,
         open: () =>
           SmtpClient.open({
             host: endpoint.host,
