@@ -106,7 +106,8 @@ export class SmtpClient {
       tls: { rejectUnauthorized: false },
       connectionTimeout: options.connectTimeoutMs,
       greetingTimeout: options.commandTimeoutMs,
-      socketTimeout: options.commandTimeoutMs,
+      // The inactivity timer runs beside the greeting's: a little later, so the greeting's names the wait.
+      socketTimeout: options.commandTimeoutMs + 1000,
       socketCloseTimeout: 1000,
       logger: false,
     });

@@ -55,7 +55,13 @@ async function connect(targets: readonly Target[]): Promise<SmtpClient | { diagn
       if (err.response !== undefined) {
         last = { diagnostic: `host ${target.label} refused to talk to me: ${oneLine(err.response)}`, enhanced: '4.4.1' };
       } else if (err.code === 'ETIMEDOUT') {
-        last = { diagnostic: `connect to ${target.relay}: ${err.timeoutType === 'GREETING_TIMEOUT' ? 'timed out while receiving the initial server greeting' : 'Connection timed out'}`, enhanced: '4.4.1' };
+        const what =
+          err.timeoutType === 'CONNECT_TIMEOUT'
+            ? 'Connection timed out'
+            : err.timeoutType === 'GREETING_TIMEOUT'
+              ? 'timed out while receiving the initial server greeting'
+              : 'timed out during the EHLO/STARTTLS exchange';
+        last = { diagnostic: `connect to ${target.relay}: ${what}`, enhanced: '4.4.1' };
       } else {
         const sys = err.originalCode ?? err.code ?? 'error';
         const text = sys === 'ECONNREFUSED' ? 'Connection refused' : oneLine(err.message);

@@ -1,0 +1,150 @@
+/**
+ * What smtp-sink cannot show, against a scripted smtp-server: a different reply per recipient, STARTTLS
+ * taken with any certificate, the remote's SIZE limit, connection reuse with RSET, the per-destination
+ * concurrency limit, and a remote that never greets or never answers (hang guards only).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { generate } from 'selfsigned';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTransport } from '../../src/delivery/transport.js';
+import type { Transport } from '../../src/store/transport.js';
+import { freePort } from '../interop/harness/ports.js';
+import { hangGuard } from '../hang-guard.js';
+import { startTestServer, type TestServer } from './peers.js';
+import { message, noAccounts, request } from './request.js';
+
+const servers: TestServer[] = [];
+const transports: Transport[] = [];
+afterEach(async () => {
+  await Promise.all(transports.splice(0).map((t) => t.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
+  const s = await startTestServer(...args);
+  servers.push(s);
+  return s;
+}
+
+function transportTo(port: number, extra: Parameters<typeof createTransport>[0] = {}): Transport {
+  const t = createTransport({ relayHost: `[127.0.0.1]:${port}`, hostname: 'mailgate.test', connectTimeout: 5, commandTimeout: 10, ...extra }, noAccounts);
+  transports.push(t);
+  return t;
+}
+
+describe('remote delivery, per recipient', () => {
+  it('delivers, defers and fails recipients of one message by their own RCPT replies', async () => {
+    const server = await serve({
+      rcpt: (a) => (a.startsWith('busy') ? { code: 450, message: '4.2.1 Mailbox busy' } : a.startsWith('gone') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    });
+    const results = await transportTo(server.port).deliver(request(['ok@remote.test', 'busy@remote.test', 'gone@remote.test']));
+    expect(results.map((r) => [r.address, r.status, r.enhanced])).toEqual([
+      ['ok@remote.test', 'delivered', '2.0.0'],
+      ['busy@remote.test', 'deferred', '4.2.1'],
+      ['gone@remote.test', 'failed', '5.1.1'],
+    ]);
+    expect(results[2]?.remoteReply).toBe('550 5.1.1 No such user');
+    expect(server.received).toHaveLength(1);
+    expect(server.received[0]?.to).toEqual(['ok@remote.test']);
+  });
+
+  it('reports each recipient once, in the order of the request, when an address is queued twice', async () => {
+    const server = await serve();
+    const results = await transportTo(server.port).deliver(request(['a@remote.test', 'a@remote.test', 'b@remote.test']));
+    expect(results.map((r) => r.address)).toEqual(['a@remote.test', 'a@remote.test', 'b@remote.test']);
+    expect(server.received[0]?.to).toEqual(['a@remote.test', 'b@remote.test']);
+  });
+
+  it('splits more than 50 recipients into transactions of 50 (smtp_destination_recipient_limit)', async () => {
+    const server = await serve();
+    const to = Array.from({ length: 120 }, (_, i) => `r${i}@remote.test`);
+    const results = await transportTo(server.port).deliver(request(to));
+    expect(results.every((r) => r.status === 'delivered')).toBe(true);
+    expect(server.received.map((m) => m.to.length).sort((a, b) => a - b)).toEqual([20, 50, 50]);
+  });
+});
+
+describe('remote delivery, extensions', () => {
+  it('takes STARTTLS when offered, whatever the certificate (Postfix smtp_tls_security_level=may)', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'wrong.name.example' }], { keySize: 2048 });
+    const server = await serve({}, { key: pems.private, cert: pems.cert });
+    const results = await transportTo(server.port).deliver(request(['a@remote.test']));
+    expect(results[0]?.status).toBe('delivered');
+    expect(server.received[0]?.secure).toBe(true);
+  });
+
+  it('fails a message larger than the remote SIZE limit without sending it (5.3.4)', async () => {
+    const server = await serve({}, { size: 100 });
+    const results = await transportTo(server.port).deliver(request(['a@remote.test'], message('x'.repeat(200))));
+    expect(results[0]).toMatchObject({ status: 'failed', enhanced: '5.3.4' });
+    expect(server.received).toHaveLength(0);
+  });
+
+  it('sends SIZE= when the remote offers SIZE', async () => {
+    const server = await serve({}, { size: 1_000_000 });
+    const req = request(['a@remote.test']);
+    await transportTo(server.port).deliver(req);
+    expect(server.received[0]?.mailArgs).toMatchObject({ SIZE: String(req.size) });
+  });
+});
+
+describe('connections', () => {
+  it('reuses one connection (after RSET) for messages that follow each other to one destination', async () => {
+    const server = await serve();
+    const t = transportTo(server.port, { connectionCacheTime: 30 });
+    for (let i = 0; i < 5; i++) expect((await t.deliver(request([`m${i}@remote.test`])))[0]?.status).toBe('delivered');
+    expect(server.received).toHaveLength(5);
+    expect(server.connections).toBe(1);
+  });
+
+  it('opens a new connection when the cached one was closed by the remote meanwhile', async () => {
+    const server = await serve({}, { socketTimeout: 300 });
+    const t = transportTo(server.port, { connectionCacheTime: 30 });
+    expect((await t.deliver(request(['a@remote.test'])))[0]?.status).toBe('delivered');
+    await new Promise((r) => setTimeout(r, 800)); // the server drops the idle session
+    expect((await t.deliver(request(['b@remote.test'])))[0]?.status).toBe('delivered');
+    expect(server.connections).toBe(2);
+  });
+
+  it('never has more sessions to one destination than destination_concurrency_limit', async () => {
+    const server = await serve({ dataDelayMs: 50 });
+    const t = transportTo(server.port, { destinationConcurrencyLimit: 3 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => t.deliver(request([`p${i}@remote.test`]))));
+    expect(results.flat().every((r) => r.status === 'delivered')).toBe(true);
+    expect(server.maxConcurrent).toBeLessThanOrEqual(3);
+    expect(server.maxConcurrent).toBeGreaterThan(1);
+    expect(server.connections).toBeLessThanOrEqual(12);
+  });
+});
+
+describe('slow remotes', () => {
+  let silent: Server | undefined;
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    sockets.splice(0).forEach((s) => s.destroy());
+    await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+    silent = undefined;
+  });
+
+  it('defers when the remote accepts the connection and never greets', async () => {
+    const port = await freePort();
+    silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent?.listen(port, '127.0.0.1', r));
+    const t = transportTo(port, { commandTimeout: 0.5 });
+    const guard = hangGuard(500);
+    const results = await t.deliver(request(['a@remote.test']));
+    guard();
+    expect(results[0]).toMatchObject({ status: 'deferred', enhanced: '4.4.1' });
+    expect(results[0]?.diagnostic).toMatch(/timed out while receiving the initial server greeting/);
+  });
+
+  it('defers when the remote never answers the end of data', async () => {
+    const server = await serve({ dataDelayMs: 60_000 });
+    const t = transportTo(server.port, { commandTimeout: 0.5 });
+    const guard = hangGuard(500);
+    const results = await t.deliver(request(['a@remote.test']));
+    guard();
+    expect(results[0]).toMatchObject({ status: 'deferred', enhanced: '4.4.2' });
+    expect(results[0]?.diagnostic).toMatch(/timed out/);
+  });
+});
