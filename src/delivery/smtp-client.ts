@@ -1,9 +1,10 @@
 /**
- * One SMTP or LMTP client connection, nodemailer's SMTPConnection behind promises. Two things it needs are
- * not in nodemailer's public surface, and both are kept here, in one place: the extensions the server
- * offered (for SMTPUTF8 and DSN decisions), and per-recipient DSN parameters (nodemailer sends the same
- * NOTIFY/ORCPT for every RCPT; RFC 3461 has them per recipient). test/delivery/ checks both against
- * smtp-sink, so a nodemailer upgrade that moves them fails a test rather than mail.
+ * One SMTP or LMTP client connection, nodemailer's SMTPConnection behind promises. Three things it needs
+ * are not in nodemailer's public surface, and they are kept here, in one place: the extensions the server
+ * offered (for SMTPUTF8 and DSN decisions), per-recipient DSN parameters (nodemailer sends the same
+ * NOTIFY/ORCPT for every RCPT; RFC 3461 has them per recipient), and each LMTP recipient's own reply.
+ * test/delivery/ checks each against a real peer, so a nodemailer upgrade that moves them fails a test
+ * rather than mail.
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -58,6 +59,15 @@ interface Internals {
 /** SMTPConnection with RCPT parameters per recipient (nodemailer has one set for the whole envelope). */
 class Connection extends SMTPConnection {
   rcptArgs: ReadonlyMap<string, string> = new Map();
+  /** LMTP: the reply at end of data for each recipient (nodemailer keeps only the failures and the last). */
+  lmtpReplies = new Map<string, string>();
+  /** Called by nodemailer with each LMTP end-of-data reply. */
+  _actionLMTPStream(recipient: string, final: boolean, reply: string, callback: unknown): unknown {
+    this.lmtpReplies.set(recipient, reply);
+    const base = (SMTPConnection.prototype as unknown as Record<string, unknown>)['_actionLMTPStream'];
+    if (typeof base !== 'function') throw new Error('nodemailer changed: SMTPConnection._actionLMTPStream is gone');
+    return (base as (...args: unknown[]) => unknown).call(this, recipient, final, reply, callback);
+  }
   /** Called by nodemailer for each RCPT TO, right after it queued that recipient. */
   _getDsnRcptToArgs(): string {
     const queue = (this as unknown as Internals)._recipientQueue;
@@ -146,10 +156,15 @@ export class SmtpClient {
     return this.conn.secure;
   }
 
-  /** One transaction; rejects with a ClientError when it does not end in a 2xx for at least one recipient. */
-  send(envelope: ClientEnvelope, message: Readable): Promise<SMTPConnectionSendInfo> {
+  /**
+   * One transaction; rejects with a ClientError when it does not end in a 2xx for at least one recipient.
+   * `lmtpReplies`: with LMTP, each recipient's own reply at end of data.
+   */
+  send(envelope: ClientEnvelope, message: Readable): Promise<SMTPConnectionSendInfo & { lmtpReplies: ReadonlyMap<string, string> }> {
     this.uses++;
     this.conn.rcptArgs = envelope.rcptArgs;
+    const lmtpReplies = new Map<string, string>();
+    this.conn.lmtpReplies = lmtpReplies;
     return new Promise((resolve, reject) => {
       this.conn.send(
         {
@@ -163,7 +178,7 @@ export class SmtpClient {
         (err, info) => {
           if (err) reject(err as ClientError);
           else if (info === undefined) reject(Object.assign(new Error('no result'), { code: 'EPROTOCOL' }));
-          else resolve(info);
+          else resolve(Object.assign(info, { lmtpReplies }));
         },
       );
     });

@@ -164,7 +164,7 @@ async function transaction(
       if (err?.response !== undefined) {
         results.set(a, resultFromReply(a, err.response, host, relay, err.command === 'RCPT TO' ? 'RCPT TO' : endCommand));
       } else if (info.accepted.includes(a)) {
-        results.set(a, resultFromReply(a, info.response, host, relay, endCommand));
+        results.set(a, resultFromReply(a, info.lmtpReplies.get(a) ?? info.response, host, relay, endCommand));
       }
     }
     return 'ok';
