@@ -191,7 +191,7 @@ async function transaction(
       for (const a of addresses) results.set(a, ownResult(a, 'failed', '5.3.4', why, relay));
       return 'ok';
     }
-    const phase = err.command === 'DATA' || err.command === undefined ? 'while sending the message' : `while sending ${err.command}`;
+    const phase = err.command === 'MAIL FROM' || err.command === 'RCPT TO' ? `while sending ${err.command}` : 'while sending the message';
     for (const a of addresses) results.set(a, ownResult(a, 'deferred', '4.4.2', connectionProblem(err, host, phase), relay));
     return 'retry';
   }

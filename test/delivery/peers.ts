@@ -92,6 +92,8 @@ export interface TestServer {
   connections: number;
   /** Most sessions open at once. */
   maxConcurrent: number;
+  /** Sessions open now. */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,9 @@ export async function startTestServer(
     received: [],
     connections: 0,
     maxConcurrent: 0,
+    get open() {
+      return open;
+    },
     close: async () => undefined,
   };
   const server = new SMTPServer({
@@ -165,8 +170,7 @@ export async function startTestServer(
   server.on('error', () => undefined);
   const port = path === undefined ? await freePort() : 0;
   await new Promise<void>((resolve) => (path === undefined ? server.listen(port, '127.0.0.1', resolve) : server.listen(path, resolve)));
-  return Object.assign(state, {
-    port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
+  (state as { port: number }).port = port;
+  state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return state;
 }

@@ -4,6 +4,7 @@
  * concurrency limit, and a remote that never greets or never answers (hang guards only).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { pino } from 'pino';
 import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTransport } from '../../src/delivery/transport.js';
@@ -114,6 +115,49 @@ describe('connections', () => {
     expect(server.maxConcurrent).toBeLessThanOrEqual(3);
     expect(server.maxConcurrent).toBeGreaterThan(1);
     expect(server.connections).toBeLessThanOrEqual(12);
+  });
+});
+
+describe('connection lifetime', () => {
+  it('QUITs an idle cached connection after connection_cache_time', async () => {
+    const server = await serve();
+    const t = transportTo(server.port, { connectionCacheTime: 0.2 });
+    expect((await t.deliver(request(['a@remote.test'])))[0]?.status).toBe('delivered');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(server.open).toBe(0);
+  });
+
+  it('close() QUITs cached connections, and a delivery after it is deferred', async () => {
+    const server = await serve();
+    const t = createTransport({ relayHost: `[127.0.0.1]:${server.port}`, connectionCacheTime: 60 }, noAccounts);
+    expect((await t.deliver(request(['a@remote.test'])))[0]?.status).toBe('delivered');
+    expect(server.open).toBe(1);
+    await t.close();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.open).toBe(0);
+    expect((await t.deliver(request(['b@remote.test'])))[0]).toMatchObject({ status: 'deferred', enhanced: '4.3.2' });
+  });
+});
+
+describe('SMTPUTF8 and the log', () => {
+  it('sends SMTPUTF8 for an internationalized address when the remote offers it', async () => {
+    const server = await serve();
+    const results = await transportTo(server.port).deliver(request(['jürgen@remote.test']));
+    expect(results[0]?.status).toBe('delivered');
+    expect(server.received[0]?.to).toEqual(['jürgen@remote.test']);
+    expect(server.received[0]?.mailArgs).toMatchObject({ SMTPUTF8: true });
+  });
+
+  it('logs one line per recipient with queue id, relay, status and DSN code', async () => {
+    const server = await serve({ rcpt: (a) => (a.startsWith('no') ? { code: 550, message: '5.1.1 No' } : undefined) });
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const req = request(['yes@remote.test', 'no@remote.test']);
+    await transportTo(server.port, { logger }).deliver(req);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ queueId: req.queueId, to: 'yes@remote.test', status: 'delivered', dsn: '2.0.0', relay: `127.0.0.1[127.0.0.1]:${server.port}` });
+    expect(lines[1]).toMatchObject({ to: 'no@remote.test', status: 'failed', dsn: '5.1.1' });
+    expect(String(lines[1]?.['msg'])).toBe(`${req.queueId}: to=<no@remote.test> status=bounced`);
   });
 });
 

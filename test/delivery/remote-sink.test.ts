@@ -35,6 +35,7 @@ beforeAll(() =>
       'implicit.test': { A: ['127.0.0.1'] },
       'nullmx.test': { MX: [{ exchange: '.', priority: 0 }] },
       'broken.test': { behaviour: 'servfail' },
+      'mute.test': { behaviour: 'silent' },
       'relay.test': { MX: [{ exchange: 'mx.relay.test', priority: 1 }] },
       'mx.relay.test': { A: ['127.0.0.1'] },
     });
@@ -122,6 +123,16 @@ describe('remote delivery to smtp-sink', () => {
       ['failed', '5.6.7'],
       ['delivered', '2.0.0'],
     ]);
+  });
+
+  it('defers (4.4.3) when the DNS server does not answer, within the DNS timeout', async () => {
+    setup.check();
+    const t = transportFor({ dnsTimeout: 0.3 });
+    const guard = hangGuard(1200);
+    const results = await t.deliver(request(['x@mute.test']));
+    guard();
+    await t.close();
+    expect(results[0]).toMatchObject({ status: 'deferred', enhanced: '4.4.3' });
   });
 
   it('defers when every MX is down (connection refused, 4.4.1)', async () => {
