@@ -55,6 +55,7 @@ function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
+      socket.on('error', () => undefined); // nodemailer's own handlers take over as soon as it has the socket
       resolve(socket);
     });
     socket.once('error', (err) => {

@@ -81,9 +81,18 @@ export async function ensureMaildir(maildir: string): Promise<void> {
   }
 }
 
+/**
+ * Maildirs known to exist, so that a delivery costs no mkdir calls; one removed meanwhile shows as ENOENT
+ * when the file is created, and is made again.
+ */
+const knownMaildirs = new Set<string>();
+
 /** Writes `message` (CRLF line ends) into `maildir`'s new/, durably; resolves with where it is. */
 export async function writeToMaildir(maildir: string, message: Readable, options: MaildirWriteOptions = {}): Promise<MaildirWritten> {
-  await ensureMaildir(maildir);
+  if (!knownMaildirs.has(maildir)) {
+    await ensureMaildir(maildir);
+    knownMaildirs.add(maildir);
+  }
   const host = options.hostname ?? osHostname();
   const now = options.now ?? clock;
   // 'wx': never over another process's file with the same name; a clash takes the next microsecond.
@@ -94,7 +103,15 @@ export async function writeToMaildir(maildir: string, message: Readable, options
       handle = await open(join(maildir, 'tmp', base), 'wx', 0o600);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && attempt === 0) {
+        await ensureMaildir(maildir);
+        continue;
+      }
+      if (code !== 'EEXIST' || attempt >= 100) {
+        knownMaildirs.delete(maildir);
+        throw err;
+      }
       base = nextName(now, host);
     }
   }

@@ -1,5 +1,5 @@
 /** The Maildir writer on a real file system: layout, modes, names, contents, and uniqueness under load. */
-import { readdir, readFile, stat, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,6 +66,15 @@ describe('writeToMaildir', () => {
     for (let i = 0; i < 20; i++) await writeToMaildir(maildir, Readable.from([Buffer.from('x\r\n')]), { now: frozen, hostname: 'h' });
     const names = await readdir(join(maildir, 'new'));
     expect(new Set(names).size).toBe(20);
+  });
+
+  it('makes the Maildir again when it was removed after an earlier delivery', async () => {
+    const maildir = join(tmp.path, 'box');
+    await writeToMaildir(maildir, Readable.from([Buffer.from('a\r\n')]));
+    await rm(maildir, { recursive: true });
+    await writeToMaildir(maildir, Readable.from([Buffer.from('b\r\n')]));
+    expect(await readdir(join(maildir, 'new'))).toHaveLength(1);
+    expect((await stat(join(maildir, 'cur'))).isDirectory()).toBe(true);
   });
 
   it('leaves nothing behind when the message stream fails', async () => {
