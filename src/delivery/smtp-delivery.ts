@@ -102,7 +102,7 @@ export async function deliverGroup(group: GroupDelivery): Promise<RecipientResul
       results.clear();
       continue;
     }
-    if (client.alive && outcome !== 'broken' && (await client.reset())) cache.put(key, client);
+    if (outcome === 'ok' && client.alive && (await client.reset())) cache.put(key, client);
     else client.close();
     return finish();
   }
@@ -110,8 +110,8 @@ export async function deliverGroup(group: GroupDelivery): Promise<RecipientResul
 }
 
 /**
- * One transaction on `client`, filling `results`. 'retry': the (cached) connection failed before any reply
- * to this message; 'broken': the connection must not be reused.
+ * One transaction on `client`, filling `results`. 'retry': the connection broke (worth one more try when it
+ * was a cached one); 'broken': the connection must not be reused.
  */
 async function transaction(
   client: SmtpClient,
@@ -182,8 +182,10 @@ async function transaction(
         const own = perRecipient.get(a);
         results.set(a, own?.response !== undefined ? resultFromReply(a, own.response, host, relay, 'RCPT TO') : resultFromReply(a, err.response, host, relay, command));
       }
-      // A 421 ends the session; anything else leaves it usable.
-      return err.responseCode === 421 ? 'broken' : 'ok';
+      // A 421 ends the session (on a cached one, often the server's idle timeout: worth a fresh connection
+      // when it came before the message was sent); anything else leaves it usable.
+      if (err.responseCode === 421) return err.command === 'MAIL FROM' ? 'retry' : 'broken';
+      return 'ok';
     }
     if (err.code === 'EMESSAGE' && err.command === 'MAIL FROM') {
       // nodemailer refuses, before sending, a message larger than the server's SIZE (RFC 1870).

@@ -98,6 +98,8 @@ export interface TestServer {
 }
 
 export interface TestServerBehaviour {
+  /** An error for MAIL FROM; `transaction` counts from 1 in each session. */
+  mail?: (transaction: number) => { code: number; message: string } | undefined;
   /** An error for RCPT TO (undefined: accept). */
   rcpt?: (address: string) => { code: number; message: string } | undefined;
   /** LMTP: the reply per recipient at end of data (string: 250 with that text). */
@@ -139,6 +141,10 @@ export async function startTestServer(
     },
     onClose() {
       open--;
+    },
+    onMailFrom(_address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) {
+      const e = behaviour.mail?.(session.transaction);
+      cb(e === undefined ? undefined : smtpError(e));
     },
     onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, cb: (err?: Error | null) => void) {
       const e = behaviour.rcpt?.(address.address);

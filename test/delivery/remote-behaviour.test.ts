@@ -107,6 +107,14 @@ describe('connections', () => {
     expect(server.connections).toBe(2);
   });
 
+  it('takes a fresh connection when a cached one answers MAIL FROM with 421', async () => {
+    const server = await serve({ mail: (n) => (n > 1 ? { code: 421, message: '4.4.2 Idle too long' } : undefined) });
+    const t = transportTo(server.port, { connectionCacheTime: 30 });
+    expect((await t.deliver(request(['a@remote.test'])))[0]?.status).toBe('delivered');
+    expect((await t.deliver(request(['b@remote.test'])))[0]?.status).toBe('delivered');
+    expect(server.connections).toBe(2);
+  });
+
   it('never has more sessions to one destination than destination_concurrency_limit', async () => {
     const server = await serve({ dataDelayMs: 50 });
     const t = transportTo(server.port, { destinationConcurrencyLimit: 3 });
