@@ -8,6 +8,11 @@ import type { MxResolver } from './next-hop.js';
 export interface DeliveryOptions {
   /** Postfix syntax: "[host]:port" (no MX lookup), "[host]", "host:port" or "host" (MX lookup of host). */
   readonly relayHost?: string;
+  /**
+   * SMTP AUTH at the relay host when it offers AUTH (Postfix's smtp_sasl_password_maps entry for it); the
+   * password goes in the clear unless the relay offers STARTTLS, which is always taken.
+   */
+  readonly relayAuth?: { readonly user: string; readonly pass: string };
   /** Deliveries at once to one destination (Postfix's default_destination_concurrency_limit): 20. */
   readonly destinationConcurrencyLimit?: number;
   /** Local mail over LMTP instead of the built-in Maildir: "inet:127.0.0.1:24" or "unix:/path". */

@@ -36,6 +36,8 @@ export interface ClientOptions {
   readonly lmtp: boolean;
   /** Our name in EHLO/LHLO. */
   readonly ehloName: string;
+  /** SMTP AUTH with these credentials when the server offers AUTH (a smarthost's login). */
+  readonly auth?: { readonly user: string; readonly pass: string };
   readonly connectTimeoutMs: number;
   /** Waiting for the greeting and for each reply. */
   readonly commandTimeoutMs: number;
@@ -132,12 +134,20 @@ export class SmtpClient {
       };
       conn.once('error', fail);
       conn.once('end', () => fail(client.lastError ?? Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' })));
-      conn.connect((err?: ClientError | null) => {
-        if (err) return fail(err);
+      const ready = (): void => {
         if (settled) return;
         settled = true;
         conn.off('error', fail);
         resolve(client);
+      };
+      conn.connect((err?: ClientError | null) => {
+        if (err) return fail(err);
+        // Postfix (smtp_sasl_auth_enable): log in when the server offers AUTH, send as is when it does not.
+        if (options.auth === undefined || !conn.allowsAuth) return ready();
+        conn.login({ user: options.auth.user, pass: options.auth.pass }, (loginErr) => {
+          if (loginErr) fail(Object.assign(loginErr as ClientError, { command: 'AUTH' }));
+          else ready();
+        });
       });
     });
   }

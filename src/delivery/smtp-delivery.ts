@@ -52,7 +52,10 @@ async function connect(targets: readonly Target[]): Promise<SmtpClient | { diagn
       return await target.open();
     } catch (e) {
       const err = e as ClientError;
-      if (err.response !== undefined) {
+      if (err.command === 'AUTH') {
+        // Postfix (smtp_sasl_auth_soft_bounce=yes): a failed login defers, so a fixed password gets the mail out.
+        last = { diagnostic: `SASL authentication failed; server ${target.label} said: ${oneLine(err.response ?? err.message)}`, enhanced: '4.7.0' };
+      } else if (err.response !== undefined) {
         last = { diagnostic: `host ${target.label} refused to talk to me: ${oneLine(err.response)}`, enhanced: '4.4.1' };
       } else if (err.code === 'ETIMEDOUT') {
         const what =

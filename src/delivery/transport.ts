@@ -92,14 +92,24 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
     lmtp = parsed;
   }
 
-  const smtpTarget = (hop: HopAddress): Target => {
+  const smtpTarget = (hop: HopAddress, auth: DeliveryOptions['relayAuth']): Target => {
     const label = `${hop.name}[${hop.address}]`;
     const relay = `${label}:${hop.port}`;
     return {
       label,
       relay,
       open: () =>
-        SmtpClient.open({ host: hop.address, port: hop.port, label, relay, lmtp: false, ehloName: hostname, connectTimeoutMs, commandTimeoutMs }),
+        SmtpClient.open({
+          host: hop.address,
+          port: hop.port,
+          label,
+          relay,
+          lmtp: false,
+          ehloName: hostname,
+          connectTimeoutMs,
+          commandTimeoutMs,
+          ...(auth === undefined ? {} : { auth }),
+        }),
     };
   };
   const lmtpTargets = (endpoint: LmtpEndpoint): Target[] => {
@@ -148,7 +158,8 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
   const deliverRemote = async (key: string, hop: NextHop, request: DeliveryRequest, recipients: readonly QueuedRecipient[]): Promise<RecipientResult[]> => {
     const route = await resolveRoute(hop, port, resolver);
     if (route.kind === 'error') return recipients.map((r) => ownResult(r.address, route.status, route.enhanced, route.diagnostic));
-    const targets = route.hosts.map(smtpTarget);
+    const auth = hop === relayHop ? options.relayAuth : undefined;
+    const targets = route.hosts.map((h) => smtpTarget(h, auth));
     return deliverChunks(key, targets, request, recipients, false);
   };
 

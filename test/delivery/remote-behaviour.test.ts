@@ -65,6 +65,33 @@ describe('remote delivery, per recipient', () => {
   });
 });
 
+describe('relay host login', () => {
+  const authServer = () =>
+    serve({}, {
+      authOptional: false,
+      disabledCommands: [],
+      allowInsecureAuth: true,
+      onAuth(auth: { username?: string; password?: string }, _s: unknown, cb: (err: Error | null, res?: { user: string }) => void) {
+        if (auth.username === 'relay-user' && auth.password === 'secret') cb(null, { user: 'relay-user' });
+        else cb(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 }));
+      },
+    } as never);
+
+  it('logs in to a relay_host that offers AUTH', async () => {
+    const server = await authServer();
+    const results = await transportTo(server.port, { relayAuth: { user: 'relay-user', pass: 'secret' } }).deliver(request(['a@remote.test']));
+    expect(results[0]?.status).toBe('delivered');
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('defers (4.7.0) when the relay refuses the login', async () => {
+    const server = await authServer();
+    const results = await transportTo(server.port, { relayAuth: { user: 'relay-user', pass: 'wrong' } }).deliver(request(['a@remote.test']));
+    expect(results[0]).toMatchObject({ status: 'deferred', enhanced: '4.7.0' });
+    expect(results[0]?.diagnostic).toMatch(/^SASL authentication failed; server 127\.0\.0\.1\[127\.0\.0\.1\] said: 535 /);
+  });
+});
+
 describe('remote delivery, extensions', () => {
   it('takes STARTTLS when offered, whatever the certificate (Postfix smtp_tls_security_level=may)', async () => {
     const pems = await generate([{ name: 'commonName', value: 'wrong.name.example' }], { keySize: 2048 });
