@@ -58,3 +58,18 @@ describe('maildir names', () => {
     );
   });
 });
+
+describe('parseMaildirName', () => {
+  it('never throws, and reads back every name it could have made (property)', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 80 }), (s) => parseMaildirName(s) === undefined || typeof parseMaildirName(s)?.secs === 'number'), {
+      numRuns: 10_000,
+    });
+    fc.assert(
+      fc.property(fc.nat(), fc.integer({ min: 0, max: 999_999 }), fc.nat(), fc.string({ maxLength: 20 }), fc.nat(), fc.nat(), (secs, usecs, pid, host, s, w) => {
+        const parsed = parseMaildirName(maildirSizedName(maildirBaseName({ secs, usecs }, pid, host.replace(/,/g, '')), s, w));
+        return parsed?.secs === secs && parsed.usecs === usecs && parsed.pid === pid && parsed.size === s && parsed.vsize === w;
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+});
