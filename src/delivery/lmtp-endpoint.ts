@@ -1,19 +1,23 @@
 /**
- * The `lmtp` setting, a pure parser: "inet:host:port" (also "inet:[::1]:24") or "unix:/path", as Postfix
- * writes LMTP next hops (and as Dovecot's lmtp listener is usually named).
+ * The `lmtp` setting as delivery connects to it: the configuration's own connection-spec parser (Postfix's
+ * "inet:HOST:PORT", the milter spelling "inet:PORT@HOST", "unix:/PATH"), narrowed to what can be dialled.
  */
+import { parseConnectionSpec } from '../config/connection-spec.js';
+
 export type LmtpEndpoint = { readonly kind: 'inet'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
 
 export function parseLmtpEndpoint(value: string): LmtpEndpoint | Error {
-  const text = value.trim();
-  if (text.startsWith('unix:')) {
-    const path = text.slice(5);
-    if (!path.startsWith('/') || path.includes('\0')) return new Error(`lmtp "${value}": a unix socket needs an absolute path`);
-    return { kind: 'unix', path };
+  let spec;
+  try {
+    spec = parseConnectionSpec(value.trim());
+  } catch (err) {
+    return new Error(`lmtp: ${(err as Error).message}`);
   }
-  const m = /^inet:(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (m === null) return new Error(`lmtp "${value}": expected inet:HOST:PORT or unix:/PATH`);
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return new Error(`lmtp "${value}": bad port ${m[3] as string}`);
-  return { kind: 'inet', host: (m[1] ?? m[2]) as string, port };
+  if (spec.type === 'unix') {
+    // The configuration makes a relative path absolute against its own directory before it gets here.
+    if (!spec.path.startsWith('/') || spec.path.includes('\0')) return new Error(`lmtp "${value}": a unix socket needs an absolute path`);
+    return { kind: 'unix', path: spec.path };
+  }
+  if (spec.port === 0 || !/[:@]/.test(value.slice(value.indexOf(':') + 1))) return new Error(`lmtp "${value}": name the host and a port, e.g. "inet:127.0.0.1:24"`);
+  return { kind: 'inet', host: spec.host, port: spec.port };
 }

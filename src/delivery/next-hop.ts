@@ -5,7 +5,14 @@
  * change (SERVFAIL, timeouts) defer; names that do not exist fail, as Postfix does.
  */
 import { isIP } from 'node:net';
-import type { NextHop } from './relay-host.js';
+
+/** Where to send: a host with MX lookup (a domain, relay_host "host"), or without ("[host]", an address). */
+export interface NextHop {
+  readonly host: string;
+  /** undefined: the default SMTP port. */
+  readonly port?: number;
+  readonly mx: boolean;
+}
 
 /** The part of node:dns's promises Resolver used here (tests may pass their own). */
 export interface MxResolver {

@@ -2,12 +2,16 @@
  * What the delivery service is configured with: the [delivery] section's names camelCased (durations in
  * seconds, as in the configuration file), with Postfix's defaults where Postfix has the setting.
  */
+import type { RelayHost } from '../config/schema.js';
 import type { Logger } from '../mail/logger.js';
 import type { MxResolver } from './next-hop.js';
 
 export interface DeliveryOptions {
-  /** Postfix syntax: "[host]:port" (no MX lookup), "[host]", "host:port" or "host" (MX lookup of host). */
-  readonly relayHost?: string;
+  /**
+   * Postfix syntax: "[host]:port" (no MX lookup), "[host]", "host:port" or "host" (MX lookup of host); or as
+   * the configuration has already parsed it ([delivery] relay_host).
+   */
+  readonly relayHost?: string | Pick<RelayHost, 'host' | 'port' | 'mx'>;
   /**
    * SMTP AUTH at the relay host when it offers AUTH (Postfix's smtp_sasl_password_maps entry for it); the
    * password goes in the clear unless the relay offers STARTTLS, which is always taken.

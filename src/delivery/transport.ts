@@ -7,6 +7,7 @@
 import { promises as dns } from 'node:dns';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
+import { parseRelayHost } from '../config/relay-host.js';
 import { silentLogger, type Logger } from '../mail/logger.js';
 import type { Accounts } from '../store/accounts/accounts.js';
 import type { QueuedRecipient } from '../store/spool.js';
@@ -14,9 +15,8 @@ import type { DeliveryRequest, RecipientResult, Transport } from '../store/trans
 import { ConnectionCache, DestinationLimiter } from './connection-pool.js';
 import { parseLmtpEndpoint, type LmtpEndpoint } from './lmtp-endpoint.js';
 import { deliverToMaildir } from './maildir-delivery.js';
-import { resolveRoute, type HopAddress, type MxResolver } from './next-hop.js';
+import { resolveRoute, type HopAddress, type MxResolver, type NextHop } from './next-hop.js';
 import { DELIVERY_DEFAULTS, type DeliveryOptions } from './options.js';
-import { parseRelayHost, type NextHop } from './relay-host.js';
 import { SmtpClient } from './smtp-client.js';
 import { deliverGroup, type Target } from './smtp-delivery.js';
 import { ownResult } from './smtp-reply.js';
@@ -80,11 +80,14 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
   const resolver = options.resolver ?? createResolver(options.dnsServers, options.dnsTimeout ?? DELIVERY_DEFAULTS.dnsTimeout);
 
   let relayHop: NextHop | undefined;
-  if (options.relayHost !== undefined && options.relayHost.trim() !== '') {
-    const parsed = parseRelayHost(options.relayHost);
-    if (parsed instanceof Error) throw parsed;
-    relayHop = parsed;
+  if (typeof options.relayHost === 'string') {
+    const parsed = parseRelayHost(options.relayHost.trim());
+    if ('problem' in parsed) throw new Error(`relay_host ${JSON.stringify(options.relayHost)} ${parsed.problem}`);
+    relayHop = { host: parsed.host, port: parsed.port, mx: parsed.mx };
+  } else if (options.relayHost !== undefined) {
+    relayHop = { host: options.relayHost.host, port: options.relayHost.port, mx: options.relayHost.mx };
   }
+  const relayKey = relayHop === undefined ? undefined : `relay:[${relayHop.host}]:${relayHop.port ?? port}:${relayHop.mx ? 'mx' : ''}`;
   let lmtp: LmtpEndpoint | undefined;
   if (options.lmtp !== undefined && options.lmtp.trim() !== '') {
     const parsed = parseLmtpEndpoint(options.lmtp);
@@ -210,7 +213,7 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
         else jobs.push(deliverToMaildir(request, recipient.address, accounts, hostname).then((r) => settle([r])));
         continue;
       }
-      const key = relayHop !== undefined ? `relay:${options.relayHost ?? ''}` : domain;
+      const key = relayKey ?? domain;
       const group = remote.get(key) ?? { hop: relayHop ?? hopOfDomain(domain), recipients: [] };
       group.recipients.push(recipient);
       remote.set(key, group);

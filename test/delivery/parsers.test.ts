@@ -1,45 +1,15 @@
-/** The pure parsers of delivery: relay_host, lmtp, SMTP replies, DSN parameters; each fuzzed. */
+/** The pure parsers of delivery: lmtp, SMTP replies, DSN parameters; each fuzzed (relay_host is config's, tested there). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRelayHost } from '../../src/delivery/relay-host.js';
 import { parseLmtpEndpoint } from '../../src/delivery/lmtp-endpoint.js';
 import { parseReply, resultFromReply, statusOfCode } from '../../src/delivery/smtp-reply.js';
 import { encodeXtext, rcptDsnArgs } from '../../src/delivery/dsn-args.js';
-
-describe('relay_host (Postfix syntax)', () => {
-  it('reads the four forms', () => {
-    expect(parseRelayHost('[smtp.example.net]:587')).toEqual({ host: 'smtp.example.net', port: 587, mx: false });
-    expect(parseRelayHost('[smtp.example.net]')).toEqual({ host: 'smtp.example.net', mx: false });
-    expect(parseRelayHost('example.net:2525')).toEqual({ host: 'example.net', port: 2525, mx: true });
-    expect(parseRelayHost('example.net')).toEqual({ host: 'example.net', mx: true });
-    expect(parseRelayHost('[127.0.0.1]:25')).toEqual({ host: '127.0.0.1', port: 25, mx: false });
-    expect(parseRelayHost('[ipv6:2001:db8::1]:25')).toEqual({ host: '2001:db8::1', port: 25, mx: false });
-    expect(parseRelayHost('[::1]')).toEqual({ host: '::1', mx: false });
-    expect(parseRelayHost('192.0.2.1:25')).toEqual({ host: '192.0.2.1', port: 25, mx: false });
-  });
-
-  it('refuses what is not a next hop', () => {
-    for (const bad of ['', '[]', '[x]:0', '[x]:99999', 'host:port', 'a b', '[a]:1:2', 'a:1:2', '[a', 'smtp:[a]:25', '-a.example']) {
-      expect(parseRelayHost(bad), bad).toBeInstanceOf(Error);
-    }
-  });
-
-  it('never throws, and a result is always usable (property)', () => {
-    fc.assert(
-      fc.property(fc.string({ maxLength: 80 }), (s) => {
-        const r = parseRelayHost(s);
-        if (r instanceof Error) return true;
-        return r.host.length > 0 && !/[[\]\s]/.test(r.host) && (r.port === undefined || (r.port >= 1 && r.port <= 65535));
-      }),
-      { numRuns: 20_000 },
-    );
-  });
-});
 
 describe('lmtp endpoint', () => {
   it('reads inet: and unix:', () => {
     expect(parseLmtpEndpoint('inet:127.0.0.1:24')).toEqual({ kind: 'inet', host: '127.0.0.1', port: 24 });
     expect(parseLmtpEndpoint('inet:[::1]:24')).toEqual({ kind: 'inet', host: '::1', port: 24 });
+    expect(parseLmtpEndpoint('inet:24@127.0.0.1')).toEqual({ kind: 'inet', host: '127.0.0.1', port: 24 });
     expect(parseLmtpEndpoint('unix:/run/dovecot/lmtp')).toEqual({ kind: 'unix', path: '/run/dovecot/lmtp' });
     for (const bad of ['127.0.0.1:24', 'inet:host', 'unix:relative', 'inet:h:0', 'lmtp:x']) expect(parseLmtpEndpoint(bad), bad).toBeInstanceOf(Error);
   });

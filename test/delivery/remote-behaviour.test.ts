@@ -9,6 +9,7 @@ import { generate } from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTransport } from '../../src/delivery/transport.js';
 import type { Transport } from '../../src/store/transport.js';
+import type { ServiceFactories } from '../../src/cli/start-services.js';
 import { freePort } from '../interop/harness/ports.js';
 import { hangGuard } from '../hang-guard.js';
 import { startTestServer, type TestServer } from './peers.js';
@@ -32,6 +33,28 @@ function transportTo(port: number, extra: Parameters<typeof createTransport>[0] 
   transports.push(t);
   return t;
 }
+
+describe('createTransport as mailgate start calls it', () => {
+  it('fits ServiceFactories.createTransport and takes relay_host as the configuration parsed it', async () => {
+    const factory: ServiceFactories['createTransport'] = createTransport;
+    const server = await serve();
+    const accounts = { ...noAccounts, authenticate: async () => undefined, mayUseSender: () => false, close: () => undefined };
+    const t = factory(
+      {
+        relayHost: { host: '127.0.0.1', port: server.port, mx: false, text: `[127.0.0.1]:${server.port}` },
+        destinationConcurrencyLimit: 20,
+        connectTimeout: 5,
+        smtpPort: 25,
+        hostname: 'mailgate.test',
+        dataDir: '/nonexistent',
+        logger: pino({ level: 'silent' }),
+      },
+      accounts,
+    );
+    transports.push(t);
+    expect((await t.deliver(request(['a@remote.test'])))[0]?.status).toBe('delivered');
+  });
+});
 
 describe('remote delivery, per recipient', () => {
   it('delivers, defers and fails recipients of one message by their own RCPT replies', async () => {
