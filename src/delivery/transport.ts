@@ -5,7 +5,7 @@
  * connections. Every recipient gets a result; deliver() never rejects.
  */
 import { promises as dns } from 'node:dns';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { parseRelayHost } from '../config/relay-host.js';
 import { silentLogger, type Logger } from '../mail/logger.js';
@@ -15,10 +15,10 @@ import type { DeliveryRequest, RecipientResult, Transport } from '../store/trans
 import { ConnectionCache, DestinationLimiter } from './connection-pool.js';
 import { parseLmtpEndpoint, type LmtpEndpoint } from './lmtp-endpoint.js';
 import { deliverToMaildir } from './maildir-delivery.js';
-import { resolveRoute, type HopAddress, type MxResolver, type NextHop } from './next-hop.js';
+import { resolveRoute, type MxResolver, type NextHop } from './next-hop.js';
 import { DELIVERY_DEFAULTS, type DeliveryOptions } from './options.js';
-import { SmtpClient } from './smtp-client.js';
 import { deliverGroup, type Target } from './smtp-delivery.js';
+import { lmtpTargets, smtpTarget } from './targets.js';
 import { ownResult } from './smtp-reply.js';
 
 /** What delivery needs of the accounts: which domains are ours, and where a user's Maildir is. */
@@ -42,27 +42,6 @@ function createResolver(servers: readonly string[] | undefined, timeoutSeconds: 
   const resolver = new dns.Resolver({ timeout: Math.round(timeoutSeconds * 1000), tries: 2 });
   if (servers !== undefined && servers.length > 0) resolver.setServers([...servers]);
   return resolver;
-}
-
-/** A unix-domain socket, connected (nodemailer connects only TCP itself). */
-function connectUnix(path: string, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({ path });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error('Connection timed out'), { code: 'ETIMEDOUT' }));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.on('error', () => undefined); // nodemailer's own handlers take over as soon as it has the socket
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(Object.assign(err, { originalCode: (err as NodeJS.ErrnoException).code, code: 'ESOCKET' }));
-    });
-  });
 }
 
 /**
@@ -95,74 +74,14 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
     lmtp = parsed;
   }
 
-  const smtpTarget = (hop: HopAddress, auth: DeliveryOptions['relayAuth']): Target => {
-    const label = `${hop.name}[${hop.address}]`;
-    const relay = `${label}:${hop.port}`;
-    return {
-      label,
-      relay,
-      open: () =>
-        SmtpClient.open({
-          host: hop.address,
-          port: hop.port,
-          label,
-          relay,
-          lmtp: false,
-          ehloName: hostname,
-          connectTimeoutMs,
-          commandTimeoutMs,
-          ...(auth === undefined ? {} : { auth }),
-        }),
-    };
-  };
-  const lmtpTargets = (endpoint: LmtpEndpoint): Target[] => {
-    if (endpoint.kind === 'unix') {
-      const label = endpoint.path;
-      return [
-        {
-          label,
-          relay: `lmtp:unix:${endpoint.path}`,
-          open: async () =>
-            SmtpClient.open({
-              host: 'localhost',
-              port: 0,
-              socket: await connectUnix(endpoint.path, connectTimeoutMs),
-              label,
-              relay: `lmtp:unix:${endpoint.path}`,
-              lmtp: true,
-              ehloName: hostname,
-              connectTimeoutMs,
-              commandTimeoutMs,
-            }),
-        },
-      ];
-    }
-    const label = `${endpoint.host}[${endpoint.host}]`;
-    return [
-      {
-        label,
-        relay: `lmtp:[${endpoint.host}]:${endpoint.port}`,
-        open: () =>
-          SmtpClient.open({
-            host: endpoint.host,
-            port: endpoint.port,
-            label,
-            relay: `lmtp:[${endpoint.host}]:${endpoint.port}`,
-            lmtp: true,
-            ehloName: hostname,
-            connectTimeoutMs,
-            commandTimeoutMs,
-          }),
-      },
-    ];
-  };
+  const session = { ehloName: hostname, connectTimeoutMs, commandTimeoutMs };
 
   /** One remote destination: its route (once), then transactions of at most recipientLimit recipients. */
   const deliverRemote = async (key: string, hop: NextHop, request: DeliveryRequest, recipients: readonly QueuedRecipient[]): Promise<RecipientResult[]> => {
     const route = await resolveRoute(hop, port, resolver);
     if (route.kind === 'error') return recipients.map((r) => ownResult(r.address, route.status, route.enhanced, route.diagnostic));
     const auth = hop === relayHop ? options.relayAuth : undefined;
-    const targets = route.hosts.map((h) => smtpTarget(h, auth));
+    const targets = route.hosts.map((h) => smtpTarget(h, session, auth));
     return deliverChunks(key, targets, request, recipients, false);
   };
 
@@ -218,7 +137,7 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
       group.recipients.push(recipient);
       remote.set(key, group);
     }
-    if (lmtp !== undefined && viaLmtp.length > 0) jobs.push(deliverChunks('lmtp', lmtpTargets(lmtp), request, viaLmtp, true).then(settle));
+    if (lmtp !== undefined && viaLmtp.length > 0) jobs.push(deliverChunks('lmtp', lmtpTargets(lmtp, session), request, viaLmtp, true).then(settle));
     for (const [key, group] of remote) jobs.push(deliverRemote(key, group.hop, request, group.recipients).then(settle));
     await Promise.all(jobs);
     return request.recipients.map((r) => results.get(r.address) ?? ownResult(r.address, 'deferred', '4.3.0', 'internal error: no result'));
