@@ -240,6 +240,30 @@ describe('slow remotes', () => {
     expect(results[0]?.diagnostic).toMatch(/timed out while receiving the initial server greeting/);
   });
 
+  it('a hanging destination does not hold up another one', async () => {
+    const fast = await serve();
+    // slow.test's MX is 127.0.0.2 on the same port: it accepts and never greets.
+    silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent?.listen(fast.port, '127.0.0.2', r));
+    const resolver = {
+      resolveMx: async (name: string) => [{ exchange: `mx.${name}`, priority: 10 }],
+      resolve4: async (name: string) => [name === 'mx.slow.test' ? '127.0.0.2' : '127.0.0.1'],
+      resolve6: async () => [],
+    };
+    const t = createTransport({ resolver, smtpPort: fast.port, commandTimeout: 1, destinationConcurrencyLimit: 1 }, noAccounts);
+    transports.push(t);
+    let slowDone = false;
+    const slowResults = t.deliver(request(['a@slow.test'])).then((r) => {
+      slowDone = true;
+      return r;
+    });
+    const second = t.deliver(request(['b@slow.test'])); // waits for slow.test's only slot
+    expect((await t.deliver(request(['c@fast.test'])))[0]?.status).toBe('delivered');
+    expect(slowDone).toBe(false);
+    expect((await slowResults)[0]?.status).toBe('deferred');
+    expect((await second)[0]?.status).toBe('deferred');
+  });
+
   it('defers when the remote never answers the end of data', async () => {
     const server = await serve({ dataDelayMs: 60_000 });
     const t = transportTo(server.port, { commandTimeout: 0.5 });
