@@ -4,6 +4,7 @@
  * written to each mailbox it names.
  */
 import type { Accounts } from '../store/accounts/accounts.js';
+import { maildirKeyedBaseName } from '../store/maildir/maildir-name.js';
 import { writeToMaildir } from '../store/maildir/maildir-writer.js';
 import type { DeliveryRequest, RecipientResult } from '../store/transport.js';
 import { ownResult } from './smtp-reply.js';
@@ -36,7 +37,8 @@ export async function deliverToMaildir(
       } catch (err) {
         return ownResult(address, 'failed', '5.1.3', `bad mailbox name for "${user}": ${String(err)}`, 'maildir');
       }
-      written.push((await writeToMaildir(dir, request.openMessage(), { hostname })).path);
+      const baseName = request.arrival === undefined ? undefined : maildirKeyedBaseName(request.arrival, request.queueId, user, hostname);
+      written.push((await writeToMaildir(dir, request.openMessage(), { hostname, ...(baseName === undefined ? {} : { baseName }) })).path);
     }
     return ownResult(address, 'delivered', '2.0.0', `delivered to maildir (${written.join(', ')})`, 'maildir');
   } catch (err) {

@@ -259,6 +259,7 @@ export class Scheduler {
       sender: env.sender,
       recipients: idx.map((i) => env.recipients[i]!),
       ...(env.envid !== undefined ? { envid: env.envid } : {}),
+      arrival: env.arrival,
       size: e.stored.size,
       openMessage: () => createReadStream(path, { start }),
     };

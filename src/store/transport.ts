@@ -12,6 +12,9 @@ export interface DeliveryRequest {
   /** The recipients still to be delivered (the queue leaves out those done before). */
   readonly recipients: readonly QueuedRecipient[];
   readonly envid?: string;
+  /** When the message arrived (ms since the epoch): with queueId it names the message's Maildir file, so a
+   * delivery repeated after a crash replaces the file it wrote before instead of adding a second copy. */
+  readonly arrival?: number;
   /** Size of the message in bytes (for SIZE= and the Maildir's S=). */
   readonly size: number;
   /** Opens the message (headers and body, CRLF line ends) from the queue file; may be called more than once. */

@@ -4,6 +4,7 @@
  * size on disk, W= the size with CRLF line ends, which IMAP's RFC822.SIZE reports). Files in new/ carry no
  * `:2,` info part; Dovecot adds it when it moves a message to cur/.
  */
+import { createHash } from 'node:crypto';
 
 /**
  * The host part, escaped as Dovecot does: '/' would make a path and ':' starts the info part, so they
@@ -24,6 +25,19 @@ export function maildirBaseName(time: MaildirTime, pid: number, host: string): s
   return `${time.secs}.M${time.usecs}P${pid}.${escapeMaildirHost(host)}`;
 }
 
+/**
+ * The base for one queued message to one recipient: `<secs>.M<usecs>Q<queue id>R<recipient hash>.<host>`,
+ * from the message's arrival time. It is the same at every attempt, so a delivery repeated after a crash
+ * (the file was renamed into new/, the queue had not yet recorded it) renames onto the file it wrote before
+ * and the mailbox holds the message once. Dovecot needs only uniqueness of the base; P<pid> is a convention.
+ */
+export function maildirKeyedBaseName(arrivalMs: number, queueId: string, recipient: string, host: string): string {
+  const secs = Math.floor(arrivalMs / 1000);
+  const usecs = (arrivalMs % 1000) * 1000;
+  const hash = createHash('sha256').update(recipient.toLowerCase()).digest('hex').slice(0, 12);
+  return `${secs}.M${usecs}Q${queueId}R${hash}.${escapeMaildirHost(host)}`;
+}
+
 /** The name in new/: the base with its sizes. */
 export function maildirSizedName(base: string, size: number, vsize: number): string {
   return `${base},S=${size},W=${vsize}`;
@@ -42,20 +56,21 @@ export function nextMaildirTime(now: MaildirTime, last: MaildirTime | undefined)
 /** What a name in new/ or cur/ says about itself (undefined: not one of ours / not Dovecot's form). */
 export function parseMaildirName(
   name: string,
-): { secs: number; usecs: number; pid: number; host: string; size?: number; vsize?: number; info?: string } | undefined {
-  const m = /^(\d+)\.M(\d+)P(\d+)\.([^,:]*)((?:,[A-Za-z]=[^,:]*)*)(?::(.*))?$/.exec(name);
+): { secs: number; usecs: number; pid?: number; queueId?: string; host: string; size?: number; vsize?: number; info?: string } | undefined {
+  const m = /^(\d+)\.M(\d+)(?:P(\d+)|Q([0-9A-Z]+)R[0-9a-f]+)\.([^,:]*)((?:,[A-Za-z]=[^,:]*)*)(?::(.*))?$/.exec(name);
   if (m === null) return undefined;
-  const fields = new Map((m[5] ?? '').split(',').filter(Boolean).map((f) => [f[0], f.slice(2)] as const));
+  const fields = new Map((m[6] ?? '').split(',').filter(Boolean).map((f) => [f[0], f.slice(2)] as const));
   const num = (k: string): number | undefined => (fields.has(k) ? Number(fields.get(k)) : undefined);
   const size = num('S');
   const vsize = num('W');
   return {
     secs: Number(m[1]),
     usecs: Number(m[2]),
-    pid: Number(m[3]),
-    host: m[4] ?? '',
+    ...(m[3] === undefined ? {} : { pid: Number(m[3]) }),
+    ...(m[4] === undefined ? {} : { queueId: m[4] }),
+    host: m[5] ?? '',
     ...(size === undefined ? {} : { size }),
     ...(vsize === undefined ? {} : { vsize }),
-    ...(m[6] === undefined ? {} : { info: m[6] }),
+    ...(m[7] === undefined ? {} : { info: m[7] }),
   };
 }

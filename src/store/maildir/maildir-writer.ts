@@ -20,6 +20,13 @@ export interface MaildirWriteOptions {
   readonly hostname?: string;
   /** The clock, for tests. */
   readonly now?: () => MaildirTime;
+  /**
+   * A fixed base name (maildirKeyedBaseName: queue id and recipient) instead of a new unique one: a
+   * repeated delivery of the same queued message overwrites its own leftover in tmp/ and renames onto its
+   * own file in new/, so a crash between the rename and the queue's record never leaves two copies. (A copy
+   * a reader already moved to cur/ is not looked for: after a crash the queue retries at once.)
+   */
+  readonly baseName?: string;
 }
 
 export interface MaildirWritten {
@@ -95,12 +102,14 @@ export async function writeToMaildir(maildir: string, message: Readable, options
   }
   const host = options.hostname ?? osHostname();
   const now = options.now ?? clock;
-  // 'wx': never over another process's file with the same name; a clash takes the next microsecond.
-  let base = nextName(now, host);
+  // 'wx': never over another process's file with the same name; a clash takes the next microsecond. A
+  // fixed name is ours alone: its leftover from an interrupted attempt is overwritten ('w').
+  const fixed = options.baseName;
+  let base = fixed ?? nextName(now, host);
   let handle;
   for (let attempt = 0; ; attempt++) {
     try {
-      handle = await open(join(maildir, 'tmp', base), 'wx', 0o600);
+      handle = await open(join(maildir, 'tmp', base), fixed === undefined ? 'wx' : 'w', 0o600);
       break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

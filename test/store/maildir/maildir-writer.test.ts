@@ -90,3 +90,25 @@ describe('writeToMaildir', () => {
     expect(await readdir(join(maildir, 'new'))).toEqual([]);
   });
 });
+
+describe('writeToMaildir with a keyed name (a queued message to one recipient)', () => {
+  it('leaves one file when the same delivery is repeated (a crash after the rename, before the queue recorded it)', async () => {
+    const { maildirKeyedBaseName } = await import('../../../src/store/maildir/maildir-name.js');
+    const maildir = join(tmp.path, 'box');
+    const baseName = maildirKeyedBaseName(1_700_000_000_123, '0A1B2C3D4E5F6G', 'alice@localhost', 'mx.example');
+    expect(baseName).toMatch(/^1700000000\.M123000Q0A1B2C3D4E5F6GR[0-9a-f]{12}\.mx\.example$/);
+    // A leftover in tmp/ from an attempt killed mid-write is overwritten, not a reason to fail.
+    await ensureMaildir(maildir);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(maildir, 'tmp', baseName), 'half a mess');
+    const first = await writeToMaildir(maildir, Readable.from([Buffer.from(MESSAGE)]), { hostname: 'mx.example', baseName });
+    const again = await writeToMaildir(maildir, Readable.from([Buffer.from(MESSAGE)]), { hostname: 'mx.example', baseName });
+    expect(again.path).toBe(first.path);
+    expect(await readdir(join(maildir, 'new'))).toHaveLength(1);
+    expect(await readdir(join(maildir, 'tmp'))).toEqual([]);
+    expect(await readFile(first.path, 'latin1')).toBe(MESSAGE.replace(/\r\n/g, '\n'));
+    expect(parseMaildirName(first.path.slice(first.path.lastIndexOf('/') + 1))?.queueId).toBe('0A1B2C3D4E5F6G');
+    // Another recipient of the same message gets its own name.
+    expect(maildirKeyedBaseName(1_700_000_000_123, '0A1B2C3D4E5F6G', 'bob@localhost', 'mx.example')).not.toBe(baseName);
+  });
+});
