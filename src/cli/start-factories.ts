@@ -1,17 +1,24 @@
 /**
- * The constructors `mailgate start` uses: the real accounts; placeholders (start-stubs.ts) for the rest
- * until they are integrated, when this file's body becomes the real ones, e.g.
- *   import { createTransport } from '../delivery/index.js';
- *   import { openQueue } from '../queue/index.js';
- *   import { createSmtpServer } from '../smtp/index.js';
- *   export const serviceFactories: ServiceFactories = { openAccounts, createTransport, openQueue, createSmtpServer };
- * and deletes start-stubs.ts.
+ * The constructors `mailgate start` uses, in one place: the services never import each other, cli/ joins
+ * them. Each factory adapts the configuration's units to its service's (the queue counts milliseconds,
+ * the configuration seconds).
  */
+import { createTransport } from '../delivery/transport.js';
+import { openQueue, timingFromSeconds } from '../queue/index.js';
+import { createSmtpServer } from '../smtp/index.js';
 import { openAccounts } from '../store/accounts/open.js';
 import type { ServiceFactories } from './start-services.js';
-import { placeholderFactories } from './start-stubs.js';
 
-export const serviceFactories: ServiceFactories = { ...placeholderFactories, openAccounts };
+export const serviceFactories: ServiceFactories = {
+  openAccounts,
+  createTransport: (options, accounts) => createTransport(options, accounts),
+  openQueue: ({ minimalBackoffTime, maximalBackoffTime, maximalQueueLifetime, bounceQueueLifetime, delayWarningTime, queueRunDelay, ...rest }) =>
+    openQueue({
+      ...rest,
+      ...timingFromSeconds({ minimalBackoffTime, maximalBackoffTime, maximalQueueLifetime, bounceQueueLifetime, delayWarningTime, queueRunDelay }),
+    }),
+  createSmtpServer,
+};
 
-/** False while the placeholders are in use: start says so, so nobody mistakes them for a mail server. */
-export const SERVICES_INTEGRATED = false;
+/** Kept for the start summary: the services behind the listeners are the real ones. */
+export const SERVICES_INTEGRATED = true;

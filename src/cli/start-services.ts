@@ -34,10 +34,11 @@ export interface QueueOptions extends QueueConfig {
 
 /** The queue: the Spool the SMTP server writes to, and the scheduler that hands its mail to the Transport. */
 export interface Queue extends Spool {
-  /** Starts the scheduler (mail left in the queue by a previous run goes out too). */
-  start(): void;
-  /** Stops the scheduler; deliveries in flight finish or are left for the next start. */
-  stop(): Promise<void>;
+  /** Starts the scheduler (mail left in the queue by a previous run goes out too); rejects when another
+   * process runs this queue. */
+  start(): Promise<void>;
+  /** Stops the scheduler; deliveries in flight finish within `graceMs` or are left for the next start. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface SmtpServerOptions {
@@ -78,6 +79,9 @@ export interface RunningMta {
   stop(graceSeconds: number): Promise<void>;
 }
 
+/** How long a stopping queue waits for deliveries in flight; what is left is delivered again at the next start. */
+const QUEUE_STOP_GRACE_MS = 10_000;
+
 /** Something that could not start (a port in use, a data directory that cannot be written): one line, exit 2. */
 export class StartError extends Error {
   override readonly name = 'StartError';
@@ -117,8 +121,8 @@ export async function startMta(
       transport,
       logger: logger.child({ service: 'queue' }),
     });
-    queue.start();
-    undo.push(() => queue.stop());
+    await queue.start();
+    undo.push(() => queue.stop(QUEUE_STOP_GRACE_MS));
     const smtp = factories.createSmtpServer(
       { hostname: config.hostname, smtp: config.smtp, submission: config.submission, tls: parts.tls },
       { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }) },
