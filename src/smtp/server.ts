@@ -5,7 +5,6 @@
  * TLS, except to a loopback client. XCLIENT only from xclient_hosts (smtpd_authorized_xclient_hosts).
  * Limits per client address: connections, messages per minute, failed AUTHs.
  */
-import { isIP } from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { timerDelay } from '../config/timer-limit.js';
 import type { Filter } from '../mail/filter.js';
@@ -58,6 +57,11 @@ export interface SmtpServerOptions {
   readonly reverseLookup?: boolean;
   /** Bodies above this go to a temporary file while being received (MessageBody's default otherwise). */
   readonly bodyMemoryLimit?: number;
+  /**
+   * Clients that may AUTH without TLS (default loopback: "127.0.0.0/8", "::1/128"); to any other client
+   * AUTH is offered only after STARTTLS, as Postfix's smtpd_tls_auth_only.
+   */
+  readonly plaintextAuthNetworks?: readonly string[];
   /** Delay before the next AUTH of an address, per earlier failure (default 1000 ms; capped at 30 s). */
   readonly authFailureDelayMs?: number;
 }
@@ -91,16 +95,12 @@ export function parseListen(spec: string): { host: string; port: number } {
   return { host: m[1]!, port };
 }
 
-function isLoopback(address: string): boolean {
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || (isIP(a) === 4 && a.startsWith('127.'));
-}
-
 export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDeps): MailServer {
   keepOwnEnhancedCodes();
   const o = options.smtp;
   const mynetworks = new NetworkList(o.mynetworks);
   const xclientHosts = new NetworkList(o.xclientHosts);
+  const plaintextAuth = new NetworkList(options.plaintextAuthNetworks ?? ['127.0.0.0/8', '::1/128']);
   const connections = new ConnectionCounter();
   const shared = {
     ...deps,
@@ -132,7 +132,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
     /** AUTH only over TLS, except from loopback (smtpd_tls_auth_only); XCLIENT only from xclient_hosts. */
     const disabledFor = (s: SMTPServerSession): string[] => {
       const off: string[] = [];
-      if (!s.secure && !isLoopback(s.remoteAddress)) off.push('AUTH');
+      if (!s.secure && !plaintextAuth.has(s.remoteAddress)) off.push('AUTH');
       if (!xclientHosts.has(s.remoteAddress)) off.push('XCLIENT');
       if (!options.tls) off.push('STARTTLS');
       return off;
