@@ -145,6 +145,9 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
       hideSTARTTLS: !options.tls,
       authMethods: ['PLAIN', 'LOGIN'],
+      // Both are off unless asked for.
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: false,
       // AUTH before MAIL is checked by the session (so a listener that hides AUTH before TLS still requires it).
       authOptional: true,
       allowInsecureAuth: true,

@@ -138,7 +138,8 @@ export class SmtpSession {
     this.deps.logger.info(
       { event: 'reject', queueId: this.id, command, client: this.client, code: reply.code, enhancedCode: reply.enhancedCode },
       rejectLine({
-        ...(this.id !== undefined && command !== 'CONNECT' && command !== 'MAIL' ? { id: this.id } : {}),
+        // Postfix names the queue id once a recipient was accepted (its queue file exists), else NOQUEUE.
+        ...(this.id !== undefined && this.recipients.length > 0 ? { id: this.id } : {}),
         command,
         client: this.client,
         reply: replyLine(reply),
@@ -195,9 +196,14 @@ export class SmtpSession {
     this.connectionVerdict((await this.chainSession.helo?.(helo, this.ctx)) ?? CONTINUE);
   }
 
+  /** Node's getCipher() gives no key length: it is read from the cipher's name (AES_256, AES128, CHACHA20). */
   private cipherBits(): { bits?: number } {
-    const tls = this.smtp.tlsOptions as { secretBits?: number } | false;
-    return tls && typeof tls.secretBits === 'number' ? { bits: tls.secretBits } : {};
+    const tls = this.smtp.tlsOptions;
+    if (!tls) return {};
+    const name = tls.standardName ?? tls.name;
+    const aes = /AES_?(\d+)/i.exec(name);
+    if (aes) return { bits: Number(aes[1]) };
+    return /CHACHA20/i.test(name) ? { bits: 256 } : {};
   }
 
   /** AUTH PLAIN/LOGIN against Accounts; an address that keeps failing waits longer and is dropped at the limit. */
