@@ -13,6 +13,7 @@ import { CONTINUE, DISCARD, REJECT, TEMPFAIL, reject, type Reply } from '../../s
 import { MilterClient } from '../../src/milter/client.js';
 import { inetEndpoint, libmilterSpec } from '../interop/harness/endpoint.js';
 import { startPyMilter, type PyMilter } from '../interop/harness/pymilter.js';
+import { RawClient } from './raw-client.js';
 import { startServer, swaks, type Started } from './harness.js';
 
 const ACTIONS: Action[] = ['addHeader', 'changeHeader', 'changeBody', 'addRecipient', 'deleteRecipient', 'changeSender', 'quarantine'];
@@ -42,6 +43,21 @@ describe('chain verdicts as SMTP replies', () => {
     const r = await send();
     expect(r.stdout).toContain('550 5.7.1 Command rejected');
     expect(started.logs.some((l) => /^NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 Command rejected; from=<x@remote\.example> to=<alice@example\.org>/.test(l))).toBe(true);
+  });
+
+  it('a reject at connect is the greeting, and the connection ends', async () => {
+    started = await startServer({ children: [child('c', () => ({ connect: () => reject(554, '5.7.1', 'Go away') }))] });
+    const c = await RawClient.open(started.port('mx'));
+    expect((await c.reply())![0]).toBe('554 5.7.1 Go away');
+    expect(await c.reply()).toBeUndefined();
+    c.close();
+  });
+
+  it('a reject at HELO is given to the MAIL that follows (smtp-server has no HELO hook)', async () => {
+    started = await startServer({ children: [child('h', () => ({ helo: () => REJECT }))] });
+    const r = await send();
+    expect(r.stdout).toMatch(/<\*\* +550 5\.7\.1 Command rejected/);
+    expect(started.spool.messages).toHaveLength(0);
   });
 
   it('a bare tempfail at MAIL is 451 4.7.1', async () => {
