@@ -208,6 +208,14 @@ export class SmtpSession {
 
   /** AUTH PLAIN/LOGIN against Accounts; an address that keeps failing waits longer and is dropped at the limit. */
   async auth(auth: SMTPServerAuthentication): Promise<{ user: string }> {
+    // XCLIENT LOGIN= (smtp-server offers XCLIENT only to xclient_hosts): the proxy vouches for the login,
+    // as Postfix takes it.
+    if (auth.method === 'XCLIENT') {
+      const login = (auth.username ?? '').toLowerCase();
+      if (login === '') throw smtpError({ code: 501, enhancedCode: '5.5.4', text: 'Bad XCLIENT LOGIN syntax' });
+      this.authType = 'XCLIENT';
+      return { user: login };
+    }
     const address = this.smtp.remoteAddress;
     const delay = this.deps.authFailures.delayMs(address);
     if (delay > 0) await sleep(delay);

@@ -164,6 +164,13 @@ describe('XCLIENT', () => {
     expect(relay.stdout).toContain('554 5.7.1 <v@other.example>: Relay access denied');
   });
 
+  it('takes LOGIN= from an xclient host as an authenticated user, who may relay', async () => {
+    started = await startServer({ smtp: { xclientHosts: ['127.0.0.1'], mynetworks: [] } });
+    const r = await swaks(started.port('mx'), ['--xclient-addr', '192.0.2.7', '--xclient-login', 'alice@example.org', '--from', 'alice@example.org', '--to', 'v@other.example']);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(started.spool.messages[0]!.data.toString()).toMatch(/with ESMTPA id /);
+  });
+
   it('is neither offered nor taken from any other client', async () => {
     started = await startServer({ smtp: { xclientHosts: ['192.0.2.1'] } });
     const r = await swaks(started.port('mx'), ['--xclient-addr', '192.0.2.7', '--from', 'x@remote.example', '--to', 'alice@example.org']);
