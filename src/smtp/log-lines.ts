@@ -2,11 +2,14 @@
  * The SMTP server's log lines in Postfix's words, so that an administrator's grep and log analyser keep
  * working: "connect from NAME[ADDR]", "disconnect from NAME[ADDR] ehlo=1 mail=1 rcpt=1/2 data=1 ...", and
  * one line per refused command: "NOQUEUE: reject: RCPT from NAME[ADDR]: 554 5.7.1 <x>: Relay access
- * denied; from=<s> to=<r> proto=ESMTP helo=<h>" (the queue id instead of NOQUEUE once MAIL assigned one).
+ * denied; from=<s> to=<r> proto=ESMTP helo=<h>" ("milter-reject" when the chain refused; the queue id instead
+ * of NOQUEUE once a recipient was accepted).
  */
 
 export interface RejectLine {
   readonly id?: string;
+  /** "milter-reject" when the chain refused (Postfix's word for a milter's refusal); default "reject". */
+  readonly action?: 'reject' | 'milter-reject';
   readonly command: string;
   /** "NAME[ADDR]", as Postfix writes the client. */
   readonly client: string;
@@ -23,7 +26,7 @@ export function clientText(name: string | undefined, address: string): string {
 }
 
 export function rejectLine(r: RejectLine): string {
-  let line = `${r.id ?? 'NOQUEUE'}: reject: ${r.command} from ${r.client}: ${r.reply};`;
+  let line = `${r.id ?? 'NOQUEUE'}: ${r.action ?? 'reject'}: ${r.command} from ${r.client}: ${r.reply};`;
   if (r.from !== undefined) line += ` from=<${r.from}>`;
   if (r.to !== undefined) line += ` to=<${r.to}>`;
   line += ` proto=${r.proto}`;

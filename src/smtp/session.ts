@@ -134,10 +134,11 @@ export class SmtpSession {
   }
 
   /** Logs a refused command the Postfix way and returns the error smtp-server sends. */
-  private refuse(command: string, reply: SmtpReply, to?: string): Error {
+  private refuse(command: string, reply: SmtpReply, to?: string, byChain = false): Error {
     this.deps.logger.info(
-      { event: 'reject', queueId: this.id, command, client: this.client, code: reply.code, enhancedCode: reply.enhancedCode },
+      { event: byChain ? 'milter-reject' : 'reject', queueId: this.id, command, client: this.client, code: reply.code, enhancedCode: reply.enhancedCode },
       rejectLine({
+        action: byChain ? 'milter-reject' : 'reject',
         // Postfix names the queue id once a recipient was accepted (its queue file exists), else NOQUEUE.
         ...(this.id !== undefined && this.recipients.length > 0 ? { id: this.id } : {}),
         command,
@@ -178,6 +179,7 @@ export class SmtpSession {
     const family = address.includes(':') ? 'inet6' : 'inet';
     const reply = (await session.connect?.({ hostname: this.clientName ?? `[${address}]`, family, address, port: this.smtp.remotePort }, this.ctx)) ?? CONTINUE;
     this.connectionVerdict(reply);
+    if (this.connectionRefusal) this.refuse('CONNECT', this.connectionRefusal, undefined, true);
     return this.connectionRefusal;
   }
 
@@ -272,11 +274,11 @@ export class SmtpSession {
     this.id = this.deps.spool.newId();
     const refusal = await this.ensureChain();
     await this.ensureHelo();
-    if (this.connectionRefusal ?? refusal) throw this.refuse('MAIL', (this.connectionRefusal ?? refusal)!);
+    if (this.connectionRefusal ?? refusal) throw this.refuse('MAIL', (this.connectionRefusal ?? refusal)!, undefined, true);
     if (this.connectionDone || !this.chainSession) return undefined;
     this.macros.mail({ id: this.id, sender: address.address, ...(user !== undefined ? { authUser: user, authType: this.authType ?? 'PLAIN' } : {}) });
     const reply = (await this.chainSession.mail?.(`<${address.address}>`, argList(address.args), this.ctx)) ?? CONTINUE;
-    if (isRefusal(reply)) throw this.refuse('MAIL', chainRefusal(reply));
+    if (isRefusal(reply)) throw this.refuse('MAIL', chainRefusal(reply), undefined, true);
     if (reply.status === 'discard') this.discard = true;
     if (reply.status === 'accept') this.messageDone = true;
     return undefined;
@@ -323,7 +325,7 @@ export class SmtpSession {
     if (this.chainSession && !this.connectionDone && !this.messageDone) {
       this.macros.rcpt({ address: parsed.address, local: resolution.kind === 'local' });
       const reply = (await this.chainSession.rcpt?.(`<${given}>`, args, this.ctx)) ?? CONTINUE;
-      if (isRefusal(reply)) throw this.refuse('RCPT', chainRefusal(reply), given);
+      if (isRefusal(reply)) throw this.refuse('RCPT', chainRefusal(reply), given, true);
       if (reply.status === 'discard') this.discard = true;
     }
     // A repeated recipient replaces the earlier one, as smtp-server keeps it.
@@ -402,14 +404,14 @@ export class SmtpSession {
   }
 
   private async finish(message: Message, id: string, chain: FilterSession | undefined, verdict: Reply, size: number): Promise<string> {
-    if (isRefusal(verdict)) throw this.refuse('DATA', chainRefusal(verdict));
+    if (isRefusal(verdict)) throw this.refuse('DATA', chainRefusal(verdict), undefined, true);
     let discard = this.discard || verdict.status === 'discard';
     const envelope = message.envelope;
     envelope.sender = `<${this.sender}>`;
     envelope.recipients = this.recipients.map((r) => ({ address: `<${r.given}>`, args: r.args }));
     if (chain && !discard && verdict.status !== 'accept') {
       const result = await this.runMessage(chain, message);
-      if (isRefusal(result.reply)) throw this.refuse('END-OF-MESSAGE', chainRefusal(result.reply));
+      if (isRefusal(result.reply)) throw this.refuse('END-OF-MESSAGE', chainRefusal(result.reply), undefined, true);
       if (result.reply.status === 'discard') discard = true;
       else if (result.changes.length > 0) await applyChanges(message, result.changes, { leadingSpace: this.caps?.leadingSpace ?? false });
     }

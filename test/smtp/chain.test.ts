@@ -42,7 +42,7 @@ describe('chain verdicts as SMTP replies', () => {
     started = await startServer({ children: [child('r', at('rcpt', REJECT))] });
     const r = await send();
     expect(r.stdout).toContain('550 5.7.1 Command rejected');
-    expect(started.logs.some((l) => /^NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 Command rejected; from=<x@remote\.example> to=<alice@example\.org>/.test(l))).toBe(true);
+    expect(started.logs.some((l) => /^NOQUEUE: milter-reject: RCPT from unknown\[127\.0\.0\.1\]: 550 5\.7\.1 Command rejected; from=<x@remote\.example> to=<alice@example\.org>/.test(l))).toBe(true);
   });
 
   it('a reject at connect is the greeting, and the connection ends', async () => {
@@ -51,6 +51,7 @@ describe('chain verdicts as SMTP replies', () => {
     expect((await c.reply())![0]).toBe('554 5.7.1 Go away');
     expect(await c.reply()).toBeUndefined();
     c.close();
+    expect(started.logs).toContain('NOQUEUE: milter-reject: CONNECT from unknown[127.0.0.1]: 554 5.7.1 Go away; proto=SMTP');
   });
 
   it('a reject at HELO is given to the MAIL that follows (smtp-server has no HELO hook)', async () => {
