@@ -14,6 +14,7 @@
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { applyChanges } from '../mail/apply-changes.js';
 import { FULL_OFFER } from '../mail/capabilities.js';
+import type { EndOfMessageResult } from '../mail/changes.js';
 import { bareAddress } from '../mail/envelope.js';
 import type { Capabilities, Filter, FilterSession, SessionContext } from '../mail/filter.js';
 import { HeaderList } from '../mail/header-list.js';
@@ -245,15 +246,17 @@ export class SmtpSession {
   async mail(address: SMTPServerAddress): Promise<void> {
     this.resetMessage();
     this.sender = address.address;
-    const result = await this.mailChecks(address).catch((err: unknown) => err as Error);
-    this.counts.count('mail', result === undefined);
-    if (result !== undefined) {
+    try {
+      await this.mailChecks(address);
+      this.counts.count('mail', true);
+    } catch (err) {
+      this.counts.count('mail', false);
       this.id = undefined;
-      throw result;
+      throw err;
     }
   }
 
-  private async mailChecks(address: SMTPServerAddress): Promise<Error | undefined> {
+  private async mailChecks(address: SMTPServerAddress): Promise<void> {
     const user = this.user;
     if (this.settings.requireAuth && user === undefined) {
       throw this.refuse('MAIL', { code: 530, enhancedCode: '5.7.0', text: 'Authentication required' });
@@ -275,13 +278,12 @@ export class SmtpSession {
     const refusal = await this.ensureChain();
     await this.ensureHelo();
     if (this.connectionRefusal ?? refusal) throw this.refuse('MAIL', (this.connectionRefusal ?? refusal)!, undefined, true);
-    if (this.connectionDone || !this.chainSession) return undefined;
+    if (this.connectionDone || !this.chainSession) return;
     this.macros.mail({ id: this.id, sender: address.address, ...(user !== undefined ? { authUser: user, authType: this.authType ?? 'PLAIN' } : {}) });
     const reply = (await this.chainSession.mail?.(`<${address.address}>`, argList(address.args), this.ctx)) ?? CONTINUE;
     if (isRefusal(reply)) throw this.refuse('MAIL', chainRefusal(reply), undefined, true);
     if (reply.status === 'discard') this.discard = true;
     if (reply.status === 'accept') this.messageDone = true;
-    return undefined;
   }
 
   async rcpt(address: SMTPServerAddress): Promise<void> {
@@ -447,7 +449,7 @@ export class SmtpSession {
   }
 
   /** Header fields, end of headers, body and end of message through the chain, as far as it asked for them. */
-  private async runMessage(chain: FilterSession, message: Message): Promise<{ reply: Reply; changes: readonly import('../mail/changes.js').Change[] }> {
+  private async runMessage(chain: FilterSession, message: Message): Promise<EndOfMessageResult> {
     const stages = this.caps?.stages;
     let done = false;
     const step = (r: Reply): void => {
