@@ -104,6 +104,8 @@ export class SmtpSession {
   private messageDone = false;
   /** A filter discarded the message: answered with success, not queued. */
   private discard = false;
+  /** The chain heard MAIL for a message that has not ended yet (RSET, a new EHLO or a failed DATA end it). */
+  private chainInMessage = false;
   private closed = false;
 
   constructor(
@@ -279,6 +281,10 @@ export class SmtpSession {
     await this.ensureHelo();
     if (this.connectionRefusal ?? refusal) throw this.refuse('MAIL', (this.connectionRefusal ?? refusal)!, undefined, true);
     if (this.connectionDone || !this.chainSession) return;
+    // The last message ended without end of message (RSET, EHLO, a refused DATA): the chain hears the
+    // abort Postfix sends its milters then.
+    if (this.chainInMessage) await this.abortChain();
+    this.chainInMessage = true;
     this.macros.mail({ id: this.id, sender: address.address, ...(user !== undefined ? { authUser: user, authType: this.authType ?? 'PLAIN' } : {}) });
     const reply = (await this.chainSession.mail?.(`<${address.address}>`, argList(address.args), this.ctx)) ?? CONTINUE;
     if (isRefusal(reply)) throw this.refuse('MAIL', chainRefusal(reply), undefined, true);
@@ -470,7 +476,9 @@ export class SmtpSession {
         if (done) break;
       }
     }
-    return (await chain.endOfMessage?.(this.ctx)) ?? { reply: CONTINUE, changes: [] };
+    const result = (await chain.endOfMessage?.(this.ctx)) ?? { reply: CONTINUE, changes: [] };
+    this.chainInMessage = false;
+    return result;
   }
 
   /**
@@ -501,6 +509,8 @@ export class SmtpSession {
   }
 
   private async abortChain(): Promise<void> {
+    if (!this.chainInMessage) return;
+    this.chainInMessage = false;
     try {
       await this.chainSession?.abort?.(this.ctx);
     } catch {

@@ -100,6 +100,33 @@ describe('chain verdicts as SMTP replies', () => {
   });
 });
 
+describe('message boundaries', () => {
+  it('the chain hears abort for a message ended by RSET, and end of message for the next one', async () => {
+    const seen: string[] = [];
+    started = await startServer({
+      children: [
+        child('b', () => ({
+          mail: (s) => (seen.push(`mail ${s}`), CONTINUE),
+          abort: () => void seen.push('abort'),
+          endOfMessage: () => (seen.push('eom'), { reply: CONTINUE, changes: [] }),
+        })),
+      ],
+    });
+    const c = await RawClient.open(started.port('mx'));
+    await c.reply();
+    await c.command('EHLO client.test');
+    await c.command('MAIL FROM:<one@remote.example>');
+    await c.command('RCPT TO:<alice@example.org>');
+    await c.command('RSET');
+    await c.command('MAIL FROM:<two@remote.example>');
+    await c.command('RCPT TO:<alice@example.org>');
+    await c.command('DATA');
+    expect(await c.command('Subject: two\r\n\r\nx\r\n.')).toMatch(/^250 /);
+    c.close();
+    expect(seen).toEqual(['mail <one@remote.example>', 'abort', 'mail <two@remote.example>', 'eom']);
+  });
+});
+
 describe('macros', () => {
   it("gives the filters Postfix's macros at each stage", async () => {
     const m: Record<string, Record<string, string | undefined>> = {};
