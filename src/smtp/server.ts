@@ -3,7 +3,8 @@
  * are ours, in session.ts): MX (port 25 in production), submission with STARTTLS and AUTH required (587),
  * and submission over implicit TLS (465). As Postfix with smtpd_tls_auth_only: AUTH is offered only over
  * TLS, except to a loopback client. XCLIENT only from xclient_hosts (smtpd_authorized_xclient_hosts).
- * Limits per client address: connections, messages per minute, failed AUTHs.
+ * Limits per client address: connections, messages per minute (both waived for mynetworks, as Postfix's
+ * smtpd_client_event_limit_exceptions), failed AUTHs.
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { timerDelay } from '../config/timer-limit.js';
@@ -160,7 +161,9 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       onConnect(session, callback) {
         const address = session.remoteAddress;
         session.disabledCommands = disabledFor(session);
-        if (!connections.open(address, o.clientConnectionLimit)) {
+        // Postfix's smtpd_client_event_limit_exceptions = $mynetworks: our own networks are not limited.
+        const limited = !mynetworks.has(address);
+        if (!connections.open(address, limited ? o.clientConnectionLimit : 0)) {
           deps.logger.warn(
             { event: 'connection-limit', client: address, limit: o.clientConnectionLimit },
             `warning: Connection concurrency limit exceeded: ${connections.count(address) + 1} from ${clientText(session.clientHostname, address)} for service ${kind}`,

@@ -263,7 +263,7 @@ export class SmtpSession {
     if (this.settings.requireAuth && user === undefined) {
       throw this.refuse('MAIL', { code: 530, enhancedCode: '5.7.0', text: 'Authentication required' });
     }
-    if (!this.deps.messageRate.take(this.smtp.remoteAddress)) {
+    if (!this.settings.mynetworks.has(this.smtp.remoteAddress) && !this.deps.messageRate.take(this.smtp.remoteAddress)) {
       throw this.refuse('MAIL', { code: 450, enhancedCode: '4.7.1', text: `Error: too much mail from ${this.smtp.remoteAddress}` });
     }
     let parsed: ParsedPath | undefined;

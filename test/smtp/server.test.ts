@@ -233,7 +233,7 @@ describe('limits and bad input', () => {
   });
 
   it('refuses a second connection from an address at the per-client limit', async () => {
-    started = await startServer({ smtp: { clientConnectionLimit: 1 } });
+    started = await startServer({ smtp: { clientConnectionLimit: 1, mynetworks: [] } });
     const a = await RawClient.open(started.port('mx'));
     expect((await a.reply())![0]).toMatch(/^220 /);
     const b = await RawClient.open(started.port('mx'));
@@ -242,8 +242,22 @@ describe('limits and bad input', () => {
     b.close();
   });
 
+  it('does not limit clients in mynetworks (smtpd_client_event_limit_exceptions)', async () => {
+    started = await startServer({ smtp: { clientConnectionLimit: 1, clientMessageRateLimit: 1 } });
+    const a = await RawClient.open(started.port('mx'));
+    expect((await a.reply())![0]).toMatch(/^220 /);
+    const b = await RawClient.open(started.port('mx'));
+    expect((await b.reply())![0]).toMatch(/^220 /);
+    await b.command('EHLO client.test');
+    expect(await b.command('MAIL FROM:<x@remote.example>')).toMatch(/^250 /);
+    await b.command('RSET');
+    expect(await b.command('MAIL FROM:<x@remote.example>')).toMatch(/^250 /);
+    a.close();
+    b.close();
+  });
+
   it('answers 450 4.7.1 past the per-client message rate', async () => {
-    started = await startServer({ smtp: { clientMessageRateLimit: 1 } });
+    started = await startServer({ smtp: { clientMessageRateLimit: 1, mynetworks: [] } });
     const c = await RawClient.open(started.port('mx'));
     await c.reply();
     await c.command('EHLO client.test');
