@@ -10,6 +10,12 @@
  * HELO refusal is then given to that MAIL, as Postfix's smtpd_delay_reject does for its own HELO checks).
  * It also answers DATA with 354 before asking anyone: a refusal at the chain's DATA stage is given at the
  * end of the message.
+ *
+ * Bad input, as Postfix takes it: 8-bit data without BODY=8BITMIME and NUL bytes are kept as they are
+ * (Postfix's defaults reject no characters), a bare LF is a line end (line-ends.ts), a body line of any
+ * length is kept; smtp-server limits command lines (16 KiB: longer ones get 421 and the connection ends).
+ * The message size is checked on the bytes received as well as on SIZE=: past the limit the rest is read
+ * and dropped, and the answer is 552 5.3.4.
  */
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { applyChanges } from '../mail/apply-changes.js';
