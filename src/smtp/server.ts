@@ -14,6 +14,7 @@ import { NetworkList } from '../mail/network-list.js';
 import type { Accounts } from '../store/accounts/accounts.js';
 import type { Spool } from '../store/spool.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from './client-limits.js';
+import { installCommandHooks, type CommandHooks } from './command-hooks.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
 import { clientText } from './log-lines.js';
 import { smtpError } from './replies.js';
@@ -98,6 +99,7 @@ export function parseListen(spec: string): { host: string; port: number } {
 
 export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDeps): MailServer {
   keepOwnEnhancedCodes();
+  installCommandHooks();
   const o = options.smtp;
   const mynetworks = new NetworkList(o.mynetworks);
   const xclientHosts = new NetworkList(o.xclientHosts);
@@ -138,7 +140,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       if (!options.tls) off.push('STARTTLS');
       return off;
     };
-    const serverOptions: SMTPServerOptions = {
+    const serverOptions: SMTPServerOptions & CommandHooks = {
       name: options.hostname,
       ...(o.banner !== undefined ? { banner: o.banner } : {}),
       logger: false,
@@ -188,6 +190,22 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       onSecure(_socket, session, callback) {
         session.disabledCommands = disabledFor(session);
         callback();
+      },
+      onHelo(name, session, callback) {
+        of(session)
+          .heloCommand(name)
+          .then(
+            () => callback(),
+            (err: unknown) => callback(failure(err, deps.logger)),
+          );
+      },
+      onDataCommand(session, callback) {
+        of(session)
+          .dataCommand()
+          .then(
+            () => callback(),
+            (err: unknown) => callback(failure(err, deps.logger)),
+          );
       },
       onAuth(auth, session, callback) {
         of(session)

@@ -6,10 +6,8 @@
  * changes are applied by the message editor (Postfix's cleanup), and the result goes to the Spool. The
  * 250 is sent only once the Spool has it on disk.
  *
- * smtp-server has no HELO hook: the chain hears HELO just before the first MAIL after it (the reply to a
- * HELO refusal is then given to that MAIL, as Postfix's smtpd_delay_reject does for its own HELO checks).
- * It also answers DATA with 354 before asking anyone: a refusal at the chain's DATA stage is given at the
- * end of the message.
+ * smtp-server has no hook for HELO and answers DATA with 354 before asking anyone: command-hooks.ts adds
+ * both, so the chain hears HELO and DATA when Postfix's milters do and its refusal is the reply to them.
  *
  * Bad input, as Postfix takes it: 8-bit data without BODY=8BITMIME and NUL bytes are kept as they are
  * (Postfix's defaults reject no characters), a bare LF is a line end (line-ends.ts), a body line of any
@@ -95,6 +93,7 @@ export class SmtpSession {
   private caps: Capabilities | undefined;
   /** The client address the chain's connect saw (XCLIENT may change it: the chain then starts over). */
   private chainAddress: string | undefined;
+  /** The HELO name the chain heard, with whether TLS was on then. */
   private chainHelo: string | undefined;
   /** The chain accepted the connection (connect or HELO): it is not asked again. */
   private connectionDone = false;
@@ -110,6 +109,8 @@ export class SmtpSession {
   private messageDone = false;
   /** A filter discarded the message: answered with success, not queued. */
   private discard = false;
+  /** The chain's answer at DATA, when it was asked before the 354. */
+  private dataVerdict: Reply | undefined;
   /** The chain heard MAIL for a message that has not ended yet (RSET, a new EHLO or a failed DATA end it). */
   private chainInMessage = false;
   private closed = false;
@@ -197,11 +198,29 @@ export class SmtpSession {
     else if (isRefusal(reply)) this.connectionRefusal = chainRefusal(reply);
   }
 
-  /** Before each MAIL: the chain hears the HELO name it has not heard yet. */
+  /**
+   * HELO/EHLO, before smtp-server answers it (command-hooks.ts): it ends the message in flight (the chain
+   * hears abort), an XCLIENT host's session meets the chain here, and the chain's refusal is the reply.
+   */
+  async heloCommand(name: string): Promise<void> {
+    await this.abortChain();
+    const refusal = await this.ensureChain();
+    if (refusal) throw this.refuse('HELO', refusal, undefined, true);
+    await this.chainHears(name);
+    if (this.connectionRefusal) throw this.refuse('HELO', this.connectionRefusal, undefined, true);
+  }
+
+  /** Before each MAIL: the chain hears the HELO name it has not heard yet (when no hook told it). */
   private async ensureHelo(): Promise<void> {
     const helo = this.helo;
-    if (!this.chainSession || this.connectionDone || this.connectionRefusal || helo === undefined || helo === this.chainHelo) return;
-    this.chainHelo = helo;
+    if (helo !== undefined) await this.chainHears(helo);
+  }
+
+  private async chainHears(helo: string): Promise<void> {
+    // Told again after STARTTLS (the TLS macros are HELO's), not again for the same name on the same footing.
+    const key = `${helo.toLowerCase()} ${this.smtp.secure ? 'tls' : 'plain'}`;
+    if (!this.chainSession || this.connectionDone || this.connectionRefusal || key === this.chainHelo) return;
+    this.chainHelo = key;
     const tls = this.smtp.tlsOptions;
     this.macros.helo(tls ? { version: tls.version ?? tls.standardName ?? '', cipher: tls.name, ...this.cipherBits() } : undefined);
     this.connectionVerdict((await this.chainSession.helo?.(helo, this.ctx)) ?? CONTINUE);
@@ -349,6 +368,19 @@ export class SmtpSession {
     else this.recipients.push(entry);
   }
 
+  /** DATA, before the 354 (command-hooks.ts): the chain's DATA stage; its refusal is the reply to DATA. */
+  async dataCommand(): Promise<void> {
+    const chain = this.chainSession;
+    if (!chain || this.id === undefined || this.connectionDone || this.messageDone || this.discard) return;
+    this.macros.data(this.id);
+    const reply = (await chain.data?.(this.ctx)) ?? CONTINUE;
+    this.dataVerdict = reply;
+    if (isRefusal(reply)) {
+      this.counts.count('data', false);
+      throw this.refuse('DATA', chainRefusal(reply), undefined, true);
+    }
+  }
+
   /** The message: returns the text of the 250 reply, or throws the refusal. */
   async data(stream: SMTPServerDataStream, sizeLimit: number): Promise<string> {
     try {
@@ -369,8 +401,13 @@ export class SmtpSession {
     const askChain = this.chainSession !== undefined && !this.connectionDone && !this.messageDone && !this.discard;
     const chain = askChain ? this.chainSession : undefined;
     this.macros.data(id);
-    // Asked now, as Postfix does at DATA; its answer is given at the end (smtp-server sent 354 already).
-    const dataReply = chain ? Promise.resolve(chain.data?.(this.ctx) ?? CONTINUE).catch((): Reply => ({ status: 'tempfail' })) : Promise.resolve(CONTINUE);
+    // Normally heard before the 354 (dataCommand); without the hook, asked now and answered at the end.
+    const dataReply =
+      this.dataVerdict !== undefined
+        ? Promise.resolve(this.dataVerdict)
+        : chain
+          ? Promise.resolve(chain.data?.(this.ctx) ?? CONTINUE).catch((): Reply => ({ status: 'tempfail' }))
+          : Promise.resolve(CONTINUE);
     const reader = new MessageReader(undefined, this.settings.bodyMemoryLimit !== undefined ? { memoryLimit: this.settings.bodyMemoryLimit } : {});
     const lineEnds = new LineEndNormalizer();
     let oversized = false;
@@ -526,6 +563,7 @@ export class SmtpSession {
 
   private resetMessage(): void {
     this.id = undefined;
+    this.dataVerdict = undefined;
     this.recipients = [];
     this.messageDone = false;
     this.discard = false;

@@ -54,10 +54,26 @@ describe('chain verdicts as SMTP replies', () => {
     expect(started.logs).toContain('NOQUEUE: milter-reject: CONNECT from unknown[127.0.0.1]: 554 5.7.1 Go away; proto=SMTP');
   });
 
-  it('a reject at HELO is given to the MAIL that follows (smtp-server has no HELO hook)', async () => {
+  it('a reject at HELO is the reply to EHLO', async () => {
     started = await startServer({ children: [child('h', () => ({ helo: () => REJECT }))] });
-    const r = await send();
-    expect(r.stdout).toMatch(/<\*\* +550 5\.7\.1 Command rejected/);
+    const c = await RawClient.open(started.port('mx'));
+    await c.reply();
+    expect(await c.command('EHLO client.test')).toBe('550 5.7.1 Command rejected');
+    expect(await c.command('MAIL FROM:<x@remote.example>')).toMatch(/^503 /);
+    c.close();
+    expect(started.spool.messages).toHaveLength(0);
+  });
+
+  it('a tempfail at DATA is the reply to DATA: no 354, the message is never sent', async () => {
+    started = await startServer({ children: [child('d', () => ({ data: () => TEMPFAIL }))] });
+    const c = await RawClient.open(started.port('mx'));
+    await c.reply();
+    await c.command('EHLO client.test');
+    await c.command('MAIL FROM:<x@remote.example>');
+    await c.command('RCPT TO:<alice@example.org>');
+    expect(await c.command('DATA')).toBe('451 4.7.1 Service unavailable - try again later');
+    expect(await c.command('RSET')).toMatch(/^250 /);
+    c.close();
     expect(started.spool.messages).toHaveLength(0);
   });
 
