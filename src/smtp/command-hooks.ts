@@ -1,7 +1,8 @@
 /**
- * Two hooks smtp-server lacks, so that the chain hears HELO and DATA when Postfix's milters do and its
+ * Hooks smtp-server lacks, so that the chain hears HELO, DATA and RSET when Postfix's milters do and its
  * answer is the reply to that command: `onHelo` runs before HELO/EHLO is answered, `onDataCommand` before
- * DATA is answered with 354 (a refusal there means the client never sends the message). Installed once on
+ * DATA is answered with 354 (a refusal there means the client never sends the message), `onReset` before
+ * RSET is (the chain hears abort). Installed once on
  * the library's connection class, like enhanced-codes.ts; a server without the hooks in its options
  * behaves as before.
  */
@@ -15,6 +16,8 @@ export interface CommandHooks {
   onHelo?(name: string, session: SMTPServerSession, callback: HookCallback): void;
   /** DATA with at least one recipient, before the 354. */
   onDataCommand?(session: SMTPServerSession, callback: HookCallback): void;
+  /** RSET, before it is answered (it cannot be refused). */
+  onReset?(session: SMTPServerSession, callback: () => void): void;
 }
 
 interface Connection {
@@ -50,6 +53,12 @@ export function installCommandHooks(): void {
       });
     };
   }
+  const reset = proto['handler_RSET']!;
+  proto['handler_RSET'] = function rset(this: Connection, command, callback) {
+    const hook = this._server.options.onReset;
+    if (!hook) return reset.call(this, command, callback);
+    hook(this.session, () => reset.call(this, command, callback));
+  };
   const data = proto['handler_DATA']!;
   proto['handler_DATA'] = function dataCommand(this: Connection, command, callback) {
     const hook = this._server.options.onDataCommand;

@@ -207,6 +207,9 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
             (err: unknown) => callback(failure(err, deps.logger)),
           );
       },
+      onReset(session, callback) {
+        void of(session).resetCommand().finally(callback);
+      },
       onAuth(auth, session, callback) {
         of(session)
           .auth(auth)

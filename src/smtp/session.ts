@@ -210,6 +210,12 @@ export class SmtpSession {
     if (this.connectionRefusal) throw this.refuse('HELO', this.connectionRefusal, undefined, true);
   }
 
+  /** RSET: the message in flight ends; the chain hears abort. */
+  async resetCommand(): Promise<void> {
+    this.resetMessage();
+    await this.abortChain();
+  }
+
   /** Before each MAIL: the chain hears the HELO name it has not heard yet (when no hook told it). */
   private async ensureHelo(): Promise<void> {
     const helo = this.helo;
