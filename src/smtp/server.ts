@@ -7,6 +7,7 @@
  * smtpd_client_event_limit_exceptions), failed AUTHs.
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SmtpConfig, SubmissionConfig } from '../config/schema.js';
 import { timerDelay } from '../config/timer-limit.js';
 import type { Filter } from '../mail/filter.js';
 import type { Logger } from '../mail/logger.js';
@@ -20,39 +21,13 @@ import { clientText } from './log-lines.js';
 import { smtpError } from './replies.js';
 import { SmtpSession, type ListenerKind } from './session.js';
 
-/** [smtp] of mailgate.toml, camelCased; durations in seconds. */
-export interface SmtpOptions {
-  /** MX listeners, "host:port" ("[::1]:25" for IPv6). */
-  readonly listen: readonly string[];
-  readonly mynetworks: readonly string[];
-  readonly messageSizeLimit: number;
-  readonly recipientLimit: number;
-  /** Concurrent connections per client address (0: no limit). */
-  readonly clientConnectionLimit: number;
-  /** Messages per minute per client address (0: no limit). */
-  readonly clientMessageRateLimit: number;
-  readonly idleTimeout: number;
-  /** A session longer than this is ended with 421 (0: no limit). */
-  readonly sessionTimeout: number;
-  /** Addresses or networks that may use XCLIENT. */
-  readonly xclientHosts: readonly string[];
-  /** Failed AUTHs in one connection before it is dropped. */
-  readonly authFailureLimit: number;
-  readonly banner?: string;
-}
-
-export interface SubmissionOptions {
-  /** STARTTLS submission listeners ("127.0.0.1:587"). */
-  readonly listen: readonly string[];
-  /** Implicit-TLS submission listeners ("127.0.0.1:465"). */
-  readonly tlsListen: readonly string[];
-}
-
 export interface SmtpServerOptions {
   /** Our name (Postfix's myhostname): banner, Received, the j macro. */
   readonly hostname: string;
-  readonly smtp: SmtpOptions;
-  readonly submission?: SubmissionOptions;
+  /** [smtp] of mailgate.toml (durations in seconds): the MX listeners and the limits every listener shares. */
+  readonly smtp: SmtpConfig;
+  /** [submission]: STARTTLS (587) and implicit-TLS (465) listeners, AUTH required. */
+  readonly submission?: SubmissionConfig;
   /** Certificate and key (PEM); without them no STARTTLS and no implicit-TLS listener. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Reverse DNS of clients (default true); tests on loopback may turn it off. */
@@ -82,19 +57,15 @@ export interface ListeningAddress {
 }
 
 export interface MailServer {
-  /** Starts every listener; resolves with where each listens (port 0 in the options gives a free port). */
-  listen(): Promise<ListeningAddress[]>;
-  /** Stops accepting; sessions in flight get up to drainMs to finish, then 421. */
-  close(drainMs?: number): Promise<void>;
-}
-
-/** "host:port", "[v6]:port" → parts. */
-export function parseListen(spec: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(spec) ?? /^([^:]+):(\d+)$/.exec(spec);
-  if (!m) throw new RangeError(`invalid listen address ${JSON.stringify(spec)}: expected host:port or [v6]:port`);
-  const port = Number(m[2]);
-  if (port > 65535) throw new RangeError(`invalid listen address ${JSON.stringify(spec)}: port above 65535`);
-  return { host: m[1]!, port };
+  /** Binds every listener; rejects (nothing left bound) when one cannot be. */
+  listen(): Promise<void>;
+  /** Where each listener listens, once listen() resolved (port 0 in the options gives a free port). */
+  readonly addresses: readonly ListeningAddress[];
+  /**
+   * Stops accepting; sessions in flight get up to graceSeconds: a message being received may finish, any
+   * new command is answered 421 (smtp-server's shutdown), and at the end the rest are cut with 421.
+   */
+  close(graceSeconds?: number): Promise<void>;
 }
 
 export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDeps): MailServer {
@@ -111,11 +82,11 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
     authFailures: new AuthFailures(options.authFailureDelayMs ?? 1000),
   };
   const listeners: { kind: ListenerKind; host: string; port: number }[] = [];
-  for (const l of o.listen) listeners.push({ kind: 'mx', ...parseListen(l) });
-  for (const l of options.submission?.listen ?? []) listeners.push({ kind: 'submission', ...parseListen(l) });
+  for (const l of o.listen) listeners.push({ kind: 'mx', host: l.host, port: l.port });
+  for (const l of options.submission?.listen ?? []) listeners.push({ kind: 'submission', host: l.host, port: l.port });
   for (const l of options.submission?.tlsListen ?? []) {
-    if (!options.tls) throw new RangeError(`implicit-TLS submission on ${l} needs a certificate and key`);
-    listeners.push({ kind: 'submissions', ...parseListen(l) });
+    if (!options.tls) throw new RangeError(`implicit-TLS submission on ${l.host}:${l.port} needs a certificate and key`);
+    listeners.push({ kind: 'submissions', host: l.host, port: l.port });
   }
   const servers: SMTPServer[] = [];
 
@@ -142,7 +113,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
     };
     const serverOptions: SMTPServerOptions & CommandHooks = {
       name: options.hostname,
-      ...(o.banner !== undefined ? { banner: o.banner } : {}),
+      ...(o.banner ? { banner: o.banner } : {}),
       logger: false,
       secure: kind === 'submissions',
       ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
@@ -259,9 +230,10 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
     return server;
   }
 
+  const out: ListeningAddress[] = [];
   return {
+    addresses: out,
     async listen() {
-      const out: ListeningAddress[] = [];
       try {
         for (const l of listeners) {
           const server = make(l.kind);
@@ -280,13 +252,13 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
           deps.logger.info({ event: 'listen', listener: l.kind, address: l.host, port }, `smtp ${l.kind} listening on ${l.host}:${port}`);
         }
       } catch (err) {
+        out.length = 0;
         await Promise.all(servers.splice(0).map((s) => closeServer(s, 0)));
         throw err;
       }
-      return out;
     },
-    async close(drainMs = 10_000) {
-      await Promise.all(servers.splice(0).map((s) => closeServer(s, drainMs)));
+    async close(graceSeconds = 10) {
+      await Promise.all(servers.splice(0).map((s) => closeServer(s, timerDelay(graceSeconds * 1000))));
     },
   };
 }

@@ -78,7 +78,7 @@ describe('DATA', () => {
     started = await startServer();
     const c = await inData(started.port('mx'));
     c.write('Subject: late\r\n\r\nbody\r\n');
-    const closing = started.server.close(5_000);
+    const closing = started.server.close(5);
     c.write('.\r\n');
     expect((await c.reply())![0]).toMatch(/^250 2\.0\.0 Ok: queued as /);
     c.close();

@@ -10,7 +10,6 @@ import { LineEndNormalizer, normalizeLineEnds } from '../../src/smtp/line-ends.j
 import { CommandCounts, clientText, rejectLine } from '../../src/smtp/log-lines.js';
 import { receivedValue, rfc5322Date } from '../../src/smtp/received.js';
 import { chainRefusal } from '../../src/smtp/replies.js';
-import { parseListen } from '../../src/smtp/server.js';
 
 describe('line ends', () => {
   const bytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a.map((b) => [0x0a, 0x0d, 0x41, b][b % 4]!)));
@@ -160,14 +159,5 @@ describe('per-client limits', () => {
     expect(f.delayMs('b')).toBe(0);
     now = 60_000;
     expect(f.delayMs('a')).toBe(0);
-  });
-});
-
-describe('listen addresses', () => {
-  it('reads host:port and [v6]:port, and refuses anything else', () => {
-    expect(parseListen('127.0.0.1:2525')).toEqual({ host: '127.0.0.1', port: 2525 });
-    expect(parseListen('[::1]:25')).toEqual({ host: '::1', port: 25 });
-    expect(() => parseListen('2525')).toThrow(/host:port/);
-    expect(() => parseListen('a:70000')).toThrow(/65535/);
   });
 });

@@ -5,7 +5,8 @@
 import { generate } from 'selfsigned';
 import { Chain, type ChildDefinition } from '../../src/chain/chain.js';
 import type { Logger } from '../../src/mail/logger.js';
-import { createSmtpServer, type ListeningAddress, type MailServer, type SmtpOptions, type SmtpServerOptions } from '../../src/smtp/server.js';
+import type { SmtpConfig } from '../../src/config/schema.js';
+import { createSmtpServer, type ListeningAddress, type MailServer, type SmtpServerOptions } from '../../src/smtp/server.js';
 import type { ListenerKind } from '../../src/smtp/session.js';
 import { runCommand, type CommandResult } from '../interop/harness/process.js';
 import { MemoryAccounts, MemorySpool } from './fakes.js';
@@ -35,8 +36,8 @@ export function captureLogger(lines: string[]): Logger {
   return logger as unknown as Logger;
 }
 
-export const SMTP_DEFAULTS: SmtpOptions = {
-  listen: ['127.0.0.1:0'],
+export const SMTP_DEFAULTS: SmtpConfig = {
+  listen: [{ host: '127.0.0.1', port: 0 }],
   mynetworks: ['127.0.0.0/8', '::1/128'],
   messageSizeLimit: 10_240_000,
   recipientLimit: 1000,
@@ -46,10 +47,11 @@ export const SMTP_DEFAULTS: SmtpOptions = {
   sessionTimeout: 1800,
   xclientHosts: [],
   authFailureLimit: 3,
+  banner: '',
 };
 
 export async function startServer(
-  opts: { smtp?: Partial<SmtpOptions>; children?: ChildDefinition[]; server?: Partial<SmtpServerOptions>; tls?: boolean } = {},
+  opts: { smtp?: Partial<SmtpConfig>; children?: ChildDefinition[]; server?: Partial<SmtpServerOptions>; tls?: boolean } = {},
 ): Promise<Started> {
   const logs: string[] = [];
   const logger = captureLogger(logs);
@@ -65,7 +67,7 @@ export async function startServer(
     {
       hostname: 'mx.test',
       smtp: { ...SMTP_DEFAULTS, ...opts.smtp },
-      submission: { listen: ['127.0.0.1:0'], tlsListen: tls ? ['127.0.0.1:0'] : [] },
+      submission: { listen: [{ host: '127.0.0.1', port: 0 }], tlsListen: tls ? [{ host: '127.0.0.1', port: 0 }] : [] },
       ...(tls ? { tls } : {}),
       reverseLookup: false,
       authFailureDelayMs: 50,
@@ -73,7 +75,8 @@ export async function startServer(
     },
     { chain, accounts, spool, logger },
   );
-  const addresses: ListeningAddress[] = await server.listen();
+  await server.listen();
+  const addresses: readonly ListeningAddress[] = server.addresses;
   return {
     server,
     spool,
@@ -82,7 +85,7 @@ export async function startServer(
     logs,
     port: (kind) => addresses.find((a) => a.kind === kind)!.port,
     async close() {
-      await server.close(100);
+      await server.close(0.1);
       await chain.dispose();
     },
   };

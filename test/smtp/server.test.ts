@@ -3,8 +3,12 @@
  * Spool with our Received on top, recipients and aliases, relay refusal, AUTH over STARTTLS, limits.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { Chain } from '../../src/chain/chain.js';
+import { createSmtpServer } from '../../src/smtp/server.js';
+import { MemoryAccounts, MemorySpool } from './fakes.js';
 import { RawClient } from './raw-client.js';
-import { startServer, swaks, type Started } from './harness.js';
+import { SMTP_DEFAULTS, captureLogger, startServer, swaks, type Started } from './harness.js';
 
 let started: Started | undefined;
 afterEach(async () => {
@@ -29,6 +33,24 @@ describe('MX listener', () => {
     );
     expect(text).toContain('Subject: hi\r\n');
     expect(started.logs.some((l) => l.startsWith('connect from unknown[127.0.0.1]'))).toBe(true);
+  });
+});
+
+describe('listeners', () => {
+  it('refuses to start when a port is taken, leaving nothing bound', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    const logs: string[] = [];
+    const chain = new Chain([], { fallbackStatus: 'accept' });
+    const server = createSmtpServer(
+      { hostname: 'mx.test', smtp: { ...SMTP_DEFAULTS }, submission: { listen: [{ host: '127.0.0.1', port }], tlsListen: [] }, reverseLookup: false },
+      { chain, accounts: new MemoryAccounts([], {}), spool: new MemorySpool(), logger: captureLogger(logs) },
+    );
+    await expect(server.listen()).rejects.toThrow(/EADDRINUSE/);
+    expect(server.addresses).toEqual([]);
+    busy.close();
+    await chain.dispose();
   });
 });
 
