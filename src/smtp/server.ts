@@ -17,6 +17,7 @@ import type { Spool } from '../store/spool.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from './client-limits.js';
 import { installCommandHooks, type CommandHooks } from './command-hooks.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
+import { greetPromptly } from './prompt-greeting.js';
 import { clientText } from './log-lines.js';
 import { smtpError } from './replies.js';
 import { SmtpSession, type ListenerKind } from './session.js';
@@ -71,6 +72,7 @@ export interface MailServer {
 export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDeps): MailServer {
   keepOwnEnhancedCodes();
   installCommandHooks();
+  greetPromptly();
   const o = options.smtp;
   const mynetworks = new NetworkList(o.mynetworks);
   const xclientHosts = new NetworkList(o.xclientHosts);
