@@ -15,6 +15,7 @@ import { NetworkList } from '../mail/network-list.js';
 import type { Accounts } from '../store/accounts/accounts.js';
 import type { Spool } from '../store/spool.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from './client-limits.js';
+import { confirmingResolver, type NameLookups } from './client-name.js';
 import { installCommandHooks, type CommandHooks } from './command-hooks.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
 import { greetPromptly } from './prompt-greeting.js';
@@ -31,8 +32,10 @@ export interface SmtpServerOptions {
   readonly submission?: SubmissionConfig;
   /** Certificate and key (PEM); without them no STARTTLS and no implicit-TLS listener. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
-  /** Reverse DNS of clients (default true); tests on loopback may turn it off. */
+  /** Reverse DNS of clients, forward-confirmed (default true); tests on loopback may turn it off. */
   readonly reverseLookup?: boolean;
+  /** The DNS lookups for the client's name (default node:dns); tests give fakes. */
+  readonly nameLookups?: NameLookups;
   /** Bodies above this go to a temporary file while being received (MessageBody's default otherwise). */
   readonly bodyMemoryLimit?: number;
   /**
@@ -132,6 +135,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       socketTimeout: timerDelay(o.idleTimeout * 1000),
       useXClient: o.xclientHosts.length > 0,
       disableReverseLookup: options.reverseLookup === false,
+      resolver: confirmingResolver(options.nameLookups),
       disabledCommands: [],
       onConnect(session, callback) {
         const address = session.remoteAddress;

@@ -8,6 +8,7 @@ import { reject, tempfail, REJECT, TEMPFAIL } from '../../src/mail/reply.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from '../../src/smtp/client-limits.js';
 import { LineEndNormalizer, normalizeLineEnds } from '../../src/smtp/line-ends.js';
 import { CommandCounts, clientText, rejectLine } from '../../src/smtp/log-lines.js';
+import { confirmedName } from '../../src/smtp/client-name.js';
 import { receivedValue, rfc5322Date } from '../../src/smtp/received.js';
 import { chainRefusal } from '../../src/smtp/replies.js';
 
@@ -159,5 +160,31 @@ describe('per-client limits', () => {
     expect(f.delayMs('b')).toBe(0);
     now = 60_000;
     expect(f.delayMs('a')).toBe(0);
+  });
+});
+
+describe('client name (forward-confirmed reverse DNS)', () => {
+  const lookups = (ptr: Record<string, string[]>, a: Record<string, string[]>, aaaa: Record<string, string[]> = {}) => ({
+    reverse: (ip: string) => (ptr[ip] ? Promise.resolve(ptr[ip]) : Promise.reject(new Error('ENOTFOUND'))),
+    resolve4: (n: string) => Promise.resolve(a[n] ?? []),
+    resolve6: (n: string) => Promise.resolve(aaaa[n] ?? []),
+  });
+
+  it('takes the first PTR name that resolves back, without its trailing dot', async () => {
+    const l = lookups({ '192.0.2.1': ['fake.example', 'real.example.'] }, { 'fake.example': ['192.0.2.99'], 'real.example.': ['192.0.2.1'] });
+    expect(await confirmedName('192.0.2.1', l)).toBe('real.example');
+    expect(await confirmedName('::ffff:192.0.2.1', l)).toBe('real.example');
+  });
+
+  it('compares IPv6 addresses whatever their spelling', async () => {
+    const l = lookups({ '2001:db8::1': ['v6.example'] }, {}, { 'v6.example': ['2001:0DB8:0:0:0:0:0:0001'] });
+    expect(await confirmedName('2001:db8::1', l)).toBe('v6.example');
+  });
+
+  it('gives no name when there is no PTR, no match, or no address', async () => {
+    const l = lookups({ '192.0.2.1': ['x.example'] }, { 'x.example': ['192.0.2.2'] });
+    expect(await confirmedName('192.0.2.1', l)).toBeUndefined();
+    expect(await confirmedName('192.0.2.7', l)).toBeUndefined();
+    expect(await confirmedName('not-an-ip', l)).toBeUndefined();
   });
 });

@@ -54,6 +54,30 @@ describe('listeners', () => {
   });
 });
 
+describe('client name', () => {
+  const lookups = (ptr: string, forward: string[]) => ({
+    reverse: () => Promise.resolve([ptr]),
+    resolve4: () => Promise.resolve(forward),
+    resolve6: () => Promise.resolve([]),
+  });
+
+  it('is the reverse name when it resolves back to the client (forward-confirmed)', async () => {
+    started = await startServer({ server: { reverseLookup: true, nameLookups: lookups('client.example.', ['127.0.0.1']) } });
+    const r = await swaks(started.port('mx'), ['--from', 'x@remote.example', '--to', 'alice@example.org']);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(started.spool.messages[0]!.data.toString()).toMatch(/^Received: from client\.test \(client\.example \[127\.0\.0\.1\]\)/);
+    expect(started.spool.messages[0]!.client).toBe('client.example [127.0.0.1]');
+    expect(started.logs).toContain('connect from client.example[127.0.0.1]');
+  });
+
+  it('is unknown when the reverse name does not resolve back', async () => {
+    started = await startServer({ server: { reverseLookup: true, nameLookups: lookups('mail.big.example', ['192.0.2.9']) } });
+    const r = await swaks(started.port('mx'), ['--from', 'x@remote.example', '--to', 'alice@example.org']);
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(started.spool.messages[0]!.data.toString()).toMatch(/^Received: from client\.test \(unknown \[127\.0\.0\.1\]\)/);
+  });
+});
+
 describe('recipients and relaying', () => {
   it('expands an alias into queued recipients, keeping the address the client gave', async () => {
     started = await startServer();
