@@ -4,7 +4,10 @@
  * and submission over implicit TLS (465). As Postfix with smtpd_tls_auth_only: AUTH is offered only over
  * TLS, except to a loopback client. XCLIENT only from xclient_hosts (smtpd_authorized_xclient_hosts).
  * Limits per client address: connections, messages per minute (both waived for mynetworks, as Postfix's
- * smtpd_client_event_limit_exceptions), failed AUTHs.
+ * smtpd_client_event_limit_exceptions), failed AUTHs. Three small additions to smtp-server, each in its
+ * own file: our enhanced status codes kept (enhanced-codes.ts), HELO/DATA/RSET hooks (command-hooks.ts), a
+ * greeting without its 100 ms wait (prompt-greeting.ts); the client's name is forward-confirmed
+ * (client-name.ts).
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { SmtpConfig, SubmissionConfig } from '../config/schema.js';
