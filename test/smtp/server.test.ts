@@ -109,6 +109,23 @@ describe('recipients and relaying', () => {
     );
   });
 
+  it('offers AUTH on the MX listener only after STARTTLS (smtpd_tls_auth_only), and takes it there', async () => {
+    started = await startServer({ server: { plaintextAuthNetworks: [] }, smtp: { mynetworks: [] } });
+    const c = await RawClient.open(started.port('mx'));
+    await c.reply();
+    c.write('EHLO client.test\r\n');
+    expect((await c.reply())!.join('\n')).not.toContain('AUTH');
+    expect(await c.command('AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==')).toMatch(/^500 /);
+    expect(await c.command('STARTTLS')).toMatch(/^220 /);
+    await c.startTls();
+    c.write('EHLO client.test\r\n');
+    expect((await c.reply())!.join('\n')).toContain('250-AUTH PLAIN LOGIN');
+    expect(await c.command('AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHNlY3JldA==')).toMatch(/^235 /);
+    await c.command('MAIL FROM:<alice@example.org>');
+    expect(await c.command('RCPT TO:<friend@other.example>')).toMatch(/^250 /);
+    c.close();
+  });
+
   it('relays for a client in mynetworks', async () => {
     started = await startServer();
     const r = await swaks(started.port('mx'), ['--from', 'x@example.org', '--to', 'friend@other.example']);
