@@ -1,0 +1,54 @@
+/**
+ * The client's name as Postfix's smtpd finds it: the reverse (PTR) name counts only when that name resolves
+ * forward to the same address (forward-confirmed reverse DNS); otherwise the client is "unknown". A PTR
+ * record is the address owner's to write, so without the check a client could call itself any host in our
+ * Received field, our logs and the chain's {client_name} (which conditions such as S25R read). Given to
+ * smtp-server as its `resolver`; smtp-server bounds the whole lookup with its own timeout (1.5 s).
+ */
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+
+export interface NameLookups {
+  reverse(address: string): Promise<string[]>;
+  resolve4(name: string): Promise<string[]>;
+  resolve6(name: string): Promise<string[]>;
+}
+
+/** At most this many PTR names are tried (Postfix takes the first that verifies). */
+const MAX_NAMES = 5;
+
+/** The first reverse name of `address` that resolves back to it, or undefined. */
+export async function confirmedName(address: string, lookups: NameLookups = dns): Promise<string | undefined> {
+  const ip = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const family = isIP(ip);
+  if (family === 0) return undefined;
+  const names = await lookups.reverse(ip).catch((): string[] => []);
+  const wanted = family === 6 ? canonicalV6(ip) : ip;
+  for (const name of names.slice(0, MAX_NAMES)) {
+    const forward = await (family === 4 ? lookups.resolve4(name) : lookups.resolve6(name)).catch((): string[] => []);
+    if (forward.some((a) => (family === 6 ? canonicalV6(a) : a) === wanted)) return name.replace(/\.$/, '');
+  }
+  return undefined;
+}
+
+/** Compares IPv6 addresses whatever their spelling (zero compression, case). */
+function canonicalV6(address: string): string {
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const parts = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  const h = parts(head);
+  const t = parts(tail);
+  const full = address.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return full.map((p) => p.replace(/^0+(?=.)/, '')).join(':');
+}
+
+/** smtp-server's `resolver` option: reverse() answers with the confirmed name, or no name. */
+export function confirmingResolver(lookups: NameLookups = dns): { reverse(address: string, callback: (err: Error | null, names?: string[]) => void): void } {
+  return {
+    reverse(address, callback) {
+      confirmedName(address, lookups).then(
+        (name) => callback(null, name === undefined ? [] : [name]),
+        () => callback(null, []),
+      );
+    },
+  };
+}
