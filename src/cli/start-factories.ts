@@ -5,7 +5,7 @@
  */
 import { createTransport } from '../delivery/transport.js';
 import { openQueue, timingFromSeconds } from '../queue/index.js';
-import { createSmtpServer } from '../smtp/index.js';
+import { createSmtpServer } from '../smtp/server.js';
 import { openAccounts } from '../store/accounts/open.js';
 import type { ServiceFactories } from './start-services.js';
 
@@ -19,6 +19,3 @@ export const serviceFactories: ServiceFactories = {
     }),
   createSmtpServer,
 };
-
-/** Kept for the start summary: the services behind the listeners are the real ones. */
-export const SERVICES_INTEGRATED = true;

@@ -16,8 +16,6 @@ export interface StartSummary {
   readonly children: readonly string[];
   /** How the reader runs the command: "mailgate", or "npx mailgate" inside the clone. */
   readonly command: string;
-  /** Set while src/smtp/ and the others are not integrated: the listeners only answer 421. */
-  readonly placeholders?: boolean;
 }
 
 const list = (addresses: readonly ListenAddress[]): string => (addresses.length === 0 ? 'off' : addresses.map(formatListenAddress).join(', '));
@@ -59,12 +57,11 @@ export function formatStartSummary(s: StartSummary): string {
       ? `local mail over LMTP to ${c.delivery.lmtp}`
       : `local mail to Maildirs under ${c.dataDir}/mail`;
   const remote = c.delivery.relayHost !== undefined ? `remote mail through relay_host ${c.delivery.relayHost.text}` : 'remote mail by MX lookup';
-  const placeholder = s.placeholders ? '   (placeholder: answers 421 until the SMTP server is integrated)' : '';
   const certNote = s.selfSigned ? `self-signed for ${c.hostname}${s.certCreated ? ', made now' : ''}` : 'from [tls]';
   const source = s.file === undefined ? 'embedded defaults: no configuration file' : s.file;
   const lines = [
     `Mailgate is running as ${c.hostname} (${source}).`,
-    `  MX (SMTP)                      ${list(c.smtp.listen)}${placeholder}`,
+    `  MX (SMTP)                      ${list(c.smtp.listen)}`,
     `  submission (STARTTLS, AUTH)    ${list(c.submission.listen)}`,
     `  submission (implicit TLS)      ${list(c.submission.tlsListen)}`,
     `  milter for Postfix             ${c.manager.connectionSpec}   (main.cf: smtpd_milters = ${milter})`,

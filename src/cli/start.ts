@@ -17,7 +17,7 @@ import { createLogger, type Logger } from '../mail/logger.js';
 import { FilterFront, readyToServe } from './filter-front.js';
 import { UsageError } from './options.js';
 import { handleSignals } from './signals.js';
-import { SERVICES_INTEGRATED, serviceFactories } from './start-factories.js';
+import { serviceFactories } from './start-factories.js';
 import { StartError, startMta, type ServiceFactories } from './start-services.js';
 import { formatStartSummary } from './start-summary.js';
 import { captureStrayConsole } from './stray-console.js';
@@ -150,7 +150,6 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
       certCreated: tls.created,
       children: front.children,
       command: process.env['MAILGATE_COMMAND'] ?? 'mailgate',
-      placeholders: !SERVICES_INTEGRATED,
     }),
   );
   const c = loaded.config;

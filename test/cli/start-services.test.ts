@@ -32,7 +32,7 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
       return {
         newId: () => '0000000001',
         enqueue: () => Promise.resolve(),
-        start: () => void log.push('queue started'),
+        start: () => Promise.resolve(void log.push('queue started')),
         stop: () => Promise.resolve(void log.push('queue stopped')),
       };
     },
