@@ -30,6 +30,8 @@ export interface QueueOptions extends QueueConfig {
   readonly hostname: string;
   readonly transport: Transport;
   readonly logger: Logger;
+  /** [delivery] destination_concurrency_limit: the scheduler hands a destination no more at once. */
+  readonly destinationConcurrencyLimit: number;
 }
 
 /** The queue: the Spool the SMTP server writes to, and the scheduler that hands its mail to the Transport. */
@@ -118,6 +120,7 @@ export async function startMta(
       ...config.queue,
       dataDir: config.dataDir,
       hostname: config.hostname,
+      destinationConcurrencyLimit: config.delivery.destinationConcurrencyLimit,
       transport,
       logger: logger.child({ service: 'queue' }),
     });
