@@ -1,0 +1,125 @@
+// `mailgate start` as the MTA under test: the built CLI run with a private mailgate.toml in a temp dir, on
+// free loopback ports. Tests talk to it with real clients (swaks, smtp-source, Postfix) and read what it
+// delivered from the Maildirs under its data_dir.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MAILGATE_CLI, REPO_ROOT, assertCliBuilt } from './mailgate.js';
+import { freePort } from './ports.js';
+import { runCommand, startDaemon, waitFor, type CommandResult, type Daemon } from './process.js';
+import { tcpListening } from './endpoint.js';
+import { makeTempDir, type TempDir } from './tmpdir.js';
+
+export interface MtaOptions {
+  /** Extra TOML appended to the generated file (sections the test needs, e.g. [delivery] relay_host). */
+  extra?: string;
+  /** The [smtp] mynetworks list; default the program's own default (loopback). */
+  mynetworks?: readonly string[];
+  /** Local domains ([domains] local); default ["localhost"]. */
+  localDomains?: readonly string[];
+}
+
+export interface Mta {
+  readonly dir: TempDir;
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly mxPort: number;
+  readonly submissionPort: number;
+  readonly tlsPort: number;
+  daemon(): Daemon;
+  /** Runs `mailgate ARGS --config FILE` to completion (stdin from `input`). */
+  cli(args: readonly string[], input?: string): Promise<CommandResult>;
+  /** Adds a user with a password (through --password-stdin). */
+  addUser(address: string, password: string): Promise<void>;
+  /** The message files delivered to a local user (new/ and cur/), contents. */
+  maildir(user: string): Promise<string[]>;
+  waitForMaildir(user: string, count: number, timeoutMs?: number): Promise<string[]>;
+  /** Starts (again) after stop or kill. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
+  assertCliBuilt();
+  const dir = await makeTempDir('mta');
+  const dataDir = join(dir.path, 'data');
+  const [mxPort, submissionPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+  const configFile = join(dir.path, 'mailgate.toml');
+  const lines = [
+    `data_dir = "${dataDir}"`,
+    `hostname = "mx.mailgate.test"`,
+    `[smtp]`,
+    `listen = ["127.0.0.1:${mxPort}"]`,
+    ...(opts.mynetworks ? [`mynetworks = ${JSON.stringify(opts.mynetworks)}`] : []),
+    `[submission]`,
+    `listen = ["127.0.0.1:${submissionPort}"]`,
+    `tls_listen = ["127.0.0.1:${tlsPort}"]`,
+    `[domains]`,
+    `local = ${JSON.stringify(opts.localDomains ?? ['localhost'])}`,
+    opts.extra ?? '',
+  ];
+  await writeFile(configFile, `${lines.join('\n')}\n`);
+  let daemon: Daemon | undefined;
+  const cli = (args: readonly string[], input?: string): Promise<CommandResult> =>
+    runCommand(process.execPath, [MAILGATE_CLI, ...args, '--config', configFile], { cwd: REPO_ROOT, timeoutMs: 30_000, input });
+  const maildir = async (user: string): Promise<string[]> => {
+    const [local, domain] = [user.slice(0, user.lastIndexOf('@')), user.slice(user.lastIndexOf('@') + 1)];
+    const root = join(dataDir, 'mail', domain, local);
+    const out: string[] = [];
+    for (const sub of ['new', 'cur']) {
+      let names: string[] = [];
+      try {
+        names = await readdir(join(root, sub));
+      } catch {
+        continue;
+      }
+      for (const n of names) out.push(await readFile(join(root, sub, n), 'latin1'));
+    }
+    return out;
+  };
+  const mta: Mta = {
+    dir,
+    configFile,
+    dataDir,
+    mxPort,
+    submissionPort,
+    tlsPort,
+    daemon: () => {
+      if (!daemon) throw new Error('mailgate start is not running');
+      return daemon;
+    },
+    cli,
+    async addUser(address, password) {
+      const r = await cli(['user', 'add', address, '--password-stdin'], `${password}\n`);
+      if (r.exitCode !== 0) throw new Error(`mailgate user add ${address} failed: exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
+    },
+    maildir,
+    waitForMaildir: (user, count, timeoutMs = 20_000) =>
+      waitFor(`${count} message(s) in ${user}'s Maildir`, async () => {
+        const m = await maildir(user);
+        return m.length >= count ? m : undefined;
+      }, { timeoutMs, daemon, intervalMs: 100 }),
+    async start() {
+      daemon = startDaemon('mailgate start', process.execPath, [MAILGATE_CLI, 'start', '--config', configFile], { cwd: REPO_ROOT });
+      const d = daemon;
+      await waitFor('mailgate start listening', async () => ((await tcpListening(mxPort)) && (await tcpListening(submissionPort)) ? true : undefined), {
+        daemon: d,
+        timeoutMs: 20_000,
+      });
+    },
+    async stop() {
+      await daemon?.stop(15_000);
+    },
+    async kill() {
+      if (!daemon) return;
+      process.kill(daemon.pid, 'SIGKILL');
+      await daemon.exited;
+    },
+    async remove() {
+      await daemon?.stop(5_000);
+      await dir.remove();
+    },
+  };
+  return mta;
+}
