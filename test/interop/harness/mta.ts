@@ -44,7 +44,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
   assertCliBuilt();
   const dir = await makeTempDir('mta');
   const dataDir = join(dir.path, 'data');
-  const [mxPort, submissionPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+  const [mxPort, submissionPort, tlsPort, milterPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const configFile = join(dir.path, 'mailgate.toml');
   const lines = [
     `data_dir = "${dataDir}"`,
@@ -57,6 +57,8 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     `tls_listen = ["127.0.0.1:${tlsPort}"]`,
     `[domains]`,
     `local = ${JSON.stringify(opts.localDomains ?? ['localhost'])}`,
+    // The milter listener for a Postfix beside it: on a free port, never the default 10025 that parallel tests share.
+    ...(opts.extra?.includes('[manager]') ? [] : [`[manager]`, `connection_spec = "inet:${milterPort}@[127.0.0.1]"`]),
     opts.extra ?? '',
   ];
   await writeFile(configFile, `${lines.join('\n')}\n`);
