@@ -30,6 +30,9 @@ export interface Mta {
   readonly mxPort: number;
   readonly submissionPort: number;
   readonly tlsPort: number;
+  /** The milter listener ([manager] connection_spec): a free port too, never the default 10025 that tests
+   * running in parallel (and the embedded-default test) would fight over. */
+  readonly milterPort: number;
   daemon(): Daemon;
   /** Runs `mailgate ARGS --config FILE` to completion (stdin from `input`). */
   cli(args: readonly string[], input?: string): Promise<CommandResult>;
@@ -49,7 +52,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
   assertCliBuilt();
   const dir = await makeTempDir('mta');
   const dataDir = join(dir.path, 'data');
-  const [mxPort, submissionPort, tlsPort] = [await freePort(), await freePort(), await freePort()];
+  const [mxPort, submissionPort, tlsPort, milterPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const configFile = join(dir.path, 'mailgate.toml');
   const lines = [
     `data_dir = "${dataDir}"`,
@@ -62,6 +65,8 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     `tls_listen = ["127.0.0.1:${tlsPort}"]`,
     `[domains]`,
     `local = ${JSON.stringify(opts.localDomains ?? ['localhost'])}`,
+    `[manager]`,
+    `connection_spec = "inet:${milterPort}@[127.0.0.1]"`,
     opts.extra ?? '',
   ];
   await writeFile(configFile, `${lines.join('\n')}\n`);
@@ -95,6 +100,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     mxPort,
     submissionPort,
     tlsPort,
+    milterPort,
     daemon: () => {
       if (!daemon) throw new Error('mailgate start is not running');
       return daemon;
