@@ -78,6 +78,7 @@ describe('Dovecot reads the Maildirs mailgate start delivered (one global mail_l
       td.defer(() => mta.remove());
       await mta.addUser('alice@localhost', 'alice-smtp');
       await mta.addUser('bob@localhost', 'bob-smtp');
+      await mta.addUser('carol@localhost', 'carol-smtp');
       const alias = await mta.cli(['alias', 'add', 'team@localhost', 'alice@localhost', 'bob@localhost']);
       expect(alias.exitCode, alias.stderr).toBe(0);
       await mta.start();
@@ -88,6 +89,7 @@ describe('Dovecot reads the Maildirs mailgate start delivered (one global mail_l
           users: [
             { name: 'alice@localhost', password: 'alice-imap' },
             { name: 'bob@localhost', password: 'bob-imap' },
+            { name: 'carol@localhost', password: 'carol-imap' },
           ],
           mailOwner: owner,
           extra: adminConf(join(mta.dataDir, 'mail'), owner),
@@ -175,6 +177,19 @@ describe('Dovecot reads the Maildirs mailgate start delivered (one global mail_l
     expect(msgs[2]?.text).toContain(`with ESMTP id ${ids.get('three')}`);
     // bob's mailbox was not touched by alice's flags.
     expect((await namesIn(bob, 'cur')).every((n) => n.endsWith(':2,'))).toBe(true);
+  });
+
+  test('a Maildir Dovecot made first (login before any mail, in mixed case) gets Mailgate\'s delivery to a mixed-case address', async ({ onTestFailed }) => {
+    setup.check();
+    onTestFailed(async () => console.error(await dovecot.log(), mta.daemon().output()));
+    const carol = join(mta.dataDir, 'mail', 'localhost', 'carol');
+    // Dovecot lower-cases the login (auth_username_format = %Lu, its default), so %d/%n is lower-case as Mailgate's path is.
+    expect(await imapMessages({ port: dovecot.imapPort, user: 'Carol@LocalHost', password: 'carol-imap' })).toEqual([]);
+    expect((await stat(join(carol, 'new'))).uid).toBe(owner.uid);
+    await send(mta, 'someone@example.org', 'CAROL@LocalHost', 'after dovecot');
+    await mta.waitForMaildir('carol@localhost', 1);
+    const msgs = await imapMessages({ port: dovecot.imapPort, user: 'Carol@LocalHost', password: 'carol-imap' });
+    expect(msgs.map(subjectOf)).toEqual(['after dovecot']);
   });
 });
 
