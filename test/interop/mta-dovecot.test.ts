@@ -7,10 +7,11 @@
 //    (virtual_uid_maps and mail_uid naming one vmail user). Flags set in Dovecot rename the file in cur/,
 //    and Mailgate keeps delivering beside Dovecot's dovecot-uidlist and index files.
 // 2. With `[delivery] lmtp`, local mail goes to Dovecot's LMTP listener; a user Dovecot does not know
-//    gets 550 5.1.1 there, and Mailgate bounces it to the (local) sender, who reads the DSN in Dovecot.
+//    gets 550 5.1.1 there, and Mailgate bounces it to the (local) sender, who reads the DSN in Dovecot;
+//    the same over Dovecot's LMTP unix socket.
 import { execFileSync } from 'node:child_process';
 import { chown, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startDovecot, type Dovecot } from './harness/dovecot.js';
 import { imapMessages, type ImapMessage } from './harness/imap.js';
@@ -270,5 +271,18 @@ describe('[delivery] lmtp: local mail goes to Dovecot over LMTP; Dovecot\'s 550 
       const r = await mta.cli(['queue', 'list']);
       return r.stdout.includes('Mail queue is empty') ? true : undefined;
     }, { timeoutMs: 20_000, intervalMs: 250 });
+  });
+
+  test('lmtp = "unix:PATH": Dovecot\'s LMTP unix socket (in its base_dir) works as the TCP listener does', async ({ onTestFailed }) => {
+    setup.check();
+    const socket = join(dirname(dovecot.configFile), 'run', 'lmtp');
+    const viaUnix = await makeMta({ extra: `[delivery]\nlmtp = "unix:${socket}"\n` });
+    td.defer(() => viaUnix.remove());
+    onTestFailed(async () => console.error(await dovecot.log(), viaUnix.daemon().output()));
+    await viaUnix.addUser('carol@localhost', 'smtp-secret');
+    await viaUnix.start();
+    const id = await send(viaUnix, 'someone@example.org', 'carol@localhost', 'over unix lmtp');
+    expect((await waitForImap('carol@localhost', 4)).map(subjectOf)).toContain('over unix lmtp');
+    expect(viaUnix.daemon().output()).toContain(`${id}: to=<carol@localhost>, relay=lmtp:unix:${socket}`);
   });
 });
