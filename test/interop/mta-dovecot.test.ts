@@ -286,3 +286,46 @@ describe('[delivery] lmtp: local mail goes to Dovecot over LMTP; Dovecot\'s 550 
     expect(viaUnix.daemon().output()).toContain(`${id}: to=<carol@localhost>, relay=lmtp:unix:${socket}`);
   });
 });
+
+// The two ways an administrator gets it wrong, so that the README's "same uid, first_valid_uid at or
+// below it" stays proven: Mailgate running as root leaves Maildirs no other uid may enter (Dovecot
+// refuses root for mail access), and Dovecot's default first_valid_uid (500) refuses a system user.
+describe('Dovecot cannot read Mailgate\'s Maildirs as another uid, nor with first_valid_uid above Mailgate\'s', LIMITS, () => {
+  const td = new Teardown();
+  const setup = setupGuard();
+  const owner = idsOf(MAIL_USER);
+  let rootMta: Mta;
+  beforeAll(() =>
+    setup.run(async () => {
+      rootMta = await makeMta();
+      td.defer(() => rootMta.remove());
+      await rootMta.addUser('alice@localhost', 'alice-smtp');
+      await rootMta.start();
+      await send(rootMta, 'someone@example.org', 'alice@localhost', 'root-owned');
+      await rootMta.waitForMaildir('alice@localhost', 1);
+    }),
+  );
+  afterAll(() => td.run());
+
+  const tryImap = async (extra: string): Promise<string> => {
+    const dovecot = td.add(await startDovecot({ users: [{ name: 'alice@localhost', password: 'alice-imap' }], mailOwner: owner, extra }));
+    await expect(imapMessages({ port: dovecot.imapPort, user: 'alice@localhost', password: 'alice-imap' })).rejects.toThrow();
+    return waitFor('the error in the Dovecot log', async () => {
+      const log = await dovecot.log();
+      return /imap\(alice@localhost\).*(Error|Fatal)/.test(log) ? log : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+  };
+
+  test('Mailgate as root: its 0700 directories refuse Dovecot\'s mail user', async () => {
+    setup.check();
+    const mail = join(rootMta.dataDir, 'mail');
+    expect((await stat(join(mail, 'localhost', 'alice', 'new'))).uid).toBe(0);
+    expect(await tryImap(adminConf(mail, owner))).toMatch(new RegExp(`Permission denied \\(euid=${owner.uid}\\(${MAIL_USER}\\).*dir owned by 0:0 mode=0700`));
+  });
+
+  test('first_valid_uid above Mailgate\'s uid (Debian\'s default 500): mail access refused', async () => {
+    setup.check();
+    const log = await tryImap(`${adminConf(join(rootMta.dataDir, 'mail'), owner)}first_valid_uid = 500\n`);
+    expect(log).toContain(`Mail access for users with UID ${owner.uid} not permitted (see first_valid_uid in config file`);
+  });
+});
