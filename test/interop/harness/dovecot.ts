@@ -5,13 +5,15 @@
 //
 // Users come from a passwd-file: name, {PLAIN} password (or a given {SCHEME}hash), and the Maildir
 // Dovecot opens for them (`userdb_mail=maildir:DIR`), so a test points a user at the Maildir
-// Mailgate wrote. Each user's home is a private dir in the temp dir (Dovecot keeps nothing there that
-// a test looks at, and the Maildir stays free of it).
+// Mailgate wrote; or, with no Maildir given, the global `mail_location` a test puts in `extra`, as an
+// administrator writes it (maildir:<data_dir>/mail/%d/%n). Each user's home is a private dir in the
+// temp dir (Dovecot keeps nothing there that a test looks at, and the Maildir stays free of it).
 //
 // Running as root: Dovecot refuses mail access as uid 0 or gid 0 ("Mail access not allowed for
 // root"; first_valid_uid/gid cannot lift it: imap and lmtp never get the allow-root flag), so under
-// root mail processes run as nobody:nogroup (mail_uid/mail_gid), the internal processes as `dovecot`
-// and the login processes as `dovenull` (the package's users). A Maildir written by root must then be
+// root mail processes run as nobody:nogroup (mail_uid/mail_gid; `mailOwner` names another, e.g. the
+// user the MTA runs as), the internal processes as `dovecot` and the login processes as `dovenull`
+// (the package's users). A Maildir written by root must then be
 // handed over: adoptMaildir() chowns the tree (start does it for each user's existing Maildir; call it
 // again after more root deliveries), and every parent directory must be traversable by others
 // (adoptMaildir's searchableFrom adds o+x where a writer made them 0700).
@@ -33,8 +35,11 @@ export interface DovecotUser {
   name: string;
   /** A plain password, or a hash with its scheme prefix ({SHA512-CRYPT}$6$..., {BLF-CRYPT}...). */
   password: string;
-  /** Absolute path of the user's Maildir (cur/ new/ tmp/ are created if missing). */
-  maildir: string;
+  /**
+   * Absolute path of the user's Maildir (cur/ new/ tmp/ are created if missing). Omitted: the user has no
+   * userdb_mail, so a global `mail_location` in `extra` applies, as an administrator writes it.
+   */
+  maildir?: string;
 }
 
 export interface DovecotOptions {
@@ -43,6 +48,11 @@ export interface DovecotOptions {
   extra?: string;
   /** Passed to adoptMaildir at start for each user's Maildir under it (e.g. Mailgate's data_dir). */
   searchableFrom?: string;
+  /**
+   * Under root: the uid/gid the mail processes run as (mail_uid/mail_gid; default nobody:nogroup), e.g.
+   * the MTA's own user, so that Dovecot opens the Maildirs it wrote as they are. Ignored when not root.
+   */
+  mailOwner?: { uid: number; gid: number };
 }
 
 export interface Dovecot {
@@ -97,8 +107,8 @@ function idsOf(user: string, group?: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-function processUsers(): { mail: { uid: number; gid: number }; internal: string; internalGroup: string; login: string } {
-  if (process.getuid?.() === 0) return { mail: idsOf('nobody', 'nogroup'), internal: 'dovecot', internalGroup: 'dovecot', login: 'dovenull' };
+function processUsers(mailOwner?: { uid: number; gid: number }): { mail: { uid: number; gid: number }; internal: string; internalGroup: string; login: string } {
+  if (process.getuid?.() === 0) return { mail: mailOwner ?? idsOf('nobody', 'nogroup'), internal: 'dovecot', internalGroup: 'dovecot', login: 'dovenull' };
   const me = userInfo();
   const group = execFileSync('id', ['-gn'], { encoding: 'utf8' }).trim();
   return { mail: { uid: me.uid, gid: me.gid }, internal: me.username, internalGroup: group, login: me.username };
@@ -140,12 +150,12 @@ async function makeSearchable(from: string, maildir: string): Promise<void> {
 }
 
 function passwdLine(user: DovecotUser, home: string): string {
-  for (const field of [user.name, user.password, user.maildir]) {
+  for (const field of [user.name, user.password, user.maildir ?? '']) {
     if (/[:\n]/.test(field)) throw new Error(`dovecot: a passwd-file field may not contain ':' or a newline: ${JSON.stringify(field)}`);
   }
   const password = user.password.startsWith('{') ? user.password : `{PLAIN}${user.password}`;
   // user:password:uid:gid:gecos:home:shell:extra — uid/gid empty: mail_uid/mail_gid apply.
-  return `${user.name}:${password}::::${home}::userdb_mail=maildir:${user.maildir}`;
+  return `${user.name}:${password}::::${home}::${user.maildir === undefined ? '' : `userdb_mail=maildir:${user.maildir}`}`;
 }
 
 function dovecotConf(root: string, imapPort: number, lmtpPort: number, users: ReturnType<typeof processUsers>, extra: string): string {
@@ -197,7 +207,7 @@ ${rootless ? '# Not root: no chroot for the login and anvil processes.\nservice 
 
 export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
   await requireDovecot();
-  const users = processUsers();
+  const users = processUsers(opts.mailOwner);
   const { uid, gid } = users.mail;
   const adoptMaildir = async (maildir: string, adopt: { searchableFrom?: string } = {}): Promise<void> => {
     if (uid === process.getuid?.()) return; // not root: Dovecot's mail processes run as us
@@ -210,13 +220,14 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
   const root = tmp.path;
   // Each user's Maildir (created if missing, handed to the mail owner), private home, passwd-file line.
   const prepareUser = async (user: DovecotUser): Promise<string> => {
+    const home = await tmp.sub(join('home', user.name), 0o700);
+    await chown(home, uid, gid);
+    if (user.maildir === undefined) return passwdLine(user, home);
     const maildir = resolve(user.maildir);
     // 0755: parents this creates must stay searchable (adoptMaildir checks them).
     for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, sub), { recursive: true, mode: 0o755 });
     const from = opts.searchableFrom === undefined ? undefined : resolve(opts.searchableFrom);
     await adoptMaildir(maildir, from !== undefined && isUnder(from, maildir) ? { searchableFrom: from } : {});
-    const home = await tmp.sub(join('home', user.name), 0o700);
-    await chown(home, uid, gid);
     return passwdLine({ ...user, maildir }, home);
   };
   const lines: string[] = [];

@@ -1,7 +1,7 @@
 // `mailgate start` as the MTA under test: the built CLI run with a private mailgate.toml in a temp dir, on
 // free loopback ports. Tests talk to it with real clients (swaks, smtp-source, Postfix) and read what it
 // delivered from the Maildirs under its data_dir.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAILGATE_CLI, REPO_ROOT, assertCliBuilt } from './mailgate.js';
 import { freePort } from './ports.js';
@@ -16,6 +16,11 @@ export interface MtaOptions {
   mynetworks?: readonly string[];
   /** Local domains ([domains] local); default ["localhost"]. */
   localDomains?: readonly string[];
+  /**
+   * Runs `mailgate start` and every `mailgate` command as this user (the suite runs as root), as an
+   * administrator runs the MTA under its own account: data_dir is made 0700 and owned by it.
+   */
+  runAs?: { uid: number; gid: number };
 }
 
 export interface Mta {
@@ -25,6 +30,9 @@ export interface Mta {
   readonly mxPort: number;
   readonly submissionPort: number;
   readonly tlsPort: number;
+  /** The milter listener ([manager] connection_spec): a free port too, never the default 10025 that tests
+   * running in parallel (and the embedded-default test) would fight over. */
+  readonly milterPort: number;
   daemon(): Daemon;
   /** Runs `mailgate ARGS --config FILE` to completion (stdin from `input`). */
   cli(args: readonly string[], input?: string): Promise<CommandResult>;
@@ -62,9 +70,14 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     opts.extra ?? '',
   ];
   await writeFile(configFile, `${lines.join('\n')}\n`);
+  const asUser = opts.runAs === undefined ? {} : { uid: opts.runAs.uid, gid: opts.runAs.gid };
+  if (opts.runAs !== undefined) {
+    await mkdir(dataDir, { mode: 0o700 });
+    await chown(dataDir, opts.runAs.uid, opts.runAs.gid);
+  }
   let daemon: Daemon | undefined;
   const cli = (args: readonly string[], input?: string): Promise<CommandResult> =>
-    runCommand(process.execPath, [MAILGATE_CLI, ...args, '--config', configFile], { cwd: REPO_ROOT, timeoutMs: 30_000, input });
+    runCommand(process.execPath, [MAILGATE_CLI, ...args, '--config', configFile], { cwd: REPO_ROOT, timeoutMs: 30_000, input, ...asUser });
   const maildir = async (user: string): Promise<string[]> => {
     const [local, domain] = [user.slice(0, user.lastIndexOf('@')), user.slice(user.lastIndexOf('@') + 1)];
     const root = join(dataDir, 'mail', domain, local);
@@ -87,6 +100,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     mxPort,
     submissionPort,
     tlsPort,
+    milterPort,
     daemon: () => {
       if (!daemon) throw new Error('mailgate start is not running');
       return daemon;
@@ -103,7 +117,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
         return m.length >= count ? m : undefined;
       }, { timeoutMs, daemon, intervalMs: 100 }),
     async start() {
-      daemon = startDaemon('mailgate start', process.execPath, [MAILGATE_CLI, 'start', '--config', configFile], { cwd: REPO_ROOT });
+      daemon = startDaemon('mailgate start', process.execPath, [MAILGATE_CLI, 'start', '--config', configFile], { cwd: REPO_ROOT, ...asUser });
       const d = daemon;
       await waitFor('mailgate start listening', async () => ((await tcpListening(mxPort)) && (await tcpListening(submissionPort)) ? true : undefined), {
         daemon: d,

@@ -78,6 +78,9 @@ export interface Daemon {
 export interface DaemonOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run as this user and group (the test runs as root), e.g. the MTA as an unprivileged mail user. */
+  uid?: number;
+  gid?: number;
 }
 
 export function startDaemon(name: string, cmd: string, args: readonly string[], opts: DaemonOptions = {}): Daemon {
@@ -86,6 +89,8 @@ export function startDaemon(name: string, cmd: string, args: readonly string[], 
     env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'], // no stdin: peers must not wait for a terminal
     detached: true,
+    ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+    ...(opts.gid === undefined ? {} : { gid: opts.gid }),
   });
   live.add(child);
   let all = '';
@@ -159,6 +164,8 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: opts.timeoutMs ?? 30_000,
       killSignal: 'SIGKILL',
+      ...(opts.uid === undefined ? {} : { uid: opts.uid }),
+      ...(opts.gid === undefined ? {} : { gid: opts.gid }),
     });
     let stdout = '';
     let stderr = '';
