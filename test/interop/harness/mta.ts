@@ -21,6 +21,8 @@ export interface MtaOptions {
    * administrator runs the MTA under its own account: data_dir is made 0700 and owned by it.
    */
   runAs?: { uid: number; gid: number };
+  /** Further [smtp] lines, e.g. "recipient_limit = 3" (a second [smtp] table in `extra` would be refused). */
+  smtp?: string;
 }
 
 export interface Mta {
@@ -60,6 +62,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     `[smtp]`,
     `listen = ["127.0.0.1:${mxPort}"]`,
     ...(opts.mynetworks ? [`mynetworks = ${JSON.stringify(opts.mynetworks)}`] : []),
+    ...(opts.smtp ? [opts.smtp] : []),
     `[submission]`,
     `listen = ["127.0.0.1:${submissionPort}"]`,
     `tls_listen = ["127.0.0.1:${tlsPort}"]`,

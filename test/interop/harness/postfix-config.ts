@@ -6,7 +6,7 @@ import { join } from 'node:path';
 // Every service in chroot n (the temp dirs are not set up as chroot jails), but
 // smtpd may be chrooted in the queue directory, as Debian does, to test how it
 // names a milter socket. Only what a relay-only instance needs; postlog is
-// required by maillog_file.
+// required by maillog_file; tlsmgr by smtpd's STARTTLS (without it: "454 4.7.0 TLS not available").
 export const masterCf = (port: number, smtpdChroot = false): string => `
 127.0.0.1:${port} inet n - ${smtpdChroot ? 'y' : 'n'} - - smtpd
 cleanup   unix  n - n - 0 cleanup
@@ -27,6 +27,7 @@ discard   unix  - - n - - discard
 anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 `;
 
 export function mainCf(root: string, milters: string, relayPort: number, extra: Record<string, string>): string {

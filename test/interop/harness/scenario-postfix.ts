@@ -3,9 +3,16 @@
 // as Mailgate's `mynetworks = []`), local.example stands for a local domain (relay_domains: anyone may
 // send to it, any local part), at most 3 recipients per message, relay refused with
 // reject_unauth_destination (554 5.7.1; Postfix's default defer_unauth_destination would say 454),
-// and no error back-off so that the 5xx replies come at once. Accepted mail goes to its smtp-sink.
+// HELO/EHLO required before MAIL (as Mailgate always does),
+// and no error back-off so that the 5xx replies come at once. STARTTLS is offered (a throw-away
+// self-signed certificate), as Mailgate's MX listener offers it; a bare LF ends a line
+// (smtpd_forbid_bare_newline = normalize, Postfix 3.9's default and Mailgate's behaviour; 3.7's
+// default "no" takes it as a line end too, but this says so). Accepted mail goes to its smtp-sink.
+import { join } from 'node:path';
 import { startPostfix, type Postfix } from './postfix.js';
+import { runCommand } from './process.js';
 import type { ScenarioTarget } from './smtp-scenario.js';
+import { makeTempDir } from './tmpdir.js';
 
 export const SCENARIO_POSTFIX_PARAMS: Readonly<Record<string, string>> = {
   mynetworks: '192.0.2.0/24',
@@ -13,6 +20,11 @@ export const SCENARIO_POSTFIX_PARAMS: Readonly<Record<string, string>> = {
   smtpd_relay_restrictions: 'permit_mynetworks, reject_unauth_destination',
   smtpd_recipient_limit: '3',
   smtpd_error_sleep_time: '0',
+  // Mailgate (smtp-server) always wants HELO/EHLO before MAIL.
+  smtpd_helo_required: 'yes',
+  smtpd_tls_security_level: 'may',
+  smtpd_forbid_bare_newline: 'normalize',
+  smtpd_forbid_bare_newline_exclusions: '',
 };
 
 /** The scenario variables for that Postfix. */
@@ -23,8 +35,27 @@ export const SCENARIO_POSTFIX_VARS: Readonly<Record<string, string>> = {
 };
 
 /** Starts it; `extra` overrides parameters (e.g. { mynetworks: '127.0.0.0/8' }). */
-export function startScenarioPostfix(extra: Record<string, string> = {}): Promise<Postfix> {
-  return startPostfix({ milterSpec: '', extra: { ...SCENARIO_POSTFIX_PARAMS, ...extra } });
+export async function startScenarioPostfix(extra: Record<string, string> = {}): Promise<Postfix> {
+  const tls = await makeTempDir('scenario-tls');
+  const [cert, key] = [join(tls.path, 'cert.pem'), join(tls.path, 'key.pem')];
+  const r = await runCommand('/usr/bin/openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=mailgate-test.localdomain', '-keyout', key, '-out', cert,
+  ]);
+  if (r.exitCode !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  let pf: Postfix;
+  try {
+    pf = await startPostfix({ milterSpec: '', extra: { ...SCENARIO_POSTFIX_PARAMS, smtpd_tls_cert_file: cert, smtpd_tls_key_file: key, ...extra } });
+  } catch (err) {
+    await tls.remove();
+    throw err;
+  }
+  return {
+    ...pf,
+    async stop() {
+      await pf.stop();
+      await tls.remove();
+    },
+  };
 }
 
 export function postfixTarget(pf: Postfix, name = 'postfix'): ScenarioTarget {
