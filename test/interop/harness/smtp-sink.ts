@@ -47,6 +47,8 @@ export interface SmtpSinkOptions {
   backlog?: number;
   /** Further smtp-sink options, placed before the address. */
   args?: readonly string[];
+  /** Listen on this 127.0.0.1 port (a peer that comes up where a client already points); default a free one. */
+  port?: number;
 }
 
 export interface SmtpSink {
@@ -98,7 +100,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
   const dumpDir = save ? await tmp.sub('dump') : undefined;
   const { uid, gid } = postfixIds();
   if (dumpDir !== undefined) await chown(dumpDir, uid, gid); // smtp-sink writes as `postfix`
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = ['-u', 'postfix', ...sinkArgs(opts), ...(dumpDir === undefined ? [] : ['-d', join(dumpDir, 'msg.')])];
   const daemon = startDaemon('smtp-sink', SMTP_SINK, [...args, `127.0.0.1:${port}`, String(opts.backlog ?? 100)]);
   try {
