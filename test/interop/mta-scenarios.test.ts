@@ -4,6 +4,8 @@
 // class and enhanced status code, except for the deliberate differences pinned in DELIBERATE below.
 // Afterwards nothing is left half-written: the queue is empty and the mailbox holds exactly the
 // messages that got their final 250 (a client that vanished mid-DATA left nothing behind).
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeMta, type Mta } from './harness/mta.js';
 import type { Postfix } from './harness/postfix.js';
@@ -37,6 +39,16 @@ const DELIBERATE: Readonly<Record<string, readonly { readonly line: RegExp; read
       why: 'Mailgate is stricter: a bare CR is no white space in a command (RFC 5321 §2.3.8), so "NOOP<CR>NOOP" is an unknown command; Postfix reads the CR as a separator.',
     },
   ],
+  'long-command-line': [
+    {
+      line: /^step 4 .* reply 1: mailgate 421 4\.4\.2 .* \| postfix 250 2\.0\.0 /,
+      why: 'Mailgate is stricter: a command line past 16 KiB (smtp-server\'s limit; RFC 5321 allows 512 octets) ends the session with 421, where Postfix drops what is past line_length_limit and goes on.',
+    },
+    {
+      line: /^step 5 .* reply 1: mailgate \(none\) \| postfix 221 2\.0\.0 /,
+      why: 'So Mailgate has closed the connection before the QUIT.',
+    },
+  ],
   'too-many-recipients': [
     {
       line: /^step 7 .* reply 1: mailgate 250 2\.1\.5 .* \| postfix 452 4\.5\.3 /,
@@ -57,7 +69,7 @@ describe('differential: scenario files against mailgate start and Postfix', LIMI
   beforeAll(() =>
     setup.run(async () => {
       postfix = td.add(await startScenarioPostfix());
-      mta = await makeMta({ mynetworks: [], localDomains: ['local.example'], smtp: 'recipient_limit = 3' });
+      mta = await makeMta({ mynetworks: [], localDomains: ['local.example'], smtp: 'recipient_limit = 3\nidle_timeout = 3' });
       td.defer(() => mta.remove());
       await mta.addUser(LOCAL_USER, 'scenario-pass-1');
       await mta.start();
@@ -100,5 +112,8 @@ describe('differential: scenario files against mailgate start and Postfix', LIMI
     expect(mail).toHaveLength(accepted.mailgate);
     expect(mail.join('\n')).not.toContain('never finished');
     expect((await postfix.sink!.waitForMessages(accepted.postfix)).join('\n')).not.toContain('never finished');
+    expect(await postfix.sink!.messages()).toHaveLength(accepted.postfix);
+    // No half-written file anywhere in the queue: tmp/ (a message being received), messages/, state/ are empty.
+    for (const sub of ['tmp', 'messages', 'state', 'hold']) expect(await readdir(join(mta.dataDir, 'queue', sub)).catch(() => []), sub).toEqual([]);
   });
 });
