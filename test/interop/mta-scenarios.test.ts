@@ -69,7 +69,7 @@ describe('differential: scenario files against mailgate start and Postfix', LIMI
   beforeAll(() =>
     setup.run(async () => {
       postfix = td.add(await startScenarioPostfix());
-      mta = await makeMta({ mynetworks: [], localDomains: ['local.example'], smtp: 'recipient_limit = 3\nidle_timeout = 3' });
+      mta = await makeMta({ mynetworks: [], localDomains: ['local.example'], smtp: 'recipient_limit = 3\nidle_timeout = 3\nmessage_size_limit = 10000' });
       td.defer(() => mta.remove());
       await mta.addUser(LOCAL_USER, 'scenario-pass-1');
       await mta.start();

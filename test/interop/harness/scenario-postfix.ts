@@ -24,6 +24,8 @@ export const SCENARIO_POSTFIX_PARAMS: Readonly<Record<string, string>> = {
   smtpd_helo_required: 'yes',
   // stall-mid-data.json: a client idle this long is cut off with 421 4.4.2 (Mailgate: idle_timeout = 3).
   smtpd_timeout: '3s',
+  // oversized.json (Mailgate: message_size_limit = 10000).
+  message_size_limit: '10000',
   smtpd_tls_security_level: 'may',
   smtpd_forbid_bare_newline: 'normalize',
   smtpd_forbid_bare_newline_exclusions: '',
