@@ -4,9 +4,10 @@
  * and submission over implicit TLS (465). As Postfix with smtpd_tls_auth_only: AUTH is offered only over
  * TLS, except to a loopback client. XCLIENT only from xclient_hosts (smtpd_authorized_xclient_hosts).
  * Limits per client address: connections, messages per minute (both waived for mynetworks, as Postfix's
- * smtpd_client_event_limit_exceptions), failed AUTHs. Three small additions to smtp-server, each in its
+ * smtpd_client_event_limit_exceptions), failed AUTHs. Four small additions to smtp-server, each in its
  * own file: our enhanced status codes kept (enhanced-codes.ts), HELO/DATA/RSET hooks (command-hooks.ts), a
- * greeting without its 100 ms wait (prompt-greeting.ts); the client's name is forward-confirmed
+ * greeting without its 100 ms wait (prompt-greeting.ts), MAIL/RCPT without an address as Postfix answers
+ * them (command-syntax.ts); the client's name is forward-confirmed
  * (client-name.ts).
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -20,6 +21,7 @@ import type { Spool } from '../store/spool.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from './client-limits.js';
 import { confirmingResolver, type NameLookups } from './client-name.js';
 import { installCommandHooks, type CommandHooks } from './command-hooks.js';
+import { installCommandSyntax } from './command-syntax.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
 import { greetPromptly } from './prompt-greeting.js';
 import { clientText } from './log-lines.js';
@@ -78,6 +80,7 @@ export interface MailServer {
 export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDeps): MailServer {
   keepOwnEnhancedCodes();
   installCommandHooks();
+  installCommandSyntax();
   greetPromptly();
   const o = options.smtp;
   const mynetworks = new NetworkList(o.mynetworks);

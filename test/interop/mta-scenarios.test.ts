@@ -23,16 +23,6 @@ const LOCAL_USER = SCENARIO_POSTFIX_VARS['local_user']!;
  * compareScenario reports ("step N (...) reply K: mailgate ... | postfix ..."), with why.
  */
 const DELIBERATE: Readonly<Record<string, readonly { readonly line: RegExp; readonly why: string }[]>> = {
-  'bad-syntax': [
-    {
-      line: /^step 6 .* reply 1: mailgate 501 5\.1\.7 .* \| postfix 501 5\.5\.4 /,
-      why: 'An empty MAIL FROM: is answered by smtp-server as a bad sender address (5.1.7), Postfix as bad command syntax (5.5.4): same reply code, a neighbouring enhanced code; harmless.',
-    },
-    {
-      line: /^step 10 .* reply 1: mailgate 501 5\.1\.3 .* \| postfix 501 5\.5\.4 /,
-      why: 'The same for an empty RCPT TO: (5.1.3, bad destination address syntax).',
-    },
-  ],
   'bare-cr': [
     {
       line: /^step 3 .* reply 1: mailgate 500 5\.5\.2 .* \| postfix 250 2\.0\.0 /,

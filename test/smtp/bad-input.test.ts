@@ -36,6 +36,24 @@ describe('commands', () => {
     c.close();
   });
 
+  it('answers MAIL/RCPT without an address as Postfix does: 501 5.5.4 (command syntax), not a bad-address code', async () => {
+    started = await startServer();
+    const c = await RawClient.open(started.port('mx'));
+    await c.reply();
+    await c.command('EHLO client.test');
+    expect(await c.command('MAIL FROM:')).toMatch(/^501 5\.5\.4 Syntax: MAIL FROM:<address>/);
+    expect(await c.command('MAIL')).toMatch(/^501 5\.5\.4 /);
+    expect(await c.command('MAIL TO:<x@remote.example>')).toMatch(/^501 5\.5\.4 /);
+    // A malformed address is still a bad address (Postfix: 501 5.1.7).
+    expect(await c.command('MAIL FROM:<x@remote.example')).toMatch(/^501 5\.1\.7 /);
+    expect(await c.command('MAIL FROM:<x@remote.example>')).toMatch(/^250 /);
+    expect(await c.command('RCPT TO:')).toMatch(/^501 5\.5\.4 Syntax: RCPT TO:<address>/);
+    expect(await c.command('RCPT FROM:<alice@example.org>')).toMatch(/^501 5\.5\.4 /);
+    expect(await c.command('RCPT TO:<alice@example.org')).toMatch(/^501 5\.1\.3 /);
+    expect(await c.command('RCPT TO:<alice@example.org>')).toMatch(/^250 /);
+    c.close();
+  });
+
   it('ends an idle session with 421 4.4.2', async () => {
     started = await startServer({ smtp: { idleTimeout: 0.3 } });
     const done = hangGuard(300);
