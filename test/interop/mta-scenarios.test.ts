@@ -61,7 +61,7 @@ describe('differential: scenario files against mailgate start and Postfix', LIMI
       postfix = td.add(await startScenarioPostfix());
       mta = await makeMta({ mynetworks: [], localDomains: ['local.example'], smtp: 'recipient_limit = 3\nidle_timeout = 3\nmessage_size_limit = 10000' });
       td.defer(() => mta.remove());
-      await mta.addUser(LOCAL_USER, 'scenario-pass-1');
+      for (const [name, address] of Object.entries(SCENARIO_POSTFIX_VARS)) if (name.startsWith('local_user')) await mta.addUser(address, 'scenario-pass-1');
       await mta.start();
       pf = postfixTarget(postfix);
       mg = { name: 'mailgate', port: mta.mxPort, vars: { ...SCENARIO_POSTFIX_VARS } };

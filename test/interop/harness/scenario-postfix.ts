@@ -35,6 +35,9 @@ export const SCENARIO_POSTFIX_PARAMS: Readonly<Record<string, string>> = {
 export const SCENARIO_POSTFIX_VARS: Readonly<Record<string, string>> = {
   helo: 'client.example',
   local_user: 'user@local.example',
+  local_user_2: 'user2@local.example',
+  local_user_3: 'user3@local.example',
+  local_user_4: 'user4@local.example',
   remote_domain: 'remote.example',
 };
 
