@@ -4,6 +4,7 @@
 // (listed by `mailgate queue list`) and delivered by `mailgate queue flush` once it is up, no bounce for
 // a message from <>, and a bad destination not delaying a good one. The installed swaks (20201014) has
 // no --dsn-* options, so the messages with DSN parameters are sent as raw SMTP (the scenario runner).
+// A remote that drops the connection after the data is retried and bounced without wedging the queue.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from '../interop/harness/mta.js';
 import { freePort } from '../interop/harness/ports.js';
@@ -212,5 +213,40 @@ describe('mailgate start: a remote that is down', LIMITS, () => {
     await waitQueueEmpty(mta);
     // No bounce, no delay warning.
     expect((await mta.maildir('alice@localhost')).length).toBe(0);
+  });
+});
+
+describe('mailgate start: a remote that drops the connection mid-DATA', LIMITS, () => {
+  let mta: Mta;
+  let sink: SmtpSink;
+  beforeAll(async () => {
+    // smtp-sink reads the message, then hangs up without answering the final dot.
+    ({ mta, sink } = (await mtaWithSink({ dropAfter: ['.'] }, queueToml(4))) as { mta: Mta; sink: SmtpSink });
+  }, 60_000);
+  afterAll(async () => {
+    await mta?.remove();
+    await sink?.stop();
+  });
+
+  it('is retried, then bounced; the queue does not wedge and local mail still flows', async () => {
+    const r = await swaks(mta.mxPort, ['--from', 'alice@localhost', '--to', 'gina@remote.example', '--header', 'Subject: cut off']);
+    expect(r.stdout).toMatch(/<- {2}250 2\.0\.0 Ok: queued as/);
+    const id = /queued as ([0-9A-Z]+)/.exec(r.stdout)![1]!;
+    const local = await swaks(mta.mxPort, ['--from', 'alice@localhost', '--to', 'bob@localhost', '--header', 'Subject: meanwhile']);
+    expect(local.stdout).toMatch(/<- {2}250 2\.0\.0 Ok: queued as/);
+    await mta.waitForMaildir('bob@localhost', 1, 10_000);
+    const mail = await waitFor('the bounce in alice\'s Maildir', async () => {
+      const m = await mta.maildir('alice@localhost');
+      return dsnFor(m, 'cut off') ? m : undefined;
+    }, { timeoutMs: 30_000, daemon: mta.daemon() });
+    const dsn = dsnFor(mail, 'cut off')!;
+    expect(dsn).toMatch(/^Final-Recipient: rfc822; ?gina@remote\.example/m);
+    expect(dsn).toMatch(/^Action: failed/m);
+    expect(dsn).toMatch(/^Status: 4\.\d\.\d/m);
+    const deferred = mta.daemon().output().split('\n').filter((l) => l.includes(`"msg":"${id}: to=<gina@remote.example>`) && l.includes('status=deferred'));
+    expect(deferred.length, mta.daemon().output()).toBeGreaterThanOrEqual(2);
+    // The sink got the data each time (it counts every final dot).
+    expect(sink.count()).toBeGreaterThanOrEqual(2);
+    await waitQueueEmpty(mta);
   });
 });
