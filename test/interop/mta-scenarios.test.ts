@@ -7,6 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RawClient } from '../smtp/raw-client.js';
 import { makeMta, type Mta } from './harness/mta.js';
 import type { Postfix } from './harness/postfix.js';
 import { postfixTarget, SCENARIO_POSTFIX_VARS, startScenarioPostfix } from './harness/scenario-postfix.js';
@@ -87,6 +88,26 @@ describe('differential: scenario files against mailgate start and Postfix', LIMI
     for (const p of pinned) expect(c.differences.some((d) => p.line.test(d)), `stale pin ${p.line}: ${p.why}\n${describeComparison(c)}`).toBe(true);
     // The files' expectations are Postfix's exact replies; Mailgate is held to the comparison above.
     expect(c.b.ok, c.b.transcript).toBe(true);
+  });
+
+  test.each(['mailgate', 'postfix'] as const)('STARTTLS injection, past the handshake: %s never runs the commands pipelined after STARTTLS', async (side) => {
+    setup.check();
+    const c = await RawClient.open(side === 'mailgate' ? mta.mxPort : postfix.port);
+    try {
+      expect((await c.reply())?.at(-1)).toMatch(/^220 /);
+      expect(await c.command('EHLO client.example')).toMatch(/^250 /);
+      c.write(`STARTTLS\r\nMAIL FROM:<injected@example.org>\r\nRCPT TO:<${LOCAL_USER}>\r\n`);
+      expect((await c.reply())?.at(-1)).toMatch(/^220 2\.0\.0 /);
+      await c.startTls();
+      expect(await c.command('EHLO client.example')).toMatch(/^250 /);
+      // Had the injected MAIL been kept, this RCPT would be accepted and DATA would get 354.
+      expect(await c.command(`RCPT TO:<${LOCAL_USER}>`)).toMatch(/^503 5\.5\.1 /);
+      expect(await c.command('DATA')).toMatch(/^503 5\.5\.1 /);
+      expect(await c.command('MAIL FROM:<honest@example.org>')).toMatch(/^250 2\.1\.0 /);
+      expect(await c.command('QUIT')).toMatch(/^221 /);
+    } finally {
+      c.close();
+    }
   });
 
   test('afterwards: the queue is empty and the mailbox holds exactly the accepted messages', async () => {
