@@ -12,6 +12,8 @@ export interface DeliveryRequest {
   /** The recipients still to be delivered (the queue leaves out those done before). */
   readonly recipients: readonly QueuedRecipient[];
   readonly envid?: string;
+  /** RFC 3461 RET from MAIL FROM, passed on to a next hop that offers DSN. */
+  readonly ret?: 'FULL' | 'HDRS';
   /** When the message arrived (ms since the epoch): with queueId it names the message's Maildir file, so a
    * delivery repeated after a crash replaces the file it wrote before instead of adding a second copy. */
   readonly arrival?: number;
@@ -33,6 +35,11 @@ export interface RecipientResult {
   readonly diagnostic: string;
   /** The remote reply's SMTP code and text when there was one (DSN Diagnostic-Code: smtp; …). */
   readonly remoteReply?: string;
+  /**
+   * Delivered to a next hop that offers DSN and was given this recipient's NOTIFY: notifications are its
+   * job from here (RFC 3461 §6.2.3), so the queue sends no "relayed" success notice of its own.
+   */
+  readonly dsnPassedOn?: boolean;
   /** Who took it: "mx.example.org[192.0.2.1]:25", "maildir", "lmtp:[127.0.0.1]:24". */
   readonly relay?: string;
 }
