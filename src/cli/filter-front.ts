@@ -77,6 +77,14 @@ export class FilterFront {
     this.chain.replace(chainFromConfig(next.config, this.logger, this.env));
   }
 
+  /**
+   * Stops listening and lets the MTA sessions in flight finish (the server's drain timeout); the chain stays
+   * for whoever still uses it (`mailgate start`'s SMTP sessions draining at the same time). close() ends it.
+   */
+  async stopListening(): Promise<void> {
+    await this.server.close();
+  }
+
   /** Stops listening, lets the MTA sessions in flight finish (the server's drain timeout), ends the chain. */
   async close(): Promise<void> {
     await this.server.close();

@@ -135,7 +135,9 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
     reload,
     stop: async (signal) => {
       logger.info({ signal, graceSeconds: SHUTDOWN_GRACE_SECONDS }, 'shutting down: no new connections; sessions in flight may finish');
-      await mta.stop(SHUTDOWN_GRACE_SECONDS);
+      // Both listeners close at once and drain side by side (SIGTERM means no new connection anywhere, and
+      // the stop stays within the grace, not the sum of two); the chain both use is ended after them.
+      await Promise.all([mta.stop(SHUTDOWN_GRACE_SECONDS), front.stopListening()]);
       await front.close();
     },
   });
