@@ -174,6 +174,24 @@ describe('mailgate start: SIGTERM drains the SMTP sessions in flight', () => {
     },
     (SHUTDOWN_GRACE_SECONDS + 90) * 1000,
   );
+
+  it('a second SIGTERM during the drain exits at once (status 1), as the README says', async () => {
+    mta = await makeMta();
+    await mta.addUser('alice@localhost', 'pw-alice-1');
+    await mta.start();
+    const daemon = mta.daemon();
+    const stalling = await intoData(mta.mxPort);
+    stalling.write('Subject: stalls\r\n\r\nnever ends\r\n');
+    process.kill(daemon.pid, 'SIGTERM');
+    await waitFor('the shutdown to start', () => (/shutting down/.test(daemon.output()) ? true : undefined), { timeoutMs: 10_000 });
+    process.kill(daemon.pid, 'SIGTERM');
+    // Hang guard well under the grace: the second signal does not wait for the stalled session.
+    const status = await Promise.race([daemon.exited, new Promise((r) => setTimeout(() => r('still running'), (SHUTDOWN_GRACE_SECONDS * 1000) / 2))]);
+    expect(status).toEqual({ code: 1, signal: null });
+    expect(daemon.output()).toMatch(/second stop signal: exiting without waiting for the drain/);
+    await stalling.waitClosed(10_000);
+    expect(await mta.maildir('alice@localhost')).toEqual([]);
+  }, 60_000);
 });
 
 describe('mailgate start: SIGHUP reloads the chain', () => {
