@@ -7,8 +7,8 @@
  * smtpd_client_event_limit_exceptions), failed AUTHs. Four small additions to smtp-server, each in its
  * own file: our enhanced status codes kept (enhanced-codes.ts), HELO/DATA/RSET hooks (command-hooks.ts), a
  * greeting without its 100 ms wait (prompt-greeting.ts), MAIL/RCPT without an address as Postfix answers
- * them (command-syntax.ts); the client's name is forward-confirmed
- * (client-name.ts).
+ * them (command-syntax.ts); the client's name is forward-confirmed (client-name.ts). And one guard against
+ * a Node crash when closing during a TLS handshake (tls-protocol-guard.ts).
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { SmtpConfig, SubmissionConfig } from '../config/schema.js';
@@ -24,6 +24,7 @@ import { installCommandHooks, type CommandHooks } from './command-hooks.js';
 import { installCommandSyntax } from './command-syntax.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
 import { greetPromptly } from './prompt-greeting.js';
+import { guardTlsProtocol } from './tls-protocol-guard.js';
 import { clientText } from './log-lines.js';
 import { smtpError } from './replies.js';
 import { SmtpSession, type ListenerKind } from './session.js';
@@ -82,6 +83,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
   installCommandHooks();
   installCommandSyntax();
   greetPromptly();
+  guardTlsProtocol();
   const o = options.smtp;
   const mynetworks = new NetworkList(o.mynetworks);
   const xclientHosts = new NetworkList(o.xclientHosts);
