@@ -30,20 +30,22 @@ export class FilterFront {
   private constructor(
     /** The chain every session opens: the SMTP server's and the milter listener's alike. */
     readonly chain: ReloadableChain,
-    readonly server: MilterServer,
+    /** The milter listener; undefined when `mailgate start`'s file has no [manager] section. */
+    readonly server: MilterServer | undefined,
     private readonly stress: PostfixStress,
     private readonly env: { stressThreshold: () => number },
     private readonly logger: Logger,
   ) {}
 
-  /** Builds the chain from `loaded` and listens on [manager] connection_spec. */
-  static async start(loaded: LoadedConfig, logger: Logger): Promise<FilterFront> {
+  /** Builds the chain from `loaded` and, unless `listen` is false, listens on [manager] connection_spec. */
+  static async start(loaded: LoadedConfig, logger: Logger, listen = true): Promise<FilterFront> {
     // As milter-manager does behind Postfix: stressed at 3/4 of smtpd's process limit, unless [stress]
     // says otherwise. Learnt in the background (postconf may take seconds) and read at each connect.
     const stress = new PostfixStress(logger);
     const env = { stressThreshold: () => stress.threshold };
     const chain = new ReloadableChain(chainFromConfig(loaded.config, logger, env));
     const m = loaded.config.manager;
+    if (!listen) return new FilterFront(chain, undefined, stress, env, logger);
     const server = new MilterServer(chain, {
       logger,
       mode: m.unixSocketMode,
@@ -82,12 +84,12 @@ export class FilterFront {
    * for whoever still uses it (`mailgate start`'s SMTP sessions draining at the same time). close() ends it.
    */
   async stopListening(): Promise<void> {
-    await this.server.close();
+    await this.server?.close();
   }
 
   /** Stops listening, lets the MTA sessions in flight finish (the server's drain timeout), ends the chain. */
   async close(): Promise<void> {
-    await this.server.close();
+    await this.server?.close();
     await this.chain.chain.dispose();
     await this.stress.stop();
   }

@@ -16,6 +16,8 @@ export interface StartSummary {
   readonly children: readonly string[];
   /** How the reader runs the command: "mailgate", or "npx mailgate" inside the clone. */
   readonly command: string;
+  /** Whether the milter listener runs (a configuration file without [manager] has none); default true. */
+  readonly milterListener?: boolean;
 }
 
 const list = (addresses: readonly ListenAddress[]): string => (addresses.length === 0 ? 'off' : addresses.map(formatListenAddress).join(', '));
@@ -64,7 +66,9 @@ export function formatStartSummary(s: StartSummary): string {
     `  MX (SMTP)                      ${list(c.smtp.listen)}`,
     `  submission (STARTTLS, AUTH)    ${list(c.submission.listen)}`,
     `  submission (implicit TLS)      ${list(c.submission.tlsListen)}`,
-    `  milter for Postfix             ${c.manager.connectionSpec}   (main.cf: smtpd_milters = ${milter})`,
+    s.milterListener === false
+      ? `  milter for Postfix             off   (a [manager] section with connection_spec turns it on)`
+      : `  milter for Postfix             ${c.manager.connectionSpec}   (main.cf: smtpd_milters = ${milter})`,
     `  filters                        ${s.children.length === 0 ? 'none ([[milter]] in the configuration)' : s.children.join(', ')}`,
     `  local domains                  ${c.domains.local.length === 0 ? 'none in the configuration' : c.domains.local.join(', ')} (and those added with \`domain add\`)`,
     `  delivery                       ${delivery}; ${remote}`,

@@ -103,7 +103,7 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
 
   let front: FilterFront;
   try {
-    front = await FilterFront.start(loaded, logger);
+    front = await FilterFront.start(loaded, logger, milterListenerWanted(loaded));
   } catch (err) {
     throw new StartError(`milter listener ${loaded.config.manager.connectionSpec}: ${(err as Error).message}`);
   }
@@ -152,15 +152,28 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
       certCreated: tls.created,
       children: front.children,
       command: process.env['MAILGATE_COMMAND'] ?? 'mailgate',
+      milterListener: front.server !== undefined,
     }),
   );
   const c = loaded.config;
   logger.info(
-    { smtp: c.smtp.listen.length, submission: c.submission.listen.length, submissions: c.submission.tlsListen.length, milter: c.manager.connectionSpec, dataDir: c.dataDir },
+    { smtp: c.smtp.listen.length, submission: c.submission.listen.length, submissions: c.submission.tlsListen.length, milter: front.server !== undefined ? c.manager.connectionSpec : 'off', dataDir: c.dataDir },
     'mailgate started',
   );
   await stopped;
   logger.info('stopped');
   // Everything is closed; a handle a library forgot must not keep a stopped server alive.
   setTimeout(() => process.exit(0), 2000).unref();
+}
+
+/**
+ * Whether `mailgate start` serves the chain to an MTA beside it: always on the embedded default (a Postfix
+ * on the same machine may use it), and with a configuration file only when the file has a [manager]
+ * section: `mailgate start --config` runs what the file enables, and an unasked-for listener on 10025
+ * would be a surprise (and a port clash for a second instance).
+ */
+export function milterListenerWanted(loaded: LoadedConfig): boolean {
+  if (loaded.file === undefined) return true;
+  for (const [key, origin] of loaded.origins) if (key.startsWith('manager.') && origin !== 'default') return true;
+  return false;
 }

@@ -53,3 +53,20 @@ describe('sectionsNeedingRestart', () => {
     expect(sectionsNeedingRestart(a, a)).toEqual([]);
   });
 });
+
+describe('the milter listener of mailgate start', () => {
+  it('runs on the embedded default and with a file only when the file has a [manager] section', async () => {
+    const { milterListenerWanted } = await import('../../src/cli/start.js');
+    expect(milterListenerWanted(embeddedDefaults('/tmp'))).toBe(true);
+    expect(milterListenerWanted(parseConfig('[smtp]\nlisten = ["127.0.0.1:25"]\n', '/x.toml'))).toBe(false);
+    expect(milterListenerWanted(parseConfig('[manager]\nconnection_spec = "inet:10026@[127.0.0.1]"\n', '/x.toml'))).toBe(true);
+    expect(milterListenerWanted(parseConfig('[manager]\nmax_connections = 10\n', '/x.toml'))).toBe(true);
+  });
+
+  it('says so in the summary when it is off', () => {
+    const loaded = parseConfig('[smtp]\nlisten = ["127.0.0.1:25"]\n', '/x.toml');
+    const text = formatStartSummary({ config: loaded.config, file: '/x.toml', certFile: '/c', selfSigned: true, certCreated: false, children: [], command: 'mailgate', milterListener: false });
+    expect(text).toMatch(/milter for Postfix +off /);
+    expect(text).not.toContain('smtpd_milters');
+  });
+});
