@@ -1,0 +1,126 @@
+// A real Postfix on both sides of `mailgate start` (the issue's "a real Postfix relaying into Mailgate and
+// receiving from it"):
+//
+//   swaks → Postfix (relayhost = [127.0.0.1]:<Mailgate MX>) → Mailgate MX → alice's Maildir
+//   swaks → Mailgate submission (AUTH) → relay_host [127.0.0.1]:<Postfix> → Postfix
+//         (transport_maps: remote.example → smtp:[127.0.0.1]:<sink>) → smtp-sink
+//
+// One Postfix serves both directions: its relayhost is Mailgate's MX, and a transport map sends the one
+// remote domain on to smtp-sink, so that mail from Mailgate does not loop back. Each side's Received
+// field must name the other (helo, address) and Postfix's log must say status=sent.
+import { appendFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeMta, type Mta } from './harness/mta.js';
+import { startPostfix, type Postfix } from './harness/postfix.js';
+import { startSmtpSink, type SmtpSink } from './harness/smtp-sink.js';
+import { setupGuard } from './harness/setup-guard.js';
+import { Teardown } from './harness/teardown.js';
+import { describeResult, runCommand, waitFor, type CommandResult } from './harness/process.js';
+import { queueIdOf } from './harness/swaks.js';
+
+const POSTFIX_HELO = 'mailgate-test.localdomain'; // myhostname in harness/postfix-config.ts
+const PASSWORD = 'relay-through-postfix-7';
+
+function swaks(args: readonly string[]): Promise<CommandResult> {
+  return runCommand('/usr/bin/swaks', ['--timeout', '30s', '--helo', 'client.example', ...args], { timeoutMs: 45_000 });
+}
+
+/** The header block of a message (sink dump or Maildir file), unfolded field by field. */
+function fields(message: string): string[] {
+  const out: string[] = [];
+  for (const line of message.slice(0, message.search(/\r?\n\r?\n/)).split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && out.length > 0) out[out.length - 1] += ` ${line.trim()}`;
+    else out.push(line);
+  }
+  return out;
+}
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^$()|[\]{}\\]/g, '\\$&');
+
+describe('a real Postfix relaying into mailgate start and receiving from it', { timeout: 90_000 }, () => {
+  const td = new Teardown();
+  const setup = setupGuard();
+  let sink: SmtpSink;
+  let mta: Mta;
+  let pf: Postfix;
+
+  beforeAll(() =>
+    setup.run(async () => {
+      sink = td.add(await startSmtpSink());
+      mta = await makeMta({ mynetworks: [] });
+      td.defer(() => mta.remove());
+      pf = td.add(
+        await startPostfix({
+          milterSpec: '',
+          relayPort: mta.mxPort,
+          extra: { transport_maps: `inline:{ {remote.example=smtp:[127.0.0.1]:${sink.port}} }` },
+        }),
+      );
+      // Postfix's port is known only now: the smarthost goes at the end of Mailgate's config.
+      await appendFile(mta.configFile, `[delivery]\nrelay_host = "[127.0.0.1]:${pf.port}"\n`);
+      await mta.addUser('alice@localhost', PASSWORD);
+      await mta.start();
+    }),
+  );
+  afterAll(() => td.run());
+
+  const diagnostics = async (): Promise<string> =>
+    `--- maillog ---\n${await pf.log()}\n--- mailgate ---\n${mta.daemon().output().slice(-6000)}`;
+
+  it('Postfix relays into the MX: the message is in the Maildir, our Received names Postfix, Postfix logs status=sent', async () => {
+    setup.check();
+    const r = await swaks(['--server', `127.0.0.1:${pf.port}`, '--from', 'someone@example.org', '--to', 'alice@localhost', '--header', 'Subject: via postfix']);
+    const pfId = queueIdOf(r.stdout);
+    expect(pfId, describeResult(r)).toBeDefined();
+    const sent = await pf
+      .waitForLog(new RegExp(`${pfId}: to=<alice@localhost>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${mta.mxPort},.* status=sent \\(250 2\\.0\\.0 Ok: queued as ([0-9A-Z]+)\\)`))
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${await diagnostics()}`);
+      });
+    const ourId = /queued as ([0-9A-Z]+)\)/.exec(sent)?.[1] ?? '';
+    const [msg = ''] = await mta.waitForMaildir('alice@localhost', 1);
+    expect(msg).toContain('Subject: via postfix');
+    const received = fields(msg).filter((f) => f.startsWith('Received:'));
+    // Ours on top, naming Postfix's helo and address and our queue id (the one Postfix logged);
+    // Postfix's below it, naming swaks's helo.
+    expect(received[0], msg).toMatch(
+      new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by mx\\.mailgate\\.test \\(Mailgate\\) with ESMTP id ${ourId}\\b`),
+    );
+    expect(received[1], msg).toMatch(new RegExp(`^Received: from client\\.example \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by ${escapeRe(POSTFIX_HELO)} \\(Postfix\\) with E?SMTP id ${pfId}\\b`));
+  });
+
+  it('Mailgate relays an authenticated user\'s mail through Postfix to the sink: both Received fields arrive, Postfix logs status=sent', async () => {
+    setup.check();
+    const r = await swaks([
+      '--server', `127.0.0.1:${mta.submissionPort}`, '--tls',
+      '--auth', 'PLAIN', '--auth-user', 'alice@localhost', '--auth-password', PASSWORD,
+      '--from', 'alice@localhost', '--to', 'bob@remote.example', '--header', 'Subject: out through postfix',
+    ]); // prettier-ignore
+    const ourId = queueIdOf(r.stdout);
+    expect(r.stdout, describeResult(r)).toMatch(/<[-~] {2}250 2\.0\.0 Ok: queued as/);
+    const sentLine = await pf
+      .waitForLog(new RegExp(`: to=<bob@remote\\.example>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${sink.port},.* status=sent `))
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${await diagnostics()}`);
+      });
+    const pfId = /: ([0-9A-F]+): to=/.exec(sentLine)?.[1] ?? '';
+    const dump = await waitFor('the message at the sink', async () => (await sink.messages()).find((m) => m.includes('Subject: out through postfix') && m.endsWith('\n\n')), {
+      timeoutMs: 20_000,
+      diagnostics,
+    });
+    const received = fields(dump).filter((f) => f.startsWith('Received:') && !f.includes('(smtp-sink)'));
+    // Postfix's, naming our EHLO and address, above ours (the authenticated submission).
+    expect(received[0], dump).toMatch(new RegExp(`^Received: from mx\\.mailgate\\.test \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by ${escapeRe(POSTFIX_HELO)} \\(Postfix\\) with E?SMTPS? id ${pfId}\\b`));
+    expect(received[1], dump).toMatch(new RegExp(`^Received: from client\\.example \\([^)]*\\[127\\.0\\.0\\.1\\]\\) \\(using TLSv1\\.[23] with cipher \\S+ \\(\\d+/\\d+ bits\\)\\) by mx\\.mailgate\\.test \\(Mailgate\\) with ESMTPSA id ${ourId}\\b`));
+    expect(received).toHaveLength(2);
+    // The envelope Postfix got from us is the one swaks gave.
+    expect(dump).toMatch(/^X-Mail-Args: <alice@localhost>/m);
+    expect(dump).toMatch(/^X-Rcpt-Args: <bob@remote\.example>/m);
+    // Nothing left behind in Postfix's queue, nor in ours.
+    const pq = await runCommand('/usr/sbin/postqueue', ['-c', pf.configDir, '-p']);
+    expect(pq.stdout, describeResult(pq)).toMatch(/Mail queue is empty/);
+    const mq = await mta.cli(['queue', 'list']);
+    expect(mq.exitCode, describeResult(mq)).toBe(0);
+    expect(mq.stdout, describeResult(mq)).not.toContain(ourId ?? '?');
+  });
+});
