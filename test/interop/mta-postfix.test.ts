@@ -53,7 +53,10 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
         await startPostfix({
           milterSpec: '',
           relayPort: mta.mxPort,
-          extra: { transport_maps: `inline:{ {remote.example=smtp:[127.0.0.1]:${sink.port}} }` },
+          extra: {
+            transport_maps: `inline:{ {remote.example=smtp:[127.0.0.1]:${sink.port}} }`,
+            smtpd_recipient_restrictions: 'check_recipient_access inline:{ {refused.example=REJECT no such domain here} }',
+          },
         }),
       );
       // Postfix's port is known only now: the smarthost goes at the end of Mailgate's config.
@@ -122,5 +125,49 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     const mq = await mta.cli(['queue', 'list']);
     expect(mq.exitCode, describeResult(mq)).toBe(0);
     expect(mq.stdout, describeResult(mq)).not.toContain(ourId ?? '?');
+  });
+
+  it('a recipient Mailgate refuses at RCPT (550 5.1.1) makes Postfix bounce, and its bounce comes back into the Maildir', async () => {
+    setup.check();
+    const r = await swaks(['--server', `127.0.0.1:${pf.port}`, '--from', 'alice@localhost', '--to', 'nobody@localhost', '--header', 'Subject: to nobody']);
+    const pfId = queueIdOf(r.stdout);
+    expect(pfId, describeResult(r)).toBeDefined();
+    await pf
+      .waitForLog(new RegExp(`${pfId}: to=<nobody@localhost>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${mta.mxPort},.* status=bounced \\(host [^)]* said: 550 5\\.1\\.1 `))
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${await diagnostics()}`);
+      });
+    // Postfix's DSN, from <> through its relayhost (our MX), to the sender's Maildir.
+    const dsn = await waitFor('Postfix\'s bounce in alice\'s Maildir', async () => (await mta.maildir('alice@localhost')).find((m) => m.includes(`X-Postfix-Queue-ID: ${pfId}`)), {
+      timeoutMs: 20_000,
+      diagnostics,
+    });
+    expect(dsn).toMatch(/^Content-Type: multipart\/report; report-type=delivery-status;/m);
+    expect(dsn).toMatch(/^Final-Recipient: rfc822; nobody@localhost$/m);
+    expect(dsn).toMatch(/^Diagnostic-Code: smtp; 550 5\.1\.1 /m);
+    expect(fields(dsn)[0]).toMatch(new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by mx\\.mailgate\\.test \\(Mailgate\\)`));
+  });
+
+  it('a recipient Postfix refuses at RCPT makes Mailgate bounce to the local sender (RFC 3464), nothing reaches the sink', async () => {
+    setup.check();
+    const r = await swaks([
+      '--server', `127.0.0.1:${mta.submissionPort}`, '--tls',
+      '--auth', 'PLAIN', '--auth-user', 'alice@localhost', '--auth-password', PASSWORD,
+      '--from', 'alice@localhost', '--to', 'bob@refused.example', '--header', 'Subject: refused by postfix',
+    ]); // prettier-ignore
+    const ourId = queueIdOf(r.stdout);
+    expect(r.stdout, describeResult(r)).toMatch(/<[-~] {2}250 2\.0\.0 Ok: queued as/);
+    await pf.waitForLog(/NOQUEUE: reject: RCPT from [^:]*: 554 5\.7\.1 <bob@refused\.example>: Recipient address rejected: no such domain here/);
+    const dsn = await waitFor('our bounce in alice\'s Maildir', async () => (await mta.maildir('alice@localhost')).find((m) => /^Final-Recipient: rfc822; ?bob@refused\.example/m.test(m)), {
+      timeoutMs: 30_000,
+      diagnostics,
+    });
+    expect(dsn, dsn).toMatch(/^Content-Type: multipart\/report;[\s\S]*report-type="?delivery-status/m);
+    expect(dsn, dsn).toMatch(/^Action: failed$/m);
+    expect(dsn, dsn).toMatch(/^Status: 5\.7\.1$/m);
+    expect(dsn, dsn).toMatch(/^Diagnostic-Code: smtp; ?554 5\.7\.1 <bob@refused\.example>: Recipient address rejected: no such domain here/m);
+    expect(dsn, dsn).toContain('Subject: refused by postfix');
+    expect(ourId).toBeDefined();
+    expect((await sink.messages()).some((m) => m.includes('Subject: refused by postfix'))).toBe(false);
   });
 });
