@@ -15,6 +15,7 @@
 // One set of peers and one MTA serve the file; a peer that cannot start makes every test FAIL
 // (setupGuard), never skip.
 import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from './harness/mta.js';
@@ -27,12 +28,14 @@ import { startClamavMilter, type ClamavMilter } from './harness/clamav-milter.js
 import { setupGuard } from './harness/setup-guard.js';
 import { Teardown } from './harness/teardown.js';
 import { makeTempDir } from './harness/tmpdir.js';
-import { describeResult, runCommand, type CommandResult } from './harness/process.js';
+import { describeResult, runCommand, waitFor, type CommandResult } from './harness/process.js';
 
 const USER = `alice@${DKIM_DOMAIN}`;
 const PASSWORD = 'milters-all-the-way-3';
 /** Loopback must not count as internal to opendkim: a documentation address instead. */
 const NOT_LOOPBACK = '192.0.2.250';
+/** A phrase our spamd scores 8: spam (>= 5) but below spamass-milter's -r 15, so it is rewritten, not refused. */
+const SPAMMY = 'MAILGATE-SPAMMY-PHRASE';
 
 function swaks(args: readonly string[]): Promise<CommandResult> {
   return runCommand('/usr/bin/swaks', ['--timeout', '60s', '--helo', 'client.example', ...args], { timeoutMs: 75_000 });
@@ -47,6 +50,52 @@ function fields(message: string): string[] {
   }
   return out;
 }
+
+/** One SMTP session, step by step (a command, or a whole message ending "\r\n."): every reply, greeting first. */
+async function smtpSteps(port: number, steps: readonly string[], timeoutMs = 60_000): Promise<string[]> {
+  const sock = connect({ host: '127.0.0.1', port });
+  sock.setEncoding('latin1');
+  let buf = '';
+  let ended = false;
+  let wake: () => void = () => undefined;
+  sock.on('data', (d: string) => {
+    buf += d;
+    wake();
+  });
+  sock.on('error', () => undefined);
+  sock.on('close', () => {
+    ended = true;
+    wake();
+  });
+  const deadline = Date.now() + timeoutMs;
+  const reply = async (): Promise<string> => {
+    for (;;) {
+      const m = /^(?:\d{3}-[^\n]*\n)*\d{3}(?: [^\n]*)?\n/.exec(buf);
+      if (m) {
+        buf = buf.slice(m[0].length);
+        return m[0].trimEnd();
+      }
+      if (ended || Date.now() > deadline) throw new Error(`no SMTP reply (${ended ? 'closed' : 'timeout'}); pending ${JSON.stringify(buf)}`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
+    }
+  };
+  try {
+    const out = [await reply()];
+    for (const step of steps) {
+      sock.write(`${step}\r\n`);
+      out.push(await reply());
+    }
+    return out;
+  } finally {
+    sock.destroy();
+  }
+}
+
+const rfc822 = (subject: string, body: string): string =>
+  [`From: <someone@example.org>`, `To: <${USER}>`, `Subject: ${subject}`, `Message-ID: <${subject}@example.org>`, '', body, '.'].join('\r\n');
 
 const indexOfField = (fs: readonly string[], name: string): number => fs.findIndex((f) => f.toLowerCase().startsWith(`${name.toLowerCase()}:`));
 
@@ -69,7 +118,7 @@ describe('mailgate start with opendkim, spamass-milter, clamav-milter and a buil
         signedFile = join(tmp.path, 'signed.eml');
         const spec = (name: string): string => libmilterSpec(unixEndpoint(tmp.path, `${name}.sock`));
         const started = await Promise.allSettled([
-          (async () => (spamd = td.add(await startSpamd())))(),
+          (async () => (spamd = td.add(await startSpamd({ localCf: [`body MAILGATE_SPAMMY /${SPAMMY}/`, 'score MAILGATE_SPAMMY 8.0'] }))))(),
           (async () => (clamd = td.add(await startClamd())))(),
           (async () =>
             (dkim = td.add(await startOpenDkim({ spec: spec('dkim'), verify: true, extraConf: ['MTA ORIGINATING', `InternalHosts ${NOT_LOOPBACK}`] }))))(),
@@ -124,6 +173,14 @@ connection_spec = "${spec('dkim')}"
       `--- spamass-milter ---\n${spamass?.daemon.output()}`,
       `--- clamav-milter ---\n${await clamav?.log()}`,
     ].join('\n');
+
+  /** The Maildir files whose Subject is one of `subjects`, once all are there. */
+  const waitForSubjects = (subjects: readonly string[]): Promise<string[]> =>
+    waitFor(`${subjects.join(', ')} in the Maildir`, async () => {
+      const all = await mta.maildir(USER);
+      const found = subjects.map((s) => all.find((m) => new RegExp(`^Subject: ${s}\r?$`, 'm').test(m)));
+      return found.every((m) => m !== undefined) ? (found as string[]) : undefined;
+    }, { timeoutMs: 30_000 });
 
   const withDiagnostics = async <T>(p: Promise<T>): Promise<T> => {
     try {
@@ -188,5 +245,51 @@ connection_spec = "${spec('dkim')}"
     expect(r.stdout, describeResult(r)).toMatch(new RegExp(`^<\\*\\*\\s+5\\d\\d 5\\.7\\.1 Virus found: ${virus}`, 'm'));
     expect(r.stdout).not.toMatch(/queued as/);
     expect((await mta.maildir(USER)).length).toBe(before);
+  });
+
+  it('GTUBE, ham, EICAR, ham in ONE SMTP session: each message judged on its own, the hams delivered', async () => {
+    setup.check();
+    const envelope = ['MAIL FROM:<someone@example.org>', `RCPT TO:<${USER}>`, 'DATA'];
+    const replies = await smtpSteps(mta.mxPort, [
+      'EHLO client.example',
+      ...envelope,
+      rfc822('multi-gtube', `spam follows\r\n${GTUBE}`),
+      ...envelope,
+      rfc822('multi-ham-1', 'first ordinary message'),
+      ...envelope,
+      rfc822('multi-eicar', `virus follows\r\n${EICAR}`),
+      ...envelope,
+      rfc822('multi-ham-2', 'second ordinary message'),
+      'QUIT',
+    ]);
+    const transcript = replies.join('\n');
+    // Greeting, EHLO, then MAIL/RCPT/DATA/dot four times: the dots' replies are at 5, 9, 13, 17.
+    expect(replies[5], transcript).toMatch(new RegExp(`^550 5\\.7\\.1 ${SPAMASS_REJECT_TEXT}`));
+    expect(replies[9], transcript).toMatch(/^250 2\.0\.0 Ok: queued as/);
+    expect(replies[13], transcript).toMatch(/^5\d\d 5\.7\.1 Virus found/);
+    expect(replies[17], transcript).toMatch(/^250 2\.0\.0 Ok: queued as/);
+    const delivered = await withDiagnostics(
+      waitForSubjects(['multi-ham-1', 'multi-ham-2']),
+    );
+    for (const msg of delivered) {
+      expect(msg).toMatch(/^X-Spam-Status: No, /m);
+      expect(msg).toMatch(/^X-Virus-Status: Clean$/m);
+    }
+    expect((await mta.maildir(USER)).some((m) => /Subject: multi-(gtube|eicar)/.test(m))).toBe(false);
+  });
+
+  it('spamass-milter rewrites a spammy message (8 points, below -r 15): the new body and headers are what the Maildir holds', async () => {
+    setup.check();
+    const r = await swaks(['--server', `127.0.0.1:${mta.mxPort}`, '--from', 'someone@example.org', '--to', USER, '--header', 'Subject: spammy', '--body', `Buy now\n${SPAMMY}\n`]);
+    expect(r.stdout, describeResult(r)).toMatch(/<- {2}250 2\.0\.0 Ok: queued as/);
+    const [msg = ''] = await withDiagnostics(waitForSubjects(['spammy']));
+    expect(msg).toMatch(/^X-Spam-Flag: YES$/m);
+    expect(msg).toMatch(/^X-Spam-Status: Yes, score=\d+\.\d+ required=5\.0 tests=.*MAILGATE_SPAMMY/m);
+    // report_safe: the body became SpamAssassin's report with the original attached.
+    expect(msg).toMatch(/^Content-Type: multipart\/mixed; boundary=/m);
+    expect(msg).toContain('Spam detection software');
+    expect(msg).toContain(SPAMMY);
+    expect(fields(msg)[0], msg).toMatch(/^Received: from client\.example .* by mx\.mailgate\.test \(Mailgate\) with ESMTP id /);
+    expect(msg).toMatch(/^X-Virus-Status: Clean$/m);
   });
 });
