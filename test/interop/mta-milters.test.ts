@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from './harness/mta.js';
 import { libmilterSpec, unixEndpoint } from './harness/endpoint.js';
-import { startOpenDkim, DKIM_DOMAIN, type OpenDkim } from './harness/opendkim.js';
+import { startOpenDkim, txtRecordText, DKIM_DOMAIN, DKIM_SELECTOR, type OpenDkim } from './harness/opendkim.js';
 import { startSpamd, GTUBE, type Spamd } from './harness/spamd.js';
 import { startSpamassMilter, SPAMASS_REJECT_TEXT, type SpamassMilter } from './harness/spamass-milter.js';
 import { startClamd, EICAR, EICAR_VIRUS_NAME, type Clamd } from './harness/clamd.js';
@@ -109,12 +109,14 @@ describe('mailgate start with opendkim, spamass-milter, clamav-milter and a buil
   let spamass: SpamassMilter;
   let clamav: ClamavMilter;
   let signedFile = '';
+  let tmpPath = '';
 
   beforeAll(
     () =>
       setup.run(async () => {
         const tmp = await makeTempDir('mta-milters');
         td.defer(() => tmp.remove());
+        tmpPath = tmp.path;
         signedFile = join(tmp.path, 'signed.eml');
         const spec = (name: string): string => libmilterSpec(unixEndpoint(tmp.path, `${name}.sock`));
         const started = await Promise.allSettled([
@@ -291,5 +293,33 @@ connection_spec = "${spec('dkim')}"
     expect(msg).toContain(SPAMMY);
     expect(fields(msg)[0], msg).toMatch(/^Received: from client\.example .* by mx\.mailgate\.test \(Mailgate\) with ESMTP id /);
     expect(msg).toMatch(/^X-Virus-Status: Clean$/m);
+  });
+
+  it('a spammy submission: rewritten by spamass-milter, then signed by opendkim; the Maildir copy verifies (opendkim -t)', async () => {
+    setup.check();
+    const r = await swaks([
+      '--server', `127.0.0.1:${mta.submissionPort}`, '--tls',
+      '--auth', 'PLAIN', '--auth-user', USER, '--auth-password', PASSWORD,
+      '--from', USER, '--to', USER, '--header', 'Subject: spammy-signed', '--body', `Buy now\n${SPAMMY}\n`,
+    ]); // prettier-ignore
+    expect(r.stdout, describeResult(r)).toMatch(/<[-~] {2}250 2\.0\.0 Ok: queued as/);
+    const [signed = ''] = await withDiagnostics(waitForSubjects(['spammy-signed']));
+    expect(signed).toMatch(/^X-Spam-Flag: YES$/m);
+    expect(signed).toContain('Spam detection software');
+    expect(fields(signed)[0], signed).toMatch(/^DKIM-Signature: /);
+    // Verified offline by opendkim's test mode (-t) with the signer's public key: not through the MX,
+    // whose chain would rewrite the still-spammy body again before its opendkim sees it.
+    const file = join(tmpPath, 'spammy-signed.eml');
+    await writeFile(file, signed);
+    const keys = join(tmpPath, 'keys');
+    await writeFile(keys, `${DKIM_SELECTOR}._domainkey.${DKIM_DOMAIN} ${txtRecordText(dkim.publicKeyRecord)}\n`);
+    const conf = join(tmpPath, 'verify.conf');
+    await writeFile(conf, ['Mode v', `TestPublicKeys ${keys}`, 'Syslog no', 'Background no', ''].join('\n'));
+    const t = await runCommand('/usr/sbin/opendkim', ['-x', conf, '-vvv', '-t', file], { timeoutMs: 30_000 });
+    expect(`${t.stdout}${t.stderr}`, describeResult(t)).toMatch(/: verification \(s=test, d=example\.com, 2048-bit key\) succeeded$/m);
+    // The control: one byte of the body changed, the same check fails.
+    await writeFile(file, signed.replace('Spam detection software', 'Spam detection Software'));
+    const tampered = await runCommand('/usr/sbin/opendkim', ['-x', conf, '-vvv', '-t', file], { timeoutMs: 30_000 });
+    expect(`${tampered.stdout}${tampered.stderr}`, describeResult(tampered)).toMatch(/: verification \(.*\) failed: signature verification failed$/m);
   });
 });
