@@ -8,7 +8,8 @@
 // One Postfix serves both directions: its relayhost is Mailgate's MX, and a transport map sends the one
 // remote domain on to smtp-sink, so that mail from Mailgate does not loop back. Each side's Received
 // field must name the other (helo, address) and Postfix's log must say status=sent.
-import { appendFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from './harness/mta.js';
 import { startPostfix, type Postfix } from './harness/postfix.js';
@@ -56,12 +57,15 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
           extra: {
             transport_maps: `inline:{ {remote.example=smtp:[127.0.0.1]:${sink.port}} }`,
             smtpd_recipient_restrictions: 'check_recipient_access inline:{ {refused.example=REJECT no such domain here} }',
+            // Small enough for one test to go past it (Mailgate's own limit is larger).
+            message_size_limit: '200000',
           },
         }),
       );
       // Postfix's port is known only now: the smarthost goes at the end of Mailgate's config.
       await appendFile(mta.configFile, `[delivery]\nrelay_host = "[127.0.0.1]:${pf.port}"\n`);
       await mta.addUser('alice@localhost', PASSWORD);
+      await mta.addUser('carol@localhost', 'carol-password-9');
       await mta.start();
     }),
   );
@@ -169,5 +173,46 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     expect(dsn, dsn).toContain('Subject: refused by postfix');
     expect(ourId).toBeDefined();
     expect((await sink.messages()).some((m) => m.includes('Subject: refused by postfix'))).toBe(false);
+  });
+
+  it('Postfix delivers an 8-bit message to two local users and a missing one in one transaction: bytes intact, the missing one bounced', async () => {
+    setup.check();
+    const text = 'Grüße aus Köln — 日本語のテキスト';
+    const r = await swaks([
+      '--server', `127.0.0.1:${pf.port}`, '--from', 'alice@localhost', '--to', 'alice@localhost,carol@localhost,ghost@localhost',
+      '--header', 'Subject: eight bit', '--header', 'Content-Type: text/plain; charset=UTF-8', '--header', 'Content-Transfer-Encoding: 8bit',
+      '--body', text,
+    ]); // prettier-ignore
+    const pfId = queueIdOf(r.stdout);
+    expect(pfId, describeResult(r)).toBeDefined();
+    await pf.waitForLog(new RegExp(`${pfId}: to=<carol@localhost>, relay=127\\.0\\.0\\.1\\[127\\.0\\.0\\.1\\]:${mta.mxPort},.* status=sent `));
+    await pf.waitForLog(new RegExp(`${pfId}: to=<ghost@localhost>, .* status=bounced \\(host [^)]* said: 550 5\\.1\\.1 `));
+    const bytes = Buffer.from(text, 'utf8');
+    for (const user of ['alice@localhost', 'carol@localhost']) {
+      const msg = await waitFor(`the 8-bit message for ${user}`, async () => (await mta.maildir(user)).find((m) => m.includes('Subject: eight bit')), {
+        timeoutMs: 20_000,
+        diagnostics,
+      });
+      expect(Buffer.from(msg, 'latin1').includes(bytes), msg).toBe(true);
+    }
+  });
+
+  it('a message over Postfix\'s message_size_limit (its EHLO SIZE): Mailgate does not send it and bounces it (5.3.4), as Postfix\'s smtp client does', async () => {
+    setup.check();
+    const bodyFile = join(mta.dir.path, 'big-body.txt');
+    await writeFile(bodyFile, Array.from({ length: 4_000 }, (_, i) => `line ${i} ${'x'.repeat(70)}`).join('\n'));
+    const r = await swaks([
+      '--server', `127.0.0.1:${mta.submissionPort}`, '--tls',
+      '--auth', 'PLAIN', '--auth-user', 'alice@localhost', '--auth-password', PASSWORD,
+      '--from', 'alice@localhost', '--to', 'bob@remote.example', '--header', 'Subject: too big for postfix', '--body', `@${bodyFile}`,
+    ]); // prettier-ignore
+    expect(r.stdout, describeResult(r).slice(0, 3000)).toMatch(/<[-~] {2}250 2\.0\.0 Ok: queued as/);
+    const dsn = await waitFor(
+      'our size bounce in alice\'s Maildir',
+      async () => (await mta.maildir('alice@localhost')).find((m) => /^Final-Recipient: rfc822; ?bob@remote\.example/m.test(m) && /^Status: 5\.3\.4$/m.test(m)),
+      { timeoutMs: 30_000, diagnostics },
+    );
+    expect(dsn, dsn.slice(0, 4000)).toMatch(/^Diagnostic-Code: X-Mailgate; message size \d+ exceeds size limit of server 127\.0\.0\.1\[127\.0\.0\.1\]$/m);
+    expect((await sink.messages()).some((m) => m.includes('Subject: too big for postfix'))).toBe(false);
   });
 });
