@@ -322,4 +322,18 @@ connection_spec = "${spec('dkim')}"
     const tampered = await runCommand('/usr/sbin/opendkim', ['-x', conf, '-vvv', '-t', file], { timeoutMs: 30_000 });
     expect(`${tampered.stdout}${tampered.stderr}`, describeResult(tampered)).toMatch(/: verification \(.*\) failed: signature verification failed$/m);
   });
+
+  // Last: it stops the shared clamd.
+  it('clamd down: clamav-milter defers (OnFail Defer), the client gets a 4xx at end of message and nothing is delivered', async () => {
+    setup.check();
+    await clamd.daemon.stop();
+    const before = (await mta.maildir(USER)).length;
+    const r = await swaks(['--server', `127.0.0.1:${mta.mxPort}`, '--from', 'someone@example.org', '--to', USER, '--header', 'Subject: clamd down']);
+    // Postfix's reply for a milter tempfail (src/smtp/replies.ts MILTER_TEMPFAIL).
+    expect(r.stdout, describeResult(r)).toMatch(/^<\*\*\s+451 4\.7\.1 Service unavailable - try again later/m);
+    expect(r.stdout).not.toMatch(/queued as/);
+    expect((await mta.maildir(USER)).length).toBe(before);
+    const q = await mta.cli(['queue', 'list']);
+    expect(q.stdout, describeResult(q)).not.toMatch(/someone@example\.org/);
+  });
 });
