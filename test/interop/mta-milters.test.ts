@@ -97,6 +97,15 @@ async function smtpSteps(port: number, steps: readonly string[], timeoutMs = 60_
 const rfc822 = (subject: string, body: string): string =>
   [`From: <someone@example.org>`, `To: <${USER}>`, `Subject: ${subject}`, `Message-ID: <${subject}@example.org>`, '', body, '.'].join('\r\n');
 
+/** Return-Path and Delivered-To, which local delivery puts on top (as Postfix's virtual(8) does). */
+const DELIVERY_FIELDS = /^Return-Path: <[^>\n]*>\r?\nDelivered-To: [^\n]*\r?\n/;
+
+/** The header fields below the delivery fields: what the MTA queued. */
+function queued(message: string): string[] {
+  expect(message, message).toMatch(DELIVERY_FIELDS);
+  return fields(message.replace(DELIVERY_FIELDS, ''));
+}
+
 const indexOfField = (fs: readonly string[], name: string): number => fs.findIndex((f) => f.toLowerCase().startsWith(`${name.toLowerCase()}:`));
 
 describe('mailgate start with opendkim, spamass-milter, clamav-milter and a built-in filter as its chain', { timeout: 120_000 }, () => {
@@ -201,8 +210,9 @@ connection_spec = "${spec('dkim')}"
     ]); // prettier-ignore
     expect(r.stdout, describeResult(r)).toMatch(/<[-~] {2}250 2\.0\.0 Ok: queued as/);
     const [msg = ''] = await withDiagnostics(mta.waitForMaildir(USER, 1));
-    await writeFile(signedFile, msg);
-    const fs = fields(msg);
+    await writeFile(signedFile, msg.replace(DELIVERY_FIELDS, ''));
+    expect(msg).toMatch(new RegExp(`^Return-Path: <${USER}>\nDelivered-To: ${USER}\n`));
+    const fs = queued(msg);
     // opendkim inserts its field at index 0 (smfi_insheader): above our Received, where Postfix puts it
     // too (checked against the private Postfix of harness/postfix.ts: DKIM-Signature, then Postfix's
     // Received). Appended fields (smfi_addheader, the built-in rule) land below our Received.
@@ -223,7 +233,7 @@ connection_spec = "${spec('dkim')}"
     expect(r.stdout, describeResult(r)).toMatch(/<- {2}250 2\.0\.0 Ok: queued as/);
     const all = await withDiagnostics(mta.waitForMaildir(USER, 2));
     const msg = all.find((m) => fields(m).filter((f) => f.startsWith('Received:')).length === 2) ?? '';
-    const fs = fields(msg);
+    const fs = queued(msg);
     // opendkim inserts Authentication-Results at index 0 too: above our Received for this hop.
     expect(fs[0], msg).toMatch(new RegExp(`^Authentication-Results: mx\\.mailgate\\.test; dkim=pass \\(2048-bit key\\) header\\.d=${DKIM_DOMAIN.replace('.', '\\.')} `));
     expect(fs[1], msg).toMatch(/^Received: from client\.example \(unknown \[127\.0\.0\.1\]\) by mx\.mailgate\.test \(Mailgate\) with ESMTP id /);
@@ -291,7 +301,7 @@ connection_spec = "${spec('dkim')}"
     expect(msg).toMatch(/^Content-Type: multipart\/mixed; boundary=/m);
     expect(msg).toContain('Spam detection software');
     expect(msg).toContain(SPAMMY);
-    expect(fields(msg)[0], msg).toMatch(/^Received: from client\.example .* by mx\.mailgate\.test \(Mailgate\) with ESMTP id /);
+    expect(queued(msg)[0], msg).toMatch(/^Received: from client\.example .* by mx\.mailgate\.test \(Mailgate\) with ESMTP id /);
     expect(msg).toMatch(/^X-Virus-Status: Clean$/m);
   });
 
@@ -306,11 +316,11 @@ connection_spec = "${spec('dkim')}"
     const [signed = ''] = await withDiagnostics(waitForSubjects(['spammy-signed']));
     expect(signed).toMatch(/^X-Spam-Flag: YES$/m);
     expect(signed).toContain('Spam detection software');
-    expect(fields(signed)[0], signed).toMatch(/^DKIM-Signature: /);
+    expect(queued(signed)[0], signed).toMatch(/^DKIM-Signature: /);
     // Verified offline by opendkim's test mode (-t) with the signer's public key: not through the MX,
     // whose chain would rewrite the still-spammy body again before its opendkim sees it.
     const file = join(tmpPath, 'spammy-signed.eml');
-    await writeFile(file, signed);
+    await writeFile(file, signed.replace(DELIVERY_FIELDS, ''));
     const keys = join(tmpPath, 'keys');
     await writeFile(keys, `${DKIM_SELECTOR}._domainkey.${DKIM_DOMAIN} ${txtRecordText(dkim.publicKeyRecord)}\n`);
     const conf = join(tmpPath, 'verify.conf');
@@ -318,7 +328,7 @@ connection_spec = "${spec('dkim')}"
     const t = await runCommand('/usr/sbin/opendkim', ['-x', conf, '-vvv', '-t', file], { timeoutMs: 30_000 });
     expect(`${t.stdout}${t.stderr}`, describeResult(t)).toMatch(/: verification \(s=test, d=example\.com, 2048-bit key\) succeeded$/m);
     // The control: one byte of the body changed, the same check fails.
-    await writeFile(file, signed.replace('Spam detection software', 'Spam detection Software'));
+    await writeFile(file, signed.replace(DELIVERY_FIELDS, '').replace('Spam detection software', 'Spam detection Software'));
     const tampered = await runCommand('/usr/sbin/opendkim', ['-x', conf, '-vvv', '-t', file], { timeoutMs: 30_000 });
     expect(`${tampered.stdout}${tampered.stderr}`, describeResult(tampered)).toMatch(/: verification \(.*\) failed: signature verification failed$/m);
   });

@@ -87,6 +87,7 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     const ourId = /queued as ([0-9A-Z]+)\)/.exec(sent)?.[1] ?? '';
     const [msg = ''] = await mta.waitForMaildir('alice@localhost', 1);
     expect(msg).toContain('Subject: via postfix');
+    expect(fields(msg).slice(0, 2)).toEqual(['Return-Path: <someone@example.org>', 'Delivered-To: alice@localhost']);
     const received = fields(msg).filter((f) => f.startsWith('Received:'));
     // Ours on top, naming Postfix's helo and address and our queue id (the one Postfix logged);
     // Postfix's below it, naming swaks's helo.
@@ -149,7 +150,9 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     expect(dsn).toMatch(/^Content-Type: multipart\/report; report-type=delivery-status;/m);
     expect(dsn).toMatch(/^Final-Recipient: rfc822; nobody@localhost$/m);
     expect(dsn).toMatch(/^Diagnostic-Code: smtp; 550 5\.1\.1 /m);
-    expect(fields(dsn)[0]).toMatch(new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by mx\\.mailgate\\.test \\(Mailgate\\)`));
+    // Below the delivery fields: Return-Path <> (a bounce) and Delivered-To.
+    expect(fields(dsn).slice(0, 2)).toEqual(['Return-Path: <>', 'Delivered-To: alice@localhost']);
+    expect(fields(dsn)[2]).toMatch(new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by mx\\.mailgate\\.test \\(Mailgate\\)`));
   });
 
   it('a recipient Postfix refuses at RCPT makes Mailgate bounce to the local sender (RFC 3464), nothing reaches the sink', async () => {
