@@ -38,7 +38,7 @@ function fields(message: string): string[] {
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^$()|[\]{}\\]/g, '\\$&');
 
-describe('a real Postfix relaying into mailgate start and receiving from it', { timeout: 90_000 }, () => {
+describe('a real Postfix relaying into mailgate start and receiving from it, over STARTTLS both ways', { timeout: 90_000 }, () => {
   const td = new Teardown();
   const setup = setupGuard();
   let sink: SmtpSink;
@@ -50,6 +50,11 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
       sink = td.add(await startSmtpSink());
       mta = await makeMta({ mynetworks: [] });
       td.defer(() => mta.remove());
+      // A certificate for Postfix's smtpd, so that Mailgate's opportunistic STARTTLS has something to find.
+      const cert = join(mta.dir.path, 'postfix-cert.pem');
+      const key = join(mta.dir.path, 'postfix-key.pem');
+      const ssl = await runCommand('/usr/bin/openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${POSTFIX_HELO}`, '-keyout', key, '-out', cert]);
+      if (ssl.exitCode !== 0) throw new Error(`openssl: ${describeResult(ssl)}`);
       pf = td.add(
         await startPostfix({
           milterSpec: '',
@@ -59,6 +64,13 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
             smtpd_recipient_restrictions: 'check_recipient_access inline:{ {refused.example=REJECT no such domain here} }',
             // Small enough for one test to go past it (Mailgate's own limit is larger).
             message_size_limit: '200000',
+            // TLS both ways: Postfix offers STARTTLS, and insists on it towards our MX (encrypt: no
+            // certificate check, ours is self-signed).
+            smtpd_tls_security_level: 'may',
+            smtpd_tls_cert_file: cert,
+            smtpd_tls_key_file: key,
+            smtpd_tls_received_header: 'yes',
+            smtp_tls_policy_maps: `inline:{ {[127.0.0.1]:${mta.mxPort}=encrypt} }`,
           },
         }),
       );
@@ -92,7 +104,9 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     // Ours on top, naming Postfix's helo and address and our queue id (the one Postfix logged);
     // Postfix's below it, naming swaks's helo.
     expect(received[0], msg).toMatch(
-      new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by mx\\.mailgate\\.test \\(Mailgate\\) with ESMTP id ${ourId}\\b`),
+      new RegExp(
+        `^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) \\(using TLSv1\\.[23] with cipher \\S+ \\(\\d+/\\d+ bits\\)\\) by mx\\.mailgate\\.test \\(Mailgate\\) with ESMTPS id ${ourId}\\b`,
+      ),
     );
     expect(received[1], msg).toMatch(new RegExp(`^Received: from client\\.example \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by ${escapeRe(POSTFIX_HELO)} \\(Postfix\\) with E?SMTP id ${pfId}\\b`));
   });
@@ -118,7 +132,9 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     });
     const received = fields(dump).filter((f) => f.startsWith('Received:') && !f.includes('(smtp-sink)'));
     // Postfix's, naming our EHLO and address, above ours (the authenticated submission).
-    expect(received[0], dump).toMatch(new RegExp(`^Received: from mx\\.mailgate\\.test \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by ${escapeRe(POSTFIX_HELO)} \\(Postfix\\) with E?SMTPS? id ${pfId}\\b`));
+    expect(received[0], dump).toMatch(
+      new RegExp(`^Received: from mx\\.mailgate\\.test \\([^)]*\\[127\\.0\\.0\\.1\\]\\) \\(using TLSv1\\.[23] with cipher .*\\) \\(No client certificate requested\\) by ${escapeRe(POSTFIX_HELO)} \\(Postfix\\) with ESMTPS id ${pfId}\\b`),
+    );
     expect(received[1], dump).toMatch(new RegExp(`^Received: from client\\.example \\([^)]*\\[127\\.0\\.0\\.1\\]\\) \\(using TLSv1\\.[23] with cipher \\S+ \\(\\d+/\\d+ bits\\)\\) by mx\\.mailgate\\.test \\(Mailgate\\) with ESMTPSA id ${ourId}\\b`));
     expect(received).toHaveLength(2);
     // The envelope Postfix got from us is the one swaks gave.
@@ -152,7 +168,7 @@ describe('a real Postfix relaying into mailgate start and receiving from it', { 
     expect(dsn).toMatch(/^Diagnostic-Code: smtp; 550 5\.1\.1 /m);
     // Below the delivery fields: Return-Path <> (a bounce) and Delivered-To.
     expect(fields(dsn).slice(0, 2)).toEqual(['Return-Path: <>', 'Delivered-To: alice@localhost']);
-    expect(fields(dsn)[2]).toMatch(new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) by mx\\.mailgate\\.test \\(Mailgate\\)`));
+    expect(fields(dsn)[2]).toMatch(new RegExp(`^Received: from ${escapeRe(POSTFIX_HELO)} \\([^)]*\\[127\\.0\\.0\\.1\\]\\) \\(using TLS.*\\) by mx\\.mailgate\\.test \\(Mailgate\\) with ESMTPS `));
   });
 
   it('a recipient Postfix refuses at RCPT makes Mailgate bounce to the local sender (RFC 3464), nothing reaches the sink', async () => {
