@@ -21,6 +21,9 @@ import { queueIdOf } from './harness/swaks.js';
 
 const POSTFIX_HELO = 'mailgate-test.localdomain'; // myhostname in harness/postfix-config.ts
 const PASSWORD = 'relay-through-postfix-7';
+const RESTRICTIONS = 'check_recipient_access inline:{ {refused.example=REJECT no such domain here} }';
+/** later.example answered 450 until a test takes it out. */
+const RESTRICTIONS_WITH_LATER = 'check_recipient_access inline:{ {refused.example=REJECT no such domain here}, {later.example=450 4.2.0 come back later} }';
 
 function swaks(args: readonly string[]): Promise<CommandResult> {
   return runCommand('/usr/bin/swaks', ['--timeout', '30s', '--helo', 'client.example', ...args], { timeoutMs: 45_000 });
@@ -60,8 +63,8 @@ describe('a real Postfix relaying into mailgate start and receiving from it, ove
           milterSpec: '',
           relayPort: mta.mxPort,
           extra: {
-            transport_maps: `inline:{ {remote.example=smtp:[127.0.0.1]:${sink.port}} }`,
-            smtpd_recipient_restrictions: 'check_recipient_access inline:{ {refused.example=REJECT no such domain here} }',
+            transport_maps: `inline:{ {remote.example=smtp:[127.0.0.1]:${sink.port}}, {later.example=smtp:[127.0.0.1]:${sink.port}} }`,
+            smtpd_recipient_restrictions: RESTRICTIONS_WITH_LATER,
             // Small enough for one test to go past it (Mailgate's own limit is larger).
             message_size_limit: '200000',
             // TLS both ways: Postfix offers STARTTLS, and insists on it towards our MX (encrypt: no
@@ -233,5 +236,39 @@ describe('a real Postfix relaying into mailgate start and receiving from it, ove
     );
     expect(dsn, dsn.slice(0, 4000)).toMatch(/^Diagnostic-Code: X-Mailgate; message size \d+ exceeds size limit of server 127\.0\.0\.1\[127\.0\.0\.1\]$/m);
     expect((await sink.messages()).some((m) => m.includes('Subject: too big for postfix'))).toBe(false);
+  });
+
+  it('Postfix answers 450: Mailgate defers and keeps the message; once Postfix takes it, `mailgate queue flush` delivers it', async () => {
+    setup.check();
+    const r = await swaks([
+      '--server', `127.0.0.1:${mta.submissionPort}`, '--tls',
+      '--auth', 'PLAIN', '--auth-user', 'alice@localhost', '--auth-password', PASSWORD,
+      '--from', 'alice@localhost', '--to', 'bob@later.example', '--header', 'Subject: come back later',
+    ]); // prettier-ignore
+    const ourId = queueIdOf(r.stdout) ?? '?';
+    expect(r.stdout, describeResult(r)).toMatch(/<[-~] {2}250 2\.0\.0 Ok: queued as/);
+    await pf.waitForLog(/NOQUEUE: reject: RCPT from [^:]*: 450 4\.2\.0 <bob@later\.example>: Recipient address rejected: come back later/);
+    const listed = await waitFor(
+      'the deferred message in mailgate queue list, with Postfix\'s reply',
+      async () => {
+        const q = await mta.cli(['queue', 'list']);
+        return q.stdout.includes(ourId) && q.stdout.includes('come back later') ? q.stdout : undefined;
+      },
+      { timeoutMs: 20_000, diagnostics },
+    );
+    expect(listed).toContain('bob@later.example');
+    expect((await mta.maildir('alice@localhost')).some((m) => m.includes('Subject: come back later'))).toBe(false); // no bounce
+    // Postfix now takes later.example.
+    const pc = await runCommand('/usr/sbin/postconf', ['-c', pf.configDir, '-e', `smtpd_recipient_restrictions = ${RESTRICTIONS}`]);
+    expect(pc.exitCode, describeResult(pc)).toBe(0);
+    const reload = await runCommand('/usr/sbin/postfix', ['-c', pf.configDir, 'reload']);
+    expect(reload.exitCode, describeResult(reload)).toBe(0);
+    const flush = await mta.cli(['queue', 'flush']);
+    expect(flush.exitCode, describeResult(flush)).toBe(0);
+    await waitFor('the message at the sink after the flush', async () => (await sink.messages()).find((m) => m.includes('Subject: come back later') && m.endsWith('\n\n')), {
+      timeoutMs: 30_000,
+      diagnostics,
+    });
+    await pf.waitForLog(/: to=<bob@later\.example>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:\d+,.* status=sent /);
   });
 });
