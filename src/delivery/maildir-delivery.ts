@@ -1,8 +1,10 @@
 /**
  * Local delivery into the built-in Maildir store: the queued address is looked up again (a user deleted
  * since the message was queued bounces, as Postfix's local(8) does: 5.1.1 unknown user) and the message is
- * written to each mailbox it names.
+ * written to each mailbox it names, below the Return-Path and Delivered-To fields Postfix's delivery
+ * agents put on top.
  */
+import { Readable } from 'node:stream';
 import type { Accounts } from '../store/accounts/accounts.js';
 import { maildirKeyedBaseName } from '../store/maildir/maildir-name.js';
 import { writeToMaildir } from '../store/maildir/maildir-writer.js';
@@ -10,6 +12,20 @@ import type { DeliveryRequest, RecipientResult } from '../store/transport.js';
 import { ownResult } from './smtp-reply.js';
 
 export type LocalAccounts = Pick<Accounts, 'resolve' | 'maildirOf'>;
+
+/**
+ * The message with the fields final delivery adds on top: Return-Path with the envelope sender (RFC 5321
+ * 4.4: a MUST; a reader of the mailbox has no other way to know where bounces go) and Delivered-To with
+ * the mailbox's address, as Postfix's local(8) and virtual(8) write them.
+ */
+export function withDeliveryFields(sender: string, mailbox: string, message: Readable): Readable {
+  return Readable.from(
+    (async function* () {
+      yield Buffer.from(`Return-Path: <${sender}>\r\nDelivered-To: ${mailbox}\r\n`, 'utf8');
+      for await (const chunk of message) yield chunk as Buffer | string;
+    })(),
+  );
+}
 
 export async function deliverToMaildir(
   request: DeliveryRequest,
@@ -38,7 +54,7 @@ export async function deliverToMaildir(
         return ownResult(address, 'failed', '5.1.3', `bad mailbox name for "${user}": ${String(err)}`, 'maildir');
       }
       const baseName = request.arrival === undefined ? undefined : maildirKeyedBaseName(request.arrival, request.queueId, user, hostname);
-      written.push((await writeToMaildir(dir, request.openMessage(), { hostname, ...(baseName === undefined ? {} : { baseName }) })).path);
+      written.push((await writeToMaildir(dir, withDeliveryFields(request.sender, user, request.openMessage()), { hostname, ...(baseName === undefined ? {} : { baseName }) })).path);
     }
     return ownResult(address, 'delivered', '2.0.0', `delivered to maildir (${written.join(', ')})`, 'maildir');
   } catch (err) {

@@ -38,6 +38,13 @@ import { receivedHeader } from './received.js';
 import { relayDecision } from './relay-policy.js';
 import { chainRefusal, isRefusal, replyLine, smtpError, type SmtpReply } from './replies.js';
 
+/**
+ * Fields dropped from what a client sends, before the chain sees the message: Postfix's default
+ * message_drop_headers. A client's Return-Path would pass for the envelope sender below the one local
+ * delivery writes; a Bcc would show the recipients meant to stay hidden.
+ */
+const DROPPED_HEADERS = new Set(['bcc', 'content-length', 'resent-bcc', 'return-path']);
+
 export type ListenerKind = 'mx' | 'submission' | 'submissions';
 
 /** What every session of one listener shares. */
@@ -437,7 +444,8 @@ export class SmtpSession {
       throw this.refuse('END-OF-MESSAGE', { code: 552, enhancedCode: '5.3.4', text: 'Message size exceeds fixed limit' });
     }
     const received = await reader.end();
-    const message = new Message(received.envelope, new HeaderList(received.headers.all, { hiddenTop: receivedHeader(this.receivedInput(id)) }), received.body);
+    const kept = received.headers.all.filter((h) => !DROPPED_HEADERS.has(h.name.toLowerCase()));
+    const message = new Message(received.envelope, new HeaderList(kept, { hiddenTop: receivedHeader(this.receivedInput(id)) }), received.body);
     try {
       return await this.finish(message, id, chain, verdict, stream.byteLength);
     } finally {

@@ -50,9 +50,22 @@ describe('local delivery to Maildir', () => {
     const parsed = parseMaildirName(name as string);
     expect(parsed?.host).toBe('mx.example.test');
     const text = await readFile(join(mailRoot(), 'example.test', 'alice', 'new', name as string), 'utf8');
-    expect(text).toBe(body.replace(/\r\n/g, '\n'));
+    // Return-Path (RFC 5321 4.4) and Delivered-To on top, as Postfix's local(8)/virtual(8) write them.
+    const top = 'Return-Path: <sender@origin.test>\r\nDelivered-To: alice@example.test\r\n';
+    expect(text).toBe(`${top}${body}`.replace(/\r\n/g, '\n'));
     expect(parsed?.size).toBe(Buffer.byteLength(text));
-    expect(parsed?.vsize).toBe(Buffer.byteLength(body));
+    expect(parsed?.vsize).toBe(Buffer.byteLength(top + body));
+  });
+
+  it('writes Return-Path: <> for a bounce, and each alias target\'s own Delivered-To', async () => {
+    await localTransport().deliver(request(['team@example.test'], message('bounce to team'), { sender: '' }));
+    for (const user of ['alice', 'bob']) {
+      const texts = await Promise.all(
+        (await newFiles(`${user}@example.test`)).map((n) => readFile(join(mailRoot(), 'example.test', user, 'new', n), 'utf8')),
+      );
+      const text = texts.find((t) => t.includes('Subject: bounce to team'));
+      expect(text).toMatch(new RegExp(`^Return-Path: <>\nDelivered-To: ${user}@example\\.test\nFrom: `));
+    }
   });
 
   it('delivers an alias to every mailbox, bounces an unknown user (5.1.1), and sends the remote part elsewhere', async () => {

@@ -28,6 +28,18 @@ export interface OpenDkim {
 export interface OpenDkimOptions {
   /** Socket; any spelling parseSpec accepts (rendered as opendkim's inet:PORT@HOST / local:/path). */
   spec: string;
+  /**
+   * Sign and verify (Mode sv) instead of sign only, with the generated key as the only public key it
+   * knows (TestPublicKeys, a "NAME RECORD" file: no DNS), so that its own signatures verify.
+   */
+  verify?: boolean;
+  /** Further opendkim.conf lines (e.g. "MTA ORIGINATING", "InternalHosts 192.0.2.1"). */
+  extraConf?: readonly string[];
+}
+
+/** The TXT record's text from opendkim-genkey's zone-file snippet (its quoted strings joined). */
+export function txtRecordText(zoneSnippet: string): string {
+  return (zoneSnippet.match(/"[^"]*"/g) ?? []).map((q) => q.slice(1, -1)).join('');
 }
 
 export async function startOpenDkim(opts: OpenDkimOptions): Promise<OpenDkim> {
@@ -39,10 +51,16 @@ export async function startOpenDkim(opts: OpenDkimOptions): Promise<OpenDkim> {
     throw new Error(`opendkim-genkey failed (${gen.exitCode}): ${gen.stdout}${gen.stderr}`);
   }
   const conf = join(tmp.path, 'opendkim.conf');
+  const keysFile = join(tmp.path, 'test-public-keys');
+  if (opts.verify) {
+    const record = txtRecordText(await readFile(join(tmp.path, `${DKIM_SELECTOR}.txt`), 'utf8'));
+    await writeFile(keysFile, `${DKIM_SELECTOR}._domainkey.${DKIM_DOMAIN} ${record}\n`);
+  }
   await writeFile(
     conf,
     [
-      'Mode s',
+      opts.verify ? 'Mode sv' : 'Mode s',
+      ...(opts.verify ? [`TestPublicKeys ${keysFile}`] : []),
       `Domain ${DKIM_DOMAIN}`,
       `Selector ${DKIM_SELECTOR}`,
       `KeyFile ${join(tmp.path, `${DKIM_SELECTOR}.private`)}`,
@@ -53,6 +71,7 @@ export async function startOpenDkim(opts: OpenDkimOptions): Promise<OpenDkim> {
       `PidFile ${join(tmp.path, 'opendkim.pid')}`,
       'RequireSafeKeys no',
       'Canonicalization relaxed/simple',
+      ...(opts.extraConf ?? []),
       '',
     ].join('\n'),
   );
