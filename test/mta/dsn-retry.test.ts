@@ -146,7 +146,7 @@ describe('mailgate start: a remote that answers 4xx is retried, then bounced aft
   let mta: Mta;
   let sink: SmtpSink;
   beforeAll(async () => {
-    ({ mta, sink } = (await mtaWithSink({ softReject: ['RCPT'], softReply: '450 4.2.0 Mailbox busy, try later' }, queueToml(4))) as { mta: Mta; sink: SmtpSink });
+    ({ mta, sink } = (await mtaWithSink({ softReject: ['RCPT'], softReply: '450 4.2.0 Mailbox busy, try later' }, queueToml(8))) as { mta: Mta; sink: SmtpSink });
   }, 60_000);
   afterAll(async () => {
     await mta?.remove();
