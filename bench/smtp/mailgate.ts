@@ -22,7 +22,7 @@ import type { SmtpSink } from '../../test/interop/harness/smtp-sink.js';
 import type { MtaUnderTest } from './measure.js';
 
 /** INTEGRATION: set to true once `mailgate start` takes the configuration below. */
-const MAILGATE_START_READY = false;
+const MAILGATE_START_READY = true;
 
 export type MailgateVariant = 'empty-chain' | 'one-filter';
 
