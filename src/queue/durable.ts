@@ -4,7 +4,9 @@
  * every rename done before a directory fsync starts is covered by it, so concurrent sessions share one
  * (the file fsyncs cannot be shared: each file's data is its own).
  */
+import { close as closeFd, fsync, open as openFd } from 'node:fs';
 import { open, link, rename, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 
 export async function fsyncDir(path: string): Promise<void> {
@@ -43,10 +45,37 @@ export class DirSyncer {
     return this.next;
   }
 
+  /**
+   * The directory stays open between fsyncs (an fsync flushes the directory as it is when it runs):
+   * two fewer round trips to the thread pool per commit. A plain fd, not a FileHandle, which would be
+   * closed with a warning if a store were dropped without close().
+   */
+  private fd: Promise<number> | undefined;
+
+  private async syncOpen(): Promise<void> {
+    this.fd ??= promisify(openFd)(this.path, 'r');
+    const fd = this.fd;
+    try {
+      await promisify(fsync)(await fd);
+    } catch (err) {
+      // Open it again next time (e.g. EBADF); the error is still this fsync's.
+      if (this.fd === fd) this.fd = undefined;
+      void fd.then((n) => closeFd(n, () => undefined), () => undefined);
+      throw err;
+    }
+  }
+
+  /** Closes the kept directory (the next sync opens it again). */
+  async close(): Promise<void> {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd !== undefined) await fd.then((n) => promisify(closeFd)(n), () => undefined);
+  }
+
   private start(): Promise<void> {
     this.next = undefined;
     this.stats.fsyncs += 1;
-    const p = fsyncDir(this.path).finally(() => {
+    const p = this.syncOpen().finally(() => {
       if (this.running === p) this.running = undefined;
     });
     this.running = p;

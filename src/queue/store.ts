@@ -38,6 +38,11 @@ export class QueueStore {
     return this.syncers.messages.stats;
   }
 
+  /** Closes the directories kept open for fsync (a later write opens them again). */
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.syncers).map((s) => s.close()));
+  }
+
   /** Creates the directories (mode 0700 at creation). */
   async ensureDirs(): Promise<void> {
     const l = this.layout;
