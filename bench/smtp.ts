@@ -7,8 +7,7 @@
  * Each MTA fsyncs before its 250 (Postfix's default, Mailgate's only mode). For each row: accepted
  * msg/s (until smtp-source has every 250), end-to-end msg/s (until the sink counted every message),
  * Mailgate's peak RSS, and Mailgate/Postfix ratios. Each MTA gets its own sink, and they run one
- * after another so they never share the CPU. The Mailgate side is wired at integration
- * (bench/smtp/mailgate.ts; until then its rows say "not measured").
+ * after another so they never share the CPU. Both log to a file, not to this process.
  * Needs root (Postfix and smtp-sink run as in the interop tests) and, for Mailgate, `npm run build`.
  * Options: `npm run bench:smtp -- --help`.
  */
@@ -36,20 +35,19 @@ const TARGET_RSS_MB = 100;
 
 interface Side {
   name: string;
-  start(sink: SmtpSink): Promise<MtaUnderTest | undefined>;
+  start(sink: SmtpSink): Promise<MtaUnderTest>;
 }
 
 /** The side's rows, or why it has none. */
 async function runSide(side: Side, loads: readonly Load[]): Promise<Measurement[] | string> {
   const sink = await startSmtpSink({ save: false, backlog: 1000 });
   try {
-    let mta: MtaUnderTest | undefined;
+    let mta: MtaUnderTest;
     try {
       mta = await side.start(sink);
     } catch (err) {
       return `did not start: ${(err as Error).message.split('\n').slice(0, 3).join(' / ')}`;
     }
-    if (mta === undefined) return 'not measured: not wired yet (bench/smtp/mailgate.ts, INTEGRATION)';
     try {
       process.stderr.write(`bench:smtp: ${mta.name}: warm-up, ${o.warmup} messages\n`);
       await measure(mta, { sessions: o.low, messages: o.warmup, size: o.size, reuse: o.reuse });

@@ -2,14 +2,7 @@
  * bench:smtp's Mailgate side: `mailgate start` from dist/ with a temp configuration whose delivery
  * relay_host is the counting smtp-sink, fsync on (the only mode), chain empty or with one built-in
  * filter. Mirrors bench/smtp/postfix.ts.
- *
- * ============================================================================================
- * INTEGRATION (lead): this side is NOT wired yet. startMailgateUnderTest() returns undefined until
- * MAILGATE_START_READY below is true; the bench then prints "not measured" for Mailgate. At
- * integration: check the configuration text against the real [smtp]/[submission]/[delivery] keys and
- * the milter listener's key (it must not take 10025 from anything else), set the flag, and run
- * `npm run build && npm run bench:smtp`.
- * ============================================================================================
+ * The process's log lines go to a file in its temp dir (as the reference Postfix's maillog_file).
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -20,9 +13,6 @@ import { tcpListening } from '../../test/interop/harness/endpoint.js';
 import { makeTempDir } from '../../test/interop/harness/tmpdir.js';
 import type { SmtpSink } from '../../test/interop/harness/smtp-sink.js';
 import type { MtaUnderTest } from './measure.js';
-
-/** INTEGRATION: set to true once `mailgate start` takes the configuration below. */
-const MAILGATE_START_READY = false;
 
 export type MailgateVariant = 'empty-chain' | 'one-filter';
 
@@ -40,7 +30,7 @@ action = "reject"
 reply = "550 5.7.1 No thanks"
 `;
 
-/** INTEGRATION: the configuration `mailgate start --config` reads (names from the issue-10 plan). */
+/** The configuration `mailgate start --config` reads (checked with `mailgate show-config`). */
 function config(dataDir: string, ports: { mx: number; submission: number; tls: number; milter: number }, sink: SmtpSink, variant: MailgateVariant): string {
   return `data_dir = "${dataDir}"
 
@@ -60,16 +50,22 @@ relay_host = "[127.0.0.1]:${sink.port}"
 ${variant === 'one-filter' ? ONE_FILTER : ''}`;
 }
 
-/** `mailgate start` relaying to `sink`, or undefined while the MTA is not wired (see INTEGRATION). */
-export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVariant): Promise<MtaUnderTest | undefined> {
+/** `mailgate start` relaying to `sink`. */
+export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVariant): Promise<MtaUnderTest> {
   const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
-  if (!MAILGATE_START_READY) return undefined;
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first`);
   const tmp = await makeTempDir('bench-smtp');
   const ports = { mx: await freePort(), submission: await freePort(), tls: await freePort(), milter: await freePort() };
   const file = join(tmp.path, 'mailgate.toml');
   await writeFile(file, config(join(tmp.path, 'data'), ports, sink, variant));
-  const daemon = startDaemon('mailgate start', process.execPath, [cli, 'start', '--config', file], { cwd: tmp.path });
+  // Its log lines go to a file, as the reference Postfix's go to maillog_file: piped into this process
+  // (startDaemon keeps every line in memory), 8 JSON lines per message would cost the bench's own CPU on
+  // the same cores. `exec` keeps the pid, the one whose memory is sampled.
+  const log = join(tmp.path, 'mailgate.log');
+  const daemon = startDaemon('mailgate start', '/bin/sh', ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG"', process.execPath, cli, 'start', '--config', file], {
+    cwd: tmp.path,
+    env: { ...process.env, MAILGATE_BENCH_LOG: log },
+  });
   const stop = async (): Promise<void> => {
     await daemon.stop(15_000);
     await tmp.remove();

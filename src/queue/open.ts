@@ -154,6 +154,7 @@ export function openQueue(options: QueueOptions): Queue {
       server = undefined;
       if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
       await scheduler.stop(graceMs);
+      await store.close();
     },
     flush(): void {
       scheduler.flush();

@@ -38,6 +38,11 @@ export class QueueStore {
     return this.syncers.messages.stats;
   }
 
+  /** Closes the directories kept open for fsync (a later write opens them again). */
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.syncers).map((s) => s.close()));
+  }
+
   /** Creates the directories (mode 0700 at creation). */
   async ensureDirs(): Promise<void> {
     const l = this.layout;
@@ -197,8 +202,9 @@ export class QueueStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       existed = false;
     }
-    await rm(this.layout.stateFile(id), { force: true });
-    await rm(this.layout.holdFile(id), { force: true });
+    // unlink, not rm({force}): rm stats each path first, a second syscall for files that are usually absent.
+    await unlinkIfThere(this.layout.stateFile(id));
+    await unlinkIfThere(this.layout.holdFile(id));
     if (existed) await this.syncers.messages.sync();
     return existed;
   }
@@ -210,5 +216,14 @@ export class QueueStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
+  }
+}
+
+/** Removes a file; one that is not there is not an error. */
+async function unlinkIfThere(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
