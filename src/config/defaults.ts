@@ -54,6 +54,7 @@ export const DEFAULT_SMTP: SmtpConfig = Object.freeze({
   messageSizeLimit: 10_240_000,
   recipientLimit: 1000,
   clientConnectionLimit: 50,
+  connectionLimit: 100,
   clientMessageRateLimit: 0,
   idleTimeout: 300,
   sessionTimeout: 1800,

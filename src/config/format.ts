@@ -142,6 +142,7 @@ function writeMta(w: Writer, config: MailgateConfig): void {
   w.item('smtp.message_size_limit', 'message_size_limit', smtp.messageSizeLimit);
   w.item('smtp.recipient_limit', 'recipient_limit', smtp.recipientLimit);
   w.item('smtp.client_connection_limit', 'client_connection_limit', smtp.clientConnectionLimit);
+  w.item('smtp.connection_limit', 'connection_limit', smtp.connectionLimit);
   w.item('smtp.client_message_rate_limit', 'client_message_rate_limit', smtp.clientMessageRateLimit);
   w.item('smtp.idle_timeout', 'idle_timeout', smtp.idleTimeout);
   w.item('smtp.session_timeout', 'session_timeout', smtp.sessionTimeout);

@@ -140,6 +140,11 @@ export interface SmtpConfig {
   readonly recipientLimit: number;
   /** Connections at once from one client address; 0 = no limit (Postfix's smtpd_client_connection_count_limit). */
   readonly clientConnectionLimit: number;
+  /**
+   * Connections at once on one listener, from all clients; 0 = no limit (Postfix's default_process_limit: at
+   * most 100 smtpd processes per service). Past it the client gets 421 and is disconnected.
+   */
+  readonly connectionLimit: number;
   /** Messages per minute from one client address; 0 = no limit (smtpd_client_message_rate_limit). */
   readonly clientMessageRateLimit: number;
   /** Seconds a client may stay silent (Postfix's smtpd_timeout). */

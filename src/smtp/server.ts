@@ -140,6 +140,8 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       allowInsecureAuth: true,
       size: o.messageSizeLimit,
       maxRecipients: o.recipientLimit,
+      // Postfix's default_process_limit (100 smtpd per service): past it smtp-server answers 421 at once.
+      ...(o.connectionLimit > 0 ? { maxClients: o.connectionLimit } : {}),
       socketTimeout: timerDelay(o.idleTimeout * 1000),
       useXClient: o.xclientHosts.length > 0,
       disableReverseLookup: options.reverseLookup === false,

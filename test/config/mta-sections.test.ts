@@ -15,6 +15,7 @@ mynetworks = ["192.0.2.0/24"]
 message_size_limit = 52428800
 recipient_limit = 50
 client_connection_limit = 10
+connection_limit = 20
 client_message_rate_limit = 120
 idle_timeout = 60
 session_timeout = 600
@@ -69,6 +70,7 @@ describe('the MTA sections', () => {
       messageSizeLimit: 52428800,
       recipientLimit: 50,
       clientConnectionLimit: 10,
+      connectionLimit: 20,
       clientMessageRateLimit: 120,
       idleTimeout: 60,
       sessionTimeout: 600,

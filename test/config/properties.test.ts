@@ -277,6 +277,7 @@ const MTA = fc.record({
     messageSizeLimit: fc.nat(),
     recipientLimit: fc.integer({ min: 1, max: 1e6 }),
     clientConnectionLimit: fc.nat(),
+    connectionLimit: fc.nat(),
     clientMessageRateLimit: fc.nat(),
     idleTimeout: SECONDS,
     sessionTimeout: SECONDS,

@@ -42,6 +42,7 @@ export const SMTP_DEFAULTS: SmtpConfig = {
   messageSizeLimit: 10_240_000,
   recipientLimit: 1000,
   clientConnectionLimit: 50,
+  connectionLimit: 100,
   clientMessageRateLimit: 0,
   idleTimeout: 300,
   sessionTimeout: 1800,
