@@ -34,6 +34,7 @@ import type { AuthFailures, MessageRate } from './client-limits.js';
 import { LineEndNormalizer } from './line-ends.js';
 import { CommandCounts, clientText, rejectLine } from './log-lines.js';
 import { SessionMacros } from './macros.js';
+import { HEADER_SIZE_LIMIT, HOPCOUNT_LIMIT, hopCount } from './message-limits.js';
 import { receivedHeader } from './received.js';
 import { relayDecision } from './relay-policy.js';
 import { chainRefusal, isRefusal, replyLine, smtpError, type SmtpReply } from './replies.js';
@@ -314,6 +315,10 @@ export class SmtpSession {
       // Postfix's reject_sender_login_mismatch.
       throw this.refuse('MAIL', { code: 553, enhancedCode: '5.7.1', text: `<${address.address}>: Sender address rejected: not owned by user ${user}` });
     }
+    if (user === undefined && parsed !== undefined && !this.settings.mynetworks.has(this.smtp.remoteAddress) && this.ownedByUser(parsed.address)) {
+      // Postfix's reject_unauthenticated_sender_login_mismatch: a user's address is theirs to use only logged in.
+      throw this.refuse('MAIL', { code: 553, enhancedCode: '5.7.1', text: `<${address.address}>: Sender address rejected: not logged in` });
+    }
     this.id = this.deps.spool.newId();
     const refusal = await this.ensureChain();
     await this.ensureHelo();
@@ -347,8 +352,12 @@ export class SmtpSession {
     const client = { authenticated: this.user !== undefined, trusted: this.settings.mynetworks.has(this.smtp.remoteAddress) };
     const decision = relayDecision(parsed, client, (d) => this.deps.accounts.isLocalDomain(d), { shownAddress: given });
     if (!decision.allowed) throw this.refuse('RCPT', chainRefusal(decision.reply), given);
-    const key = parsed.kind === 'postmaster' ? `postmaster@${this.settings.hostname}` : parsed.address;
-    const resolution: Resolution = parsed.kind === 'mailbox' && parsed.ipLiteral !== undefined ? { kind: 'remote' } : this.deps.accounts.resolve(key);
+    const resolution: Resolution =
+      parsed.kind === 'postmaster'
+        ? this.postmaster()
+        : parsed.kind === 'mailbox' && parsed.ipLiteral !== undefined
+          ? { kind: 'remote' }
+          : this.deps.accounts.resolve(parsed.address);
     const dsn = { ...(address.dsn?.orcpt ? { orcpt: address.dsn.orcpt } : {}), ...(notifyOf(address) ? { notify: notifyOf(address)! } : {}) };
     let expanded: QueuedRecipient[];
     switch (resolution.kind) {
@@ -379,6 +388,28 @@ export class SmtpSession {
     const entry: Rcpt = { given, args, expanded };
     if (same >= 0) this.recipients[same] = entry;
     else this.recipients.push(entry);
+  }
+
+  /**
+   * A bare postmaster (RFC 5321 §4.5.1): postmaster@ our hostname when that is a local domain (Postfix
+   * appends $myorigin), else postmaster@ each local domain in turn; the first that resolves to a mailbox
+   * wins, and with none it is an unknown user. A bare local part is never queued.
+   */
+  private postmaster(): Resolution {
+    const accounts = this.deps.accounts;
+    const domains = [this.settings.hostname.toLowerCase(), ...accounts.localDomains()];
+    for (const d of new Set(domains)) {
+      if (!accounts.isLocalDomain(d)) continue;
+      const r = accounts.resolve(`postmaster@${d}`);
+      if (r.kind === 'local') return r;
+    }
+    return { kind: 'unknown' };
+  }
+
+  /** Whether a sender address is some user's: it resolves to at least one local mailbox. */
+  private ownedByUser(address: string): boolean {
+    const r = this.deps.accounts.resolve(address);
+    return r.kind === 'local' && r.targets.some((t) => t.type === 'mailbox');
   }
 
   /** DATA, before the 354 (command-hooks.ts): the chain's DATA stage; its refusal is the reply to DATA. */
@@ -421,13 +452,16 @@ export class SmtpSession {
         : chain
           ? Promise.resolve(chain.data?.(this.ctx) ?? CONTINUE).catch((): Reply => ({ status: 'tempfail' }))
           : Promise.resolve(CONTINUE);
-    const reader = new MessageReader(undefined, this.settings.bodyMemoryLimit !== undefined ? { memoryLimit: this.settings.bodyMemoryLimit } : {});
+    const reader = new MessageReader(undefined, this.settings.bodyMemoryLimit !== undefined ? { memoryLimit: this.settings.bodyMemoryLimit } : {}, {
+      headerSizeLimit: HEADER_SIZE_LIMIT,
+    });
     const lineEnds = new LineEndNormalizer();
     let oversized = false;
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         // Past the limit the rest is read and dropped, never held.
-        if (oversized || stream.sizeExceeded || stream.byteLength > sizeLimit) {
+        // 0: no limit, as Postfix's message_size_limit.
+        if (oversized || stream.sizeExceeded || (sizeLimit > 0 && stream.byteLength > sizeLimit)) {
           oversized = true;
           continue;
         }
@@ -444,6 +478,12 @@ export class SmtpSession {
       throw this.refuse('END-OF-MESSAGE', { code: 552, enhancedCode: '5.3.4', text: 'Message size exceeds fixed limit' });
     }
     const received = await reader.end();
+    if (reader.discardedHeaderBytes > 0) {
+      this.deps.logger.warn(
+        { event: 'header-size-limit', queueId: id, client: this.client, discarded: reader.discardedHeaderBytes },
+        `${id}: warning: header from ${this.client} exceeds header_size_limit ${HEADER_SIZE_LIMIT}: ${reader.discardedHeaderBytes} bytes of header text discarded`,
+      );
+    }
     const kept = received.headers.all.filter((h) => !DROPPED_HEADERS.has(h.name.toLowerCase()));
     const message = new Message(received.envelope, new HeaderList(kept, { hiddenTop: receivedHeader(this.receivedInput(id)) }), received.body);
     try {
@@ -470,6 +510,11 @@ export class SmtpSession {
 
   private async finish(message: Message, id: string, chain: FilterSession | undefined, verdict: Reply, size: number): Promise<string> {
     if (isRefusal(verdict)) throw this.refuse('DATA', chainRefusal(verdict), undefined, true);
+    // Before the chain sees it, so a looping message costs the filters nothing (Postfix's cleanup counts the
+    // fields as they arrive).
+    if (hopCount(message.headers.visible) > HOPCOUNT_LIMIT) {
+      throw this.refuse('END-OF-MESSAGE', { code: 554, enhancedCode: '5.4.0', text: 'Error: too many hops' });
+    }
     let discard = this.discard || verdict.status === 'discard';
     const envelope = message.envelope;
     envelope.sender = `<${this.sender}>`;
@@ -549,7 +594,12 @@ export class SmtpSession {
       const given = this.recipients.find((r) => r.given.toLowerCase() === a.toLowerCase());
       let expanded: readonly QueuedRecipient[] = given?.expanded ?? [];
       if (!given) {
-        const res = a.includes('@') ? this.deps.accounts.resolve(a) : ({ kind: 'unknown' } as const);
+        // A bare local part a filter added: only postmaster means something; it is never queued bare.
+        const res = a.includes('@') ? this.deps.accounts.resolve(a) : a.toLowerCase() === 'postmaster' ? this.postmaster() : ({ kind: 'unknown' } as const);
+        if (!a.includes('@') && res.kind !== 'local') {
+          this.deps.logger.warn({ event: 'bad-recipient', recipient: a }, `warning: recipient <${a}> added by a filter has no domain: dropped`);
+          continue;
+        }
         expanded =
           res.kind === 'local'
             ? res.targets.map((t) => ({ address: t.type === 'mailbox' ? t.user : t.address, original: a }))

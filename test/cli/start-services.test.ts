@@ -15,6 +15,7 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
       log.push(`accounts ${o.dataDir} ${o.localDomains.join(',')}`);
       return {
         isLocalDomain: () => true,
+        localDomains: () => [],
         resolve: () => ({ kind: 'unknown' }),
         authenticate: () => Promise.resolve(undefined),
         mayUseSender: () => false,

@@ -45,6 +45,10 @@ export class MemoryAccounts implements Accounts {
     return this.domains.includes(domain.toLowerCase());
   }
 
+  localDomains(): readonly string[] {
+    return [...this.domains].sort();
+  }
+
   resolve(address: string, depth = 0): Resolution {
     const a = address.toLowerCase();
     const domain = a.slice(a.lastIndexOf('@') + 1);

@@ -22,6 +22,11 @@ export type Target =
 export interface Accounts {
   /** Whether mail for this domain is ours (case-insensitive; a trailing dot is not stripped here). */
   isLocalDomain(domain: string): boolean;
+  /**
+   * Every local domain, lower-cased and sorted (the configuration's and the database's): SMTP resolves a
+   * bare RCPT TO:<postmaster> against postmaster@ of each.
+   */
+  localDomains(): readonly string[];
   /** Looks up a bare address ("local@domain", no brackets), expanding aliases recursively. */
   resolve(address: string): Resolution;
   /**

@@ -102,6 +102,10 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     return this.configDomains.has(d) || this.s.domain.get(d) !== undefined;
   }
 
+  localDomains(): readonly string[] {
+    return this.listDomains().map((d) => d.name);
+  }
+
   resolve(address: string): Resolution {
     return resolveAddress(address, this.lookups);
   }
