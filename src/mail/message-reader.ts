@@ -23,6 +23,8 @@ export interface MessageReaderOptions {
 }
 
 const SP = 0x20;
+/** RFC 5322's line length limit: the longest field name waited for. */
+const MAX_LINE = 998;
 const TAB = 0x09;
 
 export class MessageReader {
@@ -84,9 +86,15 @@ export class MessageReader {
     // rest of its line) or the body's first line (the body takes it as it is).
     if (this.partialBytes > this.limit) {
       const head = Buffer.concat(this.partial);
+      const kind = this.lineKind(head);
+      // A field name whose colon has not come yet: held up to a line's worth more (RFC 5322: 998).
+      if (kind === 'undecided' && this.partialBytes <= this.limit + MAX_LINE) {
+        this.partial = [head];
+        return;
+      }
       this.partial = [];
       this.partialBytes = 0;
-      if (this.startsHeaderLine(head)) {
+      if (kind === 'header') {
         this.flush();
         this.discarding = true;
         this.discardedFieldOpen = true;
@@ -113,11 +121,18 @@ export class MessageReader {
     return this.message;
   }
 
-  /** Whether a line (at least its start) is a header line: a field, or the continuation of an open one. */
+  /** Whether a whole line is a header line: a field, or the continuation of an open one. */
   private startsHeaderLine(line: Buffer): boolean {
-    if ((this.field !== undefined || this.discardedFieldOpen) && (line[0] === SP || line[0] === TAB)) return true;
-    const colon = line.indexOf(0x3a);
-    return colon > 0 && FIELD.test(line.subarray(0, colon + 1).toString('latin1'));
+    return this.lineKind(line) === 'header';
+  }
+
+  /** What a line is from its start: undecided while it could still become a field (no colon yet). */
+  private lineKind(start: Buffer): 'header' | 'body' | 'undecided' {
+    if (start[0] === SP || start[0] === TAB) return this.field !== undefined || this.discardedFieldOpen ? 'header' : 'body';
+    const colon = start.indexOf(0x3a);
+    if (colon !== -1) return colon > 0 && FIELD.test(start.subarray(0, colon + 1).toString('latin1')) ? 'header' : 'body';
+    for (const b of start) if (b < 0x21 || b > 0x7e) return 'body';
+    return 'undecided';
   }
 
   /** One header-block line without its line end; says where the body starts when it does. */
