@@ -98,9 +98,9 @@ describe('the MTA sections', () => {
     });
     expect(loaded.origins.get('hostname')).toBe(`${F}:1`);
     expect(loaded.origins.get('smtp.listen')).toBe(`${F}:3`);
-    expect(loaded.origins.get('smtp.banner')).toBe(`${F}:13`);
-    expect(loaded.origins.get('submission.tls_listen')).toBe(`${F}:16`);
-    expect(loaded.origins.get('delivery.smtp_port')).toBe(`${F}:34`);
+    expect(loaded.origins.get('smtp.banner')).toBe(`${F}:14`);
+    expect(loaded.origins.get('submission.tls_listen')).toBe(`${F}:17`);
+    expect(loaded.origins.get('delivery.smtp_port')).toBe(`${F}:35`);
   });
 
   it('default to the embedded values: loopback MX 2525, submission 2587 and 2465, localhost, Postfix\'s timings', () => {
@@ -194,9 +194,10 @@ describe('the MTA sections', () => {
     for (const [key, line] of [
       ['hostname = "Mail.Example.org"', 1],
       ['listen = ["0.0.0.0:25", "[::]:25"]', 3],
-      ['tls_listen = []', 16],
-      ['relay_host = "[smtp.example.net]:587"', 30],
-      ['local = ["example.org", "example.net"]', 21],
+      ['connection_limit = 20', 8],
+      ['tls_listen = []', 17],
+      ['relay_host = "[smtp.example.net]:587"', 31],
+      ['local = ["example.org", "example.net"]', 22],
     ] as const) {
       expect(printed).toContain(`# ${F}:${line}\n${key}\n`);
     }
