@@ -13,7 +13,9 @@
  * (Postfix's defaults reject no characters), a bare LF is a line end (line-ends.ts), a body line of any
  * length is kept; smtp-server limits command lines (16 KiB: longer ones get 421 and the connection ends).
  * The message size is checked on the bytes received as well as on SIZE=: past the limit the rest is read
- * and dropped, and the answer is 552 5.3.4.
+ * and dropped, and the answer is 552 5.3.4 (a limit of 0 is none). Header text past header_size_limit is
+ * dropped, and a message with more than hopcount_limit Received:/Delivered-To: fields is refused
+ * (message-limits.ts), as Postfix's cleanup does.
  */
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { applyChanges } from '../mail/apply-changes.js';

@@ -57,3 +57,20 @@ it('authenticates against the stored hash and lets the user relay from the addre
   const bad = await swaks(port('submission'), ['--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.org', '--auth-password', 'wrong', '--from', 'alice@example.org', '--to', 'friend@other.example']);
   expect(bad.stdout).toContain('535 5.7.8 Error: authentication failed');
 });
+
+it('resolves a bare postmaster against the local domains of the database too, and refuses it without one', async () => {
+  const none = await swaks(port('mx'), ['--from', 'x@remote.example', '--to', 'postmaster', '--quit-after', 'RCPT']);
+  expect(none.stdout).toContain('550 5.1.1 <postmaster>: Recipient address rejected: User unknown in virtual mailbox table');
+  // example.org is local from the database only (not from the configuration).
+  accounts.addAlias('postmaster@example.org', ['alice@example.org']);
+  const ok = await swaks(port('mx'), ['--from', 'x@remote.example', '--to', 'postmaster']);
+  expect(ok.exitCode, ok.stdout).toBe(0);
+  expect(spool.messages.at(-1)!.recipients).toEqual([{ address: 'alice@example.org', original: 'postmaster' }]);
+});
+
+it('refuses a user-owned sender (the user or an alias of it) from a client that did not log in', async () => {
+  for (const from of ['alice@example.org', 'info@example.org']) {
+    const r = await swaks(port('mx'), ['--from', from, '--to', 'alice@example.org', '--quit-after', 'MAIL']);
+    expect(r.stdout).toContain(`553 5.7.1 <${from}>: Sender address rejected: not logged in`);
+  }
+});
