@@ -21,8 +21,12 @@ export type LocalAccounts = Pick<Accounts, 'resolve' | 'maildirOf'>;
 export function withDeliveryFields(sender: string, mailbox: string, message: Readable): Readable {
   return Readable.from(
     (async function* () {
-      yield Buffer.from(`Return-Path: <${sender}>\r\nDelivered-To: ${mailbox}\r\n`, 'utf8');
-      for await (const chunk of message) yield chunk as Buffer | string;
+      try {
+        yield Buffer.from(`Return-Path: <${sender}>\r\nDelivered-To: ${mailbox}\r\n`, 'utf8');
+        for await (const chunk of message) yield chunk as Buffer | string;
+      } finally {
+        message.destroy(); // also when the writer gives up before the message was read (no fd left open)
+      }
     })(),
   );
 }
@@ -53,8 +57,17 @@ export async function deliverToMaildir(
       } catch (err) {
         return ownResult(address, 'failed', '5.1.3', `bad mailbox name for "${user}": ${String(err)}`, 'maildir');
       }
+      // The queue file is opened only once the Maildir's tmp/ file is: a Maildir that cannot be written
+      // leaves no descriptor open (the review's fd leak: one per failed attempt).
       const baseName = request.arrival === undefined ? undefined : maildirKeyedBaseName(request.arrival, request.queueId, user, hostname);
-      written.push((await writeToMaildir(dir, withDeliveryFields(request.sender, user, request.openMessage()), { hostname, ...(baseName === undefined ? {} : { baseName }) })).path);
+      written.push(
+        (
+          await writeToMaildir(dir, () => withDeliveryFields(request.sender, user, request.openMessage()), {
+            hostname,
+            ...(baseName === undefined ? {} : { baseName }),
+          })
+        ).path,
+      );
     }
     return ownResult(address, 'delivered', '2.0.0', `delivered to maildir (${written.join(', ')})`, 'maildir');
   } catch (err) {

@@ -94,8 +94,25 @@ export async function ensureMaildir(maildir: string): Promise<void> {
  */
 const knownMaildirs = new Set<string>();
 
-/** Writes `message` (CRLF line ends) into `maildir`'s new/, durably; resolves with where it is. */
-export async function writeToMaildir(maildir: string, message: Readable, options: MaildirWriteOptions = {}): Promise<MaildirWritten> {
+/**
+ * Writes `message` (CRLF line ends) into `maildir`'s new/, durably; resolves with where it is. A function
+ * is called for the message only once the tmp/ file is open, so a Maildir that cannot be made or opened
+ * leaves no stream (and no queue-file descriptor) behind; a stream is destroyed on every failure.
+ */
+export async function writeToMaildir(
+  maildir: string,
+  source: Readable | (() => Readable),
+  options: MaildirWriteOptions = {},
+): Promise<MaildirWritten> {
+  try {
+    return await writeOpened(maildir, source, options);
+  } catch (err) {
+    if (typeof source !== 'function') source.destroy();
+    throw err;
+  }
+}
+
+async function writeOpened(maildir: string, source: Readable | (() => Readable), options: MaildirWriteOptions): Promise<MaildirWritten> {
   if (!knownMaildirs.has(maildir)) {
     await ensureMaildir(maildir);
     knownMaildirs.add(maildir);
@@ -127,7 +144,9 @@ export async function writeToMaildir(maildir: string, message: Readable, options
   const tmpPath = join(maildir, 'tmp', base);
   let size = 0;
   let lfs = 0;
+  let message: Readable | undefined;
   try {
+    message = typeof source === 'function' ? source() : source;
     const converter = createCrlfToLf();
     const write = async (bytes: Buffer): Promise<void> => {
       if (bytes.length === 0) return;
@@ -142,6 +161,7 @@ export async function writeToMaildir(maildir: string, message: Readable, options
     await handle.sync();
     await handle.close();
   } catch (err) {
+    message?.destroy();
     await handle.close().catch(() => undefined);
     await unlink(tmpPath).catch(() => undefined);
     throw err;
