@@ -48,6 +48,8 @@ export interface ClientEnvelope {
   readonly to: readonly string[];
   readonly size: number;
   readonly envid?: string;
+  /** RFC 3461 RET=, sent (with ENVID) only when the server offers DSN. */
+  readonly ret?: 'FULL' | 'HDRS';
   /** Per recipient: " NOTIFY=… ORCPT=…" (with its leading space), sent only when the server offers DSN. */
   readonly rcptArgs: ReadonlyMap<string, string>;
 }
@@ -182,7 +184,9 @@ export class SmtpClient {
           to: [...envelope.to],
           size: envelope.size,
           use8BitMime: true,
-          ...(envelope.envid === undefined ? {} : { dsn: { envid: envelope.envid } }),
+          ...(envelope.envid === undefined && envelope.ret === undefined
+            ? {}
+            : { dsn: { ...(envelope.envid === undefined ? {} : { envid: envelope.envid }), ...(envelope.ret === undefined ? {} : { ret: envelope.ret }) } }),
         },
         message,
         (err, info) => {

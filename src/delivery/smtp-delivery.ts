@@ -150,7 +150,12 @@ async function transaction(
     size: request.size,
     rcptArgs,
     ...(request.envid !== undefined && ext.has('DSN') ? { envid: request.envid } : {}),
+    ...(request.ret !== undefined && ext.has('DSN') ? { ret: request.ret } : {}),
   };
+  // RFC 3461 §6.2.3: a next hop that offers DSN and is given the recipient's NOTIFY reports from here on, so
+  // our "relayed" notice would be a second one (Postfix sends "relayed" only to a server without DSN).
+  const passedOn = (a: string): boolean => / NOTIFY=/.test(rcptArgs.get(a) ?? '');
+  const delivered = (a: string, r: RecipientResult): RecipientResult => (r.status === 'delivered' && passedOn(a) ? { ...r, dsnPassedOn: true } : r);
   let message: Readable;
   try {
     message = request.openMessage();
@@ -167,7 +172,7 @@ async function transaction(
       if (err?.response !== undefined) {
         results.set(a, resultFromReply(a, err.response, host, relay, err.command === 'RCPT TO' ? 'RCPT TO' : endCommand));
       } else if (info.accepted.includes(a)) {
-        results.set(a, resultFromReply(a, info.lmtpReplies.get(a) ?? info.response, host, relay, endCommand));
+        results.set(a, delivered(a, resultFromReply(a, info.lmtpReplies.get(a) ?? info.response, host, relay, endCommand)));
       }
     }
     return 'ok';
