@@ -115,7 +115,10 @@ export async function startMta(
       { ...config.delivery, hostname: config.hostname, dataDir: config.dataDir, logger: logger.child({ service: 'delivery' }) },
       accounts,
     );
-    undo.push(() => transport.close());
+    // Deliveries in flight get QUEUE_STOP_GRACE_MS in all, counted from when the queue starts stopping: the
+    // transport cuts what is still going when it is over (the queue delivers it again at the next start).
+    let deliveryDeadline: number | undefined;
+    undo.push(() => transport.close(deliveryDeadline === undefined ? 0 : Math.max(0, deliveryDeadline - Date.now())));
     const queue = factories.openQueue({
       ...config.queue,
       dataDir: config.dataDir,
@@ -125,7 +128,10 @@ export async function startMta(
       logger: logger.child({ service: 'queue' }),
     });
     await queue.start();
-    undo.push(() => queue.stop(QUEUE_STOP_GRACE_MS));
+    undo.push(() => {
+      deliveryDeadline = Date.now() + QUEUE_STOP_GRACE_MS;
+      return queue.stop(QUEUE_STOP_GRACE_MS);
+    });
     const smtp = factories.createSmtpServer(
       { hostname: config.hostname, smtp: config.smtp, submission: config.submission, tls: parts.tls },
       { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }) },

@@ -41,6 +41,8 @@ export interface ClientOptions {
   readonly connectTimeoutMs: number;
   /** Waiting for the greeting and for each reply. */
   readonly commandTimeoutMs: number;
+  /** Aborted when the transport shuts down: the connection is cut, whatever it is doing. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ClientEnvelope {
@@ -106,10 +108,20 @@ export class SmtpClient {
     conn.on('end', () => {
       this.dead = true;
     });
+    const signal = options.signal;
+    if (signal !== undefined) {
+      const cut = (): void => this.close();
+      signal.addEventListener('abort', cut, { once: true });
+      conn.once('end', () => signal.removeEventListener('abort', cut));
+    }
   }
 
   /** Connects, reads the greeting, EHLO (or LHLO), STARTTLS when offered (any certificate, as Postfix's `may`). */
   static open(options: ClientOptions): Promise<SmtpClient> {
+    if (options.signal?.aborted === true) {
+      options.socket?.destroy();
+      return Promise.reject(Object.assign(new Error('mail system is shutting down'), { code: 'ECONNECTION' }));
+    }
     const conn = new Connection({
       host: options.host,
       port: options.port,
@@ -178,6 +190,12 @@ export class SmtpClient {
     const lmtpReplies = new Map<string, string>();
     this.conn.lmtpReplies = lmtpReplies;
     return new Promise((resolve, reject) => {
+      // A connection cut under a transaction (at shutdown) may never call back: its end settles the send.
+      // (A turn later, so that a reply or an error that came with the close is the one reported.)
+      const ended = (): void => {
+        setImmediate(() => reject(this.lastError ?? Object.assign(new Error('Connection closed'), { code: 'ECONNECTION' })));
+      };
+      this.conn.once('end', ended);
       this.conn.send(
         {
           from: envelope.from,
@@ -190,6 +208,7 @@ export class SmtpClient {
         },
         message,
         (err, info) => {
+          this.conn.off('end', ended);
           if (err) reject(err as ClientError);
           else if (info === undefined) reject(Object.assign(new Error('no result'), { code: 'EPROTOCOL' }));
           else resolve(Object.assign(info, { lmtpReplies }));

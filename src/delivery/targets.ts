@@ -13,6 +13,8 @@ export interface SessionSettings {
   readonly ehloName: string;
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
+  /** Aborted at shutdown: every connection is cut. */
+  readonly signal?: AbortSignal;
 }
 
 export function smtpTarget(hop: HopAddress, session: SessionSettings, auth?: { readonly user: string; readonly pass: string }): Target {

@@ -5,6 +5,7 @@
  * connections. Every recipient gets a result; deliver() never rejects.
  */
 import { promises as dns } from 'node:dns';
+import { setMaxListeners } from 'node:events';
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { parseRelayHost } from '../config/relay-host.js';
@@ -44,6 +45,22 @@ function createResolver(servers: readonly string[] | undefined, timeoutSeconds: 
   return resolver;
 }
 
+/** How long close() waits, after cutting the connections, for the deliveries to come back. */
+const CUT_SETTLE_MS = 1000;
+
+/** True when `done` resolves within `ms`, false when the time runs out first. */
+async function within(done: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([done, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Builds the Transport. Throws (a configuration error, at start) when relayHost or lmtp cannot be read.
  */
@@ -74,7 +91,10 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
     lmtp = parsed;
   }
 
-  const session = { ehloName: hostname, connectTimeoutMs, commandTimeoutMs };
+  // Aborted when close()'s grace is over: connections in use are cut, and no new one is opened.
+  const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal); // one listener per open connection
+  const session = { ehloName: hostname, connectTimeoutMs, commandTimeoutMs, signal: shutdown.signal };
 
   /** One remote destination: its route (once), then transactions of at most recipientLimit recipients. */
   const deliverRemote = async (key: string, hop: NextHop, request: DeliveryRequest, recipients: readonly QueuedRecipient[]): Promise<RecipientResult[]> => {
@@ -164,10 +184,20 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
         inFlight.delete(job);
       }
     },
-    async close() {
+    async close(graceMs) {
       closed = true;
-      await Promise.allSettled([...inFlight]);
       cache.close();
+      const settled = Promise.allSettled([...inFlight]).then(() => true);
+      if (graceMs === undefined) {
+        await settled;
+        return;
+      }
+      if (await within(settled, graceMs)) return;
+      logger.warn({ inFlight: inFlight.size, graceMs }, `shutting down: ${inFlight.size} deliveries in flight cut after ${graceMs} ms`);
+      shutdown.abort();
+      // Cut connections settle their deliveries (and free their destination slots) at once; one stuck
+      // elsewhere (a DNS query, a slow disk) is not waited for.
+      await within(settled, CUT_SETTLE_MS);
     },
   };
 }

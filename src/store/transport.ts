@@ -50,6 +50,11 @@ export interface Transport {
    * sees fit, and reports each one. Never rejects: a failure is a deferred or failed result.
    */
   deliver(request: DeliveryRequest): Promise<RecipientResult[]>;
-  /** Ends pooled connections; deliveries in flight finish or defer. */
-  close(): Promise<void>;
+  /**
+   * Ends pooled connections at once and takes no new deliveries (they defer). Deliveries in flight may finish
+   * for `graceMs`; then their connections are cut, they defer, and their destination slots are freed; close()
+   * resolves soon after, even when one of them is still stuck (its result is of no use to anyone by then).
+   * Without `graceMs`, it waits for every delivery in flight, however long that takes.
+   */
+  close(graceMs?: number): Promise<void>;
 }

@@ -25,7 +25,7 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
     },
     createTransport: (o, accounts) => {
       log.push(`transport relay=${o.relayHost?.text ?? 'none'} concurrency=${o.destinationConcurrencyLimit} accounts=${typeof accounts.resolve}`);
-      return { deliver: () => Promise.resolve([]), close: () => Promise.resolve(void log.push('transport closed')) };
+      return { deliver: () => Promise.resolve([]), close: (g) => Promise.resolve(void log.push(`transport closed ${g === undefined ? 'unbounded' : g <= 10_000 ? 'bounded' : g}`)) };
     },
     openQueue: (o) => {
       if (fail === 'openQueue') throw new Error('queue directory is not writable');
@@ -63,7 +63,7 @@ describe('startMta', () => {
     ]);
     log.length = 0;
     await mta.stop(30);
-    expect(log).toEqual(['smtp closed grace=30', 'queue stopped', 'transport closed', 'accounts closed']);
+    expect(log).toEqual(['smtp closed grace=30', 'queue stopped', 'transport closed bounded', 'accounts closed']);
   });
 
   it('a listener that cannot bind: what started is stopped, and one StartError says why', async () => {
@@ -71,12 +71,12 @@ describe('startMta', () => {
     const err = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'listen')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StartError);
     expect((err as Error).message).toBe('listen EADDRINUSE: address already in use 127.0.0.1:2525');
-    expect(log.slice(-3)).toEqual(['queue stopped', 'transport closed', 'accounts closed']);
+    expect(log.slice(-3)).toEqual(['queue stopped', 'transport closed bounded', 'accounts closed']);
   });
 
   it('a queue that cannot open: the transport and accounts are closed again', async () => {
     const log: string[] = [];
     await expect(startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'openQueue'))).rejects.toThrow('queue directory is not writable');
-    expect(log.slice(-2)).toEqual(['transport closed', 'accounts closed']);
+    expect(log.slice(-2)).toEqual(['transport closed bounded', 'accounts closed']);
   });
 });
