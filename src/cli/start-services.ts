@@ -5,12 +5,13 @@
  * that the real constructors of src/store/accounts/, src/delivery/, src/queue/ and src/smtp/ are plugged
  * into (start-factories.ts), and that a test fills with fakes.
  */
-import type { DeliveryConfig, MailgateConfig, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
+import type { DeliveryConfig, ListenAddress, MailgateConfig, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
 import type { Filter } from '../mail/filter.js';
 import type { Logger } from '../mail/logger.js';
 import type { Accounts } from '../store/accounts/accounts.js';
 import type { Spool } from '../store/spool.js';
 import type { Transport } from '../store/transport.js';
+import { ownAddresses } from './own-addresses.js';
 
 export interface AccountsOptions {
   readonly dataDir: string;
@@ -20,6 +21,8 @@ export interface AccountsOptions {
 
 export interface TransportOptions extends DeliveryConfig {
   readonly hostname: string;
+  /** Where we accept mail ([smtp] and [submission] listen, wildcards expanded): a next hop there is a loop. */
+  readonly ownAddresses?: readonly ListenAddress[];
   readonly dataDir: string;
   readonly logger: Logger;
 }
@@ -112,7 +115,13 @@ export async function startMta(
     const accounts = factories.openAccounts({ dataDir: config.dataDir, localDomains: config.domains.local });
     undo.push(() => accounts.close());
     const transport = factories.createTransport(
-      { ...config.delivery, hostname: config.hostname, dataDir: config.dataDir, logger: logger.child({ service: 'delivery' }) },
+      {
+        ...config.delivery,
+        hostname: config.hostname,
+        dataDir: config.dataDir,
+        ownAddresses: ownAddresses([...config.smtp.listen, ...config.submission.listen]),
+        logger: logger.child({ service: 'delivery' }),
+      },
       accounts,
     );
     // Deliveries in flight get QUEUE_STOP_GRACE_MS in all, counted from when the queue starts stopping: the

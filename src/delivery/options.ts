@@ -5,6 +5,7 @@
 import type { RelayHost } from '../config/schema.js';
 import type { Logger } from '../mail/logger.js';
 import type { MxResolver } from './next-hop.js';
+import type { OwnAddress } from './own-addresses.js';
 
 export interface DeliveryOptions {
   /**
@@ -37,6 +38,11 @@ export interface DeliveryOptions {
   readonly connectionCacheTime?: number;
   /** Recipients per SMTP transaction (Postfix's smtp_destination_recipient_limit): 50. */
   readonly recipientLimit?: number;
+  /**
+   * Where we accept mail ([smtp]/[submission] listen, 0.0.0.0 and :: as every interface address): a next hop
+   * that is one of them is a mail loop (5.4.6), as Postfix's "loops back to myself".
+   */
+  readonly ownAddresses?: readonly OwnAddress[];
   /** A resolver of one's own instead of node:dns with dnsServers (tests). */
   readonly resolver?: MxResolver;
   readonly logger?: Logger;

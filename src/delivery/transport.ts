@@ -17,6 +17,7 @@ import { ConnectionCache, DestinationLimiter } from './connection-pool.js';
 import { parseLmtpEndpoint, type LmtpEndpoint } from './lmtp-endpoint.js';
 import { deliverToMaildir } from './maildir-delivery.js';
 import { resolveRoute, type MxResolver, type NextHop } from './next-hop.js';
+import { hostsBeforeSelf, selfCheck } from './own-addresses.js';
 import { DELIVERY_DEFAULTS, type DeliveryOptions } from './options.js';
 import { deliverGroup, type Target } from './smtp-delivery.js';
 import { lmtpTargets, smtpTarget } from './targets.js';
@@ -73,6 +74,7 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
   const recipientLimit = Math.max(1, options.recipientLimit ?? DELIVERY_DEFAULTS.recipientLimit);
   const limiter = new DestinationLimiter(Math.max(1, options.destinationConcurrencyLimit ?? DELIVERY_DEFAULTS.destinationConcurrencyLimit));
   const cache = new ConnectionCache(Math.round((options.connectionCacheTime ?? DELIVERY_DEFAULTS.connectionCacheTime) * 1000));
+  const isSelf = selfCheck(options.ownAddresses ?? []);
   const resolver = options.resolver ?? createResolver(options.dnsServers, options.dnsTimeout ?? DELIVERY_DEFAULTS.dnsTimeout);
 
   let relayHop: NextHop | undefined;
@@ -100,8 +102,13 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
   const deliverRemote = async (key: string, hop: NextHop, request: DeliveryRequest, recipients: readonly QueuedRecipient[]): Promise<RecipientResult[]> => {
     const route = await resolveRoute(hop, port, resolver);
     if (route.kind === 'error') return recipients.map((r) => ownResult(r.address, route.status, route.enhanced, route.diagnostic));
+    const hosts = hostsBeforeSelf(route.hosts, isSelf);
+    if (hosts.length === 0) {
+      // Postfix names the next hop: the recipients' domain, or relay_host.
+      return recipients.map((r) => ownResult(r.address, 'failed', '5.4.6', `mail for ${hop.host} loops back to myself`));
+    }
     const auth = hop === relayHop ? options.relayAuth : undefined;
-    const targets = route.hosts.map((h) => smtpTarget(h, session, auth));
+    const targets = hosts.map((h) => smtpTarget(h, session, auth));
     return deliverChunks(key, targets, request, recipients, false);
   };
 

@@ -66,6 +66,29 @@ describe('startMta', () => {
     expect(log).toEqual(['smtp closed grace=30', 'queue stopped', 'transport closed bounded', 'accounts closed']);
   });
 
+  it('tells the transport where we listen ([smtp] and [submission]), for its mail-loop check', async () => {
+    const log: string[] = [];
+    let own: unknown;
+    const base = fakes(log);
+    const listening = {
+      ...config,
+      smtp: { ...config.smtp, listen: [{ host: '127.0.0.1', port: 2525 }] },
+      submission: { ...config.submission, listen: [{ host: '::1', port: 2587 }], tlsListen: [] },
+    };
+    const mta = await startMta(listening, { chain, tls, logger: silentLogger }, {
+      ...base,
+      createTransport: (o, a) => {
+        own = o.ownAddresses;
+        return base.createTransport(o, a);
+      },
+    });
+    await mta.stop(0);
+    expect(own).toEqual([
+      { host: '127.0.0.1', port: 2525 },
+      { host: '::1', port: 2587 },
+    ]);
+  });
+
   it('a listener that cannot bind: what started is stopped, and one StartError says why', async () => {
     const log: string[] = [];
     const err = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'listen')).catch((e: unknown) => e);
