@@ -201,17 +201,19 @@ export class Scheduler {
   private scheduleRun(): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {
-      try {
-        this.queueRun();
-      } finally {
-        this.scheduleRun();
-      }
+      this.queueRun();
+      this.scheduleRun();
     }, this.o.queueRunDelay);
     this.timer.unref();
   }
 
   /** A queue run: every message with a due recipient goes to the ready list. */
+  /** Never throws: it runs from a timer, where an exception would end the process. */
   private queueRun(): void {
+    this.guard('queue run', () => this.queueRunOnce());
+  }
+
+  private queueRunOnce(): void {
     const now = this.o.now();
     for (const e of this.entries.values()) {
       this.guard(e.stored.envelope.id, () => {
