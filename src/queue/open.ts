@@ -76,10 +76,16 @@ export function openQueue(options: QueueOptions): Queue {
     dirs ??= store.ensureDirs();
     await dirs;
     const stored = await store.writeMessage(env, body, hold);
-    log.info(fromLine(env.id, env.sender, stored.size, env.recipients.length, hold !== undefined ? 'hold' : 'active'));
-    if (hold !== undefined) log.info(`${env.id}: hold: ${hold}`);
-    // Before start() the message waits in the spool; start() loads it with the others.
-    if (started) scheduler.add(stored, undefined, hold !== undefined);
+    // From here the message is on disk and accepted: nothing may turn that into a refusal (the client
+    // would send it again). A scheduling failure is logged; the next queue run or start picks it up.
+    try {
+      log.info(fromLine(env.id, env.sender, stored.size, env.recipients.length, hold !== undefined ? 'hold' : 'active'));
+      if (hold !== undefined) log.info(`${env.id}: hold: ${hold}`);
+      // Before start() the message waits in the spool; start() loads it with the others.
+      if (started) scheduler.add(stored, undefined, hold !== undefined);
+    } catch (err) {
+      log.error(`${env.id}: queued, but not handed to the scheduler: ${(err as Error).message}`);
+    }
   };
 
   const scheduler: Scheduler = new Scheduler(store, {

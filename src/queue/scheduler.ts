@@ -11,6 +11,10 @@
  *
  * New mail is handed over at once; deferred mail is looked at every queueRunDelay (a recipient due
  * between two runs waits for the next, as with Postfix); flush() makes everything due now.
+ *
+ * Ready messages wait in one queue per destination (ready-queues.ts): a destination at its limit is
+ * skipped without looking at its backlog. The scheduler never throws into its callers (the SMTP server's
+ * enqueue, a timer, a promise chain): a bug in a scheduling pass is logged and the next pass goes on.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -21,6 +25,7 @@ import { backoffDelay, type QueueTiming } from './backoff.js';
 import { BOUNCE_SIZE_LIMIT, composeDsn, headerSection, type DsnKind, type DsnRecipient } from './dsn.js';
 import { expiredLine, noticeLine, removedLine, toLine } from './log-lines.js';
 import type { Envelope } from './queue-file.js';
+import { ReadyQueues } from './ready-queues.js';
 import { initialState, type MessageState, type RecipientState } from './state.js';
 import type { QueueStore, StoredMessage } from './store.js';
 
@@ -47,7 +52,8 @@ interface Entry {
   readonly busy: Set<number>;
   /** Deliveries of this message in flight. */
   inFlight: number;
-  inReady: boolean;
+  /** Destinations whose ready queue holds this message now. */
+  readonly readyIn: Set<string>;
   /** State updates of this message, one after the other. */
   chain: Promise<void>;
 }
@@ -60,14 +66,13 @@ function wants(r: QueuedRecipient, what: 'SUCCESS' | 'FAILURE' | 'DELAY'): boole
   return r.notify.includes(what);
 }
 
-/** Local deliveries are "delivered"; a hand-over to another MTA is "relayed" (we do not pass NOTIFY on). */
+/** Local deliveries are "delivered"; a hand-over to another MTA without DSN is "relayed" (RFC 3461 §6.2.3). */
 const successAction = (relay: string | undefined): 'delivered' | 'relayed' =>
   relay === undefined || /^(maildir|local|lmtp|virtual)/i.test(relay) ? 'delivered' : 'relayed';
 
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
-  private ready: string[] = [];
-  private readonly perDomain = new Map<string, number>();
+  private readonly ready: ReadyQueues<Entry>;
   private inFlight = 0;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -76,7 +81,9 @@ export class Scheduler {
   constructor(
     private readonly store: QueueStore,
     private readonly o: SchedulerOptions,
-  ) {}
+  ) {
+    this.ready = new ReadyQueues<Entry>(o.destinationConcurrencyLimit);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -109,10 +116,23 @@ export class Scheduler {
   add(stored: StoredMessage, state: MessageState = initialState(stored.envelope), held = false): void {
     const id = stored.envelope.id;
     if (this.entries.has(id)) return;
-    const entry: Entry = { stored, state, held, deleted: false, busy: new Set(), inFlight: 0, inReady: false, chain: Promise.resolve() };
+    const entry: Entry = { stored, state, held, deleted: false, busy: new Set(), inFlight: 0, readyIn: new Set(), chain: Promise.resolve() };
     this.entries.set(id, entry);
-    this.makeReady(entry);
-    this.tick();
+    // The message is on disk already: whatever goes wrong here, the caller must not be told otherwise
+    // (a 451 would make the client send it again); the next queue run picks it up.
+    this.guard(id, () => {
+      this.makeReady(entry);
+      this.tick();
+    });
+  }
+
+  /** Runs `fn`, logging instead of throwing: a scheduling bug must not crash the MTA or refuse mail. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.logger.error(`${what}: scheduler error, continuing: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
   }
 
   start(): void {
@@ -143,12 +163,14 @@ export class Scheduler {
 
   /** Everything not held is due now (postqueue -f). */
   flush(): void {
-    const now = this.o.now();
-    for (const e of this.entries.values()) {
-      for (const r of e.state.recipients) if (r.status === 'pending' && r.next > now) r.next = now;
-      this.makeReady(e);
-    }
-    this.tick();
+    this.guard('queue flush', () => {
+      const now = this.o.now();
+      for (const e of this.entries.values()) {
+        for (const r of e.state.recipients) if (r.status === 'pending' && r.next > now) r.next = now;
+        this.makeReady(e);
+      }
+      this.tick();
+    });
   }
 
   hold(id: string): void {
@@ -160,10 +182,12 @@ export class Scheduler {
     const e = this.entries.get(id);
     if (e === undefined) return;
     e.held = false;
-    const now = this.o.now();
-    for (const r of e.state.recipients) if (r.status === 'pending' && r.next > now) r.next = now;
-    this.makeReady(e);
-    this.tick();
+    this.guard(id, () => {
+      const now = this.o.now();
+      for (const r of e.state.recipients) if (r.status === 'pending' && r.next > now) r.next = now;
+      this.makeReady(e);
+      this.tick();
+    });
   }
 
   /** Forgets a message removed from the spool (queue delete); a delivery in flight finishes unrecorded. */
@@ -184,74 +208,73 @@ export class Scheduler {
   }
 
   /** A queue run: every message with a due recipient goes to the ready list. */
+  /** Never throws: it runs from a timer, where an exception would end the process. */
   private queueRun(): void {
+    this.guard('queue run', () => this.queueRunOnce());
+  }
+
+  private queueRunOnce(): void {
     const now = this.o.now();
     for (const e of this.entries.values()) {
-      this.makeReady(e);
-      // A message whose recipients are all done but that is still here: its notice or removal failed
-      // (disk full, say) after its last delivery; try again rather than keep it until a restart.
-      if (e.inFlight === 0 && e.busy.size === 0 && e.state.recipients.every((r) => r.status !== 'pending')) {
-        e.chain = e.chain
-          .then(() => (e.deleted ? undefined : this.settle(e, now)))
-          .catch((err: unknown) => this.o.logger.error(`${e.stored.envelope.id}: ${(err as Error).message}`));
-      }
+      this.guard(e.stored.envelope.id, () => {
+        this.makeReady(e, now);
+        // A message whose recipients are all done but that is still here: its notice or removal failed
+        // (disk full, say) after its last delivery; try again rather than keep it until a restart.
+        if (e.inFlight === 0 && e.busy.size === 0 && e.state.recipients.every((r) => r.status !== 'pending')) {
+          e.chain = e.chain
+            .then(() => (e.deleted ? undefined : this.settle(e, now)))
+            .catch((err: unknown) => this.o.logger.error(`${e.stored.envelope.id}: ${(err as Error).message}`));
+        }
+      });
     }
     this.tick();
   }
 
-  private makeReady(e: Entry): void {
-    if (e.inReady || e.held || e.deleted) return;
-    e.inReady = true;
-    this.ready.push(e.stored.envelope.id);
-  }
-
-  /** Due, idle recipients of a message grouped by destination. */
-  private dueGroups(e: Entry, now: number): Map<string, number[]> {
-    const groups = new Map<string, number[]>();
+  /** Puts the message in the ready queue of each destination it has a due, idle recipient for. */
+  private makeReady(e: Entry, now = this.o.now()): void {
+    if (e.held || e.deleted) return;
     e.state.recipients.forEach((r, i) => {
       if (r.status !== 'pending' || r.next > now || e.busy.has(i)) return;
       const d = domainOf(e.stored.envelope.recipients[i]!.address);
-      const g = groups.get(d);
-      if (g === undefined) groups.set(d, [i]);
-      else g.push(i);
+      if (e.readyIn.has(d)) return;
+      e.readyIn.add(d);
+      this.ready.push(d, e);
     });
-    return groups;
   }
 
-  /** Starts every delivery the caps allow, oldest ready message first. */
+  /** The message's due, idle recipients for one destination. */
+  private dueFor(e: Entry, domain: string, now: number): number[] {
+    const idx: number[] = [];
+    e.state.recipients.forEach((r, i) => {
+      if (r.status !== 'pending' || r.next > now || e.busy.has(i)) return;
+      if (domainOf(e.stored.envelope.recipients[i]!.address) === domain) idx.push(i);
+    });
+    return idx;
+  }
+
+  /**
+   * Starts every delivery the caps allow, destinations in turn, each one's oldest ready message first.
+   * Never throws (it runs from enqueue, timers and promise callbacks): an error is logged and the message
+   * concerned waits for the next queue run.
+   */
   private tick(): void {
     if (!this.running) return;
-    const now = this.o.now();
-    const keep: string[] = [];
-    let i = 0;
-    for (; i < this.ready.length && this.inFlight < this.o.maxDeliveries; i++) {
-      const id = this.ready[i]!;
-      const e = this.entries.get(id);
-      if (e === undefined || e.held || e.deleted) {
-        if (e !== undefined) e.inReady = false;
-        continue;
+    this.guard('scheduling pass', () => {
+      const now = this.o.now();
+      while (this.inFlight < this.o.maxDeliveries) {
+        const next = this.ready.take();
+        if (next === undefined) break;
+        const [domain, e] = next;
+        e.readyIn.delete(domain);
+        if (e.held || e.deleted) continue;
+        const idx = this.dueFor(e, domain, now);
+        if (idx.length > 0) this.startDelivery(e, domain, idx);
       }
-      let blocked = false;
-      for (const [domain, idx] of this.dueGroups(e, now)) {
-        if (this.inFlight >= this.o.maxDeliveries || (this.perDomain.get(domain) ?? 0) >= this.o.destinationConcurrencyLimit) {
-          blocked = true;
-          continue;
-        }
-        this.startDelivery(e, domain, idx);
-      }
-      if (blocked) keep.push(id);
-      else e.inReady = false;
-    }
-    // In place: splice at the front is cheap in V8, and the ready list can hold the whole queue after a flush.
-    this.ready.splice(0, i, ...keep);
+    });
   }
 
   private startDelivery(e: Entry, domain: string, idx: number[]): void {
     const env = e.stored.envelope;
-    this.inFlight += 1;
-    this.perDomain.set(domain, (this.perDomain.get(domain) ?? 0) + 1);
-    e.inFlight += 1;
-    for (const i of idx) e.busy.add(i);
     const path = this.store.layout.message(env.id);
     const start = e.stored.bodyOffset;
     const request = {
@@ -259,10 +282,16 @@ export class Scheduler {
       sender: env.sender,
       recipients: idx.map((i) => env.recipients[i]!),
       ...(env.envid !== undefined ? { envid: env.envid } : {}),
+      ...(env.ret !== undefined ? { ret: env.ret } : {}),
       arrival: env.arrival,
       size: e.stored.size,
       openMessage: () => createReadStream(path, { start }),
     };
+    // Counted only once nothing above can throw: a slot taken and never given back would wedge the queue.
+    this.inFlight += 1;
+    this.ready.started(domain);
+    e.inFlight += 1;
+    for (const i of idx) e.busy.add(i);
     let settled = false;
     let watchdog: NodeJS.Timeout | undefined = undefined;
     const done = (results: RecipientResult[]): void => {
@@ -271,9 +300,7 @@ export class Scheduler {
       settled = true;
       if (watchdog !== undefined) clearTimeout(watchdog);
       this.inFlight -= 1;
-      const left = (this.perDomain.get(domain) ?? 1) - 1;
-      if (left <= 0) this.perDomain.delete(domain);
-      else this.perDomain.set(domain, left);
+      this.ready.finished(domain);
       e.inFlight -= 1;
       e.chain = e.chain
         .then(() => this.record(e, idx, results))
@@ -281,7 +308,7 @@ export class Scheduler {
         .finally(() => {
           for (const i of idx) e.busy.delete(i);
           // Deferred recipients wait for a later queue run; anything else due goes now.
-          this.makeReady(e);
+          this.guard(env.id, () => this.makeReady(e));
           this.tick();
           if (this.inFlight === 0) {
             for (const f of [...this.idle]) {
@@ -329,7 +356,9 @@ export class Scheduler {
       let logged: 'sent' | 'deferred' | 'bounced' = 'deferred';
       if (res.status === 'delivered') {
         st.status = 'delivered';
-        st.notified = !(wants(rcpt, 'SUCCESS') && env.sender !== '');
+        // Handed to a next hop that does DSN, with this NOTIFY: its success notice is the one the sender
+        // gets, not a "relayed" one of ours as well (RFC 3461 §6.2.3; Postfix sends none either).
+        st.notified = res.dsnPassedOn === true || !(wants(rcpt, 'SUCCESS') && env.sender !== '');
         logged = 'sent';
       } else if (res.status === 'failed') {
         st.status = 'failed';

@@ -4,9 +4,10 @@
  * cleanup that makes a crash at any point leave either no message or a complete one.
  */
 import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { DirSyncer, publishNew, publishReplace, writeTemp } from './durable.js';
+import { makeDirectory } from '../config/make-directory.js';
+import { DirSyncer, fsyncDir, publishNew, publishReplace, writeTemp } from './durable.js';
 import { queueLayout, type QueueLayout } from './layout.js';
 import { decodeEnvelope, encodeEnvelope, ENVELOPE_PREFIX_MAX, QueueFileError, type Envelope } from './queue-file.js';
 import { decodeState, encodeState, type MessageState } from './state.js';
@@ -43,10 +44,23 @@ export class QueueStore {
     await Promise.all(Object.values(this.syncers).map((s) => s.close()));
   }
 
-  /** Creates the directories (mode 0700 at creation). */
+  /**
+   * Creates the directories (mode 0700 at creation), each on its own (makeDirectory: no recursive mkdir,
+   * which spins for ever on a kernel filesystem), and fsyncs the parent of each one it made: a queue
+   * directory that vanished in a crash would take the mail acknowledged in it along.
+   */
   async ensureDirs(): Promise<void> {
     const l = this.layout;
-    for (const d of [l.root, l.tmp, l.messages, l.state, l.hold, l.control]) await mkdir(d, { recursive: true, mode: 0o700 });
+    const made = makeDirectory(l.root, 0o700);
+    for (const d of [l.tmp, l.messages, l.state, l.hold, l.control]) {
+      try {
+        await mkdir(d, { mode: 0o700 });
+        made.push(d);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    for (const parent of new Set(made.map((d) => dirname(d)))) await fsyncDir(parent);
   }
 
   /**

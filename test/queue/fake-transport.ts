@@ -6,6 +6,7 @@ export interface Delivery {
   readonly sender: string;
   readonly recipients: string[];
   readonly message: string;
+  readonly ret?: 'FULL' | 'HDRS';
 }
 
 export type Decide = (rcpt: string, req: DeliveryRequest) => Partial<RecipientResult> | Promise<Partial<RecipientResult>>;
@@ -34,10 +35,11 @@ export class FakeTransport implements Transport {
           enhanced: d.enhanced ?? (d.status === 'failed' ? '5.1.1' : d.status === 'deferred' ? '4.4.1' : '2.0.0'),
           diagnostic: d.diagnostic ?? (d.status === 'failed' ? '550 5.1.1 no such user' : d.status === 'deferred' ? 'connect refused' : '250 ok'),
           ...(d.remoteReply !== undefined ? { remoteReply: d.remoteReply } : {}),
+          ...(d.dsnPassedOn !== undefined ? { dsnPassedOn: d.dsnPassedOn } : {}),
           relay: d.relay ?? 'mx.example.org[192.0.2.1]:25',
         });
       }
-      this.deliveries.push({ queueId: req.queueId, sender: req.sender, recipients: req.recipients.map((r) => r.address), message });
+      this.deliveries.push({ queueId: req.queueId, sender: req.sender, recipients: req.recipients.map((r) => r.address), message, ...(req.ret !== undefined ? { ret: req.ret } : {}) });
       return results;
     } finally {
       this.inFlight -= 1;
