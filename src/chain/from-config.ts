@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/errors.js';
 import type { FilterContext } from '../filters/context.js';
-import { createBuiltinFilter } from '../filters/registry.js';
+import { createBuiltinFilter, loadBuiltinFilters } from '../filters/registry.js';
 import { createDnsResolver, type DnsResolver } from '../filters/shared/dns.js';
 import { createSpfChecker } from '../filters/shared/spf.js';
 import { MilterClient } from '../milter/client.js';
@@ -24,6 +24,14 @@ export interface ChainEnvironment {
   readonly resolver?: DnsResolver;
   /** The stress threshold when the configuration sets none (the manager's, learnt from Postfix). */
   readonly stressThreshold?: () => number;
+}
+
+/**
+ * Imports the modules of the built-in filters `config` names (only those), so that chainFromConfig builds
+ * them at once and their setup errors are thrown there. Without it they are built at their first session.
+ */
+export function loadConfiguredFilters(config: MailgateConfig): Promise<void> {
+  return loadBuiltinFilters(config.milters);
 }
 
 export function chainFromConfig(config: MailgateConfig, logger: Logger, env: ChainEnvironment = {}): Chain {

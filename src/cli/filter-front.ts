@@ -4,7 +4,7 @@
  * (Postfix) use that same chain. SIGHUP swaps the chain: new sessions use the new children, sessions in
  * flight finish on the old ones. One copy, so that the two commands filter mail the same way.
  */
-import { chainFromConfig } from '../chain/from-config.js';
+import { chainFromConfig, loadConfiguredFilters } from '../chain/from-config.js';
 import { ReloadableChain } from '../chain/reloadable.js';
 import { checkDataDirectories } from '../config/data-dir-check.js';
 import type { MailgateConfig } from '../config/schema.js';
@@ -43,6 +43,8 @@ export class FilterFront {
     // says otherwise. Learnt in the background (postconf may take seconds) and read at each connect.
     const stress = new PostfixStress(logger);
     const env = { stressThreshold: () => stress.threshold };
+    // Only the built-in filters named are loaded (each costs megabytes); loaded first, so that building is synchronous.
+    await loadConfiguredFilters(loaded.config);
     const chain = new ReloadableChain(chainFromConfig(loaded.config, logger, env));
     const m = loaded.config.manager;
     if (!listen) return new FilterFront(chain, undefined, stress, env, logger);
@@ -70,8 +72,9 @@ export class FilterFront {
     return this.chain.chain.children.map((c) => c.name);
   }
 
-  /** New sessions use a chain built from `next`; throws (the running chain stays) when it cannot be built. */
-  reload(next: LoadedConfig, running: MailgateConfig): void {
+  /** New sessions use a chain built from `next`; rejects (the running chain stays) when it cannot be built. */
+  async reload(next: LoadedConfig, running: MailgateConfig): Promise<void> {
+    await loadConfiguredFilters(next.config);
     if (next.config.manager.connectionSpec !== running.manager.connectionSpec) {
       this.logger.warn('connection_spec changed: it takes effect at the next restart');
     }

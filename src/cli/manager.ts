@@ -85,11 +85,11 @@ async function run(opts: Options): Promise<void> {
   const m = loaded.config.manager;
   let running = loaded.config;
 
-  const reload = () => {
+  const reloadOnce = async () => {
     try {
       const next = load(opts);
       for (const warning of next.warnings ?? []) logger.warn(warning);
-      front.reload(next, running);
+      await front.reload(next, running);
       running = next.config;
       logger.info({ children: front.children }, 'configuration reloaded');
       warnIfPassThrough(logger, next, front.children.length);
@@ -97,6 +97,11 @@ async function run(opts: Options): Promise<void> {
       // A broken file must not take the running manager down: keep serving the old configuration.
       logger.error({ err: err instanceof ConfigError ? err.toString() : (err as Error).message }, 'reload failed; keeping the running configuration');
     }
+  };
+  // Serialised: a second SIGHUP waits for the first reload (the chain's modules load asynchronously).
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(reloadOnce);
   };
   const stopped = handleSignals({
     logger,

@@ -5,10 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { simpleParser } from 'mailparser';
 import { parsePatternText, RULES_DEFAULTS } from '../config/builtins/rules.js';
-import { bodyText } from '../filters/rules/body-text.js';
-import { headerText } from '../filters/rules/header-text.js';
 import { UsageError } from './options.js';
 
 interface TestOptions {
@@ -69,6 +66,12 @@ async function subjectsFor(opts: TestOptions): Promise<Subject[]> {
   } catch (err) {
     throw new UsageError(`cannot read ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  // mailparser is imported here, not at the top: every command (`mailgate start` too) loads this file.
+  const [{ simpleParser }, { bodyText }, { headerText }] = await Promise.all([
+    import('mailparser'),
+    import('../filters/rules/body-text.js'),
+    import('../filters/rules/header-text.js'),
+  ]);
   if (opts.header === undefined) return [{ label: undefined, text: await bodyText(message, Number.POSITIVE_INFINITY) }];
   const wanted = opts.header.toLowerCase();
   const parsed = await simpleParser(message, { skipHtmlToText: true, skipTextToHtml: true });

@@ -116,11 +116,11 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
   }
 
   let running = loaded.config;
-  const reload = () => {
+  const reloadOnce = async () => {
     try {
       const next = load(opts);
       for (const warning of next.warnings ?? []) logger.warn(warning);
-      front.reload(next, running);
+      await front.reload(next, running);
       const restart = sectionsNeedingRestart(running, next.config);
       running = { ...next.config, ...Object.fromEntries(RESTART_SECTIONS.map((k) => [k, running[k]])) } as MailgateConfig;
       logger.info({ children: front.children }, 'configuration reloaded: the chain');
@@ -129,6 +129,11 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
       // A broken file must not take the running server down: keep serving the old configuration.
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reload failed; keeping the running configuration');
     }
+  };
+  // Serialised: a second SIGHUP waits for the first reload (the chain's modules load asynchronously).
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(reloadOnce);
   };
   const stopped = handleSignals({
     logger,

@@ -170,10 +170,11 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
     return request.recipients.map((r) => results.get(r.address) ?? ownResult(r.address, 'deferred', '4.3.0', 'internal error: no result'));
   };
 
+  // At debug: the queue logs each recipient's outcome in Postfix's form (`ID: to=<…>, relay=…, delay=…, dsn=…,
+  // status=…`), once as Postfix does; this line at info too wrote a second to= line for every recipient.
   const log = (request: DeliveryRequest, r: RecipientResult): void => {
     const fields = { queueId: request.queueId, to: r.address, relay: r.relay ?? 'none', status: r.status, dsn: r.enhanced, diagnostic: r.diagnostic };
-    if (r.status === 'delivered') logger.info(fields, `${request.queueId}: to=<${r.address}> status=sent`);
-    else logger.warn(fields, `${request.queueId}: to=<${r.address}> status=${r.status === 'failed' ? 'bounced' : 'deferred'}`);
+    logger.debug(fields, `${request.queueId}: to=<${r.address}> status=${r.status === 'delivered' ? 'sent' : r.status === 'failed' ? 'bounced' : 'deferred'}`);
   };
 
   return {

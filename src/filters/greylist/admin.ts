@@ -8,14 +8,13 @@ import { existsSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { DEFAULT_GREYLIST_REDIS_PREFIX, DEFAULT_GREYLIST_REDIS_URL } from '../../config/builtins/greylist.js';
-import { cidrError } from '../../config/cidr.js';
 import type { BuiltinMilterConfig, MailgateConfig, MilterConfig } from '../../config/schema.js';
 import { MemoryGreylistStore } from '../../store/greylist/memory.js';
 import { openGreylistStore, sqliteFilePath, type OpenGreylistStoreOptions } from '../../store/greylist/open.js';
 import { RedisGreylistStoreError } from '../../store/greylist/redis.js';
 import type { GreylistEntry, GreylistStore } from '../../store/greylist/store.js';
 import { greylistStoreOptions } from './store-options.js';
-import { maskAddress } from './tuple.js';
+import { parseAddressFilter, type AddressFilter } from './address-filter.js';
 
 /** The configuration names no greylist filter to administer, or several and no choice. */
 export class GreylistAdminError extends Error {
@@ -76,29 +75,7 @@ export function isStoreError(err: unknown): boolean {
   return err instanceof RedisGreylistStoreError || (err instanceof Error && (err.name === 'SqliteError' || /^greylist database /.test(err.message)));
 }
 
-/** `--addr`: an IP (the entries that apply to that client, whatever the mask) or a CIDR network. */
-export type AddressFilter =
-  | { readonly kind: 'ip'; readonly ip: string; readonly candidates: readonly string[] }
-  | { readonly kind: 'cidr'; readonly text: string; readonly range: BlockList; readonly network: string; readonly family: 'ipv4' | 'ipv6' };
-
-/** Throws a RangeError saying why `text` is neither an IP nor a CIDR. */
-export function parseAddressFilter(text: string): AddressFilter {
-  const why = cidrError(text);
-  if (why !== undefined) throw new RangeError(why);
-  if (!text.includes('/')) {
-    // The store keeps addresses masked by subnetmatch/subnetmatch6 ("192.0.2.0/24", or the bare
-    // address for /32 and /128): every possible mask of this IP names the entries that apply to it.
-    const max = isIP(text) === 4 ? 32 : 128;
-    const candidates = new Set<string>();
-    for (let bits = 0; bits <= max; bits++) candidates.add(maskAddress(text, bits, bits));
-    return { kind: 'ip', ip: text, candidates: [...candidates] };
-  }
-  const [network = '', bits = ''] = text.split('/');
-  const family = isIP(network) === 4 ? 'ipv4' : 'ipv6';
-  const range = new BlockList();
-  range.addSubnet(network, Number(bits), family);
-  return { kind: 'cidr', text, range, network, family };
-}
+export { parseAddressFilter, type AddressFilter };
 
 /** Whether a stored (masked) address and the --addr network overlap: one contains the other. */
 export function overlaps(filter: Extract<AddressFilter, { kind: 'cidr' }>, stored: string): boolean {

@@ -11,9 +11,11 @@ import type { GreylistStore } from '../../store/greylist/store.js';
 import type { FilterContext } from '../context.js';
 import { AclEngine } from './acl.js';
 import type { Clause, GreylistConf } from './conf/ast.js';
-import { parseGreylistConf } from './conf/parser.js';
+import { parseGreylistOptions } from './options.js';
 import { greylistSession } from './session.js';
 import { greylistStoreOptions } from './store-options.js';
+
+export { parseGreylistOptions };
 
 /** How often expired entries are purged, in the filter's clock (milter-greylist's dumpfreq). */
 const PURGE_EVERY_MS = 10 * 60 * 1000;
@@ -21,15 +23,6 @@ const PURGE_EVERY_MS = 10 * 60 * 1000;
 export interface GreylistFilterOverrides {
   /** Use this store instead of opening the configured one (tests). */
   readonly store?: GreylistStore;
-}
-
-/** The greylist.conf of `options`, parsed; a GreylistConfError (a ConfigError) names its line, column and token. */
-export function parseGreylistOptions(options: GreylistOptions): GreylistConf {
-  return parseGreylistConf(options.conf.text, {
-    file: options.conf.file,
-    lineOffset: options.conf.lineOffset,
-    ...(options.conf.key !== undefined ? { key: options.conf.key } : {}),
-  });
 }
 
 export function createGreylistFilter(name: string, options: GreylistOptions, ctx: FilterContext, overrides: GreylistFilterOverrides = {}): Filter {
