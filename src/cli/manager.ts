@@ -15,7 +15,7 @@ import { captureStrayConsole } from './stray-console.js';
 import { lookupId, SocketSetupError } from '../milter/socket-file.js';
 import { FilterFront, readyToServe } from './filter-front.js';
 import { UsageError } from './options.js';
-import { handleSignals } from './signals.js';
+import { handleSignals, serialReload } from './signals.js';
 import { postfixMilterAdvice, postfixMilterMessage } from './postfix-milters.js';
 
 interface Options {
@@ -85,24 +85,14 @@ async function run(opts: Options): Promise<void> {
   const m = loaded.config.manager;
   let running = loaded.config;
 
-  const reloadOnce = async () => {
-    try {
-      const next = load(opts);
-      for (const warning of next.warnings ?? []) logger.warn(warning);
-      await front.reload(next, running);
-      running = next.config;
-      logger.info({ children: front.children }, 'configuration reloaded');
-      warnIfPassThrough(logger, next, front.children.length);
-    } catch (err) {
-      // A broken file must not take the running manager down: keep serving the old configuration.
-      logger.error({ err: err instanceof ConfigError ? err.toString() : (err as Error).message }, 'reload failed; keeping the running configuration');
-    }
-  };
-  // Serialised: a second SIGHUP waits for the first reload (the chain's modules load asynchronously).
-  let reloading = Promise.resolve();
-  const reload = () => {
-    reloading = reloading.then(reloadOnce);
-  };
+  const reload = serialReload(logger, async () => {
+    const next = load(opts);
+    for (const warning of next.warnings ?? []) logger.warn(warning);
+    await front.reload(next, running);
+    running = next.config;
+    logger.info({ children: front.children }, 'configuration reloaded');
+    warnIfPassThrough(logger, next, front.children.length);
+  });
   const stopped = handleSignals({
     logger,
     reload,

@@ -3,6 +3,7 @@
  * SIGHUP reloads, SIGTERM (or Ctrl-C's SIGINT) stops cleanly. A second SIGTERM/SIGINT while stopping
  * exits at once: whoever sends it twice does not want to wait for the drain.
  */
+import { ConfigError } from '../config/errors.js';
 import type { Logger } from '../mail/logger.js';
 
 export interface SignalHandlers {
@@ -40,4 +41,23 @@ export function handleSignals(handlers: SignalHandlers): Promise<void> {
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
   });
+}
+
+/**
+ * SIGHUP's handler for `reloadOnce`: reloads run one after another (a chain's modules load asynchronously,
+ * so a second SIGHUP must wait for the first), and a reload that fails is logged with file:line and the
+ * running configuration kept: a broken file never takes a running server down.
+ */
+export function serialReload(logger: Logger, reloadOnce: () => Promise<void>): () => void {
+  let reloading = Promise.resolve();
+  const once = async (): Promise<void> => {
+    try {
+      await reloadOnce();
+    } catch (err) {
+      logger.error({ err: err instanceof ConfigError ? err.toString() : (err as Error).message }, 'reload failed; keeping the running configuration');
+    }
+  };
+  return () => {
+    reloading = reloading.then(once);
+  };
 }

@@ -16,7 +16,7 @@ import type { MailgateConfig, MtaConfig } from '../config/schema.js';
 import { createLogger, type Logger } from '../mail/logger.js';
 import { FilterFront, readyToServe } from './filter-front.js';
 import { UsageError } from './options.js';
-import { handleSignals } from './signals.js';
+import { handleSignals, serialReload } from './signals.js';
 import { serviceFactories } from './start-factories.js';
 import { StartError, startMta, type ServiceFactories } from './start-services.js';
 import { formatStartSummary } from './start-summary.js';
@@ -116,25 +116,15 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
   }
 
   let running = loaded.config;
-  const reloadOnce = async () => {
-    try {
-      const next = load(opts);
-      for (const warning of next.warnings ?? []) logger.warn(warning);
-      await front.reload(next, running);
-      const restart = sectionsNeedingRestart(running, next.config);
-      running = { ...next.config, ...Object.fromEntries(RESTART_SECTIONS.map((k) => [k, running[k]])) } as MailgateConfig;
-      logger.info({ children: front.children }, 'configuration reloaded: the chain');
-      if (restart.length > 0) logger.warn({ sections: restart }, `${restart.join(', ')} changed: it takes effect at the next restart`);
-    } catch (err) {
-      // A broken file must not take the running server down: keep serving the old configuration.
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'reload failed; keeping the running configuration');
-    }
-  };
-  // Serialised: a second SIGHUP waits for the first reload (the chain's modules load asynchronously).
-  let reloading = Promise.resolve();
-  const reload = () => {
-    reloading = reloading.then(reloadOnce);
-  };
+  const reload = serialReload(logger, async () => {
+    const next = load(opts);
+    for (const warning of next.warnings ?? []) logger.warn(warning);
+    await front.reload(next, running);
+    const restart = sectionsNeedingRestart(running, next.config);
+    running = { ...next.config, ...Object.fromEntries(RESTART_SECTIONS.map((k) => [k, running[k]])) } as MailgateConfig;
+    logger.info({ children: front.children }, 'configuration reloaded: the chain');
+    if (restart.length > 0) logger.warn({ sections: restart }, `${restart.join(', ')} changed: it takes effect at the next restart`);
+  });
   const stopped = handleSignals({
     logger,
     reload,
