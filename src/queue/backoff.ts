@@ -1,3 +1,5 @@
+import { DEFAULT_QUEUE } from '../config/defaults.js';
+
 /**
  * The scheduler's timing, Postfix's qmgr parameters camelCased, in milliseconds so tests can shrink them,
  * and the back-off: the first retry after minimal_backoff_time, then doubling, capped at
@@ -18,14 +20,8 @@ export interface QueueTiming {
   readonly queueRunDelay: number;
 }
 
-export const DEFAULT_TIMING: QueueTiming = {
-  minimalBackoffTime: 300_000,
-  maximalBackoffTime: 4_000_000,
-  maximalQueueLifetime: 5 * 86_400_000,
-  bounceQueueLifetime: 5 * 86_400_000,
-  delayWarningTime: 0,
-  queueRunDelay: 300_000,
-};
+/** Postfix's defaults, kept once in config/defaults.ts (in seconds, as the [queue] section), in milliseconds. */
+export const DEFAULT_TIMING: QueueTiming = timingFromSeconds(DEFAULT_QUEUE);
 
 /** How long to wait after the `attempts`-th failed attempt (1 = the first). */
 export function backoffDelay(attempts: number, t: Pick<QueueTiming, 'minimalBackoffTime' | 'maximalBackoffTime'>): number {

@@ -8,18 +8,12 @@
  *   <JSON envelope>\n
  *   <message bytes>
  */
-import type { DsnNotify, QueuedRecipient } from '../store/spool.js';
+import type { DsnNotify, QueuedRecipient, SpoolInput } from '../store/spool.js';
 
 export const MAGIC = 'MAILGATE-QUEUE 1\n';
 
-/** What the queue keeps about a message besides its bytes. */
-export interface Envelope {
-  readonly id: string;
-  readonly sender: string;
-  readonly recipients: readonly QueuedRecipient[];
-  readonly ret?: 'FULL' | 'HDRS';
-  readonly envid?: string;
-  readonly client: string;
+/** What the queue keeps about a message besides its bytes: what the SMTP server handed over, and when. */
+export interface Envelope extends Omit<SpoolInput, 'message' | 'hold'> {
   /** Arrival time, ms since the epoch (Postfix's arrival_time: the lifetimes count from here). */
   readonly arrival: number;
 }
