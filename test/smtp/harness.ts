@@ -6,6 +6,7 @@ import { generate } from 'selfsigned';
 import { Chain, type ChildDefinition } from '../../src/chain/chain.js';
 import type { Logger } from '../../src/mail/logger.js';
 import type { SmtpConfig } from '../../src/config/schema.js';
+import { DEFAULT_SMTP } from '../../src/config/defaults.js';
 import { createSmtpServer, type ListeningAddress, type MailServer, type SmtpServerOptions } from '../../src/smtp/server.js';
 import type { ListenerKind } from '../../src/smtp/session.js';
 import { runCommand, type CommandResult } from '../interop/harness/process.js';
@@ -36,20 +37,8 @@ export function captureLogger(lines: string[]): Logger {
   return logger as unknown as Logger;
 }
 
-export const SMTP_DEFAULTS: SmtpConfig = {
-  listen: [{ host: '127.0.0.1', port: 0 }],
-  mynetworks: ['127.0.0.0/8', '::1/128'],
-  messageSizeLimit: 10_240_000,
-  recipientLimit: 1000,
-  clientConnectionLimit: 50,
-  connectionLimit: 100,
-  clientMessageRateLimit: 0,
-  idleTimeout: 300,
-  sessionTimeout: 1800,
-  xclientHosts: [],
-  authFailureLimit: 3,
-  banner: '',
-};
+/** The configuration's own defaults, on a free port and with an empty banner. */
+export const SMTP_DEFAULTS: SmtpConfig = { ...DEFAULT_SMTP, listen: [{ host: '127.0.0.1', port: 0 }], banner: '' };
 
 export async function startServer(
   opts: { smtp?: Partial<SmtpConfig>; children?: ChildDefinition[]; server?: Partial<SmtpServerOptions>; tls?: boolean } = {},
