@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModule } from '../dist.js';
 import { freePort } from '../interop/harness/ports.js';
 import { makeTempDir, type TempDir } from '../interop/harness/tmpdir.js';
+import { acceptsConnection as accepts } from '../interop/harness/endpoint.js';
 
 const READY = 'SIGHUP reloads the configuration.';
 
@@ -77,18 +78,6 @@ function firstLine(port: number): Promise<string> {
   });
 }
 
-/** Whether a TCP connection to `port` is accepted. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}
 
 let dir: TempDir;
 let ports: { mx: number; submission: number; submissions: number; milter: number };

@@ -11,7 +11,8 @@ import { libmilterSpec, parseSpec, unixEndpoint, waitListening } from './harness
 import { setupGuard } from './harness/setup-guard.js';
 import { Teardown } from './harness/teardown.js';
 import { makeTempDir } from './harness/tmpdir.js';
-import { describeResult, runCommand, startDaemon, waitFor, LIBMILTER_STOP_GRACE_MS, type CommandResult, type Daemon } from './harness/process.js';
+import { describeResult, startDaemon, waitFor, LIBMILTER_STOP_GRACE_MS, type Daemon } from './harness/process.js';
+import { swaksRaw as swaks } from './harness/swaks.js';
 
 /** At end of message, by Subject: "redirect" moves the mail from alice to carol and changes the sender; "hold" quarantines. */
 const ENVELOPE_PY = `
@@ -42,9 +43,6 @@ print("envelope pymilter on %s" % sys.argv[1], flush=True)
 Milter.runmilter("mailgate-envelope", sys.argv[1], timeout=60, rmsock=True)
 `;
 
-function swaks(args: readonly string[]): Promise<CommandResult> {
-  return runCommand('/usr/bin/swaks', ['--timeout', '30s', '--helo', 'client.example', ...args], { timeoutMs: 45_000 });
-}
 
 describe('mailgate start with a milter that edits the envelope', { timeout: 90_000 }, () => {
   const td = new Teardown();

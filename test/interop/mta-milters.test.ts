@@ -28,7 +28,11 @@ import { startClamavMilter, type ClamavMilter } from './harness/clamav-milter.js
 import { setupGuard } from './harness/setup-guard.js';
 import { Teardown } from './harness/teardown.js';
 import { makeTempDir } from './harness/tmpdir.js';
-import { describeResult, runCommand, waitFor, type CommandResult } from './harness/process.js';
+import { describeResult, runCommand, waitFor } from './harness/process.js';
+import { swaksRaw } from './harness/swaks.js';
+import { headerFields as fields } from './harness/header-fields.js';
+
+const swaks = (args: readonly string[]) => swaksRaw(args, 60);
 
 const USER = `alice@${DKIM_DOMAIN}`;
 const PASSWORD = 'milters-all-the-way-3';
@@ -37,19 +41,7 @@ const NOT_LOOPBACK = '192.0.2.250';
 /** A phrase our spamd scores 8: spam (>= 5) but below spamass-milter's -r 15, so it is rewritten, not refused. */
 const SPAMMY = 'MAILGATE-SPAMMY-PHRASE';
 
-function swaks(args: readonly string[]): Promise<CommandResult> {
-  return runCommand('/usr/bin/swaks', ['--timeout', '60s', '--helo', 'client.example', ...args], { timeoutMs: 75_000 });
-}
 
-/** The header block of a message, unfolded field by field. */
-function fields(message: string): string[] {
-  const out: string[] = [];
-  for (const line of message.slice(0, message.search(/\r?\n\r?\n/)).split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && out.length > 0) out[out.length - 1] += ` ${line.trim()}`;
-    else out.push(line);
-  }
-  return out;
-}
 
 /** One SMTP session, step by step (a command, or a whole message ending "\r\n."): every reply, greeting first. */
 async function smtpSteps(port: number, steps: readonly string[], timeoutMs = 60_000): Promise<string[]> {

@@ -16,8 +16,10 @@ import { startPostfix, type Postfix } from './harness/postfix.js';
 import { startSmtpSink, type SmtpSink } from './harness/smtp-sink.js';
 import { setupGuard } from './harness/setup-guard.js';
 import { Teardown } from './harness/teardown.js';
-import { describeResult, runCommand, waitFor, type CommandResult } from './harness/process.js';
+import { describeResult, runCommand, waitFor } from './harness/process.js';
 import { queueIdOf } from './harness/swaks.js';
+import { swaksRaw as swaks } from './harness/swaks.js';
+import { headerFields as fields } from './harness/header-fields.js';
 
 const POSTFIX_HELO = 'mailgate-test.localdomain'; // myhostname in harness/postfix-config.ts
 const PASSWORD = 'relay-through-postfix-7';
@@ -25,19 +27,7 @@ const RESTRICTIONS = 'check_recipient_access inline:{ {refused.example=REJECT no
 /** later.example answered 450 until a test takes it out. */
 const RESTRICTIONS_WITH_LATER = 'check_recipient_access inline:{ {refused.example=REJECT no such domain here}, {later.example=450 4.2.0 come back later} }';
 
-function swaks(args: readonly string[]): Promise<CommandResult> {
-  return runCommand('/usr/bin/swaks', ['--timeout', '30s', '--helo', 'client.example', ...args], { timeoutMs: 45_000 });
-}
 
-/** The header block of a message (sink dump or Maildir file), unfolded field by field. */
-function fields(message: string): string[] {
-  const out: string[] = [];
-  for (const line of message.slice(0, message.search(/\r?\n\r?\n/)).split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && out.length > 0) out[out.length - 1] += ` ${line.trim()}`;
-    else out.push(line);
-  }
-  return out;
-}
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^$()|[\]{}\\]/g, '\\$&');
 

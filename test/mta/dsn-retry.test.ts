@@ -8,15 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from '../interop/harness/mta.js';
 import { freePort } from '../interop/harness/ports.js';
-import { runCommand, waitFor, type CommandResult } from '../interop/harness/process.js';
+import { waitFor } from '../interop/harness/process.js';
 import { runScenario, type Scenario, type ScenarioStep } from '../interop/harness/smtp-scenario.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../interop/harness/smtp-sink.js';
+import { swaksRaw } from '../interop/harness/swaks.js';
+
+const swaks = (port: number, args: readonly string[]) => swaksRaw(['--server', `127.0.0.1:${port}`, ...args]);
 
 const LIMITS = { timeout: 60_000 };
 
-function swaks(port: number, args: readonly string[]): Promise<CommandResult> {
-  return runCommand('/usr/bin/swaks', ['--server', `127.0.0.1:${port}`, '--timeout', '30s', '--helo', 'client.example', ...args], { timeoutMs: 45_000 });
-}
 
 /** [queue] timings in seconds (fractions allowed): retries every second or two. */
 function queueToml(lifetime: number, backoff = 1): string {

@@ -4,11 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from '../interop/harness/mta.js';
 import { startSmtpSink, type SmtpSink } from '../interop/harness/smtp-sink.js';
-import { runCommand, type CommandResult } from '../interop/harness/process.js';
+import { swaksRaw as swaks } from '../interop/harness/swaks.js';
 
-function swaks(args: readonly string[]): Promise<CommandResult> {
-  return runCommand('/usr/bin/swaks', ['--timeout', '30s', '--helo', 'client.example', ...args], { timeoutMs: 45_000 });
-}
 
 describe('mailgate start: receive, deliver locally, relay for authenticated users', () => {
   let sink: SmtpSink;

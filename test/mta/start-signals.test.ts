@@ -11,6 +11,7 @@ import { SHUTDOWN_GRACE_SECONDS } from '../../src/cli/start.js';
 import { makeMta, type Mta } from '../interop/harness/mta.js';
 import { runCommand, waitFor, type CommandResult } from '../interop/harness/process.js';
 import { readReplies, type SmtpReply } from '../interop/harness/smtp-reply.js';
+import { acceptsConnection as accepts } from '../interop/harness/endpoint.js';
 
 /** One SMTP client, step by step: each reply is awaited before the next command (hang guard only). */
 class StepClient {
@@ -86,18 +87,6 @@ async function intoData(port: number, from = 'someone@example.org'): Promise<Ste
   return c;
 }
 
-/** Whether a TCP connection to `port` is accepted. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
-}
 
 function swaks(port: number, subject: string): Promise<CommandResult> {
   return runCommand('/usr/bin/swaks', [

@@ -3,6 +3,7 @@
 //   opendkim:                                     local:/path, inet:PORT@HOST
 //   Postfix (smtpd_milters):                      unix:/path, inet:HOST:PORT
 // so tests keep an Endpoint and render the spelling each peer wants.
+import { connect } from 'node:net';
 import { readFile, chmod, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -106,4 +107,16 @@ export async function waitListening(
   const listening = (): Promise<boolean> => (ep.kind === 'unix' && opts.keepMode ? mailgateUnixListening(ep.path) : isListening(ep));
   await waitFor(`${what} listening on ${libmilterSpec(ep)}`, async () => ((await listening()) ? true : undefined), opts);
   if (ep.kind === 'unix' && !opts.keepMode) await chmod(ep.path, 0o666);
+}
+
+/** True when a TCP connection to 127.0.0.1:`port` is accepted right now (a listener that answers, not only a socket in LISTEN). */
+export function acceptsConnection(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -32,3 +32,11 @@ export function sendWithSwaks(opts: SwaksOptions): Promise<CommandResult> {
 export function queueIdOf(transcript: string): string | undefined {
   return /queued as ([0-9A-Za-z]+)/.exec(transcript)?.[1];
 }
+
+/**
+ * swaks with the arguments as given (server, TLS, AUTH, DSN...), plus a HELO and a timeout; `timeoutS` is
+ * swaks's own per-step timeout, the process gets 15 s more.
+ */
+export function swaksRaw(args: readonly string[], timeoutS = 30): Promise<CommandResult> {
+  return runCommand('/usr/bin/swaks', ['--timeout', `${timeoutS}s`, '--helo', 'client.example', ...args], { timeoutMs: (timeoutS + 15) * 1000 });
+}
