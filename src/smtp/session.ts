@@ -592,8 +592,10 @@ export class SmtpSession {
   private finalRecipients(addresses: readonly string[]): QueuedRecipient[] {
     const out: QueuedRecipient[] = [];
     const seen = new Set<string>();
+    // One map, not a search per address: up to recipient_limit (1000) of each.
+    const byGiven = new Map(this.recipients.map((r) => [r.given.toLowerCase(), r] as const));
     for (const a of addresses) {
-      const given = this.recipients.find((r) => r.given.toLowerCase() === a.toLowerCase());
+      const given = byGiven.get(a.toLowerCase());
       let expanded: readonly QueuedRecipient[] = given?.expanded ?? [];
       if (!given) {
         // A bare local part a filter added: only postmaster means something; it is never queued bare.
