@@ -116,9 +116,11 @@ describe('the scheduler with a backlog', () => {
     await until(() => (transport.calls.get('slow.example') ?? 0) >= 300, '300 deliveries');
     // Queueing looks at each message once or twice; then each delivery looks at its own message a few
     // times (to start, record, re-queue). The old list scan looked at all 5,000 waiting messages after
-    // every delivery (≈ 1.5 million looks here).
+    // every delivery (≈ 1.5 million looks here). About 20 looks per delivery were measured; the bound
+    // allows 50 (the count depends on how many deliveries were in flight when it was read: a fresh-clone
+    // run under Node 24 saw 20.4), which still tells a per-delivery cost from a per-backlog one by 100x.
     const calls = transport.calls.get('slow.example')!;
-    expect(looks.n).toBeLessThan(2 * 5_000 + 20 * calls);
+    expect(looks.n).toBeLessThan(2 * 5_000 + 50 * calls);
     done();
   });
 
