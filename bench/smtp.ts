@@ -6,14 +6,14 @@
  *   mailgate (one-filter)   the same with one built-in filter (rules).
  * Each MTA fsyncs before its 250 (Postfix's default, Mailgate's only mode). For each row: accepted
  * msg/s (until smtp-source has every 250), end-to-end msg/s (until the sink counted every message),
- * Mailgate's peak RSS, and Mailgate/Postfix ratios. Each MTA gets its own sink, and they run one
+ * Mailgate's peak RSS and CPU time per message (its one process; Postfix's are many), and Mailgate/Postfix ratios. Each MTA gets its own sink, and they run one
  * after another so they never share the CPU. Both log to a file, not to this process.
  * Needs root (Postfix and smtp-sink run as in the interop tests) and, for Mailgate, `npm run build`.
  * Options: `npm run bench:smtp -- --help`.
  */
 import { availableParallelism, cpus } from 'node:os';
 import { startSmtpSink, type SmtpSink } from '../test/interop/harness/smtp-sink.js';
-import { benchOptions, choice, count, flag } from './options.js';
+import { benchOptions, choice, count, dir, flag } from './options.js';
 import { measure, type Load, type Measurement, type MtaUnderTest } from './smtp/measure.js';
 import { startReferencePostfix } from './smtp/postfix.js';
 import { startMailgateUnderTest, type MailgateVariant } from './smtp/mailgate.js';
@@ -27,6 +27,7 @@ const o = benchOptions('bench:smtp', {
   warmup: count(300, 'messages sent to each MTA before measuring (not counted)'),
   reuse: flag('several messages per connection (smtp-source -d); default: one connection per message'),
   only: choice(['postfix', 'mailgate'], 'measure one side only'),
+  profile: dir('write a V8 CPU profile of each Mailgate process into DIR (figures are then perturbed)'),
 });
 
 /** Issue 10's targets: Mailgate at least 1.5 x Postfix's rate, and under 100 MB at 50 sessions. */
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   if (o.only !== 'mailgate') sides.push({ name: 'postfix', start: startReferencePostfix });
   if (o.only !== 'postfix') {
     for (const variant of ['empty-chain', 'one-filter'] as const satisfies readonly MailgateVariant[]) {
-      sides.push({ name: `mailgate (${variant})`, start: (sink) => startMailgateUnderTest(sink, variant) });
+      sides.push({ name: `mailgate (${variant})`, start: (sink) => startMailgateUnderTest(sink, variant, o.profile) });
     }
   }
   const results = new Map<string, Measurement[] | string>();
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
         ratio(m, 'acceptedPerSec'),
         ratio(m, 'endToEndPerSec'),
         Number.isFinite(m.peakRssMb) ? fmt(m.peakRssMb, 0) : '-',
+        Number.isFinite(m.cpuMsPerMessage) ? fmt(m.cpuMsPerMessage, 2) : '-',
       ]);
       if (m.problem) notes.push(`${m.mta}, ${m.load.sessions} sessions: ${m.problem}`);
     }
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
       `${o.reuse ? 'several messages per connection' : 'one connection per message'}, ${o.warmup} warm-up messages per MTA`,
   );
   console.log('');
-  console.log(table(['MTA', 'sessions', 'messages', 'accepted/s', 'end-to-end/s', 'accepted ratio', 'e2e ratio', 'peak RSS MB'], rows));
+  console.log(table(['MTA', 'sessions', 'messages', 'accepted/s', 'end-to-end/s', 'accepted ratio', 'e2e ratio', 'peak RSS MB', 'CPU ms/msg'], rows));
   for (const n of notes) console.log(n);
   console.log(`(ratios: Mailgate / Postfix at the same sessions; targets: >= ${TARGET_RATIO}x, RSS < ${TARGET_RSS_MB} MB at ${o.high} sessions)`);
   const headline = [...results.values()]

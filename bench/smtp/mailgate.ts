@@ -51,7 +51,8 @@ ${variant === 'one-filter' ? ONE_FILTER : ''}`;
 }
 
 /** `mailgate start` relaying to `sink`. */
-export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVariant): Promise<MtaUnderTest> {
+/** `profileDir`: node's --cpu-prof into that directory (written when the process exits after SIGTERM). */
+export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVariant, profileDir?: string): Promise<MtaUnderTest> {
   const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first`);
   const tmp = await makeTempDir('bench-smtp');
@@ -62,7 +63,7 @@ export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVa
   // (startDaemon keeps every line in memory), 8 JSON lines per message would cost the bench's own CPU on
   // the same cores. `exec` keeps the pid, the one whose memory is sampled.
   const log = join(tmp.path, 'mailgate.log');
-  const daemon = startDaemon('mailgate start', '/bin/sh', ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG"', process.execPath, cli, 'start', '--config', file], {
+  const daemon = startDaemon('mailgate start', '/bin/sh', ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG"', process.execPath, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), cli, 'start', '--config', file], {
     cwd: tmp.path,
     env: { ...process.env, MAILGATE_BENCH_LOG: log },
   });

@@ -35,6 +35,8 @@ export interface Measurement {
   endToEndPerSec: number;
   /** Peak resident set during the run, MB (NaN when not sampled). */
   peakRssMb: number;
+  /** The MTA process's CPU time (user + system) per message until the last delivery, ms (NaN when not sampled). */
+  cpuMsPerMessage: number;
   /** What went wrong, if the run did not complete (the rates are then NaN). */
   problem?: string;
 }
@@ -43,6 +45,16 @@ async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return kb === undefined ? NaN : Number(kb) / 1024;
+}
+
+/** user + system CPU time of `pid` so far, ms (fields 14 and 15 of /proc/PID/stat, in clock ticks of 10 ms). */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name (field 2) may hold spaces: count from the ')' that closes it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : NaN;
 }
 
 /** Runs `load` against `mta` and waits (at most deliveryTimeoutMs) for every message to be delivered. */
@@ -57,6 +69,7 @@ export async function measure(mta: MtaUnderTest, load: Load, deliveryTimeoutMs =
             if (Number.isFinite(mb) && !(mb <= peak)) peak = mb; // peak starts NaN
           });
         }, 100);
+  const cpuBefore = await cpuMs(mta.pid);
   const started = performance.now();
   try {
     const sent = await runSmtpSource({
@@ -70,7 +83,7 @@ export async function measure(mta: MtaUnderTest, load: Load, deliveryTimeoutMs =
       timeoutMs: deliveryTimeoutMs,
     });
     const acceptedMs = performance.now() - started;
-    const base = (): Pick<Measurement, 'mta' | 'load' | 'peakRssMb'> => ({ mta: mta.name, load, peakRssMb: peak });
+    const base = (): Pick<Measurement, 'mta' | 'load' | 'peakRssMb' | 'cpuMsPerMessage'> => ({ mta: mta.name, load, peakRssMb: peak, cpuMsPerMessage: NaN });
     if (sent.exitCode !== 0 || sent.completed !== load.messages) {
       const problem = `smtp-source exit ${sent.exitCode}${sent.signal ? ` (${sent.signal})` : ''}, ${sent.completed}/${load.messages} accepted: ${sent.output.replace(/[\d\r]+\r/g, '').trim().slice(-300)}`;
       return { ...base(), acceptedPerSec: NaN, endToEndPerSec: NaN, problem };
@@ -85,7 +98,8 @@ export async function measure(mta: MtaUnderTest, load: Load, deliveryTimeoutMs =
     if (delivered < load.messages) {
       return { ...base(), acceptedPerSec: (load.messages * 1000) / acceptedMs, endToEndPerSec: NaN, problem: `only ${delivered}/${load.messages} delivered in ${deliveryTimeoutMs / 1000} s` };
     }
-    return { ...base(), acceptedPerSec: (load.messages * 1000) / acceptedMs, endToEndPerSec: (load.messages * 1000) / endMs };
+    const cpu = ((await cpuMs(mta.pid)) - cpuBefore) / load.messages;
+    return { ...base(), cpuMsPerMessage: cpu, acceptedPerSec: (load.messages * 1000) / acceptedMs, endToEndPerSec: (load.messages * 1000) / endMs };
   } finally {
     if (sampler) clearInterval(sampler);
   }
