@@ -15,4 +15,6 @@ say "starting the mail server (mailgate start); it prints where it listens and w
 say "(sudo npm link puts mailgate on the PATH; see the README's Quick start)"
 # The commands it prints are typed in this clone, where npx runs its own mailgate.
 export MAILGATE_COMMAND="${MAILGATE_COMMAND:-npx mailgate}"
-exec node dist/cli/main.js start --log-format human "$@"
+# The V8 flags of the command's first line (#!/usr/bin/env -S node FLAGS), as when it runs as `mailgate`.
+read -r -a node_flags < <(sed -n '1s|^#!/usr/bin/env -S node||p' dist/cli/main.js)
+exec node "${node_flags[@]}" dist/cli/main.js start --log-format human "$@"

@@ -4,7 +4,7 @@
  * filter. Mirrors bench/smtp/postfix.ts.
  * The process's log lines go to a file in its temp dir (as the reference Postfix's maillog_file).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../../test/interop/harness/ports.js';
@@ -51,6 +51,12 @@ ${variant === 'one-filter' ? ONE_FILTER : ''}`;
 }
 
 /** `mailgate start` relaying to `sink`. */
+/** The V8 flags the installed command runs with: those of its first line (#!/usr/bin/env -S node FLAGS). */
+function nodeFlags(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  return /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+}
+
 /** `profileDir`: node's --cpu-prof into that directory (written when the process exits after SIGTERM). */
 export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVariant, profileDir?: string): Promise<MtaUnderTest> {
   const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -63,7 +69,7 @@ export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVa
   // (startDaemon keeps every line in memory), 8 JSON lines per message would cost the bench's own CPU on
   // the same cores. `exec` keeps the pid, the one whose memory is sampled.
   const log = join(tmp.path, 'mailgate.log');
-  const daemon = startDaemon('mailgate start', '/bin/sh', ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG"', process.execPath, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), cli, 'start', '--config', file], {
+  const daemon = startDaemon('mailgate start', '/bin/sh', ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG"', process.execPath, ...nodeFlags(cli), ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), cli, 'start', '--config', file], {
     cwd: tmp.path,
     env: { ...process.env, MAILGATE_BENCH_LOG: log },
   });

@@ -6,7 +6,6 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { makeDirectory } from '../config/make-directory.js';
 import type { LoadedConfig } from '../config/origin.js';
 import { configErrorAt } from '../config/overrides.js';
@@ -65,6 +64,9 @@ export async function selfSignedCertificate(dir: string, hostname: string): Prom
     makeDirectory(dir, 0o700);
     const now = new Date();
     // RSA 2048: every SMTP client (old OpenSSL builds, Postfix's smtp) can use it.
+    // Loaded only here: selfsigned pulls in an X.509/ASN.1 stack (hundreds of modules, megabytes of heap)
+    // that a running server with its certificate in place never needs.
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: hostname }], {
       keyType: 'rsa',
       keySize: 2048,

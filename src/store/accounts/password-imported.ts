@@ -2,11 +2,10 @@
  * The Dovecot password schemes accepted from an imported passwd-file, checked but never written:
  * {BLF-CRYPT} (bcryptjs), {ARGON2ID} (@noble/hashes, a PHC string), {SSHA512}, {SHA512} and {PLAIN}.
  * {SHA512-CRYPT} has its own file. The slow ones run async and yield (bcryptjs in steps, noble's argon2
- * every few milliseconds), so a login never blocks the event loop.
+ * every few milliseconds), so a login never blocks the event loop. Both are loaded at the first such login:
+ * a server whose users all have Mailgate's own scrypt hashes never needs them in memory.
  */
 import { createHash } from 'node:crypto';
-import { argon2idAsync } from '@noble/hashes/argon2.js';
-import bcrypt from 'bcryptjs';
 import { sameBytes } from './password-compare.js';
 
 /** bcrypt `$2a$`/`$2b$`/`$2y$` (Dovecot writes 2y), cost 04..31, 53 characters of salt and hash. */
@@ -24,6 +23,7 @@ export function bcryptProblem(hash: string): string | undefined {
 
 export async function verifyBcrypt(password: string, hash: string): Promise<boolean> {
   // bcryptjs compares in constant time itself; it reads only the first 72 bytes of the password, as bcrypt does.
+  const { default: bcrypt } = await import('bcryptjs');
   return bcrypt.compare(password, hash);
 }
 
@@ -60,6 +60,7 @@ export function parseArgon2id(text: string): Argon2idHash | string {
 }
 
 export async function verifyArgon2id(password: Uint8Array, stored: Argon2idHash): Promise<boolean> {
+  const { argon2idAsync } = await import('@noble/hashes/argon2.js');
   const key = await argon2idAsync(password, stored.salt, {
     t: stored.t,
     m: stored.m,
