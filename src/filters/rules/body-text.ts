@@ -1,14 +1,20 @@
 /**
  * The body text body rules run on: the message decoded by mailparser (transfer encodings, charsets,
  * MIME structure), its plain-text part followed by its HTML part converted to text, at most
- * `maxChars` characters. Attachments are not scanned.
+ * `maxChars` characters. Attachments are not scanned. mailparser (and its HTML stack, about 200 modules) is
+ * loaded at the first body rule that runs: a rules filter with header rules only never needs it.
  */
-import { simpleParser, type SimpleParserOptions } from 'mailparser';
+import type { ParsedMail, SimpleParserOptions } from 'mailparser';
 
 const PARSE_OPTIONS: SimpleParserOptions = { skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true };
 
+async function parse(message: Buffer): Promise<ParsedMail> {
+  const { simpleParser } = await import('mailparser');
+  return simpleParser(message, PARSE_OPTIONS);
+}
+
 export async function bodyText(message: Buffer, maxChars: number): Promise<string> {
-  const parsed = await simpleParser(message, PARSE_OPTIONS);
+  const parsed = await parse(message);
   const parts: string[] = [];
   if (typeof parsed.text === 'string' && parsed.text !== '') parts.push(parsed.text);
   if (typeof parsed.html === 'string' && parsed.html !== '') {
@@ -33,6 +39,6 @@ function rawBody(message: Buffer): string {
 /** mailparser's own HTML-to-text conversion, applied to the HTML alone. */
 async function htmlAsText(html: string): Promise<string> {
   const part = Buffer.concat([Buffer.from('Content-Type: text/html; charset=utf-8\r\n\r\n'), Buffer.from(html, 'utf8')]);
-  const parsed = await simpleParser(part, PARSE_OPTIONS);
+  const parsed = await parse(part);
   return typeof parsed.text === 'string' ? parsed.text : '';
 }
