@@ -398,7 +398,9 @@ export class Scheduler {
    */
   private async settle(e: Entry, now: number, ownBusy = 0): Promise<void> {
     const id = e.stored.envelope.id;
-    if (e.inFlight === 0) await this.notify(e, now);
+    // Not while another delivery of it is in flight or done but not yet recorded (its recipients are still
+    // busy): the notice is sent once, with every recipient of the message that is owed one by then.
+    if (e.inFlight === 0 && e.busy.size === ownBusy) await this.notify(e, now);
     if (e.deleted) return;
     if (e.state.recipients.every((r) => r.status !== 'pending') && e.inFlight === 0 && e.busy.size === ownBusy) {
       await this.store.remove(id);
