@@ -56,6 +56,10 @@ interface Entry {
   readonly readyIn: Set<string>;
   /** State updates of this message, one after the other. */
   chain: Promise<void>;
+  /** A state file was written, or may be there (loaded at start): the removal unlinks it. */
+  stateFile: boolean;
+  /** A hold marker was set at some point: the removal unlinks it. */
+  holdFile: boolean;
 }
 
 const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -109,6 +113,9 @@ export class Scheduler {
       if (stored === undefined) continue;
       const state = (await this.store.readState(stored.envelope)) ?? initialState(stored.envelope);
       this.add(stored, state, held.has(id));
+      // A state file may be there even when it was unusable: its removal must not be skipped.
+      const e = this.entries.get(id);
+      if (e !== undefined) e.stateFile = true;
     }
   }
 
@@ -116,7 +123,18 @@ export class Scheduler {
   add(stored: StoredMessage, state: MessageState = initialState(stored.envelope), held = false): void {
     const id = stored.envelope.id;
     if (this.entries.has(id)) return;
-    const entry: Entry = { stored, state, held, deleted: false, busy: new Set(), inFlight: 0, readyIn: new Set(), chain: Promise.resolve() };
+    const entry: Entry = {
+      stored,
+      state,
+      held,
+      deleted: false,
+      busy: new Set(),
+      inFlight: 0,
+      readyIn: new Set(),
+      chain: Promise.resolve(),
+      stateFile: false,
+      holdFile: held,
+    };
     this.entries.set(id, entry);
     // The message is on disk already: whatever goes wrong here, the caller must not be told otherwise
     // (a 451 would make the client send it again); the next queue run picks it up.
@@ -175,7 +193,9 @@ export class Scheduler {
 
   hold(id: string): void {
     const e = this.entries.get(id);
-    if (e !== undefined) e.held = true;
+    if (e === undefined) return;
+    e.held = true;
+    e.holdFile = true;
   }
 
   release(id: string): void {
@@ -403,12 +423,13 @@ export class Scheduler {
     if (e.inFlight === 0 && e.busy.size === ownBusy) await this.notify(e, now);
     if (e.deleted) return;
     if (e.state.recipients.every((r) => r.status !== 'pending') && e.inFlight === 0 && e.busy.size === ownBusy) {
-      await this.store.remove(id);
+      await this.store.remove(id, { state: e.stateFile, hold: e.holdFile });
       this.entries.delete(id);
       e.deleted = true;
       this.o.logger.info(removedLine(id));
       return;
     }
+    e.stateFile = true; // set first: a write that fails half-way may still leave the file
     if (!(await this.store.writeState(id, e.state))) this.forget(id);
   }
 

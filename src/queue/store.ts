@@ -20,6 +20,14 @@ export interface StoredMessage {
   readonly bodyOffset: number;
 }
 
+/** What the scheduler knows of a message's other files, so that removing it touches only those. */
+export interface KnownFiles {
+  /** A state file was written (or may be there: a message loaded at start). */
+  readonly state: boolean;
+  /** A hold marker was set at some point. */
+  readonly hold: boolean;
+}
+
 export class QueueStore {
   readonly layout: QueueLayout;
   private readonly syncers: Record<'messages' | 'state' | 'hold', DirSyncer>;
@@ -207,8 +215,16 @@ export class QueueStore {
     return new Set(await readdir(this.layout.hold));
   }
 
-  /** Removes a message for good: the message file first (then it is gone), then its state and marker. */
-  async remove(id: string): Promise<boolean> {
+  /**
+   * Removes a message for good: the message file first (then it is gone), then its state and marker.
+   * Without `known` (queue delete): every file, whether or not it is there, and the removal is made durable.
+   * With `known` (the scheduler, after the last delivery): only the files it knows of, and no directory
+   * fsync. Postfix's qmgr does not fsync after removing a delivered queue file either: a crash can at
+   * worst bring the message back and deliver it twice, never lose it. A file it did not know of (a
+   * marker set behind its back) is an orphan that the next start's recovery removes.
+   */
+  async remove(id: string, known?: KnownFiles): Promise<boolean> {
+    if (known !== undefined) return this.removeKnown(id, known);
     let existed = true;
     try {
       await unlink(this.layout.message(id));
@@ -220,6 +236,19 @@ export class QueueStore {
     await unlinkIfThere(this.layout.stateFile(id));
     await unlinkIfThere(this.layout.holdFile(id));
     if (existed) await this.syncers.messages.sync();
+    return existed;
+  }
+
+  private async removeKnown(id: string, known: KnownFiles): Promise<boolean> {
+    let existed = true;
+    try {
+      await unlink(this.layout.message(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      existed = false;
+    }
+    if (known.state) await unlinkIfThere(this.layout.stateFile(id));
+    if (known.hold) await unlinkIfThere(this.layout.holdFile(id));
     return existed;
   }
 
