@@ -86,13 +86,27 @@ export class DirSyncer {
 /** File modes: created with them (the open's mode), never chmod-ed after. */
 export const FILE_MODE = 0o600;
 
+/** What writeTemp wrote after `head`. */
+export interface Written {
+  /** Bytes written after `head`. */
+  readonly size: number;
+  /**
+   * Those bytes, when they went to the file in one write (up to 64 KiB, or a Buffer body): they are in
+   * memory anyway, and a caller may read them from here instead of opening the file again. Undefined for a
+   * larger stream, whose bytes were not kept.
+   */
+  readonly bytes: Buffer | undefined;
+}
+
 /**
  * Writes `head` then the stream's bytes to `tmp` (created exclusively, mode 0600), fsyncs and closes it.
- * Returns the bytes written after `head`. On any error the temp file is removed and the error thrown.
+ * On any error the temp file is removed and the error thrown.
  */
-export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buffer): Promise<number> {
+export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buffer): Promise<Written> {
   const fh = await open(tmp, 'wx', FILE_MODE);
   let size = 0;
+  let flushes = 0;
+  let last: Buffer | undefined;
   try {
     let pending: Buffer[] = [head];
     let pendingLen = head.length;
@@ -101,6 +115,8 @@ export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buf
       const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
       pending = [];
       pendingLen = 0;
+      flushes += 1;
+      last = buf;
       await fh.write(buf, 0, buf.length);
     };
     if (Buffer.isBuffer(body)) {
@@ -126,7 +142,10 @@ export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buf
   // The data is on disk once datasync returns: the close is not waited for (one serial trip to the
   // thread pool fewer before the caller's link and directory fsync); a close error cannot lose data.
   void fh.close().catch(() => undefined);
-  return size;
+  let bytes: Buffer | undefined;
+  if (Buffer.isBuffer(body)) bytes = body;
+  else if (flushes === 1 && last !== undefined) bytes = last.subarray(head.length);
+  return { size, bytes };
 }
 
 /**

@@ -30,6 +30,8 @@ export interface QueueOptions extends Partial<QueueTiming> {
   readonly deliveryTimeout?: number;
   /** Share directory fsyncs between concurrent enqueues (default true; false for the benchmark's comparison). */
   readonly groupCommit?: boolean;
+  /** Bytes of just-enqueued messages kept in memory for their first delivery (default 8 MiB; 0: none). */
+  readonly firstBytesBudget?: number;
   /** The clock (tests). */
   readonly now?: () => number;
   /** Listen on the control socket (default true). */
@@ -75,14 +77,14 @@ export function openQueue(options: QueueOptions): Queue {
   const write = async (env: Envelope, body: SpoolInput['message'] | Buffer, hold?: string): Promise<void> => {
     dirs ??= store.ensureDirs();
     await dirs;
-    const stored = await store.writeMessage(env, body, hold);
+    const { stored, bytes } = await store.writeMessage(env, body, hold);
     // From here the message is on disk and accepted: nothing may turn that into a refusal (the client
     // would send it again). A scheduling failure is logged; the next queue run or start picks it up.
     try {
       log.info(fromLine(env.id, env.sender, stored.size, env.recipients.length, hold !== undefined ? 'hold' : 'active'));
       if (hold !== undefined) log.info(`${env.id}: hold: ${hold}`);
       // Before start() the message waits in the spool; start() loads it with the others.
-      if (started) scheduler.add(stored, undefined, hold !== undefined);
+      if (started) scheduler.add(stored, undefined, hold !== undefined, bytes);
     } catch (err) {
       log.error(`${env.id}: queued, but not handed to the scheduler: ${(err as Error).message}`);
     }
@@ -94,6 +96,7 @@ export function openQueue(options: QueueOptions): Queue {
     transport: options.transport,
     logger: log,
     maxDeliveries: options.maxDeliveries ?? 100,
+    ...(options.firstBytesBudget !== undefined ? { firstBytesBudget: options.firstBytesBudget } : {}),
     destinationConcurrencyLimit: options.destinationConcurrencyLimit ?? 20,
     deliveryTimeout: options.deliveryTimeout ?? 3_600_000,
     now,

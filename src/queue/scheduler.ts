@@ -22,6 +22,7 @@ import type { Logger } from '../mail/logger.js';
 import type { QueuedRecipient } from '../store/spool.js';
 import type { RecipientResult, Transport } from '../store/transport.js';
 import { backoffDelay, type QueueTiming } from './backoff.js';
+import { ByteBudget, bufferStream } from './first-bytes.js';
 import { BOUNCE_SIZE_LIMIT, composeDsn, headerSection, type DsnKind, type DsnRecipient } from './dsn.js';
 import { expiredLine, noticeLine, removedLine, toLine } from './log-lines.js';
 import type { Envelope } from './queue-file.js';
@@ -41,6 +42,8 @@ export interface SchedulerOptions extends QueueTiming {
   /** Enqueues a DSN (the queue's own enqueue: the notice is durable before the recipients are marked). */
   readonly enqueueNotice: (envelope: Omit<Envelope, 'arrival'>, message: Buffer) => Promise<void>;
   readonly newId: () => string;
+  /** Bytes of just-enqueued messages kept for their first delivery, at most (first-bytes.ts; 0: none). */
+  readonly firstBytesBudget?: number;
 }
 
 interface Entry {
@@ -56,6 +59,8 @@ interface Entry {
   readonly readyIn: Set<string>;
   /** State updates of this message, one after the other. */
   chain: Promise<void>;
+  /** The message's bytes until its first delivery attempt ends (first-bytes.ts), counted in the budget. */
+  bytes: Buffer | undefined;
   /** A state file was written, or may be there (loaded at start): the removal unlinks it. */
   stateFile: boolean;
   /** A hold marker was set at some point: the removal unlinks it. */
@@ -81,12 +86,19 @@ export class Scheduler {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly idle = new Set<() => void>();
+  private readonly firstBytes: ByteBudget;
 
   constructor(
     private readonly store: QueueStore,
     private readonly o: SchedulerOptions,
   ) {
     this.ready = new ReadyQueues<Entry>(o.destinationConcurrencyLimit);
+    this.firstBytes = new ByteBudget(o.firstBytesBudget);
+  }
+
+  /** Bytes of messages held in memory for their first delivery (for tests). */
+  get bytesInMemory(): number {
+    return this.firstBytes.inUse;
   }
 
   get size(): number {
@@ -119,10 +131,14 @@ export class Scheduler {
     }
   }
 
-  /** A message now durable in the spool: deliver it at once unless held. */
-  add(stored: StoredMessage, state: MessageState = initialState(stored.envelope), held = false): void {
+  /**
+   * A message now durable in the spool: deliver it at once unless held. `bytes`: the message as written
+   * (after the envelope), kept for the first delivery when the budget allows.
+   */
+  add(stored: StoredMessage, state: MessageState = initialState(stored.envelope), held = false, bytes?: Buffer): void {
     const id = stored.envelope.id;
     if (this.entries.has(id)) return;
+    const keep = bytes !== undefined && !held && bytes.length === stored.size && this.firstBytes.take(bytes);
     const entry: Entry = {
       stored,
       state,
@@ -132,6 +148,7 @@ export class Scheduler {
       inFlight: 0,
       readyIn: new Set(),
       chain: Promise.resolve(),
+      bytes: keep ? bytes : undefined,
       stateFile: false,
       holdFile: held,
     };
@@ -196,6 +213,14 @@ export class Scheduler {
     if (e === undefined) return;
     e.held = true;
     e.holdFile = true;
+    this.dropBytes(e);
+  }
+
+  /** Gives the message's in-memory bytes back: its next delivery reads the queue file. */
+  private dropBytes(e: Entry): void {
+    if (e.bytes === undefined) return;
+    this.firstBytes.give(e.bytes);
+    e.bytes = undefined;
   }
 
   release(id: string): void {
@@ -216,6 +241,7 @@ export class Scheduler {
     if (e === undefined) return;
     e.deleted = true;
     this.entries.delete(id);
+    this.dropBytes(e);
   }
 
   private scheduleRun(): void {
@@ -297,6 +323,7 @@ export class Scheduler {
     const env = e.stored.envelope;
     const path = this.store.layout.message(env.id);
     const start = e.stored.bodyOffset;
+    const bytes = e.bytes;
     const request = {
       queueId: env.id,
       sender: env.sender,
@@ -305,7 +332,7 @@ export class Scheduler {
       ...(env.ret !== undefined ? { ret: env.ret } : {}),
       arrival: env.arrival,
       size: e.stored.size,
-      openMessage: () => createReadStream(path, { start }),
+      openMessage: () => (bytes !== undefined ? bufferStream(bytes) : createReadStream(path, { start })),
     };
     // Counted only once nothing above can throw: a slot taken and never given back would wedge the queue.
     this.inFlight += 1;
@@ -327,6 +354,8 @@ export class Scheduler {
         .catch((err: unknown) => this.o.logger.error(`${env.id}: could not record delivery results: ${(err as Error).message}`))
         .finally(() => {
           for (const i of idx) e.busy.delete(i);
+          // The first attempt is over: a retry reads the file (a deferred message must not hold memory).
+          if (e.inFlight === 0) this.dropBytes(e);
           // Deferred recipients wait for a later queue run; anything else due goes now.
           this.guard(env.id, () => this.makeReady(e));
           this.tick();
@@ -496,6 +525,7 @@ export class Scheduler {
   }
 
   private async readOriginal(e: Entry, length: number): Promise<Buffer> {
+    if (e.bytes !== undefined) return e.bytes.subarray(0, length);
     const fh = await open(this.store.layout.message(e.stored.envelope.id), 'r');
     try {
       const buf = Buffer.alloc(length);

@@ -20,6 +20,12 @@ export interface StoredMessage {
   readonly bodyOffset: number;
 }
 
+/** A message just written: what is stored, and its bytes when they were written in one piece (Written). */
+export interface WrittenMessage {
+  readonly stored: StoredMessage;
+  readonly bytes: Buffer | undefined;
+}
+
 /** What the scheduler knows of a message's other files, so that removing it touches only those. */
 export interface KnownFiles {
   /** A state file was written (or may be there: a message loaded at start). */
@@ -97,14 +103,14 @@ export class QueueStore {
    * Writes a new message: temp file, fsync, link into messages/, fsync messages/ (group commit); a hold
    * marker first when `hold` is set. Resolves only when all of it is durable; on failure nothing stays.
    */
-  async writeMessage(envelope: Envelope, body: Readable | Buffer, hold?: string): Promise<StoredMessage> {
+  async writeMessage(envelope: Envelope, body: Readable | Buffer, hold?: string): Promise<WrittenMessage> {
     const id = envelope.id;
     if (!QUEUE_ID.test(id)) throw new QueueFileError(`bad queue id ${JSON.stringify(id)}`);
     if (hold !== undefined) await this.setHold(id, hold);
     const head = encodeEnvelope(envelope);
     const tmp = this.tmpName(id, 'msg');
     try {
-      const size = await writeTemp(tmp, head, body);
+      const { size, bytes } = await writeTemp(tmp, head, body);
       await publishNew(tmp, this.layout.message(id));
       try {
         await this.syncers.messages.sync();
@@ -112,7 +118,7 @@ export class QueueStore {
         await unlink(this.layout.message(id)).catch(() => undefined);
         throw err;
       }
-      return { envelope, size, bodyOffset: head.length };
+      return { stored: { envelope, size, bodyOffset: head.length }, bytes };
     } catch (err) {
       if (hold !== undefined) await unlink(this.layout.holdFile(id)).catch(() => undefined);
       throw err;
