@@ -1,7 +1,7 @@
 /**
  * Per-destination limits and connection reuse, as Postfix's qmgr and scache do: at most N deliveries at
  * once to one destination (destination_concurrency_limit, default 20), so one slow domain never takes every
- * slot; and connections kept open for a few seconds after a delivery (after RSET), so a burst of mail to one
+ * slot; and connections kept open for a few seconds after a delivery (ready for a new MAIL), so a burst of mail to one
  * destination shares a few sessions instead of opening one each.
  */
 import type { SmtpClient } from './smtp-client.js';
@@ -80,7 +80,7 @@ export class ConnectionCache {
     return undefined;
   }
 
-  /** Keeps a connection (already RSET) for the next delivery to `key`, or QUITs it when too old or closing. */
+  /** Keeps a connection (ready for a new MAIL) for the next delivery to `key`, or QUITs it when too old or closing. */
   put(key: string, client: SmtpClient): void {
     if (this.closed || !client.alive || Date.now() - client.openedAt > this.maxAgeMs) {
       client.quit();

@@ -217,7 +217,7 @@ export class SmtpClient {
     });
   }
 
-  /** RSET before the connection goes back to the pool; false when the connection is no longer usable. */
+  /** RSET after a transaction cut short, before the connection goes back to the pool; false when it is no longer usable. */
   reset(): Promise<boolean> {
     if (!this.alive) return Promise.resolve(false);
     return new Promise((resolve) => {

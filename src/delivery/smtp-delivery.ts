@@ -2,7 +2,9 @@
  * One message to one destination over SMTP or LMTP: take a cached connection or connect to the next hop's
  * addresses in order (the next one on a refused connection, a timeout or a 4xx/5xx greeting, as RFC 5321
  * §5.1 and Postfix do), send the transaction, and turn every reply into a result per recipient. The
- * connection goes back to the cache after RSET when it is still good.
+ * connection goes back to the cache when it is still good: as it is after a transaction that ended with the
+ * reply to the end of data (RFC 5321 §4.1.1.4: that reply ends the transaction and clears the server's
+ * state; nodemailer's own pool reuses it so too), after RSET when a transaction was cut short.
  */
 import type { Readable } from 'node:stream';
 import type { DeliveryRequest, RecipientResult } from '../store/transport.js';
@@ -105,7 +107,8 @@ export async function deliverGroup(group: GroupDelivery): Promise<RecipientResul
       results.clear();
       continue;
     }
-    if (outcome === 'ok' && client.alive && (await client.reset())) cache.put(key, client);
+    if (outcome === 'done' && client.alive) cache.put(key, client);
+    else if (outcome === 'ok' && client.alive && (await client.reset())) cache.put(key, client);
     else client.close();
     return finish();
   }
@@ -113,15 +116,16 @@ export async function deliverGroup(group: GroupDelivery): Promise<RecipientResul
 }
 
 /**
- * One transaction on `client`, filling `results`. 'retry': the connection broke (worth one more try when it
- * was a cached one); 'broken': the connection must not be reused.
+ * One transaction on `client`, filling `results`. 'done': the transaction ended (or never began), the
+ * session is ready for the next one as it is; 'ok': usable after RSET; 'retry': the connection broke (worth
+ * one more try when it was a cached one); 'broken': the connection must not be reused.
  */
 async function transaction(
   client: SmtpClient,
   group: GroupDelivery,
   byAddress: ReadonlyMap<string, QueuedRecipient>,
   results: Map<string, RecipientResult>,
-): Promise<'ok' | 'retry' | 'broken'> {
+): Promise<'done' | 'ok' | 'retry' | 'broken'> {
   const { request } = group;
   const host = client.label;
   const relay = client.relay;
@@ -134,7 +138,7 @@ async function transaction(
     const needs = nonAscii(request.sender) ? addresses : addresses.filter(nonAscii);
     for (const a of needs) results.set(a, ownResult(a, 'failed', '5.6.7', why, relay));
     addresses = addresses.filter((a) => !results.has(a));
-    if (addresses.length === 0) return 'ok';
+    if (addresses.length === 0) return 'done';
   }
 
   const rcptArgs = new Map<string, string>();
@@ -161,7 +165,7 @@ async function transaction(
     message = request.openMessage();
   } catch (e) {
     for (const a of addresses) results.set(a, ownResult(a, 'deferred', '4.3.0', `error opening the queue file: ${oneLine(String(e))}`));
-    return 'ok';
+    return 'done';
   }
   const endCommand = 'end of DATA';
   try {
@@ -175,7 +179,7 @@ async function transaction(
         results.set(a, delivered(a, resultFromReply(a, info.lmtpReplies.get(a) ?? info.response, host, relay, endCommand)));
       }
     }
-    return 'ok';
+    return 'done';
   } catch (e) {
     message.destroy();
     const err = e as ClientError;

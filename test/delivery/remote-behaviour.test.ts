@@ -140,7 +140,7 @@ describe('remote delivery, extensions', () => {
 });
 
 describe('connections', () => {
-  it('reuses one connection (after RSET) for messages that follow each other to one destination', async () => {
+  it('reuses one connection (no RSET after a completed transaction) for messages that follow each other to one destination', async () => {
     const server = await serve();
     const t = transportTo(server.port, { connectionCacheTime: 30 });
     for (let i = 0; i < 5; i++) expect((await t.deliver(request([`m${i}@remote.test`])))[0]?.status).toBe('delivered');
