@@ -4,7 +4,7 @@
  * every rename done before a directory fsync starts is covered by it, so concurrent sessions share one
  * (the file fsyncs cannot be shared: each file's data is its own).
  */
-import { close as closeFd, fsync, open as openFd } from 'node:fs';
+import { close as closeFd, fdatasync, fsync, open as openFd, write as writeFd } from 'node:fs';
 import { open, link, rename, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
@@ -103,7 +103,9 @@ export interface Written {
  * On any error the temp file is removed and the error thrown.
  */
 export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buffer): Promise<Written> {
-  const fh = await open(tmp, 'wx', FILE_MODE);
+  // A plain fd and callbacks, not a FileHandle: no handle object and fewer promises per file (this runs
+  // for every message and every state rewrite).
+  const fd = await new Promise<number>((resolve, reject) => openFd(tmp, 'wx', FILE_MODE, (err, n) => (err ? reject(err) : resolve(n))));
   let size = 0;
   let flushes = 0;
   let last: Buffer | undefined;
@@ -117,7 +119,7 @@ export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buf
       pendingLen = 0;
       flushes += 1;
       last = buf;
-      await fh.write(buf, 0, buf.length);
+      await writeAll(fd, buf);
     };
     if (Buffer.isBuffer(body)) {
       pending.push(body);
@@ -133,19 +135,32 @@ export async function writeTemp(tmp: string, head: Buffer, body?: Readable | Buf
       }
     }
     await flush();
-    await fh.datasync();
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   } catch (err) {
-    await fh.close().catch(() => undefined);
+    closeFd(fd, () => undefined);
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
   // The data is on disk once datasync returns: the close is not waited for (one serial trip to the
   // thread pool fewer before the caller's link and directory fsync); a close error cannot lose data.
-  void fh.close().catch(() => undefined);
+  closeFd(fd, () => undefined);
   let bytes: Buffer | undefined;
   if (Buffer.isBuffer(body)) bytes = body;
   else if (flushes === 1 && last !== undefined) bytes = last.subarray(head.length);
   return { size, bytes };
+}
+
+/** Writes all of `buf` at the file's position (a short write is continued). */
+function writeAll(fd: number, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const more = (offset: number): void =>
+      writeFd(fd, buf, offset, buf.length - offset, null, (err, n) => {
+        if (err) reject(err);
+        else if (offset + n < buf.length) more(offset + n);
+        else resolve();
+      });
+    more(0);
+  });
 }
 
 /**
