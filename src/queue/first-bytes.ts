@@ -6,8 +6,9 @@
  */
 import { Readable } from 'node:stream';
 
-/** Default budget: 8 MiB of message bytes (about 2,000 messages of 4 KiB waiting for their first delivery). */
-export const FIRST_BYTES_BUDGET = 8 << 20;
+/** Default budget: 4 MiB of message bytes (about 1,000 messages of 4 KiB waiting for their first delivery; small
+ * against the 100 MB the whole server should stay under at 50 sessions). */
+export const FIRST_BYTES_BUDGET = 4 << 20;
 
 export class ByteBudget {
   private used = 0;

@@ -30,7 +30,7 @@ export interface QueueOptions extends Partial<QueueTiming> {
   readonly deliveryTimeout?: number;
   /** Share directory fsyncs between concurrent enqueues (default true; false for the benchmark's comparison). */
   readonly groupCommit?: boolean;
-  /** Bytes of just-enqueued messages kept in memory for their first delivery (default 8 MiB; 0: none). */
+  /** Bytes of just-enqueued messages kept in memory for their first delivery (default 4 MiB; 0: none). */
   readonly firstBytesBudget?: number;
   /** The clock (tests). */
   readonly now?: () => number;
