@@ -10,6 +10,7 @@
  */
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
+import type { NameCache } from './name-cache.js';
 
 export interface NameLookups {
   reverse(address: string): Promise<string[]>;
@@ -51,11 +52,18 @@ function canonicalV6(address: string): string {
   return full.map((p) => p.replace(/^0+(?=.)/, '')).join(':');
 }
 
-/** smtp-server's `resolver` option: reverse() answers with the confirmed name, or no name. */
-export function confirmingResolver(lookups: NameLookups = systemLookups): { reverse(address: string, callback: (err: Error | null, names?: string[]) => void): void } {
+/**
+ * smtp-server's `resolver` option: reverse() answers with the confirmed name, or no name; with a cache
+ * (name-cache.ts), a name found a short while ago is not looked up again.
+ */
+export function confirmingResolver(
+  lookups: NameLookups = systemLookups,
+  cache?: NameCache,
+): { reverse(address: string, callback: (err: Error | null, names?: string[]) => void): void } {
+  const find = (address: string): Promise<string | undefined> => confirmedName(address, lookups);
   return {
     reverse(address, callback) {
-      confirmedName(address, lookups).then(
+      (cache ? cache.lookup(address, find) : find(address)).then(
         (name) => callback(null, name === undefined ? [] : [name]),
         () => callback(null, []),
       );

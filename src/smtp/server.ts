@@ -7,8 +7,9 @@
  * smtpd_client_event_limit_exceptions), failed AUTHs. Four small additions to smtp-server, each in its
  * own file: our enhanced status codes kept (enhanced-codes.ts), HELO/DATA/RSET hooks (command-hooks.ts), a
  * greeting without its 100 ms wait (prompt-greeting.ts), MAIL/RCPT without an address as Postfix answers
- * them (command-syntax.ts); the client's name is forward-confirmed (client-name.ts). And one guard against
- * a Node crash when closing during a TLS handshake (tls-protocol-guard.ts).
+ * them (command-syntax.ts); the client's name is forward-confirmed (client-name.ts) and kept a minute
+ * (name-cache.ts). And one guard against a Node crash when closing during a TLS handshake
+ * (tls-protocol-guard.ts).
  */
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { SmtpConfig, SubmissionConfig } from '../config/schema.js';
@@ -20,6 +21,7 @@ import type { Accounts } from '../store/accounts/accounts.js';
 import type { Spool } from '../store/spool.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from './client-limits.js';
 import { confirmingResolver, type NameLookups } from './client-name.js';
+import { NameCache } from './name-cache.js';
 import { installCommandHooks, type CommandHooks } from './command-hooks.js';
 import { installCommandSyntax } from './command-syntax.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
@@ -89,6 +91,8 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
   const xclientHosts = new NetworkList(o.xclientHosts);
   const plaintextAuth = new NetworkList(options.plaintextAuthNetworks ?? ['127.0.0.0/8', '::1/128']);
   const connections = new ConnectionCounter();
+  // One for every listener: a client's name is the same whichever port it connects to.
+  const resolver = confirmingResolver(options.nameLookups, new NameCache());
   const shared = {
     ...deps,
     messageRate: new MessageRate(o.clientMessageRateLimit),
@@ -145,7 +149,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       socketTimeout: timerDelay(o.idleTimeout * 1000),
       useXClient: o.xclientHosts.length > 0,
       disableReverseLookup: options.reverseLookup === false,
-      resolver: confirmingResolver(options.nameLookups),
+      resolver,
       disabledCommands: [],
       onConnect(session, callback) {
         const address = session.remoteAddress;
