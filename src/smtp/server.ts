@@ -154,8 +154,9 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
       onConnect(session, callback) {
         const address = session.remoteAddress;
         session.disabledCommands = disabledFor(session);
+        const s = new SmtpSession(session, settings, shared);
         // Postfix's smtpd_client_event_limit_exceptions = $mynetworks: our own networks are not limited.
-        const limited = !mynetworks.has(address);
+        const limited = !s.trusted;
         if (!connections.open(address, limited ? o.clientConnectionLimit : 0)) {
           deps.logger.warn(
             { event: 'connection-limit', client: address, limit: o.clientConnectionLimit },
@@ -164,7 +165,6 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
           return callback(smtpError({ code: 421, enhancedCode: '4.7.0', text: `${options.hostname} Error: too many connections from ${address}` }));
         }
         counted.set(session.id, address);
-        const s = new SmtpSession(session, settings, shared);
         sessions.set(session.id, s);
         s.logConnect();
         if (o.sessionTimeout > 0) timers.set(session.id, sessionTimer(server, session, o.sessionTimeout, options.hostname));

@@ -124,12 +124,28 @@ export class SmtpSession {
   /** The chain heard MAIL for a message that has not ended yet (RSET, a new EHLO or a failed DATA end it). */
   private chainInMessage = false;
   private closed = false;
+  private trustedAddress: string | undefined;
+  private trustedValue = false;
 
   constructor(
     private readonly smtp: SMTPServerSession,
     private readonly settings: SessionSettings,
     private readonly deps: SessionDeps,
   ) {}
+
+  /**
+   * Whether the client is in mynetworks, asked once per client address (XCLIENT may change it): a
+   * lookup costs more than a map's (node's BlockList makes a SocketAddress each time), and MAIL and
+   * every RCPT ask.
+   */
+  get trusted(): boolean {
+    const address = this.smtp.remoteAddress;
+    if (this.trustedAddress !== address) {
+      this.trustedAddress = address;
+      this.trustedValue = this.settings.mynetworks.has(address);
+    }
+    return this.trustedValue;
+  }
 
   private get client(): string {
     return clientText(this.smtp.clientHostname, this.smtp.remoteAddress);
@@ -304,7 +320,7 @@ export class SmtpSession {
     if (this.settings.requireAuth && user === undefined) {
       throw this.refuse('MAIL', { code: 530, enhancedCode: '5.7.0', text: 'Authentication required' });
     }
-    if (!this.settings.mynetworks.has(this.smtp.remoteAddress) && !this.deps.messageRate.take(this.smtp.remoteAddress)) {
+    if (!this.trusted && !this.deps.messageRate.take(this.smtp.remoteAddress)) {
       throw this.refuse('MAIL', { code: 450, enhancedCode: '4.7.1', text: `Error: too much mail from ${this.smtp.remoteAddress}` });
     }
     let parsed: ParsedPath | undefined;
@@ -317,7 +333,7 @@ export class SmtpSession {
       // Postfix's reject_sender_login_mismatch.
       throw this.refuse('MAIL', { code: 553, enhancedCode: '5.7.1', text: `<${address.address}>: Sender address rejected: not owned by user ${user}` });
     }
-    if (user === undefined && parsed !== undefined && !this.settings.mynetworks.has(this.smtp.remoteAddress) && this.ownedByUser(parsed.address)) {
+    if (user === undefined && parsed !== undefined && !this.trusted && this.ownedByUser(parsed.address)) {
       // Postfix's reject_unauthenticated_sender_login_mismatch: a user's address is theirs to use only logged in.
       throw this.refuse('MAIL', { code: 553, enhancedCode: '5.7.1', text: `<${address.address}>: Sender address rejected: not logged in` });
     }
@@ -351,7 +367,7 @@ export class SmtpSession {
     const given = address.address;
     const parsed = parsePath(given, { smtputf8: this.smtp.envelope.smtpUtf8 === true, role: 'recipient' });
     if (isPathError(parsed)) throw this.refuse('RCPT', chainRefusal(parsed.reply), given);
-    const client = { authenticated: this.user !== undefined, trusted: this.settings.mynetworks.has(this.smtp.remoteAddress) };
+    const client = { authenticated: this.user !== undefined, trusted: this.trusted };
     const decision = relayDecision(parsed, client, (d) => this.deps.accounts.isLocalDomain(d), { shownAddress: given });
     if (!decision.allowed) throw this.refuse('RCPT', chainRefusal(decision.reply), given);
     const resolution: Resolution =
