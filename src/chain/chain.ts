@@ -54,6 +54,11 @@ export class Chain implements Filter {
     for (const c of children) this.health.set(c.name, { down: false });
   }
 
+  /** No child, and no child means the manager's fallback, accept: every session accepts at connect. */
+  get passThrough(): boolean {
+    return this.children.length === 0 && this.options.fallbackStatus === 'accept';
+  }
+
   /** SMTP sessions in progress now (what the stress conditions look at). */
   get concurrentSessions(): number {
     return this.active;

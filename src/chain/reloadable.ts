@@ -14,6 +14,10 @@ export class ReloadableChain implements Filter {
     return this.current;
   }
 
+  get passThrough(): boolean {
+    return this.current.passThrough;
+  }
+
   open(): FilterSession {
     return this.current.open();
   }

@@ -101,6 +101,12 @@ export interface FilterSession {
 export interface Filter {
   readonly name: string;
   open(): FilterSession | Promise<FilterSession>;
+  /**
+   * True when a session would accept the connection at once without asking anyone (a chain with no
+   * child and an accept fallback): an MTA may then open none, as Postfix with no smtpd_milters talks to
+   * no milter. Read at each connection (a reload may change it).
+   */
+  readonly passThrough?: boolean;
   /** Releases what the filter holds for all sessions (database, connections); called once, after the last session. */
   close?(): void | Promise<void>;
 }

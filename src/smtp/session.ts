@@ -103,6 +103,8 @@ export class SmtpSession {
   private caps: Capabilities | undefined;
   /** The client address the chain's connect saw (XCLIENT may change it: the chain then starts over). */
   private chainAddress: string | undefined;
+  /** The chain had nothing to ask at connect (Filter.passThrough): no session was opened for chainAddress. */
+  private chainSkipped = false;
   /** The HELO name the chain heard, with whether TLS was on then. */
   private chainHelo: string | undefined;
   /** The chain accepted the connection (connect or HELO): it is not asked again. */
@@ -193,12 +195,19 @@ export class SmtpSession {
   /** At connect (or, for an XCLIENT host, at the first MAIL): opens the chain's session and runs connect. */
   async ensureChain(): Promise<SmtpReply | undefined> {
     const address = this.smtp.remoteAddress;
-    if (this.chainSession && this.chainAddress === address) return this.connectionRefusal;
+    if ((this.chainSession || this.chainSkipped) && this.chainAddress === address) return this.connectionRefusal;
     if (this.chainSession) await this.closeChain();
     this.chainAddress = address;
     this.connectionDone = false;
     this.connectionRefusal = undefined;
     this.chainHelo = undefined;
+    this.chainSkipped = this.deps.chain.passThrough === true;
+    if (this.chainSkipped) {
+      // No [[milter]]: the chain would accept the connection without asking anyone; it is not opened
+      // (no session, no macros, no "session finished" line), which is what its accept would have led to.
+      this.connectionDone = true;
+      return undefined;
+    }
     const session = await this.deps.chain.open();
     this.chainSession = session;
     this.caps = await session.negotiate(FULL_OFFER);

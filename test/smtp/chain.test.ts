@@ -5,8 +5,9 @@
  * recipients, sender, quarantine) are applied before the Spool sees the message; a real libmilter filter
  * (pymilter) as a remote child.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import type { ChildDefinition } from '../../src/chain/chain.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Chain, type ChildDefinition } from '../../src/chain/chain.js';
+import { ReloadableChain } from '../../src/chain/reloadable.js';
 import { defineFilter, type StageHandlers } from '../../src/mail/define-filter.js';
 import type { Action } from '../../src/mail/filter.js';
 import { CONTINUE, DISCARD, REJECT, TEMPFAIL, reject, type Reply } from '../../src/mail/reply.js';
@@ -113,6 +114,32 @@ describe('chain verdicts as SMTP replies', () => {
     expect(r.exitCode, r.stdout).toBe(0);
     expect(seen).toEqual([]);
     expect(started.spool.messages[0]!.data.toString()).not.toContain('X-Never');
+  });
+});
+
+describe('no [[milter]]', () => {
+  it('with no child and an accept fallback, no chain session is opened and the mail is queued', async () => {
+    started = await startServer();
+    const open = vi.spyOn(started.chain, 'open');
+    const r = await send();
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(open).not.toHaveBeenCalled();
+    expect(started.spool.messages).toHaveLength(1);
+  });
+
+  it('follows a reload: a chain that gains a child is opened again', () => {
+    const reloadable = new ReloadableChain(new Chain([], { fallbackStatus: 'accept' }));
+    expect(reloadable.passThrough).toBe(true);
+    reloadable.replace(new Chain([child('m', () => ({}))], { fallbackStatus: 'accept' }));
+    expect(reloadable.passThrough).toBe(false);
+  });
+
+  it('with no child and a tempfail fallback, the chain still answers every connection (nothing is skipped)', async () => {
+    started = await startServer({ fallbackStatus: 'tempfail' });
+    const c = await RawClient.open(started.port('mx'));
+    expect((await c.reply())![0]).toMatch(/^4/);
+    c.close();
+    expect(started.spool.messages).toHaveLength(0);
   });
 });
 

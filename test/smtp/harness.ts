@@ -5,7 +5,7 @@
 import { generate } from 'selfsigned';
 import { Chain, type ChildDefinition } from '../../src/chain/chain.js';
 import type { Logger } from '../../src/mail/logger.js';
-import type { SmtpConfig } from '../../src/config/schema.js';
+import type { FallbackStatus, SmtpConfig } from '../../src/config/schema.js';
 import { DEFAULT_SMTP } from '../../src/config/defaults.js';
 import { createSmtpServer, type ListeningAddress, type MailServer, type SmtpServerOptions } from '../../src/smtp/server.js';
 import type { ListenerKind } from '../../src/smtp/session.js';
@@ -41,7 +41,7 @@ export function captureLogger(lines: string[]): Logger {
 export const SMTP_DEFAULTS: SmtpConfig = { ...DEFAULT_SMTP, listen: [{ host: '127.0.0.1', port: 0 }], banner: '' };
 
 export async function startServer(
-  opts: { smtp?: Partial<SmtpConfig>; children?: ChildDefinition[]; server?: Partial<SmtpServerOptions>; tls?: boolean } = {},
+  opts: { smtp?: Partial<SmtpConfig>; children?: ChildDefinition[]; fallbackStatus?: FallbackStatus; server?: Partial<SmtpServerOptions>; tls?: boolean } = {},
 ): Promise<Started> {
   const logs: string[] = [];
   const logger = captureLogger(logs);
@@ -51,7 +51,7 @@ export async function startServer(
     'loop1@example.org': ['loop2@example.org'],
     'loop2@example.org': ['loop1@example.org'],
   });
-  const chain = new Chain(opts.children ?? [], { fallbackStatus: 'accept', logger });
+  const chain = new Chain(opts.children ?? [], { fallbackStatus: opts.fallbackStatus ?? 'accept', logger });
   const tls = opts.tls === false ? undefined : await testCertificate();
   const server = createSmtpServer(
     {
