@@ -1,6 +1,7 @@
 /**
  * The accounts in one SQLite file, `<data_dir>/accounts.sqlite` (better-sqlite3): domains, users with
- * their stored passwords, aliases. The servers read it on every lookup, so a change made with the
+ * their stored passwords, aliases. The servers' lookups are answered from a cache that asks SQLite
+ * whether the file changed before each run of lookups (lookup-cache.ts), so a change made with the
  * `mailgate` commands is seen at once by a running `mailgate start` (WAL: readers never wait for the
  * writer). The file holds password hashes: it is created mode 0600 in a 0700 directory.
  */
@@ -11,6 +12,7 @@ import { makeDirectory } from '../../config/make-directory.js';
 import type { Accounts, Resolution } from './accounts.js';
 import { domainOf, domainProblem, normaliseAddress, normaliseDomain, parseAccountAddress } from './address.js';
 import { AccountsError, type AccountsAdmin, type AliasEntry, type DomainEntry, type ImportedUser, type UserEntry } from './admin.js';
+import { LookupCache } from './lookup-cache.js';
 import { maildirPath } from './maildir-path.js';
 import { hashPassword, normaliseStoredPassword, schemeOf, verifyPassword } from './password.js';
 import { ownsSender, resolveAddress, type AccountLookups } from './resolve.js';
@@ -60,6 +62,8 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepare>;
   private readonly lookups: AccountLookups;
+  private readonly cache: LookupCache;
+  private readonly cachedDomain: (domain: string, load: (d: string) => boolean) => boolean;
   /** A scrypt hash of nothing, checked for an unknown login so that it takes as long as a known one. */
   private dummy: Promise<string> | undefined;
 
@@ -88,18 +92,36 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
       this.db.close();
       throw err;
     }
+    this.cache = new LookupCache(() => this.s.dataVersion.get() as number);
+    this.cachedDomain = this.cached(this.cache.kind<boolean>());
+    const user = this.cached(this.cache.kind<boolean>());
+    const targets = this.cached(this.cache.kind<readonly string[]>());
     this.lookups = {
       isLocalDomain: (d) => this.isLocalDomain(d),
-      isUser: (a) => this.s.user.get(a) !== undefined,
-      aliasTargets: (a) => (this.s.aliasTargets.all(a) as { target: string }[]).map((r) => r.target),
+      isUser: (a) => user(a, (k) => this.s.user.get(k) !== undefined),
+      aliasTargets: (a) => targets(a, (k) => (this.s.aliasTargets.all(k) as { target: string }[]).map((r) => r.target)),
     };
+  }
+
+  /** Inside a transaction (an admin command's checks) the database is read as it is, never the cache. */
+  private cached<T>(kind: (key: string, load: (key: string) => T) => T): (key: string, load: (key: string) => T) => T {
+    return (key, load) => (this.db.inTransaction ? load(key) : kind(key, load));
+  }
+
+  /** After each write of ours: data_version only moves for other connections' commits. */
+  private wrote<T>(write: () => T): T {
+    try {
+      return write();
+    } finally {
+      this.cache.clear();
+    }
   }
 
   // --- Accounts -----------------------------------------------------------------------------------
 
   isLocalDomain(domain: string): boolean {
     const d = domain.toLowerCase();
-    return this.configDomains.has(d) || this.s.domain.get(d) !== undefined;
+    return this.configDomains.has(d) || this.cachedDomain(d, (k) => this.s.domain.get(k) !== undefined);
   }
 
   localDomains(): readonly string[] {
@@ -139,7 +161,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
   addDomain(domain: string): void {
     const d = this.domain(domain);
     if (this.s.domain.get(d) !== undefined) throw new AccountsError(`domain ${d} already exists`);
-    this.s.addDomain.run(d);
+    this.wrote(() => this.s.addDomain.run(d));
   }
 
   deleteDomain(domain: string): void {
@@ -153,7 +175,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     if (!this.configDomains.has(d) && users + aliases > 0) {
       throw new AccountsError(`domain ${d} still has ${plural(users, 'user')} and ${plural(aliases, 'alias', 'aliases')}: delete them first`);
     }
-    this.s.deleteDomain.run(d);
+    this.wrote(() => this.s.deleteDomain.run(d));
   }
 
   listDomains(): DomainEntry[] {
@@ -169,7 +191,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     const stored = await hashPassword(password);
     const now = Date.now();
     try {
-      this.s.addUser.run(a, domainOf(a), stored, now, now);
+      this.wrote(() => this.s.addUser.run(a, domainOf(a), stored, now, now));
     } catch (err) {
       // added by another process while the password was being hashed
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AccountsError(`user ${a} already exists`);
@@ -182,7 +204,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     const a = this.existingUser(address);
     checkNewPassword(password);
     const stored = await hashPassword(password);
-    if (this.s.setPassword.run(stored, Date.now(), a).changes === 0) throw new AccountsError(`no user ${a}`);
+    if (this.wrote(() => this.s.setPassword.run(stored, Date.now(), a)).changes === 0) throw new AccountsError(`no user ${a}`);
   }
 
   hasUser(address: string): boolean {
@@ -196,7 +218,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     if (aliases.length > 0) {
       throw new AccountsError(`${a} is a target of ${aliases.join(', ')}: remove it from them first (mailgate alias del ALIAS ${a})`);
     }
-    this.s.deleteUser.run(a);
+    this.wrote(() => this.s.deleteUser.run(a));
   }
 
   listUsers(domain?: string): UserEntry[] {
@@ -214,15 +236,17 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     let added = 0;
     let updated = 0;
     const now = Date.now();
-    this.db.transaction(() => {
-      for (const r of rows) {
-        if (this.s.setPassword.run(r.stored, now, r.address).changes > 0) updated++;
-        else {
-          this.s.addUser.run(r.address, domainOf(r.address), r.stored, now, now);
-          added++;
+    this.wrote(() =>
+      this.db.transaction(() => {
+        for (const r of rows) {
+          if (this.s.setPassword.run(r.stored, now, r.address).changes > 0) updated++;
+          else {
+            this.s.addUser.run(r.address, domainOf(r.address), r.stored, now, now);
+            added++;
+          }
         }
-      }
-    })();
+      })(),
+    );
     return { added, updated };
   }
 
@@ -230,25 +254,29 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     const a = this.localAddress(alias);
     if (targets.length === 0) throw new AccountsError(`alias ${a}: no target`);
     const stored = targets.map((t) => this.target(t, a));
-    this.db.transaction(() => {
-      for (const t of stored) this.s.addAlias.run(a, domainOf(a), t);
-      const r = this.resolve(a);
-      if (r.kind === 'loop') throw new AccountsError(`alias ${a}: ${r.detail}`);
-    })();
+    this.wrote(() =>
+      this.db.transaction(() => {
+        for (const t of stored) this.s.addAlias.run(a, domainOf(a), t);
+        const r = this.resolve(a);
+        if (r.kind === 'loop') throw new AccountsError(`alias ${a}: ${r.detail}`);
+      })(),
+    );
   }
 
   deleteAlias(alias: string, targets: readonly string[] = []): void {
     const a = this.localAddress(alias);
     if (targets.length === 0) {
-      if (this.s.deleteAlias.run(a).changes === 0) throw new AccountsError(`no alias ${a}`);
+      if (this.wrote(() => this.s.deleteAlias.run(a)).changes === 0) throw new AccountsError(`no alias ${a}`);
       return;
     }
     const stored = targets.map((t) => this.target(t, a, false));
-    this.db.transaction(() => {
-      for (const t of stored) {
-        if (this.s.deleteTarget.run(a, t).changes === 0) throw new AccountsError(`alias ${a} has no target ${t}`);
-      }
-    })();
+    this.wrote(() =>
+      this.db.transaction(() => {
+        for (const t of stored) {
+          if (this.s.deleteTarget.run(a, t).changes === 0) throw new AccountsError(`alias ${a} has no target ${t}`);
+        }
+      })(),
+    );
   }
 
   listAliases(): AliasEntry[] {
@@ -343,8 +371,10 @@ function migrate(db: Database.Database): void {
   }).immediate();
 }
 
+/** Every statement that writes is run through SqliteAccounts.wrote(), which clears the lookup cache. */
 function prepare(db: Database.Database) {
   return {
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
     domain: db.prepare('SELECT 1 FROM domains WHERE name = ?').pluck(),
     domains: db.prepare('SELECT name FROM domains ORDER BY name'),
     addDomain: db.prepare('INSERT INTO domains (name) VALUES (?)'),
