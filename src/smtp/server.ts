@@ -22,6 +22,7 @@ import type { Spool } from '../store/spool.js';
 import { AuthFailures, ConnectionCounter, MessageRate } from './client-limits.js';
 import { confirmingResolver, type NameLookups } from './client-name.js';
 import { NameCache } from './name-cache.js';
+import { MemoisedNetworks } from './network-memo.js';
 import { installCommandHooks, type CommandHooks } from './command-hooks.js';
 import { installCommandSyntax } from './command-syntax.js';
 import { keepOwnEnhancedCodes } from './enhanced-codes.js';
@@ -87,9 +88,9 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
   greetPromptly();
   guardTlsProtocol();
   const o = options.smtp;
-  const mynetworks = new NetworkList(o.mynetworks);
-  const xclientHosts = new NetworkList(o.xclientHosts);
-  const plaintextAuth = new NetworkList(options.plaintextAuthNetworks ?? ['127.0.0.0/8', '::1/128']);
+  const mynetworks = new MemoisedNetworks(new NetworkList(o.mynetworks));
+  const xclientHosts = new MemoisedNetworks(new NetworkList(o.xclientHosts));
+  const plaintextAuth = new MemoisedNetworks(new NetworkList(options.plaintextAuthNetworks ?? ['127.0.0.0/8', '::1/128']));
   const connections = new ConnectionCounter();
   // One for every listener: a client's name is the same whichever port it connects to.
   const resolver = confirmingResolver(options.nameLookups, new NameCache());

@@ -27,7 +27,6 @@ import { HeaderList } from '../mail/header-list.js';
 import type { Logger } from '../mail/logger.js';
 import { MessageReader } from '../mail/message-reader.js';
 import { Message } from '../mail/message.js';
-import type { NetworkList } from '../mail/network-list.js';
 import { CONTINUE, type Reply } from '../mail/reply.js';
 import type { Accounts, Resolution } from '../store/accounts/accounts.js';
 import type { DsnNotify, QueuedRecipient, Spool } from '../store/spool.js';
@@ -37,6 +36,7 @@ import { LineEndNormalizer } from './line-ends.js';
 import { CommandCounts, clientText, rejectLine } from './log-lines.js';
 import { SessionMacros } from './macros.js';
 import { HEADER_SIZE_LIMIT, HOPCOUNT_LIMIT, hopCount } from './message-limits.js';
+import type { Networks } from './network-memo.js';
 import { receivedHeader } from './received.js';
 import { relayDecision } from './relay-policy.js';
 import { chainRefusal, isRefusal, replyLine, smtpError, type SmtpReply } from './replies.js';
@@ -54,7 +54,7 @@ export type ListenerKind = 'mx' | 'submission' | 'submissions';
 export interface SessionSettings {
   readonly hostname: string;
   readonly kind: ListenerKind;
-  readonly mynetworks: NetworkList;
+  readonly mynetworks: Networks;
   /** AUTH is required before MAIL (submission). */
   readonly requireAuth: boolean;
   readonly authFailureLimit: number;

@@ -1,0 +1,30 @@
+/**
+ * A network list (mynetworks, xclient_hosts, the plaintext-AUTH networks) with its answers kept per
+ * client address: the lists are fixed for the server's life, and node's BlockList makes a SocketAddress
+ * at each check, which costs more than a map lookup. Clients come back (an MTA sends many messages over
+ * short connections), so every connection would ask again. Bounded: past `maxEntries` the oldest goes.
+ */
+import type { NetworkList } from '../mail/network-list.js';
+
+export interface Networks {
+  has(address: string | undefined): boolean;
+}
+
+export class MemoisedNetworks implements Networks {
+  private readonly answers = new Map<string, boolean>();
+
+  constructor(
+    private readonly list: NetworkList,
+    private readonly maxEntries = 1000,
+  ) {}
+
+  has(address: string | undefined): boolean {
+    if (address === undefined || this.list.size === 0) return false;
+    const hit = this.answers.get(address);
+    if (hit !== undefined) return hit;
+    const answer = this.list.has(address);
+    if (this.answers.size >= this.maxEntries) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.set(address, answer);
+    return answer;
+  }
+}
