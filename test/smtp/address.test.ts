@@ -224,3 +224,27 @@ describe('parsePath: fuzz', () => {
     }
   });
 });
+
+describe('the ASCII fast paths', () => {
+  // The definitions the table and the printable-ASCII shortcut stand for.
+  const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]$/;
+  const reference = (s: string): boolean => {
+    if (s === '' || s.startsWith('.') || s.endsWith('.') || s.includes('..')) return false;
+    for (const ch of s) if (ch !== '.' && !ATEXT.test(ch) && ch.charCodeAt(0) <= 0x7f) return false;
+    return true;
+  };
+  const chars = fc.constantFrom(...'aZ09.!#%@"\\ \t\u0000\u007f\u00e9\u00a0\u200b\u3000\ud83d\ude00'.split(''), '\ud83d\ude00');
+  const text = fc.array(chars, { maxLength: 12 }).map((a) => a.join(''));
+
+  it('isDotString agrees with the per-character definition', () => {
+    fc.assert(fc.property(text, (s) => isDotString(s) === reference(s)));
+  });
+
+  it('parsePath refuses control, invisible and non-ASCII space characters wherever they are', () => {
+    for (const bad of ['\u0000', '\u007f', '\u00a0', '\u200b', '\u3000', '\u0085']) {
+      expect(isPathError(parsePath(`<a${bad}b@example.com>`, RCPT8))).toBe(true);
+      expect(isPathError(parsePath(`<"a${bad}b"@example.com>`, RCPT8))).toBe(true);
+    }
+    expect(isPathError(parsePath('<"a b"@example.com>', RCPT8))).toBe(false);
+  });
+});
