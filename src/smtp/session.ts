@@ -29,7 +29,7 @@ import { MessageReader } from '../mail/message-reader.js';
 import { Message } from '../mail/message.js';
 import { CONTINUE, type Reply } from '../mail/reply.js';
 import type { Accounts, Resolution } from '../store/accounts/accounts.js';
-import type { DsnNotify, QueuedRecipient, Spool } from '../store/spool.js';
+import type { DsnNotify, QueuedRecipient, Spool, SpoolInput } from '../store/spool.js';
 import { isPathError, parsePath, type ParsedPath } from './address.js';
 import type { AuthFailures, MessageRate } from './client-limits.js';
 import { LineEndNormalizer } from './line-ends.js';
@@ -385,7 +385,15 @@ export class SmtpSession {
         : parsed.kind === 'mailbox' && parsed.ipLiteral !== undefined
           ? { kind: 'remote' }
           : this.deps.accounts.resolve(parsed.address);
-    const dsn = { ...(address.dsn?.orcpt ? { orcpt: address.dsn.orcpt } : {}), ...(notifyOf(address) ? { notify: notifyOf(address)! } : {}) };
+    const orcpt = address.dsn?.orcpt;
+    const notify = notifyOf(address);
+    // Without spreads (V8's object clone costs more than the rest): only the DSN fields that were given.
+    const recipient = (a: string): QueuedRecipient => {
+      const r: { -readonly [K in keyof QueuedRecipient]: QueuedRecipient[K] } = { address: a, original: given };
+      if (orcpt) r.orcpt = orcpt;
+      if (notify) r.notify = notify;
+      return r;
+    };
     let expanded: QueuedRecipient[];
     switch (resolution.kind) {
       case 'unknown':
@@ -397,10 +405,10 @@ export class SmtpSession {
         if (!client.authenticated && !client.trusted && decision.kind === 'local' && parsed.kind === 'mailbox') {
           throw this.refuse('RCPT', { code: 554, enhancedCode: '5.7.1', text: `<${given}>: Relay access denied` }, given);
         }
-        expanded = [{ address: parsed.address, original: given, ...dsn }];
+        expanded = [recipient(parsed.address)];
         break;
       case 'local':
-        expanded = resolution.targets.map((t) => ({ address: t.type === 'mailbox' ? t.user : t.address, original: given, ...dsn }));
+        expanded = resolution.targets.map((t) => recipient(t.type === 'mailbox' ? t.user : t.address));
         break;
     }
     const args = argList(address.args);
@@ -522,15 +530,16 @@ export class SmtpSession {
 
   private receivedInput(id: string): Parameters<typeof receivedHeader>[0] {
     const tls = this.smtp.tlsOptions;
+    // Absent parts as undefined, not spread in (receivedValue reads both alike; a spread costs per message).
     return {
-      ...(this.helo !== undefined ? { helo: this.helo } : {}),
-      ...(this.clientName !== undefined ? { clientName: this.clientName } : {}),
+      helo: this.helo,
+      clientName: this.clientName,
       clientAddress: this.smtp.remoteAddress,
       hostname: this.settings.hostname,
       protocol: `${this.proto}${this.smtp.secure ? 'S' : ''}${this.user !== undefined ? 'A' : ''}`,
       id,
-      ...(this.recipients.length === 1 ? { recipient: this.recipients[0]!.given } : {}),
-      ...(tls ? { tls: { version: tls.version ?? '', cipher: tls.name, ...this.cipherBits() } } : {}),
+      recipient: this.recipients.length === 1 ? this.recipients[0]!.given : undefined,
+      tls: tls ? { version: tls.version ?? '', cipher: tls.name, ...this.cipherBits() } : undefined,
       date: new Date(),
     };
   }
@@ -562,16 +571,18 @@ export class SmtpSession {
     const dsn = this.smtp.envelope.dsn;
     const ret = dsn?.ret?.toUpperCase();
     try {
-      await this.deps.spool.enqueue({
+      // Only the optional fields that are set, without spreads.
+      const input: { -readonly [K in keyof SpoolInput]: SpoolInput[K] } = {
         id,
         sender: bareAddress(envelope.sender),
         recipients,
-        ...(ret === 'FULL' || ret === 'HDRS' ? { ret } : {}),
-        ...(dsn?.envid ? { envid: dsn.envid } : {}),
         client: this.clientName ? `${this.clientName} [${this.smtp.remoteAddress}]` : `[${this.smtp.remoteAddress}]`,
-        ...(message.quarantine !== undefined ? { hold: message.quarantine } : {}),
         message: message.stream(),
-      });
+      };
+      if (ret === 'FULL' || ret === 'HDRS') input.ret = ret;
+      if (dsn?.envid) input.envid = dsn.envid;
+      if (message.quarantine !== undefined) input.hold = message.quarantine;
+      await this.deps.spool.enqueue(input);
     } catch (err) {
       this.deps.logger.error({ event: 'enqueue-failed', queueId: id, err: (err as Error).message }, `${id}: queue file write error: ${(err as Error).message}`);
       throw smtpError({ code: 451, enhancedCode: '4.3.0', text: 'Error: queue file write error' });
