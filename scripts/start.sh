@@ -16,5 +16,6 @@ say "(sudo npm link puts mailgate on the PATH; see the README's Quick start)"
 # The commands it prints are typed in this clone, where npx runs its own mailgate.
 export MAILGATE_COMMAND="${MAILGATE_COMMAND:-npx mailgate}"
 # The V8 flags of the command's first line (#!/usr/bin/env -S node FLAGS), as when it runs as `mailgate`.
-read -r -a node_flags < <(sed -n '1s|^#!/usr/bin/env -S node||p' dist/cli/main.js)
-exec node "${node_flags[@]}" dist/cli/main.js start --log-format human "$@"
+# (`|| true`: read fails at end of input when the line has no flags, which must not end the script.)
+read -r -a node_flags < <(sed -n '1s|^#!/usr/bin/env -S node||p' dist/cli/main.js) || true
+exec node ${node_flags[@]+"${node_flags[@]}"} dist/cli/main.js start --log-format human "$@"

@@ -91,7 +91,8 @@ export interface Written {
   /** Bytes written after `head`. */
   readonly size: number;
   /**
-   * Those bytes, when they went to the file in one write (up to 64 KiB, or a Buffer body): they are in
+   * Those bytes, when they went to the file in one write (a stream of up to about 64 KiB, collected until
+   * then, or a Buffer body): they are in
    * memory anyway, and a caller may read them from here instead of opening the file again. Undefined for a
    * larger stream, whose bytes were not kept.
    */

@@ -16,7 +16,11 @@ export class LookupCache {
   constructor(
     /** The database's data_version now. */
     private readonly currentVersion: () => number,
-    private readonly maxEntries = 10_000,
+    /**
+     * Per kind. Unknown names are cached too (a dictionary attack on RCPT is all unknown names), so the
+     * bound is what keeps such an attack to a few hundred KiB until the next accounts change.
+     */
+    private readonly maxEntries = 2_000,
   ) {}
 
   /** A map of one kind of answer (domain, user, alias targets). */
