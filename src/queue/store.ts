@@ -230,31 +230,12 @@ export class QueueStore {
    * marker set behind its back) is an orphan that the next start's recovery removes.
    */
   async remove(id: string, known?: KnownFiles): Promise<boolean> {
-    if (known !== undefined) return this.removeKnown(id, known);
-    let existed = true;
-    try {
-      await unlink(this.layout.message(id));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      existed = false;
-    }
+    const all = known === undefined;
+    const existed = await unlinkIfThere(this.layout.message(id));
     // unlink, not rm({force}): rm stats each path first, a second syscall for files that are usually absent.
-    await unlinkIfThere(this.layout.stateFile(id));
-    await unlinkIfThere(this.layout.holdFile(id));
-    if (existed) await this.syncers.messages.sync();
-    return existed;
-  }
-
-  private async removeKnown(id: string, known: KnownFiles): Promise<boolean> {
-    let existed = true;
-    try {
-      await unlink(this.layout.message(id));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      existed = false;
-    }
-    if (known.state) await unlinkIfThere(this.layout.stateFile(id));
-    if (known.hold) await unlinkIfThere(this.layout.holdFile(id));
+    if (all || known.state) await unlinkIfThere(this.layout.stateFile(id));
+    if (all || known.hold) await unlinkIfThere(this.layout.holdFile(id));
+    if (all && existed) await this.syncers.messages.sync();
     return existed;
   }
 
@@ -268,11 +249,13 @@ export class QueueStore {
   }
 }
 
-/** Removes a file; one that is not there is not an error. */
-async function unlinkIfThere(path: string): Promise<void> {
+/** Removes a file; one that is not there is not an error (false). */
+async function unlinkIfThere(path: string): Promise<boolean> {
   try {
     await unlink(path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return false;
   }
 }
