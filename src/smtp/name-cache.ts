@@ -8,6 +8,7 @@
  * below the TTLs DNS records usually carry; lookups of one address in flight at once are made only once.
  * Bounded: past `maxEntries` the oldest entry goes.
  */
+import { BoundedMap } from '../mail/bounded-map.js';
 
 export interface NameCacheOptions {
   /** Addresses kept at most (default 1000). */
@@ -27,14 +28,13 @@ interface Entry {
 }
 
 export class NameCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly maxEntries: number;
+  private readonly entries: BoundedMap<string, Entry>;
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
   private readonly now: () => number;
 
   constructor(options: NameCacheOptions = {}) {
-    this.maxEntries = Math.max(1, options.maxEntries ?? 1000);
+    this.entries = new BoundedMap(Math.max(1, options.maxEntries ?? 1000));
     this.ttlMs = options.ttlMs ?? 60_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 10_000;
     this.now = options.now ?? Date.now;
@@ -52,7 +52,6 @@ export class NameCache {
     const name = find(address).catch((): undefined => undefined);
     const entry: Entry = { name, expires: Infinity };
     this.entries.set(address, entry);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     void name.then((n) => {
       entry.expires = this.now() + (n === undefined ? this.negativeTtlMs : this.ttlMs);
     });

@@ -4,6 +4,7 @@
  * at each check, which costs more than a map lookup. Clients come back (an MTA sends many messages over
  * short connections), so every connection would ask again. Bounded: past `maxEntries` the oldest goes.
  */
+import { BoundedMap } from '../mail/bounded-map.js';
 import type { NetworkList } from '../mail/network-list.js';
 
 export interface Networks {
@@ -11,19 +12,20 @@ export interface Networks {
 }
 
 export class MemoisedNetworks implements Networks {
-  private readonly answers = new Map<string, boolean>();
+  private readonly answers: BoundedMap<string, boolean>;
 
   constructor(
     private readonly list: NetworkList,
-    private readonly maxEntries = 1000,
-  ) {}
+    maxEntries = 1000,
+  ) {
+    this.answers = new BoundedMap(maxEntries);
+  }
 
   has(address: string | undefined): boolean {
     if (address === undefined || this.list.size === 0) return false;
     const hit = this.answers.get(address);
     if (hit !== undefined) return hit;
     const answer = this.list.has(address);
-    if (this.answers.size >= this.maxEntries) this.answers.delete(this.answers.keys().next().value!);
     this.answers.set(address, answer);
     return answer;
   }

@@ -7,6 +7,7 @@
  * by that command. The owner clears the cache after its own writes (data_version does not move for them)
  * and reads around it inside a transaction. Bounded: past `maxEntries` per kind the oldest answer goes.
  */
+import { BoundedMap } from '../../mail/bounded-map.js';
 
 export class LookupCache {
   private version: number | undefined;
@@ -25,14 +26,13 @@ export class LookupCache {
 
   /** A map of one kind of answer (domain, user, alias targets). */
   kind<T>(): (key: string, load: (key: string) => T) => T {
-    const map = new Map<string, T>();
+    const map = new BoundedMap<string, T>(this.maxEntries);
     this.maps.push(map as Map<string, unknown>);
     return (key, load) => {
       this.check();
       const hit = map.get(key);
       if (hit !== undefined || map.has(key)) return hit as T;
       const value = load(key);
-      if (map.size >= this.maxEntries) map.delete(map.keys().next().value!);
       map.set(key, value);
       return value;
     };
