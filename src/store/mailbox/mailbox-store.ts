@@ -1,0 +1,233 @@
+/**
+ * The mailbox store as IMAP, POP3 and local delivery see it: a user's folders, each a list of messages with
+ * UIDs, flags, MODSEQs and their stored bytes. Two implementations meet this contract: the Maildir store on
+ * disk (the default; Dovecot can read its files) and an in-memory store used as the reference in tests, as
+ * go-imap's server keeps a memory backend. The shared rules are tested by one suite against both.
+ *
+ * Rules every implementation keeps (the contract suite checks each):
+ * - UIDs strictly increase in a mailbox and are never reused within one UIDVALIDITY; a mailbox created again
+ *   under an old name gets a UIDVALIDITY strictly greater than any it had before.
+ * - MODSEQ (RFC 7162) is per mailbox and strictly increases with every change (new message, flag change,
+ *   expunge); the mailbox's highest MODSEQ is the largest ever given out there.
+ * - Every mutation is all-or-nothing per message; a refused one (quota, bad name) leaves nothing behind.
+ * - A change made through one handle (another session, delivery, another process) is visible to every other
+ *   handle at its next `changesSince`/`snapshot`, and fires their `watch` listeners soon after.
+ * - A user's handle reaches only that user's mail: no name, however crafted, leads outside it.
+ * Names are Unicode with '/' as the hierarchy separator ("INBOX", "Archive/2024"); INBOX is case-insensitive
+ * at the top level (RFC 3501 §5.1) and reported as "INBOX"; every other name is case-sensitive.
+ */
+import type { Readable } from 'node:stream';
+
+/** '\\Seen' '\\Answered' '\\Flagged' '\\Deleted' '\\Draft', or a keyword atom; never '\\Recent' (session state). */
+export type Flag = string;
+export const SYSTEM_FLAGS: readonly Flag[] = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'];
+
+export type SpecialUse = '\\Drafts' | '\\Sent' | '\\Trash' | '\\Junk';
+/** The folders every user has (created and subscribed at the first `openUser`), as Dovecot's `auto = subscribe`. */
+export const SPECIAL_FOLDERS: readonly (readonly [string, SpecialUse])[] = [
+  ['Drafts', '\\Drafts'],
+  ['Sent', '\\Sent'],
+  ['Trash', '\\Trash'],
+  ['Junk', '\\Junk'],
+];
+
+/** The reasons a store refuses; IMAP maps them to response codes (RFC 5530), POP3 to -ERR texts. */
+export type MailboxErrorCode =
+  | 'NONEXISTENT'
+  | 'ALREADYEXISTS'
+  | 'CANNOT'
+  | 'INUSE'
+  | 'OVERQUOTA'
+  | 'LIMIT'
+  | 'TOOBIG'
+  | 'EXPUNGEISSUED'
+  | 'NOPERM'
+  | 'SERVERBUG';
+
+export class MailboxError extends Error {
+  constructor(
+    readonly code: MailboxErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MailboxError';
+  }
+}
+
+export interface MailboxStore {
+  /** The only way to a user's mail. The special-use folders are made here the first time. */
+  openUser(user: string): Promise<UserMailboxes>;
+  /** For local delivery: quota check, write, announce to open sessions. */
+  readonly delivery: MailboxDelivery;
+  close(): Promise<void>;
+}
+
+export interface DeliveryOptions {
+  /** A stable file name (delivery's exactly-once key: a repeated delivery replaces its own file). */
+  readonly baseName?: string;
+  /** The host name part of a new Maildir name. */
+  readonly hostname: string;
+  /** The folder, INBOX when absent. */
+  readonly mailbox?: string;
+}
+
+export interface MailboxDelivery {
+  /**
+   * Stores one message (read from `source`, opened only once the store is ready to write) into a user's
+   * folder; throws MailboxError('OVERQUOTA') when it does not fit.
+   */
+  deliver(user: string, source: () => Readable, options: DeliveryOptions): Promise<{ readonly size: number; readonly vsize: number }>;
+}
+
+export interface MailboxInfo {
+  readonly name: string;
+  readonly specialUse?: SpecialUse;
+  readonly subscribed: boolean;
+  readonly hasChildren: boolean;
+  /** False for a folder that only exists as the parent of others (LIST \Noselect). */
+  readonly selectable: boolean;
+}
+
+export interface MailboxStatus {
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: number;
+  readonly messages: number;
+  /** Messages no session has claimed as \Recent yet. */
+  readonly recent: number;
+  readonly unseen: number;
+  /** Sum of the messages' sizes in CRLF octets (RFC 8438 STATUS SIZE). */
+  readonly size: number;
+  /** Keywords ever used in the mailbox (the FLAGS response). */
+  readonly keywords: readonly string[];
+}
+
+export interface QuotaUsage {
+  readonly bytes: number;
+  readonly bytesLimit?: number;
+  readonly messages: number;
+  readonly messagesLimit?: number;
+}
+
+/** An internal date: when, and the zone it was given in (minutes east of UTC) so INTERNALDATE prints it back. */
+export interface InternalDate {
+  readonly ms: number;
+  readonly tzMinutes: number;
+}
+
+export interface AppendInput {
+  /** The message as received (CRLF or LF); the store keeps it in its own form. */
+  readonly content: Buffer;
+  readonly flags?: readonly Flag[];
+  readonly internalDate?: InternalDate;
+}
+
+/** UIDPLUS (RFC 4315): the destination's UIDVALIDITY and [source uid, new uid] pairs. */
+export interface CopyResult {
+  readonly uidValidity: number;
+  readonly pairs: readonly (readonly [number, number])[];
+}
+
+export interface UserMailboxes {
+  readonly user: string;
+  /** Every folder, INBOX first then by name. */
+  list(): Promise<readonly MailboxInfo[]>;
+  /** Creates the folder and any missing parents; ALREADYEXISTS, CANNOT (bad name). */
+  create(name: string): Promise<void>;
+  /** INBOX: CANNOT. A folder with children becomes \Noselect (RFC 3501 §6.3.4); NONEXISTENT. */
+  delete(name: string): Promise<void>;
+  /** Children move with it; renaming INBOX moves its messages into the new folder and leaves INBOX empty. */
+  rename(from: string, to: string): Promise<void>;
+  subscribe(name: string, subscribed: boolean): Promise<void>;
+  status(name: string): Promise<MailboxStatus>;
+  /** OVERQUOTA, TOOBIG, NONEXISTENT (IMAP answers [TRYCREATE]). */
+  append(name: string, input: AppendInput): Promise<{ readonly uidValidity: number; readonly uid: number }>;
+  open(name: string, mode: 'read-write' | 'read-only'): Promise<Mailbox>;
+  quota(): Promise<QuotaUsage>;
+  /** POP3's exclusive maildrop lock on INBOX; undefined when another session holds it ([IN-USE]). */
+  lockMaildrop(holder: string): Promise<{ release(): Promise<void> } | undefined>;
+  /** Ends this handle (open Mailboxes are closed with it). */
+  release(): Promise<void>;
+}
+
+export interface MessageRecord {
+  readonly uid: number;
+  readonly flags: readonly Flag[];
+  readonly modseq: number;
+  /** Size in CRLF octets (RFC822.SIZE, POP3's sizes). */
+  readonly vsize: number;
+}
+
+/** Everything that happened in a mailbox after a MODSEQ, for one handle. */
+export interface ChangeSet {
+  readonly highestModseq: number;
+  readonly uidNext: number;
+  /** New messages, ascending UIDs. */
+  readonly added: readonly MessageRecord[];
+  /** Messages (already known before) whose flags changed. */
+  readonly changed: readonly MessageRecord[];
+  /** UIDs removed, ascending. */
+  readonly expunged: readonly number[];
+  /** UIDs among `added` that this handle claimed as \Recent. */
+  readonly recent: readonly number[];
+}
+
+export type FlagOp = { readonly mode: 'add' | 'remove' | 'replace'; readonly flags: readonly Flag[] };
+
+export interface MessageDetails extends MessageRecord {
+  readonly internalDate: InternalDate;
+  /** Bytes as stored (LF or CRLF form); `vsize` is the CRLF size IMAP reports. */
+  readonly size: number;
+}
+
+/** The stored bytes of one message. */
+export interface MessageContent {
+  readonly size: number;
+  /** A stream of bytes [start, end) of the stored form (end exclusive, defaults to the whole message). */
+  read(start?: number, end?: number): Readable;
+  /** The whole stored message in memory (small messages, parsing). */
+  readAll(): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque JSON. */
+export type MetaKind = 'structure' | 'envelope' | 'search';
+
+/** One session's handle on one mailbox. */
+export interface Mailbox {
+  readonly name: string;
+  readonly readOnly: boolean;
+  readonly uidValidity: number;
+  /**
+   * Brings the store up to date with the files, then the whole mailbox (SELECT): records in ascending UID
+   * order, the status, and the UIDs this handle claimed as \Recent (read-write handles only claim).
+   */
+  snapshot(): Promise<{ readonly records: readonly MessageRecord[]; readonly status: MailboxStatus; readonly recent: readonly number[] }>;
+  /** What changed since `modseq` (cheap when nothing did). */
+  changesSince(modseq: number): Promise<ChangeSet>;
+  /** Per-message details for FETCH/SEARCH, in the order given; UIDs that no longer exist are left out. */
+  details(uids: readonly number[]): Promise<readonly MessageDetails[]>;
+  /** The stored bytes; undefined once the message is expunged and gone. */
+  openContent(uid: number): Promise<MessageContent | undefined>;
+  /** Cached derived data for these UIDs (absent ones are not in the map). */
+  meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>>;
+  saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void>;
+  /**
+   * Changes flags; `unchangedSince` (CONDSTORE) leaves out messages whose MODSEQ is higher and lists them
+   * in `modified`. Read-only handles: NOPERM.
+   */
+  setFlags(
+    uids: readonly number[],
+    op: FlagOp,
+    options?: { readonly unchangedSince?: number },
+  ): Promise<{ readonly updated: readonly MessageRecord[]; readonly modified: readonly number[] }>;
+  /** Copies into another folder of the same user (NONEXISTENT → IMAP [TRYCREATE]; OVERQUOTA). */
+  copy(uids: readonly number[], to: string): Promise<CopyResult>;
+  /** Moves (RFC 6851): copy, then expunge here, as one operation per message. */
+  move(uids: readonly number[], to: string): Promise<CopyResult>;
+  /** Removes the \Deleted messages (only those among `uids` when given: UID EXPUNGE); the UIDs removed. */
+  expunge(uids?: readonly number[]): Promise<readonly number[]>;
+  /** Called, without payload, whenever anything may have changed; returns the unsubscribe function. */
+  watch(listener: () => void): () => void;
+  close(): Promise<void>;
+}
