@@ -31,13 +31,15 @@ const FLAG_OF_LETTER: ReadonlyMap<string, SystemFlag> = new Map(SYSTEM_FLAGS.map
 /** The info part's separator (Dovecot's maildir default) and the flags version. */
 export const INFO_SEPARATOR = ':';
 const INFO_PREFIX = '2,';
+/** Never a flag letter: a path separator, the info separator, the field separator. */
+const NOT_FLAGS = [',', '/', INFO_SEPARATOR];
 
 export interface MaildirFlags {
   /** Bitmask of FLAG_BITS. */
   readonly system: number;
   /** Keyword letters, a–z, each once, in order ('' when none). */
   readonly keywords: string;
-  /** Other letters from the name that are neither, kept in order (e.g. 'P'); '' when none. */
+  /** Other characters of the info that are neither (e.g. 'P'), each once, in ASCII order; '' when none. */
   readonly other: string;
 }
 
@@ -62,14 +64,14 @@ export function parseMaildirInfo(info: string | undefined): MaildirFlags {
   if (info === undefined || !info.startsWith(INFO_PREFIX)) return NO_FLAGS;
   let system = 0;
   const keywords = new Set<string>();
-  let other = '';
+  const other = new Set<string>();
   for (const ch of info.slice(INFO_PREFIX.length)) {
     const flag = FLAG_OF_LETTER.get(ch);
     if (flag !== undefined) system |= FLAG_BITS[flag];
     else if (ch >= 'a' && ch <= 'z') keywords.add(ch);
-    else if (!other.includes(ch)) other += ch;
+    else if (!NOT_FLAGS.includes(ch)) other.add(ch);
   }
-  return { system, keywords: [...keywords].sort().join(''), other };
+  return { system, keywords: [...keywords].sort().join(''), other: [...other].sort().join('') };
 }
 
 /** The info part for `flags`: "2," and every letter in ASCII order ("2,FSab"). */
@@ -77,7 +79,7 @@ export function formatMaildirInfo(flags: MaildirFlags): string {
   const letters = new Set<string>();
   for (const f of SYSTEM_FLAGS) if ((flags.system & FLAG_BITS[f]) !== 0) letters.add(LETTER_OF[f]);
   for (const ch of flags.keywords) if (ch >= 'a' && ch <= 'z') letters.add(ch);
-  for (const ch of flags.other) if (ch !== ',' && ch !== '/' && ch !== INFO_SEPARATOR) letters.add(ch);
+  for (const ch of flags.other) if (!NOT_FLAGS.includes(ch)) letters.add(ch);
   return INFO_PREFIX + [...letters].sort().join('');
 }
 
