@@ -174,10 +174,11 @@ export async function createFolder(root: string, name: string): Promise<string> 
 /**
  * Renames a folder and every folder below it ("a" → "b" moves `.a`, `.a.x`, `.a.x.y`), the parent first.
  * Returns the [old, new] names moved, parent first. A parent with no directory of its own may be renamed
- * when it has children. FolderError: NONEXISTENT when neither it nor a child exists; ALREADYEXISTS when the
- * target or a target child exists; CANNOT for INBOX on either side (the store's job), an invalid name, or a
- * target under the source. Not atomic across several directories (Dovecot's Maildir++ rename is not either):
- * after a crash part of the tree has moved, every directory still whole.
+ * when it has children. FolderError: NONEXISTENT when neither it nor a child exists; ALREADYEXISTS when
+ * the target or anything below it exists (a parent without a directory is a listed name too); CANNOT for
+ * INBOX on either side (the store's job), an invalid name, or a target under the source. Not atomic across
+ * several directories (Dovecot's Maildir++ rename is not either): after a crash part of the tree has
+ * moved, each directory whole.
  */
 export async function renameFolder(root: string, from: string, to: string): Promise<Array<readonly [string, string]>> {
   const src = canonical(from).name;
@@ -188,11 +189,11 @@ export async function renameFolder(root: string, from: string, to: string): Prom
   const moving = all.filter((f) => isSameOrUnder(f.name, src));
   if (moving.length === 0) throw new FolderError('NONEXISTENT', `mailbox "${from}" does not exist`);
   const plan = moving.map((f) => [f, dst + f.name.slice(src.length)] as const);
-  const existing = new Set(all.map((f) => f.name));
+  // The target exists when it or anything below it does: a parent without a directory is listed too.
+  const clash = all.find((f) => isSameOrUnder(f.name, dst));
+  if (clash !== undefined) throw new FolderError('ALREADYEXISTS', `mailbox "${dst}" already exists`);
   for (const [, target] of plan) {
-    if (existing.has(target) || (await lstatOrUndefined(folderPath(root, target))) !== undefined) {
-      throw new FolderError('ALREADYEXISTS', `mailbox "${target}" already exists`);
-    }
+    if ((await lstatOrUndefined(folderPath(root, target))) !== undefined) throw new FolderError('ALREADYEXISTS', `mailbox "${target}" already exists`);
   }
   const moved: Array<readonly [string, string]> = [];
   for (const [folder, target] of plan) {
