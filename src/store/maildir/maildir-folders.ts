@@ -140,6 +140,20 @@ export async function folderExists(root: string, name: string): Promise<boolean>
 }
 
 /**
+ * The path of an existing folder, the way to open one: undefined when the name is invalid or its
+ * directory is missing or not a real directory (a symlink to another Maildir is never opened).
+ */
+export async function existingFolderPath(root: string, name: string): Promise<string | undefined> {
+  let path: string;
+  try {
+    path = folderPath(root, name);
+  } catch {
+    return undefined;
+  }
+  return (await lstatOrUndefined(path))?.isDirectory() === true ? path : undefined;
+}
+
+/**
  * Creates the folder with cur/ new/ tmp/ and its `maildirfolder` file (directories 0700, file 0600), made
  * whole in the root's tmp/ and renamed into place in one step, so a crash never leaves half a folder, and
  * durable (fsync of the new directories and the root). Returns its path. FolderError: ALREADYEXISTS when

@@ -7,10 +7,10 @@
  * time. Foreign files are tolerated: names without S=/W= (sizes undefined: measureMessageFile) or without an
  * info part, CRLF content; dot-files (the Maildir spec's "ignore"), symlinks and non-regular files are skipped.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maildirNameSizes, parseMaildirInfo, splitMaildirFileName, type MaildirFlags } from './maildir-info.js';
-import { openMessageFile } from './safe-fs.js';
+import { isRealDirectory, openMessageFile } from './safe-fs.js';
 
 export type MaildirSubdir = 'new' | 'cur';
 
@@ -43,7 +43,8 @@ export const DIRTY_WINDOW_MS = 2000;
 export async function dirState(folder: string, sub: MaildirSubdir, nowMs: number = Date.now()): Promise<DirState | undefined> {
   let st;
   try {
-    st = await stat(join(folder, sub), { bigint: true });
+    // lstat: a cur/ that is a symlink (to another user's cur/) is not this folder's cur/.
+    st = await lstat(join(folder, sub), { bigint: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -69,7 +70,8 @@ export function maildirEntryOf(fileName: string, dir: MaildirSubdir): MaildirEnt
 
 /**
  * The messages in `<folder>/<sub>` (none when the directory is missing). Only regular files (readdir's
- * d_type, lstat where the file system gives none), so a symlink is never a message.
+ * d_type, lstat where the file system gives none), so a symlink is never a message. The caller has checked
+ * `<folder>/<sub>` is a real directory (dirState); scanMaildir does.
  */
 export async function scanSubdir(folder: string, sub: MaildirSubdir, onSkip?: (fileName: string, reason: string) => void): Promise<MaildirEntry[]> {
   let dirents;
@@ -124,10 +126,13 @@ export function unchangedSince(before: DirState | undefined, now: DirState | und
  */
 export async function scanMaildir(folder: string, options: ScanOptions = {}): Promise<ScanResult> {
   const nowMs = options.nowMs ?? Date.now();
+  // The folder itself must be a real directory too (the caller built it from a validated name; a symlink
+  // put there by hand is never read through).
+  if (!(await isRealDirectory(folder))) return { new: undefined, cur: undefined, entries: [], read: { new: false, cur: false } };
   const newState = await dirState(folder, 'new', nowMs);
   const curState = await dirState(folder, 'cur', nowMs);
-  const readNew = !unchangedSince(options.since?.new, newState);
-  const readCur = !unchangedSince(options.since?.cur, curState);
+  const readNew = newState !== undefined && !unchangedSince(options.since?.new, newState);
+  const readCur = curState !== undefined && !unchangedSince(options.since?.cur, curState);
   const onSkip = options.onSkip;
   const entries = [
     ...(readNew ? await scanSubdir(folder, 'new', onSkip && ((f, r) => onSkip('new', f, r))) : []),
