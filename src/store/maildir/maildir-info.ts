@@ -123,8 +123,10 @@ export function maildirNameSizes(fileName: string): { readonly size: number | un
   return { size: sizeField(base, 'S'), vsize: sizeField(base, 'W') };
 }
 
+const SIZE_FIELD: Readonly<Record<'S' | 'W', RegExp>> = { S: /,S=(\d{1,15})(?=,|$)/, W: /,W=(\d{1,15})(?=,|$)/ };
+
 function sizeField(base: string, key: 'S' | 'W'): number | undefined {
-  const m = new RegExp(`,${key}=(\\d{1,15})(?=,|$)`).exec(base);
+  const m = SIZE_FIELD[key].exec(base);
   if (m === null) return undefined;
   const n = Number(m[1]);
   return Number.isSafeInteger(n) ? n : undefined;

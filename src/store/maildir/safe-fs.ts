@@ -6,7 +6,7 @@
  */
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** Makes a directory's entries (a created, renamed or removed file in it) durable. */
 export async function fsyncDir(path: string): Promise<void> {
@@ -70,6 +70,17 @@ export async function isRealDirectory(path: string): Promise<boolean> {
 /** True when `path` is a regular file, not a symlink (lstat). */
 export async function isRegularFile(path: string): Promise<boolean> {
   return (await lstatOrUndefined(path))?.isFile() === true;
+}
+
+/**
+ * The path of a message file in a folder's new/ cur/ or tmp/: throws on a file name that is not a single
+ * plain entry (empty, '.', '..', a '/', a NUL), so a name taken from a uidlist or an index never walks out.
+ */
+export function messageFilePath(folder: string, sub: 'new' | 'cur' | 'tmp', fileName: string): string {
+  if (fileName === '' || fileName === '.' || fileName === '..' || fileName.includes('/') || fileName.includes('\0')) {
+    throw new Error(`not a message file name: ${JSON.stringify(fileName)}`);
+  }
+  return join(folder, sub, fileName);
 }
 
 /**

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FLAG_BITS } from '../../../src/store/maildir/maildir-info.js';
 import { dirState, isDirty, maildirEntryOf, measureMessageFile, scanMaildir } from '../../../src/store/maildir/maildir-scan.js';
 import { ensureMaildir } from '../../../src/store/maildir/maildir-writer.js';
-import { isDirectChild, openMessageFile } from '../../../src/store/maildir/safe-fs.js';
+import { isDirectChild, messageFilePath, openMessageFile } from '../../../src/store/maildir/safe-fs.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
 
 let tmp: TempDir;
@@ -113,5 +113,12 @@ describe('safe-fs', () => {
     expect(isDirectChild('/m/alice', '/m/alice/../bob')).toBe(false);
     expect(isDirectChild('/m/alice', '/m/alice/..')).toBe(false);
     expect(isDirectChild('/m/alice', '/m/bob')).toBe(false);
+  });
+});
+
+describe('message file paths', () => {
+  it('only plain entries of new/ cur/ tmp/', () => {
+    expect(messageFilePath('/m/a', 'cur', 'x:2,S')).toBe('/m/a/cur/x:2,S');
+    for (const bad of ['', '.', '..', '../x', 'a/b', 'a\0b']) expect(() => messageFilePath('/m/a', 'cur', bad), bad).toThrow();
   });
 });
