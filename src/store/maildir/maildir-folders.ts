@@ -187,12 +187,13 @@ export async function createFolder(root: string, name: string): Promise<string> 
 
 /**
  * Renames a folder and every folder below it ("a" → "b" moves `.a`, `.a.x`, `.a.x.y`), the parent first.
- * Returns the [old, new] names moved, parent first. A parent with no directory of its own may be renamed
- * when it has children. FolderError: NONEXISTENT when neither it nor a child exists; ALREADYEXISTS when
- * the target or anything below it exists (a parent without a directory is a listed name too); CANNOT for
- * INBOX on either side (the store's job), an invalid name, or a target under the source. Not atomic across
- * several directories (Dovecot's Maildir++ rename is not either): after a crash part of the tree has
- * moved, each directory whole.
+ * Returns the [old, new] names moved, parent first. As the reference (memory) store: the source must be a
+ * folder of its own (a parent that exists only through its children is NONEXISTENT), and a target that
+ * exists only as such a parent may be taken (its children become the renamed folder's). FolderError:
+ * NONEXISTENT; ALREADYEXISTS when the target's directory or a renamed child's target directory exists;
+ * CANNOT for INBOX on either side (the store's job), an invalid name, or a target inside the source. Not
+ * atomic across several directories (Dovecot's Maildir++ rename is not either): after a crash part of the
+ * tree has moved, each directory whole.
  */
 export async function renameFolder(root: string, from: string, to: string): Promise<Array<readonly [string, string]>> {
   const src = canonical(from).name;
@@ -200,12 +201,8 @@ export async function renameFolder(root: string, from: string, to: string): Prom
   if (src === 'INBOX' || dst === 'INBOX') throw new FolderError('CANNOT', 'renaming INBOX is done by the store');
   if (isSameOrUnder(dst, src)) throw new FolderError('CANNOT', `cannot rename "${from}" to a name inside itself`);
   const all = await listFolders(root);
-  const moving = all.filter((f) => isSameOrUnder(f.name, src));
-  if (moving.length === 0) throw new FolderError('NONEXISTENT', `mailbox "${from}" does not exist`);
-  const plan = moving.map((f) => [f, dst + f.name.slice(src.length)] as const);
-  // The target exists when it or anything below it does: a parent without a directory is listed too.
-  const clash = all.find((f) => isSameOrUnder(f.name, dst));
-  if (clash !== undefined) throw new FolderError('ALREADYEXISTS', `mailbox "${dst}" already exists`);
+  if (!all.some((f) => f.name === src)) throw new FolderError('NONEXISTENT', `mailbox "${from}" does not exist`);
+  const plan = all.filter((f) => isSameOrUnder(f.name, src)).map((f) => [f, dst + f.name.slice(src.length)] as const);
   for (const [, target] of plan) {
     if ((await lstatOrUndefined(folderPath(root, target))) !== undefined) throw new FolderError('ALREADYEXISTS', `mailbox "${target}" already exists`);
   }
