@@ -7,8 +7,9 @@
  * name may carry.
  */
 
-export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
-export type SystemFlag = (typeof SYSTEM_FLAGS)[number];
+/** The system flags a name can carry (named apart from mailbox-store.ts's SYSTEM_FLAGS, a list of Flag strings). */
+export const MAILDIR_SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
+export type SystemFlag = (typeof MAILDIR_SYSTEM_FLAGS)[number];
 
 /** Bits for an index's integer column, Dovecot's own values (MAIL_ANSWERED = 1 ... MAIL_DRAFT = 16). */
 export const FLAG_BITS: Readonly<Record<SystemFlag, number>> = {
@@ -26,7 +27,7 @@ const LETTER_OF: Readonly<Record<SystemFlag, string>> = {
   '\\Seen': 'S',
   '\\Draft': 'D',
 };
-const FLAG_OF_LETTER: ReadonlyMap<string, SystemFlag> = new Map(SYSTEM_FLAGS.map((f) => [LETTER_OF[f], f] as const));
+const FLAG_OF_LETTER: ReadonlyMap<string, SystemFlag> = new Map(MAILDIR_SYSTEM_FLAGS.map((f) => [LETTER_OF[f], f] as const));
 
 /** The info part's separator (Dovecot's maildir default) and the flags version. */
 export const INFO_SEPARATOR = ':';
@@ -77,7 +78,7 @@ export function parseMaildirInfo(info: string | undefined): MaildirFlags {
 /** The info part for `flags`: "2," and every letter in ASCII order ("2,FSab"). */
 export function formatMaildirInfo(flags: MaildirFlags): string {
   const letters = new Set<string>();
-  for (const f of SYSTEM_FLAGS) if ((flags.system & FLAG_BITS[f]) !== 0) letters.add(LETTER_OF[f]);
+  for (const f of MAILDIR_SYSTEM_FLAGS) if ((flags.system & FLAG_BITS[f]) !== 0) letters.add(LETTER_OF[f]);
   for (const ch of flags.keywords) if (ch >= 'a' && ch <= 'z') letters.add(ch);
   for (const ch of flags.other) if (!NOT_FLAGS.includes(ch)) letters.add(ch);
   return INFO_PREFIX + [...letters].sort().join('');
@@ -88,16 +89,16 @@ export function maildirFileName(base: string, flags: MaildirFlags): string {
   return `${base}${INFO_SEPARATOR}${formatMaildirInfo(flags)}`;
 }
 
-/** System flags of a bitmask, in SYSTEM_FLAGS order. */
+/** System flags of a bitmask, in MAILDIR_SYSTEM_FLAGS order. */
 export function systemFlagsOf(bits: number): SystemFlag[] {
-  return SYSTEM_FLAGS.filter((f) => (bits & FLAG_BITS[f]) !== 0);
+  return MAILDIR_SYSTEM_FLAGS.filter((f) => (bits & FLAG_BITS[f]) !== 0);
 }
 
 /** The bitmask of the system flags among `flags` (case-insensitive, as IMAP flags are); others ignored. */
 export function systemFlagBits(flags: Iterable<string>): number {
   let bits = 0;
   for (const f of flags) {
-    const match = SYSTEM_FLAGS.find((s) => s.toLowerCase() === f.toLowerCase());
+    const match = MAILDIR_SYSTEM_FLAGS.find((s) => s.toLowerCase() === f.toLowerCase());
     if (match !== undefined) bits |= FLAG_BITS[match];
   }
   return bits;
