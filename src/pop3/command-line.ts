@@ -14,7 +14,7 @@ export function parseCommandLine(line: Buffer): ParsedLine {
   if (line.includes(0x7f)) return { problem: 'Control characters are not allowed in a command' };
   const space = line.indexOf(0x20);
   const head = space === -1 ? line : line.subarray(0, space);
-  for (const b of head) if (b > 0x7e) return { problem: 'The command name must be ASCII' };
+  for (const b of head) if (b <= 0x20 || b > 0x7e) return { problem: 'The command name must be printable ASCII' };
   const keyword = head.toString('ascii').toUpperCase();
   const args = space === -1 ? '' : line.subarray(space + 1).toString('utf8');
   return { keyword, args };

@@ -93,7 +93,7 @@ export function createPop3Server(config: Pop3Config, deps: Pop3ServerDeps): Pop3
   function make(kind: Pop3ListenerKind): Server {
     const perListener = new Set<Pop3Session>();
     if (kind === 'pop3') return createTcpServer((socket) => accept(kind, socket, perListener));
-    const server = createTlsServer({ secureContext: secureContext! }, (socket) => accept(kind, socket, perListener));
+    const server = createTlsServer({ key: deps.tls!.key, cert: deps.tls!.cert }, (socket) => accept(kind, socket, perListener));
     server.on('tlsClientError', (e, socket) => {
       deps.logger.debug({ event: 'tls-error', err: e.message, client: socket.remoteAddress }, `pop3s: TLS handshake failed: ${e.message}`);
     });
