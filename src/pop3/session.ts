@@ -43,8 +43,12 @@ type State = 'authorization' | 'transaction' | 'update';
 const MAX_INPUT_LINE = 4096;
 /** Lines waiting before the socket is paused (a pipelining client is served as fast as it reads). */
 const QUEUE_HIGH = 32;
-/** Bad commands before the connection is closed (Dovecot: 20 for its client_bad_command limit... ours: 20). */
-const BAD_COMMAND_LIMIT = 20;
+/**
+ * Bad commands tolerated, as Dovecot: before login 3 (the 4th closes the connection: pop3-login's limit, a
+ * guard against scanners), after login 20 (the 20th closes it).
+ */
+const BAD_BEFORE_LOGIN = 3;
+const BAD_AFTER_LOGIN = 19;
 
 interface Transaction {
   readonly user: string;
@@ -316,6 +320,7 @@ export class Pop3Session {
       return this.send(err('Cannot open the mailbox now.', 'SYS/TEMP'));
     }
     this.state = 'transaction';
+    this.badCommands = 0;
     logLogin(this.deps.logger, { user, client: this.client, method, tls: this.secure, session: this.id });
     // The connection may have gone during the login: pump() then releases what was just taken.
     this.send(ok('Logged in.'));
@@ -484,9 +489,9 @@ export class Pop3Session {
 
   private bad(text: string): void {
     this.badCommands++;
-    if (this.badCommands >= BAD_COMMAND_LIMIT) {
+    if (this.badCommands > (this.state === 'authorization' ? BAD_BEFORE_LOGIN : BAD_AFTER_LOGIN)) {
       this.logoutReason = 'Too many bad commands';
-      return this.end(err(`${text} Too many bad commands: disconnecting.`));
+      return this.end(err('Too many invalid bad commands.'));
     }
     this.send(err(text));
   }

@@ -216,16 +216,25 @@ describe('POP3 session', () => {
   it('answers bad input with -ERR and stays usable: long lines, NUL, 8-bit, unknown commands, wrong state, huge numbers', async () => {
     const s = await server();
     await deliver(s.store, ALICE, [M1]);
+    // Before login three bad commands are let through per connection (as Dovecot's pop3-login).
+    const batches = [
+      ['X'.repeat(300), /^-ERR Line too long/],
+      ['US\0ER a', /^-ERR Control characters/],
+      ['\u00e9t\u00e9 1', /^-ERR The command name/],
+      ['FOO', /^-ERR Unknown command: FOO$/],
+      ['STAT', /^-ERR STAT is only valid after login\.$/],
+      ['RETR 1', /^-ERR RETR is only valid after login\.$/],
+      ['APOP alice 0123456789abcdef0123456789abcdef', /^-ERR APOP is not supported\.$/],
+      ['PASS secret', /^-ERR No user name/],
+    ] as const;
+    for (let i = 0; i < batches.length; i += 3) {
+      const b = await Pop3TestClient.connect(s.port);
+      await b.line();
+      for (const [command, answer] of batches.slice(i, i + 3)) expect(await b.command(command)).toMatch(answer);
+      await b.command('QUIT');
+    }
     const c = await Pop3TestClient.connect(s.port);
     await c.line();
-    expect(await c.command('X'.repeat(300))).toMatch(/^-ERR Line too long/);
-    expect(await c.command('US\0ER a')).toMatch(/^-ERR Control characters/);
-    expect(await c.command('\u00e9t\u00e9 1')).toMatch(/^-ERR The command name/);
-    expect(await c.command('FOO')).toBe('-ERR Unknown command: FOO');
-    expect(await c.command('STAT')).toBe('-ERR STAT is only valid after login.');
-    expect(await c.command('RETR 1')).toBe('-ERR RETR is only valid after login.');
-    expect(await c.command('APOP alice 0123456789abcdef0123456789abcdef')).toBe('-ERR APOP is not supported.');
-    expect(await c.command('PASS secret')).toMatch(/^-ERR No user name/);
     await c.command(`USER ${ALICE}`);
     await c.command('PASS secret');
     expect(await c.command('USER bob')).toBe('-ERR USER is not valid after login.');
@@ -241,13 +250,16 @@ describe('POP3 session', () => {
     await c.command('QUIT');
   });
 
-  it('closes a connection after too many bad commands', async () => {
+  it('closes a connection at the 4th bad command before login, the 20th after (as Dovecot)', async () => {
     const s = await server();
-    const c = await Pop3TestClient.connect(s.port);
+    let c = await Pop3TestClient.connect(s.port);
     await c.line();
-    let last = '';
-    for (let i = 0; i < 20; i++) last = await c.command('BOGUS');
-    expect(last).toMatch(/Too many bad commands/);
+    for (let i = 0; i < 3; i++) expect(await c.command('BOGUS')).toBe('-ERR Unknown command: BOGUS');
+    expect(await c.command('BOGUS')).toBe('-ERR Too many invalid bad commands.');
+    await c.closed();
+    c = await loggedIn(s);
+    for (let i = 0; i < 19; i++) expect(await c.command('BOGUS')).toBe('-ERR Unknown command: BOGUS');
+    expect(await c.command('BOGUS')).toBe('-ERR Too many invalid bad commands.');
     await c.closed();
   });
 

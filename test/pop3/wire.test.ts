@@ -185,8 +185,8 @@ describe('command lines', () => {
 });
 
 describe('uidl', () => {
-  it("is Dovecot's %08Xu%08Xv", () => {
-    expect(uidl(1, 1700000000)).toBe('000000016553F100');
-    expect(uidl(0xabc, 1)).toBe('00000ABC00000001');
+  it("is Dovecot's %08Xu%08Xv (Dovecot's %X is lower-case hex)", () => {
+    expect(uidl(1, 1700000000)).toBe('000000016553f100');
+    expect(uidl(0xabc, 1)).toBe('00000abc00000001');
   });
 });
