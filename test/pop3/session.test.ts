@@ -105,6 +105,23 @@ describe('POP3 session', () => {
     await c.command('QUIT');
   });
 
+  it('a message expunged by another client (IMAP) while the maildrop is locked: RETR says so, DELE of it is harmless', async () => {
+    const s = await server();
+    await deliver(s.store, ALICE, [M1, M2]);
+    const c = await loggedIn(s);
+    const handle = await s.store.openUser(ALICE);
+    const box = await handle.open('INBOX', 'read-write');
+    await box.setFlags([1], { mode: 'add', flags: ['\\Deleted'] });
+    await box.expunge([1]);
+    await handle.release();
+    expect(await c.command('RETR 1')).toBe('-ERR Message was removed by another client.');
+    expect(await c.command('DELE 1')).toMatch(/^\+OK/);
+    expect(await c.command('DELE 2')).toMatch(/^\+OK/);
+    expect(await c.command('QUIT')).toMatch(/^\+OK/);
+    await c.closed();
+    expect((await flagsOf(s)).size).toBe(0);
+  });
+
   it('locks the maildrop: a second session gets [IN-USE] and is closed; the lock goes with the first', async () => {
     const s = await server();
     const first = await loggedIn(s);
