@@ -147,14 +147,21 @@ function startTls(socket: Socket, secureContext: SecureContext, idleSeconds: num
   return new Promise((resolve, reject) => {
     const tls = new TLSSocket(socket, { isServer: true, secureContext });
     const timer = setTimeout(() => tls.destroy(new Error('TLS handshake timed out')), timerDelay(idleSeconds * 1000));
-    tls.once('secure', () => {
-      clearTimeout(timer);
-      tls.off('error', reject);
-      resolve(tls);
-    });
-    tls.once('error', (e) => {
+    const fail = (e: Error): void => {
       clearTimeout(timer);
       reject(e);
+    };
+    // The plain socket destroyed under it (server shutdown) closes it without an error.
+    const closed = (): void => fail(new Error('connection closed during the TLS handshake'));
+    tls.once('secure', () => {
+      clearTimeout(timer);
+      tls.off('error', fail);
+      tls.off('close', closed);
+      socket.off('close', closed);
+      resolve(tls);
     });
+    tls.once('error', fail);
+    tls.once('close', closed);
+    socket.once('close', closed);
   });
 }

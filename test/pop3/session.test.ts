@@ -363,3 +363,14 @@ describe('POP3 session', () => {
     await handle.release();
   });
 });
+
+describe('POP3 server shutdown', () => {
+  it('close() ends a session stuck in the STLS handshake', async () => {
+    const s = await startPop3();
+    const c = await Pop3TestClient.connect(s.port);
+    await c.line();
+    expect(await c.command('STLS')).toMatch(/^\+OK/);
+    await s.server.close(200);
+    await c.closed();
+  });
+});
