@@ -149,6 +149,8 @@ export class Pop3Session {
         const event = this.queue.shift()!;
         try {
           await this.handle(event);
+          // A client that sends without reading: its replies are not piled up in memory.
+          if (this.socket.writableNeedDrain) await this.drained();
         } catch (e) {
           this.deps.logger.error({ event: 'pop3-error', err: (e as Error).message, client: this.client, session: this.id }, `pop3: internal error: ${(e as Error).message}`);
           this.send(err('Internal error occurred. Refer to server log for more information.', 'SYS/TEMP'));
@@ -307,6 +309,7 @@ export class Pop3Session {
       lock = await handle.lockMaildrop(`pop3 ${this.id} ${this.client}`);
       if (lock === undefined) {
         await handle.release();
+        this.deps.logger.warn({ event: 'pop3-in-use', user, client: this.client, session: this.id }, `pop3(${user})<${this.client}>: maildrop in use by another POP3 session`);
         this.logoutReason = 'Maildrop locked';
         return this.end(err('Mailbox is locked by another POP3 session.', 'IN-USE'));
       }
