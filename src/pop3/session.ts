@@ -18,7 +18,10 @@ import type { Mailbox, MailboxStore, UserMailboxes } from '../store/mailbox/mail
 import { parseCommandLine, parseNumber, splitArgs } from './command-line.js';
 import { logAuthFailure, logLogin, logLogout } from './log-lines.js';
 import { Maildrop, type DropMessage } from './maildrop.js';
-import { DotStuffer, LineReader, MAX_COMMAND_LINE, TopCutter, err, multiLine, ok, printable, type LineEvent, type ResponseCode } from './wire.js';
+import { capabilityLines } from './capabilities.js';
+import { writeMessageBody } from './message-stream.js';
+import { decodePlainResponse } from './sasl-plain.js';
+import { LineReader, MAX_COMMAND_LINE, err, multiLine, ok, printable, type LineEvent, type ResponseCode } from './wire.js';
 
 export interface Pop3SessionSettings {
   readonly config: Pop3Config;
@@ -232,12 +235,13 @@ export class Pop3Session {
 
   /** RFC 2449 §5; USER, SASL and STLS only where they can be used (before login; plaintext rules). */
   private capabilities(): string {
-    const lines = ['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE'];
-    if (this.state === 'authorization') {
-      if (!this.secure && this.settings.startTls) lines.push('STLS');
-      if (this.loginAllowed()) lines.push('USER', 'SASL PLAIN');
-    }
-    lines.push(`IMPLEMENTATION ${this.settings.implementation}`);
+    const lines = capabilityLines({
+      authorization: this.state === 'authorization',
+      secure: this.secure,
+      startTlsAvailable: this.settings.startTls !== undefined,
+      loginAllowed: this.loginAllowed(),
+      implementation: this.settings.implementation,
+    });
     return multiLine(ok('Capability list follows'), lines);
   }
 
@@ -278,16 +282,11 @@ export class Pop3Session {
     await this.saslResponse(initial);
   }
 
-  /** RFC 4616 PLAIN: [authzid] NUL authcid NUL password; '=' is an empty response, '*' cancels (RFC 5034). */
   private async saslResponse(text: string): Promise<void> {
-    if (text === '*') return this.send(err('Authentication aborted by client.', 'AUTH'));
-    const decoded = decodeBase64(text === '=' ? '' : text);
-    if (decoded === undefined) return this.failLogin('(invalid base64)', 'PLAIN', 'Invalid base64 data in the response.');
-    const parts = decoded.toString('utf8').split('\0');
-    if (parts.length !== 3) return this.failLogin('(malformed)', 'PLAIN', 'Invalid PLAIN response.');
-    const [authzid, authcid, password] = parts as [string, string, string];
-    if (authzid !== '' && authzid !== authcid) return this.failLogin(authcid, 'PLAIN', 'Authentication failed.');
-    await this.login(authcid, password, 'PLAIN');
+    const r = decodePlainResponse(text);
+    if (r.kind === 'cancel') return this.send(err('Authentication aborted by client.', 'AUTH'));
+    if (r.kind === 'bad') return this.failLogin(r.login, 'PLAIN', r.problem);
+    await this.login(r.login, r.password, 'PLAIN');
   }
 
   private async login(login: string, password: string, method: string): Promise<void> {
@@ -424,18 +423,14 @@ export class Pop3Session {
       this.send(err('Message was removed by another client.'));
       return undefined;
     }
-    const stuffer = new DotStuffer();
-    const cutter = topLines === undefined ? undefined : new TopCutter(topLines);
     const stream = content.read();
     try {
       this.send(ok(topLines === undefined ? `${m.size} octets` : 'Message follows'));
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        if (this.gone) break;
-        const part = cutter ? cutter.push(chunk) : chunk;
-        if (part.length > 0 && !this.write(stuffer.push(part))) await this.drained();
-        if (cutter?.done) break;
-      }
-      this.send(stuffer.end());
+      return await writeMessageBody(stream as AsyncIterable<Buffer>, topLines, {
+        write: (bytes) => this.write(bytes),
+        drained: () => this.drained(),
+        gone: () => this.gone,
+      });
     } catch (e) {
       // Half a message is on the wire: no -ERR can follow it, the connection is cut instead.
       this.deps.logger.error({ event: 'pop3-read-error', err: (e as Error).message, uid: m.uid, client: this.client }, `pop3(${tx.user}): reading message UID ${m.uid} failed: ${(e as Error).message}`);
@@ -446,7 +441,6 @@ export class Pop3Session {
       stream.destroy();
       await content.close().catch(() => undefined);
     }
-    return stuffer.octets;
   }
 
   private drained(): Promise<void> {
@@ -554,11 +548,5 @@ export class Pop3Session {
 }
 
 const TRANSACTION_COMMANDS = new Set(['STAT', 'LIST', 'RETR', 'DELE', 'NOOP', 'RSET', 'TOP', 'UIDL']);
-
-/** Strict base64 (RFC 4648 alphabet, padded): undefined for anything else. */
-function decodeBase64(text: string): Buffer | undefined {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  return Buffer.from(text, 'base64');
-}
 
 export type { ResponseCode };
