@@ -202,7 +202,7 @@ export class Pop3Session {
     const tx = this.tx!;
     switch (keyword) {
       case 'STAT': {
-        if (args !== '') return this.bad('STAT takes no arguments.');
+        // Arguments ignored, as Dovecot does.
         const s = tx.drop.stat();
         return this.send(ok(`${s.count} ${s.size}`));
       }

@@ -135,6 +135,11 @@ describe('POP3 against Dovecot', () => {
     expect(mine.map(comparable)).toEqual(theirs.map(comparable));
   });
 
+  it('bad arguments after login: the same statuses', async () => {
+    const { theirs, mine } = await both([...login(), 'LIST x', 'LIST 1 2', 'RETR -1', 'TOP 1 -1', 'TOP 1 2 3', 'UIDL 0', 'DELE', 'STAT 1', 'RSET', 'QUIT']);
+    expect(mine.map(comparable)).toEqual(theirs.map(comparable));
+  });
+
   it('DELE/RSET/QUIT: marks, unmarks, expunges at QUIT; \\Seen as Dovecot sets it; a dropped connection deletes nothing', async () => {
     const first = await both([...login(), 'DELE 1', 'DELE 1', 'RETR 1', 'LIST 1', 'STAT', 'LIST', 'RSET', 'STAT', 'DELE 2', 'RETR 3', 'STAT', 'QUIT']);
     expect(first.mine.map(comparable)).toEqual(first.theirs.map(comparable));
