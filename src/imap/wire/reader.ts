@@ -186,7 +186,10 @@ export class CommandReader {
     return this.process(max);
   }
 
-  /** The session refused the announced literal (and answered the tag): the command is over. */
+  /**
+   * The session refused the announced literal (and answered the tag): the command is over. A client that
+   * sent the bytes anyway, without waiting for "+", broke the protocol: they are read as the next line.
+   */
   refuse(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.refuse() without a literal waiting');
     this.state = 'line';
