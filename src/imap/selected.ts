@@ -154,6 +154,20 @@ export class SelectedMailbox {
   }
 
   /**
+   * Keywords a command is about to show the client itself (STORE's FETCH responses): true when some were
+   * new, and the command then sends FLAGS and PERMANENTFLAGS first (as Dovecot does).
+   */
+  learnKeywords(flags: readonly Flag[]): boolean {
+    let added = false;
+    for (const f of flags)
+      if (!f.startsWith('\\') && !this.keywords.has(f)) {
+        this.keywords.add(f);
+        added = true;
+      }
+    return added;
+  }
+
+  /**
    * Asks the store what changed and writes it: EXPUNGE (held back unless `expunges`), FLAGS when a new
    * keyword appeared, EXISTS and RECENT for new messages, FETCH (FLAGS [MODSEQ]) for changed ones.
    * Expunges go from the highest sequence number down, as Dovecot sends them, so each number is valid as written.
