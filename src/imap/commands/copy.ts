@@ -40,9 +40,11 @@ export async function copyOrMove(
 ): Promise<CopyResult | Completion> {
   if (mailbox.problem !== undefined) return no(mailbox.problem);
   const selected = session.selected!;
-  let uids = selected.resolve(set, info.uid);
-  if (info.uid) uids = uids.filter((uid) => !selected.isExpungePending(uid));
-  else if (uids.some((uid) => selected.isExpungePending(uid))) return no('Some of the requested messages no longer exist.', 'EXPUNGEISSUED');
+  const wanted = selected.resolve(set, info.uid);
+  // The view may not know yet what another session expunged: ask the store which messages are still there.
+  const present = new Set((await selected.handle.details(wanted)).map((d) => d.uid));
+  if (!info.uid && present.size < wanted.length) return no('Some of the requested messages no longer exist.', 'EXPUNGEISSUED');
+  const uids = wanted.filter((uid) => present.has(uid));
   if (uids.length === 0) return ok('No messages found.');
   try {
     return await act(uids, mailbox.name);
