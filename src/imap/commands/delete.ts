@@ -18,6 +18,8 @@ export const deleteCommand = command<MailboxArg>({
   },
   async run(session, mailbox) {
     if (mailbox.problem !== undefined) return no(mailbox.problem);
+    // Dovecot's answer, without a response code (the store would say [CANNOT]).
+    if (mailbox.name === 'INBOX') return no("INBOX can't be deleted.");
     await session.mailboxes!.delete(mailbox.name);
     if (session.selected?.name === mailbox.name) {
       await session.unselect();

@@ -2,9 +2,9 @@
  * QUOTA (RFC 9208): one quota root per user, "User quota" (Dovecot's name with `quota = count:User quota`),
  * covering every folder. GETQUOTAROOT <mailbox> names it and gives its figures; GETQUOTA <root> gives
  * them; SETQUOTA is for the administrator (NO, Dovecot's text). Resources as Dovecot lists them: STORAGE
- * (used and limit in KiB, rounded down as Dovecot divides) and MESSAGE, each only when the store has a
+ * (used and limit in KiB, rounded up as Dovecot rounds) and MESSAGE, each only when the store has a
  * limit for it; with no limit at all there is no quota root, and the answers are Dovecot's ("OK No quota",
- * "Quota root doesn't exist"). GETQUOTAROOT checks that the mailbox exists (RFC 5530 [NONEXISTENT]),
+ * "Quota root doesn't exist", without a response code). GETQUOTAROOT checks that the mailbox exists (RFC 5530 [NONEXISTENT]),
  * which Dovecot does not.
  */
 import type { QuotaUsage } from '../../store/mailbox/mailbox-store.js';
@@ -17,7 +17,7 @@ export const QUOTA_ROOT = 'User quota';
 
 function resources(usage: QuotaUsage): string {
   const parts: string[] = [];
-  if (usage.bytesLimit !== undefined) parts.push(`STORAGE ${Math.floor(usage.bytes / 1024)} ${Math.floor(usage.bytesLimit / 1024)}`);
+  if (usage.bytesLimit !== undefined) parts.push(`STORAGE ${Math.ceil(usage.bytes / 1024)} ${Math.ceil(usage.bytesLimit / 1024)}`);
   if (usage.messagesLimit !== undefined) parts.push(`MESSAGE ${usage.messages} ${usage.messagesLimit}`);
   return parts.join(' ');
 }
@@ -62,7 +62,7 @@ export const getquota = command<string>({
   },
   async run(session, root) {
     const usage = root === QUOTA_ROOT ? await usageOf(session) : undefined;
-    if (usage === undefined) return no("Quota root doesn't exist.", 'NONEXISTENT');
+    if (usage === undefined) return no("Quota root doesn't exist.");
     writeQuota(session, usage);
     return ok('Getquota completed.');
   },

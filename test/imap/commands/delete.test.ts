@@ -45,7 +45,7 @@ describe('DELETE', () => {
     const c = await loggedIn(env);
     await c.run(`
       C: a1 DELETE INBOX
-      S: a1 NO [CANNOT] INBOX can not be deleted
+      S: a1 NO INBOX can't be deleted.
       C: a2 DELETE nothere
       S: a2 NO [NONEXISTENT] Mailbox doesn't exist: nothere
       C: a3 DELETE "../bob/INBOX"
@@ -76,7 +76,7 @@ describe('DELETE', () => {
     await select(c, 'INBOX', 0);
     await c.run(`
       C: a1 DELETE INBOX
-      S: a1 NO [CANNOT] *
+      S: a1 NO INBOX can't be deleted.
       C: a2 CHECK
       S: a2 OK Check completed.
     `);

@@ -22,15 +22,15 @@ describe('QUOTA', () => {
     await c.run(`
       C: a1 GETQUOTAROOT INBOX
       S: * QUOTAROOT INBOX "User quota"
-      S: * QUOTA "User quota" (STORAGE 2 10240 MESSAGE 3 100)
+      S: * QUOTA "User quota" (STORAGE 3 10240 MESSAGE 3 100)
       S: a1 OK Getquotaroot completed.
       C: a2 GETQUOTA "User quota"
-      S: * QUOTA "User quota" (STORAGE 2 10240 MESSAGE 3 100)
+      S: * QUOTA "User quota" (STORAGE 3 10240 MESSAGE 3 100)
       S: a2 OK Getquota completed.
       C: a3 GETQUOTAROOT &AMk-t&AOk-
       S: a3 NO [NONEXISTENT] *
       C: a4 GETQUOTA "Other"
-      S: a4 NO [NONEXISTENT] Quota root doesn't exist.
+      S: a4 NO Quota root doesn't exist.
       C: a5 SETQUOTA "User quota" (STORAGE 100)
       S: a5 NO Quota can be changed only by admin.
       C: a6 GETQUOTAROOT "../bob/INBOX"
@@ -55,7 +55,7 @@ describe('QUOTA', () => {
       C: a1 GETQUOTAROOT INBOX
       S: a1 OK No quota.
       C: a2 GETQUOTA "User quota"
-      S: a2 NO [NONEXISTENT] Quota root doesn't exist.
+      S: a2 NO Quota root doesn't exist.
     `);
   });
 

@@ -36,9 +36,9 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     const c = await loggedIn(env);
     await c.run(`
       C: a1 SUBSCRIBE nothere
-      S: a1 NO [NONEXISTENT] Mailbox doesn't exist: nothere
+      S: a1 NO Mailbox doesn't exist: nothere
       C: a2 SUBSCRIBE "../bob/INBOX"
-      S: a2 NO [NONEXISTENT] *
+      S: a2 NO Mailbox doesn't exist: ../bob/INBOX
       C: a3 UNSUBSCRIBE "INBOX/../../"
       S: a3 NO [CANNOT] *
       C: a4 SUBSCRIBE &Jjo
