@@ -146,7 +146,7 @@ export class CommandReader {
 
   /** Octets received and not yet consumed (they wait behind a literal decision). */
   get buffered(): number {
-    let n = -this.inputPos;
+    let n = 0 - this.inputPos;
     for (const b of this.input) n += b.length;
     return n;
   }
@@ -287,8 +287,10 @@ export class CommandReader {
     cmd.literals++;
     const markerAt = lineStart + contentLength - marker.length;
     if (cmd.error === undefined && (marker.size > this.limits.maxLiteralSize || cmd.offset + marker.size > this.limits.maxCommandSize)) {
-      const what = marker.size > this.limits.maxLiteralSize ? `literal larger than ${this.limits.maxLiteralSize} octets` : `command longer than ${this.limits.maxCommandSize} octets`;
-      cmd.error = this.error('literal-too-big', what, markerAt, cmd.tag, true);
+      cmd.error =
+        marker.size > this.limits.maxLiteralSize
+          ? this.error('literal-too-big', `literal larger than ${this.limits.maxLiteralSize} octets`, markerAt, cmd.tag, true)
+          : this.error('command-too-big', `command longer than ${this.limits.maxCommandSize} octets`, markerAt, cmd.tag, true);
     }
     if (cmd.error !== undefined) {
       if (!marker.nonSync) {

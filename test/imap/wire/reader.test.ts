@@ -1,0 +1,304 @@
+/**
+ * The command reader, case by case: frames, line ends (CRLF and Dovecot's bare LF), `{n}` announcements
+ * (accept, refuse), LITERAL+ (within, over the limit and dropped, past the discard cap and fatal), line and
+ * command limits with resynchronisation, bad tags and names; then properties over generated command
+ * streams: the same events however the input is chunked, and a literal's bytes never read as a command.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ParseError, type CommandFrame } from '../../../src/imap/wire/frame.js';
+import { CommandReader, literalMarker, readerLimits } from '../../../src/imap/wire/reader.js';
+import { acceptAll, b, drive, plain, split, type Policy, type Step } from './drive.js';
+
+function frames(steps: Step[]): CommandFrame[] {
+  return steps.flatMap((s) => (s.type === 'command' ? [s.frame] : []));
+}
+
+function texts(f: CommandFrame): string[] {
+  return f.segments.map((s) => (s.kind === 'text' ? s.bytes.toString('latin1') : `<${s.data.toString('latin1')}>`));
+}
+
+describe('frames', () => {
+  it('cuts lines into commands with tag, upper-cased name and argument offset', () => {
+    const steps = drive([b('a1 noop\r\nA2 LOGIN joe secret\r\n')]);
+    expect(plain(steps)).toEqual([
+      { type: 'command', tag: 'a1', name: 'NOOP', argsOffset: 7, size: 9, segments: [{ text: 'a1 noop', at: 0 }] },
+      { type: 'command', tag: 'A2', name: 'LOGIN', argsOffset: 8, size: 21, segments: [{ text: 'A2 LOGIN joe secret', at: 0 }] },
+    ]);
+  });
+
+  it('accepts a bare LF as a line end (as Dovecot does); a CR elsewhere stays in the text', () => {
+    const f = frames(drive([b('a1 NOOP\na2 NOOP x\r\r\na3 X Y\rZ\r\n')]));
+    expect(f.map((x) => texts(x)[0])).toEqual(['a1 NOOP', 'a2 NOOP x\r', 'a3 X Y\rZ']);
+    expect(f[0]!.size).toBe(8);
+  });
+
+  it('keeps the partial line until its end arrives', () => {
+    const reader = new CommandReader();
+    expect(reader.feed(b('a1 NO'))).toEqual([]);
+    expect(reader.feed(b('OP\r'))).toEqual([]);
+    const events = reader.feed(b('\n'));
+    expect(events).toHaveLength(1);
+    expect(reader.buffered).toBe(0);
+  });
+
+  it('does not pin the caller\'s buffer', () => {
+    const chunk = b('a1 NOOP\r\n');
+    const [e] = new CommandReader().feed(chunk);
+    chunk.fill(0x41);
+    expect(e!.type === 'command' && e!.frame.segments[0]!.kind === 'text' && e!.frame.segments[0]!.bytes.toString()).toBe('a1 NOOP');
+  });
+});
+
+describe('synchronising literals', () => {
+  it('announces {n} with the command so far and waits; accept reads exact bytes (NUL, CRLF, 8-bit)', () => {
+    const reader = new CommandReader();
+    const payload = Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0x7b, 0x33, 0x7d, 0x0d, 0x0a]);
+    const ev = reader.feed(b('A1 APPEND INBOX (\\Seen) {9}\r\n'));
+    expect(ev).toHaveLength(1);
+    expect(ev[0]!.type).toBe('literal');
+    if (ev[0]!.type !== 'literal') return;
+    expect(ev[0]!.announcement).toMatchObject({ tag: 'A1', name: 'APPEND', size: 9, index: 0, argsOffset: 9 });
+    expect(ev[0]!.announcement.segments).toHaveLength(1);
+    expect(reader.awaitingDecision).toBe(true);
+    // Bytes arriving before the decision wait.
+    expect(reader.feed(payload)).toEqual([]);
+    expect(reader.buffered).toBe(9);
+    expect(reader.feed(b('\r\n'))).toEqual([]);
+    const done = reader.accept();
+    expect(done).toHaveLength(1);
+    const f = done[0]!.type === 'command' ? done[0]!.frame : undefined;
+    expect(f?.segments.map((s) => s.kind)).toEqual(['text', 'literal', 'text']);
+    const lit = f!.segments[1]!;
+    expect(lit.kind === 'literal' && lit.data).toEqual(payload);
+    expect(lit.offset).toBe('A1 APPEND INBOX (\\Seen) {9}\r\n'.length);
+    expect(f!.segments[2]!.offset).toBe(lit.offset + 9);
+    expect(f!.size).toBe('A1 APPEND INBOX (\\Seen) {9}\r\n'.length + 9 + 2);
+  });
+
+  it('refuse: the command ends and the next line is a new command', () => {
+    const steps = drive([b('a1 APPEND INBOX {5}\r\na2 NOOP\r\n')], () => 'refuse');
+    expect(steps.map((s) => s.type)).toEqual(['literal', 'decision', 'command']);
+    expect(frames(steps)[0]!.tag).toBe('a2');
+  });
+
+  it('several literals in one command, and {0}', () => {
+    const steps = drive([b('a LOGIN {3}\r\njoe {0}\r\n\r\n')]);
+    expect(steps.map((s) => s.type)).toEqual(['literal', 'decision', 'literal', 'decision', 'command']);
+    expect(texts(frames(steps)[0]!)).toEqual(['a LOGIN ', '<joe>', ' ', '<>', '']);
+  });
+
+  it('over the literal limit: refused by the reader itself with [TOOBIG], never announced', () => {
+    const steps = drive([b('a1 APPEND INBOX {11}\r\na2 NOOP\r\n')], acceptAll, { maxLiteralSize: 10 });
+    expect(plain(steps)[0]).toMatchObject({ type: 'error', kind: 'literal-too-big', tag: 'a1', code: 'TOOBIG', fatal: false, position: 16 });
+    expect(frames(steps).map((f) => f.tag)).toEqual(['a2']);
+  });
+
+  it('a marker of absurd size is too big, not a number overflow', () => {
+    const steps = drive([b('a1 APPEND INBOX {99999999999999999999}\r\na2 NOOP\r\n')]);
+    expect(plain(steps)[0]).toMatchObject({ type: 'error', kind: 'literal-too-big', code: 'TOOBIG' });
+    expect(frames(steps).map((f) => f.tag)).toEqual(['a2']);
+  });
+
+  it('{-1} and {} are not markers: plain text, one line', () => {
+    expect(frames(drive([b('a1 X {-1}\r\na2 Y {}\r\n')])).map((f) => f.tag)).toEqual(['a1', 'a2']);
+  });
+});
+
+describe('LITERAL+', () => {
+  it('reads {n+} without asking', () => {
+    const steps = drive([b('a1 APPEND INBOX {3+}\r\nabc\r\n')], () => {
+      throw new Error('asked');
+    });
+    expect(texts(frames(steps)[0]!)).toEqual(['a1 APPEND INBOX ', '<abc>', '']);
+    expect(frames(steps)[0]!.segments[1]).toMatchObject({ nonSync: true });
+  });
+
+  it('over the limit: bytes read and dropped, BAD [TOOBIG] when the command ends, then in step again', () => {
+    const big = 'x'.repeat(50) + '\r\nEVIL NOOP\r\n';
+    const steps = drive([b(`a1 APPEND INBOX {${big.length}+}\r\n${big} {2+}\r\nzz\r\na2 NOOP\r\n`)], acceptAll, { maxLiteralSize: 10 });
+    expect(plain(steps)).toMatchObject([
+      { type: 'error', kind: 'literal-too-big', tag: 'a1', code: 'TOOBIG', fatal: false },
+      { type: 'command', tag: 'a2' },
+    ]);
+  });
+
+  it('past the discard cap: a fatal error at once, and nothing more is read', () => {
+    const reader = new CommandReader({ maxLiteralSize: 10, maxDiscardSize: 100 });
+    const steps = drive([b('a1 APPEND INBOX {101+}\r\n'), b('a2 NOOP\r\n')], acceptAll, {}, reader);
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'literal-overflow', tag: 'a1', fatal: true, code: 'TOOBIG' }]);
+    expect(reader.dead).toBe(true);
+    expect(reader.feed(b('a3 NOOP\r\n'))).toEqual([]);
+  });
+});
+
+describe('limits and bad input', () => {
+  it('a line over the limit: an error with the tag, the rest skipped, the next line read', () => {
+    const steps = drive([b(`a1 NOOP ${'x'.repeat(100)}\r\na2 NOOP\r\n`)], acceptAll, { maxLineLength: 20 });
+    expect(plain(steps)).toMatchObject([
+      { type: 'error', kind: 'line-too-long', tag: 'a1', fatal: false, position: 0 },
+      { type: 'command', tag: 'a2' },
+    ]);
+  });
+
+  it('exactly the limit is fine, one more is not (CR not counted)', () => {
+    const limits = { maxLineLength: 10 };
+    expect(drive([b('a1 NOOP xx\r\n')], acceptAll, limits)[0]!.type).toBe('command');
+    expect(drive([b('a1 NOOP xx\n')], acceptAll, limits)[0]!.type).toBe('command');
+    expect(drive([b('a1 NOOP xxx\r\n')], acceptAll, limits)[0]!.type).toBe('error');
+  });
+
+  it('a too long line ending in {n+}: the literal is still skipped, never read as commands', () => {
+    const steps = drive([b(`a1 X ${'y'.repeat(200)} {12+}\r\nEVIL NOOP\r\n\r\na2 NOOP\r\n`)], acceptAll, { maxLineLength: 50 });
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'line-too-long' }, { type: 'command', tag: 'a2' }]);
+  });
+
+  it('a too long line ending in a marker whose "{" was not kept counts as unknown size', () => {
+    const digits = '0'.repeat(100) + '5';
+    const reader = new CommandReader({ maxLineLength: 50, maxDiscardSize: 1000 });
+    const steps = drive([b(`a1 X {${digits}+}\r\nhello\r\n`)], acceptAll, {}, reader);
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'literal-overflow', fatal: true }]);
+  });
+
+  it('a command over the total limit: [TOOBIG]', () => {
+    const early = drive([b('a1 X {5+}\r\n12345 {15+}\r\n123456789012345\r\na2 NOOP\r\n')], acceptAll, { maxCommandSize: 30 });
+    expect(plain(early)).toMatchObject([{ type: 'error', kind: 'command-too-big', code: 'TOOBIG', position: 17 }, { type: 'command', tag: 'a2' }]);
+    const steps = drive([b('a1 X {5+}\r\n12345 {5+}\r\n12345\r\na2 NOOP\r\n')], acceptAll, { maxCommandSize: 29 });
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'command-too-big', code: 'TOOBIG', tag: 'a1' }, { type: 'command', tag: 'a2' }]);
+  });
+
+  it('bad tags answered untagged, missing names tagged (as Dovecot)', () => {
+    const steps = drive([b('\r\n*x NOOP\r\nb{ NOOP\r\n+ NOOP\r\na1\r\na2 \r\na3 N(O\r\na4 {2}\r\na5 X\r\n')]);
+    expect(plain(steps).map((s) => [(s as { kind?: string }).kind, (s as { tag?: string }).tag])).toEqual([
+      ['bad-tag', undefined],
+      ['bad-tag', undefined],
+      ['bad-tag', undefined],
+      ['bad-tag', undefined],
+      ['bad-command', 'a1'],
+      ['bad-command', 'a2'],
+      ['bad-command', 'a3'],
+      ['bad-command', 'a4'],
+      [undefined, 'a5'],
+    ]);
+  });
+
+  it('a bad command with {n+} literals is read to its end before the error', () => {
+    const steps = drive([b('* X {11+}\r\nEVIL NOOP\r\n\r\na2 NOOP\r\n')]);
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'bad-tag' }, { type: 'command', tag: 'a2' }]);
+  });
+
+  it('errors are ParseErrors with a position', () => {
+    const steps = drive([b('a1 X {11}\r\n')], acceptAll, { maxLiteralSize: 10 });
+    const e = steps[0]!;
+    expect(e.type === 'error' && e.error.error).toBeInstanceOf(ParseError);
+  });
+
+  it('accept/refuse without a waiting literal is a programming error', () => {
+    expect(() => new CommandReader().accept()).toThrow(/without a literal/);
+    expect(() => new CommandReader().refuse()).toThrow(/without a literal/);
+  });
+
+  it('literalMarker', () => {
+    expect(literalMarker(b('x {12}'))).toEqual({ size: 12, nonSync: false, length: 4 });
+    expect(literalMarker(b('{0+}'))).toEqual({ size: 0, nonSync: true, length: 4 });
+    expect(literalMarker(b('{0007}'))).toEqual({ size: 7, nonSync: false, length: 6 });
+    expect(literalMarker(b('x {}'))).toBeUndefined();
+    expect(literalMarker(b('x {+}'))).toBeUndefined();
+    expect(literalMarker(b('x 12}'))).toBeUndefined();
+    expect(literalMarker(b('12}'), true)).toEqual({ size: Infinity, nonSync: false, length: 3 });
+    expect(readerLimits({ maxLiteralSize: 100, maxLineLength: 10 }).maxCommandSize).toBe(140);
+  });
+});
+
+/** A client's command, in pieces: text, then maybe a literal whose bytes look like commands (tag EVIL). */
+export interface Piece {
+  readonly text: string;
+  readonly literal?: { readonly data: Buffer; readonly nonSync: boolean };
+}
+
+/**
+ * Plays a well-behaved client against a reader: each batch of bytes is fed in chunks cut by `cut`; after a
+ * `{n}` marker the client sends the literal only if the reader announced it and the policy accepted it,
+ * otherwise it abandons the command (it got, or will get, a tagged answer instead of "+").
+ */
+export function playClient(commands: readonly (readonly Piece[])[], policy: Policy, limits: object, cut: (bytes: Buffer) => Buffer[]): Step[] {
+  const reader = new CommandReader(limits);
+  const steps: Step[] = [];
+  let lastDecision: 'accept' | 'refuse' | undefined;
+  const send = (bytes: Buffer): void => {
+    for (const chunk of cut(bytes)) {
+      for (const e of reader.feed(chunk)) {
+        steps.push(e);
+        if (e.type === 'literal') {
+          lastDecision = policy(e.announcement);
+          steps.push({ type: 'decision', decision: lastDecision });
+          steps.push(...(lastDecision === 'accept' ? reader.accept() : reader.refuse()));
+        }
+      }
+    }
+  };
+  for (const [i, pieces] of commands.entries()) {
+    let line = `c${i} `;
+    let abandoned = false;
+    for (const p of pieces) {
+      line += p.text;
+      if (p.literal === undefined) continue;
+      const size = p.literal.data.length;
+      lastDecision = undefined;
+      send(b(`${line}{${size}${p.literal.nonSync ? '+' : ''}}\r\n`));
+      line = '';
+      if (!p.literal.nonSync && lastDecision !== 'accept') {
+        abandoned = true;
+        break;
+      }
+      send(p.literal.data);
+    }
+    if (!abandoned) send(b(`${line}\r\n`));
+  }
+  return steps;
+}
+
+export const evilLiteral = fc
+  .tuple(fc.uint8Array({ maxLength: 12 }), fc.constantFrom('', '\r\nEVIL NOOP\r\n', '\nEVIL LOGIN {3+}\r\n', 'EVIL X\r\n'))
+  .map(([bytes, evil]) => Buffer.concat([Buffer.from(bytes), b(evil)]));
+
+export const pieceArb: fc.Arbitrary<Piece> = fc.record(
+  {
+    text: fc.constantFrom('NOOP', 'LOGIN ', 'APPEND INBOX ', 'X ', ' ', 'SELECT "a b"', 'FETCH 1:* (FLAGS)'),
+    literal: fc.record({ data: evilLiteral, nonSync: fc.boolean() }),
+  },
+  { requiredKeys: ['text'] },
+);
+
+/** Every answerable outcome names a client tag; EVIL never appears. */
+export function checkNoLiteralCommands(steps: readonly Step[]): void {
+  for (const s of steps) {
+    const tag = s.type === 'command' ? s.frame.tag : s.type === 'error' ? s.error.tag : s.type === 'literal' ? s.announcement.tag : undefined;
+    if (tag !== undefined && !/^c\d+$/.test(tag)) throw new Error(`a literal's bytes were read as a command: ${tag}`);
+    if (s.type === 'error' && s.error.tag === undefined) throw new Error('a literal\'s bytes were read as a line');
+  }
+}
+
+describe('properties', () => {
+  const limits = { maxLiteralSize: 16, maxLineLength: 40, maxDiscardSize: 64 };
+  const policy: Policy = (a) => (a.size % 3 === 1 ? 'refuse' : 'accept');
+
+  it('the same events however the input is chunked; literal bytes never become commands', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(pieceArb, { maxLength: 4 }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 6 }), (commands, cuts) => {
+        const whole = playClient(commands, policy, limits, (x) => [x]);
+        const chunked = playClient(commands, policy, limits, (x) => split(x, cuts));
+        const bytewise = playClient(commands, policy, limits, (x) => split(x, Array.from({ length: x.length }, (_, i) => i)));
+        expect(plain(chunked)).toEqual(plain(whole));
+        expect(plain(bytewise)).toEqual(plain(whole));
+        checkNoLiteralCommands(whole);
+        // One answer per command: a frame, an error, or a refused literal (the session answers it).
+        const answers = whole.filter((s) => s.type === 'command' || s.type === 'error' || (s.type === 'decision' && s.decision === 'refuse'));
+        const dead = whole.some((s) => s.type === 'error' && s.error.fatal);
+        if (dead) expect(answers.length).toBeLessThanOrEqual(commands.length);
+        else expect(answers.length).toBe(commands.length);
+      }),
+      { numRuns: 1500, seed: 424242 },
+    );
+  });
+});
