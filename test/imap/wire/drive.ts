@@ -3,7 +3,7 @@
  * events into plain comparable values (Buffers as hex, ParseError as its fields).
  */
 import { CommandReader, type ReaderLimits } from '../../../src/imap/wire/reader.js';
-import type { LiteralAnnouncement, ReaderEvent } from '../../../src/imap/wire/frame.js';
+import type { CommandFrame, LiteralAnnouncement, ReaderEvent } from '../../../src/imap/wire/frame.js';
 
 export type Policy = (a: LiteralAnnouncement) => 'accept' | 'refuse';
 export const acceptAll: Policy = () => 'accept';
@@ -62,3 +62,13 @@ function seg(s: { kind: string; offset: number; bytes?: Buffer; data?: Buffer; n
 }
 
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+/** The frame of one command (wire text, CRLF added), literals accepted. */
+export function frameOf(wire: string | Buffer): CommandFrame {
+  const bytes = typeof wire === 'string' ? b(wire.endsWith('\n') ? wire : `${wire}\r\n`) : wire;
+  const steps = drive([bytes], () => 'accept', {}, new CommandReader());
+  const f = steps.find((s) => s.type === 'command');
+  if (f === undefined || f.type !== 'command') throw new Error(`no frame: ${JSON.stringify(steps)}`);
+  return f.frame;
+}
+
