@@ -222,6 +222,10 @@ export class CommandReader {
     const piece = chunk.subarray(start, end);
     this.lineLength += piece.length;
     if (this.overflow !== undefined) {
+      // The head is the line's first HEAD_KEPT bytes whatever the chunking, the tail its last TAIL_KEPT.
+      if (this.overflow.head.length < HEAD_KEPT) {
+        this.overflow.head = Buffer.concat([this.overflow.head, piece.subarray(0, HEAD_KEPT - this.overflow.head.length)]);
+      }
       this.overflow.tail = keepTail(this.overflow.tail, piece);
     } else {
       this.line.push(piece);
@@ -268,7 +272,11 @@ export class CommandReader {
     cmd.offset += contentLength + eol;
 
     const first = cmd.segments.length === 0 && cmd.literals === 0 && cmd.error === undefined;
-    if (first) this.parseStart(overflow === undefined ? text : overflow.head, cmd);
+    if (first) {
+      // A head holding the whole line still has the CR of the line end.
+      const head = overflow === undefined ? text : overflow.head.subarray(0, Math.min(overflow.head.length, contentLength));
+      this.parseStart(head, cmd);
+    }
     if (cmd.error === undefined && (overflow !== undefined || contentLength > this.limits.maxLineLength)) {
       cmd.error = this.error('line-too-long', `line longer than ${this.limits.maxLineLength} octets`, lineStart, cmd.tag);
     }

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ParseError, type CommandFrame } from '../../../src/imap/wire/frame.js';
 import { CommandReader, literalMarker, readerLimits } from '../../../src/imap/wire/reader.js';
-import { acceptAll, b, drive, plain, split, type Policy, type Step } from './drive.js';
+import { acceptAll, b, checkNoLiteralCommands, drive, pieceArb, plain, playClient, split, type Policy, type Step } from './drive.js';
 
 function frames(steps: Step[]): CommandFrame[] {
   return steps.flatMap((s) => (s.type === 'command' ? [s.frame] : []));
@@ -209,75 +209,6 @@ describe('limits and bad input', () => {
     expect(readerLimits({ maxLiteralSize: 100, maxLineLength: 10 }).maxCommandSize).toBe(140);
   });
 });
-
-/** A client's command, in pieces: text, then maybe a literal whose bytes look like commands (tag EVIL). */
-export interface Piece {
-  readonly text: string;
-  readonly literal?: { readonly data: Buffer; readonly nonSync: boolean };
-}
-
-/**
- * Plays a well-behaved client against a reader: each batch of bytes is fed in chunks cut by `cut`; after a
- * `{n}` marker the client sends the literal only if the reader announced it and the policy accepted it,
- * otherwise it abandons the command (it got, or will get, a tagged answer instead of "+").
- */
-export function playClient(commands: readonly (readonly Piece[])[], policy: Policy, limits: object, cut: (bytes: Buffer) => Buffer[]): Step[] {
-  const reader = new CommandReader(limits);
-  const steps: Step[] = [];
-  let lastDecision: 'accept' | 'refuse' | undefined;
-  const send = (bytes: Buffer): void => {
-    for (const chunk of cut(bytes)) {
-      for (const e of reader.feed(chunk)) {
-        steps.push(e);
-        if (e.type === 'literal') {
-          lastDecision = policy(e.announcement);
-          steps.push({ type: 'decision', decision: lastDecision });
-          steps.push(...(lastDecision === 'accept' ? reader.accept() : reader.refuse()));
-        }
-      }
-    }
-  };
-  for (const [i, pieces] of commands.entries()) {
-    let line = `c${i} `;
-    let abandoned = false;
-    for (const p of pieces) {
-      line += p.text;
-      if (p.literal === undefined) continue;
-      const size = p.literal.data.length;
-      lastDecision = undefined;
-      send(b(`${line}{${size}${p.literal.nonSync ? '+' : ''}}\r\n`));
-      line = '';
-      if (!p.literal.nonSync && lastDecision !== 'accept') {
-        abandoned = true;
-        break;
-      }
-      send(p.literal.data);
-    }
-    if (!abandoned) send(b(`${line}\r\n`));
-  }
-  return steps;
-}
-
-export const evilLiteral = fc
-  .tuple(fc.uint8Array({ maxLength: 12 }), fc.constantFrom('', '\r\nEVIL NOOP\r\n', '\nEVIL LOGIN {3+}\r\n', 'EVIL X\r\n'))
-  .map(([bytes, evil]) => Buffer.concat([Buffer.from(bytes), b(evil)]));
-
-export const pieceArb: fc.Arbitrary<Piece> = fc.record(
-  {
-    text: fc.constantFrom('NOOP', 'LOGIN ', 'APPEND INBOX ', 'X ', ' ', 'SELECT "a b"', 'FETCH 1:* (FLAGS)'),
-    literal: fc.record({ data: evilLiteral, nonSync: fc.boolean() }),
-  },
-  { requiredKeys: ['text'] },
-);
-
-/** Every answerable outcome names a client tag; EVIL never appears. */
-export function checkNoLiteralCommands(steps: readonly Step[]): void {
-  for (const s of steps) {
-    const tag = s.type === 'command' ? s.frame.tag : s.type === 'error' ? s.error.tag : s.type === 'literal' ? s.announcement.tag : undefined;
-    if (tag !== undefined && !/^c\d+$/.test(tag)) throw new Error(`a literal's bytes were read as a command: ${tag}`);
-    if (s.type === 'error' && s.error.tag === undefined) throw new Error('a literal\'s bytes were read as a line');
-  }
-}
 
 describe('properties', () => {
   const limits = { maxLiteralSize: 16, maxLineLength: 40, maxDiscardSize: 64 };
