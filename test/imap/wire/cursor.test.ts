@@ -2,8 +2,14 @@
  * The argument cursor: every production on good input, and on bad input a ParseError that names what was
  * expected and the column. Frames come from the real reader (literals accepted).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeMutf7 } from '../../../src/mail/mutf7.js';
 import { ArgCursor, canonicalInbox } from '../../../src/imap/wire/cursor.js';
+import { formatDateTime } from '../../../src/imap/wire/datetime.js';
+import { atom, encodeValues, list, literal, quoted, str } from '../../../src/imap/wire/encoder.js';
+import { isAtom } from '../../../src/imap/wire/grammar.js';
+import { CommandReader } from '../../../src/imap/wire/reader.js';
 import { ParseError } from '../../../src/imap/wire/frame.js';
 import { b, frameOf } from './drive.js';
 
@@ -229,5 +235,110 @@ describe('sets, dates, sections', () => {
     expect(at('BODY[]<0.0>')).toBe(18);
     expect(at('BODY[]<1.2')).toBe(19);
     expect(at('BODY[1.2.3.TEXT.x]')).toBe(20);
+  });
+});
+
+describe('round trips: command values → encoder → reader + cursor', () => {
+  const sectionArb = fc.record({
+    part: fc.array(fc.integer({ min: 1, max: 99 }), { maxLength: 3 }),
+    text: fc.constantFrom(undefined, 'HEADER', 'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'TEXT', 'MIME'),
+    fields: fc.array(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,10}$/), { minLength: 1, maxLength: 3 }),
+  });
+  const sectionText = (s: { part: number[]; text: string | undefined; fields: string[] }): string => {
+    const head = [s.part.join('.'), s.text ?? ''].filter((x) => x !== '').join('.');
+    return s.text?.startsWith('HEADER.FIELDS') === true ? `${head} (${s.fields.join(' ')})` : head;
+  };
+  const expected = (s: { part: number[]; text: string | undefined; fields: string[] }): unknown =>
+    s.text === undefined ? { part: s.part } : s.text.startsWith('HEADER.FIELDS') ? { part: s.part, text: s.text, fields: s.fields } : { part: s.part, text: s.text };
+
+  it('FETCH items with sections and partials', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ section: sectionArb, partial: fc.option(fc.record({ start: fc.nat(), length: fc.integer({ min: 1, max: 2 ** 31 }) }), { nil: undefined }) }), { minLength: 1, maxLength: 4 })
+          .filter((items) => items.every((i) => i.section.text !== 'MIME' || i.section.part.length > 0)),
+        (items) => {
+          const wire = `t FETCH 1:* (${items.map((i) => `BODY.PEEK[${sectionText(i.section)}]${i.partial ? `<${i.partial.start}.${i.partial.length}>` : ''}`).join(' ')})`;
+          const c = args(wire);
+          c.sequenceSet();
+          c.sp();
+          const back = c.list((x) => {
+            x.itemName();
+            return { section: x.section(), partial: x.partial() };
+          });
+          c.end();
+          expect(back).toEqual(items.map((i) => ({ section: expected(i.section), partial: i.partial })));
+        },
+      ),
+      { numRuns: 1000, seed: 3 },
+    );
+  });
+
+  it('APPEND: mailbox (any Unicode), flags, date-time, message bytes', () => {
+    const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(
+        name,
+        fc.constantFrom<'atom' | 'quoted' | 'literal'>('atom', 'quoted', 'literal'),
+        fc.subarray(['\\Seen', '\\Draft', '$Junk', 'Keyword']),
+        fc.option(fc.integer({ min: Date.UTC(1970, 0, 1), max: Date.UTC(2100, 0, 1) }).map((ms) => ({ ms: ms - (ms % 1000), tzMinutes: 120 })), { nil: undefined }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.boolean(),
+        (mailbox, form, flags, date, message, plus) => {
+          const encodedName = encodeMutf7(mailbox);
+          const nameValue = form === 'literal' ? literal(encodedName) : form === 'quoted' || !isAtom(encodedName) ? quoted(encodedName) : atom(encodedName);
+          const values = [nameValue, list(flags.map(atom)), ...(date ? [quoted(formatDateTime(date))] : [])];
+          const head = Buffer.concat([b('t APPEND '), encodeValues(values), b(` {${message.length}${plus ? '+' : ''}}\r\n`)]);
+          const c = args(Buffer.concat([head, Buffer.from(message), b('\r\n')]));
+          expect(c.mailbox()).toBe(canonicalInbox(mailbox));
+          c.sp();
+          expect(c.flagList()).toEqual(flags);
+          c.sp();
+          if (date) {
+            expect(c.dateTime()).toEqual(date);
+            c.sp();
+          }
+          expect(c.literal()).toEqual(Buffer.from(message));
+          c.end();
+        },
+      ),
+      { numRuns: 1000, seed: 4 },
+    );
+  });
+
+  it('LOGIN: any bytes as user and password', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 20 }), fc.uint8Array({ maxLength: 20 }), (user, pass) => {
+        const c = args(Buffer.concat([b('t LOGIN '), encodeValues([str(Buffer.from(user)), str(Buffer.from(pass))]), b('\r\n')]));
+        expect(c.astringBytes()).toEqual(Buffer.from(user));
+        c.sp();
+        expect(c.astringBytes()).toEqual(Buffer.from(pass));
+        c.end();
+      }),
+      { numRuns: 1000, seed: 5 },
+    );
+  });
+
+  it('a cursor over a literal announcement reads the command so far', () => {
+    const reader = new CommandReader();
+    const [e] = reader.feed(b('t APPEND "Entw&APw-rfe" (\\Seen) {10}\r\n'));
+    if (e?.type !== 'literal') throw new Error('no announcement');
+    const c = new ArgCursor(e.announcement);
+    c.sp();
+    expect(c.mailbox()).toBe('Entwürfe');
+    c.sp();
+    expect(c.flagList()).toEqual(['\\Seen']);
+    c.sp();
+    expect(c.atEnd()).toBe(true);
+  });
+
+  it('save and restore', () => {
+    const c = args('t X {1}\r\na b');
+    const m = c.save();
+    expect(c.string()).toBe('a');
+    c.restore(m);
+    expect(c.atLiteral()).toBe(true);
+    expect(c.string()).toBe('a');
+    c.sp();
+    expect(c.peek()).toBe(0x62);
   });
 });
