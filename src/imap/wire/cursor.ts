@@ -173,6 +173,18 @@ export class ArgCursor {
   quotedBytes(): Buffer {
     const start = this.position;
     this.expect('"', 'a quoted string');
+    // Fast path: no escapes before the closing quote.
+    let end = this.index;
+    while (end < this.text.length) {
+      const c = this.text[end]!;
+      if (c === 0x22 || c === 0x5c || c === 0x00 || c === 0x0d || c === 0x0a) break;
+      end++;
+    }
+    if (this.text[end] === 0x22) {
+      const plain = Buffer.from(this.text.subarray(this.index, end));
+      this.index = end + 1;
+      return plain;
+    }
     const out: number[] = [];
     for (;;) {
       const b = this.peek();

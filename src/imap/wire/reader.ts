@@ -136,6 +136,8 @@ export class CommandReader {
 
   /** Waiting for accept() or refuse() on a `{n}` literal: the caller should stop reading the socket. */
   get awaitingDecision(): boolean {
+    // While it is true, input is only queued: the caller pauses the socket (a client may not send the
+    // literal before "+", so anything queued here is at most what one read delivered).
     return this.state === 'await';
   }
 
@@ -151,31 +153,48 @@ export class CommandReader {
     return n;
   }
 
-  /** The session accepted the announced literal (and wrote "+ "): read its bytes. */
-  accept(): ReaderEvent[] {
+  /**
+   * The session accepted the announced literal (and wrote "+ "): read its bytes. Returns the events the
+   * input already held, up to `max` (0 in pull mode: take them with next()).
+   */
+  accept(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.accept() without a literal waiting');
     this.state = 'literal';
     if (this.remaining === 0) this.literalDone();
-    return this.process();
+    return this.process(max);
   }
 
   /** The session refused the announced literal (and answered the tag): the command is over. */
-  refuse(): ReaderEvent[] {
+  refuse(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.refuse() without a literal waiting');
     this.state = 'line';
     this.cmd = newPending();
-    return this.process();
+    return this.process(max);
   }
 
+  /** Push mode: adds `chunk` and returns every event the input now completes. */
   feed(chunk: Buffer): ReaderEvent[] {
-    if (this.state === 'dead' || chunk.length === 0) return [];
-    this.input.push(chunk);
-    return this.process();
+    this.push(chunk);
+    return this.process(Infinity);
   }
 
-  private process(): ReaderEvent[] {
+  /**
+   * Pull mode: push() adds input, next() reads until one event is complete (undefined when the input runs
+   * out, a literal decision is pending, or the reader is dead). A session that handles one command at a
+   * time pauses the socket while `buffered` is large instead of queueing frames.
+   */
+  push(chunk: Buffer): void {
+    if (this.state !== 'dead' && chunk.length > 0) this.input.push(chunk);
+  }
+
+  next(): ReaderEvent | undefined {
+    return this.process(1)[0];
+  }
+
+  /** Reads input until it runs out, a decision is pending, or `max` events (each line ends at most one). */
+  private process(max: number): ReaderEvent[] {
     const events: ReaderEvent[] = [];
-    while (this.input.length > 0 && this.state !== 'await' && this.state !== 'dead') {
+    while (events.length < max && this.input.length > 0 && this.state !== 'await' && this.state !== 'dead') {
       const chunk = this.input[0]!;
       if (this.inputPos >= chunk.length) {
         this.input.shift();

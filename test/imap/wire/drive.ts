@@ -28,6 +28,24 @@ export function drive(chunks: readonly Buffer[], policy: Policy = acceptAll, lim
   return steps;
 }
 
+/** The same as drive() in pull mode: push() each chunk, then next() until nothing is ready. */
+export function pull(chunks: readonly Buffer[], policy: Policy = acceptAll, limits: Partial<ReaderLimits> = {}): Step[] {
+  const reader = new CommandReader(limits);
+  const steps: Step[] = [];
+  for (const c of chunks) {
+    reader.push(c);
+    for (let e = reader.next(); e !== undefined; e = reader.next()) {
+      steps.push(e);
+      if (e.type === 'literal') {
+        const decision = policy(e.announcement);
+        steps.push({ type: 'decision', decision });
+        if ((decision === 'accept' ? reader.accept(0) : reader.refuse(0)).length !== 0) throw new Error('events despite max 0');
+      }
+    }
+  }
+  return steps;
+}
+
 /** Splits `input` at the given points (any numbers; reduced modulo the length, sorted, deduplicated). */
 export function split(input: Buffer, points: readonly number[]): Buffer[] {
   if (input.length === 0) return [input];

@@ -6,7 +6,7 @@
  * from their documented behaviour, not captured), as a well-behaved client streams them with literals whose
  * bytes look like commands.
  * Properties: nothing but ParseError ever comes out (reader or cursor); the same events however the input
- * is chunked; memory bounded (no partial line, literal or command past its limit is held); a literal's
+ * is chunked, in push and in pull mode; memory bounded (no partial line, literal or command past its limit is held); a literal's
  * bytes are never read as a command; every command gets exactly one answerable outcome.
  * Limits are small here so every limit path is hit while each run stays cheap.
  */
@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { ArgCursor } from '../../../src/imap/wire/cursor.js';
 import { ParseError, type CommandFrame } from '../../../src/imap/wire/frame.js';
 import { CommandReader } from '../../../src/imap/wire/reader.js';
-import { b, checkNoLiteralCommands, evilLiteral, plain, playClient, split, type Piece, type Policy, type Step } from './drive.js';
+import { b, checkNoLiteralCommands, evilLiteral, plain, playClient, pull, split, type Piece, type Policy, type Step } from './drive.js';
 
 const RUNS = Number(process.env.MAILGATE_FUZZ_RUNS ?? 100_000);
 const SEED = 20261203;
@@ -188,7 +188,9 @@ describe('reader fuzz', () => {
         }
         const bytes = data as Buffer;
         const whole = run([bytes]);
-        same(run(split(bytes, cuts)), whole);
+        const pieces = split(bytes, cuts);
+        same(run(pieces), whole);
+        same(pull(pieces, policy, LIMITS), whole);
         for (const s of whole) if (s.type === 'command') exercise(s.frame);
       }),
       { numRuns: RUNS, seed: SEED },

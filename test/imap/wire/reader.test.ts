@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ParseError, type CommandFrame } from '../../../src/imap/wire/frame.js';
 import { CommandReader, literalMarker, readerLimits } from '../../../src/imap/wire/reader.js';
-import { acceptAll, b, checkNoLiteralCommands, drive, pieceArb, plain, playClient, split, type Policy, type Step } from './drive.js';
+import { acceptAll, b, checkNoLiteralCommands, drive, pieceArb, plain, playClient, pull, split, type Policy, type Step } from './drive.js';
 
 function frames(steps: Step[]): CommandFrame[] {
   return steps.flatMap((s) => (s.type === 'command' ? [s.frame] : []));
@@ -31,6 +31,21 @@ describe('frames', () => {
     const f = frames(drive([b('a1 NOOP\na2 NOOP x\r\r\na3 X Y\rZ\r\n')]));
     expect(f.map((x) => texts(x)[0])).toEqual(['a1 NOOP', 'a2 NOOP x\r', 'a3 X Y\rZ']);
     expect(f[0]!.size).toBe(8);
+  });
+
+  it('pull mode gives the same events one at a time', () => {
+    const input = b('a1 NOOP\r\na2 LOGIN {3}\r\njoe {1+}\r\nx\r\na3 X {2}\r\n\r\nlong line here\r\n');
+    const policy: Policy = (a) => (a.size === 2 ? 'refuse' : 'accept');
+    const limits = { maxLineLength: 12 };
+    for (const cuts of [[], [3, 9, 14, 20, 21, 30], Array.from({ length: input.length }, (_, i) => i)]) {
+      expect(plain(pull(split(input, cuts), policy, limits))).toEqual(plain(drive([input], policy, limits)));
+    }
+    const reader = new CommandReader();
+    reader.push(b('a1 NOOP\r\na2 NOOP\r\n'));
+    expect(reader.next()?.type).toBe('command');
+    expect(reader.buffered).toBe(9);
+    expect(reader.next()?.type).toBe('command');
+    expect(reader.next()).toBeUndefined();
   });
 
   it('keeps the partial line until its end arrives', () => {
