@@ -302,7 +302,7 @@ export class CommandReader {
     if (cmd.error === undefined && cmd.offset > this.limits.maxCommandSize) {
       cmd.error = this.error('command-too-big', `command longer than ${this.limits.maxCommandSize} octets`, lineStart, cmd.tag, true);
     }
-    const marker = literalMarker(text, overflow !== undefined);
+    const marker = literalMarker(text, overflow !== undefined && contentLength > text.length);
     if (cmd.error === undefined) {
       const bytes = marker === undefined ? text : text.subarray(0, text.length - marker.length);
       cmd.segments.push({ kind: 'text', bytes, offset: lineStart });
