@@ -295,13 +295,15 @@ export class ArgCursor {
 
   /**
    * mailbox: an astring, modified UTF-7 decoded to Unicode; "INBOX" in any case (and as the first
-   * component of a '/'-separated name) becomes "INBOX" (RFC 3501 §5.1).
+   * component of a '/'-separated name) becomes "INBOX" (RFC 3501 §5.1). Not valid mUTF-7: a ParseError
+   * with status NO.
    */
   mailbox(): string {
     const at = this.position;
     const raw = this.astringBytes('a mailbox name').toString('latin1');
     const name = decodeMutf7(raw);
-    if (name === undefined) throw new ParseError(`mailbox name at column ${at} is not valid modified UTF-7`, at);
+    // Dovecot: "NO Mailbox name is not valid mUTF-7" (a NO, not a BAD).
+    if (name === undefined) throw new ParseError(`Mailbox name is not valid mUTF-7 (column ${at})`, at, undefined, 'NO');
     return canonicalInbox(name);
   }
 

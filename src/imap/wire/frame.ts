@@ -92,7 +92,9 @@ export type ReaderEvent =
 
 /**
  * Bad syntax at `position` (octets from the start of the command). `code` is the response code to send
- * with the BAD/NO when there is one (TOOBIG, BADCHARSET, …). The message says what was expected and where.
+ * with the answer when there is one (TOOBIG, BADCHARSET, …); `status` the answer: BAD for syntax, NO where
+ * Dovecot answers NO to a well-formed argument it cannot take (a mailbox name that is not valid mUTF-7).
+ * The message says what was expected and where.
  */
 export class ParseError extends Error {
   override readonly name = 'ParseError';
@@ -100,6 +102,7 @@ export class ParseError extends Error {
     message: string,
     readonly position: number,
     readonly code?: ResponseCodeName,
+    readonly status: 'BAD' | 'NO' = 'BAD',
   ) {
     super(message);
   }

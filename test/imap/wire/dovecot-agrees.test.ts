@@ -2,16 +2,20 @@
  * The wire codec's "as Dovecot does" choices, checked against the real Dovecot 2.3 (its imap binary in
  * preauth mode, commands on stdin, one process per command so that its parallel command execution cannot
  * reorder answers): the quoted-or-literal choice for strings (ENVELOPE subjects), sequence-set resolution
- * (FETCH strict, SEARCH lenient, UIDs, `*` in an empty mailbox), and which bad lines are answered untagged.
+ * (FETCH strict, SEARCH lenient, UIDs, `*` in an empty mailbox), mailbox names refused as not valid mUTF-7
+ * (NO), and which bad lines are answered untagged.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArgCursor } from '../../../src/imap/wire/cursor.js';
 import { encodeValue, str } from '../../../src/imap/wire/encoder.js';
+import type { ParseError } from '../../../src/imap/wire/frame.js';
 import { CommandReader } from '../../../src/imap/wire/reader.js';
 import { parseSequenceSet, resolveSequenceNumbers, resolveUids } from '../../../src/imap/wire/sequence-set.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
+import { frameOf } from './drive.js';
 
 const IMAP = '/usr/lib/dovecot/imap';
 /** Dovecot refuses to open mail as root: the Maildir belongs to the `mail` user (uid/gid 8 on Debian). */
@@ -120,6 +124,24 @@ describe('Dovecot agrees', () => {
     expect(numbersOf(search, 'g', 'search')).toEqual(resolveSequenceNumbers(parseSequenceSet('1:*'), 0, 'lenient'));
     const uid = await imap('e1 SELECT Empty\r\nh UID FETCH 1:* (UID)\r\n');
     expect(numbersOf(uid, 'h', 'fetch')).toEqual(resolveUids(parseSequenceSet('1:*'), []));
+  });
+
+  it('mailbox names: what our cursor refuses (NO) Dovecot refuses with NO; canonical names it takes', async () => {
+    const names = ['&AC4ALg-', '"a&b"', '&AGE-&AGI-', '"&AOk"', '&ACY-', 'Entw&APw-rfe', '"Tom &- Jerry"', 'Sub.&ZeVnLIqe-'];
+    for (const [i, name] of names.entries()) {
+      const out = await imap(`c${i} CREATE ${name}\r\n`);
+      const dovecot = new RegExp(`^c${i} (OK|NO)`, 'm').exec(out)?.[1];
+      let ours = 'OK';
+      try {
+        const c = new ArgCursor(frameOf(`c${i} CREATE ${name}`));
+        c.sp();
+        c.mailbox();
+        c.end();
+      } catch (e) {
+        ours = (e as ParseError).status;
+      }
+      expect(ours, `${name}: ${out}`).toBe(dovecot);
+    }
   });
 
   it('bad lines: untagged where our reader has no tag, tagged where it does; bare LF is a line end', async () => {
