@@ -31,9 +31,8 @@ export interface Partial {
   readonly length: number;
 }
 
-/** The system flags, in the spelling used in responses. */
-export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
-const SYSTEM_BY_LOWER = new Map<string, string>([...SYSTEM_FLAGS, '\\Recent'].map((f) => [f.toLowerCase(), f]));
+/** The system flags (and \\Recent) by their lower-case spelling → the spelling used in responses. */
+const SYSTEM_BY_LOWER = new Map<string, string>(['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', '\\Recent'].map((f) => [f.toLowerCase(), f]));
 
 const MAX_NUMBER = 4294967295;
 const MAX_NUMBER64 = (1n << 63n) - 1n;

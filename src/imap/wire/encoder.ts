@@ -87,6 +87,8 @@ function encodeInto(out: Buffer[], v: ImapValue, onStream?: (v: Extract<ImapValu
       out.push(Buffer.from(v.value, 'latin1'));
       return;
     case 'number':
+      // A negative or fractional number would be a protocol error the client cannot recover from.
+      if (typeof v.value === 'number' ? !Number.isSafeInteger(v.value) || v.value < 0 : v.value < 0n) throw new Error(`not an IMAP number: ${v.value}`);
       out.push(Buffer.from(String(v.value), 'latin1'));
       return;
     case 'nil':

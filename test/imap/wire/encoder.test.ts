@@ -63,6 +63,8 @@ describe('values', () => {
     expect(text(raw('BODY[1]<0>'))).toBe('BODY[1]<0>');
     expect(text(literal('ab'))).toBe('{2}\r\nab');
     expect(encodeValues([num(1), atom('EXISTS')]).toString()).toBe('1 EXISTS');
+    expect(() => encodeValue(num(-1))).toThrow(/not an IMAP number/);
+    expect(() => encodeValue(num(1.5))).toThrow(/not an IMAP number/);
     expect(() => encodeValue(streamed(1, Readable.from([Buffer.from('x')])))).toThrow(/ResponseWriter.send/);
   });
 
