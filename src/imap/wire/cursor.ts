@@ -6,7 +6,7 @@
  */
 import { decodeMutf7 } from '../../mail/mutf7.js';
 import { parseDate, parseDateTime, type ImapDate, type ImapDateTime } from './datetime.js';
-import { ParseError, type CommandFrame, type FrameSegment } from './frame.js';
+import { ParseError, type CommandFrame, type FrameSegment, type LiteralSegment } from './frame.js';
 import { isAstringChar, isAtomChar, isDigit, isListChar, isTagChar } from './grammar.js';
 import { parseSequenceSet, type SequenceSet } from './sequence-set.js';
 
@@ -205,15 +205,20 @@ export class ArgCursor {
     return Buffer.from(out);
   }
 
-  /** A literal's payload; the cursor moves to the text after it. */
+  /** A literal's payload; the cursor moves to the text after it. (Empty when sunk: see literalSegment().) */
   literal(): Buffer {
+    return this.literalSegment().data;
+  }
+
+  /** The next literal as the reader framed it (size, and whether its bytes went to a sink). */
+  literalSegment(): LiteralSegment {
     if (!this.atLiteral()) this.fail('a literal');
-    const seg = this.segments[this.segment + 1] as Extract<FrameSegment, { kind: 'literal' }>;
+    const seg = this.segments[this.segment + 1] as LiteralSegment;
     this.segment += 2;
     const next = this.segments[this.segment];
     this.text = next?.kind === 'text' ? next.bytes : EMPTY;
     this.index = 0;
-    return seg.data;
+    return seg;
   }
 
   /** string: quoted or literal, as bytes. */

@@ -17,10 +17,15 @@ export interface TextSegment {
   readonly offset: number;
 }
 
-/** A literal's payload, byte for byte (8-bit, binary and NUL included). */
+/**
+ * A literal's payload, byte for byte (8-bit, binary and NUL included); or, when the reader's
+ * `openLiteral` hook took it (`sunk`), only its size: the bytes went to the hook's sink as they came.
+ */
 export interface LiteralSegment {
   readonly kind: 'literal';
   readonly data: Buffer;
+  readonly size: number;
+  readonly sunk: boolean;
   /** Octet of the command where the payload starts. */
   readonly offset: number;
   /** `{n+}` (LITERAL+) rather than `{n}`. */
@@ -60,6 +65,22 @@ export interface LiteralAnnouncement {
   readonly segments: readonly FrameSegment[];
   readonly argsOffset: number;
 }
+
+/** A literal about to be read, as the reader's `openLiteral` hook sees it. */
+export interface LiteralStart {
+  readonly tag: string;
+  readonly name: string;
+  readonly size: number;
+  /** Which literal of the command this is, from 0. */
+  readonly index: number;
+  readonly nonSync: boolean;
+}
+
+/**
+ * Takes a literal's bytes as they arrive instead of the frame (an APPEND into a MessageBody). Chunks are
+ * views of the input: copy what must outlive the call.
+ */
+export type LiteralSink = (chunk: Buffer) => void;
 
 /** Why the reader dropped a command. */
 export type ReaderErrorKind =

@@ -29,6 +29,8 @@ import {
   type CommandFrame,
   type FrameSegment,
   type LiteralAnnouncement,
+  type LiteralSink,
+  type LiteralStart,
   type ReaderError,
   type ReaderErrorKind,
   type ReaderEvent,
@@ -44,6 +46,15 @@ export interface ReaderLimits {
   readonly maxCommandSize: number;
   /** Octets of an over-limit LITERAL+ literal read and dropped before giving up on the connection. */
   readonly maxDiscardSize: number;
+}
+
+export interface ReaderOptions {
+  /**
+   * Called as a literal of a well-formed command starts (after accept() for `{n}`, at the marker for
+   * `{n+}`): a sink returned takes its bytes as they arrive (the frame then holds only the size), so a large
+   * APPEND need not sit in memory; undefined keeps it in the frame.
+   */
+  readonly openLiteral?: (start: LiteralStart) => LiteralSink | undefined;
 }
 
 export const DEFAULT_MAX_LINE_LENGTH = 65_536;
@@ -128,10 +139,14 @@ export class CommandReader {
   private remaining = 0;
   private literalParts: Buffer[] = [];
   private literalNonSync = false;
+  private literalSize = 0;
+  private sink: LiteralSink | undefined;
   private cmd: Pending = newPending();
+  private readonly openLiteral: ReaderOptions['openLiteral'];
 
-  constructor(limits: Partial<ReaderLimits> = {}) {
+  constructor(limits: Partial<ReaderLimits> = {}, options: ReaderOptions = {}) {
     this.limits = readerLimits(limits);
+    this.openLiteral = options.openLiteral;
   }
 
   /** Waiting for accept() or refuse() on a `{n}` literal: the caller should stop reading the socket. */
@@ -159,8 +174,7 @@ export class CommandReader {
    */
   accept(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.accept() without a literal waiting');
-    this.state = 'literal';
-    if (this.remaining === 0) this.literalDone();
+    this.startLiteral();
     return this.process(max);
   }
 
@@ -215,9 +229,22 @@ export class CommandReader {
     }
   }
 
+  /** Reading the literal of `remaining` octets announced last: into the frame or into a sink. */
+  private startLiteral(): void {
+    this.state = 'literal';
+    this.literalSize = this.remaining;
+    const cmd = this.cmd;
+    this.sink = this.openLiteral?.({ tag: cmd.tag!, name: cmd.name!, size: this.remaining, index: cmd.literals - 1, nonSync: this.literalNonSync });
+    if (this.remaining === 0) this.literalDone();
+  }
+
   private readLiteral(chunk: Buffer): void {
     const take = Math.min(this.remaining, chunk.length - this.inputPos);
-    if (this.state === 'literal') this.literalParts.push(chunk.subarray(this.inputPos, this.inputPos + take));
+    if (this.state === 'literal' && take > 0) {
+      const part = chunk.subarray(this.inputPos, this.inputPos + take);
+      if (this.sink !== undefined) this.sink(part);
+      else this.literalParts.push(part);
+    }
     this.remaining -= take;
     this.cmd.offset += take;
     this.consumed(chunk, this.inputPos + take);
@@ -227,9 +254,12 @@ export class CommandReader {
   private literalDone(): void {
     if (this.state === 'literal') {
       const parts = this.literalParts;
-      const data = parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
-      this.cmd.segments.push({ kind: 'literal', data, offset: this.cmd.offset - data.length, nonSync: this.literalNonSync });
+      const sunk = this.sink !== undefined;
+      const data = sunk ? Buffer.alloc(0) : parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+      const size = this.literalSize;
+      this.cmd.segments.push({ kind: 'literal', data, size, sunk, offset: this.cmd.offset - size, nonSync: this.literalNonSync });
       this.literalParts = [];
+      this.sink = undefined;
     }
     this.state = 'line';
   }
@@ -339,8 +369,7 @@ export class CommandReader {
     this.remaining = marker.size;
     this.literalNonSync = marker.nonSync;
     if (marker.nonSync) {
-      this.state = 'literal';
-      if (marker.size === 0) this.literalDone();
+      this.startLiteral();
       return;
     }
     this.state = 'await';

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ParseError, type CommandFrame } from '../../../src/imap/wire/frame.js';
+import { ArgCursor } from '../../../src/imap/wire/cursor.js';
 import { CommandReader, literalMarker, readerLimits } from '../../../src/imap/wire/reader.js';
 import { acceptAll, b, checkNoLiteralCommands, drive, pieceArb, plain, playClient, pull, split, type Policy, type Step } from './drive.js';
 
@@ -117,6 +118,52 @@ describe('synchronising literals', () => {
 
   it('{-1} and {} are not markers: plain text, one line', () => {
     expect(frames(drive([b('a1 X {-1}\r\na2 Y {}\r\n')])).map((f) => f.tag)).toEqual(['a1', 'a2']);
+  });
+});
+
+describe('literal sinks (openLiteral)', () => {
+  it('hands literal bytes to a sink as they come; the frame keeps the size', () => {
+    const payload = Buffer.from('Subject: x\r\n\r\nbody \x00\xff\r\n', 'latin1');
+    const wire = Buffer.concat([b(`a1 APPEND INBOX {${payload.length}}\r\n`), payload, b(` {3+}\r\nabc {2}\r\nxy\r\n`)]);
+    for (const cuts of [[], [5, 40, 41], Array.from({ length: wire.length }, (_, i) => i)]) {
+      const got = new Map<number, Buffer[]>();
+      const starts: unknown[] = [];
+      const reader = new CommandReader({}, {
+        openLiteral: (start) => {
+          starts.push(start);
+          if (start.index === 2) return undefined; // the last one stays in the frame
+          const parts: Buffer[] = [];
+          got.set(start.index, parts);
+          return (chunk) => parts.push(Buffer.from(chunk));
+        },
+      });
+      const steps = drive(split(wire, cuts), acceptAll, {}, reader);
+      const f = frames(steps)[0]!;
+      expect(f.segments.filter((x) => x.kind === 'literal').map((x) => [x.size, x.sunk, x.data.toString('latin1')])).toEqual([
+        [payload.length, true, ''],
+        [3, true, ''],
+        [2, false, 'xy'],
+      ]);
+      expect(Buffer.concat(got.get(0)!)).toEqual(payload);
+      expect(Buffer.concat(got.get(1)!).toString()).toBe('abc');
+      expect(starts).toEqual([
+        { tag: 'a1', name: 'APPEND', size: payload.length, index: 0, nonSync: false },
+        { tag: 'a1', name: 'APPEND', size: 3, index: 1, nonSync: true },
+        { tag: 'a1', name: 'APPEND', size: 2, index: 2, nonSync: false },
+      ]);
+      const c = new ArgCursor(f);
+      c.sp();
+      c.atom();
+      c.sp();
+      expect(c.literalSegment()).toMatchObject({ sunk: true, size: payload.length });
+    }
+  });
+
+  it('is not asked for literals of refused or bad commands', () => {
+    let asked = 0;
+    const reader = new CommandReader({ maxLiteralSize: 4 }, { openLiteral: () => (asked++, undefined) });
+    drive([b('* X {3+}\r\nabc\r\na1 X {9+}\r\n123456789\r\na2 X {2}\r\n')], () => 'refuse', {}, reader);
+    expect(asked).toBe(0);
   });
 });
 
