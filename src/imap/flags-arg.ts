@@ -19,10 +19,3 @@ export function settableFlagList(args: ArgCursor): Flag[] {
   return [...new Set(args.list((c) => settableFlag(c), { what: 'a flag list' }))];
 }
 
-const DOVECOT_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-
-/** Flags in Dovecot's order for a FETCH response: system flags, \Recent, then keywords as stored. */
-export function responseFlags(flags: readonly Flag[], recent: boolean): Flag[] {
-  const system = DOVECOT_ORDER.filter((f) => flags.includes(f));
-  return [...system, ...(recent ? ['\\Recent'] : []), ...flags.filter((f) => !f.startsWith('\\'))];
-}

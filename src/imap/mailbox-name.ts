@@ -2,13 +2,14 @@
  * Mailbox names as the mailbox commands read and write them. Reading: an astring decoded from modified
  * UTF-7 (RFC 3501 §5.1.3) with INBOX made canonical; a name that is not valid mUTF-7 is still a
  * syntactically correct astring, so it is answered NO (as Dovecot does), not BAD — hence the `problem`
- * field instead of the cursor's ParseError. Writing: mUTF-7, then an atom when it can be one, else a quoted
- * string (or literal), which is Dovecot's choice in LIST, LSUB and STATUS responses. The store refuses
- * traversal names ('..', '.', empty levels) itself; nothing here builds paths.
+ * field instead of the cursor's ParseError (whose NO status the session does not use yet). Writing: mUTF-7,
+ * then an atom when it can be one, else a quoted string, which is Dovecot's choice in LIST, LSUB and
+ * STATUS responses. The store refuses traversal names ('..', '.', empty levels) itself; nothing here
+ * builds paths.
  */
 import { decodeMutf7, encodeMutf7 } from '../mail/mutf7.js';
-import { canonicalInbox, type ArgCursor } from './interim/cursor.js';
-import { stringValue } from './interim/encode.js';
+import { canonicalInbox, type ArgCursor } from './wire/cursor.js';
+import { atom, quoted, type ImapValue } from './wire/encoder.js';
 import { isAtom } from './wire/grammar.js';
 
 /** The hierarchy separator on the wire and in the store. */
@@ -29,9 +30,9 @@ export function readMailbox(args: ArgCursor): MailboxArg {
   return { name: canonicalInbox(name) };
 }
 
-/** A mailbox name for a response: mUTF-7, bare when it is an atom (and not NIL), else a string. */
-export function mailboxName(name: string): string {
+/** A mailbox name for a response: mUTF-7, an atom when it is one (and not NIL), else quoted. */
+export function mailboxValue(name: string): ImapValue {
   const wire = encodeMutf7(name);
-  if (isAtom(wire) && wire.toUpperCase() !== 'NIL') return wire;
-  return stringValue(wire);
+  if (isAtom(wire) && wire.toUpperCase() !== 'NIL') return atom(wire);
+  return quoted(wire);
 }

@@ -45,7 +45,7 @@ export const append = command<AppendArgs>({
     if (content.length > session.appendLimit) return no(`Message is larger than the ${session.appendLimit}-byte limit`, 'TOOBIG');
     try {
       const { uidValidity, uid } = await session.mailboxes!.append(mailbox.name, { content, flags, ...(date === undefined ? {} : { internalDate: date }) });
-      return ok('Append completed.', `APPENDUID ${uidValidity} ${uid}`);
+      return ok('Append completed.', { name: 'APPENDUID', args: `${uidValidity} ${uid}` });
     } catch (err) {
       // RFC 3501 §6.3.11: a missing mailbox is [TRYCREATE], so the client may CREATE it and try again.
       if (err instanceof MailboxError && err.code === 'NONEXISTENT') return no(err.message, 'TRYCREATE');

@@ -9,6 +9,7 @@
 import { MailboxError, type CopyResult } from '../../store/mailbox/mailbox-store.js';
 import { SELECTED, command, no, ok, type ArgCursor, type Completion, type CommandInfo, type SessionContext } from '../command.js';
 import { readMailbox, type MailboxArg } from '../mailbox-name.js';
+import type { ResponseCode } from '../wire/encoder.js';
 import { compressNumbers, type SequenceSet } from '../wire/sequence-set.js';
 
 export interface CopyArgs {
@@ -23,9 +24,9 @@ export function parseCopy(args: ArgCursor): CopyArgs {
   return { set, mailbox: readMailbox(args) };
 }
 
-/** `COPYUID <validity> <source uids> <new uids>`: pairs are in ascending source order, so both sets keep it. */
-export function copyUidCode(result: CopyResult): string {
-  return `COPYUID ${result.uidValidity} ${compressNumbers(result.pairs.map((p) => p[0]))} ${compressNumbers(result.pairs.map((p) => p[1]))}`;
+/** `[COPYUID <validity> <source uids> <new uids>]`: pairs are in ascending source order, so both sets keep it. */
+export function copyUidCode(result: CopyResult): ResponseCode {
+  return { name: 'COPYUID', args: `${result.uidValidity} ${compressNumbers(result.pairs.map((p) => p[0]))} ${compressNumbers(result.pairs.map((p) => p[1]))}` };
 }
 
 /**

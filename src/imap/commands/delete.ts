@@ -23,7 +23,7 @@ export const deleteCommand = command<MailboxArg>({
     await session.mailboxes!.delete(mailbox.name);
     if (session.selected?.name === mailbox.name) {
       await session.unselect();
-      session.out.untagged('BYE Selected mailbox was deleted, have to disconnect.');
+      session.out.status('*', 'BYE', 'Selected mailbox was deleted, have to disconnect.');
       session.logout();
     }
     return ok('Delete completed.');

@@ -16,7 +16,8 @@ import type { MailboxInfo } from '../../store/mailbox/mailbox-store.js';
 import { AUTHENTICATED, ParseError, command, ok, type ArgCursor, type SessionContext } from '../command.js';
 import { compilePattern, referenceRoot, type ListPattern } from '../list-match.js';
 import { decodeMutf7 } from '../../mail/mutf7.js';
-import { mailboxName, SEPARATOR } from '../mailbox-name.js';
+import { mailboxValue, SEPARATOR } from '../mailbox-name.js';
+import { atom, list as listOf, quoted, type ImapValue } from '../wire/encoder.js';
 import { readStatusItems, writeStatus, type StatusItem } from './status.js';
 
 export interface ListArgs {
@@ -116,7 +117,7 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
   if (patterns.length === 0) {
     // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the reference's root.
     const root = referenceRoot(args.reference);
-    out.untagged(`${verb} (\\Noselect) "${SEPARATOR}" ${mailboxName(root)}`);
+    out.untagged([atom(verb), listOf([atom('\\Noselect')]), quoted(SEPARATOR), mailboxValue(root)]);
     return;
   }
   const compiled: ListPattern[] = patterns.map((p) => compilePattern(args.reference, p));
@@ -132,8 +133,9 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
       childInfo = true;
     }
     const attrs = attributes(info, args);
-    const extra = childInfo ? ' (CHILDINFO ("SUBSCRIBED"))' : '';
-    out.untagged(`${verb} (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(info.name)}${extra}`);
+    const line: ImapValue[] = [atom(verb), listOf(attrs.map(atom)), quoted(SEPARATOR), mailboxValue(info.name)];
+    if (childInfo) line.push(listOf([atom('CHILDINFO'), listOf([quoted('SUBSCRIBED')])]));
+    out.untagged(line);
     if (args.returns.status !== undefined && info.selectable) {
       writeStatus(session, info.name, args.returns.status, await session.mailboxes!.status(info.name));
     }

@@ -7,7 +7,8 @@
 import { AUTHENTICATED, command, ok } from '../command.js';
 import { ancestors, compilePattern } from '../list-match.js';
 import { decodeMutf7 } from '../../mail/mutf7.js';
-import { mailboxName, SEPARATOR } from '../mailbox-name.js';
+import { mailboxValue, SEPARATOR } from '../mailbox-name.js';
+import { atom, list, quoted } from '../wire/encoder.js';
 
 export const lsub = command<{ reference: string; pattern: string }>({
   name: 'LSUB',
@@ -22,7 +23,7 @@ export const lsub = command<{ reference: string; pattern: string }>({
   async run(session, { reference, pattern }) {
     const out = session.out;
     if (pattern === '') {
-      out.untagged(`LSUB (\\Noselect) "${SEPARATOR}" ""`);
+      out.untagged([atom('LSUB'), list([atom('\\Noselect')]), quoted(SEPARATOR), quoted('')]);
       return ok('Lsub completed.');
     }
     const matcher = compilePattern(reference, pattern);
@@ -36,8 +37,8 @@ export const lsub = command<{ reference: string; pattern: string }>({
     for (const m of all) {
       if (m.subscribed && matcher.matches(m.name)) {
         const attrs = [...(m.selectable ? [] : ['\\Noselect']), ...(m.specialUse === undefined ? [] : [m.specialUse])];
-        out.untagged(`LSUB (${attrs.join(' ')}) "${SEPARATOR}" ${mailboxName(m.name)}`);
-      } else if (partial.has(m.name)) out.untagged(`LSUB (\\Noselect) "${SEPARATOR}" ${mailboxName(m.name)}`);
+        out.untagged([atom('LSUB'), list(attrs.map(atom)), quoted(SEPARATOR), mailboxValue(m.name)]);
+      } else if (partial.has(m.name)) out.untagged([atom('LSUB'), list([atom('\\Noselect')]), quoted(SEPARATOR), mailboxValue(m.name)]);
     }
     return ok('Lsub completed.');
   },

@@ -17,7 +17,7 @@ export const move = command<CopyArgs>({
     const handle = session.selected!.handle;
     const result = await copyOrMove(session, args, info, (uids, to) => handle.move(uids, to));
     if ('status' in result) return result;
-    session.out.untagged(`OK [${copyUidCode(result)}] Moved UIDs.`);
+    session.out.status('*', 'OK', 'Moved UIDs.', copyUidCode(result));
     return ok('Move completed.');
   },
 });

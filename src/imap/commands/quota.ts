@@ -10,16 +10,16 @@
 import type { QuotaUsage } from '../../store/mailbox/mailbox-store.js';
 import { MailboxError } from '../../store/mailbox/mailbox-store.js';
 import { AUTHENTICATED, command, no, ok, type SessionContext } from '../command.js';
-import { stringValue } from '../interim/encode.js';
-import { mailboxName, readMailbox, type MailboxArg } from '../mailbox-name.js';
+import { mailboxValue, readMailbox, type MailboxArg } from '../mailbox-name.js';
+import { atom, list, num, quoted, type ImapValue } from '../wire/encoder.js';
 
 export const QUOTA_ROOT = 'User quota';
 
-function resources(usage: QuotaUsage): string {
-  const parts: string[] = [];
-  if (usage.bytesLimit !== undefined) parts.push(`STORAGE ${Math.ceil(usage.bytes / 1024)} ${Math.ceil(usage.bytesLimit / 1024)}`);
-  if (usage.messagesLimit !== undefined) parts.push(`MESSAGE ${usage.messages} ${usage.messagesLimit}`);
-  return parts.join(' ');
+function resources(usage: QuotaUsage): ImapValue[] {
+  const parts: ImapValue[] = [];
+  if (usage.bytesLimit !== undefined) parts.push(atom('STORAGE'), num(Math.ceil(usage.bytes / 1024)), num(Math.ceil(usage.bytesLimit / 1024)));
+  if (usage.messagesLimit !== undefined) parts.push(atom('MESSAGE'), num(usage.messages), num(usage.messagesLimit));
+  return parts;
 }
 
 /** The user's usage, or undefined when no limit applies (no quota root then). */
@@ -29,7 +29,7 @@ async function usageOf(session: SessionContext): Promise<QuotaUsage | undefined>
 }
 
 function writeQuota(session: SessionContext, usage: QuotaUsage): void {
-  session.out.untagged(`QUOTA ${stringValue(QUOTA_ROOT)} (${resources(usage)})`);
+  session.out.untagged([atom('QUOTA'), quoted(QUOTA_ROOT), list(resources(usage))]);
 }
 
 export const getquotaroot = command<MailboxArg>({
@@ -46,7 +46,7 @@ export const getquotaroot = command<MailboxArg>({
     if (!exists) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${mailbox.name}`);
     const usage = await usageOf(session);
     if (usage === undefined) return ok('No quota.');
-    session.out.untagged(`QUOTAROOT ${mailboxName(mailbox.name)} ${stringValue(QUOTA_ROOT)}`);
+    session.out.untagged([atom('QUOTAROOT'), mailboxValue(mailbox.name), quoted(QUOTA_ROOT)]);
     writeQuota(session, usage);
     return ok('Getquotaroot completed.');
   },

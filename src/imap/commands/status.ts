@@ -6,7 +6,8 @@
  */
 import type { MailboxStatus } from '../../store/mailbox/mailbox-store.js';
 import { AUTHENTICATED, ParseError, command, no, ok, type ArgCursor, type SessionContext } from '../command.js';
-import { mailboxName, readMailbox, type MailboxArg } from '../mailbox-name.js';
+import { mailboxValue, readMailbox, type MailboxArg } from '../mailbox-name.js';
+import { atom, list, num } from '../wire/encoder.js';
 
 export const STATUS_ITEMS = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'HIGHESTMODSEQ', 'SIZE', 'APPENDLIMIT'] as const;
 export type StatusItem = (typeof STATUS_ITEMS)[number];
@@ -47,7 +48,7 @@ function value(item: StatusItem, status: MailboxStatus, session: SessionContext)
 /** Writes `* STATUS <name> (<item> <n> ...)`. */
 export function writeStatus(session: SessionContext, name: string, items: readonly StatusItem[], status: MailboxStatus): void {
   if (items.includes('HIGHESTMODSEQ')) session.enable('CONDSTORE');
-  session.out.untagged(`STATUS ${mailboxName(name)} (${items.map((item) => `${item} ${value(item, status, session)}`).join(' ')})`);
+  session.out.untagged([atom('STATUS'), mailboxValue(name), list(items.flatMap((item) => [atom(item), num(value(item, status, session))]))]);
 }
 
 export const status = command<{ mailbox: MailboxArg; items: StatusItem[] }>({

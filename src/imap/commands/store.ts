@@ -11,8 +11,8 @@
  */
 import type { Flag, FlagOp } from '../../store/mailbox/mailbox-store.js';
 import { ParseError, SELECTED, command, ok } from '../command.js';
-import { responseFlags, settableFlag, settableFlagList } from '../flags-arg.js';
-import { flagList } from '../interim/encode.js';
+import { settableFlag, settableFlagList } from '../flags-arg.js';
+import { atom, list, num, type ImapValue } from '../wire/encoder.js';
 import { compressNumbers, type SequenceSet } from '../wire/sequence-set.js';
 
 interface StoreArgs {
@@ -73,9 +73,9 @@ export const store = command<StoreArgs>({
     const out = session.out;
     if (selected.learnKeywords(updated.flatMap((r) => r.flags))) {
       out.untagged(selected.flagsResponse());
-      out.untagged(`OK [${selected.permanentFlags()}] Flags permitted.`);
+      out.status('*', 'OK', 'Flags permitted.', selected.permanentFlags());
     }
-    const lines: string[] = [];
+    const changed: number[] = [];
     for (const r of updated) {
       const known = before.get(r.uid);
       const sameFlags = known !== undefined && known.flags.length === r.flags.length && known.flags.every((f) => r.flags.includes(f));
@@ -83,17 +83,19 @@ export const store = command<StoreArgs>({
       const seq = selected.seqOf(r.uid);
       if (seq === undefined) continue;
       if (silent && !condstore) continue;
-      const items = [...(info.uid ? [`UID ${r.uid}`] : []), ...(condstore ? [`MODSEQ (${r.modseq})`] : [])];
-      if (!silent) {
-        items.push(`FLAGS ${flagList(responseFlags(r.flags, selected.isRecent(r.uid)))}`);
-      }
-      lines.push(`${seq} FETCH (${items.join(' ')})`);
+      changed.push(r.uid);
     }
     selected.recordFlags(updated);
-    for (const line of lines) out.untagged(line);
+    for (const uid of changed) {
+      const items: ImapValue[] = [];
+      if (info.uid) items.push(atom('UID'), num(uid));
+      if (condstore) items.push(atom('MODSEQ'), list([num(selected.modseqOf(uid)!)]));
+      if (!silent) items.push(atom('FLAGS'), selected.flagsValue(uid));
+      out.untagged([num(selected.seqOf(uid)!), atom('FETCH'), list(items)]);
+    }
     if (modified.length > 0) {
-      const numbers = info.uid ? modified : modified.map((uid) => selected.seqOf(uid)!).filter((n) => n !== undefined);
-      return ok('Conditional store failed.', `MODIFIED ${compressNumbers(numbers)}`);
+      const numbers = info.uid ? modified : modified.map((uid) => selected.seqOf(uid)).filter((n) => n !== undefined);
+      return ok('Conditional store failed.', { name: 'MODIFIED', args: compressNumbers(numbers) });
     }
     return ok('Store completed.');
   },
