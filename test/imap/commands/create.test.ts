@@ -84,7 +84,7 @@ describe('CREATE', () => {
     const c = await loggedIn(env);
     await c.run(`
       C: a1 CREATE ${'x'.repeat(1001)}
-      S: a1 NO [CANNOT] Mailbox name is too long
+      S: a1 NO [CANNOT] the mailbox name is longer than 1000 bytes
     `);
   });
 

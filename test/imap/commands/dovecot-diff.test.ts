@@ -128,9 +128,15 @@ const SCRIPT = [
   'd5 LIST "" "*"',
 ];
 
-/** Flags inside FLAGS/PERMANENTFLAGS in one order: SelectedMailbox (the session's file) orders them its own way. */
-function sortFlags(line: string): string {
-  return line.replace(/(FLAGS) \(([^)]*)\)/, (_m, name: string, flags: string) => `${name} (${flags.split(' ').sort().join(' ')})`);
+/**
+ * Keywords in FLAGS/PERMANENTFLAGS in one order: Dovecot keeps them in creation order, SelectedMailbox (the
+ * session's file, not these commands') sorts them.
+ */
+function sortKeywords(line: string): string {
+  return line.replace(/(FLAGS) \(([^)]*)\)/, (_m, name: string, flags: string) => {
+    const all = flags.split(' ');
+    return `${name} (${[...all.filter((f) => f.startsWith('\\')), ...all.filter((f) => !f.startsWith('\\')).sort()].join(' ')})`;
+  });
 }
 
 function normalise(lines: readonly string[]): string[] {
@@ -138,14 +144,12 @@ function normalise(lines: readonly string[]): string[] {
     // RECENT after an expunge is the session's update (Dovecot sends it, SelectedMailbox does not yet).
     .filter((l) => !/^\* \d+ RECENT$/.test(l))
     .map((l) =>
-      sortFlags(
-        l
-          // Dovecot's timing suffix; the free text's final period.
-          .replace(/ \(\d+\.\d+ \+ \d+\.\d+(?: \+ \d+\.\d+)? secs\)/, '')
-          .replace(/\.$/, '')
-          .replace(/(UIDVALIDITY|APPENDUID|COPYUID) \d+/g, '$1 V')
-          .replace(/(HIGHESTMODSEQ|MODSEQ) \(?\d+\)?/g, '$1 M'),
-      ),
+      sortKeywords(l)
+        // Dovecot's timing suffix; the free text's final period.
+        .replace(/ \(\d+\.\d+ \+ \d+\.\d+(?: \+ \d+\.\d+)? secs\)/, '')
+        .replace(/\.$/, '')
+        .replace(/(UIDVALIDITY|APPENDUID|COPYUID) \d+/g, '$1 V')
+        .replace(/(HIGHESTMODSEQ|MODSEQ) \(?\d+\)?/g, '$1 M'),
     );
   const tagged = out.pop()!;
   // Dovecot lists folders in its own order; everything else is compared in order.

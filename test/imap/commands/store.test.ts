@@ -86,8 +86,8 @@ describe('STORE', () => {
     const c = await selected();
     await c.run(`
       C: a1 STORE 1 +FLAGS ($Work Later)
-      S: * FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $Work Later)
-      S: * OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $Work Later \\*)] Flags permitted.
+      S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work Later)
+      S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work Later \\*)] Flags permitted.
       S: * 1 FETCH (FLAGS (\\Recent $Work Later))
       S: a1 OK Store completed.
       C: a2 STORE 2 +FLAGS.SILENT ($Work)
