@@ -5,9 +5,17 @@
  * (the session sent "+" or refused it unread as [TOOBIG]) and `{n+}` (LITERAL+), so its bytes are here
  * exactly as sent, 8-bit and binary included. Messages appended to the selected mailbox are announced
  * by the session's update after the command (EXISTS). MULTIAPPEND (RFC 3502) is not offered.
+ *
+ * A synchronising literal is refused unread (no "+", so the client never sends the message) when the
+ * command is doomed by what came before it: bad syntax (BAD), a name that is not valid mUTF-7 or that the
+ * store would refuse, traversal names included (NO), or a zero-byte message. [TRYCREATE] for a missing
+ * mailbox still comes after the literal: the session's literal hook is synchronous and the store is not.
  */
 import { MailboxError, type Flag, type InternalDate } from '../../store/mailbox/mailbox-store.js';
-import { AUTHENTICATED, command, no, ok } from '../command.js';
+import { checkMailboxName } from '../../store/maildir/mailbox-names.js';
+import { AUTHENTICATED, ParseError, bad, command, no, ok, type Completion } from '../command.js';
+import { ArgCursor } from '../wire/cursor.js';
+import type { LiteralAnnouncement } from '../wire/frame.js';
 import { settableFlagList } from '../flags-arg.js';
 import { readMailbox, type MailboxArg } from '../mailbox-name.js';
 
@@ -18,10 +26,41 @@ interface AppendArgs {
   readonly content: Buffer;
 }
 
+/** Checks the part of an APPEND before a synchronising literal: a Completion refuses the literal unread. */
+function beforeLiteral(announcement: LiteralAnnouncement): Completion | undefined {
+  const args = new ArgCursor(announcement);
+  try {
+    args.sp();
+    // This literal is the mailbox name itself: nothing to judge yet.
+    if (args.atEnd()) return undefined;
+    const mailbox = readMailbox(args);
+    if (mailbox.problem !== undefined) return no(mailbox.problem);
+    const check = checkMailboxName(mailbox.name);
+    if (!check.ok) return no(check.reason, 'CANNOT');
+    args.sp();
+    if (args.peek() === 0x28) {
+      settableFlagList(args);
+      args.sp();
+    }
+    if (args.peek() === 0x22) {
+      args.dateTime();
+      args.sp();
+    }
+    // Something else is announcing this literal: the parse after it will say what.
+    if (!args.atEnd()) return undefined;
+    if (announcement.size === 0) return no("Can't save a zero byte message.");
+    return undefined;
+  } catch (err) {
+    if (err instanceof ParseError) return bad(`Error in IMAP command APPEND: ${err.message}`, err.code);
+    throw err;
+  }
+}
+
 export const append = command<AppendArgs>({
   name: 'APPEND',
   states: AUTHENTICATED,
   expungeSafe: true,
+  literal: (_session, announcement) => beforeLiteral(announcement),
   parse(args) {
     args.sp();
     const mailbox = readMailbox(args);

@@ -99,6 +99,33 @@ describe('APPEND', () => {
     expect((await inbox()).contents).toEqual([]);
   });
 
+  it('a synchronising literal of a doomed APPEND is refused unread (no continuation)', async () => {
+    const c = await loggedIn(env);
+    await c.run(`
+      C: a1 APPEND "../bob/INBOX" {3}
+      S: a1 NO [CANNOT] *
+      C: a2 APPEND "INBOX/../../" (\\Seen) {3}
+      S: a2 NO [CANNOT] *
+      C: a3 APPEND &Jjo {3}
+      S: a3 NO Mailbox name is not valid mUTF-7
+      C: a4 APPEND INBOX (\\Recent) {3}
+      S: a4 BAD Error in IMAP command APPEND: Invalid system flag \\RECENT
+      C: a5 APPEND INBOX "31-Feb-2026 10:00:00 +0000" {3}
+      S: a5 BAD Error in IMAP command APPEND: expected a date-time *
+      C: a6 APPEND INBOX {0}
+      S: a6 NO Can't save a zero byte message.
+      C: a7 NOOP
+      S: a7 OK NOOP completed.
+      C: a8 APPEND {5}
+      S: + Ready for literal data
+      C: INBOX {3}
+      S: + Ready for literal data
+      C: abc
+      S: a8 OK [APPENDUID * 1] Append completed.
+    `);
+    expect((await inbox()).contents.map((b) => b.toString())).toEqual(['abc']);
+  });
+
   it('a literal over the limit is refused [TOOBIG] before it is sent; LITERAL+ over it is read and dropped', async () => {
     const c = await loggedIn(env);
     await c.run(`
