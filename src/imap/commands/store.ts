@@ -6,7 +6,7 @@
  * The untagged FETCH responses are Dovecot's: one per message whose flags changed (none for a message the
  * command did not change), `(FLAGS (...))`, with `UID n` first for UID STORE and `MODSEQ (n)` before FLAGS
  * once CONDSTORE is on; with .SILENT, nothing — or only `(MODSEQ (n))` once CONDSTORE is on (RFC 7162
- * §3.1.3). A keyword the mailbox never had is announced first with FLAGS and PERMANENTFLAGS. A read-only
+ * §3.1.3) — unless the result shows a change someone else made meanwhile, which is told (RFC 3501 §6.4.6). A keyword the mailbox never had is announced first with FLAGS and PERMANENTFLAGS. A read-only
  * mailbox answers OK "Store ignored" as Dovecot does. \Recent can't be stored (BAD).
  */
 import type { Flag, FlagOp } from '../../store/mailbox/mailbox-store.js';
@@ -23,6 +23,17 @@ interface StoreArgs {
 }
 
 const ITEM = /^([+-]?)FLAGS(\.SILENT)?$/;
+
+function sameSet(a: readonly Flag[], b: readonly Flag[]): boolean {
+  return a.length === b.length && a.every((f) => b.includes(f));
+}
+
+/** The flags `op` alone makes of `flags`. */
+function applyOp(flags: readonly Flag[], op: FlagOp): Flag[] {
+  if (op.mode === 'replace') return [...op.flags];
+  if (op.mode === 'remove') return flags.filter((f) => !op.flags.includes(f));
+  return [...flags, ...op.flags.filter((f) => !flags.includes(f))];
+}
 
 export const store = command<StoreArgs>({
   name: 'STORE',
@@ -75,22 +86,22 @@ export const store = command<StoreArgs>({
       out.untagged(selected.flagsResponse());
       out.status('*', 'OK', 'Flags permitted.', selected.permanentFlags());
     }
-    const changed: number[] = [];
+    const changed: { uid: number; flags: boolean }[] = [];
     for (const r of updated) {
       const known = before.get(r.uid);
-      const sameFlags = known !== undefined && known.flags.length === r.flags.length && known.flags.every((f) => r.flags.includes(f));
-      if (sameFlags && known.modseq === r.modseq) continue;
-      const seq = selected.seqOf(r.uid);
-      if (seq === undefined) continue;
-      if (silent && !condstore) continue;
-      changed.push(r.uid);
+      if (known === undefined || selected.seqOf(r.uid) === undefined) continue;
+      if (sameSet(known.flags, r.flags) && known.modseq === r.modseq) continue;
+      // RFC 3501 §6.4.6: even with .SILENT, flags someone else changed meanwhile are told.
+      const external = !sameSet(applyOp(known.flags, op), r.flags);
+      if (silent && !condstore && !external) continue;
+      changed.push({ uid: r.uid, flags: !silent || external });
     }
     selected.recordFlags(updated);
-    for (const uid of changed) {
+    for (const { uid, flags } of changed) {
       const items: ImapValue[] = [];
       if (info.uid) items.push(atom('UID'), num(uid));
       if (condstore) items.push(atom('MODSEQ'), list([num(selected.modseqOf(uid)!)]));
-      if (!silent) items.push(atom('FLAGS'), selected.flagsValue(uid));
+      if (flags) items.push(atom('FLAGS'), selected.flagsValue(uid));
       out.untagged([num(selected.seqOf(uid)!), atom('FETCH'), list(items)]);
     }
     if (modified.length > 0) {

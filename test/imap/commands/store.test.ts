@@ -70,6 +70,18 @@ describe('STORE', () => {
     expect((await other.snapshot()).records[0]!.flags).toEqual(['\\Deleted']);
   });
 
+  it('.SILENT still tells flags another session changed meanwhile', async () => {
+    const c = await selected();
+    await other.setFlags([1], { mode: 'add', flags: ['\\Answered'] });
+    await c.run(`
+      C: a1 STORE 1:2 +FLAGS.SILENT (\\Seen)
+      S: * 1 FETCH (FLAGS (\\Answered \\Seen \\Recent))
+      S: a1 OK Store completed.
+      C: a2 NOOP
+      S: a2 OK NOOP completed.
+    `);
+  });
+
   it('UID STORE puts UID first and skips UIDs that are not there', async () => {
     const c = await selected();
     await c.run(`
