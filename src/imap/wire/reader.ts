@@ -1,9 +1,10 @@
 /**
  * The IMAP command reader: bytes in (in whatever chunks the socket delivers), events out — complete
  * commands as frames, announcements of synchronising literals, and errors. Push-based and independent of
- * sockets: `feed(chunk)` returns the events that chunk completed; while a `{n}` literal waits for the
- * session's decision the reader stops and keeps the rest of the input (the caller pauses the socket), and
- * `accept()` / `refuse()` go on from there. The same input gives the same events however it is chunked.
+ * sockets: `feed(chunk)` returns the events that chunk completed (or, pull mode, `push(chunk)` then
+ * `next()` one event at a time); while a `{n}` literal waits for the session's decision the reader stops
+ * and keeps the rest of the input (the caller pauses the socket), and `accept()` / `refuse()` go on from
+ * there. The same input gives the same events however it is chunked.
  *
  * Hand-written rather than reused: imapflow's parser is the client side of the protocol (it recognises only
  * `{n}`, so no LITERAL+; it buffers each literal whole; it cannot answer a literal before its bytes arrive,
@@ -18,8 +19,9 @@
  * - a line without its literals longer than `maxLineLength` → 'line-too-long', the rest of the line is
  *   skipped and the reader resynchronises at the next line end (only a short tail is kept, to notice a
  *   literal marker ending the line, whose bytes must not be read as commands);
- * - `{n}` over `maxLiteralSize` (or a command over `maxCommandSize` in all) → 'literal-too-big' with
- *   [TOOBIG] without pausing: the client waits for a "+" that never comes, so its bytes are never sent;
+ * - `{n}` over `maxLiteralSize` → 'literal-too-big' (a command over `maxCommandSize` in all:
+ *   'command-too-big'), both with [TOOBIG], without pausing: the client waits for a "+" that never comes,
+ *   so its bytes are never sent;
  * - `{n+}` over the limit → its bytes are read and dropped up to `maxDiscardSize`, then 'literal-too-big'
  *   once the command ends; past `maxDiscardSize` → 'literal-overflow', fatal (BYE and close), as RFC 7888
  *   §4 allows.
