@@ -126,7 +126,9 @@ function encodeString(out: Pieces, value: string | Buffer, kind: 'string' | 'quo
 function encodeInto(out: Pieces, v: ImapValue): void {
   switch (v.kind) {
     case 'atom':
-      out.add(v.value);
+      // Atoms are ASCII; anything else is at least not mangled by the latin1 text run.
+      if (isAscii(v.value)) out.add(v.value);
+      else out.bytes(Buffer.from(v.value, 'utf8'));
       return;
     case 'number':
       // A negative or fractional number would be a protocol error the client cannot recover from.
