@@ -2,9 +2,8 @@
  * The wire codec's "as Dovecot does" choices, checked against the real Dovecot 2.3 (its imap binary in
  * preauth mode, commands on stdin, one process per command so that its parallel command execution cannot
  * reorder answers): the quoted-or-literal choice for strings (ENVELOPE subjects) and mailbox names (LIST),
- * sequence-set resolution
- * (FETCH strict, SEARCH lenient, UIDs, `*` in an empty mailbox), mailbox names refused as not valid mUTF-7
- * (NO), and which bad lines are answered untagged.
+ * sequence-set resolution (FETCH strict, SEARCH lenient, UIDs, `*` in an empty mailbox), mailbox names
+ * refused as not valid mUTF-7 (NO), and which bad lines are answered untagged.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { access, mkdir, writeFile } from 'node:fs/promises';
