@@ -1,8 +1,8 @@
 /**
  * Mailbox names as the mailbox commands read and write them. Reading: an astring decoded from modified
  * UTF-7 (RFC 3501 §5.1.3) with INBOX made canonical; a name that is not valid mUTF-7 is still a
- * syntactically correct astring, so it is answered NO (as Dovecot does), not BAD — hence the `problem`
- * field instead of the cursor's ParseError (whose NO status the session does not use yet). Writing: mUTF-7,
+ * syntactically correct astring, so it is answered NO with Dovecot's exact text, not BAD — hence the
+ * `problem` field, which also lets a command refuse before touching the store. Writing: mUTF-7,
  * then an atom when it can be one, else a quoted string, which is Dovecot's choice in LIST, LSUB and
  * STATUS responses. The store refuses traversal names ('..', '.', empty levels) itself; nothing here
  * builds paths.
