@@ -1,0 +1,256 @@
+/**
+ * A user's folders on disk: listing, creating, deleting and renaming Maildir++ folder directories, the
+ * `subscriptions` file, APPEND (written as delivery writes, then dated with utimes and moved to cur/ with
+ * its flags), quota and the POP3 maildrop lock. Folders made or removed by hand or by another process are
+ * seen at the next list/open: the directories are the truth, the index rows follow them.
+ */
+import { randomBytes } from 'node:crypto';
+import { rename, rm, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { isRealDirectory, fsyncDir } from '../maildir/safe-fs.js';
+import { writeToMaildir } from '../maildir/maildir-writer.js';
+import { announce, mailboxKey } from './change-hub.js';
+import { folderDir, INBOX, listFolderDirs, makeFolderDir, validName } from './folder-dirs.js';
+import { dropMailboxRow, messagePath, syncMailbox } from './index-sync.js';
+import { addKeywords, readKeywords } from './keywords-io.js';
+import { MaildirMailbox } from './maildir-mailbox.js';
+import {
+  MailboxError,
+  SPECIAL_FOLDERS,
+  type AppendInput,
+  type Mailbox,
+  type MailboxInfo,
+  type MailboxStatus,
+  type QuotaUsage,
+  type SpecialUse,
+  type UserMailboxes,
+} from './mailbox-store.js';
+import { crlfSize } from './memory.js';
+import { curFileName, keywordList, toIndexFlags } from './message-flags.js';
+import { checkQuota, hasLimits, usageWithLimits } from './quota.js';
+import { readSubscriptions, setSubscribed } from './subscriptions-io.js';
+import { currentUsage, indexWritten, requireRow, statusOf, writtenFile, type UserContext } from './user-context.js';
+
+const SPECIAL_USE = new Map<string, SpecialUse>(SPECIAL_FOLDERS.map(([name, use]) => [name, use]));
+
+function byName(a: string, b: string): number {
+  return a === INBOX ? -1 : b === INBOX ? 1 : a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The first time a user is seen (no mark in the index): INBOX and the special-use folders, all subscribed,
+ * as Dovecot's `auto = subscribe`. A folder the user deletes later is not made again.
+ */
+export async function initUser(ctx: UserContext): Promise<void> {
+  const { db, root } = ctx.state;
+  if (db.meta('special_folders') !== undefined) return;
+  await requireRow(ctx, INBOX);
+  for (const [name] of SPECIAL_FOLDERS) {
+    await makeFolderDir(root, name);
+    await requireRow(ctx, name);
+  }
+  await setSubscribed(root, [INBOX, ...SPECIAL_FOLDERS.map(([name]) => name)], true);
+  db.setMeta.run('special_folders', 'made');
+}
+
+export class MaildirUser implements UserMailboxes {
+  private readonly handles = new Set<MaildirMailbox>();
+  private released = false;
+
+  constructor(
+    private readonly ctx: UserContext,
+    readonly user: string,
+    private readonly onRelease: () => void,
+  ) {}
+
+  private get root(): string {
+    return this.ctx.state.root;
+  }
+
+  private exclusive<T>(step: () => Promise<T>): Promise<T> {
+    if (this.released) return Promise.reject(new MailboxError('CANNOT', 'User handle is released'));
+    return this.ctx.state.exclusive(step);
+  }
+
+  list(): Promise<readonly MailboxInfo[]> {
+    return this.exclusive(async () => {
+      const onDisk = new Set([INBOX, ...(await listFolderDirs(this.root))]);
+      // Rows of folders removed by hand go with them.
+      for (const row of this.ctx.state.db.mailboxes.all()) if (!onDisk.has(row.name)) dropMailboxRow(this.ctx.state.db, row.id);
+      const names = new Set(onDisk);
+      // Parents that have no directory of their own are listed as \Noselect, as Dovecot lists them on Maildir++.
+      for (const name of onDisk) {
+        const parts = name.split('/');
+        for (let i = 1; i < parts.length; i++) names.add(parts.slice(0, i).join('/'));
+      }
+      const subscribed = await readSubscriptions(this.root);
+      const sorted = [...names].sort(byName);
+      return sorted.map((name) => {
+        const use = SPECIAL_USE.get(name);
+        return {
+          name,
+          subscribed: subscribed.has(name),
+          hasChildren: sorted.some((other) => other.startsWith(name + '/')),
+          selectable: onDisk.has(name),
+          ...(use === undefined ? {} : { specialUse: use }),
+        };
+      });
+    });
+  }
+
+  create(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      const canonical = validName(name);
+      if (canonical === INBOX || !(await makeFolderDir(this.root, canonical))) throw new MailboxError('ALREADYEXISTS', 'Mailbox already exists');
+      // A row left from a folder of that name removed by hand is not this folder.
+      const stale = this.ctx.state.db.mailboxByName.get(canonical);
+      if (stale !== undefined) dropMailboxRow(this.ctx.state.db, stale.id);
+      await requireRow(this.ctx, canonical);
+    });
+  }
+
+  delete(name: string): Promise<void> {
+    return this.exclusive(async () => {
+      const canonical = validName(name);
+      if (canonical === INBOX) throw new MailboxError('CANNOT', 'INBOX can not be deleted');
+      const dir = folderDir(this.root, canonical);
+      if (!(await isRealDirectory(dir))) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${canonical}`);
+      // Out of the folder namespace in one rename (a name starting '..' is never a folder), then removed.
+      const trash = join(this.root, `..mailgate-deleted-${randomBytes(6).toString('hex')}`);
+      await rename(dir, trash);
+      await fsyncDir(this.root);
+      const row = this.ctx.state.db.mailboxByName.get(canonical);
+      if (row !== undefined) {
+        dropMailboxRow(this.ctx.state.db, row.id);
+        announce(mailboxKey(this.root, row.id));
+      }
+      await rm(trash, { recursive: true, force: true });
+    });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.exclusive(async () => {
+      const source = validName(from);
+      const target = validName(to);
+      const sourceDir = folderDir(this.root, source);
+      if (source !== INBOX && !(await isRealDirectory(sourceDir))) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${source}`);
+      const existing = await listFolderDirs(this.root);
+      if (target === INBOX || existing.includes(target) || target.startsWith(source + '/')) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
+      if (source === INBOX) return this.renameInbox(target);
+      const moving = existing.filter((n) => n === source || n.startsWith(source + '/'));
+      for (const n of moving) if (existing.includes(target + n.slice(source.length))) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
+      const { db } = this.ctx.state;
+      for (const n of moving) {
+        const renamed = target + n.slice(source.length);
+        await rename(folderDir(this.root, n), folderDir(this.root, renamed));
+        const row = db.mailboxByName.get(n);
+        if (row !== undefined) db.write(() => db.renameMailbox.run(renamed, row.id));
+      }
+      await fsyncDir(this.root);
+      const subscribed = await readSubscriptions(this.root);
+      const was = moving.filter((n) => subscribed.has(n));
+      if (was.length > 0) {
+        await setSubscribed(this.root, was, false);
+        await setSubscribed(
+          this.root,
+          was.map((n) => target + n.slice(source.length)),
+          true,
+        );
+      }
+    });
+  }
+
+  /** RFC 3501 §6.3.5: INBOX's messages move to a new folder of that name; INBOX stays, empty. */
+  private async renameInbox(target: string): Promise<void> {
+    await makeFolderDir(this.root, target);
+    const stale = this.ctx.state.db.mailboxByName.get(target);
+    if (stale !== undefined) dropMailboxRow(this.ctx.state.db, stale.id);
+    await requireRow(this.ctx, target);
+    const inbox = await requireRow(this.ctx, INBOX);
+    const handle = new MaildirMailbox(this.ctx, inbox.id, INBOX, false, inbox.uidvalidity, () => undefined);
+    try {
+      await handle.transferHeld(this.ctx.state.db.uidsOf.all(inbox.id), target, true);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  subscribe(name: string, subscribed: boolean): Promise<void> {
+    return this.exclusive(async () => {
+      // RFC 3501 §6.3.6: a name that does not exist may be subscribed (Dovecot allows it).
+      await setSubscribed(this.root, [validName(name)], subscribed);
+    });
+  }
+
+  status(name: string): Promise<MailboxStatus> {
+    return this.exclusive(async () => {
+      const row = await requireRow(this.ctx, validName(name));
+      if (await syncMailbox(this.ctx.state.db, this.root, row, { toCur: false })) announce(mailboxKey(this.root, row.id));
+      return statusOf(this.ctx, this.ctx.state.db.mailboxById.get(row.id) ?? row);
+    });
+  }
+
+  append(name: string, input: AppendInput): Promise<{ readonly uidValidity: number; readonly uid: number }> {
+    return this.exclusive(async () => {
+      const row = await requireRow(this.ctx, validName(name));
+      const limit = this.ctx.settings.appendLimit;
+      if (limit !== undefined && limit > 0 && input.content.length > limit) throw new MailboxError('TOOBIG', `Message is larger than the ${limit}-byte limit`);
+      if (hasLimits(this.ctx.settings.limits)) checkQuota(await currentUsage(this.ctx), this.ctx.settings.limits, crlfSize(input.content), 1);
+      const dir = folderDir(this.root, row.name);
+      const flags = toIndexFlags(input.flags ?? []);
+      const letters = flags.keywords === '' ? await readKeywords(dir) : await addKeywords(dir, keywordList(flags.keywords));
+      const written = await writeToMaildir(dir, Readable.from([input.content]), { hostname: this.ctx.settings.hostname });
+      const { base } = writtenFile(written.path);
+      const ms = input.internalDate?.ms ?? Date.now();
+      const fname = curFileName(base, flags.bits, flags.keywords, letters);
+      try {
+        await utimes(written.path, new Date(ms), new Date(ms));
+        await rename(written.path, messagePath(dir, false, fname));
+        await fsyncDir(join(dir, 'cur'));
+      } catch (err) {
+        await unlink(written.path).catch(() => undefined);
+        throw err;
+      }
+      const tz = input.internalDate?.tzMinutes ?? -new Date(ms).getTimezoneOffset();
+      const [uid] = await indexWritten(this.ctx, row, [
+        { base, fname, inNew: false, bits: flags.bits, keywords: flags.keywords, vsize: written.vsize, size: written.size, idate: ms, itz: tz },
+      ]);
+      return { uidValidity: row.uidvalidity, uid: uid as number };
+    });
+  }
+
+  open(name: string, mode: 'read-write' | 'read-only'): Promise<Mailbox> {
+    return this.exclusive(async () => {
+      const row = await requireRow(this.ctx, validName(name));
+      const handle: MaildirMailbox = new MaildirMailbox(this.ctx, row.id, row.name, mode === 'read-only', row.uidvalidity, () => this.handles.delete(handle));
+      this.handles.add(handle);
+      return handle;
+    });
+  }
+
+  quota(): Promise<QuotaUsage> {
+    return this.exclusive(async () => usageWithLimits(await currentUsage(this.ctx), this.ctx.settings.limits));
+  }
+
+  lockMaildrop(holder: string): Promise<{ release(): Promise<void> } | undefined> {
+    const state = this.ctx.state;
+    if (state.maildropHolder !== undefined) return Promise.resolve(undefined);
+    state.maildropHolder = holder;
+    let released = false;
+    return Promise.resolve({
+      release: () => {
+        if (!released && state.maildropHolder === holder) state.maildropHolder = undefined;
+        released = true;
+        return Promise.resolve();
+      },
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    for (const handle of [...this.handles]) await handle.close();
+    this.released = true;
+    this.onRelease();
+  }
+}
