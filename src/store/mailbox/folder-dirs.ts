@@ -1,18 +1,11 @@
 /**
- * Mailbox name ↔ Maildir++ directory, as Dovecot with `separator = /`, `listescape` and LAYOUT=maildir++
- * lays them out: INBOX is the Maildir itself, every other folder a direct child `.A.B` whose components are
- * modified UTF-7 then listescaped (`.` → `\2e`, so no component can hold the separator or be '.'/'..').
- * Every path is built from a validated name and checked to be a direct child of the root; a directory found
- * on disk is a folder only when it is a real directory (a symlink never is) and its name decodes to a valid
- * mailbox name. (A stand-in for the file layer's maildir-folders.ts, which was not on i11-maildir yet.)
+ * The file layer's folder operations (store/maildir/maildir-folders.ts: Maildir++ directories named from
+ * validated names, direct children of the root, symlinks never folders) with its refusals turned into the
+ * contract's MailboxError, and names checked by the contract's rules first so both stores word a refusal
+ * the same.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { decodeFolderMutf7, encodeFolderMutf7 } from '../maildir/folder-mutf7.js';
-import { escapeListComponent, unescapeListComponent } from '../maildir/listescape.js';
 import { checkMailboxName } from '../maildir/mailbox-names.js';
-import { fsyncDir, isDirectChild } from '../maildir/safe-fs.js';
+import { FolderError, createFolder, deleteFolder, folderPath, listFolders, renameFolder } from '../maildir/maildir-folders.js';
 import { MailboxError } from './mailbox-store.js';
 import { mailboxNameProblem } from './name-rules.js';
 
@@ -27,68 +20,42 @@ export function validName(name: string): string {
   return check.name;
 }
 
-/** The directory of a canonical name: the root for INBOX, else `<root>/.<escaped components>`. */
+async function mapped<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof FolderError) throw new MailboxError(err.code, err.message);
+    throw err;
+  }
+}
+
+function mappedSync<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof FolderError) throw new MailboxError(err.code, err.message);
+    throw err;
+  }
+}
+
+/** The directory of a canonical name: the root for INBOX, else its Maildir++ directory. */
 export function folderDir(root: string, name: string): string {
-  if (name === INBOX) return root;
-  const dir = join(root, '.' + name.split('/').map((c) => escapeListComponent(encodeFolderMutf7(c))).join('.'));
-  if (!isDirectChild(root, dir)) throw new MailboxError('CANNOT', 'Mailbox name does not make a folder directory');
-  return dir;
+  return mappedSync(() => folderPath(root, name));
 }
 
-/** The mailbox name of a root entry (".Sent", ".a\2eb.c"), or undefined when it is not a folder's name. */
-export function folderNameOf(entry: string): string | undefined {
-  if (!entry.startsWith('.') || entry === '.' || entry === '..') return undefined;
-  try {
-    const name = entry
-      .slice(1)
-      .split('.')
-      .map((c) => decodeFolderMutf7(unescapeListComponent(c)))
-      .join('/');
-    const check = checkMailboxName(name);
-    // Only the canonical spelling is a folder: ".inbox" and ".INBOX" must not both be INBOX's children.
-    return check.ok && check.name === name && name !== INBOX && folderDirName(name) === entry ? name : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function folderDirName(name: string): string {
-  return '.' + name.split('/').map((c) => escapeListComponent(encodeFolderMutf7(c))).join('.');
-}
-
-/** The folders on disk (INBOX not included): real directories only, symlinks and odd names skipped. */
+/** The folders on disk (INBOX not included). */
 export async function listFolderDirs(root: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const names: string[] = [];
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const name = folderNameOf(entry.name);
-    if (name !== undefined) names.push(name);
-  }
-  return names;
+  return (await listFolders(root)).map((f) => f.name);
 }
 
-/**
- * Makes a folder's directory with cur/ new/ tmp/ and Dovecot's `maildirfolder` marker, durably. False
- * when the directory was already there.
- */
-export async function makeFolderDir(root: string, name: string): Promise<boolean> {
-  const dir = folderDir(root, name);
-  try {
-    await mkdir(dir, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(dir, sub), { mode: 0o700 });
-  await (await open(join(dir, 'maildirfolder'), constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)).close();
-  await fsyncDir(dir);
-  await fsyncDir(root);
-  return true;
+export function makeFolderDir(root: string, name: string): Promise<string> {
+  return mapped(() => createFolder(root, name));
+}
+
+export function renameFolderDirs(root: string, from: string, to: string): Promise<Array<readonly [string, string]>> {
+  return mapped(() => renameFolder(root, from, to));
+}
+
+export function deleteFolderDir(root: string, name: string): Promise<void> {
+  return mapped(() => deleteFolder(root, name));
 }

@@ -10,16 +10,17 @@
  * back. File operations come first, the index commit second: a crash in between is repaired by the next
  * sync (the file wins).
  */
-import { readdir, rename, stat } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMaildirInfo, splitMaildirFileName, maildirNameSizes } from '../maildir/maildir-info.js';
-import { isRealDirectory, openMessageFile } from '../maildir/safe-fs.js';
+import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
+import { dirState, measureMessageFile, scanMaildir, type DirState } from '../maildir/maildir-scan.js';
+import { isRealDirectory } from '../maildir/safe-fs.js';
+import { UidlistError, appendToUidlist, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
-import { readKeywords } from './keywords-io.js';
+import { readLetters } from './keywords-io.js';
 import { curFileName, flagsOfFileName, keywordList, mergeKeywords } from './message-flags.js';
-import { appendUidlist, newGuid, readUidlist, writeUidlist } from './uidlist-io.js';
 
 /** A message about to get a UID. */
 export interface NewMessage {
@@ -37,7 +38,6 @@ export interface NewMessage {
   readonly meta?: readonly (readonly [string, string])[];
 }
 
-const DIRTY_MS = 2000;
 
 export function messagePath(dir: string, inNew: boolean | number, fname: string): string {
   return join(dir, inNew ? 'new' : 'cur', fname);
@@ -69,24 +69,45 @@ export async function ensureMailboxRow(db: IndexDb, root: string, name: string):
   }
   const existing = db.mailboxByName.get(name);
   if (existing !== undefined) return existing;
-  const uidlist = await readUidlist(dir);
-  let made: MailboxRow | undefined;
+  const uidlist = await readUidlistOrNothing(dir);
   let fresh: number | undefined;
   db.write(() => {
     if (db.mailboxByName.get(name) !== undefined) return;
     const modseq = Date.now() * 1000;
     if (uidlist !== undefined) {
-      noteUidValidity(db, uidlist.uidValidity);
+      noteUidValidity(db, uidlist.header.uidValidity);
       // Messages the uidlist already lists were seen by someone: not \Recent again.
-      db.insertMailbox.run(name, uidlist.uidValidity, uidlist.nextUid, modseq, uidlist.nextUid);
+      db.insertMailbox.run(name, uidlist.header.uidValidity, uidlist.nextUid, modseq, uidlist.nextUid);
     } else {
       fresh = newUidValidity(db);
       db.insertMailbox.run(name, fresh, 1, modseq, 1);
     }
   });
-  made = db.mailboxByName.get(name);
-  if (fresh !== undefined) await writeUidlist(dir, fresh, 1, newGuid(), []);
+  const made = db.mailboxByName.get(name);
+  if (fresh !== undefined) await rewriteUidlist(dir, fresh, 1, []);
   return made;
+}
+
+/** A broken uidlist counts as none (Dovecot too rewrites it). */
+async function readUidlistOrNothing(dir: string): Promise<Uidlist | undefined> {
+  try {
+    return await readUidlist(dir);
+  } catch (err) {
+    if (err instanceof UidlistError) return undefined;
+    throw err;
+  }
+}
+
+async function rewriteUidlist(dir: string, uidValidity: number, nextUid: number, records: readonly (readonly [number, string])[]): Promise<void> {
+  const lock = await lockUidlist(dir);
+  try {
+    await lock.rewrite({
+      header: { uidValidity, nextUid, guid: newMailboxGuid(), extra: [] },
+      records: records.map(([uid, base]) => ({ uid, base, extensions: [] })),
+    });
+  } finally {
+    await lock.release();
+  }
 }
 
 export function dropMailboxRow(db: IndexDb, id: number): void {
@@ -136,13 +157,29 @@ export interface InsertedUids {
   readonly fresh: readonly boolean[];
 }
 
-/** Records the UIDs just given out in the folder's uidlist. */
-export async function recordUids(dir: string, uidValidity: number, inserted: InsertedUids, messages: readonly NewMessage[]): Promise<void> {
-  const lines: (readonly [number, string])[] = [];
+/**
+ * Records the UIDs just given out in the folder's uidlist (appended); a uidlist removed meanwhile is
+ * written again whole from the index.
+ */
+export async function recordUids(db: IndexDb, mailboxId: number, dir: string, inserted: InsertedUids, messages: readonly NewMessage[]): Promise<void> {
+  const records: { uid: number; base: string; extensions: string[] }[] = [];
   inserted.uids.forEach((uid, i) => {
-    if (inserted.fresh[i] === true) lines.push([uid, (messages[i] as NewMessage).base]);
+    if (inserted.fresh[i] === true) records.push({ uid, base: (messages[i] as NewMessage).base, extensions: [] });
   });
-  await appendUidlist(dir, uidValidity, lines);
+  if (records.length === 0) return;
+  try {
+    await appendToUidlist(dir, records);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const row = db.mailboxById.get(mailboxId);
+    if (row === undefined) return;
+    await rewriteUidlist(
+      dir,
+      row.uidvalidity,
+      row.uidnext,
+      db.messages.all(mailboxId).map((m) => [m.uid, m.base] as const),
+    );
+  }
 }
 
 /** Arrival order of Maildir names: `<secs>.M<usecs>` numerically when both have it, else by name. */
@@ -156,51 +193,9 @@ export function compareMaildirNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function listMessages(dir: string, sub: 'new' | 'cur'): Promise<string[]> {
-  try {
-    const entries = await readdir(join(dir, sub), { withFileTypes: true });
-    const out: string[] = [];
-    // Symlinks, directories, FIFOs and dot files are never messages.
-    for (const e of entries) if (e.isFile() && !e.name.startsWith('.')) out.push(e.name);
-    return out;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
-async function mtimeOf(path: string): Promise<bigint | undefined> {
-  try {
-    return (await stat(path, { bigint: true })).mtimeNs;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Size on disk and with CRLF line ends of a file whose name does not say: read once (O_NOFOLLOW). */
-async function measure(path: string): Promise<{ size: number; vsize: number; mtimeMs: number } | undefined> {
-  const opened = await openMessageFile(path);
-  if (opened === undefined) return undefined;
-  try {
-    let size = 0;
-    let bareLf = 0;
-    let prev = -1;
-    const buf = Buffer.allocUnsafe(65536);
-    for (;;) {
-      const { bytesRead } = await opened.handle.read(buf, 0, buf.length, size);
-      if (bytesRead === 0) break;
-      for (let i = buf.indexOf(10, 0); i !== -1 && i < bytesRead; i = buf.indexOf(10, i + 1)) {
-        const before = i === 0 ? prev : buf[i - 1];
-        if (before !== 13) bareLf++;
-      }
-      prev = buf[bytesRead - 1] as number;
-      size += bytesRead;
-    }
-    return { size, vsize: size + bareLf, mtimeMs: opened.stat.mtimeMs };
-  } finally {
-    await opened.handle.close();
-  }
+/** A directory's state as the index keeps it: the mtime, marked when it was dirty (so never "unchanged"). */
+function stamp(state: DirState | undefined): string | null {
+  return state === undefined ? null : `${state.mtimeNs}${state.dirty ? '*' : ''}`;
 }
 
 export interface SyncOptions {
@@ -214,23 +209,23 @@ export interface SyncOptions {
 export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, options: SyncOptions): Promise<boolean> {
   const dir = folderDir(root, row.name);
   const scannedAt = Date.now();
-  const [newM, curM] = await Promise.all([mtimeOf(join(dir, 'new')), mtimeOf(join(dir, 'cur'))]);
-  const newS = newM === undefined ? null : String(newM);
-  const curS = curM === undefined ? null : String(curM);
-  const latestMs = Number((newM ?? 0n) > (curM ?? 0n) ? (newM ?? 0n) : (curM ?? 0n)) / 1e6;
-  const unchanged =
-    options.force !== true && row.scanned_at !== null && newS === row.new_mtime && curS === row.cur_mtime && row.scanned_at - latestMs > DIRTY_MS;
+  const [newState, curState] = await Promise.all([dirState(dir, 'new', scannedAt), dirState(dir, 'cur', scannedAt)]);
+  const newS = stamp(newState);
+  const curS = stamp(curState);
+  const unchanged = options.force !== true && row.scanned_at !== null && newS === row.new_mtime && curS === row.cur_mtime;
   if (unchanged && !(options.toCur && (db.inNewCount.get(row.id)?.n ?? 0) > 0)) return false;
 
   const firstScan = row.scanned_at === null;
-  const [inNew, inCur] = await Promise.all([listMessages(dir, 'new'), listMessages(dir, 'cur')]);
-  const disk = new Map<string, { fname: string; inNew: boolean }>();
-  for (const fname of inNew) disk.set(splitMaildirFileName(fname).base, { fname, inNew: true });
-  // A base in both (a crash between a copy and an unlink elsewhere): cur/ wins, it has the flags.
-  for (const fname of inCur) disk.set(splitMaildirFileName(fname).base, { fname, inNew: false });
+  const scan = await scanMaildir(dir, { nowMs: scannedAt });
+  const disk = new Map<string, { fname: string; inNew: boolean; size: number | undefined; vsize: number | undefined }>();
+  // A base in both new/ and cur/ (another process moving it during the scan): cur/ wins, it has the flags.
+  for (const e of scan.entries) {
+    if (e.dir === 'new' && disk.has(e.base)) continue;
+    disk.set(e.base, { fname: e.fileName, inNew: e.dir === 'new', size: e.size, vsize: e.vsize });
+  }
 
   let letters: string[] | undefined;
-  const lettersOf = async (): Promise<string[]> => (letters ??= await readKeywords(dir));
+  const lettersOf = async (): Promise<string[]> => (letters ??= await readLetters(dir));
 
   const expunged: number[] = [];
   const relocated: [uid: number, fname: string, inNew: boolean][] = [];
@@ -256,12 +251,11 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   }
 
   // Files the index does not know, in arrival order; UIDs from the uidlist on a folder's first scan.
-  const adopt = firstScan ? (await readUidlist(dir))?.uids : undefined;
+  const adopt = firstScan ? new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const)) : undefined;
   const fresh = [...disk].sort((a, b) => compareMaildirNames(a[0], b[0]));
-  const measured = await inBatches(fresh, async ([, { fname, inNew: isNew }]) => {
-    const named = maildirNameSizes(fname);
-    if (named.size !== undefined && named.vsize !== undefined) return { size: named.size, vsize: named.vsize, mtimeMs: null };
-    return measure(messagePath(dir, isNew, fname));
+  const measured = await inBatches(fresh, async ([, found]) => {
+    if (found.size !== undefined && found.vsize !== undefined) return { size: found.size, vsize: found.vsize };
+    return measureMessageFile(messagePath(dir, found.inNew, found.fname));
   });
   const added: NewMessage[] = [];
   for (let i = 0; i < fresh.length; i++) {
@@ -278,7 +272,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
       keywords: [...new Set(flags.named)].sort().join(' '),
       vsize: sizes.vsize,
       size: sizes.size,
-      idate: sizes.mtimeMs === null ? null : Math.floor(sizes.mtimeMs),
+      idate: null,
       itz: null,
       ...(uid === undefined ? {} : { uid }),
     });
@@ -321,7 +315,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     db.setMailboxScan.run(newS, curS, scannedAt, row.id);
   });
   if (added.length > 0) {
-    await recordUids(dir, row.uidvalidity, insertMessages(db, row.id, added), added);
+    await recordUids(db, row.id, dir, insertMessages(db, row.id, added), added);
   }
   return true;
 }

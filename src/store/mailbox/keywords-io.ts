@@ -1,53 +1,31 @@
 /**
- * Dovecot's `dovecot-keywords` in a folder: `<index> <keyword>` lines; index 0–25 is the letter a–z in a
- * file name's `:2,` part. Keywords past the 26th live only in the index (Dovecot does the same with its
- * own index). (A stand-in for the file layer's keywords-file.ts, which was not on i11-maildir yet.)
+ * A folder's keyword letters as the store uses them: an array index → keyword ('' for a free letter),
+ * over the file layer's dovecot-keywords table (store/maildir/keywords-file.ts). Keywords past the 26th
+ * live only in the index, as Dovecot keeps them in its own.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { acquireDotlock } from '../maildir/dotlock.js';
+import { readKeywords, withKeyword, writeKeywords, type KeywordTable } from '../maildir/keywords-file.js';
 
-export const KEYWORDS_FILE = 'dovecot-keywords';
-export const MAX_KEYWORD_LETTERS = 26;
-
-/** Index → keyword ('' for a gap); [] when the file is missing. */
-export async function readKeywords(dir: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, KEYWORDS_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+function lettersOf(table: KeywordTable): string[] {
   const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\d+) (\S+)$/.exec(line);
-    if (m === null) continue;
-    const index = Number(m[1]);
-    if (index >= MAX_KEYWORD_LETTERS) continue;
+  for (const [index, keyword] of table) {
     while (out.length < index) out.push('');
-    out[index] = m[2] as string;
+    out[index] = keyword;
   }
   return out;
 }
 
-/**
- * Gives letters to `wanted` keywords that have none (while letters are left) and rewrites the file when
- * that added any; returns the new list. Re-reads under the lock, so another writer's letters are kept.
- */
+export async function readLetters(dir: string): Promise<string[]> {
+  return lettersOf(await readKeywords(dir));
+}
+
+/** Gives letters to those of `wanted` that have none, while letters are free; the letters afterwards. */
 export async function addKeywords(dir: string, wanted: readonly string[]): Promise<string[]> {
-  const lock = await acquireDotlock(join(dir, KEYWORDS_FILE));
-  try {
-    const list = await readKeywords(dir);
-    let added = false;
-    for (const keyword of wanted) {
-      if (list.includes(keyword) || list.length >= MAX_KEYWORD_LETTERS) continue;
-      list.push(keyword);
-      added = true;
-    }
-    if (added) await lock.replace(list.map((k, i) => (k === '' ? '' : `${i} ${k}\n`)).join(''));
-    return list;
-  } finally {
-    await lock.release();
+  const before = await readKeywords(dir);
+  let table = before;
+  for (const keyword of wanted) {
+    const next = withKeyword(table, keyword);
+    if (next !== undefined) table = next.table;
   }
+  if (table !== before) await writeKeywords(dir, table);
+  return lettersOf(table);
 }

@@ -17,7 +17,7 @@ import { announce, listen, mailboxKey } from './change-hub.js';
 import { folderDir, validName } from './folder-dirs.js';
 import type { MailboxRow, MessageRow } from './index-db.js';
 import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
-import { addKeywords, readKeywords } from './keywords-io.js';
+import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
   type ChangeSet,
@@ -251,7 +251,7 @@ export class MaildirMailbox implements Mailbox {
         plan.push({ r, bits, keywords, changed: bits !== r.flags || keywords !== r.keywords });
       }
       const changing = plan.filter((p) => p.changed);
-      let letters = await readKeywords(dir);
+      let letters = await readLetters(dir);
       const wanted = new Set(changing.flatMap((p) => keywordList(p.keywords)));
       if ([...wanted].some((k) => !letters.includes(k))) letters = await addKeywords(dir, [...wanted].sort());
       const targets = changing.map((p) => curFileName(p.r.base, p.bits, p.keywords, letters, otherLetters(p.r.fname)));
@@ -326,7 +326,7 @@ export class MaildirMailbox implements Mailbox {
     const fromDir = this.dir(row);
     const toDir = folderDir(this.ctx.state.root, target.name);
     const keywords = [...new Set(sources.flatMap((r) => keywordList(r.keywords)))].sort();
-    const letters = keywords.length > 0 ? await addKeywords(toDir, keywords) : await readKeywords(toDir);
+    const letters = keywords.length > 0 ? await addKeywords(toDir, keywords) : await readLetters(toDir);
     const names = sources.map((r) => {
       const base = newMessageBase(this.ctx.settings.hostname, r.size, r.vsize);
       return { base, fname: curFileName(base, r.flags, r.keywords, letters, otherLetters(r.fname)) };

@@ -4,16 +4,15 @@
  * its flags), quota and the POP3 maildrop lock. Folders made or removed by hand or by another process are
  * seen at the next list/open: the directories are the truth, the index rows follow them.
  */
-import { randomBytes } from 'node:crypto';
-import { rename, rm, unlink, utimes } from 'node:fs/promises';
+import { rename, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { isRealDirectory, fsyncDir } from '../maildir/safe-fs.js';
+import { fsyncDir } from '../maildir/safe-fs.js';
 import { writeToMaildir } from '../maildir/maildir-writer.js';
 import { announce, mailboxKey } from './change-hub.js';
-import { folderDir, INBOX, listFolderDirs, makeFolderDir, validName } from './folder-dirs.js';
+import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renameFolderDirs, validName } from './folder-dirs.js';
 import { dropMailboxRow, messagePath, syncMailbox } from './index-sync.js';
-import { addKeywords, readKeywords } from './keywords-io.js';
+import { addKeywords, readLetters } from './keywords-io.js';
 import { MaildirMailbox } from './maildir-mailbox.js';
 import {
   MailboxError,
@@ -29,7 +28,7 @@ import {
 import { crlfSize } from './memory.js';
 import { curFileName, keywordList, toIndexFlags } from './message-flags.js';
 import { checkQuota, hasLimits, usageWithLimits } from './quota.js';
-import { readSubscriptions, setSubscribed } from './subscriptions-io.js';
+import { readSubscriptions, setSubscribed } from '../maildir/subscriptions-file.js';
 import { currentUsage, indexWritten, requireRow, statusOf, writtenFile, type UserContext } from './user-context.js';
 
 const SPECIAL_USE = new Map<string, SpecialUse>(SPECIAL_FOLDERS.map(([name, use]) => [name, use]));
@@ -46,11 +45,12 @@ export async function initUser(ctx: UserContext): Promise<void> {
   const { db, root } = ctx.state;
   if (db.meta('special_folders') !== undefined) return;
   await requireRow(ctx, INBOX);
+  const existing = new Set(await listFolderDirs(root));
   for (const [name] of SPECIAL_FOLDERS) {
-    await makeFolderDir(root, name);
+    if (!existing.has(name)) await makeFolderDir(root, name);
     await requireRow(ctx, name);
   }
-  await setSubscribed(root, [INBOX, ...SPECIAL_FOLDERS.map(([name]) => name)], true);
+  for (const name of [INBOX, ...SPECIAL_FOLDERS.map(([n]) => n)]) await setSubscribed(root, name, true);
   db.setMeta.run('special_folders', 'made');
 }
 
@@ -84,7 +84,7 @@ export class MaildirUser implements UserMailboxes {
         const parts = name.split('/');
         for (let i = 1; i < parts.length; i++) names.add(parts.slice(0, i).join('/'));
       }
-      const subscribed = await readSubscriptions(this.root);
+      const subscribed = new Set(await readSubscriptions(this.root));
       const sorted = [...names].sort(byName);
       return sorted.map((name) => {
         const use = SPECIAL_USE.get(name);
@@ -102,7 +102,8 @@ export class MaildirUser implements UserMailboxes {
   create(name: string): Promise<void> {
     return this.exclusive(async () => {
       const canonical = validName(name);
-      if (canonical === INBOX || !(await makeFolderDir(this.root, canonical))) throw new MailboxError('ALREADYEXISTS', 'Mailbox already exists');
+      if (canonical === INBOX) throw new MailboxError('ALREADYEXISTS', 'Mailbox already exists');
+      await makeFolderDir(this.root, canonical);
       // A row left from a folder of that name removed by hand is not this folder.
       const stale = this.ctx.state.db.mailboxByName.get(canonical);
       if (stale !== undefined) dropMailboxRow(this.ctx.state.db, stale.id);
@@ -114,18 +115,12 @@ export class MaildirUser implements UserMailboxes {
     return this.exclusive(async () => {
       const canonical = validName(name);
       if (canonical === INBOX) throw new MailboxError('CANNOT', 'INBOX can not be deleted');
-      const dir = folderDir(this.root, canonical);
-      if (!(await isRealDirectory(dir))) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${canonical}`);
-      // Out of the folder namespace in one rename (a name starting '..' is never a folder), then removed.
-      const trash = join(this.root, `..mailgate-deleted-${randomBytes(6).toString('hex')}`);
-      await rename(dir, trash);
-      await fsyncDir(this.root);
+      await deleteFolderDir(this.root, canonical);
       const row = this.ctx.state.db.mailboxByName.get(canonical);
       if (row !== undefined) {
         dropMailboxRow(this.ctx.state.db, row.id);
         announce(mailboxKey(this.root, row.id));
       }
-      await rm(trash, { recursive: true, force: true });
     });
   }
 
@@ -133,30 +128,26 @@ export class MaildirUser implements UserMailboxes {
     return this.exclusive(async () => {
       const source = validName(from);
       const target = validName(to);
-      const sourceDir = folderDir(this.root, source);
-      if (source !== INBOX && !(await isRealDirectory(sourceDir))) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${source}`);
-      const existing = await listFolderDirs(this.root);
-      if (target === INBOX || existing.includes(target) || target.startsWith(source + '/')) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
-      if (source === INBOX) return this.renameInbox(target);
-      const moving = existing.filter((n) => n === source || n.startsWith(source + '/'));
-      for (const n of moving) if (existing.includes(target + n.slice(source.length))) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
-      const { db } = this.ctx.state;
-      for (const n of moving) {
-        const renamed = target + n.slice(source.length);
-        await rename(folderDir(this.root, n), folderDir(this.root, renamed));
-        const row = db.mailboxByName.get(n);
-        if (row !== undefined) db.write(() => db.renameMailbox.run(renamed, row.id));
+      if (target === INBOX) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
+      if (source === INBOX) {
+        if ((await listFolderDirs(this.root)).some((n) => n === target || n.startsWith(target + '/'))) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
+        return this.renameInbox(target);
       }
-      await fsyncDir(this.root);
-      const subscribed = await readSubscriptions(this.root);
-      const was = moving.filter((n) => subscribed.has(n));
-      if (was.length > 0) {
-        await setSubscribed(this.root, was, false);
-        await setSubscribed(
-          this.root,
-          was.map((n) => target + n.slice(source.length)),
-          true,
-        );
+      const moved = await renameFolderDirs(this.root, source, target);
+      const { db } = this.ctx.state;
+      db.write(() => {
+        for (const [from, to] of moved) {
+          const stale = db.mailboxByName.get(to);
+          if (stale !== undefined) dropMailboxRow(db, stale.id);
+          const row = db.mailboxByName.get(from);
+          if (row !== undefined) db.renameMailbox.run(to, row.id);
+        }
+      });
+      const subscribed = new Set(await readSubscriptions(this.root));
+      for (const [from, to] of moved) {
+        if (!subscribed.has(from)) continue;
+        await setSubscribed(this.root, from, false);
+        await setSubscribed(this.root, to, true);
       }
     });
   }
@@ -179,7 +170,7 @@ export class MaildirUser implements UserMailboxes {
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return this.exclusive(async () => {
       // RFC 3501 §6.3.6: a name that does not exist may be subscribed (Dovecot allows it).
-      await setSubscribed(this.root, [validName(name)], subscribed);
+      await setSubscribed(this.root, validName(name), subscribed);
     });
   }
 
@@ -199,7 +190,7 @@ export class MaildirUser implements UserMailboxes {
       if (hasLimits(this.ctx.settings.limits)) checkQuota(await currentUsage(this.ctx), this.ctx.settings.limits, crlfSize(input.content), 1);
       const dir = folderDir(this.root, row.name);
       const flags = toIndexFlags(input.flags ?? []);
-      const letters = flags.keywords === '' ? await readKeywords(dir) : await addKeywords(dir, keywordList(flags.keywords));
+      const letters = flags.keywords === '' ? await readLetters(dir) : await addKeywords(dir, keywordList(flags.keywords));
       const written = await writeToMaildir(dir, Readable.from([input.content]), { hostname: this.ctx.settings.hostname });
       const { base } = writtenFile(written.path);
       const ms = input.internalDate?.ms ?? Date.now();

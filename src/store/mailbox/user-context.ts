@@ -43,7 +43,7 @@ export async function currentUsage(ctx: UserContext): Promise<{ bytes: number; m
 /** Indexes files this process just wrote into a folder, records their UIDs, tells the other handles. */
 export async function indexWritten(ctx: UserContext, row: MailboxRow, messages: readonly NewMessage[]): Promise<readonly number[]> {
   const inserted = insertMessages(ctx.state.db, row.id, messages);
-  await recordUids(folderDir(ctx.state.root, row.name), row.uidvalidity, inserted, messages);
+  await recordUids(ctx.state.db, row.id, folderDir(ctx.state.root, row.name), inserted, messages);
   announce(mailboxKey(ctx.state.root, row.id));
   return inserted.uids;
 }
