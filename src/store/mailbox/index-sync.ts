@@ -212,7 +212,8 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const [newState, curState] = await Promise.all([dirState(dir, 'new', scannedAt), dirState(dir, 'cur', scannedAt)]);
   const newS = stamp(newState);
   const curS = stamp(curState);
-  const unchanged = options.force !== true && row.scanned_at !== null && newS === row.new_mtime && curS === row.cur_mtime;
+  const same = (before: string | null, now: string | null): boolean => before === now && before?.endsWith('*') !== true;
+  const unchanged = options.force !== true && row.scanned_at !== null && same(row.new_mtime, newS) && same(row.cur_mtime, curS);
   if (unchanged && !(options.toCur && (db.inNewCount.get(row.id)?.n ?? 0) > 0)) return false;
 
   const firstScan = row.scanned_at === null;
