@@ -20,6 +20,7 @@ import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
 import { readLetters } from './keywords-io.js';
+import { readLastUidValidity, writeLastUidValidity } from './uidvalidity-file.js';
 import { curFileName, flagsOfFileName, keywordList, mergeKeywords } from './message-flags.js';
 
 /** A message about to get a UID. */
@@ -35,6 +36,8 @@ export interface NewMessage {
   readonly itz: number | null;
   /** A UID the uidlist already gave this base (kept when it is not below the next UID). */
   readonly uid?: number;
+  /** `uid` comes from the uidlist read when the folder's row was made. */
+  readonly adopted?: boolean;
   readonly meta?: readonly (readonly [string, string])[];
 }
 
@@ -43,9 +46,12 @@ export function messagePath(dir: string, inNew: boolean | number, fname: string)
   return join(dir, inNew ? 'new' : 'cur', fname);
 }
 
-/** Strictly greater than every UIDVALIDITY this user had (remembered in the index), at least the time. */
-export function newUidValidity(db: IndexDb, now = Date.now()): number {
-  const last = Number(db.meta('last_uidvalidity') ?? 0);
+/**
+ * Strictly greater than every UIDVALIDITY this user had (remembered in the index and in the root's
+ * dovecot-uidvalidity, read by the caller as `fileLast`), and at least the time.
+ */
+export function newUidValidity(db: IndexDb, fileLast: number, now = Date.now()): number {
+  const last = Math.max(Number(db.meta('last_uidvalidity') ?? 0), fileLast);
   const value = Math.max(Math.floor(now / 1000), last + 1);
   db.setMeta.run('last_uidvalidity', String(value));
   return value;
@@ -70,6 +76,7 @@ export async function ensureMailboxRow(db: IndexDb, root: string, name: string):
   const existing = db.mailboxByName.get(name);
   if (existing !== undefined) return existing;
   const uidlist = await readUidlistOrNothing(dir);
+  const fileLast = await readLastUidValidity(root);
   let fresh: number | undefined;
   db.write(() => {
     if (db.mailboxByName.get(name) !== undefined) return;
@@ -79,12 +86,17 @@ export async function ensureMailboxRow(db: IndexDb, root: string, name: string):
       // Messages the uidlist already lists were seen by someone: not \Recent again.
       db.insertMailbox.run(name, uidlist.header.uidValidity, uidlist.nextUid, modseq, uidlist.nextUid);
     } else {
-      fresh = newUidValidity(db);
+      fresh = newUidValidity(db, fileLast);
       db.insertMailbox.run(name, fresh, 1, modseq, 1);
     }
   });
   const made = db.mailboxByName.get(name);
-  if (fresh !== undefined) await rewriteUidlist(dir, fresh, 1, []);
+  if (fresh !== undefined) {
+    await writeLastUidValidity(root, fresh);
+    await rewriteUidlist(dir, fresh, 1, []);
+  } else if (uidlist !== undefined && uidlist.header.uidValidity > fileLast) {
+    await writeLastUidValidity(root, uidlist.header.uidValidity);
+  }
   return made;
 }
 
@@ -137,13 +149,17 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
         fresh.push(false);
         continue;
       }
-      const uid = m.uid !== undefined && m.uid >= next ? m.uid : next;
-      next = uid + 1;
+      // A UID from the uidlist is kept when no message holds it: below the next UID only on a folder's
+      // first scan (its row was just made from that same uidlist, so the UID is the message's own).
+      const own = m.uid !== undefined && (m.uid >= next || (m.adopted === true && db.messageByUid.get(mailboxId, m.uid) === undefined));
+      const uid = own ? (m.uid as number) : next;
+      if (uid >= next) next = uid + 1;
       db.insertMessage.run(mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq);
       for (const [kind, value] of m.meta ?? []) db.putMessageMeta.run(mailboxId, uid, kind, value);
       for (const k of keywordList(m.keywords)) keywords.add(k);
       uids.push(uid);
-      fresh.push(true);
+      // A UID taken from the uidlist is in it already.
+      fresh.push(!(own && m.adopted === true));
     }
     db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
@@ -153,7 +169,7 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
 
 export interface InsertedUids {
   readonly uids: readonly number[];
-  /** False where another process had already indexed the file (its UID is in `uids`). */
+  /** False where the uidlist has the UID already (adopted, or another process indexed the file first). */
   readonly fresh: readonly boolean[];
 }
 
@@ -275,7 +291,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
       size: sizes.size,
       idate: null,
       itz: null,
-      ...(uid === undefined ? {} : { uid }),
+      ...(uid === undefined ? {} : { uid, adopted: true }),
     });
   }
   // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
