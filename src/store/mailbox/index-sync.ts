@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
 import { dirState, measureMessageFile, scanMaildir, type DirState } from '../maildir/maildir-scan.js';
 import { isRealDirectory } from '../maildir/safe-fs.js';
-import { UidlistError, appendToUidlist, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
+import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
@@ -174,27 +174,33 @@ export interface InsertedUids {
 }
 
 /**
- * Records the UIDs just given out in the folder's uidlist (appended); a uidlist removed meanwhile is
- * written again whole from the index.
+ * Gives the messages UIDs and records them in the folder's uidlist, holding the uidlist's lock across both
+ * so that two processes append their lines in UID order (a uidlist out of order is broken for Dovecot). A
+ * uidlist removed meanwhile is written again whole from the index.
  */
-export async function recordUids(db: IndexDb, mailboxId: number, dir: string, inserted: InsertedUids, messages: readonly NewMessage[]): Promise<void> {
-  const records: { uid: number; base: string; extensions: string[] }[] = [];
-  inserted.uids.forEach((uid, i) => {
-    if (inserted.fresh[i] === true) records.push({ uid, base: (messages[i] as NewMessage).base, extensions: [] });
-  });
-  if (records.length === 0) return;
+export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[]): Promise<InsertedUids> {
+  const lock = await lockUidlist(dir);
   try {
-    await appendToUidlist(dir, records);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const row = db.mailboxById.get(mailboxId);
-    if (row === undefined) return;
-    await rewriteUidlist(
-      dir,
-      row.uidvalidity,
-      row.uidnext,
-      db.messages.all(mailboxId).map((m) => [m.uid, m.base] as const),
-    );
+    const inserted = insertMessages(db, mailboxId, messages);
+    const records: { uid: number; base: string; extensions: string[] }[] = [];
+    inserted.uids.forEach((uid, i) => {
+      if (inserted.fresh[i] === true) records.push({ uid, base: (messages[i] as NewMessage).base, extensions: [] });
+    });
+    try {
+      await lock.append(records);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const row = db.mailboxById.get(mailboxId);
+      if (row !== undefined) {
+        await lock.rewrite({
+          header: { uidValidity: row.uidvalidity, nextUid: row.uidnext, guid: newMailboxGuid(), extra: [] },
+          records: db.messages.all(mailboxId).map((m) => ({ uid: m.uid, base: m.base, extensions: [] })),
+        });
+      }
+    }
+    return inserted;
+  } finally {
+    await lock.release();
   }
 }
 
@@ -332,7 +338,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     db.setMailboxScan.run(newS, curS, scannedAt, row.id);
   });
   if (added.length > 0) {
-    await recordUids(db, row.id, dir, insertMessages(db, row.id, added), added);
+    await indexAndRecord(db, row.id, dir, added);
   }
   return true;
 }

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { folderDir, listFolderDirs, INBOX } from './folder-dirs.js';
 import type { MailboxRow } from './index-db.js';
-import { ensureMailboxRow, insertMessages, recordUids, syncMailbox, type NewMessage } from './index-sync.js';
+import { ensureMailboxRow, indexAndRecord, syncMailbox, type NewMessage } from './index-sync.js';
 import { MailboxError, type MailboxStatus } from './mailbox-store.js';
 import { keywordList, SEEN_BIT } from './message-flags.js';
 import type { QuotaLimits } from './quota.js';
@@ -42,8 +42,7 @@ export async function currentUsage(ctx: UserContext): Promise<{ bytes: number; m
 
 /** Indexes files this process just wrote into a folder, records their UIDs, tells the other handles. */
 export async function indexWritten(ctx: UserContext, row: MailboxRow, messages: readonly NewMessage[]): Promise<readonly number[]> {
-  const inserted = insertMessages(ctx.state.db, row.id, messages);
-  await recordUids(ctx.state.db, row.id, folderDir(ctx.state.root, row.name), inserted, messages);
+  const inserted = await indexAndRecord(ctx.state.db, row.id, folderDir(ctx.state.root, row.name), messages);
   announce(mailboxKey(ctx.state.root, row.id));
   return inserted.uids;
 }
