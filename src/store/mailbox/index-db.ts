@@ -130,6 +130,7 @@ export class IndexDb {
   readonly setMailboxKeywords: Database.Statement<[string, number], unknown>;
   readonly messages: Database.Statement<[number], MessageRow>;
   readonly messageFiles: Database.Statement<[number], [number, string, string, number, number, string]>;
+  readonly messageFilesInNew: Database.Statement<[number], [number, string, string, number, number, string]>;
   readonly messagesSince: Database.Statement<[number, number], MessageRow>;
   readonly messageByUid: Database.Statement<[number, number], MessageRow>;
   readonly insertMessage: Database.Statement<[number, number, string, string, number, number, string, number, number, number | null, number | null, number], unknown>;
@@ -142,6 +143,8 @@ export class IndexDb {
   readonly deleteMailboxMeta: Database.Statement<[number], unknown>;
   readonly counts: Database.Statement<[number, number, number], { messages: number; unseen: number; size: number; recent: number }>;
   readonly usage: Database.Statement<[], { bytes: number; messages: number }>;
+  readonly records: Database.Statement<[number], [number, number, string, number, number]>;
+  readonly countOf: Database.Statement<[number], number>;
   readonly uidsFrom: Database.Statement<[number, number], number>;
   readonly deletedFiles: Database.Statement<[number, number], [number, string, number]>;
   readonly metaOf: Database.Statement<[number, number], [string, string]>;
@@ -176,6 +179,11 @@ export class IndexDb {
     this.messageFiles = db
       .prepare<[number], [number, string, string, number, number, string]>('SELECT uid, base, fname, in_new, flags, keywords FROM message WHERE mailbox = ?')
       .raw();
+    this.messageFilesInNew = db
+      .prepare<[number], [number, string, string, number, number, string]>(
+        'SELECT uid, base, fname, in_new, flags, keywords FROM message WHERE mailbox = ? AND in_new = 1',
+      )
+      .raw();
     this.messagesSince = db.prepare<[number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND modseq > ? ORDER BY uid');
     this.messageByUid = db.prepare<[number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND uid = ?');
     this.insertMessage = db.prepare<[number, number, string, string, number, number, string, number, number, number | null, number | null, number]>(
@@ -194,6 +202,10 @@ export class IndexDb {
       'SELECT count(*) AS messages, coalesce(sum((flags & ?) = 0), 0) AS unseen, coalesce(sum(vsize), 0) AS size, coalesce(sum(uid >= ?), 0) AS recent FROM message WHERE mailbox = ?',
     );
     this.usage = db.prepare<[], { bytes: number; messages: number }>('SELECT coalesce(sum(vsize), 0) AS bytes, count(*) AS messages FROM message');
+    this.records = db
+      .prepare<[number], [number, number, string, number, number]>('SELECT uid, flags, keywords, modseq, vsize FROM message WHERE mailbox = ? ORDER BY uid')
+      .raw();
+    this.countOf = db.prepare<[number], number>('SELECT count(*) FROM message WHERE mailbox = ?').pluck();
     this.uidsFrom = db.prepare<[number, number], number>('SELECT uid FROM message WHERE mailbox = ? AND uid >= ? ORDER BY uid').pluck();
     this.deletedFiles = db
       .prepare<[number, number], [number, string, number]>('SELECT uid, fname, in_new FROM message WHERE mailbox = ? AND (flags & ?) != 0 ORDER BY uid')

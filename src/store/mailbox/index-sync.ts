@@ -13,7 +13,7 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirState, measureMessageFile, scanMaildir, type DirState } from '../maildir/maildir-scan.js';
+import { dirState, measureMessageFile, scanMaildir, scanSubdir, type DirState } from '../maildir/maildir-scan.js';
 import { isRealDirectory } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { goneIsFalse, inBatches } from './batches.js';
@@ -215,6 +215,38 @@ export function compareMaildirNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A stored stamp still describes the directory: the same mtime, and it was not dirty when stored. */
+function same(stored: string | null, now: string | null): boolean {
+  return stored?.endsWith('*') !== true && stored === clean(now);
+}
+
+function clean(stamp: string | null): string | null {
+  return stamp?.endsWith('*') === true ? stamp.slice(0, -1) : stamp;
+}
+
+/**
+ * Runs `op` — file operations of this process in one folder, with their index transaction — and keeps the
+ * index's directory stamps trusted across it: when the directories were as the index last saw them, the
+ * stamps after `op` are recorded as seen, so the next sync does not rescan a directory only this process
+ * changed (a 100,000-message cur/ costs about a second to read). A change another process makes in the
+ * same directory while `op` runs is then seen at that directory's next change; the window is `op` itself.
+ */
+export async function ownChange<T>(db: IndexDb, mailboxId: number, dir: string, op: () => Promise<T>): Promise<T> {
+  const before = db.mailboxById.get(mailboxId);
+  const now = Date.now();
+  const [n, c] = await Promise.all([dirState(dir, 'new', now), dirState(dir, 'cur', now)]);
+  const trusted =
+    before !== undefined && before.scanned_at !== null && before.new_mtime === clean(stamp(n)) && before.cur_mtime === clean(stamp(c));
+  const result = await op();
+  if (trusted) {
+    const later = Date.now();
+    const [n2, c2] = await Promise.all([dirState(dir, 'new', later), dirState(dir, 'cur', later)]);
+    const after = db.mailboxById.get(mailboxId);
+    if (after !== undefined) db.setMailboxScan.run(clean(stamp(n2)), clean(stamp(c2)), after.scanned_at, mailboxId);
+  }
+  return result;
+}
+
 /** A directory's state as the index keeps it: the mtime, marked when it was dirty (so never "unchanged"). */
 function stamp(state: DirState | undefined): string | null {
   return state === undefined ? null : `${state.mtimeNs}${state.dirty ? '*' : ''}`;
@@ -234,12 +266,13 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const [newState, curState] = await Promise.all([dirState(dir, 'new', scannedAt), dirState(dir, 'cur', scannedAt)]);
   const newS = stamp(newState);
   const curS = stamp(curState);
-  const same = (before: string | null, now: string | null): boolean => before === now && before?.endsWith('*') !== true;
   const unchanged = options.force !== true && row.scanned_at !== null && same(row.new_mtime, newS) && same(row.cur_mtime, curS);
   if (unchanged && !(options.toCur && (db.inNewCount.get(row.id)?.n ?? 0) > 0)) return false;
 
   const firstScan = row.scanned_at === null;
-  const scan = await scanMaildir(dir, { nowMs: scannedAt });
+  // Only new/ moved (mail delivered by another process): cur/ is not read, its rows are left as they are.
+  const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
+  const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
   const disk = new Map<string, { fname: string; inNew: boolean; size: number | undefined; vsize: number | undefined }>();
   // A base in both new/ and cur/ (another process moving it during the scan): cur/ wins, it has the flags.
   for (const e of scan.entries) {
@@ -254,7 +287,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const relocated: [uid: number, fname: string, inNew: boolean][] = [];
   const reflagged: [uid: number, fname: string, inNew: boolean, bits: number, keywords: string][] = [];
   const toMove: [uid: number, from: string, to: string, bits: number, keywords: string][] = [];
-  for (const [uid, base, fname, rowInNew, bits, keywords] of db.messageFiles.all(row.id)) {
+  for (const [uid, base, fname, rowInNew, bits, keywords] of newOnly ? db.messageFilesInNew.all(row.id) : db.messageFiles.all(row.id)) {
     const found = disk.get(base);
     if (found === undefined) {
       expunged.push(uid);
@@ -273,6 +306,8 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     else relocated.push([uid, found.fname, found.inNew]);
   }
 
+  // In a new/-only scan a base still listed in new/ may be indexed in cur/ (moved meanwhile): not new.
+  if (newOnly) for (const base of [...disk.keys()]) if (db.messageByBase.get(row.id, base) !== undefined) disk.delete(base);
   // Files the index does not know, in arrival order; UIDs from the uidlist on a folder's first scan.
   const adopt = firstScan ? new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const)) : undefined;
   const fresh = [...disk].sort((a, b) => compareMaildirNames(a[0], b[0]));

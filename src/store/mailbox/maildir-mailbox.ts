@@ -16,12 +16,13 @@ import { goneIsFalse, inBatches } from './batches.js';
 import { announce, listen, mailboxKey } from './change-hub.js';
 import { folderDir, validName } from './folder-dirs.js';
 import type { MailboxRow, MessageRow } from './index-db.js';
-import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
+import { messagePath, otherLetters, ownChange, syncMailbox, type NewMessage } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
   type ChangeSet,
   type CopyResult,
+  type Flag,
   type FlagOp,
   type Mailbox,
   type MailboxStatus,
@@ -30,10 +31,10 @@ import {
   type MessageRecord,
   type MetaKind,
 } from './mailbox-store.js';
-import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './message-flags.js';
+import { curFileName, DELETED_BIT, keywordList, SEEN_BIT, toFlags, toIndexFlags } from './message-flags.js';
 import { newMessageBase } from './message-names.js';
 import { checkQuota } from './quota.js';
-import { claimRecent, currentUsage, indexWritten, requireRow, statusOf, type UserContext } from './user-context.js';
+import { claimRecent, currentUsage, indexWritten, requireRow, type UserContext } from './user-context.js';
 
 function recordOf(row: MessageRow): MessageRecord {
   return { uid: row.uid, flags: toFlags(row.flags, row.keywords), modseq: row.modseq, vsize: row.vsize };
@@ -104,11 +105,40 @@ export class MaildirMailbox implements Mailbox {
     return this.exclusive(async () => {
       const row = await this.synced();
       if (row === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
-      const status = statusOf(this.ctx, row);
+      // One narrow scan builds the records and the status; messages with the same flags share one array.
+      const rows = this.db.records.all(this.id);
+      const shared = new Map<string, Flag[]>();
+      const records: MessageRecord[] = new Array<MessageRecord>(rows.length);
+      const known = new Set<number>();
+      let unseen = 0;
+      let size = 0;
+      let recentCount = 0;
+      for (let i = 0; i < rows.length; i++) {
+        const [uid, bits, keywords, modseq, vsize] = rows[i] as [number, number, string, number, number];
+        const key = keywords === '' ? String(bits) : `${bits} ${keywords}`;
+        let flags = shared.get(key);
+        if (flags === undefined) {
+          flags = toFlags(bits, keywords);
+          shared.set(key, flags);
+        }
+        records[i] = { uid, flags, modseq, vsize };
+        known.add(uid);
+        if ((bits & SEEN_BIT) === 0) unseen++;
+        if (uid >= row.recent_floor) recentCount++;
+        size += vsize;
+      }
+      const status: MailboxStatus = {
+        uidValidity: row.uidvalidity,
+        uidNext: row.uidnext,
+        highestModseq: row.highest_modseq,
+        messages: rows.length,
+        recent: recentCount,
+        unseen,
+        size,
+        keywords: keywordList(row.keywords),
+      };
       const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id);
-      const rows = this.db.messages.all(this.id);
-      const records = rows.map(recordOf);
-      this.known = new Set(rows.map((r) => r.uid));
+      this.known = known;
       this.lastHighest = row.highest_modseq;
       this.lastUidNext = row.uidnext;
       return { records, status, recent };
@@ -130,7 +160,7 @@ export class MaildirMailbox implements Mailbox {
         if (!this.known.has(r.uid)) added.push(recordOf(r));
         else if (r.modseq > modseq) changed.push(recordOf(r));
       }
-      const total = this.db.counts.get(0, row.recent_floor, this.id)?.messages ?? 0;
+      const total = this.db.countOf.get(this.id) ?? 0;
       let expunged: number[] = [];
       if (total - added.length !== this.known.size) {
         const present = new Set(this.db.uidsOf.all(this.id));
@@ -255,27 +285,29 @@ export class MaildirMailbox implements Mailbox {
       const wanted = new Set(changing.flatMap((p) => keywordList(p.keywords)));
       if ([...wanted].some((k) => !letters.includes(k))) letters = await addKeywords(dir, [...wanted].sort());
       const targets = changing.map((p) => curFileName(p.r.base, p.bits, p.keywords, letters, otherLetters(p.r.fname)));
-      const done = await inBatches(
-        changing.map((p, i) => [p, targets[i] as string] as const),
-        ([p, to]) =>
-          p.r.in_new === 0 && to === p.r.fname
-            ? Promise.resolve(true)
-            : rename(messagePath(dir, p.r.in_new, p.r.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse),
-      );
       const updated: MessageRecord[] = [];
       const byUid = new Map<number, MessageRecord>();
-      this.db.write(() => {
-        const current = this.db.mailboxById.get(this.id);
-        if (current === undefined) return;
-        let modseq = current.highest_modseq;
-        changing.forEach((p, i) => {
-          if (done[i] !== true) return;
-          this.db.updateMessageFlags.run(targets[i] as string, 0, p.bits, p.keywords, ++modseq, this.id, p.r.uid);
-          byUid.set(p.r.uid, { uid: p.r.uid, flags: toFlags(p.bits, p.keywords), modseq, vsize: p.r.vsize });
+      await ownChange(this.db, this.id, dir, async () => {
+        const done = await inBatches(
+          changing.map((p, i) => [p, targets[i] as string] as const),
+          ([p, to]) =>
+            p.r.in_new === 0 && to === p.r.fname
+              ? Promise.resolve(true)
+              : rename(messagePath(dir, p.r.in_new, p.r.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse),
+        );
+        this.db.write(() => {
+          const current = this.db.mailboxById.get(this.id);
+          if (current === undefined) return;
+          let modseq = current.highest_modseq;
+          changing.forEach((p, i) => {
+            if (done[i] !== true) return;
+            this.db.updateMessageFlags.run(targets[i] as string, 0, p.bits, p.keywords, ++modseq, this.id, p.r.uid);
+            byUid.set(p.r.uid, { uid: p.r.uid, flags: toFlags(p.bits, p.keywords), modseq, vsize: p.r.vsize });
+          });
+          const all = new Set([...keywordList(current.keywords), ...givenKeywords]);
+          if (all.size !== keywordList(current.keywords).length) this.db.setMailboxKeywords.run([...all].sort().join(' '), this.id);
+          this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
         });
-        const all = new Set([...keywordList(current.keywords), ...givenKeywords]);
-        if (all.size !== keywordList(current.keywords).length) this.db.setMailboxKeywords.run([...all].sort().join(' '), this.id);
-        this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
       });
       for (const p of plan) {
         if (!p.changed) updated.push(recordOf(p.r));
@@ -331,46 +363,52 @@ export class MaildirMailbox implements Mailbox {
       const base = newMessageBase(this.ctx.settings.hostname, r.size, r.vsize);
       return { base, fname: curFileName(base, r.flags, r.keywords, letters, otherLetters(r.fname)) };
     });
-    const placed = await inBatches(
-      sources.map((r, i) => [r, names[i] as { base: string; fname: string }] as const),
-      ([r, n]) => placeFile(messagePath(fromDir, r.in_new, r.fname), messagePath(toDir, false, n.fname), moving),
-    );
-    if (sources.length > 0) {
-      await fsyncDir(join(toDir, 'cur'));
-      if (moving) await Promise.all([fsyncDir(join(fromDir, 'cur')), fsyncDir(join(fromDir, 'new'))]);
-    }
-    const kept = sources.filter((_, i) => placed[i] === true);
-    const messages: NewMessage[] = [];
-    sources.forEach((r, i) => {
-      if (placed[i] !== true) return;
-      const n = names[i] as { base: string; fname: string };
-      messages.push({
-        base: n.base,
-        fname: n.fname,
-        inNew: false,
-        bits: r.flags,
-        keywords: r.keywords,
-        vsize: r.vsize,
-        size: r.size,
-        idate: r.idate,
-        itz: r.itz,
-        meta: this.db.metaOf.all(this.id, r.uid),
+    let kept: MessageRow[] = [];
+    let newUids: readonly number[] = [];
+    const work = async (): Promise<void> => {
+      const placed = await inBatches(
+        sources.map((r, i) => [r, names[i] as { base: string; fname: string }] as const),
+        ([r, n]) => placeFile(messagePath(fromDir, r.in_new, r.fname), messagePath(toDir, false, n.fname), moving),
+      );
+      if (sources.length > 0) {
+        await fsyncDir(join(toDir, 'cur'));
+        if (moving) await Promise.all([fsyncDir(join(fromDir, 'cur')), fsyncDir(join(fromDir, 'new'))]);
+      }
+      kept = sources.filter((_, i) => placed[i] === true);
+      const messages: NewMessage[] = [];
+      sources.forEach((r, i) => {
+        if (placed[i] !== true) return;
+        const n = names[i] as { base: string; fname: string };
+        messages.push({
+          base: n.base,
+          fname: n.fname,
+          inNew: false,
+          bits: r.flags,
+          keywords: r.keywords,
+          vsize: r.vsize,
+          size: r.size,
+          idate: r.idate,
+          itz: r.itz,
+          meta: this.db.metaOf.all(this.id, r.uid),
+        });
       });
-    });
-    const newUids = messages.length > 0 ? await indexWritten(this.ctx, target, messages) : [];
-    if (moving && kept.length > 0) {
-      this.db.write(() => {
-        const current = this.db.mailboxById.get(this.id);
-        if (current === undefined) return;
-        let modseq = current.highest_modseq;
-        for (const r of kept) {
-          if (this.db.deleteMessage.run(this.id, r.uid).changes > 0) modseq++;
-          this.db.deleteMessageMeta.run(this.id, r.uid);
-        }
-        this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
-      });
-      announce(this.key);
-    }
+      newUids = messages.length > 0 ? await indexWritten(this.ctx, target, messages) : [];
+      if (moving && kept.length > 0) {
+        this.db.write(() => {
+          const current = this.db.mailboxById.get(this.id);
+          if (current === undefined) return;
+          let modseq = current.highest_modseq;
+          for (const r of kept) {
+            if (this.db.deleteMessage.run(this.id, r.uid).changes > 0) modseq++;
+            this.db.deleteMessageMeta.run(this.id, r.uid);
+          }
+          this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
+        });
+        announce(this.key);
+      }
+    };
+    const inTarget = (): Promise<void> => ownChange(this.db, target.id, toDir, work);
+    await (moving && target.id !== this.id ? ownChange(this.db, this.id, fromDir, inTarget) : inTarget());
     const after = this.db.mailboxById.get(target.id);
     return { uidValidity: after?.uidvalidity ?? target.uidvalidity, pairs: kept.map((r, i) => [r.uid, newUids[i] as number] as const) };
   }
@@ -384,20 +422,22 @@ export class MaildirMailbox implements Mailbox {
       const doomed = this.db.deletedFiles.all(this.id, DELETED_BIT).filter(([uid]) => only === undefined || only.has(uid));
       if (doomed.length === 0) return [];
       const dir = this.dir(row);
-      await inBatches(doomed, ([, fname, inNew]) => unlink(messagePath(dir, inNew, fname)).catch(goneIsFalse));
-      await Promise.all([fsyncDir(join(dir, 'cur')), fsyncDir(join(dir, 'new'))]);
       const removed: number[] = [];
-      this.db.write(() => {
-        const current = this.db.mailboxById.get(this.id);
-        if (current === undefined) return;
-        let modseq = current.highest_modseq;
-        for (const [uid] of doomed) {
-          if (this.db.deleteMessage.run(this.id, uid).changes === 0) continue;
-          this.db.deleteMessageMeta.run(this.id, uid);
-          modseq++;
-          removed.push(uid);
-        }
-        this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
+      await ownChange(this.db, this.id, dir, async () => {
+        await inBatches(doomed, ([, fname, inNew]) => unlink(messagePath(dir, inNew, fname)).catch(goneIsFalse));
+        await Promise.all([fsyncDir(join(dir, 'cur')), fsyncDir(join(dir, 'new'))]);
+        this.db.write(() => {
+          const current = this.db.mailboxById.get(this.id);
+          if (current === undefined) return;
+          let modseq = current.highest_modseq;
+          for (const [uid] of doomed) {
+            if (this.db.deleteMessage.run(this.id, uid).changes === 0) continue;
+            this.db.deleteMessageMeta.run(this.id, uid);
+            modseq++;
+            removed.push(uid);
+          }
+          this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
+        });
       });
       if (removed.length > 0) announce(this.key);
       return removed;

@@ -10,6 +10,7 @@ import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { ensureMaildir, writeToMaildir } from '../maildir/maildir-writer.js';
 import { folderDir, validName } from './folder-dirs.js';
+import { ownChange } from './index-sync.js';
 import { type DeliveryOptions, type MailboxDelivery, type MailboxStore, type UserMailboxes } from './mailbox-store.js';
 import { initUser, MaildirUser } from './maildir-user.js';
 import { checkQuota, hasLimits, quotaLimits } from './quota.js';
@@ -87,20 +88,24 @@ async function deliverHeld(ctx: UserContext, source: () => Readable, options: De
   const limits = ctx.settings.limits;
   const used = hasLimits(limits) ? await currentUsage(ctx) : undefined;
   if (used !== undefined) checkQuota(used, limits, 0, 1);
-  const written = await writeToMaildir(folderDir(ctx.state.root, row.name), source, {
-    hostname: options.hostname,
-    ...(options.baseName === undefined ? {} : { baseName: options.baseName }),
-  });
-  if (used !== undefined) {
-    try {
-      checkQuota(used, limits, written.vsize, 1);
-    } catch (err) {
-      await unlink(written.path).catch(() => undefined);
-      throw err;
+  const dir = folderDir(ctx.state.root, row.name);
+  const written = await ownChange(ctx.state.db, row.id, dir, async () => {
+    const w = await writeToMaildir(dir, source, {
+      hostname: options.hostname,
+      ...(options.baseName === undefined ? {} : { baseName: options.baseName }),
+    });
+    if (used !== undefined) {
+      try {
+        checkQuota(used, limits, w.vsize, 1);
+      } catch (err) {
+        await unlink(w.path).catch(() => undefined);
+        throw err;
+      }
     }
-  }
-  const { base, fname } = writtenFile(written.path);
-  await indexWritten(ctx, row, [{ base, fname, inNew: true, bits: 0, keywords: '', vsize: written.vsize, size: written.size, idate: null, itz: null }]);
+    const { base, fname } = writtenFile(w.path);
+    await indexWritten(ctx, row, [{ base, fname, inNew: true, bits: 0, keywords: '', vsize: w.vsize, size: w.size, idate: null, itz: null }]);
+    return w;
+  });
   return { size: written.size, vsize: written.vsize };
 }
 

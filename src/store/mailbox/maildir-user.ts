@@ -11,7 +11,7 @@ import { fsyncDir } from '../maildir/safe-fs.js';
 import { writeToMaildir } from '../maildir/maildir-writer.js';
 import { announce, mailboxKey } from './change-hub.js';
 import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renameFolderDirs, validName } from './folder-dirs.js';
-import { dropMailboxRow, messagePath, syncMailbox } from './index-sync.js';
+import { dropMailboxRow, messagePath, ownChange, syncMailbox } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import { MaildirMailbox } from './maildir-mailbox.js';
 import {
@@ -191,22 +191,25 @@ export class MaildirUser implements UserMailboxes {
       const dir = folderDir(this.root, row.name);
       const flags = toIndexFlags(input.flags ?? []);
       const letters = flags.keywords === '' ? await readLetters(dir) : await addKeywords(dir, keywordList(flags.keywords));
-      const written = await writeToMaildir(dir, Readable.from([input.content]), { hostname: this.ctx.settings.hostname });
-      const { base } = writtenFile(written.path);
-      const ms = input.internalDate?.ms ?? Date.now();
-      const fname = curFileName(base, flags.bits, flags.keywords, letters);
-      try {
-        await utimes(written.path, new Date(ms), new Date(ms));
-        await rename(written.path, messagePath(dir, false, fname));
-        await fsyncDir(join(dir, 'cur'));
-      } catch (err) {
-        await unlink(written.path).catch(() => undefined);
-        throw err;
-      }
-      const tz = input.internalDate?.tzMinutes ?? -new Date(ms).getTimezoneOffset();
-      const [uid] = await indexWritten(this.ctx, row, [
-        { base, fname, inNew: false, bits: flags.bits, keywords: flags.keywords, vsize: written.vsize, size: written.size, idate: ms, itz: tz },
-      ]);
+      const uid = await ownChange(this.ctx.state.db, row.id, dir, async () => {
+        const written = await writeToMaildir(dir, Readable.from([input.content]), { hostname: this.ctx.settings.hostname });
+        const { base } = writtenFile(written.path);
+        const ms = input.internalDate?.ms ?? Date.now();
+        const fname = curFileName(base, flags.bits, flags.keywords, letters);
+        try {
+          await utimes(written.path, new Date(ms), new Date(ms));
+          await rename(written.path, messagePath(dir, false, fname));
+          await fsyncDir(join(dir, 'cur'));
+        } catch (err) {
+          await unlink(written.path).catch(() => undefined);
+          throw err;
+        }
+        const tz = input.internalDate?.tzMinutes ?? -new Date(ms).getTimezoneOffset();
+        const [given] = await indexWritten(this.ctx, row, [
+          { base, fname, inNew: false, bits: flags.bits, keywords: flags.keywords, vsize: written.vsize, size: written.size, idate: ms, itz: tz },
+        ]);
+        return given;
+      });
       return { uidValidity: row.uidvalidity, uid: uid as number };
     });
   }
