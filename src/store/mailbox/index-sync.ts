@@ -224,6 +224,12 @@ function clean(stamp: string | null): string | null {
   return stamp?.endsWith('*') === true ? stamp.slice(0, -1) : stamp;
 }
 
+/** `after`'s mtime with `scanned`'s dirty mark. */
+function carryMark(scanned: string | null, after: string | null): string | null {
+  const mtime = clean(after);
+  return mtime === null || scanned?.endsWith('*') !== true ? mtime : `${mtime}*`;
+}
+
 /**
  * Runs `op` — file operations of this process in one folder, with their index transaction — and keeps the
  * index's directory stamps trusted across it: when the directories were as the index last saw them, the
@@ -338,7 +344,13 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
   added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));
 
-  if (options.toCur) {
+  let storeNew = newS;
+  let storeCur = curS;
+  if (options.toCur && (toMove.length > 0 || added.some((m) => m.inNew))) {
+    // Our own moves to cur/ must not make the next sync read cur/ again: when the directories were still as
+    // scanned just before them, the stamps after them are kept (with the scan's dirty marks).
+    const pre = Date.now();
+    const [n0, c0] = await Promise.all([dirState(dir, 'new', pre), dirState(dir, 'cur', pre)]);
     const lettersNow = await lettersOf();
     const moving = added.flatMap((m, i) =>
       m.inNew ? [[i, m, splitMaildirFileName(m.fname).info === undefined ? curFileName(m.base, m.bits, m.keywords, lettersNow) : m.fname] as const] : [],
@@ -353,10 +365,16 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     toMove.forEach(([uid, , to], i) => {
       if (movedOld[i] === true) relocated.push([uid, to, false]);
     });
+    if (clean(stamp(n0)) === clean(newS) && clean(stamp(c0)) === clean(curS)) {
+      const post = Date.now();
+      const [n1, c1] = await Promise.all([dirState(dir, 'new', post), dirState(dir, 'cur', post)]);
+      storeNew = carryMark(newS, stamp(n1));
+      storeCur = carryMark(curS, stamp(c1));
+    }
   }
 
   if (expunged.length + relocated.length + reflagged.length + added.length === 0) {
-    db.setMailboxScan.run(newS, curS, scannedAt, row.id);
+    db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
     return false;
   }
   db.write(() => {
@@ -370,7 +388,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     for (const [uid, fname, isNew] of relocated) db.updateMessageFile.run(fname, isNew ? 1 : 0, row.id, uid);
     for (const [uid, fname, isNew, bits, keywords] of reflagged) db.updateMessageFlags.run(fname, isNew ? 1 : 0, bits, keywords, ++modseq, row.id, uid);
     db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, row.id);
-    db.setMailboxScan.run(newS, curS, scannedAt, row.id);
+    db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
   });
   if (added.length > 0) {
     await indexAndRecord(db, row.id, dir, added);

@@ -128,7 +128,8 @@ export class MaildirUser implements UserMailboxes {
     return this.exclusive(async () => {
       const source = validName(from);
       const target = validName(to);
-      if (target === INBOX) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
+      // Into itself is refused as the memory store refuses it (the name would exist once moved).
+      if (target === INBOX || target.startsWith(source + '/')) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
       if (source === INBOX) {
         if ((await listFolderDirs(this.root)).some((n) => n === target || n.startsWith(target + '/'))) throw new MailboxError('ALREADYEXISTS', 'Target mailbox already exists');
         return this.renameInbox(target);
