@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
-import { dovecotSession, fetchedFlags, listedNames, quote, requireDovecot } from '../maildir/dovecot-preauth.js';
+import { appendCommand, dovecotSession, fetchedFlags, listedNames, quote, requireDovecot } from '../maildir/dovecot-preauth.js';
 
 let tmp: TempDir;
 beforeEach(async () => {
@@ -87,4 +87,48 @@ it('Dovecot sees the same folders, UIDVALIDITY, UIDs, flags and keywords', async
     const flags = new Map([...fetchedFlags(section)].map(([uid, f]) => [uid, [...f].sort()] as const));
     expect(flags, `${name}\n${section}`).toEqual(view.flags);
   });
+});
+
+it('the store adopts a Maildir Dovecot wrote: the same UIDVALIDITY, UIDs, flags and keywords', async () => {
+  await requireDovecot();
+  const maildir = await tmp.sub('mail/alice');
+  const work = await tmp.sub('dovecot');
+  const message = (n: number): string => `From: a@example.org\r\nSubject: ${n}\r\n\r\nmessage ${n}\r\n`;
+  // Two sessions: Dovecot runs pipelined commands in parallel, so the reading one comes after the writing one.
+  const written = await dovecotSession(work, maildir, [
+    'CREATE "Lists/dev.list"',
+    appendCommand('INBOX', ['\\Seen', 'work'], message(1)),
+    appendCommand('INBOX', ['\\Flagged', '$Label2'], message(2)),
+    appendCommand('INBOX', [], message(3)),
+    appendCommand('Lists/dev.list', ['\\Answered'], message(4)),
+  ]);
+  expect(written, written).toContain('zz OK');
+  await dovecotSession(work, maildir, ['SELECT INBOX', 'STORE 3 +FLAGS (\\Deleted)', 'EXPUNGE']);
+  const transcript = await dovecotSession(work, maildir, ['EXAMINE INBOX', 'UID FETCH 1:* (UID FLAGS)', 'EXAMINE "Lists/dev.list"', 'UID FETCH 1:* (UID FLAGS)']);
+  expect(transcript, transcript).toContain('zz OK');
+  const inboxPart = transcript.split(/^t1 OK/m)[0] ?? '';
+  const listPart = transcript.split(/^t1 OK/m)[1]?.split(/^t3 OK/m)[0] ?? '';
+  const theirs = {
+    inbox: { validity: Number(/\[UIDVALIDITY (\d+)\]/.exec(inboxPart)?.[1]), flags: fetchedFlags(inboxPart) },
+    list: { validity: Number(/\[UIDVALIDITY (\d+)\]/.exec(listPart)?.[1]), flags: fetchedFlags(listPart) },
+  };
+  expect(theirs.inbox.flags.size, inboxPart).toBe(2);
+
+  const store = openMaildirMailboxStore({ maildirOf: () => maildir, hostname: 'mx.example.org' });
+  const user = await store.openUser('alice');
+  expect((await user.list()).map((m) => m.name)).toEqual(expect.arrayContaining(['INBOX', 'Lists', 'Lists/dev.list']));
+  for (const [name, want] of [
+    ['INBOX', theirs.inbox],
+    ['Lists/dev.list', theirs.list],
+  ] as const) {
+    const box = await user.open(name, 'read-only');
+    const snap = await box.snapshot();
+    expect(snap.status.uidValidity, name).toBe(want.validity);
+    expect(new Map(snap.records.map((r) => [r.uid, [...r.flags].sort()])), name).toEqual(new Map([...want.flags].map(([uid, f]) => [uid, [...f].sort()])));
+    await box.close();
+  }
+  // New mail continues after Dovecot's UIDs.
+  expect((await user.append('INBOX', { content: body(5) })).uid).toBe(4);
+  await user.release();
+  await store.close();
 });
