@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS message (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS message_base ON message (mailbox, base);
 CREATE INDEX IF NOT EXISTS message_modseq ON message (mailbox, modseq);
+CREATE TABLE IF NOT EXISTS lock (
+  name TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, heartbeat INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS message_meta (
   mailbox INTEGER NOT NULL, uid INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (mailbox, uid, kind)
@@ -145,6 +148,10 @@ export class IndexDb {
   readonly usage: Database.Statement<[], { bytes: number; messages: number }>;
   readonly records: Database.Statement<[number], [number, number, string, number, number]>;
   readonly countOf: Database.Statement<[number], number>;
+  readonly getLock: Database.Statement<[string], { owner: string; pid: number; heartbeat: number }>;
+  readonly putLock: Database.Statement<[string, string, number, number], unknown>;
+  readonly touchLock: Database.Statement<[number, string, string], unknown>;
+  readonly dropLock: Database.Statement<[string, string], unknown>;
   readonly uidsFrom: Database.Statement<[number, number], number>;
   readonly deletedFiles: Database.Statement<[number, number], [number, string, number]>;
   readonly metaOf: Database.Statement<[number, number], [string, string]>;
@@ -206,6 +213,12 @@ export class IndexDb {
       .prepare<[number], [number, number, string, number, number]>('SELECT uid, flags, keywords, modseq, vsize FROM message WHERE mailbox = ? ORDER BY uid')
       .raw();
     this.countOf = db.prepare<[number], number>('SELECT count(*) FROM message WHERE mailbox = ?').pluck();
+    this.getLock = db.prepare<[string], { owner: string; pid: number; heartbeat: number }>('SELECT owner, pid, heartbeat FROM lock WHERE name = ?');
+    this.putLock = db.prepare<[string, string, number, number]>(
+      'INSERT INTO lock (name, owner, pid, heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, heartbeat = excluded.heartbeat',
+    );
+    this.touchLock = db.prepare<[number, string, string]>('UPDATE lock SET heartbeat = ? WHERE name = ? AND owner = ?');
+    this.dropLock = db.prepare<[string, string]>('DELETE FROM lock WHERE name = ? AND owner = ?');
     this.uidsFrom = db.prepare<[number, number], number>('SELECT uid FROM message WHERE mailbox = ? AND uid >= ? ORDER BY uid').pluck();
     this.deletedFiles = db
       .prepare<[number, number], [number, string, number]>('SELECT uid, fname, in_new FROM message WHERE mailbox = ? AND (flags & ?) != 0 ORDER BY uid')

@@ -14,6 +14,7 @@ import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renam
 import { dropMailboxRow, messagePath, ownChange, syncMailbox } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import { MaildirMailbox } from './maildir-mailbox.js';
+import { lockMaildrop } from './maildrop-lock.js';
 import {
   MailboxError,
   SPECIAL_FOLDERS,
@@ -229,17 +230,7 @@ export class MaildirUser implements UserMailboxes {
   }
 
   lockMaildrop(holder: string): Promise<{ release(): Promise<void> } | undefined> {
-    const state = this.ctx.state;
-    if (state.maildropHolder !== undefined) return Promise.resolve(undefined);
-    state.maildropHolder = holder;
-    let released = false;
-    return Promise.resolve({
-      release: () => {
-        if (!released && state.maildropHolder === holder) state.maildropHolder = undefined;
-        released = true;
-        return Promise.resolve();
-      },
-    });
+    return this.exclusive(() => Promise.resolve(lockMaildrop(this.ctx.state, holder)));
   }
 
   async release(): Promise<void> {

@@ -4,9 +4,7 @@
  * IMMEDIATE orders them against other processes), and the POP3 maildrop holder. The state is closed a
  * while after its last handle goes, so a busy user's index stays open between sessions and deliveries.
  *
- * The maildrop lock is per process (this map): a second Mailgate process on the same Maildir does not see
- * it. One process serves a data directory, so that is enough; Dovecot's POP3 on the same Maildir is not
- * excluded either (Dovecot's own lock is a dotlock on the uidlist only while it syncs).
+ * The POP3 maildrop holder is kept here (maildrop-lock.ts adds a row in the index for other processes).
  */
 import type { IndexDb } from './index-db.js';
 import { openOrRebuildIndex } from './index-rebuild.js';

@@ -109,3 +109,24 @@ it('a file another program drops into new/ wakes a watcher (fs.watch)', async ()
   expect((await box.changesSince(0)).added.map((r) => r.vsize)).toEqual([4]);
   await box.close();
 });
+
+it('the POP3 maildrop lock holds against another store on the same Maildir, and a dead holder\'s row is taken over', async () => {
+  const one = await open().openUser('alice');
+  const two = await open().openUser('alice');
+  const lock = await one.lockMaildrop('pop3 session 1');
+  expect(lock).toBeDefined();
+  expect(await two.lockMaildrop('pop3 session 2')).toBeUndefined();
+  await lock?.release();
+  const second = await two.lockMaildrop('pop3 session 2');
+  expect(second).toBeDefined();
+  await second?.release();
+
+  // A row left by a process that is gone (a pid no process has) does not lock anyone out.
+  const { openIndexDb } = await import('../../../src/store/mailbox/index-db.js');
+  const db = openIndexDb(join(tmp.path, 'mail', 'alice'));
+  db.putLock.run('maildrop', 'crashed', 2 ** 22 + 12345, Date.now());
+  db.close();
+  const third = await one.lockMaildrop('pop3 session 3');
+  expect(third).toBeDefined();
+  await third?.release();
+});
