@@ -194,14 +194,16 @@ export class MaildirMailbox implements Mailbox {
         ),
       );
       const dates = new Map<number, number>();
-      this.db.write(() => {
-        undated.forEach((r, i) => {
-          const ms = stamps[i];
-          if (ms === undefined) return;
-          dates.set(r.uid, ms);
-          this.db.setMessageDate.run(ms, -new Date(ms).getTimezoneOffset(), this.id, r.uid);
+      if (undated.length > 0) {
+        this.db.write(() => {
+          undated.forEach((r, i) => {
+            const ms = stamps[i];
+            if (ms === undefined) return;
+            dates.set(r.uid, ms);
+            this.db.setMessageDate.run(ms, -new Date(ms).getTimezoneOffset(), this.id, r.uid);
+          });
         });
-      });
+      }
       return rows.map((r) => {
         const ms = r.idate ?? dates.get(r.uid) ?? Date.now();
         return { ...recordOf(r), size: r.size, internalDate: { ms, tzMinutes: r.itz ?? -new Date(ms).getTimezoneOffset() } };

@@ -70,6 +70,9 @@ export function statusOf(ctx: UserContext, row: MailboxRow): MailboxStatus {
 /** Claims the UIDs at or above the \Recent floor for one read-write handle, in one transaction. */
 export function claimRecent(ctx: UserContext, mailboxId: number): number[] {
   const { db } = ctx.state;
+  // Most calls find nothing to claim: no write transaction for them.
+  const seen = db.mailboxById.get(mailboxId);
+  if (seen === undefined || seen.recent_floor >= seen.uidnext) return [];
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined || row.recent_floor >= row.uidnext) return [];
