@@ -11,10 +11,9 @@
  * sync (the file wins).
  */
 import { rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
 import { dirState, measureMessageFile, scanMaildir, scanSubdir, type DirState } from '../maildir/maildir-scan.js';
-import { isRealDirectory } from '../maildir/safe-fs.js';
+import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
@@ -42,8 +41,9 @@ export interface NewMessage {
 }
 
 
+/** A message's path from an index row: the name is checked to be one plain entry (the index may be tampered with). */
 export function messagePath(dir: string, inNew: boolean | number, fname: string): string {
-  return join(dir, inNew ? 'new' : 'cur', fname);
+  return messageFilePath(dir, inNew ? 'new' : 'cur', fname);
 }
 
 /**
