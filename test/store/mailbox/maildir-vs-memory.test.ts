@@ -1,11 +1,13 @@
 /**
- * The Maildir store behaves as the in-memory reference: random sequences of APPEND, STORE (add, remove,
- * replace), COPY, MOVE and EXPUNGE over three folders run against both, and after every step each folder
- * holds the same UIDs with the same flags, the same counts and UIDNEXT, and the same MODSEQ growth (the
+ * The Maildir store behaves as the in-memory reference: random sequences of APPEND, delivery, STORE (add,
+ * remove, replace), COPY, MOVE and EXPUNGE (each through a read-write SELECT, which claims \Recent) over
+ * three folders run against both, and after every step each folder holds the same UIDs with the same
+ * flags, the same counts (\Recent included) and UIDNEXT, and the same MODSEQ growth (the
  * Maildir store's MODSEQs start at the time in microseconds, the memory store's at 1).
  */
 import fc from 'fast-check';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { expect, it } from 'vitest';
 import type { Flag, MailboxStore, UserMailboxes } from '../../../src/store/mailbox/mailbox-store.js';
 import { MemoryMailboxStore } from '../../../src/store/mailbox/memory.js';
@@ -19,7 +21,8 @@ type Op =
   | { kind: 'append'; folder: number; flags: Flag[] }
   | { kind: 'flags'; folder: number; pick: number[]; mode: 'add' | 'remove' | 'replace'; flags: Flag[] }
   | { kind: 'copy' | 'move'; folder: number; pick: number[]; to: number }
-  | { kind: 'expunge'; folder: number };
+  | { kind: 'expunge'; folder: number }
+  | { kind: 'deliver'; folder: number };
 
 const folder = fc.integer({ min: 0, max: FOLDERS.length - 1 });
 const flags = fc.subarray([...FLAGS]);
@@ -29,12 +32,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('flags' as const), folder, pick, mode: fc.constantFrom('add' as const, 'remove' as const, 'replace' as const), flags }),
   fc.record({ kind: fc.constantFrom('copy' as const, 'move' as const), folder, pick, to: folder }),
   fc.record({ kind: fc.constant('expunge' as const), folder }),
+  fc.record({ kind: fc.constant('deliver' as const), folder }),
 );
 
 interface FolderView {
   uids: [number, string[]][];
   messages: number;
   unseen: number;
+  recent: number;
   uidNext: number;
   modseqGrowth: number;
 }
@@ -49,6 +54,7 @@ async function view(user: UserMailboxes, base: Map<string, number>): Promise<Fol
       uids: snap.records.map((r) => [r.uid, [...r.flags].sort()]),
       messages: snap.status.messages,
       unseen: snap.status.unseen,
+      recent: snap.status.recent,
       uidNext: snap.status.uidNext,
       modseqGrowth: snap.status.highestModseq - (base.get(name) ?? 0),
     });
@@ -56,8 +62,12 @@ async function view(user: UserMailboxes, base: Map<string, number>): Promise<Fol
   return out;
 }
 
-async function apply(user: UserMailboxes, step: Op, n: number): Promise<void> {
+async function apply(store: MailboxStore, user: UserMailboxes, step: Op, n: number): Promise<void> {
   const name = FOLDERS[step.folder] as string;
+  if (step.kind === 'deliver') {
+    await store.delivery.deliver('alice', () => Readable.from([Buffer.from(`Subject: ${n}\r\n\r\ndelivered\r\n`)]), { hostname: 'mx.test', mailbox: name });
+    return;
+  }
   if (step.kind === 'append') {
     await user.append(name, { content: Buffer.from(`Subject: ${n}\r\n\r\nbody ${n}\r\n`), flags: step.flags });
     return;
@@ -94,7 +104,7 @@ it('random operation sequences leave both stores in the same state', async () =>
         for (const user of users) await user.create('Work');
         const bases = await Promise.all(users.map(baseModseqs));
         for (const [i, step] of ops.entries()) {
-          for (const user of users) await apply(user, step, i);
+          for (const [k, user] of users.entries()) await apply(stores[k] as MailboxStore, user, step, i);
           const [memory, maildir] = await Promise.all(users.map((u, k) => view(u, bases[k] as Map<string, number>)));
           expect(maildir, `after step ${i}: ${JSON.stringify(step)}`).toEqual(memory);
         }
