@@ -1,20 +1,16 @@
 /**
  * The file layer's folder operations (store/maildir/maildir-folders.ts: Maildir++ directories named from
  * validated names, direct children of the root, symlinks never folders) with its refusals turned into the
- * contract's MailboxError, and names checked by the contract's rules first so both stores word a refusal
- * the same.
+ * contract's MailboxError.
  */
 import { checkMailboxName } from '../maildir/mailbox-names.js';
 import { FolderError, createFolder, deleteFolder, folderPath, listFolders, renameFolder } from '../maildir/maildir-folders.js';
 import { MailboxError } from './mailbox-store.js';
-import { mailboxNameProblem } from './name-rules.js';
 
 export const INBOX = 'INBOX';
 
-/** The canonical name ("inbox/x" → "INBOX/x") or MailboxError('CANNOT'). */
+/** The canonical name ("inbox/x" → "INBOX/x") or MailboxError('CANNOT'), by the rules the memory store uses too. */
 export function validName(name: string): string {
-  const problem = mailboxNameProblem(name);
-  if (problem !== undefined) throw new MailboxError('CANNOT', problem);
   const check = checkMailboxName(name);
   if (!check.ok) throw new MailboxError('CANNOT', check.reason);
   return check.name;
