@@ -8,6 +8,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { Logger } from '../../mail/logger.js';
 import { ensureMaildir, writeToMaildir } from '../maildir/maildir-writer.js';
 import { folderDir, validName } from './folder-dirs.js';
 import { ownChange } from './index-sync.js';
@@ -27,8 +28,8 @@ export interface MaildirStoreOptions {
   readonly quotaMessages?: number;
   /** The largest message APPEND takes (TOOBIG above). */
   readonly appendLimit?: number;
-  /** One line per notable event (an index rebuilt). */
-  readonly log?: (line: string) => void;
+  /** One line per notable event (an index set aside and rebuilt). */
+  readonly logger?: Logger;
 }
 
 export class MaildirMailboxStore implements MailboxStore {
@@ -37,7 +38,8 @@ export class MaildirMailboxStore implements MailboxStore {
   readonly delivery: MailboxDelivery;
 
   constructor(private readonly options: MaildirStoreOptions) {
-    this.registry = new UserRegistry(options.log);
+    const logger = options.logger;
+    this.registry = new UserRegistry(logger === undefined ? undefined : (line) => logger.warn(line));
     this.settings = {
       hostname: options.hostname,
       limits: quotaLimits(options.quotaBytes, options.quotaMessages),
