@@ -12,7 +12,8 @@
  */
 import { rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirState, measureMessageFile, scanMaildir, scanSubdir, type DirState } from '../maildir/maildir-scan.js';
+import { dirState, measureMessageFile, scanMaildir, scanSubdir } from '../maildir/maildir-scan.js';
+import { carryMark, clean, same, stamp } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { goneIsFalse, inBatches } from './batches.js';
@@ -213,49 +214,6 @@ export function compareMaildirNames(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A stored stamp still describes the directory: the same mtime, and it was not dirty when stored. */
-function same(stored: string | null, now: string | null): boolean {
-  return stored?.endsWith('*') !== true && stored === clean(now);
-}
-
-function clean(stamp: string | null): string | null {
-  return stamp?.endsWith('*') === true ? stamp.slice(0, -1) : stamp;
-}
-
-/** `after`'s mtime with `scanned`'s dirty mark. */
-function carryMark(scanned: string | null, after: string | null): string | null {
-  const mtime = clean(after);
-  return mtime === null || scanned?.endsWith('*') !== true ? mtime : `${mtime}*`;
-}
-
-/**
- * Runs `op` — file operations of this process in one folder, with their index transaction — and keeps the
- * index's directory stamps trusted across it: when the directories were as the index last saw them, the
- * stamps after `op` are recorded as seen, so the next sync does not rescan a directory only this process
- * changed (a 100,000-message cur/ costs about a second to read). A change another process makes in the
- * same directory while `op` runs is then seen at that directory's next change; the window is `op` itself.
- */
-export async function ownChange<T>(db: IndexDb, mailboxId: number, dir: string, op: () => Promise<T>): Promise<T> {
-  const before = db.mailboxById.get(mailboxId);
-  const now = Date.now();
-  const [n, c] = await Promise.all([dirState(dir, 'new', now), dirState(dir, 'cur', now)]);
-  const trusted =
-    before !== undefined && before.scanned_at !== null && before.new_mtime === clean(stamp(n)) && before.cur_mtime === clean(stamp(c));
-  const result = await op();
-  if (trusted) {
-    const later = Date.now();
-    const [n2, c2] = await Promise.all([dirState(dir, 'new', later), dirState(dir, 'cur', later)]);
-    const after = db.mailboxById.get(mailboxId);
-    if (after !== undefined) db.setMailboxScan.run(clean(stamp(n2)), clean(stamp(c2)), after.scanned_at, mailboxId);
-  }
-  return result;
-}
-
-/** A directory's state as the index keeps it: the mtime, marked when it was dirty (so never "unchanged"). */
-function stamp(state: DirState | undefined): string | null {
-  return state === undefined ? null : `${state.mtimeNs}${state.dirty ? '*' : ''}`;
 }
 
 export interface SyncOptions {

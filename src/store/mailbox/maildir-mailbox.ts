@@ -7,16 +7,16 @@
  * through fs.watch on the folder's new/ and cur/. The handle remembers the UIDs its client knows, so
  * changesSince can tell new messages from changed ones and report expunges, as the memory store does.
  */
-import { constants, watch, type FSWatcher } from 'node:fs';
-import { copyFile, link, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { openMessageFile, fsyncDir } from '../maildir/safe-fs.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { announce, listen, mailboxKey } from './change-hub.js';
 import { folderDir, validName } from './folder-dirs.js';
 import type { MailboxRow, MessageRow } from './index-db.js';
-import { messagePath, otherLetters, ownChange, syncMailbox, type NewMessage } from './index-sync.js';
+import { ownChange } from './dir-stamps.js';
+import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
@@ -32,6 +32,7 @@ import {
   type MetaKind,
 } from './mailbox-store.js';
 import { curFileName, DELETED_BIT, keywordList, SEEN_BIT, toFlags, toIndexFlags } from './message-flags.js';
+import { contentOf, placeFile } from './message-files.js';
 import { newMessageBase } from './message-names.js';
 import { checkQuota } from './quota.js';
 import { claimRecent, currentUsage, indexWritten, requireRow, type UserContext } from './user-context.js';
@@ -497,45 +498,4 @@ export class MaildirMailbox implements Mailbox {
     this.onClose();
     return Promise.resolve();
   }
-}
-
-/** A hard link (COPY; a plain copy where the file system has no links) or a rename (MOVE); false when the source is gone. */
-async function placeFile(from: string, to: string, moving: boolean): Promise<boolean> {
-  try {
-    if (moving) await rename(from, to);
-    else await link(from, to);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return false;
-    if (moving || (code !== 'EPERM' && code !== 'EXDEV' && code !== 'ENOTSUP' && code !== 'EMLINK')) throw err;
-  }
-  try {
-    await copyFile(from, to, constants.COPYFILE_EXCL);
-    const st = await stat(from);
-    await utimes(to, st.atime, st.mtime);
-    return true;
-  } catch (err) {
-    await unlink(to).catch(() => undefined);
-    return goneIsFalse(err);
-  }
-}
-
-function contentOf(handle: import('node:fs/promises').FileHandle, size: number): MessageContent {
-  return {
-    size,
-    read: (start = 0, end = size): Readable =>
-      end <= start ? Readable.from([]) : handle.createReadStream({ start, end: end - 1, autoClose: false, emitClose: false }),
-    readAll: async () => {
-      const buf = Buffer.alloc(size);
-      let at = 0;
-      while (at < size) {
-        const { bytesRead } = await handle.read(buf, at, size - at, at);
-        if (bytesRead === 0) break;
-        at += bytesRead;
-      }
-      return buf.subarray(0, at);
-    },
-    close: () => handle.close().catch(() => undefined),
-  };
 }

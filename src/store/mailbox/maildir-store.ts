@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../../mail/logger.js';
 import { ensureMaildir, writeToMaildir } from '../maildir/maildir-writer.js';
 import { folderDir, validName } from './folder-dirs.js';
-import { ownChange } from './index-sync.js';
+import { ownChange } from './dir-stamps.js';
 import { type DeliveryOptions, type MailboxDelivery, type MailboxStore, type UserMailboxes } from './mailbox-store.js';
 import { initUser, MaildirUser } from './maildir-user.js';
 import { checkQuota, hasLimits, quotaLimits } from './quota.js';
