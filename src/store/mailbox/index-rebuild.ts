@@ -4,8 +4,9 @@
  * `mailgate-index.sqlite.broken` and a fresh one made. A fresh index holds nothing but is complete once the
  * folders are seen again: each folder's row takes its UIDVALIDITY, next UID and message UIDs from the
  * folder's dovecot-uidlist (index-sync.ts ensureMailboxRow), and only a folder whose uidlist is lost too gets
- * a new UIDVALIDITY, strictly greater than any other the user's folders have. MODSEQs of a fresh row start
- * at the current time in microseconds, so they never go backwards for a CONDSTORE client.
+ * a new UIDVALIDITY, strictly greater than any the user's folders had (dovecot-uidvalidity). MODSEQs of a
+ * row rebuilt from a uidlist start at the current time in microseconds, so they never go backwards for a
+ * CONDSTORE client; a folder with a new UIDVALIDITY starts at 1.
  */
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';

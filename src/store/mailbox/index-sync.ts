@@ -81,14 +81,16 @@ export async function ensureMailboxRow(db: IndexDb, root: string, name: string):
   let fresh: number | undefined;
   db.write(() => {
     if (db.mailboxByName.get(name) !== undefined) return;
-    const modseq = Date.now() * 1000;
     if (uidlist !== undefined) {
       noteUidValidity(db, uidlist.header.uidValidity);
-      // Messages the uidlist already lists were seen by someone: not \Recent again.
-      db.insertMailbox.run(name, uidlist.header.uidValidity, uidlist.nextUid, modseq, uidlist.nextUid);
+      // The folder had an index row before (or Dovecot's index): its clients may hold MODSEQs of it, so
+      // they restart above any it can have given out — the time in microseconds. Messages the uidlist
+      // already lists were seen by someone: not \Recent again.
+      db.insertMailbox.run(name, uidlist.header.uidValidity, uidlist.nextUid, Date.now() * 1000, uidlist.nextUid);
     } else {
+      // A new UIDVALIDITY: nothing a client knows carries over, MODSEQs start at 1 as Dovecot's do.
       fresh = newUidValidity(db, fileLast);
-      db.insertMailbox.run(name, fresh, 1, modseq, 1);
+      db.insertMailbox.run(name, fresh, 1, 1, 1);
     }
   });
   const made = db.mailboxByName.get(name);

@@ -180,6 +180,8 @@ describe('folders', () => {
   it('a folder created again gets a greater UIDVALIDITY', async () => {
     await user.create('Work');
     const first = (await user.status('Work')).uidValidity;
+    // A new UIDVALIDITY starts MODSEQs at 1, as Dovecot's (a row rebuilt from a uidlist starts at the time).
+    expect((await user.status('Work')).highestModseq).toBe(1);
     await user.delete('Work');
     await expect(user.status('Work')).rejects.toMatchObject({ code: 'NONEXISTENT' });
     await user.create('Work');
