@@ -96,7 +96,7 @@ export async function ensureMailboxRow(db: IndexDb, root: string, name: string):
   const made = db.mailboxByName.get(name);
   if (fresh !== undefined) {
     await writeLastUidValidity(root, fresh);
-    await rewriteUidlist(dir, fresh, 1, []);
+    await createUidlist(dir, fresh);
   } else if (uidlist !== undefined && uidlist.header.uidValidity > fileLast) {
     await writeLastUidValidity(root, uidlist.header.uidValidity);
   }
@@ -113,13 +113,16 @@ async function readUidlistOrNothing(dir: string): Promise<Uidlist | undefined> {
   }
 }
 
-async function rewriteUidlist(dir: string, uidValidity: number, nextUid: number, records: readonly (readonly [number, string])[]): Promise<void> {
+/**
+ * The header of a new folder's uidlist — unless another process, having seen this row, already wrote the
+ * file with UIDs in it meanwhile (it then wrote it from this row, with this UIDVALIDITY).
+ */
+async function createUidlist(dir: string, uidValidity: number): Promise<void> {
   const lock = await lockUidlist(dir);
   try {
-    await lock.rewrite({
-      header: { uidValidity, nextUid, guid: newMailboxGuid(), extra: [] },
-      records: records.map(([uid, base]) => ({ uid, base, extensions: [] })),
-    });
+    if ((await readUidlistOrNothing(dir)) === undefined) {
+      await lock.rewrite({ header: { uidValidity, nextUid: 1, guid: newMailboxGuid(), extra: [] }, records: [] });
+    }
   } finally {
     await lock.release();
   }

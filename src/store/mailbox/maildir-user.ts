@@ -1,18 +1,13 @@
 /**
  * A user's folders on disk: listing, creating, deleting and renaming Maildir++ folder directories, the
- * `subscriptions` file, APPEND (written as delivery writes, then dated with utimes and moved to cur/ with
- * its flags), quota and the POP3 maildrop lock. Folders made or removed by hand or by another process are
+ * `subscriptions` file, APPEND (tmp/ → cur/ with its flags, dated with utimes: message-files.ts), quota
+ * and the POP3 maildrop lock. Folders made or removed by hand or by another process are
  * seen at the next list/open: the directories are the truth, the index rows follow them.
  */
-import { rename, unlink, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { fsyncDir } from '../maildir/safe-fs.js';
-import { writeToMaildir } from '../maildir/maildir-writer.js';
 import { announce, mailboxKey } from './change-hub.js';
 import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renameFolderDirs, validName } from './folder-dirs.js';
 import { ownChange } from './dir-stamps.js';
-import { dropMailboxRow, messagePath, syncMailbox } from './index-sync.js';
+import { dropMailboxRow, syncMailbox } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import { MaildirMailbox } from './maildir-mailbox.js';
 import { lockMaildrop } from './maildrop-lock.js';
@@ -28,10 +23,11 @@ import {
   type UserMailboxes,
 } from './mailbox-store.js';
 import { crlfSize } from './memory.js';
+import { writeToCur } from './message-files.js';
 import { curFileName, keywordList, toIndexFlags } from './message-flags.js';
 import { checkQuota, hasLimits, usageWithLimits } from './quota.js';
 import { readSubscriptions, setSubscribed } from '../maildir/subscriptions-file.js';
-import { currentUsage, indexWritten, requireRow, statusOf, writtenFile, type UserContext } from './user-context.js';
+import { currentUsage, indexWritten, requireRow, statusOf, type UserContext } from './user-context.js';
 
 const SPECIAL_USE = new Map<string, SpecialUse>(SPECIAL_FOLDERS.map(([name, use]) => [name, use]));
 
@@ -49,11 +45,16 @@ export async function initUser(ctx: UserContext): Promise<void> {
   await requireRow(ctx, INBOX);
   const existing = new Set(await listFolderDirs(root));
   for (const [name] of SPECIAL_FOLDERS) {
-    if (!existing.has(name)) await makeFolderDir(root, name);
+    // Another process opening the same user for the first time at once may have made it meanwhile.
+    if (!existing.has(name)) await makeFolderDir(root, name).catch((err: unknown) => alreadyThere(err));
     await requireRow(ctx, name);
   }
   for (const name of [INBOX, ...SPECIAL_FOLDERS.map(([n]) => n)]) await setSubscribed(root, name, true);
   db.setMeta.run('special_folders', 'made');
+}
+
+function alreadyThere(err: unknown): void {
+  if (!(err instanceof MailboxError && err.code === 'ALREADYEXISTS')) throw err;
 }
 
 export class MaildirUser implements UserMailboxes {
@@ -195,18 +196,9 @@ export class MaildirUser implements UserMailboxes {
       const flags = toIndexFlags(input.flags ?? []);
       const letters = flags.keywords === '' ? await readLetters(dir) : await addKeywords(dir, keywordList(flags.keywords));
       const uid = await ownChange(this.ctx.state.db, row.id, dir, async () => {
-        const written = await writeToMaildir(dir, Readable.from([input.content]), { hostname: this.ctx.settings.hostname });
-        const { base } = writtenFile(written.path);
         const ms = input.internalDate?.ms ?? Date.now();
-        const fname = curFileName(base, flags.bits, flags.keywords, letters);
-        try {
-          await utimes(written.path, new Date(ms), new Date(ms));
-          await rename(written.path, messagePath(dir, false, fname));
-          await fsyncDir(join(dir, 'cur'));
-        } catch (err) {
-          await unlink(written.path).catch(() => undefined);
-          throw err;
-        }
+        const written = await writeToCur(dir, input.content, this.ctx.settings.hostname, (base) => curFileName(base, flags.bits, flags.keywords, letters), ms);
+        const { base, fname } = written;
         const tz = input.internalDate?.tzMinutes ?? -new Date(ms).getTimezoneOffset();
         const [given] = await indexWritten(this.ctx, row, [
           { base, fname, inNew: false, bits: flags.bits, keywords: flags.keywords, vsize: written.vsize, size: written.size, idate: ms, itz: tz },

@@ -3,7 +3,7 @@
  * once), between processes through the shared index and the files (a second store on the same Maildir
  * stands for another process), and a file written by another program wakes a watcher through fs.watch.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -129,4 +129,25 @@ it('the POP3 maildrop lock holds against another store on the same Maildir, and 
   const third = await one.lockMaildrop('pop3 session 3');
   expect(third).toBeDefined();
   await third?.release();
+});
+
+it('concurrent appends, deliveries and flag changes from several handles and two stores: unique UIDs, a uidlist in order', async () => {
+  const stores = [open(), open()];
+  const users = await Promise.all([stores[0]!.openUser('alice'), stores[0]!.openUser('alice'), stores[1]!.openUser('alice')]);
+  const work: Promise<unknown>[] = [];
+  for (let i = 0; i < 30; i++) {
+    const user = users[i % users.length]!;
+    work.push(user.append('INBOX', { content: body(i), flags: i % 2 === 0 ? ['\\Seen'] : [] }));
+    work.push(stores[i % 2]!.delivery.deliver('alice', () => Readable.from([body(100 + i)]), { hostname: 'mx.test' }));
+  }
+  const box = await users[2]!.open('INBOX', 'read-write');
+  work.push(box.snapshot().then((s) => box.setFlags(s.records.map((r) => r.uid), { mode: 'add', flags: ['\\Flagged'] })));
+  await Promise.all(work);
+  const snap = await box.snapshot();
+  const uids = snap.records.map((r) => r.uid);
+  expect(uids).toEqual([...Array(60).keys()].map((k) => k + 1));
+  const lines = (await readFile(join(tmp.path, 'mail', 'alice', 'dovecot-uidlist'), 'utf8')).split('\n').slice(1).filter(Boolean);
+  expect(lines.map((l) => Number(l.split(' ')[0]))).toEqual(uids);
+  await box.close();
+  for (const user of users) await user.release();
 });
