@@ -151,3 +151,43 @@ it('concurrent appends, deliveries and flag changes from several handles and two
   await box.close();
   for (const user of users) await user.release();
 });
+
+it('concurrent moves, copies, expunges and flag changes from two stores keep every message exactly once', async () => {
+  const one = await open().openUser('alice');
+  const two = await open().openUser('alice');
+  for (let i = 0; i < 20; i++) await one.append('INBOX', { content: body(i), flags: i % 4 === 0 ? ['\\Deleted'] : [] });
+  const a = await one.open('INBOX', 'read-write');
+  const b = await two.open('INBOX', 'read-write');
+  await Promise.all([a.snapshot(), b.snapshot()]);
+  const odd = [...Array(10).keys()].map((k) => 2 * k + 1);
+  const results = await Promise.allSettled([
+    a.move(odd, 'Trash'),
+    b.copy([2, 4, 6, 8, 10], 'Drafts'),
+    b.expunge(),
+    a.setFlags([2, 3, 6, 7], { mode: 'add', flags: ['\\Flagged'] }),
+    b.setFlags([1, 5, 9], { mode: 'add', flags: ['$Later'] }),
+  ]);
+  expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+  // Every original message is in INBOX or Trash exactly once (the expunged \Deleted ones in neither).
+  const subjects = async (user: typeof one, name: string): Promise<string[]> => {
+    const box = await user.open(name, 'read-only');
+    const snap = await box.snapshot();
+    const out: string[] = [];
+    for (const r of snap.records) {
+      const content = await box.openContent(r.uid);
+      out.push(/Subject: (\d+)/.exec((await content!.readAll()).toString())?.[1] ?? '?');
+      await content!.close();
+    }
+    await box.close();
+    return out;
+  };
+  const inbox = await subjects(two, 'INBOX');
+  const trash = await subjects(one, 'Trash');
+  const all = [...inbox, ...trash].map(Number).sort((x, y) => x - y);
+  expect(new Set(all).size).toBe(all.length);
+  for (let i = 0; i < 20; i++) if (i % 4 !== 0) expect(all).toContain(i);
+  await a.close();
+  await b.close();
+  await one.release();
+  await two.release();
+});
