@@ -161,6 +161,18 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
 function cachedField(stored: Buffer, start: number, end: number): Buffer {
   const lines: Buffer[] = [];
   let pos = start;
+  // the name is a C string there: bytes from a NUL in the name to its end are gone
+  const firstLf = stored.indexOf(0x0a, start);
+  const colon = stored.indexOf(0x3a, start);
+  if (colon >= 0 && colon < end && (firstLf < 0 || colon < firstLf)) {
+    let nameEnd = colon;
+    while (nameEnd > start && (stored[nameEnd - 1] === 0x20 || stored[nameEnd - 1] === 0x09)) nameEnd--;
+    const nul = stored.indexOf(0, start);
+    if (nul >= 0 && nul < nameEnd) {
+      lines.push(stored.subarray(start, nul));
+      pos = nameEnd;
+    }
+  }
   while (pos < end) {
     let lf = stored.indexOf(0x0a, pos);
     if (lf < 0 || lf >= end) lf = end;
