@@ -6,7 +6,10 @@
  * BODY, ENVELOPE, RFC822.SIZE and BODY.PEEK[section]<partial> for every part of the message are
  * compared with what src/imap/fetch/* produce for the same bytes.
  *
- * Allow-list (RFC 3501 choices where we deliberately differ): none.
+ * Allow-list (RFC 3501 choices where we deliberately differ): none. One tolerance, for Dovecot's own
+ * inconsistency: HEADER.FIELDS of a top-level header that has no blank line at all (the file ends
+ * inside the header) comes with or without the final CRLF depending on Dovecot's cache state (the
+ * same command answered 69 then 67 bytes in one session); there either form is accepted.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -206,6 +209,8 @@ async function compare(name: string, message: Buffer): Promise<void> {
     const spec = parseSectionSpec(c.spec);
     if (spec === null) throw new Error(`bad spec ${c.spec}`);
     const ours = sectionBytes(message, root, spec, c.partial);
+    const headerWithoutBlank = spec.part.length === 0 && spec.text === 'header.fields' && root.body.physical === 0 && !/\n\r?\n/.test(message.toString('latin1'));
+    if (headerWithoutBlank && ours.length === theirs.length + 2 && ours.toString('latin1').endsWith('\r\n\r\n')) return;
     expect(ours.toString('latin1'), `${name} ${fetchItem(c)}`).toBe(theirs.toString('latin1'));
   });
 }

@@ -1,12 +1,12 @@
 /**
  * HeaderEnvelope → the ENVELOPE value (RFC 3501 §7.4.2) exactly as Dovecot writes it
  * (src/lib-imap/imap-envelope.c, behaviour reproduced): date, in-reply-to and message-id as raw
- * nstrings, the subject and display names cleaned "for humans", Sender and Reply-To defaulting to
+ * nstrings (line breaks of folded values removed), the subject and display names cleaned "for humans", Sender and Reply-To defaulting to
  * From, NIL for an absent or empty address list, groups as (NIL NIL "name" NIL) ... (NIL NIL NIL NIL).
  * Nothing is decoded: RFC 2047 words and 8-bit bytes go out raw (8-bit ones as literals).
  */
 import type { EnvelopeAddress, HeaderEnvelope } from '../../mail/mime/structure.js';
-import { imapNString, imapStringForHumans } from './quote.js';
+import { imapNString, imapNStringNoLf, imapStringForHumans } from './quote.js';
 
 function addressList(list: readonly EnvelopeAddress[] | null): string {
   if (list === null || list.length === 0) return 'NIL';
@@ -21,7 +21,7 @@ function addressList(list: readonly EnvelopeAddress[] | null): string {
 export function envelopeFields(env: HeaderEnvelope | null): string {
   if (env === null) return 'NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL';
   return [
-    imapNString(env.date),
+    imapNStringNoLf(env.date),
     env.subject === null ? 'NIL' : imapStringForHumans(env.subject),
     addressList(env.from),
     addressList(env.sender ?? env.from),
@@ -29,8 +29,8 @@ export function envelopeFields(env: HeaderEnvelope | null): string {
     addressList(env.to),
     addressList(env.cc),
     addressList(env.bcc),
-    imapNString(env.inReplyTo),
-    imapNString(env.messageId),
+    imapNStringNoLf(env.inReplyTo),
+    imapNStringNoLf(env.messageId),
   ].join(' ');
 }
 

@@ -32,7 +32,15 @@ export type SectionSource =
   /** stored bytes [start, end), sent CRLF; vsize = their CRLF size */
   | { readonly kind: 'range'; readonly start: number; readonly end: number; readonly vsize: number }
   /** the header at stored [start, end) filtered to (or without) `fields` */
-  | { readonly kind: 'header-fields'; readonly start: number; readonly end: number; readonly fields: readonly string[]; readonly exclude: boolean };
+  | {
+      readonly kind: 'header-fields';
+      readonly start: number;
+      readonly end: number;
+      readonly fields: readonly string[];
+      readonly exclude: boolean;
+      /** the message's own header (Dovecot serves HEADER.FIELDS of it from its cache: see filterHeaderFields) */
+      readonly root: boolean;
+    };
 
 /**
  * A section-spec as written between the brackets ("", "1.2", "HEADER", "2.HEADER.FIELDS (From To)",
@@ -98,32 +106,48 @@ export function locateSection(root: MimePart, spec: SectionSpec): SectionSource 
       return range(part.bodyStart, part.end, part.body.virtual);
     case 'header.fields':
     case 'header.fields.not':
-      return { kind: 'header-fields', start: part.headerStart, end: part.bodyStart, fields: spec.fields ?? [], exclude: spec.text === 'header.fields.not' };
+      return {
+        kind: 'header-fields',
+        start: part.headerStart,
+        end: part.bodyStart,
+        fields: spec.fields ?? [],
+        exclude: spec.text === 'header.fields.not',
+        root: spec.part.length === 0,
+      };
   }
 }
 
 /**
  * The header at stored [start, end) reduced to the fields named (or, with exclude, to the others),
- * each line CRLF-terminated, followed by the blank line when the stored header had one.
+ * CRLF, as Dovecot gives them. HEADER.FIELDS: every field ends in CRLF (one is added to a last line
+ * without newline), then the blank line — always for the message's own header (Dovecot builds it
+ * from its header cache), for an embedded message only when its header has one. HEADER.FIELDS.NOT
+ * filters the stored header: lines as stored, the blank line only when the header has one.
+ * (For a top-level header without any blank line Dovecot's own answer varies with its cache state;
+ * the differential test allows both forms there.) An empty header gives the blank line alone.
  */
-export function filterHeaderFields(stored: Buffer, start: number, end: number, names: readonly string[], exclude: boolean): Buffer {
+export function filterHeaderFields(stored: Buffer, start: number, end: number, names: readonly string[], exclude: boolean, root = false): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const out: Buffer[] = [];
   let last = start;
   for (const f of parseHeaderBlock(stored, start, end)) {
     last = f.end;
-    if (wanted.has(f.name.toLowerCase()) !== exclude) out.push(toCrlf(stored, f.start, f.end));
+    if (wanted.has(f.name.toLowerCase()) === exclude) continue;
+    out.push(toCrlf(stored, f.start, f.end));
+    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(CRLF);
   }
-  if (last < end) out.push(Buffer.from('\r\n'));
+  if (last < end || (root && !exclude) || start === end) out.push(CRLF);
   return Buffer.concat(out);
 }
+
+const CRLF = Buffer.from('\r\n');
 
 /** The section's bytes as sent (CRLF, NUL as 0x80), cut to `partial` (offset past the end → empty). */
 export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, partial?: Partial): Buffer {
   const src = locateSection(root, spec);
   if (src.kind === 'empty') return Buffer.alloc(0);
   if (src.kind === 'header-fields') {
-    const all = filterHeaderFields(stored, src.start, src.end, src.fields, src.exclude);
+    const all = filterHeaderFields(stored, src.start, src.end, src.fields, src.exclude, src.root);
     if (partial === undefined) return all;
     return all.subarray(Math.min(partial.offset, all.length), Math.min(partial.offset + partial.length, all.length));
   }

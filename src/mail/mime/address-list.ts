@@ -14,18 +14,22 @@ interface Draft {
   route: string | null;
   mailbox: string | null;
   host: string | null;
+  invalid: boolean;
 }
 
 interface Ctx {
   c: Rfc822Cursor;
   out: EnvelopeAddress[];
   addr: Draft;
+  /** the text of the last local part or phrase read (Dovecot's shared string buffer) */
+  str: string;
 }
 
-const empty = (): Draft => ({ name: null, route: null, mailbox: null, host: null });
+const empty = (): Draft => ({ name: null, route: null, mailbox: null, host: null, invalid: false });
 
 function add(ctx: Ctx): void {
-  ctx.out.push({ ...ctx.addr });
+  const { name, route, mailbox, host } = ctx.addr;
+  ctx.out.push({ name, route, mailbox, host });
   ctx.addr = empty();
 }
 
@@ -33,11 +37,16 @@ function peek(ctx: Ctx): number {
   return ctx.c.s.charCodeAt(ctx.c.i);
 }
 
+function atEnd(ctx: Ctx): boolean {
+  return ctx.c.i >= ctx.c.s.length;
+}
+
 function parseLocalPart(ctx: Ctx): -1 | 0 | 1 {
   const out = [''];
   const ret = peek(ctx) === 0x22 ? parseQuotedString(ctx.c, out) : parseDotAtom(ctx.c, out);
+  ctx.str = out[0] as string;
   if (ret < 0) return -1;
-  ctx.addr.mailbox = out[0] as string;
+  ctx.addr.mailbox = ctx.str;
   return ret;
 }
 
@@ -53,7 +62,7 @@ function parseDomainPart(ctx: Ctx): -1 | 0 | 1 {
 function parseDomainList(ctx: Ctx): -1 | 0 | 1 {
   let route = '';
   for (;;) {
-    if (ctx.c.i >= ctx.c.s.length) return 0;
+    if (atEnd(ctx)) return 0;
     if (peek(ctx) !== 0x40) break;
     if (route.length > 0) route += ',';
     route += '@';
@@ -69,22 +78,20 @@ function parseDomainList(ctx: Ctx): -1 | 0 | 1 {
 
 function parseAngleAddr(ctx: Ctx): -1 | 0 | 1 {
   ctx.c.i++; // '<'
-  let ret = skipLwsp(ctx.c);
-  if (ret <= 0) return ret;
+  if (skipLwsp(ctx.c) <= 0) return -1;
   if (peek(ctx) === 0x40) {
-    if (parseDomainList(ctx) <= 0 || peek(ctx) !== 0x3a) {
+    if (parseDomainList(ctx) > 0 && peek(ctx) === 0x3a) ctx.c.i++;
+    else {
       ctx.addr.route = 'INVALID_ROUTE';
-      return -1;
+      if (atEnd(ctx)) return -1;
+      // and carry on
     }
-    ctx.c.i++;
-    ret = skipLwsp(ctx.c);
-    if (ret <= 0) return ret;
+    if (skipLwsp(ctx.c) <= 0) return -1;
   }
-  ret = parseLocalPart(ctx);
-  if (ret <= 0) return ret;
-  if (peek(ctx) === 0x40) {
-    ret = parseDomainPart(ctx);
-    if (ret <= 0) return ret;
+  if (peek(ctx) !== 0x3e) {
+    // "<>" is let through with neither mailbox nor domain
+    if (parseLocalPart(ctx) <= 0) return -1;
+    if (peek(ctx) === 0x40 && parseDomainPart(ctx) <= 0) return -1;
   }
   if (peek(ctx) !== 0x3e) return -1;
   ctx.c.i++;
@@ -94,25 +101,47 @@ function parseAngleAddr(ctx: Ctx): -1 | 0 | 1 {
 function parseNameAddr(ctx: Ctx): -1 | 0 | 1 {
   const out = [''];
   if (parsePhrase(ctx.c, out) <= 0 || peek(ctx) !== 0x3c) return -1;
-  ctx.addr.name = out[0] === '' ? null : (out[0] as string);
-  if (parseAngleAddr(ctx) < 0) ctx.addr.host = 'SYNTAX_ERROR';
-  return ctx.c.i < ctx.c.s.length ? 1 : 0;
+  ctx.str = out[0] as string;
+  ctx.addr.name = ctx.str === '' ? null : ctx.str;
+  if (parseAngleAddr(ctx) < 0) {
+    ctx.addr.host = 'SYNTAX_ERROR';
+    ctx.addr.invalid = true;
+  }
+  return atEnd(ctx) ? 0 : 1;
 }
 
 function parseAddrSpec(ctx: Ctx): -1 | 0 | 1 {
   ctx.c.lastComment = '';
+  const quoted = peek(ctx) === 0x22;
   let ret = parseLocalPart(ctx);
-  if (ret !== 0 && peek(ctx) === 0x40) {
-    const ret2 = parseDomainPart(ctx);
-    if (ret2 <= 0) ret = ret2;
+  let ret2: number = -2;
+  if (ret <= 0) ctx.addr.invalid = true;
+  if (ret !== 0 && !atEnd(ctx) && peek(ctx) === 0x40) {
+    ret2 = parseDomainPart(ctx);
+    if (ret2 <= 0) ret = ret2 as -1 | 0;
   }
-  if (ctx.c.lastComment !== null && ctx.c.lastComment.length > 0) ctx.addr.name = ctx.c.lastComment;
+  if (ctx.c.lastComment !== null && ctx.c.lastComment.length > 0) {
+    ctx.addr.name = ctx.c.lastComment;
+  } else if (ret2 === -2) {
+    // a lone word: the mailbox, unless more words follow, then all of it is a display name
+    const before = `${ctx.str} `;
+    const out = [before];
+    parsePhrase(ctx.c, out);
+    if ((out[0] as string).length !== before.length) {
+      ctx.addr.mailbox = null;
+      ctx.addr.name = out[0] as string;
+    } else if (!quoted) {
+      ctx.addr.host = '';
+    }
+    ctx.addr.invalid = true;
+    ret = -1;
+  }
   return ret;
 }
 
 function addFixed(ctx: Ctx): void {
   if (ctx.addr.mailbox === null) ctx.addr.mailbox = 'MISSING_MAILBOX';
-  if (ctx.addr.host === null) ctx.addr.host = 'MISSING_DOMAIN';
+  if (ctx.addr.host === null || ctx.addr.host === '') ctx.addr.host = 'MISSING_DOMAIN';
   add(ctx);
 }
 
@@ -121,8 +150,12 @@ function parseMailbox(ctx: Ctx): -1 | 0 | 1 {
   let ret = parseNameAddr(ctx);
   if (ret < 0) {
     ctx.c.i = start;
-    ctx.addr = empty();
     ret = parseAddrSpec(ctx);
+    const a = ctx.addr;
+    if (a.invalid && a.name === null && a.mailbox !== null && a.host === null) {
+      a.name = a.mailbox;
+      a.mailbox = null;
+    }
   }
   addFixed(ctx);
   return ret;
@@ -137,11 +170,8 @@ function parseGroup(ctx: Ctx): -1 | 0 | 1 {
   add(ctx);
   if (ret > 0 && peek(ctx) !== 0x3b) {
     for (;;) {
-      if (parseMailbox(ctx) <= 0) {
-        ret = -1;
-        break;
-      }
-      if (peek(ctx) !== 0x2c) break;
+      parseMailbox(ctx); // a broken mailbox: carry on
+      if (atEnd(ctx) || peek(ctx) !== 0x2c) break;
       ctx.c.i++;
       if (skipLwsp(ctx.c) <= 0) {
         ret = -1;
@@ -150,7 +180,7 @@ function parseGroup(ctx: Ctx): -1 | 0 | 1 {
     }
   }
   if (ret >= 0) {
-    if (peek(ctx) !== 0x3b) ret = -1;
+    if (atEnd(ctx) || peek(ctx) !== 0x3b) ret = -1;
     else {
       ctx.c.i++;
       ret = skipLwsp(ctx.c);
@@ -165,18 +195,17 @@ function parseAddress(ctx: Ctx): -1 | 0 | 1 {
   const ret = parseGroup(ctx);
   if (ret >= 0) return ret;
   ctx.c.i = start;
-  ctx.addr = empty();
   return parseMailbox(ctx);
 }
 
 /** The addresses of one header value (byte string); null when it holds none. */
 export function parseAddressList(value: string, maxAddresses = Number.MAX_SAFE_INTEGER): EnvelopeAddress[] | null {
-  const ctx: Ctx = { c: cursor(value, true), out: [], addr: empty() };
+  const ctx: Ctx = { c: cursor(value, true), out: [], addr: empty(), str: '' };
   if (skipLwsp(ctx.c) <= 0) return null;
   let left = maxAddresses;
   while (left-- > 0) {
     if (parseAddress(ctx) === 0) break;
-    if (peek(ctx) !== 0x2c) break;
+    if (atEnd(ctx) || peek(ctx) !== 0x2c) break;
     ctx.c.i++;
     const ret = skipLwsp(ctx.c);
     if (ret <= 0) {

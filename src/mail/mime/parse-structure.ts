@@ -169,22 +169,8 @@ class Parser {
   private parsePart(part: Builder): Builder | null {
     this.pos = part.headerStart;
     const endedBy = this.scanHeader(part);
-    const bodyStart = part.headerStart + part.header.physical;
-    part.fields = parseHeaderBlock(this.buf, part.headerStart, bodyStart);
-    this.classify(part);
-
-    let opensMultipart = false;
-    const boundary = part.isMime && part.multipart ? this.boundaryParam(part) : null;
-    if (endedBy === 'blank' && boundary !== null) {
-      if (part.depth + 1 < this.maxNested && !part.overflow) {
-        this.boundaries.push({ part, text: boundary, epilogue: false });
-        opensMultipart = true;
-      } else {
-        part.multipart = false;
-        part.overflow = true;
-      }
-    }
-    if (!opensMultipart && part.message) {
+    if (endedBy !== 'blank') this.endOfHeader(part, false);
+    if (part.message) {
       if (part.depth + 1 < this.maxNested && !part.overflow && !this.flat) {
         return this.appendChild(part, this.pos, false);
       }
@@ -195,18 +181,36 @@ class Parser {
   }
 
   /**
-   * Reads header lines from this.pos; stops after the blank line, at EOF, or before a line that is
-   * an open boundary (not the part's own).
+   * The header is complete: fields, flags, Content-* data; at a blank line a multipart opens here
+   * (before the next line is looked at, so that its own boundary is known).
+   */
+  private endOfHeader(part: Builder, blank: boolean): void {
+    part.fields = parseHeaderBlock(this.buf, part.headerStart, part.headerStart + part.header.physical);
+    this.classify(part);
+    const boundary = part.isMime && part.multipart ? this.boundaryParam(part) : null;
+    if (!blank || boundary === null) return;
+    if (part.depth + 1 < this.maxNested && !part.overflow) {
+      this.boundaries.push({ part, text: boundary, epilogue: false });
+    } else {
+      part.multipart = false;
+      part.overflow = true;
+    }
+  }
+
+  /**
+   * Reads header lines from this.pos; stops at EOF, or before a line that is an open boundary (not
+   * the part's own), or after the blank line — but when the line after the blank line is such a
+   * boundary, the blank line's newline goes to the boundary as any other last newline does.
    */
   private scanHeader(part: Builder): 'blank' | 'eof' | 'boundary' {
     let lastNewline = 0;
+    let blank = false;
     for (;;) {
       const at = this.pos;
-      if (at >= this.n) return 'eof';
+      if (at >= this.n) return blank ? 'blank' : 'eof';
       const b = this.boundaryAt(at);
       if (b !== null && b.part !== part) {
         if (lastNewline > 0 && part.parent !== null) {
-          // the newline before a boundary belongs to it: moved to the parent's body
           part.header.lines--;
           part.header.physical -= lastNewline;
           part.header.virtual -= 2;
@@ -214,16 +218,20 @@ class Parser {
           part.parent.body.physical += lastNewline;
           part.parent.body.virtual += 2;
         }
-        return 'boundary';
+        return blank ? 'blank' : 'boundary';
       }
+      if (blank) return 'blank';
       const lf = this.buf.indexOf(LF, at);
       const lineEnd = lf < 0 ? this.n : lf + 1;
       this.add(part.header, at, lineEnd);
       this.pos = lineEnd;
       if (lf < 0) return 'eof';
       const crlf = lf > at && this.buf[lf - 1] === CR;
-      if (lf === at || (crlf && lf - 1 === at)) return 'blank';
       lastNewline = crlf ? 2 : 1;
+      if (lf === at || (crlf && lf - 1 === at)) {
+        blank = true;
+        this.endOfHeader(part, true);
+      }
     }
   }
 
