@@ -1,0 +1,159 @@
+/**
+ * BODY[section]<partial> (RFC 3501 §6.4.5) → which bytes of the stored message to send, following
+ * Dovecot (src/lib-imap-storage/imap-msgpart.c, behaviour reproduced): part numbers walk multiparts
+ * (a non-multipart has only part 1, itself) and step into a message/rfc822 when more numbers follow;
+ * HEADER, TEXT and HEADER.FIELDS[.NOT] of a part apply to the message inside a message/rfc822 part
+ * (on any other part they give an empty string); MIME is the part's own header; a missing part gives
+ * an empty string. The bytes are sent CRLF (bare LFs converted, NUL as 0x80) and partial offsets
+ * count in those CRLF octets; HEADER.FIELDS is a header synthesised from the matching fields.
+ */
+import { parseHeaderBlock } from '../../mail/mime/header-block.js';
+import { toCrlf } from '../../mail/mime/line-ends.js';
+import type { MimePart } from '../../mail/mime/structure.js';
+
+export type SectionText = 'full' | 'header' | 'header.fields' | 'header.fields.not' | 'text' | 'mime';
+
+export interface SectionSpec {
+  /** part numbers, e.g. [1, 2] for "1.2"; [] for the whole message */
+  readonly part: readonly number[];
+  readonly text: SectionText;
+  /** HEADER.FIELDS[.NOT] field names */
+  readonly fields?: readonly string[];
+}
+
+export interface Partial {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Where a section's bytes come from. */
+export type SectionSource =
+  | { readonly kind: 'empty' }
+  /** stored bytes [start, end), sent CRLF; vsize = their CRLF size */
+  | { readonly kind: 'range'; readonly start: number; readonly end: number; readonly vsize: number }
+  /** the header at stored [start, end) filtered to (or without) `fields` */
+  | {
+      readonly kind: 'header-fields';
+      readonly start: number;
+      readonly end: number;
+      readonly fields: readonly string[];
+      readonly exclude: boolean;
+      /** the message's own header (Dovecot serves HEADER.FIELDS of it from its cache: see filterHeaderFields) */
+      readonly root: boolean;
+    };
+
+/**
+ * A section-spec as written between the brackets ("", "1.2", "HEADER", "2.HEADER.FIELDS (From To)",
+ * "1.MIME", ...), or null when it is not valid RFC 3501 syntax. For tests and simple callers; the
+ * IMAP command parser builds SectionSpec itself.
+ */
+export function parseSectionSpec(spec: string): SectionSpec | null {
+  const m = /^((?:[1-9][0-9]*)(?:\.[1-9][0-9]*)*)?(?:(?:^|\.)(.*))?$/s.exec(spec);
+  if (m === null) return null;
+  const part = m[1] === undefined ? [] : m[1].split('.').map(Number);
+  const rest = m[2] ?? '';
+  if (rest === '') return part.length === 0 || m[1] !== undefined ? { part, text: 'full' } : null;
+  const upper = rest.toUpperCase();
+  if (upper === 'HEADER') return { part, text: 'header' };
+  if (upper === 'TEXT') return { part, text: 'text' };
+  if (upper === 'MIME') return part.length > 0 ? { part, text: 'mime' } : null;
+  const f = /^HEADER\.FIELDS(\.NOT)? \((.+)\)$/is.exec(rest);
+  if (f === null) return null;
+  const fields = (f[2] as string).split(' ').filter((x) => x.length > 0).map((x) => x.replace(/^"(.*)"$/s, '$1'));
+  return { part, text: f[1] === undefined ? 'header.fields' : 'header.fields.not', fields };
+}
+
+/** The part a section number names, or null (Dovecot's walk). */
+export function findPart(root: MimePart, numbers: readonly number[]): MimePart | null {
+  let part: MimePart | null = root;
+  for (let k = 0; k < numbers.length && part !== null; k++) {
+    const num = numbers[k] as number;
+    const last = k === numbers.length - 1;
+    if (part.kind === 'multipart') {
+      part = part.children[num - 1] ?? null;
+    } else if (num !== 1 || (!last && part.kind !== 'message')) {
+      part = null;
+    }
+    if (part !== null && part.kind === 'message' && !last) part = part.children[0] ?? null;
+  }
+  return part;
+}
+
+function range(start: number, end: number, vsize: number): SectionSource {
+  return { kind: 'range', start, end, vsize };
+}
+
+/** Where `spec`'s bytes are in the stored message. */
+export function locateSection(root: MimePart, spec: SectionSpec): SectionSource {
+  let part: MimePart | null = root;
+  if (spec.part.length > 0) {
+    part = findPart(root, spec.part);
+    if (part === null) return { kind: 'empty' };
+    if (spec.text !== 'full' && spec.text !== 'mime') {
+      if (part.kind !== 'message' || part.children[0] === undefined) return { kind: 'empty' };
+      part = part.children[0];
+    }
+  }
+  switch (spec.text) {
+    case 'full':
+      return spec.part.length === 0
+        ? range(root.headerStart, root.end, root.header.virtual + root.body.virtual)
+        : range(part.bodyStart, part.end, part.body.virtual);
+    case 'mime':
+    case 'header':
+      return range(part.headerStart, part.bodyStart, part.header.virtual);
+    case 'text':
+      return range(part.bodyStart, part.end, part.body.virtual);
+    case 'header.fields':
+    case 'header.fields.not':
+      return {
+        kind: 'header-fields',
+        start: part.headerStart,
+        end: part.bodyStart,
+        fields: spec.fields ?? [],
+        exclude: spec.text === 'header.fields.not',
+        root: spec.part.length === 0,
+      };
+  }
+}
+
+/**
+ * The header at stored [start, end) reduced to the fields named (or, with exclude, to the others),
+ * CRLF, as Dovecot gives them. HEADER.FIELDS: every field ends in CRLF (one is added to a last line
+ * without newline), then the blank line — always for the message's own header (Dovecot builds it
+ * from its header cache), for an embedded message only when its header has one. HEADER.FIELDS.NOT
+ * filters the stored header: lines as stored, the blank line only when the header has one.
+ * (For a top-level header without any blank line Dovecot's own answer varies with its cache state;
+ * the differential test allows both forms there.) An empty header gives the blank line alone.
+ */
+export function filterHeaderFields(stored: Buffer, start: number, end: number, names: readonly string[], exclude: boolean, root = false): Buffer {
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const out: Buffer[] = [];
+  let last = start;
+  for (const f of parseHeaderBlock(stored, start, end)) {
+    last = f.end;
+    if (wanted.has(f.name.toLowerCase()) === exclude) continue;
+    out.push(toCrlf(stored, f.start, f.end));
+    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(CRLF);
+  }
+  if (last < end || (root && !exclude) || start === end) out.push(CRLF);
+  return Buffer.concat(out);
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** The section's bytes as sent (CRLF, NUL as 0x80), cut to `partial` (offset past the end → empty). */
+export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, partial?: Partial): Buffer {
+  const src = locateSection(root, spec);
+  if (src.kind === 'empty') return Buffer.alloc(0);
+  if (src.kind === 'header-fields') {
+    const all = filterHeaderFields(stored, src.start, src.end, src.fields, src.exclude, src.root);
+    if (partial === undefined) return all;
+    return all.subarray(Math.min(partial.offset, all.length), Math.min(partial.offset + partial.length, all.length));
+  }
+  if (partial !== undefined && partial.offset >= src.vsize) return Buffer.alloc(0);
+  return toCrlf(stored, src.start, src.end, {
+    nulTo80: true,
+    ...(partial !== undefined ? { skip: partial.offset, length: partial.length } : {}),
+  });
+}
