@@ -1,0 +1,173 @@
+/**
+ * SEARCH evaluation over the selected mailbox, in batches: first with what the store's details give
+ * (flags, sizes, dates, MODSEQ, sequence numbers and UIDs) and the session's \Recent set; only the
+ * messages that this leaves undecided (three-valued logic: true, false, or "needs the message") have their
+ * bytes read, their cached structure loaded, and their header/body text decoded and matched. Between
+ * batches the event loop gets a turn, so a body search over a large mailbox never blocks other sessions.
+ */
+import type { MimePart } from '../../mail/mime/structure.js';
+import type { HeaderField } from '../../mail/mime/header-block.js';
+import type { MessageDetails } from '../../store/mailbox/mailbox-store.js';
+import { loadStructures } from '../fetch/structure-cache.js';
+import type { SelectedMailbox } from '../selected.js';
+import { setContains } from '../wire/sequence-set.js';
+import { compareDay, dayOf, internalDay, sentDay } from './dates.js';
+import type { SearchKey } from './parse.js';
+import { bodyTexts, containsAny, fold, headerText, rootFields } from './text-match.js';
+
+const BATCH = 256;
+
+interface Loaded {
+  readonly stored: Buffer;
+  readonly root: MimePart;
+  fields?: HeaderField[];
+  body?: string[];
+  text?: string[];
+}
+
+interface Candidate {
+  readonly d: MessageDetails;
+  readonly seq: number;
+  loaded?: Loaded;
+}
+
+interface Scope {
+  readonly count: number;
+  readonly maxUid: number;
+  readonly recent: (uid: number) => boolean;
+}
+
+function fieldsOf(l: Loaded): HeaderField[] {
+  return (l.fields ??= rootFields(l.stored, l.root));
+}
+
+function headerMatch(l: Loaded, field: string, text: string): boolean {
+  const needle = fold(text);
+  for (const f of fieldsOf(l)) {
+    if (f.name.toLowerCase() !== field) continue;
+    if (needle === '' || headerText(f).includes(needle)) return true;
+  }
+  return false;
+}
+
+/** true / false, or undefined when the answer needs the message's bytes and they are not loaded. */
+function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefined {
+  switch (key.k) {
+    case 'all':
+      return true;
+    case 'and': {
+      let result: boolean | undefined = true;
+      for (const k of key.keys) {
+        const r = evaluate(k, m, scope);
+        if (r === false) return false;
+        if (r === undefined) result = undefined;
+      }
+      return result;
+    }
+    case 'or': {
+      const a = evaluate(key.a, m, scope);
+      if (a === true) return true;
+      const b = evaluate(key.b, m, scope);
+      if (b === true) return true;
+      return a === undefined || b === undefined ? undefined : false;
+    }
+    case 'not': {
+      const r = evaluate(key.key, m, scope);
+      return r === undefined ? undefined : !r;
+    }
+    case 'flag': {
+      const lower = key.flag.toLowerCase();
+      return m.d.flags.some((f) => f.toLowerCase() === lower);
+    }
+    case 'recent':
+      return scope.recent(m.d.uid);
+    case 'seq':
+      return setContains(key.set, m.seq, scope.count);
+    case 'uid':
+      return setContains(key.set, m.d.uid, scope.maxUid);
+    case 'size':
+      return key.op === 'larger' ? m.d.vsize > key.n : m.d.vsize < key.n;
+    case 'modseq':
+      return m.d.modseq >= key.n;
+    case 'date': {
+      if (!key.sent) return compareDay(internalDay(m.d.internalDate), key.op, dayOf(key.date));
+      if (m.loaded === undefined) return undefined;
+      const date = fieldsOf(m.loaded).find((f) => f.name.toLowerCase() === 'date');
+      const day = date === undefined ? undefined : sentDay(date.value.replace(/\r?\n/g, ''));
+      // no (valid) Date: the internal date stands in, as Dovecot does
+      return compareDay(day ?? internalDay(m.d.internalDate), key.op, dayOf(key.date));
+    }
+    case 'header':
+      if (m.loaded === undefined) return undefined;
+      return headerMatch(m.loaded, key.field, key.text);
+    case 'body':
+      if (m.loaded === undefined) return undefined;
+      return containsAny((m.loaded.body ??= bodyTexts(m.loaded.stored, m.loaded.root, false)), fold(key.text));
+    case 'text': {
+      if (m.loaded === undefined) return undefined;
+      const l = m.loaded;
+      const needle = fold(key.text);
+      if (fieldsOf(l).some((f) => fold(f.name).includes(needle) || headerText(f).includes(needle))) return true;
+      return containsAny((l.text ??= bodyTexts(l.stored, l.root, true)), needle);
+    }
+  }
+}
+
+export interface SearchResult {
+  /** the matching messages' UIDs, ascending */
+  readonly uids: number[];
+  /** the highest MODSEQ among them (0 when none) */
+  readonly highestModseq: number;
+}
+
+/** The messages of the client's view that match `key`. */
+export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): Promise<SearchResult> {
+  const handle = selected.handle;
+  const all = selected.allUids();
+  const scope: Scope = { count: all.length, maxUid: all.length > 0 ? all[all.length - 1]! : 0, recent: (uid) => selected.isRecent(uid) };
+  const uids: number[] = [];
+  let highestModseq = 0;
+  for (let b = 0; b < all.length; b += BATCH) {
+    const batch = all.slice(b, b + BATCH);
+    const details = await handle.details(batch);
+    const undecided: Candidate[] = [];
+    const matched = new Set<number>();
+    for (const d of details) {
+      if (selected.isExpungePending(d.uid)) continue;
+      const c: Candidate = { d, seq: selected.seqOf(d.uid)! };
+      const r = evaluate(key, c, scope);
+      if (r === true) matched.add(d.uid);
+      else if (r === undefined) undecided.push(c);
+    }
+    if (undecided.length > 0) {
+      const { parts, bytes } = await loadStructures(
+        handle,
+        undecided.map((c) => c.d.uid),
+      );
+      for (const c of undecided) {
+        const root = parts.get(c.d.uid);
+        if (root === undefined) continue;
+        let stored = bytes.get(c.d.uid);
+        if (stored === undefined) {
+          const content = await handle.openContent(c.d.uid);
+          if (content === undefined) continue;
+          try {
+            stored = await content.readAll();
+          } finally {
+            await content.close();
+          }
+        }
+        c.loaded = { stored, root };
+        if (evaluate(key, c, scope) === true) matched.add(c.d.uid);
+      }
+      // a turn for the other sessions between batches that read messages
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    for (const d of details) {
+      if (!matched.has(d.uid)) continue;
+      uids.push(d.uid);
+      if (d.modseq > highestModseq) highestModseq = d.modseq;
+    }
+  }
+  return { uids, highestModseq };
+}

@@ -1,0 +1,57 @@
+/**
+ * Case-insensitive substring matching over Unicode text (RFC 3501 §6.4.4: "case-insensitive substring"):
+ * both sides are NFKC-normalised and lower-cased, close to Dovecot's i;unicode-casemap comparator (which
+ * also folds titlecase and decomposes). What is matched is the decoded text: header values with their
+ * RFC 2047 words decoded, body parts undone from base64/quoted-printable and their charset
+ * (src/mail/mime/decode-text.ts). Line breaks of folded header values are removed first.
+ */
+import { decodeBodyText, decodeHeaderValue } from '../../mail/mime/decode-text.js';
+import { parseHeaderBlock, type HeaderField } from '../../mail/mime/header-block.js';
+import type { MimePart } from '../../mail/mime/structure.js';
+
+/** The form both sides are compared in. */
+export function fold(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
+/** A header value as searched: unfolded, encoded words decoded, folded for comparison. */
+export function headerText(field: HeaderField): string {
+  return fold(decodeHeaderValue(field.value.replace(/\r?\n/g, '')));
+}
+
+/** The message's own header fields. */
+export function rootFields(stored: Buffer, root: MimePart): HeaderField[] {
+  return parseHeaderBlock(stored, root.headerStart, root.bodyStart);
+}
+
+function charsetOf(part: MimePart): string | null {
+  for (const p of part.params) if (p.name.toLowerCase() === 'charset') return p.value;
+  return null;
+}
+
+/**
+ * Every leaf body's decoded text, and (with `headers`) every embedded message's and MIME part's header
+ * decoded: what BODY (without) and TEXT (with, plus the message's own header) search.
+ */
+export function bodyTexts(stored: Buffer, root: MimePart, headers: boolean): string[] {
+  const out: string[] = [];
+  const walk = (part: MimePart, isRoot: boolean): void => {
+    if (headers && !isRoot) for (const f of parseHeaderBlock(stored, part.headerStart, part.bodyStart)) out.push(`${f.name}: ${headerText(f)}`);
+    if (part.children.length > 0) {
+      for (const child of part.children) walk(child, false);
+      return;
+    }
+    const bytes = stored.subarray(part.bodyStart, part.end);
+    const textual = part.type === null || part.type.toLowerCase() === 'text';
+    out.push(fold(decodeBodyText(bytes, part.encoding, textual ? charsetOf(part) : null)));
+  };
+  walk(root, true);
+  return out;
+}
+
+/** Whether `needle` (already folded) is in any of `haystack` (already folded). Empty matches everything. */
+export function containsAny(haystack: readonly string[], needle: string): boolean {
+  if (needle === '') return true;
+  for (const h of haystack) if (h.includes(needle)) return true;
+  return false;
+}
