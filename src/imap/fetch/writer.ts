@@ -15,7 +15,6 @@ import { CrlfConverter } from '../../mail/mime/line-ends.js';
 import type { MimePart } from '../../mail/mime/structure.js';
 import type { Flag, Mailbox, MessageContent, MessageDetails, MessageRecord } from '../../store/mailbox/mailbox-store.js';
 import type { ResponseWriter } from '../command.js';
-import { flagList } from '../interim/encode.js';
 import type { SelectedMailbox } from '../selected.js';
 import { formatDateTime } from '../wire/datetime.js';
 import { bodyString, bodystructureString } from './bodystructure.js';
@@ -32,6 +31,20 @@ const READ_WHOLE = 256 * 1024;
 export interface FetchOutcome {
   /** some messages of the set were expunged meanwhile and could not be sent (NO [EXPUNGEISSUED]) */
   readonly missing: number;
+}
+
+const SYSTEM_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/**
+ * FLAGS as Dovecot lists them: the system flags in its fixed order, then \Recent, then the keywords as
+ * stored — so the differential test compares whole lines.
+ */
+export function flagsValue(flags: readonly Flag[], recent: boolean): string {
+  const out: string[] = [];
+  for (const f of SYSTEM_ORDER) if (flags.includes(f)) out.push(f);
+  if (recent) out.push('\\Recent');
+  for (const f of flags) if (!f.startsWith('\\')) out.push(f);
+  return `(${out.join(' ')})`;
 }
 
 /** A byte string (one char per byte) as a part: ASCII stays a string, anything else goes as its bytes. */
@@ -82,7 +95,9 @@ class Source {
   /** Stored [start, end) as CRLF, cut to the partial. */
   async crlf(start: number, end: number, skip: number, length: number): Promise<Buffer[]> {
     const { bytes, prevCr } = await this.raw(start, end);
-    return new CrlfConverter({ skip, length, nulTo80: true }, prevCr).push(bytes);
+    // the converter gives two pieces per bare LF: one buffer, not thousands of socket writes
+    const pieces = new CrlfConverter({ skip, length, nulTo80: true }, prevCr).push(bytes);
+    return pieces.length <= 1 ? pieces : [Buffer.concat(pieces)];
   }
 
   close(): Promise<void> {
@@ -153,7 +168,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         missing++;
         continue;
       }
-      const shown = selected.isRecent(uid) ? [...flags.get(uid)!, '\\Recent'] : flags.get(uid)!;
+      const shown = flagsValue(flags.get(uid)!, selected.isRecent(uid));
       const parts: (string | Buffer)[] = [`${seq} FETCH (`];
       let source: Source | undefined;
       try {
@@ -165,7 +180,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         for (let k = 0; k < request.items.length; k++) {
           if (k === bufferedCount && seenChanged.has(uid) && !flagsAsked) {
             sep();
-            parts.push(`FLAGS ${flagList(shown)}`);
+            parts.push(`FLAGS ${shown}`);
           }
           const item = request.items[k]!;
           sep();
@@ -175,7 +190,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
                 parts.push(`UID ${uid}`);
                 break;
               case 'FLAGS':
-                parts.push(`FLAGS ${flagList(shown)}`);
+                parts.push(`FLAGS ${shown}`);
                 break;
               case 'INTERNALDATE':
                 parts.push(`INTERNALDATE "${formatDateTime(d.internalDate)}"`);
@@ -207,7 +222,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         }
         if (bufferedCount === request.items.length && seenChanged.has(uid) && !flagsAsked) {
           sep();
-          parts.push(`FLAGS ${flagList(shown)}`);
+          parts.push(`FLAGS ${shown}`);
         }
       } finally {
         await source?.close();
