@@ -94,8 +94,8 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
       if (m.loaded === undefined) return undefined;
       const date = fieldsOf(m.loaded).find((f) => f.name.toLowerCase() === 'date');
       const day = date === undefined ? undefined : sentDay(date.value.replace(/\r?\n/g, ''));
-      // no (valid) Date: the internal date stands in, as Dovecot does
-      return compareDay(day ?? internalDay(m.d.internalDate), key.op, dayOf(key.date));
+      // no (valid) Date: Dovecot takes 1970-01-01 (day 0), so SENTBEFORE matches and SENTSINCE does not
+      return compareDay(day ?? 0, key.op, dayOf(key.date));
     }
     case 'header':
       if (m.loaded === undefined) return undefined;

@@ -3,8 +3,8 @@
  * words in header values decoded, body parts undone from their Content-Transfer-Encoding (base64,
  * quoted-printable) and converted from their charset to Unicode. Charsets go through the WHATWG
  * TextDecoder (Node's full ICU: ISO-8859-*, windows-125x, KOI8, Shift_JIS, GB18030...), so no iconv
- * dependency is needed; an unknown charset leaves the bytes as UTF-8 (or Latin-1 when not valid UTF-8),
- * as Dovecot falls back to the raw bytes. Nothing here throws on broken input.
+ * dependency is needed; an unknown charset leaves the bytes read as UTF-8, as Dovecot falls back to the
+ * raw bytes. Nothing here throws on broken input.
  */
 
 import { TextDecoder } from 'node:util';
@@ -26,24 +26,15 @@ function decoderFor(charset: string): TextDecoder | null {
   return d;
 }
 
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 const utf8 = new TextDecoder('utf-8');
 
-/** Raw bytes without a declared charset: UTF-8 when they are valid UTF-8, else Latin-1. */
+/**
+ * Raw bytes without a declared charset (RFC 6532 headers, undeclared bodies): UTF-8, invalid sequences
+ * becoming U+FFFD — as Dovecot, which does not guess Latin-1 (its searches then do not match such bytes).
+ */
 export function decodeRaw(bytes: Uint8Array): string {
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  try {
-    return utf8Fatal.decode(bytes);
-  } catch {
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-  }
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 }
 
 /** Bytes in `charset` (null: undeclared) → text. */
@@ -118,7 +109,7 @@ const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
 /**
  * A raw header value (byte string: one char per byte) with its RFC 2047 encoded words decoded. Whitespace
  * between two adjacent encoded words is dropped (RFC 2047 §6.2); other text is taken as UTF-8 when valid
- * (RFC 6532 headers), else Latin-1. A charset's "*language" suffix (RFC 2231 §5) is ignored.
+ * (RFC 6532 headers), invalid sequences as U+FFFD. A charset's "*language" suffix (RFC 2231 §5) is ignored.
  */
 export function decodeHeaderValue(raw: string): string {
   let out = '';

@@ -126,10 +126,10 @@ describe('search keys', () => {
     ['SEARCH ON 15-Feb-2024', '* SEARCH 2'],
     ['SEARCH SINCE 1-Mar-2024', '* SEARCH 3 4 5'],
     ['SEARCH SINCE "10-Mar-2024"', '* SEARCH 4 5'],
-    // the Date: header's own day: message 1 was sent on 1 Jan in its zone (2 Jan in UTC)
+    // the Date: header's own day: message 1 was sent on 1 Jan in its zone (2 Jan in UTC); no Date (4) is 1970
     ['SEARCH SENTON 1-Jan-2024', '* SEARCH 1'],
-    ['SEARCH SENTBEFORE 15-Feb-2024', '* SEARCH 1'],
-    ['SEARCH SENTSINCE 1-Mar-2024', '* SEARCH 3 4 5'],
+    ['SEARCH SENTBEFORE 15-Feb-2024', '* SEARCH 1 4'],
+    ['SEARCH SENTSINCE 1-Mar-2024', '* SEARCH 3 5'],
     ['SEARCH 2:3', '* SEARCH 2 3'],
     ['SEARCH 4:*', '* SEARCH 4 5'],
     ['SEARCH 1,3,9', '* SEARCH 1 3'],
