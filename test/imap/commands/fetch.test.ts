@@ -56,7 +56,7 @@ describe('FETCH items', () => {
     expect(await cmd(c, 'a FETCH 1:2 (RFC822.SIZE FLAGS UID INTERNALDATE)')).toBe(
       [
         `* 1 FETCH (RFC822.SIZE ${Buffer.from(M1.replace(/\n/g, '\r\n')).length} FLAGS (\\Recent) UID 1 INTERNALDATE "02-Jan-2024 03:04:05 +0000")`,
-        `* 2 FETCH (RFC822.SIZE ${Buffer.from(M2.replace(/\n/g, '\r\n')).length} FLAGS (\\Seen $Work \\Recent) UID 2 INTERNALDATE "02-Jan-2024 03:04:05 +0000")`,
+        `* 2 FETCH (RFC822.SIZE ${Buffer.from(M2.replace(/\n/g, '\r\n')).length} FLAGS (\\Seen \\Recent $Work) UID 2 INTERNALDATE "02-Jan-2024 03:04:05 +0000")`,
         'a OK Fetch completed.',
       ].join('\r\n'),
     );
@@ -72,7 +72,7 @@ describe('FETCH items', () => {
       S: * 1 FETCH (FLAGS (\\Recent) INTERNALDATE "02-Jan-2024 03:04:05 +0000" RFC822.SIZE 147 ENVELOPE ("Mon, 1 Jan 2024 10:00:00 +0000" "hello" (("Ann" NIL "ann" "example.org")) (("Ann" NIL "ann" "example.org")) (("Ann" NIL "ann" "example.org")) ((NIL NIL "bob" "example.net")) NIL NIL NIL "<m1@example.org>"))
       S: b OK Fetch completed.
       C: c FETCH 2 full
-      S: * 2 FETCH (FLAGS (\\Seen $Work \\Recent) INTERNALDATE "02-Jan-2024 03:04:05 +0000" RFC822.SIZE * ENVELOPE (NIL "parts" ((NIL NIL "carl" "example.com")) * NIL NIL NIL NIL NIL) BODY (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0)("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 10 0) "mixed"))
+      S: * 2 FETCH (FLAGS (\\Seen \\Recent $Work) INTERNALDATE "02-Jan-2024 03:04:05 +0000" RFC822.SIZE * ENVELOPE (NIL "parts" ((NIL NIL "carl" "example.com")) * NIL NIL NIL NIL NIL) BODY (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0)("text" "html" ("charset" "us-ascii") NIL NIL "7bit" 10 0) "mixed"))
       S: c OK Fetch completed.
     `);
   });
@@ -139,7 +139,7 @@ describe('UID FETCH and sequence sets', () => {
     await c.run(`
       C: a UID FETCH 1:* FLAGS
       S: * 1 FETCH (UID 1 FLAGS (\\Recent))
-      S: * 2 FETCH (UID 2 FLAGS (\\Seen $Work \\Recent))
+      S: * 2 FETCH (UID 2 FLAGS (\\Seen \\Recent $Work))
       S: a OK Fetch completed.
       C: b UID FETCH 5:7 FLAGS
       S: b OK Fetch completed.
@@ -176,7 +176,7 @@ describe('CONDSTORE', () => {
     await c.run(`
       C: a FETCH 1:* (FLAGS) (CHANGEDSINCE ${before[0]!})
       S: * OK [HIGHESTMODSEQ ${before[1]!}] Highest
-      S: * 2 FETCH (FLAGS (\\Seen $Work \\Recent) MODSEQ (${before[1]!}))
+      S: * 2 FETCH (FLAGS (\\Seen \\Recent $Work) MODSEQ (${before[1]!}))
       S: a OK Fetch completed.
       C: b FETCH 1 (MODSEQ)
       S: * 1 FETCH (MODSEQ (${before[0]!}))
