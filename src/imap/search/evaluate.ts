@@ -13,7 +13,7 @@ import type { SelectedMailbox } from '../selected.js';
 import { setContains } from '../wire/sequence-set.js';
 import { compareDay, dayOf, internalDay, sentDay } from './dates.js';
 import type { SearchKey } from './parse.js';
-import { bodyTexts, containsAny, fold, headerText, rootFields } from './text-match.js';
+import { addressText, bodyTexts, containsAny, fold, headerText, rootFields } from './text-match.js';
 
 const BATCH = 256;
 
@@ -41,11 +41,11 @@ function fieldsOf(l: Loaded): HeaderField[] {
   return (l.fields ??= rootFields(l.stored, l.root));
 }
 
-function headerMatch(l: Loaded, field: string, text: string): boolean {
+function headerMatch(l: Loaded, field: string, text: string, address: boolean): boolean {
   const needle = fold(text);
   for (const f of fieldsOf(l)) {
     if (f.name.toLowerCase() !== field) continue;
-    if (needle === '' || headerText(f).includes(needle)) return true;
+    if (needle === '' || (address ? addressText(f) : headerText(f)).includes(needle)) return true;
   }
   return false;
 }
@@ -99,7 +99,7 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
     }
     case 'header':
       if (m.loaded === undefined) return undefined;
-      return headerMatch(m.loaded, key.field, key.text);
+      return headerMatch(m.loaded, key.field, key.text, key.address === true);
     case 'body':
       if (m.loaded === undefined) return undefined;
       return containsAny((m.loaded.body ??= bodyTexts(m.loaded.stored, m.loaded.root, false)), fold(key.text));

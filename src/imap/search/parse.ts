@@ -2,10 +2,12 @@
  * SEARCH's arguments (RFC 3501 §6.4.4 and §9 search-key; MODSEQ of RFC 7162 §3.1.5) → a SearchKey tree.
  * Every RFC 3501 key, sequence sets, UID sets, parenthesised lists, NOT and OR nested to any depth up to a
  * limit (a stack guard: deeper is a ParseError, never a crash). Strings are astrings in the command's
- * CHARSET: UTF-8 and US-ASCII (a subset) are known; any other charset is not an error of syntax, so the
- * parse succeeds with `badCharset` and the command answers NO [BADCHARSET (UTF-8 US-ASCII)] (RFC 3501
- * §6.4.4). Only ParseError is ever thrown.
+ * CHARSET, decoded to Unicode here: UTF-8 (the default) and US-ASCII, and, as Dovecot accepts them too,
+ * any charset the runtime's TextDecoder knows (ISO-8859-*, KOI8-R...). An unknown charset is not an error
+ * of syntax: the parse succeeds with `badCharset` and the command answers NO [BADCHARSET (UTF-8
+ * US-ASCII)] (RFC 3501 §6.4.4), naming the two it promises. Only ParseError is ever thrown.
  */
+import { decodeCharset, knownCharset } from '../../mail/mime/decode-text.js';
 import type { ArgCursor } from '../command.js';
 import type { ImapDate } from '../wire/datetime.js';
 import { ParseError } from '../wire/frame.js';
@@ -26,8 +28,11 @@ export type SearchKey =
   | { readonly k: 'size'; readonly op: 'larger' | 'smaller'; readonly n: number }
   | { readonly k: 'date'; readonly sent: boolean; readonly op: DateOp; readonly date: ImapDate }
   | { readonly k: 'modseq'; readonly n: number }
-  /** a header field contains the text (field lower case; FROM/TO/CC/BCC/SUBJECT are this too) */
-  | { readonly k: 'header'; readonly field: string; readonly text: string }
+  /**
+   * a header field contains the text (field lower case; FROM/TO/CC/BCC/SUBJECT are this too; `address`:
+   * the FROM/TO/CC/BCC keys, matched against the rebuilt address list)
+   */
+  | { readonly k: 'header'; readonly field: string; readonly text: string; readonly address?: boolean }
   | { readonly k: 'body'; readonly text: string }
   | { readonly k: 'text'; readonly text: string };
 
@@ -72,10 +77,13 @@ const DATE_KEYS: Readonly<Record<string, readonly [boolean, DateOp]>> = {
 class Parser {
   modseq = false;
 
-  constructor(private readonly args: ArgCursor) {}
+  constructor(
+    private readonly args: ArgCursor,
+    private readonly charset: string,
+  ) {}
 
   private text(): string {
-    return this.args.astringBytes('a search string').toString('utf8');
+    return decodeCharset(this.args.astringBytes('a search string'), this.charset);
   }
 
   key(depth: number): SearchKey {
@@ -97,7 +105,7 @@ class Parser {
     const field = STRING_KEYS[name];
     if (field !== undefined) {
       args.sp();
-      return { k: 'header', field, text: this.text() };
+      return field === 'subject' ? { k: 'header', field, text: this.text() } : { k: 'header', field, text: this.text(), address: true };
     }
     const date = DATE_KEYS[name];
     if (date !== undefined) {
@@ -182,7 +190,8 @@ export function parseSearch(args: ArgCursor): SearchQuery {
     charset = args.astringBytes('a charset name').toString('latin1').toUpperCase();
     args.sp();
   } else args.restore(mark);
-  const parser = new Parser(args);
+  const badCharset = charset !== undefined && !knownCharset(charset);
+  const parser = new Parser(args, badCharset || charset === undefined ? 'utf-8' : charset);
   const keys: SearchKey[] = [parser.key(0)];
   while (args.peek() === 0x20) {
     args.sp();
@@ -191,7 +200,7 @@ export function parseSearch(args: ArgCursor): SearchQuery {
   return {
     key: keys.length === 1 ? keys[0]! : { k: 'and', keys },
     ...(charset !== undefined ? { charset } : {}),
-    badCharset: charset !== undefined && !KNOWN_CHARSETS.includes(charset),
+    badCharset,
     modseq: parser.modseq,
   };
 }

@@ -5,6 +5,7 @@
  * RFC 2047 words decoded, body parts undone from base64/quoted-printable and their charset
  * (src/mail/mime/decode-text.ts). Line breaks of folded header values are removed first.
  */
+import { parseAddressList } from '../../mail/mime/address-list.js';
 import { decodeBodyText, decodeHeaderValue } from '../../mail/mime/decode-text.js';
 import { parseHeaderBlock, type HeaderField } from '../../mail/mime/header-block.js';
 import type { MimePart } from '../../mail/mime/structure.js';
@@ -17,6 +18,43 @@ export function fold(text: string): string {
 /** A header value as searched: unfolded, encoded words decoded, folded for comparison. */
 export function headerText(field: HeaderField): string {
   return fold(decodeHeaderValue(field.value.replace(/\r?\n/g, '')));
+}
+
+const ATEXT_OR_SPACE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ \u0080-\uffff]*$/;
+
+/**
+ * An address header as FROM/TO/CC/BCC search it, rebuilt from its parsed addresses as Dovecot does
+ * (checked against it): `Name <local@host>`, the decoded name quoted when it is not a plain phrase, a bare
+ * address as `<local@host>`, groups as `group: <a@b>;`, addresses separated by ", ". So `FROM "<"` matches
+ * every message with a From address, and a display name matches decoded.
+ */
+export function addressText(field: HeaderField): string {
+  const list = parseAddressList(field.value);
+  if (list === null) return '';
+  let out = '';
+  let inGroup = false;
+  let first = true;
+  for (const a of list) {
+    if (a.mailbox === null && a.host === null && a.name === null && a.route === null) {
+      out += ';';
+      inGroup = false;
+      continue;
+    }
+    if (!first && !(inGroup && out.endsWith(': '))) out += ', ';
+    first = false;
+    if (a.host === null) {
+      out += `${decodeHeaderValue(a.mailbox ?? '')}: `;
+      inGroup = true;
+      continue;
+    }
+    const addr = `<${a.mailbox ?? ''}@${a.host}>`;
+    if (a.name === null || a.name === '') out += addr;
+    else {
+      const name = decodeHeaderValue(a.name);
+      out += `${ATEXT_OR_SPACE.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`} ${addr}`;
+    }
+  }
+  return fold(out);
 }
 
 /** The message's own header fields. */
@@ -37,7 +75,8 @@ export function bodyTexts(stored: Buffer, root: MimePart, headers: boolean): str
   const out: string[] = [];
   const walk = (part: MimePart, isRoot: boolean): void => {
     if (headers && !isRoot) for (const f of parseHeaderBlock(stored, part.headerStart, part.bodyStart)) out.push(`${f.name}: ${headerText(f)}`);
-    if (part.children.length > 0) {
+    // a multipart's own body is preamble and epilogue: not searched (Dovecot), even without parts
+    if (part.kind === 'multipart' || part.children.length > 0) {
       for (const child of part.children) walk(child, false);
       return;
     }

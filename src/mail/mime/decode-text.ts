@@ -28,6 +28,11 @@ function decoderFor(charset: string): TextDecoder | null {
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Whether text in `charset` can be decoded here. */
+export function knownCharset(charset: string): boolean {
+  return decoderFor(charset) !== null;
+}
+
 /**
  * Raw bytes without a declared charset (RFC 6532 headers, undeclared bodies): UTF-8, invalid sequences
  * becoming U+FFFD — as Dovecot, which does not guess Latin-1 (its searches then do not match such bytes).

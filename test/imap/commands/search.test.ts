@@ -119,6 +119,7 @@ describe('search keys', () => {
     ['SEARCH BODY "grüße vom"', '* SEARCH 2'],
     ['SEARCH BODY "au café"', '* SEARCH 3'],
     ['SEARCH BODY report', '* SEARCH'],
+    ['SEARCH BODY AAECAw', '* SEARCH'],
     ['SEARCH TEXT report', '* SEARCH 1'],
     ['SEARCH TEXT "rendez-vous"', '* SEARCH 3'],
     ['SEARCH TEXT x-tag', '* SEARCH 1'],
@@ -160,8 +161,20 @@ describe('search keys', () => {
     expect(await c.line()).toBe('b OK Search completed.');
   });
 
-  it('answers NO [BADCHARSET] for another charset', async () => {
-    expect(await search(c, 'SEARCH CHARSET KOI8-R TEXT x')).toBe('a NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset KOI8-R');
+  it('answers NO [BADCHARSET] for an unknown charset, and decodes a known one (as Dovecot)', async () => {
+    expect(await search(c, 'SEARCH CHARSET X-UNKNOWN TEXT x')).toBe('a NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset X-UNKNOWN');
+    c.send('b SEARCH CHARSET ISO-8859-1 SUBJECT {5+}\r\n');
+    c.send(Buffer.concat([Buffer.from('gr\xfc\xdfe', 'latin1'), Buffer.from('\r\n')]));
+    expect(await c.line()).toBe('* SEARCH 2');
+    expect(await c.line()).toBe('b OK Search completed.');
+  });
+
+  it('rebuilds address headers for FROM/TO/CC/BCC as Dovecot: Name <addr>, <addr>, groups', async () => {
+    expect(await search(c, 'SEARCH FROM "<"')).toBe('* SEARCH 1 2 3 4 5');
+    expect(await search(c, 'SEARCH FROM "ann lee <ann@"')).toBe('* SEARCH 1');
+    expect(await search(c, 'SEARCH FROM "jürgen müller <jm@example.de>"')).toBe('* SEARCH 2');
+    expect(await search(c, 'SEARCH FROM "<bob@example.net>"')).toBe('* SEARCH 4');
+    expect(await search(c, 'SEARCH HEADER From "<bob@"')).toBe('* SEARCH');
   });
 
   it('answers BAD for broken keys, and goes on', async () => {
