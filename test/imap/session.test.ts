@@ -3,8 +3,11 @@
  * duplex: greeting, CAPABILITY by state, NOOP, LOGOUT, ID, ENABLE, NAMESPACE, CHECK, CLOSE, UNSELECT,
  * SELECT/EXAMINE responses, commands in the wrong state, bad input (never a crash, never stuck).
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ANY_STATE, command, no, ok } from '../../src/imap/command.js';
 import { Env, loggedIn } from './harness/transcript.js';
 
 let env: Env;
@@ -166,20 +169,19 @@ describe('SELECT and EXAMINE', () => {
     await env.store.delivery.deliver(user, () => Readable.from([Buffer.from(text)]), { hostname: 'test' });
   }
 
-  it('SELECT gives FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, READ-WRITE', async () => {
+  it('SELECT gives FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, READ-WRITE (as Dovecot 2.3)', async () => {
     await deliver('alice', 'Subject: one\n\nbody\n');
     await deliver('alice', 'Subject: two\n\nbody\n');
     const c = await loggedIn(env);
     await c.run(`
       C: a1 SELECT INBOX
-      S: * FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)
-      S: * OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft \\*)] Flags permitted.
+      S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
+      S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.
       S: * 2 EXISTS
       S: * 2 RECENT
       S: * OK [UNSEEN 1] First unseen.
       S: * OK [UIDVALIDITY *] UIDs valid
       S: * OK [UIDNEXT 3] Predicted next UID
-      S: * OK [HIGHESTMODSEQ *] Highest
       S: a1 OK [READ-WRITE] Select completed.
       C: a2 CHECK
       S: a2 OK Check completed.
@@ -198,8 +200,23 @@ describe('SELECT and EXAMINE', () => {
       S: * OK [UNSEEN 1] *
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 3] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a5 OK [READ-ONLY] Examine completed.
+    `);
+  });
+
+  it('HIGHESTMODSEQ once CONDSTORE is on', async () => {
+    const c = await loggedIn(env);
+    c.session.enable('CONDSTORE');
+    await c.run(`
+      C: a1 EXAMINE Trash
+      S: * FLAGS *
+      S: * OK [PERMANENTFLAGS ()] *
+      S: * 0 EXISTS
+      S: * 0 RECENT
+      S: * OK [UIDVALIDITY *] UIDs valid
+      S: * OK [UIDNEXT 1] Predicted next UID
+      S: * OK [HIGHESTMODSEQ 1] Highest
+      S: a1 OK [READ-ONLY] Examine completed.
     `);
   });
 
@@ -213,9 +230,9 @@ describe('SELECT and EXAMINE', () => {
       S: * 0 RECENT
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 1] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a1 OK [READ-WRITE] *
       C: a2 SELECT Nowhere
+      S: * OK [CLOSED] Previous mailbox closed.
       S: a2 NO [NONEXISTENT] *
       C: a3 CHECK
       S: a3 BAD No mailbox selected.
@@ -242,7 +259,6 @@ describe('SELECT and EXAMINE', () => {
       S: * OK [UNSEEN 1] *
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 3] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a1 OK [READ-ONLY] *
       C: a2 CLOSE
       S: a2 OK Close completed.
@@ -257,7 +273,6 @@ describe('SELECT and EXAMINE', () => {
       S: * OK [UNSEEN 1] *
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 3] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a3 OK [READ-WRITE] *
       C: a4 CLOSE
       S: a4 OK Close completed.
@@ -345,5 +360,70 @@ describe('bad input', () => {
     c.session.shutdown();
     expect(await c.line()).toBe('* BYE Server shutting down.');
     expect(await c.closed()).toBe(true);
+  });
+});
+
+describe('literals through the connection', () => {
+  /** Test double: takes one string argument and says how long it was and a checksum of its bytes. */
+  const xecho = command<Buffer>({
+    name: 'XECHO',
+    states: ANY_STATE,
+    expungeSafe: true,
+    parse(args) {
+      args.sp();
+      return args.stringBytes();
+    },
+    run: (_session, bytes) => Promise.resolve(ok(`${bytes.length} ${createHash('sha1').update(bytes).digest('hex')}`)),
+  });
+
+  it('a handler may refuse a synchronising literal unread (APPEND to a missing mailbox, say)', async () => {
+    const picky = command<Buffer>({ ...xecho, name: 'XPICKY', literal: (_s, a) => (a.size > 3 ? no('Too big for me', 'TOOBIG') : undefined) });
+    const env2 = new Env({ commands: [picky] });
+    const c = await env2.client();
+    c.send('a1 XPICKY {10}\r\n');
+    expect(await c.line()).toBe('a1 NO [TOOBIG] Too big for me');
+    c.send('a2 XPICKY {3}\r\n');
+    expect(await c.line()).toBe('+ Ready for literal data');
+    c.send('abc\r\n');
+    expect(await c.line()).toMatch(/^a2 OK 3 /);
+    await env2.close();
+  });
+
+  it('a large literal full of line ends (synchronising and LITERAL+) arrives exactly, and what follows is the next command', async () => {
+    const echo = new Env({ commands: [xecho] });
+    const c = await loggedIn(echo);
+    const body = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i} \u00e9\r\n`).join(''), 'utf8');
+    const sum = createHash('sha1').update(body).digest('hex');
+    c.send(`a1 XECHO {${body.length}}\r\n`);
+    expect(await c.line()).toBe('+ Ready for literal data');
+    c.send(Buffer.concat([body, Buffer.from('\r\na2 NOOP\r\n')]));
+    expect(await c.line()).toBe(`a1 OK ${body.length} ${sum}`);
+    expect(await c.line()).toBe('a2 OK NOOP completed.');
+    c.send(Buffer.concat([Buffer.from(`b1 XECHO {${body.length}+}\r\n`), body, Buffer.from('\r\nb2 NOOP\r\n')]));
+    expect(await c.line()).toBe(`b1 OK ${body.length} ${sum}`);
+    expect(await c.line()).toBe('b2 OK NOOP completed.');
+    await echo.close();
+  });
+});
+
+describe('random input', () => {
+  const token = fc.constantFrom('a1 ', 'LOGIN ', 'alice ', 'secret', '{5}', '{3+}', '\r\n', '\n', '"', '(', ')', ' ', 'SELECT INBOX', 'IDLE', 'DONE', 'AUTHENTICATE PLAIN', '*', 'UID ', 'STARTTLS', 'NOOP', '\0', '\u00ff');
+  const input = fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), fc.array(token, { maxLength: 40 }).map((t) => Buffer.from(t.join(''), 'latin1')));
+
+  it('never crashes a session, never leaves it stuck, answers only in well-formed lines', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { minLength: 1, maxLength: 4 }), async (chunks) => {
+        const fuzz = new Env({ settings: { idleKeepaliveMs: 60_000 } });
+        const c = await fuzz.client();
+        for (const chunk of chunks) c.send(chunk);
+        c.socket.end();
+        const finished = await Promise.race([c.done.then(() => true), new Promise((r) => setTimeout(() => r(false), 2000))]);
+        expect(finished).toBe(true);
+        for (const line of c.unread()) expect(line).toMatch(/^(\* |\+ |[^\s(){%*"\\+]+ (OK|NO|BAD) )/);
+        expect(fuzz.logs.filter((l) => /session error|SERVERBUG| failed: /.test(l) && !/login failed/.test(l))).toEqual([]);
+        await fuzz.close();
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,12 +1,14 @@
 /**
  * SELECT and EXAMINE (RFC 3501 §6.3.1-2), minimal: the mailbox opened read-write or read-only, the
  * previous selection closed first (so a failed SELECT leaves the authenticated state, as the RFC says),
- * and the responses in Dovecot's order: FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY,
- * UIDNEXT, HIGHESTMODSEQ (RFC 7162 §3.1.2.1), then [READ-WRITE] or [READ-ONLY].
+ * and the responses in Dovecot's order (checked against Dovecot 2.3): [CLOSED] when one was selected, FLAGS,
+ * PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (only once CONDSTORE is on,
+ * as Dovecot), then [READ-WRITE] or [READ-ONLY].
  * Not here yet (the mailbox-commands work adds them): the (CONDSTORE) and QRESYNC select parameters.
  */
 import { AUTHENTICATED, command, ok, type CommandHandler } from '../command.js';
 import { SelectedMailbox } from '../selected.js';
+import { atom, num } from '../wire/encoder.js';
 
 function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
   const readOnly = name === 'EXAMINE';
@@ -19,6 +21,8 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
       return args.mailbox();
     },
     async run(session, mailbox) {
+      // Dovecot says so whenever a selection ends by another SELECT (RFC 7162 §3.2.11's CLOSED code).
+      if (session.selected !== undefined) session.out.status('*', 'OK', 'Previous mailbox closed.', { name: 'CLOSED' });
       await session.unselect();
       const handle = await session.mailboxes!.open(mailbox, readOnly ? 'read-only' : 'read-write');
       let selected: SelectedMailbox;
@@ -32,15 +36,16 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
       const status = selected.selectStatus;
       const out = session.out;
       out.untagged(selected.flagsResponse());
-      out.untagged(`OK [${selected.permanentFlags()}] ${selected.readOnly ? 'Read-only mailbox.' : 'Flags permitted.'}`);
-      out.untagged(`${selected.count} EXISTS`);
+      out.status('*', 'OK', selected.readOnly ? 'Read-only mailbox.' : 'Flags permitted.', selected.permanentFlags());
+      out.untagged([num(selected.count), atom('EXISTS')]);
       // A read-only selection claims nothing, but still says how many are recent (RFC 3501 §6.3.2).
-      out.untagged(`${selected.readOnly ? status.recent : selected.recentCount} RECENT`);
+      out.untagged([num(selected.readOnly ? status.recent : selected.recentCount), atom('RECENT')]);
       const unseen = selected.firstUnseen();
-      if (unseen !== undefined) out.untagged(`OK [UNSEEN ${unseen}] First unseen.`);
-      out.untagged(`OK [UIDVALIDITY ${status.uidValidity}] UIDs valid`);
-      out.untagged(`OK [UIDNEXT ${status.uidNext}] Predicted next UID`);
-      out.untagged(`OK [HIGHESTMODSEQ ${status.highestModseq}] Highest`);
+      if (unseen !== undefined) out.status('*', 'OK', 'First unseen.', { name: 'UNSEEN', args: String(unseen) });
+      out.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: String(status.uidValidity) });
+      out.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: String(status.uidNext) });
+      // Only to a client that turned CONDSTORE on, as Dovecot does (it is all the client can use it for).
+      if (session.enabled.has('CONDSTORE')) out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
       return selected.readOnly ? ok(`${readOnly ? 'Examine' : 'Select'} completed.`, 'READ-ONLY') : ok('Select completed.', 'READ-WRITE');
     },
   });

@@ -17,10 +17,15 @@ export interface TextSegment {
   readonly offset: number;
 }
 
-/** A literal's payload, byte for byte (8-bit, binary and NUL included). */
+/**
+ * A literal's payload, byte for byte (8-bit, binary and NUL included); or, when the reader's
+ * `openLiteral` hook took it (`sunk`), only its size: the bytes went to the hook's sink as they came.
+ */
 export interface LiteralSegment {
   readonly kind: 'literal';
   readonly data: Buffer;
+  readonly size: number;
+  readonly sunk: boolean;
   /** Octet of the command where the payload starts. */
   readonly offset: number;
   /** `{n+}` (LITERAL+) rather than `{n}`. */
@@ -61,6 +66,22 @@ export interface LiteralAnnouncement {
   readonly argsOffset: number;
 }
 
+/** A literal about to be read, as the reader's `openLiteral` hook sees it. */
+export interface LiteralStart {
+  readonly tag: string;
+  readonly name: string;
+  readonly size: number;
+  /** Which literal of the command this is, from 0. */
+  readonly index: number;
+  readonly nonSync: boolean;
+}
+
+/**
+ * Takes a literal's bytes as they arrive instead of the frame (an APPEND into a MessageBody). Chunks are
+ * views of the input: copy what must outlive the call.
+ */
+export type LiteralSink = (chunk: Buffer) => void;
+
 /** Why the reader dropped a command. */
 export type ReaderErrorKind =
   /** Empty line or no valid tag: answered untagged (`* BAD`), as Dovecot does. */
@@ -92,7 +113,9 @@ export type ReaderEvent =
 
 /**
  * Bad syntax at `position` (octets from the start of the command). `code` is the response code to send
- * with the BAD/NO when there is one (TOOBIG, BADCHARSET, …). The message says what was expected and where.
+ * with the answer when there is one (TOOBIG, BADCHARSET, …); `status` the answer: BAD for syntax, NO where
+ * Dovecot answers NO to a well-formed argument it cannot take (a mailbox name that is not valid mUTF-7).
+ * The message says what was expected and where.
  */
 export class ParseError extends Error {
   override readonly name = 'ParseError';
@@ -100,6 +123,7 @@ export class ParseError extends Error {
     message: string,
     readonly position: number,
     readonly code?: ResponseCodeName,
+    readonly status: 'BAD' | 'NO' = 'BAD',
   ) {
     super(message);
   }

@@ -29,6 +29,8 @@ import {
   type CommandFrame,
   type FrameSegment,
   type LiteralAnnouncement,
+  type LiteralSink,
+  type LiteralStart,
   type ReaderError,
   type ReaderErrorKind,
   type ReaderEvent,
@@ -44,6 +46,15 @@ export interface ReaderLimits {
   readonly maxCommandSize: number;
   /** Octets of an over-limit LITERAL+ literal read and dropped before giving up on the connection. */
   readonly maxDiscardSize: number;
+}
+
+export interface ReaderOptions {
+  /**
+   * Called as a literal of a well-formed command starts (after accept() for `{n}`, at the marker for
+   * `{n+}`): a sink returned takes its bytes as they arrive (the frame then holds only the size), so a large
+   * APPEND need not sit in memory; undefined keeps it in the frame.
+   */
+  readonly openLiteral?: (start: LiteralStart) => LiteralSink | undefined;
 }
 
 export const DEFAULT_MAX_LINE_LENGTH = 65_536;
@@ -128,14 +139,20 @@ export class CommandReader {
   private remaining = 0;
   private literalParts: Buffer[] = [];
   private literalNonSync = false;
+  private literalSize = 0;
+  private sink: LiteralSink | undefined;
   private cmd: Pending = newPending();
+  private readonly openLiteral: ReaderOptions['openLiteral'];
 
-  constructor(limits: Partial<ReaderLimits> = {}) {
+  constructor(limits: Partial<ReaderLimits> = {}, options: ReaderOptions = {}) {
     this.limits = readerLimits(limits);
+    this.openLiteral = options.openLiteral;
   }
 
   /** Waiting for accept() or refuse() on a `{n}` literal: the caller should stop reading the socket. */
   get awaitingDecision(): boolean {
+    // While it is true, input is only queued: the caller pauses the socket (a client may not send the
+    // literal before "+", so anything queued here is at most what one read delivered).
     return this.state === 'await';
   }
 
@@ -146,36 +163,52 @@ export class CommandReader {
 
   /** Octets received and not yet consumed (they wait behind a literal decision). */
   get buffered(): number {
-    let n = -this.inputPos;
+    let n = 0 - this.inputPos;
     for (const b of this.input) n += b.length;
     return n;
   }
 
-  /** The session accepted the announced literal (and wrote "+ "): read its bytes. */
-  accept(): ReaderEvent[] {
+  /**
+   * The session accepted the announced literal (and wrote "+ "): read its bytes. Returns the events the
+   * input already held, up to `max` (0 in pull mode: take them with next()).
+   */
+  accept(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.accept() without a literal waiting');
-    this.state = 'literal';
-    if (this.remaining === 0) this.literalDone();
-    return this.process();
+    this.startLiteral();
+    return this.process(max);
   }
 
   /** The session refused the announced literal (and answered the tag): the command is over. */
-  refuse(): ReaderEvent[] {
+  refuse(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.refuse() without a literal waiting');
     this.state = 'line';
     this.cmd = newPending();
-    return this.process();
+    return this.process(max);
   }
 
+  /** Push mode: adds `chunk` and returns every event the input now completes. */
   feed(chunk: Buffer): ReaderEvent[] {
-    if (this.state === 'dead' || chunk.length === 0) return [];
-    this.input.push(chunk);
-    return this.process();
+    this.push(chunk);
+    return this.process(Infinity);
   }
 
-  private process(): ReaderEvent[] {
+  /**
+   * Pull mode: push() adds input, next() reads until one event is complete (undefined when the input runs
+   * out, a literal decision is pending, or the reader is dead). A session that handles one command at a
+   * time pauses the socket while `buffered` is large instead of queueing frames.
+   */
+  push(chunk: Buffer): void {
+    if (this.state !== 'dead' && chunk.length > 0) this.input.push(chunk);
+  }
+
+  next(): ReaderEvent | undefined {
+    return this.process(1)[0];
+  }
+
+  /** Reads input until it runs out, a decision is pending, or `max` events (each line ends at most one). */
+  private process(max: number): ReaderEvent[] {
     const events: ReaderEvent[] = [];
-    while (this.input.length > 0 && this.state !== 'await' && this.state !== 'dead') {
+    while (events.length < max && this.input.length > 0 && this.state !== 'await' && this.state !== 'dead') {
       const chunk = this.input[0]!;
       if (this.inputPos >= chunk.length) {
         this.input.shift();
@@ -196,9 +229,22 @@ export class CommandReader {
     }
   }
 
+  /** Reading the literal of `remaining` octets announced last: into the frame or into a sink. */
+  private startLiteral(): void {
+    this.state = 'literal';
+    this.literalSize = this.remaining;
+    const cmd = this.cmd;
+    this.sink = this.openLiteral?.({ tag: cmd.tag!, name: cmd.name!, size: this.remaining, index: cmd.literals - 1, nonSync: this.literalNonSync });
+    if (this.remaining === 0) this.literalDone();
+  }
+
   private readLiteral(chunk: Buffer): void {
     const take = Math.min(this.remaining, chunk.length - this.inputPos);
-    if (this.state === 'literal') this.literalParts.push(chunk.subarray(this.inputPos, this.inputPos + take));
+    if (this.state === 'literal' && take > 0) {
+      const part = chunk.subarray(this.inputPos, this.inputPos + take);
+      if (this.sink !== undefined) this.sink(part);
+      else this.literalParts.push(part);
+    }
     this.remaining -= take;
     this.cmd.offset += take;
     this.consumed(chunk, this.inputPos + take);
@@ -208,9 +254,12 @@ export class CommandReader {
   private literalDone(): void {
     if (this.state === 'literal') {
       const parts = this.literalParts;
-      const data = parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
-      this.cmd.segments.push({ kind: 'literal', data, offset: this.cmd.offset - data.length, nonSync: this.literalNonSync });
+      const sunk = this.sink !== undefined;
+      const data = sunk ? Buffer.alloc(0) : parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+      const size = this.literalSize;
+      this.cmd.segments.push({ kind: 'literal', data, size, sunk, offset: this.cmd.offset - size, nonSync: this.literalNonSync });
       this.literalParts = [];
+      this.sink = undefined;
     }
     this.state = 'line';
   }
@@ -222,6 +271,10 @@ export class CommandReader {
     const piece = chunk.subarray(start, end);
     this.lineLength += piece.length;
     if (this.overflow !== undefined) {
+      // The head is the line's first HEAD_KEPT bytes whatever the chunking, the tail its last TAIL_KEPT.
+      if (this.overflow.head.length < HEAD_KEPT) {
+        this.overflow.head = Buffer.concat([this.overflow.head, piece.subarray(0, HEAD_KEPT - this.overflow.head.length)]);
+      }
       this.overflow.tail = keepTail(this.overflow.tail, piece);
     } else {
       this.line.push(piece);
@@ -268,14 +321,18 @@ export class CommandReader {
     cmd.offset += contentLength + eol;
 
     const first = cmd.segments.length === 0 && cmd.literals === 0 && cmd.error === undefined;
-    if (first) this.parseStart(overflow === undefined ? text : overflow.head, cmd);
+    if (first) {
+      // A head holding the whole line still has the CR of the line end.
+      const head = overflow === undefined ? text : overflow.head.subarray(0, Math.min(overflow.head.length, contentLength));
+      this.parseStart(head, cmd);
+    }
     if (cmd.error === undefined && (overflow !== undefined || contentLength > this.limits.maxLineLength)) {
       cmd.error = this.error('line-too-long', `line longer than ${this.limits.maxLineLength} octets`, lineStart, cmd.tag);
     }
     if (cmd.error === undefined && cmd.offset > this.limits.maxCommandSize) {
       cmd.error = this.error('command-too-big', `command longer than ${this.limits.maxCommandSize} octets`, lineStart, cmd.tag, true);
     }
-    const marker = literalMarker(text, overflow !== undefined);
+    const marker = literalMarker(text, overflow !== undefined && contentLength > text.length);
     if (cmd.error === undefined) {
       const bytes = marker === undefined ? text : text.subarray(0, text.length - marker.length);
       cmd.segments.push({ kind: 'text', bytes, offset: lineStart });
@@ -287,8 +344,10 @@ export class CommandReader {
     cmd.literals++;
     const markerAt = lineStart + contentLength - marker.length;
     if (cmd.error === undefined && (marker.size > this.limits.maxLiteralSize || cmd.offset + marker.size > this.limits.maxCommandSize)) {
-      const what = marker.size > this.limits.maxLiteralSize ? `literal larger than ${this.limits.maxLiteralSize} octets` : `command longer than ${this.limits.maxCommandSize} octets`;
-      cmd.error = this.error('literal-too-big', what, markerAt, cmd.tag, true);
+      cmd.error =
+        marker.size > this.limits.maxLiteralSize
+          ? this.error('literal-too-big', `literal larger than ${this.limits.maxLiteralSize} octets`, markerAt, cmd.tag, true)
+          : this.error('command-too-big', `command longer than ${this.limits.maxCommandSize} octets`, markerAt, cmd.tag, true);
     }
     if (cmd.error !== undefined) {
       if (!marker.nonSync) {
@@ -310,8 +369,7 @@ export class CommandReader {
     this.remaining = marker.size;
     this.literalNonSync = marker.nonSync;
     if (marker.nonSync) {
-      this.state = 'literal';
-      if (marker.size === 0) this.literalDone();
+      this.startLiteral();
       return;
     }
     this.state = 'await';

@@ -28,7 +28,7 @@ import {
   type SpecialUse,
   type UserMailboxes,
 } from './mailbox-store.js';
-import { mailboxNameProblem } from './name-rules.js';
+import { checkMailboxName } from '../maildir/mailbox-names.js';
 
 export interface MemoryStoreOptions {
   /** Bytes per user over all folders (0 or absent: none). */
@@ -81,17 +81,11 @@ export function crlfSize(bytes: Buffer): number {
 
 const INBOX = 'INBOX';
 
-/** INBOX in any case at the top level is INBOX (RFC 3501 §5.1); everything else is kept as given. */
-export function canonicalName(name: string): string {
-  const slash = name.indexOf('/');
-  const head = slash === -1 ? name : name.slice(0, slash);
-  return head.toUpperCase() === INBOX ? INBOX + (slash === -1 ? '' : name.slice(slash)) : name;
-}
-
+/** A valid name in its canonical form (INBOX in any case at the top level is INBOX), or CANNOT. */
 function checkName(name: string): string {
-  const problem = mailboxNameProblem(name);
-  if (problem !== undefined) throw new MailboxError('CANNOT', problem);
-  return canonicalName(name);
+  const check = checkMailboxName(name);
+  if (!check.ok) throw new MailboxError('CANNOT', check.reason);
+  return check.name;
 }
 
 function notify(folder: Folder): void {
@@ -128,7 +122,7 @@ export class MemoryMailboxStore implements MailboxStore {
         for await (const chunk of source()) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
         const content = Buffer.concat(chunks);
         const state = this.state(user);
-        const folder = this.folder(state, canonicalName(options.mailbox ?? INBOX));
+        const folder = this.folder(state, checkName(options.mailbox ?? INBOX));
         this.checkQuota(state, [content]);
         this.add(folder, content, [], undefined);
         return { size: content.length, vsize: crlfSize(content) };

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { countLf, createCrlfToLf } from './crlf-to-lf.js';
 import { maildirBaseName, maildirSizedName, nextMaildirTime, type MaildirTime } from './maildir-name.js';
+import { fsyncDir } from './safe-fs.js';
 
 export interface MaildirWriteOptions {
   /** The host part of the name (Dovecot: the system's hostname). */
@@ -53,15 +54,6 @@ let lastTime: MaildirTime | undefined;
 function nextName(now: () => MaildirTime, host: string): string {
   lastTime = nextMaildirTime(now(), lastTime);
   return maildirBaseName(lastTime, process.pid, host);
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /**

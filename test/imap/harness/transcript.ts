@@ -12,6 +12,7 @@ import { Duplex } from 'node:stream';
 import { expect } from 'vitest';
 import type { Logger } from '../../../src/mail/logger.js';
 import { MemoryMailboxStore } from '../../../src/store/mailbox/memory.js';
+import type { AnyCommandHandler } from '../../../src/imap/command.js';
 import { COMMANDS } from '../../../src/imap/commands/index.js';
 import { Connection } from '../../../src/imap/connection.js';
 import { LoginGuard } from '../../../src/imap/login-guard.js';
@@ -19,8 +20,7 @@ import { ImapSession, type SessionSettings } from '../../../src/imap/session.js'
 
 /** Two connected duplex ends (stream.duplexPair is Node 22+). */
 export function duplexPair(): [Duplex, Duplex] {
-  let a: Duplex | undefined;
-  let b: Duplex | undefined;
+  const ends: Duplex[] = [];
   const make = (other: () => Duplex): Duplex =>
     new Duplex({
       read() {},
@@ -38,9 +38,8 @@ export function duplexPair(): [Duplex, Duplex] {
         cb(err);
       },
     });
-  a = make(() => b!);
-  b = make(() => a!);
-  return [a, b];
+  ends.push(make(() => ends[1]!), make(() => ends[0]!));
+  return [ends[0]!, ends[1]!];
 }
 
 export class FakeAccounts {
@@ -65,6 +64,8 @@ export interface EnvOptions {
   readonly settings?: Partial<SessionSettings>;
   readonly maxLineLength?: number;
   readonly appendLimit?: number;
+  /** Extra or replacement handlers (a test's fake FETCH), added to the real table. */
+  readonly commands?: readonly AnyCommandHandler[];
 }
 
 export interface ClientOptions {
@@ -106,7 +107,7 @@ export class Env {
       store: this.store,
       logger: captureLogger(this.logs),
       guard: this.guard,
-      commands: COMMANDS,
+      commands: this.options.commands === undefined ? COMMANDS : new Map([...COMMANDS, ...this.options.commands.map((h) => [h.name, h] as const)]),
     });
     const client = new Client(clientSide, session, session.run());
     this.clients.push(client);
@@ -121,18 +122,14 @@ export class Env {
   }
 }
 
-/** The client end: send lines, read response lines. */
-export class Client {
+/** A client end over any duplex (an in-memory one, a TCP or TLS socket): send lines, read response lines. */
+export class LineClient {
   private buf = '';
   private lines: string[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
 
-  constructor(
-    readonly socket: Duplex,
-    readonly session: ImapSession,
-    readonly done: Promise<void>,
-  ) {
+  constructor(readonly socket: Duplex) {
     socket.on('data', (chunk: Buffer) => {
       this.buf += chunk.toString('latin1');
       let i: number;
@@ -205,6 +202,17 @@ export class Client {
         expect(got, `expected ${want}`).toMatch(pattern(want));
       } else throw new Error(`bad script line: ${line}`);
     }
+  }
+}
+
+/** The client end of an in-memory session, with the session itself. */
+export class Client extends LineClient {
+  constructor(
+    socket: Duplex,
+    readonly session: ImapSession,
+    readonly done: Promise<void>,
+  ) {
+    super(socket);
   }
 }
 

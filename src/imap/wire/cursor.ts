@@ -1,17 +1,14 @@
 /**
- * INTERIM COPY of src/imap/wire/cursor.ts from branch i11-wire (uncommitted there when this was taken);
- * delete this file and import ../wire/cursor.js once i11-wire commits it.
- *
  * The recursive-descent primitives command parsers are built from: one cursor walks the arguments of one
  * CommandFrame (text and literals in order) and each method reads one RFC 3501 §9 production or throws a
  * ParseError that says what was expected and at which column (octets from the start of the command; see
  * frame.ts). Nothing here knows a command: handlers combine these.
  */
 import { decodeMutf7 } from '../../mail/mutf7.js';
-import { parseDate, parseDateTime, type ImapDate, type ImapDateTime } from '../wire/datetime.js';
-import { ParseError, type CommandFrame, type FrameSegment } from '../wire/frame.js';
-import { isAstringChar, isAtomChar, isDigit, isListChar, isTagChar } from '../wire/grammar.js';
-import { parseSequenceSet, type SequenceSet } from '../wire/sequence-set.js';
+import { parseDate, parseDateTime, type ImapDate, type ImapDateTime } from './datetime.js';
+import { ParseError, type CommandFrame, type FrameSegment, type LiteralSegment } from './frame.js';
+import { isAstringChar, isAtomChar, isDigit, isListChar, isTagChar } from './grammar.js';
+import { parseSequenceSet, type SequenceSet } from './sequence-set.js';
 
 /** Where a cursor is; see save() / restore(). */
 export interface CursorMark {
@@ -34,9 +31,8 @@ export interface Partial {
   readonly length: number;
 }
 
-/** The system flags, in the spelling used in responses. */
-export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'] as const;
-const SYSTEM_BY_LOWER = new Map<string, string>([...SYSTEM_FLAGS, '\\Recent'].map((f) => [f.toLowerCase(), f]));
+/** The system flags (and \\Recent) by their lower-case spelling → the spelling used in responses. */
+const SYSTEM_BY_LOWER = new Map<string, string>(['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', '\\Recent'].map((f) => [f.toLowerCase(), f]));
 
 const MAX_NUMBER = 4294967295;
 const MAX_NUMBER64 = (1n << 63n) - 1n;
@@ -176,6 +172,18 @@ export class ArgCursor {
   quotedBytes(): Buffer {
     const start = this.position;
     this.expect('"', 'a quoted string');
+    // Fast path: no escapes before the closing quote.
+    let end = this.index;
+    while (end < this.text.length) {
+      const c = this.text[end]!;
+      if (c === 0x22 || c === 0x5c || c === 0x00 || c === 0x0d || c === 0x0a) break;
+      end++;
+    }
+    if (this.text[end] === 0x22) {
+      const plain = Buffer.from(this.text.subarray(this.index, end));
+      this.index = end + 1;
+      return plain;
+    }
     const out: number[] = [];
     for (;;) {
       const b = this.peek();
@@ -197,15 +205,20 @@ export class ArgCursor {
     return Buffer.from(out);
   }
 
-  /** A literal's payload; the cursor moves to the text after it. */
+  /** A literal's payload; the cursor moves to the text after it. (Empty when sunk: see literalSegment().) */
   literal(): Buffer {
+    return this.literalSegment().data;
+  }
+
+  /** The next literal as the reader framed it (size, and whether its bytes went to a sink). */
+  literalSegment(): LiteralSegment {
     if (!this.atLiteral()) this.fail('a literal');
-    const seg = this.segments[this.segment + 1] as Extract<FrameSegment, { kind: 'literal' }>;
+    const seg = this.segments[this.segment + 1] as LiteralSegment;
     this.segment += 2;
     const next = this.segments[this.segment];
     this.text = next?.kind === 'text' ? next.bytes : EMPTY;
     this.index = 0;
-    return seg.data;
+    return seg;
   }
 
   /** string: quoted or literal, as bytes. */
@@ -286,13 +299,15 @@ export class ArgCursor {
 
   /**
    * mailbox: an astring, modified UTF-7 decoded to Unicode; "INBOX" in any case (and as the first
-   * component of a '/'-separated name) becomes "INBOX" (RFC 3501 §5.1).
+   * component of a '/'-separated name) becomes "INBOX" (RFC 3501 §5.1). Not valid mUTF-7: a ParseError
+   * with status NO.
    */
   mailbox(): string {
     const at = this.position;
     const raw = this.astringBytes('a mailbox name').toString('latin1');
     const name = decodeMutf7(raw);
-    if (name === undefined) throw new ParseError(`mailbox name at column ${at} is not valid modified UTF-7`, at);
+    // Dovecot: "NO Mailbox name is not valid mUTF-7" (a NO, not a BAD).
+    if (name === undefined) throw new ParseError(`Mailbox name is not valid mUTF-7 (column ${at})`, at, undefined, 'NO');
     return canonicalInbox(name);
   }
 

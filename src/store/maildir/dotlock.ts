@@ -1,0 +1,105 @@
+/**
+ * Dovecot's dotlock for a Maildir control file (dovecot-uidlist, dovecot-keywords): `<file>.lock` created
+ * with O_EXCL; the holder may write the file's new content into the lock file and rename it over the file
+ * (Dovecot's file_dotlock_replace), which is the atomic rewrite and the unlock at once. A lock whose mtime is
+ * older than the stale time (2 minutes for the uidlist, Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT) is
+ * taken to be left by a dead process and removed; a live holder keeps it fresh with touch().
+ */
+import { constants } from 'node:fs';
+import { open, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fsyncDir } from './safe-fs.js';
+
+export interface DotlockOptions {
+  /** A lock older than this is removed (ms). Default 120,000. */
+  readonly staleMs?: number;
+  /** Give up after this long (ms), throwing an Error with code 'EAGAIN'. Default 30,000. */
+  readonly timeoutMs?: number;
+  /** Mode of the lock file, which becomes the file's mode on replace(). Default 0600. */
+  readonly mode?: number;
+  /** The clock, for tests (ms). */
+  readonly now?: () => number;
+}
+
+export interface Dotlock {
+  /** The locked file (not the lock). */
+  readonly path: string;
+  readonly lockPath: string;
+  /** Keeps the lock from looking stale during a long operation. */
+  touch(): Promise<void>;
+  /** Writes `content` into the lock file, fsyncs it, renames it over `path`, fsyncs the directory: unlocked. */
+  replace(content: string | Buffer): Promise<void>;
+  /** Removes the lock without changing the file. Idempotent. */
+  release(): Promise<void>;
+}
+
+export const DEFAULT_STALE_MS = 120_000;
+
+export async function acquireDotlock(path: string, options: DotlockOptions = {}): Promise<Dotlock> {
+  const lockPath = `${path}.lock`;
+  const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  const started = Date.now();
+  let handle: FileHandle | undefined;
+  for (let wait = 10; handle === undefined; wait = Math.min(wait * 2, 200)) {
+    try {
+      handle = await open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = await stat(lockPath).catch(() => undefined);
+      if (st !== undefined && now() - st.mtimeMs > staleMs) {
+        // Left by a dead holder. (Two waiters may both see it stale; the O_EXCL create still picks one.)
+        await unlink(lockPath).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() - started >= timeoutMs) {
+        throw Object.assign(new Error(`timed out waiting for ${lockPath}`), { code: 'EAGAIN' });
+      }
+      await sleep(wait);
+    }
+  }
+  const held = handle;
+  const ino = (await held.stat()).ino;
+  /** Still ours: a holder that overran the stale time may have had its lock taken over (Dovecot checks too). */
+  const stillOurs = async (): Promise<boolean> => (await stat(lockPath).catch(() => undefined))?.ino === ino;
+  let done = false;
+  return {
+    path,
+    lockPath,
+    async touch() {
+      const t = new Date(now());
+      await utimes(lockPath, t, t);
+    },
+    async replace(content) {
+      if (done) throw new Error(`${lockPath} is no longer held`);
+      try {
+        await held.truncate(0);
+        await held.write(typeof content === 'string' ? Buffer.from(content, 'utf8') : content, 0, undefined, 0);
+        await held.sync();
+        await held.close();
+        if (!(await stillOurs())) throw new Error(`${lockPath} was taken over as stale`);
+        await rename(lockPath, path);
+        done = true;
+        await fsyncDir(dirname(path));
+      } catch (err) {
+        if (!done) {
+          done = true;
+          await held.close().catch(() => undefined);
+          if (await stillOurs()) await unlink(lockPath).catch(() => undefined);
+        }
+        throw err;
+      }
+    },
+    async release() {
+      if (done) return;
+      done = true;
+      await held.close().catch(() => undefined);
+      if (!(await stillOurs())) return;
+      await unlink(lockPath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    },
+  };
+}

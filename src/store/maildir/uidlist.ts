@@ -1,0 +1,227 @@
+/**
+ * Dovecot's `dovecot-uidlist` (version 3), the file that keeps a Maildir's UIDs across index loss and lets
+ * Dovecot read the Maildir with the same UIDs. Format (checked against Dovecot 2.3 in
+ * test/store/maildir/dovecot-compat.test.ts):
+ *
+ *   3 V<uidvalidity> N<nextuid> G<mailbox guid, 32 hex>[ <other header fields, kept>]
+ *   <uid>[ <extension fields, each a capital letter and a value>] :<base name: file name before ':'>
+ *
+ * UIDs ascend. Dovecot appends lines without rewriting the header, so N may lag behind: the next UID is
+ * max(N, last UID + 1). Writers hold `dovecot-uidlist.lock` (dotlock.ts): they append to the file, or
+ * write the whole new content into the lock and rename it over (the atomic rewrite).
+ */
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { acquireDotlock, type Dotlock, type DotlockOptions } from './dotlock.js';
+
+export const UIDLIST_FILE = 'dovecot-uidlist';
+/** UIDs are 32-bit and non-zero; Dovecot refuses (uint32)-1 itself. */
+export const MAX_UID = 0xfffffffe;
+
+export interface UidlistHeader {
+  readonly uidValidity: number;
+  /** As written in the header; see Uidlist.nextUid for the effective value. */
+  readonly nextUid: number;
+  /** Mailbox GUID, 32 lowercase hex digits, when present. */
+  readonly guid: string | undefined;
+  /** Header fields other than V, N and G, kept in order as written ("Xvalue"). */
+  readonly extra: readonly string[];
+}
+
+export interface UidlistRecord {
+  readonly uid: number;
+  /** Extension fields as written ("W1234", "P<pop3 uidl>"), kept in order. */
+  readonly extensions: readonly string[];
+  /** The file name without its info part (`:2,...`). */
+  readonly base: string;
+}
+
+export interface Uidlist {
+  readonly header: UidlistHeader;
+  /** Ascending by uid. A base listed twice keeps only its later line (Dovecot does the same). */
+  readonly records: readonly UidlistRecord[];
+  /** The UID the next message gets: max(header N, last uid + 1). */
+  readonly nextUid: number;
+}
+
+export class UidlistError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(`dovecot-uidlist line ${line}: ${message}`);
+    this.name = 'UidlistError';
+  }
+}
+
+const GUID = /^[0-9a-f]{32}$/;
+const EXTENSION = /^[A-Z]\S*$/;
+
+/**
+ * Parses a whole file. Throws UidlistError when it is not a version-3 uidlist Dovecot would accept
+ * (bad header, UIDs not ascending, a '/' in a name): the caller rebuilds, as Dovecot deletes such a file.
+ * An empty file is an error too (Dovecot treats it as absent: the caller can check for that first).
+ */
+export function parseUidlist(text: string): Uidlist {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const first = lines[0];
+  if (first === undefined || first === '') throw new UidlistError('empty file', 1);
+  const header = parseHeader(first);
+  const byBase = new Map<string, UidlistRecord>();
+  let prev = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const record = parseRecord(lines[i] as string, i + 1);
+    if (record.uid <= prev) throw new UidlistError(`UIDs not ascending (${record.uid} after ${prev})`, i + 1);
+    prev = record.uid;
+    byBase.delete(record.base);
+    byBase.set(record.base, record);
+  }
+  const records = [...byBase.values()].sort((a, b) => a.uid - b.uid);
+  return { header, records, nextUid: Math.max(header.nextUid, prev + 1) };
+}
+
+function parseHeader(line: string): UidlistHeader {
+  if (!line.startsWith('3 ')) throw new UidlistError(`not a version 3 header: "${line.slice(0, 40)}"`, 1);
+  let uidValidity = 0;
+  let nextUid = 0;
+  let guid: string | undefined;
+  const extra: string[] = [];
+  for (const field of line.slice(2).split(' ')) {
+    if (field === '') continue;
+    const key = field[0];
+    const value = field.slice(1);
+    if (key === 'V') uidValidity = parseUint(value, 1);
+    else if (key === 'N') nextUid = parseUint(value, 1);
+    else if (key === 'G') {
+      if (!GUID.test(value)) throw new UidlistError(`bad mailbox GUID "${value}"`, 1);
+      guid = value;
+    } else extra.push(field);
+  }
+  if (uidValidity === 0 || nextUid === 0) throw new UidlistError('header without UIDVALIDITY or next UID', 1);
+  return { uidValidity, nextUid, guid, extra };
+}
+
+function parseRecord(line: string, lineNo: number): UidlistRecord {
+  const m = /^([1-9]\d{0,9}) /.exec(line);
+  if (m === null) throw new UidlistError('no UID at the start of the line', lineNo);
+  const uid = Number(m[1]);
+  if (uid > MAX_UID) throw new UidlistError(`UID ${uid} too high`, lineNo);
+  let rest = line.slice(m[0].length);
+  const extensions: string[] = [];
+  for (;;) {
+    rest = rest.replace(/^ +/, '');
+    if (rest === '' || rest.startsWith(':')) break;
+    const space = rest.indexOf(' ');
+    const field = space === -1 ? rest : rest.slice(0, space);
+    // Dovecot drops an invalid field and reads on; a name without ':' (version 1 style) ends the fields.
+    if (!EXTENSION.test(field)) break;
+    extensions.push(field);
+    rest = space === -1 ? '' : rest.slice(space);
+  }
+  const base = rest.startsWith(':') ? rest.slice(1) : rest;
+  if (base === '') throw new UidlistError('no file name', lineNo);
+  if (base.includes('/')) throw new UidlistError('a "/" in the file name', lineNo);
+  return { uid, extensions, base };
+}
+
+function parseUint(value: string, lineNo: number): number {
+  if (!/^\d{1,10}$/.test(value)) throw new UidlistError(`bad number "${value}"`, lineNo);
+  const n = Number(value);
+  if (n > 0xffffffff) throw new UidlistError(`number ${n} too high`, lineNo);
+  return n;
+}
+
+/** The header line, newline included. */
+export function formatUidlistHeader(header: UidlistHeader): string {
+  const fields = [`V${header.uidValidity}`, `N${header.nextUid}`];
+  if (header.guid !== undefined) fields.push(`G${header.guid}`);
+  return `3 ${[...fields, ...header.extra].join(' ')}\n`;
+}
+
+/** One record line, newline included. Throws on a value that would not read back the same. */
+export function formatUidlistRecord(record: UidlistRecord): string {
+  if (!Number.isInteger(record.uid) || record.uid < 1 || record.uid > MAX_UID) throw new Error(`bad UID ${record.uid}`);
+  if (record.base === '' || /[/\n:]/.test(record.base)) throw new Error(`bad uidlist file name "${record.base}"`);
+  for (const e of record.extensions) if (!EXTENSION.test(e)) throw new Error(`bad uidlist extension "${e}"`);
+  return [String(record.uid), ...record.extensions, `:${record.base}`].join(' ') + '\n';
+}
+
+/** A whole file: the header (N raised to past the last record if needed) and the records in UID order. */
+export function formatUidlist(list: { readonly header: UidlistHeader; readonly records: readonly UidlistRecord[] }): string {
+  const records = [...list.records].sort((a, b) => a.uid - b.uid);
+  const last = records[records.length - 1]?.uid ?? 0;
+  const header = { ...list.header, nextUid: Math.max(list.header.nextUid, last + 1) };
+  return formatUidlistHeader(header) + records.map(formatUidlistRecord).join('');
+}
+
+/** A fresh mailbox GUID in the form the header holds (Dovecot: 128 bits, hex). */
+export function newMailboxGuid(): string {
+  return randomUUID().replace(/-/g, '');
+}
+
+/**
+ * Reads `<dir>/dovecot-uidlist`. Undefined when it is absent or empty; UidlistError when broken (the
+ * caller then treats it as absent and rewrites it, as Dovecot does).
+ */
+export async function readUidlist(dir: string): Promise<Uidlist | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, UIDLIST_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return text === '' ? undefined : parseUidlist(text);
+}
+
+/** The uidlist lock of one Maildir folder, with the two ways to write under it. */
+export interface UidlistLock {
+  readonly dir: string;
+  /**
+   * Appends records (UIDs above every existing one, ascending) and fsyncs the file. The header's N is not
+   * rewritten (Dovecot does the same; readers take max(N, last + 1)). Keeps the lock.
+   */
+  append(records: readonly UidlistRecord[]): Promise<void>;
+  /** Replaces the file atomically with `list` and releases the lock. */
+  rewrite(list: { readonly header: UidlistHeader; readonly records: readonly UidlistRecord[] }): Promise<void>;
+  release(): Promise<void>;
+  /** Keeps the lock fresh during long work (stale after 2 minutes). */
+  touch(): Promise<void>;
+}
+
+/** Takes `<dir>/dovecot-uidlist.lock` (waits, removes a stale one; EAGAIN after the timeout). */
+export async function lockUidlist(dir: string, options: DotlockOptions = {}): Promise<UidlistLock> {
+  const lock: Dotlock = await acquireDotlock(join(dir, UIDLIST_FILE), options);
+  return {
+    dir,
+    async append(records) {
+      if (records.length === 0) return;
+      const text = records.map(formatUidlistRecord).join('');
+      // O_APPEND then fsync: the lines go after whatever the file holds, never over it. No O_CREAT: lines
+      // without a header would be a broken file (the first write is a rewrite()).
+      const handle = await open(lock.path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+      try {
+        await handle.write(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    rewrite: (list) => lock.replace(formatUidlist(list)),
+    release: () => lock.release(),
+    touch: () => lock.touch(),
+  };
+}
+
+/** Convenience for a caller that appends and nothing else. */
+export async function appendToUidlist(dir: string, records: readonly UidlistRecord[], options: DotlockOptions = {}): Promise<void> {
+  const lock = await lockUidlist(dir, options);
+  try {
+    await lock.append(records);
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,322 @@
+/**
+ * The rules of src/store/mailbox/mailbox-store.ts as one suite, run against every implementation (the
+ * in-memory reference and the Maildir store), as the greylist stores share theirs. A new store passes
+ * this suite before anything else uses it.
+ */
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MailboxError, type MailboxStore, type MailboxErrorCode } from '../../../src/store/mailbox/mailbox-store.js';
+
+export interface ContractStoreOptions {
+  readonly quotaBytes?: number;
+  readonly quotaMessages?: number;
+  readonly appendLimit?: number;
+}
+
+export type ContractStoreFactory = (options: ContractStoreOptions) => Promise<{ readonly store: MailboxStore; cleanup(): Promise<void> }>;
+
+const ALICE = 'alice@example.org';
+const BOB = 'bob@example.org';
+
+export function message(subject: string, body = 'Hello.\r\n'): Buffer {
+  return Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: ${subject}\r\n\r\n${body}`);
+}
+
+async function refused(promise: Promise<unknown>, code: MailboxErrorCode): Promise<void> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected MailboxError ${code}`).toBeInstanceOf(MailboxError);
+  expect((err as MailboxError).code).toBe(code);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+export function mailboxStoreContract(name: string, factory: ContractStoreFactory): void {
+  describe(`mailbox store contract: ${name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0)) await cleanup();
+    });
+    async function open(options: ContractStoreOptions = {}): Promise<MailboxStore> {
+      const { store, cleanup } = await factory(options);
+      cleanups.push(async () => {
+        await store.close();
+        await cleanup();
+      });
+      return store;
+    }
+
+    it('gives every user INBOX and the special-use folders, subscribed', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const list = await user.list();
+      expect(list.map((m) => m.name)).toEqual(['INBOX', ...['Drafts', 'Junk', 'Sent', 'Trash']]);
+      expect(list.find((m) => m.name === 'Sent')).toMatchObject({ specialUse: '\\Sent', subscribed: true, selectable: true });
+      expect(list.find((m) => m.name === 'INBOX')?.specialUse).toBeUndefined();
+    });
+
+    it('appends, lists in a snapshot and returns the bytes', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const first = await user.append('INBOX', { content: message('one'), flags: ['\\Seen', 'work'], internalDate: { ms: Date.UTC(2024, 0, 2, 3, 4, 5), tzMinutes: 60 } });
+      const second = await user.append('inbox', { content: message('two') });
+      expect(second.uid).toBeGreaterThan(first.uid);
+      expect(second.uidValidity).toBe(first.uidValidity);
+      const box = await user.open('INBOX', 'read-write');
+      const snap = await box.snapshot();
+      expect(snap.records.map((r) => r.uid)).toEqual([first.uid, second.uid]);
+      expect([...snap.records[0]!.flags].sort()).toEqual(['\\Seen', 'work']);
+      expect(snap.records[0]!.vsize).toBe(message('one').length);
+      expect(snap.status).toMatchObject({ messages: 2, unseen: 1, uidValidity: first.uidValidity, uidNext: second.uid + 1 });
+      expect(snap.status.keywords).toContain('work');
+      const [details] = await box.details([first.uid]);
+      expect(details!.internalDate.ms).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+      const content = await box.openContent(second.uid);
+      const bytes = await content!.readAll();
+      expect(bytes.toString().replace(/\r\n/g, '\n')).toBe(message('two').toString().replace(/\r\n/g, '\n'));
+      expect(bytes.subarray(0, 5).equals(await readAll(content!.read(0, 5)))).toBe(true);
+      await content!.close();
+      await box.close();
+    });
+
+    it('never reuses a UID, and a name created again gets a greater UIDVALIDITY', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.create('Work');
+      const a = await user.append('Work', { content: message('a'), flags: ['\\Deleted'] });
+      const box = await user.open('Work', 'read-write');
+      expect(await box.expunge()).toEqual([a.uid]);
+      const b = await user.append('Work', { content: message('b') });
+      expect(b.uid).toBeGreaterThan(a.uid);
+      await box.close();
+      await user.delete('Work');
+      await user.create('Work');
+      const c = await user.append('Work', { content: message('c') });
+      expect(c.uidValidity).toBeGreaterThan(a.uidValidity);
+    });
+
+    it('raises MODSEQ with every change and reports changes to other handles', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const { uid } = await user.append('INBOX', { content: message('m') });
+      const one = await user.open('INBOX', 'read-write');
+      const two = await user.open('INBOX', 'read-write');
+      const s1 = await one.snapshot();
+      const s2 = await two.snapshot();
+      const before = s1.status.highestModseq;
+      const { updated } = await one.setFlags([uid], { mode: 'add', flags: ['\\Flagged'] });
+      expect(updated[0]!.modseq).toBeGreaterThan(before);
+      const seen = await two.changesSince(s2.status.highestModseq);
+      expect(seen.changed.map((r) => [r.uid, r.flags])).toEqual([[uid, ['\\Flagged']]]);
+      expect(seen.highestModseq).toBe(updated[0]!.modseq);
+      const added = await user.append('INBOX', { content: message('n') });
+      const next = await two.changesSince(seen.highestModseq);
+      expect(next.added.map((r) => r.uid)).toEqual([added.uid]);
+      expect(next.highestModseq).toBeGreaterThan(seen.highestModseq);
+      await one.setFlags([uid], { mode: 'add', flags: ['\\Deleted'] });
+      await one.expunge();
+      const gone = await two.changesSince(next.highestModseq);
+      expect(gone.expunged).toEqual([uid]);
+      expect(gone.highestModseq).toBeGreaterThan(next.highestModseq);
+      const quiet = await two.changesSince(gone.highestModseq);
+      expect([quiet.added, quiet.changed, quiet.expunged]).toEqual([[], [], []]);
+      await one.close();
+      await two.close();
+    });
+
+    it('lets one read-write session claim each message as \\Recent', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const { uid } = await user.append('INBOX', { content: message('r') });
+      expect((await user.status('INBOX')).recent).toBe(1);
+      const reader = await user.open('INBOX', 'read-only');
+      expect((await reader.snapshot()).recent).toEqual([]);
+      const first = await user.open('INBOX', 'read-write');
+      expect((await first.snapshot()).recent).toEqual([uid]);
+      const second = await user.open('INBOX', 'read-write');
+      expect((await second.snapshot()).recent).toEqual([]);
+      expect((await user.status('INBOX')).recent).toBe(0);
+      const later = await user.append('INBOX', { content: message('s') });
+      const changes = await second.changesSince(0);
+      expect(changes.recent).toEqual([later.uid]);
+      expect((await first.changesSince(0)).recent).toEqual([]);
+      for (const box of [reader, first, second]) await box.close();
+    });
+
+    it('changes flags by add, remove and replace, with UNCHANGEDSINCE', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const { uid } = await user.append('INBOX', { content: message('f') });
+      const box = await user.open('INBOX', 'read-write');
+      const snap = await box.snapshot();
+      await box.setFlags([uid], { mode: 'add', flags: ['\\Seen', 'todo'] });
+      await box.setFlags([uid], { mode: 'remove', flags: ['\\Seen'] });
+      let [r] = await box.details([uid]);
+      expect([...r!.flags].sort()).toEqual(['todo']);
+      await box.setFlags([uid], { mode: 'replace', flags: ['\\Answered'] });
+      [r] = await box.details([uid]);
+      expect(r!.flags).toEqual(['\\Answered']);
+      const stale = await box.setFlags([uid], { mode: 'add', flags: ['\\Flagged'] }, { unchangedSince: snap.status.highestModseq });
+      expect(stale).toEqual({ updated: [], modified: [uid] });
+      const unchanged = await box.setFlags([uid], { mode: 'add', flags: ['\\Answered'] });
+      expect(unchanged.updated[0]!.modseq).toBe(r!.modseq);
+      await box.close();
+    });
+
+    it('refuses changes through a read-only handle', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const { uid } = await user.append('INBOX', { content: message('x'), flags: ['\\Deleted'] });
+      const box = await user.open('INBOX', 'read-only');
+      await refused(box.setFlags([uid], { mode: 'add', flags: ['\\Seen'] }), 'NOPERM');
+      await refused(box.expunge(), 'NOPERM');
+      await box.close();
+    });
+
+    it('copies and moves with UIDPLUS results, and expunges only \\Deleted ones (within uids for UID EXPUNGE)', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const a = await user.append('INBOX', { content: message('a'), flags: ['\\Deleted'] });
+      const b = await user.append('INBOX', { content: message('b'), flags: ['\\Deleted'] });
+      const c = await user.append('INBOX', { content: message('c'), flags: ['\\Seen'] });
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      const copied = await box.copy([a.uid, c.uid], 'Trash');
+      expect(copied.uidValidity).toBe((await user.status('Trash')).uidValidity);
+      expect(copied.pairs.map(([from]) => from)).toEqual([a.uid, c.uid]);
+      const trash = await user.open('Trash', 'read-only');
+      const trashSnap = await trash.snapshot();
+      expect(trashSnap.records.map((r) => r.uid)).toEqual(copied.pairs.map(([, to]) => to));
+      expect(trashSnap.records[1]!.flags).toEqual(['\\Seen']);
+      expect(await box.expunge([b.uid])).toEqual([b.uid]);
+      const moved = await box.move([c.uid], 'Drafts');
+      expect(moved.pairs.map(([from]) => from)).toEqual([c.uid]);
+      expect((await box.changesSince(0)).expunged).toEqual([b.uid, c.uid]);
+      expect((await user.status('INBOX')).messages).toBe(1);
+      expect((await user.status('Drafts')).messages).toBe(1);
+      await refused(box.copy([a.uid], 'Nowhere'), 'NONEXISTENT');
+      await box.close();
+      await trash.close();
+    });
+
+    it('creates, renames with children, deletes, and lists parents that were never created as \\Noselect', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.create('Projects/2024/Q1');
+      let list = await user.list();
+      expect(list.find((m) => m.name === 'Projects')).toMatchObject({ selectable: false, hasChildren: true });
+      expect(list.find((m) => m.name === 'Projects/2024/Q1')).toMatchObject({ selectable: true, hasChildren: false });
+      await refused(user.create('Projects/2024/Q1'), 'ALREADYEXISTS');
+      await user.create('Projects');
+      await user.append('Projects/2024/Q1', { content: message('q') });
+      await user.rename('Projects', 'Archive');
+      list = await user.list();
+      expect(list.some((m) => m.name.startsWith('Projects'))).toBe(false);
+      expect((await user.status('Archive/2024/Q1')).messages).toBe(1);
+      await refused(user.rename('Archive', 'Sent'), 'ALREADYEXISTS');
+      await refused(user.rename('Nothing', 'Else'), 'NONEXISTENT');
+      await user.delete('Archive');
+      list = await user.list();
+      expect(list.find((m) => m.name === 'Archive')).toMatchObject({ selectable: false, hasChildren: true });
+      await refused(user.open('Archive', 'read-only'), 'NONEXISTENT');
+      await refused(user.delete('INBOX'), 'CANNOT');
+      await refused(user.delete('Nothing'), 'NONEXISTENT');
+    });
+
+    it('renames INBOX by moving its messages and leaving it empty', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.append('INBOX', { content: message('1') });
+      await user.append('INBOX', { content: message('2') });
+      await user.rename('INBOX', 'Old');
+      expect((await user.status('Old')).messages).toBe(2);
+      expect((await user.status('INBOX')).messages).toBe(0);
+    });
+
+    it('keeps subscriptions, also to names that do not exist', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.create('News');
+      await user.subscribe('News', true);
+      await user.subscribe('Ghost', true);
+      expect((await user.list()).find((m) => m.name === 'News')?.subscribed).toBe(true);
+      await user.subscribe('News', false);
+      expect((await user.list()).find((m) => m.name === 'News')?.subscribed).toBe(false);
+    });
+
+    it('refuses names that are paths, wildcards or empty levels, and keeps users apart', async () => {
+      const store = await open();
+      const alice = await store.openUser(ALICE);
+      const bob = await store.openUser(BOB);
+      await bob.append('INBOX', { content: message('secret') });
+      for (const bad of ['../bob/INBOX', 'INBOX/../../x', '.', '..', 'a/../b', '/etc', 'INBOX/', '//x', 'a%', 'b*', 'a\u0000b', ''])
+        await refused(alice.create(bad), 'CANNOT');
+      await refused(alice.open('../bob@example.org/INBOX', 'read-only'), 'CANNOT');
+      expect((await alice.status('INBOX')).messages).toBe(0);
+      expect((await bob.status('INBOX')).messages).toBe(1);
+      expect((await alice.list()).map((m) => m.name)).not.toContain('bob');
+      expect((await alice.status('inbox')).uidValidity).toBe((await alice.status('INBOX')).uidValidity);
+      await alice.create('Sent/sub');
+      await refused(alice.status('sent/sub'), 'NONEXISTENT');
+    });
+
+    it('refuses what does not fit the quota or the size limit, and leaves nothing behind', async () => {
+      const store = await open({ quotaBytes: 300, appendLimit: 250 });
+      const user = await store.openUser(ALICE);
+      const big = message('big', 'x'.repeat(260));
+      await refused(user.append('INBOX', { content: big }), 'TOOBIG');
+      const fits = message('fits', 'y'.repeat(150));
+      const { uid } = await user.append('INBOX', { content: fits });
+      await refused(user.append('INBOX', { content: fits }), 'OVERQUOTA');
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      await refused(box.copy([uid], 'Trash'), 'OVERQUOTA');
+      await refused(
+        store.delivery.deliver(ALICE, () => Readable.from([fits]), { hostname: 'mx.example.org' }),
+        'OVERQUOTA',
+      );
+      expect((await user.status('Trash')).messages).toBe(0);
+      expect((await user.status('INBOX')).messages).toBe(1);
+      const usage = await user.quota();
+      expect(usage).toMatchObject({ messages: 1, bytesLimit: 300 });
+      expect(usage.bytes).toBe(fits.length);
+      await box.close();
+    });
+
+    it('announces a delivery to watching handles', async () => {
+      const store = await open();
+      const user = await store.openUser(ALICE);
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      let woken = 0;
+      const stop = box.watch(() => woken++);
+      const written = await store.delivery.deliver(ALICE, () => Readable.from([message('d')]), { hostname: 'mx.example.org' });
+      expect(written.vsize).toBeGreaterThanOrEqual(written.size);
+      for (let i = 0; i < 100 && woken === 0; i++) await tick();
+      expect(woken).toBeGreaterThan(0);
+      expect((await box.changesSince(0)).added).toHaveLength(1);
+      stop();
+      await box.close();
+    });
+
+    it('holds the POP3 maildrop lock for one session at a time', async () => {
+      const store = await open();
+      const user = await store.openUser(ALICE);
+      const lock = await user.lockMaildrop('pop3-1');
+      expect(lock).toBeDefined();
+      expect(await user.lockMaildrop('pop3-2')).toBeUndefined();
+      await lock!.release();
+      const again = await user.lockMaildrop('pop3-3');
+      expect(again).toBeDefined();
+      await again!.release();
+    });
+
+    it('keeps derived data per message', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const { uid } = await user.append('INBOX', { content: message('m') });
+      const box = await user.open('INBOX', 'read-only');
+      await box.snapshot();
+      expect((await box.meta([uid], 'structure')).size).toBe(0);
+      await box.saveMeta('structure', new Map([[uid, '{"type":"text"}']]));
+      expect((await box.meta([uid, uid + 1], 'structure')).get(uid)).toBe('{"type":"text"}');
+      await box.close();
+    });
+  });
+}

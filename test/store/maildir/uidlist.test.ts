@@ -1,0 +1,166 @@
+/** dovecot-uidlist v3: parsing what Dovecot writes, formatting, properties, and the dotlock writers. */
+import fc from 'fast-check';
+import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { acquireDotlock } from '../../../src/store/maildir/dotlock.js';
+import {
+  formatUidlist,
+  formatUidlistRecord,
+  lockUidlist,
+  newMailboxGuid,
+  parseUidlist,
+  readUidlist,
+  UidlistError,
+  type UidlistRecord,
+} from '../../../src/store/maildir/uidlist.js';
+import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
+
+/** As Dovecot 2.3 wrote it: the header's N was not raised when the two lines were appended. */
+const DOVECOT =
+  '3 V1796312218 N1 G99f63914998c116b5732000083ecc375\n' +
+  '1 :1796312217.M348973P12887.vm,S=10,W=10\n' +
+  '2 :1796312217.M350851P12887.vm,S=10,W=10\n';
+
+describe('uidlist parsing', () => {
+  it('reads a file Dovecot wrote, next UID past the last line', () => {
+    const list = parseUidlist(DOVECOT);
+    expect(list.header).toEqual({ uidValidity: 1796312218, nextUid: 1, guid: '99f63914998c116b5732000083ecc375', extra: [] });
+    expect(list.records.map((r) => [r.uid, r.base])).toEqual([
+      [1, '1796312217.M348973P12887.vm,S=10,W=10'],
+      [2, '1796312217.M350851P12887.vm,S=10,W=10'],
+    ]);
+    expect(list.nextUid).toBe(3);
+  });
+
+  it('keeps unknown header fields and record extensions', () => {
+    const text = '3 V5 N10 Xfoo Zbar\n3 W120 P<abc> :base with space\n7 :b\n';
+    const list = parseUidlist(text);
+    expect(list.header.extra).toEqual(['Xfoo', 'Zbar']);
+    expect(list.header.guid).toBeUndefined();
+    expect(list.records[0]).toEqual({ uid: 3, extensions: ['W120', 'P<abc>'], base: 'base with space' });
+    expect(list.nextUid).toBe(10);
+    expect(formatUidlist(list)).toBe(text);
+  });
+
+  it('a base listed twice keeps its later UID', () => {
+    const list = parseUidlist('3 V5 N1\n1 :a\n2 :b\n3 :a\n');
+    expect(list.records.map((r) => [r.uid, r.base])).toEqual([
+      [2, 'b'],
+      [3, 'a'],
+    ]);
+  });
+
+  it('refuses broken files', () => {
+    for (const bad of ['', '1 5 6\n', '3 V0 N1\n', '3 N1\n', '3 V1 N1 Gzz\n', '3 V1 N1\n2 :a\n2 :b\n', '3 V1 N1\n0 :a\n', '3 V1 N1\nx :a\n', '3 V1 N1\n1 :a/b\n', '3 V1 N1\n1 :\n', '3 V1 N1\n4294967295 :a\n']) {
+      expect(() => parseUidlist(bad), JSON.stringify(bad)).toThrow(UidlistError);
+    }
+  });
+
+  it('refuses to format what would not read back', () => {
+    expect(() => formatUidlistRecord({ uid: 0, extensions: [], base: 'a' })).toThrow();
+    expect(() => formatUidlistRecord({ uid: 1, extensions: [], base: 'a:2,S' })).toThrow();
+    expect(() => formatUidlistRecord({ uid: 1, extensions: ['w1'], base: 'a' })).toThrow();
+  });
+
+  it('format and parse round-trip', () => {
+    const base = fc.string({ unit: fc.constantFrom(...'0123456789.MPQRS=W,abc vh\\'.split('')), minLength: 1, maxLength: 30 }).filter((b) => b.trim() === b && !b.startsWith(':'));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 0xffffffff }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.uniqueArray(base, { maxLength: 20 }),
+        fc.array(fc.constantFrom('W10', 'S5', 'Pabc', 'O3'), { maxLength: 2 }),
+        (uidValidity, nextUid, bases, extensions) => {
+          let uid = 0;
+          const records: UidlistRecord[] = bases.map((b) => ({ uid: (uid += 1 + (b.length % 3)), extensions, base: b }));
+          const header = { uidValidity, nextUid, guid: newMailboxGuid(), extra: ['Xq'] };
+          const list = parseUidlist(formatUidlist({ header, records }));
+          expect(list.records).toEqual(records);
+          expect(list.header.uidValidity).toBe(uidValidity);
+          expect(list.header.guid).toBe(header.guid);
+          expect(list.nextUid).toBe(Math.max(nextUid, uid + 1));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('parse of any text returns or throws UidlistError, nothing else', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('3', ' ', 'V', 'N', 'G', '1', '2', ':', '\n', 'a', '/', '0', 'f') }), (text) => {
+        try {
+          parseUidlist(text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(UidlistError);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('uidlist files and the dotlock', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await makeTempDir('uidlist');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  it('rewrites atomically, appends under the lock, and reads back', async () => {
+    const dir = tmp.path;
+    expect(await readUidlist(dir)).toBeUndefined();
+    const header = { uidValidity: 1700000000, nextUid: 1, guid: newMailboxGuid(), extra: [] };
+    let lock = await lockUidlist(dir);
+    await expect(lock.append([{ uid: 1, extensions: [], base: 'x' }])).rejects.toThrow(); // no file yet: no headerless lines
+    await lock.rewrite({ header, records: [{ uid: 1, extensions: [], base: 'a' }] });
+    expect((await stat(join(dir, 'dovecot-uidlist'))).mode & 0o777).toBe(0o600);
+    await expect(stat(join(dir, 'dovecot-uidlist.lock'))).rejects.toThrow();
+    lock = await lockUidlist(dir);
+    await lock.append([
+      { uid: 2, extensions: [], base: 'b' },
+      { uid: 5, extensions: ['W9'], base: 'c' },
+    ]);
+    await lock.release();
+    expect(await readFile(join(dir, 'dovecot-uidlist'), 'utf8')).toBe(`3 V1700000000 N2 G${header.guid}\n1 :a\n2 :b\n5 W9 :c\n`);
+    const list = await readUidlist(dir);
+    expect(list?.nextUid).toBe(6);
+    expect(list?.records.map((r) => r.uid)).toEqual([1, 2, 5]);
+  });
+
+  it('waits for a held lock and times out with EAGAIN', async () => {
+    const held = await acquireDotlock(join(tmp.path, 'f'));
+    await expect(acquireDotlock(join(tmp.path, 'f'), { timeoutMs: 100 })).rejects.toMatchObject({ code: 'EAGAIN' });
+    const waiting = acquireDotlock(join(tmp.path, 'f'), { timeoutMs: 5000 });
+    setTimeout(() => void held.release(), 50);
+    const second = await waiting;
+    await second.replace('new');
+    expect(await readFile(join(tmp.path, 'f'), 'utf8')).toBe('new');
+  });
+
+  it('removes a stale lock (older than 2 minutes) and takes it', async () => {
+    await mkdir(tmp.path, { recursive: true });
+    const lockPath = join(tmp.path, 'dovecot-uidlist.lock');
+    await writeFile(lockPath, '');
+    const old = new Date(Date.now() - 121_000);
+    await utimes(lockPath, old, old);
+    const lock = await lockUidlist(tmp.path, { timeoutMs: 1000 });
+    await lock.rewrite({ header: { uidValidity: 1, nextUid: 1, guid: undefined, extra: [] }, records: [] });
+    expect(await readFile(join(tmp.path, 'dovecot-uidlist'), 'utf8')).toBe('3 V1 N1\n');
+  });
+
+  it('a holder whose stale lock was taken over does not remove the new holder\'s lock', async () => {
+    const path = join(tmp.path, 'f');
+    let clock = Date.now();
+    const first = await acquireDotlock(path);
+    clock += 200_000;
+    const second = await acquireDotlock(path, { now: () => clock, timeoutMs: 1000 });
+    await first.release();
+    await expect(stat(`${path}.lock`)).resolves.toBeDefined();
+    await expect(first.replace('x')).rejects.toThrow();
+    await second.release();
+    await expect(stat(`${path}.lock`)).rejects.toThrow();
+  });
+});
