@@ -224,6 +224,14 @@ describe('FETCH output matches Dovecot', () => {
     }, 60_000);
   }
 
+  // the same messages stored with CRLF (files dropped into a Maildir by other programs)
+  for (const f of fixtureNames.filter((x) => x !== 'crlf-stored.eml')) {
+    it(`${f} stored CRLF`, async () => {
+      const lf = await readFile(join(FIXTURES, f));
+      await compare(`crlf-${f}`, Buffer.from(lf.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
+    }, 60_000);
+  }
+
   it('a ~5 MiB base64 attachment', async () => {
     const b64 = randomBytes(3_800_000).toString('base64').replace(/.{76}/g, '$&\n');
     const message = Buffer.from(

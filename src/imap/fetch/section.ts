@@ -133,14 +133,16 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
   for (const f of parseHeaderBlock(stored, start, end)) {
     last = f.end;
     if (wanted.has(f.name.toLowerCase()) === exclude) continue;
-    out.push(toCrlf(stored, f.start, f.end));
-    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(CRLF);
+    out.push(toCrlf(stored, f.start, f.end, { nulTo80: true }));
+    // the missing newline is an LF, then made CRLF (after a stored CR it stays a bare LF)
+    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(stored[f.end - 1] === 0x0d ? LF : CRLF);
   }
-  if (last < end || (root && !exclude) || start === end) out.push(CRLF);
+  if (last < end || (!exclude && (root || start === end))) out.push(CRLF);
   return Buffer.concat(out);
 }
 
 const CRLF = Buffer.from('\r\n');
+const LF = Buffer.from('\n');
 
 /** The section's bytes as sent (CRLF, NUL as 0x80), cut to `partial` (offset past the end → empty). */
 export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, partial?: Partial): Buffer {
