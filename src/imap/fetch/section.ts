@@ -48,11 +48,17 @@ export type SectionSource =
  * IMAP command parser builds SectionSpec itself.
  */
 export function parseSectionSpec(spec: string): SectionSpec | null {
-  const m = /^((?:[1-9][0-9]*)(?:\.[1-9][0-9]*)*)?(?:(?:^|\.)(.*))?$/s.exec(spec);
-  if (m === null) return null;
-  const part = m[1] === undefined ? [] : m[1].split('.').map(Number);
-  const rest = m[2] ?? '';
-  if (rest === '') return part.length === 0 || m[1] !== undefined ? { part, text: 'full' } : null;
+  const part: number[] = [];
+  let rest = spec;
+  for (;;) {
+    const m = /^([1-9][0-9]{0,9})(\.|$)/.exec(rest);
+    if (m === null) break;
+    part.push(Number(m[1]));
+    rest = rest.slice(m[0].length);
+    if (m[2] === '') return { part, text: 'full' };
+    if (rest === '') return null; // "1."
+  }
+  if (rest === '') return part.length === 0 ? { part, text: 'full' } : null;
   const upper = rest.toUpperCase();
   if (upper === 'HEADER') return { part, text: 'header' };
   if (upper === 'TEXT') return { part, text: 'text' };
@@ -60,6 +66,7 @@ export function parseSectionSpec(spec: string): SectionSpec | null {
   const f = /^HEADER\.FIELDS(\.NOT)? \((.+)\)$/is.exec(rest);
   if (f === null) return null;
   const fields = (f[2] as string).split(' ').filter((x) => x.length > 0).map((x) => x.replace(/^"(.*)"$/s, '$1'));
+  if (fields.length === 0) return null;
   return { part, text: f[1] === undefined ? 'header.fields' : 'header.fields.not', fields };
 }
 
