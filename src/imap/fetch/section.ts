@@ -113,10 +113,12 @@ export function locateSection(root: MimePart, spec: SectionSpec): SectionSource 
       return range(part.bodyStart, part.end, part.body.virtual);
     case 'header.fields':
     case 'header.fields.not':
+      // Dovecot filters from the header's start up to a blank line, not up to the header's end: an
+      // embedded header that ran into a boundary goes on into the lines after it
       return {
         kind: 'header-fields',
         start: part.headerStart,
-        end: part.bodyStart,
+        end: spec.part.length === 0 ? part.bodyStart : root.end,
         fields: spec.fields ?? [],
         exclude: spec.text === 'header.fields.not',
         root: spec.part.length === 0,
@@ -131,7 +133,7 @@ export function locateSection(root: MimePart, spec: SectionSpec): SectionSource 
  * from its header cache), for an embedded message only when its header has one. HEADER.FIELDS.NOT
  * filters the stored header: lines as stored, the blank line only when the header has one.
  * (For a top-level header without any blank line Dovecot's own answer varies with its cache state;
- * the differential test allows both forms there.) An empty header gives the blank line alone.
+ * the differential test allows both forms there.)
  */
 export function filterHeaderFields(stored: Buffer, start: number, end: number, names: readonly string[], exclude: boolean, root = false): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
@@ -144,7 +146,7 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
     // the missing newline is an LF, then made CRLF (after a stored CR it stays a bare LF)
     if (!exclude && stored[f.end - 1] !== 0x0a) out.push(stored[f.end - 1] === 0x0d ? LF : CRLF);
   }
-  if (last < end || (!exclude && (root || start === end))) out.push(CRLF);
+  if (last < end || (!exclude && root)) out.push(CRLF);
   return Buffer.concat(out);
 }
 

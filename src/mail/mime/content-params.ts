@@ -121,14 +121,9 @@ export interface ContentType {
   readonly raw: string;
 }
 
-/** NUL bytes become U+FFFD (its UTF-8 bytes), as Dovecot's header tokenizer does. */
-export function replaceNul(value: string): string {
-  return value.includes('\0') ? value.replace(/\0/g, '\xef\xbf\xbd') : value;
-}
-
 /** A Content-Type value (raw byte string). */
 export function parseContentTypeValue(value: string): ContentType {
-  const c = cursor(replaceNul(value));
+  const c = cursor(value);
   skipLwsp(c);
   const out = [''];
   const ret = parseContentType(c, out);
@@ -142,7 +137,7 @@ export function parseContentTypeValue(value: string): ContentType {
 
 /** A Content-Disposition value, or null when it has no token. */
 export function parseDispositionValue(value: string): { disposition: string; params: MimeParam[] } | null {
-  const c = cursor(replaceNul(value));
+  const c = cursor(value);
   skipLwsp(c);
   const out = [''];
   if (parseMimeToken(c, out) < 0) return null;
@@ -151,7 +146,7 @@ export function parseDispositionValue(value: string): { disposition: string; par
 
 /** A Content-Transfer-Encoding value: one token and nothing after it, else null. */
 export function parseEncodingValue(value: string): string | null {
-  const c = cursor(replaceNul(value));
+  const c = cursor(value);
   skipLwsp(c);
   const out = [''];
   if (parseMimeToken(c, out) >= 0 && skipLwsp(c) === 0 && (out[0] as string).length > 0) return out[0] as string;
@@ -160,7 +155,7 @@ export function parseEncodingValue(value: string): string | null {
 
 /** A Content-Language value: the comma-separated atoms, or null when there is none. */
 export function parseLanguageValue(value: string): string[] | null {
-  const c = cursor(replaceNul(value));
+  const c = cursor(value);
   const langs: string[] = [];
   skipLwsp(c);
   for (;;) {
