@@ -53,6 +53,10 @@ function writeLeaf(part: MimePart, extended: boolean): string {
   } else if (part.type === null) {
     out = '"text" "plain"';
     text = true;
+  } else if (part.overflow && isContainer(part.type, part.subtype)) {
+    // past the nesting/part limits a container is sent as an opaque blob, as Dovecot does
+    out = '"application" "octet-stream"';
+    text = false;
   } else {
     text = part.type.toLowerCase() === 'text';
     out = `${imapString(part.type)} ${imapString(part.subtype ?? '')}`;
@@ -67,6 +71,11 @@ function writeLeaf(part: MimePart, extended: boolean): string {
   }
   if (!extended) return out;
   return out + ` ${imapNStringNoLf(part.md5)}` + extensionCommon(part);
+}
+
+function isContainer(type: string, subtype: string | null): boolean {
+  const t = type.toLowerCase();
+  return t === 'multipart' || (t === 'message' && (subtype ?? '').toLowerCase() === 'rfc822');
 }
 
 function write(part: MimePart, extended: boolean): string {

@@ -48,11 +48,17 @@ export type SectionSource =
  * IMAP command parser builds SectionSpec itself.
  */
 export function parseSectionSpec(spec: string): SectionSpec | null {
-  const m = /^((?:[1-9][0-9]*)(?:\.[1-9][0-9]*)*)?(?:(?:^|\.)(.*))?$/s.exec(spec);
-  if (m === null) return null;
-  const part = m[1] === undefined ? [] : m[1].split('.').map(Number);
-  const rest = m[2] ?? '';
-  if (rest === '') return part.length === 0 || m[1] !== undefined ? { part, text: 'full' } : null;
+  const part: number[] = [];
+  let rest = spec;
+  for (;;) {
+    const m = /^([1-9][0-9]{0,9})(\.|$)/.exec(rest);
+    if (m === null) break;
+    part.push(Number(m[1]));
+    rest = rest.slice(m[0].length);
+    if (m[2] === '') return { part, text: 'full' };
+    if (rest === '') return null; // "1."
+  }
+  if (rest === '') return part.length === 0 ? { part, text: 'full' } : null;
   const upper = rest.toUpperCase();
   if (upper === 'HEADER') return { part, text: 'header' };
   if (upper === 'TEXT') return { part, text: 'text' };
@@ -60,6 +66,7 @@ export function parseSectionSpec(spec: string): SectionSpec | null {
   const f = /^HEADER\.FIELDS(\.NOT)? \((.+)\)$/is.exec(rest);
   if (f === null) return null;
   const fields = (f[2] as string).split(' ').filter((x) => x.length > 0).map((x) => x.replace(/^"(.*)"$/s, '$1'));
+  if (fields.length === 0) return null;
   return { part, text: f[1] === undefined ? 'header.fields' : 'header.fields.not', fields };
 }
 
@@ -106,10 +113,12 @@ export function locateSection(root: MimePart, spec: SectionSpec): SectionSource 
       return range(part.bodyStart, part.end, part.body.virtual);
     case 'header.fields':
     case 'header.fields.not':
+      // Dovecot filters from the header's start up to a blank line, not up to the header's end: an
+      // embedded header that ran into a boundary goes on into the lines after it
       return {
         kind: 'header-fields',
         start: part.headerStart,
-        end: part.bodyStart,
+        end: spec.part.length === 0 ? part.bodyStart : root.end,
         fields: spec.fields ?? [],
         exclude: spec.text === 'header.fields.not',
         root: spec.part.length === 0,
@@ -124,7 +133,7 @@ export function locateSection(root: MimePart, spec: SectionSpec): SectionSource 
  * from its header cache), for an embedded message only when its header has one. HEADER.FIELDS.NOT
  * filters the stored header: lines as stored, the blank line only when the header has one.
  * (For a top-level header without any blank line Dovecot's own answer varies with its cache state;
- * the differential test allows both forms there.) An empty header gives the blank line alone.
+ * the differential test allows both forms there.)
  */
 export function filterHeaderFields(stored: Buffer, start: number, end: number, names: readonly string[], exclude: boolean, root = false): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
@@ -133,14 +142,16 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
   for (const f of parseHeaderBlock(stored, start, end)) {
     last = f.end;
     if (wanted.has(f.name.toLowerCase()) === exclude) continue;
-    out.push(toCrlf(stored, f.start, f.end));
-    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(CRLF);
+    out.push(toCrlf(stored, f.start, f.end, { nulTo80: true }));
+    // the missing newline is an LF, then made CRLF (after a stored CR it stays a bare LF)
+    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(stored[f.end - 1] === 0x0d ? LF : CRLF);
   }
-  if (last < end || (root && !exclude) || start === end) out.push(CRLF);
+  if (last < end || (!exclude && root)) out.push(CRLF);
   return Buffer.concat(out);
 }
 
 const CRLF = Buffer.from('\r\n');
+const LF = Buffer.from('\n');
 
 /** The section's bytes as sent (CRLF, NUL as 0x80), cut to `partial` (offset past the end → empty). */
 export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, partial?: Partial): Buffer {

@@ -7,7 +7,7 @@
  * stay raw (RFC 2047 words and 8-bit bytes untouched). Input and output are byte strings.
  */
 import type { EnvelopeAddress } from './structure.js';
-import { cursor, parseDomain, parseDotAtom, parsePhrase, parseQuotedString, skipLwsp, type Rfc822Cursor } from './rfc822-tokens.js';
+import { cursor, parseAtom, parseDomain, parsePhrase, parseQuotedString, skipLwsp, type Rfc822Cursor } from './rfc822-tokens.js';
 
 interface Draft {
   name: string | null;
@@ -41,9 +41,28 @@ function atEnd(ctx: Ctx): boolean {
   return ctx.c.i >= ctx.c.s.length;
 }
 
+/**
+ * A dot-atom that tolerates leading, trailing and doubled dots ("two..dots@x"), as Dovecot's envelope
+ * parser does (its non-strict-dots mode).
+ */
+function parseLooseDotAtom(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
+  let ret: -1 | 0 | 1 = -1;
+  do {
+    while (c.s.charCodeAt(c.i) === 0x2e) {
+      out[0] += '.';
+      c.i++;
+      if (c.i >= c.s.length) return 0;
+      ret = 1;
+    }
+    if (c.s.charCodeAt(c.i) === 0x40) break;
+    ret = parseAtom(c, out);
+  } while (ret > 0 && c.s.charCodeAt(c.i) === 0x2e);
+  return ret;
+}
+
 function parseLocalPart(ctx: Ctx): -1 | 0 | 1 {
   const out = [''];
-  const ret = peek(ctx) === 0x22 ? parseQuotedString(ctx.c, out) : parseDotAtom(ctx.c, out);
+  const ret = peek(ctx) === 0x22 ? parseQuotedString(ctx.c, out) : parseLooseDotAtom(ctx.c, out);
   ctx.str = out[0] as string;
   if (ret < 0) return -1;
   ctx.addr.mailbox = ctx.str;

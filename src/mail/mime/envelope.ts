@@ -1,6 +1,7 @@
 /**
- * A header's fields → HeaderEnvelope, as Dovecot collects them (message-part-data.c): for each of the
- * ten fields the *last* occurrence wins (each one overwrites), strings are the raw unfolded values
+ * A header's fields → HeaderEnvelope, as Dovecot collects them (message-part-data.c): of a repeated
+ * Date, Subject, In-Reply-To or Message-ID the last one wins, a repeated address field (From, To...)
+ * adds its addresses to the list; strings are the raw unfolded values
  * (a NUL byte becomes U+FFFD's UTF-8 bytes, as Dovecot's message_header_strdup does), address fields
  * are parsed by address-list.ts. RFC 3501's defaults (Sender and Reply-To fall back to From) are the
  * formatter's job (imap/fetch/envelope.ts), so the cached value stays what the message says.
@@ -57,7 +58,11 @@ export function envelopeFromFields(fields: readonly HeaderField[]): HeaderEnvelo
       continue;
     }
     const a = ADDRESS_FIELDS[name];
-    if (a !== undefined) env[a] = parseAddressList(f.value) as EnvelopeAddress[] | null;
+    if (a !== undefined) {
+      // a repeated address field adds its addresses to the list
+      const more = parseAddressList(f.value);
+      if (more !== null) env[a] = env[a] === null ? more : [...(env[a] as EnvelopeAddress[]), ...more];
+    }
   }
   return env;
 }

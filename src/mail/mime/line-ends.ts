@@ -28,11 +28,13 @@ export interface CrlfOptions {
   readonly length?: number;
   /** NUL → 0x80 */
   readonly nulTo80?: boolean;
+  /** the byte before the first chunk was a CR (a range that starts between CR and LF) */
+  readonly afterCr?: boolean;
 }
 
 /** buf[start, end) converted, then cut to [skip, skip + length). */
 export function toCrlf(buf: Buffer, start = 0, end = buf.length, options: CrlfOptions = {}): Buffer {
-  const conv = new CrlfConverter(options, start > 0 && buf[start - 1] === CR);
+  const conv = new CrlfConverter({ ...options, afterCr: start > 0 && buf[start - 1] === CR });
   const out = conv.push(buf.subarray(start, end));
   return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
 }
@@ -44,8 +46,8 @@ export class CrlfConverter {
   private left: number;
   private readonly nulTo80: boolean;
 
-  constructor(options: CrlfOptions = {}, prevCr = false) {
-    this.prevCr = prevCr;
+  constructor(options: CrlfOptions = {}) {
+    this.prevCr = options.afterCr ?? false;
     this.skip = options.skip ?? 0;
     this.left = options.length ?? Number.POSITIVE_INFINITY;
     this.nulTo80 = options.nulTo80 ?? false;

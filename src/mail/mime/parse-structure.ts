@@ -167,12 +167,11 @@ class Parser {
 
   /** Parses `part`'s header and body; returns the part to continue with, or null at the end. */
   private parsePart(part: Builder): Builder | null {
-    this.pos = part.headerStart;
     const endedBy = this.scanHeader(part);
     if (endedBy !== 'blank') this.endOfHeader(part, false);
     if (part.message) {
       if (part.depth + 1 < this.maxNested && !part.overflow && !this.flat) {
-        return this.appendChild(part, this.pos, false);
+        return this.appendChild(part, false);
       }
       part.message = false;
       part.overflow = true;
@@ -277,9 +276,13 @@ class Parser {
     return Buffer.from(text.slice(0, BOUNDARY_MAX), 'latin1');
   }
 
-  private appendChild(parent: Builder, at: number, isMime: boolean): Builder {
+  /**
+   * A new child where the parent's bytes so far end (Dovecot's rule: a blank line given to an outer
+   * boundary still sits before an embedded message that starts after it).
+   */
+  private appendChild(parent: Builder, isMime: boolean): Builder {
     this.total++;
-    const child = this.newPart(parent, at, isMime);
+    const child = this.newPart(parent, parent.headerStart + parent.header.physical + parent.body.physical, isMime);
     if (this.total >= this.maxTotal) {
       child.overflow = true;
       this.flat = true;
@@ -342,7 +345,7 @@ class Parser {
       while (cur.parent !== null) cur = this.finish(cur);
       return null;
     }
-    if (top !== undefined && top.part === cur) return this.appendChild(cur, lineEnd, true);
+    if (top !== undefined && top.part === cur) return this.appendChild(cur, true);
     return this.scanBody(cur);
   }
 

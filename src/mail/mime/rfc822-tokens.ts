@@ -12,10 +12,15 @@ export interface Rfc822Cursor {
   i: number;
   /** text of the last comment skipped, when wanted (a name for `addr (Name)`) */
   lastComment: string | null;
+  /** what a NUL inside quoted strings, comments and domain literals becomes (null: kept) */
+  readonly nul: string | null;
 }
 
-export function cursor(s: string, wantComments = false): Rfc822Cursor {
-  return { s, i: 0, lastComment: wantComments ? '' : null };
+/** U+FFFD as bytes: what Dovecot puts for a NUL inside quoted text. */
+export const NUL_REPLACEMENT = '\xef\xbf\xbd';
+
+export function cursor(s: string, wantComments = false, nul: string | null = NUL_REPLACEMENT): Rfc822Cursor {
+  return { s, i: 0, lastComment: wantComments ? '' : null, nul };
 }
 
 /** atext (RFC 5322) plus every 8-bit byte; `tspecial` marks atext that MIME tokens exclude ('/', '=', '?'). */
@@ -42,23 +47,37 @@ function at(c: Rfc822Cursor): number {
 
 export function skipComment(c: Rfc822Cursor): -1 | 0 | 1 {
   let level = 1;
-  if (c.lastComment !== null) c.lastComment = '';
-  let start = ++c.i;
+  const keep = c.lastComment !== null;
   let text = '';
+  let start = ++c.i;
   for (; c.i < c.s.length; c.i++) {
     const ch = at(c);
-    if (ch === 0x28) level++;
+    if (ch === 0 && keep && c.nul !== null) {
+      text += c.s.slice(start, c.i) + c.nul;
+      start = c.i + 1;
+    } else if (ch === 0x28) level++;
     else if (ch === 0x29) {
       if (--level === 0) {
-        if (c.lastComment !== null) c.lastComment = text + c.s.slice(start, c.i);
+        if (keep) c.lastComment = text + c.s.slice(start, c.i);
         c.i++;
         return more(c);
       }
-    } else if (ch === 0x5c) {
-      text += c.s.slice(start, c.i);
+    } else if (ch === 0x0a && keep) {
+      // folding: the (CR)LF is dropped from the comment's text
+      let len = c.i - start;
+      if (len > 0 && c.s.charCodeAt(start + len - 1) === 0x0d) len--;
+      text += c.s.slice(start, start + len);
       start = c.i + 1;
+    } else if (ch === 0x5c) {
       c.i++;
       if (c.i >= c.s.length) return -1;
+      const next = at(c);
+      if (next === 0x0d || next === 0x0a || next === 0) {
+        c.i--; // not an escape: the backslash stays
+        continue;
+      }
+      text += c.s.slice(start, c.i - 1);
+      start = c.i;
     }
   }
   return -1;
@@ -96,14 +115,14 @@ export function parseDotAtom(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
       c.i++;
       continue;
     }
+    if (start === c.i) return -1; // nothing after a dot
     out[0] += c.s.slice(start, c.i);
-    let ret = skipLwsp(c);
+    const ret = skipLwsp(c);
     if (ret <= 0) return ret;
     if (at(c) !== 0x2e) return 1;
     c.i++;
     out[0] += '.';
-    ret = skipLwsp(c);
-    if (ret <= 0) return ret;
+    if (skipLwsp(c) <= 0) return -1;
     start = c.i;
   }
   out[0] += c.s.slice(start, c.i);
@@ -123,12 +142,14 @@ export function parseQuotedString(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   let start = c.i;
   for (; c.i < c.s.length; c.i++) {
     const ch = at(c);
-    if (ch === 0x22) {
+    if (ch === 0 && c.nul !== null) {
+      out[0] += c.s.slice(start, c.i) + c.nul;
+      start = c.i + 1;
+    } else if (ch === 0x22) {
       out[0] += c.s.slice(start, c.i);
       c.i++;
       return skipLwsp(c);
-    }
-    if (ch === 0x0a) {
+    } else if (ch === 0x0a) {
       let len = c.i - start;
       if (len > 0 && c.s.charCodeAt(start + len - 1) === 0x0d) len--;
       out[0] += c.s.slice(start, start + len);
@@ -136,6 +157,11 @@ export function parseQuotedString(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
     } else if (ch === 0x5c) {
       c.i++;
       if (c.i >= c.s.length) return -1;
+      const next = at(c);
+      if (next === 0x0d || next === 0x0a || next === 0) {
+        c.i--; // not an escape: the backslash stays
+        continue;
+      }
       out[0] += c.s.slice(start, c.i - 1);
       start = c.i;
     }
@@ -164,17 +190,33 @@ export function parsePhrase(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   return skipLwsp(c);
 }
 
+/** "[...]", brackets kept, folding removed, a '[' inside is an error. */
 function parseDomainLiteral(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
-  const start = c.i;
+  let start = c.i++;
   for (; c.i < c.s.length; c.i++) {
     const ch = at(c);
-    if (ch === 0x5c) {
-      c.i++;
-      if (c.i >= c.s.length) break;
-    } else if (ch === 0x5d) {
+    if (ch === 0 && c.nul !== null) {
+      out[0] += c.s.slice(start, c.i) + c.nul;
+      start = c.i + 1;
+    } else if (ch === 0x5b) return -1;
+    else if (ch === 0x5d) {
       c.i++;
       out[0] += c.s.slice(start, c.i);
       return skipLwsp(c);
+    } else if (ch === 0x0a) {
+      let len = c.i - start;
+      if (len > 0 && c.s.charCodeAt(start + len - 1) === 0x0d) len--;
+      out[0] += c.s.slice(start, start + len);
+      start = c.i + 1;
+    } else if (ch === 0x5c) {
+      c.i++;
+      if (c.i >= c.s.length) return -1;
+      const next = at(c);
+      if (next === 0x0d || next === 0x0a || next === 0) {
+        out[0] += c.s.slice(start, c.i);
+        start = c.i;
+        c.i--;
+      }
     }
   }
   return -1;
@@ -187,13 +229,29 @@ export function parseDomain(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   return at(c) === 0x5b ? parseDomainLiteral(c, out) : parseDotAtom(c, out);
 }
 
-/** type "/" subtype; out gets "type/subtype" (as much as was read when broken). */
+/**
+ * type "/" subtype; out gets "type/subtype". Broken: -1, and out keeps only a type that was not
+ * followed by '/', else nothing; a subtype followed by anything but ';' is broken too.
+ */
 export function parseContentType(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
+  const before = out[0] as string;
   if (skipLwsp(c) <= 0) return -1;
-  if (parseMimeToken(c, out) <= 0) return -1;
-  if (at(c) !== 0x2f) return -1;
+  if (parseMimeToken(c, out) <= 0 || out[0] === before) return -1;
+  if (at(c) !== 0x2f) {
+    out[0] = before;
+    return -1;
+  }
   c.i++;
-  if (skipLwsp(c) <= 0) return -1;
+  if (skipLwsp(c) <= 0) {
+    out[0] = before;
+    return -1;
+  }
   out[0] += '/';
-  return parseMimeToken(c, out);
+  const slash = (out[0] as string).length;
+  const ret = parseMimeToken(c, out);
+  if (ret < 0 || (out[0] as string).length === slash || (c.i < c.s.length && at(c) !== 0x3b)) {
+    out[0] = before;
+    return -1;
+  }
+  return ret;
 }
