@@ -7,7 +7,9 @@
 # Redis (the shared greylist store) and rspamd (the rspamd filter's scanner);
 # Dovecot (IMAP + LMTP: the mailbox server reading the MTA's Maildir and
 # receiving its LMTP deliveries; the tests run PRIVATE instances with their own
-# config, and read the mailbox over IMAP with python3's imaplib).
+# config, and read the mailbox over IMAP with python3's imaplib; dovecot-pop3d is
+# the reference the POP3 server's differential test compares against), and
+# fetchmail (a real POP3 client; its boot service is disabled as the others).
 # The filters' tests run PRIVATE spamd/clamd instances offline: Debian's
 # spamassassin rules load without sa-update, and clamd gets a one-signature
 # database, so neither sa-update nor freshclam is ever needed.
@@ -25,7 +27,8 @@ PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
   spamassassin spamd spamc spamass-milter
   clamav-daemon clamav-milter clamdscan
   redis-server rspamd
-  dovecot-core dovecot-imapd dovecot-lmtpd)
+  dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d
+  fetchmail)
 
 # What may start at boot: these packages, and the one dependency with a daemon
 # of its own (freshclam would fetch signatures). None of their daemons is used;
@@ -36,7 +39,7 @@ BOOT_PACKAGES=("${PACKAGES[@]}" clamav-freshclam)
 PID_FILES=(/run/opendkim/opendkim.pid:opendkim /run/spamd.pid:spamd /run/spamass/spamass.pid:spamass-milter
   /run/clamav/clamd.pid:clamd /run/clamav/freshclam.pid:freshclam /run/clamav/clamav-milter.pid:clamav-milter
   /run/redis/redis-server.pid:redis-server /run/rspamd/rspamd.pid:rspamd
-  /run/dovecot/master.pid:dovecot)
+  /run/dovecot/master.pid:dovecot /run/fetchmail/fetchmail.pid:fetchmail)
 # spamassassin's postinst imports the sa-update signing key with gpg, which
 # leaves a gpg-agent running for this keyring.
 SA_KEYRING=/var/lib/spamassassin/sa-update-keys

@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { isHostName } from './host-name.js';
 import { DEFAULT_TIMEOUTS } from './timeouts.js';
-import type { DeliveryConfig, FallbackStatus, MailgateConfig, ManagerConfig, MtaConfig, QueueConfig, SmtpConfig, SubmissionConfig, Timeouts } from './schema.js';
+import type { DeliveryConfig, FallbackStatus, MailgateConfig, ManagerConfig, MtaConfig, Pop3Config, QueueConfig, SmtpConfig, SubmissionConfig, Timeouts } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'mailgate.toml';
 
@@ -68,6 +68,17 @@ export const DEFAULT_SUBMISSION: SubmissionConfig = Object.freeze({
   tlsListen: Object.freeze([{ host: '127.0.0.1', port: 2465 }]),
 });
 
+/** Dovecot's defaults where it has one (login_trusted_networks aside: loopback may log in without TLS). */
+export const DEFAULT_POP3: Pop3Config = Object.freeze({
+  listen: Object.freeze([{ host: '127.0.0.1', port: 2110 }]),
+  tlsListen: Object.freeze([{ host: '127.0.0.1', port: 2995 }]),
+  plaintextAuthNetworks: Object.freeze(['127.0.0.0/8', '::1/128']),
+  connectionLimit: 1000,
+  clientConnectionLimit: 50,
+  authFailureLimit: 3,
+  idleTimeout: 600,
+});
+
 export const DEFAULT_LOCAL_DOMAINS: readonly string[] = Object.freeze(['localhost']);
 
 /** Postfix's defaults (minimal_backoff_time, maximal_backoff_time, maximal_queue_lifetime, ...; delay_warning_time 0 = off). */
@@ -103,6 +114,7 @@ export function defaultMtaConfig(): MtaConfig {
     hostname: defaultHostname(),
     smtp: { ...DEFAULT_SMTP, listen: [...DEFAULT_SMTP.listen], mynetworks: [...DEFAULT_SMTP.mynetworks], xclientHosts: [] },
     submission: { listen: [...DEFAULT_SUBMISSION.listen], tlsListen: [...DEFAULT_SUBMISSION.tlsListen] },
+    pop3: { ...DEFAULT_POP3, listen: [...DEFAULT_POP3.listen], tlsListen: [...DEFAULT_POP3.tlsListen], plaintextAuthNetworks: [...DEFAULT_POP3.plaintextAuthNetworks] },
     tls: {},
     domains: { local: [...DEFAULT_LOCAL_DOMAINS] },
     queue: { ...DEFAULT_QUEUE },

@@ -133,9 +133,9 @@ export function formatConfig(loaded: LoadedConfig): string {
   return w.toString();
 }
 
-/** The sections `mailgate start` reads besides the chain's: [smtp] [submission] [tls] [domains] [queue] [delivery]. */
+/** The sections `mailgate start` reads besides the chain's: [smtp] [submission] [pop3] [tls] [domains] [queue] [delivery]. */
 function writeMta(w: Writer, config: MailgateConfig): void {
-  const { smtp, submission, tls, domains, queue, delivery } = config;
+  const { smtp, submission, pop3, tls, domains, queue, delivery } = config;
   w.header('[smtp]');
   w.item('smtp.listen', 'listen', smtp.listen.map(formatListenAddress));
   w.item('smtp.mynetworks', 'mynetworks', smtp.mynetworks);
@@ -153,6 +153,15 @@ function writeMta(w: Writer, config: MailgateConfig): void {
   w.header('[submission]');
   w.item('submission.listen', 'listen', submission.listen.map(formatListenAddress));
   w.item('submission.tls_listen', 'tls_listen', submission.tlsListen.map(formatListenAddress));
+  w.blank();
+  w.header('[pop3]');
+  w.item('pop3.listen', 'listen', pop3.listen.map(formatListenAddress));
+  w.item('pop3.tls_listen', 'tls_listen', pop3.tlsListen.map(formatListenAddress));
+  w.item('pop3.plaintext_auth_networks', 'plaintext_auth_networks', pop3.plaintextAuthNetworks);
+  w.item('pop3.connection_limit', 'connection_limit', pop3.connectionLimit);
+  w.item('pop3.client_connection_limit', 'client_connection_limit', pop3.clientConnectionLimit);
+  w.item('pop3.auth_failure_limit', 'auth_failure_limit', pop3.authFailureLimit);
+  w.item('pop3.idle_timeout', 'idle_timeout', pop3.idleTimeout);
   w.blank();
   w.header('[tls]');
   if (tls.certFile === undefined) w.comment(`cert_file and key_file not set: a self-signed certificate in ${join(config.dataDir, 'tls')}`);

@@ -17,6 +17,7 @@ import { readDomains, readHostname } from './sections/domains.js';
 import { readQueue } from './sections/queue.js';
 import { readSmtp } from './sections/smtp.js';
 import { readSubmission } from './sections/submission.js';
+import { readPop3 } from './sections/pop3.js';
 import { readTls } from './sections/tls.js';
 import { readManager } from './sections/manager.js';
 import { readMilters } from './sections/milter.js';
@@ -27,6 +28,7 @@ export const TOP_LEVEL_KEYS = [
   'hostname',
   'smtp',
   'submission',
+  'pop3',
   'tls',
   'domains',
   'queue',
@@ -138,6 +140,7 @@ function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string, readTru
     hostname: readHostname(root),
     smtp: readSmtp(section('smtp', 'smtp')),
     submission: readSubmission(section('submission', 'submission')),
+    pop3: readPop3(section('pop3', 'pop3')),
     tls: readTls(section('tls', 'tls'), baseDir),
     domains: readDomains(section('domains', 'domains')),
     queue: readQueue(section('queue', 'queue')),

@@ -167,6 +167,24 @@ export interface SubmissionConfig {
   readonly tlsListen: readonly ListenAddress[];
 }
 
+/** [pop3]: the POP3 server (RFC 1939) over the mailbox store; durations in seconds. */
+export interface Pop3Config {
+  /** Plain listeners, STLS offered when a certificate exists (port 110 style; [] = off). */
+  readonly listen: readonly ListenAddress[];
+  /** Implicit-TLS listeners (port 995 style, RFC 8314). */
+  readonly tlsListen: readonly ListenAddress[];
+  /** Clients that may log in before TLS (CIDR or addresses); to any other, USER/AUTH only after STLS. */
+  readonly plaintextAuthNetworks: readonly string[];
+  /** Connections at once, all clients, per listener (0 = none). */
+  readonly connectionLimit: number;
+  /** Connections at once per client address (0 = none). */
+  readonly clientConnectionLimit: number;
+  /** Failed logins in one connection before it is closed; the address is slowed down as well. */
+  readonly authFailureLimit: number;
+  /** Seconds without a command before the connection is closed (RFC 1939: at least 10 minutes). */
+  readonly idleTimeout: number;
+}
+
 /** [tls]: the server certificate; both unset: a self-signed one made at first start in `<data_dir>/tls/`. */
 export interface TlsConfig {
   /** Absolute path of the PEM certificate (chain), set together with keyFile. */
@@ -227,6 +245,7 @@ export interface MtaConfig {
   readonly hostname: string;
   readonly smtp: SmtpConfig;
   readonly submission: SubmissionConfig;
+  readonly pop3: Pop3Config;
   readonly tls: TlsConfig;
   readonly domains: DomainsConfig;
   readonly queue: QueueConfig;

@@ -11,6 +11,7 @@ import { DOMAINS_KEYS } from '../../src/config/sections/domains.js';
 import { QUEUE_KEYS } from '../../src/config/sections/queue.js';
 import { SMTP_KEYS } from '../../src/config/sections/smtp.js';
 import { SUBMISSION_KEYS } from '../../src/config/sections/submission.js';
+import { POP3_KEYS } from '../../src/config/sections/pop3.js';
 import { TLS_KEYS } from '../../src/config/sections/tls.js';
 import { EXAMPLE, TRUST_DIR, TRUSTED_DOMAINS, TRUSTED_DOMAINS_FILE } from './fixtures.js';
 
@@ -20,6 +21,7 @@ const MTA_DEFAULT_ORIGINS = Object.fromEntries(
     'hostname',
     ...SMTP_KEYS.map((k) => `smtp.${k}`),
     ...SUBMISSION_KEYS.map((k) => `submission.${k}`),
+    ...POP3_KEYS.map((k) => `pop3.${k}`),
     ...TLS_KEYS.map((k) => `tls.${k}`),
     ...DOMAINS_KEYS.map((k) => `domains.${k}`),
     ...QUEUE_KEYS.map((k) => `queue.${k}`),

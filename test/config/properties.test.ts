@@ -286,6 +286,15 @@ const MTA = fc.record({
     banner: fc.string({ maxLength: 20 }).filter((b) => !/[\r\n]/.test(b)),
   }),
   submission: fc.record({ listen: LISTEN, tlsListen: LISTEN }),
+  pop3: fc.record({
+    listen: LISTEN,
+    tlsListen: LISTEN,
+    plaintextAuthNetworks: fc.array(CIDR, { maxLength: 3 }),
+    connectionLimit: fc.nat(),
+    clientConnectionLimit: fc.nat(),
+    authFailureLimit: fc.integer({ min: 1, max: 100 }),
+    idleTimeout: fc.integer({ min: 600, max: 86_400 }),
+  }),
   tls: fc.constantFrom({}, { certFile: '/etc/ssl/mail.pem', keyFile: '/etc/ssl/private/mail.key' }),
   domains: fc.record({ local: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9]{0,6}(\.[a-z]{2,4})?$/), { maxLength: 3 }) }),
   queue: fc

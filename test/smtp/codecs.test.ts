@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { reject, tempfail, REJECT, TEMPFAIL } from '../../src/mail/reply.js';
-import { AuthFailures, ConnectionCounter, MessageRate } from '../../src/smtp/client-limits.js';
+import { AuthFailures, ConnectionCounter } from '../../src/mail/client-limits.js';
+import { MessageRate } from '../../src/smtp/client-limits.js';
 import { LineEndNormalizer, normalizeLineEnds } from '../../src/smtp/line-ends.js';
 import { CommandCounts, clientText, rejectLine } from '../../src/smtp/log-lines.js';
 import { confirmedName } from '../../src/smtp/client-name.js';
