@@ -31,7 +31,7 @@ export const fetch = command<FetchArgs>({
     if (request.condstore && !session.enabled.has('CONDSTORE')) {
       session.enable('CONDSTORE');
       const status = await session.mailboxes!.status(selected.name);
-      session.out.untagged(`OK [HIGHESTMODSEQ ${status.highestModseq}] Highest`);
+      session.out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
     }
     const { missing } = await writeFetch(session.out, selected, request, uids);
     // UID FETCH: the EXPUNGE responses follow at once, so the client learns why (Dovecot answers OK too)

@@ -16,6 +16,8 @@ import { logout } from './logout.js';
 import { namespace } from './namespace.js';
 import { noop } from './noop.js';
 import { examine, select } from './select.js';
+import { fetch } from './fetch.js';
+import { search } from './search.js';
 import { starttls } from './starttls.js';
 import { unselect } from './unselect.js';
 
@@ -35,6 +37,8 @@ const HANDLERS: readonly AnyCommandHandler[] = [
   unselect,
   select,
   examine,
+  fetch,
+  search,
 ];
 
 export const COMMANDS: ReadonlyMap<string, AnyCommandHandler> = new Map(HANDLERS.map((h) => [h.name, h]));

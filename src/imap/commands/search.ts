@@ -7,6 +7,7 @@
 import { command, no, ok, SELECTED } from '../command.js';
 import { searchMailbox } from '../search/evaluate.js';
 import { KNOWN_CHARSETS, parseSearch, type SearchQuery } from '../search/parse.js';
+import { atom, list, num, type ImapValue } from '../wire/encoder.js';
 
 export const search = command<SearchQuery>({
   name: 'SEARCH',
@@ -17,18 +18,18 @@ export const search = command<SearchQuery>({
     return parseSearch(args);
   },
   async run(session, query, info) {
-    if (query.badCharset) return no(`Unsupported charset ${query.charset ?? ''}`.trim(), `BADCHARSET (${KNOWN_CHARSETS.join(' ')})`);
+    if (query.badCharset) return no(`Unsupported charset ${query.charset ?? ''}`.trim(), { name: 'BADCHARSET', args: [list(KNOWN_CHARSETS.map(atom))] });
     const selected = session.selected!;
     if (query.modseq && !session.enabled.has('CONDSTORE')) {
       session.enable('CONDSTORE');
       const status = await session.mailboxes!.status(selected.name);
-      session.out.untagged(`OK [HIGHESTMODSEQ ${status.highestModseq}] Highest`);
+      session.out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
     }
     const { uids, highestModseq } = await searchMailbox(selected, query.key);
     const numbers = info.uid ? uids : uids.map((uid) => selected.seqOf(uid)!);
-    let line = numbers.length > 0 ? `SEARCH ${numbers.join(' ')}` : 'SEARCH';
-    if (query.modseq && numbers.length > 0) line += ` (MODSEQ ${highestModseq})`;
-    session.out.untagged(line);
+    const values: ImapValue[] = [atom('SEARCH'), ...numbers.map((n) => num(n))];
+    if (query.modseq && numbers.length > 0) values.push(list([atom('MODSEQ'), num(highestModseq)]));
+    session.out.untagged(values);
     return ok('Search completed.');
   },
 });

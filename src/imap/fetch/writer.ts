@@ -1,20 +1,22 @@
 /**
  * FETCH's output: one `* n FETCH (...)` per message, items in the order items.ts decided, written in
- * batches of messages (one details/meta/setFlags call per batch, one untaggedParts per message, a wait
- * for the socket only between batches). Section bytes come from the message's stored bytes through the
- * MIME tree's byte ranges (fetch/section.ts), converted LF → CRLF; a small message is read whole, a large
- * one only for the ranges asked (MessageContent.read(start, end)), so BODY[HEADER] of a 5 MiB message
- * does not read 5 MiB once its structure is cached.
+ * batches of messages (one details/meta/setFlags call per batch, one response queued per message on the
+ * wire's batching ResponseWriter, a wait for the socket only between batches). Section bytes come from the
+ * message's stored bytes through the MIME tree's byte ranges (fetch/section.ts), converted LF → CRLF: a
+ * small message is read whole; a large one only for the ranges asked, and a large range is a streamed
+ * literal (MessageContent.read(start, end) through CrlfStream), so BODY[] of a 50 MiB message is never
+ * in memory and BODY[HEADER] of it reads only the header once its structure is cached.
  *
  * The implicit \Seen (RFC 3501 §6.4.5): BODY[...] (not .PEEK), RFC822 and RFC822.TEXT set \Seen on a
  * read-write mailbox, once per batch in one store call; as Dovecot does, the response then carries FLAGS
  * (after the small items) when the flags changed and FLAGS was not asked for. The session's view records
  * the flags sent, so its update after the command does not repeat them.
  */
-import { CrlfConverter } from '../../mail/mime/line-ends.js';
+import { CrlfConverter, CrlfStream } from '../../mail/mime/line-ends.js';
 import type { MimePart } from '../../mail/mime/structure.js';
 import type { Flag, Mailbox, MessageContent, MessageDetails, MessageRecord } from '../../store/mailbox/mailbox-store.js';
 import type { ResponseWriter } from '../command.js';
+import { list, literal, raw, streamed, type ImapValue } from '../wire/encoder.js';
 import type { SelectedMailbox } from '../selected.js';
 import { formatDateTime } from '../wire/datetime.js';
 import { bodyString, bodystructureString } from './bodystructure.js';
@@ -47,22 +49,12 @@ export function flagsValue(flags: readonly Flag[], recent: boolean): string {
   return `(${out.join(' ')})`;
 }
 
-/** A byte string (one char per byte) as a part: ASCII stays a string, anything else goes as its bytes. */
-function bytePart(s: string): string | Buffer {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.from(s, 'latin1');
-  return s;
-}
-
-/** The stored bytes of one message, read whole or by range. */
+/** The stored bytes of one message: read whole when small, else by range (streamed when large). */
 class Source {
-  private whole: Buffer | undefined;
-
-  constructor(
+  private constructor(
     private readonly content: MessageContent | undefined,
-    whole: Buffer | undefined,
-  ) {
-    this.whole = whole;
-  }
+    private readonly whole: Buffer | undefined,
+  ) {}
 
   static async open(handle: Mailbox, uid: number, whole: Buffer | undefined): Promise<Source> {
     if (whole !== undefined) return new Source(undefined, whole);
@@ -82,22 +74,32 @@ class Source {
     return this.whole?.length ?? this.content!.size;
   }
 
-  /** Stored bytes [start, end) and whether the byte before `start` is CR. */
-  async raw(start: number, end: number): Promise<{ bytes: Buffer; prevCr: boolean }> {
-    if (this.whole !== undefined) return { bytes: this.whole.subarray(start, end), prevCr: start > 0 && this.whole[start - 1] === 0x0d };
-    const from = start > 0 ? start - 1 : 0;
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.content!.read(from, end)) chunks.push(chunk as Buffer);
-    const all = Buffer.concat(chunks);
-    return start > 0 ? { bytes: all.subarray(1), prevCr: all[0] === 0x0d } : { bytes: all, prevCr: false };
+  /** Whether the stored byte before `start` is CR (a LF at `start` is then not bare). */
+  private async afterCr(start: number): Promise<boolean> {
+    if (start === 0) return false;
+    if (this.whole !== undefined) return this.whole[start - 1] === 0x0d;
+    for await (const chunk of this.content!.read(start - 1, start)) return (chunk as Buffer)[0] === 0x0d;
+    return false;
   }
 
-  /** Stored [start, end) as CRLF, cut to the partial. */
-  async crlf(start: number, end: number, skip: number, length: number): Promise<Buffer[]> {
-    const { bytes, prevCr } = await this.raw(start, end);
-    // the converter gives two pieces per bare LF: one buffer, not thousands of socket writes
-    const pieces = new CrlfConverter({ skip, length, nulTo80: true }, prevCr).push(bytes);
-    return pieces.length <= 1 ? pieces : [Buffer.concat(pieces)];
+  /** Stored bytes [start, end) in memory (headers: small). */
+  async raw(start: number, end: number): Promise<Buffer> {
+    if (this.whole !== undefined) return this.whole.subarray(start, end);
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.content!.read(start, end)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * Stored [start, end) as CRLF cut to [skip, skip + length), `size` octets: a literal in memory, or
+   * streamed from the store when the message was not read whole.
+   */
+  async crlf(start: number, end: number, skip: number, length: number, size: number): Promise<ImapValue> {
+    const options = { skip, length, nulTo80: true, afterCr: await this.afterCr(start) };
+    if (this.whole === undefined) return streamed(size, this.content!.read(start, end).pipe(new CrlfStream(options)));
+    const pieces = new CrlfConverter(options).push(this.whole.subarray(start, end));
+    // two pieces per bare LF: one buffer, not thousands of writes
+    return literal(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
   }
 
   close(): Promise<void> {
@@ -105,24 +107,27 @@ class Source {
   }
 }
 
-/** The value of one section item: the bytes (as pieces) and their total length. */
-async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root: MimePart | undefined, source: Source, vsize: number): Promise<Buffer[]> {
+const EMPTY = literal(Buffer.alloc(0));
+
+/** The value of one section item: a literal (in memory or streamed). */
+async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root: MimePart | undefined, source: Source, vsize: number): Promise<ImapValue> {
   const offset = item.partial?.offset ?? 0;
   const length = item.partial?.length ?? Number.POSITIVE_INFINITY;
+  const cut = (total: number): number => Math.max(0, Math.min(length, total - offset));
   if (root === undefined) {
     // the whole message (BODY[], RFC822): no structure needed
-    if (offset >= vsize) return [];
-    return source.crlf(0, source.size, offset, length);
+    if (offset >= vsize) return EMPTY;
+    return source.crlf(0, source.size, offset, length, cut(vsize));
   }
   const src = locateSection(root, item.spec);
-  if (src.kind === 'empty') return [];
+  if (src.kind === 'empty') return EMPTY;
   if (src.kind === 'header-fields') {
-    const { bytes } = await source.raw(src.start, src.end);
+    const bytes = await source.raw(src.start, src.end);
     const all = filterHeaderFields(bytes, 0, bytes.length, src.fields, src.exclude, src.root);
-    return [all.subarray(Math.min(offset, all.length), Math.min(offset + length, all.length))];
+    return literal(all.subarray(Math.min(offset, all.length), Math.min(offset + length, all.length)));
   }
-  if (offset >= src.vsize) return [];
-  return source.crlf(src.start, src.end, offset, length);
+  if (offset >= src.vsize) return EMPTY;
+  return source.crlf(src.start, src.end, offset, length, cut(src.vsize));
 }
 
 /**
@@ -137,10 +142,10 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
   const markSeen = request.setsSeen && !selected.readOnly;
   for (let b = 0; b < uids.length; b += BATCH) {
     const batch = uids.slice(b, b + BATCH);
-    const list = await handle.details(batch);
-    missing += batch.length - list.length;
-    let messages: MessageDetails[] = list.filter((d) => !selected.isExpungePending(d.uid));
-    missing += list.length - messages.length;
+    const found = await handle.details(batch);
+    missing += batch.length - found.length;
+    let messages: MessageDetails[] = found.filter((d) => !selected.isExpungePending(d.uid));
+    missing += found.length - messages.length;
     if (request.changedSince !== undefined) messages = messages.filter((d) => d.modseq > request.changedSince!);
     if (messages.length === 0) continue;
     const flags = new Map<number, readonly Flag[]>();
@@ -169,46 +174,38 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         continue;
       }
       const shown = flagsValue(flags.get(uid)!, selected.isRecent(uid));
-      const parts: (string | Buffer)[] = [`${seq} FETCH (`];
+      const items: ImapValue[] = [];
+      let streams = false;
       let source: Source | undefined;
       try {
-        let first = true;
-        const sep = (): void => {
-          if (!first) parts.push(' ');
-          first = false;
-        };
         for (let k = 0; k < request.items.length; k++) {
-          if (k === bufferedCount && seenChanged.has(uid) && !flagsAsked) {
-            sep();
-            parts.push(`FLAGS ${shown}`);
-          }
+          if (k === bufferedCount && seenChanged.has(uid) && !flagsAsked) items.push(raw(`FLAGS ${shown}`));
           const item = request.items[k]!;
-          sep();
           if (item.kind === 'simple') {
             switch (item.name) {
               case 'UID':
-                parts.push(`UID ${uid}`);
+                items.push(raw(`UID ${uid}`));
                 break;
               case 'FLAGS':
-                parts.push(`FLAGS ${shown}`);
+                items.push(raw(`FLAGS ${shown}`));
                 break;
               case 'INTERNALDATE':
-                parts.push(`INTERNALDATE "${formatDateTime(d.internalDate)}"`);
+                items.push(raw(`INTERNALDATE "${formatDateTime(d.internalDate)}"`));
                 break;
               case 'RFC822.SIZE':
-                parts.push(`RFC822.SIZE ${d.vsize}`);
+                items.push(raw(`RFC822.SIZE ${d.vsize}`));
                 break;
               case 'MODSEQ':
-                parts.push(`MODSEQ (${d.modseq})`);
+                items.push(raw(`MODSEQ (${d.modseq})`));
                 break;
               case 'ENVELOPE':
-                parts.push(bytePart(`ENVELOPE (${envelopeFields(root!.envelope)})`));
+                items.push(raw(Buffer.from(`ENVELOPE (${envelopeFields(root!.envelope)})`, 'latin1')));
                 break;
               case 'BODY':
-                parts.push(bytePart(`BODY ${bodyString(root!)}`));
+                items.push(raw(Buffer.from(`BODY ${bodyString(root!)}`, 'latin1')));
                 break;
               case 'BODYSTRUCTURE':
-                parts.push(bytePart(`BODYSTRUCTURE ${bodystructureString(root!)}`));
+                items.push(raw(Buffer.from(`BODYSTRUCTURE ${bodystructureString(root!)}`, 'latin1')));
                 break;
             }
             continue;
@@ -216,19 +213,16 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
           source ??= await Source.open(handle, uid, structures?.bytes.get(uid));
           const whole = item.spec.part.length === 0 && item.spec.text === 'full';
           const value = await sectionValue(item, whole ? undefined : root, source, d.vsize);
-          let n = 0;
-          for (const v of value) n += v.length;
-          parts.push(`${item.label}${item.partial !== undefined ? `<${item.partial.offset}>` : ''} {${n}}\r\n`, ...value);
+          if (value.kind === 'stream') streams = true;
+          items.push(raw(item.partial !== undefined ? `${item.label}<${item.partial.offset}>` : item.label), value);
         }
-        if (bufferedCount === request.items.length && seenChanged.has(uid) && !flagsAsked) {
-          sep();
-          parts.push(`FLAGS ${shown}`);
-        }
+        if (bufferedCount === request.items.length && seenChanged.has(uid) && !flagsAsked) items.push(raw(`FLAGS ${shown}`));
+        const values = [raw(`${seq} FETCH`), list(items)];
+        if (streams) await out.send('*', values);
+        else out.untagged(values);
       } finally {
         await source?.close();
       }
-      parts.push(')');
-      out.untaggedParts(parts);
     }
     await out.drained();
   }

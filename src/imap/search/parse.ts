@@ -3,11 +3,12 @@
  * Every RFC 3501 key, sequence sets, UID sets, parenthesised lists, NOT and OR nested to any depth up to a
  * limit (a stack guard: deeper is a ParseError, never a crash). Strings are astrings in the command's
  * CHARSET, decoded to Unicode here: UTF-8 (the default) and US-ASCII, and, as Dovecot accepts them too,
- * any charset the runtime's TextDecoder knows (ISO-8859-*, KOI8-R...). An unknown charset is not an error
+ * any charset iconv-lite knows (ISO-8859-*, KOI8-R...). An unknown charset is not an error
  * of syntax: the parse succeeds with `badCharset` and the command answers NO [BADCHARSET (UTF-8
  * US-ASCII)] (RFC 3501 §6.4.4), naming the two it promises. Only ParseError is ever thrown.
  */
-import { decodeCharset, knownCharset } from '../../mail/mime/decode-text.js';
+import iconv from 'iconv-lite';
+import { decodeCharset } from '../../mail/mime/decode-text.js';
 import type { ArgCursor } from '../command.js';
 import type { ImapDate } from '../wire/datetime.js';
 import { ParseError } from '../wire/frame.js';
@@ -170,6 +171,15 @@ class Parser {
       }
     }
     throw new ParseError(`unknown search key ${name} at column ${at}`, at);
+  }
+}
+
+/** A charset the search strings can be decoded from (decode-text.ts converts with iconv-lite). */
+function knownCharset(charset: string): boolean {
+  try {
+    return charset === 'US-ASCII' || iconv.encodingExists(charset);
+  } catch {
+    return false;
   }
 }
 

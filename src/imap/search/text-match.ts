@@ -6,7 +6,7 @@
  * (src/mail/mime/decode-text.ts). Line breaks of folded header values are removed first.
  */
 import { parseAddressList } from '../../mail/mime/address-list.js';
-import { decodeBodyText, decodeHeaderValue } from '../../mail/mime/decode-text.js';
+import { decodeBodyText, decodeCharset, decodeHeaderValue, decodeTransfer } from '../../mail/mime/decode-text.js';
 import { parseHeaderBlock, type HeaderField } from '../../mail/mime/header-block.js';
 import type { MimePart } from '../../mail/mime/structure.js';
 
@@ -15,9 +15,22 @@ export function fold(text: string): string {
   return text.normalize('NFKC').toLowerCase();
 }
 
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * A raw header value (byte string) decoded for searching. 8-bit bytes that are not UTF-8 become U+FFFD
+ * first, as Dovecot reads them (it does not guess Latin-1, so such bytes never match; checked against it),
+ * then decode-text.ts decodes the RFC 2047 words.
+ */
+function decodeHeader(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(raw)) return decodeHeaderValue(raw);
+  return decodeHeaderValue(Buffer.from(utf8.decode(Buffer.from(raw, 'latin1')), 'utf8').toString('latin1'));
+}
+
 /** A header value as searched: unfolded, encoded words decoded, folded for comparison. */
 export function headerText(field: HeaderField): string {
-  return fold(decodeHeaderValue(field.value.replace(/\r?\n/g, '')));
+  return fold(decodeHeader(field.value.replace(/\r?\n/g, '')));
 }
 
 const ATEXT_OR_SPACE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ \u0080-\uffff]*$/;
@@ -43,14 +56,14 @@ export function addressText(field: HeaderField): string {
     if (!first && !(inGroup && out.endsWith(': '))) out += ', ';
     first = false;
     if (a.host === null) {
-      out += `${decodeHeaderValue(a.mailbox ?? '')}: `;
+      out += `${decodeHeader(a.mailbox ?? '')}: `;
       inGroup = true;
       continue;
     }
     const addr = `<${a.mailbox ?? ''}@${a.host}>`;
     if (a.name === null || a.name === '') out += addr;
     else {
-      const name = decodeHeaderValue(a.name);
+      const name = decodeHeader(a.name);
       out += `${ATEXT_OR_SPACE.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`} ${addr}`;
     }
   }
@@ -60,11 +73,6 @@ export function addressText(field: HeaderField): string {
 /** The message's own header fields. */
 export function rootFields(stored: Buffer, root: MimePart): HeaderField[] {
   return parseHeaderBlock(stored, root.headerStart, root.bodyStart);
-}
-
-function charsetOf(part: MimePart): string | null {
-  for (const p of part.params) if (p.name.toLowerCase() === 'charset') return p.value;
-  return null;
 }
 
 /**
@@ -82,7 +90,7 @@ export function bodyTexts(stored: Buffer, root: MimePart, headers: boolean): str
     }
     const bytes = stored.subarray(part.bodyStart, part.end);
     const textual = part.type === null || part.type.toLowerCase() === 'text';
-    out.push(fold(decodeBodyText(bytes, part.encoding, textual ? charsetOf(part) : null)));
+    out.push(fold(textual ? decodeBodyText(bytes, part) : decodeCharset(decodeTransfer(bytes, part.encoding), null)));
   };
   walk(root, true);
   return out;

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ArgCursor } from '../../../src/imap/interim/cursor.js';
+import { ArgCursor } from '../../../src/imap/wire/cursor.js';
 import { parseSearch } from '../../../src/imap/search/parse.js';
 import { ParseError } from '../../../src/imap/wire/frame.js';
 import type { UserMailboxes } from '../../../src/store/mailbox/mailbox-store.js';
