@@ -133,6 +133,21 @@ describe('FETCH items', () => {
   });
 });
 
+describe('large messages', () => {
+  it('streams a large section from the store, LF to CRLF, partials exact', async () => {
+    const lines = Array.from({ length: 12_000 }, (_, i) => `line ${i} ${'x'.repeat(40)}`);
+    const big = `From: big@example.org\nSubject: big\n\n${lines.join('\n')}\n`;
+    await user.append('INBOX', { content: Buffer.from(big), internalDate: DATE });
+    const crlf = big.replace(/\n/g, '\r\n');
+    const c = await selected();
+    expect(await cmd(c, 'a FETCH 3 (BODY.PEEK[])')).toBe(`* 3 FETCH (BODY[] {${crlf.length}}\r\n${crlf})\r\na OK Fetch completed.`);
+    const text = crlf.slice(crlf.indexOf('\r\n\r\n') + 4);
+    expect(await cmd(c, 'b FETCH 3 (BODY.PEEK[TEXT]<100000.30> RFC822.SIZE)')).toBe(`* 3 FETCH (RFC822.SIZE ${crlf.length} BODY[TEXT]<100000> {30}\r\n${text.slice(100000, 100030)})\r\nb OK Fetch completed.`);
+    // the structure is cached now: the range alone is read, streamed
+    expect(await cmd(c, 'c FETCH 3 (BODYSTRUCTURE BODY.PEEK[1]<1.2>)')).toMatch(/^\* 3 FETCH \(BODYSTRUCTURE \("text" "plain" \("charset" "us-ascii"\) NIL NIL "7bit" \d+ 12000 NIL NIL NIL NIL\) BODY\[1\]<1> \{2\}\r\nin\)\r\nc OK/);
+  });
+});
+
 describe('UID FETCH and sequence sets', () => {
   it('puts UID first in UID FETCH and skips UIDs not there', async () => {
     const c = await selected();
