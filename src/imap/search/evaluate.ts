@@ -1,8 +1,9 @@
 /**
- * SEARCH evaluation over the selected mailbox, in batches: first with what the store's details give
- * (flags, sizes, dates, MODSEQ, sequence numbers and UIDs) and the session's \Recent set; only the
- * messages that this leaves undecided (three-valued logic: true, false, or "needs the message") have their
- * bytes read, their cached structure loaded, and their header/body text decoded and matched. Between
+ * SEARCH evaluation over the selected mailbox, in batches, in three tiers (three-valued logic: true, false,
+ * or "needs more"): first what the store's details give (flags, sizes, dates, MODSEQ, sequence numbers and
+ * UIDs) and the session's \Recent set; then, for what that leaves undecided, the cached header summary
+ * (summary.ts: SUBJECT, FROM/TO/CC/BCC, SENT*); only then the message's bytes are read, its cached
+ * structure loaded, its header/body text decoded and matched (and its summary saved for next time). Between
  * batches the event loop gets a turn, so a body search over a large mailbox never blocks other sessions.
  */
 import type { MimePart } from '../../mail/mime/structure.js';
@@ -11,8 +12,9 @@ import type { MessageDetails } from '../../store/mailbox/mailbox-store.js';
 import { loadStructures } from '../fetch/structure-cache.js';
 import type { SelectedMailbox } from '../selected.js';
 import { setContains } from '../wire/sequence-set.js';
-import { compareDay, dayOf, internalDay, sentDay } from './dates.js';
+import { compareDay, dayOf, internalDay } from './dates.js';
 import type { SearchKey } from './parse.js';
+import { decodeSummary, encodeSummary, summarize, type SearchSummary } from './summary.js';
 import { addressText, bodyTexts, containsAny, fold, headerText, rootFields } from './text-match.js';
 
 const BATCH = 256;
@@ -28,6 +30,7 @@ interface Loaded {
 interface Candidate {
   readonly d: MessageDetails;
   readonly seq: number;
+  summary?: SearchSummary;
   loaded?: Loaded;
 }
 
@@ -91,15 +94,21 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
       return m.d.modseq >= key.n;
     case 'date': {
       if (!key.sent) return compareDay(internalDay(m.d.internalDate), key.op, dayOf(key.date));
-      if (m.loaded === undefined) return undefined;
-      const date = fieldsOf(m.loaded).find((f) => f.name.toLowerCase() === 'date');
-      const day = date === undefined ? undefined : sentDay(date.value.replace(/\r?\n/g, ''));
       // no (valid) Date: Dovecot takes 1970-01-01 (day 0), so SENTBEFORE matches and SENTSINCE does not
-      return compareDay(day ?? 0, key.op, dayOf(key.date));
+      if (m.summary === undefined) return undefined;
+      return compareDay(m.summary.sentDay, key.op, dayOf(key.date));
     }
-    case 'header':
+    case 'header': {
+      const s = m.summary;
+      if (s !== undefined && (key.address === true || key.field === 'subject')) {
+        const needle = fold(key.text);
+        if (key.field === 'subject') return s.subject.some((t) => t.includes(needle));
+        const text = s[key.field as 'from' | 'to' | 'cc' | 'bcc'];
+        return needle === '' ? text !== '' : text.includes(needle);
+      }
       if (m.loaded === undefined) return undefined;
       return headerMatch(m.loaded, key.field, key.text, key.address === true);
+    }
     case 'body':
       if (m.loaded === undefined) return undefined;
       return containsAny((m.loaded.body ??= bodyTexts(m.loaded.stored, m.loaded.root, false)), fold(key.text));
@@ -110,6 +119,24 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
       if (fieldsOf(l).some((f) => fold(f.name).includes(needle) || headerText(f).includes(needle))) return true;
       return containsAny((l.text ??= bodyTexts(l.stored, l.root, true)), needle);
     }
+  }
+}
+
+/** Whether a key could be settled by the cached header summary (SUBJECT, FROM/TO/CC/BCC, SENT*). */
+function needsSummary(key: SearchKey): boolean {
+  switch (key.k) {
+    case 'and':
+      return key.keys.some(needsSummary);
+    case 'or':
+      return needsSummary(key.a) || needsSummary(key.b);
+    case 'not':
+      return needsSummary(key.key);
+    case 'date':
+      return key.sent;
+    case 'header':
+      return key.address === true || key.field === 'subject';
+    default:
+      return false;
   }
 }
 
@@ -130,7 +157,7 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
   for (let b = 0; b < all.length; b += BATCH) {
     const batch = all.slice(b, b + BATCH);
     const details = await handle.details(batch);
-    const undecided: Candidate[] = [];
+    let undecided: Candidate[] = [];
     const matched = new Set<number>();
     for (const d of details) {
       if (selected.isExpungePending(d.uid)) continue;
@@ -139,11 +166,32 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
       if (r === true) matched.add(d.uid);
       else if (r === undefined) undecided.push(c);
     }
+    if (undecided.length > 0 && needsSummary(key)) {
+      // the cached header summaries first: they settle SUBJECT/FROM/TO/CC/BCC/SENT* without the message
+      const cached = await handle.meta(
+        undecided.map((c) => c.d.uid),
+        'search',
+      );
+      const rest: Candidate[] = [];
+      for (const c of undecided) {
+        const summary = decodeSummary(cached.get(c.d.uid));
+        if (summary === undefined) {
+          rest.push(c);
+          continue;
+        }
+        c.summary = summary;
+        const r = evaluate(key, c, scope);
+        if (r === true) matched.add(c.d.uid);
+        else if (r === undefined) rest.push(c);
+      }
+      undecided = rest;
+    }
     if (undecided.length > 0) {
       const { parts, bytes } = await loadStructures(
         handle,
         undecided.map((c) => c.d.uid),
       );
+      const fresh = new Map<number, string>();
       for (const c of undecided) {
         const root = parts.get(c.d.uid);
         if (root === undefined) continue;
@@ -158,8 +206,13 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
           }
         }
         c.loaded = { stored, root };
+        if (c.summary === undefined) {
+          c.summary = summarize(fieldsOf(c.loaded));
+          fresh.set(c.d.uid, encodeSummary(c.summary));
+        }
         if (evaluate(key, c, scope) === true) matched.add(c.d.uid);
       }
+      if (fresh.size > 0) await handle.saveMeta('search', fresh);
       // a turn for the other sessions between batches that read messages
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

@@ -214,6 +214,25 @@ describe('MODSEQ and expunges', () => {
   });
 });
 
+describe('the cached header summary', () => {
+  afterEach(async () => {
+    await env.close();
+  });
+
+  it('is saved by the first SUBJECT/FROM search and answers the next ones alike', async () => {
+    const c = await fresh();
+    expect(await search(c, 'SEARCH SUBJECT "grüße"')).toBe('* SEARCH 2');
+    const h = await user.open('INBOX', 'read-only');
+    const meta = await h.meta([1, 2, 3, 4, 5], 'search');
+    await h.close();
+    expect(meta.size).toBe(5);
+    expect(JSON.parse(meta.get(4)!)).toMatchObject({ subject: ['no date here'], from: '<bob@example.net>', sentDay: 0 });
+    expect(await search(c, 'SEARCH SUBJECT "grüße"')).toBe('* SEARCH 2');
+    expect(await search(c, 'SEARCH OR FROM zoe SENTON 1-Jan-2024')).toBe('* SEARCH 1 3');
+    expect(await search(c, 'SEARCH SUBJECT report HEADER X-Tag alpha')).toBe('* SEARCH 1');
+  });
+});
+
 describe('the search-key parser', () => {
   const WORDS = ['ALL', 'ANSWERED', 'BCC', 'BEFORE', 'BODY', 'CC', 'DELETED', 'DRAFT', 'FLAGGED', 'FROM', 'HEADER', 'KEYWORD', 'LARGER', 'NEW', 'NOT', 'OLD', 'ON', 'OR', 'RECENT', 'SEEN', 'SENTBEFORE', 'SENTON', 'SENTSINCE', 'SINCE', 'SMALLER', 'SUBJECT', 'TEXT', 'TO', 'UID', 'UNANSWERED', 'UNDELETED', 'UNDRAFT', 'UNFLAGGED', 'UNKEYWORD', 'UNSEEN', 'MODSEQ', 'CHARSET', 'UTF-8', '1:*', '*', '0', '4294967296', '1-Jan-2024', '"x"', '"', '(', ')', ' ', '\\', '{3}', 'é', '\0'];
   const input = fc.oneof(
