@@ -4,7 +4,11 @@
  * CHANGEDSINCE and MODSEQ, sequence sets with `*` and out of range, bad syntax, expunged messages, the
  * structure cache.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseFetchItems } from '../../../src/imap/fetch/items.js';
+import { ArgCursor } from '../../../src/imap/wire/cursor.js';
+import { ParseError } from '../../../src/imap/wire/frame.js';
 import type { UserMailboxes } from '../../../src/store/mailbox/mailbox-store.js';
 import { Env, loggedIn, type Client } from '../harness/transcript.js';
 
@@ -237,5 +241,30 @@ describe('expunged meanwhile and the structure cache', () => {
     expect(meta.size).toBe(2);
     expect(JSON.parse(meta.get(2)!).kind).toBe('multipart');
     expect(await cmd(c, 'b FETCH 2 (BODY.PEEK[2])')).toBe('* 2 FETCH (BODY[2] {10}\r\n<p>two</p>)\r\nb OK Fetch completed.');
+  });
+});
+
+describe('the fetch-att parser', () => {
+  const WORDS = ['ALL', 'FAST', 'FULL', 'FLAGS', 'UID', 'BODY', 'BODY.PEEK', 'BODYSTRUCTURE', 'ENVELOPE', 'RFC822', 'RFC822.SIZE', 'RFC822.HEADER', 'RFC822.TEXT', 'INTERNALDATE', 'MODSEQ', 'BINARY', 'CHANGEDSINCE', '[', ']', '<', '>', '.', '(', ')', ' ', '1', '0', '2.3', 'HEADER', 'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'TEXT', 'MIME', '"x"', '{2}', '99999999999', 'é', '\0'];
+  const input = fc.oneof(
+    fc.array(fc.constantFrom(...WORDS), { maxLength: 14 }).map((w) => ' ' + w.join('')),
+    fc.array(fc.constantFrom(...WORDS), { maxLength: 14 }).map((w) => ' ' + w.join(' ')),
+    fc.uint8Array({ maxLength: 48 }).map((b) => Buffer.from(b).toString('latin1')),
+  );
+
+  it('never throws anything but ParseError', () => {
+    fc.assert(
+      fc.property(input, fc.boolean(), (text, uid) => {
+        const cursor = new ArgCursor({ segments: [{ kind: 'text', bytes: Buffer.from(text, 'latin1'), offset: 0 }], argsOffset: 0 });
+        try {
+          const r = parseFetchItems(cursor, uid);
+          cursor.end();
+          expect(r.items.length).toBeGreaterThan(0);
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+        }
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
