@@ -1,0 +1,38 @@
+/**
+ * The capability list, kept in one place: what this server really implements now, by state and TLS.
+ * Before login: STARTTLS when a certificate is there, AUTH=PLAIN and SASL-IR only where a password may
+ * be sent, LOGINDISABLED otherwise (RFC 3501 §6.2.3). After login: the extensions. A capability goes in
+ * the list the day its command works (QUOTA, UIDPLUS, MOVE, CONDSTORE, SPECIAL-USE, CHILDREN when the
+ * mailbox commands that carry them land).
+ */
+
+/** Extensions implemented by the session and its commands today (after login). */
+export const EXTENSIONS: readonly string[] = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT'];
+
+/** What ENABLE (RFC 5161) can turn on today: nothing yet; CONDSTORE once FETCH/STORE/SEARCH carry MODSEQ. */
+export const ENABLEABLE: ReadonlySet<string> = new Set<string>();
+
+export interface CapabilityContext {
+  readonly authenticated: boolean;
+  readonly tls: boolean;
+  /** STARTTLS can be offered (a certificate is configured and the connection is not encrypted yet). */
+  readonly startTlsAvailable: boolean;
+  /** A password may be sent on this connection now. */
+  readonly plaintextAllowed: boolean;
+  /** APPENDLIMIT=n (RFC 7889); 0 leaves it out. */
+  readonly appendLimit: number;
+}
+
+export function capabilities(c: CapabilityContext): string[] {
+  const list = ['IMAP4rev1'];
+  if (!c.authenticated) {
+    list.push('SASL-IR', 'LITERAL+', 'ID', 'ENABLE', 'IDLE');
+    if (c.startTlsAvailable && !c.tls) list.push('STARTTLS');
+    if (c.plaintextAllowed) list.push('AUTH=PLAIN');
+    else list.push('LOGINDISABLED');
+    return list;
+  }
+  list.push(...EXTENSIONS);
+  // APPENDLIMIT=n (RFC 7889) joins when APPEND exists: `if (c.appendLimit > 0) list.push(\`APPENDLIMIT=${c.appendLimit}\`)`.
+  return list;
+}

@@ -1,0 +1,31 @@
+/**
+ * ENABLE (RFC 5161), in the authenticated state only (RFC 5161 §3.1). Answers `* ENABLED` with the
+ * extensions it turned on among those named: today none can be (CONDSTORE joins ENABLEABLE in
+ * capabilities.ts when FETCH/STORE/SEARCH carry MODSEQ); unknown names are ignored, as the RFC says.
+ */
+import { AUTHENTICATED, command, ok } from '../command.js';
+import { ENABLEABLE } from '../capabilities.js';
+
+export const enable = command<string[]>({
+  name: 'ENABLE',
+  states: AUTHENTICATED,
+  expungeSafe: true,
+  parse(args) {
+    const names: string[] = [];
+    do {
+      args.sp();
+      names.push(args.atom('a capability name').toUpperCase());
+    } while (!args.atEnd());
+    return names;
+  },
+  run(session, names) {
+    const turned: string[] = [];
+    for (const name of names) {
+      if (!ENABLEABLE.has(name) || session.enabled.has(name) || turned.includes(name)) continue;
+      session.enable(name);
+      turned.push(name);
+    }
+    session.out.untagged(turned.length > 0 ? `ENABLED ${turned.join(' ')}` : 'ENABLED');
+    return Promise.resolve(ok('Enabled.'));
+  },
+});

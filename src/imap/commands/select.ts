@@ -1,0 +1,50 @@
+/**
+ * SELECT and EXAMINE (RFC 3501 §6.3.1-2), minimal: the mailbox opened read-write or read-only, the
+ * previous selection closed first (so a failed SELECT leaves the authenticated state, as the RFC says),
+ * and the responses in Dovecot's order: FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY,
+ * UIDNEXT, HIGHESTMODSEQ (RFC 7162 §3.1.2.1), then [READ-WRITE] or [READ-ONLY].
+ * Not here yet (the mailbox-commands work adds them): the (CONDSTORE) and QRESYNC select parameters.
+ */
+import { AUTHENTICATED, command, ok, type CommandHandler } from '../command.js';
+import { SelectedMailbox } from '../selected.js';
+
+function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
+  const readOnly = name === 'EXAMINE';
+  return command<string>({
+    name,
+    states: AUTHENTICATED,
+    expungeSafe: true,
+    parse(args) {
+      args.sp();
+      return args.mailbox();
+    },
+    async run(session, mailbox) {
+      await session.unselect();
+      const handle = await session.mailboxes!.open(mailbox, readOnly ? 'read-only' : 'read-write');
+      let selected: SelectedMailbox;
+      try {
+        selected = await SelectedMailbox.open(handle);
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+      await session.select(selected);
+      const status = selected.selectStatus;
+      const out = session.out;
+      out.untagged(selected.flagsResponse());
+      out.untagged(`OK [${selected.permanentFlags()}] ${selected.readOnly ? 'Read-only mailbox.' : 'Flags permitted.'}`);
+      out.untagged(`${selected.count} EXISTS`);
+      // A read-only selection claims nothing, but still says how many are recent (RFC 3501 §6.3.2).
+      out.untagged(`${selected.readOnly ? status.recent : selected.recentCount} RECENT`);
+      const unseen = selected.firstUnseen();
+      if (unseen !== undefined) out.untagged(`OK [UNSEEN ${unseen}] First unseen.`);
+      out.untagged(`OK [UIDVALIDITY ${status.uidValidity}] UIDs valid`);
+      out.untagged(`OK [UIDNEXT ${status.uidNext}] Predicted next UID`);
+      out.untagged(`OK [HIGHESTMODSEQ ${status.highestModseq}] Highest`);
+      return selected.readOnly ? ok(`${readOnly ? 'Examine' : 'Select'} completed.`, 'READ-ONLY') : ok('Select completed.', 'READ-WRITE');
+    },
+  });
+}
+
+export const select = selectCommand('SELECT');
+export const examine = selectCommand('EXAMINE');

@@ -1,0 +1,259 @@
+/**
+ * One client's byte stream, under the session: the input side cuts the socket's bytes at line ends and feeds
+ * the wire's CommandReader one line at a time, stopping after each complete command, so that what follows a
+ * command is still raw when the session wants raw lines (AUTHENTICATE's responses, IDLE's DONE) or wants it
+ * gone (STARTTLS: plaintext pipelined after the command is discarded, never run as commands once encrypted).
+ * The output side buffers a command's responses and writes them in one go (corked), honouring backpressure.
+ * Byte counters for the logout line. The socket may be replaced once (STARTTLS).
+ */
+import type { Duplex } from 'node:stream';
+import type { Completion, ResponseWriter } from './command.js';
+import { CommandReader, type ReaderLimits } from './wire/reader.js';
+import type { ReaderEvent } from './wire/frame.js';
+
+export type InputEvent = ReaderEvent | { readonly type: 'end' };
+
+/** Above this many unread octets the socket is paused until the session catches up. */
+const PAUSE_ABOVE = 256 * 1024;
+/** Responses are handed to the socket in pieces of about this size. */
+const WRITE_BATCH = 64 * 1024;
+
+export class Connection implements ResponseWriter {
+  private socket: Duplex;
+  private reader: CommandReader;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly events: ReaderEvent[] = [];
+  private ended = false;
+  private waiter: (() => void) | undefined;
+  private out: (string | Buffer)[] = [];
+  private outBytes = 0;
+  private closed = false;
+  private readonly closeListeners: (() => void)[] = [];
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly startedAt = Date.now();
+
+  constructor(
+    socket: Duplex,
+    private readonly limits: Partial<ReaderLimits>,
+  ) {
+    this.socket = socket;
+    this.reader = new CommandReader(limits);
+    this.attach(socket);
+  }
+
+  /** The socket ended or failed: `onClose` listeners run once. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesIn += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > PAUSE_ABOVE) this.socket.pause();
+    this.wake();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.wake();
+  };
+
+  private readonly onGone = (): void => {
+    this.ended = true;
+    this.wake();
+    if (this.closed) return;
+    this.closed = true;
+    for (const listener of this.closeListeners.splice(0)) listener();
+  };
+
+  private attach(socket: Duplex): void {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onGone);
+    // A reset or a TLS failure: the session ends as on close; nothing is thrown.
+    socket.on('error', this.onGone);
+  }
+
+  private detach(socket: Duplex): void {
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onGone);
+    socket.off('error', this.onGone);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  /** Takes raw bytes up to and including the next LF (or all when `whole`), or undefined when none is complete. */
+  private take(whole: boolean): Buffer | undefined {
+    if (this.pending.length === 0) return undefined;
+    const first = this.pending[0]!;
+    const lf = first.indexOf(10);
+    if (lf === -1 && !whole && this.pending.length > 1) this.pending = [Buffer.concat(this.pending)];
+    const buf = this.pending[0]!;
+    const at = buf.indexOf(10);
+    const cut = at === -1 ? (whole ? buf.length : -1) : at + 1;
+    if (cut === -1) return undefined;
+    const piece = buf.subarray(0, cut);
+    if (cut === buf.length) this.pending.shift();
+    else this.pending[0] = buf.subarray(cut);
+    this.pendingBytes -= piece.length;
+    if (this.pendingBytes <= PAUSE_ABOVE && !this.closed) this.socket.resume();
+    return piece;
+  }
+
+  /**
+   * The next command, literal announcement or reader error; `end` when the client is gone. After an
+   * announcement the session calls acceptLiteral() or refuseLiteral() before asking again.
+   */
+  async nextEvent(): Promise<InputEvent> {
+    for (;;) {
+      const queued = this.events.shift();
+      if (queued !== undefined) return queued;
+      if (this.reader.dead || this.reader.awaitingDecision) return { type: 'end' };
+      // One line (or a line's worth of literal bytes) at a time: nothing after a complete command is read.
+      const piece = this.take(false) ?? (this.pendingBytes > (this.limits.maxLineLength ?? 65536) ? this.take(true) : undefined);
+      if (piece !== undefined) {
+        this.events.push(...this.reader.feed(piece));
+        continue;
+      }
+      if (this.ended) return { type: 'end' };
+      await this.wait();
+    }
+  }
+
+  /** A synchronising literal is welcome: "+" goes out now and its bytes are read. */
+  acceptLiteral(): void {
+    this.continuation('Ready for literal data');
+    this.events.push(...this.reader.accept());
+  }
+
+  /** A synchronising literal is refused (the caller answered the tag): the client will not send it. */
+  refuseLiteral(): void {
+    this.events.push(...this.reader.refuse());
+  }
+
+  /** One raw line without its line end (cut at the line limit), or undefined once the client is gone. */
+  async nextLine(): Promise<Buffer | undefined> {
+    const max = this.limits.maxLineLength ?? 65536;
+    for (;;) {
+      const piece = this.take(false);
+      if (piece !== undefined) {
+        let end = piece.length - 1;
+        if (end > 0 && piece[end - 1] === 13) end--;
+        return piece.subarray(0, Math.min(end, max));
+      }
+      if (this.pendingBytes > max) {
+        // A line past the limit: what there is stands for it (the caller answers it as bad input).
+        const cut = this.take(true)!;
+        return cut.subarray(0, max);
+      }
+      if (this.ended) return undefined;
+      await this.wait();
+    }
+  }
+
+  /**
+   * STARTTLS: drops every byte the client sent after the command (and any command already framed from
+   * them), then puts `upgrade(socket)` (the TLS socket over the same connection) in the socket's place.
+   */
+  startTls(upgrade: (socket: Duplex) => Duplex): void {
+    this.flush();
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.events.length = 0;
+    this.reader = new CommandReader(this.limits);
+    this.detach(this.socket);
+    this.socket = upgrade(this.socket);
+    this.attach(this.socket);
+  }
+
+  untagged(text: string): void {
+    this.push(`* ${text}\r\n`);
+  }
+
+  untaggedParts(parts: readonly (string | Buffer)[]): void {
+    this.push('* ');
+    for (const part of parts) this.push(part);
+    this.push('\r\n');
+  }
+
+  continuation(text: string): void {
+    this.push(`+ ${text}\r\n`);
+    this.flush();
+  }
+
+  /** `<tag> OK [code] text`, then everything buffered is written. */
+  tagged(tag: string, completion: Completion): void {
+    const code = completion.code === undefined ? '' : `[${completion.code}] `;
+    this.push(`${tag} ${completion.status} ${code}${completion.text}\r\n`);
+    this.flush();
+  }
+
+  async drained(): Promise<void> {
+    this.flush();
+    if (this.closed || !this.socket.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.onClose(done);
+    });
+  }
+
+  private push(part: string | Buffer): void {
+    this.out.push(part);
+    this.outBytes += typeof part === 'string' ? part.length : part.length;
+    if (this.outBytes >= WRITE_BATCH) this.flush();
+  }
+
+  /** Hands the buffered responses to the socket (one corked write). */
+  flush(): void {
+    if (this.out.length === 0) return;
+    const parts = this.out;
+    this.out = [];
+    this.outBytes = 0;
+    if (this.closed || this.socket.writableEnded) return;
+    this.socket.cork();
+    for (const part of parts) {
+      const buf = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      this.bytesOut += buf.length;
+      this.socket.write(buf);
+    }
+    this.socket.uncork();
+  }
+
+  /** Writes what is buffered, then ends the connection (the socket is destroyed if the client does not close). */
+  close(): void {
+    this.flush();
+    if (this.closed) return;
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    timer.unref();
+    this.onClose(() => clearTimeout(timer));
+  }
+
+  /** At once, without waiting for buffered output (shutdown grace over, or a dead reader). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

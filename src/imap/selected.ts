@@ -1,0 +1,223 @@
+/**
+ * The selected mailbox as the client knows it: its sequence numbers (position → UID), each message's
+ * flags and MODSEQ as last told to the client, and the UIDs this session holds as \Recent. The store's
+ * handle moves on as other sessions and deliveries change the mailbox; `update()` asks it what changed
+ * and tells the client in untagged responses — EXPUNGE only when the command allows it (RFC 3501 §7.4.1),
+ * otherwise the expunged messages stay in the view (and keep their sequence numbers) until it does.
+ * FETCH, SEARCH and STORE resolve their sequence sets here, against the view the client has.
+ */
+import { SYSTEM_FLAGS, type Flag, type Mailbox, type MailboxStatus, type MessageRecord } from '../store/mailbox/mailbox-store.js';
+import { ParseError, type ResponseWriter } from './command.js';
+import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
+import { flagList } from './interim/encode.js';
+
+interface Known {
+  flags: readonly Flag[];
+  modseq: number;
+}
+
+export interface UpdateOptions {
+  /** Untagged EXPUNGE may go out now (not during FETCH, STORE, SEARCH; always during their UID forms). */
+  readonly expunges: boolean;
+  /** CONDSTORE is on (RFC 7162 §3.2): FETCH updates carry MODSEQ. */
+  readonly condstore: boolean;
+}
+
+export class SelectedMailbox {
+  /** The client's view: UIDs in sequence order (ascending). */
+  private uids: number[];
+  private readonly known = new Map<number, Known>();
+  private readonly recent: Set<number>;
+  private readonly keywords: Set<string>;
+  /** Expunged in the store, not yet told to the client. */
+  private readonly pendingExpunge = new Set<number>();
+  /** The MODSEQ the next `changesSince` starts from. */
+  private modseq: number;
+
+  private constructor(
+    /** The store's handle (FETCH reads details and content through it, STORE sets flags). */
+    readonly handle: Mailbox,
+    records: readonly MessageRecord[],
+    /** The mailbox's status when it was selected (SELECT's responses). */
+    readonly selectStatus: MailboxStatus,
+    recent: readonly number[],
+  ) {
+    this.uids = records.map((r) => r.uid);
+    for (const r of records) this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+    this.recent = new Set(recent);
+    this.keywords = new Set(selectStatus.keywords);
+    this.modseq = selectStatus.highestModseq;
+  }
+
+  /** Takes the handle's snapshot as the client's first view (SELECT/EXAMINE). */
+  static async open(handle: Mailbox): Promise<SelectedMailbox> {
+    const { records, status, recent } = await handle.snapshot();
+    return new SelectedMailbox(handle, records, status, recent);
+  }
+
+  get name(): string {
+    return this.handle.name;
+  }
+
+  get readOnly(): boolean {
+    return this.handle.readOnly;
+  }
+
+  get uidValidity(): number {
+    return this.handle.uidValidity;
+  }
+
+  /** EXISTS as the client knows it. */
+  get count(): number {
+    return this.uids.length;
+  }
+
+  /** The client's \Recent count. */
+  get recentCount(): number {
+    let n = 0;
+    for (const uid of this.recent) if (this.known.has(uid)) n++;
+    return n;
+  }
+
+  /** The UID at a sequence number (1-based), or undefined. */
+  uidAt(seq: number): number | undefined {
+    return this.uids[seq - 1];
+  }
+
+  /** The sequence number of a UID in the client's view, or undefined. */
+  seqOf(uid: number): number | undefined {
+    const i = lowerBound(this.uids, uid);
+    return this.uids[i] === uid ? i + 1 : undefined;
+  }
+
+  /** Every UID of the view, in sequence order (do not modify). */
+  allUids(): readonly number[] {
+    return this.uids;
+  }
+
+  /** The flags to show for a message, \Recent included when this session holds it. */
+  flagsOf(uid: number): readonly Flag[] | undefined {
+    const k = this.known.get(uid);
+    if (k === undefined) return undefined;
+    return this.recent.has(uid) ? [...k.flags, '\\Recent'] : k.flags;
+  }
+
+  modseqOf(uid: number): number | undefined {
+    return this.known.get(uid)?.modseq;
+  }
+
+  isRecent(uid: number): boolean {
+    return this.recent.has(uid);
+  }
+
+  /** Expunged in the store but still in the client's view (a FETCH of it finds no details). */
+  isExpungePending(uid: number): boolean {
+    return this.pendingExpunge.has(uid);
+  }
+
+  /** The sequence number of the first message without \Seen (SELECT's [UNSEEN n]), or undefined. */
+  firstUnseen(): number | undefined {
+    for (let i = 0; i < this.uids.length; i++) if (!this.known.get(this.uids[i]!)!.flags.includes('\\Seen')) return i + 1;
+    return undefined;
+  }
+
+  /** FLAGS: the system flags and every keyword used in the mailbox. */
+  flagsResponse(): string {
+    return `FLAGS ${flagList([...SYSTEM_FLAGS, ...[...this.keywords].sort()])}`;
+  }
+
+  /** PERMANENTFLAGS: nothing when read-only, else FLAGS plus \* (new keywords may be made). */
+  permanentFlags(): string {
+    if (this.readOnly) return 'PERMANENTFLAGS ()';
+    return `PERMANENTFLAGS ${flagList([...SYSTEM_FLAGS, ...[...this.keywords].sort(), '\\*'])}`;
+  }
+
+  /**
+   * A parsed sequence set as the UIDs it names in the client's view, ascending and without repeats.
+   * `byUid`: the numbers are UIDs (UID commands); UIDs not in the view are left out, and `*` is the largest
+   * UID. Otherwise they are sequence numbers: one past EXISTS (or `*` in an empty mailbox) is a ParseError,
+   * answered BAD as Dovecot does ("Invalid messageset").
+   */
+  resolve(set: SequenceSet, byUid: boolean): number[] {
+    if (byUid) return resolveUids(set, this.uids);
+    const seqs = resolveSequenceNumbers(set, this.uids.length, 'strict');
+    if (seqs === undefined) throw new ParseError('Invalid messageset', 0);
+    return seqs.map((seq) => this.uids[seq - 1]!);
+  }
+
+  /**
+   * Flags the client has now been told by the command itself (STORE's FETCH responses, or a .SILENT STORE
+   * whose result the client knows): a later update does not repeat them.
+   */
+  recordFlags(records: readonly MessageRecord[]): void {
+    for (const r of records) if (this.known.has(r.uid)) this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+  }
+
+  /**
+   * Asks the store what changed and writes it: EXPUNGE (held back unless `expunges`), FLAGS when a new
+   * keyword appeared, EXISTS and RECENT for new messages, FETCH (FLAGS [MODSEQ]) for changed ones.
+   * Expunges go from the highest sequence number down, as Dovecot sends them, so each number is valid as written.
+   */
+  async update(out: ResponseWriter, options: UpdateOptions): Promise<void> {
+    const changes = await this.handle.changesSince(this.modseq);
+    this.modseq = Math.max(this.modseq, changes.highestModseq);
+    for (const uid of changes.expunged) if (this.known.has(uid)) this.pendingExpunge.add(uid);
+    if (options.expunges && this.pendingExpunge.size > 0) {
+      const seqs: number[] = [];
+      for (const uid of this.pendingExpunge) {
+        const seq = this.seqOf(uid);
+        if (seq !== undefined) seqs.push(seq);
+        this.known.delete(uid);
+        this.recent.delete(uid);
+      }
+      seqs.sort((a, b) => b - a);
+      for (const seq of seqs) out.untagged(`${seq} EXPUNGE`);
+      this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
+      this.pendingExpunge.clear();
+    }
+    const newKeywords = [...changes.added, ...changes.changed].some((r) => r.flags.some((f) => !f.startsWith('\\') && !this.keywords.has(f)));
+    if (newKeywords) {
+      for (const r of [...changes.added, ...changes.changed]) for (const f of r.flags) if (!f.startsWith('\\')) this.keywords.add(f);
+      out.untagged(this.flagsResponse());
+      if (!this.readOnly) out.untagged(`OK [${this.permanentFlags()}] Flags permitted.`);
+    }
+    const fetches: string[] = [];
+    for (const r of changes.changed) {
+      const k = this.known.get(r.uid);
+      if (k === undefined || this.pendingExpunge.has(r.uid)) continue;
+      const same = k.flags.length === r.flags.length && k.flags.every((f) => r.flags.includes(f));
+      this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+      if (same) continue;
+      const flags = flagList(this.flagsOf(r.uid)!);
+      fetches.push(`${this.seqOf(r.uid)!} FETCH (FLAGS ${flags}${options.condstore ? ` MODSEQ (${r.modseq})` : ''})`);
+    }
+    const added = changes.added.filter((r) => !this.known.has(r.uid) && (this.uids.length === 0 || r.uid > this.uids[this.uids.length - 1]!));
+    if (added.length > 0) {
+      for (const r of added) {
+        this.uids.push(r.uid);
+        this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+      }
+      for (const uid of changes.recent) this.recent.add(uid);
+      out.untagged(`${this.uids.length} EXISTS`);
+      out.untagged(`${this.recentCount} RECENT`);
+    }
+    for (const line of fetches) out.untagged(line);
+  }
+
+  /** Ends the selection: the store's handle is closed; no EXPUNGE is sent (RFC 3501 §6.3.1). */
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** The first index whose value is >= `value` in an ascending array. */
+function lowerBound(values: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

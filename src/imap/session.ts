@@ -1,0 +1,422 @@
+/**
+ * One IMAP session: the state machine of RFC 3501 §3 over a Connection. It takes one command at a time
+ * from the reader, checks its state, has its handler parse and run it, brings the selected mailbox up to
+ * date before the tagged reply (EXPUNGE only where §7.4.1 allows it: never during FETCH, STORE, SEARCH,
+ * always during their UID forms and every other command), and writes the reply. It also owns what is
+ * around the commands: the greeting, the login and idle timers (BYE on expiry), logins (delegated to here
+ * by LOGIN and AUTHENTICATE so the rules live in one place), IDLE's wait, STARTTLS's switch, the BYE at
+ * shutdown, and the login/logout log lines. A command that throws something unexpected gets
+ * NO [SERVERBUG] and one log line; the session goes on.
+ */
+import type { Duplex } from 'node:stream';
+import { timerDelay } from '../config/timer-limit.js';
+import type { Logger } from '../mail/logger.js';
+import type { Accounts } from '../store/accounts/accounts.js';
+import { MailboxError, type MailboxStore, type UserMailboxes } from '../store/mailbox/mailbox-store.js';
+import { capabilities } from './capabilities.js';
+import { bad, no, ok, type AnyCommandHandler, type CommandInfo, type Completion, type ImapState, type ResponseWriter, type SessionContext } from './command.js';
+import type { Connection } from './connection.js';
+import { ArgCursor } from './interim/cursor.js';
+import { logLogin, logLoginFailed, logLogout } from './log-lines.js';
+import type { LoginGuard } from './login-guard.js';
+import type { SelectedMailbox } from './selected.js';
+import { ParseError, type CommandFrame, type LiteralAnnouncement, type ReaderError } from './wire/frame.js';
+
+export interface SessionSettings {
+  /** Text of the greeting (`* OK [CAPABILITY ...] <greeting>`). */
+  readonly greeting: string;
+  /** Time to log in, from the connection's start. */
+  readonly loginTimeoutMs: number;
+  /** Time without a command once logged in (IDLE included; RFC 3501 §5.4: at least 30 minutes). */
+  readonly idleTimeoutMs: number;
+  /** `* OK Still here` during IDLE. */
+  readonly idleKeepaliveMs: number;
+  readonly appendLimit: number;
+  /** How to put TLS over this connection's socket; absent: no STARTTLS. */
+  readonly startTls?: (socket: Duplex) => Duplex;
+}
+
+export interface SessionDeps {
+  readonly accounts: Pick<Accounts, 'authenticate'>;
+  readonly store: MailboxStore;
+  readonly logger: Logger;
+  readonly guard: LoginGuard;
+  /** Command name (upper case) → handler. */
+  readonly commands: ReadonlyMap<string, AnyCommandHandler>;
+  /** Per user and address connection limit: false refuses the login (NO [LIMIT]); `leave` at the end. */
+  readonly userSlots?: { enter(user: string, client: string): boolean; leave(user: string, client: string): void };
+}
+
+export interface ClientInfo {
+  readonly address: string;
+  /** Implicit TLS. */
+  readonly tls: boolean;
+}
+
+/** Literals before login are for LOGIN's password: anything larger is refused unread. */
+const PRE_AUTH_LITERAL_LIMIT = 8192;
+/** Dovecot disconnects after this many bad commands in a row ("Too many invalid IMAP commands"). */
+const MAX_BAD_COMMANDS = 20;
+
+export class ImapSession implements SessionContext {
+  state: ImapState = 'not-authenticated';
+  user: string | undefined;
+  mailboxes: UserMailboxes | undefined;
+  selected: SelectedMailbox | undefined;
+  tls: boolean;
+  readonly enabled = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private shuttingDown = false;
+  private byeSent = false;
+  private pendingTls = false;
+  private failures = 0;
+  private badInRow = 0;
+  private method = '';
+  private endReason = 'Connection closed';
+  private idleSignal: (() => void) | undefined;
+  /** BYE text to send right after the current command's tagged reply. */
+  private byeAfterReply: string | undefined;
+  private finished: Promise<void> | undefined;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly client: ClientInfo,
+    private readonly settings: SessionSettings,
+    private readonly deps: SessionDeps,
+  ) {
+    this.tls = client.tls;
+  }
+
+  get clientAddress(): string {
+    return this.client.address;
+  }
+
+  get appendLimit(): number {
+    return this.settings.appendLimit;
+  }
+
+  get out(): ResponseWriter {
+    return this.conn;
+  }
+
+  /** Runs the session to its end (never rejects); the same promise on every call. */
+  run(): Promise<void> {
+    this.finished ??= this.loop();
+    return this.finished;
+  }
+
+  /** Server shutdown: `* BYE` now if the session is between commands, else right after the current one. */
+  shutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.endReason = 'Server shutting down';
+    if (!this.busy) this.bye('Server shutting down.');
+    else this.idleSignal?.();
+  }
+
+  /** Shutdown grace over: the connection is cut at once. */
+  destroy(): void {
+    this.conn.destroy();
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      this.conn.untagged(`OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.settings.greeting}`);
+      this.conn.flush();
+      this.arm();
+      while (this.state !== 'logout' && !this.byeSent) {
+        const event = await this.conn.nextEvent();
+        if (event.type === 'end') break;
+        if (event.type === 'literal') this.onLiteral(event.announcement);
+        else if (event.type === 'error') this.onReaderError(event.error);
+        else await this.dispatch(event.frame);
+        if (this.shuttingDown) this.bye('Server shutting down.');
+        else if (this.badInRow >= MAX_BAD_COMMANDS) {
+          this.endReason = 'Too many invalid commands';
+          this.bye('Too many invalid IMAP commands.');
+        }
+      }
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, client: this.client.address }, `imap session error: ${(err as Error).message}`);
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  private async cleanup(): Promise<void> {
+    this.disarm();
+    if (this.conn.isClosed && this.endReason === 'Connection closed') this.endReason = 'Disconnected';
+    try {
+      await this.unselect();
+      await this.mailboxes?.release();
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, client: this.client.address }, `imap: closing the mailbox failed: ${(err as Error).message}`);
+    }
+    if (this.user !== undefined) this.deps.userSlots?.leave(this.user, this.client.address);
+    this.conn.close();
+    logLogout(this.deps.logger, {
+      user: this.user,
+      client: this.client.address,
+      tls: this.tls,
+      bytesIn: this.conn.bytesIn,
+      bytesOut: this.conn.bytesOut,
+      seconds: Math.round((Date.now() - this.conn.startedAt) / 1000),
+      reason: this.endReason,
+    });
+  }
+
+  private bye(text: string): void {
+    if (this.byeSent) return;
+    this.byeSent = true;
+    this.state = 'logout';
+    this.conn.untagged(`BYE ${text}`);
+    this.conn.close();
+  }
+
+  /** The one timer: login time before authentication, idle time after. */
+  private arm(): void {
+    this.disarm();
+    const authenticated = this.state === 'authenticated' || this.state === 'selected';
+    const ms = authenticated ? this.settings.idleTimeoutMs : this.settings.loginTimeoutMs - (Date.now() - this.conn.startedAt);
+    this.timer = setTimeout(() => {
+      this.endReason = authenticated ? 'Inactivity' : 'Login timeout';
+      this.bye(authenticated ? 'Disconnected for inactivity.' : 'Disconnected: login timed out.');
+    }, timerDelay(ms));
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private onLiteral(announcement: LiteralAnnouncement): void {
+    if (this.state === 'not-authenticated' && announcement.size > PRE_AUTH_LITERAL_LIMIT) {
+      this.conn.tagged(announcement.tag, no(`Literal larger than ${PRE_AUTH_LITERAL_LIMIT} octets before login`, 'TOOBIG'));
+      this.conn.refuseLiteral();
+      return;
+    }
+    this.conn.acceptLiteral();
+  }
+
+  private onReaderError(error: ReaderError): void {
+    if (error.fatal) {
+      this.endReason = 'Literal too large';
+      this.bye(`${error.error.message}`);
+      return;
+    }
+    this.badInRow++;
+    this.deps.logger.warn({ event: 'imap-bad-input', client: this.client.address, kind: error.kind, err: error.error.message }, `imap: bad input from ${this.client.address}: ${error.error.message}`);
+    if (error.tag === undefined) {
+      this.conn.untagged(`BAD Error in IMAP command received by server: ${error.error.message}`);
+      this.conn.flush();
+    } else if (error.error.code === 'TOOBIG') this.conn.tagged(error.tag, no(error.error.message, 'TOOBIG'));
+    else this.conn.tagged(error.tag, bad(`Error in IMAP command: ${error.error.message}`));
+  }
+
+  private async dispatch(frame: CommandFrame): Promise<void> {
+    const { tag } = frame;
+    const args = new ArgCursor(frame);
+    let name = frame.name;
+    let uid = false;
+    if (name === 'UID') {
+      uid = true;
+      try {
+        args.sp();
+        name = args.atom('a command after UID').toUpperCase();
+      } catch {
+        return this.refuse(tag, bad('Error in IMAP command UID: missing command name'));
+      }
+    }
+    const handler = this.deps.commands.get(name);
+    if (handler === undefined || (uid && handler.uidForm !== true)) return this.refuse(tag, bad(`Error in IMAP command ${uid ? 'UID ' : ''}${name}: Unknown command.`));
+    if (!handler.states.includes(this.state)) return this.refuse(tag, this.wrongState(handler));
+    const info: CommandInfo = { tag, name, uid };
+    let parsed: unknown;
+    try {
+      parsed = handler.parse(args, info);
+      args.end();
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      return this.refuse(tag, bad(`Error in IMAP command ${uid ? 'UID ' : ''}${name}: ${err.message}`, err.code));
+    }
+    this.badInRow = 0;
+    this.disarm();
+    this.busy = true;
+    let completion: Completion;
+    try {
+      completion = await handler.run(this, parsed, info);
+    } catch (err) {
+      completion = this.failure(err, name);
+    }
+    try {
+      if (this.state === 'selected' && this.selected !== undefined && !this.conn.isClosed && !this.byeSent) {
+        await this.selected.update(this.conn, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE') });
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, client: this.client.address }, `imap: mailbox update failed: ${(err as Error).message}`);
+    }
+    this.busy = false;
+    if (this.byeSent) return;
+    this.conn.tagged(tag, completion);
+    if (this.byeAfterReply !== undefined) return this.bye(this.byeAfterReply);
+    if (this.state === 'logout') {
+      this.conn.close();
+      return;
+    }
+    if (this.pendingTls && this.settings.startTls !== undefined) {
+      this.pendingTls = false;
+      this.conn.startTls(this.settings.startTls);
+      this.tls = true;
+    }
+    this.arm();
+  }
+
+  private refuse(tag: string, completion: Completion): void {
+    this.badInRow++;
+    this.conn.tagged(tag, completion);
+  }
+
+  private wrongState(handler: AnyCommandHandler): Completion {
+    if (this.state === 'not-authenticated') return bad(`${handler.name} is not allowed before login: log in first.`);
+    if (handler.states.includes('selected')) return bad('No mailbox selected.');
+    if (handler.states.includes('not-authenticated')) return bad('Already logged in.');
+    return bad(`${handler.name} is not allowed now.`);
+  }
+
+  /** A handler's exception as its tagged reply. */
+  private failure(err: unknown, name: string): Completion {
+    if (err instanceof ParseError) return bad(`Error in IMAP command ${name}: ${err.message}`, err.code);
+    if (err instanceof MailboxError) return err.code === 'SERVERBUG' ? no(err.message, 'SERVERBUG') : no(err.message, err.code);
+    this.deps.logger.error({ err: (err as Error)?.message ?? String(err), command: name, client: this.client.address, user: this.user }, `imap ${name} failed: ${(err as Error)?.message ?? String(err)}`);
+    return no('Internal error occurred. Refer to server log for more information.', 'SERVERBUG');
+  }
+
+  // ----- SessionContext
+
+  capabilities(): readonly string[] {
+    return capabilities({
+      authenticated: this.state === 'authenticated' || this.state === 'selected',
+      tls: this.tls,
+      startTlsAvailable: this.settings.startTls !== undefined,
+      plaintextAllowed: this.passwordsAllowed(),
+      appendLimit: this.settings.appendLimit,
+    });
+  }
+
+  enable(extension: string): void {
+    this.enabled.add(extension.toUpperCase());
+  }
+
+  async select(mailbox: SelectedMailbox): Promise<void> {
+    await this.unselect();
+    this.selected = mailbox;
+    this.state = 'selected';
+  }
+
+  async unselect(): Promise<void> {
+    const previous = this.selected;
+    this.selected = undefined;
+    if (this.state === 'selected') this.state = 'authenticated';
+    await previous?.close();
+  }
+
+  passwordsAllowed(): boolean {
+    return this.deps.guard.plaintextAllowed(this.client.address, this.tls);
+  }
+
+  async login(login: string, password: string, method: string): Promise<Completion> {
+    const log = { login, client: this.client.address, method, tls: this.tls };
+    if (!this.passwordsAllowed()) {
+      logLoginFailed(this.deps.logger, { ...log, reason: 'plaintext authentication refused before TLS' });
+      return no('Plaintext authentication disallowed on non-secure (SSL/TLS) connections.', 'PRIVACYREQUIRED');
+    }
+    const wait = this.deps.guard.delayMs(this.client.address);
+    if (wait > 0) await sleep(wait);
+    const user = await this.deps.accounts.authenticate(login, password);
+    if (user === undefined) {
+      this.failures++;
+      const delay = this.deps.guard.fail(this.client.address);
+      logLoginFailed(this.deps.logger, { ...log, reason: `authentication failed (${this.failures} in this connection)` });
+      await sleep(delay);
+      if (this.deps.guard.failureLimit > 0 && this.failures >= this.deps.guard.failureLimit) {
+        this.endReason = 'Too many failed logins';
+        this.byeAfterReply = 'Too many invalid authentication attempts.';
+      }
+      return no('Authentication failed.', 'AUTHENTICATIONFAILED');
+    }
+    if (this.deps.userSlots !== undefined && !this.deps.userSlots.enter(user, this.client.address)) {
+      logLoginFailed(this.deps.logger, { ...log, reason: 'too many connections for this user from this address' });
+      return no('Too many connections for this user from this address.', 'LIMIT');
+    }
+    this.mailboxes = await this.deps.store.openUser(user);
+    this.user = user;
+    this.method = method;
+    this.state = 'authenticated';
+    logLogin(this.deps.logger, { user, client: this.client.address, method: this.method, tls: this.tls });
+    return ok('Logged in', `CAPABILITY ${this.capabilities().join(' ')}`);
+  }
+
+  startTls(): void {
+    this.pendingTls = true;
+  }
+
+  logout(): void {
+    this.endReason = 'Logged out';
+    this.state = 'logout';
+  }
+
+  readLine(): Promise<Buffer | undefined> {
+    return this.conn.nextLine();
+  }
+
+  async idleUntilLine(): Promise<Buffer | undefined> {
+    let dirty = true;
+    let done = false;
+    let line: Buffer | undefined;
+    const selected = this.selected;
+    const unwatch = selected?.handle.watch(() => {
+      dirty = true;
+      this.idleSignal?.();
+    });
+    const keepalive = setInterval(() => {
+      this.conn.untagged('OK Still here');
+      this.conn.flush();
+    }, timerDelay(this.settings.idleKeepaliveMs));
+    keepalive.unref();
+    this.arm();
+    void this.conn.nextLine().then((l) => {
+      line = l;
+      done = true;
+      this.idleSignal?.();
+    });
+    try {
+      while (!done && !this.shuttingDown && !this.byeSent) {
+        if (dirty && selected !== undefined) {
+          dirty = false;
+          await selected.update(this.conn, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
+          this.conn.flush();
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          this.idleSignal = resolve;
+        });
+        this.idleSignal = undefined;
+      }
+    } finally {
+      clearInterval(keepalive);
+      unwatch?.();
+      this.disarm();
+    }
+    return line;
+  }
+
+  log(level: 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
+    this.deps.logger[level]({ client: this.client.address, ...(this.user === undefined ? {} : { user: this.user }), ...fields }, message);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, timerDelay(ms)));
+}
