@@ -409,6 +409,8 @@ export class ImapSession implements SessionContext {
       unwatch?.();
       this.disarm();
     }
+    // Shutdown during IDLE: BYE is the answer, the IDLE gets no tagged reply.
+    if (!done && this.shuttingDown) this.bye('Server shutting down.');
     return line;
   }
 

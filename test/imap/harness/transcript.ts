@@ -12,6 +12,7 @@ import { Duplex } from 'node:stream';
 import { expect } from 'vitest';
 import type { Logger } from '../../../src/mail/logger.js';
 import { MemoryMailboxStore } from '../../../src/store/mailbox/memory.js';
+import type { AnyCommandHandler } from '../../../src/imap/command.js';
 import { COMMANDS } from '../../../src/imap/commands/index.js';
 import { Connection } from '../../../src/imap/connection.js';
 import { LoginGuard } from '../../../src/imap/login-guard.js';
@@ -65,6 +66,8 @@ export interface EnvOptions {
   readonly settings?: Partial<SessionSettings>;
   readonly maxLineLength?: number;
   readonly appendLimit?: number;
+  /** Extra or replacement handlers (a test's fake FETCH), added to the real table. */
+  readonly commands?: readonly AnyCommandHandler[];
 }
 
 export interface ClientOptions {
@@ -106,7 +109,7 @@ export class Env {
       store: this.store,
       logger: captureLogger(this.logs),
       guard: this.guard,
-      commands: COMMANDS,
+      commands: this.options.commands === undefined ? COMMANDS : new Map([...COMMANDS, ...this.options.commands.map((h) => [h.name, h] as const)]),
     });
     const client = new Client(clientSide, session, session.run());
     this.clients.push(client);
