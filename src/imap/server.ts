@@ -150,7 +150,7 @@ export function createImapServer(config: ImapServerConfig, deps: ImapServerDeps)
     const counter = { n: 0 };
     const server: net.Server =
       kind === 'imaps'
-        ? tls.createServer({ secureContext: secureContext! }, (socket) => accept(kind, socket, counter))
+        ? tls.createServer({ key: deps.tls!.key, cert: deps.tls!.cert }, (socket) => accept(kind, socket, counter))
         : net.createServer((socket) => accept(kind, socket, counter));
     // A client that fails its TLS handshake is simply gone; one debug line.
     server.on('tlsClientError', (err: Error) => deps.logger.debug({ err: err.message }, `imaps: TLS handshake failed: ${err.message}`));

@@ -20,8 +20,7 @@ import { ImapSession, type SessionSettings } from '../../../src/imap/session.js'
 
 /** Two connected duplex ends (stream.duplexPair is Node 22+). */
 export function duplexPair(): [Duplex, Duplex] {
-  let a: Duplex | undefined;
-  let b: Duplex | undefined;
+  const ends: Duplex[] = [];
   const make = (other: () => Duplex): Duplex =>
     new Duplex({
       read() {},
@@ -39,9 +38,8 @@ export function duplexPair(): [Duplex, Duplex] {
         cb(err);
       },
     });
-  a = make(() => b!);
-  b = make(() => a!);
-  return [a, b];
+  ends.push(make(() => ends[1]!), make(() => ends[0]!));
+  return [ends[0]!, ends[1]!];
 }
 
 export class FakeAccounts {
@@ -124,18 +122,14 @@ export class Env {
   }
 }
 
-/** The client end: send lines, read response lines. */
-export class Client {
+/** A client end over any duplex (an in-memory one, a TCP or TLS socket): send lines, read response lines. */
+export class LineClient {
   private buf = '';
   private lines: string[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
 
-  constructor(
-    readonly socket: Duplex,
-    readonly session: ImapSession,
-    readonly done: Promise<void>,
-  ) {
+  constructor(readonly socket: Duplex) {
     socket.on('data', (chunk: Buffer) => {
       this.buf += chunk.toString('latin1');
       let i: number;
@@ -208,6 +202,17 @@ export class Client {
         expect(got, `expected ${want}`).toMatch(pattern(want));
       } else throw new Error(`bad script line: ${line}`);
     }
+  }
+}
+
+/** The client end of an in-memory session, with the session itself. */
+export class Client extends LineClient {
+  constructor(
+    socket: Duplex,
+    readonly session: ImapSession,
+    readonly done: Promise<void>,
+  ) {
+    super(socket);
   }
 }
 
