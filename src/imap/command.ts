@@ -12,8 +12,10 @@
  * - writes the tagged reply, then honours `logout` (BYE already sent by the handler) and closes.
  */
 import type { UserMailboxes } from '../store/mailbox/mailbox-store.js';
-import type { ArgCursor } from './interim/cursor.js';
 import type { SelectedMailbox } from './selected.js';
+import type { ArgCursor } from './wire/cursor.js';
+import type { ResponseCode, ResponseWriter } from './wire/encoder.js';
+import type { ResponseCodeName } from './wire/response-codes.js';
 
 /** RFC 3501 §3: the connection's state; `logout` once LOGOUT or a BYE was sent. */
 export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
@@ -25,39 +27,27 @@ export const ANY_STATE: readonly ImapState[] = ['not-authenticated', 'authentica
 export const NOT_AUTHENTICATED: readonly ImapState[] = ['not-authenticated'];
 
 /** Handlers read their arguments with the wire's cursor (RFC 3501 §9 productions; ParseError → BAD). */
-export type { ArgCursor } from './interim/cursor.js';
+export type { ArgCursor } from './wire/cursor.js';
 export { ParseError } from './wire/frame.js';
+/** Responses are written with the wire's ResponseWriter and values (atom, num, str, list, streamed...). */
+export type { ResponseWriter } from './wire/encoder.js';
 
-/** The tagged reply: status, an optional response code (`READ-WRITE`, `APPENDUID 38505 3955`) and text. */
+/** The tagged reply: status, an optional response code (`[READ-WRITE]`, `[APPENDUID 38505 3955]`) and text. */
 export interface Completion {
   readonly status: 'OK' | 'NO' | 'BAD';
-  /** The response code without brackets (RFC 3501 §7.1; the extensions' codes). */
-  readonly code?: string;
+  readonly code?: ResponseCode;
   readonly text: string;
 }
 
-export const ok = (text: string, code?: string): Completion => (code === undefined ? { status: 'OK', text } : { status: 'OK', code, text });
-export const no = (text: string, code?: string): Completion => (code === undefined ? { status: 'NO', text } : { status: 'NO', code, text });
-export const bad = (text: string, code?: string): Completion => (code === undefined ? { status: 'BAD', text } : { status: 'BAD', code, text });
-
-/**
- * How a command writes responses. Text given here is already IMAP: callers build atoms, numbers and lists
- * themselves and encode strings with the helpers of interim/encode.ts (quoted, or a literal for 8-bit/CR/LF).
- * Writes are buffered and corked per command; `drained()` lets a long FETCH loop wait for the socket.
- */
-export interface ResponseWriter {
-  /** `* <text>\r\n`, e.g. `untagged('3 EXISTS')`. */
-  untagged(text: string): void;
-  /**
-   * `* ` then the parts in order then CRLF; a Buffer is written as it is (the caller put `{n}\r\n` before
-   * it, as `literal()` in interim/encode.ts does), so 8-bit and binary data pass exactly.
-   */
-  untaggedParts(parts: readonly (string | Buffer)[]): void;
-  /** `+ <text>\r\n` (AUTHENTICATE challenges, IDLE). */
-  continuation(text: string): void;
-  /** Resolves once the socket took what was written (at once when its buffer is below the high mark). */
-  drained(): Promise<void>;
+function completion(status: Completion['status'], text: string, code?: ResponseCodeName | ResponseCode): Completion {
+  if (code === undefined) return { status, text };
+  return { status, text, code: typeof code === 'string' ? { name: code } : code };
 }
+
+/** `ok('Select completed.', 'READ-WRITE')`, `ok('Done', { name: 'APPENDUID', args: '38505 3955' })`. */
+export const ok = (text: string, code?: ResponseCodeName | ResponseCode): Completion => completion('OK', text, code);
+export const no = (text: string, code?: ResponseCodeName | ResponseCode): Completion => completion('NO', text, code);
+export const bad = (text: string, code?: ResponseCodeName | ResponseCode): Completion => completion('BAD', text, code);
 
 /** What the session tells a handler about the command it is running. */
 export interface CommandInfo {

@@ -3,11 +3,12 @@
  * the wire's CommandReader one line at a time, stopping after each complete command, so that what follows a
  * command is still raw when the session wants raw lines (AUTHENTICATE's responses, IDLE's DONE) or wants it
  * gone (STARTTLS: plaintext pipelined after the command is discarded, never run as commands once encrypted).
- * The output side buffers a command's responses and writes them in one go (corked), honouring backpressure.
- * Byte counters for the logout line. The socket may be replaced once (STARTTLS).
+ * The output side is the wire's ResponseWriter (batched writes, backpressure, streamed literals) over
+ * whichever socket is current. Byte counters for the logout line. The socket may be replaced once (STARTTLS).
  */
 import type { Duplex } from 'node:stream';
-import type { Completion, ResponseWriter } from './command.js';
+import type { Completion } from './command.js';
+import { ResponseWriter, type ResponseSink } from './wire/encoder.js';
 import { CommandReader, type ReaderLimits } from './wire/reader.js';
 import type { ReaderEvent } from './wire/frame.js';
 
@@ -15,10 +16,7 @@ export type InputEvent = ReaderEvent | { readonly type: 'end' };
 
 /** Above this many unread octets the socket is paused until the session catches up. */
 const PAUSE_ABOVE = 256 * 1024;
-/** Responses are handed to the socket in pieces of about this size. */
-const WRITE_BATCH = 64 * 1024;
-
-export class Connection implements ResponseWriter {
+export class Connection {
   private socket: Duplex;
   private reader: CommandReader;
   private pending: Buffer[] = [];
@@ -26,12 +24,11 @@ export class Connection implements ResponseWriter {
   private readonly events: ReaderEvent[] = [];
   private ended = false;
   private waiter: (() => void) | undefined;
-  private out: (string | Buffer)[] = [];
-  private outBytes = 0;
   private closed = false;
+  /** Where responses go: the current socket, whatever it is by then. */
+  readonly out: ResponseWriter;
   private readonly closeListeners: (() => void)[] = [];
   bytesIn = 0;
-  bytesOut = 0;
   readonly startedAt = Date.now();
 
   constructor(
@@ -41,6 +38,26 @@ export class Connection implements ResponseWriter {
     this.socket = socket;
     this.reader = new CommandReader(limits);
     this.attach(socket);
+    const sink: ResponseSink = {
+      write: (chunk) => (this.closed || this.socket.writableEnded ? true : this.socket.write(chunk)),
+      waitDrain: () =>
+        new Promise<void>((resolve) => {
+          if (this.closed || !this.socket.writableNeedDrain) return resolve();
+          const socket = this.socket;
+          const done = (): void => {
+            socket.off('drain', done);
+            resolve();
+          };
+          socket.on('drain', done);
+          this.onClose(done);
+        }),
+    };
+    this.out = new ResponseWriter(sink);
+  }
+
+  /** Octets written to the client. */
+  get bytesOut(): number {
+    return this.out.bytesWritten;
   }
 
   /** The socket ended or failed: `onClose` listeners run once. */
@@ -185,61 +202,24 @@ export class Connection implements ResponseWriter {
     this.attach(this.socket);
   }
 
-  untagged(text: string): void {
-    this.push(`* ${text}\r\n`);
+  /** `* OK text` (an untagged status), written with the next flush. */
+  untaggedStatus(status: 'OK' | 'BAD' | 'BYE', text: string): void {
+    this.out.status('*', status, text);
   }
 
-  untaggedParts(parts: readonly (string | Buffer)[]): void {
-    this.push('* ');
-    for (const part of parts) this.push(part);
-    this.push('\r\n');
-  }
-
+  /** A synchronising literal's go-ahead or an AUTHENTICATE challenge; written at once. */
   continuation(text: string): void {
-    this.push(`+ ${text}\r\n`);
-    this.flush();
+    this.out.continuation(text);
   }
 
-  /** `<tag> OK [code] text`, then everything buffered is written. */
+  /** `<tag> OK [code] text`, then everything batched is written. */
   tagged(tag: string, completion: Completion): void {
-    const code = completion.code === undefined ? '' : `[${completion.code}] `;
-    this.push(`${tag} ${completion.status} ${code}${completion.text}\r\n`);
-    this.flush();
+    this.out.status(tag, completion.status, completion.text, completion.code);
   }
 
-  async drained(): Promise<void> {
-    this.flush();
-    if (this.closed || !this.socket.writableNeedDrain) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.onClose(done);
-    });
-  }
-
-  private push(part: string | Buffer): void {
-    this.out.push(part);
-    this.outBytes += typeof part === 'string' ? part.length : part.length;
-    if (this.outBytes >= WRITE_BATCH) this.flush();
-  }
-
-  /** Hands the buffered responses to the socket (one corked write). */
+  /** Hands the batched responses to the socket. */
   flush(): void {
-    if (this.out.length === 0) return;
-    const parts = this.out;
-    this.out = [];
-    this.outBytes = 0;
-    if (this.closed || this.socket.writableEnded) return;
-    this.socket.cork();
-    for (const part of parts) {
-      const buf = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
-      this.bytesOut += buf.length;
-      this.socket.write(buf);
-    }
-    this.socket.uncork();
+    this.out.flush();
   }
 
   /** Writes what is buffered, then ends the connection (the socket is destroyed if the client does not close). */

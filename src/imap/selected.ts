@@ -9,7 +9,7 @@
 import { SYSTEM_FLAGS, type Flag, type Mailbox, type MailboxStatus, type MessageRecord } from '../store/mailbox/mailbox-store.js';
 import { ParseError, type ResponseWriter } from './command.js';
 import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
-import { flagList } from './interim/encode.js';
+import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
 
 interface Known {
   flags: readonly Flag[];
@@ -121,15 +121,20 @@ export class SelectedMailbox {
     return undefined;
   }
 
-  /** FLAGS: the system flags and every keyword used in the mailbox. */
-  flagsResponse(): string {
-    return `FLAGS ${flagList([...SYSTEM_FLAGS, ...[...this.keywords].sort()])}`;
+  /** The flags of a message as a list value (FETCH FLAGS), \Recent included when this session holds it. */
+  flagsValue(uid: number): ImapValue {
+    return list((this.flagsOf(uid) ?? []).map(atom));
   }
 
-  /** PERMANENTFLAGS: nothing when read-only, else FLAGS plus \* (new keywords may be made). */
-  permanentFlags(): string {
-    if (this.readOnly) return 'PERMANENTFLAGS ()';
-    return `PERMANENTFLAGS ${flagList([...SYSTEM_FLAGS, ...[...this.keywords].sort(), '\\*'])}`;
+  /** `FLAGS (...)`: the system flags and every keyword used in the mailbox (an untagged response's values). */
+  flagsResponse(): ImapValue[] {
+    return [atom('FLAGS'), list([...SYSTEM_FLAGS, ...[...this.keywords].sort()].map(atom))];
+  }
+
+  /** `[PERMANENTFLAGS (...)]`: nothing when read-only, else FLAGS plus \* (new keywords may be made). */
+  permanentFlags(): ResponseCode {
+    const flags = this.readOnly ? [] : [...SYSTEM_FLAGS, ...[...this.keywords].sort(), '\\*'];
+    return { name: 'PERMANENTFLAGS', args: [list(flags.map(atom))] };
   }
 
   /**
@@ -171,7 +176,7 @@ export class SelectedMailbox {
         this.recent.delete(uid);
       }
       seqs.sort((a, b) => b - a);
-      for (const seq of seqs) out.untagged(`${seq} EXPUNGE`);
+      for (const seq of seqs) out.untagged([num(seq), atom('EXPUNGE')]);
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
       this.pendingExpunge.clear();
     }
@@ -179,17 +184,18 @@ export class SelectedMailbox {
     if (newKeywords) {
       for (const r of [...changes.added, ...changes.changed]) for (const f of r.flags) if (!f.startsWith('\\')) this.keywords.add(f);
       out.untagged(this.flagsResponse());
-      if (!this.readOnly) out.untagged(`OK [${this.permanentFlags()}] Flags permitted.`);
+      if (!this.readOnly) out.status('*', 'OK', 'Flags permitted.', this.permanentFlags());
     }
-    const fetches: string[] = [];
+    const fetches: ImapValue[][] = [];
     for (const r of changes.changed) {
       const k = this.known.get(r.uid);
       if (k === undefined || this.pendingExpunge.has(r.uid)) continue;
       const same = k.flags.length === r.flags.length && k.flags.every((f) => r.flags.includes(f));
       this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
       if (same) continue;
-      const flags = flagList(this.flagsOf(r.uid)!);
-      fetches.push(`${this.seqOf(r.uid)!} FETCH (FLAGS ${flags}${options.condstore ? ` MODSEQ (${r.modseq})` : ''})`);
+      const items = [atom('FLAGS'), this.flagsValue(r.uid)];
+      if (options.condstore) items.push(atom('MODSEQ'), list([num(r.modseq)]));
+      fetches.push([num(this.seqOf(r.uid)!), atom('FETCH'), list(items)]);
     }
     const added = changes.added.filter((r) => !this.known.has(r.uid) && (this.uids.length === 0 || r.uid > this.uids[this.uids.length - 1]!));
     if (added.length > 0) {
@@ -198,10 +204,10 @@ export class SelectedMailbox {
         this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
       }
       for (const uid of changes.recent) this.recent.add(uid);
-      out.untagged(`${this.uids.length} EXISTS`);
-      out.untagged(`${this.recentCount} RECENT`);
+      out.untagged([num(this.uids.length), atom('EXISTS')]);
+      out.untagged([num(this.recentCount), atom('RECENT')]);
     }
-    for (const line of fetches) out.untagged(line);
+    for (const values of fetches) out.untagged(values);
   }
 
   /** Ends the selection: the store's handle is closed; no EXPUNGE is sent (RFC 3501 §6.3.1). */

@@ -16,7 +16,7 @@ import { MailboxError, type MailboxStore, type UserMailboxes } from '../store/ma
 import { capabilities } from './capabilities.js';
 import { bad, no, ok, type AnyCommandHandler, type CommandInfo, type Completion, type ImapState, type ResponseWriter, type SessionContext } from './command.js';
 import type { Connection } from './connection.js';
-import { ArgCursor } from './interim/cursor.js';
+import { ArgCursor } from './wire/cursor.js';
 import { logLogin, logLoginFailed, logLogout } from './log-lines.js';
 import type { LoginGuard } from './login-guard.js';
 import type { SelectedMailbox } from './selected.js';
@@ -97,7 +97,7 @@ export class ImapSession implements SessionContext {
   }
 
   get out(): ResponseWriter {
-    return this.conn;
+    return this.conn.out;
   }
 
   /** Runs the session to its end (never rejects); the same promise on every call. */
@@ -122,7 +122,7 @@ export class ImapSession implements SessionContext {
 
   private async loop(): Promise<void> {
     try {
-      this.conn.untagged(`OK [CAPABILITY ${this.capabilities().join(' ')}] ${this.settings.greeting}`);
+      this.conn.out.status('*', 'OK', this.settings.greeting, { name: 'CAPABILITY', args: this.capabilities().join(' ') });
       this.conn.flush();
       this.arm();
       while (this.state !== 'logout' && !this.byeSent) {
@@ -170,7 +170,7 @@ export class ImapSession implements SessionContext {
     if (this.byeSent) return;
     this.byeSent = true;
     this.state = 'logout';
-    this.conn.untagged(`BYE ${text}`);
+    this.conn.untaggedStatus('BYE', text);
     this.conn.close();
   }
 
@@ -209,7 +209,7 @@ export class ImapSession implements SessionContext {
     this.badInRow++;
     this.deps.logger.warn({ event: 'imap-bad-input', client: this.client.address, kind: error.kind, err: error.error.message }, `imap: bad input from ${this.client.address}: ${error.error.message}`);
     if (error.tag === undefined) {
-      this.conn.untagged(`BAD Error in IMAP command received by server: ${error.error.message}`);
+      this.conn.untaggedStatus('BAD', `Error in IMAP command received by server: ${error.error.message}`);
       this.conn.flush();
     } else if (error.error.code === 'TOOBIG') this.conn.tagged(error.tag, no(error.error.message, 'TOOBIG'));
     else this.conn.tagged(error.tag, bad(`Error in IMAP command: ${error.error.message}`));
@@ -252,7 +252,7 @@ export class ImapSession implements SessionContext {
     }
     try {
       if (this.state === 'selected' && this.selected !== undefined && !this.conn.isClosed && !this.byeSent) {
-        await this.selected.update(this.conn, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE') });
+        await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE') });
       }
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, client: this.client.address }, `imap: mailbox update failed: ${(err as Error).message}`);
@@ -355,7 +355,7 @@ export class ImapSession implements SessionContext {
     this.method = method;
     this.state = 'authenticated';
     logLogin(this.deps.logger, { user, client: this.client.address, method: this.method, tls: this.tls });
-    return ok('Logged in', `CAPABILITY ${this.capabilities().join(' ')}`);
+    return ok('Logged in', { name: 'CAPABILITY', args: this.capabilities().join(' ') });
   }
 
   startTls(): void {
@@ -381,7 +381,7 @@ export class ImapSession implements SessionContext {
       this.idleSignal?.();
     });
     const keepalive = setInterval(() => {
-      this.conn.untagged('OK Still here');
+      this.conn.untaggedStatus('OK', 'Still here');
       this.conn.flush();
     }, timerDelay(this.settings.idleKeepaliveMs));
     keepalive.unref();
@@ -395,7 +395,7 @@ export class ImapSession implements SessionContext {
       while (!done && !this.shuttingDown && !this.byeSent) {
         if (dirty && selected !== undefined) {
           dirty = false;
-          await selected.update(this.conn, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
+          await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
           this.conn.flush();
           continue;
         }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SELECTED, command, ok, type CommandHandler } from '../../src/imap/command.js';
 import { SelectedMailbox } from '../../src/imap/selected.js';
+import { atom, list, num } from '../../src/imap/wire/encoder.js';
 import { ParseError } from '../../src/imap/wire/frame.js';
 import type { SequenceSet } from '../../src/imap/wire/sequence-set.js';
 import type { Mailbox, UserMailboxes } from '../../src/store/mailbox/mailbox-store.js';
@@ -25,7 +26,8 @@ const fakeFetch: CommandHandler<SequenceSet> = command<SequenceSet>({
   },
   run(session, set, info) {
     const sel = session.selected!;
-    for (const uid of sel.resolve(set, info.uid)) if (!(info.uid && sel.isExpungePending(uid))) session.out.untagged(`${sel.seqOf(uid)!} FETCH (UID ${uid} FLAGS (${sel.flagsOf(uid)!.join(' ')}))`);
+    for (const uid of sel.resolve(set, info.uid))
+      if (!(info.uid && sel.isExpungePending(uid))) session.out.untagged([num(sel.seqOf(uid)!), atom('FETCH'), list([atom('UID'), num(uid), atom('FLAGS'), sel.flagsValue(uid)])]);
     return Promise.resolve(ok('Fetch completed.'));
   },
 });

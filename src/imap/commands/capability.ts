@@ -1,5 +1,6 @@
 /** CAPABILITY (RFC 3501 §6.1.1): the list for the current state and TLS (capabilities.ts). */
 import { ANY_STATE, command, ok } from '../command.js';
+import { atom } from '../wire/encoder.js';
 
 export const capability = command<void>({
   name: 'CAPABILITY',
@@ -7,7 +8,7 @@ export const capability = command<void>({
   expungeSafe: true,
   parse: () => undefined,
   run(session) {
-    session.out.untagged(`CAPABILITY ${session.capabilities().join(' ')}`);
+    session.out.untagged([atom('CAPABILITY'), ...session.capabilities().map(atom)]);
     return Promise.resolve(ok('Capability completed.'));
   },
 });

@@ -4,6 +4,7 @@
  * capabilities.ts when FETCH/STORE/SEARCH carry MODSEQ); unknown names are ignored, as the RFC says.
  */
 import { AUTHENTICATED, command, ok } from '../command.js';
+import { atom } from '../wire/encoder.js';
 import { ENABLEABLE } from '../capabilities.js';
 
 export const enable = command<string[]>({
@@ -25,7 +26,7 @@ export const enable = command<string[]>({
       session.enable(name);
       turned.push(name);
     }
-    session.out.untagged(turned.length > 0 ? `ENABLED ${turned.join(' ')}` : 'ENABLED');
+    session.out.untagged([atom('ENABLED'), ...turned.map(atom)]);
     return Promise.resolve(ok('Enabled.'));
   },
 });

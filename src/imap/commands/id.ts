@@ -3,6 +3,7 @@
  * used; the server says its name, as Dovecot does (without a version: no need to tell it to anyone).
  */
 import { ANY_STATE, ParseError, command, ok } from '../command.js';
+import { atom, list, str } from '../wire/encoder.js';
 
 export const id = command<void>({
   name: 'ID',
@@ -18,7 +19,7 @@ export const id = command<void>({
     if (values.length % 2 !== 0 || values.length > 60) throw new ParseError('expected field and value pairs (at most 30)', args.position);
   },
   run(session) {
-    session.out.untagged('ID ("name" "Mailgate")');
+    session.out.untagged([atom('ID'), list([str('name'), str('Mailgate')])]);
     return Promise.resolve(ok('ID completed.'));
   },
 });

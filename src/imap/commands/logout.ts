@@ -7,7 +7,7 @@ export const logout = command<void>({
   expungeSafe: true,
   parse: () => undefined,
   run(session) {
-    session.out.untagged('BYE Logging out');
+    session.out.status('*', 'BYE', 'Logging out');
     session.logout();
     return Promise.resolve(ok('Logout completed.'));
   },

@@ -1,5 +1,6 @@
 /** NAMESPACE (RFC 2342): one personal namespace, no prefix, '/' as separator; no shared or other users'. */
 import { AUTHENTICATED, command, ok } from '../command.js';
+import { NIL, atom, list, str } from '../wire/encoder.js';
 
 export const namespace = command<void>({
   name: 'NAMESPACE',
@@ -7,7 +8,7 @@ export const namespace = command<void>({
   expungeSafe: true,
   parse: () => undefined,
   run(session) {
-    session.out.untagged('NAMESPACE (("" "/")) NIL NIL');
+    session.out.untagged([atom('NAMESPACE'), list([list([str(''), str('/')])]), NIL, NIL]);
     return Promise.resolve(ok('Namespace completed.'));
   },
 });

@@ -7,6 +7,7 @@
  */
 import { AUTHENTICATED, command, ok, type CommandHandler } from '../command.js';
 import { SelectedMailbox } from '../selected.js';
+import { atom, num } from '../wire/encoder.js';
 
 function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
   const readOnly = name === 'EXAMINE';
@@ -32,15 +33,15 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
       const status = selected.selectStatus;
       const out = session.out;
       out.untagged(selected.flagsResponse());
-      out.untagged(`OK [${selected.permanentFlags()}] ${selected.readOnly ? 'Read-only mailbox.' : 'Flags permitted.'}`);
-      out.untagged(`${selected.count} EXISTS`);
+      out.status('*', 'OK', selected.readOnly ? 'Read-only mailbox.' : 'Flags permitted.', selected.permanentFlags());
+      out.untagged([num(selected.count), atom('EXISTS')]);
       // A read-only selection claims nothing, but still says how many are recent (RFC 3501 §6.3.2).
-      out.untagged(`${selected.readOnly ? status.recent : selected.recentCount} RECENT`);
+      out.untagged([num(selected.readOnly ? status.recent : selected.recentCount), atom('RECENT')]);
       const unseen = selected.firstUnseen();
-      if (unseen !== undefined) out.untagged(`OK [UNSEEN ${unseen}] First unseen.`);
-      out.untagged(`OK [UIDVALIDITY ${status.uidValidity}] UIDs valid`);
-      out.untagged(`OK [UIDNEXT ${status.uidNext}] Predicted next UID`);
-      out.untagged(`OK [HIGHESTMODSEQ ${status.highestModseq}] Highest`);
+      if (unseen !== undefined) out.status('*', 'OK', 'First unseen.', { name: 'UNSEEN', args: String(unseen) });
+      out.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: String(status.uidValidity) });
+      out.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: String(status.uidNext) });
+      out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
       return selected.readOnly ? ok(`${readOnly ? 'Examine' : 'Select'} completed.`, 'READ-ONLY') : ok('Select completed.', 'READ-WRITE');
     },
   });
