@@ -271,6 +271,8 @@ export class ImapSession implements SessionContext {
       this.tls = true;
     }
     this.arm();
+    // A client that sends commands without reading the answers is not read from until it does.
+    await this.conn.out.drained();
   }
 
   private refuse(tag: string, completion: Completion): void {

@@ -3,8 +3,11 @@
  * duplex: greeting, CAPABILITY by state, NOOP, LOGOUT, ID, ENABLE, NAMESPACE, CHECK, CLOSE, UNSELECT,
  * SELECT/EXAMINE responses, commands in the wrong state, bad input (never a crash, never stuck).
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ANY_STATE, command, ok } from '../../src/imap/command.js';
 import { Env, loggedIn } from './harness/transcript.js';
 
 let env: Env;
@@ -345,5 +348,57 @@ describe('bad input', () => {
     c.session.shutdown();
     expect(await c.line()).toBe('* BYE Server shutting down.');
     expect(await c.closed()).toBe(true);
+  });
+});
+
+describe('literals through the connection', () => {
+  /** Test double: takes one string argument and says how long it was and a checksum of its bytes. */
+  const xecho = command<Buffer>({
+    name: 'XECHO',
+    states: ANY_STATE,
+    expungeSafe: true,
+    parse(args) {
+      args.sp();
+      return args.stringBytes();
+    },
+    run: (_session, bytes) => Promise.resolve(ok(`${bytes.length} ${createHash('sha1').update(bytes).digest('hex')}`)),
+  });
+
+  it('a large literal full of line ends (synchronising and LITERAL+) arrives exactly, and what follows is the next command', async () => {
+    const echo = new Env({ commands: [xecho] });
+    const c = await loggedIn(echo);
+    const body = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `line ${i} \u00e9\r\n`).join(''), 'utf8');
+    const sum = createHash('sha1').update(body).digest('hex');
+    c.send(`a1 XECHO {${body.length}}\r\n`);
+    expect(await c.line()).toBe('+ Ready for literal data');
+    c.send(Buffer.concat([body, Buffer.from('\r\na2 NOOP\r\n')]));
+    expect(await c.line()).toBe(`a1 OK ${body.length} ${sum}`);
+    expect(await c.line()).toBe('a2 OK NOOP completed.');
+    c.send(Buffer.concat([Buffer.from(`b1 XECHO {${body.length}+}\r\n`), body, Buffer.from('\r\nb2 NOOP\r\n')]));
+    expect(await c.line()).toBe(`b1 OK ${body.length} ${sum}`);
+    expect(await c.line()).toBe('b2 OK NOOP completed.');
+    await echo.close();
+  });
+});
+
+describe('random input', () => {
+  const token = fc.constantFrom('a1 ', 'LOGIN ', 'alice ', 'secret', '{5}', '{3+}', '\r\n', '\n', '"', '(', ')', ' ', 'SELECT INBOX', 'IDLE', 'DONE', 'AUTHENTICATE PLAIN', '*', 'UID ', 'STARTTLS', 'NOOP', '\0', '\u00ff');
+  const input = fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)), fc.array(token, { maxLength: 40 }).map((t) => Buffer.from(t.join(''), 'latin1')));
+
+  it('never crashes a session, never leaves it stuck, answers only in well-formed lines', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(input, { minLength: 1, maxLength: 4 }), async (chunks) => {
+        const fuzz = new Env({ settings: { idleKeepaliveMs: 60_000 } });
+        const c = await fuzz.client();
+        for (const chunk of chunks) c.send(chunk);
+        c.socket.end();
+        const finished = await Promise.race([c.done.then(() => true), new Promise((r) => setTimeout(() => r(false), 2000))]);
+        expect(finished).toBe(true);
+        for (const line of c.unread()) expect(line).toMatch(/^(\* |\+ |[^\s(){%*"\\+]+ (OK|NO|BAD) )/);
+        expect(fuzz.logs.filter((l) => /session error|SERVERBUG| failed: /.test(l) && !/login failed/.test(l))).toEqual([]);
+        await fuzz.close();
+      }),
+      { numRuns: 300 },
+    );
   });
 });
