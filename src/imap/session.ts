@@ -277,6 +277,7 @@ export class ImapSession implements SessionContext {
 
   private refuse(tag: string, completion: Completion): void {
     this.badInRow++;
+    this.deps.logger.warn({ event: 'imap-bad-command', client: this.client.address, reply: completion.text }, `imap: bad command from ${this.client.address}: ${completion.text}`);
     this.conn.tagged(tag, completion);
   }
 
