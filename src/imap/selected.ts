@@ -6,8 +6,9 @@
  * otherwise the expunged messages stay in the view (and keep their sequence numbers) until it does.
  * FETCH, SEARCH and STORE resolve their sequence sets here, against the view the client has.
  */
-import { SYSTEM_FLAGS, type Flag, type Mailbox, type MailboxStatus, type MessageRecord } from '../store/mailbox/mailbox-store.js';
+import type { Flag, Mailbox, MailboxStatus, MessageRecord } from '../store/mailbox/mailbox-store.js';
 import { ParseError, type ResponseWriter } from './command.js';
+import { SYSTEM_FLAGS } from './wire/cursor.js';
 import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
 import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
 
@@ -99,7 +100,7 @@ export class SelectedMailbox {
   flagsOf(uid: number): readonly Flag[] | undefined {
     const k = this.known.get(uid);
     if (k === undefined) return undefined;
-    return this.recent.has(uid) ? [...k.flags, '\\Recent'] : k.flags;
+    return ordered(k.flags, this.recent.has(uid));
   }
 
   modseqOf(uid: number): number | undefined {
@@ -126,7 +127,10 @@ export class SelectedMailbox {
     return list((this.flagsOf(uid) ?? []).map(atom));
   }
 
-  /** `FLAGS (...)`: the system flags and every keyword used in the mailbox (an untagged response's values). */
+  /**
+   * `FLAGS (...)`: the system flags (in Dovecot's order: \Answered \Flagged \Deleted \Seen \Draft) and every
+   * keyword used in the mailbox (an untagged response's values).
+   */
   flagsResponse(): ImapValue[] {
     return [atom('FLAGS'), list([...SYSTEM_FLAGS, ...[...this.keywords].sort()].map(atom))];
   }
@@ -159,14 +163,32 @@ export class SelectedMailbox {
   }
 
   /**
-   * Asks the store what changed and writes it: EXPUNGE (held back unless `expunges`), FLAGS when a new
-   * keyword appeared, EXISTS and RECENT for new messages, FETCH (FLAGS [MODSEQ]) for changed ones.
-   * Expunges go from the highest sequence number down, as Dovecot sends them, so each number is valid as written.
+   * Asks the store what changed and writes it, in Dovecot's order (checked against Dovecot 2.3): FLAGS and
+   * PERMANENTFLAGS when a new keyword appeared, FETCH (FLAGS [MODSEQ]) for changed messages, EXPUNGE (held
+   * back unless `expunges`; from the highest sequence number down, so each number is valid as written),
+   * then EXISTS and RECENT for new messages.
    */
   async update(out: ResponseWriter, options: UpdateOptions): Promise<void> {
     const changes = await this.handle.changesSince(this.modseq);
     this.modseq = Math.max(this.modseq, changes.highestModseq);
     for (const uid of changes.expunged) if (this.known.has(uid)) this.pendingExpunge.add(uid);
+    const touched = [...changes.added, ...changes.changed];
+    if (touched.some((r) => r.flags.some((f) => !f.startsWith('\\') && !this.keywords.has(f)))) {
+      for (const r of touched) for (const f of r.flags) if (!f.startsWith('\\')) this.keywords.add(f);
+      out.untagged(this.flagsResponse());
+      if (!this.readOnly) out.status('*', 'OK', 'Flags permitted.', this.permanentFlags());
+    }
+    // Dovecot's order: flag changes (numbered as the client knows them), expunges, then new messages.
+    for (const r of changes.changed) {
+      const k = this.known.get(r.uid);
+      if (k === undefined || this.pendingExpunge.has(r.uid)) continue;
+      const same = k.flags.length === r.flags.length && k.flags.every((f) => r.flags.includes(f));
+      this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+      if (same) continue;
+      const items = [atom('FLAGS'), this.flagsValue(r.uid)];
+      if (options.condstore) items.push(atom('MODSEQ'), list([num(r.modseq)]));
+      out.untagged([num(this.seqOf(r.uid)!), atom('FETCH'), list(items)]);
+    }
     if (options.expunges && this.pendingExpunge.size > 0) {
       const seqs: number[] = [];
       for (const uid of this.pendingExpunge) {
@@ -180,24 +202,8 @@ export class SelectedMailbox {
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
       this.pendingExpunge.clear();
     }
-    const newKeywords = [...changes.added, ...changes.changed].some((r) => r.flags.some((f) => !f.startsWith('\\') && !this.keywords.has(f)));
-    if (newKeywords) {
-      for (const r of [...changes.added, ...changes.changed]) for (const f of r.flags) if (!f.startsWith('\\')) this.keywords.add(f);
-      out.untagged(this.flagsResponse());
-      if (!this.readOnly) out.status('*', 'OK', 'Flags permitted.', this.permanentFlags());
-    }
-    const fetches: ImapValue[][] = [];
-    for (const r of changes.changed) {
-      const k = this.known.get(r.uid);
-      if (k === undefined || this.pendingExpunge.has(r.uid)) continue;
-      const same = k.flags.length === r.flags.length && k.flags.every((f) => r.flags.includes(f));
-      this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
-      if (same) continue;
-      const items = [atom('FLAGS'), this.flagsValue(r.uid)];
-      if (options.condstore) items.push(atom('MODSEQ'), list([num(r.modseq)]));
-      fetches.push([num(this.seqOf(r.uid)!), atom('FETCH'), list(items)]);
-    }
-    const added = changes.added.filter((r) => !this.known.has(r.uid) && (this.uids.length === 0 || r.uid > this.uids[this.uids.length - 1]!));
+    const last = this.uids.length === 0 ? 0 : this.uids[this.uids.length - 1]!;
+    const added = changes.added.filter((r) => !this.known.has(r.uid) && r.uid > last);
     if (added.length > 0) {
       for (const r of added) {
         this.uids.push(r.uid);
@@ -207,13 +213,21 @@ export class SelectedMailbox {
       out.untagged([num(this.uids.length), atom('EXISTS')]);
       out.untagged([num(this.recentCount), atom('RECENT')]);
     }
-    for (const values of fetches) out.untagged(values);
   }
 
   /** Ends the selection: the store's handle is closed; no EXPUNGE is sent (RFC 3501 §6.3.1). */
   close(): Promise<void> {
     return this.handle.close();
   }
+}
+
+const SYSTEM_ORDER = new Map<string, number>([...SYSTEM_FLAGS, '\\Recent'].map((f, i) => [f, i]));
+
+/** Flags as Dovecot writes them: system flags in its order, \Recent, then keywords as the store keeps them. */
+function ordered(flags: readonly Flag[], recent: boolean): Flag[] {
+  const system = flags.filter((f) => SYSTEM_ORDER.has(f)).sort((a, b) => SYSTEM_ORDER.get(a)! - SYSTEM_ORDER.get(b)!);
+  if (recent) system.push('\\Recent');
+  return [...system, ...flags.filter((f) => !SYSTEM_ORDER.has(f))];
 }
 
 /** The first index whose value is >= `value` in an ascending array. */

@@ -115,6 +115,25 @@ describe('two sessions', () => {
     `);
   });
 
+  it('one NOOP with a flag change, two expunges and new mail answers as Dovecot 2.3 does', async () => {
+    await deliver(4);
+    const c = await loggedIn(env);
+    await selectInbox(c, 4);
+    await other.setFlags([2], { mode: 'add', flags: ['\\Seen', '\\Flagged'] });
+    await other.setFlags([1, 3], { mode: 'add', flags: ['\\Deleted'] });
+    await other.expunge();
+    await deliver(1);
+    await c.run(`
+      C: a1 NOOP
+      S: * 2 FETCH (FLAGS (\\Flagged \\Seen \\Recent))
+      S: * 3 EXPUNGE
+      S: * 1 EXPUNGE
+      S: * 3 EXISTS
+      S: * 3 RECENT
+      S: a1 OK NOOP completed.
+    `);
+  });
+
   it('a new keyword is announced with FLAGS and PERMANENTFLAGS first', async () => {
     await deliver(1);
     const c = await loggedIn(env);
@@ -122,9 +141,9 @@ describe('two sessions', () => {
     await other.setFlags([1], { mode: 'add', flags: ['$Junk'] });
     await c.run(`
       C: a1 NOOP
-      S: * FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $Junk)
-      S: * OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft $Junk \\*)] Flags permitted.
-      S: * 1 FETCH (FLAGS ($Junk \\Recent))
+      S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk)
+      S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Junk \\*)] Flags permitted.
+      S: * 1 FETCH (FLAGS (\\Recent $Junk))
       S: a1 OK *
     `);
   });

@@ -169,20 +169,19 @@ describe('SELECT and EXAMINE', () => {
     await env.store.delivery.deliver(user, () => Readable.from([Buffer.from(text)]), { hostname: 'test' });
   }
 
-  it('SELECT gives FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, READ-WRITE', async () => {
+  it('SELECT gives FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, READ-WRITE (as Dovecot 2.3)', async () => {
     await deliver('alice', 'Subject: one\n\nbody\n');
     await deliver('alice', 'Subject: two\n\nbody\n');
     const c = await loggedIn(env);
     await c.run(`
       C: a1 SELECT INBOX
-      S: * FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)
-      S: * OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft \\*)] Flags permitted.
+      S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)
+      S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.
       S: * 2 EXISTS
       S: * 2 RECENT
       S: * OK [UNSEEN 1] First unseen.
       S: * OK [UIDVALIDITY *] UIDs valid
       S: * OK [UIDNEXT 3] Predicted next UID
-      S: * OK [HIGHESTMODSEQ *] Highest
       S: a1 OK [READ-WRITE] Select completed.
       C: a2 CHECK
       S: a2 OK Check completed.
@@ -201,8 +200,23 @@ describe('SELECT and EXAMINE', () => {
       S: * OK [UNSEEN 1] *
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 3] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a5 OK [READ-ONLY] Examine completed.
+    `);
+  });
+
+  it('HIGHESTMODSEQ once CONDSTORE is on', async () => {
+    const c = await loggedIn(env);
+    c.session.enable('CONDSTORE');
+    await c.run(`
+      C: a1 EXAMINE Trash
+      S: * FLAGS *
+      S: * OK [PERMANENTFLAGS ()] *
+      S: * 0 EXISTS
+      S: * 0 RECENT
+      S: * OK [UIDVALIDITY *] UIDs valid
+      S: * OK [UIDNEXT 1] Predicted next UID
+      S: * OK [HIGHESTMODSEQ 1] Highest
+      S: a1 OK [READ-ONLY] Examine completed.
     `);
   });
 
@@ -216,9 +230,9 @@ describe('SELECT and EXAMINE', () => {
       S: * 0 RECENT
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 1] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a1 OK [READ-WRITE] *
       C: a2 SELECT Nowhere
+      S: * OK [CLOSED] Previous mailbox closed.
       S: a2 NO [NONEXISTENT] *
       C: a3 CHECK
       S: a3 BAD No mailbox selected.
@@ -245,7 +259,6 @@ describe('SELECT and EXAMINE', () => {
       S: * OK [UNSEEN 1] *
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 3] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a1 OK [READ-ONLY] *
       C: a2 CLOSE
       S: a2 OK Close completed.
@@ -260,7 +273,6 @@ describe('SELECT and EXAMINE', () => {
       S: * OK [UNSEEN 1] *
       S: * OK [UIDVALIDITY *] *
       S: * OK [UIDNEXT 3] *
-      S: * OK [HIGHESTMODSEQ *] *
       S: a3 OK [READ-WRITE] *
       C: a4 CLOSE
       S: a4 OK Close completed.

@@ -1,8 +1,9 @@
 /**
  * SELECT and EXAMINE (RFC 3501 §6.3.1-2), minimal: the mailbox opened read-write or read-only, the
  * previous selection closed first (so a failed SELECT leaves the authenticated state, as the RFC says),
- * and the responses in Dovecot's order: FLAGS, PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY,
- * UIDNEXT, HIGHESTMODSEQ (RFC 7162 §3.1.2.1), then [READ-WRITE] or [READ-ONLY].
+ * and the responses in Dovecot's order (checked against Dovecot 2.3): [CLOSED] when one was selected, FLAGS,
+ * PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (only once CONDSTORE is on,
+ * as Dovecot), then [READ-WRITE] or [READ-ONLY].
  * Not here yet (the mailbox-commands work adds them): the (CONDSTORE) and QRESYNC select parameters.
  */
 import { AUTHENTICATED, command, ok, type CommandHandler } from '../command.js';
@@ -20,6 +21,8 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
       return args.mailbox();
     },
     async run(session, mailbox) {
+      // Dovecot says so whenever a selection ends by another SELECT (RFC 7162 §3.2.11's CLOSED code).
+      if (session.selected !== undefined) session.out.status('*', 'OK', 'Previous mailbox closed.', { name: 'CLOSED' });
       await session.unselect();
       const handle = await session.mailboxes!.open(mailbox, readOnly ? 'read-only' : 'read-write');
       let selected: SelectedMailbox;
@@ -41,7 +44,8 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
       if (unseen !== undefined) out.status('*', 'OK', 'First unseen.', { name: 'UNSEEN', args: String(unseen) });
       out.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: String(status.uidValidity) });
       out.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: String(status.uidNext) });
-      out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
+      // Only to a client that turned CONDSTORE on, as Dovecot does (it is all the client can use it for).
+      if (session.enabled.has('CONDSTORE')) out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
       return selected.readOnly ? ok(`${readOnly ? 'Examine' : 'Select'} completed.`, 'READ-ONLY') : ok('Select completed.', 'READ-WRITE');
     },
   });
