@@ -15,6 +15,7 @@ import type { UserMailboxes } from '../store/mailbox/mailbox-store.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ArgCursor } from './wire/cursor.js';
 import type { ResponseCode, ResponseWriter } from './wire/encoder.js';
+import type { LiteralAnnouncement } from './wire/frame.js';
 import type { ResponseCodeName } from './wire/response-codes.js';
 
 /** RFC 3501 §3: the connection's state; `logout` once LOGOUT or a BYE was sent. */
@@ -121,6 +122,12 @@ export interface CommandHandler<A = unknown> {
   readonly expungeSafe: boolean;
   /** Reads the arguments; throws ParseError (→ BAD). `args.end()` is checked by the session afterwards. */
   parse(args: ArgCursor, command: CommandInfo): A;
+  /**
+   * A synchronising literal `{n}` of this command is about to be read (APPEND's message, say): return a
+   * Completion to refuse it unread (it is the command's tagged reply; the client then never sends the
+   * bytes), or undefined to take it. Without this hook every literal within the reader's limits is taken.
+   */
+  literal?(session: SessionContext, announcement: LiteralAnnouncement): Completion | undefined;
   /** Runs; may throw MailboxError (→ NO [code]). */
   run(session: SessionContext, args: A, command: CommandInfo): Promise<Completion>;
 }

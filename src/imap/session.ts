@@ -192,12 +192,16 @@ export class ImapSession implements SessionContext {
   }
 
   private onLiteral(announcement: LiteralAnnouncement): void {
+    let refusal: Completion | undefined;
     if (this.state === 'not-authenticated' && announcement.size > PRE_AUTH_LITERAL_LIMIT) {
-      this.conn.tagged(announcement.tag, no(`Literal larger than ${PRE_AUTH_LITERAL_LIMIT} octets before login`, 'TOOBIG'));
-      this.conn.refuseLiteral();
-      return;
+      refusal = no(`Literal larger than ${PRE_AUTH_LITERAL_LIMIT} octets before login`, 'TOOBIG');
+    } else {
+      const handler = this.deps.commands.get(announcement.name);
+      if (handler?.literal !== undefined && handler.states.includes(this.state)) refusal = handler.literal(this, announcement);
     }
-    this.conn.acceptLiteral();
+    if (refusal === undefined) return this.conn.acceptLiteral();
+    this.conn.tagged(announcement.tag, refusal);
+    this.conn.refuseLiteral();
   }
 
   private onReaderError(error: ReaderError): void {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ANY_STATE, command, ok } from '../../src/imap/command.js';
+import { ANY_STATE, command, no, ok } from '../../src/imap/command.js';
 import { Env, loggedIn } from './harness/transcript.js';
 
 let env: Env;
@@ -374,6 +374,19 @@ describe('literals through the connection', () => {
       return args.stringBytes();
     },
     run: (_session, bytes) => Promise.resolve(ok(`${bytes.length} ${createHash('sha1').update(bytes).digest('hex')}`)),
+  });
+
+  it('a handler may refuse a synchronising literal unread (APPEND to a missing mailbox, say)', async () => {
+    const picky = command<Buffer>({ ...xecho, name: 'XPICKY', literal: (_s, a) => (a.size > 3 ? no('Too big for me', 'TOOBIG') : undefined) });
+    const env2 = new Env({ commands: [picky] });
+    const c = await env2.client();
+    c.send('a1 XPICKY {10}\r\n');
+    expect(await c.line()).toBe('a1 NO [TOOBIG] Too big for me');
+    c.send('a2 XPICKY {3}\r\n');
+    expect(await c.line()).toBe('+ Ready for literal data');
+    c.send('abc\r\n');
+    expect(await c.line()).toMatch(/^a2 OK 3 /);
+    await env2.close();
   });
 
   it('a large literal full of line ends (synchronising and LITERAL+) arrives exactly, and what follows is the next command', async () => {

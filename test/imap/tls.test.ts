@@ -122,4 +122,16 @@ describe('STARTTLS', () => {
       S: c4 OK Logout completed.
     `);
   });
+
+  it('a client that answers STARTTLS with plaintext is cut off; the server goes on', async () => {
+    const plain = await connectPlain(running.port('imap'));
+    await plain.line();
+    plain.send('a1 STARTTLS\r\n');
+    expect(await plain.line()).toBe('a1 OK Begin TLS negotiation now.');
+    plain.send('a2 LOGIN alice secret\r\n');
+    expect(await plain.closed()).toBe(true);
+    const next = await connectPlain(running.port('imap'));
+    expect(await next.line()).toMatch(/^\* OK /);
+    next.socket.destroy();
+  });
 });
