@@ -8,7 +8,6 @@
  */
 import type { Flag, Mailbox, MailboxStatus, MessageRecord } from '../store/mailbox/mailbox-store.js';
 import { ParseError, type ResponseWriter } from './command.js';
-import { SYSTEM_FLAGS } from './wire/cursor.js';
 import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
 import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
 
@@ -221,6 +220,8 @@ export class SelectedMailbox {
   }
 }
 
+/** The system flags in the order Dovecot writes them (FLAGS, PERMANENTFLAGS, FETCH FLAGS). */
+const SYSTEM_FLAGS: readonly Flag[] = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 const SYSTEM_ORDER = new Map<string, number>([...SYSTEM_FLAGS, '\\Recent'].map((f, i) => [f, i]));
 
 /** Flags as Dovecot writes them: system flags in its order, \Recent, then keywords as the store keeps them. */

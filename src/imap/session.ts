@@ -215,7 +215,7 @@ export class ImapSession implements SessionContext {
     if (error.tag === undefined) {
       this.conn.untaggedStatus('BAD', `Error in IMAP command received by server: ${error.error.message}`);
       this.conn.flush();
-    } else if (error.error.code === 'TOOBIG') this.conn.tagged(error.tag, no(error.error.message, 'TOOBIG'));
+    } else if (error.error.code === 'TOOBIG' || error.error.status === 'NO') this.conn.tagged(error.tag, no(error.error.message, error.error.code));
     else this.conn.tagged(error.tag, bad(`Error in IMAP command: ${error.error.message}`));
   }
 
@@ -243,7 +243,8 @@ export class ImapSession implements SessionContext {
       args.end();
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
-      return this.refuse(tag, bad(`Error in IMAP command ${uid ? 'UID ' : ''}${name}: ${err.message}`, err.code));
+      const text = err.status === 'NO' ? err.message : `Error in IMAP command ${uid ? 'UID ' : ''}${name}: ${err.message}`;
+      return this.refuse(tag, (err.status === 'NO' ? no : bad)(text, err.code));
     }
     this.badInRow = 0;
     this.disarm();
@@ -294,7 +295,7 @@ export class ImapSession implements SessionContext {
 
   /** A handler's exception as its tagged reply. */
   private failure(err: unknown, name: string): Completion {
-    if (err instanceof ParseError) return bad(`Error in IMAP command ${name}: ${err.message}`, err.code);
+    if (err instanceof ParseError) return err.status === 'NO' ? no(err.message, err.code) : bad(`Error in IMAP command ${name}: ${err.message}`, err.code);
     if (err instanceof MailboxError) return err.code === 'SERVERBUG' ? no(err.message, 'SERVERBUG') : no(err.message, err.code);
     this.deps.logger.error({ err: (err as Error)?.message ?? String(err), command: name, client: this.client.address, user: this.user }, `imap ${name} failed: ${(err as Error)?.message ?? String(err)}`);
     return no('Internal error occurred. Refer to server log for more information.', 'SERVERBUG');

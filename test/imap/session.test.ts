@@ -239,7 +239,7 @@ describe('SELECT and EXAMINE', () => {
       C: a4 SELECT "&Jjo-"
       S: a4 NO [NONEXISTENT] *
       C: a5 SELECT "&Jjo"
-      S: a5 BAD Error in IMAP command SELECT: *
+      S: a5 NO Mailbox name is not valid mUTF-7*
     `);
   });
 
