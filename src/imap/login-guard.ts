@@ -6,7 +6,7 @@
  * smtpd_error_sleep_time), and the connection gets BYE after auth_failure_limit failures.
  */
 import { NetworkList } from '../mail/network-list.js';
-import { AuthFailures } from './interim/client-limits.js';
+import { AuthFailures } from '../mail/client-limits.js';
 
 export interface LoginGuardOptions {
   readonly plaintextAuthNetworks: readonly string[];

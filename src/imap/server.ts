@@ -16,7 +16,7 @@ import type { Accounts } from '../store/accounts/accounts.js';
 import type { MailboxStore } from '../store/mailbox/mailbox-store.js';
 import { COMMANDS } from './commands/index.js';
 import { Connection } from './connection.js';
-import { ConnectionCounter } from './interim/client-limits.js';
+import { ConnectionCounter } from '../mail/client-limits.js';
 import { LoginGuard } from './login-guard.js';
 import { ImapSession, type SessionDeps, type SessionSettings } from './session.js';
 
