@@ -290,6 +290,7 @@ export class ImapSession implements SessionContext {
     if (this.state === 'not-authenticated') return bad(`${handler.name} is not allowed before login: log in first.`);
     if (handler.states.includes('selected')) return bad('No mailbox selected.');
     if (handler.states.includes('not-authenticated')) return bad('Already logged in.');
+    if (this.state === 'selected' && handler.states.includes('authenticated')) return bad(`${handler.name} is only allowed before a mailbox is selected.`);
     return bad(`${handler.name} is not allowed now.`);
   }
 

@@ -185,6 +185,8 @@ describe('SELECT and EXAMINE', () => {
       S: a1 OK [READ-WRITE] Select completed.
       C: a2 CHECK
       S: a2 OK Check completed.
+      C: a2b ENABLE CONDSTORE
+      S: a2b BAD ENABLE is only allowed before a mailbox is selected.
       C: a3 UNSELECT
       S: a3 OK Unselect completed.
       C: a4 CHECK
