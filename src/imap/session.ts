@@ -359,7 +359,12 @@ export class ImapSession implements SessionContext {
       logLoginFailed(this.deps.logger, { ...log, reason: 'too many connections for this user from this address' });
       return no('Too many connections for this user from this address.', 'LIMIT');
     }
-    this.mailboxes = await this.deps.store.openUser(user);
+    try {
+      this.mailboxes = await this.deps.store.openUser(user);
+    } catch (err) {
+      this.deps.userSlots?.leave(user, this.client.address);
+      throw err;
+    }
     this.user = user;
     this.method = method;
     this.state = 'authenticated';
