@@ -15,7 +15,7 @@ import type { UserMailboxes } from '../store/mailbox/mailbox-store.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ArgCursor } from './wire/cursor.js';
 import type { ResponseCode, ResponseWriter } from './wire/encoder.js';
-import type { LiteralAnnouncement } from './wire/frame.js';
+import type { LiteralAnnouncement, LiteralSink, LiteralStart } from './wire/frame.js';
 import type { ResponseCodeName } from './wire/response-codes.js';
 
 /** RFC 3501 §3: the connection's state; `logout` once LOGOUT or a BYE was sent. */
@@ -128,6 +128,14 @@ export interface CommandHandler<A = unknown> {
    * bytes), or undefined to take it. Without this hook every literal within the reader's limits is taken.
    */
   literal?(session: SessionContext, announcement: LiteralAnnouncement): Completion | undefined;
+  /**
+   * Takes a literal's bytes as they arrive instead of the frame keeping them (APPEND into a MessageBody, so
+   * a large message never sits in memory whole): return a sink, or undefined to leave the literal in the
+   * frame. `parse` then meets a sunk literal segment (`args.literalSegment()`: size only). The handler keeps
+   * what it made until `run` (per session and tag); a command refused before `run` (bad syntax, wrong
+   * state) leaves it to the handler to drop at its next openLiteral.
+   */
+  openLiteral?(session: SessionContext, start: LiteralStart): LiteralSink | undefined;
   /** Runs; may throw MailboxError (→ NO [code]). */
   run(session: SessionContext, args: A, command: CommandInfo): Promise<Completion>;
 }

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Completion } from './command.js';
 import { ResponseWriter, type ResponseSink } from './wire/encoder.js';
 import { CommandReader, type ReaderLimits } from './wire/reader.js';
-import type { ReaderEvent } from './wire/frame.js';
+import type { LiteralSink, LiteralStart, ReaderEvent } from './wire/frame.js';
 
 export type InputEvent = ReaderEvent | { readonly type: 'end' };
 
@@ -29,6 +29,8 @@ export class Connection {
   readonly out: ResponseWriter;
   private readonly closeListeners: (() => void)[] = [];
   bytesIn = 0;
+  /** Set by the session: where a literal's bytes go instead of the frame (the reader's openLiteral hook). */
+  literalOpener: ((start: LiteralStart) => LiteralSink | undefined) | undefined;
   readonly startedAt = Date.now();
 
   constructor(
@@ -36,7 +38,7 @@ export class Connection {
     private readonly limits: Partial<ReaderLimits>,
   ) {
     this.socket = socket;
-    this.reader = new CommandReader(limits);
+    this.reader = this.newReader();
     this.attach(socket);
     const sink: ResponseSink = {
       write: (chunk) => (this.closed || this.socket.writableEnded ? true : this.socket.write(chunk)),
@@ -58,6 +60,10 @@ export class Connection {
   /** Octets written to the client. */
   get bytesOut(): number {
     return this.out.bytesWritten;
+  }
+
+  private newReader(): CommandReader {
+    return new CommandReader(this.limits, { openLiteral: (start) => this.literalOpener?.(start) });
   }
 
   /** The socket ended or failed: `onClose` listeners run once. */
@@ -196,7 +202,7 @@ export class Connection {
     this.pending = [];
     this.pendingBytes = 0;
     this.events.length = 0;
-    this.reader = new CommandReader(this.limits);
+    this.reader = this.newReader();
     this.detach(this.socket);
     this.socket = upgrade(this.socket);
     this.attach(this.socket);

@@ -86,6 +86,10 @@ export class ImapSession implements SessionContext {
     private readonly deps: SessionDeps,
   ) {
     this.tls = client.tls;
+    conn.literalOpener = (start) => {
+      const handler = this.deps.commands.get(start.name);
+      return handler?.openLiteral !== undefined && handler.states.includes(this.state) ? handler.openLiteral(this, start) : undefined;
+    };
   }
 
   get clientAddress(): string {

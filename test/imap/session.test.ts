@@ -391,6 +391,27 @@ describe('literals through the connection', () => {
     await env2.close();
   });
 
+  it('a handler may take a literal\'s bytes as they arrive (openLiteral): the frame keeps only its size', async () => {
+    const received: Buffer[] = [];
+    const sinking = command<number>({
+      name: 'XSINK',
+      states: ANY_STATE,
+      expungeSafe: true,
+      openLiteral: () => (chunk) => received.push(Buffer.from(chunk)),
+      parse(args) {
+        args.sp();
+        const seg = args.literalSegment();
+        return seg.sunk ? seg.size : -1;
+      },
+      run: (_s, size) => Promise.resolve(ok(`sunk ${size} ${Buffer.concat(received).toString('hex')}`)),
+    });
+    const env2 = new Env({ commands: [sinking] });
+    const c = await env2.client();
+    c.send('a1 XSINK {5+}\r\nhe\nlo\r\n');
+    expect(await c.line()).toBe(`a1 OK sunk 5 ${Buffer.from('he\nlo').toString('hex')}`);
+    await env2.close();
+  });
+
   it('a large literal full of line ends (synchronising and LITERAL+) arrives exactly, and what follows is the next command', async () => {
     const echo = new Env({ commands: [xecho] });
     const c = await loggedIn(echo);
