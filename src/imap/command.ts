@@ -5,7 +5,7 @@
  * responses through `session.out` and returning the Completion the session sends as the tagged reply.
  *
  * What the session does around every handler, so that handlers need not:
- * - refuses the command in a state the handler does not list (BAD or NO with a text naming the state);
+ * - refuses the command in a state the handler does not list (BAD with a text saying why);
  * - maps a thrown MailboxError to `NO [code]` and anything else to `NO [SERVERBUG]` with one log line;
  * - after `run`, brings the selected mailbox up to date and sends the untagged EXISTS/RECENT/FETCH
  *   updates, and EXPUNGE ones only when `expungeSafe` (or the command came as UID ...), RFC 3501 §7.4.1;
@@ -111,7 +111,7 @@ export interface SessionContext {
 export interface CommandHandler<A = unknown> {
   /** Upper case, e.g. `SELECT`. */
   readonly name: string;
-  /** States it runs in; in any other the session answers BAD (not authenticated yet) or NO. */
+  /** States it runs in; in any other the session answers BAD with a text saying why (log in first, no mailbox selected...). */
   readonly states: readonly ImapState[];
   /** `UID <name>` exists (COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE). */
   readonly uidForm?: boolean;
