@@ -203,7 +203,7 @@ export class ImapSession implements SessionContext {
       const handler = this.deps.commands.get(announcement.name);
       if (handler?.literal !== undefined && handler.states.includes(this.state)) refusal = handler.literal(this, announcement);
     }
-    if (refusal === undefined) return this.conn.acceptLiteral();
+    if (refusal === undefined) return this.conn.acceptLiteral(announcement.size);
     this.conn.tagged(announcement.tag, refusal);
     this.conn.refuseLiteral();
   }
