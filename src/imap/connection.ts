@@ -1,8 +1,9 @@
 /**
  * One client's byte stream, under the session: the input side cuts the socket's bytes at line ends and feeds
- * the wire's CommandReader one line at a time, stopping after each complete command, so that what follows a
- * command is still raw when the session wants raw lines (AUTHENTICATE's responses, IDLE's DONE) or wants it
- * gone (STARTTLS: plaintext pipelined after the command is discarded, never run as commands once encrypted).
+ * the wire's CommandReader one line at a time (a literal's bytes in one piece), stopping after each complete
+ * command, so that what follows a command is still raw when the session wants raw lines (AUTHENTICATE's
+ * responses, IDLE's DONE) or wants it gone (STARTTLS: plaintext pipelined after the command is discarded,
+ * never run as commands once encrypted).
  * The output side is the wire's ResponseWriter (batched writes, backpressure, streamed literals) over
  * whichever socket is current. Byte counters for the logout line. The socket may be replaced once (STARTTLS).
  */
