@@ -5,7 +5,7 @@
  * responses through `session.out` and returning the Completion the session sends as the tagged reply.
  *
  * What the session does around every handler, so that handlers need not:
- * - refuses the command in a state the handler does not list (BAD or NO with a text naming the state);
+ * - refuses the command in a state the handler does not list (BAD with a text saying why);
  * - maps a thrown MailboxError to `NO [code]` and anything else to `NO [SERVERBUG]` with one log line;
  * - after `run`, brings the selected mailbox up to date and sends the untagged EXISTS/RECENT/FETCH
  *   updates, and EXPUNGE ones only when `expungeSafe` (or the command came as UID ...), RFC 3501 §7.4.1;
@@ -15,7 +15,7 @@ import type { UserMailboxes } from '../store/mailbox/mailbox-store.js';
 import type { SelectedMailbox } from './selected.js';
 import type { ArgCursor } from './wire/cursor.js';
 import type { ResponseCode, ResponseWriter } from './wire/encoder.js';
-import type { LiteralAnnouncement } from './wire/frame.js';
+import type { LiteralAnnouncement, LiteralSink, LiteralStart } from './wire/frame.js';
 import type { ResponseCodeName } from './wire/response-codes.js';
 
 /** RFC 3501 §3: the connection's state; `logout` once LOGOUT or a BYE was sent. */
@@ -111,7 +111,7 @@ export interface SessionContext {
 export interface CommandHandler<A = unknown> {
   /** Upper case, e.g. `SELECT`. */
   readonly name: string;
-  /** States it runs in; in any other the session answers BAD (not authenticated yet) or NO. */
+  /** States it runs in; in any other the session answers BAD with a text saying why (log in first, no mailbox selected...). */
   readonly states: readonly ImapState[];
   /** `UID <name>` exists (COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE). */
   readonly uidForm?: boolean;
@@ -128,6 +128,14 @@ export interface CommandHandler<A = unknown> {
    * bytes), or undefined to take it. Without this hook every literal within the reader's limits is taken.
    */
   literal?(session: SessionContext, announcement: LiteralAnnouncement): Completion | undefined;
+  /**
+   * Takes a literal's bytes as they arrive instead of the frame keeping them (APPEND into a MessageBody, so
+   * a large message never sits in memory whole): return a sink, or undefined to leave the literal in the
+   * frame. `parse` then meets a sunk literal segment (`args.literalSegment()`: size only). The handler keeps
+   * what it made until `run` (per session and tag); a command refused before `run` (bad syntax, wrong
+   * state) leaves it to the handler to drop at its next openLiteral.
+   */
+  openLiteral?(session: SessionContext, start: LiteralStart): LiteralSink | undefined;
   /** Runs; may throw MailboxError (→ NO [code]). */
   run(session: SessionContext, args: A, command: CommandInfo): Promise<Completion>;
 }

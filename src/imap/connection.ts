@@ -1,8 +1,9 @@
 /**
  * One client's byte stream, under the session: the input side cuts the socket's bytes at line ends and feeds
- * the wire's CommandReader one line at a time, stopping after each complete command, so that what follows a
- * command is still raw when the session wants raw lines (AUTHENTICATE's responses, IDLE's DONE) or wants it
- * gone (STARTTLS: plaintext pipelined after the command is discarded, never run as commands once encrypted).
+ * the wire's CommandReader one line at a time (a literal's bytes in one piece), stopping after each complete
+ * command, so that what follows a command is still raw when the session wants raw lines (AUTHENTICATE's
+ * responses, IDLE's DONE) or wants it gone (STARTTLS: plaintext pipelined after the command is discarded,
+ * never run as commands once encrypted).
  * The output side is the wire's ResponseWriter (batched writes, backpressure, streamed literals) over
  * whichever socket is current. Byte counters for the logout line. The socket may be replaced once (STARTTLS).
  */
@@ -10,7 +11,9 @@ import type { Duplex } from 'node:stream';
 import type { Completion } from './command.js';
 import { ResponseWriter, type ResponseSink } from './wire/encoder.js';
 import { CommandReader, type ReaderLimits } from './wire/reader.js';
-import type { ReaderEvent } from './wire/frame.js';
+import type { LiteralSink, LiteralStart, ReaderEvent } from './wire/frame.js';
+
+const LITERAL_PLUS = /\{(\d{1,15})\+\}\r?\n$/;
 
 export type InputEvent = ReaderEvent | { readonly type: 'end' };
 
@@ -25,10 +28,14 @@ export class Connection {
   private ended = false;
   private waiter: (() => void) | undefined;
   private closed = false;
+  /** Octets known to be literal data next (fed to the reader whole, not cut at line ends). */
+  private literalAhead = 0;
   /** Where responses go: the current socket, whatever it is by then. */
   readonly out: ResponseWriter;
   private readonly closeListeners: (() => void)[] = [];
   bytesIn = 0;
+  /** Set by the session: where a literal's bytes go instead of the frame (the reader's openLiteral hook). */
+  literalOpener: ((start: LiteralStart) => LiteralSink | undefined) | undefined;
   readonly startedAt = Date.now();
 
   constructor(
@@ -36,7 +43,7 @@ export class Connection {
     private readonly limits: Partial<ReaderLimits>,
   ) {
     this.socket = socket;
-    this.reader = new CommandReader(limits);
+    this.reader = this.newReader();
     this.attach(socket);
     const sink: ResponseSink = {
       write: (chunk) => (this.closed || this.socket.writableEnded ? true : this.socket.write(chunk)),
@@ -58,6 +65,10 @@ export class Connection {
   /** Octets written to the client. */
   get bytesOut(): number {
     return this.out.bytesWritten;
+  }
+
+  private newReader(): CommandReader {
+    return new CommandReader(this.limits, { openLiteral: (start) => this.literalOpener?.(start) });
   }
 
   /** The socket ended or failed: `onClose` listeners run once. */
@@ -118,6 +129,18 @@ export class Connection {
     });
   }
 
+  /** Takes up to `max` raw bytes (literal data known to come next), or undefined when there are none. */
+  private takeBytes(max: number): Buffer | undefined {
+    const buf = this.pending[0];
+    if (buf === undefined) return undefined;
+    const piece = buf.length <= max ? buf : buf.subarray(0, max);
+    if (piece.length === buf.length) this.pending.shift();
+    else this.pending[0] = buf.subarray(piece.length);
+    this.pendingBytes -= piece.length;
+    if (this.pendingBytes <= PAUSE_ABOVE && !this.closed) this.socket.resume();
+    return piece;
+  }
+
   /** Takes raw bytes up to and including the next LF (or all when `whole`), or undefined when none is complete. */
   private take(whole: boolean): Buffer | undefined {
     if (this.pending.length === 0) return undefined;
@@ -145,20 +168,33 @@ export class Connection {
       const queued = this.events.shift();
       if (queued !== undefined) return queued;
       if (this.reader.dead || this.reader.awaitingDecision) return { type: 'end' };
-      // One line (or a line's worth of literal bytes) at a time: nothing after a complete command is read.
-      const piece = this.take(false) ?? (this.pendingBytes > (this.limits.maxLineLength ?? 65536) ? this.take(true) : undefined);
-      if (piece !== undefined) {
-        this.events.push(...this.reader.feed(piece));
-        continue;
+      // A literal's bytes in one go; otherwise one line at a time, so nothing after a complete command is read.
+      if (this.literalAhead > 0) {
+        const data = this.takeBytes(this.literalAhead);
+        if (data !== undefined) {
+          this.literalAhead -= data.length;
+          this.events.push(...this.reader.feed(data));
+          continue;
+        }
+      } else {
+        const piece = this.take(false) ?? (this.pendingBytes > (this.limits.maxLineLength ?? 65536) ? this.take(true) : undefined);
+        if (piece !== undefined) {
+          this.events.push(...this.reader.feed(piece));
+          // A LITERAL+ marker ends the line: its bytes follow at once (the reader reads or skips exactly that many).
+          const plus = piece[piece.length - 1] === 10 && !this.reader.dead ? LITERAL_PLUS.exec(piece.toString('latin1', Math.max(0, piece.length - 24))) : null;
+          if (plus !== null) this.literalAhead = Number(plus[1]);
+          continue;
+        }
       }
       if (this.ended) return { type: 'end' };
       await this.wait();
     }
   }
 
-  /** A synchronising literal is welcome: "+" goes out now and its bytes are read. */
-  acceptLiteral(): void {
+  /** A synchronising literal of `size` octets is welcome: "+" goes out now and its bytes are read. */
+  acceptLiteral(size: number): void {
     this.continuation('Ready for literal data');
+    this.literalAhead = size;
     this.events.push(...this.reader.accept());
   }
 
@@ -195,8 +231,9 @@ export class Connection {
     this.flush();
     this.pending = [];
     this.pendingBytes = 0;
+    this.literalAhead = 0;
     this.events.length = 0;
-    this.reader = new CommandReader(this.limits);
+    this.reader = this.newReader();
     this.detach(this.socket);
     this.socket = upgrade(this.socket);
     this.attach(this.socket);

@@ -86,6 +86,10 @@ export class ImapSession implements SessionContext {
     private readonly deps: SessionDeps,
   ) {
     this.tls = client.tls;
+    conn.literalOpener = (start) => {
+      const handler = this.deps.commands.get(start.name);
+      return handler?.openLiteral !== undefined && handler.states.includes(this.state) ? handler.openLiteral(this, start) : undefined;
+    };
   }
 
   get clientAddress(): string {
@@ -199,7 +203,7 @@ export class ImapSession implements SessionContext {
       const handler = this.deps.commands.get(announcement.name);
       if (handler?.literal !== undefined && handler.states.includes(this.state)) refusal = handler.literal(this, announcement);
     }
-    if (refusal === undefined) return this.conn.acceptLiteral();
+    if (refusal === undefined) return this.conn.acceptLiteral(announcement.size);
     this.conn.tagged(announcement.tag, refusal);
     this.conn.refuseLiteral();
   }
@@ -290,6 +294,7 @@ export class ImapSession implements SessionContext {
     if (this.state === 'not-authenticated') return bad(`${handler.name} is not allowed before login: log in first.`);
     if (handler.states.includes('selected')) return bad('No mailbox selected.');
     if (handler.states.includes('not-authenticated')) return bad('Already logged in.');
+    if (this.state === 'selected' && handler.states.includes('authenticated')) return bad(`${handler.name} is only allowed before a mailbox is selected.`);
     return bad(`${handler.name} is not allowed now.`);
   }
 
@@ -358,7 +363,12 @@ export class ImapSession implements SessionContext {
       logLoginFailed(this.deps.logger, { ...log, reason: 'too many connections for this user from this address' });
       return no('Too many connections for this user from this address.', 'LIMIT');
     }
-    this.mailboxes = await this.deps.store.openUser(user);
+    try {
+      this.mailboxes = await this.deps.store.openUser(user);
+    } catch (err) {
+      this.deps.userSlots?.leave(user, this.client.address);
+      throw err;
+    }
     this.user = user;
     this.method = method;
     this.state = 'authenticated';

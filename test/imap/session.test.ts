@@ -185,6 +185,8 @@ describe('SELECT and EXAMINE', () => {
       S: a1 OK [READ-WRITE] Select completed.
       C: a2 CHECK
       S: a2 OK Check completed.
+      C: a2b ENABLE CONDSTORE
+      S: a2b BAD ENABLE is only allowed before a mailbox is selected.
       C: a3 UNSELECT
       S: a3 OK Unselect completed.
       C: a4 CHECK
@@ -386,6 +388,27 @@ describe('literals through the connection', () => {
     expect(await c.line()).toBe('+ Ready for literal data');
     c.send('abc\r\n');
     expect(await c.line()).toMatch(/^a2 OK 3 /);
+    await env2.close();
+  });
+
+  it('a handler may take a literal\'s bytes as they arrive (openLiteral): the frame keeps only its size', async () => {
+    const received: Buffer[] = [];
+    const sinking = command<number>({
+      name: 'XSINK',
+      states: ANY_STATE,
+      expungeSafe: true,
+      openLiteral: () => (chunk) => received.push(Buffer.from(chunk)),
+      parse(args) {
+        args.sp();
+        const seg = args.literalSegment();
+        return seg.sunk ? seg.size : -1;
+      },
+      run: (_s, size) => Promise.resolve(ok(`sunk ${size} ${Buffer.concat(received).toString('hex')}`)),
+    });
+    const env2 = new Env({ commands: [sinking] });
+    const c = await env2.client();
+    c.send('a1 XSINK {5+}\r\nhe\nlo\r\n');
+    expect(await c.line()).toBe(`a1 OK sunk 5 ${Buffer.from('he\nlo').toString('hex')}`);
     await env2.close();
   });
 

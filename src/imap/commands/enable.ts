@@ -3,13 +3,13 @@
  * extensions it turned on among those named: today none can be (CONDSTORE joins ENABLEABLE in
  * capabilities.ts when FETCH/STORE/SEARCH carry MODSEQ); unknown names are ignored, as the RFC says.
  */
-import { AUTHENTICATED, command, ok } from '../command.js';
+import { command, ok } from '../command.js';
 import { atom } from '../wire/encoder.js';
 import { ENABLEABLE } from '../capabilities.js';
 
 export const enable = command<string[]>({
   name: 'ENABLE',
-  states: AUTHENTICATED,
+  states: ['authenticated'],
   expungeSafe: true,
   parse(args) {
     const names: string[] = [];

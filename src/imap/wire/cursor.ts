@@ -26,7 +26,7 @@ export interface SectionSpec {
 }
 
 /** `<start.length>` of a FETCH BODY[...] item. */
-export interface Partial {
+export interface PartialRange {
   readonly start: number;
   readonly length: number;
 }
@@ -392,7 +392,7 @@ export class ArgCursor {
   }
 
   /** partial: "<" number "." nz-number ">", if one is next; undefined otherwise. */
-  partial(): Partial | undefined {
+  partial(): PartialRange | undefined {
     if (!this.tryChar('<')) return undefined;
     const start = this.number('the first octet of a partial');
     this.expect('.', '"." in a partial');

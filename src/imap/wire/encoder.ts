@@ -46,100 +46,164 @@ export interface ResponseCode {
   readonly args?: string | readonly ImapValue[];
 }
 
-const CRLF = Buffer.from('\r\n');
+type StreamValue = Extract<ImapValue, { kind: 'stream' }>;
+
+const CRLF = '\r\n';
 
 function bytesOf(v: string | Buffer): Buffer {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
+/**
+ * Encoded output in order: latin1 text runs (every character below 0x80 here: the protocol's own
+ * syntax), byte buffers (literal payloads, 8-bit data), and streamed literals to be piped. Text is joined
+ * as a JS string and turned into bytes once per batch: a FETCH FLAGS line costs a few string appends.
+ */
+class Pieces {
+  readonly parts: (string | Buffer | StreamValue)[] = [];
+  private text = '';
+
+  add(s: string): void {
+    this.text += s;
+  }
+
+  bytes(b: Buffer): void {
+    this.endText();
+    this.parts.push(b);
+  }
+
+  stream(v: StreamValue): void {
+    this.endText();
+    this.parts.push(v);
+  }
+
+  done(): (string | Buffer | StreamValue)[] {
+    this.endText();
+    return this.parts;
+  }
+
+  private endText(): void {
+    if (this.text !== '') this.parts.push(this.text);
+    this.text = '';
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 /** Whether `b` can only go out as a literal under `mode` (see the file comment). */
-export function needsLiteral(b: Buffer, mode: 'string' | 'quoted'): boolean {
+export function needsLiteral(b: Buffer | string, mode: 'string' | 'quoted'): boolean {
   for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
+    const c = typeof b === 'string' ? b.charCodeAt(i) : b[i]!;
     if (c === 0x00 || c === 0x0d || c === 0x0a || c >= 0x80) return true;
     if (mode === 'string' && (c === 0x22 || c === 0x5c)) return true;
   }
   return false;
 }
 
-function quote(b: Buffer): Buffer {
-  let specials = 0;
-  for (const c of b) if (c === 0x22 || c === 0x5c) specials++;
-  const out = Buffer.allocUnsafe(b.length + specials + 2);
-  let w = 0;
-  out[w++] = 0x22;
-  for (const c of b) {
-    if (c === 0x22 || c === 0x5c) out[w++] = 0x5c;
-    out[w++] = c;
+function quote(s: string): string {
+  return `"${s.replace(/["\\]/g, '\\$&')}"`;
+}
+
+function encodeString(out: Pieces, value: string | Buffer, kind: 'string' | 'quoted' | 'literal'): void {
+  if (kind !== 'literal' && !needsLiteral(value, kind)) {
+    // 7-bit without CR/LF/NUL: the same text as latin1 and as UTF-8.
+    out.add(quote(typeof value === 'string' ? value : value.toString('latin1')));
+    return;
   }
-  out[w++] = 0x22;
-  return out;
+  if (typeof value === 'string' && isAscii(value)) {
+    out.add(`{${value.length}}\r\n${value}`);
+    return;
+  }
+  const b = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  out.add(`{${b.length}}\r\n`);
+  out.bytes(b);
 }
 
-function literalHeader(size: number): Buffer {
-  return Buffer.from(`{${size}}\r\n`, 'latin1');
-}
-
-/** Appends the encoding of `v` to `out`; a `stream` value is handed to `onStream` (or refused). */
-function encodeInto(out: Buffer[], v: ImapValue, onStream?: (v: Extract<ImapValue, { kind: 'stream' }>) => void): void {
+/** Appends the encoding of `v` to `out`; a `stream` value is kept in place for ResponseWriter.send(). */
+function encodeInto(out: Pieces, v: ImapValue): void {
   switch (v.kind) {
     case 'atom':
-      out.push(Buffer.from(v.value, 'latin1'));
+      // Atoms are ASCII; anything else is at least not mangled by the latin1 text run.
+      if (isAscii(v.value)) out.add(v.value);
+      else out.bytes(Buffer.from(v.value, 'utf8'));
       return;
     case 'number':
       // A negative or fractional number would be a protocol error the client cannot recover from.
       if (typeof v.value === 'number' ? !Number.isSafeInteger(v.value) || v.value < 0 : v.value < 0n) throw new Error(`not an IMAP number: ${v.value}`);
-      out.push(Buffer.from(String(v.value), 'latin1'));
+      out.add(String(v.value));
       return;
     case 'nil':
-      out.push(Buffer.from('NIL'));
+      out.add('NIL');
       return;
     case 'raw':
-      out.push(bytesOf(v.bytes));
+      if (typeof v.bytes === 'string' && isAscii(v.bytes)) out.add(v.bytes);
+      else out.bytes(bytesOf(v.bytes));
       return;
     case 'string':
     case 'quoted':
-    case 'literal': {
-      const b = bytesOf(v.value);
-      if (v.kind === 'literal' || needsLiteral(b, v.kind)) out.push(literalHeader(b.length), b);
-      else out.push(quote(b));
+    case 'literal':
+      encodeString(out, v.value, v.kind);
       return;
-    }
     case 'list':
-      out.push(Buffer.from('('));
-      v.items.forEach((item, i) => {
-        if (i > 0) out.push(Buffer.from(' '));
-        encodeInto(out, item, onStream);
-      });
-      out.push(Buffer.from(')'));
+      out.add('(');
+      for (let i = 0; i < v.items.length; i++) {
+        if (i > 0) out.add(' ');
+        encodeInto(out, v.items[i]!);
+      }
+      out.add(')');
       return;
     case 'stream':
-      if (onStream === undefined) throw new Error('a streamed literal can only be written by ResponseWriter.send()');
-      onStream(v);
+      out.stream(v);
       return;
   }
 }
 
+function encodeList(out: Pieces, values: readonly ImapValue[]): void {
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out.add(' ');
+    encodeInto(out, values[i]!);
+  }
+}
+
+function toBuffer(parts: readonly (string | Buffer | StreamValue)[]): Buffer {
+  if (parts.length === 1 && typeof parts[0] === 'string') return Buffer.from(parts[0], 'latin1');
+  return Buffer.concat(
+    parts.map((p) => {
+      if (typeof p === 'string') return Buffer.from(p, 'latin1');
+      if (Buffer.isBuffer(p)) return p;
+      throw new Error('a streamed literal can only be written by ResponseWriter.send()');
+    }),
+  );
+}
+
 /** One value → bytes. */
 export function encodeValue(v: ImapValue): Buffer {
-  const out: Buffer[] = [];
+  const out = new Pieces();
   encodeInto(out, v);
-  return Buffer.concat(out);
+  return toBuffer(out.done());
 }
 
 /** Values separated by SP → bytes. */
 export function encodeValues(values: readonly ImapValue[]): Buffer {
-  const out: Buffer[] = [];
-  values.forEach((v, i) => {
-    if (i > 0) out.push(Buffer.from(' '));
-    encodeInto(out, v);
-  });
-  return Buffer.concat(out);
+  const out = new Pieces();
+  encodeList(out, values);
+  return toBuffer(out.done());
+}
+
+function untaggedPieces(values: readonly ImapValue[], prefix = '*'): (string | Buffer | StreamValue)[] {
+  const out = new Pieces();
+  out.add(prefix === '' ? '' : `${prefix} `);
+  encodeList(out, values);
+  out.add('\r\n');
+  return out.done();
 }
 
 /** `* v1 v2 …` CRLF. */
 export function encodeUntagged(values: readonly ImapValue[]): Buffer {
-  return Buffer.concat([Buffer.from('* '), encodeValues(values), CRLF]);
+  return toBuffer(untaggedPieces(values));
 }
 
 /** Human-readable text: CR, LF and NUL would end or corrupt the line, so they become spaces. */
@@ -156,7 +220,7 @@ function encodeCode(code: ResponseCode): string {
 /** `tag STATUS [CODE args] text` CRLF; `tag` "*" for an untagged status. */
 export function encodeStatus(tag: string, status: Status, text: string, code?: ResponseCode): Buffer {
   const head = code === undefined ? `${tag} ${status} ` : `${tag} ${status} ${encodeCode(code)} `;
-  return Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(cleanText(text), 'utf8'), CRLF]);
+  return Buffer.from(`${head}${cleanText(text)}${CRLF}`, 'utf8');
 }
 
 /** `+ text` CRLF. */
@@ -200,7 +264,9 @@ export const DEFAULT_BATCH_BYTES = 64 * 1024;
  * the protocol out of step: send() rejects and the caller must close the connection.
  */
 export class ResponseWriter {
+  /** Batched output: finished buffers, then a run of latin1 text not yet turned into bytes. */
   private batch: Buffer[] = [];
+  private text = '';
   private batchSize = 0;
   private blocked = false;
   private written = 0;
@@ -225,32 +291,36 @@ export class ResponseWriter {
 
   /** Queues pre-encoded bytes. */
   raw(bytes: Buffer): boolean {
-    this.batch.push(bytes);
-    this.batchSize += bytes.length;
-    if (this.batchSize >= this.batchBytes) return this.flush();
-    return !this.blocked;
+    this.queueBytes(bytes);
+    return this.settle();
   }
 
   /** `* values…`; no streamed literals here (see send()). */
   untagged(values: readonly ImapValue[]): boolean {
-    return this.raw(encodeUntagged(values));
+    for (const p of untaggedPieces(values)) {
+      if (typeof p === 'string') this.queueText(p);
+      else if (Buffer.isBuffer(p)) this.queueBytes(p);
+      else throw new Error('a streamed literal can only be written by ResponseWriter.send()');
+    }
+    return this.settle();
   }
 
   /** A status response; tagged ones (tag other than "*") flush the batch. */
   status(tag: string, status: Status, text: string, code?: ResponseCode): boolean {
-    this.raw(encodeStatus(tag, status, text, code));
-    return tag === '*' ? !this.blocked : this.flush();
+    this.queueBytes(encodeStatus(tag, status, text, code));
+    return tag === '*' ? this.settle() : this.flush();
   }
 
   /** `+ text`, flushed at once: the client is waiting for it. */
   continuation(text = 'OK'): boolean {
-    this.raw(encodeContinuation(text));
+    this.queueBytes(encodeContinuation(text));
     return this.flush();
   }
 
   /** Hands the batch to the sink. */
   flush(): boolean {
     if (this.batchSize === 0) return !this.blocked;
+    this.closeText();
     const chunk = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchSize);
     this.batch = [];
     this.batchSize = 0;
@@ -272,26 +342,38 @@ export class ResponseWriter {
    * then the stream's chunks go to the sink as they come, waiting for drain when it is full.
    */
   async send(prefix: string, values: readonly ImapValue[]): Promise<void> {
-    const streams: Extract<ImapValue, { kind: 'stream' }>[] = [];
-    const out: Buffer[] = [Buffer.from(prefix === '' ? '' : `${prefix} `, 'latin1')];
-    const marks: number[] = [];
-    values.forEach((v, i) => {
-      if (i > 0) out.push(Buffer.from(' '));
-      encodeInto(out, v, (s) => {
-        out.push(literalHeader(s.size));
-        marks.push(out.length);
-        streams.push(s);
-      });
-    });
-    out.push(CRLF);
-    let from = 0;
-    for (let k = 0; k < streams.length; k++) {
-      for (const b of out.slice(from, marks[k])) this.raw(b);
-      from = marks[k]!;
-      await this.pipe(streams[k]!);
+    for (const p of untaggedPieces(values, prefix)) {
+      if (typeof p === 'string') this.queueText(p);
+      else if (Buffer.isBuffer(p)) this.queueBytes(p);
+      else {
+        this.queueText(`{${p.size}}\r\n`);
+        await this.pipe(p);
+      }
     }
-    for (const b of out.slice(from)) this.raw(b);
-    if (this.blocked) await this.drained();
+    if (!this.settle()) await this.drained();
+  }
+
+  private queueText(s: string): void {
+    this.text += s;
+    this.batchSize += s.length;
+  }
+
+  private queueBytes(b: Buffer): void {
+    this.closeText();
+    this.batch.push(b);
+    this.batchSize += b.length;
+  }
+
+  private closeText(): void {
+    if (this.text === '') return;
+    this.batch.push(Buffer.from(this.text, 'latin1'));
+    this.text = '';
+  }
+
+  /** Writes the batch once it is big enough; whether the sink still has room. */
+  private settle(): boolean {
+    if (this.batchSize >= this.batchBytes) return this.flush();
+    return !this.blocked;
   }
 
   private async pipe(s: { size: number; stream: Readable }): Promise<void> {

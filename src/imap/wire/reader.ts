@@ -1,9 +1,10 @@
 /**
  * The IMAP command reader: bytes in (in whatever chunks the socket delivers), events out — complete
  * commands as frames, announcements of synchronising literals, and errors. Push-based and independent of
- * sockets: `feed(chunk)` returns the events that chunk completed; while a `{n}` literal waits for the
- * session's decision the reader stops and keeps the rest of the input (the caller pauses the socket), and
- * `accept()` / `refuse()` go on from there. The same input gives the same events however it is chunked.
+ * sockets: `feed(chunk)` returns the events that chunk completed (or, pull mode, `push(chunk)` then
+ * `next()` one event at a time); while a `{n}` literal waits for the session's decision the reader stops
+ * and keeps the rest of the input (the caller pauses the socket), and `accept()` / `refuse()` go on from
+ * there. The same input gives the same events however it is chunked.
  *
  * Hand-written rather than reused: imapflow's parser is the client side of the protocol (it recognises only
  * `{n}`, so no LITERAL+; it buffers each literal whole; it cannot answer a literal before its bytes arrive,
@@ -18,8 +19,9 @@
  * - a line without its literals longer than `maxLineLength` → 'line-too-long', the rest of the line is
  *   skipped and the reader resynchronises at the next line end (only a short tail is kept, to notice a
  *   literal marker ending the line, whose bytes must not be read as commands);
- * - `{n}` over `maxLiteralSize` (or a command over `maxCommandSize` in all) → 'literal-too-big' with
- *   [TOOBIG] without pausing: the client waits for a "+" that never comes, so its bytes are never sent;
+ * - `{n}` over `maxLiteralSize` → 'literal-too-big' (a command over `maxCommandSize` in all:
+ *   'command-too-big'), both with [TOOBIG], without pausing: the client waits for a "+" that never comes,
+ *   so its bytes are never sent;
  * - `{n+}` over the limit → its bytes are read and dropped up to `maxDiscardSize`, then 'literal-too-big'
  *   once the command ends; past `maxDiscardSize` → 'literal-overflow', fatal (BYE and close), as RFC 7888
  *   §4 allows.
@@ -75,6 +77,9 @@ export function readerLimits(partial: Partial<ReaderLimits> = {}): ReaderLimits 
 /** Bytes kept of a line too long to keep: its start (for the tag) and its end (for a literal marker). */
 const HEAD_KEPT = 256;
 const TAIL_KEPT = 64;
+/** A partial-line buffer larger than this is let go once its line ends (idle sessions stay small). */
+const LINE_BUFFER_KEPT = 4096;
+const EMPTY = Buffer.alloc(0);
 
 type State = 'line' | 'literal' | 'await' | 'skip' | 'dead';
 
@@ -133,11 +138,14 @@ export class CommandReader {
   private state: State = 'line';
   private readonly input: Buffer[] = [];
   private inputPos = 0;
-  private line: Buffer[] = [];
+  /** The partial line so far (a growing buffer: one copy per byte however small the chunks). */
+  private lineBuf: Buffer = EMPTY;
   private lineLength = 0;
   private overflow: { head: Buffer; tail: Buffer } | undefined;
   private remaining = 0;
-  private literalParts: Buffer[] = [];
+  /** The literal being read, allocated at its announced size (filled as bytes come). */
+  private literalBuf: Buffer = EMPTY;
+  private literalFill = 0;
   private literalNonSync = false;
   private literalSize = 0;
   private sink: LiteralSink | undefined;
@@ -178,7 +186,10 @@ export class CommandReader {
     return this.process(max);
   }
 
-  /** The session refused the announced literal (and answered the tag): the command is over. */
+  /**
+   * The session refused the announced literal (and answered the tag): the command is over. A client that
+   * sent the bytes anyway, without waiting for "+", broke the protocol: they are read as the next line.
+   */
   refuse(max = Infinity): ReaderEvent[] {
     if (this.state !== 'await') throw new Error('CommandReader.refuse() without a literal waiting');
     this.state = 'line';
@@ -235,6 +246,10 @@ export class CommandReader {
     this.literalSize = this.remaining;
     const cmd = this.cmd;
     this.sink = this.openLiteral?.({ tag: cmd.tag!, name: cmd.name!, size: this.remaining, index: cmd.literals - 1, nonSync: this.literalNonSync });
+    // Allocated whole at once (the size is within the limits): a literal trickled in one-byte reads costs
+    // its size, not an object per read. Large allocations are committed by the OS only as they are filled.
+    this.literalBuf = this.sink === undefined && this.remaining > 0 ? Buffer.allocUnsafe(this.remaining) : EMPTY;
+    this.literalFill = 0;
     if (this.remaining === 0) this.literalDone();
   }
 
@@ -243,7 +258,7 @@ export class CommandReader {
     if (this.state === 'literal' && take > 0) {
       const part = chunk.subarray(this.inputPos, this.inputPos + take);
       if (this.sink !== undefined) this.sink(part);
-      else this.literalParts.push(part);
+      else this.literalFill += part.copy(this.literalBuf, this.literalFill);
     }
     this.remaining -= take;
     this.cmd.offset += take;
@@ -253,12 +268,10 @@ export class CommandReader {
 
   private literalDone(): void {
     if (this.state === 'literal') {
-      const parts = this.literalParts;
       const sunk = this.sink !== undefined;
-      const data = sunk ? Buffer.alloc(0) : parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
       const size = this.literalSize;
-      this.cmd.segments.push({ kind: 'literal', data, size, sunk, offset: this.cmd.offset - size, nonSync: this.literalNonSync });
-      this.literalParts = [];
+      this.cmd.segments.push({ kind: 'literal', data: this.literalBuf, size, sunk, offset: this.cmd.offset - size, nonSync: this.literalNonSync });
+      this.literalBuf = EMPTY;
       this.sink = undefined;
     }
     this.state = 'line';
@@ -269,45 +282,60 @@ export class CommandReader {
     const lf = chunk.indexOf(0x0a, start);
     const end = lf < 0 ? chunk.length : lf;
     const piece = chunk.subarray(start, end);
-    this.lineLength += piece.length;
+    this.consumed(chunk, lf < 0 ? chunk.length : lf + 1);
+    // The common case: a whole line in one chunk, taken from it directly.
+    if (lf >= 0 && this.lineLength === 0 && this.overflow === undefined && piece.length <= this.limits.maxLineLength + 1) {
+      this.endOfLine(piece, events);
+      return;
+    }
     if (this.overflow !== undefined) {
       // The head is the line's first HEAD_KEPT bytes whatever the chunking, the tail its last TAIL_KEPT.
       if (this.overflow.head.length < HEAD_KEPT) {
         this.overflow.head = Buffer.concat([this.overflow.head, piece.subarray(0, HEAD_KEPT - this.overflow.head.length)]);
       }
       this.overflow.tail = keepTail(this.overflow.tail, piece);
+      this.lineLength += piece.length;
+    } else if (this.lineLength + piece.length > this.limits.maxLineLength + 1) {
+      // One byte more than the limit may be the CR of the line end; past that the line is too long.
+      const all = Buffer.concat([this.lineBuf.subarray(0, this.lineLength), piece]);
+      this.overflow = { head: Buffer.from(all.subarray(0, HEAD_KEPT)), tail: Buffer.from(all.subarray(Math.max(0, all.length - TAIL_KEPT))) };
+      this.lineLength += piece.length;
+      this.lineBuf = EMPTY;
     } else {
-      this.line.push(piece);
-      // One byte more than the limit may be the CR of the line end.
-      if (this.lineLength > this.limits.maxLineLength + 1) {
-        const all = Buffer.concat(this.line);
-        this.overflow = { head: Buffer.from(all.subarray(0, HEAD_KEPT)), tail: Buffer.from(all.subarray(all.length - TAIL_KEPT)) };
-        this.line = [];
-      }
+      this.appendLine(piece);
     }
-    this.consumed(chunk, lf < 0 ? chunk.length : lf + 1);
-    if (lf < 0) return;
-    this.endOfLine(events);
+    if (lf >= 0) this.endOfLine(this.overflow === undefined ? this.lineBuf.subarray(0, this.lineLength) : undefined, events);
   }
 
-  private endOfLine(events: ReaderEvent[]): void {
+  private appendLine(piece: Buffer): void {
+    const need = this.lineLength + piece.length;
+    if (need > this.lineBuf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(Math.max(256, this.lineBuf.length * 2), this.limits.maxLineLength + 1)));
+      this.lineBuf.copy(grown, 0, 0, this.lineLength);
+      this.lineBuf = grown;
+    }
+    piece.copy(this.lineBuf, this.lineLength);
+    this.lineLength = need;
+  }
+
+  /** A line ended: `line` is its bytes before the LF, or undefined when it was too long to keep. */
+  private endOfLine(line: Buffer | undefined, events: ReaderEvent[]): void {
     const cmd = this.cmd;
     const lineStart = cmd.offset;
     const overflow = this.overflow;
     let text: Buffer;
     let contentLength: number;
     let eol = 1;
-    if (overflow === undefined) {
-      text = this.line.length === 1 ? this.line[0]! : Buffer.concat(this.line);
-      if (text.length > 0 && text[text.length - 1] === 0x0d) {
-        text = text.subarray(0, text.length - 1);
+    if (line !== undefined) {
+      if (line.length > 0 && line[line.length - 1] === 0x0d) {
+        line = line.subarray(0, line.length - 1);
         eol = 2;
       }
-      contentLength = text.length;
-      // Copy: the frame must not pin (or see later changes to) the caller's chunk.
-      text = Buffer.from(text);
+      contentLength = line.length;
+      // Copy: the frame must not pin (or see later changes to) the caller's chunk or the line buffer.
+      text = Buffer.from(line);
     } else {
-      let tail = overflow.tail;
+      let tail = overflow!.tail;
       if (tail.length > 0 && tail[tail.length - 1] === 0x0d) {
         tail = tail.subarray(0, tail.length - 1);
         eol = 2;
@@ -315,7 +343,7 @@ export class CommandReader {
       text = tail;
       contentLength = this.lineLength - (eol - 1);
     }
-    this.line = [];
+    if (this.lineBuf.length > LINE_BUFFER_KEPT) this.lineBuf = EMPTY;
     this.lineLength = 0;
     this.overflow = undefined;
     cmd.offset += contentLength + eol;

@@ -1,16 +1,16 @@
 /**
  * The wire codec's "as Dovecot does" choices, checked against the real Dovecot 2.3 (its imap binary in
  * preauth mode, commands on stdin, one process per command so that its parallel command execution cannot
- * reorder answers): the quoted-or-literal choice for strings (ENVELOPE subjects), sequence-set resolution
- * (FETCH strict, SEARCH lenient, UIDs, `*` in an empty mailbox), mailbox names refused as not valid mUTF-7
- * (NO), and which bad lines are answered untagged.
+ * reorder answers): the quoted-or-literal choice for strings (ENVELOPE subjects) and mailbox names (LIST),
+ * sequence-set resolution (FETCH strict, SEARCH lenient, UIDs, `*` in an empty mailbox), mailbox names
+ * refused as not valid mUTF-7 (NO), and which bad lines are answered untagged.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArgCursor } from '../../../src/imap/wire/cursor.js';
-import { encodeValue, str } from '../../../src/imap/wire/encoder.js';
+import { encodeValue, quoted, str } from '../../../src/imap/wire/encoder.js';
 import type { ParseError } from '../../../src/imap/wire/frame.js';
 import { CommandReader } from '../../../src/imap/wire/reader.js';
 import { parseSequenceSet, resolveSequenceNumbers, resolveUids } from '../../../src/imap/wire/sequence-set.js';
@@ -99,6 +99,13 @@ describe('Dovecot agrees', () => {
       seen.push(subject.toString('utf8'));
     }
     expect(seen.sort()).toEqual([...SUBJECTS].sort());
+  });
+
+  it('mailbox names in LIST: quoted with escapes, as our `quoted` value', async () => {
+    const out = await imap('c CREATE "x\\\\y\\"z"\r\nl LIST "" "x*"\r\n');
+    expect(out).toMatch(/^c OK/m);
+    const listed = /^\* LIST \([^)]*\) "." (.*)\r$/m.exec(out)?.[1];
+    expect(listed).toBe(encodeValue(quoted('x\\y"z')).toString('latin1'));
   });
 
   it('sequence sets: FETCH strict, SEARCH lenient, UIDs, as Dovecot resolves them', async () => {

@@ -234,6 +234,21 @@ describe('round trips through our reader and cursor', () => {
     );
   });
 
+  it('the writer writes exactly what the pure functions encode, whatever the batch size', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(valueArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 200 }), (responses, batchBytes) => {
+        const sink = new TestSink();
+        const w = new ResponseWriter(sink, { batchBytes });
+        for (const r of responses) w.untagged(r);
+        w.status('t', 'OK', 'done');
+        const expected = Buffer.concat([...responses.map(encodeUntagged), encodeStatus('t', 'OK', 'done')]);
+        expect(Buffer.concat(sink.writes)).toEqual(expected);
+        expect(w.bytesWritten).toBe(expected.length);
+      }),
+      { numRuns: 500, seed: 6 },
+    );
+  });
+
   it('a quoted choice is always a valid quoted string', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 30 }), fc.boolean(), (s, asQuoted) => {

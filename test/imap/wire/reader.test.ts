@@ -121,6 +121,26 @@ describe('synchronising literals', () => {
   });
 });
 
+describe('memory', () => {
+  it('a literal or a line trickled in one-byte reads costs its size, not an object per read', () => {
+    const size = 50_000;
+    const reader = new CommandReader();
+    const inner = reader as unknown as { literalBuf: Buffer; lineBuf: Buffer };
+    reader.feed(b(`a1 X {${size}+}\r\n`));
+    const payload = Buffer.alloc(size, 0x61);
+    for (let i = 0; i < size - 1; i++) reader.feed(payload.subarray(i, i + 1));
+    expect(inner.literalBuf.length).toBe(size);
+    const line = b(` ${'z'.repeat(20_000)}\r\n`);
+    reader.feed(payload.subarray(size - 1));
+    for (let i = 0; i < line.length - 1; i++) reader.feed(line.subarray(i, i + 1));
+    expect(inner.lineBuf.length).toBeLessThanOrEqual(2 * line.length);
+    const [e] = reader.feed(line.subarray(line.length - 1));
+    expect(e?.type === 'command' && e.frame.segments.map((x) => (x.kind === 'literal' ? x.data.length : x.bytes.length))).toEqual(['a1 X '.length, size, 20_001]);
+    // A long line's buffer is let go once the line is over.
+    expect(inner.lineBuf.length).toBe(0);
+  });
+});
+
 describe('literal sinks (openLiteral)', () => {
   it('hands literal bytes to a sink as they come; the frame keeps the size', () => {
     const payload = Buffer.from('Subject: x\r\n\r\nbody \x00\xff\r\n', 'latin1');
