@@ -141,7 +141,8 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
   let last = start;
   for (const f of parseHeaderBlock(stored, start, end)) {
     last = f.end;
-    if (wanted.has(f.name.toLowerCase()) === exclude) continue;
+    // a line without ':' is nobody's field: never included, kept by .NOT
+    if (exclude ? wanted.has(f.name.toLowerCase()) : !f.hasColon || !wanted.has(f.name.toLowerCase())) continue;
     out.push(toCrlf(stored, f.start, f.end, { nulTo80: true }));
     // the missing newline is an LF, then made CRLF (after a stored CR it stays a bare LF)
     if (!exclude && stored[f.end - 1] !== 0x0a) out.push(stored[f.end - 1] === 0x0d ? LF : CRLF);
@@ -163,8 +164,25 @@ export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, 
     return all.subarray(Math.min(partial.offset, all.length), Math.min(partial.offset + partial.length, all.length));
   }
   if (partial !== undefined && partial.offset >= src.vsize) return Buffer.alloc(0);
+  const skip = partial === undefined ? 0 : partial.offset + bareCrSkip(stored, src.start, src.end, src.vsize, partial.offset);
   return toCrlf(stored, src.start, src.end, {
     nulTo80: true,
-    ...(partial !== undefined ? { skip: partial.offset, length: partial.length } : {}),
+    ...(partial !== undefined ? { skip, length: partial.length } : {}),
   });
+}
+
+/**
+ * Dovecot's one-byte slip: in a part stored with bare LFs, when a partial offset ends just after a
+ * stored CR that no LF follows, Dovecot drops the next byte too (it takes that CR for the first half
+ * of a CRLF it is in the middle of). Returns 1 then, else 0. Reproduced so partial fetches agree.
+ */
+function bareCrSkip(stored: Buffer, start: number, end: number, vsize: number, offset: number): number {
+  if (offset === 0 || vsize === end - start) return 0;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const c = stored[i];
+    v += c === 0x0a && (i === 0 || stored[i - 1] !== 0x0d) ? 2 : 1;
+    if (v >= offset) return v === offset && c === 0x0d && stored[i + 1] !== 0x0a ? 1 : 0;
+  }
+  return 0;
 }

@@ -48,6 +48,7 @@ interface Rfc2231Piece {
 export function parseParams(c: Rfc822Cursor): MimeParam[] {
   const result: MimeParam[] = [];
   const pieces: Rfc2231Piece[] = [];
+  let idx = 0;
   for (;;) {
     const p = parseParam(c);
     if (p.ret === 0) break;
@@ -60,9 +61,10 @@ export function parseParams(c: Rfc822Cursor): MimeParam[] {
     let plain = star < 0;
     if (star >= 0) {
       let j = star;
-      let idx = 0;
+      // a bare "name*" keeps the index of the RFC 2231 piece before it (Dovecot reuses its record)
       if (j + 1 < p.name.length) {
         j++;
+        idx = 0;
         for (; j < p.name.length && p.name.charCodeAt(j) >= 0x30 && p.name.charCodeAt(j) <= 0x39; j++) {
           idx = (idx * 10 + p.name.charCodeAt(j) - 0x30) >>> 0;
         }

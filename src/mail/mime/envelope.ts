@@ -51,6 +51,7 @@ const ADDRESS_FIELDS: Record<string, 'from' | 'sender' | 'replyTo' | 'to' | 'cc'
 export function envelopeFromFields(fields: readonly HeaderField[]): HeaderEnvelope {
   const env: Mutable<HeaderEnvelope> = { ...EMPTY_ENVELOPE };
   for (const f of fields) {
+    if (!f.hasColon) continue; // a line without ':' names no field
     const name = f.name.toLowerCase();
     const s = STRING_FIELDS[name];
     if (s !== undefined) {

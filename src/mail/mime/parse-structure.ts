@@ -238,6 +238,7 @@ class Parser {
   private classify(part: Builder): void {
     let seenType = false;
     for (const f of part.fields) {
+      if (!f.hasColon) continue; // a line without ':' names nothing
       const name = f.name.toLowerCase();
       if (name === 'mime-version') part.isMime = true;
       else if (name === 'content-type') {
@@ -264,7 +265,7 @@ class Parser {
 
   /** The boundary parameter of the first Content-Type (truncated as Dovecot does), or null. */
   private boundaryParam(part: Builder): Buffer | null {
-    const f = part.fields.find((x) => x.name.toLowerCase() === 'content-type');
+    const f = part.fields.find((x) => x.hasColon && x.name.toLowerCase() === 'content-type');
     if (f === undefined) return null;
     const ct = parseContentTypeValue(f.value);
     if (!ct.valid) return null;
@@ -403,7 +404,7 @@ function contentData(fields: readonly HeaderField[]): ContentData {
   let dispositionHasParams = false;
   for (const f of fields) {
     const name = f.name.toLowerCase();
-    if (!name.startsWith('content-')) continue;
+    if (!f.hasColon || !name.startsWith('content-')) continue;
     switch (name.slice(8)) {
       case 'type':
         if (d.type === null) {

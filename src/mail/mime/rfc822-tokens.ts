@@ -45,20 +45,25 @@ function at(c: Rfc822Cursor): number {
   return c.s.charCodeAt(c.i);
 }
 
+/**
+ * Skips a comment (the cursor is on its '('). Its text, when wanted, is collected as Dovecot does:
+ * piece by piece at escapes, NULs and line breaks, so an unterminated comment leaves what was
+ * collected before its last such point.
+ */
 export function skipComment(c: Rfc822Cursor): -1 | 0 | 1 {
   let level = 1;
   const keep = c.lastComment !== null;
-  let text = '';
+  if (keep) c.lastComment = '';
   let start = ++c.i;
   for (; c.i < c.s.length; c.i++) {
     const ch = at(c);
     if (ch === 0 && keep && c.nul !== null) {
-      text += c.s.slice(start, c.i) + c.nul;
+      c.lastComment += c.s.slice(start, c.i) + c.nul;
       start = c.i + 1;
     } else if (ch === 0x28) level++;
     else if (ch === 0x29) {
       if (--level === 0) {
-        if (keep) c.lastComment = text + c.s.slice(start, c.i);
+        if (keep) c.lastComment += c.s.slice(start, c.i);
         c.i++;
         return more(c);
       }
@@ -66,7 +71,7 @@ export function skipComment(c: Rfc822Cursor): -1 | 0 | 1 {
       // folding: the (CR)LF is dropped from the comment's text
       let len = c.i - start;
       if (len > 0 && c.s.charCodeAt(start + len - 1) === 0x0d) len--;
-      text += c.s.slice(start, start + len);
+      c.lastComment += c.s.slice(start, start + len);
       start = c.i + 1;
     } else if (ch === 0x5c) {
       c.i++;
@@ -76,7 +81,7 @@ export function skipComment(c: Rfc822Cursor): -1 | 0 | 1 {
         c.i--; // not an escape: the backslash stays
         continue;
       }
-      text += c.s.slice(start, c.i - 1);
+      if (keep) c.lastComment += c.s.slice(start, c.i - 1);
       start = c.i;
     }
   }
