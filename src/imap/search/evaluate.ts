@@ -100,9 +100,9 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
     }
     case 'header': {
       const s = m.summary;
-      if (s !== undefined && (key.address === true || key.field === 'subject')) {
+      if (s !== undefined && (key.address === true || key.subject === true)) {
         const needle = fold(key.text);
-        if (key.field === 'subject') return s.subject.some((t) => t.includes(needle));
+        if (key.subject === true) return s.subject.some((t) => t.includes(needle));
         const text = s[key.field as 'from' | 'to' | 'cc' | 'bcc'];
         return needle === '' ? text !== '' : text.includes(needle);
       }
@@ -134,7 +134,7 @@ function needsSummary(key: SearchKey): boolean {
     case 'date':
       return key.sent;
     case 'header':
-      return key.address === true || key.field === 'subject';
+      return key.address === true || key.subject === true;
     default:
       return false;
   }

@@ -31,9 +31,9 @@ export type SearchKey =
   | { readonly k: 'modseq'; readonly n: number }
   /**
    * a header field contains the text (field lower case; FROM/TO/CC/BCC/SUBJECT are this too; `address`:
-   * the FROM/TO/CC/BCC keys, matched against the rebuilt address list)
+   * the FROM/TO/CC/BCC keys, matched against the rebuilt address list; `subject`: the SUBJECT key)
    */
-  | { readonly k: 'header'; readonly field: string; readonly text: string; readonly address?: boolean }
+  | { readonly k: 'header'; readonly field: string; readonly text: string; readonly address?: boolean; readonly subject?: boolean }
   | { readonly k: 'body'; readonly text: string }
   | { readonly k: 'text'; readonly text: string };
 
@@ -106,7 +106,8 @@ class Parser {
     const field = STRING_KEYS[name];
     if (field !== undefined) {
       args.sp();
-      return field === 'subject' ? { k: 'header', field, text: this.text() } : { k: 'header', field, text: this.text(), address: true };
+      // the SUBJECT key (not HEADER Subject) matches whitespace-compressed text, as Dovecot: see summary.ts
+      return field === 'subject' ? { k: 'header', field, text: this.text(), subject: true } : { k: 'header', field, text: this.text(), address: true };
     }
     const date = DATE_KEYS[name];
     if (date !== undefined) {

@@ -9,7 +9,10 @@ import { sentDay } from './dates.js';
 import { addressText, headerText } from './text-match.js';
 
 export interface SearchSummary {
-  /** every Subject field, decoded and folded */
+  /**
+   * every Subject field, decoded and folded, runs of white space (folds, tabs) made one space: the SUBJECT
+   * key matches this, as Dovecot does (`SUBJECT "tabs and"` finds "tabs  and"; HEADER Subject does not)
+   */
   readonly subject: readonly string[];
   /** the address fields rebuilt as FROM/TO/CC/BCC match them (several fields joined by LF) */
   readonly from: string;
@@ -21,7 +24,7 @@ export interface SearchSummary {
 }
 
 /** Bumped when the record's meaning changes: older records are computed again. */
-const VERSION = 1;
+const VERSION = 2;
 
 export function summarize(fields: readonly HeaderField[]): SearchSummary {
   const subject: string[] = [];
@@ -29,7 +32,7 @@ export function summarize(fields: readonly HeaderField[]): SearchSummary {
   let day: number | undefined;
   for (const f of fields) {
     const name = f.name.toLowerCase();
-    if (name === 'subject') subject.push(headerText(f));
+    if (name === 'subject') subject.push(headerText(f).replace(/[ \t\r\n]+/g, ' '));
     else if (name in addresses) addresses[name]!.push(addressText(f));
     else if (name === 'date' && day === undefined) day = sentDay(f.value.replace(/\r?\n/g, '')) ?? 0;
   }
