@@ -143,12 +143,33 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
     last = f.end;
     // a line without ':' is nobody's field: never included, kept by .NOT
     if (exclude ? wanted.has(f.name.toLowerCase()) : !f.hasColon || !wanted.has(f.name.toLowerCase())) continue;
-    out.push(toCrlf(stored, f.start, f.end, { nulTo80: true }));
-    // the missing newline is an LF, then made CRLF (after a stored CR it stays a bare LF)
-    if (!exclude && stored[f.end - 1] !== 0x0a) out.push(stored[f.end - 1] === 0x0d ? LF : CRLF);
+    if (root && !exclude) out.push(cachedField(stored, f.start, f.end));
+    else {
+      out.push(toCrlf(stored, f.start, f.end, { nulTo80: true }));
+      // the missing newline is an LF, then made CRLF (after a stored CR it stays a bare LF)
+      if (!exclude && stored[f.end - 1] !== 0x0a) out.push(stored[f.end - 1] === 0x0d ? LF : CRLF);
+    }
   }
   if (last < end || (!exclude && root)) out.push(CRLF);
   return Buffer.concat(out);
+}
+
+/**
+ * A field as Dovecot's header cache gives it back: each line's text without its newline ((CR)LF),
+ * then LF, all made CRLF (so a line stored as "x\r\r\n" comes back as "x\r\n").
+ */
+function cachedField(stored: Buffer, start: number, end: number): Buffer {
+  const lines: Buffer[] = [];
+  let pos = start;
+  while (pos < end) {
+    let lf = stored.indexOf(0x0a, pos);
+    if (lf < 0 || lf >= end) lf = end;
+    const textEnd = lf < end && lf > pos && stored[lf - 1] === 0x0d ? lf - 1 : lf;
+    lines.push(stored.subarray(pos, textEnd), LF);
+    pos = lf + 1;
+  }
+  const joined = Buffer.concat(lines);
+  return toCrlf(joined, 0, joined.length, { nulTo80: true });
 }
 
 const CRLF = Buffer.from('\r\n');
