@@ -213,9 +213,9 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
         if (evaluate(key, c, scope) === true) matched.add(c.d.uid);
       }
       if (fresh.size > 0) await handle.saveMeta('search', fresh);
-      // a turn for the other sessions between batches that read messages
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    // a turn for the other sessions between batches (the store may answer without ever yielding)
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (const d of details) {
       if (!matched.has(d.uid)) continue;
       uids.push(d.uid);

@@ -152,6 +152,28 @@ describe('large messages', () => {
   });
 });
 
+describe('other sessions during a long FETCH', () => {
+  it('are answered between batches (the event loop is not held)', async () => {
+    for (let i = 0; i < 2000; i++) await user.append('INBOX', { content: Buffer.from(M2), internalDate: DATE });
+    const a = await selected();
+    const b = await loggedIn(env);
+    let fetchDone = false;
+    a.send('a FETCH 1:* (ENVELOPE BODYSTRUCTURE)\r\n');
+    const done = (async () => {
+      while (!(await a.line()).startsWith('a OK')) {
+        /* the FETCH responses */
+      }
+      fetchDone = true;
+    })();
+    // wait for the first FETCH response to arrive, then ask the other session
+    await new Promise((r) => setTimeout(r, 5));
+    b.send('b NOOP\r\n');
+    expect(await b.line()).toBe('b OK NOOP completed.');
+    expect(fetchDone).toBe(false);
+    await done;
+  });
+});
+
 describe('UID FETCH and sequence sets', () => {
   it('puts UID first in UID FETCH and skips UIDs not there', async () => {
     const c = await selected();
