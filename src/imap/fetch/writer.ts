@@ -12,6 +12,7 @@
  * (after the small items) when the flags changed and FLAGS was not asked for. The session's view records
  * the flags sent, so its update after the command does not repeat them.
  */
+import { pipeline } from 'node:stream';
 import { CrlfConverter, CrlfStream } from '../../mail/mime/line-ends.js';
 import type { MimePart } from '../../mail/mime/structure.js';
 import type { Flag, Mailbox, MessageContent, MessageDetails, MessageRecord } from '../../store/mailbox/mailbox-store.js';
@@ -29,6 +30,20 @@ import { loadStructures } from './structure-cache.js';
 const BATCH = 256;
 /** Messages up to this size are read whole; larger ones by the ranges asked. */
 const READ_WHOLE = 256 * 1024;
+
+/**
+ * A streamed literal failed part-way (the store's stream broke, or gave another size than announced): the
+ * client has a literal of the wrong length, so the connection cannot go on (the command ends the session).
+ */
+export class BrokenLiteral extends Error {
+  constructor(
+    readonly uid: number,
+    readonly reason: unknown,
+  ) {
+    super(`streaming message UID ${uid} failed: ${(reason as Error)?.message ?? String(reason)}`);
+    this.name = 'BrokenLiteral';
+  }
+}
 
 export interface FetchOutcome {
   /** some messages of the set were expunged meanwhile and could not be sent (NO [EXPUNGEISSUED]) */
@@ -96,7 +111,11 @@ class Source {
    */
   async crlf(start: number, end: number, skip: number, length: number, size: number): Promise<ImapValue> {
     const options = { skip, length, nulTo80: true, afterCr: await this.afterCr(start) };
-    if (this.whole === undefined) return streamed(size, this.content!.read(start, end).pipe(new CrlfStream(options)));
+    if (this.whole === undefined) {
+      // pipeline, not pipe: a failing read must fail the converted stream too (the writer then gives up)
+      const converted = pipeline(this.content!.read(start, end), new CrlfStream(options), () => undefined);
+      return streamed(size, converted);
+    }
     const pieces = new CrlfConverter(options).push(this.whole.subarray(start, end));
     // two pieces per bare LF: one buffer, not thousands of writes
     return literal(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
@@ -218,8 +237,14 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         }
         if (bufferedCount === request.items.length && seenChanged.has(uid) && !flagsAsked) items.push(raw(`FLAGS ${shown}`));
         const values = [raw(`${seq} FETCH`), list(items)];
-        if (streams) await out.send('*', values);
-        else out.untagged(values);
+        if (!streams) out.untagged(values);
+        else {
+          try {
+            await out.send('*', values);
+          } catch (err) {
+            throw new BrokenLiteral(uid, err);
+          }
+        }
       } finally {
         await source?.close();
       }

@@ -4,6 +4,7 @@
  * CHANGEDSINCE and MODSEQ, sequence sets with `*` and out of range, bad syntax, expunged messages, the
  * structure cache.
  */
+import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseFetchItems } from '../../../src/imap/fetch/items.js';
@@ -149,6 +150,34 @@ describe('large messages', () => {
     expect(await cmd(c, 'b FETCH 3 (BODY.PEEK[TEXT]<100000.30> RFC822.SIZE)')).toBe(`* 3 FETCH (RFC822.SIZE ${crlf.length} BODY[TEXT]<100000> {30}\r\n${text.slice(100000, 100030)})\r\nb OK Fetch completed.`);
     // the structure is cached now: the range alone is read, streamed
     expect(await cmd(c, 'c FETCH 3 (BODYSTRUCTURE BODY.PEEK[1]<1.2>)')).toMatch(/^\* 3 FETCH \(BODYSTRUCTURE \("text" "plain" \("charset" "us-ascii"\) NIL NIL "7bit" \d+ 12000 NIL NIL NIL NIL\) BODY\[1\]<1> \{2\}\r\nin\)\r\nc OK/);
+  });
+});
+
+describe('a store read failing during a streamed literal', () => {
+  it('ends the session (the literal is short) with one log line, never a crash', async () => {
+    const big = `Subject: big\n\n${'y'.repeat(400_000)}\n`;
+    await user.append('INBOX', { content: Buffer.from(big), internalDate: DATE });
+    const c = await selected();
+    const handle = c.session.selected!.handle;
+    const open = handle.openContent.bind(handle);
+    handle.openContent = async (uid) => {
+      const content = await open(uid);
+      if (content === undefined) return undefined;
+      return {
+        ...content,
+        size: content.size,
+        read: () =>
+          new Readable({
+            read() {
+              this.push(Buffer.alloc(1000, 0x79));
+              this.destroy(new Error('disk on fire'));
+            },
+          }),
+      };
+    };
+    c.send('a FETCH 3 BODY.PEEK[]\r\n');
+    expect(await c.closed()).toBe(true);
+    expect(env.logs.some((l) => l.includes('disk on fire'))).toBe(true);
   });
 });
 
