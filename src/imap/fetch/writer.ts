@@ -168,7 +168,11 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
     if (request.changedSince !== undefined) messages = messages.filter((d) => d.modseq > request.changedSince!);
     if (messages.length === 0) continue;
     const flags = new Map<number, readonly Flag[]>();
-    for (const d of messages) flags.set(d.uid, d.flags);
+    const modseqs = new Map<number, number>();
+    for (const d of messages) {
+      flags.set(d.uid, d.flags);
+      modseqs.set(d.uid, d.modseq);
+    }
     const seenChanged = new Set<number>();
     if (markSeen) {
       const unseen = messages.filter((d) => !d.flags.includes('\\Seen')).map((d) => d.uid);
@@ -176,12 +180,13 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         const { updated } = await handle.setFlags(unseen, { mode: 'add', flags: ['\\Seen'] });
         for (const r of updated) {
           flags.set(r.uid, r.flags);
+          modseqs.set(r.uid, r.modseq);
           seenChanged.add(r.uid);
         }
         selected.recordFlags(updated);
       }
     }
-    if (flagsAsked) selected.recordFlags(messages.map((d): MessageRecord => ({ uid: d.uid, flags: flags.get(d.uid)!, modseq: d.modseq, vsize: d.vsize })));
+    if (flagsAsked) selected.recordFlags(messages.map((d): MessageRecord => ({ uid: d.uid, flags: flags.get(d.uid)!, modseq: modseqs.get(d.uid)!, vsize: d.vsize })));
     const structures = request.needsStructure ? await loadStructures(handle, messages.map((d) => d.uid)) : undefined;
     for (const d of messages) {
       const uid = d.uid;
@@ -215,7 +220,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
                 items.push(raw(`RFC822.SIZE ${d.vsize}`));
                 break;
               case 'MODSEQ':
-                items.push(raw(`MODSEQ (${d.modseq})`));
+                items.push(raw(`MODSEQ (${modseqs.get(uid)!})`));
                 break;
               case 'ENVELOPE':
                 items.push(raw(Buffer.from(`ENVELOPE (${envelopeFields(root!.envelope)})`, 'latin1')));
