@@ -53,8 +53,9 @@ function writeLeaf(part: MimePart, extended: boolean): string {
   } else if (part.type === null) {
     out = '"text" "plain"';
     text = true;
-  } else if (part.overflow && isContainer(part.type, part.subtype)) {
-    // past the nesting/part limits a container is sent as an opaque blob, as Dovecot does
+  } else if (isContainer(part.type, part.subtype)) {
+    // a multipart or message/rfc822 that was not parsed as one (broken Content-Type, or past the
+    // nesting/part limits) is sent as an opaque blob, as Dovecot does
     out = '"application" "octet-stream"';
     text = false;
   } else {
