@@ -7,7 +7,8 @@
  */
 
 /** Extensions implemented by the session and its commands today (after login). */
-export const EXTENSIONS: readonly string[] = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT'];
+export const EXTENSIONS: readonly string[] = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT',
+  'CHILDREN', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE'];
 
 /** What ENABLE (RFC 5161) can turn on today: nothing yet; CONDSTORE once FETCH/STORE/SEARCH carry MODSEQ. */
 export const ENABLEABLE: ReadonlySet<string> = new Set<string>();
@@ -33,6 +34,6 @@ export function capabilities(c: CapabilityContext): string[] {
     return list;
   }
   list.push(...EXTENSIONS);
-  // APPENDLIMIT=n (RFC 7889) joins when APPEND exists: `if (c.appendLimit > 0) list.push(\`APPENDLIMIT=${c.appendLimit}\`)`.
+  if (c.appendLimit > 0) list.push(`APPENDLIMIT=${c.appendLimit}`);
   return list;
 }

@@ -162,6 +162,20 @@ export class SelectedMailbox {
   }
 
   /**
+   * Keywords a command is about to show the client itself (STORE's FETCH responses): true when some were
+   * new, and the command then sends FLAGS and PERMANENTFLAGS first (as Dovecot does).
+   */
+  learnKeywords(flags: readonly Flag[]): boolean {
+    let added = false;
+    for (const f of flags)
+      if (!f.startsWith('\\') && !this.keywords.has(f)) {
+        this.keywords.add(f);
+        added = true;
+      }
+    return added;
+  }
+
+  /**
    * Asks the store what changed and writes it, in Dovecot's order (checked against Dovecot 2.3): FLAGS and
    * PERMANENTFLAGS when a new keyword appeared, FETCH (FLAGS [MODSEQ]) for changed messages, EXPUNGE (held
    * back unless `expunges`; from the highest sequence number down, so each number is valid as written),

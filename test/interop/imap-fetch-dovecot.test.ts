@@ -249,6 +249,8 @@ const PIECES = [
   'Content-Type: multipart/mixed; boundary=b\n', 'Content-Type: multipart/digest; boundary=c\n', 'Content-Type: message/rfc822\n',
   'Content-Type: text/plain; charset=x\n', 'MIME-Version: 1.0\n', 'From: a <b@c>, g: x@y;\n', 'To: u@v\n', 'Subject: =?utf-8?q?x?=\n',
   "Content-Disposition: attachment; name*0*=utf-8''%41; name*1=b\n", 'Content-ID: <i@d>\n', 'Content-Transfer-Encoding: base64\n', '\xe9',
+  'From: "a\\"b" <c@[1.2.3.4]>\n', 'Cc: x (c(nested)) <y@z>, ;\n', 'Reply-To: <@a:b@c>\n', 'Date: x\n y\n', 'Subject: \t a  b\n', '\0', '[', ']',
+  'Content-Language: en, (x) de\n', 'Content-Location: a\n b\n', 'Message-ID: <\n x>\n', 'g:;', '<>', 'Content-Type: text/plain; a*=x; a*0=y\n',
 ];
 const messageArb = fc.oneof(
   fc.array(fc.constantFrom(...PIECES), { maxLength: 120 }).map((a) => Buffer.from(a.join(''), 'latin1')),

@@ -20,6 +20,19 @@ import { fetch } from './fetch.js';
 import { search } from './search.js';
 import { starttls } from './starttls.js';
 import { unselect } from './unselect.js';
+import { append } from './append.js';
+import { copy } from './copy.js';
+import { create } from './create.js';
+import { deleteCommand } from './delete.js';
+import { expunge } from './expunge.js';
+import { list } from './list.js';
+import { lsub } from './lsub.js';
+import { move } from './move.js';
+import { getquota, getquotaroot, setquota } from './quota.js';
+import { rename } from './rename.js';
+import { status } from './status.js';
+import { store } from './store.js';
+import { subscribe, unsubscribe } from './subscribe.js';
 
 const HANDLERS: readonly AnyCommandHandler[] = [
   capability,
@@ -39,6 +52,22 @@ const HANDLERS: readonly AnyCommandHandler[] = [
   examine,
   fetch,
   search,
+  create,
+  deleteCommand,
+  rename,
+  subscribe,
+  unsubscribe,
+  list,
+  lsub,
+  status,
+  append,
+  store,
+  copy,
+  move,
+  expunge,
+  getquota,
+  getquotaroot,
+  setquota,
 ];
 
 export const COMMANDS: ReadonlyMap<string, AnyCommandHandler> = new Map(HANDLERS.map((h) => [h.name, h]));

@@ -4,23 +4,36 @@
  * and the responses in Dovecot's order (checked against Dovecot 2.3): [CLOSED] when one was selected, FLAGS,
  * PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (only once CONDSTORE is on,
  * as Dovecot), then [READ-WRITE] or [READ-ONLY].
- * Not here yet (the mailbox-commands work adds them): the (CONDSTORE) and QRESYNC select parameters.
+ * The (CONDSTORE) parameter (RFC 7162 §3.1.8) turns CONDSTORE on; QRESYNC's is not here yet.
  */
-import { AUTHENTICATED, command, ok, type CommandHandler } from '../command.js';
+import { AUTHENTICATED, ParseError, command, ok, type ArgCursor, type CommandHandler } from '../command.js';
 import { SelectedMailbox } from '../selected.js';
 import { atom, num } from '../wire/encoder.js';
 
-function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<string> {
+/** select-params: "(" CONDSTORE ")"; anything else is BAD (Dovecot's text for an unknown one). */
+function selectParams(args: ArgCursor): boolean {
+  const params = args.list((c) => {
+    const at = c.position;
+    const word = c.atom('a select parameter').toUpperCase();
+    if (word !== 'CONDSTORE') throw new ParseError('Unknown FETCH modifier', at);
+    return word;
+  }, { what: 'a list of select parameters' });
+  return params.length > 0;
+}
+
+function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<{ mailbox: string; condstore: boolean }> {
   const readOnly = name === 'EXAMINE';
-  return command<string>({
+  return command<{ mailbox: string; condstore: boolean }>({
     name,
     states: AUTHENTICATED,
     expungeSafe: true,
     parse(args) {
       args.sp();
-      return args.mailbox();
+      const mailbox = args.mailbox();
+      return { mailbox, condstore: args.tryChar(' ') && selectParams(args) };
     },
-    async run(session, mailbox) {
+    async run(session, { mailbox, condstore }) {
+      if (condstore) session.enable('CONDSTORE');
       // Dovecot says so whenever a selection ends by another SELECT (RFC 7162 §3.2.11's CLOSED code).
       if (session.selected !== undefined) session.out.status('*', 'OK', 'Previous mailbox closed.', { name: 'CLOSED' });
       await session.unselect();

@@ -161,6 +161,18 @@ export function filterHeaderFields(stored: Buffer, start: number, end: number, n
 function cachedField(stored: Buffer, start: number, end: number): Buffer {
   const lines: Buffer[] = [];
   let pos = start;
+  // the name is a C string there: bytes from a NUL in the name to its end are gone
+  const firstLf = stored.indexOf(0x0a, start);
+  const colon = stored.indexOf(0x3a, start);
+  if (colon >= 0 && colon < end && (firstLf < 0 || colon < firstLf)) {
+    let nameEnd = colon;
+    while (nameEnd > start && (stored[nameEnd - 1] === 0x20 || stored[nameEnd - 1] === 0x09)) nameEnd--;
+    const nul = stored.indexOf(0, start);
+    if (nul >= 0 && nul < nameEnd) {
+      lines.push(stored.subarray(start, nul));
+      pos = nameEnd;
+    }
+  }
   while (pos < end) {
     let lf = stored.indexOf(0x0a, pos);
     if (lf < 0 || lf >= end) lf = end;
@@ -185,7 +197,7 @@ export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, 
     return all.subarray(Math.min(partial.offset, all.length), Math.min(partial.offset + partial.length, all.length));
   }
   if (partial !== undefined && partial.offset >= src.vsize) return Buffer.alloc(0);
-  const skip = partial === undefined ? 0 : partial.offset + bareCrSkip(stored, src.start, src.end, src.vsize, partial.offset);
+  const skip = partial === undefined ? 0 : partial.offset + partialSlip(stored, src.start, src.end, src.vsize, partial.offset);
   return toCrlf(stored, src.start, src.end, {
     nulTo80: true,
     ...(partial !== undefined ? { skip, length: partial.length } : {}),
@@ -195,9 +207,11 @@ export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, 
 /**
  * Dovecot's one-byte slip: in a part stored with bare LFs, when a partial offset ends just after a
  * stored CR that no LF follows, Dovecot drops the next byte too (it takes that CR for the first half
- * of a CRLF it is in the middle of). Returns 1 then, else 0. Reproduced so partial fetches agree.
+ * of a CRLF it is in the middle of). Returns 1 then, else 0: add it to the skip of a CrlfStream when
+ * streaming a range (`stored` needs to hold the range's bytes up to the offset). Reproduced so
+ * partial fetches agree with Dovecot.
  */
-function bareCrSkip(stored: Buffer, start: number, end: number, vsize: number, offset: number): number {
+export function partialSlip(stored: Buffer, start: number, end: number, vsize: number, offset: number): number {
   if (offset === 0 || vsize === end - start) return 0;
   let v = 0;
   for (let i = start; i < end; i++) {

@@ -8,7 +8,7 @@
  */
 
 export interface HeaderField {
-  /** the name as written */
+  /** the name as written (up to a NUL, as Dovecot reads it) */
   readonly name: string;
   /** the unfolded value (continuation lines joined with LF); '' when the line has no ':' */
   readonly value: string;
@@ -52,6 +52,9 @@ export function parseHeaderBlock(buf: Buffer, start: number, end: number): Heade
       let nameEnd = colon;
       while (nameEnd > 0 && isLwsp(line.charCodeAt(nameEnd - 1))) nameEnd--;
       name = line.slice(0, nameEnd);
+      // Dovecot's names are C strings: a NUL ends the name
+      const nul = name.indexOf('\0');
+      if (nul >= 0) name = name.slice(0, nul);
       value = line.slice(colon + 1);
       let skip = 0;
       while (skip < value.length && isLwsp(value.charCodeAt(skip))) skip++;
