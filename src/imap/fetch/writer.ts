@@ -23,7 +23,7 @@ import { formatDateTime } from '../wire/datetime.js';
 import { bodyString, bodystructureString } from './bodystructure.js';
 import { envelopeFields } from './envelope.js';
 import type { FetchItem, FetchRequest } from './items.js';
-import { filterHeaderFields, locateSection } from './section.js';
+import { filterHeaderFields, locateSection, partialSlip } from './section.js';
 import { loadStructures } from './structure-cache.js';
 
 /** Messages per batch: one store round trip and one socket wait each. */
@@ -109,6 +109,34 @@ class Source {
    * Stored [start, end) as CRLF cut to [skip, skip + length), `size` octets: a literal in memory, or
    * streamed from the store when the message was not read whole.
    */
+  /**
+   * Dovecot's one-byte slip for a partial offset landing just after a lone stored CR (section.ts,
+   * partialSlip): 1 or 0 more octets to skip. A streamed message is scanned up to the offset, not held.
+   */
+  async slip(start: number, end: number, vsize: number, offset: number): Promise<number> {
+    if (offset === 0 || vsize === end - start) return 0;
+    if (this.whole !== undefined) return partialSlip(this.whole, start, end, vsize, offset);
+    let v = 0;
+    let prev = (await this.afterCr(start)) ? 0x0d : -1;
+    let pendingCr = false;
+    let pos = start;
+    for await (const data of this.content!.read(start, Math.min(end + 1, this.content!.size))) {
+      const chunk = data as Buffer;
+      for (let i = 0; i < chunk.length; i++, pos++) {
+        const c = chunk[i]!;
+        if (pendingCr) return c === 0x0a ? 0 : 1;
+        if (pos >= end) return 0;
+        v += c === 0x0a && prev !== 0x0d ? 2 : 1;
+        prev = c;
+        if (v >= offset) {
+          if (v !== offset || c !== 0x0d) return 0;
+          pendingCr = true;
+        }
+      }
+    }
+    return pendingCr ? 1 : 0;
+  }
+
   async crlf(start: number, end: number, skip: number, length: number, size: number): Promise<ImapValue> {
     const options = { skip, length, nulTo80: true, afterCr: await this.afterCr(start) };
     if (this.whole === undefined) {
@@ -132,11 +160,11 @@ const EMPTY = literal(Buffer.alloc(0));
 async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root: MimePart | undefined, source: Source, vsize: number): Promise<ImapValue> {
   const offset = item.partial?.offset ?? 0;
   const length = item.partial?.length ?? Number.POSITIVE_INFINITY;
-  const cut = (total: number): number => Math.max(0, Math.min(length, total - offset));
   if (root === undefined) {
     // the whole message (BODY[], RFC822): no structure needed
     if (offset >= vsize) return EMPTY;
-    return source.crlf(0, source.size, offset, length, cut(vsize));
+    const slip = await source.slip(0, source.size, vsize, offset);
+    return source.crlf(0, source.size, offset + slip, length, Math.max(0, Math.min(length, vsize - offset - slip)));
   }
   const src = locateSection(root, item.spec);
   if (src.kind === 'empty') return EMPTY;
@@ -146,7 +174,8 @@ async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root:
     return literal(all.subarray(Math.min(offset, all.length), Math.min(offset + length, all.length)));
   }
   if (offset >= src.vsize) return EMPTY;
-  return source.crlf(src.start, src.end, offset, length, cut(src.vsize));
+  const slip = await source.slip(src.start, src.end, src.vsize, offset);
+  return source.crlf(src.start, src.end, offset + slip, length, Math.max(0, Math.min(length, src.vsize - offset - slip)));
 }
 
 /**

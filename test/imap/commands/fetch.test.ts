@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseFetchItems } from '../../../src/imap/fetch/items.js';
+import { parseSectionSpec, sectionBytes } from '../../../src/imap/fetch/section.js';
+import { parseStructure } from '../../../src/mail/mime/parse-structure.js';
 import { ArgCursor } from '../../../src/imap/wire/cursor.js';
 import { ParseError } from '../../../src/imap/wire/frame.js';
 import type { UserMailboxes } from '../../../src/store/mailbox/mailbox-store.js';
@@ -151,6 +153,29 @@ describe('large messages', () => {
     // the structure is cached now: the range alone is read, streamed
     expect(await cmd(c, 'c FETCH 3 (BODYSTRUCTURE BODY.PEEK[1]<1.2>)')).toMatch(/^\* 3 FETCH \(BODYSTRUCTURE \("text" "plain" \("charset" "us-ascii"\) NIL NIL "7bit" \d+ 12000 NIL NIL NIL NIL\) BODY\[1\]<1> \{2\}\r\nin\)\r\nc OK/);
   });
+});
+
+describe('partials agree with section.ts (Dovecot\'s slip after a lone CR), read whole and streamed', () => {
+  for (const [name, pad] of [
+    ['small', 0],
+    ['large (streamed)', 300_000],
+  ] as const) {
+    it(name, async () => {
+      const stored = Buffer.from(`Subject: cr\n\nab\rcd\r\nef\n\rgh\r\r\nij\n${'z'.repeat(pad)}\n`, 'latin1');
+      await user.append('INBOX', { content: stored, internalDate: DATE });
+      const root = parseStructure(stored);
+      const c = await selected();
+      for (const section of ['', 'TEXT']) {
+        for (let offset = 0; offset < 40; offset++) {
+          const out = await cmd(c, `p${offset} FETCH 3 (BODY.PEEK[${section}]<${offset}.6>)`);
+          const m = /\{(\d+)\}\r\n/.exec(out)!;
+          const got = out.slice(m.index + m[0].length, m.index + m[0].length + Number(m[1]));
+          const want = sectionBytes(stored, root, parseSectionSpec(section)!, { offset, length: 6 }).toString('latin1');
+          expect(got, `BODY[${section}]<${offset}.6>`).toBe(want);
+        }
+      }
+    });
+  }
 });
 
 describe('a store read failing during a streamed literal', () => {
