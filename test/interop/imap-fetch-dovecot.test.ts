@@ -22,7 +22,7 @@ import { crlfSize } from '../../src/mail/mime/line-ends.js';
 import type { MimePart } from '../../src/mail/mime/structure.js';
 import { bodystructureString, bodyString } from '../../src/imap/fetch/bodystructure.js';
 import { envelopeFields } from '../../src/imap/fetch/envelope.js';
-import { parseSectionSpec, sectionBytes, type Partial } from '../../src/imap/fetch/section.js';
+import { parseSectionSpec, sectionBytes, type SectionPartial } from '../../src/imap/fetch/section.js';
 import { makeTempDir, type TempDir } from './harness/tmpdir.js';
 
 const IMAP = '/usr/lib/dovecot/imap';
@@ -172,7 +172,7 @@ function partNumbers(root: MimePart): string[] {
 
 interface SectionCase {
   readonly spec: string;
-  readonly partial?: Partial;
+  readonly partial?: SectionPartial;
 }
 
 function sectionCases(root: MimePart): SectionCase[] {

@@ -21,7 +21,7 @@ export interface SectionSpec {
   readonly fields?: readonly string[];
 }
 
-export interface Partial {
+export interface SectionPartial {
   readonly offset: number;
   readonly length: number;
 }
@@ -188,7 +188,7 @@ const CRLF = Buffer.from('\r\n');
 const LF = Buffer.from('\n');
 
 /** The section's bytes as sent (CRLF, NUL as 0x80), cut to `partial` (offset past the end → empty). */
-export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, partial?: Partial): Buffer {
+export function sectionBytes(stored: Buffer, root: MimePart, spec: SectionSpec, partial?: SectionPartial): Buffer {
   const src = locateSection(root, spec);
   if (src.kind === 'empty') return Buffer.alloc(0);
   if (src.kind === 'header-fields') {

@@ -91,3 +91,9 @@ export interface MimePart {
   /** set on the root and on the child of every message/rfc822 part */
   readonly envelope: HeaderEnvelope | null;
 }
+
+/**
+ * Bumped whenever the parser's output for the same bytes changes (a Dovecot quirk reproduced, a
+ * field added): a cache of MimePart JSON keyed by it never serves a tree from an older parser.
+ */
+export const STRUCTURE_VERSION = 1;
