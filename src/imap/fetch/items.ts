@@ -11,7 +11,7 @@
  */
 import type { ArgCursor } from '../command.js';
 import { ParseError } from '../wire/frame.js';
-import type { Partial, SectionSpec, SectionText } from './section.js';
+import type { SectionPartial, SectionSpec, SectionText } from './section.js';
 
 export type SimpleItem = 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE';
 
@@ -23,7 +23,7 @@ export type FetchItem =
       /** what the response calls it, before any `<offset>`: `BODY[1.HEADER.FIELDS (FROM)]`, `RFC822` */
       readonly label: string;
       readonly spec: SectionSpec;
-      readonly partial?: Partial;
+      readonly partial?: SectionPartial;
       /** sets \Seen on a read-write mailbox */
       readonly seen: boolean;
     };
