@@ -10,7 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { parseListenAddress } from '../config/listen-address.js';
-import type { ListenAddress } from '../config/schema.js';
+import type { ImapConfig, ListenAddress } from '../config/schema.js';
 import type { Logger } from '../mail/logger.js';
 import type { Accounts } from '../store/accounts/accounts.js';
 import type { MailboxStore } from '../store/mailbox/mailbox-store.js';
@@ -20,33 +20,16 @@ import { ConnectionCounter } from '../mail/client-limits.js';
 import { LoginGuard } from './login-guard.js';
 import { ImapSession, type SessionDeps, type SessionSettings } from './session.js';
 
-/** [imap] of mailgate.toml (plan §3); durations in seconds. */
-export interface ImapServerConfig {
-  /** Plain listeners (STARTTLS offered when there is a certificate): "127.0.0.1:2143", "[::1]:143". */
+/**
+ * [imap] of mailgate.toml (config/schema.ts's ImapConfig; durations in seconds), where a listener may also be
+ * written "127.0.0.1:2143", and the per-failure login delay (default 2,000 ms, Dovecot's auth_failure_delay;
+ * tests lower it).
+ */
+export type ImapServerConfig = Omit<ImapConfig, 'listen' | 'tlsListen'> & {
   readonly listen: readonly (string | ListenAddress)[];
-  /** Implicit-TLS listeners. */
   readonly tlsListen: readonly (string | ListenAddress)[];
-  /** Clients that may send a password before TLS (default in the config: loopback). */
-  readonly plaintextAuthNetworks: readonly string[];
-  /** Connections at once per listener (0: no limit). */
-  readonly connectionLimit: number;
-  /** Connections at once per client address (0: no limit). */
-  readonly clientConnectionLimit: number;
-  /** Logged-in connections at once per user and client address (0: no limit). */
-  readonly userConnectionLimit: number;
-  /** Failed logins in one connection before BYE (0: no limit). */
-  readonly authFailureLimit: number;
-  readonly loginTimeout: number;
-  readonly idleTimeout: number;
-  readonly idleKeepalive: number;
-  /** The largest literal accepted (APPEND), octets. */
-  readonly appendLimit: number;
-  /** The longest command line without its literals, octets. */
-  readonly maxLineLength: number;
-  readonly greeting: string;
-  /** Delay per recent failure of an address before a login is answered (default 2,000 ms; tests lower it). */
   readonly authFailureDelayMs?: number;
-}
+};
 
 export interface ImapServerDeps {
   readonly accounts: Pick<Accounts, 'authenticate'>;

@@ -2,6 +2,7 @@
  * A real IMAP server on loopback (free ports, memory store, fake accounts, a self-signed certificate made
  * by the test as the SMTP tests make theirs) and raw line clients over TCP or TLS.
  */
+import { DEFAULT_IMAP } from '../../../src/config/defaults.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
@@ -16,19 +17,11 @@ export function testCertificate(): Promise<{ cert: string; key: string }> {
 }
 
 export const TEST_CONFIG: ImapServerConfig = {
+  ...DEFAULT_IMAP,
   listen: [{ host: '127.0.0.1', port: 0 }],
   tlsListen: [{ host: '127.0.0.1', port: 0 }],
-  plaintextAuthNetworks: ['127.0.0.0/8', '::1/128'],
   connectionLimit: 100,
   clientConnectionLimit: 20,
-  userConnectionLimit: 10,
-  authFailureLimit: 3,
-  loginTimeout: 60,
-  idleTimeout: 1800,
-  idleKeepalive: 120,
-  appendLimit: 10_240_000,
-  maxLineLength: 65_536,
-  greeting: 'Mailgate ready.',
   authFailureDelayMs: 1,
 };
 
