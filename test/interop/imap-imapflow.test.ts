@@ -81,7 +81,7 @@ describe.each<ImapServerName>(['mailgate', 'dovecot'])('imapflow against %s', (s
     const source = first!.source!.toString('utf8');
     expect(source).toMatch(/^Received: /m);
     expect(source).toContain('Subject: first delivery');
-    expect(source).toMatch(/\r\n\r\none(\r\n)?$/);
+    expect(source).toContain('\r\n\r\none\r\n');
     expect(first!.size).toBe(first!.source!.length);
     expect(first!.flags?.has('\\Seen')).toBe(false);
   });
