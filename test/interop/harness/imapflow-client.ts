@@ -85,3 +85,20 @@ export function nextEvent<T>(c: ImapflowClient, event: 'exists' | 'expunge' | 'f
     c.client.on(event, onEvent);
   });
 }
+
+export interface ServerMessage {
+  uid: number;
+  /** Stored flags, sorted; never \Recent (session state). */
+  flags: string[];
+  source: Buffer;
+}
+
+/** Every message of `path` as the server holds it, in UID order (opened read-only: EXAMINE changes nothing). */
+export async function mailboxSnapshot(c: ImapflowClient, path: string): Promise<ServerMessage[]> {
+  const box = await c.client.mailboxOpen(path, { readOnly: true });
+  if (box.exists === 0) return [];
+  const msgs = await c.client.fetchAll('1:*', { uid: true, flags: true, source: true });
+  return msgs
+    .map((m) => ({ uid: m.uid, flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort(), source: m.source ?? Buffer.alloc(0) }))
+    .sort((a, b) => a.uid - b.uid);
+}
