@@ -1,8 +1,8 @@
 // mutt reading over IMAP from `mailgate start`, and with the same keystrokes from a private Dovecot 2.3:
 // tag every INBOX message, copy them to a local mbox, quit. The mbox must hold each message as the server
-// has it, and the server's flags afterwards must be what Dovecot keeps (no \Seen: a copy
-// is no reading; mutt's "Old" keyword). A run that hangs (mutt stuck on a failed command) fails with mutt's screen. Over STARTTLS and
-// implicit TLS on Mailgate too, trusting its self-signed certificate.
+// has it, and the server's flags afterwards must be what Dovecot keeps (no \Seen: a copy is no reading;
+// mutt's "Old" keyword). A run that hangs (mutt stuck on a failed command) fails with mutt's screen. Over
+// STARTTLS and implicit TLS on Mailgate too, trusting its self-signed certificate.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectImapflow, mailboxSnapshot } from './harness/imapflow-client.js';
