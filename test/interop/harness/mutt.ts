@@ -35,7 +35,8 @@ export interface MuttResult {
 
 /** The terminal output as readable text (CSI/OSC sequences and other controls removed). */
 export function plainScreen(raw: string): string {
-  return raw
+  /* eslint-disable no-control-regex -- removing a terminal's control sequences is the point */
+  const text = raw
     .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, ' ')
     .replace(/\x1b\][^\x07]*\x07/g, '')
     .replace(/\x1b[()][0-9A-Za-z]/g, '')
@@ -43,6 +44,8 @@ export function plainScreen(raw: string): string {
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
     .replace(/ {2,}/g, ' ')
     .trim();
+  /* eslint-enable no-control-regex */
+  return text;
 }
 
 function quoted(s: string): string {
