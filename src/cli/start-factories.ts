@@ -4,13 +4,27 @@
  * the configuration seconds).
  */
 import { createTransport } from '../delivery/transport.js';
+import { createImapServer } from '../imap/server.js';
+import { createPop3Server } from '../pop3/server.js';
 import { openQueue, timingFromSeconds } from '../queue/index.js';
 import { createSmtpServer } from '../smtp/server.js';
 import { openAccounts } from '../store/accounts/open.js';
+import { openMaildirMailboxStore } from '../store/mailbox/open.js';
 import type { ServiceFactories } from './start-services.js';
 
 export const serviceFactories: ServiceFactories = {
   openAccounts,
+  openMailboxStore: ({ hostname, quota, quotaMessages, appendLimit, logger }, accounts) =>
+    openMaildirMailboxStore({
+      maildirOf: (user) => accounts.maildirOf(user),
+      hostname,
+      quotaBytes: quota,
+      quotaMessages,
+      appendLimit,
+      log: (line) => logger.info(line),
+    }),
+  createImapServer: (config, { accounts, store, logger, tls }) => createImapServer(config, { accounts, store, logger, tls }),
+  createPop3Server: (config, { accounts, store, logger, tls }) => createPop3Server(config, { accounts, store, logger, tls }),
   createTransport: (options, accounts) => createTransport(options, accounts),
   openQueue: ({ minimalBackoffTime, maximalBackoffTime, maximalQueueLifetime, bounceQueueLifetime, delayWarningTime, queueRunDelay, ...rest }) =>
     openQueue({

@@ -1,14 +1,16 @@
 /**
- * How `mailgate start` puts the MTA together: Accounts, the delivery Transport, the queue (a Spool and its
- * scheduler), the SMTP listeners sharing the chain. The services never import each other (they meet through
+ * How `mailgate start` puts the mail server together: Accounts, the mailbox store, the delivery Transport,
+ * the queue (a Spool and its scheduler), the SMTP listeners sharing the chain, and the IMAP and POP3
+ * listeners over the mailbox store. The services never import each other (they meet through
  * store/); this file is the one place that knows them all, through ServiceFactories: a narrow interface
  * that the real constructors of src/store/accounts/, src/delivery/, src/queue/ and src/smtp/ are plugged
  * into (start-factories.ts), and that a test fills with fakes.
  */
-import type { DeliveryConfig, ListenAddress, MailgateConfig, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
+import type { DeliveryConfig, ImapConfig, ListenAddress, MailboxConfig, MailgateConfig, Pop3Config, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
 import type { Filter } from '../mail/filter.js';
 import type { Logger } from '../mail/logger.js';
 import type { Accounts } from '../store/accounts/accounts.js';
+import type { MailboxDelivery, MailboxStore } from '../store/mailbox/mailbox-store.js';
 import type { Spool } from '../store/spool.js';
 import type { Transport } from '../store/transport.js';
 import { ownAddresses } from './own-addresses.js';
@@ -25,6 +27,30 @@ export interface TransportOptions extends DeliveryConfig {
   readonly ownAddresses?: readonly ListenAddress[];
   readonly dataDir: string;
   readonly logger: Logger;
+  /** Local mail goes through the mailbox store (quota, IMAP sessions told at once). */
+  readonly mailboxes?: MailboxDelivery;
+}
+
+export interface MailboxStoreOptions extends MailboxConfig {
+  readonly hostname: string;
+  /** [imap] append_limit: the largest message APPEND takes. */
+  readonly appendLimit: number;
+  readonly logger: Logger;
+}
+
+/** What the IMAP and POP3 servers need besides their section. */
+export interface MailServerDependencies {
+  readonly accounts: Accounts;
+  readonly store: MailboxStore;
+  readonly logger: Logger;
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+}
+
+/** The listeners of [imap] or [pop3]. */
+export interface MailServerHandle {
+  listen(): Promise<void>;
+  /** Stops accepting, says goodbye (BYE, -ERR) to idle sessions and cuts the rest after graceMs. */
+  close(graceMs: number): Promise<void>;
 }
 
 export interface QueueOptions extends QueueConfig {
@@ -72,6 +98,10 @@ export interface SmtpServerHandle {
 
 export interface ServiceFactories {
   openAccounts(options: AccountsOptions): Accounts;
+  /** The users' mailboxes, in their Maildirs (`Accounts.maildirOf`). */
+  openMailboxStore(options: MailboxStoreOptions, accounts: Accounts): MailboxStore;
+  createImapServer(config: ImapConfig, dependencies: MailServerDependencies): MailServerHandle;
+  createPop3Server(config: Pop3Config, dependencies: MailServerDependencies): MailServerHandle;
   createTransport(options: TransportOptions, accounts: Accounts): Transport;
   openQueue(options: QueueOptions): Queue;
   createSmtpServer(options: SmtpServerOptions, dependencies: SmtpDependencies): SmtpServerHandle;
@@ -93,8 +123,8 @@ export class StartError extends Error {
 }
 
 /**
- * Opens the accounts, the transport and the queue, starts the scheduler, then binds the SMTP listeners:
- * mail is accepted only once everything behind it runs. When a step fails, what was started is stopped
+ * Opens the accounts, the mailbox store, the transport and the queue, starts the scheduler, then binds the
+ * SMTP, IMAP and POP3 listeners: mail is accepted only once everything behind it runs. When a step fails, what was started is stopped
  * again before the error is thrown.
  */
 export async function startMta(
@@ -114,6 +144,11 @@ export async function startMta(
   try {
     const accounts = factories.openAccounts({ dataDir: config.dataDir, localDomains: config.domains.local });
     undo.push(() => accounts.close());
+    const store = factories.openMailboxStore(
+      { ...config.mailbox, hostname: config.hostname, appendLimit: config.imap.appendLimit, logger: logger.child({ service: 'mailbox' }) },
+      accounts,
+    );
+    undo.push(() => store.close());
     const transport = factories.createTransport(
       {
         ...config.delivery,
@@ -121,6 +156,7 @@ export async function startMta(
         dataDir: config.dataDir,
         ownAddresses: ownAddresses([...config.smtp.listen, ...config.submission.listen]),
         logger: logger.child({ service: 'delivery' }),
+        mailboxes: store.delivery,
       },
       accounts,
     );
@@ -147,13 +183,21 @@ export async function startMta(
     );
     await smtp.listen();
     undo.push(() => smtp.close(0));
+    const mailServers = { accounts, store, tls: parts.tls };
+    const imap = factories.createImapServer(config.imap, { ...mailServers, logger: logger.child({ service: 'imap' }) });
+    await imap.listen();
+    undo.push(() => imap.close(0));
+    const pop3 = factories.createPop3Server(config.pop3, { ...mailServers, logger: logger.child({ service: 'pop3' }) });
+    await pop3.listen();
+    undo.push(() => pop3.close(0));
     return {
       accounts,
       queue,
-      // Stop accepting and drain SMTP first: nothing new enters the queue while it stops.
+      // Stop accepting everywhere and drain the sessions side by side first: nothing new enters the queue
+      // or the mailboxes while the rest stops.
       stop: async (graceSeconds) => {
-        undo.pop();
-        await smtp.close(graceSeconds);
+        undo.splice(-3);
+        await Promise.all([smtp.close(graceSeconds), imap.close(graceSeconds * 1000), pop3.close(graceSeconds * 1000)]);
         await rollBack();
       },
     };

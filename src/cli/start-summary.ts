@@ -48,6 +48,17 @@ function swaksLine(config: MailgateConfig, user: string): string {
   return '(no SMTP listener is configured: set [smtp] listen)';
 }
 
+/** Where the user reads the test mail: the first IMAP listener, else POP3's (none when both are off). */
+function readLine(config: MailgateConfig, user: string): string[] {
+  const imap = config.imap.listen[0] ?? config.imap.tlsListen[0];
+  const pop3 = config.pop3.listen[0] ?? config.pop3.tlsListen[0];
+  const at = imap ?? pop3;
+  if (at === undefined) return [];
+  const { host, port } = reachable(at);
+  const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return [`and read it with a mail client: ${imap !== undefined ? 'IMAP' : 'POP3'} at ${where}, user ${user}`];
+}
+
 export function formatStartSummary(s: StartSummary): string {
   const c = s.config;
   const domain = c.domains.local[0] ?? 'localhost';
@@ -66,6 +77,8 @@ export function formatStartSummary(s: StartSummary): string {
     `  MX (SMTP)                      ${list(c.smtp.listen)}`,
     `  submission (STARTTLS, AUTH)    ${list(c.submission.listen)}`,
     `  submission (implicit TLS)      ${list(c.submission.tlsListen)}`,
+    `  IMAP (STARTTLS) / IMAPS        ${list(c.imap.listen)} / ${list(c.imap.tlsListen)}`,
+    `  POP3 (STLS) / POP3S            ${list(c.pop3.listen)} / ${list(c.pop3.tlsListen)}`,
     s.milterListener === false
       ? `  milter for Postfix             off   (a [manager] section with connection_spec turns it on)`
       : `  milter for Postfix             ${c.manager.connectionSpec}   (main.cf: smtpd_milters = ${milter})`,
@@ -78,6 +91,7 @@ export function formatStartSummary(s: StartSummary): string {
     'Next, in another terminal: add a user (it asks for a password), then send a test mail:',
     `  ${s.command} user add ${user}${configOption}`,
     `  ${swaksLine(c, user)}`,
+    ...readLine(c, user),
     '',
     'Ctrl-C or SIGTERM stops it (sessions in flight finish first); SIGHUP reloads the configuration.',
   ];

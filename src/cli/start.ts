@@ -1,7 +1,7 @@
 /**
  * `mailgate start`: the whole mail server in the foreground (systemd style). With no configuration file it
  * runs on the embedded defaults: data in ./data, MX on 127.0.0.1:2525, submission on 2587 (STARTTLS) and
- * 2465 (implicit TLS), a self-signed certificate made at the first start, the local domain localhost, and
+ * 2465 (implicit TLS), IMAP on 2143 (STARTTLS) and 2993 (TLS), POP3 on 2110 (STLS) and 2995 (TLS), a self-signed certificate made at the first start, the local domain localhost, and
  * the milter listener on inet:10025@[127.0.0.1] serving the same chain, so that a Postfix beside it can use
  * the same filters. SIGHUP reloads (the chain; what needs a restart is named), SIGTERM stops accepting,
  * lets the SMTP sessions in flight finish (up to SHUTDOWN_GRACE_SECONDS) and stops the queue.
@@ -40,7 +40,7 @@ interface Options {
 
 export function startCommand(factories: ServiceFactories = serviceFactories): Command {
   return new Command('start')
-    .description('run the mail server in the foreground: SMTP (MX and submission), queue, delivery, and the filter chain')
+    .description('run the mail server in the foreground: SMTP (MX and submission), queue, delivery, IMAP, POP3, and the filter chain')
     .option('-c, --config <file>', 'configuration file (default ./mailgate.toml, else the embedded defaults)')
     .option('--verbose', 'log debug detail, in the human format unless --log-format json')
     .addOption(new Option('--log-format <format>', 'json (one JSON object per line, the default) or human').choices(['json', 'human']))
@@ -68,12 +68,15 @@ function makeDataDir(loaded: LoadedConfig): void {
 }
 
 /** The sections the running services took at start: a change in them needs a restart. */
-const RESTART_SECTIONS = ['dataDir', 'hostname', 'smtp', 'submission', 'tls', 'domains', 'queue', 'delivery'] as const satisfies readonly (keyof MtaConfig | 'dataDir')[];
+const RESTART_SECTIONS = ['dataDir', 'hostname', 'smtp', 'submission', 'imap', 'pop3', 'mailbox', 'tls', 'domains', 'queue', 'delivery'] as const satisfies readonly (keyof MtaConfig | 'dataDir')[];
 const SECTION_NAMES: Record<(typeof RESTART_SECTIONS)[number], string> = {
   dataDir: 'data_dir',
   hostname: 'hostname',
   smtp: '[smtp]',
   submission: '[submission]',
+  imap: '[imap]',
+  pop3: '[pop3]',
+  mailbox: '[mailbox]',
   tls: '[tls]',
   domains: '[domains]',
   queue: '[queue]',
@@ -152,7 +155,7 @@ async function run(opts: Options, factories: ServiceFactories): Promise<void> {
   );
   const c = loaded.config;
   logger.info(
-    { smtp: c.smtp.listen.length, submission: c.submission.listen.length, submissions: c.submission.tlsListen.length, milter: front.server !== undefined ? c.manager.connectionSpec : 'off', dataDir: c.dataDir },
+    { smtp: c.smtp.listen.length, submission: c.submission.listen.length, submissions: c.submission.tlsListen.length, imap: c.imap.listen.length, imaps: c.imap.tlsListen.length, pop3: c.pop3.listen.length, pop3s: c.pop3.tlsListen.length, milter: front.server !== undefined ? c.manager.connectionSpec : 'off', dataDir: c.dataDir },
     'mailgate started',
   );
   await stopped;

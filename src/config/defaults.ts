@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { isHostName } from './host-name.js';
 import { DEFAULT_TIMEOUTS } from './timeouts.js';
-import type { DeliveryConfig, FallbackStatus, MailgateConfig, ManagerConfig, MtaConfig, Pop3Config, QueueConfig, SmtpConfig, SubmissionConfig, Timeouts } from './schema.js';
+import type { DeliveryConfig, FallbackStatus, ImapConfig, MailboxConfig, MailgateConfig, ManagerConfig, MtaConfig, Pop3Config, QueueConfig, SmtpConfig, SubmissionConfig, Timeouts } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'mailgate.toml';
 
@@ -68,6 +68,30 @@ export const DEFAULT_SUBMISSION: SubmissionConfig = Object.freeze({
   tlsListen: Object.freeze([{ host: '127.0.0.1', port: 2465 }]),
 });
 
+/**
+ * [imap]: loopback and unprivileged ports as the other embedded defaults; limits are Dovecot's where it has
+ * one (mail_max_userip_connections 10, imap_max_line_length 64k, imap_idle_notify_interval 2 min, the
+ * 30-minute autologout of RFC 3501 §5.4).
+ */
+export const DEFAULT_IMAP: ImapConfig = Object.freeze({
+  listen: Object.freeze([{ host: '127.0.0.1', port: 2143 }]),
+  tlsListen: Object.freeze([{ host: '127.0.0.1', port: 2993 }]),
+  plaintextAuthNetworks: Object.freeze(['127.0.0.0/8', '::1/128']),
+  connectionLimit: 1000,
+  clientConnectionLimit: 50,
+  userConnectionLimit: 10,
+  authFailureLimit: 3,
+  loginTimeout: 60,
+  idleTimeout: 1800,
+  idleKeepalive: 120,
+  appendLimit: 10_240_000,
+  maxLineLength: 65_536,
+  greeting: 'Mailgate ready.',
+});
+
+/** [mailbox]: no quota unless one is set (Dovecot's default without the quota plugin). */
+export const DEFAULT_MAILBOX: MailboxConfig = Object.freeze({ quota: 0, quotaMessages: 0 });
+
 /** Dovecot's defaults where it has one (login_trusted_networks aside: loopback may log in without TLS). */
 export const DEFAULT_POP3: Pop3Config = Object.freeze({
   listen: Object.freeze([{ host: '127.0.0.1', port: 2110 }]),
@@ -114,6 +138,8 @@ export function defaultMtaConfig(): MtaConfig {
     hostname: defaultHostname(),
     smtp: { ...DEFAULT_SMTP, listen: [...DEFAULT_SMTP.listen], mynetworks: [...DEFAULT_SMTP.mynetworks], xclientHosts: [] },
     submission: { listen: [...DEFAULT_SUBMISSION.listen], tlsListen: [...DEFAULT_SUBMISSION.tlsListen] },
+    imap: { ...DEFAULT_IMAP, listen: [...DEFAULT_IMAP.listen], tlsListen: [...DEFAULT_IMAP.tlsListen], plaintextAuthNetworks: [...DEFAULT_IMAP.plaintextAuthNetworks] },
+    mailbox: { ...DEFAULT_MAILBOX },
     pop3: { ...DEFAULT_POP3, listen: [...DEFAULT_POP3.listen], tlsListen: [...DEFAULT_POP3.tlsListen], plaintextAuthNetworks: [...DEFAULT_POP3.plaintextAuthNetworks] },
     tls: {},
     domains: { local: [...DEFAULT_LOCAL_DOMAINS] },

@@ -133,9 +133,9 @@ export function formatConfig(loaded: LoadedConfig): string {
   return w.toString();
 }
 
-/** The sections `mailgate start` reads besides the chain's: [smtp] [submission] [pop3] [tls] [domains] [queue] [delivery]. */
+/** The sections `mailgate start` reads besides the chain's: [smtp] [submission] [imap] [pop3] [mailbox] [tls] [domains] [queue] [delivery]. */
 function writeMta(w: Writer, config: MailgateConfig): void {
-  const { smtp, submission, pop3, tls, domains, queue, delivery } = config;
+  const { smtp, submission, imap, pop3, mailbox, tls, domains, queue, delivery } = config;
   w.header('[smtp]');
   w.item('smtp.listen', 'listen', smtp.listen.map(formatListenAddress));
   w.item('smtp.mynetworks', 'mynetworks', smtp.mynetworks);
@@ -154,6 +154,21 @@ function writeMta(w: Writer, config: MailgateConfig): void {
   w.item('submission.listen', 'listen', submission.listen.map(formatListenAddress));
   w.item('submission.tls_listen', 'tls_listen', submission.tlsListen.map(formatListenAddress));
   w.blank();
+  w.header('[imap]');
+  w.item('imap.listen', 'listen', imap.listen.map(formatListenAddress));
+  w.item('imap.tls_listen', 'tls_listen', imap.tlsListen.map(formatListenAddress));
+  w.item('imap.plaintext_auth_networks', 'plaintext_auth_networks', imap.plaintextAuthNetworks);
+  w.item('imap.connection_limit', 'connection_limit', imap.connectionLimit);
+  w.item('imap.client_connection_limit', 'client_connection_limit', imap.clientConnectionLimit);
+  w.item('imap.user_connection_limit', 'user_connection_limit', imap.userConnectionLimit);
+  w.item('imap.auth_failure_limit', 'auth_failure_limit', imap.authFailureLimit);
+  w.item('imap.login_timeout', 'login_timeout', imap.loginTimeout);
+  w.item('imap.idle_timeout', 'idle_timeout', imap.idleTimeout);
+  w.item('imap.idle_keepalive', 'idle_keepalive', imap.idleKeepalive);
+  w.item('imap.append_limit', 'append_limit', imap.appendLimit);
+  w.item('imap.max_line_length', 'max_line_length', imap.maxLineLength);
+  w.item('imap.greeting', 'greeting', imap.greeting);
+  w.blank();
   w.header('[pop3]');
   w.item('pop3.listen', 'listen', pop3.listen.map(formatListenAddress));
   w.item('pop3.tls_listen', 'tls_listen', pop3.tlsListen.map(formatListenAddress));
@@ -162,6 +177,10 @@ function writeMta(w: Writer, config: MailgateConfig): void {
   w.item('pop3.client_connection_limit', 'client_connection_limit', pop3.clientConnectionLimit);
   w.item('pop3.auth_failure_limit', 'auth_failure_limit', pop3.authFailureLimit);
   w.item('pop3.idle_timeout', 'idle_timeout', pop3.idleTimeout);
+  w.blank();
+  w.header('[mailbox]');
+  w.item('mailbox.quota', 'quota', mailbox.quota);
+  w.item('mailbox.quota_messages', 'quota_messages', mailbox.quotaMessages);
   w.blank();
   w.header('[tls]');
   if (tls.certFile === undefined) w.comment(`cert_file and key_file not set: a self-signed certificate in ${join(config.dataDir, 'tls')}`);

@@ -18,6 +18,8 @@ import { readQueue } from './sections/queue.js';
 import { readSmtp } from './sections/smtp.js';
 import { readSubmission } from './sections/submission.js';
 import { readPop3 } from './sections/pop3.js';
+import { readImap } from './sections/imap.js';
+import { readMailbox } from './sections/mailbox.js';
 import { readTls } from './sections/tls.js';
 import { readManager } from './sections/manager.js';
 import { readMilters } from './sections/milter.js';
@@ -28,7 +30,9 @@ export const TOP_LEVEL_KEYS = [
   'hostname',
   'smtp',
   'submission',
+  'imap',
   'pop3',
+  'mailbox',
   'tls',
   'domains',
   'queue',
@@ -140,7 +144,9 @@ function readDocument(ctx: ReadContext, doc: TomlTable, baseDir: string, readTru
     hostname: readHostname(root),
     smtp: readSmtp(section('smtp', 'smtp')),
     submission: readSubmission(section('submission', 'submission')),
+    imap: readImap(section('imap', 'imap')),
     pop3: readPop3(section('pop3', 'pop3')),
+    mailbox: readMailbox(section('mailbox', 'mailbox')),
     tls: readTls(section('tls', 'tls'), baseDir),
     domains: readDomains(section('domains', 'domains')),
     queue: readQueue(section('queue', 'queue')),

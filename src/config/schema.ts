@@ -185,6 +185,44 @@ export interface Pop3Config {
   readonly idleTimeout: number;
 }
 
+/** [imap]: the IMAP server (RFC 3501) over the mailbox store; durations in seconds. */
+export interface ImapConfig {
+  /** Plain listeners, STARTTLS offered (port 143 style; [] = off). */
+  readonly listen: readonly ListenAddress[];
+  /** Implicit-TLS listeners (port 993 style, RFC 8314). */
+  readonly tlsListen: readonly ListenAddress[];
+  /** Clients that may log in before TLS (CIDR or addresses); to any other, LOGIN/AUTHENTICATE only after STARTTLS. */
+  readonly plaintextAuthNetworks: readonly string[];
+  /** Connections at once, all clients, per listener (0 = none). */
+  readonly connectionLimit: number;
+  /** Connections at once per client address (0 = none). */
+  readonly clientConnectionLimit: number;
+  /** Connections at once per user and client address (Dovecot's mail_max_userip_connections; 0 = none). */
+  readonly userConnectionLimit: number;
+  /** Failed logins in one connection before BYE; the address is slowed down as well. */
+  readonly authFailureLimit: number;
+  /** Seconds a client has to log in. */
+  readonly loginTimeout: number;
+  /** Seconds without a command once logged in (RFC 3501 §5.4: at least 30 minutes). */
+  readonly idleTimeout: number;
+  /** Seconds between `* OK Still here` during IDLE. */
+  readonly idleKeepalive: number;
+  /** The largest message APPEND takes (APPENDLIMIT, RFC 7889), bytes. */
+  readonly appendLimit: number;
+  /** The longest command line without its literals, bytes (Dovecot: 64 KiB). */
+  readonly maxLineLength: number;
+  /** Text of the `* OK` greeting. */
+  readonly greeting: string;
+}
+
+/** [mailbox]: the mailbox store's per-user limits (0 = none). */
+export interface MailboxConfig {
+  /** Bytes per user over all folders (sizes as IMAP counts them, CRLF). */
+  readonly quota: number;
+  /** Messages per user over all folders. */
+  readonly quotaMessages: number;
+}
+
 /** [tls]: the server certificate; both unset: a self-signed one made at first start in `<data_dir>/tls/`. */
 export interface TlsConfig {
   /** Absolute path of the PEM certificate (chain), set together with keyFile. */
@@ -245,7 +283,9 @@ export interface MtaConfig {
   readonly hostname: string;
   readonly smtp: SmtpConfig;
   readonly submission: SubmissionConfig;
+  readonly imap: ImapConfig;
   readonly pop3: Pop3Config;
+  readonly mailbox: MailboxConfig;
   readonly tls: TlsConfig;
   readonly domains: DomainsConfig;
   readonly queue: QueueConfig;

@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Accounts } from '../store/accounts/accounts.js';
+import { MailboxError, type MailboxDelivery } from '../store/mailbox/mailbox-store.js';
 import { maildirKeyedBaseName } from '../store/maildir/maildir-name.js';
 import { writeToMaildir } from '../store/maildir/maildir-writer.js';
 import type { DeliveryRequest, RecipientResult } from '../store/transport.js';
@@ -36,6 +37,7 @@ export async function deliverToMaildir(
   address: string,
   accounts: LocalAccounts,
   hostname: string,
+  mailboxes?: MailboxDelivery,
 ): Promise<RecipientResult> {
   let users: string[];
   try {
@@ -60,17 +62,18 @@ export async function deliverToMaildir(
       // The queue file is opened only once the Maildir's tmp/ file is: a Maildir that cannot be written
       // leaves no descriptor open (the review's fd leak: one per failed attempt).
       const baseName = request.arrival === undefined ? undefined : maildirKeyedBaseName(request.arrival, request.queueId, user, hostname);
-      written.push(
-        (
-          await writeToMaildir(dir, () => withDeliveryFields(request.sender, user, request.openMessage()), {
-            hostname,
-            ...(baseName === undefined ? {} : { baseName }),
-          })
-        ).path,
-      );
+      const source = () => withDeliveryFields(request.sender, user, request.openMessage());
+      const options = { hostname, ...(baseName === undefined ? {} : { baseName }) };
+      if (mailboxes === undefined) written.push((await writeToMaildir(dir, source, options)).path);
+      else {
+        await mailboxes.deliver(user, source, options);
+        written.push(dir);
+      }
     }
     return ownResult(address, 'delivered', '2.0.0', `delivered to maildir (${written.join(', ')})`, 'maildir');
   } catch (err) {
+    // Over quota: refused for good, as Dovecot's LMTP answers with quota_full_tempfail = no (552 5.2.2).
+    if (err instanceof MailboxError && err.code === 'OVERQUOTA') return ownResult(address, 'failed', '5.2.2', `${err.message}`, 'maildir');
     // A full disk, a permission problem: the queue keeps the message and tries again (Postfix defers too).
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     return ownResult(address, 'deferred', code === 'ENOSPC' || code === 'EDQUOT' ? '4.2.2' : '4.3.0', `maildir delivery failed: ${String((err as Error).message ?? err)}`, 'maildir');

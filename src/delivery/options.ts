@@ -4,6 +4,7 @@
  */
 import type { RelayHost } from '../config/schema.js';
 import type { Logger } from '../mail/logger.js';
+import type { MailboxDelivery } from '../store/mailbox/mailbox-store.js';
 import type { MxResolver } from './next-hop.js';
 import type { OwnAddress } from './own-addresses.js';
 
@@ -43,6 +44,12 @@ export interface DeliveryOptions {
    * that is one of them is a mail loop (5.4.6), as Postfix's "loops back to myself".
    */
   readonly ownAddresses?: readonly OwnAddress[];
+  /**
+   * The mailbox store's delivery (`mailgate start`): local mail goes through it, so the user's quota is
+   * checked and IMAP sessions watching the mailbox hear of the message at once. Absent: the Maildir
+   * writer directly (no quota, no announcement).
+   */
+  readonly mailboxes?: MailboxDelivery;
   /** A resolver of one's own instead of node:dns with dnsServers (tests). */
   readonly resolver?: MxResolver;
   readonly logger?: Logger;

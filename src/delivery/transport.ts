@@ -156,7 +156,7 @@ export function createTransport(options: DeliveryOptions, accounts: DeliveryAcco
       }
       if (accounts.isLocalDomain(domain)) {
         if (lmtp !== undefined) viaLmtp.push(recipient);
-        else jobs.push(deliverToMaildir(request, recipient.address, accounts, hostname).then((r) => settle([r])));
+        else jobs.push(deliverToMaildir(request, recipient.address, accounts, hostname, options.mailboxes).then((r) => settle([r])));
         continue;
       }
       const key = relayKey ?? domain;

@@ -9,7 +9,7 @@ const chain = { name: 'chain', open: () => ({}) } as unknown as Filter;
 const tls = { cert: Buffer.from('cert'), key: Buffer.from('key') };
 
 /** Fakes that record every call in `log`; `fail` names a step that throws. */
-function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
+function fakes(log: string[], fail?: 'listen' | 'openQueue' | 'pop3'): ServiceFactories {
   return {
     openAccounts: (o) => {
       log.push(`accounts ${o.dataDir} ${o.localDomains.join(',')}`);
@@ -23,8 +23,27 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
         close: () => void log.push('accounts closed'),
       };
     },
+    openMailboxStore: (o, accounts) => {
+      log.push(`mailboxes ${o.hostname} quota=${o.quota} append_limit=${o.appendLimit} maildirOf=${typeof accounts.maildirOf}`);
+      return {
+        openUser: () => Promise.reject(new Error('not in this test')),
+        delivery: { deliver: () => Promise.reject(new Error('not in this test')) },
+        close: () => Promise.resolve(void log.push('mailboxes closed')),
+      };
+    },
+    createImapServer: (c, d) => {
+      log.push(`imap listen=${c.listen.length}+${c.tlsListen.length} store=${typeof d.store.openUser} tls=${d.tls === tls}`);
+      return { listen: () => Promise.resolve(void log.push('imap listening')), close: (g) => Promise.resolve(void log.push(`imap closed grace=${g}ms`)) };
+    },
+    createPop3Server: (c, d) => {
+      log.push(`pop3 listen=${c.listen.length}+${c.tlsListen.length} store=${typeof d.store.openUser}`);
+      return {
+        listen: () => (fail === 'pop3' ? Promise.reject(new Error('listen EADDRINUSE: address already in use 127.0.0.1:2110')) : Promise.resolve(void log.push('pop3 listening'))),
+        close: (g) => Promise.resolve(void log.push(`pop3 closed grace=${g}ms`)),
+      };
+    },
     createTransport: (o, accounts) => {
-      log.push(`transport relay=${o.relayHost?.text ?? 'none'} concurrency=${o.destinationConcurrencyLimit} accounts=${typeof accounts.resolve}`);
+      log.push(`transport relay=${o.relayHost?.text ?? 'none'} concurrency=${o.destinationConcurrencyLimit} accounts=${typeof accounts.resolve} mailboxes=${typeof o.mailboxes?.deliver}`);
       return { deliver: () => Promise.resolve([]), close: (g) => Promise.resolve(void log.push(`transport closed ${g === undefined ? 'unbounded' : g <= 10_000 ? 'bounded' : g}`)) };
     },
     openQueue: (o) => {
@@ -50,20 +69,33 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue'): ServiceFactories {
 describe('startMta', () => {
   const config = { ...defaultConfig(), dataDir: '/srv/data', hostname: 'mx.example.org' };
 
-  it('builds accounts, transport, queue (started), then the SMTP listeners; stops SMTP first, then the rest in reverse', async () => {
+  it('builds accounts, mailboxes, transport, queue (started), then the SMTP, IMAP and POP3 listeners; stops the listeners first, then the rest in reverse', async () => {
     const log: string[] = [];
     const mta = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log));
     expect(log).toEqual([
       'accounts /srv/data localhost',
-      'transport relay=none concurrency=20 accounts=function',
+      'mailboxes mx.example.org quota=0 append_limit=10240000 maildirOf=function',
+      'transport relay=none concurrency=20 accounts=function mailboxes=function',
       'queue backoff=300-4000 transport=function',
       'queue started',
       'smtp mx.example.org listen=1 chain=true spool=function',
       'smtp listening',
+      'imap listen=1+1 store=function tls=true',
+      'imap listening',
+      'pop3 listen=1+1 store=function',
+      'pop3 listening',
     ]);
     log.length = 0;
     await mta.stop(30);
-    expect(log).toEqual(['smtp closed grace=30', 'queue stopped', 'transport closed bounded', 'accounts closed']);
+    expect(log).toEqual([
+      'smtp closed grace=30',
+      'imap closed grace=30000ms',
+      'pop3 closed grace=30000ms',
+      'queue stopped',
+      'transport closed bounded',
+      'mailboxes closed',
+      'accounts closed',
+    ]);
   });
 
   it('tells the transport where we listen ([smtp] and [submission]), for its mail-loop check', async () => {
@@ -94,12 +126,19 @@ describe('startMta', () => {
     const err = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'listen')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StartError);
     expect((err as Error).message).toBe('listen EADDRINUSE: address already in use 127.0.0.1:2525');
-    expect(log.slice(-3)).toEqual(['queue stopped', 'transport closed bounded', 'accounts closed']);
+    expect(log.slice(-4)).toEqual(['queue stopped', 'transport closed bounded', 'mailboxes closed', 'accounts closed']);
+  });
+
+  it('a POP3 listener that cannot bind: SMTP and IMAP are closed again too', async () => {
+    const log: string[] = [];
+    const err = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'pop3')).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('listen EADDRINUSE: address already in use 127.0.0.1:2110');
+    expect(log.slice(-6)).toEqual(['imap closed grace=0ms', 'smtp closed grace=0', 'queue stopped', 'transport closed bounded', 'mailboxes closed', 'accounts closed']);
   });
 
   it('a queue that cannot open: the transport and accounts are closed again', async () => {
     const log: string[] = [];
     await expect(startMta(config, { chain, tls, logger: silentLogger }, fakes(log, 'openQueue'))).rejects.toThrow('queue directory is not writable');
-    expect(log.slice(-2)).toEqual(['transport closed bounded', 'accounts closed']);
+    expect(log.slice(-3)).toEqual(['transport closed bounded', 'mailboxes closed', 'accounts closed']);
   });
 });

@@ -25,6 +25,18 @@ describe('formatStartSummary', () => {
     expect(text).toContain('inet:10025@[127.0.0.1]   (main.cf: smtpd_milters = inet:127.0.0.1:10025)');
     expect(text).toContain('/srv/data/tls/cert.pem (self-signed for mx.example.org, made now)');
     expect(text).toContain('\n  mailgate user add alice@localhost\n  swaks --server 127.0.0.1 --port 2525 --from you@example.org --to alice@localhost\n');
+    expect(text).toMatch(/IMAP \(STARTTLS\) \/ IMAPS +127\.0\.0\.1:2143 \/ 127\.0\.0\.1:2993\n/);
+    expect(text).toMatch(/POP3 \(STLS\) \/ POP3S +127\.0\.0\.1:2110 \/ 127\.0\.0\.1:2995\n/);
+    expect(text).toContain('and read it with a mail client: IMAP at 127.0.0.1:2143, user alice@localhost\n');
+  });
+
+  it('IMAP off: the mail is read over POP3; both off: no reading line', () => {
+    const popOnly = parseConfig('[imap]\nlisten = []\ntls_listen = []\n[pop3]\nlisten = ["[::]:110"]\n', '/x.toml').config;
+    expect(formatStartSummary(base({ config: popOnly }))).toContain('and read it with a mail client: POP3 at [::1]:110, user alice@localhost\n');
+    const none = parseConfig('[imap]\nlisten = []\ntls_listen = []\n[pop3]\nlisten = []\ntls_listen = []\n', '/x.toml').config;
+    const text = formatStartSummary(base({ config: none }));
+    expect(text).not.toContain('read it with');
+    expect(text).toMatch(/IMAP \(STARTTLS\) \/ IMAPS +off \/ off\n/);
   });
 
   it('with a file: --config in the user command, the first local domain, a wildcard listener reached on loopback', () => {

@@ -80,7 +80,7 @@ function firstLine(port: number): Promise<string> {
 
 
 let dir: TempDir;
-let ports: { mx: number; submission: number; submissions: number; milter: number };
+let ports: { mx: number; submission: number; submissions: number; milter: number; imap: number; imaps: number; pop3: number; pop3s: number };
 let configFile: string;
 
 const configText = (extra = ''): string => `# written by start.test.ts
@@ -91,13 +91,28 @@ listen = ["127.0.0.1:${ports.mx}"]
 [submission]
 listen = ["127.0.0.1:${ports.submission}"]
 tls_listen = ["127.0.0.1:${ports.submissions}"]
+[imap]
+listen = ["127.0.0.1:${ports.imap}"]
+tls_listen = ["127.0.0.1:${ports.imaps}"]
+[pop3]
+listen = ["127.0.0.1:${ports.pop3}"]
+tls_listen = ["127.0.0.1:${ports.pop3s}"]
 [manager]
 connection_spec = "inet:${ports.milter}@[127.0.0.1]"
 ${extra}`;
 
 beforeAll(async () => {
   dir = await makeTempDir('start');
-  ports = { mx: await freePort(), submission: await freePort(), submissions: await freePort(), milter: await freePort() };
+  ports = {
+    mx: await freePort(),
+    submission: await freePort(),
+    submissions: await freePort(),
+    milter: await freePort(),
+    imap: await freePort(),
+    imaps: await freePort(),
+    pop3: await freePort(),
+    pop3s: await freePort(),
+  };
   configFile = join(dir.path, 'mailgate.toml');
   writeFileSync(configFile, configText());
 });
@@ -129,7 +144,9 @@ describe('mailgate start', () => {
 
       // Every listener accepts; the MX greets with an SMTP reply.
       expect(await firstLine(ports.mx)).toMatch(/^[0-9]{3}[ -]/);
-      for (const port of [ports.submission, ports.submissions, ports.milter]) expect(await accepts(port), `port ${port}`).toBe(true);
+      for (const port of [ports.submission, ports.submissions, ports.milter, ports.imaps, ports.pop3s]) expect(await accepts(port), `port ${port}`).toBe(true);
+      expect(await firstLine(ports.imap)).toMatch(/^\* OK /);
+      expect(await firstLine(ports.pop3)).toMatch(/^\+OK /);
     } finally {
       run.child.kill('SIGTERM');
     }

@@ -12,6 +12,8 @@ import { QUEUE_KEYS } from '../../src/config/sections/queue.js';
 import { SMTP_KEYS } from '../../src/config/sections/smtp.js';
 import { SUBMISSION_KEYS } from '../../src/config/sections/submission.js';
 import { POP3_KEYS } from '../../src/config/sections/pop3.js';
+import { IMAP_KEYS } from '../../src/config/sections/imap.js';
+import { MAILBOX_KEYS } from '../../src/config/sections/mailbox.js';
 import { TLS_KEYS } from '../../src/config/sections/tls.js';
 import { EXAMPLE, TRUST_DIR, TRUSTED_DOMAINS, TRUSTED_DOMAINS_FILE } from './fixtures.js';
 
@@ -21,7 +23,9 @@ const MTA_DEFAULT_ORIGINS = Object.fromEntries(
     'hostname',
     ...SMTP_KEYS.map((k) => `smtp.${k}`),
     ...SUBMISSION_KEYS.map((k) => `submission.${k}`),
+    ...IMAP_KEYS.map((k) => `imap.${k}`),
     ...POP3_KEYS.map((k) => `pop3.${k}`),
+    ...MAILBOX_KEYS.map((k) => `mailbox.${k}`),
     ...TLS_KEYS.map((k) => `tls.${k}`),
     ...DOMAINS_KEYS.map((k) => `domains.${k}`),
     ...QUEUE_KEYS.map((k) => `queue.${k}`),

@@ -10,6 +10,9 @@ import { MANAGER_KEYS } from '../../src/config/sections/manager.js';
 import { QUEUE_KEYS } from '../../src/config/sections/queue.js';
 import { SMTP_KEYS } from '../../src/config/sections/smtp.js';
 import { SUBMISSION_KEYS } from '../../src/config/sections/submission.js';
+import { IMAP_KEYS } from '../../src/config/sections/imap.js';
+import { MAILBOX_KEYS } from '../../src/config/sections/mailbox.js';
+import { POP3_KEYS } from '../../src/config/sections/pop3.js';
 import { TLS_KEYS } from '../../src/config/sections/tls.js';
 import { REMOTE_NETWORK_KEYS, S25R_KEYS, STRESS_KEYS, TRUST_KEYS } from '../../src/config/sections/options.js';
 
@@ -61,6 +64,9 @@ describe('contrib/mailgate.toml', () => {
     const sections: [string, readonly string[]][] = [
       ['smtp', SMTP_KEYS],
       ['submission', SUBMISSION_KEYS],
+      ['imap', IMAP_KEYS],
+      ['pop3', POP3_KEYS],
+      ['mailbox', MAILBOX_KEYS],
       ['tls', TLS_KEYS],
       ['domains', DOMAINS_KEYS],
       ['queue', QUEUE_KEYS],

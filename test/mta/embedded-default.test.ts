@@ -14,7 +14,7 @@ import { tcpListening } from '../interop/harness/endpoint.js';
 import { runCommand, startDaemon, waitFor, type Daemon } from '../interop/harness/process.js';
 import { makeTempDir, type TempDir } from '../interop/harness/tmpdir.js';
 
-const EMBEDDED_PORTS = { mx: 2525, submission: 2587, submissions: 2465, milter: 10025 } as const;
+const EMBEDDED_PORTS = { mx: 2525, submission: 2587, submissions: 2465, milter: 10025, imap: 2143, imaps: 2993, pop3: 2110, pop3s: 2995 } as const;
 
 /** Fails, naming the port and whoever listens there, when one of the embedded ports is taken on 127.0.0.1. */
 async function assertPortsFree(): Promise<void> {
@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('mailgate start on the embedded defaults (no --config, no mailgate.toml)', () => {
-  it('makes ./data, listens on 2525/2587/2465 and the milter on 10025; user add + one swaks → alice\'s Maildir', async () => {
+  it('makes ./data, listens on 2525/2587/2465, IMAP 2143/2993, POP3 2110/2995 and the milter on 10025; user add + one swaks → alice\'s Maildir, read over IMAP and POP3', async () => {
     assertCliBuilt();
     await assertPortsFree();
     dir = await makeTempDir('embedded');
@@ -74,6 +74,30 @@ describe('mailgate start on the embedded defaults (no --config, no mailgate.toml
     const msg = readFileSync(join(newDir, file!), 'latin1');
     expect(msg).toMatch(/^Received: from .*?\s+by .*? \(Mailgate\) with ESMTP id [0-9A-Z]+/ms);
     expect(msg).toContain('This is a test mailing');
+
+    // The printed reading line is true: Python's imaplib and poplib see the message (plaintext login on loopback).
+    expect(d.stdout()).toContain('and read it with a mail client: IMAP at 127.0.0.1:2143, user alice@localhost\n');
+    const read = await runCommand(
+      '/usr/bin/python3',
+      [
+        '-c',
+        [
+          'import imaplib, poplib, json',
+          "i = imaplib.IMAP4('127.0.0.1', 2143); i.login('alice@localhost', 'correct horse')",
+          "typ, data = i.select('INBOX'); n = int(data[0])",
+          "typ, body = i.fetch('1', '(BODY.PEEK[])'); text = body[0][1].decode('latin1')",
+          "typ, folders = i.list(); i.logout()",
+          "p = poplib.POP3('127.0.0.1', 2110); p.user('alice@localhost'); p.pass_('correct horse')",
+          "count, size = p.stat(); p.quit()",
+          "print(json.dumps({'exists': n, 'test': 'This is a test mailing' in text, 'folders': [f.decode() for f in folders], 'pop3': count}))",
+        ].join('\n'),
+      ],
+      { timeoutMs: 30_000 },
+    );
+    expect(read.exitCode, read.stderr).toBe(0);
+    const seen = JSON.parse(read.stdout) as { exists: number; test: boolean; folders: string[]; pop3: number };
+    expect(seen).toMatchObject({ exists: 1, test: true, pop3: 1 });
+    expect(seen.folders.join('\n')).toMatch(/\\Sent\b.*"Sent"/);
 
     process.kill(d.pid, 'SIGTERM');
     expect(await d.exited).toEqual({ code: 0, signal: null });

@@ -35,6 +35,11 @@ export interface Mta {
   /** The milter listener ([manager] connection_spec): a free port too, never the default 10025 that tests
    * running in parallel (and the embedded-default test) would fight over. */
   readonly milterPort: number;
+  /** [imap] listen and tls_listen, [pop3] listen and tls_listen: free ports, for the same reason. */
+  readonly imapPort: number;
+  readonly imapsPort: number;
+  readonly pop3Port: number;
+  readonly pop3sPort: number;
   daemon(): Daemon;
   /** Runs `mailgate ARGS --config FILE` to completion (stdin from `input`). */
   cli(args: readonly string[], input?: string): Promise<CommandResult>;
@@ -55,6 +60,7 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
   const dir = await makeTempDir('mta');
   const dataDir = join(dir.path, 'data');
   const [mxPort, submissionPort, tlsPort, milterPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [imapPort, imapsPort, pop3Port, pop3sPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const configFile = join(dir.path, 'mailgate.toml');
   const lines = [
     `data_dir = "${dataDir}"`,
@@ -70,6 +76,8 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     `local = ${JSON.stringify(opts.localDomains ?? ['localhost'])}`,
     // The milter listener for a Postfix beside it: on a free port, never the default 10025 that parallel tests share.
     ...(opts.extra?.includes('[manager]') ? [] : [`[manager]`, `connection_spec = "inet:${milterPort}@[127.0.0.1]"`]),
+    ...(opts.extra?.includes('[imap]') ? [] : [`[imap]`, `listen = ["127.0.0.1:${imapPort}"]`, `tls_listen = ["127.0.0.1:${imapsPort}"]`]),
+    ...(opts.extra?.includes('[pop3]') ? [] : [`[pop3]`, `listen = ["127.0.0.1:${pop3Port}"]`, `tls_listen = ["127.0.0.1:${pop3sPort}"]`]),
     opts.extra ?? '',
   ];
   await writeFile(configFile, `${lines.join('\n')}\n`);
@@ -104,6 +112,10 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     submissionPort,
     tlsPort,
     milterPort,
+    imapPort,
+    imapsPort,
+    pop3Port,
+    pop3sPort,
     daemon: () => {
       if (!daemon) throw new Error('mailgate start is not running');
       return daemon;

@@ -1,0 +1,52 @@
+/**
+ * Directory stamps: how the index remembers what new/ and cur/ looked like at the last scan (the mtime in
+ * nanoseconds, marked '*' when it was within Dovecot's 2-second dirty window then, which means "read it
+ * again next time"), and how the store's own file operations keep those stamps trusted so that only other
+ * processes' changes cost a rescan.
+ */
+import { dirState, type DirState } from '../maildir/maildir-scan.js';
+import type { IndexDb } from './index-db.js';
+
+/** A stored stamp still describes the directory: the same mtime, and it was not dirty when stored. */
+export function same(stored: string | null, now: string | null): boolean {
+  return stored?.endsWith('*') !== true && stored === clean(now);
+}
+
+export function clean(stamp: string | null): string | null {
+  return stamp?.endsWith('*') === true ? stamp.slice(0, -1) : stamp;
+}
+
+/** `after`'s mtime with `scanned`'s dirty mark. */
+export function carryMark(scanned: string | null, after: string | null): string | null {
+  const mtime = clean(after);
+  return mtime === null || scanned?.endsWith('*') !== true ? mtime : `${mtime}*`;
+}
+
+/**
+ * Runs `op` — file operations of this process in one folder, with their index transaction — and keeps the
+ * index's directory stamps trusted across it: when the directories were as the index last saw them, the
+ * stamps after `op` are recorded as seen, so the next sync does not rescan a directory only this process
+ * changed (a 100,000-message cur/ costs about a second to read). A change another process makes in the
+ * same directory while `op` runs is then seen at that directory's next change; the window is `op` itself.
+ */
+export async function ownChange<T>(db: IndexDb, mailboxId: number, dir: string, op: () => Promise<T>): Promise<T> {
+  const before = db.mailboxById.get(mailboxId);
+  const now = Date.now();
+  const [n, c] = await Promise.all([dirState(dir, 'new', now), dirState(dir, 'cur', now)]);
+  const trusted =
+    before !== undefined && before.scanned_at !== null && before.new_mtime === clean(stamp(n)) && before.cur_mtime === clean(stamp(c));
+  const result = await op();
+  if (trusted) {
+    const later = Date.now();
+    const [n2, c2] = await Promise.all([dirState(dir, 'new', later), dirState(dir, 'cur', later)]);
+    const after = db.mailboxById.get(mailboxId);
+    if (after !== undefined) db.setMailboxScan.run(clean(stamp(n2)), clean(stamp(c2)), after.scanned_at, mailboxId);
+  }
+  return result;
+}
+
+/** A directory's state as the index keeps it: the mtime, marked when it was dirty (so never "unchanged"). */
+export function stamp(state: DirState | undefined): string | null {
+  return state === undefined ? null : `${state.mtimeNs}${state.dirty ? '*' : ''}`;
+}
+

@@ -1,0 +1,245 @@
+/**
+ * The per-user index of a Maildir: `<maildir>/mailgate-index.sqlite` (better-sqlite3, WAL, created 0600).
+ * It holds what the files cannot say cheaply — UIDs, MODSEQs, the \Recent floor, keywords past the 26
+ * letters a name can carry, cached vsizes and derived data — and is rebuilt from the files and
+ * dovecot-uidlist when it is lost (index-rebuild.ts). One row per message, narrow, so that SELECT of a
+ * large mailbox is one indexed scan; every statement is prepared once here.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, constants, openSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const INDEX_FILE = 'mailgate-index.sqlite';
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mailbox (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  uidvalidity INTEGER NOT NULL,
+  uidnext INTEGER NOT NULL,
+  highest_modseq INTEGER NOT NULL,
+  recent_floor INTEGER NOT NULL,
+  keywords TEXT NOT NULL DEFAULT '',
+  new_mtime TEXT,
+  cur_mtime TEXT,
+  scanned_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS message (
+  mailbox INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  base TEXT NOT NULL,
+  fname TEXT NOT NULL,
+  in_new INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  keywords TEXT NOT NULL,
+  vsize INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  idate INTEGER,
+  itz INTEGER,
+  modseq INTEGER NOT NULL,
+  PRIMARY KEY (mailbox, uid)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS message_base ON message (mailbox, base);
+CREATE INDEX IF NOT EXISTS message_modseq ON message (mailbox, modseq);
+CREATE TABLE IF NOT EXISTS lock (
+  name TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, heartbeat INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS message_meta (
+  mailbox INTEGER NOT NULL, uid INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (mailbox, uid, kind)
+) WITHOUT ROWID;
+`;
+
+export interface MailboxRow {
+  readonly id: number;
+  readonly name: string;
+  readonly uidvalidity: number;
+  readonly uidnext: number;
+  readonly highest_modseq: number;
+  readonly recent_floor: number;
+  /** Keywords ever used here, space-separated. */
+  readonly keywords: string;
+  readonly new_mtime: string | null;
+  readonly cur_mtime: string | null;
+  readonly scanned_at: number | null;
+}
+
+export interface MessageRow {
+  readonly uid: number;
+  /** The name before ':' (with ,S= ,W=): the message's identity across flag renames. */
+  readonly base: string;
+  /** The file's whole name in new/ or cur/. */
+  readonly fname: string;
+  readonly in_new: number;
+  /** System flag bits (maildir-info FLAG_BITS). */
+  readonly flags: number;
+  /** Keywords, space-separated, sorted ('' when none). */
+  readonly keywords: string;
+  readonly vsize: number;
+  readonly size: number;
+  readonly idate: number | null;
+  readonly itz: number | null;
+  readonly modseq: number;
+}
+
+/** A new index file is made with its final mode (0600) before SQLite opens it; SQLite gives -wal/-shm the same. */
+function createPrivate(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** Opens (creating when missing) and checks the index; throws when the file is not a usable index. */
+export function openIndexDb(maildir: string): IndexDb {
+  const path = join(maildir, INDEX_FILE);
+  createPrivate(path);
+  const db = new Database(path, { timeout: 2000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: a UID handed out (APPENDUID) is on disk when the commit returns.
+    db.pragma('synchronous = FULL');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new Error(`index ${path} failed its check: ${String(check)}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`index ${path} has schema ${version}, newer than this program's`);
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    return new IndexDb(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** The connection and its prepared statements. */
+export class IndexDb {
+  readonly getMeta: Database.Statement<[string], { value: string }>;
+  readonly setMeta: Database.Statement<[string, string], unknown>;
+  readonly mailboxes: Database.Statement<[], MailboxRow>;
+  readonly mailboxByName: Database.Statement<[string], MailboxRow>;
+  readonly mailboxById: Database.Statement<[number], MailboxRow>;
+  readonly inNewCount: Database.Statement<[number], { n: number }>;
+  readonly uidsOf: Database.Statement<[number], number>;
+  readonly messageByBase: Database.Statement<[number, string], { uid: number }>;
+  readonly insertMailbox: Database.Statement<[string, number, number, number, number], unknown>;
+  readonly deleteMailbox: Database.Statement<[number], unknown>;
+  readonly renameMailbox: Database.Statement<[string, number], unknown>;
+  readonly setMailboxCounters: Database.Statement<[number, number, number, number], unknown>;
+  readonly setMailboxScan: Database.Statement<[string | null, string | null, number | null, number], unknown>;
+  readonly setMailboxKeywords: Database.Statement<[string, number], unknown>;
+  readonly messages: Database.Statement<[number], MessageRow>;
+  readonly messageFiles: Database.Statement<[number], [number, string, string, number, number, string]>;
+  readonly messageFilesInNew: Database.Statement<[number], [number, string, string, number, number, string]>;
+  readonly messagesSince: Database.Statement<[number, number], MessageRow>;
+  readonly messageByUid: Database.Statement<[number, number], MessageRow>;
+  readonly insertMessage: Database.Statement<[number, number, string, string, number, number, string, number, number, number | null, number | null, number], unknown>;
+  readonly updateMessageFile: Database.Statement<[string, number, number, number], unknown>;
+  readonly updateMessageFlags: Database.Statement<[string, number, number, string, number, number, number], unknown>;
+  readonly setMessageDate: Database.Statement<[number, number, number, number], unknown>;
+  readonly deleteMessage: Database.Statement<[number, number], unknown>;
+  readonly deleteMessages: Database.Statement<[number], unknown>;
+  readonly deleteMessageMeta: Database.Statement<[number, number], unknown>;
+  readonly deleteMailboxMeta: Database.Statement<[number], unknown>;
+  readonly counts: Database.Statement<[number, number, number], { messages: number; unseen: number; size: number; recent: number }>;
+  readonly usage: Database.Statement<[], { bytes: number; messages: number }>;
+  readonly records: Database.Statement<[number], [number, number, string, number, number]>;
+  readonly countOf: Database.Statement<[number], number>;
+  readonly getLock: Database.Statement<[string], { owner: string; pid: number; heartbeat: number }>;
+  readonly putLock: Database.Statement<[string, string, number, number], unknown>;
+  readonly touchLock: Database.Statement<[number, string, string], unknown>;
+  readonly dropLock: Database.Statement<[string, string], unknown>;
+  readonly uidsFrom: Database.Statement<[number, number], number>;
+  readonly deletedFiles: Database.Statement<[number, number], [number, string, number]>;
+  readonly metaOf: Database.Statement<[number, number], [string, string]>;
+  readonly getMessageMeta: Database.Statement<[number, number, string], { value: string }>;
+  readonly putMessageMeta: Database.Statement<[number, number, string, string], unknown>;
+
+  constructor(
+    readonly db: Database.Database,
+    readonly path: string,
+  ) {
+    this.getMeta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    this.setMeta = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    this.mailboxes = db.prepare<[], MailboxRow>('SELECT * FROM mailbox ORDER BY name');
+    this.mailboxByName = db.prepare<[string], MailboxRow>('SELECT * FROM mailbox WHERE name = ?');
+    this.mailboxById = db.prepare<[number], MailboxRow>('SELECT * FROM mailbox WHERE id = ?');
+    this.inNewCount = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM message WHERE mailbox = ? AND in_new = 1');
+    this.uidsOf = db.prepare<[number], number>('SELECT uid FROM message WHERE mailbox = ? ORDER BY uid').pluck();
+    this.messageByBase = db.prepare<[number, string], { uid: number }>('SELECT uid FROM message WHERE mailbox = ? AND base = ?');
+    this.insertMailbox = db.prepare<[string, number, number, number, number]>(
+      'INSERT INTO mailbox (name, uidvalidity, uidnext, highest_modseq, recent_floor) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.deleteMailbox = db.prepare<[number]>('DELETE FROM mailbox WHERE id = ?');
+    this.renameMailbox = db.prepare<[string, number]>('UPDATE mailbox SET name = ? WHERE id = ?');
+    this.setMailboxCounters = db.prepare<[number, number, number, number]>(
+      'UPDATE mailbox SET uidnext = ?, highest_modseq = ?, recent_floor = ? WHERE id = ?',
+    );
+    this.setMailboxScan = db.prepare<[string | null, string | null, number | null, number]>(
+      'UPDATE mailbox SET new_mtime = ?, cur_mtime = ?, scanned_at = ? WHERE id = ?',
+    );
+    this.setMailboxKeywords = db.prepare<[string, number]>('UPDATE mailbox SET keywords = ? WHERE id = ?');
+    this.messages = db.prepare<[number], MessageRow>('SELECT * FROM message WHERE mailbox = ? ORDER BY uid');
+    this.messageFiles = db
+      .prepare<[number], [number, string, string, number, number, string]>('SELECT uid, base, fname, in_new, flags, keywords FROM message WHERE mailbox = ?')
+      .raw();
+    this.messageFilesInNew = db
+      .prepare<[number], [number, string, string, number, number, string]>(
+        'SELECT uid, base, fname, in_new, flags, keywords FROM message WHERE mailbox = ? AND in_new = 1',
+      )
+      .raw();
+    this.messagesSince = db.prepare<[number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND modseq > ? ORDER BY uid');
+    this.messageByUid = db.prepare<[number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND uid = ?');
+    this.insertMessage = db.prepare<[number, number, string, string, number, number, string, number, number, number | null, number | null, number]>(
+      'INSERT INTO message (mailbox, uid, base, fname, in_new, flags, keywords, vsize, size, idate, itz, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.updateMessageFile = db.prepare<[string, number, number, number]>('UPDATE message SET fname = ?, in_new = ? WHERE mailbox = ? AND uid = ?');
+    this.updateMessageFlags = db.prepare<[string, number, number, string, number, number, number]>(
+      'UPDATE message SET fname = ?, in_new = ?, flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?',
+    );
+    this.setMessageDate = db.prepare<[number, number, number, number]>('UPDATE message SET idate = ?, itz = ? WHERE mailbox = ? AND uid = ?');
+    this.deleteMessage = db.prepare<[number, number]>('DELETE FROM message WHERE mailbox = ? AND uid = ?');
+    this.deleteMessages = db.prepare<[number]>('DELETE FROM message WHERE mailbox = ?');
+    this.deleteMessageMeta = db.prepare<[number, number]>('DELETE FROM message_meta WHERE mailbox = ? AND uid = ?');
+    this.deleteMailboxMeta = db.prepare<[number]>('DELETE FROM message_meta WHERE mailbox = ?');
+    this.counts = db.prepare<[number, number, number], { messages: number; unseen: number; size: number; recent: number }>(
+      'SELECT count(*) AS messages, coalesce(sum((flags & ?) = 0), 0) AS unseen, coalesce(sum(vsize), 0) AS size, coalesce(sum(uid >= ?), 0) AS recent FROM message WHERE mailbox = ?',
+    );
+    this.usage = db.prepare<[], { bytes: number; messages: number }>('SELECT coalesce(sum(vsize), 0) AS bytes, count(*) AS messages FROM message');
+    this.records = db
+      .prepare<[number], [number, number, string, number, number]>('SELECT uid, flags, keywords, modseq, vsize FROM message WHERE mailbox = ? ORDER BY uid')
+      .raw();
+    this.countOf = db.prepare<[number], number>('SELECT count(*) FROM message WHERE mailbox = ?').pluck();
+    this.getLock = db.prepare<[string], { owner: string; pid: number; heartbeat: number }>('SELECT owner, pid, heartbeat FROM lock WHERE name = ?');
+    this.putLock = db.prepare<[string, string, number, number]>(
+      'INSERT INTO lock (name, owner, pid, heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, pid = excluded.pid, heartbeat = excluded.heartbeat',
+    );
+    this.touchLock = db.prepare<[number, string, string]>('UPDATE lock SET heartbeat = ? WHERE name = ? AND owner = ?');
+    this.dropLock = db.prepare<[string, string]>('DELETE FROM lock WHERE name = ? AND owner = ?');
+    this.uidsFrom = db.prepare<[number, number], number>('SELECT uid FROM message WHERE mailbox = ? AND uid >= ? ORDER BY uid').pluck();
+    this.deletedFiles = db
+      .prepare<[number, number], [number, string, number]>('SELECT uid, fname, in_new FROM message WHERE mailbox = ? AND (flags & ?) != 0 ORDER BY uid')
+      .raw();
+    this.metaOf = db.prepare<[number, number], [string, string]>('SELECT kind, value FROM message_meta WHERE mailbox = ? AND uid = ?').raw();
+    this.getMessageMeta = db.prepare<[number, number, string], { value: string }>('SELECT value FROM message_meta WHERE mailbox = ? AND uid = ? AND kind = ?');
+    this.putMessageMeta = db.prepare<[number, number, string, string]>(
+      'INSERT INTO message_meta (mailbox, uid, kind, value) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, uid, kind) DO UPDATE SET value = excluded.value',
+    );
+  }
+
+  meta(key: string): string | undefined {
+    return this.getMeta.get(key)?.value;
+  }
+
+  /** A write transaction taken at once (BEGIN IMMEDIATE), so another process's writer waits, not deadlocks. */
+  write<T>(step: () => T): T {
+    return this.db.transaction(step).immediate();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

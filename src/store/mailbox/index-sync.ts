@@ -1,0 +1,365 @@
+/**
+ * Index ↔ files for one folder. The files are the truth for which messages exist and for their flags; the
+ * index for UIDs, MODSEQs and what names cannot hold. A sync reads new/ and cur/ (skipped when both
+ * directories' mtimes are what the last scan saw and that scan was more than 2 seconds after them —
+ * Dovecot's rule, since an mtime has coarse granularity on some file systems) and reconciles: a file not in
+ * the index gets the next UID (in file-name order, i.e. arrival order); an indexed file that is gone is
+ * expunged; one renamed to other `:2,` letters has its flags changed. Sizes come from the name's S=/W=;
+ * only a name without them (a file dropped by another program) is read once to count its line ends. Every
+ * UID given out is appended to dovecot-uidlist, so Dovecot sees the same UIDs and a lost index gets them
+ * back. File operations come first, the index commit second: a crash in between is repaired by the next
+ * sync (the file wins).
+ */
+import { rename } from 'node:fs/promises';
+import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
+import { dirState, measureMessageFile, scanMaildir, scanSubdir } from '../maildir/maildir-scan.js';
+import { carryMark, clean, same, stamp } from './dir-stamps.js';
+import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
+import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
+import { goneIsFalse, inBatches } from './batches.js';
+import { INBOX, folderDir } from './folder-dirs.js';
+import type { IndexDb, MailboxRow } from './index-db.js';
+import { readLetters } from './keywords-io.js';
+import { readLastUidValidity, writeLastUidValidity } from './uidvalidity-file.js';
+import { curFileName, flagsOfFileName, keywordList, mergeKeywords } from './message-flags.js';
+
+/** A message about to get a UID. */
+export interface NewMessage {
+  readonly base: string;
+  readonly fname: string;
+  readonly inNew: boolean;
+  readonly bits: number;
+  readonly keywords: string;
+  readonly vsize: number;
+  readonly size: number;
+  readonly idate: number | null;
+  readonly itz: number | null;
+  /** A UID the uidlist already gave this base (kept when it is not below the next UID). */
+  readonly uid?: number;
+  /** `uid` comes from the uidlist read when the folder's row was made. */
+  readonly adopted?: boolean;
+  readonly meta?: readonly (readonly [string, string])[];
+}
+
+
+/** A message's path from an index row: the name is checked to be one plain entry (the index may be tampered with). */
+export function messagePath(dir: string, inNew: boolean | number, fname: string): string {
+  return messageFilePath(dir, inNew ? 'new' : 'cur', fname);
+}
+
+/**
+ * Strictly greater than every UIDVALIDITY this user had (remembered in the index and in the root's
+ * dovecot-uidvalidity, read by the caller as `fileLast`), and at least the time.
+ */
+export function newUidValidity(db: IndexDb, fileLast: number, now = Date.now()): number {
+  const last = Math.max(Number(db.meta('last_uidvalidity') ?? 0), fileLast);
+  const value = Math.max(Math.floor(now / 1000), last + 1);
+  db.setMeta.run('last_uidvalidity', String(value));
+  return value;
+}
+
+function noteUidValidity(db: IndexDb, value: number): void {
+  const last = Number(db.meta('last_uidvalidity') ?? 0);
+  if (value > last) db.setMeta.run('last_uidvalidity', String(value));
+}
+
+/**
+ * The folder's index row, made from its dovecot-uidlist when the index has none (a new index, a folder
+ * made by hand or by Dovecot). Undefined — and any stale row dropped — when the folder's directory is gone.
+ */
+export async function ensureMailboxRow(db: IndexDb, root: string, name: string): Promise<MailboxRow | undefined> {
+  const dir = folderDir(root, name);
+  if (name !== INBOX && !(await isRealDirectory(dir))) {
+    const stale = db.mailboxByName.get(name);
+    if (stale !== undefined) dropMailboxRow(db, stale.id);
+    return undefined;
+  }
+  const existing = db.mailboxByName.get(name);
+  if (existing !== undefined) return existing;
+  const uidlist = await readUidlistOrNothing(dir);
+  const fileLast = await readLastUidValidity(root);
+  let fresh: number | undefined;
+  db.write(() => {
+    if (db.mailboxByName.get(name) !== undefined) return;
+    if (uidlist !== undefined) {
+      noteUidValidity(db, uidlist.header.uidValidity);
+      // The folder had an index row before (or Dovecot's index): its clients may hold MODSEQs of it, so
+      // they restart above any it can have given out — the time in microseconds. Messages the uidlist
+      // already lists were seen by someone: not \Recent again.
+      db.insertMailbox.run(name, uidlist.header.uidValidity, uidlist.nextUid, Date.now() * 1000, uidlist.nextUid);
+    } else {
+      // A new UIDVALIDITY: nothing a client knows carries over, MODSEQs start at 1 as Dovecot's do.
+      fresh = newUidValidity(db, fileLast);
+      db.insertMailbox.run(name, fresh, 1, 1, 1);
+    }
+  });
+  const made = db.mailboxByName.get(name);
+  if (fresh !== undefined) {
+    await writeLastUidValidity(root, fresh);
+    await createUidlist(dir, fresh);
+  } else if (uidlist !== undefined && uidlist.header.uidValidity > fileLast) {
+    await writeLastUidValidity(root, uidlist.header.uidValidity);
+  }
+  return made;
+}
+
+/** A broken uidlist counts as none (Dovecot too rewrites it). */
+async function readUidlistOrNothing(dir: string): Promise<Uidlist | undefined> {
+  try {
+    return await readUidlist(dir);
+  } catch (err) {
+    if (err instanceof UidlistError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The header of a new folder's uidlist — unless another process, having seen this row, already wrote the
+ * file with UIDs in it meanwhile (it then wrote it from this row, with this UIDVALIDITY).
+ */
+async function createUidlist(dir: string, uidValidity: number): Promise<void> {
+  const lock = await lockUidlist(dir);
+  try {
+    if ((await readUidlistOrNothing(dir)) === undefined) {
+      await lock.rewrite({ header: { uidValidity, nextUid: 1, guid: newMailboxGuid(), extra: [] }, records: [] });
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+export function dropMailboxRow(db: IndexDb, id: number): void {
+  db.write(() => {
+    db.deleteMessages.run(id);
+    db.deleteMailboxMeta.run(id);
+    db.deleteMailbox.run(id);
+  });
+}
+
+/** Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. */
+export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[]): InsertedUids {
+  return db.write(() => {
+    const row = db.mailboxById.get(mailboxId);
+    if (row === undefined) return { uids: [], fresh: [] };
+    let next = row.uidnext;
+    let modseq = row.highest_modseq;
+    const keywords = new Set(keywordList(row.keywords));
+    const before = keywords.size;
+    const uids: number[] = [];
+    const fresh: boolean[] = [];
+    for (const m of messages) {
+      // Another process may have indexed the same file meanwhile: it keeps the UID it got there.
+      const known = db.messageByBase.get(mailboxId, m.base);
+      if (known !== undefined) {
+        uids.push(known.uid);
+        fresh.push(false);
+        continue;
+      }
+      // A UID from the uidlist is kept when no message holds it: below the next UID only on a folder's
+      // first scan (its row was just made from that same uidlist, so the UID is the message's own).
+      const own = m.uid !== undefined && (m.uid >= next || (m.adopted === true && db.messageByUid.get(mailboxId, m.uid) === undefined));
+      const uid = own ? (m.uid as number) : next;
+      if (uid >= next) next = uid + 1;
+      db.insertMessage.run(mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq);
+      for (const [kind, value] of m.meta ?? []) db.putMessageMeta.run(mailboxId, uid, kind, value);
+      for (const k of keywordList(m.keywords)) keywords.add(k);
+      uids.push(uid);
+      // A UID taken from the uidlist is in it already.
+      fresh.push(!(own && m.adopted === true));
+    }
+    db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
+    if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
+    return { uids, fresh };
+  });
+}
+
+export interface InsertedUids {
+  readonly uids: readonly number[];
+  /** False where the uidlist has the UID already (adopted, or another process indexed the file first). */
+  readonly fresh: readonly boolean[];
+}
+
+/**
+ * Gives the messages UIDs and records them in the folder's uidlist, holding the uidlist's lock across both
+ * so that two processes append their lines in UID order (a uidlist out of order is broken for Dovecot). A
+ * uidlist removed meanwhile is written again whole from the index.
+ */
+export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[]): Promise<InsertedUids> {
+  const lock = await lockUidlist(dir);
+  try {
+    const inserted = insertMessages(db, mailboxId, messages);
+    const records: { uid: number; base: string; extensions: string[] }[] = [];
+    inserted.uids.forEach((uid, i) => {
+      if (inserted.fresh[i] === true) records.push({ uid, base: (messages[i] as NewMessage).base, extensions: [] });
+    });
+    try {
+      await lock.append(records);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const row = db.mailboxById.get(mailboxId);
+      if (row !== undefined) {
+        await lock.rewrite({
+          header: { uidValidity: row.uidvalidity, nextUid: row.uidnext, guid: newMailboxGuid(), extra: [] },
+          records: db.messages.all(mailboxId).map((m) => ({ uid: m.uid, base: m.base, extensions: [] })),
+        });
+      }
+    }
+    return inserted;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Arrival order of Maildir names: `<secs>.M<usecs>` numerically when both have it, else by name. */
+export function compareMaildirNames(a: string, b: string): number {
+  const ma = /^(\d+)\.M(\d+)/.exec(a);
+  const mb = /^(\d+)\.M(\d+)/.exec(b);
+  if (ma !== null && mb !== null) {
+    const d = Number(ma[1]) - Number(mb[1]) || Number(ma[2]) - Number(mb[2]);
+    if (d !== 0) return d;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface SyncOptions {
+  /** Move files from new/ to cur/ (a read-write session has seen them, as Dovecot does at SELECT). */
+  readonly toCur: boolean;
+  /** Scan even when the directories look unchanged. */
+  readonly force?: boolean;
+}
+
+/** Brings one folder's index rows up to date with its files; true when anything changed. */
+export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, options: SyncOptions): Promise<boolean> {
+  const dir = folderDir(root, row.name);
+  const scannedAt = Date.now();
+  const [newState, curState] = await Promise.all([dirState(dir, 'new', scannedAt), dirState(dir, 'cur', scannedAt)]);
+  const newS = stamp(newState);
+  const curS = stamp(curState);
+  const unchanged = options.force !== true && row.scanned_at !== null && same(row.new_mtime, newS) && same(row.cur_mtime, curS);
+  if (unchanged && !(options.toCur && (db.inNewCount.get(row.id)?.n ?? 0) > 0)) return false;
+
+  const firstScan = row.scanned_at === null;
+  // Only new/ moved (mail delivered by another process): cur/ is not read, its rows are left as they are.
+  const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
+  const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
+  const disk = new Map<string, { fname: string; inNew: boolean; size: number | undefined; vsize: number | undefined }>();
+  // A base in both new/ and cur/ (another process moving it during the scan): cur/ wins, it has the flags.
+  for (const e of scan.entries) {
+    if (e.dir === 'new' && disk.has(e.base)) continue;
+    disk.set(e.base, { fname: e.fileName, inNew: e.dir === 'new', size: e.size, vsize: e.vsize });
+  }
+
+  let letters: string[] | undefined;
+  const lettersOf = async (): Promise<string[]> => (letters ??= await readLetters(dir));
+
+  const expunged: number[] = [];
+  const relocated: [uid: number, fname: string, inNew: boolean][] = [];
+  const reflagged: [uid: number, fname: string, inNew: boolean, bits: number, keywords: string][] = [];
+  const toMove: [uid: number, from: string, to: string, bits: number, keywords: string][] = [];
+  for (const [uid, base, fname, rowInNew, bits, keywords] of newOnly ? db.messageFilesInNew.all(row.id) : db.messageFiles.all(row.id)) {
+    const found = disk.get(base);
+    if (found === undefined) {
+      expunged.push(uid);
+      continue;
+    }
+    disk.delete(base);
+    if (found.fname === fname && found.inNew === (rowInNew === 1)) {
+      if (options.toCur && found.inNew) toMove.push([uid, fname, curFileName(base, bits, keywords, await lettersOf()), bits, keywords]);
+      continue;
+    }
+    const flags = flagsOfFileName(found.fname, await lettersOf());
+    const merged = mergeKeywords(flags.named, keywords, await lettersOf());
+    // A file still in new/ carries no flags: the index's stand (set before it was moved) is kept.
+    if (found.inNew && splitMaildirFileName(found.fname).info === undefined) relocated.push([uid, found.fname, true]);
+    else if (flags.bits !== bits || merged !== keywords) reflagged.push([uid, found.fname, found.inNew, flags.bits, merged]);
+    else relocated.push([uid, found.fname, found.inNew]);
+  }
+
+  // In a new/-only scan a base still listed in new/ may be indexed in cur/ (moved meanwhile): not new.
+  if (newOnly) for (const base of [...disk.keys()]) if (db.messageByBase.get(row.id, base) !== undefined) disk.delete(base);
+  // Files the index does not know, in arrival order; UIDs from the uidlist on a folder's first scan.
+  const adopt = firstScan ? new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const)) : undefined;
+  const fresh = [...disk].sort((a, b) => compareMaildirNames(a[0], b[0]));
+  const measured = await inBatches(fresh, async ([, found]) => {
+    if (found.size !== undefined && found.vsize !== undefined) return { size: found.size, vsize: found.vsize };
+    return measureMessageFile(messagePath(dir, found.inNew, found.fname));
+  });
+  const added: NewMessage[] = [];
+  for (let i = 0; i < fresh.length; i++) {
+    const [base, { fname, inNew: isNew }] = fresh[i] as [string, { fname: string; inNew: boolean }];
+    const sizes = measured[i];
+    if (sizes === undefined) continue; // gone or not a regular file after all
+    const flags = flagsOfFileName(fname, await lettersOf());
+    const uid = adopt?.get(base);
+    added.push({
+      base,
+      fname,
+      inNew: isNew,
+      bits: flags.bits,
+      keywords: [...new Set(flags.named)].sort().join(' '),
+      vsize: sizes.vsize,
+      size: sizes.size,
+      idate: null,
+      itz: null,
+      ...(uid === undefined ? {} : { uid, adopted: true }),
+    });
+  }
+  // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
+  added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));
+
+  let storeNew = newS;
+  let storeCur = curS;
+  if (options.toCur && (toMove.length > 0 || added.some((m) => m.inNew))) {
+    // Our own moves to cur/ must not make the next sync read cur/ again: when the directories were still as
+    // scanned just before them, the stamps after them are kept (with the scan's dirty marks).
+    const pre = Date.now();
+    const [n0, c0] = await Promise.all([dirState(dir, 'new', pre), dirState(dir, 'cur', pre)]);
+    const lettersNow = await lettersOf();
+    const moving = added.flatMap((m, i) =>
+      m.inNew ? [[i, m, splitMaildirFileName(m.fname).info === undefined ? curFileName(m.base, m.bits, m.keywords, lettersNow) : m.fname] as const] : [],
+    );
+    const movedNew = await inBatches(moving, ([, m, to]) => rename(messagePath(dir, true, m.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse));
+    moving.forEach(([i, m, to], k) => {
+      if (movedNew[k] === true) added[i] = { ...m, fname: to, inNew: false };
+    });
+    const movedOld = await inBatches(toMove, ([, from, to]) =>
+      rename(messagePath(dir, true, from), messagePath(dir, false, to)).then(() => true, goneIsFalse),
+    );
+    toMove.forEach(([uid, , to], i) => {
+      if (movedOld[i] === true) relocated.push([uid, to, false]);
+    });
+    if (clean(stamp(n0)) === clean(newS) && clean(stamp(c0)) === clean(curS)) {
+      const post = Date.now();
+      const [n1, c1] = await Promise.all([dirState(dir, 'new', post), dirState(dir, 'cur', post)]);
+      storeNew = carryMark(newS, stamp(n1));
+      storeCur = carryMark(curS, stamp(c1));
+    }
+  }
+
+  if (expunged.length + relocated.length + reflagged.length + added.length === 0) {
+    db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
+    return false;
+  }
+  db.write(() => {
+    const current = db.mailboxById.get(row.id);
+    if (current === undefined) return;
+    let modseq = current.highest_modseq;
+    for (const uid of expunged) {
+      if (db.deleteMessage.run(row.id, uid).changes > 0) modseq++;
+      db.deleteMessageMeta.run(row.id, uid);
+    }
+    for (const [uid, fname, isNew] of relocated) db.updateMessageFile.run(fname, isNew ? 1 : 0, row.id, uid);
+    for (const [uid, fname, isNew, bits, keywords] of reflagged) db.updateMessageFlags.run(fname, isNew ? 1 : 0, bits, keywords, ++modseq, row.id, uid);
+    db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, row.id);
+    db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
+  });
+  if (added.length > 0) {
+    await indexAndRecord(db, row.id, dir, added);
+  }
+  return true;
+}
+
+/** The info-part letters Dovecot does not map (e.g. 'P') of a file name, kept across renames. */
+export function otherLetters(fname: string): string {
+  return parseMaildirInfo(splitMaildirFileName(fname).info).other;
+}

@@ -1,0 +1,501 @@
+/**
+ * One session's handle on one Maildir folder. Every call first brings the index up to date with the files
+ * (index-sync.ts; two stats when nothing changed), then answers from the index: SELECT never opens a
+ * message file. Mutations are file operations first (a flag change is a rename, COPY a hard link under a
+ * new name, MOVE a rename into the other folder, EXPUNGE an unlink), then one index transaction, then an
+ * announcement to the other handles in this process; other processes' changes reach a watching handle
+ * through fs.watch on the folder's new/ and cur/. The handle remembers the UIDs its client knows, so
+ * changesSince can tell new messages from changed ones and report expunges, as the memory store does.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openMessageFile, fsyncDir } from '../maildir/safe-fs.js';
+import { goneIsFalse, inBatches } from './batches.js';
+import { announce, listen, mailboxKey } from './change-hub.js';
+import { folderDir, validName } from './folder-dirs.js';
+import type { MailboxRow, MessageRow } from './index-db.js';
+import { ownChange } from './dir-stamps.js';
+import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
+import { addKeywords, readLetters } from './keywords-io.js';
+import {
+  MailboxError,
+  type ChangeSet,
+  type CopyResult,
+  type Flag,
+  type FlagOp,
+  type Mailbox,
+  type MailboxStatus,
+  type MessageContent,
+  type MessageDetails,
+  type MessageRecord,
+  type MetaKind,
+} from './mailbox-store.js';
+import { curFileName, DELETED_BIT, keywordList, SEEN_BIT, toFlags, toIndexFlags } from './message-flags.js';
+import { contentOf, placeFile } from './message-files.js';
+import { newMessageBase } from './message-names.js';
+import { checkQuota } from './quota.js';
+import { claimRecent, currentUsage, indexWritten, requireRow, type UserContext } from './user-context.js';
+
+function recordOf(row: MessageRow): MessageRecord {
+  return { uid: row.uid, flags: toFlags(row.flags, row.keywords), modseq: row.modseq, vsize: row.vsize };
+}
+
+const WATCH_DEBOUNCE_MS = 20;
+
+export class MaildirMailbox implements Mailbox {
+  private known = new Set<number>();
+  private lastHighest = 0;
+  private lastUidNext = 1;
+  private readonly listeners = new Set<() => void>();
+  private readonly unlisten = new Map<() => void, () => void>();
+  private watchers: FSWatcher[] = [];
+  private debounce: NodeJS.Timeout | undefined;
+  private closed = false;
+  readonly uidValidity: number;
+  private readonly key: string;
+
+  constructor(
+    private readonly ctx: UserContext,
+    private readonly id: number,
+    private lastName: string,
+    readonly readOnly: boolean,
+    uidValidity: number,
+    private readonly onClose: () => void,
+  ) {
+    this.uidValidity = uidValidity;
+    this.key = mailboxKey(ctx.state.root, id);
+  }
+
+  get name(): string {
+    return this.lastName;
+  }
+
+  private get db() {
+    return this.ctx.state.db;
+  }
+
+  /** The row (renames followed), undefined once the folder is deleted. */
+  private row(): MailboxRow | undefined {
+    const row = this.db.mailboxById.get(this.id);
+    if (row !== undefined) this.lastName = row.name;
+    return row;
+  }
+
+  private dir(row: MailboxRow): string {
+    return folderDir(this.ctx.state.root, row.name);
+  }
+
+  private async synced(): Promise<MailboxRow | undefined> {
+    const row = this.row();
+    if (row === undefined) return undefined;
+    if (await syncMailbox(this.db, this.ctx.state.root, row, { toCur: !this.readOnly })) announce(this.key);
+    return this.row();
+  }
+
+  private exclusive<T>(step: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new MailboxError('CANNOT', 'Mailbox handle is closed'));
+    return this.ctx.state.exclusive(step);
+  }
+
+  private writable(): void {
+    if (this.readOnly) throw new MailboxError('NOPERM', 'Mailbox is read-only');
+  }
+
+  snapshot(): Promise<{ readonly records: readonly MessageRecord[]; readonly status: MailboxStatus; readonly recent: readonly number[] }> {
+    return this.exclusive(async () => {
+      const row = await this.synced();
+      if (row === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+      // One narrow scan builds the records and the status; messages with the same flags share one array.
+      const rows = this.db.records.all(this.id);
+      const shared = new Map<string, Flag[]>();
+      const records: MessageRecord[] = new Array<MessageRecord>(rows.length);
+      const known = new Set<number>();
+      let unseen = 0;
+      let size = 0;
+      let recentCount = 0;
+      for (let i = 0; i < rows.length; i++) {
+        const [uid, bits, keywords, modseq, vsize] = rows[i] as [number, number, string, number, number];
+        const key = keywords === '' ? String(bits) : `${bits} ${keywords}`;
+        let flags = shared.get(key);
+        if (flags === undefined) {
+          flags = toFlags(bits, keywords);
+          shared.set(key, flags);
+        }
+        records[i] = { uid, flags, modseq, vsize };
+        known.add(uid);
+        if ((bits & SEEN_BIT) === 0) unseen++;
+        if (uid >= row.recent_floor) recentCount++;
+        size += vsize;
+      }
+      const status: MailboxStatus = {
+        uidValidity: row.uidvalidity,
+        uidNext: row.uidnext,
+        highestModseq: row.highest_modseq,
+        messages: rows.length,
+        recent: recentCount,
+        unseen,
+        size,
+        keywords: keywordList(row.keywords),
+      };
+      const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id);
+      this.known = known;
+      this.lastHighest = row.highest_modseq;
+      this.lastUidNext = row.uidnext;
+      return { records, status, recent };
+    });
+  }
+
+  changesSince(modseq: number): Promise<ChangeSet> {
+    return this.exclusive(async () => {
+      const row = await this.synced();
+      if (row === undefined) {
+        const expunged = [...this.known].sort((a, b) => a - b);
+        this.known.clear();
+        return { highestModseq: this.lastHighest, uidNext: this.lastUidNext, added: [], changed: [], expunged, recent: [] };
+      }
+      const added: MessageRecord[] = [];
+      const changed: MessageRecord[] = [];
+      // Everything added since this handle last looked has a MODSEQ above what it saw then.
+      for (const r of this.db.messagesSince.all(this.id, Math.min(modseq, this.lastHighest))) {
+        if (!this.known.has(r.uid)) added.push(recordOf(r));
+        else if (r.modseq > modseq) changed.push(recordOf(r));
+      }
+      const total = this.db.countOf.get(this.id) ?? 0;
+      let expunged: number[] = [];
+      if (total - added.length !== this.known.size) {
+        const present = new Set(this.db.uidsOf.all(this.id));
+        expunged = [...this.known].filter((uid) => !present.has(uid)).sort((a, b) => a - b);
+        for (const uid of expunged) this.known.delete(uid);
+      }
+      for (const r of added) this.known.add(r.uid);
+      const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id);
+      this.lastHighest = row.highest_modseq;
+      this.lastUidNext = row.uidnext;
+      return { highestModseq: row.highest_modseq, uidNext: row.uidnext, added, changed, expunged, recent };
+    });
+  }
+
+  details(uids: readonly number[]): Promise<readonly MessageDetails[]> {
+    return this.exclusive(async () => {
+      const row = this.row();
+      if (row === undefined) return [];
+      const dir = this.dir(row);
+      const rows: MessageRow[] = [];
+      for (const uid of uids) {
+        const r = this.db.messageByUid.get(this.id, uid);
+        if (r !== undefined) rows.push(r);
+      }
+      // The internal date is the file's mtime; read once and kept in the index.
+      const undated = rows.filter((r) => r.idate === null);
+      const stamps = await inBatches(undated, (r) =>
+        stat(messagePath(dir, r.in_new, r.fname)).then(
+          (s) => Math.floor(s.mtimeMs),
+          () => undefined,
+        ),
+      );
+      const dates = new Map<number, number>();
+      if (undated.length > 0) {
+        this.db.write(() => {
+          undated.forEach((r, i) => {
+            const ms = stamps[i];
+            if (ms === undefined) return;
+            dates.set(r.uid, ms);
+            this.db.setMessageDate.run(ms, -new Date(ms).getTimezoneOffset(), this.id, r.uid);
+          });
+        });
+      }
+      return rows.map((r) => {
+        const ms = r.idate ?? dates.get(r.uid) ?? Date.now();
+        return { ...recordOf(r), size: r.size, internalDate: { ms, tzMinutes: r.itz ?? -new Date(ms).getTimezoneOffset() } };
+      });
+    });
+  }
+
+  openContent(uid: number): Promise<MessageContent | undefined> {
+    return this.exclusive(async () => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const row = this.row();
+        const r = this.db.messageByUid.get(this.id, uid);
+        if (row === undefined || r === undefined) return undefined;
+        const opened = await openMessageFile(messagePath(this.dir(row), r.in_new, r.fname));
+        if (opened !== undefined) return contentOf(opened.handle, opened.stat.size);
+        // Renamed (flags) or removed by another process: the next sync knows which.
+        await syncMailbox(this.db, this.ctx.state.root, row, { toCur: false, force: true });
+      }
+      return undefined;
+    });
+  }
+
+  meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
+    return this.exclusive(() => {
+      const out = new Map<number, string>();
+      for (const uid of uids) {
+        const value = this.db.getMessageMeta.get(this.id, uid, kind)?.value;
+        if (value !== undefined) out.set(uid, value);
+      }
+      return Promise.resolve(out);
+    });
+  }
+
+  saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
+    return this.exclusive(() => {
+      this.db.write(() => {
+        for (const [uid, value] of entries) if (this.db.messageByUid.get(this.id, uid) !== undefined) this.db.putMessageMeta.run(this.id, uid, kind, value);
+      });
+      return Promise.resolve();
+    });
+  }
+
+  setFlags(
+    uids: readonly number[],
+    op: FlagOp,
+    options: { readonly unchangedSince?: number } = {},
+  ): Promise<{ readonly updated: readonly MessageRecord[]; readonly modified: readonly number[] }> {
+    return this.exclusive(async () => {
+      this.writable();
+      const row = await this.synced();
+      if (row === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+      const dir = this.dir(row);
+      const given = toIndexFlags(op.flags);
+      const givenKeywords = keywordList(given.keywords);
+      const modified: number[] = [];
+      const plan: { r: MessageRow; bits: number; keywords: string; changed: boolean }[] = [];
+      for (const uid of uids) {
+        const r = this.db.messageByUid.get(this.id, uid);
+        if (r === undefined) continue;
+        if (options.unchangedSince !== undefined && r.modseq > options.unchangedSince) {
+          modified.push(uid);
+          continue;
+        }
+        let bits = r.flags;
+        let kw = new Set(keywordList(r.keywords));
+        if (op.mode === 'replace') {
+          bits = given.bits;
+          kw = new Set(givenKeywords);
+        } else if (op.mode === 'add') {
+          bits |= given.bits;
+          for (const k of givenKeywords) kw.add(k);
+        } else {
+          bits &= ~given.bits;
+          for (const k of givenKeywords) kw.delete(k);
+        }
+        const keywords = [...kw].sort().join(' ');
+        plan.push({ r, bits, keywords, changed: bits !== r.flags || keywords !== r.keywords });
+      }
+      const changing = plan.filter((p) => p.changed);
+      let letters = await readLetters(dir);
+      const wanted = new Set(changing.flatMap((p) => keywordList(p.keywords)));
+      if ([...wanted].some((k) => !letters.includes(k))) letters = await addKeywords(dir, [...wanted].sort());
+      const targets = changing.map((p) => curFileName(p.r.base, p.bits, p.keywords, letters, otherLetters(p.r.fname)));
+      const updated: MessageRecord[] = [];
+      const byUid = new Map<number, MessageRecord>();
+      await ownChange(this.db, this.id, dir, async () => {
+        const done = await inBatches(
+          changing.map((p, i) => [p, targets[i] as string] as const),
+          ([p, to]) =>
+            p.r.in_new === 0 && to === p.r.fname
+              ? Promise.resolve(true)
+              : rename(messagePath(dir, p.r.in_new, p.r.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse),
+        );
+        this.db.write(() => {
+          const current = this.db.mailboxById.get(this.id);
+          if (current === undefined) return;
+          let modseq = current.highest_modseq;
+          changing.forEach((p, i) => {
+            if (done[i] !== true) return;
+            this.db.updateMessageFlags.run(targets[i] as string, 0, p.bits, p.keywords, ++modseq, this.id, p.r.uid);
+            byUid.set(p.r.uid, { uid: p.r.uid, flags: toFlags(p.bits, p.keywords), modseq, vsize: p.r.vsize });
+          });
+          const all = new Set([...keywordList(current.keywords), ...givenKeywords]);
+          if (all.size !== keywordList(current.keywords).length) this.db.setMailboxKeywords.run([...all].sort().join(' '), this.id);
+          this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
+        });
+      });
+      for (const p of plan) {
+        if (!p.changed) updated.push(recordOf(p.r));
+        else {
+          const rec = byUid.get(p.r.uid);
+          if (rec !== undefined) updated.push(rec);
+        }
+      }
+      if (byUid.size > 0) announce(this.key);
+      return { updated, modified };
+    });
+  }
+
+  copy(uids: readonly number[], to: string): Promise<CopyResult> {
+    return this.exclusive(() => this.transferHeld(uids, to, false));
+  }
+
+  move(uids: readonly number[], to: string): Promise<CopyResult> {
+    return this.exclusive(() => {
+      this.writable();
+      return this.transferHeld(uids, to, true);
+    });
+  }
+
+  /**
+   * COPY (hard links under new names, quota checked) or MOVE (renames, no quota: usage does not grow). The
+   * caller holds the user's mutex (renaming INBOX calls it from inside its own step).
+   */
+  async transferHeld(uids: readonly number[], to: string, moving: boolean): Promise<CopyResult> {
+    const targetName = validName(to);
+    const target = await requireRow(this.ctx, targetName);
+    const row = await this.synced();
+    if (row === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+    const sources: MessageRow[] = [];
+    for (const uid of uids) {
+      const r = this.db.messageByUid.get(this.id, uid);
+      if (r !== undefined) sources.push(r);
+    }
+    if (!moving && sources.length > 0) {
+      const used = await currentUsage(this.ctx);
+      checkQuota(
+        used,
+        this.ctx.settings.limits,
+        sources.reduce((sum, r) => sum + r.vsize, 0),
+        sources.length,
+      );
+    }
+    const fromDir = this.dir(row);
+    const toDir = folderDir(this.ctx.state.root, target.name);
+    const keywords = [...new Set(sources.flatMap((r) => keywordList(r.keywords)))].sort();
+    const letters = keywords.length > 0 ? await addKeywords(toDir, keywords) : await readLetters(toDir);
+    const names = sources.map((r) => {
+      const base = newMessageBase(this.ctx.settings.hostname, r.size, r.vsize);
+      return { base, fname: curFileName(base, r.flags, r.keywords, letters, otherLetters(r.fname)) };
+    });
+    let kept: MessageRow[] = [];
+    let newUids: readonly number[] = [];
+    const work = async (): Promise<void> => {
+      const placed = await inBatches(
+        sources.map((r, i) => [r, names[i] as { base: string; fname: string }] as const),
+        ([r, n]) => placeFile(messagePath(fromDir, r.in_new, r.fname), messagePath(toDir, false, n.fname), moving),
+      );
+      if (sources.length > 0) {
+        await fsyncDir(join(toDir, 'cur'));
+        if (moving) await Promise.all([fsyncDir(join(fromDir, 'cur')), fsyncDir(join(fromDir, 'new'))]);
+      }
+      kept = sources.filter((_, i) => placed[i] === true);
+      const messages: NewMessage[] = [];
+      sources.forEach((r, i) => {
+        if (placed[i] !== true) return;
+        const n = names[i] as { base: string; fname: string };
+        messages.push({
+          base: n.base,
+          fname: n.fname,
+          inNew: false,
+          bits: r.flags,
+          keywords: r.keywords,
+          vsize: r.vsize,
+          size: r.size,
+          idate: r.idate,
+          itz: r.itz,
+          meta: this.db.metaOf.all(this.id, r.uid),
+        });
+      });
+      newUids = messages.length > 0 ? await indexWritten(this.ctx, target, messages) : [];
+      if (moving && kept.length > 0) {
+        this.db.write(() => {
+          const current = this.db.mailboxById.get(this.id);
+          if (current === undefined) return;
+          let modseq = current.highest_modseq;
+          for (const r of kept) {
+            if (this.db.deleteMessage.run(this.id, r.uid).changes > 0) modseq++;
+            this.db.deleteMessageMeta.run(this.id, r.uid);
+          }
+          this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
+        });
+        announce(this.key);
+      }
+    };
+    const inTarget = (): Promise<void> => ownChange(this.db, target.id, toDir, work);
+    await (moving && target.id !== this.id ? ownChange(this.db, this.id, fromDir, inTarget) : inTarget());
+    const after = this.db.mailboxById.get(target.id);
+    return { uidValidity: after?.uidvalidity ?? target.uidvalidity, pairs: kept.map((r, i) => [r.uid, newUids[i] as number] as const) };
+  }
+
+  expunge(uids?: readonly number[]): Promise<readonly number[]> {
+    return this.exclusive(async () => {
+      this.writable();
+      const row = await this.synced();
+      if (row === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+      const only = uids === undefined ? undefined : new Set(uids);
+      const doomed = this.db.deletedFiles.all(this.id, DELETED_BIT).filter(([uid]) => only === undefined || only.has(uid));
+      if (doomed.length === 0) return [];
+      const dir = this.dir(row);
+      const removed: number[] = [];
+      await ownChange(this.db, this.id, dir, async () => {
+        await inBatches(doomed, ([, fname, inNew]) => unlink(messagePath(dir, inNew, fname)).catch(goneIsFalse));
+        await Promise.all([fsyncDir(join(dir, 'cur')), fsyncDir(join(dir, 'new'))]);
+        this.db.write(() => {
+          const current = this.db.mailboxById.get(this.id);
+          if (current === undefined) return;
+          let modseq = current.highest_modseq;
+          for (const [uid] of doomed) {
+            if (this.db.deleteMessage.run(this.id, uid).changes === 0) continue;
+            this.db.deleteMessageMeta.run(this.id, uid);
+            modseq++;
+            removed.push(uid);
+          }
+          this.db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, this.id);
+        });
+      });
+      if (removed.length > 0) announce(this.key);
+      return removed;
+    });
+  }
+
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener);
+    this.unlisten.set(listener, listen(this.key, listener));
+    if (this.watchers.length === 0 && !this.closed) this.startWatching();
+    return () => {
+      this.listeners.delete(listener);
+      this.unlisten.get(listener)?.();
+      this.unlisten.delete(listener);
+      if (this.listeners.size === 0) this.stopWatching();
+    };
+  }
+
+  /** Other processes' changes (Dovecot, a mail client's own Maildir access, another Mailgate) show as directory events. */
+  private startWatching(): void {
+    const row = this.row();
+    if (row === undefined) return;
+    const fire = (): void => {
+      if (this.debounce !== undefined) return;
+      this.debounce = setTimeout(() => {
+        this.debounce = undefined;
+        for (const listener of [...this.listeners]) listener();
+      }, WATCH_DEBOUNCE_MS);
+    };
+    for (const sub of ['new', 'cur']) {
+      try {
+        const watcher = watch(join(this.dir(row), sub), { persistent: false }, fire);
+        watcher.on('error', () => undefined);
+        this.watchers.push(watcher);
+      } catch {
+        // The directory is gone or inotify is out of watches: the next command's sync still sees changes.
+      }
+    }
+  }
+
+  private stopWatching(): void {
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    if (this.debounce !== undefined) clearTimeout(this.debounce);
+    this.debounce = undefined;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    for (const off of this.unlisten.values()) off();
+    this.unlisten.clear();
+    this.listeners.clear();
+    this.stopWatching();
+    this.onClose();
+    return Promise.resolve();
+  }
+}

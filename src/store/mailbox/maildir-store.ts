@@ -1,0 +1,113 @@
+/**
+ * MaildirMailboxStore: the mailbox store on disk, the default. Each user's mail is a Maildir++ tree as
+ * Dovecot lays it out (`separator = /`, listescape), with the per-user index `mailgate-index.sqlite` beside
+ * it and dovecot-uidlist/dovecot-keywords/subscriptions kept in Dovecot's formats, so Dovecot reads the
+ * same tree with the same UIDs and flags, and the index can be rebuilt from the files. Delivery goes
+ * through `delivery.deliver`: the keyed Maildir writer, the quota, a UID, and an announcement to the open
+ * sessions of that user in this process.
+ */
+import { unlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../mail/logger.js';
+import { ensureMaildir, writeToMaildir } from '../maildir/maildir-writer.js';
+import { folderDir, validName } from './folder-dirs.js';
+import { ownChange } from './dir-stamps.js';
+import { type DeliveryOptions, type MailboxDelivery, type MailboxStore, type UserMailboxes } from './mailbox-store.js';
+import { initUser, MaildirUser } from './maildir-user.js';
+import { checkQuota, hasLimits, quotaLimits } from './quota.js';
+import { currentUsage, indexWritten, requireRow, writtenFile, type StoreSettings, type UserContext } from './user-context.js';
+import { UserRegistry } from './user-handles.js';
+
+export interface MaildirStoreOptions {
+  /** The user's Maildir (from Accounts.maildirOf: already checked to stay inside the data directory). */
+  readonly maildirOf: (user: string) => string;
+  /** The host part of the names of files the store makes (APPEND, COPY, MOVE). */
+  readonly hostname: string;
+  /** Bytes per user over all folders (0 or absent: none). */
+  readonly quotaBytes?: number;
+  readonly quotaMessages?: number;
+  /** The largest message APPEND takes (TOOBIG above). */
+  readonly appendLimit?: number;
+  /** One line per notable event (an index set aside and rebuilt). */
+  readonly logger?: Logger;
+}
+
+export class MaildirMailboxStore implements MailboxStore {
+  private readonly registry: UserRegistry;
+  private readonly settings: StoreSettings;
+  readonly delivery: MailboxDelivery;
+
+  constructor(private readonly options: MaildirStoreOptions) {
+    const logger = options.logger;
+    this.registry = new UserRegistry(logger === undefined ? undefined : (line) => logger.warn(line));
+    this.settings = {
+      hostname: options.hostname,
+      limits: quotaLimits(options.quotaBytes, options.quotaMessages),
+      ...(options.appendLimit === undefined ? {} : { appendLimit: options.appendLimit }),
+    };
+    this.delivery = { deliver: (user, source, delivery) => this.deliver(user, source, delivery) };
+  }
+
+  private async context(user: string): Promise<UserContext> {
+    const root = this.options.maildirOf(user);
+    await ensureMaildir(root);
+    const state = await this.registry.acquire(root);
+    const ctx = { state, settings: this.settings };
+    try {
+      await state.exclusive(() => initUser(ctx));
+    } catch (err) {
+      this.registry.release(state);
+      throw err;
+    }
+    return ctx;
+  }
+
+  async openUser(user: string): Promise<UserMailboxes> {
+    const ctx = await this.context(user);
+    return new MaildirUser(ctx, user, () => this.registry.release(ctx.state));
+  }
+
+  private async deliver(user: string, source: () => Readable, options: DeliveryOptions): Promise<{ readonly size: number; readonly vsize: number }> {
+    const ctx = await this.context(user);
+    try {
+      return await ctx.state.exclusive(() => deliverHeld(ctx, source, options));
+    } finally {
+      this.registry.release(ctx.state);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.registry.closeAll();
+  }
+}
+
+/**
+ * Writes the message (exactly once per baseName), then checks the quota with its real size: the size is
+ * known only once it is written, so a refused message is removed again before anyone is told of it.
+ */
+async function deliverHeld(ctx: UserContext, source: () => Readable, options: DeliveryOptions): Promise<{ size: number; vsize: number }> {
+  const row = await requireRow(ctx, validName(options.mailbox ?? 'INBOX'));
+  const limits = ctx.settings.limits;
+  const used = hasLimits(limits) ? await currentUsage(ctx) : undefined;
+  if (used !== undefined) checkQuota(used, limits, 0, 1);
+  const dir = folderDir(ctx.state.root, row.name);
+  const written = await ownChange(ctx.state.db, row.id, dir, async () => {
+    const w = await writeToMaildir(dir, source, {
+      hostname: options.hostname,
+      ...(options.baseName === undefined ? {} : { baseName: options.baseName }),
+    });
+    if (used !== undefined) {
+      try {
+        checkQuota(used, limits, w.vsize, 1);
+      } catch (err) {
+        await unlink(w.path).catch(() => undefined);
+        throw err;
+      }
+    }
+    const { base, fname } = writtenFile(w.path);
+    await indexWritten(ctx, row, [{ base, fname, inNew: true, bits: 0, keywords: '', vsize: w.vsize, size: w.size, idate: null, itz: null }]);
+    return w;
+  });
+  return { size: written.size, vsize: written.vsize };
+}
+
