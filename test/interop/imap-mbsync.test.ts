@@ -4,10 +4,11 @@
 // down with its flags. Then changes on both sides, in one round: near, a message flagged, one deleted, one
 // added; far (through imapflow, another client), one marked \Seen, one deleted and expunged, one more
 // delivered. After the second sync both sides hold the same messages with the same flags and the same
-// bytes, paired by the UIDs in mbsync's state file.
+// bytes, paired by the UIDs in mbsync's state file. Over STARTTLS and implicit TLS on Mailgate too.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectImapflow, mailboxSnapshot, type ImapflowClient, type ServerMessage } from './harness/imapflow-client.js';
-import { startTarget, type ImapServerName, type ImapTarget } from './harness/imap-targets.js';
+import { startMailgateTarget, startTarget, type ImapServerName, type ImapTarget } from './harness/imap-targets.js';
 import { makeMbsync, type Mbsync } from './harness/mbsync.js';
 import { makeTempDir, type TempDir } from './harness/tmpdir.js';
 
@@ -87,4 +88,35 @@ describe.each<ImapServerName>(['mailgate', 'dovecot'])('mbsync against %s', (ser
     expect(await expectInSync(mbsync, c, 'INBOX')).toEqual(inbox);
     await expectInSync(mbsync, c, 'Work');
   });
+});
+
+describe('mbsync over TLS against mailgate', () => {
+  let target: ImapTarget;
+  let tmp: TempDir;
+  beforeAll(async () => {
+    target = await startMailgateTarget();
+    await target.deliver({ subject: 'message T', body: 'over tls' });
+    tmp = await makeTempDir('mbsync-tls');
+  }, 90_000);
+  afterAll(async () => {
+    await target?.stop();
+    await tmp?.remove();
+  });
+
+  for (const ssl of ['STARTTLS', 'IMAPS'] as const) {
+    it(`syncs INBOX with SSLType ${ssl}, trusting the self-signed certificate`, async () => {
+      const mbsync = await makeMbsync({
+        dir: await tmp.sub(ssl),
+        port: ssl === 'IMAPS' ? target.imapsPort! : target.imapPort,
+        user: target.user,
+        password: target.password,
+        ssl,
+        certificateFile: join(target.mta!.dataDir, 'tls', 'cert.pem'),
+      });
+      await mbsync.sync();
+      const near = await mbsync.messages('INBOX');
+      expect(near.map((m) => subjectOf(m.text))).toEqual(['message T']);
+      expect(near[0]!.text).toContain('over tls');
+    });
+  }
 });
