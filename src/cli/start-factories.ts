@@ -21,7 +21,7 @@ export const serviceFactories: ServiceFactories = {
       quotaBytes: quota,
       quotaMessages,
       appendLimit,
-      log: (line) => logger.info(line),
+      logger,
     }),
   createImapServer: (config, { accounts, store, logger, tls }) => createImapServer(config, { accounts, store, logger, tls }),
   createPop3Server: (config, { accounts, store, logger, tls }) => createPop3Server(config, { accounts, store, logger, tls }),
