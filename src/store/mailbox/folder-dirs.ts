@@ -16,27 +16,33 @@ export function validName(name: string): string {
   return check.name;
 }
 
-async function mapped<T>(step: () => Promise<T>): Promise<T> {
+/** The file layer's refusals as MailboxErrors, worded as the memory store words them (IMAP passes them on). */
+function asMailboxError(err: unknown, name: string, exists = 'Mailbox already exists'): unknown {
+  if (!(err instanceof FolderError)) return err;
+  if (err.code === 'ALREADYEXISTS') return new MailboxError('ALREADYEXISTS', exists);
+  if (err.code === 'NONEXISTENT') return new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${name}`);
+  return new MailboxError(err.code, err.message);
+}
+
+async function mapped<T>(name: string, step: () => Promise<T>, exists?: string): Promise<T> {
   try {
     return await step();
   } catch (err) {
-    if (err instanceof FolderError) throw new MailboxError(err.code, err.message);
-    throw err;
+    throw asMailboxError(err, name, exists);
   }
 }
 
-function mappedSync<T>(step: () => T): T {
+function mappedSync<T>(name: string, step: () => T): T {
   try {
     return step();
   } catch (err) {
-    if (err instanceof FolderError) throw new MailboxError(err.code, err.message);
-    throw err;
+    throw asMailboxError(err, name);
   }
 }
 
 /** The directory of a canonical name: the root for INBOX, else its Maildir++ directory. */
 export function folderDir(root: string, name: string): string {
-  return mappedSync(() => folderPath(root, name));
+  return mappedSync(name, () => folderPath(root, name));
 }
 
 /** The folders on disk (INBOX not included). */
@@ -45,13 +51,13 @@ export async function listFolderDirs(root: string): Promise<string[]> {
 }
 
 export function makeFolderDir(root: string, name: string): Promise<string> {
-  return mapped(() => createFolder(root, name));
+  return mapped(name, () => createFolder(root, name));
 }
 
 export function renameFolderDirs(root: string, from: string, to: string): Promise<Array<readonly [string, string]>> {
-  return mapped(() => renameFolder(root, from, to));
+  return mapped(from, () => renameFolder(root, from, to), 'Target mailbox already exists');
 }
 
 export function deleteFolderDir(root: string, name: string): Promise<void> {
-  return mapped(() => deleteFolder(root, name));
+  return mapped(name, () => deleteFolder(root, name));
 }

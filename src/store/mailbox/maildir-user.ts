@@ -118,7 +118,13 @@ export class MaildirUser implements UserMailboxes {
     return this.exclusive(async () => {
       const canonical = validName(name);
       if (canonical === INBOX) throw new MailboxError('CANNOT', 'INBOX can not be deleted');
-      await deleteFolderDir(this.root, canonical);
+      // RFC 3501 §6.3.4: deleting a \Noselect name that has children is an error (CANNOT, as the memory
+      // store answers; Dovecot on Maildir++ says NONEXISTENT).
+      await deleteFolderDir(this.root, canonical).catch(async (err: unknown) => {
+        if (err instanceof MailboxError && err.code === 'NONEXISTENT' && (await listFolderDirs(this.root)).some((n) => n.startsWith(canonical + '/')))
+          throw new MailboxError('CANNOT', 'Mailbox has children, delete them first');
+        throw err;
+      });
       const row = this.ctx.state.db.mailboxByName.get(canonical);
       if (row !== undefined) {
         dropMailboxRow(this.ctx.state.db, row.id);

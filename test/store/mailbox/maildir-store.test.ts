@@ -220,7 +220,15 @@ describe('folders', () => {
     expect(await files(root)).not.toContain('.Gone');
     expect((await files(root)).some((e) => e.startsWith('..'))).toBe(false);
     await expect(user.delete('INBOX')).rejects.toMatchObject({ code: 'CANNOT' });
-    await expect(user.delete('Gone')).rejects.toMatchObject({ code: 'NONEXISTENT' });
+    await expect(user.delete('Gone')).rejects.toMatchObject({ code: 'NONEXISTENT', message: "Mailbox doesn't exist: Gone" });
+    // A parent deleted while it has children stays as \Noselect; deleting it again is an error (RFC 3501 §6.3.4).
+    await user.create('P');
+    await user.create('P/C');
+    await user.delete('P');
+    expect((await user.list()).find((m) => m.name === 'P')).toMatchObject({ selectable: false, hasChildren: true });
+    await expect(user.delete('P')).rejects.toMatchObject({ code: 'CANNOT' });
+    await user.delete('P/C');
+    expect((await user.list()).map((m) => m.name)).not.toContain('P');
   });
 
   it('subscriptions are kept in Dovecot\'s subscriptions file', async () => {
