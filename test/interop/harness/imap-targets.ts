@@ -9,7 +9,7 @@ import { makeMta, type Mta, type MtaOptions } from './mta.js';
 import { startDovecot, type Dovecot } from './dovecot.js';
 import { makeTempDir, type TempDir } from './tmpdir.js';
 import { swaksRaw } from './swaks.js';
-import { describeResult } from './process.js';
+import { describeResult, waitFor } from './process.js';
 
 export type ImapServerName = 'mailgate' | 'dovecot';
 
@@ -24,7 +24,7 @@ export interface ImapTarget {
   readonly mta?: Mta;
   /**
    * Delivers one message to the user through the server's own delivery (Mailgate's MX, Dovecot's LMTP) and
-   * waits until it is in the Maildir (`count` messages in new/ + cur/ of INBOX, when given).
+   * waits until it is in INBOX's Maildir (found by its subject: keep subjects unique).
    */
   deliver(msg: { subject: string; body?: string; from?: string; headers?: readonly string[] }): Promise<void>;
   stop(): Promise<void>;
@@ -68,7 +68,6 @@ export async function startMailgateTarget(opts: MtaOptions = {}): Promise<ImapTa
   const mta = await makeMta(opts);
   await mta.addUser(TEST_USER, TEST_PASSWORD);
   await mta.start();
-  let sent = (await mta.maildir(TEST_USER)).length;
   return {
     name: 'mailgate',
     user: TEST_USER,
@@ -79,9 +78,13 @@ export async function startMailgateTarget(opts: MtaOptions = {}): Promise<ImapTa
     async deliver(msg) {
       const r = await swaksRaw(['--server', `127.0.0.1:${mta.mxPort}`, ...swaksArgs(TEST_USER, msg)]);
       if (r.exitCode !== 0) throw new Error(`swaks to mailgate's MX failed: ${describeResult(r)}`);
-      sent += 1;
-      // The queue delivers after the 250: wait for the file, as a client would wait for new mail.
-      await mta.waitForMaildir(TEST_USER, sent);
+      // The queue delivers after the 250: wait for the file in INBOX (its subject: a count would be fooled by
+      // messages a client moved out of INBOX meanwhile).
+      await waitFor(`"${msg.subject}" in ${TEST_USER}'s INBOX`, async () => ((await mta.maildir(TEST_USER)).some((m) => m.includes(`Subject: ${msg.subject}\r\n`) || m.includes(`Subject: ${msg.subject}\n`)) ? true : undefined), {
+        daemon: mta.daemon(),
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
     },
     stop: () => mta.remove(),
   };
