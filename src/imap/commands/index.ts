@@ -16,6 +16,8 @@ import { logout } from './logout.js';
 import { namespace } from './namespace.js';
 import { noop } from './noop.js';
 import { examine, select } from './select.js';
+import { fetch } from './fetch.js';
+import { search } from './search.js';
 import { starttls } from './starttls.js';
 import { unselect } from './unselect.js';
 import { append } from './append.js';
@@ -48,6 +50,8 @@ const HANDLERS: readonly AnyCommandHandler[] = [
   unselect,
   select,
   examine,
+  fetch,
+  search,
   create,
   deleteCommand,
   rename,

@@ -4,18 +4,16 @@
  * it and dovecot-uidlist/dovecot-keywords/subscriptions kept in Dovecot's formats, so Dovecot reads the
  * same tree with the same UIDs and flags, and the index can be rebuilt from the files. Delivery goes
  * through `delivery.deliver`: the keyed Maildir writer, the quota, a UID, and an announcement to the open
- * sessions of that user in this process.
+ * sessions of that user in this process (delivery-batch.ts).
  */
-import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../mail/logger.js';
-import { ensureMaildir, writeToMaildir } from '../maildir/maildir-writer.js';
-import { folderDir, validName } from './folder-dirs.js';
-import { ownChange } from './dir-stamps.js';
+import { ensureMaildir } from '../maildir/maildir-writer.js';
+import { deliverBatched } from './delivery-batch.js';
 import { type DeliveryOptions, type MailboxDelivery, type MailboxStore, type UserMailboxes } from './mailbox-store.js';
 import { initUser, MaildirUser } from './maildir-user.js';
-import { checkQuota, hasLimits, quotaLimits } from './quota.js';
-import { currentUsage, indexWritten, requireRow, writtenFile, type StoreSettings, type UserContext } from './user-context.js';
+import { quotaLimits } from './quota.js';
+import { type StoreSettings, type UserContext } from './user-context.js';
 import { UserRegistry } from './user-handles.js';
 
 export interface MaildirStoreOptions {
@@ -70,7 +68,7 @@ export class MaildirMailboxStore implements MailboxStore {
   private async deliver(user: string, source: () => Readable, options: DeliveryOptions): Promise<{ readonly size: number; readonly vsize: number }> {
     const ctx = await this.context(user);
     try {
-      return await ctx.state.exclusive(() => deliverHeld(ctx, source, options));
+      return await deliverBatched(ctx, source, options);
     } finally {
       this.registry.release(ctx.state);
     }
@@ -80,34 +78,3 @@ export class MaildirMailboxStore implements MailboxStore {
     return this.registry.closeAll();
   }
 }
-
-/**
- * Writes the message (exactly once per baseName), then checks the quota with its real size: the size is
- * known only once it is written, so a refused message is removed again before anyone is told of it.
- */
-async function deliverHeld(ctx: UserContext, source: () => Readable, options: DeliveryOptions): Promise<{ size: number; vsize: number }> {
-  const row = await requireRow(ctx, validName(options.mailbox ?? 'INBOX'));
-  const limits = ctx.settings.limits;
-  const used = hasLimits(limits) ? await currentUsage(ctx) : undefined;
-  if (used !== undefined) checkQuota(used, limits, 0, 1);
-  const dir = folderDir(ctx.state.root, row.name);
-  const written = await ownChange(ctx.state.db, row.id, dir, async () => {
-    const w = await writeToMaildir(dir, source, {
-      hostname: options.hostname,
-      ...(options.baseName === undefined ? {} : { baseName: options.baseName }),
-    });
-    if (used !== undefined) {
-      try {
-        checkQuota(used, limits, w.vsize, 1);
-      } catch (err) {
-        await unlink(w.path).catch(() => undefined);
-        throw err;
-      }
-    }
-    const { base, fname } = writtenFile(w.path);
-    await indexWritten(ctx, row, [{ base, fname, inNew: true, bits: 0, keywords: '', vsize: w.vsize, size: w.size, idate: null, itz: null }]);
-    return w;
-  });
-  return { size: written.size, vsize: written.vsize };
-}
-

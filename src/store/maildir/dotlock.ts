@@ -3,10 +3,13 @@
  * with O_EXCL; the holder may write the file's new content into the lock file and rename it over the file
  * (Dovecot's file_dotlock_replace), which is the atomic rewrite and the unlock at once. A lock whose mtime is
  * older than the stale time (2 minutes for the uidlist, Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT) is
- * taken to be left by a dead process and removed; a live holder keeps it fresh with touch().
+ * taken to be left by a dead process and removed; a live holder keeps it fresh with touch(). The lock holds
+ * `<pid>:<hostname>` as Dovecot's do, so a lock left by a process of this host that no longer exists (a
+ * server killed with SIGKILL) is removed at once instead of blocking delivery for the stale time.
  */
 import { constants } from 'node:fs';
-import { open, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fsyncDir } from './safe-fs.js';
@@ -36,6 +39,28 @@ export interface Dotlock {
 
 export const DEFAULT_STALE_MS = 120_000;
 
+/** What a lock file says of its holder: `<pid>:<hostname>`, as Dovecot's file_dotlock writes it. */
+export function lockOwner(): string {
+  return `${process.pid}:${hostname()}`;
+}
+
+/**
+ * Whether the lock's holder is a process of this host that is gone. An empty or foreign lock (another host,
+ * a holder still writing its content) is judged by its age only.
+ */
+export function holderIsDead(content: string): boolean {
+  const match = /^(\d+):(.*)$/.exec(content.trim());
+  if (match === null || match[2] !== hostname()) return false;
+  const pid = Number(match[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export async function acquireDotlock(path: string, options: DotlockOptions = {}): Promise<Dotlock> {
   const lockPath = `${path}.lock`;
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
@@ -49,9 +74,11 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const st = await stat(lockPath).catch(() => undefined);
-      if (st !== undefined && now() - st.mtimeMs > staleMs) {
-        // Left by a dead holder. (Two waiters may both see it stale; the O_EXCL create still picks one.)
-        await unlink(lockPath).catch(() => undefined);
+      const content = st === undefined ? '' : await readFile(lockPath, 'latin1').catch(() => '');
+      if (st !== undefined && (now() - st.mtimeMs > staleMs || holderIsDead(content))) {
+        // Left by a dead holder. Removed only if it is still the file judged (not a lock another waiter has
+        // just taken over); the O_EXCL create then picks one waiter.
+        if ((await stat(lockPath).catch(() => undefined))?.ino === st.ino) await unlink(lockPath).catch(() => undefined);
         continue;
       }
       if (Date.now() - started >= timeoutMs) {
@@ -61,6 +88,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
     }
   }
   const held = handle;
+  await held.write(lockOwner());
   const ino = (await held.stat()).ino;
   /** Still ours: a holder that overran the stale time may have had its lock taken over (Dovecot checks too). */
   const stillOurs = async (): Promise<boolean> => (await stat(lockPath).catch(() => undefined))?.ino === ino;

@@ -1,6 +1,8 @@
 /** dovecot-uidlist v3: parsing what Dovecot writes, formatting, properties, and the dotlock writers. */
 import fc from 'fast-check';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireDotlock } from '../../../src/store/maildir/dotlock.js';
@@ -149,6 +151,23 @@ describe('uidlist files and the dotlock', () => {
     const lock = await lockUidlist(tmp.path, { timeoutMs: 1000 });
     await lock.rewrite({ header: { uidValidity: 1, nextUid: 1, guid: undefined, extra: [] }, records: [] });
     expect(await readFile(join(tmp.path, 'dovecot-uidlist'), 'utf8')).toBe('3 V1 N1\n');
+  });
+
+  it('takes a fresh lock at once when its holder (pid:host, as Dovecot writes) is a process of this host that is gone', async () => {
+    const dir = tmp.path;
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const lockPath = join(dir, 'dovecot-uidlist.lock');
+    await writeFile(lockPath, `${gone.stdout}:${hostname()}`);
+    const started = Date.now();
+    const lock = await acquireDotlock(join(dir, 'dovecot-uidlist'), { timeoutMs: 5_000 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await readFile(lockPath, 'latin1')).toBe(`${process.pid}:${hostname()}`);
+    await lock.release();
+    // A live holder (this process's parent) or another host's lock is waited for, not broken.
+    for (const holder of [`${process.ppid}:${hostname()}`, `${gone.stdout}:elsewhere.example`]) {
+      await writeFile(lockPath, holder);
+      await expect(acquireDotlock(join(dir, 'dovecot-uidlist'), { timeoutMs: 300 })).rejects.toMatchObject({ code: 'EAGAIN' });
+    }
   });
 
   it('a holder whose stale lock was taken over does not remove the new holder\'s lock', async () => {

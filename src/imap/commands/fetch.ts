@@ -1,0 +1,49 @@
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8; CONDSTORE's CHANGEDSINCE and MODSEQ, RFC 7162 §3.1.4-5).
+ * The sequence set is resolved against the client's view (one past EXISTS: BAD, as Dovecot); the items are
+ * parsed by fetch/items.ts and written by fetch/writer.ts. The first CONDSTORE-using FETCH turns CONDSTORE
+ * on and announces HIGHESTMODSEQ first (RFC 7162 §3.1). Messages expunged by another session meanwhile are
+ * left out and the reply is NO [EXPUNGEISSUED] (RFC 5530), as Dovecot answers. A streamed literal that
+ * breaks part-way (the store's read failed) ends the session: the client could not find the next response.
+ */
+import { command, no, ok, SELECTED } from '../command.js';
+import { parseFetchItems, type FetchRequest } from '../fetch/items.js';
+import { BrokenLiteral, writeFetch } from '../fetch/writer.js';
+import type { SequenceSet } from '../wire/sequence-set.js';
+
+export interface FetchArgs {
+  readonly set: SequenceSet;
+  readonly request: FetchRequest;
+}
+
+export const fetch = command<FetchArgs>({
+  name: 'FETCH',
+  states: SELECTED,
+  uidForm: true,
+  expungeSafe: false,
+  parse(args, info) {
+    args.sp();
+    const set = args.sequenceSet();
+    return { set, request: parseFetchItems(args, info.uid) };
+  },
+  async run(session, { set, request }, info) {
+    const selected = session.selected!;
+    const uids = selected.resolve(set, info.uid);
+    if (request.condstore && !session.enabled.has('CONDSTORE')) {
+      session.enable('CONDSTORE');
+      const status = await session.mailboxes!.status(selected.name);
+      session.out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
+    }
+    let missing: number;
+    try {
+      ({ missing } = await writeFetch(session.out, selected, request, uids));
+    } catch (err) {
+      // a literal cut short leaves the client out of step: the session ends after this reply
+      if (err instanceof BrokenLiteral) session.logout();
+      throw err;
+    }
+    // UID FETCH: the EXPUNGE responses follow at once, so the client learns why (Dovecot answers OK too)
+    if (missing > 0 && !info.uid) return no('Some of the requested messages no longer exist.', 'EXPUNGEISSUED');
+    return ok('Fetch completed.');
+  },
+});

@@ -1,0 +1,49 @@
+/**
+ * The parsed MIME tree of messages (src/mail/mime/parse-structure.ts), computed once per message and
+ * kept by the store as opaque JSON (Mailbox.meta/saveMeta, kind 'structure'; MimePart is plain data), so a
+ * second FETCH ENVELOPE/BODYSTRUCTURE or SEARCH never reads or parses the file again. Shared by FETCH and
+ * SEARCH. Parsing needs the whole stored message; the bytes read for it are handed back so the caller
+ * need not read them twice.
+ */
+import { parseStructure } from '../../mail/mime/parse-structure.js';
+import type { MimePart } from '../../mail/mime/structure.js';
+import type { Mailbox } from '../../store/mailbox/mailbox-store.js';
+
+export interface LoadedStructures {
+  readonly parts: Map<number, MimePart>;
+  /** the whole stored messages read to parse them (cold ones only) */
+  readonly bytes: Map<number, Buffer>;
+}
+
+/** The MIME trees of `uids` (expunged messages are left out): cached ones from the store, the others parsed and saved. */
+export async function loadStructures(handle: Mailbox, uids: readonly number[]): Promise<LoadedStructures> {
+  const parts = new Map<number, MimePart>();
+  const bytes = new Map<number, Buffer>();
+  const cached = await handle.meta(uids, 'structure');
+  const fresh = new Map<number, string>();
+  for (const uid of uids) {
+    const json = cached.get(uid);
+    if (json !== undefined) {
+      try {
+        parts.set(uid, JSON.parse(json) as MimePart);
+        continue;
+      } catch {
+        // a damaged cache entry: parsed again below and replaced
+      }
+    }
+    const content = await handle.openContent(uid);
+    if (content === undefined) continue;
+    let buf: Buffer;
+    try {
+      buf = await content.readAll();
+    } finally {
+      await content.close();
+    }
+    const root = parseStructure(buf);
+    parts.set(uid, root);
+    bytes.set(uid, buf);
+    fresh.set(uid, JSON.stringify(root));
+  }
+  if (fresh.size > 0) await handle.saveMeta('structure', fresh);
+  return { parts, bytes };
+}

@@ -1,0 +1,291 @@
+/**
+ * FETCH's output: one `* n FETCH (...)` per message, items in the order items.ts decided, written in
+ * batches of messages (one details/meta/setFlags call per batch, one response queued per message on the
+ * wire's batching ResponseWriter, a wait for the socket only between batches). Section bytes come from the
+ * message's stored bytes through the MIME tree's byte ranges (fetch/section.ts), converted LF → CRLF: a
+ * small message is read whole; a large one only for the ranges asked, and a large range is a streamed
+ * literal (MessageContent.read(start, end) through CrlfStream), so BODY[] of a 50 MiB message is never
+ * in memory and BODY[HEADER] of it reads only the header once its structure is cached.
+ *
+ * The implicit \Seen (RFC 3501 §6.4.5): BODY[...] (not .PEEK), RFC822 and RFC822.TEXT set \Seen on a
+ * read-write mailbox, once per batch in one store call; as Dovecot does, the response then carries FLAGS
+ * (after the small items) when the flags changed and FLAGS was not asked for. The session's view records
+ * the flags sent, so its update after the command does not repeat them.
+ */
+import { pipeline } from 'node:stream';
+import { CrlfConverter, CrlfStream } from '../../mail/mime/line-ends.js';
+import type { MimePart } from '../../mail/mime/structure.js';
+import type { Flag, Mailbox, MessageContent, MessageDetails, MessageRecord } from '../../store/mailbox/mailbox-store.js';
+import type { ResponseWriter } from '../command.js';
+import { list, literal, raw, streamed, type ImapValue } from '../wire/encoder.js';
+import type { SelectedMailbox } from '../selected.js';
+import { formatDateTime } from '../wire/datetime.js';
+import { bodyString, bodystructureString } from './bodystructure.js';
+import { envelopeFields } from './envelope.js';
+import type { FetchItem, FetchRequest } from './items.js';
+import { filterHeaderFields, locateSection, partialSlip } from './section.js';
+import { loadStructures } from './structure-cache.js';
+
+/** Messages per batch: one store round trip and one socket wait each. */
+const BATCH = 256;
+/** Messages up to this size are read whole; larger ones by the ranges asked. */
+const READ_WHOLE = 256 * 1024;
+
+/**
+ * A streamed literal failed part-way (the store's stream broke, or gave another size than announced): the
+ * client has a literal of the wrong length, so the connection cannot go on (the command ends the session).
+ */
+export class BrokenLiteral extends Error {
+  constructor(
+    readonly uid: number,
+    readonly reason: unknown,
+  ) {
+    super(`streaming message UID ${uid} failed: ${(reason as Error)?.message ?? String(reason)}`);
+    this.name = 'BrokenLiteral';
+  }
+}
+
+export interface FetchOutcome {
+  /** some messages of the set were expunged meanwhile and could not be sent (NO [EXPUNGEISSUED]) */
+  readonly missing: number;
+}
+
+const SYSTEM_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+/**
+ * FLAGS as Dovecot lists them: the system flags in its fixed order, then \Recent, then the keywords as
+ * stored — so the differential test compares whole lines.
+ */
+export function flagsValue(flags: readonly Flag[], recent: boolean): string {
+  const out: string[] = [];
+  for (const f of SYSTEM_ORDER) if (flags.includes(f)) out.push(f);
+  if (recent) out.push('\\Recent');
+  for (const f of flags) if (!f.startsWith('\\')) out.push(f);
+  return `(${out.join(' ')})`;
+}
+
+/** The stored bytes of one message: read whole when small, else by range (streamed when large). */
+class Source {
+  private constructor(
+    private readonly content: MessageContent | undefined,
+    private readonly whole: Buffer | undefined,
+  ) {}
+
+  static async open(handle: Mailbox, uid: number, whole: Buffer | undefined): Promise<Source> {
+    if (whole !== undefined) return new Source(undefined, whole);
+    const content = await handle.openContent(uid);
+    if (content === undefined) return new Source(undefined, Buffer.alloc(0));
+    if (content.size <= READ_WHOLE) {
+      try {
+        return new Source(undefined, await content.readAll());
+      } finally {
+        await content.close();
+      }
+    }
+    return new Source(content, undefined);
+  }
+
+  get size(): number {
+    return this.whole?.length ?? this.content!.size;
+  }
+
+  /** Whether the stored byte before `start` is CR (a LF at `start` is then not bare). */
+  private async afterCr(start: number): Promise<boolean> {
+    if (start === 0) return false;
+    if (this.whole !== undefined) return this.whole[start - 1] === 0x0d;
+    for await (const chunk of this.content!.read(start - 1, start)) return (chunk as Buffer)[0] === 0x0d;
+    return false;
+  }
+
+  /** Stored bytes [start, end) in memory (headers: small). */
+  async raw(start: number, end: number): Promise<Buffer> {
+    if (this.whole !== undefined) return this.whole.subarray(start, end);
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.content!.read(start, end)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /**
+   * Stored [start, end) as CRLF cut to [skip, skip + length), `size` octets: a literal in memory, or
+   * streamed from the store when the message was not read whole.
+   */
+  /**
+   * Dovecot's one-byte slip for a partial offset landing just after a lone stored CR (section.ts,
+   * partialSlip): 1 or 0 more octets to skip. A streamed message is scanned up to the offset, not held.
+   */
+  async slip(start: number, end: number, vsize: number, offset: number): Promise<number> {
+    if (offset === 0 || vsize === end - start) return 0;
+    if (this.whole !== undefined) return partialSlip(this.whole, start, end, vsize, offset);
+    let v = 0;
+    let prev = (await this.afterCr(start)) ? 0x0d : -1;
+    let pendingCr = false;
+    let pos = start;
+    for await (const data of this.content!.read(start, Math.min(end + 1, this.content!.size))) {
+      const chunk = data as Buffer;
+      for (let i = 0; i < chunk.length; i++, pos++) {
+        const c = chunk[i]!;
+        if (pendingCr) return c === 0x0a ? 0 : 1;
+        if (pos >= end) return 0;
+        v += c === 0x0a && prev !== 0x0d ? 2 : 1;
+        prev = c;
+        if (v >= offset) {
+          if (v !== offset || c !== 0x0d) return 0;
+          pendingCr = true;
+        }
+      }
+    }
+    return pendingCr ? 1 : 0;
+  }
+
+  async crlf(start: number, end: number, skip: number, length: number, size: number): Promise<ImapValue> {
+    const options = { skip, length, nulTo80: true, afterCr: await this.afterCr(start) };
+    if (this.whole === undefined) {
+      // pipeline, not pipe: a failing read must fail the converted stream too (the writer then gives up)
+      const converted = pipeline(this.content!.read(start, end), new CrlfStream(options), () => undefined);
+      return streamed(size, converted);
+    }
+    const pieces = new CrlfConverter(options).push(this.whole.subarray(start, end));
+    // two pieces per bare LF: one buffer, not thousands of writes
+    return literal(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces));
+  }
+
+  close(): Promise<void> {
+    return this.content?.close() ?? Promise.resolve();
+  }
+}
+
+const EMPTY = literal(Buffer.alloc(0));
+
+/** The value of one section item: a literal (in memory or streamed). */
+async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root: MimePart | undefined, source: Source, vsize: number): Promise<ImapValue> {
+  const offset = item.partial?.offset ?? 0;
+  const length = item.partial?.length ?? Number.POSITIVE_INFINITY;
+  if (root === undefined) {
+    // the whole message (BODY[], RFC822): no structure needed
+    if (offset >= vsize) return EMPTY;
+    const slip = await source.slip(0, source.size, vsize, offset);
+    return source.crlf(0, source.size, offset + slip, length, Math.max(0, Math.min(length, vsize - offset - slip)));
+  }
+  const src = locateSection(root, item.spec);
+  if (src.kind === 'empty') return EMPTY;
+  if (src.kind === 'header-fields') {
+    const bytes = await source.raw(src.start, src.end);
+    const all = filterHeaderFields(bytes, 0, bytes.length, src.fields, src.exclude, src.root);
+    return literal(all.subarray(Math.min(offset, all.length), Math.min(offset + length, all.length)));
+  }
+  if (offset >= src.vsize) return EMPTY;
+  const slip = await source.slip(src.start, src.end, src.vsize, offset);
+  return source.crlf(src.start, src.end, offset + slip, length, Math.max(0, Math.min(length, src.vsize - offset - slip)));
+}
+
+/**
+ * Writes the FETCH responses for `uids` (ascending, in the client's view). Returns how many could not be
+ * sent because they were expunged.
+ */
+export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
+  const handle = selected.handle;
+  let missing = 0;
+  const flagsAsked = request.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
+  const bufferedCount = request.items.filter((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS' || i.name === 'INTERNALDATE' || i.name === 'RFC822.SIZE' || i.name === 'MODSEQ')).length;
+  const markSeen = request.setsSeen && !selected.readOnly;
+  for (let b = 0; b < uids.length; b += BATCH) {
+    const batch = uids.slice(b, b + BATCH);
+    const found = await handle.details(batch);
+    missing += batch.length - found.length;
+    let messages: MessageDetails[] = found.filter((d) => !selected.isExpungePending(d.uid));
+    missing += found.length - messages.length;
+    if (request.changedSince !== undefined) messages = messages.filter((d) => d.modseq > request.changedSince!);
+    if (messages.length === 0) continue;
+    const flags = new Map<number, readonly Flag[]>();
+    const modseqs = new Map<number, number>();
+    for (const d of messages) {
+      flags.set(d.uid, d.flags);
+      modseqs.set(d.uid, d.modseq);
+    }
+    const seenChanged = new Set<number>();
+    if (markSeen) {
+      const unseen = messages.filter((d) => !d.flags.includes('\\Seen')).map((d) => d.uid);
+      if (unseen.length > 0) {
+        const { updated } = await handle.setFlags(unseen, { mode: 'add', flags: ['\\Seen'] });
+        for (const r of updated) {
+          flags.set(r.uid, r.flags);
+          modseqs.set(r.uid, r.modseq);
+          seenChanged.add(r.uid);
+        }
+        selected.recordFlags(updated);
+      }
+    }
+    if (flagsAsked) selected.recordFlags(messages.map((d): MessageRecord => ({ uid: d.uid, flags: flags.get(d.uid)!, modseq: modseqs.get(d.uid)!, vsize: d.vsize })));
+    const structures = request.needsStructure ? await loadStructures(handle, messages.map((d) => d.uid)) : undefined;
+    for (const d of messages) {
+      const uid = d.uid;
+      const seq = selected.seqOf(uid);
+      if (seq === undefined) continue;
+      const root = structures?.parts.get(uid);
+      if (request.needsStructure && root === undefined) {
+        missing++;
+        continue;
+      }
+      const shown = flagsValue(flags.get(uid)!, selected.isRecent(uid));
+      const items: ImapValue[] = [];
+      let streams = false;
+      let source: Source | undefined;
+      try {
+        for (let k = 0; k < request.items.length; k++) {
+          if (k === bufferedCount && seenChanged.has(uid) && !flagsAsked) items.push(raw(`FLAGS ${shown}`));
+          const item = request.items[k]!;
+          if (item.kind === 'simple') {
+            switch (item.name) {
+              case 'UID':
+                items.push(raw(`UID ${uid}`));
+                break;
+              case 'FLAGS':
+                items.push(raw(`FLAGS ${shown}`));
+                break;
+              case 'INTERNALDATE':
+                items.push(raw(`INTERNALDATE "${formatDateTime(d.internalDate)}"`));
+                break;
+              case 'RFC822.SIZE':
+                items.push(raw(`RFC822.SIZE ${d.vsize}`));
+                break;
+              case 'MODSEQ':
+                items.push(raw(`MODSEQ (${modseqs.get(uid)!})`));
+                break;
+              case 'ENVELOPE':
+                items.push(raw(Buffer.from(`ENVELOPE (${envelopeFields(root!.envelope)})`, 'latin1')));
+                break;
+              case 'BODY':
+                items.push(raw(Buffer.from(`BODY ${bodyString(root!)}`, 'latin1')));
+                break;
+              case 'BODYSTRUCTURE':
+                items.push(raw(Buffer.from(`BODYSTRUCTURE ${bodystructureString(root!)}`, 'latin1')));
+                break;
+            }
+            continue;
+          }
+          source ??= await Source.open(handle, uid, structures?.bytes.get(uid));
+          const whole = item.spec.part.length === 0 && item.spec.text === 'full';
+          const value = await sectionValue(item, whole ? undefined : root, source, d.vsize);
+          if (value.kind === 'stream') streams = true;
+          items.push(raw(item.partial !== undefined ? `${item.label}<${item.partial.offset}>` : item.label), value);
+        }
+        if (bufferedCount === request.items.length && seenChanged.has(uid) && !flagsAsked) items.push(raw(`FLAGS ${shown}`));
+        const values = [raw(`${seq} FETCH`), list(items)];
+        if (!streams) out.untagged(values);
+        else {
+          try {
+            await out.send('*', values);
+          } catch (err) {
+            throw new BrokenLiteral(uid, err);
+          }
+        }
+      } finally {
+        await source?.close();
+      }
+    }
+    await out.drained();
+    // a turn for the other sessions between batches: FETCH 1:* of 100,000 messages must not hold the loop
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { missing };
+}
