@@ -2,16 +2,15 @@
  * The capability list, kept in one place: what this server really implements now, by state and TLS.
  * Before login: STARTTLS when a certificate is there, AUTH=PLAIN and SASL-IR only where a password may
  * be sent, LOGINDISABLED otherwise (RFC 3501 §6.2.3). After login: the extensions. A capability goes in
- * the list the day its command works (QUOTA, UIDPLUS, MOVE, CONDSTORE, SPECIAL-USE, CHILDREN when the
- * mailbox commands that carry them land).
+ * the list the day its command works.
  */
 
 /** Extensions implemented by the session and its commands today (after login). */
 export const EXTENSIONS: readonly string[] = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT',
-  'CHILDREN', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE'];
+  'CHILDREN', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'CONDSTORE'];
 
-/** What ENABLE (RFC 5161) can turn on today: nothing yet; CONDSTORE once FETCH/STORE/SEARCH carry MODSEQ. */
-export const ENABLEABLE: ReadonlySet<string> = new Set<string>();
+/** What ENABLE (RFC 5161) can turn on: CONDSTORE (FETCH, STORE and SEARCH carry MODSEQ; RFC 7162 §3.1). */
+export const ENABLEABLE: ReadonlySet<string> = new Set<string>(['CONDSTORE']);
 
 export interface CapabilityContext {
   readonly authenticated: boolean;

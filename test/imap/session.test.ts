@@ -56,7 +56,7 @@ describe('greeting and capabilities', () => {
     const c = await loggedIn(env);
     await c.run(`
       C: a1 CAPABILITY
-      S: * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=10000000
+      S: * CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE APPENDLIMIT=10000000
       S: a1 OK Capability completed.
     `);
   });
@@ -90,7 +90,7 @@ describe('simple commands', () => {
       S: * NAMESPACE (("" "/")) NIL NIL
       S: a6 OK Namespace completed.
       C: a7 ENABLE CONDSTORE X-UNKNOWN
-      S: * ENABLED
+      S: * ENABLED CONDSTORE
       S: a7 OK Enabled.
       C: a8 LOGOUT
       S: * BYE Logging out
@@ -144,7 +144,7 @@ describe('states', () => {
       C: a8 AUTHENTICATE PLAIN
       S: a8 BAD Already logged in.
       C: a9 ENABLE CONDSTORE
-      S: * ENABLED
+      S: * ENABLED CONDSTORE
       S: a9 OK *
     `);
   });
