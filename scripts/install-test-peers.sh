@@ -9,7 +9,10 @@
 # receiving its LMTP deliveries; the tests run PRIVATE instances with their own
 # config, and read the mailbox over IMAP with python3's imaplib; dovecot-pop3d is
 # the reference the POP3 server's differential test compares against), and
-# fetchmail (a real POP3 client; its boot service is disabled as the others).
+# fetchmail (a real POP3 client; its boot service is disabled as the others), and
+# the real IMAP clients of the mailbox server's tests: isync (mbsync, two-way
+# sync) and mutt (run under script(1) from bsdutils); neither has a daemon, so
+# the boot-service logic below finds nothing of theirs to disable.
 # The filters' tests run PRIVATE spamd/clamd instances offline: Debian's
 # spamassassin rules load without sa-update, and clamd gets a one-signature
 # database, so neither sa-update nor freshclam is ever needed.
@@ -28,7 +31,7 @@ PACKAGES=(postfix swaks miltertest opendkim opendkim-tools python3-milter
   clamav-daemon clamav-milter clamdscan
   redis-server rspamd
   dovecot-core dovecot-imapd dovecot-lmtpd dovecot-pop3d
-  fetchmail)
+  fetchmail isync mutt)
 
 # What may start at boot: these packages, and the one dependency with a daemon
 # of its own (freshclam would fetch signatures). None of their daemons is used;
