@@ -10,7 +10,6 @@ import { startDovecot, type Dovecot } from './dovecot.js';
 import { makeTempDir, type TempDir } from './tmpdir.js';
 import { swaksRaw } from './swaks.js';
 import { describeResult, waitFor } from './process.js';
-import { tcpListening } from './endpoint.js';
 
 export type ImapServerName = 'mailgate' | 'dovecot';
 
@@ -65,23 +64,10 @@ function swaksArgs(to: string, msg: { subject: string; body?: string; from?: str
   return args;
 }
 
-/**
- * Waits for `mailgate start`'s IMAP and POP3 listeners: makeMta's start() waits for the SMTP ones only, and
- * the mailbox services listen a moment later (after the mailbox store is open).
- */
-export async function waitForMailboxListeners(mta: Mta): Promise<void> {
-  const ports = [mta.imapPort, mta.imapsPort, mta.pop3Port, mta.pop3sPort];
-  await waitFor(`mailgate start's IMAP and POP3 listeners (${ports.join(', ')})`, async () => ((await Promise.all(ports.map((p) => tcpListening(p)))).every(Boolean) ? true : undefined), {
-    daemon: mta.daemon(),
-    timeoutMs: 20_000,
-  });
-}
-
 export async function startMailgateTarget(opts: MtaOptions = {}): Promise<ImapTarget> {
   const mta = await makeMta(opts);
   await mta.addUser(TEST_USER, TEST_PASSWORD);
   await mta.start();
-  await waitForMailboxListeners(mta);
   return {
     name: 'mailgate',
     user: TEST_USER,

@@ -134,7 +134,14 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
     async start() {
       daemon = startDaemon('mailgate start', process.execPath, [MAILGATE_CLI, 'start', '--config', configFile], { cwd: REPO_ROOT, ...asUser });
       const d = daemon;
-      await waitFor('mailgate start listening', async () => ((await tcpListening(mxPort)) && (await tcpListening(submissionPort)) ? true : undefined), {
+      // Every listener this harness configured: IMAP and POP3 bind after SMTP (once the mailbox store is open).
+      const ports = [
+        mxPort,
+        submissionPort,
+        ...(opts.extra?.includes('[imap]') ? [] : [imapPort, imapsPort]),
+        ...(opts.extra?.includes('[pop3]') ? [] : [pop3Port, pop3sPort]),
+      ];
+      await waitFor('mailgate start listening', async () => ((await Promise.all(ports.map((p) => tcpListening(p)))).every(Boolean) ? true : undefined), {
         daemon: d,
         timeoutMs: 20_000,
       });
