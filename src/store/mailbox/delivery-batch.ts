@@ -11,6 +11,8 @@ import { writeToMaildir } from '../maildir/maildir-writer.js';
 import { folderDir, INBOX, validName } from './folder-dirs.js';
 import type { DeliveryOptions } from './mailbox-store.js';
 import { checkQuota, hasLimits } from './quota.js';
+import type { MailboxRow, MessageRow } from './index-db.js';
+import { messagePath } from './index-sync.js';
 import { currentUsage, indexWritten, requireRow, writtenFile, type UserContext } from './user-context.js';
 import type { UserState } from './user-handles.js';
 
@@ -46,27 +48,46 @@ export async function deliverBatched(ctx: UserContext, source: () => Readable, o
   return { size: w.size, vsize: w.vsize };
 }
 
-/** Checks the quota message by message (a refused one is removed again), then indexes what fits. */
+/**
+ * Checks the quota message by message (a refused one is removed again), then indexes what fits. The usage
+ * is counted without this batch's own messages: the sync inside currentUsage may already have indexed
+ * them (they are in new/), and they must not count twice.
+ */
 async function indexBatch(ctx: UserContext): Promise<void> {
   const batch = waiting.get(ctx.state) ?? [];
   waiting.delete(ctx.state);
   try {
     const limits = ctx.settings.limits;
-    const used = hasLimits(limits) ? { ...(await currentUsage(ctx)) } : undefined;
-    const accepted: Written[] = [];
-    for (const w of batch) {
-      if (used !== undefined) {
+    let accepted: Written[] = batch;
+    if (hasLimits(limits)) {
+      const used = { ...(await currentUsage(ctx)) };
+      const rows = new Map<string, MailboxRow>();
+      for (const name of new Set(batch.map((w) => w.name))) rows.set(name, await requireRow(ctx, name));
+      const indexed = (w: Written): MessageRow | undefined => {
+        const row = rows.get(w.name);
+        const hit = row === undefined ? undefined : ctx.state.db.messageByBase.get(row.id, writtenFile(w.path).base);
+        return row === undefined || hit === undefined ? undefined : ctx.state.db.messageByUid.get(row.id, hit.uid);
+      };
+      for (const w of batch)
+        if (indexed(w) !== undefined) {
+          used.bytes -= w.vsize;
+          used.messages -= 1;
+        }
+      accepted = [];
+      for (const w of batch) {
         try {
           checkQuota(used, limits, w.vsize, 1);
           used.bytes += w.vsize;
           used.messages += 1;
+          accepted.push(w);
         } catch (err) {
-          await unlink(w.path).catch(() => undefined);
+          // Removed where it is now: a read-write SELECT may have moved it to cur/ meanwhile.
+          const seen = indexed(w);
+          const dir = folderDir(ctx.state.root, w.name);
+          await unlink(seen === undefined ? w.path : messagePath(dir, seen.in_new, seen.fname)).catch(() => undefined);
           w.reject(err);
-          continue;
         }
       }
-      accepted.push(w);
     }
     for (const name of new Set(accepted.map((w) => w.name))) {
       const group = accepted.filter((w) => w.name === name);

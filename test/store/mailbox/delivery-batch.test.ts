@@ -1,0 +1,65 @@
+/**
+ * Local delivery into the Maildir store in batches: many deliveries to one user at once all get their own
+ * UID, and the quota counts each message once (the batch's own files, already seen by a sync, are not
+ * counted twice).
+ */
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MailboxError, type MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
+import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
+import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
+import { message } from './contract.js';
+
+const USER = 'alice@example.org';
+let tmp: TempDir | undefined;
+let store: MailboxStore | undefined;
+afterEach(async () => {
+  await store?.close();
+  await tmp?.remove();
+  store = tmp = undefined;
+});
+
+async function open(options: { quotaMessages?: number; quotaBytes?: number } = {}): Promise<MailboxStore> {
+  tmp = await makeTempDir('delivery-batch');
+  const root = tmp.path;
+  store = openMaildirMailboxStore({ maildirOf: (user) => join(root, encodeURIComponent(user)), hostname: 'mx.example.org', ...options });
+  return store;
+}
+
+const deliver = (s: MailboxStore, i: number): Promise<unknown> =>
+  s.delivery.deliver(USER, () => Readable.from([message(`m${i}`)]), { hostname: 'mx.example.org', baseName: `${1700000000 + i}.M1Q${i}R1.mx` });
+
+describe('delivery in batches', () => {
+  it('gives 200 deliveries at once 200 distinct UIDs, each file indexed once', async () => {
+    const s = await open();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => deliver(s, i)));
+    const box = await (await s.openUser(USER)).open('INBOX', 'read-only');
+    const uids = (await box.snapshot()).records.map((r) => r.uid);
+    expect(uids).toHaveLength(200);
+    expect(new Set(uids).size).toBe(200);
+    await box.close();
+  });
+
+  it('counts each message once against the quota (the review\'s double count refused a delivery under the limit)', async () => {
+    const s = await open({ quotaMessages: 3 });
+    const user = await s.openUser(USER);
+    await user.append('INBOX', { content: message('a') });
+    await user.append('INBOX', { content: message('b') });
+    await deliver(s, 1);
+    expect((await user.quota()).messages).toBe(3);
+    const refused = await deliver(s, 2).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MailboxError);
+    expect((refused as MailboxError).code).toBe('OVERQUOTA');
+    expect((await user.status('INBOX')).messages).toBe(3);
+  });
+
+  it('in a burst, takes what fits and refuses the rest, leaving nothing of them', async () => {
+    const s = await open({ quotaMessages: 5 });
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => deliver(s, i)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    const user = await s.openUser(USER);
+    expect((await user.status('INBOX')).messages).toBe(5);
+    expect((await user.quota()).messages).toBe(5);
+  });
+});
