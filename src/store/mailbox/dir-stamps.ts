@@ -40,7 +40,14 @@ export async function ownChange<T>(db: IndexDb, mailboxId: number, dir: string, 
     const later = Date.now();
     const [n2, c2] = await Promise.all([dirState(dir, 'new', later), dirState(dir, 'cur', later)]);
     const after = db.mailboxById.get(mailboxId);
-    if (after !== undefined) db.setMailboxScan.run(clean(stamp(n2)), clean(stamp(c2)), after.scanned_at, mailboxId);
+    // new/ is trusted only when `op` left it as it was: when it moved, by us or by another program's delivery
+    // during `op` (Dovecot's LDA, a second Mailgate), it is read again at the next sync, or that message
+    // would hide behind our own stamp until new/ changed again (found by the review). new/ is small, so
+    // reading it again is cheap. cur/, which can hold 100,000 files, stays trusted: a flag rename by another
+    // IMAP server in that window is seen at cur/'s next change.
+    const newStamp = clean(stamp(n2));
+    const newMoved = newStamp !== clean(stamp(n));
+    if (after !== undefined) db.setMailboxScan.run(newMoved && newStamp !== null ? `${newStamp}*` : newStamp, clean(stamp(c2)), after.scanned_at, mailboxId);
   }
   return result;
 }
