@@ -61,6 +61,38 @@ export function holderIsDead(content: string): boolean {
   }
 }
 
+/** Takeovers of one lock path judged one at a time in this process (the check and the unlink are two steps). */
+const judging = new Map<string, Promise<unknown>>();
+
+function inTurn<T>(key: string, step: () => Promise<T>): Promise<T> {
+  const run = (judging.get(key) ?? Promise.resolve()).then(step, step);
+  const settled = run.catch(() => undefined);
+  judging.set(key, settled);
+  void settled.then(() => {
+    if (judging.get(key) === settled) judging.delete(key);
+  });
+  return run;
+}
+
+/**
+ * Removes a lock left by a dead holder (older than the stale time, or naming a gone process of this host);
+ * true when it was one. Removed only if it is still the file judged, not a lock another waiter has just
+ * taken over: the inode alone does not tell (ext4 hands a freed inode out again at once, so two waiters
+ * could each remove the other's fresh lock: found by the review), the inode with the nanosecond change
+ * time and the content does. Another process can still slip in between the last check and the unlink, as
+ * with Dovecot's own dotlocks; the O_EXCL create then picks one waiter.
+ */
+async function removeIfStale(lockPath: string, staleMs: number, now: () => number): Promise<boolean> {
+  const st = await stat(lockPath, { bigint: true }).catch(() => undefined);
+  if (st === undefined) return false;
+  const content = await readFile(lockPath, 'latin1').catch(() => '');
+  if (now() - Number(st.mtimeMs) <= staleMs && !holderIsDead(content)) return false;
+  const again = await stat(lockPath, { bigint: true }).catch(() => undefined);
+  const same = again !== undefined && again.ino === st.ino && again.ctimeNs === st.ctimeNs && again.mtimeNs === st.mtimeNs;
+  if (same && (await readFile(lockPath, 'latin1').catch(() => undefined)) === content) await unlink(lockPath).catch(() => undefined);
+  return true;
+}
+
 export async function acquireDotlock(path: string, options: DotlockOptions = {}): Promise<Dotlock> {
   const lockPath = `${path}.lock`;
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
@@ -73,14 +105,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
       handle = await open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const st = await stat(lockPath).catch(() => undefined);
-      const content = st === undefined ? '' : await readFile(lockPath, 'latin1').catch(() => '');
-      if (st !== undefined && (now() - st.mtimeMs > staleMs || holderIsDead(content))) {
-        // Left by a dead holder. Removed only if it is still the file judged (not a lock another waiter has
-        // just taken over); the O_EXCL create then picks one waiter.
-        if ((await stat(lockPath).catch(() => undefined))?.ino === st.ino) await unlink(lockPath).catch(() => undefined);
-        continue;
-      }
+      if (await inTurn(lockPath, () => removeIfStale(lockPath, staleMs, now))) continue;
       if (Date.now() - started >= timeoutMs) {
         throw Object.assign(new Error(`timed out waiting for ${lockPath}`), { code: 'EAGAIN' });
       }

@@ -170,6 +170,25 @@ describe('uidlist files and the dotlock', () => {
     }
   });
 
+  it('three waiters taking over a dead holder\'s lock never hold it at the same time (the review saw 16 in 300)', async () => {
+    const path = join(tmp.path, 'dovecot-uidlist');
+    for (let round = 0; round < 60; round++) {
+      await writeFile(`${path}.lock`, `999999999:${hostname()}`);
+      let holders = 0;
+      let most = 0;
+      const waiter = async (): Promise<void> => {
+        const lock = await acquireDotlock(path, { timeoutMs: 5_000 });
+        holders++;
+        most = Math.max(most, holders);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        holders--;
+        await lock.release();
+      };
+      await Promise.all([waiter(), waiter(), waiter()]);
+      expect(most, `round ${round}`).toBe(1);
+    }
+  });
+
   it('a holder whose stale lock was taken over does not remove the new holder\'s lock', async () => {
     const path = join(tmp.path, 'f');
     let clock = Date.now();
