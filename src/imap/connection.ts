@@ -17,7 +17,11 @@ const LITERAL_PLUS = /\{(\d{1,15})\+\}\r?\n$/;
 
 export type InputEvent = ReaderEvent | { readonly type: 'end' };
 
-/** Above this many unread octets the socket is paused until the session catches up. */
+/**
+ * Above this many unread octets the socket is paused until the session catches up; never below the line
+ * limit, else a line longer than this (and within the limit, or not yet cut at it) would never complete
+ * nor be cut, and the connection would hang.
+ */
 const PAUSE_ABOVE = 256 * 1024;
 export class Connection {
   private socket: Duplex;
@@ -37,12 +41,15 @@ export class Connection {
   /** Set by the session: where a literal's bytes go instead of the frame (the reader's openLiteral hook). */
   literalOpener: ((start: LiteralStart) => LiteralSink | undefined) | undefined;
   readonly startedAt = Date.now();
+  private literalLimit: number | undefined;
+  private readonly pauseAbove: number;
 
   constructor(
     socket: Duplex,
     private readonly limits: Partial<ReaderLimits>,
   ) {
     this.socket = socket;
+    this.pauseAbove = Math.max(PAUSE_ABOVE, (limits.maxLineLength ?? 65536) + 2);
     this.reader = this.newReader();
     this.attach(socket);
     const sink: ResponseSink = {
@@ -68,7 +75,15 @@ export class Connection {
   }
 
   private newReader(): CommandReader {
-    return new CommandReader(this.limits, { openLiteral: (start) => this.literalOpener?.(start) });
+    const reader = new CommandReader(this.limits, { openLiteral: (start) => this.literalOpener?.(start) });
+    reader.setLiteralLimit(this.literalLimit);
+    return reader;
+  }
+
+  /** The reader's literal limit: `max` (the session's pre-login limit), or the configured one (undefined). */
+  setLiteralLimit(max: number | undefined): void {
+    this.literalLimit = max;
+    this.reader.setLiteralLimit(max);
   }
 
   /** The socket ended or failed: `onClose` listeners run once. */
@@ -85,7 +100,7 @@ export class Connection {
     this.bytesIn += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes > PAUSE_ABOVE) this.socket.pause();
+    if (this.pendingBytes > this.pauseAbove) this.socket.pause();
     this.wake();
   };
 
@@ -137,7 +152,7 @@ export class Connection {
     if (piece.length === buf.length) this.pending.shift();
     else this.pending[0] = buf.subarray(piece.length);
     this.pendingBytes -= piece.length;
-    if (this.pendingBytes <= PAUSE_ABOVE && !this.closed) this.socket.resume();
+    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.socket.resume();
     return piece;
   }
 
@@ -155,7 +170,7 @@ export class Connection {
     if (cut === buf.length) this.pending.shift();
     else this.pending[0] = buf.subarray(cut);
     this.pendingBytes -= piece.length;
-    if (this.pendingBytes <= PAUSE_ABOVE && !this.closed) this.socket.resume();
+    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.socket.resume();
     return piece;
   }
 

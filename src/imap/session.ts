@@ -86,6 +86,8 @@ export class ImapSession implements SessionContext {
     private readonly deps: SessionDeps,
   ) {
     this.tls = client.tls;
+    // Before login no literal is read past the pre-login limit, `{n+}` included (raised at login).
+    conn.setLiteralLimit(PRE_AUTH_LITERAL_LIMIT);
     conn.literalOpener = (start) => {
       const handler = this.deps.commands.get(start.name);
       return handler?.openLiteral !== undefined && handler.states.includes(this.state) ? handler.openLiteral(this, start) : undefined;
@@ -372,6 +374,7 @@ export class ImapSession implements SessionContext {
     this.user = user;
     this.method = method;
     this.state = 'authenticated';
+    this.conn.setLiteralLimit(undefined);
     logLogin(this.deps.logger, { user, client: this.client.address, method: this.method, tls: this.tls });
     return ok('Logged in', { name: 'CAPABILITY', args: this.capabilities().join(' ') });
   }
@@ -409,11 +412,19 @@ export class ImapSession implements SessionContext {
       done = true;
       this.idleSignal?.();
     });
+    // A failed update ends the updates, not the wait: the client's DONE is still IDLE's (were the error
+    // thrown now, the pending nextLine() would be left behind and DONE read as a command); the error is
+    // the IDLE's answer once DONE comes.
+    let failure: { err: unknown } | undefined;
     try {
       while (!done && !this.shuttingDown && !this.byeSent) {
-        if (dirty && selected !== undefined) {
+        if (dirty && selected !== undefined && failure === undefined) {
           dirty = false;
-          await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
+          try {
+            await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
+          } catch (err) {
+            failure = { err };
+          }
           this.conn.flush();
           continue;
         }
@@ -429,6 +440,7 @@ export class ImapSession implements SessionContext {
     }
     // Shutdown during IDLE: BYE is the answer, the IDLE gets no tagged reply.
     if (!done && this.shuttingDown) this.bye('Server shutting down.');
+    if (failure !== undefined && done) throw failure.err;
     return line;
   }
 

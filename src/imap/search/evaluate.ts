@@ -11,13 +11,24 @@ import type { HeaderField } from '../../mail/mime/header-block.js';
 import type { MessageDetails } from '../../store/mailbox/mailbox-store.js';
 import { loadStructures } from '../fetch/structure-cache.js';
 import type { SelectedMailbox } from '../selected.js';
-import { setContains } from '../wire/sequence-set.js';
+import { setMatcher, type SequenceSet } from '../wire/sequence-set.js';
 import { compareDay, dayOf, internalDay } from './dates.js';
 import type { SearchKey } from './parse.js';
 import { decodeSummary, encodeSummary, summarize, type SearchSummary } from './summary.js';
 import { addressText, bodyTexts, containsAny, fold, headerText, rootFields } from './text-match.js';
 
 const BATCH = 256;
+
+// A set's merged form, built once per search key rather than per message (a set of many ranges would
+// otherwise cost ranges × messages).
+const matchers = new WeakMap<SequenceSet, { star: number; test: (n: number) => boolean }>();
+function matcherFor(set: SequenceSet, star: number): (n: number) => boolean {
+  const cached = matchers.get(set);
+  if (cached !== undefined && cached.star === star) return cached.test;
+  const test = setMatcher(set, star);
+  matchers.set(set, { star, test });
+  return test;
+}
 
 interface Loaded {
   readonly stored: Buffer;
@@ -85,9 +96,9 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
     case 'recent':
       return scope.recent(m.d.uid);
     case 'seq':
-      return setContains(key.set, m.seq, scope.count);
+      return matcherFor(key.set, scope.count)(m.seq);
     case 'uid':
-      return setContains(key.set, m.d.uid, scope.maxUid);
+      return matcherFor(key.set, scope.maxUid)(m.d.uid);
     case 'size':
       return key.op === 'larger' ? m.d.vsize > key.n : m.d.vsize < key.n;
     case 'modseq':

@@ -134,7 +134,9 @@ export function literalMarker(text: Buffer, truncated = false): Marker | undefin
 }
 
 export class CommandReader {
-  readonly limits: ReaderLimits;
+  /** The limits in force (maxLiteralSize may be lowered by setLiteralLimit). */
+  limits: ReaderLimits;
+  private readonly fullLimits: ReaderLimits;
   private state: State = 'line';
   private readonly input: Buffer[] = [];
   private inputPos = 0;
@@ -153,8 +155,17 @@ export class CommandReader {
   private readonly openLiteral: ReaderOptions['openLiteral'];
 
   constructor(limits: Partial<ReaderLimits> = {}, options: ReaderOptions = {}) {
-    this.limits = readerLimits(limits);
+    this.limits = this.fullLimits = readerLimits(limits);
     this.openLiteral = options.openLiteral;
+  }
+
+  /**
+   * Lowers the literal limit to `max` (both `{n}` and `{n+}`; over it, the usual TOOBIG handling), or
+   * restores the configured one (undefined): IMAP's pre-login limit, raised at login. The command and
+   * discard limits stay as configured.
+   */
+  setLiteralLimit(max: number | undefined): void {
+    this.limits = max === undefined ? this.fullLimits : { ...this.fullLimits, maxLiteralSize: Math.min(max, this.fullLimits.maxLiteralSize) };
   }
 
   /** Waiting for accept() or refuse() on a `{n}` literal: the caller should stop reading the socket. */

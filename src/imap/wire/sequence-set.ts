@@ -87,10 +87,12 @@ export function usesStar(set: SequenceSet): boolean {
 
 /**
  * Message sequence numbers in a mailbox of `count` messages, ascending and unique; undefined when the set
- * is invalid under the `strict` rule (see the file comment).
+ * is invalid under the `strict` rule (see the file comment). The ranges are merged before anything is
+ * expanded, so a set naming the same numbers many times ("1:*,1:*,...") costs one expansion, not one per
+ * range.
  */
 export function resolveSequenceNumbers(set: SequenceSet, count: number, mode: 'strict' | 'lenient'): number[] | undefined {
-  const out: number[] = [];
+  const bounds: [number, number][] = [];
   for (const r of set) {
     if (count === 0 && (r.from === '*' || r.to === '*')) {
       if (mode === 'strict') return undefined;
@@ -101,38 +103,76 @@ export function resolveSequenceNumbers(set: SequenceSet, count: number, mode: 's
     const lo = Math.min(a, b);
     const hi = Math.max(a, b);
     if (hi > count && mode === 'strict') return undefined;
-    for (let n = lo; n <= Math.min(hi, count); n++) out.push(n);
+    if (lo <= count) bounds.push([lo, Math.min(hi, count)]);
   }
-  return set.length > 1 ? sortedUnique(out) : out;
+  const out: number[] = [];
+  for (const [lo, hi] of mergeRanges(bounds)) for (let n = lo; n <= hi; n++) out.push(n);
+  return out;
 }
 
-/** The UIDs of `uids` (ascending, unique) that the set names, ascending and unique. */
+/**
+ * The UIDs of `uids` (ascending, unique) that the set names, ascending and unique: the merged ranges are
+ * walked against `uids` with a binary search per range, so the work is O(uids + ranges log ranges).
+ */
 export function resolveUids(set: SequenceSet, uids: readonly number[]): number[] {
   if (uids.length === 0) return [];
-  const max = uids[uids.length - 1]!;
   const out: number[] = [];
-  for (const r of set) {
-    const a = r.from === '*' ? max : r.from;
-    const b = r.to === '*' ? max : r.to;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    for (let k = lowerBound(uids, lo); k < uids.length && uids[k]! <= hi; k++) out.push(uids[k]!);
+  let k = 0;
+  for (const [lo, hi] of mergedBounds(set, uids[uids.length - 1]!)) {
+    k = lowerBound(uids, lo, k);
+    for (; k < uids.length && uids[k]! <= hi; k++) out.push(uids[k]!);
+    if (k >= uids.length) break;
   }
-  return set.length > 1 ? sortedUnique(out) : out;
+  return out;
 }
 
 /** Whether `n` is in the set, with `star` standing for `*` (for SEARCH evaluation without expanding). */
 export function setContains(set: SequenceSet, n: number, star: number): boolean {
+  return setMatcher(set, star)(n);
+}
+
+/**
+ * A membership test for the set with `star` standing for `*`: the ranges merged once, then a binary search
+ * per call (O(log ranges)), for SEARCH, which asks once per message.
+ */
+export function setMatcher(set: SequenceSet, star: number): (n: number) => boolean {
+  const merged = mergedBounds(set, star);
+  return (n) => {
+    let lo = 0;
+    let hi = merged.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (merged[mid]![1] < n) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < merged.length && merged[lo]![0] <= n;
+  };
+}
+
+/** The set's ranges with `*` resolved, ordered low..high, sorted by start and merged (overlapping or adjacent). */
+function mergedBounds(set: SequenceSet, star: number): [number, number][] {
+  const bounds: [number, number][] = [];
   for (const r of set) {
     const a = r.from === '*' ? star : r.from;
     const b = r.to === '*' ? star : r.to;
-    if (n >= Math.min(a, b) && n <= Math.max(a, b)) return true;
+    bounds.push([Math.min(a, b), Math.max(a, b)]);
   }
-  return false;
+  return mergeRanges(bounds);
 }
 
-function lowerBound(sorted: readonly number[], value: number): number {
-  let lo = 0;
+function mergeRanges(bounds: [number, number][]): [number, number][] {
+  bounds.sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const b of bounds) {
+    const last = out[out.length - 1];
+    if (last !== undefined && b[0] <= last[1] + 1) last[1] = Math.max(last[1], b[1]);
+    else out.push([b[0], b[1]]);
+  }
+  return out;
+}
+
+function lowerBound(sorted: readonly number[], value: number, from = 0): number {
+  let lo = from;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
