@@ -71,7 +71,8 @@ export function createPop3Server(config: Pop3Config, deps: Pop3ServerDeps): Pop3
 
   function accept(kind: Pop3ListenerKind, socket: Socket, perListener: Set<Pop3Session>): void {
     socket.on('error', () => undefined);
-    const address = socket.remoteAddress ?? 'unknown';
+    // An IPv4 client on a dual-stack listener comes as ::ffff:a.b.c.d: the IPv4 address, as IMAP and SMTP see it.
+    const address = (socket.remoteAddress ?? 'unknown').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
     const refuse = (text: string, event: string): void => {
       deps.logger.warn({ event, client: address, listener: kind }, `pop3 ${kind}: ${text} (${address})`);
       socket.end(err(text, 'SYS/TEMP'));
