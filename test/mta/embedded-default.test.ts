@@ -97,7 +97,7 @@ describe('mailgate start on the embedded defaults (no --config, no mailgate.toml
     expect(read.exitCode, read.stderr).toBe(0);
     const seen = JSON.parse(read.stdout) as { exists: number; test: boolean; folders: string[]; pop3: number };
     expect(seen).toMatchObject({ exists: 1, test: true, pop3: 1 });
-    expect(seen.folders.join('\n')).toMatch(/\\Sent\b.*"Sent"/);
+    expect(seen.folders).toContain('(\\HasNoChildren \\Sent) "/" Sent');
 
     process.kill(d.pid, 'SIGTERM');
     expect(await d.exited).toEqual({ code: 0, signal: null });
