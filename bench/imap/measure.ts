@@ -1,0 +1,172 @@
+/**
+ * bench:imap's script, run the same way against each server: the figures of issue 11's "Performance"
+ * section, in an order that makes "cold" mean what it says (the first SELECT and the first FETCH of
+ * ENVELOPE and BODYSTRUCTURE a server ever answers for the mailbox, its indexes empty). Warm figures are
+ * the median of `repeat` runs. Each figure also carries the server's CPU time for it (its process, or its
+ * process tree), which varies less than wall time on a machine that is busy with other work.
+ */
+import { ImapClient, toCrlf } from './client.js';
+import { corpusMessage, BODY_WORD, SUBJECT_WORD } from './corpus.js';
+import type { ImapUnderTest } from './target.js';
+import { percentile } from '../stats.js';
+
+export interface Figure {
+  readonly key: string;
+  readonly label: string;
+  /** The figure: ms, or kB for memory. */
+  readonly value: number;
+  readonly unit: 'ms' | 's' | 'kB';
+  /** Server CPU for the figure (ms; for medians the CPU of the median run), NaN when not read. */
+  readonly cpuMs: number;
+  /** What the server answered, to compare between servers (e.g. SEARCH hits, untagged count). */
+  readonly note?: string;
+}
+
+export interface Script {
+  readonly repeat: number;
+  readonly appendCount: number;
+  readonly clients: number;
+  readonly loops: number;
+  readonly idle: number;
+  readonly seed: number;
+  /** Progress lines (stderr). */
+  readonly say: (s: string) => void;
+}
+
+async function session(t: ImapUnderTest): Promise<ImapClient> {
+  const c = await ImapClient.connect(t.port);
+  await c.login(t.user, t.password);
+  return c;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** Runs `once` `n` times; the median run's time and CPU. */
+async function medianOf(t: ImapUnderTest, n: number, once: () => Promise<{ ms: number; note?: string }>): Promise<{ ms: number; cpuMs: number; note?: string }> {
+  const runs: { ms: number; cpuMs: number; note?: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const cpu0 = await t.cpuMs();
+    const r = await once();
+    runs.push({ ...r, cpuMs: (await t.cpuMs()) - cpu0 });
+  }
+  const m = median(runs.map((r) => r.ms));
+  return runs.find((r) => r.ms === m)!;
+}
+
+export async function runScript(t: ImapUnderTest, o: Script): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const add = (f: Figure): void => {
+    figures.push(f);
+    o.say(`${t.name}: ${f.label}: ${f.unit === 's' ? (f.value / 1000).toFixed(2) : f.value.toFixed(f.unit === 'kB' ? 0 : 1)} ${f.unit === 's' ? 's' : f.unit}${f.note ? ` (${f.note})` : ''}`);
+  };
+
+  // LOGIN, then SELECT INBOX for the first time ever: the server meets the Maildir here.
+  let cpu0 = await t.cpuMs();
+  let c = await ImapClient.connect(t.port);
+  const login0 = performance.now();
+  await c.login(t.user, t.password);
+  const loginMs = performance.now() - login0;
+  const coldSelect = await c.select();
+  const exists = coldSelect.exists;
+  add({ key: 'select-cold', label: 'SELECT INBOX, cold', value: coldSelect.ms, unit: 'ms', cpuMs: (await t.cpuMs()) - cpu0, note: `${exists} EXISTS` });
+  await c.logout();
+
+  const login = await medianOf(t, o.repeat, async () => {
+    const k = await ImapClient.connect(t.port);
+    const s = performance.now();
+    await k.login(t.user, t.password);
+    const ms = performance.now() - s;
+    await k.logout();
+    return { ms };
+  });
+  add({ key: 'login', label: 'LOGIN (plaintext; password hash check)', value: login.ms, unit: 'ms', cpuMs: login.cpuMs, note: `first ${loginMs.toFixed(1)} ms` });
+
+  const warmSelect = await medianOf(t, o.repeat, async () => {
+    const k = await session(t);
+    const r = await k.select();
+    await k.logout();
+    return { ms: r.ms };
+  });
+  add({ key: 'select-warm', label: 'SELECT INBOX, warm', value: warmSelect.ms, unit: 'ms', cpuMs: warmSelect.cpuMs });
+
+  c = await session(t);
+  await c.select();
+  const flags = await medianOf(t, o.repeat, async () => {
+    const r = await c.ok('UID FETCH 1:* (FLAGS)');
+    return { ms: r.ms, note: `${r.untagged} FETCH` };
+  });
+  add({ key: 'uid-fetch-flags', label: 'UID FETCH 1:* (FLAGS)', value: flags.ms, unit: 'ms', cpuMs: flags.cpuMs, ...(flags.note ? { note: flags.note } : {}) });
+
+  const range = `1:${Math.min(1000, exists)}`;
+  cpu0 = await t.cpuMs();
+  const cold = await c.ok(`FETCH ${range} (ENVELOPE BODYSTRUCTURE)`);
+  add({ key: 'fetch-env-cold', label: `FETCH ${range} (ENVELOPE BODYSTRUCTURE), cold`, value: cold.ms, unit: 'ms', cpuMs: (await t.cpuMs()) - cpu0, note: `${cold.untagged} FETCH` });
+  const warm = await medianOf(t, o.repeat, async () => ({ ms: (await c.ok(`FETCH ${range} (ENVELOPE BODYSTRUCTURE)`)).ms }));
+  add({ key: 'fetch-env-warm', label: `FETCH ${range} (ENVELOPE BODYSTRUCTURE), warm`, value: warm.ms, unit: 'ms', cpuMs: warm.cpuMs });
+
+  const searchHits = (r: { kept: readonly string[] }): number => r.kept.reduce((n, l) => n + l.split(' ').length - 2, 0);
+  const header = await medianOf(t, o.repeat, async () => {
+    const r = await c.ok(`SEARCH HEADER Subject ${SUBJECT_WORD}`, { keep: '* SEARCH' });
+    return { ms: r.ms, note: `${searchHits(r)} hits` };
+  });
+  add({ key: 'search-header', label: `SEARCH HEADER Subject ${SUBJECT_WORD}`, value: header.ms, unit: 'ms', cpuMs: header.cpuMs, ...(header.note ? { note: header.note } : {}) });
+  const body = await medianOf(t, o.repeat, async () => {
+    const r = await c.ok(`SEARCH BODY ${BODY_WORD}`, { keep: '* SEARCH' });
+    return { ms: r.ms, note: `${searchHits(r)} hits` };
+  });
+  add({ key: 'search-body', label: `SEARCH BODY ${BODY_WORD}`, value: body.ms, unit: 'ms', cpuMs: body.cpuMs, ...(body.note ? { note: body.note } : {}) });
+  await c.logout();
+
+  // APPEND: `appendCount` messages of another seed, pipelined with LITERAL+, into INBOX.
+  const messages: Buffer[] = [];
+  for (let i = 0; i < o.appendCount; i++) messages.push(toCrlf(corpusMessage(o.seed + 1, i, o.appendCount, 'bench@bench.example').bytes));
+  c = await session(t);
+  cpu0 = await t.cpuMs();
+  const a0 = performance.now();
+  const replies: Promise<unknown>[] = [];
+  for (const m of messages) {
+    replies.push(c.ok([`APPEND INBOX (\\Seen) {${m.length}+}\r\n`, m]));
+    await c.drained();
+  }
+  await Promise.all(replies);
+  add({ key: 'append', label: `APPEND ${o.appendCount} messages (LITERAL+, pipelined)`, value: performance.now() - a0, unit: 'ms', cpuMs: (await t.cpuMs()) - cpu0 });
+  await c.logout();
+
+  // `clients` clients at once, each `loops` times: connect, LOGIN, SELECT, FETCH the newest 50, LOGOUT.
+  cpu0 = await t.cpuMs();
+  const latencies: number[] = [];
+  const l0 = performance.now();
+  await Promise.all(
+    Array.from({ length: o.clients }, async () => {
+      for (let i = 0; i < o.loops; i++) {
+        const s = performance.now();
+        const k = await session(t);
+        const { exists: n } = await k.select();
+        await k.ok(`FETCH ${Math.max(1, n - 49)}:* (UID FLAGS RFC822.SIZE ENVELOPE)`);
+        await k.logout();
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const total = performance.now() - l0;
+  const cpuLoops = (await t.cpuMs()) - cpu0;
+  const sorted = Float64Array.from(latencies).sort();
+  add({ key: 'clients-total', label: `${o.clients} clients x ${o.loops} login-select-fetch-logout, total`, value: total, unit: 's', cpuMs: cpuLoops });
+  add({ key: 'clients-p95', label: `  one loop, p95`, value: percentile(sorted, 95), unit: 'ms', cpuMs: NaN, note: `p50 ${percentile(sorted, 50).toFixed(0)} ms` });
+
+  // Memory per idle authenticated connection: `idle` connections logged in (25 at a time), then read.
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = await t.memoryKb();
+  const idle: ImapClient[] = [];
+  for (let i = 0; i < o.idle; i += 25) {
+    idle.push(...(await Promise.all(Array.from({ length: Math.min(25, o.idle - i) }, () => session(t)))));
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = await t.memoryKb();
+  add({ key: 'idle-memory', label: 'memory per idle authenticated connection', value: (after - before) / o.idle, unit: 'kB', cpuMs: NaN, note: `${(before / 1024).toFixed(0)} -> ${(after / 1024).toFixed(0)} MB` });
+  await Promise.all(idle.map((k) => k.logout().catch(() => k.destroy())));
+  return figures;
+}
