@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { benchOptions, choice, count, dir } from './options.js';
 import { ensureCorpus } from './imap/corpus.js';
-import { startDovecotUnderTest } from './imap/dovecot.js';
+import { sha512CryptHash, startDovecotUnderTest } from './imap/dovecot.js';
 import { startMailgateUnderTest } from './imap/mailgate.js';
 import { runScript, type Figure } from './imap/measure.js';
 import { BENCH_USER, type ImapUnderTest } from './imap/target.js';
@@ -31,6 +31,7 @@ const o = benchOptions('bench:imap', {
   loops: count(10, 'login-select-fetch-logout loops per concurrent client'),
   idle: count(500, 'idle authenticated connections for the memory figure'),
   only: choice(['dovecot', 'mailgate'], 'measure one side only'),
+  hash: choice(['own', 'sha512-crypt'], "password storage: each server's default (Mailgate's user add: scrypt; Dovecot: doveadm pw's SHA512-CRYPT), or that SHA512-CRYPT hash for both (user import)", 'own'),
   profile: dir("write a V8 CPU profile of Mailgate's process into DIR (figures are then perturbed)"),
 });
 
@@ -79,9 +80,10 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const corpus = await ensureCorpus(join(process.cwd(), '.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, say);
   say(`corpus: ${fmt(corpus.messages, 0)} messages, ${fmt(corpus.bytes / 1e6, 0)} MB in ${corpus.dir}`);
+  const hash = sha512CryptHash();
   const results = new Map<string, Figure[] | string>();
-  if (o.only !== 'mailgate') results.set('dovecot', await runSide('dovecot', () => startDovecotUnderTest(corpus.dir), corpus.dir));
-  if (o.only !== 'dovecot') results.set('mailgate', await runSide('mailgate', () => startMailgateUnderTest(corpus.dir, o.profile), corpus.dir));
+  if (o.only !== 'mailgate') results.set('dovecot', await runSide('dovecot', () => startDovecotUnderTest(corpus.dir, hash), corpus.dir));
+  if (o.only !== 'dovecot') results.set('mailgate', await runSide('mailgate', () => startMailgateUnderTest(corpus.dir, o.hash === 'own' ? undefined : hash, o.profile), corpus.dir));
   const load1 = loadavg();
 
   const dov = results.get('dovecot');
@@ -110,7 +112,8 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`Mailgate IMAP benchmark: node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'})`);
   console.log(
-    `${fmt(corpus.messages, 0)} messages (${fmt(corpus.bytes / 1e6, 0)} MB, seed ${o.seed}), warm figures median of ${o.repeat}; ` +
+    `${fmt(corpus.messages, 0)} messages (${fmt(corpus.bytes / 1e6, 0)} MB, seed ${o.seed}), warm figures median of ${o.repeat}, ` +
+      `passwords: ${o.hash === 'own' ? 'Mailgate scrypt (user add), Dovecot SHA512-CRYPT' : 'SHA512-CRYPT for both'}; ` +
       `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at end`,
   );
   console.log('');

@@ -21,23 +21,27 @@ service imap {
 default_client_limit = 4000
 `;
 
-export async function startDovecotUnderTest(corpusDir: string): Promise<ImapUnderTest> {
+export async function startDovecotUnderTest(corpusDir: string, hash: string): Promise<ImapUnderTest> {
   const tmp = await makeTempDir('bench-imap-dovecot');
   const maildir = join(tmp.path, 'Maildir');
+  // Its indexes live in the Maildir (Dovecot's default), so a restart keeps them.
+  const start = () => startDovecot({ users: [{ name: BENCH_USER, password: hash, maildir }], extra: EXTRA });
   try {
     await linkCopy(corpusDir, maildir);
-    const dovecot = await startDovecot({
-      users: [{ name: BENCH_USER, password: dovecotHash(BENCH_PASSWORD, 'SHA512-CRYPT'), maildir }],
-      extra: EXTRA,
-    });
-    const pid = dovecot.daemon.pid;
+    let dovecot = await start();
     return {
       name: 'dovecot',
-      port: dovecot.imapPort,
+      get port() {
+        return dovecot.imapPort;
+      },
       user: BENCH_USER,
       password: BENCH_PASSWORD,
-      memoryKb: async () => (await treePssKb(pid)).kb,
-      cpuMs: () => treeCpuMs(pid),
+      memoryKb: async () => (await treePssKb(dovecot.daemon.pid)).kb,
+      cpuMs: () => treeCpuMs(dovecot.daemon.pid),
+      restart: async () => {
+        await dovecot.stop();
+        dovecot = await start();
+      },
       stop: async () => {
         await dovecot.stop();
         await tmp.remove();
@@ -48,3 +52,6 @@ export async function startDovecotUnderTest(corpusDir: string): Promise<ImapUnde
     throw err;
   }
 }
+
+/** The password as `doveadm pw` stores it by default: what both servers get with --hash sha512-crypt. */
+export const sha512CryptHash = (): string => dovecotHash(BENCH_PASSWORD, 'SHA512-CRYPT');

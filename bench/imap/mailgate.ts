@@ -49,7 +49,11 @@ function nodeFlags(cli: string): string[] {
 }
 
 /** `profileDir`: node's --cpu-prof into that directory (written when the process exits after SIGTERM). */
-export async function startMailgateUnderTest(corpusDir: string, profileDir?: string): Promise<ImapUnderTest> {
+/**
+ * `importHash`: a Dovecot-style hash ({SHA512-CRYPT}...) given to the user with `mailgate user import`
+ * instead of `user add`'s own (scrypt), to take the password scheme out of the login figures.
+ */
+export async function startMailgateUnderTest(corpusDir: string, importHash: string | undefined, profileDir?: string): Promise<ImapUnderTest> {
   const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first`);
   const tmp = await makeTempDir('bench-imap-mailgate');
@@ -72,36 +76,54 @@ export async function startMailgateUnderTest(corpusDir: string, profileDir?: str
       return r.stdout;
     };
     await cmd(['domain', 'add', BENCH_DOMAIN]);
-    await cmd(['user', 'add', BENCH_USER, '--password-stdin'], `${BENCH_PASSWORD}\n`);
+    if (importHash === undefined) {
+      await cmd(['user', 'add', BENCH_USER, '--password-stdin'], `${BENCH_PASSWORD}\n`);
+    } else {
+      await writeFile(join(tmp.path, 'passwd'), `${BENCH_USER}:${importHash}\n`, { mode: 0o600 });
+      await cmd(['user', 'import', join(tmp.path, 'passwd')]);
+    }
     const maildir = join(dataDir, 'mail', BENCH_DOMAIN, BENCH_LOCAL);
     await mkdir(join(dataDir, 'mail', BENCH_DOMAIN), { recursive: true });
     // `user add` may have made an empty Maildir: the corpus replaces it.
     await runCommand('rm', ['-rf', maildir]);
     await linkCopy(corpusDir, maildir);
-    // `exec` keeps the pid, the one whose memory and CPU are read.
-    daemon = startDaemon(
-      'mailgate start',
-      '/bin/sh',
-      ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG" >>"$MAILGATE_BENCH_LOG"', process.execPath, ...nodeFlags(cli), ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), cli, 'start', '--config', file],
-      { cwd: tmp.path, env: { ...process.env, MAILGATE_BENCH_LOG: log } },
-    );
-    await waitFor('mailgate start: IMAP listener', async () => ((await tcpListening(ports['imap']!)) ? true : undefined), {
-      daemon,
-      timeoutMs: 60_000,
-      diagnostics: () => readFileSync(log, 'utf8').slice(-2000),
-    });
+    daemon = await startDaemonAndWait();
   } catch (err) {
     await stop();
     throw err;
   }
-  const pid = daemon.pid;
   return {
     name: 'mailgate',
     port: ports['imap']!,
     user: BENCH_USER,
     password: BENCH_PASSWORD,
-    memoryKb: () => rssKb(pid),
-    cpuMs: () => treeCpuMs(pid),
+    memoryKb: () => rssKb(daemon!.pid),
+    cpuMs: () => treeCpuMs(daemon!.pid),
+    restart: async () => {
+      await daemon?.stop(15_000);
+      daemon = await startDaemonAndWait();
+    },
     stop,
   };
+
+  async function startDaemonAndWait(): Promise<ReturnType<typeof startDaemon>> {
+    // `exec` keeps the pid, the one whose memory and CPU are read. A restart writes a second profile.
+    const d = startDaemon(
+      'mailgate start',
+      '/bin/sh',
+      ['-c', 'exec "$0" "$@" 2>>"$MAILGATE_BENCH_LOG" >>"$MAILGATE_BENCH_LOG"', process.execPath, ...nodeFlags(cli), ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), cli, 'start', '--config', file],
+      { cwd: tmp.path, env: { ...process.env, MAILGATE_BENCH_LOG: log } },
+    );
+    try {
+      await waitFor('mailgate start: IMAP listener', async () => ((await tcpListening(ports['imap']!)) ? true : undefined), {
+        daemon: d,
+        timeoutMs: 60_000,
+        diagnostics: () => readFileSync(log, 'utf8').slice(-2000),
+      });
+    } catch (err) {
+      await d.stop(5_000);
+      throw err;
+    }
+    return d;
+  }
 }

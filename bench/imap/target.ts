@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 
 export interface ImapUnderTest {
   readonly name: 'mailgate' | 'dovecot';
+  /** The IMAP port (it may change at restart). */
   readonly port: number;
   readonly user: string;
   readonly password: string;
@@ -14,8 +15,13 @@ export interface ImapUnderTest {
   memoryKb(): Promise<number>;
   /** CPU time used so far by the server, ms. */
   cpuMs(): Promise<number>;
+  /** Stops and starts the server again on the same Maildir and indexes (a fresh process, its caches cold). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How the password is stored: each server's own default, or one SHA512-CRYPT hash given to both. */
+export type PasswordHash = 'own' | 'sha512-crypt';
 
 export const BENCH_DOMAIN = 'bench.example';
 export const BENCH_LOCAL = 'bench';
