@@ -66,6 +66,7 @@ async function runSide(name: string, start: () => Promise<ImapUnderTest>, corpus
 
 function show(f: Figure | undefined): string {
   if (f === undefined) return '-';
+  if (!Number.isFinite(f.value)) return 'failed';
   if (f.unit === 's') return `${fmt(f.value / 1000, 2)} s`;
   if (f.unit === 'kB') return `${fmt(f.value, 0)} kB`;
   return `${fmt(f.value, f.value < 100 ? 1 : 0)} ms`;
