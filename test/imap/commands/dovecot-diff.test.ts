@@ -12,6 +12,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { access, chown, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DOVECOT_SPECIAL_USE } from '../../interop/harness/imap-targets.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
 import { Env, loggedIn, type Client } from '../harness/transcript.js';
 import { useStore } from './helpers.js';
@@ -28,27 +29,7 @@ mail_plugins = listescape quota
 protocol imap {
   mail_plugins = $mail_plugins imap_quota
 }
-namespace inbox {
-  inbox = yes
-  separator = /
-  mailbox Drafts {
-    special_use = \\Drafts
-    auto = subscribe
-  }
-  mailbox Sent {
-    special_use = \\Sent
-    auto = subscribe
-  }
-  mailbox Trash {
-    special_use = \\Trash
-    auto = subscribe
-  }
-  mailbox Junk {
-    special_use = \\Junk
-    auto = subscribe
-  }
-}
-plugin {
+${DOVECOT_SPECIAL_USE.trimStart()}plugin {
   quota = count:User quota
   quota_rule = *:storage=${QUOTA_BYTES / 1024}K:messages=${QUOTA_MESSAGES}
   quota_vsizes = yes
