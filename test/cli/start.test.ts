@@ -9,7 +9,7 @@ import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModule } from '../dist.js';
-import { freePort } from '../interop/harness/ports.js';
+import { freePorts } from '../interop/harness/ports.js';
 import { makeTempDir, type TempDir } from '../interop/harness/tmpdir.js';
 import { acceptsConnection as accepts } from '../interop/harness/endpoint.js';
 
@@ -103,16 +103,9 @@ ${extra}`;
 
 beforeAll(async () => {
   dir = await makeTempDir('start');
-  ports = {
-    mx: await freePort(),
-    submission: await freePort(),
-    submissions: await freePort(),
-    milter: await freePort(),
-    imap: await freePort(),
-    imaps: await freePort(),
-    pop3: await freePort(),
-    pop3s: await freePort(),
-  };
+  const [mx, submission, submissions, milter, imap, imaps, pop3, pop3s] = (await freePorts(8)) as [number, number, number, number, number, number, number, number];
+  ports = { mx, submission, submissions, milter, imap, imaps, pop3, pop3s };
+
   configFile = join(dir.path, 'mailgate.toml');
   writeFileSync(configFile, configText());
 });

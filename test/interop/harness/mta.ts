@@ -4,7 +4,7 @@
 import { chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAILGATE_CLI, REPO_ROOT, assertCliBuilt } from './mailgate.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { runCommand, startDaemon, waitFor, type CommandResult, type Daemon } from './process.js';
 import { tcpListening } from './endpoint.js';
 import { makeTempDir, type TempDir } from './tmpdir.js';
@@ -59,8 +59,9 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
   assertCliBuilt();
   const dir = await makeTempDir('mta');
   const dataDir = join(dir.path, 'data');
-  const [mxPort, submissionPort, tlsPort, milterPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const [imapPort, imapsPort, pop3Port, pop3sPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [mxPort, submissionPort, tlsPort, milterPort, imapPort, imapsPort, pop3Port, pop3sPort] = (await freePorts(8)) as [
+    number, number, number, number, number, number, number, number,
+  ];
   const configFile = join(dir.path, 'mailgate.toml');
   const lines = [
     `data_dir = "${dataDir}"`,
