@@ -62,19 +62,28 @@ async function dovecot(name: string, message: Buffer, commands: string): Promise
   await chownTree(dir);
   const conf = join(dir, 'dovecot.conf');
   await writeFile(conf, 'protocols =\nssl = no\nlog_path = /dev/stderr\n');
-  const input = join(dir, 'commands');
-  await writeFile(input, commands);
   const args = ['-c', conf, '-o', `mail_location=maildir:${maildir}`, '-o', 'mail_uid=8', '-o', 'mail_gid=8', '-o', 'first_valid_uid=1', '-o', 'first_valid_gid=1'];
+  // The last command's tagged answer: stdin stays open until it has come. Closed earlier (a file as input),
+  // imap could see EOF while a 5 MiB answer was still being written and drop the commands after it.
+  const lastTag = /(?:^|\r\n)(t\d+) [^\r\n]*\r\n$/.exec(commands)?.[1] ?? 't0';
   return new Promise((resolve, reject) => {
     // through real pipes: on a socket imap takes itself for started by inetd
-    const child = spawn('/bin/sh', ['-c', 'f="$1"; shift; cat "$f" | "$@" | cat', 'sh', input, IMAP, ...args], {
+    const child = spawn('/bin/sh', ['-c', 'cat | "$@" | cat', 'sh', IMAP, ...args], {
       env: { USER: 'alice', HOME: home, PATH: '/usr/bin:/bin', TZ: 'UTC' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    let tail = '';
+    const done = `\r\n${lastTag} `;
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      tail = (tail + d.toString('latin1')).slice(-200);
+      if (tail.includes(done) || tail.startsWith(`${lastTag} `)) child.stdin.end();
+    });
     child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    child.stdin.on('error', () => undefined);
+    child.stdin.write(commands);
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
     child.on('close', () => {
