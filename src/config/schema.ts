@@ -167,13 +167,16 @@ export interface SubmissionConfig {
   readonly tlsListen: readonly ListenAddress[];
 }
 
-/** [pop3]: the POP3 server (RFC 1939) over the mailbox store; durations in seconds. */
-export interface Pop3Config {
-  /** Plain listeners, STLS offered when a certificate exists (port 110 style; [] = off). */
+/**
+ * What [imap] and [pop3] share: a server users log in to (durations in seconds). Plain listeners offer
+ * STARTTLS/STLS when a certificate exists; passwords before TLS only from plaintextAuthNetworks.
+ */
+export interface LoginServerConfig {
+  /** Plain listeners (ports 143/110 style; [] = off). */
   readonly listen: readonly ListenAddress[];
-  /** Implicit-TLS listeners (port 995 style, RFC 8314). */
+  /** Implicit-TLS listeners (ports 993/995 style, RFC 8314). */
   readonly tlsListen: readonly ListenAddress[];
-  /** Clients that may log in before TLS (CIDR or addresses); to any other, USER/AUTH only after STLS. */
+  /** Clients that may log in before TLS (CIDR or addresses). */
   readonly plaintextAuthNetworks: readonly string[];
   /** Connections at once, all clients, per listener (0 = none). */
   readonly connectionLimit: number;
@@ -181,30 +184,19 @@ export interface Pop3Config {
   readonly clientConnectionLimit: number;
   /** Failed logins in one connection before it is closed; the address is slowed down as well. */
   readonly authFailureLimit: number;
-  /** Seconds without a command before the connection is closed (RFC 1939: at least 10 minutes). */
+  /** Seconds without a command (at least RFC 1939's 10 minutes for POP3, RFC 3501's 30 for IMAP). */
   readonly idleTimeout: number;
 }
 
-/** [imap]: the IMAP server (RFC 3501) over the mailbox store; durations in seconds. */
-export interface ImapConfig {
-  /** Plain listeners, STARTTLS offered (port 143 style; [] = off). */
-  readonly listen: readonly ListenAddress[];
-  /** Implicit-TLS listeners (port 993 style, RFC 8314). */
-  readonly tlsListen: readonly ListenAddress[];
-  /** Clients that may log in before TLS (CIDR or addresses); to any other, LOGIN/AUTHENTICATE only after STARTTLS. */
-  readonly plaintextAuthNetworks: readonly string[];
-  /** Connections at once, all clients, per listener (0 = none). */
-  readonly connectionLimit: number;
-  /** Connections at once per client address (0 = none). */
-  readonly clientConnectionLimit: number;
+/** [pop3]: the POP3 server (RFC 1939) over the mailbox store. */
+export type Pop3Config = LoginServerConfig;
+
+/** [imap]: the IMAP server (RFC 3501) over the mailbox store. */
+export interface ImapConfig extends LoginServerConfig {
   /** Connections at once per user and client address (Dovecot's mail_max_userip_connections; 0 = none). */
   readonly userConnectionLimit: number;
-  /** Failed logins in one connection before BYE; the address is slowed down as well. */
-  readonly authFailureLimit: number;
   /** Seconds a client has to log in. */
   readonly loginTimeout: number;
-  /** Seconds without a command once logged in (RFC 3501 §5.4: at least 30 minutes). */
-  readonly idleTimeout: number;
   /** Seconds between `* OK Still here` during IDLE. */
   readonly idleKeepalive: number;
   /** The largest message APPEND takes (APPENDLIMIT, RFC 7889), bytes. */

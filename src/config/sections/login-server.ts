@@ -4,7 +4,7 @@
  * idle timeout with the floor its RFC sets.
  */
 import type { TableReader } from '../reader.js';
-import type { Pop3Config } from '../schema.js';
+import type { LoginServerConfig } from '../schema.js';
 import { readListen, readNetworks } from './listen.js';
 
 export const LOGIN_SERVER_KEYS = [
@@ -16,8 +16,6 @@ export const LOGIN_SERVER_KEYS = [
   'auth_failure_limit',
   'idle_timeout',
 ] as const;
-
-export type LoginServerConfig = Pop3Config;
 
 export function readLoginServer(r: TableReader, d: LoginServerConfig, idleFloor: { seconds: number; why: string }): LoginServerConfig {
   const count = (key: string, min: number): number | undefined => r.number(key, { integer: true, min });
