@@ -23,6 +23,7 @@ import type { MimePart } from '../../src/mail/mime/structure.js';
 import { bodystructureString, bodyString } from '../../src/imap/fetch/bodystructure.js';
 import { envelopeFields } from '../../src/imap/fetch/envelope.js';
 import { parseSectionSpec, sectionBytes, type SectionPartial } from '../../src/imap/fetch/section.js';
+import { answerTag, ImapUnitSplitter } from './harness/imap-units.js';
 import { makeTempDir, type TempDir } from './harness/tmpdir.js';
 
 const IMAP = '/usr/lib/dovecot/imap';
@@ -50,8 +51,20 @@ async function chownTree(path: string): Promise<void> {
   }
 }
 
-/** Runs Dovecot's imap on a Maildir holding `message` alone; returns its raw output. */
-async function dovecot(name: string, message: Buffer, commands: string): Promise<Buffer> {
+interface DovecotOutput {
+  readonly units: Buffer[];
+  /** The start of the transcript, for error messages. */
+  head(): string;
+}
+
+/**
+ * Runs Dovecot's imap on a Maildir holding `message` alone with `commands` (tagged t0, t1, ...; no LOGOUT);
+ * returns its answers as response units. Its input stays open until every command has its tagged answer,
+ * then EOF ends the session. Neither a pipelined LOGOUT nor an early EOF will do: imap disconnects at once
+ * and drops what is still in its output buffer (a reader slow under load saw a 5 MiB answer cut 821 bytes
+ * short, Dovecot logging "Logged out ... out=" with all of it counted, and the commands after it unanswered).
+ */
+async function dovecot(name: string, message: Buffer, commands: readonly string[]): Promise<DovecotOutput> {
   const dir = join(tmp.path, name.replace(/[^a-z0-9-]/gi, '_'));
   const maildir = join(dir, 'Maildir');
   const home = join(dir, 'home');
@@ -63,69 +76,50 @@ async function dovecot(name: string, message: Buffer, commands: string): Promise
   const conf = join(dir, 'dovecot.conf');
   await writeFile(conf, 'protocols =\nssl = no\nlog_path = /dev/stderr\n');
   const args = ['-c', conf, '-o', `mail_location=maildir:${maildir}`, '-o', 'mail_uid=8', '-o', 'mail_gid=8', '-o', 'first_valid_uid=1', '-o', 'first_valid_gid=1'];
-  // The last command's tagged answer: stdin stays open until it has come. Closed earlier (a file as input),
-  // imap could see EOF while a 5 MiB answer was still being written and drop the commands after it.
-  const lastTag = /(?:^|\r\n)(t\d+) [^\r\n]*\r\n$/.exec(commands)?.[1] ?? 't0';
+  const splitter = new ImapUnitSplitter();
+  const head = (): string => Buffer.concat([...splitter.units.slice(0, 200), splitter.rest()]).toString('latin1', 0, 4000);
   return new Promise((resolve, reject) => {
     // through real pipes: on a socket imap takes itself for started by inetd
     const child = spawn('/bin/sh', ['-c', 'cat | "$@" | cat', 'sh', IMAP, ...args], {
       env: { USER: 'alice', HOME: home, PATH: '/usr/bin:/bin', TZ: 'UTC' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const out: Buffer[] = [];
+    const answered = new Set<string>();
     let err = '';
-    let tail = '';
-    const done = `\r\n${lastTag} `;
     child.stdout.on('data', (d: Buffer) => {
-      out.push(d);
-      tail = (tail + d.toString('latin1')).slice(-200);
-      if (tail.includes(done) || tail.startsWith(`${lastTag} `)) child.stdin.end();
+      for (const unit of splitter.push(d)) {
+        const tag = answerTag(unit);
+        if (tag !== undefined) answered.add(tag);
+      }
+      if (answered.size === commands.length) child.stdin.end();
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
     child.stdin.on('error', () => undefined);
-    child.stdin.write(commands);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdin.write(commands.map((c, i) => `t${i} ${c}\r\n`).join(''));
+    // a hang guard below the test's own timeout, so that a hang says what was missing
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, 50_000);
     child.on('error', reject);
     child.on('close', () => {
       clearTimeout(timer);
       if (err.includes('Fatal') || err.includes('Panic')) reject(new Error(err));
-      else resolve(Buffer.concat(out));
+      else if (hung || answered.size < commands.length)
+        reject(new Error(`${name}: Dovecot answered ${answered.size} of ${commands.length} commands${hung ? ' in 50 s' : ''}\n${err}\n${head()}`));
+      else resolve({ units: splitter.units, head });
     });
   });
-}
-
-/** Splits IMAP output into response units (a line, with its literals). */
-function units(out: Buffer): Buffer[] {
-  const res: Buffer[] = [];
-  let pos = 0;
-  while (pos < out.length) {
-    let scan = pos;
-    for (;;) {
-      const crlf = out.indexOf('\r\n', scan);
-      if (crlf < 0) {
-        scan = out.length;
-        break;
-      }
-      const m = /\{(\d+)\}$/.exec(out.toString('latin1', Math.max(scan, crlf - 24), crlf));
-      if (m === null) {
-        scan = crlf + 2;
-        break;
-      }
-      scan = crlf + 2 + Number(m[1]);
-    }
-    res.push(out.subarray(pos, scan));
-    pos = scan;
-  }
-  return res;
 }
 
 /**
  * The `* 1 FETCH` answers by their item ("BODYSTRUCTURE", "BODY[1.MIME]", "BODY[]<3>"): Dovecot runs
  * pipelined FETCH commands concurrently, so answers do not come in command order.
  */
-function fetchAnswers(out: Buffer): Map<string, Buffer> {
+function fetchAnswers(units: readonly Buffer[]): Map<string, Buffer> {
   const map = new Map<string, Buffer>();
-  for (const u of units(out)) {
+  for (const u of units) {
     if (u.toString('latin1', 0, 11) !== '* 1 FETCH (') continue;
     const m = /^(BODY\[[^\]]*\](?:<\d+>)?|[A-Z0-9.]+)/.exec(u.toString('latin1', 11, 11 + 300));
     if (m !== null) map.set(m[1] as string, u);
@@ -224,12 +218,11 @@ async function compare(name: string, message: Buffer, few = false): Promise<void
   const cases = few ? sectionCases(root).filter((c, i) => i < 4 || /^[0-9.]+(\.MIME)?$/.test(c.spec)).slice(0, 12) : sectionCases(root);
   const commands = ['SELECT INBOX', 'FETCH 1 (BODYSTRUCTURE)', 'FETCH 1 (BODY)', 'FETCH 1 (ENVELOPE)', 'FETCH 1 (RFC822.SIZE)'];
   for (const c of cases) commands.push(`FETCH 1 (${fetchItem(c)})`);
-  commands.push('LOGOUT');
-  const out = await dovecot(name, message, commands.map((c, i) => `t${i} ${c}\r\n`).join(''));
-  const answers = fetchAnswers(out);
+  const out = await dovecot(name, message, commands);
+  const answers = fetchAnswers(out.units);
   const answer = (key: string): Buffer => {
     const u = answers.get(key);
-    if (u === undefined) throw new Error(`${name}: no answer for ${key}:\n${out.toString('latin1', 0, 4000)}`);
+    if (u === undefined) throw new Error(`${name}: no answer for ${key}:\n${out.head()}`);
     return u;
   };
   const latin = (s: string): string => s;
