@@ -5,12 +5,14 @@
  * older than the stale time (2 minutes for the uidlist, Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT) is
  * taken to be left by a dead process and removed; a live holder keeps it fresh with touch(). The lock holds
  * `<pid>:<hostname>` as Dovecot's do, so a lock left by a process of this host that no longer exists (a
- * server killed with SIGKILL) is removed at once instead of blocking delivery for the stale time.
+ * server killed with SIGKILL) is removed at once instead of blocking delivery for the stale time. The lock is
+ * never empty: its content is written to a temp file first, which is then hard-linked to the lock name.
  */
 import { constants } from 'node:fs';
-import { open, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fsyncDir } from './safe-fs.js';
 
@@ -93,6 +95,30 @@ async function removeIfStale(lockPath: string, staleMs: number, now: () => numbe
   return true;
 }
 
+/**
+ * Creates the lock already holding `<pid>:<hostname>`, or undefined when it exists: a temp file with the
+ * content, hard-linked to the lock name (link fails with EEXIST as O_EXCL does), as Dovecot's hard-link
+ * dotlock method. Created with O_EXCL and written after, a SIGKILL between the two left an empty lock that
+ * names no holder, judged by its age alone: local delivery stopped for the 2-minute stale time and the queue
+ * then deferred it 5 minutes (the SIGKILL test timed out under load). A kill now leaves at most the temp
+ * file, a dot-file that is no folder.
+ */
+async function createLock(lockPath: string, mode: number): Promise<FileHandle | undefined> {
+  const temp = join(dirname(lockPath), `.${basename(lockPath)}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    await handle.write(lockOwner());
+    await link(temp, lockPath);
+    return handle;
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw err;
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+}
+
 export async function acquireDotlock(path: string, options: DotlockOptions = {}): Promise<Dotlock> {
   const lockPath = `${path}.lock`;
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
@@ -101,19 +127,15 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
   const started = Date.now();
   let handle: FileHandle | undefined;
   for (let wait = 10; handle === undefined; wait = Math.min(wait * 2, 200)) {
-    try {
-      handle = await open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, options.mode ?? 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await inTurn(lockPath, () => removeIfStale(lockPath, staleMs, now))) continue;
-      if (Date.now() - started >= timeoutMs) {
-        throw Object.assign(new Error(`timed out waiting for ${lockPath}`), { code: 'EAGAIN' });
-      }
-      await sleep(wait);
+    handle = await createLock(lockPath, options.mode ?? 0o600);
+    if (handle !== undefined) break;
+    if (await inTurn(lockPath, () => removeIfStale(lockPath, staleMs, now))) continue;
+    if (Date.now() - started >= timeoutMs) {
+      throw Object.assign(new Error(`timed out waiting for ${lockPath}`), { code: 'EAGAIN' });
     }
+    await sleep(wait);
   }
   const held = handle;
-  await held.write(lockOwner());
   const ino = (await held.stat()).ino;
   /** Still ours: a holder that overran the stale time may have had its lock taken over (Dovecot checks too). */
   const stillOurs = async (): Promise<boolean> => (await stat(lockPath).catch(() => undefined))?.ino === ino;

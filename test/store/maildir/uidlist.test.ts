@@ -1,6 +1,6 @@
 /** dovecot-uidlist v3: parsing what Dovecot writes, formatting, properties, and the dotlock writers. */
 import fc from 'fast-check';
-import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +187,26 @@ describe('uidlist files and the dotlock', () => {
       await Promise.all([waiter(), waiter(), waiter()]);
       expect(most, `round ${round}`).toBe(1);
     }
+  });
+
+  it('a lock names its holder from the moment it exists, so a SIGKILL never leaves an empty one (judged by age alone: 2 minutes)', async () => {
+    const path = join(tmp.path, 'dovecot-uidlist');
+    const seen = new Set<string>();
+    let running = true;
+    const watcher = (async () => {
+      while (running) seen.add(await readFile(`${path}.lock`, 'latin1').catch(() => 'none'));
+    })();
+    for (let i = 0; i < 300; i++) await (await acquireDotlock(path)).release();
+    running = false;
+    await watcher;
+    seen.delete('none');
+    expect([...seen]).toEqual([`${process.pid}:${hostname()}`]);
+    // the hard-linked temp file does not stay
+    expect(await readdir(tmp.path)).toEqual([]);
+    const held = await acquireDotlock(path);
+    await expect(acquireDotlock(path, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'EAGAIN' });
+    expect(await readdir(tmp.path)).toEqual(['dovecot-uidlist.lock']);
+    await held.release();
   });
 
   it('a holder whose stale lock was taken over does not remove the new holder\'s lock', async () => {
