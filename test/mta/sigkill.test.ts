@@ -25,7 +25,9 @@ function sourceCount(output: string): number {
   return all.length > 0 ? Math.max(...all) : 0;
 }
 
-describe('SIGKILL while receiving and while delivering', { timeout: 240_000 }, () => {
+// Above the sum of each test's phase guards (120 s each): a stuck phase fails with what it waited for (the
+// queue, the server's log), not with the bare test timeout.
+describe('SIGKILL while receiving and while delivering', { timeout: 400_000 }, () => {
   let mta: Mta | undefined;
   let sink: SmtpSink | undefined;
   afterEach(async () => {
@@ -70,6 +72,8 @@ describe('SIGKILL while receiving and while delivering', { timeout: 240_000 }, (
     await waitFor('an empty queue', async () => ((await m.cli(['queue', 'list'])).stdout.includes('Mail queue is empty') ? true : undefined), {
       timeoutMs: 120_000,
       intervalMs: 500,
+      daemon: m.daemon(),
+      diagnostics: async () => (await m.cli(['queue', 'list'])).stdout,
     });
     const delivered = await mta.maildir('alice@localhost');
     const ids = messageIds(delivered);

@@ -90,19 +90,20 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
   let daemon: Daemon | undefined;
   const cli = (args: readonly string[], input?: string): Promise<CommandResult> =>
     runCommand(process.execPath, [MAILGATE_CLI, ...args, '--config', configFile], { cwd: REPO_ROOT, timeoutMs: 30_000, input, ...asUser });
-  const maildir = async (user: string): Promise<string[]> => {
+  /** The paths of the user's messages in new/ and cur/. */
+  const messageFiles = async (user: string): Promise<string[]> => {
     const [local, domain] = [user.slice(0, user.lastIndexOf('@')), user.slice(user.lastIndexOf('@') + 1)];
     const root = join(dataDir, 'mail', domain, local);
     const out: string[] = [];
     for (const sub of ['new', 'cur']) {
-      let names: string[] = [];
-      try {
-        names = await readdir(join(root, sub));
-      } catch {
-        continue;
-      }
-      for (const n of names) out.push(await readFile(join(root, sub, n), 'latin1'));
+      const names = await readdir(join(root, sub)).catch(() => [] as string[]);
+      for (const n of names) out.push(join(root, sub, n));
     }
+    return out;
+  };
+  const maildir = async (user: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const f of await messageFiles(user)) out.push(await readFile(f, 'latin1'));
     return out;
   };
   const mta: Mta = {
@@ -127,11 +128,16 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
       if (r.exitCode !== 0) throw new Error(`mailgate user add ${address} failed: exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
     },
     maildir,
-    waitForMaildir: (user, count, timeoutMs = 20_000) =>
-      waitFor(`${count} message(s) in ${user}'s Maildir`, async () => {
-        const m = await maildir(user);
-        return m.length >= count ? m : undefined;
-      }, { timeoutMs, daemon, intervalMs: 100 }),
+    // Polls the names only and reads the files once: reading thousands of them ten times a second (the SIGKILL
+    // test) took the CPU the server under test needed.
+    waitForMaildir: async (user, count, timeoutMs = 20_000) => {
+      await waitFor(`${count} message(s) in ${user}'s Maildir`, async () => ((await messageFiles(user)).length >= count ? true : undefined), {
+        timeoutMs,
+        daemon,
+        intervalMs: 100,
+      });
+      return maildir(user);
+    },
     async start() {
       daemon = startDaemon('mailgate start', process.execPath, [MAILGATE_CLI, 'start', '--config', configFile], { cwd: REPO_ROOT, ...asUser });
       const d = daemon;
