@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../../test/interop/harness/ports.js';
+import { freePorts } from '../../test/interop/harness/ports.js';
 import { runCommand, startDaemon, waitFor } from '../../test/interop/harness/process.js';
 import { tcpListening } from '../../test/interop/harness/endpoint.js';
 import { makeTempDir } from '../../test/interop/harness/tmpdir.js';
@@ -57,8 +57,9 @@ export async function startMailgateUnderTest(corpusDir: string, importHash: stri
   const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first`);
   const tmp = await makeTempDir('bench-imap-mailgate');
-  const ports: Record<string, number> = {};
-  for (const k of ['milter', 'mx', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s']) ports[k] = await freePort();
+  const names = ['milter', 'mx', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'];
+  const free = await freePorts(names.length); // at once: freePort() in a row can hand one port out twice
+  const ports: Record<string, number> = Object.fromEntries(names.map((k, i) => [k, free[i] as number]));
   const dataDir = join(tmp.path, 'data');
   const file = join(tmp.path, 'mailgate.toml');
   const log = join(tmp.path, 'mailgate.log');

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../../test/interop/harness/ports.js';
+import { freePorts } from '../../test/interop/harness/ports.js';
 import { startDaemon, waitFor } from '../../test/interop/harness/process.js';
 import { tcpListening } from '../../test/interop/harness/endpoint.js';
 import { makeTempDir } from '../../test/interop/harness/tmpdir.js';
@@ -62,7 +62,9 @@ export async function startMailgateUnderTest(sink: SmtpSink, variant: MailgateVa
   const cli = process.env['MAILGATE_CLI'] ?? join(process.cwd(), 'dist', 'cli', 'main.js');
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: run \`npm run build\` first`);
   const tmp = await makeTempDir('bench-smtp');
-  const ports = { mx: await freePort(), submission: await freePort(), tls: await freePort(), milter: await freePort() };
+  // at once: freePort() in a row can hand one port out twice
+  const [mx, submission, tls, milter] = (await freePorts(4)) as [number, number, number, number];
+  const ports = { mx, submission, tls, milter };
   const file = join(tmp.path, 'mailgate.toml');
   await writeFile(file, config(join(tmp.path, 'data'), ports, sink, variant));
   // Its log lines go to a file, as the reference Postfix's go to maillog_file: piped into this process

@@ -7,7 +7,7 @@
 // A remote that drops the connection after the data is retried and bounced without wedging the queue.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from '../interop/harness/mta.js';
-import { freePort } from '../interop/harness/ports.js';
+import { reservePort } from '../interop/harness/ports.js';
 import { waitFor } from '../interop/harness/process.js';
 import { runScenario, type Scenario, type ScenarioStep } from '../interop/harness/smtp-scenario.js';
 import { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from '../interop/harness/smtp-sink.js';
@@ -71,8 +71,11 @@ function dsnFor(mail: readonly string[], subject: string): string | undefined {
 
 async function mtaWithSink(sinkOpts: SmtpSinkOptions | 'down', queue: string): Promise<{ mta: Mta; sink?: SmtpSink; port: number }> {
   const sink = sinkOpts === 'down' ? undefined : await startSmtpSink(sinkOpts);
-  const port = sink?.port ?? (await freePort());
+  // 'down': a port held until makeMta has chosen its own, so that none of them is this one
+  const down = sink === undefined ? await reservePort() : undefined;
+  const port = sink?.port ?? (down?.port as number);
   const mta = await makeMta({ extra: `${queue}\n[delivery]\nrelay_host = "[127.0.0.1]:${port}"\nconnect_timeout = 2\n` });
+  await down?.release();
   await mta.addUser('alice@localhost', 'alice-pass-1');
   await mta.addUser('bob@localhost', 'bob-pass-1');
   await mta.start();

@@ -6,7 +6,7 @@
 import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDovecot, type Dovecot } from './dovecot.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { waitFor } from './process.js';
 import { tcpListening } from './endpoint.js';
 
@@ -48,10 +48,11 @@ export async function writeMaildir(maildir: string, messages: readonly Buffer[],
 
 export async function startDovecotPop3(users: { name: string; password: string; maildir: string }[]): Promise<DovecotPop3> {
   await requireDovecotPop3();
-  const pop3Port = await freePort();
+  const [pop3Port, imap, lmtp] = (await freePorts(3)) as [number, number, number];
   const rootless = process.getuid?.() !== 0;
   const dovecot = await startDovecot({
     users,
+    ports: { imap, lmtp },
     extra: `protocols = imap lmtp pop3
 pop3_uidl_format = %08Xu%08Xv
 service pop3-login {${rootless ? '\n  chroot =' : ''}

@@ -24,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { makeTempDir } from './tmpdir.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { startDaemon, waitFor, type Daemon } from './process.js';
 import { tcpListening } from './endpoint.js';
 
@@ -53,6 +53,11 @@ export interface DovecotOptions {
    * the MTA's own user, so that Dovecot opens the Maildirs it wrote as they are. Ignored when not root.
    */
   mailOwner?: { uid: number; gid: number };
+  /**
+   * The IMAP and LMTP ports, for a caller that needs more ports for its `extra` listeners (e.g. POP3): it
+   * takes them all from one freePorts() call, so that none is handed out twice. Default: free ones.
+   */
+  ports?: { imap: number; lmtp: number };
 }
 
 export interface Dovecot {
@@ -242,8 +247,7 @@ export async function startDovecot(opts: DovecotOptions): Promise<Dovecot> {
   await writeFile(passwdFile, lines.join('\n') + '\n', { mode: 0o600 });
   const internal = idsOf(users.internal);
   await chown(passwdFile, internal.uid, internal.gid);
-  const imapPort = await freePort();
-  const lmtpPort = await freePort();
+  const [imapPort, lmtpPort] = opts.ports === undefined ? ((await freePorts(2)) as [number, number]) : [opts.ports.imap, opts.ports.lmtp];
   const configFile = join(root, 'dovecot.conf');
   await writeFile(configFile, dovecotConf(root, imapPort, lmtpPort, users, opts.extra ?? ''), { mode: 0o644 });
   const logFile = join(root, 'dovecot.log');

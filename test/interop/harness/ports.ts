@@ -49,3 +49,19 @@ export async function freePorts(count: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   return ports;
 }
+
+/**
+ * A free port that nothing is to listen on (a peer that is down), held bound until release(): ports chosen
+ * meanwhile (e.g. makeMta's freePorts) cannot be this one, as they could after a freePort().
+ */
+export async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const server = createServer();
+  server.unref();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('reservePort: unexpected server address');
+  return { port: address.port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
