@@ -112,11 +112,26 @@ async function createLock(lockPath: string, mode: number): Promise<FileHandle | 
     return handle;
   } catch (err) {
     await handle.close().catch(() => undefined);
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return undefined;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') return createLockExcl(lockPath, mode);
     throw err;
   } finally {
     await unlink(temp).catch(() => undefined);
   }
+}
+
+/** On a file system without hard links: O_EXCL, then the content (Dovecot's dotlock_use_excl). */
+async function createLockExcl(lockPath: string, mode: number): Promise<FileHandle | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(lockPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw err;
+  }
+  await handle.write(lockOwner());
+  return handle;
 }
 
 export async function acquireDotlock(path: string, options: DotlockOptions = {}): Promise<Dotlock> {
