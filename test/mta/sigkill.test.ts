@@ -2,6 +2,8 @@
 // smtp-source run (and, second, in the middle of delivering), then started again. Every message that got
 // a 250 must be delivered: to the Maildir exactly once, to the remote sink at least once (duplicates are
 // reported; they may only be messages in flight at the kill).
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeMta, type Mta } from '../interop/harness/mta.js';
 import { startSmtpSink, type SmtpSink } from '../interop/harness/smtp-sink.js';
@@ -53,6 +55,9 @@ describe('SIGKILL while receiving and while delivering', { timeout: 400_000 }, (
     tracked.stop();
     await tracked.done;
     await source.exited;
+    // Locks the kill left behind (each must name its dead holder, or it blocks delivery for its stale time)
+    const root = join(mta.dataDir, 'mail', 'localhost', 'alice');
+    for (const f of (await readdir(root)).filter((n) => n.endsWith('.lock'))) console.log(`left by the kill: ${f} "${await readFile(join(root, f), 'latin1')}"`);
     const fromSource = sourceCount(source.stdout());
     expect(fromSource).toBeLessThan(TOTAL); // the kill really was in the middle of the run
     console.log(`sigkill mid-run: smtp-source had ${fromSource} of ${TOTAL} acknowledged, the tracked client ${tracked.acknowledged.size} (${tracked.sent.size} sent)`);
