@@ -8,6 +8,7 @@
  */
 import type { IndexDb } from './index-db.js';
 import { openOrRebuildIndex } from './index-rebuild.js';
+import { uidlistWarnings } from './uidlist-record.js';
 
 const IDLE_CLOSE_MS = 60_000;
 
@@ -38,7 +39,10 @@ export class UserRegistry {
   async acquire(root: string): Promise<UserState> {
     let pending = this.states.get(root);
     if (pending === undefined) {
-      pending = openOrRebuildIndex(root, this.log).then((db) => new UserState(root, db));
+      pending = openOrRebuildIndex(root, this.log).then((db) => {
+        if (this.log !== undefined) uidlistWarnings.set(db, this.log);
+        return new UserState(root, db);
+      });
       this.states.set(root, pending);
       pending.catch(() => this.states.delete(root));
     }
