@@ -25,7 +25,8 @@ export interface MaildirWriteOptions {
    * A fixed base name (maildirKeyedBaseName: queue id and recipient) instead of a new unique one: a
    * repeated delivery of the same queued message overwrites its own leftover in tmp/ and renames onto its
    * own file in new/, so a crash between the rename and the queue's record never leaves two copies. (A copy
-   * a reader already moved to cur/ is not looked for: after a crash the queue retries at once.)
+   * a reader already moved to cur/ is not looked for here; the mailbox store's delivery, delivery-batch.ts,
+   * removes the repeat when its index has the earlier copy.)
    */
   readonly baseName?: string;
 }
