@@ -7,6 +7,7 @@
  * into (start-factories.ts), and that a test fills with fakes.
  */
 import type { DeliveryConfig, ImapConfig, ListenAddress, MailboxConfig, MailgateConfig, Pop3Config, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
+import { AuthFailures } from '../mail/client-limits.js';
 import type { Filter } from '../mail/filter.js';
 import type { Logger } from '../mail/logger.js';
 import type { Accounts } from '../store/accounts/accounts.js';
@@ -44,6 +45,8 @@ export interface MailServerDependencies {
   readonly store: MailboxStore;
   readonly logger: Logger;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+  /** Failed logins per client, one count for IMAP and POP3 (the same passwords): no twice the tries. */
+  readonly authFailures: AuthFailures;
 }
 
 /** The listeners of [imap] or [pop3]. */
@@ -183,7 +186,7 @@ export async function startMta(
     );
     await smtp.listen();
     undo.push(() => smtp.close(0));
-    const mailServers = { accounts, store, tls: parts.tls };
+    const mailServers = { accounts, store, tls: parts.tls, authFailures: new AuthFailures() };
     const imap = factories.createImapServer(config.imap, { ...mailServers, logger: logger.child({ service: 'imap' }) });
     await imap.listen();
     undo.push(() => imap.close(0));
