@@ -8,6 +8,7 @@
  */
 import type { IndexDb } from './index-db.js';
 import { openOrRebuildIndex } from './index-rebuild.js';
+import { sweepTmpSometimes } from './tmp-sweep.js';
 import { uidlistWarnings } from './uidlist-record.js';
 
 const IDLE_CLOSE_MS = 60_000;
@@ -41,6 +42,8 @@ export class UserRegistry {
     if (pending === undefined) {
       pending = openOrRebuildIndex(root, this.log).then((db) => {
         if (this.log !== undefined) uidlistWarnings.set(db, this.log);
+        // What interrupted writes left in tmp/, in the background (tmp-sweep.ts).
+        void sweepTmpSometimes(root);
         return new UserState(root, db);
       });
       this.states.set(root, pending);
