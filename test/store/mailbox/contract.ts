@@ -239,6 +239,15 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect((await user.list()).find((m) => m.name === 'News')?.subscribed).toBe(true);
       await user.subscribe('News', false);
       expect((await user.list()).find((m) => m.name === 'News')?.subscribed).toBe(false);
+      // subscriptions() has them all, a name that is no folder (any more) too (LSUB lists it).
+      await user.create('Gone');
+      await user.subscribe('Gone', true);
+      await user.delete('Gone');
+      const names = await user.subscriptions();
+      expect(names).toContain('Ghost');
+      expect(names).toContain('Gone');
+      expect(names).toContain('INBOX');
+      expect(names).not.toContain('News');
     });
 
     it('refuses names that are paths, wildcards or empty levels, and keeps users apart', async () => {
