@@ -231,6 +231,23 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect((await user.status('INBOX')).messages).toBe(0);
     });
 
+    // Review finding (issue 11), checked: RENAME of an open (selected) folder keeps the handle consistent —
+    // it follows the folder to its new name (Dovecot instead ends such a session as inconsistent).
+    it('a handle open on a folder follows it through RENAME', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.create('Work');
+      await user.append('Work', { content: message('w') });
+      const box = await user.open('Work', 'read-write');
+      expect((await box.snapshot()).records).toHaveLength(1);
+      await user.rename('Work', 'Work2');
+      await user.append('Work2', { content: message('x') });
+      const after = await box.snapshot();
+      expect(box.name).toBe('Work2');
+      expect(after.records).toHaveLength(2);
+      expect(after.status.messages).toBe(2);
+      await box.close();
+    });
+
     it('keeps subscriptions, also to names that do not exist', async () => {
       const user = await (await open()).openUser(ALICE);
       await user.create('News');
