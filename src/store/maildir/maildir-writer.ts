@@ -1,8 +1,8 @@
 /**
  * Delivery into one Maildir in Dovecot's layout: the message goes to tmp/ (created 0600, exclusive), is
  * fsynced, renamed into new/ under its final name with S= and W=, and new/ is fsynced; only then is it
- * delivered. A crash before the rename leaves a file in tmp/ that no reader sees (Dovecot deletes stale
- * tmp/ files after 36 hours); after it, the message is there exactly once.
+ * delivered. A crash before the rename leaves a file in tmp/ that no reader sees (Dovecot, and the store's
+ * sweep in tmp-cleanup.ts, delete tmp/ files after 36 hours); after it, the message is there exactly once.
  *
  * Line ends: LF, as Dovecot's own LDA and LMTP write a Maildir (mail_save_crlf=no, its default). Dovecot
  * reads either form, but with LF the file is a plain Unix text file that every Maildir tool (mutt, mairix,

@@ -10,6 +10,7 @@ import type { MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
 import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
 import { parseUidlist } from '../../../src/store/maildir/uidlist.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
+import { dovecotSession, fetchedFlags, requireDovecot } from '../maildir/dovecot-preauth.js';
 import { message } from './contract.js';
 
 const USER = 'alice@example.org';
@@ -51,6 +52,32 @@ describe('dovecot-uidlist appends that fail after the index commit', () => {
     expect(after.header.guid).toBe(before.header.guid);
     expect(after.header.uidValidity).toBe(before.header.uidValidity);
     expect(warnings.some((w) => w.includes('dovecot-uidlist') && w.includes('rewriting'))).toBe(true);
+  });
+
+  it('Dovecot reads the rewritten uidlist with the UIDs the index gave', async () => {
+    await requireDovecot();
+    tmp = await makeTempDir('uidlist-record');
+    const maildir = join(await tmp.sub('mail'), 'alice');
+    store = openMaildirMailboxStore({ maildirOf: () => maildir, hostname: 'mx.example.org' });
+    const user = await store.openUser('alice');
+    await user.append('INBOX', { content: message('one'), flags: ['\\Seen'] });
+    const file = join(maildir, 'dovecot-uidlist');
+    await copyFile(file, `${file}.real`);
+    await unlink(file);
+    await symlink(`${file}.real`, file);
+    expect((await user.append('INBOX', { content: message('two'), flags: ['\\Flagged'] })).uid).toBe(2);
+    expect((await user.append('INBOX', { content: message('three'), flags: ['\\Draft'] })).uid).toBe(3);
+    await store.close();
+    store = undefined;
+    const transcript = await dovecotSession(await tmp.sub('dovecot'), maildir, ['SELECT INBOX', 'UID FETCH 1:* (UID FLAGS)']);
+    expect(transcript, transcript).toContain('zz OK');
+    expect(fetchedFlags(transcript)).toEqual(
+      new Map([
+        [1, ['\\Seen']],
+        [2, ['\\Flagged']],
+        [3, ['\\Draft']],
+      ]),
+    );
   });
 
   it('when the rewrite fails too, still succeeds and repairs the file at the next sync after a restart', async () => {
