@@ -67,9 +67,10 @@ export async function repairUidlist(db: IndexDb, dir: string, mailboxId: number)
   if (!staleOf(db).has(mailboxId)) return;
   let lock: UidlistLock;
   try {
-    lock = await lockUidlist(dir);
+    // Briefly: a sync must not wait the lock's full 30 s for a repair that can wait for the next one.
+    lock = await lockUidlist(dir, { timeoutMs: 2000 });
   } catch {
-    return; // Another process holds it long: the next sync tries again.
+    return; // Another process holds it: the next sync tries again.
   }
   try {
     await rewriteFromIndex(lock, db, mailboxId);
