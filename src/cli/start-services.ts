@@ -45,7 +45,7 @@ export interface MailServerDependencies {
   readonly store: MailboxStore;
   readonly logger: Logger;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
-  /** Failed logins per client, one count for IMAP and POP3 (the same passwords): no twice the tries. */
+  /** Failed logins per client, one count for SMTP AUTH, IMAP and POP3 (the same passwords): no thrice the tries. */
   readonly authFailures: AuthFailures;
 }
 
@@ -89,6 +89,8 @@ export interface SmtpDependencies {
   readonly accounts: Accounts;
   readonly spool: Spool;
   readonly logger: Logger;
+  /** Failed logins per client, one count for SMTP AUTH, IMAP and POP3 (the same passwords). */
+  readonly authFailures: AuthFailures;
 }
 
 /** Every listener of [smtp] and [submission]. */
@@ -180,13 +182,16 @@ export async function startMta(
       deliveryDeadline = Date.now() + QUEUE_STOP_GRACE_MS;
       return queue.stop(QUEUE_STOP_GRACE_MS);
     });
+    // One failed-login count per client for every service that takes a password, as Dovecot's auth penalty
+    // (in its one auth process, also behind Postfix's SASL) is one per client across protocols.
+    const loginFailures = new AuthFailures();
     const smtp = factories.createSmtpServer(
       { hostname: config.hostname, smtp: config.smtp, submission: config.submission, tls: parts.tls },
-      { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }) },
+      { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }), authFailures: loginFailures },
     );
     await smtp.listen();
     undo.push(() => smtp.close(0));
-    const mailServers = { accounts, store, tls: parts.tls, authFailures: new AuthFailures() };
+    const mailServers = { accounts, store, tls: parts.tls, authFailures: loginFailures };
     const imap = factories.createImapServer(config.imap, { ...mailServers, logger: logger.child({ service: 'imap' }) });
     await imap.listen();
     undo.push(() => imap.close(0));

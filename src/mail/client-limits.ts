@@ -39,9 +39,10 @@ interface Failure {
 
 /**
  * Failed logins (AUTH, PASS, LOGIN) per client — its address, or its /48 for IPv6 (penalty-key.ts) —
- * forgotten `forgetMs` after the last one. The counts can be shared between services (withStep): IMAP and
- * POP3 take the same passwords, so one attacker must not get twice the tries by alternating (Dovecot's
- * auth penalty, in its one auth process, is per client across every protocol). At most `maxTracked`
+ * forgotten `forgetMs` after the last one. The counts are shared between services (withStep; `mailgate
+ * start` gives SMTP AUTH, IMAP and POP3 one): they take the same passwords, so one attacker must not get
+ * thrice the tries by alternating (Dovecot's auth penalty, in its one auth process — also behind Postfix's
+ * SASL — is per client across every protocol). At most `maxTracked`
  * clients are remembered, the least recently failed forgotten first, so a flood of addresses costs bounded
  * memory (Dovecot's anvil too keeps a bounded penalty table).
  */
