@@ -28,8 +28,11 @@ export function sweepTmpSometimes(root: string, nowMs = Date.now()): Promise<num
 
 /** Cleans the tmp/ of the root (INBOX, and the folder staging area) and of every folder. Never throws. */
 export async function sweepTmp(root: string, nowMs = Date.now()): Promise<number> {
-  let removed = await cleanTmp(root, nowMs);
-  const names = await listFolderDirs(root).catch(() => [] as string[]);
-  for (const name of names) if (name !== INBOX) removed += await cleanTmp(folderDir(root, name), nowMs);
-  return removed;
+  try {
+    let removed = await cleanTmp(root, nowMs);
+    for (const name of await listFolderDirs(root)) if (name !== INBOX) removed += await cleanTmp(folderDir(root, name), nowMs);
+    return removed;
+  } catch {
+    return 0; // A root that cannot be listed: nothing is lost by not cleaning it now.
+  }
 }
