@@ -23,8 +23,8 @@ export const serviceFactories: ServiceFactories = {
       appendLimit,
       logger,
     }),
-  createImapServer: (config, { accounts, store, logger, tls }) => createImapServer(config, { accounts, store, logger, tls }),
-  createPop3Server: (config, { accounts, store, logger, tls }) => createPop3Server(config, { accounts, store, logger, tls }),
+  createImapServer: (config, { accounts, store, logger, tls, authFailures }) => createImapServer(config, { accounts, store, logger, tls, authFailures }),
+  createPop3Server: (config, { accounts, store, logger, tls, authFailures }) => createPop3Server(config, { accounts, store, logger, tls, authFailures }),
   createTransport: (options, accounts) => createTransport(options, accounts),
   openQueue: ({ minimalBackoffTime, maximalBackoffTime, maximalQueueLifetime, bounceQueueLifetime, delayWarningTime, queueRunDelay, ...rest }) =>
     openQueue({

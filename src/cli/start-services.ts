@@ -7,6 +7,7 @@
  * into (start-factories.ts), and that a test fills with fakes.
  */
 import type { DeliveryConfig, ImapConfig, ListenAddress, MailboxConfig, MailgateConfig, Pop3Config, QueueConfig, SmtpConfig, SubmissionConfig } from '../config/schema.js';
+import { AuthFailures } from '../mail/client-limits.js';
 import type { Filter } from '../mail/filter.js';
 import type { Logger } from '../mail/logger.js';
 import type { Accounts } from '../store/accounts/accounts.js';
@@ -44,6 +45,8 @@ export interface MailServerDependencies {
   readonly store: MailboxStore;
   readonly logger: Logger;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+  /** Failed logins per client, one count for SMTP AUTH, IMAP and POP3 (the same passwords): no thrice the tries. */
+  readonly authFailures: AuthFailures;
 }
 
 /** The listeners of [imap] or [pop3]. */
@@ -86,6 +89,8 @@ export interface SmtpDependencies {
   readonly accounts: Accounts;
   readonly spool: Spool;
   readonly logger: Logger;
+  /** Failed logins per client, one count for SMTP AUTH, IMAP and POP3 (the same passwords). */
+  readonly authFailures: AuthFailures;
 }
 
 /** Every listener of [smtp] and [submission]. */
@@ -177,13 +182,16 @@ export async function startMta(
       deliveryDeadline = Date.now() + QUEUE_STOP_GRACE_MS;
       return queue.stop(QUEUE_STOP_GRACE_MS);
     });
+    // One failed-login count per client for every service that takes a password, as Dovecot's auth penalty
+    // (in its one auth process, also behind Postfix's SASL) is one per client across protocols.
+    const loginFailures = new AuthFailures();
     const smtp = factories.createSmtpServer(
       { hostname: config.hostname, smtp: config.smtp, submission: config.submission, tls: parts.tls },
-      { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }) },
+      { chain: parts.chain, accounts, spool: queue, logger: logger.child({ service: 'smtp' }), authFailures: loginFailures },
     );
     await smtp.listen();
     undo.push(() => smtp.close(0));
-    const mailServers = { accounts, store, tls: parts.tls };
+    const mailServers = { accounts, store, tls: parts.tls, authFailures: loginFailures };
     const imap = factories.createImapServer(config.imap, { ...mailServers, logger: logger.child({ service: 'imap' }) });
     await imap.listen();
     undo.push(() => imap.close(0));

@@ -14,6 +14,8 @@ export interface LoginGuardOptions {
   readonly authFailureLimit: number;
   /** Delay added per recent failure of the address (default 2,000 ms, Dovecot's auth_failure_delay). */
   readonly failureDelayMs?: number;
+  /** Failed-login counts shared with POP3 (client-limits.ts); default: the guard's own. */
+  readonly failures?: AuthFailures;
 }
 
 export class LoginGuard {
@@ -23,7 +25,7 @@ export class LoginGuard {
 
   constructor(options: LoginGuardOptions) {
     this.plaintext = new NetworkList(options.plaintextAuthNetworks);
-    this.failures = new AuthFailures(options.failureDelayMs ?? 2000);
+    this.failures = options.failures?.withStep(options.failureDelayMs ?? 2000) ?? new AuthFailures(options.failureDelayMs ?? 2000);
     this.failureLimit = options.authFailureLimit;
   }
 

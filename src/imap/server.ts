@@ -16,7 +16,7 @@ import type { Accounts } from '../store/accounts/accounts.js';
 import type { MailboxStore } from '../store/mailbox/mailbox-store.js';
 import { COMMANDS } from './commands/index.js';
 import { Connection } from './connection.js';
-import { ConnectionCounter } from '../mail/client-limits.js';
+import { ConnectionCounter, type AuthFailures } from '../mail/client-limits.js';
 import { LoginGuard } from './login-guard.js';
 import { ImapSession, type SessionDeps, type SessionSettings } from './session.js';
 
@@ -37,6 +37,8 @@ export interface ImapServerDeps {
   readonly logger: Logger;
   /** Certificate and key (PEM); without them no STARTTLS and no implicit-TLS listener. */
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** Failed-login counts shared with the other login services (POP3); default: this server's own. */
+  readonly authFailures?: AuthFailures;
 }
 
 export interface ImapListeningAddress {
@@ -72,6 +74,7 @@ export function createImapServer(config: ImapServerConfig, deps: ImapServerDeps)
     plaintextAuthNetworks: config.plaintextAuthNetworks,
     authFailureLimit: config.authFailureLimit,
     ...(config.authFailureDelayMs !== undefined ? { failureDelayMs: config.authFailureDelayMs } : {}),
+    ...(deps.authFailures !== undefined ? { failures: deps.authFailures } : {}),
   });
   const perClient = new ConnectionCounter();
   const perUser = new ConnectionCounter();

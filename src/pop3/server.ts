@@ -26,6 +26,8 @@ export interface Pop3ServerDeps {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Delay before the next login of an address, per earlier failure (default 1000 ms; capped at 30 s). */
   readonly authFailureDelayMs?: number;
+  /** Failed-login counts shared with the other login services (IMAP); default: this server's own. */
+  readonly authFailures?: AuthFailures;
 }
 
 export type Pop3ListenerKind = 'pop3' | 'pop3s';
@@ -61,7 +63,7 @@ export function createPop3Server(config: Pop3Config, deps: Pop3ServerDeps): Pop3
   const settings: Pop3SessionSettings = {
     config,
     plaintextAllowed: (address) => plaintext.has(address),
-    authFailures: new AuthFailures(deps.authFailureDelayMs ?? 1000),
+    authFailures: deps.authFailures?.withStep(deps.authFailureDelayMs ?? 1000) ?? new AuthFailures(deps.authFailureDelayMs ?? 1000),
     implementation: 'Mailgate',
     ...(secureContext ? { startTls: (socket: Socket) => startTls(socket, secureContext, config.idleTimeout) } : {}),
   };

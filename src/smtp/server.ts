@@ -62,6 +62,8 @@ export interface SmtpServerDeps {
   readonly accounts: Accounts;
   readonly spool: Spool;
   readonly logger: Logger;
+  /** Failed-login counts shared with IMAP and POP3 (the same passwords); default: this server's own. */
+  readonly authFailures?: AuthFailures;
 }
 
 export interface ListeningAddress {
@@ -98,7 +100,7 @@ export function createSmtpServer(options: SmtpServerOptions, deps: SmtpServerDep
   const shared = {
     ...deps,
     messageRate: new MessageRate(o.clientMessageRateLimit),
-    authFailures: new AuthFailures(options.authFailureDelayMs ?? 1000),
+    authFailures: deps.authFailures?.withStep(options.authFailureDelayMs ?? 1000) ?? new AuthFailures(options.authFailureDelayMs ?? 1000),
   };
   const listeners: { kind: ListenerKind; host: string; port: number }[] = [];
   for (const l of o.listen) listeners.push({ kind: 'mx', host: l.host, port: l.port });

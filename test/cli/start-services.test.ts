@@ -69,6 +69,23 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue' | 'pop3'): ServiceFa
 describe('startMta', () => {
   const config = { ...defaultConfig(), dataDir: '/srv/data', hostname: 'mx.example.org' };
 
+  // Review finding (issue 11): SMTP, IMAP and POP3 each counted failed logins apart: one attacker got thrice the tries.
+  it('gives SMTP AUTH, IMAP and POP3 one failed-login count', async () => {
+    const seen: unknown[] = [];
+    const f = fakes([]);
+    const mta = await startMta(config, { chain, tls, logger: silentLogger }, {
+      ...f,
+      createSmtpServer: (o, d) => (seen.push(d.authFailures), f.createSmtpServer(o, d)),
+      createImapServer: (c, d) => (seen.push(d.authFailures), f.createImapServer(c, d)),
+      createPop3Server: (c, d) => (seen.push(d.authFailures), f.createPop3Server(c, d)),
+    });
+    expect(seen).toHaveLength(3);
+    expect(seen[0]).toBeDefined();
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[2]).toBe(seen[0]);
+    await mta.stop(0);
+  });
+
   it('builds accounts, mailboxes, transport, queue (started), then the SMTP, IMAP and POP3 listeners; stops the listeners first, then the rest in reverse', async () => {
     const log: string[] = [];
     const mta = await startMta(config, { chain, tls, logger: silentLogger }, fakes(log));

@@ -1,6 +1,6 @@
 /**
  * Reviewer-found session defects, each pinned: LITERAL+ before login is held to the pre-login literal
- * limit (as `{n}` is) and never buffered; a line longer than the 256 KiB pause threshold but within a larger
+ * limit (as `{n}` is), never buffered nor read: over it the connection ends at once; a line longer than the 256 KiB pause threshold but within a larger
  * max_line_length still completes (the socket is not paused mid-line forever); a store failure during IDLE
  * still lets IDLE consume the client's DONE.
  */
@@ -16,10 +16,21 @@ afterEach(async () => {
 });
 
 describe('LITERAL+ before login', () => {
-  it('{n+} over the pre-login limit is refused with TOOBIG, not read as a password', async () => {
+  // Review finding (issue 11): it was read and dropped up to 64 MiB before login. Now BAD [TOOBIG] and BYE
+  // at once, as Dovecot's imap-login disconnects on a literal too large; nothing of it is read.
+  it('{n+} over the pre-login limit gets BAD [TOOBIG] and BYE at once, not read as a password', async () => {
     env = new Env();
     const c = await env.client();
-    c.send(`a1 LOGIN alice {9000+}\r\n${'x'.repeat(9000)}\r\n`);
+    c.send(`a1 LOGIN alice {9000+}\r\n`); // the bytes never need to come
+    expect(await c.line()).toMatch(/^a1 BAD \[TOOBIG\] /);
+    expect(await c.line()).toMatch(/^\* BYE literal larger than 8192 octets/);
+    expect(await c.closed()).toBe(true);
+  });
+
+  it('{n} over the pre-login limit is still refused unread, the session goes on', async () => {
+    env = new Env();
+    const c = await env.client();
+    c.send(`a1 LOGIN alice {9000}\r\n`);
     expect(await c.line()).toMatch(/^a1 NO \[TOOBIG\]/);
     await c.run(`
       C: a2 NOOP
@@ -35,23 +46,23 @@ describe('LITERAL+ before login', () => {
     expect(await c.line()).toMatch(/^a1 OK /);
   });
 
-  it('a 9 MB {n+} at the reader with the pre-login limit is dropped as it comes, never buffered', () => {
+  it('a 9 MB {n+} at the reader with the pre-login limit is fatal at the marker, nothing read', () => {
     const reader = new CommandReader({ maxLiteralSize: 10_240_000 });
     reader.setLiteralLimit(8192);
     const events = [...reader.feed(Buffer.from('a1 LOGIN alice {9000000+}\r\n'))];
-    const chunk = Buffer.alloc(1 << 20, 0x78);
-    let fed = 0;
-    while (fed + chunk.length <= 9_000_000) {
-      events.push(...reader.feed(chunk));
-      fed += chunk.length;
-      expect(reader.buffered).toBe(0);
-    }
-    events.push(...reader.feed(Buffer.alloc(9_000_000 - fed, 0x78)), ...reader.feed(Buffer.from('\r\n')));
+    expect(reader.dead).toBe(true);
+    events.push(...reader.feed(Buffer.alloc(1 << 20, 0x78)));
+    expect(reader.buffered).toBe(0);
     expect(events.filter((e) => e.type === 'command')).toEqual([]);
     const errors = events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
-    expect(errors.map((e) => [e.kind, e.tag, e.error.code, e.fatal])).toEqual([['literal-too-big', 'a1', 'TOOBIG', false]]);
-    reader.setLiteralLimit(undefined);
-    expect(reader.limits.maxLiteralSize).toBe(10_240_000);
+    expect(errors.map((e) => [e.kind, e.tag, e.fatal, e.error.message])).toEqual([['literal-overflow', 'a1', true, 'literal larger than 8192 octets']]);
+    const small = new CommandReader({ maxLiteralSize: 10_240_000 });
+    small.setLiteralLimit(8192);
+    const ok = [...small.feed(Buffer.from('a1 LOGIN alice {5+}\r\nsecre\r\n'))];
+    expect(ok.map((e) => e.type)).toEqual(['command']);
+    small.setLiteralLimit(undefined);
+    expect(small.limits.maxLiteralSize).toBe(10_240_000);
+    expect(small.limits.maxDiscardSize).toBeGreaterThanOrEqual(10_240_000);
   });
 });
 

@@ -10,13 +10,14 @@
  * parent that does not match SUBSCRIBED itself but has a subscribed child gets CHILDINFO with
  * RECURSIVEMATCH. `LIST "" ""` answers the delimiter: `* LIST (\Noselect) "/" ""`.
  *
- * Not seen here: subscriptions of names that do not exist (the store lists folders only).
+ * SUBSCRIBED also lists subscribed names that are no folder, with \NonExistent (subscribed-names.ts).
  */
 import type { MailboxInfo } from '../../store/mailbox/mailbox-store.js';
 import { AUTHENTICATED, ParseError, command, ok, type ArgCursor, type SessionContext } from '../command.js';
 import { compilePattern, referenceRoot, type ListPattern } from '../list-match.js';
 import { decodeMutf7 } from '../../mail/mutf7.js';
 import { mailboxValue, SEPARATOR } from '../mailbox-name.js';
+import { withSubscribedNames } from '../subscribed-names.js';
 import { atom, list as listOf, quoted, type ImapValue } from '../wire/encoder.js';
 import { readStatusItems, writeStatus, type StatusItem } from './status.js';
 
@@ -121,7 +122,9 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
     return;
   }
   const compiled: ListPattern[] = patterns.map((p) => compilePattern(args.reference, p));
-  const all = await session.mailboxes!.list();
+  // SUBSCRIBED lists subscribed names, folders or not (subscribed-names.ts); otherwise only folders.
+  const folders = await session.mailboxes!.list();
+  const all = args.select.subscribed ? withSubscribedNames(folders, await session.mailboxes!.subscriptions()) : folders;
   for (const info of all) {
     if (!compiled.some((p) => p.matches(info.name))) continue;
     let childInfo = false;

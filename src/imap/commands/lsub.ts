@@ -2,12 +2,14 @@
  * LSUB (RFC 3501 §6.3.9): the subscribed mailboxes matching reference + pattern. A level that is not
  * subscribed itself but is the parent of a subscribed name the pattern does not reach ("%" over
  * "foo/bar") is listed with \Noselect, as the RFC describes. Attributes as Dovecot's LSUB: \Noselect for
- * such levels and the special use; no \HasChildren (that is LIST's).
+ * such levels and the special use; no \HasChildren (that is LIST's). Subscribed names that are no folder
+ * (any more) are listed too (subscribed-names.ts).
  */
 import { AUTHENTICATED, command, ok } from '../command.js';
 import { ancestors, compilePattern } from '../list-match.js';
 import { decodeMutf7 } from '../../mail/mutf7.js';
 import { mailboxValue, SEPARATOR } from '../mailbox-name.js';
+import { withSubscribedNames } from '../subscribed-names.js';
 import { atom, list, quoted } from '../wire/encoder.js';
 
 export const lsub = command<{ reference: string; pattern: string }>({
@@ -27,7 +29,7 @@ export const lsub = command<{ reference: string; pattern: string }>({
       return ok('Lsub completed.');
     }
     const matcher = compilePattern(reference, pattern);
-    const all = await session.mailboxes!.list();
+    const all = withSubscribedNames(await session.mailboxes!.list(), await session.mailboxes!.subscriptions());
     const subscribed = all.filter((m) => m.subscribed);
     const partial = new Set<string>();
     for (const m of subscribed) {
@@ -36,7 +38,8 @@ export const lsub = command<{ reference: string; pattern: string }>({
     }
     for (const m of all) {
       if (m.subscribed && matcher.matches(m.name)) {
-        const attrs = [...(m.selectable ? [] : ['\\Noselect']), ...(m.specialUse === undefined ? [] : [m.specialUse])];
+        // A subscribed name with no folder: no attributes, as Dovecot's LSUB shows it.
+        const attrs = [...(m.selectable || m.nonexistent === true ? [] : ['\\Noselect']), ...(m.specialUse === undefined ? [] : [m.specialUse])];
         out.untagged([atom('LSUB'), list(attrs.map(atom)), quoted(SEPARATOR), mailboxValue(m.name)]);
       } else if (partial.has(m.name)) out.untagged([atom('LSUB'), list([atom('\\Noselect')]), quoted(SEPARATOR), mailboxValue(m.name)]);
     }

@@ -24,7 +24,7 @@
  *   so its bytes are never sent;
  * - `{n+}` over the limit → its bytes are read and dropped up to `maxDiscardSize`, then 'literal-too-big'
  *   once the command ends; past `maxDiscardSize` → 'literal-overflow', fatal (BYE and close), as RFC 7888
- *   §4 allows.
+ *   §4 allows; under a lowered (pre-login) limit nothing is dropped: over it is fatal at once.
  */
 import {
   ParseError,
@@ -160,12 +160,15 @@ export class CommandReader {
   }
 
   /**
-   * Lowers the literal limit to `max` (both `{n}` and `{n+}`; over it, the usual TOOBIG handling), or
-   * restores the configured one (undefined): IMAP's pre-login limit, raised at login. The command and
-   * discard limits stay as configured.
+   * Lowers the literal limit to `max`, or restores the configured one (undefined): IMAP's pre-login limit,
+   * raised at login. Under a lowered limit nothing is discarded: a `{n}` over it is refused unread as
+   * usual, but a `{n+}` over it is fatal at once ('literal-overflow') instead of read and dropped — before
+   * login nobody may make the server read megabytes, and Dovecot's imap-login too disconnects on a literal
+   * too large. The command limit stays as configured.
    */
   setLiteralLimit(max: number | undefined): void {
-    this.limits = max === undefined ? this.fullLimits : { ...this.fullLimits, maxLiteralSize: Math.min(max, this.fullLimits.maxLiteralSize) };
+    this.limits =
+      max === undefined ? this.fullLimits : { ...this.fullLimits, maxLiteralSize: Math.min(max, this.fullLimits.maxLiteralSize), maxDiscardSize: 0 };
   }
 
   /** Waiting for accept() or refuse() on a `{n}` literal: the caller should stop reading the socket. */
@@ -400,7 +403,7 @@ export class CommandReader {
         this.cmd = newPending();
         events.push({
           type: 'error',
-          error: this.error('literal-overflow', `literal larger than ${this.limits.maxDiscardSize} octets`, markerAt, cmd.tag, true, true),
+          error: this.error('literal-overflow', `literal larger than ${Math.max(this.limits.maxDiscardSize, this.limits.maxLiteralSize)} octets`, markerAt, cmd.tag, true, true),
         });
       }
       return;

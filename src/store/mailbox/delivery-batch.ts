@@ -54,9 +54,10 @@ export async function deliverBatched(ctx: UserContext, source: () => Readable, o
  * them (they are in new/), and they must not count twice.
  */
 async function indexBatch(ctx: UserContext): Promise<void> {
-  const batch = waiting.get(ctx.state) ?? [];
+  const queued = waiting.get(ctx.state) ?? [];
   waiting.delete(ctx.state);
   try {
+    const batch = await withoutRepeats(ctx, queued);
     const limits = ctx.settings.limits;
     let accepted: Written[] = batch;
     if (hasLimits(limits)) {
@@ -104,11 +105,34 @@ async function indexBatch(ctx: UserContext): Promise<void> {
         for (const w of group) w.resolve();
       } catch (err) {
         // The files stay: the next sync indexes them (they are on disk, so the message is not lost), but the
-        // delivery is reported failed and retried by the queue, which replaces its own file (keyed name).
+        // delivery is reported failed and retried by the queue, which replaces its own file (keyed name), or
+        // is dropped as a repeat when a session has moved the first copy to cur/ meanwhile (withoutRepeats).
         for (const w of group) w.reject(err);
       }
     }
   } catch (err) {
-    for (const w of batch) w.reject(err);
+    for (const w of queued) w.reject(err);
   }
+}
+
+/**
+ * A repeated delivery (the queue retrying one it saw fail, its keyed name the same) whose earlier copy the
+ * index already has somewhere else — moved to cur/ by a session that saw it, its flags in the name — is
+ * delivered already: the file just written is removed and the delivery succeeds, so the message is there
+ * exactly once. (Where the earlier copy is still the same file in new/, the rename has replaced it.)
+ */
+async function withoutRepeats(ctx: UserContext, batch: readonly Written[]): Promise<Written[]> {
+  const rest: Written[] = [];
+  for (const w of batch) {
+    const row = ctx.state.db.mailboxByName.get(w.name);
+    const known = row === undefined ? undefined : ctx.state.db.messageByBase.get(row.id, writtenFile(w.path).base);
+    const hit = row === undefined || known === undefined ? undefined : ctx.state.db.messageByUid.get(row.id, known.uid);
+    const hitPath = hit === undefined ? undefined : messagePath(folderDir(ctx.state.root, w.name), hit.in_new, hit.fname);
+    if (hitPath === undefined || hitPath === w.path) rest.push(w);
+    else {
+      await unlink(w.path).catch(() => undefined);
+      w.resolve();
+    }
+  }
+  return rest;
 }

@@ -16,6 +16,7 @@ import { dirState, measureMessageFile, scanMaildir, scanSubdir } from '../maildi
 import { carryMark, clean, same, stamp } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
+import { recordUids, repairUidlist } from './uidlist-record.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
@@ -182,7 +183,8 @@ export interface InsertedUids {
 /**
  * Gives the messages UIDs and records them in the folder's uidlist, holding the uidlist's lock across both
  * so that two processes append their lines in UID order (a uidlist out of order is broken for Dovecot). A
- * uidlist removed meanwhile is written again whole from the index.
+ * uidlist removed meanwhile, or one that cannot be appended to, is written again whole from the index
+ * (uidlist-record.ts): the index has committed, so the operation succeeds.
  */
 export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[]): Promise<InsertedUids> {
   const lock = await lockUidlist(dir);
@@ -192,18 +194,7 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     inserted.uids.forEach((uid, i) => {
       if (inserted.fresh[i] === true) records.push({ uid, base: (messages[i] as NewMessage).base, extensions: [] });
     });
-    try {
-      await lock.append(records);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      const row = db.mailboxById.get(mailboxId);
-      if (row !== undefined) {
-        await lock.rewrite({
-          header: { uidValidity: row.uidvalidity, nextUid: row.uidnext, guid: newMailboxGuid(), extra: [] },
-          records: db.messages.all(mailboxId).map((m) => ({ uid: m.uid, base: m.base, extensions: [] })),
-        });
-      }
-    }
+    await recordUids(lock, db, mailboxId, records);
     return inserted;
   } finally {
     await lock.release();
@@ -231,6 +222,7 @@ export interface SyncOptions {
 /** Brings one folder's index rows up to date with its files; true when anything changed. */
 export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, options: SyncOptions): Promise<boolean> {
   const dir = folderDir(root, row.name);
+  await repairUidlist(db, dir, row.id);
   const scannedAt = Date.now();
   const [newState, curState] = await Promise.all([dirState(dir, 'new', scannedAt), dirState(dir, 'cur', scannedAt)]);
   const newS = stamp(newState);

@@ -177,6 +177,10 @@ export class MaildirUser implements UserMailboxes {
     }
   }
 
+  subscriptions(): Promise<readonly string[]> {
+    return this.exclusive(() => readSubscriptions(this.root));
+  }
+
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return this.exclusive(async () => {
       // RFC 3501 §6.3.6: a name that does not exist may be subscribed (Dovecot allows it).

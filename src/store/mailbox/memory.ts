@@ -317,6 +317,10 @@ class MemoryUser implements UserMailboxes {
     });
   }
 
+  subscriptions(): Promise<readonly string[]> {
+    return Promise.resolve([...this.state.subscribed]);
+  }
+
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return attempt(() => {
       const canonical = checkName(name);

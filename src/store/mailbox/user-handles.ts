@@ -8,6 +8,8 @@
  */
 import type { IndexDb } from './index-db.js';
 import { openOrRebuildIndex } from './index-rebuild.js';
+import { sweepTmpSometimes } from './tmp-sweep.js';
+import { uidlistWarnings } from './uidlist-record.js';
 
 const IDLE_CLOSE_MS = 60_000;
 
@@ -38,7 +40,12 @@ export class UserRegistry {
   async acquire(root: string): Promise<UserState> {
     let pending = this.states.get(root);
     if (pending === undefined) {
-      pending = openOrRebuildIndex(root, this.log).then((db) => new UserState(root, db));
+      pending = openOrRebuildIndex(root, this.log).then((db) => {
+        if (this.log !== undefined) uidlistWarnings.set(db, this.log);
+        // What interrupted writes left in tmp/, in the background (tmp-sweep.ts).
+        void sweepTmpSometimes(root);
+        return new UserState(root, db);
+      });
       this.states.set(root, pending);
       pending.catch(() => this.states.delete(root));
     }

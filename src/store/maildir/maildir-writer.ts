@@ -1,8 +1,8 @@
 /**
  * Delivery into one Maildir in Dovecot's layout: the message goes to tmp/ (created 0600, exclusive), is
  * fsynced, renamed into new/ under its final name with S= and W=, and new/ is fsynced; only then is it
- * delivered. A crash before the rename leaves a file in tmp/ that no reader sees (Dovecot deletes stale
- * tmp/ files after 36 hours); after it, the message is there exactly once.
+ * delivered. A crash before the rename leaves a file in tmp/ that no reader sees (Dovecot, and the store's
+ * sweep in tmp-cleanup.ts, delete tmp/ files after 36 hours); after it, the message is there exactly once.
  *
  * Line ends: LF, as Dovecot's own LDA and LMTP write a Maildir (mail_save_crlf=no, its default). Dovecot
  * reads either form, but with LF the file is a plain Unix text file that every Maildir tool (mutt, mairix,
@@ -25,7 +25,8 @@ export interface MaildirWriteOptions {
    * A fixed base name (maildirKeyedBaseName: queue id and recipient) instead of a new unique one: a
    * repeated delivery of the same queued message overwrites its own leftover in tmp/ and renames onto its
    * own file in new/, so a crash between the rename and the queue's record never leaves two copies. (A copy
-   * a reader already moved to cur/ is not looked for: after a crash the queue retries at once.)
+   * a reader already moved to cur/ is not looked for here; the mailbox store's delivery, delivery-batch.ts,
+   * removes the repeat when its index has the earlier copy.)
    */
   readonly baseName?: string;
 }

@@ -99,6 +99,20 @@ describe('APPEND', () => {
     expect((await inbox()).contents).toEqual([]);
   });
 
+  // Review finding (issue 11), checked: [TRYCREATE] comes once the literal is read, not in place of the "+"
+  // (the client would otherwise take the NO for the refused literal and never learn to CREATE).
+  it('answers [TRYCREATE] for a synchronising literal after its bytes came', async () => {
+    const c = await loggedIn(env);
+    await c.run(`
+      C: a1 APPEND nothere {3}
+      S: + Ready for literal data
+      C: abc
+      S: a1 NO [TRYCREATE] Mailbox doesn't exist: nothere
+      C: a2 NOOP
+      S: a2 OK NOOP completed.
+    `);
+  });
+
   it('a synchronising literal of a doomed APPEND is refused unread (no continuation)', async () => {
     const c = await loggedIn(env);
     await c.run(`

@@ -60,3 +60,32 @@ describe('SUBSCRIBE / UNSUBSCRIBE', () => {
     `);
   });
 });
+
+// Review finding (issue 11): a subscribed name whose folder is gone vanished from LSUB and LIST (SUBSCRIBED).
+describe('subscribed names that are no folder (RFC 3501 §6.3.9, RFC 5258 §3)', () => {
+  it('LSUB lists them with no attributes and LIST (SUBSCRIBED) with \\NonExistent, as Dovecot; plain LIST does not', async () => {
+    const c = await loggedIn(env);
+    await c.run(`
+      C: a1 CREATE Gone
+      S: a1 OK Create completed.
+      C: a2 SUBSCRIBE Gone
+      S: a2 OK Subscribe completed.
+      C: a3 DELETE Gone
+      S: a3 OK Delete completed.
+      C: a4 LSUB "" Gone
+      S: * LSUB () "/" Gone
+      S: a4 OK Lsub completed.
+      C: a5 LIST (SUBSCRIBED) "" Gone
+      S: * LIST (\\NonExistent \\Subscribed) "/" Gone
+      S: a5 OK List completed.
+      C: a6 LIST "" Gone
+      S: a6 OK List completed.
+      C: a7 LIST "" Gone RETURN (SUBSCRIBED)
+      S: a7 OK List completed.
+      C: a8 UNSUBSCRIBE Gone
+      S: a8 OK Unsubscribe completed.
+      C: a9 LSUB "" Gone
+      S: a9 OK Lsub completed.
+    `);
+  });
+});

@@ -231,6 +231,23 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect((await user.status('INBOX')).messages).toBe(0);
     });
 
+    // Review finding (issue 11), checked: RENAME of an open (selected) folder keeps the handle consistent —
+    // it follows the folder to its new name (Dovecot instead ends such a session as inconsistent).
+    it('a handle open on a folder follows it through RENAME', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.create('Work');
+      await user.append('Work', { content: message('w') });
+      const box = await user.open('Work', 'read-write');
+      expect((await box.snapshot()).records).toHaveLength(1);
+      await user.rename('Work', 'Work2');
+      await user.append('Work2', { content: message('x') });
+      const after = await box.snapshot();
+      expect(box.name).toBe('Work2');
+      expect(after.records).toHaveLength(2);
+      expect(after.status.messages).toBe(2);
+      await box.close();
+    });
+
     it('keeps subscriptions, also to names that do not exist', async () => {
       const user = await (await open()).openUser(ALICE);
       await user.create('News');
@@ -239,6 +256,15 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect((await user.list()).find((m) => m.name === 'News')?.subscribed).toBe(true);
       await user.subscribe('News', false);
       expect((await user.list()).find((m) => m.name === 'News')?.subscribed).toBe(false);
+      // subscriptions() has them all, a name that is no folder (any more) too (LSUB lists it).
+      await user.create('Gone');
+      await user.subscribe('Gone', true);
+      await user.delete('Gone');
+      const names = await user.subscriptions();
+      expect(names).toContain('Ghost');
+      expect(names).toContain('Gone');
+      expect(names).toContain('INBOX');
+      expect(names).not.toContain('News');
     });
 
     it('refuses names that are paths, wildcards or empty levels, and keeps users apart', async () => {

@@ -3,12 +3,14 @@
  * UID, and the quota counts each message once (the batch's own files, already seen by a sync, are not
  * counted twice).
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MailboxError, type MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
 import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
+import { writeToMaildir } from '../../../src/store/maildir/maildir-writer.js';
 import { message } from './contract.js';
 
 const USER = 'alice@example.org';
@@ -61,5 +63,46 @@ describe('delivery in batches', () => {
     const user = await s.openUser(USER);
     expect((await user.status('INBOX')).messages).toBe(5);
     expect((await user.quota()).messages).toBe(5);
+  });
+
+  // Review finding (issue 11): a deferred delivery retried after its first copy was seen (moved to cur/ by
+  // a read-write SELECT) left a second file with the same base in new/.
+  it('a retried delivery whose first copy a session moved to cur/ leaves one message, one file', async () => {
+    const s = await open();
+    const maildir = join(tmp!.path, encodeURIComponent(USER));
+    await deliver(s, 7);
+    const user = await s.openUser(USER);
+    const box = await user.open('INBOX', 'read-write');
+    expect((await box.snapshot()).records).toHaveLength(1);
+    await box.close();
+    expect(await readdir(join(maildir, 'new'))).toEqual([]);
+    await deliver(s, 7); // the queue's retry: the same keyed name
+    expect((await user.status('INBOX')).messages).toBe(1);
+    expect(await readdir(join(maildir, 'new'))).toEqual([]);
+    expect(await readdir(join(maildir, 'cur'))).toHaveLength(1);
+  });
+
+  it('a retry after a first copy that got onto disk but not into the index (then seen by a session) leaves one copy', async () => {
+    const s = await open();
+    const maildir = join(tmp!.path, encodeURIComponent(USER));
+    // The first attempt: on disk, the index step failed (the delivery was deferred).
+    await writeToMaildir(maildir, Readable.from([message('m8')]), { hostname: 'mx.example.org', baseName: '1700000008.M1Q8R1.mx' });
+    const user = await s.openUser(USER);
+    const box = await user.open('INBOX', 'read-write');
+    expect((await box.snapshot()).records).toHaveLength(1);
+    await box.close();
+    await deliver(s, 8);
+    expect((await user.status('INBOX')).messages).toBe(1);
+    expect([...(await readdir(join(maildir, 'new'))), ...(await readdir(join(maildir, 'cur')))]).toHaveLength(1);
+  });
+
+  it('a retry while the first copy is still in new/ replaces it in place', async () => {
+    const s = await open();
+    const maildir = join(tmp!.path, encodeURIComponent(USER));
+    await deliver(s, 9);
+    await deliver(s, 9);
+    const user = await s.openUser(USER);
+    expect((await user.status('INBOX')).messages).toBe(1);
+    expect(await readdir(join(maildir, 'new'))).toHaveLength(1);
   });
 });
