@@ -7,8 +7,8 @@
  * Attributes as Dovecot 2.3 writes them (checked in preauth mode): a plain LIST gives \Noselect for a
  * level that is only the parent of others, then \HasChildren or \HasNoChildren, then the special use;
  * an extended LIST gives only what was asked for (\NonExistent for such parents, RFC 5258 §3), and a
- * parent that does not match SUBSCRIBED itself but has a subscribed child gets CHILDINFO with
- * RECURSIVEMATCH. `LIST "" ""` answers the delimiter: `* LIST (\Noselect) "/" ""`.
+ * parent that does not match SUBSCRIBED itself but has a subscribed descendant the patterns do not list
+ * gets CHILDINFO with RECURSIVEMATCH. `LIST "" ""` answers the delimiter: `* LIST (\Noselect) "/" ""`.
  *
  * Not seen here: subscriptions of names that do not exist (the store lists folders only).
  */
@@ -126,10 +126,13 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
     if (!compiled.some((p) => p.matches(info.name))) continue;
     let childInfo = false;
     if (!selected(info, args)) {
-      // RECURSIVEMATCH: a parent that does not qualify itself is listed when a child does (CHILDINFO).
+      // RECURSIVEMATCH: a parent that does not qualify itself is listed (CHILDINFO) when a descendant
+      // qualifies that the patterns do not list themselves (RFC 5258 §3, the \NonExistent rule's second case).
       if (!args.select.recursive) continue;
       const prefix = info.name + SEPARATOR;
-      if (!all.some((other) => other.name.startsWith(prefix) && selected(other, args))) continue;
+      const qualifies = (other: MailboxInfo): boolean =>
+        other.name.startsWith(prefix) && selected(other, args) && !compiled.some((p) => p.matches(other.name));
+      if (!all.some(qualifies)) continue;
       childInfo = true;
     }
     const attrs = attributes(info, args);

@@ -174,6 +174,22 @@ describe('LIST', () => {
     `);
   });
 
+  it('RECURSIVEMATCH: no CHILDINFO for a parent whose qualifying descendant the patterns list themselves', async () => {
+    // RFC 5258 §3: a non-matching parent is returned only for a descendant that matches the selection
+    // criteria but not the LIST pattern (found by imaptest's listext script).
+    const user = await env.store.openUser('alice');
+    await user.subscribe('Work/2024/Q1', true);
+    const c = await loggedIn(env);
+    await c.run(`
+      C: a1 LIST (SUBSCRIBED RECURSIVEMATCH) "" ("Work/2024" "Work/2024/Q1")
+      S: * LIST (\\Subscribed) "/" Work/2024/Q1
+      S: a1 OK List completed.
+      C: a2 LIST (SUBSCRIBED RECURSIVEMATCH) "" ("Work/2024" "Work/%/Q2")
+      S: * LIST (\\NonExistent) "/" Work/2024 (CHILDINFO ("SUBSCRIBED"))
+      S: a2 OK List completed.
+    `);
+  });
+
   it('LIST-STATUS: a STATUS line after each selectable mailbox', async () => {
     const c = await loggedIn(env);
     await c.run(`
