@@ -216,6 +216,12 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
       }
     }
     if (flagsAsked) selected.recordFlags(messages.map((d): MessageRecord => ({ uid: d.uid, flags: flags.get(d.uid)!, modseq: modseqs.get(d.uid)!, vsize: d.vsize })));
+    // A keyword another session made is announced (FLAGS, PERMANENTFLAGS) before a FETCH shows it, as a
+    // STORE does and Dovecot does (imaptest's state tracking reports a keyword used before FLAGS named it).
+    if ((flagsAsked || seenChanged.size > 0) && selected.learnKeywords(messages.flatMap((d) => flags.get(d.uid)!))) {
+      out.untagged(selected.flagsResponse());
+      if (!selected.readOnly) out.status('*', 'OK', 'Flags permitted.', selected.permanentFlags());
+    }
     const structures = request.needsStructure ? await loadStructures(handle, messages.map((d) => d.uid)) : undefined;
     for (const d of messages) {
       const uid = d.uid;
