@@ -139,6 +139,11 @@ export interface UserMailboxes {
   /** Children move with it; renaming INBOX moves its messages into the new folder and leaves INBOX empty. */
   rename(from: string, to: string): Promise<void>;
   subscribe(name: string, subscribed: boolean): Promise<void>;
+  /**
+   * Every subscribed name, whether or not the folder exists: a subscription outlives its folder (RFC 3501
+   * §6.3.9), and LSUB / LIST (SUBSCRIBED) show it.
+   */
+  subscriptions(): Promise<readonly string[]>;
   status(name: string): Promise<MailboxStatus>;
   /** OVERQUOTA, TOOBIG, NONEXISTENT (IMAP answers [TRYCREATE]). */
   append(name: string, input: AppendInput): Promise<{ readonly uidValidity: number; readonly uid: number }>;

@@ -184,6 +184,10 @@ export class MaildirUser implements UserMailboxes {
     });
   }
 
+  subscriptions(): Promise<readonly string[]> {
+    return this.exclusive(() => readSubscriptions(this.root));
+  }
+
   status(name: string): Promise<MailboxStatus> {
     return this.exclusive(async () => {
       const row = await requireRow(this.ctx, validName(name));

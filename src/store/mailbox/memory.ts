@@ -326,6 +326,10 @@ class MemoryUser implements UserMailboxes {
     });
   }
 
+  subscriptions(): Promise<readonly string[]> {
+    return attempt(() => [...this.state.subscribed]);
+  }
+
   status(name: string): Promise<MailboxStatus> {
     return attempt(() => statusOf(this.store.folder(this.state, checkName(name))));
   }
