@@ -10,7 +10,8 @@
  * parent that does not match SUBSCRIBED itself but has a subscribed descendant the patterns do not list
  * gets CHILDINFO with RECURSIVEMATCH. `LIST "" ""` answers the delimiter: `* LIST (\Noselect) "/" ""`.
  *
- * Not seen here: subscriptions of names that do not exist (the store lists folders only).
+ * Subscribed names without a folder (deleted, or subscribed before they were made) are listed by the
+ * SUBSCRIBED selection as (\Subscribed \NonExistent), Dovecot's order (RFC 5258 §3.1); never by a plain LIST.
  */
 import type { MailboxInfo } from '../../store/mailbox/mailbox-store.js';
 import { AUTHENTICATED, ParseError, command, ok, type ArgCursor, type SessionContext } from '../command.js';
@@ -88,8 +89,21 @@ export function parseList(args: ArgCursor): ListArgs {
   return { reference: ref, patterns, extended, select, returns };
 }
 
+/**
+ * The folders plus, as not selectable, the subscribed names that have none (a subscription outlives its
+ * folder, RFC 3501 §6.3.9), INBOX first then by name as the store lists them. `ghosts` collects those names.
+ */
+export function withSubscriptions(all: readonly MailboxInfo[], subscriptions: readonly string[], ghosts: Set<string>): MailboxInfo[] {
+  const known = new Set(all.map((m) => m.name));
+  for (const name of subscriptions) if (!known.has(name)) ghosts.add(name);
+  if (ghosts.size === 0) return [...all];
+  const merged: MailboxInfo[] = [...all, ...[...ghosts].map((name) => ({ name, subscribed: true, hasChildren: false, selectable: false }))];
+  return merged.sort((a, b) => (a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** One LIST line's attributes for a mailbox. */
-function attributes(info: MailboxInfo, args: ListArgs): string[] {
+function attributes(info: MailboxInfo, args: ListArgs, ghost = false): string[] {
+  if (ghost) return ['\\Subscribed', '\\NonExistent'];
   const attrs: string[] = [];
   if (!args.extended) {
     if (!info.selectable) attrs.push('\\Noselect');
@@ -121,7 +135,9 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
     return;
   }
   const compiled: ListPattern[] = patterns.map((p) => compilePattern(args.reference, p));
-  const all = await session.mailboxes!.list();
+  const ghosts = new Set<string>();
+  const folders = await session.mailboxes!.list();
+  const all = args.select.subscribed ? withSubscriptions(folders, await session.mailboxes!.subscriptions(), ghosts) : folders;
   for (const info of all) {
     if (!compiled.some((p) => p.matches(info.name))) continue;
     let childInfo = false;
@@ -135,7 +151,7 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
       if (!all.some(qualifies)) continue;
       childInfo = true;
     }
-    const attrs = attributes(info, args);
+    const attrs = attributes(info, args, ghosts.has(info.name));
     const line: ImapValue[] = [atom(verb), listOf(attrs.map(atom)), quoted(SEPARATOR), mailboxValue(info.name)];
     if (childInfo) line.push(listOf([atom('CHILDINFO'), listOf([quoted('SUBSCRIBED')])]));
     out.untagged(line);

@@ -5,6 +5,7 @@
  * such levels and the special use; no \HasChildren (that is LIST's).
  */
 import { AUTHENTICATED, command, ok } from '../command.js';
+import { withSubscriptions } from './list.js';
 import { ancestors, compilePattern } from '../list-match.js';
 import { decodeMutf7 } from '../../mail/mutf7.js';
 import { mailboxValue, SEPARATOR } from '../mailbox-name.js';
@@ -27,7 +28,9 @@ export const lsub = command<{ reference: string; pattern: string }>({
       return ok('Lsub completed.');
     }
     const matcher = compilePattern(reference, pattern);
-    const all = await session.mailboxes!.list();
+    // A subscribed name with no folder is listed too, with no attributes, as Dovecot's LSUB (RFC 3501 §6.3.9).
+    const ghosts = new Set<string>();
+    const all = withSubscriptions(await session.mailboxes!.list(), await session.mailboxes!.subscriptions(), ghosts);
     const subscribed = all.filter((m) => m.subscribed);
     const partial = new Set<string>();
     for (const m of subscribed) {
@@ -36,7 +39,7 @@ export const lsub = command<{ reference: string; pattern: string }>({
     }
     for (const m of all) {
       if (m.subscribed && matcher.matches(m.name)) {
-        const attrs = [...(m.selectable ? [] : ['\\Noselect']), ...(m.specialUse === undefined ? [] : [m.specialUse])];
+        const attrs = ghosts.has(m.name) ? [] : [...(m.selectable ? [] : ['\\Noselect']), ...(m.specialUse === undefined ? [] : [m.specialUse])];
         out.untagged([atom('LSUB'), list(attrs.map(atom)), quoted(SEPARATOR), mailboxValue(m.name)]);
       } else if (partial.has(m.name)) out.untagged([atom('LSUB'), list([atom('\\Noselect')]), quoted(SEPARATOR), mailboxValue(m.name)]);
     }
