@@ -7,8 +7,8 @@
  * Attributes as Dovecot 2.3 writes them (checked in preauth mode): a plain LIST gives \Noselect for a
  * level that is only the parent of others, then \HasChildren or \HasNoChildren, then the special use;
  * an extended LIST gives only what was asked for (\NonExistent for such parents, RFC 5258 §3), and a
- * parent that does not match SUBSCRIBED itself but has a subscribed child gets CHILDINFO with
- * RECURSIVEMATCH. `LIST "" ""` answers the delimiter: `* LIST (\Noselect) "/" ""`.
+ * parent that does not match SUBSCRIBED itself but has a subscribed descendant the patterns do not list
+ * gets CHILDINFO with RECURSIVEMATCH. `LIST "" ""` answers the delimiter: `* LIST (\Noselect) "/" ""`.
  *
  * SUBSCRIBED also lists subscribed names that are no folder, with \NonExistent (subscribed-names.ts).
  */
@@ -17,7 +17,7 @@ import { AUTHENTICATED, ParseError, command, ok, type ArgCursor, type SessionCon
 import { compilePattern, referenceRoot, type ListPattern } from '../list-match.js';
 import { decodeMutf7 } from '../../mail/mutf7.js';
 import { mailboxValue, SEPARATOR } from '../mailbox-name.js';
-import { withSubscribedNames } from '../subscribed-names.js';
+import { withSubscribedNames, type ListedName } from '../subscribed-names.js';
 import { atom, list as listOf, quoted, type ImapValue } from '../wire/encoder.js';
 import { readStatusItems, writeStatus, type StatusItem } from './status.js';
 
@@ -91,6 +91,8 @@ export function parseList(args: ArgCursor): ListArgs {
 
 /** One LIST line's attributes for a mailbox. */
 function attributes(info: MailboxInfo, args: ListArgs): string[] {
+  // A subscribed name with no folder: Dovecot's (\Subscribed \NonExistent) order.
+  if ((info as ListedName).nonexistent === true) return ['\\Subscribed', '\\NonExistent'];
   const attrs: string[] = [];
   if (!args.extended) {
     if (!info.selectable) attrs.push('\\Noselect');
@@ -129,10 +131,13 @@ export async function runList(session: SessionContext, args: ListArgs, verb: 'LI
     if (!compiled.some((p) => p.matches(info.name))) continue;
     let childInfo = false;
     if (!selected(info, args)) {
-      // RECURSIVEMATCH: a parent that does not qualify itself is listed when a child does (CHILDINFO).
+      // RECURSIVEMATCH: a parent that does not qualify itself is listed (CHILDINFO) when a descendant
+      // qualifies that the patterns do not list themselves (RFC 5258 §3, the \NonExistent rule's second case).
       if (!args.select.recursive) continue;
       const prefix = info.name + SEPARATOR;
-      if (!all.some((other) => other.name.startsWith(prefix) && selected(other, args))) continue;
+      const qualifies = (other: MailboxInfo): boolean =>
+        other.name.startsWith(prefix) && selected(other, args) && !compiled.some((p) => p.matches(other.name));
+      if (!all.some(qualifies)) continue;
       childInfo = true;
     }
     const attrs = attributes(info, args);

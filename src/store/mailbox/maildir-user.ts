@@ -177,15 +177,15 @@ export class MaildirUser implements UserMailboxes {
     }
   }
 
-  subscriptions(): Promise<readonly string[]> {
-    return this.exclusive(() => readSubscriptions(this.root));
-  }
-
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return this.exclusive(async () => {
       // RFC 3501 §6.3.6: a name that does not exist may be subscribed (Dovecot allows it).
       await setSubscribed(this.root, validName(name), subscribed);
     });
+  }
+
+  subscriptions(): Promise<readonly string[]> {
+    return this.exclusive(() => readSubscriptions(this.root));
   }
 
   status(name: string): Promise<MailboxStatus> {

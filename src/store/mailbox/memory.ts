@@ -317,10 +317,6 @@ class MemoryUser implements UserMailboxes {
     });
   }
 
-  subscriptions(): Promise<readonly string[]> {
-    return Promise.resolve([...this.state.subscribed]);
-  }
-
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return attempt(() => {
       const canonical = checkName(name);
@@ -328,6 +324,10 @@ class MemoryUser implements UserMailboxes {
       if (subscribed) this.state.subscribed.add(canonical);
       else this.state.subscribed.delete(canonical);
     });
+  }
+
+  subscriptions(): Promise<readonly string[]> {
+    return attempt(() => [...this.state.subscribed]);
   }
 
   status(name: string): Promise<MailboxStatus> {

@@ -174,6 +174,48 @@ describe('LIST', () => {
     `);
   });
 
+  it('RECURSIVEMATCH: no CHILDINFO for a parent whose qualifying descendant the patterns list themselves', async () => {
+    // RFC 5258 §3: a non-matching parent is returned only for a descendant that matches the selection
+    // criteria but not the LIST pattern (found by imaptest's listext script).
+    const user = await env.store.openUser('alice');
+    await user.subscribe('Work/2024/Q1', true);
+    const c = await loggedIn(env);
+    await c.run(`
+      C: a1 LIST (SUBSCRIBED RECURSIVEMATCH) "" ("Work/2024" "Work/2024/Q1")
+      S: * LIST (\\Subscribed) "/" Work/2024/Q1
+      S: a1 OK List completed.
+      C: a2 LIST (SUBSCRIBED RECURSIVEMATCH) "" ("Work/2024" "Work/%/Q2")
+      S: * LIST (\\NonExistent) "/" Work/2024 (CHILDINFO ("SUBSCRIBED"))
+      S: a2 OK List completed.
+    `);
+  });
+
+  it('a subscription outlives its folder: LSUB and LIST (SUBSCRIBED) show it, a plain LIST does not', async () => {
+    // RFC 3501 §6.3.9: the server must not drop a subscription because the mailbox is gone; RFC 5258 §3.1:
+    // LIST (SUBSCRIBED) returns such a name with \NonExistent (found by imaptest's listext script).
+    const c = await loggedIn(env);
+    await c.run(`
+      C: a1 CREATE Gone
+      S: a1 OK Create completed.
+      C: a2 SUBSCRIBE Gone
+      S: a2 OK Subscribe completed.
+      C: a3 DELETE Gone
+      S: a3 OK Delete completed.
+      C: a5 LSUB "" "G*"
+      S: * LSUB () "/" Gone
+      S: a5 OK Lsub completed.
+      C: a6 LIST (SUBSCRIBED) "" "G*"
+      S: * LIST (\\Subscribed \\NonExistent) "/" Gone
+      S: a6 OK List completed.
+      C: a7 LIST "" "G*"
+      S: a7 OK List completed.
+      C: a8 UNSUBSCRIBE Gone
+      S: a8 OK Unsubscribe completed.
+      C: a9 LSUB "" "G*"
+      S: a9 OK Lsub completed.
+    `);
+  });
+
   it('LIST-STATUS: a STATUS line after each selectable mailbox', async () => {
     const c = await loggedIn(env);
     await c.run(`

@@ -82,6 +82,22 @@ describe('STORE', () => {
     `);
   });
 
+  it('a keyword another session made is announced before a FETCH shows it', async () => {
+    // RFC 3501 §7.2.6: the client learns the mailbox's flags from FLAGS; a FETCH that shows a keyword
+    // set by another session names it there first (imaptest's stress run found it missing).
+    const c = await selected();
+    await other.setFlags([1], { mode: 'add', flags: ['$New'] });
+    await c.run(`
+      C: a1 FETCH 1 FLAGS
+      S: * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $New)
+      S: * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $New \\*)] Flags permitted.
+      S: * 1 FETCH (FLAGS (\\Recent $New))
+      S: a1 OK Fetch completed.
+      C: a2 NOOP
+      S: a2 OK NOOP completed.
+    `);
+  });
+
   it('UID STORE puts UID first and skips UIDs that are not there', async () => {
     const c = await selected();
     await c.run(`

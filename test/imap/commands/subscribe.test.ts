@@ -76,7 +76,7 @@ describe('subscribed names that are no folder (RFC 3501 §6.3.9, RFC 5258 §3)',
       S: * LSUB () "/" Gone
       S: a4 OK Lsub completed.
       C: a5 LIST (SUBSCRIBED) "" Gone
-      S: * LIST (\\NonExistent \\Subscribed) "/" Gone
+      S: * LIST (\\Subscribed \\NonExistent) "/" Gone
       S: a5 OK List completed.
       C: a6 LIST "" Gone
       S: a6 OK List completed.

@@ -267,6 +267,17 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect(names).not.toContain('News');
     });
 
+    it('lists every subscription, also one whose folder was deleted (RFC 3501 §6.3.9)', async () => {
+      const user = await (await open()).openUser(ALICE);
+      await user.create('Old');
+      await user.subscribe('Old', true);
+      await user.delete('Old');
+      expect(await user.subscriptions()).toContain('Old');
+      expect((await user.list()).some((m) => m.name === 'Old')).toBe(false);
+      await user.subscribe('Old', false);
+      expect(await user.subscriptions()).not.toContain('Old');
+    });
+
     it('refuses names that are paths, wildcards or empty levels, and keeps users apart', async () => {
       const store = await open();
       const alice = await store.openUser(ALICE);
