@@ -6,14 +6,15 @@
  * otherwise the expunged messages stay in the view (and keep their sequence numbers) until it does.
  * FETCH, SEARCH and STORE resolve their sequence sets here, against the view the client has.
  */
-import type { Flag, Mailbox, MailboxStatus, MessageRecord } from '../store/mailbox/mailbox-store.js';
+import type { Flag, Mailbox, MailboxStatus, MessageList, MessageRecord } from '../store/mailbox/mailbox-store.js';
+import { positionOf } from '../store/mailbox/message-list.js';
 import { ParseError, type ResponseWriter } from './command.js';
 import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
 import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
 
 interface Known {
-  flags: readonly Flag[];
-  modseq: number;
+  readonly flags: readonly Flag[];
+  readonly modseq: number;
 }
 
 export interface UpdateOptions {
@@ -24,9 +25,18 @@ export interface UpdateOptions {
 }
 
 export class SelectedMailbox {
-  /** The client's view: UIDs in sequence order (ascending). */
-  private uids: number[];
-  private readonly known = new Map<number, Known>();
+  /** The client's view: UIDs in sequence order (ascending); the snapshot's array until the view changes. */
+  private uids: readonly number[];
+  /** Whether `uids` is this view's own array (else shared with the store: copied before a change). */
+  private ownUids = false;
+  /**
+   * What the client was told of each message: the snapshot's arrays (shared with other sessions, never
+   * changed), with `told` over them for messages whose flags changed or that came later, and `gone` for
+   * snapshot messages no longer in the view. No per-message state is built at SELECT.
+   */
+  private readonly base: MessageList;
+  private readonly told = new Map<number, Known>();
+  private readonly gone = new Set<number>();
   private readonly recent: Set<number>;
   private readonly keywords: Set<string>;
   /** Expunged in the store, not yet told to the client. */
@@ -37,13 +47,13 @@ export class SelectedMailbox {
   private constructor(
     /** The store's handle (FETCH reads details and content through it, STORE sets flags). */
     readonly handle: Mailbox,
-    records: readonly MessageRecord[],
+    list: MessageList,
     /** The mailbox's status when it was selected (SELECT's responses). */
     readonly selectStatus: MailboxStatus,
     recent: readonly number[],
   ) {
-    this.uids = records.map((r) => r.uid);
-    for (const r of records) this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+    this.base = list;
+    this.uids = list.uids;
     this.recent = new Set(recent);
     this.keywords = new Set(selectStatus.keywords);
     this.modseq = selectStatus.highestModseq;
@@ -51,8 +61,37 @@ export class SelectedMailbox {
 
   /** Takes the handle's snapshot as the client's first view (SELECT/EXAMINE). */
   static async open(handle: Mailbox): Promise<SelectedMailbox> {
-    const { records, status, recent } = await handle.snapshot();
-    return new SelectedMailbox(handle, records, status, recent);
+    const { list, status, recent } = await handle.snapshot();
+    return new SelectedMailbox(handle, list, status, recent);
+  }
+
+  /** The snapshot position of a UID still in the view, or -1. */
+  private basePosition(uid: number): number {
+    const i = positionOf(this.base.uids, uid);
+    return i >= 0 && !this.gone.has(uid) ? i : -1;
+  }
+
+  private isKnown(uid: number): boolean {
+    return this.told.has(uid) || this.basePosition(uid) >= 0;
+  }
+
+  private knownFlags(uid: number): readonly Flag[] | undefined {
+    const k = this.told.get(uid);
+    if (k !== undefined) return k.flags;
+    const i = this.basePosition(uid);
+    return i < 0 ? undefined : this.base.flags[i];
+  }
+
+  private knownModseq(uid: number): number | undefined {
+    const k = this.told.get(uid);
+    if (k !== undefined) return k.modseq;
+    const i = this.basePosition(uid);
+    return i < 0 ? undefined : this.base.modseqs[i];
+  }
+
+  private forget(uid: number): void {
+    this.told.delete(uid);
+    this.gone.add(uid);
   }
 
   get name(): string {
@@ -75,7 +114,7 @@ export class SelectedMailbox {
   /** The client's \Recent count. */
   get recentCount(): number {
     let n = 0;
-    for (const uid of this.recent) if (this.known.has(uid)) n++;
+    for (const uid of this.recent) if (this.isKnown(uid)) n++;
     return n;
   }
 
@@ -86,8 +125,8 @@ export class SelectedMailbox {
 
   /** The sequence number of a UID in the client's view, or undefined. */
   seqOf(uid: number): number | undefined {
-    const i = lowerBound(this.uids, uid);
-    return this.uids[i] === uid ? i + 1 : undefined;
+    const i = positionOf(this.uids, uid);
+    return i < 0 ? undefined : i + 1;
   }
 
   /** Every UID of the view, in sequence order (do not modify). */
@@ -97,13 +136,13 @@ export class SelectedMailbox {
 
   /** The flags to show for a message, \Recent included when this session holds it. */
   flagsOf(uid: number): readonly Flag[] | undefined {
-    const k = this.known.get(uid);
-    if (k === undefined) return undefined;
-    return ordered(k.flags, this.recent.has(uid));
+    const flags = this.knownFlags(uid);
+    if (flags === undefined) return undefined;
+    return ordered(flags, this.recent.has(uid));
   }
 
   modseqOf(uid: number): number | undefined {
-    return this.known.get(uid)?.modseq;
+    return this.knownModseq(uid);
   }
 
   isRecent(uid: number): boolean {
@@ -117,7 +156,9 @@ export class SelectedMailbox {
 
   /** The sequence number of the first message without \Seen (SELECT's [UNSEEN n]), or undefined. */
   firstUnseen(): number | undefined {
-    for (let i = 0; i < this.uids.length; i++) if (!this.known.get(this.uids[i]!)!.flags.includes('\\Seen')) return i + 1;
+    // Unchanged since SELECT (when this is asked): the store's answer.
+    if (this.uids === this.base.uids && this.told.size === 0) return this.base.firstUnseen < 0 ? undefined : this.base.firstUnseen + 1;
+    for (let i = 0; i < this.uids.length; i++) if (!this.knownFlags(this.uids[i]!)!.includes('\\Seen')) return i + 1;
     return undefined;
   }
 
@@ -158,7 +199,11 @@ export class SelectedMailbox {
    * whose result the client knows): a later update does not repeat them.
    */
   recordFlags(records: readonly MessageRecord[]): void {
-    for (const r of records) if (this.known.has(r.uid)) this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+    for (const r of records) {
+      // FETCH FLAGS of a whole mailbox mostly tells what the view has: nothing to remember then.
+      if (this.knownFlags(r.uid) === r.flags && this.knownModseq(r.uid) === r.modseq) continue;
+      if (this.isKnown(r.uid)) this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
+    }
   }
 
   /**
@@ -184,7 +229,7 @@ export class SelectedMailbox {
   async update(out: ResponseWriter, options: UpdateOptions): Promise<void> {
     const changes = await this.handle.changesSince(this.modseq);
     this.modseq = Math.max(this.modseq, changes.highestModseq);
-    for (const uid of changes.expunged) if (this.known.has(uid)) this.pendingExpunge.add(uid);
+    for (const uid of changes.expunged) if (this.isKnown(uid)) this.pendingExpunge.add(uid);
     const touched = [...changes.added, ...changes.changed];
     if (touched.some((r) => r.flags.some((f) => !f.startsWith('\\') && !this.keywords.has(f)))) {
       for (const r of touched) for (const f of r.flags) if (!f.startsWith('\\')) this.keywords.add(f);
@@ -193,10 +238,10 @@ export class SelectedMailbox {
     }
     // Dovecot's order: flag changes (numbered as the client knows them), expunges, then new messages.
     for (const r of changes.changed) {
-      const k = this.known.get(r.uid);
-      if (k === undefined || this.pendingExpunge.has(r.uid)) continue;
-      const same = k.flags.length === r.flags.length && k.flags.every((f) => r.flags.includes(f));
-      this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+      const flags = this.knownFlags(r.uid);
+      if (flags === undefined || this.pendingExpunge.has(r.uid)) continue;
+      const same = flags.length === r.flags.length && flags.every((f) => r.flags.includes(f));
+      this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
       if (same) continue;
       const items = [atom('FLAGS'), this.flagsValue(r.uid)];
       if (options.condstore) items.push(atom('MODSEQ'), list([num(r.modseq)]));
@@ -207,21 +252,25 @@ export class SelectedMailbox {
       for (const uid of this.pendingExpunge) {
         const seq = this.seqOf(uid);
         if (seq !== undefined) seqs.push(seq);
-        this.known.delete(uid);
+        this.forget(uid);
         this.recent.delete(uid);
       }
       seqs.sort((a, b) => b - a);
       for (const seq of seqs) out.untagged([num(seq), atom('EXPUNGE')]);
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
+      this.ownUids = true;
       this.pendingExpunge.clear();
     }
     const last = this.uids.length === 0 ? 0 : this.uids[this.uids.length - 1]!;
-    const added = changes.added.filter((r) => !this.known.has(r.uid) && r.uid > last);
+    const added = changes.added.filter((r) => !this.isKnown(r.uid) && r.uid > last);
     if (added.length > 0) {
+      const uids = this.ownUids ? (this.uids as number[]) : this.uids.slice();
       for (const r of added) {
-        this.uids.push(r.uid);
-        this.known.set(r.uid, { flags: r.flags, modseq: r.modseq });
+        uids.push(r.uid);
+        this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
       }
+      this.uids = uids;
+      this.ownUids = true;
       for (const uid of changes.recent) this.recent.add(uid);
       out.untagged([num(this.uids.length), atom('EXISTS')]);
       out.untagged([num(this.recentCount), atom('RECENT')]);
@@ -243,16 +292,4 @@ function ordered(flags: readonly Flag[], recent: boolean): Flag[] {
   const system = flags.filter((f) => SYSTEM_ORDER.has(f)).sort((a, b) => SYSTEM_ORDER.get(a)! - SYSTEM_ORDER.get(b)!);
   if (recent) system.push('\\Recent');
   return [...system, ...flags.filter((f) => !SYSTEM_ORDER.has(f))];
-}
-
-/** The first index whose value is >= `value` in an ascending array. */
-function lowerBound(values: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

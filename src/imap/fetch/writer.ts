@@ -57,12 +57,22 @@ const SYSTEM_ORDER = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft
  * stored — so the differential test compares whole lines.
  */
 export function flagsValue(flags: readonly Flag[], recent: boolean): string {
+  // The store shares one array per distinct flag set: each is written out once per FETCH of the mailbox.
+  const memo = recent ? undefined : shownFlags.get(flags);
+  if (memo !== undefined) return memo;
   const out: string[] = [];
   for (const f of SYSTEM_ORDER) if (flags.includes(f)) out.push(f);
   if (recent) out.push('\\Recent');
   for (const f of flags) if (!f.startsWith('\\')) out.push(f);
-  return `(${out.join(' ')})`;
+  const shown = `(${out.join(' ')})`;
+  if (!recent) shownFlags.set(flags, shown);
+  return shown;
 }
+
+const shownFlags = new WeakMap<readonly Flag[], string>();
+
+/** Items the store's records answer (no internal date, size on disk or file needed). */
+const RECORD_ITEMS: ReadonlySet<string> = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE']);
 
 /** The stored bytes of one message: read whole when small, else by range (streamed when large). */
 class Source {
@@ -189,9 +199,11 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
   const flagsAsked = request.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
   const bufferedCount = request.items.filter((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS' || i.name === 'INTERNALDATE' || i.name === 'RFC822.SIZE' || i.name === 'MODSEQ')).length;
   const markSeen = request.setsSeen && !selected.readOnly;
+  const recordsOnly = request.items.every((i) => i.kind === 'simple' && RECORD_ITEMS.has(i.name));
   for (let b = 0; b < uids.length; b += BATCH) {
     const batch = uids.slice(b, b + BATCH);
-    const found = await handle.details(batch);
+    // Records carry every field such a request reads (the details' date and size are never looked at).
+    const found = recordsOnly ? ((await handle.records(batch)) as readonly MessageDetails[]) : await handle.details(batch);
     missing += batch.length - found.length;
     let messages: MessageDetails[] = found.filter((d) => !selected.isExpungePending(d.uid));
     missing += found.length - messages.length;

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS message (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS message_base ON message (mailbox, base);
 CREATE INDEX IF NOT EXISTS message_modseq ON message (mailbox, modseq);
+-- Few rows are in new/ at any time: "any left in new/?" at every SELECT reads this, not every row.
+CREATE INDEX IF NOT EXISTS message_in_new ON message (mailbox) WHERE in_new = 1;
 CREATE TABLE IF NOT EXISTS lock (
   name TEXT PRIMARY KEY, owner TEXT NOT NULL, pid INTEGER NOT NULL, heartbeat INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -136,6 +138,7 @@ export class IndexDb {
   readonly messageFilesInNew: Database.Statement<[number], [number, string, string, number, number, string]>;
   readonly messagesSince: Database.Statement<[number, number], MessageRow>;
   readonly messageByUid: Database.Statement<[number, number], MessageRow>;
+  readonly messagesBetween: Database.Statement<[number, number, number], MessageRow>;
   readonly insertMessage: Database.Statement<[number, number, string, string, number, number, string, number, number, number | null, number | null, number], unknown>;
   readonly updateMessageFile: Database.Statement<[string, number, number, number], unknown>;
   readonly updateMessageFlags: Database.Statement<[string, number, number, string, number, number, number], unknown>;
@@ -148,6 +151,7 @@ export class IndexDb {
   readonly usage: Database.Statement<[], { bytes: number; messages: number }>;
   readonly records: Database.Statement<[number], [number, number, string, number, number]>;
   readonly countOf: Database.Statement<[number], number>;
+  readonly recordsSince: Database.Statement<[number, number], [number, number, string, number, number]>;
   readonly getLock: Database.Statement<[string], { owner: string; pid: number; heartbeat: number }>;
   readonly putLock: Database.Statement<[string, string, number, number], unknown>;
   readonly touchLock: Database.Statement<[number, string, string], unknown>;
@@ -167,7 +171,7 @@ export class IndexDb {
     this.mailboxes = db.prepare<[], MailboxRow>('SELECT * FROM mailbox ORDER BY name');
     this.mailboxByName = db.prepare<[string], MailboxRow>('SELECT * FROM mailbox WHERE name = ?');
     this.mailboxById = db.prepare<[number], MailboxRow>('SELECT * FROM mailbox WHERE id = ?');
-    this.inNewCount = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM message WHERE mailbox = ? AND in_new = 1');
+    this.inNewCount = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM message INDEXED BY message_in_new WHERE mailbox = ? AND in_new = 1');
     this.uidsOf = db.prepare<[number], number>('SELECT uid FROM message WHERE mailbox = ? ORDER BY uid').pluck();
     this.messageByBase = db.prepare<[number, string], { uid: number }>('SELECT uid FROM message WHERE mailbox = ? AND base = ?');
     this.insertMailbox = db.prepare<[string, number, number, number, number]>(
@@ -193,6 +197,7 @@ export class IndexDb {
       .raw();
     this.messagesSince = db.prepare<[number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND modseq > ? ORDER BY uid');
     this.messageByUid = db.prepare<[number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND uid = ?');
+    this.messagesBetween = db.prepare<[number, number, number], MessageRow>('SELECT * FROM message WHERE mailbox = ? AND uid BETWEEN ? AND ?');
     this.insertMessage = db.prepare<[number, number, string, string, number, number, string, number, number, number | null, number | null, number]>(
       'INSERT INTO message (mailbox, uid, base, fname, in_new, flags, keywords, vsize, size, idate, itz, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -211,6 +216,11 @@ export class IndexDb {
     this.usage = db.prepare<[], { bytes: number; messages: number }>('SELECT coalesce(sum(vsize), 0) AS bytes, count(*) AS messages FROM message');
     this.records = db
       .prepare<[number], [number, number, string, number, number]>('SELECT uid, flags, keywords, modseq, vsize FROM message WHERE mailbox = ? ORDER BY uid')
+      .raw();
+    this.recordsSince = db
+      .prepare<[number, number], [number, number, string, number, number]>(
+        'SELECT uid, flags, keywords, modseq, vsize FROM message WHERE mailbox = ? AND modseq > ? ORDER BY uid',
+      )
       .raw();
     this.countOf = db.prepare<[number], number>('SELECT count(*) FROM message WHERE mailbox = ?').pluck();
     this.getLock = db.prepare<[string], { owner: string; pid: number; heartbeat: number }>('SELECT owner, pid, heartbeat FROM lock WHERE name = ?');

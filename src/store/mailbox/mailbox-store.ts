@@ -160,6 +160,32 @@ export interface MessageRecord {
   readonly vsize: number;
 }
 
+/**
+ * A mailbox's messages as parallel arrays in ascending UID order (position i of each array is one message):
+ * what SELECT takes, with no object per message, so a store can hand the same arrays to every session of
+ * the mailbox. Shared and never modified: a reader treats it as frozen.
+ */
+export interface MessageList {
+  readonly uids: readonly number[];
+  /** Each message's flags; messages with equal flags may share one array. */
+  readonly flags: readonly (readonly Flag[])[];
+  readonly modseqs: readonly number[];
+  /** Sizes in CRLF octets. */
+  readonly vsizes: readonly number[];
+  /** The position of the first message without \Seen, -1 when every message has it. */
+  readonly firstUnseen: number;
+}
+
+/** The whole mailbox at SELECT. */
+export interface MailboxSnapshot {
+  readonly list: MessageList;
+  /** The same messages as records, made on first use (IMAP reads `list`). */
+  readonly records: readonly MessageRecord[];
+  readonly status: MailboxStatus;
+  /** The UIDs this handle claimed as \Recent. */
+  readonly recent: readonly number[];
+}
+
 /** Everything that happened in a mailbox after a MODSEQ, for one handle. */
 export interface ChangeSet {
   readonly highestModseq: number;
@@ -201,12 +227,17 @@ export interface Mailbox {
   readonly readOnly: boolean;
   readonly uidValidity: number;
   /**
-   * Brings the store up to date with the files, then the whole mailbox (SELECT): records in ascending UID
+   * Brings the store up to date with the files, then the whole mailbox (SELECT): its messages in ascending UID
    * order, the status, and the UIDs this handle claimed as \Recent (read-write handles only claim).
    */
-  snapshot(): Promise<{ readonly records: readonly MessageRecord[]; readonly status: MailboxStatus; readonly recent: readonly number[] }>;
+  snapshot(): Promise<MailboxSnapshot>;
   /** What changed since `modseq` (cheap when nothing did). */
   changesSince(modseq: number): Promise<ChangeSet>;
+  /**
+   * The records of these UIDs as the store has them now, in the order given (UIDs that no longer exist
+   * are left out): FETCH of FLAGS, UID, MODSEQ or RFC822.SIZE needs nothing more than this, and no file.
+   */
+  records(uids: readonly number[]): Promise<readonly MessageRecord[]>;
   /** Per-message details for FETCH/SEARCH, in the order given; UIDs that no longer exist are left out. */
   details(uids: readonly number[]): Promise<readonly MessageDetails[]>;
   /** The stored bytes; undefined once the message is expunged and gone. */

@@ -22,19 +22,21 @@ import {
   MailboxError,
   type ChangeSet,
   type CopyResult,
-  type Flag,
   type FlagOp,
   type Mailbox,
+  type MailboxSnapshot,
   type MailboxStatus,
   type MessageContent,
   type MessageDetails,
   type MessageRecord,
   type MetaKind,
 } from './mailbox-store.js';
-import { curFileName, DELETED_BIT, keywordList, SEEN_BIT, toFlags, toIndexFlags } from './message-flags.js';
+import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './message-flags.js';
 import { contentOf, placeFile } from './message-files.js';
 import { newMessageBase } from './message-names.js';
 import { checkQuota } from './quota.js';
+import { currentList } from './list-cache.js';
+import { lowerBound, pickRecords, positionOf, snapshotOf } from './message-list.js';
 import { claimRecent, currentUsage, indexWritten, requireRow, type UserContext } from './user-context.js';
 
 function recordOf(row: MessageRow): MessageRecord {
@@ -43,8 +45,20 @@ function recordOf(row: MessageRow): MessageRecord {
 
 const WATCH_DEBOUNCE_MS = 20;
 
+/** The values of ascending `before` that are not in ascending `after`. */
+function missingFrom(before: readonly number[], after: readonly number[]): number[] {
+  const out: number[] = [];
+  let j = 0;
+  for (const uid of before) {
+    j = lowerBound(after, uid, j);
+    if (after[j] !== uid) out.push(uid);
+  }
+  return out;
+}
+
 export class MaildirMailbox implements Mailbox {
-  private known = new Set<number>();
+  /** The UIDs this handle's client knows, ascending (a list's array, shared: replaced, never changed). */
+  private known: readonly number[] = [];
   private lastHighest = 0;
   private lastUidNext = 1;
   private readonly listeners = new Set<() => void>();
@@ -102,73 +116,58 @@ export class MaildirMailbox implements Mailbox {
     if (this.readOnly) throw new MailboxError('NOPERM', 'Mailbox is read-only');
   }
 
-  snapshot(): Promise<{ readonly records: readonly MessageRecord[]; readonly status: MailboxStatus; readonly recent: readonly number[] }> {
+  snapshot(): Promise<MailboxSnapshot> {
     return this.exclusive(async () => {
-      const row = await this.synced();
-      if (row === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
-      // One narrow scan builds the records and the status; messages with the same flags share one array.
-      const rows = this.db.records.all(this.id);
-      const shared = new Map<string, Flag[]>();
-      const records: MessageRecord[] = new Array<MessageRecord>(rows.length);
-      const known = new Set<number>();
-      let unseen = 0;
-      let size = 0;
-      let recentCount = 0;
-      for (let i = 0; i < rows.length; i++) {
-        const [uid, bits, keywords, modseq, vsize] = rows[i] as [number, number, string, number, number];
-        const key = keywords === '' ? String(bits) : `${bits} ${keywords}`;
-        let flags = shared.get(key);
-        if (flags === undefined) {
-          flags = toFlags(bits, keywords);
-          shared.set(key, flags);
-        }
-        records[i] = { uid, flags, modseq, vsize };
-        known.add(uid);
-        if ((bits & SEEN_BIT) === 0) unseen++;
-        if (uid >= row.recent_floor) recentCount++;
-        size += vsize;
-      }
+      if ((await this.synced()) === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+      const current = currentList(this.db, this.ctx.state.lists, this.id);
+      if (current === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+      const { row, list: cached } = current;
+      const list = cached.share();
       const status: MailboxStatus = {
         uidValidity: row.uidvalidity,
         uidNext: row.uidnext,
         highestModseq: row.highest_modseq,
-        messages: rows.length,
-        recent: recentCount,
-        unseen,
-        size,
+        messages: list.uids.length,
+        recent: cached.countFrom(row.recent_floor),
+        unseen: cached.unseen,
+        size: cached.size,
         keywords: keywordList(row.keywords),
       };
       const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id);
-      this.known = known;
+      this.known = list.uids;
       this.lastHighest = row.highest_modseq;
       this.lastUidNext = row.uidnext;
-      return { records, status, recent };
+      return snapshotOf(list, status, recent);
     });
   }
 
   changesSince(modseq: number): Promise<ChangeSet> {
     return this.exclusive(async () => {
-      const row = await this.synced();
-      if (row === undefined) {
-        const expunged = [...this.known].sort((a, b) => a - b);
-        this.known.clear();
+      const synced = await this.synced();
+      // The rows changed and the current list in one read transaction, so they agree.
+      const found =
+        synced === undefined
+          ? undefined
+          : this.db.db.transaction(() => {
+              const current = currentList(this.db, this.ctx.state.lists, this.id);
+              return current === undefined ? undefined : { ...current, rows: this.db.messagesSince.all(this.id, Math.min(modseq, this.lastHighest)) };
+            })();
+      if (found === undefined) {
+        const expunged = [...this.known];
+        this.known = [];
         return { highestModseq: this.lastHighest, uidNext: this.lastUidNext, added: [], changed: [], expunged, recent: [] };
       }
+      const { row, list, rows } = found;
       const added: MessageRecord[] = [];
       const changed: MessageRecord[] = [];
       // Everything added since this handle last looked has a MODSEQ above what it saw then.
-      for (const r of this.db.messagesSince.all(this.id, Math.min(modseq, this.lastHighest))) {
-        if (!this.known.has(r.uid)) added.push(recordOf(r));
+      for (const r of rows) {
+        if (positionOf(this.known, r.uid) < 0) added.push(recordOf(r));
         else if (r.modseq > modseq) changed.push(recordOf(r));
       }
-      const total = this.db.countOf.get(this.id) ?? 0;
       let expunged: number[] = [];
-      if (total - added.length !== this.known.size) {
-        const present = new Set(this.db.uidsOf.all(this.id));
-        expunged = [...this.known].filter((uid) => !present.has(uid)).sort((a, b) => a - b);
-        for (const uid of expunged) this.known.delete(uid);
-      }
-      for (const r of added) this.known.add(r.uid);
+      if (list.uids.length - added.length !== this.known.length) expunged = missingFrom(this.known, list.uids);
+      if (added.length > 0 || expunged.length > 0) this.known = list.share().uids;
       const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id);
       this.lastHighest = row.highest_modseq;
       this.lastUidNext = row.uidnext;
@@ -176,16 +175,45 @@ export class MaildirMailbox implements Mailbox {
     });
   }
 
+  records(uids: readonly number[]): Promise<readonly MessageRecord[]> {
+    return this.exclusive(() => {
+      const current = currentList(this.db, this.ctx.state.lists, this.id);
+      return Promise.resolve(current === undefined ? [] : pickRecords(current.list.share(), uids));
+    });
+  }
+
+  /** The index rows of `uids` (in the order given, absent ones left out): a range scan when they are dense. */
+  private rowsOf(uids: readonly number[]): MessageRow[] {
+    const rows: MessageRow[] = [];
+    if (uids.length === 0) return rows;
+    let lo = uids[0]!;
+    let hi = lo;
+    for (const uid of uids) {
+      if (uid < lo) lo = uid;
+      if (uid > hi) hi = uid;
+    }
+    if (uids.length < 8 || hi - lo > uids.length * 4) {
+      for (const uid of uids) {
+        const r = this.db.messageByUid.get(this.id, uid);
+        if (r !== undefined) rows.push(r);
+      }
+      return rows;
+    }
+    const byUid = new Map<number, MessageRow>();
+    for (const r of this.db.messagesBetween.iterate(this.id, lo, hi)) byUid.set(r.uid, r);
+    for (const uid of uids) {
+      const r = byUid.get(uid);
+      if (r !== undefined) rows.push(r);
+    }
+    return rows;
+  }
+
   details(uids: readonly number[]): Promise<readonly MessageDetails[]> {
     return this.exclusive(async () => {
       const row = this.row();
       if (row === undefined) return [];
       const dir = this.dir(row);
-      const rows: MessageRow[] = [];
-      for (const uid of uids) {
-        const r = this.db.messageByUid.get(this.id, uid);
-        if (r !== undefined) rows.push(r);
-      }
+      const rows = this.rowsOf(uids);
       // The internal date is the file's mtime; read once and kept in the index.
       const undated = rows.filter((r) => r.idate === null);
       const stamps = await inBatches(undated, (r) =>

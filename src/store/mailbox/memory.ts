@@ -19,6 +19,7 @@ import {
   type MailboxDelivery,
   type MailboxInfo,
   type MailboxStatus,
+  type MailboxSnapshot,
   type MailboxStore,
   type MessageContent,
   type MessageDetails,
@@ -29,6 +30,7 @@ import {
   type UserMailboxes,
 } from './mailbox-store.js';
 import { checkMailboxName } from '../maildir/mailbox-names.js';
+import { listOf, snapshotOf } from './message-list.js';
 
 export interface MemoryStoreOptions {
   /** Bytes per user over all folders (0 or absent: none). */
@@ -395,11 +397,20 @@ class MemoryMailbox implements Mailbox {
     return this.folder.name;
   }
 
-  snapshot(): Promise<{ readonly records: readonly MessageRecord[]; readonly status: MailboxStatus; readonly recent: readonly number[] }> {
+  snapshot(): Promise<MailboxSnapshot> {
     const status = statusOf(this.folder);
     const recent = this.claimRecent();
     this.known = new Set(this.folder.messages.keys());
-    return Promise.resolve({ records: [...this.folder.messages.values()].map(record), status, recent });
+    return Promise.resolve(snapshotOf(listOf([...this.folder.messages.values()].map(record)), status, recent));
+  }
+
+  records(uids: readonly number[]): Promise<readonly MessageRecord[]> {
+    const out: MessageRecord[] = [];
+    for (const uid of uids) {
+      const message = this.folder.messages.get(uid);
+      if (message !== undefined) out.push(record(message));
+    }
+    return Promise.resolve(out);
   }
 
   changesSince(modseq: number): Promise<ChangeSet> {

@@ -1,12 +1,13 @@
 /**
  * One state per user Maildir in this process, shared by every handle of that user (IMAP sessions, POP3,
- * delivery): the index connection, a write mutex that orders every sync and mutation (SQLite's BEGIN
+ * delivery): the index connection, each folder's cached message list, a write mutex that orders every sync and mutation (SQLite's BEGIN
  * IMMEDIATE orders them against other processes), and the POP3 maildrop holder. The state is closed a
  * while after its last handle goes, so a busy user's index stays open between sessions and deliveries.
  *
  * The POP3 maildrop holder is kept here (maildrop-lock.ts adds a row in the index for other processes).
  */
 import type { IndexDb } from './index-db.js';
+import type { CachedList } from './list-cache.js';
 import { openOrRebuildIndex } from './index-rebuild.js';
 import { sweepTmpSometimes } from './tmp-sweep.js';
 import { uidlistWarnings } from './uidlist-record.js';
@@ -16,6 +17,8 @@ const IDLE_CLOSE_MS = 60_000;
 export class UserState {
   refs = 0;
   maildropHolder: string | undefined;
+  /** Each folder's messages as last read from the index (list-cache.ts), by folder id. */
+  readonly lists = new Map<number, CachedList>();
   closeTimer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
