@@ -127,6 +127,7 @@ export class IndexDb {
   readonly inNewCount: Database.Statement<[number], { n: number }>;
   readonly uidsOf: Database.Statement<[number], number>;
   readonly messageByBase: Database.Statement<[number, string], { uid: number }>;
+  readonly basesOf: Database.Statement<[number], [string, number]>;
   readonly insertMailbox: Database.Statement<[string, number, number, number, number], unknown>;
   readonly deleteMailbox: Database.Statement<[number], unknown>;
   readonly renameMailbox: Database.Statement<[string, number], unknown>;
@@ -174,6 +175,7 @@ export class IndexDb {
     this.inNewCount = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM message INDEXED BY message_in_new WHERE mailbox = ? AND in_new = 1');
     this.uidsOf = db.prepare<[number], number>('SELECT uid FROM message WHERE mailbox = ? ORDER BY uid').pluck();
     this.messageByBase = db.prepare<[number, string], { uid: number }>('SELECT uid FROM message WHERE mailbox = ? AND base = ?');
+    this.basesOf = db.prepare<[number], [string, number]>('SELECT base, uid FROM message WHERE mailbox = ?').raw();
     this.insertMailbox = db.prepare<[string, number, number, number, number]>(
       'INSERT INTO mailbox (name, uidvalidity, uidnext, highest_modseq, recent_floor) VALUES (?, ?, ?, ?, ?)',
     );

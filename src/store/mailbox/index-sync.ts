@@ -137,6 +137,9 @@ export function dropMailboxRow(db: IndexDb, id: number): void {
   });
 }
 
+/** Above this many new messages, insertMessages reads the folder's indexed names once. */
+const BULK_CHECK = 64;
+
 /** Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. */
 export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[]): InsertedUids {
   return db.write(() => {
@@ -148,9 +151,12 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
     const before = keywords.size;
     const uids: number[] = [];
     const fresh: boolean[] = [];
+    // Another process may have indexed the same files meanwhile: they keep the UIDs they got there. Many
+    // messages (a folder's first scan) are checked against one read of the folder's names, not one each.
+    const indexed = messages.length > BULK_CHECK ? new Map(db.basesOf.all(mailboxId)) : undefined;
     for (const m of messages) {
-      // Another process may have indexed the same file meanwhile: it keeps the UID it got there.
-      const known = db.messageByBase.get(mailboxId, m.base);
+      const knownUid = indexed === undefined ? db.messageByBase.get(mailboxId, m.base)?.uid : indexed.get(m.base);
+      const known = knownUid === undefined ? undefined : { uid: knownUid };
       if (known !== undefined) {
         uids.push(known.uid);
         fresh.push(false);
@@ -201,15 +207,23 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
   }
 }
 
-/** Arrival order of Maildir names: `<secs>.M<usecs>` numerically when both have it, else by name. */
-export function compareMaildirNames(a: string, b: string): number {
-  const ma = /^(\d+)\.M(\d+)/.exec(a);
-  const mb = /^(\d+)\.M(\d+)/.exec(b);
-  if (ma !== null && mb !== null) {
-    const d = Number(ma[1]) - Number(mb[1]) || Number(ma[2]) - Number(mb[2]);
-    if (d !== 0) return d;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * `[name, …]` pairs in arrival order: `<secs>.M<usecs>` numerically when both names have it, else by name;
+ * each name's numbers parsed once, not per comparison.
+ */
+function sortByArrival<T>(entries: [string, T][]): [string, T][] {
+  const keyed = entries.map((e) => {
+    const m = /^(\d+)\.M(\d+)/.exec(e[0]);
+    return { e, secs: m === null ? -1 : Number(m[1]), usecs: m === null ? 0 : Number(m[2]) };
+  });
+  keyed.sort((a, b) => {
+    if (a.secs >= 0 && b.secs >= 0) {
+      const d = a.secs - b.secs || a.usecs - b.usecs;
+      if (d !== 0) return d;
+    }
+    return a.e[0] < b.e[0] ? -1 : a.e[0] > b.e[0] ? 1 : 0;
+  });
+  return keyed.map((k) => k.e);
 }
 
 export interface SyncOptions {
@@ -271,17 +285,18 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   if (newOnly) for (const base of [...disk.keys()]) if (db.messageByBase.get(row.id, base) !== undefined) disk.delete(base);
   // Files the index does not know, in arrival order; UIDs from the uidlist on a folder's first scan.
   const adopt = firstScan ? new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const)) : undefined;
-  const fresh = [...disk].sort((a, b) => compareMaildirNames(a[0], b[0]));
-  const measured = await inBatches(fresh, async ([, found]) => {
-    if (found.size !== undefined && found.vsize !== undefined) return { size: found.size, vsize: found.vsize };
-    return measureMessageFile(messagePath(dir, found.inNew, found.fname));
-  });
+  const fresh = sortByArrival([...disk]);
+  // Only a name without S=/W= (a file another program dropped) is read; the rest are measured by name.
+  const unmeasured = fresh.filter(([, found]) => found.size === undefined || found.vsize === undefined);
+  const measuredFiles = await inBatches(unmeasured, ([, found]) => measureMessageFile(messagePath(dir, found.inNew, found.fname)));
+  const measured = new Map(unmeasured.map(([base], i) => [base, measuredFiles[i]] as const));
+  const lettersNow = fresh.length > 0 ? await lettersOf() : [];
   const added: NewMessage[] = [];
   for (let i = 0; i < fresh.length; i++) {
-    const [base, { fname, inNew: isNew }] = fresh[i] as [string, { fname: string; inNew: boolean }];
-    const sizes = measured[i];
+    const [base, { fname, inNew: isNew, size, vsize }] = fresh[i]!;
+    const sizes = size !== undefined && vsize !== undefined ? { size, vsize } : measured.get(base);
     if (sizes === undefined) continue; // gone or not a regular file after all
-    const flags = flagsOfFileName(fname, await lettersOf());
+    const flags = flagsOfFileName(fname, lettersNow);
     const uid = adopt?.get(base);
     added.push({
       base,

@@ -63,6 +63,20 @@ export function maildirBase(fileName: string): string {
  */
 export function parseMaildirInfo(info: string | undefined): MaildirFlags {
   if (info === undefined || !info.startsWith(INFO_PREFIX)) return NO_FLAGS;
+  // A folder has few distinct info parts ("2,S", "2,RS"...): a scan of 100,000 names parses each once.
+  let parsed = parsedInfos.get(info);
+  if (parsed === undefined) {
+    parsed = Object.freeze(parseInfo(info));
+    if (parsedInfos.size >= PARSED_INFOS_KEPT) parsedInfos.clear();
+    parsedInfos.set(info, parsed);
+  }
+  return parsed;
+}
+
+const PARSED_INFOS_KEPT = 1024;
+const parsedInfos = new Map<string, MaildirFlags>();
+
+function parseInfo(info: string): MaildirFlags {
   let system = 0;
   const keywords = new Set<string>();
   const other = new Set<string>();
