@@ -9,6 +9,7 @@
 import { command, no, ok, SELECTED } from '../command.js';
 import { parseFetchItems, type FetchRequest } from '../fetch/items.js';
 import { BrokenLiteral, writeFetch } from '../fetch/writer.js';
+import { recordsAnswer, writeRecordsFetch } from '../fetch/records-fetch.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
 
 export interface FetchArgs {
@@ -36,7 +37,8 @@ export const fetch = command<FetchArgs>({
     }
     let missing: number;
     try {
-      ({ missing } = await writeFetch(session.out, selected, request, uids));
+      // UID/FLAGS/MODSEQ/RFC822.SIZE only (the FLAGS sync after SELECT): from the store's records, as text
+      ({ missing } = await (recordsAnswer(request) ? writeRecordsFetch : writeFetch)(session.out, selected, request, uids));
     } catch (err) {
       // a literal cut short leaves the client out of step: the session ends after this reply
       if (err instanceof BrokenLiteral) session.logout();

@@ -71,9 +71,6 @@ export function flagsValue(flags: readonly Flag[], recent: boolean): string {
 
 const shownFlags = new WeakMap<readonly Flag[], string>();
 
-/** Items the store's records answer (no internal date, size on disk or file needed). */
-const RECORD_ITEMS: ReadonlySet<string> = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE']);
-
 /** The stored bytes of one message: read whole when small, else by range (streamed when large). */
 class Source {
   private constructor(
@@ -199,11 +196,9 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
   const flagsAsked = request.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
   const bufferedCount = request.items.filter((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS' || i.name === 'INTERNALDATE' || i.name === 'RFC822.SIZE' || i.name === 'MODSEQ')).length;
   const markSeen = request.setsSeen && !selected.readOnly;
-  const recordsOnly = request.items.every((i) => i.kind === 'simple' && RECORD_ITEMS.has(i.name));
   for (let b = 0; b < uids.length; b += BATCH) {
     const batch = uids.slice(b, b + BATCH);
-    // Records carry every field such a request reads (the details' date and size are never looked at).
-    const found = recordsOnly ? ((await handle.records(batch)) as readonly MessageDetails[]) : await handle.details(batch);
+    const found = await handle.details(batch);
     missing += batch.length - found.length;
     let messages: MessageDetails[] = found.filter((d) => !selected.isExpungePending(d.uid));
     missing += found.length - messages.length;

@@ -242,6 +242,24 @@ export class IndexDb {
     );
   }
 
+  /** Inserts message rows (insertMessage's parameters) many per statement; `flush` before reading them back. */
+  messageInserter(): MessageInserter {
+    return new MessageInserter(this);
+  }
+
+  /** The statement inserting `n` message rows at once (prepared once). */
+  insertMessagesStatement(n: number): Database.Statement<unknown[], unknown> {
+    let stmt = this.multiInserts.get(n);
+    if (stmt === undefined) {
+      const values = Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      stmt = this.db.prepare<unknown[]>(`INSERT INTO message (mailbox, uid, base, fname, in_new, flags, keywords, vsize, size, idate, itz, modseq) VALUES ${values}`);
+      this.multiInserts.set(n, stmt);
+    }
+    return stmt;
+  }
+
+  private readonly multiInserts = new Map<number, Database.Statement<unknown[], unknown>>();
+
   meta(key: string): string | undefined {
     return this.getMeta.get(key)?.value;
   }
@@ -255,3 +273,35 @@ export class IndexDb {
     if (this.db.open) this.db.close();
   }
 }
+
+export type MessageInsert = [number, number, string, string, number, number, string, number, number, number | null, number | null, number];
+
+/** Rows to insert, sent to SQLite INSERT_ROWS at a time (one statement per batch, not one per message). */
+export class MessageInserter {
+  private params: unknown[] = [];
+  private count = 0;
+  private readonly uids = new Set<number>();
+
+  constructor(private readonly index: IndexDb) {}
+
+  /** Whether a row with this UID is waiting here. */
+  has(uid: number): boolean {
+    return this.uids.has(uid);
+  }
+
+  add(uid: number, row: MessageInsert): void {
+    this.uids.add(uid);
+    for (const v of row) this.params.push(v);
+    if (++this.count === INSERT_ROWS) this.flush();
+  }
+
+  flush(): void {
+    if (this.count === 0) return;
+    if (this.count === INSERT_ROWS) this.index.insertMessagesStatement(INSERT_ROWS).run(...this.params);
+    else for (let i = 0; i < this.params.length; i += 12) this.index.insertMessage.run(...(this.params.slice(i, i + 12) as MessageInsert));
+    this.params = [];
+    this.count = 0;
+  }
+}
+
+const INSERT_ROWS = 64;

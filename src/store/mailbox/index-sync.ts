@@ -153,6 +153,7 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
     const fresh: boolean[] = [];
     // Another process may have indexed the same files meanwhile: they keep the UIDs they got there. Many
     // messages (a folder's first scan) are checked against one read of the folder's names, not one each.
+    const rows = db.messageInserter();
     const indexed = messages.length > BULK_CHECK ? new Map(db.basesOf.all(mailboxId)) : undefined;
     for (const m of messages) {
       const knownUid = indexed === undefined ? db.messageByBase.get(mailboxId, m.base)?.uid : indexed.get(m.base);
@@ -164,16 +165,18 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
       }
       // A UID from the uidlist is kept when no message holds it: below the next UID only on a folder's
       // first scan (its row was just made from that same uidlist, so the UID is the message's own).
-      const own = m.uid !== undefined && (m.uid >= next || (m.adopted === true && db.messageByUid.get(mailboxId, m.uid) === undefined));
+      const own =
+        m.uid !== undefined && (m.uid >= next || (m.adopted === true && !rows.has(m.uid) && db.messageByUid.get(mailboxId, m.uid) === undefined));
       const uid = own ? (m.uid as number) : next;
       if (uid >= next) next = uid + 1;
-      db.insertMessage.run(mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq);
+      rows.add(uid, [mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq]);
       for (const [kind, value] of m.meta ?? []) db.putMessageMeta.run(mailboxId, uid, kind, value);
       for (const k of keywordList(m.keywords)) keywords.add(k);
       uids.push(uid);
       // A UID taken from the uidlist is in it already.
       fresh.push(!(own && m.adopted === true));
     }
+    rows.flush();
     db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
     return { uids, fresh };

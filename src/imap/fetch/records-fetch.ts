@@ -1,0 +1,71 @@
+/**
+ * FETCH of items the store's records answer (UID, FLAGS, MODSEQ, RFC822.SIZE) when nothing sets \Seen:
+ * `UID FETCH 1:* (FLAGS)`, what a client sends after SELECT to learn a mailbox's flags. No details, dates
+ * or files: one records() call per batch, each response line written as text in the items' order, and one
+ * queued chunk per batch — so 100,000 lines cost string appends, not 100,000 response values.
+ */
+import type { MessageRecord } from '../../store/mailbox/mailbox-store.js';
+import type { ResponseWriter } from '../command.js';
+import type { SelectedMailbox } from '../selected.js';
+import type { FetchRequest } from './items.js';
+import type { FetchOutcome } from './writer.js';
+import { flagsValue } from './writer.js';
+
+/** Messages per batch: one store call and one socket wait each. */
+const BATCH = 2048;
+
+/** Items records carry: the request can be answered here when it asks for no others. */
+export const RECORD_ITEMS: ReadonlySet<string> = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE']);
+
+/** Whether records answer the request (such items never set \Seen). */
+export function recordsAnswer(request: FetchRequest): boolean {
+  return request.items.every((i) => i.kind === 'simple' && RECORD_ITEMS.has(i.name));
+}
+
+export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
+  const names = request.items.map((i) => (i.kind === 'simple' ? i.name : ''));
+  const flagsAsked = names.includes('FLAGS');
+  let missing = 0;
+  for (let b = 0; b < uids.length; b += BATCH) {
+    const batch = uids.slice(b, b + BATCH);
+    const found = await selected.handle.records(batch);
+    missing += batch.length - found.length;
+    let text = '';
+    const shown: MessageRecord[] = [];
+    for (const r of found) {
+      if (selected.isExpungePending(r.uid)) {
+        missing++;
+        continue;
+      }
+      if (request.changedSince !== undefined && r.modseq <= request.changedSince) continue;
+      const seq = selected.seqOf(r.uid);
+      if (seq === undefined) continue;
+      let line = `* ${seq} FETCH (`;
+      for (let k = 0; k < names.length; k++) {
+        if (k > 0) line += ' ';
+        switch (names[k]) {
+          case 'UID':
+            line += `UID ${r.uid}`;
+            break;
+          case 'FLAGS':
+            line += `FLAGS ${flagsValue(r.flags, selected.isRecent(r.uid))}`;
+            break;
+          case 'MODSEQ':
+            line += `MODSEQ (${r.modseq})`;
+            break;
+          case 'RFC822.SIZE':
+            line += `RFC822.SIZE ${r.vsize}`;
+            break;
+        }
+      }
+      text += `${line})\r\n`;
+      if (flagsAsked) shown.push(r);
+    }
+    if (shown.length > 0) selected.recordFlags(shown);
+    if (text !== '') out.raw(Buffer.from(text, 'utf8'));
+    await out.drained();
+    // a turn for the other sessions between batches
+    if (b + BATCH < uids.length) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { missing };
+}
