@@ -85,6 +85,44 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       await box.close();
     });
 
+    it('gives the snapshot as parallel arrays that agree with its records, and records() of any UIDs', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const uids: number[] = [];
+      for (const [i, flags] of [['\\Seen'], ['\\Seen', 'work'], [], ['\\Flagged']].entries()) {
+        uids.push((await user.append('INBOX', { content: message(`m${i}`), flags })).uid);
+      }
+      const box = await user.open('INBOX', 'read-write');
+      const snap = await box.snapshot();
+      expect(snap.list.uids).toEqual(uids);
+      expect(snap.list.firstUnseen).toBe(2);
+      snap.records.forEach((r, i) => {
+        expect(snap.list.flags[i]).toEqual(r.flags);
+        expect(snap.list.modseqs[i]).toBe(r.modseq);
+        expect(snap.list.vsizes[i]).toBe(r.vsize);
+      });
+      // In the order given, unknown UIDs left out; the same records as the snapshot's.
+      const picked = await box.records([uids[3]!, 999_999, uids[0]!]);
+      expect(picked.map((r) => r.uid)).toEqual([uids[3], uids[0]]);
+      expect(picked[1]).toEqual(snap.records[0]);
+      // A change through another handle shows in records() and the next snapshot, not in the list held.
+      const other = await user.open('INBOX', 'read-write');
+      await other.setFlags([uids[2]!], { mode: 'add', flags: ['\\Seen'] });
+      await other.setFlags([uids[1]!], { mode: 'add', flags: ['\\Deleted'] });
+      await other.expunge();
+      expect((await box.records([uids[2]!]))[0]!.flags).toEqual(['\\Seen']);
+      expect(await box.records([uids[1]!])).toEqual([]);
+      expect(snap.list.uids).toEqual(uids);
+      expect(snap.list.flags[2]).toEqual([]);
+      const again = await box.snapshot();
+      expect(again.list.uids).toEqual([uids[0], uids[2], uids[3]]);
+      expect(again.list.firstUnseen).toBe(2);
+      expect(again.status).toMatchObject({ messages: 3, unseen: 1 });
+      const next = (await user.append('INBOX', { content: message('late') })).uid;
+      const changes = await box.changesSince(again.status.highestModseq);
+      expect(changes.added.map((r) => r.uid)).toEqual([next]);
+      expect((await box.snapshot()).list.uids).toEqual([uids[0], uids[2], uids[3], next]);
+    });
+
     it('never reuses a UID, and a name created again gets a greater UIDVALIDITY', async () => {
       const user = await (await open()).openUser(ALICE);
       await user.create('Work');
