@@ -200,9 +200,13 @@ export class SelectedMailbox {
    */
   recordFlags(records: readonly MessageRecord[]): void {
     for (const r of records) {
-      // FETCH FLAGS of a whole mailbox mostly tells what the view has: nothing to remember then.
-      if (this.knownFlags(r.uid) === r.flags && this.knownModseq(r.uid) === r.modseq) continue;
-      if (this.isKnown(r.uid)) this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
+      const told = this.told.get(r.uid);
+      if (told === undefined) {
+        const i = this.basePosition(r.uid);
+        // FETCH FLAGS of a whole mailbox mostly tells what the view has (the store's own arrays): nothing to keep.
+        if (i < 0 || (this.base.flags[i] === r.flags && this.base.modseqs[i] === r.modseq)) continue;
+      } else if (told.flags === r.flags && told.modseq === r.modseq) continue;
+      this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
     }
   }
 

@@ -5,6 +5,7 @@
  * queued chunk per batch — so 100,000 lines cost string appends, not 100,000 response values.
  */
 import type { MessageRecord } from '../../store/mailbox/mailbox-store.js';
+import { lowerBound } from '../../store/mailbox/message-list.js';
 import type { ResponseWriter } from '../command.js';
 import type { SelectedMailbox } from '../selected.js';
 import type { FetchRequest } from './items.js';
@@ -26,9 +27,11 @@ export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedM
   const names = request.items.map((i) => (i.kind === 'simple' ? i.name : ''));
   const flagsAsked = names.includes('FLAGS');
   let missing = 0;
+  let pos = 0;
   for (let b = 0; b < uids.length; b += BATCH) {
     const batch = uids.slice(b, b + BATCH);
     const found = await selected.handle.records(batch);
+    const view = selected.allUids();
     missing += batch.length - found.length;
     let text = '';
     const shown: MessageRecord[] = [];
@@ -38,8 +41,10 @@ export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedM
         continue;
       }
       if (request.changedSince !== undefined && r.modseq <= request.changedSince) continue;
-      const seq = selected.seqOf(r.uid);
-      if (seq === undefined) continue;
+      // Both ascending: the sequence number is found from where the last one was.
+      pos = lowerBound(view, r.uid, view[pos] !== undefined && view[pos]! <= r.uid ? pos : 0);
+      if (view[pos] !== r.uid) continue;
+      const seq = pos + 1;
       let line = `* ${seq} FETCH (`;
       for (let k = 0; k < names.length; k++) {
         if (k > 0) line += ' ';
