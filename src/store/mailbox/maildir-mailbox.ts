@@ -1,11 +1,13 @@
 /**
  * One session's handle on one Maildir folder. Every call first brings the index up to date with the files
  * (index-sync.ts; two stats when nothing changed), then answers from the index: SELECT never opens a
- * message file. Mutations are file operations first (a flag change is a rename, COPY a hard link under a
- * new name, MOVE a rename into the other folder, EXPUNGE an unlink), then one index transaction, then an
- * announcement to the other handles in this process; other processes' changes reach a watching handle
- * through fs.watch on the folder's new/ and cur/. The handle remembers the UIDs its client knows, so
- * changesSince can tell new messages from changed ones and report expunges, as the memory store does.
+ * message file, and SELECT of a folder nothing changed in hands out the message list the user's handles
+ * share (list-cache.ts) instead of reading every row. Mutations are file operations first (a flag change
+ * is a rename, COPY a hard link under a new name, MOVE a rename into the other folder, EXPUNGE an unlink),
+ * then one index transaction, then an announcement to the other handles in this process; other processes'
+ * changes reach a watching handle through fs.watch on the folder's new/ and cur/. The handle remembers the
+ * UIDs its client knows, so changesSince can tell new messages from changed ones and report expunges, as
+ * the memory store does.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
