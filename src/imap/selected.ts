@@ -7,7 +7,7 @@
  * FETCH, SEARCH and STORE resolve their sequence sets here, against the view the client has.
  */
 import type { Flag, Mailbox, MailboxStatus, MessageList, MessageRecord } from '../store/mailbox/mailbox-store.js';
-import { positionOf } from '../store/mailbox/message-list.js';
+import { lowerBound, positionOf } from '../store/mailbox/message-list.js';
 import { ParseError, type ResponseWriter } from './command.js';
 import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
 import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
@@ -199,12 +199,17 @@ export class SelectedMailbox {
    * whose result the client knows): a later update does not repeat them.
    */
   recordFlags(records: readonly MessageRecord[]): void {
+    const { uids, flags, modseqs } = this.base;
+    let next = 0;
     for (const r of records) {
       const told = this.told.get(r.uid);
       if (told === undefined) {
-        const i = this.basePosition(r.uid);
+        // Records come in UID order: the next position is tried before a search.
+        const i = uids[next] === r.uid ? next : lowerBound(uids, r.uid);
+        if (uids[i] !== r.uid || this.gone.has(r.uid)) continue;
+        next = i + 1;
         // FETCH FLAGS of a whole mailbox mostly tells what the view has (the store's own arrays): nothing to keep.
-        if (i < 0 || (this.base.flags[i] === r.flags && this.base.modseqs[i] === r.modseq)) continue;
+        if (flags[i] === r.flags && modseqs[i] === r.modseq) continue;
       } else if (told.flags === r.flags && told.modseq === r.modseq) continue;
       this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
     }

@@ -42,9 +42,9 @@ export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedM
       }
       if (request.changedSince !== undefined && r.modseq <= request.changedSince) continue;
       // Both ascending: the sequence number is found from where the last one was.
-      pos = lowerBound(view, r.uid, view[pos] !== undefined && view[pos]! <= r.uid ? pos : 0);
+      if (view[pos] !== r.uid) pos = lowerBound(view, r.uid, view[pos] !== undefined && view[pos]! <= r.uid ? pos : 0);
       if (view[pos] !== r.uid) continue;
-      const seq = pos + 1;
+      const seq = ++pos;
       let line = `* ${seq} FETCH (`;
       for (let k = 0; k < names.length; k++) {
         if (k > 0) line += ' ';

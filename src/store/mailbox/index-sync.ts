@@ -12,7 +12,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirState, measureMessageFile, scanMaildir, scanSubdir } from '../maildir/maildir-scan.js';
+import { dirState, dirStateSync, measureMessageFile, scanMaildir, scanSubdir } from '../maildir/maildir-scan.js';
 import { carryMark, clean, same, stamp } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
@@ -241,7 +241,8 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const dir = folderDir(root, row.name);
   await repairUidlist(db, dir, row.id);
   const scannedAt = Date.now();
-  const [newState, curState] = await Promise.all([dirState(dir, 'new', scannedAt), dirState(dir, 'cur', scannedAt)]);
+  const newState = dirStateSync(dir, 'new', scannedAt);
+  const curState = dirStateSync(dir, 'cur', scannedAt);
   const newS = stamp(newState);
   const curS = stamp(curState);
   const unchanged = options.force !== true && row.scanned_at !== null && same(row.new_mtime, newS) && same(row.cur_mtime, curS);

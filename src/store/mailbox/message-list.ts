@@ -60,8 +60,9 @@ export function pickRecords(list: MessageList, uids: readonly number[]): Message
   const out: MessageRecord[] = [];
   let from = 0;
   for (const uid of uids) {
-    // Ascending input (the usual case) walks forward; anything else searches the whole list.
-    let i = lowerBound(list.uids, uid, list.uids[from] !== undefined && list.uids[from]! <= uid ? from : 0);
+    // Ascending input (the usual case) walks forward, consecutive UIDs without a search; anything else
+    // searches the whole list.
+    let i = list.uids[from] === uid ? from : lowerBound(list.uids, uid, list.uids[from] !== undefined && list.uids[from]! <= uid ? from : 0);
     if (list.uids[i] !== uid) continue;
     out.push(recordAt(list, i));
     from = ++i;
