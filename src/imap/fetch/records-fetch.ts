@@ -4,7 +4,7 @@
  * or files: one records() call per batch, each response line written as text in the items' order, and one
  * queued chunk per batch — so 100,000 lines cost string appends, not 100,000 response values.
  */
-import type { MessageRecord } from '../../store/mailbox/mailbox-store.js';
+import type { Flag, MessageRecord } from '../../store/mailbox/mailbox-store.js';
 import { lowerBound } from '../../store/mailbox/message-list.js';
 import type { ResponseWriter } from '../command.js';
 import type { SelectedMailbox } from '../selected.js';
@@ -66,7 +66,17 @@ export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedM
       text += `${line})\r\n`;
       if (flagsAsked) shown.push(r);
     }
-    if (shown.length > 0) selected.recordFlags(shown);
+    if (shown.length > 0) {
+      selected.recordFlags(shown);
+      // A keyword another session made is announced before a FETCH shows it, as writer.ts does (Dovecot
+      // too); each distinct flag set (the store shares one array per set) is looked at once.
+      const sets = new Set<readonly Flag[]>();
+      for (const r of shown) sets.add(r.flags);
+      if (selected.learnKeywords([...sets].flat())) {
+        out.untagged(selected.flagsResponse());
+        if (!selected.readOnly) out.status('*', 'OK', 'Flags permitted.', selected.permanentFlags());
+      }
+    }
     if (text !== '') out.raw(Buffer.from(text, 'utf8'));
     await out.drained();
     // a turn for the other sessions between batches
