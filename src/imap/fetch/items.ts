@@ -37,6 +37,15 @@ export interface FetchRequest {
   readonly setsSeen: boolean;
   /** the MIME tree is needed (ENVELOPE, BODY[STRUCTURE], sections other than the whole message) */
   readonly needsStructure: boolean;
+  /** ENVELOPE, BODY or BODYSTRUCTURE is asked: their cached texts are needed (fetch/text-cache.ts) */
+  readonly needsTexts: boolean;
+  /** a section other than the whole message is asked: the tree itself is needed (its byte ranges) */
+  readonly needsTree: boolean;
+  /**
+   * the store's per-message details are needed (flags, dates, sizes, MODSEQ, the \Seen update, sections);
+   * without them (only UID, ENVELOPE, BODY, BODYSTRUCTURE) the cached texts alone answer
+   */
+  readonly needsDetails: boolean;
   /** the stored bytes are needed (any section) */
   readonly needsContent: boolean;
   /** CONDSTORE is used by this command (MODSEQ or CHANGEDSINCE): it enables CONDSTORE (RFC 7162 §3.1) */
@@ -148,14 +157,17 @@ export function parseFetchItems(args: ArgCursor, uid: boolean): FetchRequest {
   }
   const items = [...buffered, ...others];
   const setsSeen = items.some((i) => i.kind === 'section' && i.seen);
-  const needsStructure = items.some(
-    (i) => (i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODY' || i.name === 'BODYSTRUCTURE')) || (i.kind === 'section' && !(i.spec.part.length === 0 && i.spec.text === 'full')),
-  );
+  const needsTexts = items.some((i) => i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODY' || i.name === 'BODYSTRUCTURE'));
+  const needsTree = items.some((i) => i.kind === 'section' && !(i.spec.part.length === 0 && i.spec.text === 'full'));
+  const needsDetails = changedSince !== undefined || items.some((i) => i.kind === 'section' || (i.kind === 'simple' && BUFFERED.has(i.name) && i.name !== 'UID'));
   return {
     items,
     ...(changedSince !== undefined ? { changedSince } : {}),
     setsSeen,
-    needsStructure,
+    needsStructure: needsTexts || needsTree,
+    needsTexts,
+    needsTree,
+    needsDetails,
     needsContent: items.some((i) => i.kind === 'section'),
     condstore: changedSince !== undefined || items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ'),
   };

@@ -20,11 +20,10 @@ import type { ResponseWriter } from '../command.js';
 import { list, literal, raw, streamed, type ImapValue } from '../wire/encoder.js';
 import type { SelectedMailbox } from '../selected.js';
 import { formatDateTime } from '../wire/datetime.js';
-import { bodyString, bodystructureString } from './bodystructure.js';
-import { envelopeFields } from './envelope.js';
 import type { FetchItem, FetchRequest } from './items.js';
 import { filterHeaderFields, locateSection, partialSlip } from './section.js';
 import { loadStructures } from './structure-cache.js';
+import { loadFetchTexts, type FetchTexts } from './text-cache.js';
 
 /** Messages per batch: one store round trip and one socket wait each. */
 const BATCH = 256;
@@ -191,6 +190,7 @@ async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root:
  * sent because they were expunged.
  */
 export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
+  if (!request.needsDetails) return writeTextsOnly(out, selected, request, uids);
   const handle = selected.handle;
   let missing = 0;
   const flagsAsked = request.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
@@ -230,13 +230,16 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
       out.untagged(selected.flagsResponse());
       if (!selected.readOnly) out.status('*', 'OK', 'Flags permitted.', selected.permanentFlags());
     }
-    const structures = request.needsStructure ? await loadStructures(handle, messages.map((d) => d.uid)) : undefined;
+    const present = messages.map((d) => d.uid);
+    const structures = request.needsTree ? await loadStructures(handle, present) : undefined;
+    const texts = request.needsTexts ? await loadFetchTexts(handle, present, structures?.parts) : undefined;
     for (const d of messages) {
       const uid = d.uid;
       const seq = selected.seqOf(uid);
       if (seq === undefined) continue;
       const root = structures?.parts.get(uid);
-      if (request.needsStructure && root === undefined) {
+      const text = texts?.get(uid);
+      if ((request.needsTree && root === undefined) || (request.needsTexts && text === undefined)) {
         missing++;
         continue;
       }
@@ -267,13 +270,9 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
                 items.push(raw(`MODSEQ (${modseqs.get(uid)!})`));
                 break;
               case 'ENVELOPE':
-                items.push(raw(Buffer.from(`ENVELOPE (${envelopeFields(root!.envelope)})`, 'latin1')));
-                break;
               case 'BODY':
-                items.push(raw(Buffer.from(`BODY ${bodyString(root!)}`, 'latin1')));
-                break;
               case 'BODYSTRUCTURE':
-                items.push(raw(Buffer.from(`BODYSTRUCTURE ${bodystructureString(root!)}`, 'latin1')));
+                items.push(raw(Buffer.from(textItem(item.name, uid, text!), 'latin1')));
                 break;
             }
             continue;
@@ -310,6 +309,55 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
     }
     await out.drained();
     // a turn for the other sessions between batches: FETCH 1:* of 100,000 messages must not hold the loop
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { missing };
+}
+
+/** `NAME value` of a structure item (or UID) from the cached texts, as a byte string. */
+function textItem(name: 'UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', uid: number, text: FetchTexts): string {
+  switch (name) {
+    case 'UID':
+      return `UID ${uid}`;
+    case 'ENVELOPE':
+      return `ENVELOPE ${text.envelope}`;
+    case 'BODY':
+      return `BODY ${text.body}`;
+    case 'BODYSTRUCTURE':
+      return `BODYSTRUCTURE ${text.bodystructure}`;
+  }
+}
+
+/**
+ * FETCH of only UID, ENVELOPE, BODY and BODYSTRUCTURE (a client's message list): the cached texts answer
+ * alone, without the store's per-message details; a message whose texts cannot be had (expunged meanwhile)
+ * is missing, as when its details are gone. A batch's responses are one string, one buffer, one write.
+ */
+async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
+  const names = request.items.map((i) => (i.kind === 'simple' ? i.name : '')) as ('UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE')[];
+  let missing = 0;
+  for (let b = 0; b < uids.length; b += BATCH) {
+    const batch = uids.slice(b, b + BATCH).filter((uid) => {
+      if (!selected.isExpungePending(uid)) return true;
+      missing++;
+      return false;
+    });
+    const texts = batch.length === 0 ? new Map<number, FetchTexts>() : await loadFetchTexts(selected.handle, batch);
+    let lines = '';
+    for (const uid of batch) {
+      const text = texts.get(uid);
+      if (text === undefined) {
+        missing++;
+        continue;
+      }
+      const seq = selected.seqOf(uid);
+      if (seq === undefined) continue;
+      let line = `* ${seq} FETCH (`;
+      for (let k = 0; k < names.length; k++) line += (k === 0 ? '' : ' ') + textItem(names[k]!, uid, text);
+      lines += `${line})\r\n`;
+    }
+    if (lines !== '') out.raw(Buffer.from(lines, 'latin1'));
+    await out.drained();
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { missing };

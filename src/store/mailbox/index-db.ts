@@ -161,6 +161,8 @@ export class IndexDb {
   readonly deletedFiles: Database.Statement<[number, number], [number, string, number]>;
   readonly metaOf: Database.Statement<[number, number], [string, string]>;
   readonly getMessageMeta: Database.Statement<[number, number, string], { value: string }>;
+  /** One kind's meta over a UID range (a FETCH of many messages: one scan, not a lookup each). */
+  readonly metaRange: Database.Statement<[number, number, number, string], [number, string]>;
   readonly putMessageMeta: Database.Statement<[number, number, string, string], unknown>;
 
   constructor(
@@ -237,6 +239,7 @@ export class IndexDb {
       .raw();
     this.metaOf = db.prepare<[number, number], [string, string]>('SELECT kind, value FROM message_meta WHERE mailbox = ? AND uid = ?').raw();
     this.getMessageMeta = db.prepare<[number, number, string], { value: string }>('SELECT value FROM message_meta WHERE mailbox = ? AND uid = ? AND kind = ?');
+    this.metaRange = db.prepare<[number, number, number, string], [number, string]>('SELECT uid, value FROM message_meta WHERE mailbox = ? AND uid BETWEEN ? AND ? AND kind = ?').raw();
     this.putMessageMeta = db.prepare<[number, number, string, string]>(
       'INSERT INTO message_meta (mailbox, uid, kind, value) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, uid, kind) DO UPDATE SET value = excluded.value',
     );

@@ -218,8 +218,11 @@ export interface MessageContent {
   close(): Promise<void>;
 }
 
-/** Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque JSON. */
-export type MetaKind = 'structure' | 'envelope' | 'search';
+/**
+ * Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque text
+ * (JSON, or IMAP's finished FETCH text for 'fetch-text'). Gone with the message.
+ */
+export type MetaKind = 'structure' | 'envelope' | 'search' | 'fetch-text';
 
 /** One session's handle on one mailbox. */
 export interface Mailbox {
