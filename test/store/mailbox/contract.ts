@@ -393,5 +393,26 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect((await box.meta([uid, uid + 1], 'structure')).get(uid)).toBe('{"type":"text"}');
       await box.close();
     });
+
+    it('reads the derived data of many messages at once, only the kind and the UIDs asked, and drops it with the message', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const uids: number[] = [];
+      for (let i = 0; i < 20; i++) uids.push((await user.append('INBOX', { content: message(`m${i}`) })).uid);
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      // 8-bit text (one char per byte, as FETCH's texts are) comes back as it went in
+      await box.saveMeta('fetch-text', new Map(uids.filter((_, i) => i % 3 !== 0).map((u) => [u, `F1 \xe9${u}`])));
+      await box.saveMeta('structure', new Map(uids.map((u) => [u, `{"uid":${u}}`])));
+      const asked = uids.filter((_, i) => i % 2 === 0);
+      const got = await box.meta([...asked, uids[uids.length - 1]! + 1], 'fetch-text');
+      expect([...got.keys()].sort((a, b) => a - b)).toEqual(asked.filter((u) => uids.indexOf(u) % 3 !== 0));
+      for (const [u, v] of got) expect(v).toBe(`F1 \xe9${u}`);
+      expect((await box.meta(uids, 'structure')).size).toBe(uids.length);
+      await box.setFlags([uids[4]!], { mode: 'add', flags: ['\\Deleted'] });
+      await box.expunge();
+      expect((await box.meta(uids, 'structure')).has(uids[4]!)).toBe(false);
+      expect((await box.meta(uids, 'structure')).size).toBe(uids.length - 1);
+      await box.close();
+    });
   });
 }
