@@ -9,18 +9,28 @@ import { parseStructure } from '../../mail/mime/parse-structure.js';
 import type { MimePart } from '../../mail/mime/structure.js';
 import type { Mailbox } from '../../store/mailbox/mailbox-store.js';
 
+/** Messages up to this size are read with the others of the call (Mailbox.readSmall). */
+const READ_TOGETHER = 1024 * 1024;
+
 export interface LoadedStructures {
   readonly parts: Map<number, MimePart>;
   /** the whole stored messages read to parse them (cold ones only) */
   readonly bytes: Map<number, Buffer>;
 }
 
-/** The MIME trees of `uids` (expunged messages are left out): cached ones from the store, the others parsed and saved. */
-export async function loadStructures(handle: Mailbox, uids: readonly number[]): Promise<LoadedStructures> {
+/**
+ * The MIME trees of `uids` (expunged messages are left out): cached ones from the store, the others parsed
+ * and saved. `keep: 'large'` (a caller that keeps what it derives from the trees itself, fetch/text-cache.ts)
+ * saves only the trees of messages too large to read whole again cheaply: a later BODY[section] of a small
+ * one reads the file anyway and parses it again at little cost, while a tree of 1 KB or more costs its own
+ * overflow page in the index.
+ */
+export async function loadStructures(handle: Mailbox, uids: readonly number[], keep: 'all' | 'large' = 'all'): Promise<LoadedStructures> {
   const parts = new Map<number, MimePart>();
   const bytes = new Map<number, Buffer>();
   const cached = await handle.meta(uids, 'structure');
   const fresh = new Map<number, string>();
+  const missing: number[] = [];
   for (const uid of uids) {
     const json = cached.get(uid);
     if (json !== undefined) {
@@ -31,18 +41,26 @@ export async function loadStructures(handle: Mailbox, uids: readonly number[]): 
         // a damaged cache entry: parsed again below and replaced
       }
     }
-    const content = await handle.openContent(uid);
-    if (content === undefined) continue;
-    let buf: Buffer;
-    try {
-      buf = await content.readAll();
-    } finally {
-      await content.close();
+    missing.push(uid);
+  }
+  // the small ones in one call (the store reads them far cheaper together), the others one by one
+  const small = missing.length === 0 ? new Map<number, Buffer>() : await handle.readSmall(missing, READ_TOGETHER);
+  for (const uid of missing) {
+    let buf = small.get(uid);
+    const large = buf === undefined;
+    if (buf === undefined) {
+      const content = await handle.openContent(uid);
+      if (content === undefined) continue;
+      try {
+        buf = await content.readAll();
+      } finally {
+        await content.close();
+      }
     }
     const root = parseStructure(buf);
     parts.set(uid, root);
     bytes.set(uid, buf);
-    fresh.set(uid, JSON.stringify(root));
+    if (keep === 'all' || large) fresh.set(uid, JSON.stringify(root));
   }
   if (fresh.size > 0) await handle.saveMeta('structure', fresh);
   return { parts, bytes };

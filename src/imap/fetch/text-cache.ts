@@ -70,7 +70,7 @@ export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], p
     else missing.push(uid);
   }
   if (missing.length === 0) return out;
-  const trees = parts ?? (await loadStructures(handle, missing)).parts;
+  const trees = parts ?? (await loadStructures(handle, missing, 'large')).parts;
   const fresh = new Map<number, string>();
   for (const uid of missing) {
     const root = trees.get(uid);

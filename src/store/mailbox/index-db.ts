@@ -272,6 +272,20 @@ export class IndexDb {
     return this.db.transaction(step).immediate();
   }
 
+  /**
+   * A write transaction of derived data that can be computed again (message_meta): committed without an
+   * fsync (WAL with synchronous NORMAL: a crash may lose it, never corrupts the index; the next FULL
+   * commit makes it durable along with its own).
+   */
+  writeDerived<T>(step: () => T): T {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.write(step);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -245,6 +245,11 @@ export interface Mailbox {
   details(uids: readonly number[]): Promise<readonly MessageDetails[]>;
   /** The stored bytes; undefined once the message is expunged and gone. */
   openContent(uid: number): Promise<MessageContent | undefined>;
+  /**
+   * The stored bytes of those of `uids` no larger than `maxSize`, in one call (FETCH parsing many messages):
+   * larger and expunged ones are left out (openContent tells which). Bounded slices of work, a yield between.
+   */
+  readSmall(uids: readonly number[], maxSize: number): Promise<ReadonlyMap<number, Buffer>>;
   /** Cached derived data for these UIDs (absent ones are not in the map). */
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>>;
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void>;

@@ -13,6 +13,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openMessageFile, fsyncDir } from '../maildir/safe-fs.js';
+import { readSmallFileSync } from '../maildir/read-small-sync.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { announce, listen, mailboxKey } from './change-hub.js';
 import { folderDir, validName } from './folder-dirs.js';
@@ -46,6 +47,8 @@ function recordOf(row: MessageRow): MessageRecord {
 }
 
 const WATCH_DEBOUNCE_MS = 20;
+/** How long readSmall blocks the event loop at most before it yields (plus one file's read). */
+const READ_SLICE_MS = 5;
 
 /** The values of ascending `before` that are not in ascending `after`. */
 function missingFrom(before: readonly number[], after: readonly number[]): number[] {
@@ -257,6 +260,32 @@ export class MaildirMailbox implements Mailbox {
     });
   }
 
+  async readSmall(uids: readonly number[], maxSize: number): Promise<ReadonlyMap<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    let next = 0;
+    while (next < uids.length) {
+      // blocking reads (read-small-sync.ts) for at most READ_SLICE_MS at a time, then the other sessions' turn
+      next = await this.exclusive(() => {
+        const row = this.row();
+        if (row === undefined) return Promise.resolve(uids.length);
+        const dir = this.dir(row);
+        const until = performance.now() + READ_SLICE_MS;
+        let i = next;
+        do {
+          const uid = uids[i++]!;
+          const r = this.db.messageByUid.get(this.id, uid);
+          if (r === undefined || r.size > maxSize) continue;
+          // renamed by another process meanwhile: left out, openContent syncs and finds it
+          const bytes = readSmallFileSync(messagePath(dir, r.in_new, r.fname), maxSize);
+          if (bytes !== undefined) out.set(uid, bytes);
+        } while (i < uids.length && performance.now() < until);
+        return Promise.resolve(i);
+      });
+      if (next < uids.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return out;
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     return this.exclusive(() => {
       const out = new Map<number, string>();
@@ -282,7 +311,7 @@ export class MaildirMailbox implements Mailbox {
 
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     return this.exclusive(() => {
-      this.db.write(() => {
+      this.db.writeDerived(() => {
         for (const [uid, value] of entries) if (this.db.messageByUid.get(this.id, uid) !== undefined) this.db.putMessageMeta.run(this.id, uid, kind, value);
       });
       return Promise.resolve();

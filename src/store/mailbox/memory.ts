@@ -440,6 +440,15 @@ class MemoryMailbox implements Mailbox {
     return Promise.resolve(message === undefined ? undefined : contentOf(message.content));
   }
 
+  readSmall(uids: readonly number[], maxSize: number): Promise<ReadonlyMap<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    for (const uid of uids) {
+      const content = this.folder.messages.get(uid)?.content;
+      if (content !== undefined && content.length <= maxSize) out.set(uid, content);
+    }
+    return Promise.resolve(out);
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     const out = new Map<number, string>();
     for (const uid of uids) {

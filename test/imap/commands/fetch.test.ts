@@ -324,15 +324,31 @@ describe('expunged meanwhile and the structure cache', () => {
     }
   });
 
-  it('keeps the parsed structure through the store (meta) and uses it the next time', async () => {
+  it('keeps the finished texts and the parsed structure through the store (meta) and uses them the next time', async () => {
     const c = await selected();
-    await cmd(c, 'a FETCH 1:2 BODYSTRUCTURE');
+    const first = await cmd(c, 'a FETCH 1:2 BODYSTRUCTURE');
     const h = await user.open('INBOX', 'read-only');
-    const meta = await h.meta([1, 2], 'structure');
-    await h.close();
-    expect(meta.size).toBe(2);
-    expect(JSON.parse(meta.get(2)!).kind).toBe('multipart');
+    const texts = await h.meta([1, 2], 'fetch-text');
+    expect(texts.size).toBe(2);
+    expect(texts.get(2)).toMatch(/^F1 /);
     expect(await cmd(c, 'b FETCH 2 (BODY.PEEK[2])')).toBe('* 2 FETCH (BODY[2] {10}\r\n<p>two</p>)\r\nb OK Fetch completed.');
+    const trees = await h.meta([1, 2], 'structure');
+    expect(JSON.parse(trees.get(2)!).kind).toBe('multipart');
+    // the texts alone answer now, and the same bytes
+    expect((await cmd(c, 'c FETCH 1:2 BODYSTRUCTURE')).replace('c OK', 'a OK')).toBe(first);
+    await h.close();
+  });
+
+  it('recomputes a cached text of another version, or a damaged one, and replaces it', async () => {
+    const c = await selected();
+    const first = await cmd(c, 'a FETCH 1:2 (ENVELOPE BODY BODYSTRUCTURE)');
+    const h = await user.open('INBOX', 'read-write');
+    await h.saveMeta('fetch-text', new Map([[1, 'F0 3 3\n(a)(b)(c)'], [2, 'F1 999 2\n(x)(y)(z)']]));
+    expect((await cmd(c, 'b FETCH 1:2 (ENVELOPE BODY BODYSTRUCTURE)')).replace('b OK', 'a OK')).toBe(first);
+    const texts = await h.meta([1, 2], 'fetch-text');
+    expect(texts.get(1)).toMatch(/^F1 /);
+    expect(texts.get(2)).not.toContain('(x)');
+    await h.close();
   });
 });
 
