@@ -394,6 +394,32 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       await box.close();
     });
 
+    it('reads many small messages whole in one call, leaving out larger and expunged ones', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const contents = [message('s1'), message('s2'), Buffer.concat([message('big'), Buffer.alloc(3000, 0x61)]), message('s3')];
+      const uids: number[] = [];
+      for (const content of contents) uids.push((await user.append('INBOX', { content })).uid);
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      await box.setFlags([uids[3]!], { mode: 'add', flags: ['\\Deleted'] });
+      await box.expunge();
+      const got = await box.readSmall([...uids, uids[3]! + 1], 2000);
+      expect([...got.keys()].sort((a, b) => a - b)).toEqual([uids[0], uids[1]]);
+      // the stored form, as openContent reads it
+      const stored = async (uid: number): Promise<Buffer> => {
+        const content = (await box.openContent(uid))!;
+        try {
+          return await content.readAll();
+        } finally {
+          await content.close();
+        }
+      };
+      expect(got.get(uids[0]!)).toEqual(await stored(uids[0]!));
+      expect(got.get(uids[1]!)).toEqual(await stored(uids[1]!));
+      expect((await box.readSmall(uids, 1 << 20)).get(uids[2]!)).toEqual(await stored(uids[2]!));
+      await box.close();
+    });
+
     it('reads the derived data of many messages at once, only the kind and the UIDs asked, and drops it with the message', async () => {
       const user = await (await open()).openUser(ALICE);
       const uids: number[] = [];
