@@ -163,6 +163,8 @@ export class IndexDb {
   readonly getMessageMeta: Database.Statement<[number, number, string], { value: string }>;
   /** One kind's meta over a UID range (a FETCH of many messages: one scan, not a lookup each). */
   readonly metaRange: Database.Statement<[number, number, number, string], [number, string]>;
+  /** The files of the messages in a UID range: uid, fname, in_new, size (readSmall, saveMeta's check). */
+  readonly filesInRange: Database.Statement<[number, number, number], [number, string, number, number]>;
   readonly putMessageMeta: Database.Statement<[number, number, string, string], unknown>;
 
   constructor(
@@ -240,6 +242,9 @@ export class IndexDb {
     this.metaOf = db.prepare<[number, number], [string, string]>('SELECT kind, value FROM message_meta WHERE mailbox = ? AND uid = ?').raw();
     this.getMessageMeta = db.prepare<[number, number, string], { value: string }>('SELECT value FROM message_meta WHERE mailbox = ? AND uid = ? AND kind = ?');
     this.metaRange = db.prepare<[number, number, number, string], [number, string]>('SELECT uid, value FROM message_meta WHERE mailbox = ? AND uid BETWEEN ? AND ? AND kind = ?').raw();
+    this.filesInRange = db
+      .prepare<[number, number, number], [number, string, number, number]>('SELECT uid, fname, in_new, size FROM message WHERE mailbox = ? AND uid BETWEEN ? AND ?')
+      .raw();
     this.putMessageMeta = db.prepare<[number, number, string, string]>(
       'INSERT INTO message_meta (mailbox, uid, kind, value) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, uid, kind) DO UPDATE SET value = excluded.value',
     );

@@ -47,6 +47,19 @@ function recordOf(row: MessageRow): MessageRecord {
 }
 
 const WATCH_DEBOUNCE_MS = 20;
+/** readSmall looks up this many messages' files at a time. */
+const READ_GROUP = 64;
+
+/** The lowest and highest of some UIDs. */
+function span(uids: readonly number[]): [low: number, high: number] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const uid of uids) {
+    if (uid < low) low = uid;
+    if (uid > high) high = uid;
+  }
+  return [low, high];
+}
 /** How long readSmall blocks the event loop at most before it yields (plus one file's read). */
 const READ_SLICE_MS = 5;
 
@@ -272,12 +285,14 @@ export class MaildirMailbox implements Mailbox {
         const until = performance.now() + READ_SLICE_MS;
         let i = next;
         do {
-          const uid = uids[i++]!;
-          const r = this.db.messageByUid.get(this.id, uid);
-          if (r === undefined || r.size > maxSize) continue;
-          // renamed by another process meanwhile: left out, openContent syncs and finds it
-          const bytes = readSmallFileSync(messagePath(dir, r.in_new, r.fname), maxSize);
-          if (bytes !== undefined) out.set(uid, bytes);
+          const group = uids.slice(i, i + READ_GROUP);
+          i += group.length;
+          for (const [uid, [fname, inNew, size]] of this.filesOf(group)) {
+            if (size > maxSize) continue;
+            // renamed by another process meanwhile: left out, openContent syncs and finds it
+            const bytes = readSmallFileSync(messagePath(dir, inNew, fname), maxSize);
+            if (bytes !== undefined) out.set(uid, bytes);
+          }
         } while (i < uids.length && performance.now() < until);
         return Promise.resolve(i);
       });
@@ -286,15 +301,26 @@ export class MaildirMailbox implements Mailbox {
     return out;
   }
 
+  /** The files of those of `uids` that exist: one range scan when they lie close together. */
+  private filesOf(uids: readonly number[]): Map<number, readonly [fname: string, inNew: number, size: number]> {
+    const out = new Map<number, readonly [string, number, number]>();
+    const [low, high] = span(uids);
+    if (uids.length >= 8 && high - low < 4 * uids.length) {
+      const wanted = new Set(uids);
+      for (const [uid, fname, inNew, size] of this.db.filesInRange.iterate(this.id, low, high)) if (wanted.has(uid)) out.set(uid, [fname, inNew, size]);
+      return out;
+    }
+    for (const uid of uids) {
+      const r = this.db.messageByUid.get(this.id, uid);
+      if (r !== undefined) out.set(uid, [r.fname, r.in_new, r.size]);
+    }
+    return out;
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     return this.exclusive(() => {
       const out = new Map<number, string>();
-      let low = Infinity;
-      let high = -Infinity;
-      for (const uid of uids) {
-        if (uid < low) low = uid;
-        if (uid > high) high = uid;
-      }
+      const [low, high] = span(uids);
       if (uids.length >= 8 && high - low < 4 * uids.length) {
         // many UIDs close together (FETCH 1:1000): one range scan, the rows not asked for skipped
         const wanted = new Set(uids);
@@ -312,7 +338,9 @@ export class MaildirMailbox implements Mailbox {
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     return this.exclusive(() => {
       this.db.writeDerived(() => {
-        for (const [uid, value] of entries) if (this.db.messageByUid.get(this.id, uid) !== undefined) this.db.putMessageMeta.run(this.id, uid, kind, value);
+        // only for messages still here: an expunged one's data would outlive it
+        const present = this.filesOf([...entries.keys()]);
+        for (const [uid, value] of entries) if (present.has(uid)) this.db.putMessageMeta.run(this.id, uid, kind, value);
       });
       return Promise.resolve();
     });
