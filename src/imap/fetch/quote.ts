@@ -14,6 +14,13 @@ function literal(s: string): string {
 
 /** Quoted, with CR, LF and 8-bit bytes dropped and specials escaped. */
 export function quoted(s: string): string {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c >= 0x80 || c === 0x22 || c === 0x5c) break;
+  }
+  // the usual case: nothing to drop or escape, no copy character by character
+  if (i === s.length) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -30,19 +37,23 @@ function cString(s: string): string {
   return nul < 0 ? s : s.slice(0, nul);
 }
 
-/** string: quoted or literal, as Dovecot chooses. */
+/** string: quoted or literal, as Dovecot chooses. One pass over the value in the usual case. */
 export function imapString(value: string): string {
-  const s = cString(value);
   let escapes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0) {
+      // the C string ends here, and nothing before it asked for a literal
+      const s = value.slice(0, i);
+      return escapes === 0 ? `"${s}"` : quoted(s);
+    }
     if (c === 0x22 || c === 0x5c) {
       if (escapes++ < QUOTED_MAX_ESCAPES) continue;
-      return literal(s);
+      return literal(cString(value));
     }
-    if (c === 0x0d || c === 0x0a || c >= 0x80) return literal(s);
+    if (c === 0x0d || c === 0x0a || c >= 0x80) return literal(cString(value));
   }
-  return quoted(s);
+  return escapes === 0 ? `"${value}"` : quoted(value);
 }
 
 /** nstring: NIL for null. */

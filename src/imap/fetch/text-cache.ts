@@ -6,7 +6,7 @@
  * sent. The cached value carries a version tag: a value written by another version of this code (or
  * damaged) is recomputed from the tree and replaced, never sent.
  */
-import type { MimePart } from '../../mail/mime/structure.js';
+import { STRUCTURE_VERSION, type MimePart } from '../../mail/mime/structure.js';
 import type { Mailbox } from '../../store/mailbox/mailbox-store.js';
 import { bodyString, bodystructureString } from './bodystructure.js';
 import { envelopeFields } from './envelope.js';
@@ -21,15 +21,18 @@ export interface FetchTexts {
   readonly bodystructure: string;
 }
 
-/** Bumped whenever the encoders change what they write, so older cached texts are recomputed. */
-const TAG = 'F1';
+/**
+ * The cached form's version: this file's own (bumped whenever the encoders change what they write) and
+ * the parser's (STRUCTURE_VERSION), so texts from an older encoder or parser are recomputed.
+ */
+const TAG = `F1.${STRUCTURE_VERSION}`;
 
 /** The texts of one parsed message. */
 export function textsOf(root: MimePart): FetchTexts {
   return { envelope: `(${envelopeFields(root.envelope)})`, body: bodyString(root), bodystructure: bodystructureString(root) };
 }
 
-/** `F1 <envelope length> <body length>\n<envelope><body><bodystructure>` */
+/** `F1.<parser version> <envelope length> <body length>\n<envelope><body><bodystructure>` */
 export function encodeTexts(t: FetchTexts): string {
   return `${TAG} ${t.envelope.length} ${t.body.length}\n${t.envelope}${t.body}${t.bodystructure}`;
 }

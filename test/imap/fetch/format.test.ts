@@ -3,6 +3,7 @@
  * or more than four quoted-specials), defaults, extension data. The differential test checks these
  * against Dovecot on the whole corpus; these pin the rules on small inputs.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bodyString, bodystructureString, formatBodystructure } from '../../../src/imap/fetch/bodystructure.js';
 import { envelopeFields, formatEnvelope } from '../../../src/imap/fetch/envelope.js';
@@ -18,6 +19,23 @@ describe('IMAP strings as Dovecot writes them', () => {
     expect(imapString('caf\xe9')).toBe('{4}\r\ncaf\xe9');
     expect(imapString('a\nb')).toBe('{3}\r\na\nb');
     expect(imapString('cut\0here')).toBe('"cut"');
+  });
+
+  it('quotes any bytes as the rule says (a one-pass implementation against the rule written plainly)', () => {
+    const rule = (value: string): string => {
+      const s = value.includes('\0') ? value.slice(0, value.indexOf('\0')) : value;
+      const specials = [...s].filter((ch) => ch === '"' || ch === '\\').length;
+      if (specials > 4 || /[\r\n\x80-\xff]/.test(s)) return `{${s.length}}\r\n${s}`;
+      return `"${s.replace(/["\\]/g, '\\$&')}"`;
+    };
+    const bytes = fc.array(fc.constantFrom(0x00, 0x0a, 0x0d, 0x20, 0x22, 0x5c, 0x41, 0x7a, 0x80, 0xe9, 0xff), { maxLength: 12 });
+    fc.assert(
+      fc.property(bytes, (b) => {
+        const value = Buffer.from(b).toString('latin1');
+        expect(imapString(value)).toBe(rule(value));
+      }),
+      { seed: 20261203, numRuns: 2000 },
+    );
   });
 
   it('removes line breaks, keeping a space between lines', () => {

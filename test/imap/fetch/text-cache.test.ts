@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTexts, encodeTexts, loadFetchTexts, textsOf, type FetchTexts } from '../../../src/imap/fetch/text-cache.js';
 import { parseStructure } from '../../../src/mail/mime/parse-structure.js';
+import { STRUCTURE_VERSION } from '../../../src/mail/mime/structure.js';
 import type { MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
 import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
@@ -32,12 +33,15 @@ describe('the cached form', () => {
 
   it('refuses another version, a cut value and noise, and never throws', () => {
     const good = encodeTexts({ envelope: '(NIL)', body: '("text" "plain")', bodystructure: '("text" "plain" NIL)' });
+    const tag = good.slice(0, good.indexOf(' '));
+    expect(tag).toBe(`F1.${STRUCTURE_VERSION}`);
     expect(decodeTexts(good.replace(/^F1/, 'F0'))).toBeUndefined();
+    expect(decodeTexts(good.replace(tag, `F1.${STRUCTURE_VERSION + 1}`))).toBeUndefined();
     expect(decodeTexts(good.slice(0, -3))).toBeUndefined();
-    expect(decodeTexts('F1 5 2\n(NIL)')).toBeUndefined();
+    expect(decodeTexts(`${tag} 5 2\n(NIL)`)).toBeUndefined();
     expect(decodeTexts('{"kind":"leaf"}')).toBeUndefined();
     fc.assert(
-      fc.property(fc.oneof(byteString, byteString.map((s) => `F1 ${s}`)), (s) => {
+      fc.property(fc.oneof(byteString, byteString.map((s) => `F1.${STRUCTURE_VERSION} ${s}`)), (s) => {
         const t = decodeTexts(s);
         if (t !== undefined) expect(encodeTexts(t)).toBe(s);
       }),
