@@ -233,6 +233,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
     const present = messages.map((d) => d.uid);
     const structures = request.needsTree ? await loadStructures(handle, present) : undefined;
     const texts = request.needsTexts ? await loadFetchTexts(handle, present, structures?.parts) : undefined;
+    let lines = '';
     for (const d of messages) {
       const uid = d.uid;
       const seq = selected.seqOf(uid);
@@ -244,6 +245,32 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         continue;
       }
       const shown = flagsValue(flags.get(uid)!, selected.isRecent(uid));
+      if (!request.needsContent) {
+        // no literals: the response is text, queued with the batch's others as one string
+        let line = `* ${seq} FETCH (`;
+        for (let k = 0; k < request.items.length; k++) {
+          const item = request.items[k] as Extract<FetchItem, { kind: 'simple' }>;
+          if (k > 0) line += ' ';
+          switch (item.name) {
+            case 'FLAGS':
+              line += `FLAGS ${asBytes(shown)}`;
+              break;
+            case 'INTERNALDATE':
+              line += `INTERNALDATE "${formatDateTime(d.internalDate)}"`;
+              break;
+            case 'RFC822.SIZE':
+              line += `RFC822.SIZE ${d.vsize}`;
+              break;
+            case 'MODSEQ':
+              line += `MODSEQ (${modseqs.get(uid)!})`;
+              break;
+            default:
+              line += textItem(item.name, uid, text!);
+          }
+        }
+        lines += `${line})\r\n`;
+        continue;
+      }
       const items: ImapValue[] = [];
       let streams = false;
       let source: Source | undefined;
@@ -307,11 +334,18 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
         await source?.close();
       }
     }
+    if (lines !== '') out.raw(Buffer.from(lines, 'latin1'));
     await out.drained();
     // a turn for the other sessions between batches: FETCH 1:* of 100,000 messages must not hold the loop
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { missing };
+}
+
+/** A text as the byte string of its UTF-8 form (a keyword may hold non-ASCII characters; most do not). */
+function asBytes(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1');
 }
 
 /** `NAME value` of a structure item (or UID) from the cached texts, as a byte string. */
