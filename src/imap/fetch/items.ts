@@ -159,7 +159,8 @@ export function parseFetchItems(args: ArgCursor, uid: boolean): FetchRequest {
   const setsSeen = items.some((i) => i.kind === 'section' && i.seen);
   const needsTexts = items.some((i) => i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODY' || i.name === 'BODYSTRUCTURE'));
   const needsTree = items.some((i) => i.kind === 'section' && !(i.spec.part.length === 0 && i.spec.text === 'full'));
-  const needsDetails = changedSince !== undefined || items.some((i) => i.kind === 'section' || (i.kind === 'simple' && BUFFERED.has(i.name) && i.name !== 'UID'));
+  // UID alone needs them too: they tell which messages still exist, at no parsing cost
+  const needsDetails = !needsTexts || changedSince !== undefined || items.some((i) => i.kind === 'section' || (i.kind === 'simple' && BUFFERED.has(i.name) && i.name !== 'UID'));
   return {
     items,
     ...(changedSince !== undefined ? { changedSince } : {}),

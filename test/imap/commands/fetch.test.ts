@@ -339,6 +339,30 @@ describe('expunged meanwhile and the structure cache', () => {
     await h.close();
   });
 
+  it('leaves out an expunged message from ENVELOPE alone too, cached or not: NO [EXPUNGEISSUED]', async () => {
+    const c = await selected();
+    await cmd(c, 'a FETCH 2 ENVELOPE');
+    const h = await user.open('INBOX', 'read-write');
+    await h.setFlags([1, 2], { mode: 'add', flags: ['\\Deleted'] });
+    await h.expunge();
+    await h.close();
+    // 1 was never parsed, 2 had its texts cached: both gone with their messages
+    expect(await cmd(c, 'b FETCH 1:2 ENVELOPE')).toMatch(/^b NO \[EXPUNGEISSUED\] /);
+    expect(await cmd(c, 'c NOOP')).toMatch(/\* 2 EXPUNGE\r\n\* 1 EXPUNGE\r\nc OK/);
+  });
+
+  it('parses nothing for UID alone, and answers structure items alone from the texts', async () => {
+    const c = await selected();
+    expect(await cmd(c, 'a FETCH 1:2 (UID)')).toBe('* 1 FETCH (UID 1)\r\n* 2 FETCH (UID 2)\r\na OK Fetch completed.');
+    const h = await user.open('INBOX', 'read-only');
+    expect((await h.meta([1, 2], 'fetch-text')).size).toBe(0);
+    expect((await h.meta([1, 2], 'structure')).size).toBe(0);
+    const out = await cmd(c, 'b UID FETCH 1:2 (BODY ENVELOPE)');
+    expect(out).toMatch(/^\* 1 FETCH \(UID 1 BODY \(.*\) ENVELOPE \(.*\)\)\r\n\* 2 FETCH \(UID 2 BODY \(.*\) ENVELOPE \(.*\)\)\r\nb OK Fetch completed\.$/s);
+    expect((await h.meta([1, 2], 'fetch-text')).size).toBe(2);
+    await h.close();
+  });
+
   it('recomputes a cached text of another version, or a damaged one, and replaces it', async () => {
     const c = await selected();
     const first = await cmd(c, 'a FETCH 1:2 (ENVELOPE BODY BODYSTRUCTURE)');
