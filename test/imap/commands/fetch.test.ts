@@ -339,6 +339,23 @@ describe('expunged meanwhile and the structure cache', () => {
     await h.close();
   });
 
+  it('writes the same bytes for the items without sections as with one (a batch as one string, or a value list)', async () => {
+    // a keyword with a non-ASCII character (the store keeps what it is given) and 8-bit header bytes
+    await user.append('INBOX', { content: Buffer.from('From: J\xfcrg <j@example.org>\nSubject: gr\xfc\xdfe\n\nhi\n', 'latin1'), internalDate: DATE, flags: ['caf\u00e9'] });
+    const c = await selected();
+    const items = 'UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ ENVELOPE BODY BODYSTRUCTURE';
+    await cmd(c, 'z FETCH 1 MODSEQ'); // CONDSTORE on (its HIGHESTMODSEQ line) before the two compared
+    const plain = await cmd(c, `a FETCH 1:3 (${items})`);
+    const withSection = await cmd(c, `b FETCH 1:3 (${items} BODY.PEEK[HEADER.FIELDS (X-NONE)])`);
+    expect(withSection.replace(/ BODY\[HEADER\.FIELDS \(X-NONE\)\] \{2\}\r\n\r\n/g, '').replace('b OK', 'a OK')).toBe(plain);
+    expect(Buffer.from(plain, 'latin1').includes(Buffer.from('caf\u00e9', 'utf8'))).toBe(true);
+    // and the structure items alone (no details asked of the store)
+    const texts = await cmd(c, 'c UID FETCH 1:3 (ENVELOPE BODY BODYSTRUCTURE)');
+    const textsWithSection = await cmd(c, 'd UID FETCH 1:3 (ENVELOPE BODY BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (X-NONE)])');
+    expect(textsWithSection.replace(/ BODY\[HEADER\.FIELDS \(X-NONE\)\] \{2\}\r\n\r\n/g, '').replace('d OK', 'c OK')).toBe(texts);
+    expect(texts).toContain('gr\xfc\xdfe');
+  });
+
   it('leaves out an expunged message from ENVELOPE alone too, cached or not: NO [EXPUNGEISSUED]', async () => {
     const c = await selected();
     await cmd(c, 'a FETCH 2 ENVELOPE');
