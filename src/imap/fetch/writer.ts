@@ -7,6 +7,11 @@
  * literal (MessageContent.read(start, end) through CrlfStream), so BODY[] of a 50 MiB message is never
  * in memory and BODY[HEADER] of it reads only the header once its structure is cached.
  *
+ * ENVELOPE, BODY and BODYSTRUCTURE are copied from their cached finished text (fetch/text-cache.ts), as
+ * Dovecot copies them from its cache file. A request without sections is answered as text: a batch's
+ * responses are one string and one write. A request of only those items (and UID) needs nothing else from
+ * the store: the texts, read in one range scan, answer alone (writeTextsOnly).
+ *
  * The implicit \Seen (RFC 3501 §6.4.5): BODY[...] (not .PEEK), RFC822 and RFC822.TEXT set \Seen on a
  * read-write mailbox, once per batch in one store call; as Dovecot does, the response then carries FLAGS
  * (after the small items) when the flags changed and FLAGS was not asked for. The session's view records
