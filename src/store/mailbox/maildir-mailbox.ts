@@ -284,15 +284,19 @@ export class MaildirMailbox implements Mailbox {
         const dir = this.dir(row);
         const until = performance.now() + READ_SLICE_MS;
         let i = next;
+        let files = this.filesOf(uids.slice(i, i + READ_GROUP));
+        let groupEnd = i + READ_GROUP;
         do {
-          const group = uids.slice(i, i + READ_GROUP);
-          i += group.length;
-          for (const [uid, [fname, inNew, size]] of this.filesOf(group)) {
-            if (size > maxSize) continue;
-            // renamed by another process meanwhile: left out, openContent syncs and finds it
-            const bytes = readSmallFileSync(messagePath(dir, inNew, fname), maxSize);
-            if (bytes !== undefined) out.set(uid, bytes);
+          if (i === groupEnd) {
+            files = this.filesOf(uids.slice(i, i + READ_GROUP));
+            groupEnd = i + READ_GROUP;
           }
+          const uid = uids[i++]!;
+          const file = files.get(uid);
+          if (file === undefined || file[2] > maxSize) continue;
+          // renamed by another process meanwhile: left out, openContent syncs and finds it
+          const bytes = readSmallFileSync(messagePath(dir, file[1], file[0]), maxSize);
+          if (bytes !== undefined) out.set(uid, bytes);
         } while (i < uids.length && performance.now() < until);
         return Promise.resolve(i);
       });

@@ -417,6 +417,13 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect(got.get(uids[0]!)).toEqual(await stored(uids[0]!));
       expect(got.get(uids[1]!)).toEqual(await stored(uids[1]!));
       expect((await box.readSmall(uids, 1 << 20)).get(uids[2]!)).toEqual(await stored(uids[2]!));
+      // more than one group of file lookups (the Maildir store's), every one read once and in full
+      const many: number[] = [];
+      for (let i = 0; i < 140; i++) many.push((await user.append('INBOX', { content: message(`many ${i}`) })).uid);
+      await box.changesSince(0);
+      const all = await box.readSmall(many, 2000);
+      expect(all.size).toBe(many.length);
+      for (const uid of [many[0]!, many[63]!, many[64]!, many[139]!]) expect(all.get(uid)).toEqual(await stored(uid));
       await box.close();
     });
 
