@@ -1,21 +1,26 @@
 /**
- * SEARCH evaluation over the selected mailbox, in batches, in three tiers (three-valued logic: true, false,
- * or "needs more"): first what the store's details give (flags, sizes, dates, MODSEQ, sequence numbers and
- * UIDs) and the session's \Recent set; then, for what that leaves undecided, the cached header summary
- * (summary.ts: SUBJECT, FROM/TO/CC/BCC, SENT*); only then the message's bytes are read, its cached
- * structure loaded, its header/body text decoded and matched (and its summary saved for next time). Between
- * batches the event loop gets a turn, so a body search over a large mailbox never blocks other sessions.
+ * SEARCH evaluation over the selected mailbox, in batches, in tiers (three-valued logic: true, false, or
+ * "needs more"), each asked only for what the one before left undecided and only when the key needs it:
+ * first the client's view (sequence numbers, UIDs, \Recent) and, when a key needs them, the store's
+ * details (flags, sizes, dates, MODSEQ); then the cached header summary (summary.ts: SUBJECT,
+ * FROM/TO/CC/BCC, SENT*) and the per-field header cache (header-cache.ts: HEADER <field>); only then the
+ * message's bytes are read — its header fields parsed, and for BODY/TEXT its cached (or parsed) structure
+ * loaded and its parts matched (body-match.ts) — and what it taught the caches is saved for next time.
+ * Between batches the event loop gets a turn, so a body search over a large mailbox never blocks other
+ * sessions.
  */
+import { parseHeaderBlock, type HeaderField } from '../../mail/mime/header-block.js';
+import { parseStructure } from '../../mail/mime/parse-structure.js';
 import type { MimePart } from '../../mail/mime/structure.js';
-import type { HeaderField } from '../../mail/mime/header-block.js';
-import type { MessageDetails } from '../../store/mailbox/mailbox-store.js';
-import { loadStructures } from '../fetch/structure-cache.js';
+import type { Mailbox, MessageDetails, MetaKind } from '../../store/mailbox/mailbox-store.js';
 import type { SelectedMailbox } from '../selected.js';
 import { setMatcher, type SequenceSet } from '../wire/sequence-set.js';
+import { bodyContains, needleOf, type Needle } from './body-match.js';
 import { compareDay, dayOf, internalDay } from './dates.js';
+import { headerKind, headerRecord, recordMatches, validRecord } from './header-cache.js';
 import type { SearchKey } from './parse.js';
 import { decodeSummary, encodeSummary, summarize, type SearchSummary } from './summary.js';
-import { addressText, bodyTexts, containsAny, fold, headerText, rootFields } from './text-match.js';
+import { addressText, fold, headerText } from './text-match.js';
 
 const BATCH = 256;
 
@@ -30,18 +35,33 @@ function matcherFor(set: SequenceSet, star: number): (n: number) => boolean {
   return test;
 }
 
+// A key's folded search text, folded once per search rather than per message.
+const needles = new WeakMap<SearchKey, Needle>();
+function needleFor(key: SearchKey & { readonly text: string }): Needle {
+  let n = needles.get(key);
+  if (n === undefined) {
+    n = needleOf(fold(key.text));
+    needles.set(key, n);
+  }
+  return n;
+}
+
 interface Loaded {
   readonly stored: Buffer;
-  readonly root: MimePart;
-  fields?: HeaderField[];
-  body?: string[];
-  text?: string[];
+  /** the message's own header fields */
+  readonly fields: HeaderField[];
+  /** its MIME tree, when a BODY/TEXT key needs it */
+  readonly root: MimePart | undefined;
 }
 
 interface Candidate {
-  readonly d: MessageDetails;
+  readonly uid: number;
   readonly seq: number;
+  /** the store's details, when a key needs them */
+  readonly d: MessageDetails | undefined;
   summary?: SearchSummary;
+  /** header-cache.ts records by field */
+  headers?: Map<string, string>;
   loaded?: Loaded;
 }
 
@@ -51,20 +71,15 @@ interface Scope {
   readonly recent: (uid: number) => boolean;
 }
 
-function fieldsOf(l: Loaded): HeaderField[] {
-  return (l.fields ??= rootFields(l.stored, l.root));
-}
-
-function headerMatch(l: Loaded, field: string, text: string, address: boolean): boolean {
-  const needle = fold(text);
-  for (const f of fieldsOf(l)) {
+function headerMatch(fields: readonly HeaderField[], field: string, needle: string, address: boolean): boolean {
+  for (const f of fields) {
     if (f.name.toLowerCase() !== field) continue;
     if (needle === '' || (address ? addressText(f) : headerText(f)).includes(needle)) return true;
   }
   return false;
 }
 
-/** true / false, or undefined when the answer needs the message's bytes and they are not loaded. */
+/** true / false, or undefined when the answer needs what this candidate does not have yet. */
 function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefined {
   switch (key.k) {
     case 'all':
@@ -90,65 +105,104 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
       return r === undefined ? undefined : !r;
     }
     case 'flag': {
+      if (m.d === undefined) return undefined;
       const lower = key.flag.toLowerCase();
       return m.d.flags.some((f) => f.toLowerCase() === lower);
     }
     case 'recent':
-      return scope.recent(m.d.uid);
+      return scope.recent(m.uid);
     case 'seq':
       return matcherFor(key.set, scope.count)(m.seq);
     case 'uid':
-      return matcherFor(key.set, scope.maxUid)(m.d.uid);
+      return matcherFor(key.set, scope.maxUid)(m.uid);
     case 'size':
+      if (m.d === undefined) return undefined;
       return key.op === 'larger' ? m.d.vsize > key.n : m.d.vsize < key.n;
     case 'modseq':
+      if (m.d === undefined) return undefined;
       return m.d.modseq >= key.n;
     case 'date': {
-      if (!key.sent) return compareDay(internalDay(m.d.internalDate), key.op, dayOf(key.date));
+      if (!key.sent) return m.d === undefined ? undefined : compareDay(internalDay(m.d.internalDate), key.op, dayOf(key.date));
       // no (valid) Date: Dovecot takes 1970-01-01 (day 0), so SENTBEFORE matches and SENTSINCE does not
       if (m.summary === undefined) return undefined;
       return compareDay(m.summary.sentDay, key.op, dayOf(key.date));
     }
     case 'header': {
+      const needle = needleFor(key).text;
       const s = m.summary;
       if (s !== undefined && (key.address === true || key.subject === true)) {
-        const needle = fold(key.text);
         if (key.subject === true) return s.subject.some((t) => t.includes(needle));
         const text = s[key.field as 'from' | 'to' | 'cc' | 'bcc'];
         return needle === '' ? text !== '' : text.includes(needle);
       }
+      if (key.address !== true && key.subject !== true) {
+        const record = m.headers?.get(key.field);
+        if (record !== undefined) {
+          const r = recordMatches(record, needle);
+          if (r !== undefined) return r;
+        }
+      }
       if (m.loaded === undefined) return undefined;
-      return headerMatch(m.loaded, key.field, key.text, key.address === true);
+      return headerMatch(m.loaded.fields, key.field, needle, key.address === true);
     }
     case 'body':
-      if (m.loaded === undefined) return undefined;
-      return containsAny((m.loaded.body ??= bodyTexts(m.loaded.stored, m.loaded.root, false)), fold(key.text));
+      if (m.loaded?.root === undefined) return undefined;
+      return bodyContains(m.loaded.stored, m.loaded.root, needleFor(key), false);
     case 'text': {
-      if (m.loaded === undefined) return undefined;
       const l = m.loaded;
-      const needle = fold(key.text);
-      if (fieldsOf(l).some((f) => fold(f.name).includes(needle) || headerText(f).includes(needle))) return true;
-      return containsAny((l.text ??= bodyTexts(l.stored, l.root, true)), needle);
+      if (l?.root === undefined) return undefined;
+      const needle = needleFor(key);
+      if (l.fields.some((f) => fold(f.name).includes(needle.text) || headerText(f).includes(needle.text))) return true;
+      return bodyContains(l.stored, l.root, needle, true);
     }
   }
 }
 
-/** Whether a key could be settled by the cached header summary (SUBJECT, FROM/TO/CC/BCC, SENT*). */
-function needsSummary(key: SearchKey): boolean {
+/** What a key asks of the tiers. */
+interface Needs {
+  /** the store's details: flags, sizes, internal dates, MODSEQ */
+  details: boolean;
+  /** the header summary: SUBJECT, FROM/TO/CC/BCC, SENT* */
+  summary: boolean;
+  /** HEADER fields the header cache can answer */
+  readonly fields: Set<string>;
+  /** the MIME tree: BODY, TEXT */
+  structure: boolean;
+}
+
+function needsOf(key: SearchKey, n: Needs): Needs {
   switch (key.k) {
     case 'and':
-      return key.keys.some(needsSummary);
+      for (const k of key.keys) needsOf(k, n);
+      break;
     case 'or':
-      return needsSummary(key.a) || needsSummary(key.b);
+      needsOf(key.a, n);
+      needsOf(key.b, n);
+      break;
     case 'not':
-      return needsSummary(key.key);
+      needsOf(key.key, n);
+      break;
+    case 'flag':
+    case 'size':
+    case 'modseq':
+      n.details = true;
+      break;
     case 'date':
-      return key.sent;
+      if (key.sent) n.summary = true;
+      else n.details = true;
+      break;
     case 'header':
-      return key.address === true || key.subject === true;
+      if (key.address === true || key.subject === true) n.summary = true;
+      else if (headerKind(key.field) !== undefined) n.fields.add(key.field);
+      break;
+    case 'body':
+    case 'text':
+      n.structure = true;
+      break;
     default:
-      return false;
+      break;
   }
+  return n;
 }
 
 export interface SearchResult {
@@ -158,77 +212,126 @@ export interface SearchResult {
   readonly highestModseq: number;
 }
 
+/** Loads the undecided candidates' bytes (and trees), settles them, and fills the caches they missed. */
+async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], key: SearchKey, needs: Needs, scope: Scope, matched: Set<number>): Promise<void> {
+  const uids = undecided.map((c) => c.uid);
+  const structures = needs.structure ? await handle.meta(uids, 'structure') : undefined;
+  const freshStructures = new Map<number, string>();
+  const freshSummaries = new Map<number, string>();
+  const freshHeaders = new Map<string, Map<number, string>>([...needs.fields].map((f) => [f, new Map<number, string>()]));
+  const byUid = new Map(undecided.map((c) => [c.uid, c]));
+  await handle.scanContent(uids, (uid, stored) => {
+    const c = byUid.get(uid);
+    if (c === undefined) return;
+    // the message's own header ends at its first blank line, as its structure's root says
+    const fields = parseHeaderBlock(stored, 0, stored.length);
+    let root: MimePart | undefined;
+    if (structures !== undefined) {
+      const json = structures.get(uid);
+      if (json !== undefined) {
+        try {
+          root = JSON.parse(json) as MimePart;
+        } catch {
+          // a damaged cache entry: parsed again below and replaced
+        }
+      }
+      if (root === undefined) {
+        root = parseStructure(stored);
+        freshStructures.set(uid, JSON.stringify(root));
+      }
+    }
+    // only the whole message's bytes are kept while it is matched, not after
+    c.loaded = { stored, fields, root };
+    if (needs.summary && c.summary === undefined) {
+      c.summary = summarize(fields);
+      freshSummaries.set(uid, encodeSummary(c.summary));
+    }
+    for (const [field, fresh] of freshHeaders) {
+      if (c.headers?.has(field) === true) continue;
+      const record = headerRecord(fields, field);
+      (c.headers ??= new Map()).set(field, record);
+      fresh.set(uid, record);
+    }
+    if (evaluate(key, c, scope) === true) matched.add(uid);
+    delete c.loaded;
+  });
+  if (freshStructures.size > 0) await handle.saveMeta('structure', freshStructures);
+  if (freshSummaries.size > 0) await handle.saveMeta('search', freshSummaries);
+  for (const [field, fresh] of freshHeaders) if (fresh.size > 0) await handle.saveMeta(headerKind(field)!, fresh);
+}
+
 /** The messages of the client's view that match `key`. */
 export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): Promise<SearchResult> {
   const handle = selected.handle;
   const all = selected.allUids();
   const scope: Scope = { count: all.length, maxUid: all.length > 0 ? all[all.length - 1]! : 0, recent: (uid) => selected.isRecent(uid) };
+  const needs = needsOf(key, { details: false, summary: false, fields: new Set(), structure: false });
   const uids: number[] = [];
   let highestModseq = 0;
   for (let b = 0; b < all.length; b += BATCH) {
-    const batch = all.slice(b, b + BATCH);
-    const details = await handle.details(batch);
-    let undecided: Candidate[] = [];
+    const candidates: Candidate[] = [];
+    if (needs.details) {
+      for (const d of await handle.details(all.slice(b, b + BATCH))) {
+        if (!selected.isExpungePending(d.uid)) candidates.push({ uid: d.uid, seq: selected.seqOf(d.uid)!, d });
+      }
+    } else {
+      const end = Math.min(b + BATCH, all.length);
+      for (let i = b; i < end; i++) if (!selected.isExpungePending(all[i]!)) candidates.push({ uid: all[i]!, seq: i + 1, d: undefined });
+    }
     const matched = new Set<number>();
-    for (const d of details) {
-      if (selected.isExpungePending(d.uid)) continue;
-      const c: Candidate = { d, seq: selected.seqOf(d.uid)! };
+    let undecided: Candidate[] = [];
+    for (const c of candidates) {
       const r = evaluate(key, c, scope);
-      if (r === true) matched.add(d.uid);
+      if (r === true) matched.add(c.uid);
       else if (r === undefined) undecided.push(c);
     }
-    if (undecided.length > 0 && needsSummary(key)) {
+    if (undecided.length > 0 && needs.summary) {
       // the cached header summaries first: they settle SUBJECT/FROM/TO/CC/BCC/SENT* without the message
       const cached = await handle.meta(
-        undecided.map((c) => c.d.uid),
+        undecided.map((c) => c.uid),
         'search',
       );
       const rest: Candidate[] = [];
       for (const c of undecided) {
-        const summary = decodeSummary(cached.get(c.d.uid));
+        const summary = decodeSummary(cached.get(c.uid));
         if (summary === undefined) {
           rest.push(c);
           continue;
         }
         c.summary = summary;
         const r = evaluate(key, c, scope);
-        if (r === true) matched.add(c.d.uid);
+        if (r === true) matched.add(c.uid);
         else if (r === undefined) rest.push(c);
       }
       undecided = rest;
     }
-    if (undecided.length > 0) {
-      const { parts, bytes } = await loadStructures(
-        handle,
-        undecided.map((c) => c.d.uid),
-      );
-      const fresh = new Map<number, string>();
-      for (const c of undecided) {
-        const root = parts.get(c.d.uid);
-        if (root === undefined) continue;
-        let stored = bytes.get(c.d.uid);
-        if (stored === undefined) {
-          const content = await handle.openContent(c.d.uid);
-          if (content === undefined) continue;
-          try {
-            stored = await content.readAll();
-          } finally {
-            await content.close();
-          }
+    if (undecided.length > 0 && needs.fields.size > 0) {
+      // then the header cache: HEADER <field> from each message's short record of that field
+      for (const field of needs.fields) {
+        const cached = await handle.meta(
+          undecided.map((c) => c.uid),
+          headerKind(field) as MetaKind,
+        );
+        for (const c of undecided) {
+          const record = cached.get(c.uid);
+          if (record !== undefined && validRecord(record)) (c.headers ??= new Map()).set(field, record);
         }
-        c.loaded = { stored, root };
-        if (c.summary === undefined) {
-          c.summary = summarize(fieldsOf(c.loaded));
-          fresh.set(c.d.uid, encodeSummary(c.summary));
-        }
-        if (evaluate(key, c, scope) === true) matched.add(c.d.uid);
       }
-      if (fresh.size > 0) await handle.saveMeta('search', fresh);
+      const rest: Candidate[] = [];
+      for (const c of undecided) {
+        const r = evaluate(key, c, scope);
+        if (r === true) matched.add(c.uid);
+        else if (r === undefined) rest.push(c);
+      }
+      undecided = rest;
     }
+    if (undecided.length > 0) await loadAndSettle(handle, undecided, key, needs, scope, matched);
     // a turn for the other sessions between batches (the store may answer without ever yielding)
     await new Promise<void>((resolve) => setImmediate(resolve));
-    for (const d of details) {
-      if (!matched.has(d.uid)) continue;
+    // Without details the matches are checked against the store (as details would have): a message
+    // another session expunged is in the view until the client is told, but no longer matches.
+    const found = needs.details ? candidates.filter((c) => matched.has(c.uid)).map((c) => c.d!) : matched.size > 0 ? await handle.details([...matched].sort((x, y) => x - y)) : [];
+    for (const d of found) {
       uids.push(d.uid);
       if (d.modseq > highestModseq) highestModseq = d.modseq;
     }

@@ -218,8 +218,13 @@ export interface MessageContent {
   close(): Promise<void>;
 }
 
-/** Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque JSON. */
-export type MetaKind = 'structure' | 'envelope' | 'search';
+/**
+ * Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque text.
+ * `header:<field>` (one kind per header field name, lower case) is SEARCH's header cache: many messages'
+ * records of one field are read at once, so a store keeps them where a UID range reads them cheaply. A
+ * message's derived data goes when the message goes.
+ */
+export type MetaKind = 'structure' | 'envelope' | 'search' | `header:${string}`;
 
 /** One session's handle on one mailbox. */
 export interface Mailbox {
@@ -242,6 +247,12 @@ export interface Mailbox {
   details(uids: readonly number[]): Promise<readonly MessageDetails[]>;
   /** The stored bytes; undefined once the message is expunged and gone. */
   openContent(uid: number): Promise<MessageContent | undefined>;
+  /**
+   * The whole stored bytes of several messages, for a scan (SEARCH BODY): read a few at a time and handed
+   * to `each` as they arrive, in no particular order, so that only those few are held at once; messages
+   * that are gone are left out.
+   */
+  scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void>;
   /** Cached derived data for these UIDs (absent ones are not in the map). */
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>>;
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void>;

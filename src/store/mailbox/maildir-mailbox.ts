@@ -19,6 +19,8 @@ import { folderDir, validName } from './folder-dirs.js';
 import type { MailboxRow, MessageRow } from './index-db.js';
 import { ownChange } from './dir-stamps.js';
 import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
+import { indexedFiles, readFiles } from './content-scan.js';
+import { headerRecords, saveHeaderRecords } from './header-cache.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
@@ -257,8 +259,26 @@ export class MaildirMailbox implements Mailbox {
     });
   }
 
+  async scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void> {
+    const files = await this.exclusive(() => {
+      const row = this.row();
+      return Promise.resolve(row === undefined ? [] : indexedFiles(this.db, this.id, this.dir(row), uids));
+    });
+    // a name gone since the index saw it: openContent syncs and finds the file's new name, if any
+    for (const uid of await readFiles(files, each)) {
+      const content = await this.openContent(uid);
+      if (content === undefined) continue;
+      try {
+        each(uid, await content.readAll());
+      } finally {
+        await content.close();
+      }
+    }
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     return this.exclusive(() => {
+      if (kind.startsWith('header:')) return Promise.resolve(headerRecords(this.db, this.id, kind.slice(7), uids));
       const out = new Map<number, string>();
       for (const uid of uids) {
         const value = this.db.getMessageMeta.get(this.id, uid, kind)?.value;
@@ -270,6 +290,10 @@ export class MaildirMailbox implements Mailbox {
 
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     return this.exclusive(() => {
+      if (kind.startsWith('header:')) {
+        saveHeaderRecords(this.db, this.id, kind.slice(7), entries);
+        return Promise.resolve();
+      }
       this.db.write(() => {
         for (const [uid, value] of entries) if (this.db.messageByUid.get(this.id, uid) !== undefined) this.db.putMessageMeta.run(this.id, uid, kind, value);
       });

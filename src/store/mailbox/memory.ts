@@ -440,6 +440,14 @@ class MemoryMailbox implements Mailbox {
     return Promise.resolve(message === undefined ? undefined : contentOf(message.content));
   }
 
+  scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void> {
+    for (const uid of uids) {
+      const message = this.folder.messages.get(uid);
+      if (message !== undefined) each(uid, message.content);
+    }
+    return Promise.resolve();
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     const out = new Map<number, string>();
     for (const uid of uids) {
