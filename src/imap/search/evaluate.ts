@@ -48,10 +48,15 @@ function needleFor(key: SearchKey & { readonly text: string }): Needle {
 
 interface Loaded {
   readonly stored: Buffer;
-  /** the message's own header fields */
-  readonly fields: HeaderField[];
   /** its MIME tree, when a BODY/TEXT key needs it */
   readonly root: MimePart | undefined;
+  /** the message's own header fields, parsed at first need (BODY never needs them) */
+  fields?: HeaderField[];
+}
+
+/** The message's own header (it ends at the first blank line, where its structure's root header does). */
+function fieldsOf(l: Loaded): HeaderField[] {
+  return (l.fields ??= parseHeaderBlock(l.stored, 0, l.stored.length));
 }
 
 interface Candidate {
@@ -143,7 +148,7 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
         }
       }
       if (m.loaded === undefined) return undefined;
-      return headerMatch(m.loaded.fields, key.field, needle, key.address === true);
+      return headerMatch(fieldsOf(m.loaded), key.field, needle, key.address === true);
     }
     case 'body':
       if (m.loaded?.root === undefined) return undefined;
@@ -152,7 +157,7 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
       const l = m.loaded;
       if (l?.root === undefined) return undefined;
       const needle = needleFor(key);
-      if (l.fields.some((f) => fold(f.name).includes(needle.text) || headerText(f).includes(needle.text))) return true;
+      if (fieldsOf(l).some((f) => fold(f.name).includes(needle.text) || headerText(f).includes(needle.text))) return true;
       return bodyContains(l.stored, l.root, needle, true);
     }
   }
@@ -223,8 +228,6 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
   await handle.scanContent(uids, (uid, stored) => {
     const c = byUid.get(uid);
     if (c === undefined) return;
-    // the message's own header ends at its first blank line, as its structure's root says
-    const fields = parseHeaderBlock(stored, 0, stored.length);
     let root: MimePart | undefined;
     if (structures !== undefined) {
       const json = structures.get(uid);
@@ -241,14 +244,15 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
       }
     }
     // only the whole message's bytes are kept while it is matched, not after
-    c.loaded = { stored, fields, root };
+    const loaded: Loaded = { stored, root };
+    c.loaded = loaded;
     if (needs.summary && c.summary === undefined) {
-      c.summary = summarize(fields);
+      c.summary = summarize(fieldsOf(loaded));
       freshSummaries.set(uid, encodeSummary(c.summary));
     }
     for (const [field, fresh] of freshHeaders) {
       if (c.headers?.has(field) === true) continue;
-      const record = headerRecord(fields, field);
+      const record = headerRecord(fieldsOf(loaded), field);
       (c.headers ??= new Map()).set(field, record);
       fresh.set(uid, record);
     }
