@@ -276,7 +276,7 @@ describe('quota', () => {
 });
 
 describe("SEARCH's header cache and scans", () => {
-  it('header records live in header_cache and go with their message, their folder, or a rebuilt index', async () => {
+  it('header records live in header_cache and go with their message or their folder', async () => {
     const user = await store.openUser('alice');
     await user.create('Work');
     for (let n = 1; n <= 3; n++) await user.append('Work', { content: msg(n) });
