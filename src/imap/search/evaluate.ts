@@ -4,8 +4,9 @@
  * first the client's view (sequence numbers, UIDs, \Recent) and, when a key needs them, the store's
  * details (flags, sizes, dates, MODSEQ); then the cached header summary (summary.ts: SUBJECT,
  * FROM/TO/CC/BCC, SENT*) and the per-field header cache (header-cache.ts: HEADER <field>); only then the
- * message's bytes are read — its header fields parsed, and for BODY/TEXT its cached (or parsed) structure
- * loaded and its parts matched (body-match.ts) — and what it taught the caches is saved for next time.
+ * message's bytes are read — its header fields parsed, and for BODY/TEXT its parts' layout (layout.ts:
+ * cached, or from the cached structure, or parsed) loaded and its parts matched (body-match.ts) — and what
+ * it taught the caches is saved for next time.
  * Between batches the event loop gets a turn, so a body search over a large mailbox never blocks other
  * sessions.
  */
@@ -18,6 +19,7 @@ import { setMatcher, type SequenceSet } from '../wire/sequence-set.js';
 import { bodyContains, needleOf, type Needle } from './body-match.js';
 import { compareDay, dayOf, internalDay } from './dates.js';
 import { headerKind, headerRecord, recordMatches, validRecord } from './header-cache.js';
+import { decodeLayout, encodeLayout, layoutOf, type Step } from './layout.js';
 import type { SearchKey } from './parse.js';
 import { decodeSummary, encodeSummary, summarize, type SearchSummary } from './summary.js';
 import { addressText, fold, headerText } from './text-match.js';
@@ -48,8 +50,8 @@ function needleFor(key: SearchKey & { readonly text: string }): Needle {
 
 interface Loaded {
   readonly stored: Buffer;
-  /** its MIME tree, when a BODY/TEXT key needs it */
-  readonly root: MimePart | undefined;
+  /** its parts as BODY/TEXT search them, when such a key needs them */
+  readonly steps: Step[] | undefined;
   /** the message's own header fields, parsed at first need (BODY never needs them) */
   fields?: HeaderField[];
 }
@@ -151,14 +153,14 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
       return headerMatch(fieldsOf(m.loaded), key.field, needle, key.address === true);
     }
     case 'body':
-      if (m.loaded?.root === undefined) return undefined;
-      return bodyContains(m.loaded.stored, m.loaded.root, needleFor(key), false);
+      if (m.loaded?.steps === undefined) return undefined;
+      return bodyContains(m.loaded.stored, m.loaded.steps, needleFor(key), false);
     case 'text': {
       const l = m.loaded;
-      if (l?.root === undefined) return undefined;
+      if (l?.steps === undefined) return undefined;
       const needle = needleFor(key);
       if (fieldsOf(l).some((f) => fold(f.name).includes(needle.text) || headerText(f).includes(needle.text))) return true;
-      return bodyContains(l.stored, l.root, needle, true);
+      return bodyContains(l.stored, l.steps, needle, true);
     }
   }
 }
@@ -217,10 +219,38 @@ export interface SearchResult {
   readonly highestModseq: number;
 }
 
-/** Loads the undecided candidates' bytes (and trees), settles them, and fills the caches they missed. */
+/**
+ * The layouts of `uids` for BODY/TEXT: cached ones; else from the cached structure (the layout then
+ * saved); the others are left to be parsed from the bytes.
+ */
+async function cachedLayouts(handle: Mailbox, uids: readonly number[], fresh: Map<number, string>): Promise<Map<number, Step[]>> {
+  const out = new Map<number, Step[]>();
+  const cached = await handle.meta(uids, 'layout');
+  const missing: number[] = [];
+  for (const uid of uids) {
+    const steps = decodeLayout(cached.get(uid));
+    if (steps === undefined) missing.push(uid);
+    else out.set(uid, steps);
+  }
+  if (missing.length === 0) return out;
+  const structures = await handle.meta(missing, 'structure');
+  for (const [uid, json] of structures) {
+    try {
+      const steps = layoutOf(JSON.parse(json) as MimePart);
+      out.set(uid, steps);
+      fresh.set(uid, encodeLayout(steps));
+    } catch {
+      // a damaged structure: parsed again from the bytes (and replaced)
+    }
+  }
+  return out;
+}
+
+/** Loads the undecided candidates' bytes (and layouts), settles them, and fills the caches they missed. */
 async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], key: SearchKey, needs: Needs, scope: Scope, matched: Set<number>): Promise<void> {
   const uids = undecided.map((c) => c.uid);
-  const structures = needs.structure ? await handle.meta(uids, 'structure') : undefined;
+  const freshLayouts = new Map<number, string>();
+  const layouts = needs.structure ? await cachedLayouts(handle, uids, freshLayouts) : undefined;
   const freshStructures = new Map<number, string>();
   const freshSummaries = new Map<number, string>();
   const freshHeaders = new Map<string, Map<number, string>>([...needs.fields].map((f) => [f, new Map<number, string>()]));
@@ -228,23 +258,19 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
   await handle.scanContent(uids, (uid, stored) => {
     const c = byUid.get(uid);
     if (c === undefined) return;
-    let root: MimePart | undefined;
-    if (structures !== undefined) {
-      const json = structures.get(uid);
-      if (json !== undefined) {
-        try {
-          root = JSON.parse(json) as MimePart;
-        } catch {
-          // a damaged cache entry: parsed again below and replaced
-        }
-      }
-      if (root === undefined) {
-        root = parseStructure(stored);
+    let steps: Step[] | undefined;
+    if (layouts !== undefined) {
+      steps = layouts.get(uid);
+      if (steps === undefined) {
+        // never parsed: the structure is kept too, for FETCH (as structure-cache.ts would)
+        const root = parseStructure(stored);
         freshStructures.set(uid, JSON.stringify(root));
+        steps = layoutOf(root);
+        freshLayouts.set(uid, encodeLayout(steps));
       }
     }
-    // only the whole message's bytes are kept while it is matched, not after
-    const loaded: Loaded = { stored, root };
+    // the bytes are only held while the message is matched (the store reuses their memory)
+    const loaded: Loaded = { stored, steps };
     c.loaded = loaded;
     if (needs.summary && c.summary === undefined) {
       c.summary = summarize(fieldsOf(loaded));
@@ -260,6 +286,7 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
     delete c.loaded;
   });
   if (freshStructures.size > 0) await handle.saveMeta('structure', freshStructures);
+  if (freshLayouts.size > 0) await handle.saveMeta('layout', freshLayouts);
   if (freshSummaries.size > 0) await handle.saveMeta('search', freshSummaries);
   for (const [field, fresh] of freshHeaders) if (fresh.size > 0) await handle.saveMeta(headerKind(field)!, fresh);
 }

@@ -1,13 +1,13 @@
 /**
  * Mailbox.scanContent for the Maildir store: the files of many messages read for a scan (SEARCH BODY)
- * with less per-file cost than openContent — the names come from one index query per batch, and each
- * file is opened, checked, read into one buffer of its size and closed with plain fs calls (no FileHandle,
- * no stream), a few at a time. The same care as safe-fs.ts openMessageFile: O_NOFOLLOW, O_NONBLOCK, and
- * only a regular file is read. A file that cannot be found under its indexed name (renamed by a flag
- * change, or expunged, by another process) is reported back so the caller retries it through
- * openContent, which brings the index up to date first.
+ * with less per-file cost than openContent — the names and sizes come from one index query per batch,
+ * and each file is opened, read into a buffer reused from file to file and closed with plain fs calls (no
+ * FileHandle, no stream, no fstat), a few at a time. As safe-fs.ts openMessageFile: O_NOFOLLOW (a symlink
+ * is never followed) and O_NONBLOCK (a FIFO never blocks); what is not exactly a file of the indexed size
+ * — renamed by a flag change or expunged by another process, rewritten, or not a regular file — is
+ * reported back and read again through openContent, which syncs the index and checks the file first.
  */
-import { close, constants, fstat, open, read } from 'node:fs';
+import { close, constants, open, read } from 'node:fs';
 import type { IndexDb } from './index-db.js';
 import { messagePath } from './index-sync.js';
 
@@ -18,9 +18,11 @@ const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 export interface IndexedFile {
   readonly uid: number;
   readonly path: string;
+  /** the size the index knows (the name's S=, or measured when it was indexed) */
+  readonly size: number;
 }
 
-/** Where the index says the messages `uids` are (unknown UIDs are left out). */
+/** Where the index says the messages `uids` are, and their sizes (unknown UIDs are left out). */
 export function indexedFiles(db: IndexDb, mailbox: number, dir: string, uids: readonly number[]): IndexedFile[] {
   const out: IndexedFile[] = [];
   if (uids.length === 0) return out;
@@ -33,59 +35,54 @@ export function indexedFiles(db: IndexDb, mailbox: number, dir: string, uids: re
   if (hi - lo >= 4 * uids.length + 64) {
     for (const uid of uids) {
       const r = db.messageByUid.get(mailbox, uid);
-      if (r !== undefined) out.push({ uid, path: messagePath(dir, r.in_new, r.fname) });
+      if (r !== undefined) out.push({ uid, path: messagePath(dir, r.in_new, r.fname), size: r.size });
     }
     return out;
   }
   const wanted = new Set(uids);
-  for (const [uid, fname, inNew] of db.filesInRange.all(mailbox, lo, hi)) if (wanted.has(uid)) out.push({ uid, path: messagePath(dir, inNew, fname) });
+  for (const [uid, fname, inNew, size] of db.filesInRange.all(mailbox, lo, hi)) if (wanted.has(uid)) out.push({ uid, path: messagePath(dir, inNew, fname), size });
   return out;
 }
 
-type Outcome = Buffer | 'missing' | 'skip';
-
-/** One file's bytes; 'missing' when its name is gone, 'skip' when it is not a regular file (or a symlink). */
-function readOne(path: string): Promise<Outcome> {
+/**
+ * One file's bytes into `buf` (at least size + 1 long): their length when one read finds exactly the
+ * indexed size; 'retry' when it does not (renamed or removed meanwhile, another size, a FIFO or a
+ * directory under the name: openContent, which checks the file first, decides); 'skip' for a symlink or
+ * a socket. Asking one byte more than the indexed size is what tells a file of that size from a longer
+ * one, without an fstat per file.
+ */
+function readOne(path: string, size: number, buf: Buffer): Promise<number | 'retry' | 'skip'> {
   return new Promise((resolve, reject) => {
     open(path, FLAGS, (err, fd) => {
       if (err !== null) {
         const code = err.code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') resolve('missing');
+        if (code === 'ENOENT' || code === 'ENOTDIR') resolve('retry');
         else if (code === 'ELOOP' || code === 'ENXIO') resolve('skip');
         else reject(err);
         return;
       }
-      const done = (result: Outcome | Error): void => close(fd, () => (result instanceof Error ? reject(result) : resolve(result)));
-      fstat(fd, (err2, st) => {
-        if (err2 !== null) return done(err2);
-        if (!st.isFile()) return done('skip');
-        const buf = Buffer.allocUnsafe(st.size);
-        const fill = (at: number): void => {
-          if (at >= buf.length) return done(buf);
-          read(fd, buf, at, buf.length - at, at, (err3, n) => {
-            if (err3 !== null) return done(err3);
-            // shorter than fstat said (truncated meanwhile): what is there
-            if (n === 0) return done(buf.subarray(0, at));
-            fill(at + n);
-          });
-        };
-        fill(0);
-      });
+      // a regular file gives all it has up to the count asked in one read; anything else is read again
+      read(fd, buf, 0, size + 1, 0, (err2, n) => close(fd, () => resolve(err2 === null && n === size ? size : 'retry')));
     });
   });
 }
 
-/** Reads the files, handing each one's bytes to `each`; the UIDs whose file was not found under its indexed name. */
+/**
+ * Reads the files, handing each one's bytes to `each` (a view of a buffer reused for the next file: valid
+ * during the call only); the UIDs to read again through openContent.
+ */
 export async function readFiles(files: readonly IndexedFile[], each: (uid: number, stored: Buffer) => void): Promise<number[]> {
-  const missing: number[] = [];
+  const retry: number[] = [];
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
+    let buf = Buffer.allocUnsafe(64 * 1024);
     while (next < files.length && !failed) {
       const f = files[next++]!;
-      const outcome = await readOne(f.path);
-      if (outcome === 'missing') missing.push(f.uid);
-      else if (outcome !== 'skip') each(f.uid, outcome);
+      if (buf.length < f.size + 1) buf = Buffer.allocUnsafe(f.size + 1);
+      const outcome = await readOne(f.path, f.size, buf);
+      if (outcome === 'retry') retry.push(f.uid);
+      else if (outcome !== 'skip') each(f.uid, buf.subarray(0, outcome));
     }
   };
   // after a failure the other workers finish the file in hand and stop
@@ -97,5 +94,5 @@ export async function readFiles(files: readonly IndexedFile[], each: (uid: numbe
       }),
     ),
   );
-  return missing;
+  return retry;
 }

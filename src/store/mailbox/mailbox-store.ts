@@ -220,11 +220,11 @@ export interface MessageContent {
 
 /**
  * Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque text.
- * `header:<field>` (one kind per header field name, lower case) is SEARCH's header cache: many messages'
- * records of one field are read at once, so a store keeps them where a UID range reads them cheaply. A
- * message's derived data goes when the message goes.
+ * 'layout' (the parts BODY/TEXT search) and `header:<field>` (one kind per header field name, lower case:
+ * SEARCH's header cache) are read for a whole batch of messages at once, so a store keeps them where a
+ * UID range of one kind reads cheaply. A message's derived data goes when the message goes.
  */
-export type MetaKind = 'structure' | 'envelope' | 'search' | `header:${string}`;
+export type MetaKind = 'structure' | 'envelope' | 'search' | 'layout' | `header:${string}`;
 
 /** One session's handle on one mailbox. */
 export interface Mailbox {
@@ -250,7 +250,7 @@ export interface Mailbox {
   /**
    * The whole stored bytes of several messages, for a scan (SEARCH BODY): read a few at a time and handed
    * to `each` as they arrive, in no particular order, so that only those few are held at once; messages
-   * that are gone are left out.
+   * that are gone are left out. `stored` is valid during the call only (its memory may be reused).
    */
   scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void>;
   /** Cached derived data for these UIDs (absent ones are not in the map). */

@@ -20,7 +20,6 @@ import type { MailboxRow, MessageRow } from './index-db.js';
 import { ownChange } from './dir-stamps.js';
 import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
 import { indexedFiles, readFiles } from './content-scan.js';
-import { headerRecords, saveHeaderRecords } from './header-cache.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
@@ -35,6 +34,7 @@ import {
   type MessageRecord,
   type MetaKind,
 } from './mailbox-store.js';
+import { bulkKind, cachedRecords, saveCachedRecords } from './search-cache.js';
 import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './message-flags.js';
 import { contentOf, placeFile } from './message-files.js';
 import { newMessageBase } from './message-names.js';
@@ -278,7 +278,7 @@ export class MaildirMailbox implements Mailbox {
 
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     return this.exclusive(() => {
-      if (kind.startsWith('header:')) return Promise.resolve(headerRecords(this.db, this.id, kind.slice(7), uids));
+      if (bulkKind(kind)) return Promise.resolve(cachedRecords(this.db, this.id, kind, uids));
       const out = new Map<number, string>();
       for (const uid of uids) {
         const value = this.db.getMessageMeta.get(this.id, uid, kind)?.value;
@@ -290,8 +290,8 @@ export class MaildirMailbox implements Mailbox {
 
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     return this.exclusive(() => {
-      if (kind.startsWith('header:')) {
-        saveHeaderRecords(this.db, this.id, kind.slice(7), entries);
+      if (bulkKind(kind)) {
+        saveCachedRecords(this.db, this.id, kind, entries);
         return Promise.resolve();
       }
       this.db.write(() => {

@@ -1,7 +1,7 @@
 /**
  * SEARCH's shortcuts give the answers of the plain way, checked by property tests (fast-check, fixed
- * seed) against the plain way kept in text-match.ts: body-match.ts (BODY/TEXT without decoding where the
- * bytes settle it) against `bodyTexts` + `containsAny`; header-cache.ts records against matching the
+ * seed) against the plain way kept in text-match.ts: body-match.ts over layout.ts's layout (BODY/TEXT
+ * without decoding where the bytes settle it) against `bodyTexts` + `containsAny`; header-cache.ts records against matching the
  * parsed fields; the message's own header read up to its first blank line against its structure's root
  * header; and the per-character folding of latin1 text the byte table relies on.
  */
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bodyContains, needleOf } from '../../../src/imap/search/body-match.js';
 import { headerRecord, recordMatches, validRecord } from '../../../src/imap/search/header-cache.js';
+import { decodeLayout, encodeLayout, layoutOf } from '../../../src/imap/search/layout.js';
 import { bodyTexts, containsAny, fold, headerText, rootFields } from '../../../src/imap/search/text-match.js';
 import { parseHeaderBlock } from '../../../src/mail/mime/header-block.js';
 import { parseStructure } from '../../../src/mail/mime/parse-structure.js';
@@ -78,11 +79,13 @@ describe('BODY and TEXT shortcuts (body-match.ts)', () => {
     fc.assert(
       fc.property(messageArb, fc.nat(), fc.string({ maxLength: 4 }), (stored, pick, extra) => {
         const root = parseStructure(stored);
+        // the layout as the store gives it back
+        const steps = decodeLayout(encodeLayout(layoutOf(root)))!;
         for (const raw of [...needlesFor(stored, root, pick), extra]) {
           const needle = fold(raw);
           for (const headers of [false, true]) {
             const plain = containsAny(bodyTexts(stored, root, headers), needle);
-            expect(bodyContains(stored, root, needleOf(needle), headers), `${headers ? 'TEXT' : 'BODY'} ${JSON.stringify(needle)}`).toBe(plain);
+            expect(bodyContains(stored, steps, needleOf(needle), headers), `${headers ? 'TEXT' : 'BODY'} ${JSON.stringify(needle)}`).toBe(plain);
           }
         }
       }),
@@ -97,7 +100,7 @@ describe('BODY and TEXT shortcuts (body-match.ts)', () => {
       const stored = Buffer.concat([Buffer.from('MIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n'), Buffer.from(body.toString('base64'))]);
       const root = parseStructure(stored);
       for (const needle of ['a', 'ab', `a${fold(String.fromCharCode(b))}b`, 'b2a', 'a2', '1', '2 1', 'mar', 'ä', ' ', 'o']) {
-        expect(bodyContains(stored, root, needleOf(fold(needle)), false), `byte ${b} needle ${needle}`).toBe(containsAny(bodyTexts(stored, root, false), fold(needle)));
+        expect(bodyContains(stored, layoutOf(root), needleOf(fold(needle)), false), `byte ${b} needle ${needle}`).toBe(containsAny(bodyTexts(stored, root, false), fold(needle)));
       }
     }
   });
@@ -147,7 +150,10 @@ describe('HEADER records (header-cache.ts)', () => {
     );
   });
 
-  it('say when they are damaged', () => {
+  it('say when they are damaged (and so do layouts)', () => {
+    expect(decodeLayout(undefined)).toBeUndefined();
+    expect(decodeLayout('[2,[1,0,1,1,null,null]]')).toBeUndefined();
+    expect(decodeLayout('{')).toBeUndefined();
     expect(validRecord('')).toBe(false);
     expect(validRecord('00')).toBe(false);
     expect(validRecord('x')).toBe(false);

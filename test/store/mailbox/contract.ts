@@ -426,7 +426,8 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       const seen = new Map<number, Buffer>();
       await box.scanContent([...uids, uids[19]! + 1], (uid, stored) => {
         expect(seen.has(uid)).toBe(false);
-        seen.set(uid, stored);
+        // valid during the call only: kept as a copy
+        seen.set(uid, Buffer.from(stored));
       });
       expect([...seen.keys()].sort((a, b) => a - b)).toEqual(uids.filter((u) => u !== uids[5]));
       for (const [uid, stored] of seen) {

@@ -276,7 +276,7 @@ describe('quota', () => {
 });
 
 describe("SEARCH's header cache and scans", () => {
-  it('header records live in header_cache and go with their message or their folder', async () => {
+  it('header records live in search_cache and go with their message or their folder', async () => {
     const user = await store.openUser('alice');
     await user.create('Work');
     for (let n = 1; n <= 3; n++) await user.append('Work', { content: msg(n) });
@@ -285,15 +285,15 @@ describe("SEARCH's header cache and scans", () => {
     await box.saveMeta('header:subject', new Map([1, 2, 3].map((u) => [u, `1m${u}`])));
     await box.saveMeta('header:x-tag', new Map([[2, '0']]));
     const db = new Database(join(root, 'mailgate-index.sqlite'), { readonly: true });
-    const rows = (): unknown[] => db.prepare('SELECT field, uid FROM header_cache ORDER BY field, uid').raw().all();
-    expect(rows()).toEqual([['subject', 1], ['subject', 2], ['subject', 3], ['x-tag', 2]]);
+    const rows = (): unknown[] => db.prepare('SELECT kind, uid FROM search_cache ORDER BY kind, uid').raw().all();
+    expect(rows()).toEqual([['header:subject', 1], ['header:subject', 2], ['header:subject', 3], ['header:x-tag', 2]]);
     await box.setFlags([2], { mode: 'add', flags: ['\\Deleted'] });
     expect(await box.expunge()).toEqual([2]);
-    expect(rows()).toEqual([['subject', 1], ['subject', 3]]);
+    expect(rows()).toEqual([['header:subject', 1], ['header:subject', 3]]);
     await box.close();
     await user.delete('Work');
     expect(rows()).toEqual([]);
-    expect(db.prepare('SELECT count(*) FROM header_field').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT count(*) FROM search_cache_kind').pluck().get()).toBe(0);
     db.close();
     await user.release();
   });
