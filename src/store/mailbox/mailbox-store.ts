@@ -220,9 +220,9 @@ export interface MessageContent {
 
 /**
  * Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque text.
- * 'layout' (the parts BODY/TEXT search) and `header:<field>` (one kind per header field name, lower case:
- * SEARCH's header cache) are read for a whole batch of messages at once, so a store keeps them where a
- * UID range of one kind reads cheaply. A message's derived data goes when the message goes.
+ * 'search' (the header summary), 'layout' (the parts BODY/TEXT search) and `header:<field>` (one kind per
+ * header field name, lower case: SEARCH's header cache) are read for a whole batch of messages at once,
+ * so a store keeps them where a UID range of one kind reads cheaply. A message's derived data goes when the message goes.
  */
 export type MetaKind = 'structure' | 'envelope' | 'search' | 'layout' | `header:${string}`;
 

@@ -1,6 +1,6 @@
 /**
  * The Maildir store's table for the derived data SEARCH reads for a whole batch of messages at once
- * (Mailbox.meta kinds 'layout' and `header:<field>`): one row per message and kind in `search_cache`,
+ * (Mailbox.meta kinds 'search', 'layout' and `header:<field>`): one row per message and kind in `search_cache`,
  * keyed (mailbox, kind, uid) so that a batch is one range scan instead of a lookup per message, and
  * without reading the large rows of other kinds (message_meta's structures) on the way.
  * `search_cache_kind` lists the kinds a mailbox has rows of, so the trigger that drops a message's rows
@@ -9,9 +9,9 @@
 import type { IndexDb } from './index-db.js';
 import type { MetaKind } from './mailbox-store.js';
 
-/** Whether a kind is kept here rather than in message_meta. */
+/** Whether a kind is kept here rather than in message_meta: SEARCH's summaries, layouts and header records. */
 export function bulkKind(kind: MetaKind): boolean {
-  return kind === 'layout' || kind.startsWith('header:');
+  return kind === 'search' || kind === 'layout' || kind.startsWith('header:');
 }
 
 /** The records of `kind` for `uids` (absent ones are not in the map). */

@@ -105,6 +105,29 @@ describe('BODY and TEXT shortcuts (body-match.ts)', () => {
     }
   });
 
+  it('find ASCII needles in latin1-read bytes as folding them does (the characters with compatibility forms above all)', () => {
+    const SPECIAL = [0xa0, 0xa8, 0xaa, 0xaf, 0xb2, 0xb3, 0xb4, 0xb5, 0xb8, 0xb9, 0xba, 0xbc, 0xbd, 0xbe, 0xc0, 0xdf, 0xff, 0x80];
+    const byteArb = fc.oneof(fc.constantFrom(...SPECIAL), fc.constantFrom(0x20, 0x31, 0x32, 0x33, 0x34, 0x61, 0x41, 0x6f, 0x4f), fc.integer({ min: 0, max: 255 }));
+    fc.assert(
+      fc.property(fc.array(byteArb, { minLength: 1, maxLength: 30 }), fc.nat(), fc.nat({ max: 5 }), (body, at, len) => {
+        // non-UTF-8 bytes in a part with no charset: read as latin1
+        const bytes = Buffer.from([0xff, ...body]);
+        const stored = Buffer.concat([Buffer.from('MIME-Version: 1.0\nContent-Type: application/octet-stream\n\n'), bytes]);
+        const steps = layoutOf(parseStructure(stored));
+        const folded = fold(bytes.toString('latin1'));
+        // eslint-disable-next-line no-control-regex
+        const ascii = folded.replace(/[^\x00-\x7f]/g, '');
+        const start = at % Math.max(folded.length, 1);
+        for (const needle of [folded.slice(start, start + 1 + len), ascii.slice(at % Math.max(ascii.length, 1)).slice(0, 1 + len), 'a2', '1', ' 1', '2 ', 'o ']) {
+          // eslint-disable-next-line no-control-regex
+          if (!/^[\x00-\x7f]*$/.test(needle)) continue;
+          expect(bodyContains(stored, steps, needleOf(needle), false), JSON.stringify([...bytes, needle])).toBe(folded.includes(needle));
+        }
+      }),
+      { seed: SEED, numRuns: 3000 },
+    );
+  });
+
   it('rely on latin1 text folding one character at a time', () => {
     // NFKC could join neighbours (a base letter and a combining mark); in U+0000–U+00FF none does
     const one = Array.from({ length: 256 }, (_, b) => fold(String.fromCharCode(b)));
