@@ -24,7 +24,9 @@ import type { SearchKey } from './parse.js';
 import { decodeSummary, encodeSummary, summarize, type SearchSummary } from './summary.js';
 import { addressText, fold, headerText } from './text-match.js';
 
-const BATCH = 256;
+// Messages per batch: a few milliseconds of work between turns for the other sessions when it comes from
+// the caches; files are read asynchronously anyway.
+const BATCH = 1024;
 
 // A set's merged form, built once per search key rather than per message (a set of many ranges would
 // otherwise cost ranges × messages).
