@@ -167,14 +167,25 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
   }
 }
 
+/**
+ * Whether the store may look for a text in header records as they are stored: not empty, and nothing a
+ * several-field record's JSON would write escaped (quotes, backslashes, controls, surrogates), so that a
+ * record whose fields hold the text holds it verbatim. (The store can find more; each record found is
+ * checked here.)
+ */
+function sqlSafe(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return text !== '' && !/["\\\x00-\x1f\ud800-\udfff]/.test(text);
+}
+
 /** What a key asks of the tiers. */
 interface Needs {
   /** the store's details: flags, sizes, internal dates, MODSEQ */
   details: boolean;
   /** the header summary: SUBJECT, FROM/TO/CC/BCC, SENT* */
   summary: boolean;
-  /** HEADER fields the header cache can answer */
-  readonly fields: Set<string>;
+  /** HEADER fields the header cache can answer, with the (folded) texts searched in each */
+  readonly fields: Map<string, Set<string>>;
   /** the MIME tree: BODY, TEXT */
   structure: boolean;
 }
@@ -202,7 +213,11 @@ function needsOf(key: SearchKey, n: Needs): Needs {
       break;
     case 'header':
       if (key.address === true || key.subject === true) n.summary = true;
-      else if (headerKind(key.field) !== undefined) n.fields.add(key.field);
+      else if (headerKind(key.field) !== undefined) {
+        const texts = n.fields.get(key.field) ?? new Set<string>();
+        texts.add(needleFor(key).text);
+        n.fields.set(key.field, texts);
+      }
       break;
     case 'body':
     case 'text':
@@ -253,9 +268,8 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
   const uids = undecided.map((c) => c.uid);
   const freshLayouts = new Map<number, string>();
   const layouts = needs.structure ? await cachedLayouts(handle, uids, freshLayouts) : undefined;
-  const freshStructures = new Map<number, string>();
   const freshSummaries = new Map<number, string>();
-  const freshHeaders = new Map<string, Map<number, string>>([...needs.fields].map((f) => [f, new Map<number, string>()]));
+  const freshHeaders = new Map<string, Map<number, string>>([...needs.fields.keys()].map((f) => [f, new Map<number, string>()]));
   const byUid = new Map(undecided.map((c) => [c.uid, c]));
   await handle.scanContent(uids, (uid, stored) => {
     const c = byUid.get(uid);
@@ -264,10 +278,8 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
     if (layouts !== undefined) {
       steps = layouts.get(uid);
       if (steps === undefined) {
-        // never parsed: the structure is kept too, for FETCH (as structure-cache.ts would)
-        const root = parseStructure(stored);
-        freshStructures.set(uid, JSON.stringify(root));
-        steps = layoutOf(root);
+        // only the layout is kept, not the whole tree: a tenth of the index's size (FETCH parses its own)
+        steps = layoutOf(parseStructure(stored));
         freshLayouts.set(uid, encodeLayout(steps));
       }
     }
@@ -287,7 +299,6 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
     if (evaluate(key, c, scope) === true) matched.add(uid);
     delete c.loaded;
   });
-  if (freshStructures.size > 0) await handle.saveMeta('structure', freshStructures);
   if (freshLayouts.size > 0) await handle.saveMeta('layout', freshLayouts);
   if (freshSummaries.size > 0) await handle.saveMeta('search', freshSummaries);
   for (const [field, fresh] of freshHeaders) if (fresh.size > 0) await handle.saveMeta(headerKind(field)!, fresh);
@@ -298,7 +309,7 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
   const handle = selected.handle;
   const all = selected.allUids();
   const scope: Scope = { count: all.length, maxUid: all.length > 0 ? all[all.length - 1]! : 0, recent: (uid) => selected.isRecent(uid) };
-  const needs = needsOf(key, { details: false, summary: false, fields: new Set(), structure: false });
+  const needs = needsOf(key, { details: false, summary: false, fields: new Map(), structure: false });
   const uids: number[] = [];
   let highestModseq = 0;
   for (let b = 0; b < all.length; b += BATCH) {
@@ -340,11 +351,23 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
     }
     if (undecided.length > 0 && needs.fields.size > 0) {
       // then the header cache: HEADER <field> from each message's short record of that field
-      for (const field of needs.fields) {
-        const cached = await handle.meta(
-          undecided.map((c) => c.uid),
-          headerKind(field) as MetaKind,
-        );
+      for (const [field, texts] of needs.fields) {
+        const kind = headerKind(field) as MetaKind;
+        const uids = undecided.map((c) => c.uid);
+        const [text] = texts;
+        if (texts.size === 1 && sqlSafe(text!)) {
+          // one text searched in the field: the store hands over only the records holding it (a record
+          // without it cannot match; '0' stands for it), and says which messages have none yet
+          const { found, missing } = await handle.metaContaining(uids, kind, text!);
+          const unknown = new Set(missing);
+          for (const c of undecided) {
+            const record = found.get(c.uid);
+            if (record !== undefined && validRecord(record)) (c.headers ??= new Map()).set(field, record);
+            else if (record === undefined && !unknown.has(c.uid)) (c.headers ??= new Map()).set(field, '0');
+          }
+          continue;
+        }
+        const cached = await handle.meta(uids, kind);
         for (const c of undecided) {
           const record = cached.get(c.uid);
           if (record !== undefined && validRecord(record)) (c.headers ??= new Map()).set(field, record);

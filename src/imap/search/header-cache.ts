@@ -8,7 +8,8 @@
  *   '0'                      the field is absent
  *   '1' + text               one field, its folded text
  *   'J' + JSON string array  several fields
- * Anything else (damaged, or a later form) is computed again.
+ * Anything else found (damaged) is computed again. The form belongs to the kind's name: another form
+ * would take another name, as a search may rule out a record by what the store finds in it.
  */
 import type { HeaderField } from '../../mail/mime/header-block.js';
 import type { MetaKind } from '../../store/mailbox/mailbox-store.js';

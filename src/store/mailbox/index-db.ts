@@ -178,6 +178,8 @@ export class IndexDb {
   readonly putMessageMeta: Database.Statement<[number, number, string, string], unknown>;
   readonly cacheRange: Database.Statement<[number, string, number, number], [number, string]>;
   readonly cacheOf: Database.Statement<[number, string, number], string>;
+  readonly cacheRangeContaining: Database.Statement<[number, string, number, number, string], [number, string]>;
+  readonly cacheRangeUids: Database.Statement<[number, string, number, number], number>;
   readonly putCache: Database.Statement<[number, string, number, string], unknown>;
   readonly addCacheKind: Database.Statement<[number, string], unknown>;
   readonly hasMessage: Database.Statement<[number, number], number>;
@@ -264,6 +266,14 @@ export class IndexDb {
       .prepare<[number, string, number, number], [number, string]>('SELECT uid, value FROM search_cache WHERE mailbox = ? AND kind = ? AND uid BETWEEN ? AND ?')
       .raw();
     this.cacheOf = db.prepare<[number, string, number], string>('SELECT value FROM search_cache WHERE mailbox = ? AND kind = ? AND uid = ?').pluck();
+    this.cacheRangeContaining = db
+      .prepare<[number, string, number, number, string], [number, string]>(
+        'SELECT uid, value FROM search_cache WHERE mailbox = ? AND kind = ? AND uid BETWEEN ? AND ? AND instr(value, ?) > 0',
+      )
+      .raw();
+    this.cacheRangeUids = db
+      .prepare<[number, string, number, number], number>('SELECT uid FROM search_cache WHERE mailbox = ? AND kind = ? AND uid BETWEEN ? AND ?')
+      .pluck();
     this.putCache = db.prepare<[number, string, number, string]>(
       'INSERT INTO search_cache (mailbox, kind, uid, value) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, kind, uid) DO UPDATE SET value = excluded.value',
     );

@@ -257,6 +257,13 @@ export interface Mailbox {
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>>;
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void>;
   /**
+   * For a search over many messages' records of one kind, without handing over every record: those of
+   * `uids` whose record contains `text` (plain, case-sensitive substring of the stored string; `text` not
+   * empty), with their records — and those that have no record (a message that is gone among them).
+   * Records without the text are in neither.
+   */
+  metaContaining(uids: readonly number[], kind: MetaKind, text: string): Promise<{ readonly found: ReadonlyMap<number, string>; readonly missing: readonly number[] }>;
+  /**
    * Changes flags; `unchangedSince` (CONDSTORE) leaves out messages whose MODSEQ is higher and lists them
    * in `modified`. Read-only handles: NOPERM.
    */

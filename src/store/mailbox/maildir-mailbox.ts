@@ -34,7 +34,7 @@ import {
   type MessageRecord,
   type MetaKind,
 } from './mailbox-store.js';
-import { bulkKind, cachedRecords, saveCachedRecords } from './search-cache.js';
+import { bulkKind, cachedRecords, cachedRecordsContaining, saveCachedRecords } from './search-cache.js';
 import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './message-flags.js';
 import { contentOf, placeFile } from './message-files.js';
 import { newMessageBase } from './message-names.js';
@@ -285,6 +285,20 @@ export class MaildirMailbox implements Mailbox {
         if (value !== undefined) out.set(uid, value);
       }
       return Promise.resolve(out);
+    });
+  }
+
+  metaContaining(uids: readonly number[], kind: MetaKind, text: string): Promise<{ readonly found: ReadonlyMap<number, string>; readonly missing: readonly number[] }> {
+    if (bulkKind(kind)) return this.exclusive(() => Promise.resolve(cachedRecordsContaining(this.db, this.id, kind, uids, text)));
+    return this.meta(uids, kind).then((all) => {
+      const found = new Map<number, string>();
+      const missing: number[] = [];
+      for (const uid of uids) {
+        const value = all.get(uid);
+        if (value === undefined) missing.push(uid);
+        else if (value.includes(text)) found.set(uid, value);
+      }
+      return { found, missing };
     });
   }
 

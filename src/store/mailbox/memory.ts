@@ -457,6 +457,17 @@ class MemoryMailbox implements Mailbox {
     return Promise.resolve(out);
   }
 
+  metaContaining(uids: readonly number[], kind: MetaKind, text: string): Promise<{ readonly found: ReadonlyMap<number, string>; readonly missing: readonly number[] }> {
+    const found = new Map<number, string>();
+    const missing: number[] = [];
+    for (const uid of uids) {
+      const value = this.folder.messages.get(uid)?.meta.get(kind);
+      if (value === undefined) missing.push(uid);
+      else if (value.includes(text)) found.set(uid, value);
+    }
+    return Promise.resolve({ found, missing });
+  }
+
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     for (const [uid, value] of entries) this.folder.messages.get(uid)?.meta.set(kind, value);
     return Promise.resolve();

@@ -45,3 +45,40 @@ export function saveCachedRecords(db: IndexDb, mailbox: number, kind: string, en
     for (const [uid, value] of entries) if (db.hasMessage.get(mailbox, uid) !== undefined) db.putCache.run(mailbox, kind, uid, value);
   });
 }
+
+/**
+ * Mailbox.metaContaining over this table: SQLite's instr finds the records (compared as UTF-8, which a JS
+ * substring test agrees with for a text without surrogates; the caller checks what it gets anyway), and
+ * the UIDs without a record come from the keys alone. Another kind falls back to reading every record.
+ */
+export function cachedRecordsContaining(
+  db: IndexDb,
+  mailbox: number,
+  kind: string,
+  uids: readonly number[],
+  text: string,
+): { found: Map<number, string>; missing: number[] } {
+  const found = new Map<number, string>();
+  const missing: number[] = [];
+  if (uids.length === 0) return { found, missing };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const uid of uids) {
+    if (uid < lo) lo = uid;
+    if (uid > hi) hi = uid;
+  }
+  if (hi - lo >= 4 * uids.length + 64 || /[\ud800-\udfff]/.test(text)) {
+    const all = cachedRecords(db, mailbox, kind, uids);
+    for (const uid of uids) {
+      const value = all.get(uid);
+      if (value === undefined) missing.push(uid);
+      else if (value.includes(text)) found.set(uid, value);
+    }
+    return { found, missing };
+  }
+  const wanted = new Set(uids);
+  for (const [uid, value] of db.cacheRangeContaining.all(mailbox, kind, lo, hi, text)) if (wanted.has(uid)) found.set(uid, value);
+  const present = new Set(db.cacheRangeUids.all(mailbox, kind, lo, hi));
+  for (const uid of uids) if (!present.has(uid)) missing.push(uid);
+  return { found, missing };
+}

@@ -409,6 +409,14 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect([...(await box.meta([uids[0]!, uids[7]!], 'header:subject'))]).toEqual([[uids[0]!, `1m${uids[0]!}`], [uids[7]!, `1m${uids[7]!}`]]);
       expect([...(await box.meta(uids, 'header:x-tag'))]).toEqual([[uids[2]!, '0']]);
       expect((await box.meta(uids, 'structure')).size).toBe(0);
+      // only the records holding a text, and the messages without a record
+      await box.saveMeta('header:x-tag', new Map([[uids[5]!, '1beta gamma']]));
+      const hits = await box.metaContaining(uids, 'header:x-tag', 'gam');
+      expect([...hits.found]).toEqual([[uids[5]!, '1beta gamma']]);
+      expect(hits.missing).toEqual(uids.filter((u) => u !== uids[2] && u !== uids[5]));
+      const subjects = await box.metaContaining(uids.slice(0, 4), 'header:subject', `m${uids[1]!}`);
+      expect([...subjects.found]).toEqual([[uids[1]!, `1m${uids[1]!}`]]);
+      expect(subjects.missing).toEqual([]);
       await box.setFlags([uids[3]!], { mode: 'add', flags: ['\\Deleted'] });
       await box.expunge();
       expect([...(await box.meta(uids, 'header:subject')).keys()]).toEqual(uids.filter((u) => u !== uids[3]));
