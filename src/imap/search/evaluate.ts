@@ -78,6 +78,8 @@ interface Scope {
   readonly count: number;
   readonly maxUid: number;
   readonly recent: (uid: number) => boolean;
+  /** the current batch's cached header records, by field (one lookup per field, not a map per message) */
+  readonly records: Map<string, (uid: number) => string | undefined>;
 }
 
 function headerMatch(fields: readonly HeaderField[], field: string, needle: string, address: boolean): boolean {
@@ -145,7 +147,7 @@ function evaluate(key: SearchKey, m: Candidate, scope: Scope): boolean | undefin
         return needle === '' ? text !== '' : text.includes(needle);
       }
       if (key.address !== true && key.subject !== true) {
-        const record = m.headers?.get(key.field);
+        const record = m.headers?.get(key.field) ?? scope.records.get(key.field)?.(m.uid);
         if (record !== undefined) {
           const r = recordMatches(record, needle);
           if (r !== undefined) return r;
@@ -291,7 +293,7 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
       freshSummaries.set(uid, encodeSummary(c.summary));
     }
     for (const [field, fresh] of freshHeaders) {
-      if (c.headers?.has(field) === true) continue;
+      if (c.headers?.has(field) === true || scope.records.get(field)?.(uid) !== undefined) continue;
       const record = headerRecord(fieldsOf(loaded), field);
       (c.headers ??= new Map()).set(field, record);
       fresh.set(uid, record);
@@ -308,7 +310,7 @@ async function loadAndSettle(handle: Mailbox, undecided: readonly Candidate[], k
 export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): Promise<SearchResult> {
   const handle = selected.handle;
   const all = selected.allUids();
-  const scope: Scope = { count: all.length, maxUid: all.length > 0 ? all[all.length - 1]! : 0, recent: (uid) => selected.isRecent(uid) };
+  const scope: Scope = { count: all.length, maxUid: all.length > 0 ? all[all.length - 1]! : 0, recent: (uid) => selected.isRecent(uid), records: new Map() };
   const needs = needsOf(key, { details: false, summary: false, fields: new Map(), structure: false });
   const uids: number[] = [];
   let highestModseq = 0;
@@ -322,6 +324,7 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
       const end = Math.min(b + BATCH, all.length);
       for (let i = b; i < end; i++) if (!selected.isExpungePending(all[i]!)) candidates.push({ uid: all[i]!, seq: i + 1, d: undefined });
     }
+    scope.records.clear();
     const matched = new Set<number>();
     let undecided: Candidate[] = [];
     for (const c of candidates) {
@@ -360,18 +363,18 @@ export async function searchMailbox(selected: SelectedMailbox, key: SearchKey): 
           // without it cannot match; '0' stands for it), and says which messages have none yet
           const { found, missing } = await handle.metaContaining(uids, kind, text!);
           const unknown = new Set(missing);
-          for (const c of undecided) {
-            const record = found.get(c.uid);
-            if (record !== undefined && validRecord(record)) (c.headers ??= new Map()).set(field, record);
-            else if (record === undefined && !unknown.has(c.uid)) (c.headers ??= new Map()).set(field, '0');
-          }
+          scope.records.set(field, (uid) => {
+            const record = found.get(uid);
+            if (record === undefined) return unknown.has(uid) ? undefined : '0';
+            return validRecord(record) ? record : undefined;
+          });
           continue;
         }
         const cached = await handle.meta(uids, kind);
-        for (const c of undecided) {
-          const record = cached.get(c.uid);
-          if (record !== undefined && validRecord(record)) (c.headers ??= new Map()).set(field, record);
-        }
+        scope.records.set(field, (uid) => {
+          const record = cached.get(uid);
+          return record !== undefined && validRecord(record) ? record : undefined;
+        });
       }
       const rest: Candidate[] = [];
       for (const c of undecided) {
