@@ -70,14 +70,15 @@ export function addressText(field: HeaderField): string {
   return fold(out);
 }
 
-/** The message's own header fields. */
+/** The message's own header fields (the plain form; SEARCH reads them up to the first blank line). */
 export function rootFields(stored: Buffer, root: MimePart): HeaderField[] {
   return parseHeaderBlock(stored, root.headerStart, root.bodyStart);
 }
 
 /**
  * Every leaf body's decoded text, and (with `headers`) every embedded message's and MIME part's header
- * decoded: what BODY (without) and TEXT (with, plus the message's own header) search.
+ * decoded: what BODY (without) and TEXT (with, plus the message's own header) search. The plain form of
+ * what body-match.ts does part by part with shortcuts, and what its tests compare it with.
  */
 export function bodyTexts(stored: Buffer, root: MimePart, headers: boolean): string[] {
   const out: string[] = [];

@@ -74,11 +74,17 @@ export function decodeQuotedPrintable(bytes: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
+/** Base64 as mail carries it: the alphabet in lines, '=' only as the final padding. */
+const PLAIN_BASE64 = /^[A-Za-z0-9+/\r\n]*(?:=[=\r\n]*)?$/;
+
 /** Undoes a Content-Transfer-Encoding (base64, quoted-printable; others unchanged). */
 export function decodeTransfer(bytes: Buffer, encoding: string | null): Buffer {
   switch ((encoding ?? '').toLowerCase()) {
-    case 'base64':
-      return Buffer.from(bytes.toString('latin1').replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
+    case 'base64': {
+      const text = bytes.toString('latin1');
+      // Buffer's decoder skips line breaks itself and stops at the final '=': the same bytes, without a copy
+      return Buffer.from(PLAIN_BASE64.test(text) ? text : text.replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
+    }
     case 'quoted-printable':
       return decodeQuotedPrintable(bytes);
     default:

@@ -1,7 +1,9 @@
 /**
  * The per-user index of a Maildir: `<maildir>/mailgate-index.sqlite` (better-sqlite3, WAL, created 0600).
  * It holds what the files cannot say cheaply — UIDs, MODSEQs, the \Recent floor, keywords past the 26
- * letters a name can carry, cached vsizes and derived data — and is rebuilt from the files and
+ * letters a name can carry, cached vsizes and derived data (message_meta; what SEARCH reads for many
+ * messages at once in search_cache, keyed for UID-range reads of one kind, its rows dropped by triggers
+ * when their message or mailbox goes) — and is rebuilt from the files and
  * dovecot-uidlist when it is lost (index-rebuild.ts). One row per message, narrow, so that SELECT of a
  * large mailbox is one indexed scan; every statement is prepared once here.
  */
@@ -52,6 +54,18 @@ CREATE TABLE IF NOT EXISTS message_meta (
   mailbox INTEGER NOT NULL, uid INTEGER NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (mailbox, uid, kind)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_cache (
+  mailbox INTEGER NOT NULL, kind TEXT NOT NULL, uid INTEGER NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (mailbox, kind, uid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS search_cache_kind (mailbox INTEGER NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (mailbox, kind)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS search_cache_message_gone AFTER DELETE ON message BEGIN
+  DELETE FROM search_cache WHERE mailbox = old.mailbox AND kind IN (SELECT kind FROM search_cache_kind WHERE mailbox = old.mailbox) AND uid = old.uid;
+END;
+CREATE TRIGGER IF NOT EXISTS search_cache_mailbox_gone AFTER DELETE ON mailbox BEGIN
+  DELETE FROM search_cache WHERE mailbox = old.id;
+  DELETE FROM search_cache_kind WHERE mailbox = old.id;
+END;
 `;
 
 export interface MailboxRow {
@@ -166,6 +180,13 @@ export class IndexDb {
   /** The files of the messages in a UID range: uid, fname, in_new, size (readSmall, saveMeta's check). */
   readonly filesInRange: Database.Statement<[number, number, number], [number, string, number, number]>;
   readonly putMessageMeta: Database.Statement<[number, number, string, string], unknown>;
+  readonly cacheRange: Database.Statement<[number, string, number, number], [number, string]>;
+  readonly cacheOf: Database.Statement<[number, string, number], string>;
+  readonly cacheRangeContaining: Database.Statement<[number, string, number, number, string], [number, string]>;
+  readonly cacheRangeUids: Database.Statement<[number, string, number, number], number>;
+  readonly putCache: Database.Statement<[number, string, number, string], unknown>;
+  readonly addCacheKind: Database.Statement<[number, string], unknown>;
+  readonly hasMessage: Database.Statement<[number, number], number>;
 
   constructor(
     readonly db: Database.Database,
@@ -248,6 +269,23 @@ export class IndexDb {
     this.putMessageMeta = db.prepare<[number, number, string, string]>(
       'INSERT INTO message_meta (mailbox, uid, kind, value) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, uid, kind) DO UPDATE SET value = excluded.value',
     );
+    this.cacheRange = db
+      .prepare<[number, string, number, number], [number, string]>('SELECT uid, value FROM search_cache WHERE mailbox = ? AND kind = ? AND uid BETWEEN ? AND ?')
+      .raw();
+    this.cacheOf = db.prepare<[number, string, number], string>('SELECT value FROM search_cache WHERE mailbox = ? AND kind = ? AND uid = ?').pluck();
+    this.cacheRangeContaining = db
+      .prepare<[number, string, number, number, string], [number, string]>(
+        'SELECT uid, value FROM search_cache WHERE mailbox = ? AND kind = ? AND uid BETWEEN ? AND ? AND instr(value, ?) > 0',
+      )
+      .raw();
+    this.cacheRangeUids = db
+      .prepare<[number, string, number, number], number>('SELECT uid FROM search_cache WHERE mailbox = ? AND kind = ? AND uid BETWEEN ? AND ?')
+      .pluck();
+    this.putCache = db.prepare<[number, string, number, string]>(
+      'INSERT INTO search_cache (mailbox, kind, uid, value) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox, kind, uid) DO UPDATE SET value = excluded.value',
+    );
+    this.addCacheKind = db.prepare<[number, string]>('INSERT OR IGNORE INTO search_cache_kind (mailbox, kind) VALUES (?, ?)');
+    this.hasMessage = db.prepare<[number, number], number>('SELECT 1 FROM message WHERE mailbox = ? AND uid = ?').pluck();
   }
 
   /** Inserts message rows (insertMessage's parameters) many per statement; `flush` before reading them back. */

@@ -220,9 +220,12 @@ export interface MessageContent {
 
 /**
  * Derived data kept beside a message (parsed structure, envelope...) so it is computed once: opaque text
- * (JSON, or IMAP's finished FETCH text for 'fetch-text'). Gone with the message.
+ * (JSON, or IMAP's finished FETCH text for 'fetch-text'). 'search' (the header summary), 'layout' (the
+ * parts BODY/TEXT search) and `header:<field>` (one kind per header field name, lower case: SEARCH's header
+ * cache) are read for a whole batch of messages at once, so a store keeps them where a UID range of one
+ * kind reads cheaply. A message's derived data goes when the message goes.
  */
-export type MetaKind = 'structure' | 'envelope' | 'search' | 'fetch-text';
+export type MetaKind = 'structure' | 'envelope' | 'search' | 'fetch-text' | 'layout' | `header:${string}`;
 
 /** One session's handle on one mailbox. */
 export interface Mailbox {
@@ -250,9 +253,22 @@ export interface Mailbox {
    * larger and expunged ones are left out (openContent tells which). Bounded slices of work, a yield between.
    */
   readSmall(uids: readonly number[], maxSize: number): Promise<ReadonlyMap<number, Buffer>>;
+  /**
+   * The whole stored bytes of several messages, for a scan (SEARCH BODY): read a few at a time and handed
+   * to `each` as they arrive, in no particular order, so that only those few are held at once; messages
+   * that are gone are left out. `stored` is valid during the call only (its memory may be reused).
+   */
+  scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void>;
   /** Cached derived data for these UIDs (absent ones are not in the map). */
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>>;
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void>;
+  /**
+   * For a search over many messages' records of one kind, without handing over every record: those of
+   * `uids` whose record contains `text` (plain, case-sensitive substring of the stored string; `text` not
+   * empty), with their records — and those that have no record (a message that is gone among them).
+   * Records without the text are in neither.
+   */
+  metaContaining(uids: readonly number[], kind: MetaKind, text: string): Promise<{ readonly found: ReadonlyMap<number, string>; readonly missing: readonly number[] }>;
   /**
    * Changes flags; `unchangedSince` (CONDSTORE) leaves out messages whose MODSEQ is higher and lists them
    * in `modified`. Read-only handles: NOPERM.

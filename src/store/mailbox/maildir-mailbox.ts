@@ -20,6 +20,7 @@ import { folderDir, validName } from './folder-dirs.js';
 import type { MailboxRow, MessageRow } from './index-db.js';
 import { ownChange } from './dir-stamps.js';
 import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
+import { indexedFiles, readFiles } from './content-scan.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
@@ -34,6 +35,7 @@ import {
   type MessageRecord,
   type MetaKind,
 } from './mailbox-store.js';
+import { bulkKind, cachedRecords, cachedRecordsContaining, saveCachedRecords } from './search-cache.js';
 import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './message-flags.js';
 import { contentOf, placeFile } from './message-files.js';
 import { newMessageBase } from './message-names.js';
@@ -321,8 +323,26 @@ export class MaildirMailbox implements Mailbox {
     return out;
   }
 
+  async scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void> {
+    const files = await this.exclusive(() => {
+      const row = this.row();
+      return Promise.resolve(row === undefined ? [] : indexedFiles(this.db, this.id, this.dir(row), uids));
+    });
+    // a name gone since the index saw it: openContent syncs and finds the file's new name, if any
+    for (const uid of await readFiles(files, each)) {
+      const content = await this.openContent(uid);
+      if (content === undefined) continue;
+      try {
+        each(uid, await content.readAll());
+      } finally {
+        await content.close();
+      }
+    }
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     return this.exclusive(() => {
+      if (bulkKind(kind)) return Promise.resolve(cachedRecords(this.db, this.id, kind, uids));
       const out = new Map<number, string>();
       const [low, high] = span(uids);
       if (uids.length >= 8 && high - low < 4 * uids.length) {
@@ -339,8 +359,26 @@ export class MaildirMailbox implements Mailbox {
     });
   }
 
+  metaContaining(uids: readonly number[], kind: MetaKind, text: string): Promise<{ readonly found: ReadonlyMap<number, string>; readonly missing: readonly number[] }> {
+    if (bulkKind(kind)) return this.exclusive(() => Promise.resolve(cachedRecordsContaining(this.db, this.id, kind, uids, text)));
+    return this.meta(uids, kind).then((all) => {
+      const found = new Map<number, string>();
+      const missing: number[] = [];
+      for (const uid of uids) {
+        const value = all.get(uid);
+        if (value === undefined) missing.push(uid);
+        else if (value.includes(text)) found.set(uid, value);
+      }
+      return { found, missing };
+    });
+  }
+
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     return this.exclusive(() => {
+      if (bulkKind(kind)) {
+        saveCachedRecords(this.db, this.id, kind, entries);
+        return Promise.resolve();
+      }
       this.db.writeDerived(() => {
         // only for messages still here: an expunged one's data would outlive it
         const present = this.filesOf([...entries.keys()]);

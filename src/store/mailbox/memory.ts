@@ -449,6 +449,14 @@ class MemoryMailbox implements Mailbox {
     return Promise.resolve(out);
   }
 
+  scanContent(uids: readonly number[], each: (uid: number, stored: Buffer) => void): Promise<void> {
+    for (const uid of uids) {
+      const message = this.folder.messages.get(uid);
+      if (message !== undefined) each(uid, message.content);
+    }
+    return Promise.resolve();
+  }
+
   meta(uids: readonly number[], kind: MetaKind): Promise<ReadonlyMap<number, string>> {
     const out = new Map<number, string>();
     for (const uid of uids) {
@@ -456,6 +464,17 @@ class MemoryMailbox implements Mailbox {
       if (value !== undefined) out.set(uid, value);
     }
     return Promise.resolve(out);
+  }
+
+  metaContaining(uids: readonly number[], kind: MetaKind, text: string): Promise<{ readonly found: ReadonlyMap<number, string>; readonly missing: readonly number[] }> {
+    const found = new Map<number, string>();
+    const missing: number[] = [];
+    for (const uid of uids) {
+      const value = this.folder.messages.get(uid)?.meta.get(kind);
+      if (value === undefined) missing.push(uid);
+      else if (value.includes(text)) found.set(uid, value);
+    }
+    return Promise.resolve({ found, missing });
   }
 
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {

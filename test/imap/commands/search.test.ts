@@ -233,6 +233,30 @@ describe('the cached header summary', () => {
   });
 });
 
+describe('the header cache', () => {
+  afterEach(async () => {
+    await env.close();
+  });
+
+  it('is filled per field by the first HEADER search and answers the next ones alike', async () => {
+    const c = await fresh();
+    expect(await search(c, 'SEARCH HEADER X-Tag alpha')).toBe('* SEARCH 1');
+    const h = await user.open('INBOX', 'read-only');
+    expect([...(await h.meta([1, 2, 3, 4, 5], 'header:x-tag'))]).toEqual([[1, '1alpha'], [2, '0'], [3, '0'], [4, '0'], [5, '0']]);
+    expect((await h.meta([1, 2, 3, 4, 5], 'header:subject')).size).toBe(0);
+    // a damaged record that the store finds is computed again
+    await h.saveMeta('header:x-tag', new Map([[1, 'garbage alpha']]));
+    await h.close();
+    expect(await search(c, 'SEARCH HEADER X-Tag ALPHA')).toBe('* SEARCH 1');
+    expect(await search(c, 'SEARCH HEADER x-tag ""')).toBe('* SEARCH 1');
+    expect(await search(c, 'SEARCH NOT HEADER X-Tag ""')).toBe('* SEARCH 2 3 4 5');
+    expect(await search(c, 'SEARCH HEADER Subject "grüße aus"')).toBe('* SEARCH 2');
+    expect(await search(c, 'SEARCH OR HEADER Subject report HEADER X-Tag alpha SEEN')).toBe('* SEARCH 1');
+    expect(await search(c, 'SEARCH HEADER Subject caf BODY "au café"')).toBe('* SEARCH 3');
+    expect(await search(c, `SEARCH HEADER ${'X'.repeat(100)} ""`)).toBe('* SEARCH');
+  });
+});
+
 describe('the search-key parser', () => {
   const WORDS = ['ALL', 'ANSWERED', 'BCC', 'BEFORE', 'BODY', 'CC', 'DELETED', 'DRAFT', 'FLAGGED', 'FROM', 'HEADER', 'KEYWORD', 'LARGER', 'NEW', 'NOT', 'OLD', 'ON', 'OR', 'RECENT', 'SEEN', 'SENTBEFORE', 'SENTON', 'SENTSINCE', 'SINCE', 'SMALLER', 'SUBJECT', 'TEXT', 'TO', 'UID', 'UNANSWERED', 'UNDELETED', 'UNDRAFT', 'UNFLAGGED', 'UNKEYWORD', 'UNSEEN', 'MODSEQ', 'CHARSET', 'UTF-8', '1:*', '*', '0', '4294967296', '1-Jan-2024', '"x"', '"', '(', ')', ' ', '\\', '{3}', 'é', '\0'];
   const input = fc.oneof(

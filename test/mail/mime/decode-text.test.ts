@@ -1,4 +1,5 @@
 /** Text decoding for SEARCH: RFC 2047 words, raw UTF-8/latin1 headers, transfer encodings, charsets. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBodyText, decodeCharset, decodeHeaderValue, decodeQuotedPrintable, decodeTransfer } from '../../../src/mail/mime/decode-text.js';
 
@@ -31,6 +32,19 @@ describe('body decoding', () => {
   it('undoes base64 ignoring line breaks and junk', () => {
     expect(decodeTransfer(Buffer.from('SGVs\nbG8=\n'), 'BASE64').toString()).toBe('Hello');
     expect(decodeTransfer(Buffer.from('as is'), 'x-uuencode').toString()).toBe('as is');
+  });
+
+  it('decodes base64 as dropping every non-alphabet character first does, clean or not', () => {
+    // plain base64 goes to Buffer's decoder as it is; anything else is cleaned first
+    const PIECES = ['QUJD', 'ZA==', 'ZW8=', 'Zg', '\n', '\r\n', '=', '==', '-', '_', ' ', '.', '!', 'é', '+/', 'A'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...PIECES), { maxLength: 16 }), (pieces) => {
+        const raw = Buffer.from(pieces.join(''), 'latin1');
+        const cleaned = Buffer.from(raw.toString('latin1').replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
+        expect(decodeTransfer(raw, 'base64').equals(cleaned)).toBe(true);
+      }),
+      { seed: 20261203, numRuns: 5000 },
+    );
   });
 
   it('converts charsets; unknown ones are latin1', () => {

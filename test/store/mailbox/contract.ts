@@ -447,5 +447,58 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       expect((await box.meta(uids, 'structure')).size).toBe(uids.length - 1);
       await box.close();
     });
+
+    it('keeps header records per field, read over a UID range, gone with their message', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const uids: number[] = [];
+      for (let i = 0; i < 8; i++) uids.push((await user.append('INBOX', { content: message(`m${i}`) })).uid);
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      await box.saveMeta('header:subject', new Map(uids.map((u) => [u, `1m${u}`])));
+      await box.saveMeta('header:x-tag', new Map([[uids[2]!, '0']]));
+      // an unknown UID is not kept
+      await box.saveMeta('header:subject', new Map([[uids[7]! + 100, '1ghost']]));
+      const some = [uids[1]!, uids[3]!, uids[4]!, uids[7]! + 100];
+      expect([...(await box.meta(some, 'header:subject'))]).toEqual(some.slice(0, 3).map((u) => [u, `1m${u}`]));
+      expect([...(await box.meta([uids[0]!, uids[7]!], 'header:subject'))]).toEqual([[uids[0]!, `1m${uids[0]!}`], [uids[7]!, `1m${uids[7]!}`]]);
+      expect([...(await box.meta(uids, 'header:x-tag'))]).toEqual([[uids[2]!, '0']]);
+      expect((await box.meta(uids, 'structure')).size).toBe(0);
+      // only the records holding a text, and the messages without a record
+      await box.saveMeta('header:x-tag', new Map([[uids[5]!, '1beta gamma']]));
+      const hits = await box.metaContaining(uids, 'header:x-tag', 'gam');
+      expect([...hits.found]).toEqual([[uids[5]!, '1beta gamma']]);
+      expect(hits.missing).toEqual(uids.filter((u) => u !== uids[2] && u !== uids[5]));
+      const subjects = await box.metaContaining(uids.slice(0, 4), 'header:subject', `m${uids[1]!}`);
+      expect([...subjects.found]).toEqual([[uids[1]!, `1m${uids[1]!}`]]);
+      expect(subjects.missing).toEqual([]);
+      await box.setFlags([uids[3]!], { mode: 'add', flags: ['\\Deleted'] });
+      await box.expunge();
+      expect([...(await box.meta(uids, 'header:subject')).keys()]).toEqual(uids.filter((u) => u !== uids[3]));
+      await box.close();
+    });
+
+    it('hands the stored bytes of many messages to a scan, the gone ones left out', async () => {
+      const user = await (await open()).openUser(ALICE);
+      const uids: number[] = [];
+      for (let i = 0; i < 20; i++) uids.push((await user.append('INBOX', { content: message(`m${i}`, 'x'.repeat(i * 1000)) })).uid);
+      const box = await user.open('INBOX', 'read-write');
+      await box.snapshot();
+      await box.setFlags([uids[5]!], { mode: 'add', flags: ['\\Deleted'] });
+      await box.expunge();
+      const seen = new Map<number, Buffer>();
+      await box.scanContent([...uids, uids[19]! + 1], (uid, stored) => {
+        expect(seen.has(uid)).toBe(false);
+        // valid during the call only: kept as a copy
+        seen.set(uid, Buffer.from(stored));
+      });
+      expect([...seen.keys()].sort((a, b) => a - b)).toEqual(uids.filter((u) => u !== uids[5]));
+      for (const [uid, stored] of seen) {
+        const content = (await box.openContent(uid))!;
+        expect(stored.equals(await content.readAll())).toBe(true);
+        await content.close();
+      }
+      await box.scanContent([], () => expect.fail('nothing to scan'));
+      await box.close();
+    });
   });
 }

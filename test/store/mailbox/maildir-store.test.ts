@@ -1,9 +1,11 @@
 /**
  * The Maildir store's own behaviour (the shared rules are in contract.ts): what lands on disk for APPEND,
  * flags, COPY, MOVE, EXPUNGE and folder operations, subscriptions in Dovecot's file, and quota refusals that
- * leave no file and no index row behind.
+ * leave no file and no index row behind; SEARCH's header cache rows and content scans.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -269,6 +271,51 @@ describe('quota', () => {
     store = open({ appendLimit: 10 });
     const user = await store.openUser('alice');
     await expect(user.append('INBOX', { content: msg(1) })).rejects.toMatchObject({ code: 'TOOBIG' });
+    await user.release();
+  });
+});
+
+describe("SEARCH's header cache and scans", () => {
+  it('header records live in search_cache and go with their message or their folder', async () => {
+    const user = await store.openUser('alice');
+    await user.create('Work');
+    for (let n = 1; n <= 3; n++) await user.append('Work', { content: msg(n) });
+    const box = await user.open('Work', 'read-write');
+    await box.snapshot();
+    await box.saveMeta('header:subject', new Map([1, 2, 3].map((u) => [u, `1m${u}`])));
+    await box.saveMeta('header:x-tag', new Map([[2, '0']]));
+    const db = new Database(join(root, 'mailgate-index.sqlite'), { readonly: true });
+    const rows = (): unknown[] => db.prepare('SELECT kind, uid FROM search_cache ORDER BY kind, uid').raw().all();
+    expect(rows()).toEqual([['header:subject', 1], ['header:subject', 2], ['header:subject', 3], ['header:x-tag', 2]]);
+    await box.setFlags([2], { mode: 'add', flags: ['\\Deleted'] });
+    expect(await box.expunge()).toEqual([2]);
+    expect(rows()).toEqual([['header:subject', 1], ['header:subject', 3]]);
+    await box.close();
+    await user.delete('Work');
+    expect(rows()).toEqual([]);
+    expect(db.prepare('SELECT count(*) FROM search_cache_kind').pluck().get()).toBe(0);
+    db.close();
+    await user.release();
+  });
+
+  it('a scan finds a file renamed behind its back, and never reads a symlink or a FIFO', async () => {
+    const user = await store.openUser('alice');
+    for (let n = 1; n <= 3; n++) await user.append('INBOX', { content: msg(n) });
+    const box = await user.open('INBOX', 'read-write');
+    await box.snapshot();
+    const cur = join(root, 'cur');
+    const [first, second, third] = await files(cur);
+    // another program sets a flag on message 1 (a rename the index has not seen), and swaps message 2
+    // for a symlink to message 3 and message 3 for a FIFO
+    await rename(join(cur, first!), join(cur, `${first!.split(':')[0]!}:2,F`));
+    await unlink(join(cur, second!));
+    await symlink(join(cur, third!), join(cur, second!));
+    await rename(join(cur, third!), join(tmp.path, 'third'));
+    execFileSync('mkfifo', [join(cur, third!)]);
+    const seen = new Map<number, string>();
+    await box.scanContent([1, 2, 3], (uid, stored) => seen.set(uid, stored.toString()));
+    expect([...seen]).toEqual([[1, msg(1).toString().replace(/\r\n/g, '\n')]]);
+    await box.close();
     await user.release();
   });
 });

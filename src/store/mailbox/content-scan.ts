@@ -1,0 +1,98 @@
+/**
+ * Mailbox.scanContent for the Maildir store: the files of many messages read for a scan (SEARCH BODY)
+ * with less per-file cost than openContent — the names and sizes come from one index query per batch,
+ * and each file is opened, read into a buffer reused from file to file and closed with plain fs calls (no
+ * FileHandle, no stream, no fstat), a few at a time. As safe-fs.ts openMessageFile: O_NOFOLLOW (a symlink
+ * is never followed) and O_NONBLOCK (a FIFO never blocks); what is not exactly a file of the indexed size
+ * — renamed by a flag change or expunged by another process, rewritten, or not a regular file — is
+ * reported back and read again through openContent, which syncs the index and checks the file first.
+ */
+import { close, constants, open, read } from 'node:fs';
+import type { IndexDb } from './index-db.js';
+import { messagePath } from './index-sync.js';
+
+/** Files read at once: enough to keep the thread pool busy, few enough to bound the memory held. */
+const IN_FLIGHT = 8;
+const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+export interface IndexedFile {
+  readonly uid: number;
+  readonly path: string;
+  /** the size the index knows (the name's S=, or measured when it was indexed) */
+  readonly size: number;
+}
+
+/** Where the index says the messages `uids` are, and their sizes (unknown UIDs are left out). */
+export function indexedFiles(db: IndexDb, mailbox: number, dir: string, uids: readonly number[]): IndexedFile[] {
+  const out: IndexedFile[] = [];
+  if (uids.length === 0) return out;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const uid of uids) {
+    if (uid < lo) lo = uid;
+    if (uid > hi) hi = uid;
+  }
+  if (hi - lo >= 4 * uids.length + 64) {
+    for (const uid of uids) {
+      const r = db.messageByUid.get(mailbox, uid);
+      if (r !== undefined) out.push({ uid, path: messagePath(dir, r.in_new, r.fname), size: r.size });
+    }
+    return out;
+  }
+  const wanted = new Set(uids);
+  for (const [uid, fname, inNew, size] of db.filesInRange.all(mailbox, lo, hi)) if (wanted.has(uid)) out.push({ uid, path: messagePath(dir, inNew, fname), size });
+  return out;
+}
+
+/**
+ * One file's bytes into `buf` (at least size + 1 long): their length when one read finds exactly the
+ * indexed size; 'retry' when it does not (renamed or removed meanwhile, another size, a FIFO or a
+ * directory under the name: openContent, which checks the file first, decides); 'skip' for a symlink or
+ * a socket. Asking one byte more than the indexed size is what tells a file of that size from a longer
+ * one, without an fstat per file.
+ */
+function readOne(path: string, size: number, buf: Buffer): Promise<number | 'retry' | 'skip'> {
+  return new Promise((resolve, reject) => {
+    open(path, FLAGS, (err, fd) => {
+      if (err !== null) {
+        const code = err.code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') resolve('retry');
+        else if (code === 'ELOOP' || code === 'ENXIO') resolve('skip');
+        else reject(err);
+        return;
+      }
+      // a regular file gives all it has up to the count asked in one read; anything else is read again
+      read(fd, buf, 0, size + 1, 0, (err2, n) => close(fd, () => resolve(err2 === null && n === size ? size : 'retry')));
+    });
+  });
+}
+
+/**
+ * Reads the files, handing each one's bytes to `each` (a view of a buffer reused for the next file: valid
+ * during the call only); the UIDs to read again through openContent.
+ */
+export async function readFiles(files: readonly IndexedFile[], each: (uid: number, stored: Buffer) => void): Promise<number[]> {
+  const retry: number[] = [];
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    let buf = Buffer.allocUnsafe(64 * 1024);
+    while (next < files.length && !failed) {
+      const f = files[next++]!;
+      if (buf.length < f.size + 1) buf = Buffer.allocUnsafe(f.size + 1);
+      const outcome = await readOne(f.path, f.size, buf);
+      if (outcome === 'retry') retry.push(f.uid);
+      else if (outcome !== 'skip') each(f.uid, buf.subarray(0, outcome));
+    }
+  };
+  // after a failure the other workers finish the file in hand and stop
+  await Promise.all(
+    Array.from({ length: Math.min(IN_FLIGHT, files.length) }, () =>
+      worker().catch((err: unknown) => {
+        failed = true;
+        throw err;
+      }),
+    ),
+  );
+  return retry;
+}
