@@ -12,7 +12,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirState, dirStateSync, measureMessageFile, scanMaildir, scanSubdir } from '../maildir/maildir-scan.js';
+import { dirState, dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
 import { carryMark, clean, same, stamp } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
@@ -212,21 +212,48 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
 
 /**
  * `[name, …]` pairs in arrival order: `<secs>.M<usecs>` numerically when both names have it, else by name;
- * each name's numbers parsed once, not per comparison.
+ * each name's numbers parsed once (by hand, no match object per name), not per comparison.
  */
 function sortByArrival<T>(entries: [string, T][]): [string, T][] {
-  const keyed = entries.map((e) => {
-    const m = /^(\d+)\.M(\d+)/.exec(e[0]);
-    return { e, secs: m === null ? -1 : Number(m[1]), usecs: m === null ? 0 : Number(m[2]) };
-  });
-  keyed.sort((a, b) => {
-    if (a.secs >= 0 && b.secs >= 0) {
-      const d = a.secs - b.secs || a.usecs - b.usecs;
+  const n = entries.length;
+  const secs = new Float64Array(n);
+  const usecs = new Float64Array(n);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const [s, u] = arrivalKey((entries[i] as [string, T])[0]);
+    secs[i] = s;
+    usecs[i] = u;
+    order[i] = i;
+  }
+  order.sort((a, b) => {
+    const sa = secs[a] as number;
+    const sb = secs[b] as number;
+    if (sa >= 0 && sb >= 0) {
+      const d = sa - sb || (usecs[a] as number) - (usecs[b] as number);
       if (d !== 0) return d;
     }
-    return a.e[0] < b.e[0] ? -1 : a.e[0] > b.e[0] ? 1 : 0;
+    const na = (entries[a] as [string, T])[0];
+    const nb = (entries[b] as [string, T])[0];
+    return na < nb ? -1 : na > nb ? 1 : 0;
   });
-  return keyed.map((k) => k.e);
+  const out = new Array<[string, T]>(n);
+  for (let i = 0; i < n; i++) out[i] = entries[order[i] as number] as [string, T];
+  return out;
+}
+
+/** The numbers of a name starting `<digits>.M<digits>` ([-1, 0] when it does not): what /^(\d+)\.M(\d+)/ takes. */
+export function arrivalKey(name: string): [secs: number, usecs: number] {
+  let i = 0;
+  while (i < name.length && isDigit(name.charCodeAt(i))) i++;
+  if (i === 0 || name.charCodeAt(i) !== 0x2e || name.charCodeAt(i + 1) !== 0x4d) return [-1, 0];
+  let j = i + 2;
+  while (j < name.length && isDigit(name.charCodeAt(j))) j++;
+  if (j === i + 2) return [-1, 0];
+  return [Number(name.slice(0, i)), Number(name.slice(i + 2, j))];
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 export interface SyncOptions {
@@ -252,11 +279,12 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   // Only new/ moved (mail delivered by another process): cur/ is not read, its rows are left as they are.
   const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
   const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
-  const disk = new Map<string, { fname: string; inNew: boolean; size: number | undefined; vsize: number | undefined }>();
+  // The scan's entries themselves (no object per file made again).
+  const disk = new Map<string, MaildirEntry>();
   // A base in both new/ and cur/ (another process moving it during the scan): cur/ wins, it has the flags.
   for (const e of scan.entries) {
     if (e.dir === 'new' && disk.has(e.base)) continue;
-    disk.set(e.base, { fname: e.fileName, inNew: e.dir === 'new', size: e.size, vsize: e.vsize });
+    disk.set(e.base, e);
   }
 
   let letters: string[] | undefined;
@@ -273,16 +301,17 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
       continue;
     }
     disk.delete(base);
-    if (found.fname === fname && found.inNew === (rowInNew === 1)) {
-      if (options.toCur && found.inNew) toMove.push([uid, fname, curFileName(base, bits, keywords, await lettersOf()), bits, keywords]);
+    const foundInNew = found.dir === 'new';
+    if (found.fileName === fname && foundInNew === (rowInNew === 1)) {
+      if (options.toCur && foundInNew) toMove.push([uid, fname, curFileName(base, bits, keywords, await lettersOf()), bits, keywords]);
       continue;
     }
-    const flags = flagsOfFileName(found.fname, await lettersOf());
+    const flags = flagsOfFileName(found.fileName, await lettersOf());
     const merged = mergeKeywords(flags.named, keywords, await lettersOf());
     // A file still in new/ carries no flags: the index's stand (set before it was moved) is kept.
-    if (found.inNew && splitMaildirFileName(found.fname).info === undefined) relocated.push([uid, found.fname, true]);
-    else if (flags.bits !== bits || merged !== keywords) reflagged.push([uid, found.fname, found.inNew, flags.bits, merged]);
-    else relocated.push([uid, found.fname, found.inNew]);
+    if (foundInNew && found.info === undefined) relocated.push([uid, found.fileName, true]);
+    else if (flags.bits !== bits || merged !== keywords) reflagged.push([uid, found.fileName, foundInNew, flags.bits, merged]);
+    else relocated.push([uid, found.fileName, foundInNew]);
   }
 
   // In a new/-only scan a base still listed in new/ may be indexed in cur/ (moved meanwhile): not new.
@@ -292,28 +321,20 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const fresh = sortByArrival([...disk]);
   // Only a name without S=/W= (a file another program dropped) is read; the rest are measured by name.
   const unmeasured = fresh.filter(([, found]) => found.size === undefined || found.vsize === undefined);
-  const measuredFiles = await inBatches(unmeasured, ([, found]) => measureMessageFile(messagePath(dir, found.inNew, found.fname)));
+  const measuredFiles = await inBatches(unmeasured, ([, found]) => measureMessageFile(messagePath(dir, found.dir === 'new', found.fileName)));
   const measured = new Map(unmeasured.map(([base], i) => [base, measuredFiles[i]] as const));
   const lettersNow = fresh.length > 0 ? await lettersOf() : [];
   const added: NewMessage[] = [];
   for (let i = 0; i < fresh.length; i++) {
-    const [base, { fname, inNew: isNew, size, vsize }] = fresh[i]!;
+    const [base, { fileName: fname, dir: sub, size, vsize }] = fresh[i]!;
     const sizes = size !== undefined && vsize !== undefined ? { size, vsize } : measured.get(base);
     if (sizes === undefined) continue; // gone or not a regular file after all
     const flags = flagsOfFileName(fname, lettersNow);
     const uid = adopt?.get(base);
-    added.push({
-      base,
-      fname,
-      inNew: isNew,
-      bits: flags.bits,
-      keywords: [...new Set(flags.named)].sort().join(' '),
-      vsize: sizes.vsize,
-      size: sizes.size,
-      idate: null,
-      itz: null,
-      ...(uid === undefined ? {} : { uid, adopted: true }),
-    });
+    // Most names carry no keyword letters: no set or sort for them.
+    const keywords = flags.named.length === 0 ? '' : [...new Set(flags.named)].sort().join(' ');
+    const m = { base, fname, inNew: sub === 'new', bits: flags.bits, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null };
+    added.push(uid === undefined ? m : { ...m, uid, adopted: true });
   }
   // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
   added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));

@@ -138,11 +138,24 @@ export function maildirNameSizes(fileName: string): { readonly size: number | un
   return { size: sizeField(base, 'S'), vsize: sizeField(base, 'W') };
 }
 
-const SIZE_FIELD: Readonly<Record<'S' | 'W', RegExp>> = { S: /,S=(\d{1,15})(?=,|$)/, W: /,W=(\d{1,15})(?=,|$)/ };
-
+/**
+ * The first `,S=<digits>` (or `,W=`) field of a base that ends at ',' or the end, 1–15 digits (as the regex
+ * /,S=(\d{1,15})(?=,|$)/ would find it), read by hand: a folder's first scan does this for every name.
+ */
 function sizeField(base: string, key: 'S' | 'W'): number | undefined {
-  const m = SIZE_FIELD[key].exec(base);
-  if (m === null) return undefined;
-  const n = Number(m[1]);
-  return Number.isSafeInteger(n) ? n : undefined;
+  const marker = key === 'S' ? ',S=' : ',W=';
+  for (let at = base.indexOf(marker); at !== -1; at = base.indexOf(marker, at + 1)) {
+    const start = at + 3;
+    let end = start;
+    while (end < base.length && end - start <= 15) {
+      const c = base.charCodeAt(end);
+      if (c < 0x30 || c > 0x39) break;
+      end++;
+    }
+    const digits = end - start;
+    if (digits === 0 || digits > 15 || (end < base.length && base.charCodeAt(end) !== 0x2c)) continue;
+    const n = Number(base.slice(start, end));
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
 }
