@@ -12,6 +12,10 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const INDEX_FILE = 'mailgate-index.sqlite';
+/** SQLite's default wal_autocheckpoint. */
+const AUTOCHECKPOINT_PAGES = 1000;
+/** How long after a bulk write its checkpoint runs (deferCheckpoint). */
+const CHECKPOINT_DELAY_MS = 1000;
 const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
@@ -329,7 +333,34 @@ export class IndexDb {
     }
   }
 
+  private checkpointTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Before a bulk write (a folder's first fill: thousands of WAL pages): no commit copies the WAL into the
+   * database (and fsyncs it) for a moment, so the commit that a client's answer waits for does not; a timer
+   * does it a second later. Durability is the WAL's, unchanged (synchronous = FULL fsyncs it at commit).
+   */
+  deferCheckpoint(): void {
+    if (this.checkpointTimer !== undefined || !this.db.open) return;
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (!this.db.open) return;
+      try {
+        // PASSIVE: copies what no reader still needs, never waits for another process.
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // Busy or failing: the next commit past the threshold checkpoints again.
+      } finally {
+        this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      }
+    }, CHECKPOINT_DELAY_MS);
+    this.checkpointTimer.unref();
+  }
+
   close(): void {
+    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
     if (this.db.open) this.db.close();
   }
 }
@@ -338,7 +369,8 @@ export type MessageInsert = [number, number, string, string, number, number, str
 
 /** Rows to insert, sent to SQLite INSERT_ROWS at a time (one statement per batch, not one per message). */
 export class MessageInserter {
-  private params: unknown[] = [];
+  /** The batch's parameters, written in place (no array per row), handed to SQLite as one array. */
+  private readonly params: unknown[] = new Array<unknown>(INSERT_ROWS * COLUMNS);
   private count = 0;
   private readonly uids = new Set<number>();
 
@@ -351,17 +383,19 @@ export class MessageInserter {
 
   add(uid: number, row: MessageInsert): void {
     this.uids.add(uid);
-    for (const v of row) this.params.push(v);
+    const at = this.count * COLUMNS;
+    for (let i = 0; i < COLUMNS; i++) this.params[at + i] = row[i];
     if (++this.count === INSERT_ROWS) this.flush();
   }
 
   flush(): void {
     if (this.count === 0) return;
-    if (this.count === INSERT_ROWS) this.index.insertMessagesStatement(INSERT_ROWS).run(...this.params);
-    else for (let i = 0; i < this.params.length; i += 12) this.index.insertMessage.run(...(this.params.slice(i, i + 12) as MessageInsert));
-    this.params = [];
+    if (this.count === INSERT_ROWS) this.index.insertMessagesStatement(INSERT_ROWS).run(this.params);
+    else for (let i = 0; i < this.count * COLUMNS; i += COLUMNS) this.index.insertMessage.run(...(this.params.slice(i, i + COLUMNS) as MessageInsert));
     this.count = 0;
   }
 }
 
-const INSERT_ROWS = 64;
+const COLUMNS = 12;
+/** 256 rows × 12 columns: well under SQLite's 32,766 parameters per statement. */
+const INSERT_ROWS = 256;

@@ -142,6 +142,7 @@ const BULK_CHECK = 64;
 
 /** Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. */
 export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[]): InsertedUids {
+  if (messages.length > BULK_CHECK) db.deferCheckpoint();
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined) return { uids: [], fresh: [] };

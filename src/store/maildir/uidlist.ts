@@ -145,6 +145,8 @@ export function formatUidlistHeader(header: UidlistHeader): string {
 export function formatUidlistRecord(record: UidlistRecord): string {
   if (!Number.isInteger(record.uid) || record.uid < 1 || record.uid > MAX_UID) throw new Error(`bad UID ${record.uid}`);
   if (record.base === '' || /[/\n:]/.test(record.base)) throw new Error(`bad uidlist file name "${record.base}"`);
+  // Most records have no extensions (every one Mailgate writes): one template, no array.
+  if (record.extensions.length === 0) return `${record.uid} :${record.base}\n`;
   for (const e of record.extensions) if (!EXTENSION.test(e)) throw new Error(`bad uidlist extension "${e}"`);
   return [String(record.uid), ...record.extensions, `:${record.base}`].join(' ') + '\n';
 }

@@ -129,3 +129,23 @@ it('skips directories whose mtime has not moved, unless it was within 2 s of the
   expect((await box.changesSince(0)).added.map((r) => r.uid)).toEqual([2]);
   await box.close();
 });
+
+it('a first fill of more files than one insert batch: every file gets its UID in arrival order, uidlist and index agree', async () => {
+  // 600 = two batches of 256 and a rest; shuffled on disk, so only the arrival sort gives the order.
+  const n = 600;
+  const names = Array.from({ length: n }, (_, i) => `${1700000000 + Math.floor(i / 7)}.M${(i % 7) * 1000 + 5}P${i}.host,S=6,W=7:2,${i % 3 === 0 ? 'S' : ''}`);
+  for (const i of [...names.keys()].sort((a, b) => ((a * 7919) % n) - ((b * 7919) % n))) await writeFile(join(root, 'cur', names[i]!), 'hello\n');
+  const box = await user.open('INBOX', 'read-write');
+  const snap = await box.snapshot();
+  expect(snap.records.map((r) => r.uid)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  expect(snap.records.map((r) => r.flags.includes('\\Seen'))).toEqual(names.map((_, i) => i % 3 === 0));
+  expect(snap.status.recent).toBe(n);
+  const lines = (await readFile(join(root, 'dovecot-uidlist'), 'utf8')).split('\n').slice(1).filter(Boolean);
+  expect(lines).toEqual(names.map((name, i) => `${i + 1} :${name.split(':')[0]}`));
+  // The fill's WAL checkpoint is put off a moment; the index keeps answering and writing meanwhile.
+  await box.setFlags([1], { mode: 'add', flags: ['\\Flagged'] });
+  await new Promise((r) => setTimeout(r, 1200));
+  await box.setFlags([2], { mode: 'add', flags: ['\\Flagged'] });
+  expect((await sorted(box)).slice(0, 2).map((r) => r.flags)).toEqual([['\\Flagged', '\\Seen'], ['\\Flagged']]);
+  await box.close();
+});
