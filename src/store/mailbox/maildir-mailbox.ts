@@ -153,7 +153,7 @@ export class MaildirMailbox implements Mailbox {
         size: cached.size,
         keywords: keywordList(row.keywords),
       };
-      const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id);
+      const recent = this.readOnly ? [] : claimRecent(this.ctx, this.id, cached);
       this.known = list.uids;
       this.lastHighest = row.highest_modseq;
       this.lastUidNext = row.uidnext;

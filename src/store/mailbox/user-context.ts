@@ -12,6 +12,7 @@ import { keywordList, SEEN_BIT } from './message-flags.js';
 import type { QuotaLimits } from './quota.js';
 import type { UserState } from './user-handles.js';
 import { announce, mailboxKey } from './change-hub.js';
+import { lowerBound } from './message-list.js';
 
 export interface StoreSettings {
   /** The host part of the names of files this store makes. */
@@ -67,8 +68,19 @@ export function statusOf(ctx: UserContext, row: MailboxRow): MailboxStatus {
   };
 }
 
-/** Claims the UIDs at or above the \Recent floor for one read-write handle, in one transaction. */
-export function claimRecent(ctx: UserContext, mailboxId: number): number[] {
+/** What claimRecent may take the UIDs from instead of the index: a list and whether it is the folder as a row says. */
+export interface RecentSource {
+  readonly uids: readonly number[];
+  matches(row: MailboxRow): boolean;
+}
+
+/**
+ * Claims the UIDs at or above the \Recent floor for one read-write handle, in one transaction. With `list`
+ * (the folder's cached list, just brought up to date), the UIDs are its tail when it is still the folder as
+ * the row read inside the transaction says (no other process changed it between): a folder's first SELECT
+ * claims every message, and reading 100,000 UIDs back from SQLite again is what that spares.
+ */
+export function claimRecent(ctx: UserContext, mailboxId: number, list?: RecentSource): number[] {
   const { db } = ctx.state;
   // Most calls find nothing to claim: no write transaction for them.
   const seen = db.mailboxById.get(mailboxId);
@@ -76,7 +88,8 @@ export function claimRecent(ctx: UserContext, mailboxId: number): number[] {
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined || row.recent_floor >= row.uidnext) return [];
-    const uids = db.uidsFrom.all(mailboxId, row.recent_floor);
+    const uids =
+      list !== undefined && list.matches(row) ? list.uids.slice(lowerBound(list.uids, row.recent_floor)) : db.uidsFrom.all(mailboxId, row.recent_floor);
     db.setMailboxCounters.run(row.uidnext, row.highest_modseq, row.uidnext, mailboxId);
     return uids;
   });
