@@ -381,10 +381,36 @@ export class MessageInserter {
     return this.uids.has(uid);
   }
 
-  add(uid: number, row: MessageInsert): void {
+  /** One row, insertMessage's parameters in order (as arguments: no array per row). */
+  add(
+    mailbox: number,
+    uid: number,
+    base: string,
+    fname: string,
+    inNew: number,
+    flags: number,
+    keywords: string,
+    vsize: number,
+    size: number,
+    idate: number | null,
+    itz: number | null,
+    modseq: number,
+  ): void {
     this.uids.add(uid);
-    const at = this.count * COLUMNS;
-    for (let i = 0; i < COLUMNS; i++) this.params[at + i] = row[i];
+    const p = this.params;
+    let at = this.count * COLUMNS;
+    p[at++] = mailbox;
+    p[at++] = uid;
+    p[at++] = base;
+    p[at++] = fname;
+    p[at++] = inNew;
+    p[at++] = flags;
+    p[at++] = keywords;
+    p[at++] = vsize;
+    p[at++] = size;
+    p[at++] = idate;
+    p[at++] = itz;
+    p[at] = modseq;
     if (++this.count === INSERT_ROWS) this.flush();
   }
 

@@ -170,7 +170,7 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
         m.uid !== undefined && (m.uid >= next || (m.adopted === true && !rows.has(m.uid) && db.messageByUid.get(mailboxId, m.uid) === undefined));
       const uid = own ? (m.uid as number) : next;
       if (uid >= next) next = uid + 1;
-      rows.add(uid, [mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq]);
+      rows.add(mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq);
       for (const [kind, value] of m.meta ?? []) db.putMessageMeta.run(mailboxId, uid, kind, value);
       for (const k of keywordList(m.keywords)) keywords.add(k);
       uids.push(uid);
@@ -221,9 +221,7 @@ function sortByArrival<T>(entries: [string, T][]): [string, T][] {
   const usecs = new Float64Array(n);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const [s, u] = arrivalKey((entries[i] as [string, T])[0]);
-    secs[i] = s;
-    usecs[i] = u;
+    arrivalInto((entries[i] as [string, T])[0], secs, usecs, i);
     order[i] = i;
   }
   order.sort((a, b) => {
@@ -244,13 +242,36 @@ function sortByArrival<T>(entries: [string, T][]): [string, T][] {
 
 /** The numbers of a name starting `<digits>.M<digits>` ([-1, 0] when it does not): what /^(\d+)\.M(\d+)/ takes. */
 export function arrivalKey(name: string): [secs: number, usecs: number] {
-  let i = 0;
-  while (i < name.length && isDigit(name.charCodeAt(i))) i++;
-  if (i === 0 || name.charCodeAt(i) !== 0x2e || name.charCodeAt(i + 1) !== 0x4d) return [-1, 0];
-  let j = i + 2;
-  while (j < name.length && isDigit(name.charCodeAt(j))) j++;
-  if (j === i + 2) return [-1, 0];
-  return [Number(name.slice(0, i)), Number(name.slice(i + 2, j))];
+  const secs = new Float64Array(1);
+  const usecs = new Float64Array(1);
+  arrivalInto(name, secs, usecs, 0);
+  return [secs[0] as number, usecs[0] as number];
+}
+
+/** arrivalKey written into `secs[i]` and `usecs[i]` (no array per name). */
+function arrivalInto(name: string, secs: Float64Array, usecs: Float64Array, i: number): void {
+  let a = 0;
+  while (a < name.length && isDigit(name.charCodeAt(a))) a++;
+  let b = a + 2;
+  if (a > 0 && name.charCodeAt(a) === 0x2e && name.charCodeAt(a + 1) === 0x4d) while (b < name.length && isDigit(name.charCodeAt(b))) b++;
+  if (b === a + 2) {
+    secs[i] = -1;
+    usecs[i] = 0;
+    return;
+  }
+  secs[i] = Number(name.slice(0, a));
+  usecs[i] = Number(name.slice(a + 2, b));
+}
+
+/** The keyword names of a name's letters through the folder's dovecot-keywords, sorted, each once ('' for none). */
+function keywordsOfLetters(letters: string, names: readonly string[]): string {
+  if (letters === '') return '';
+  const named = new Set<string>();
+  for (let i = 0; i < letters.length; i++) {
+    const keyword = names[letters.charCodeAt(i) - 0x61];
+    if (keyword !== undefined && keyword !== '') named.add(keyword);
+  }
+  return [...named].sort().join(' ');
 }
 
 function isDigit(c: number): boolean {
@@ -327,14 +348,13 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const lettersNow = fresh.length > 0 ? await lettersOf() : [];
   const added: NewMessage[] = [];
   for (let i = 0; i < fresh.length; i++) {
-    const [base, { fileName: fname, dir: sub, size, vsize }] = fresh[i]!;
+    const [base, { fileName: fname, dir: sub, size, vsize, flags }] = fresh[i]!;
     const sizes = size !== undefined && vsize !== undefined ? { size, vsize } : measured.get(base);
     if (sizes === undefined) continue; // gone or not a regular file after all
-    const flags = flagsOfFileName(fname, lettersNow);
     const uid = adopt?.get(base);
-    // Most names carry no keyword letters: no set or sort for them.
-    const keywords = flags.named.length === 0 ? '' : [...new Set(flags.named)].sort().join(' ');
-    const m = { base, fname, inNew: sub === 'new', bits: flags.bits, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null };
+    // The flags the scan parsed from the name (as flagsOfFileName would), keyword letters through the folder's.
+    const keywords = keywordsOfLetters(flags.keywords, lettersNow);
+    const m = { base, fname, inNew: sub === 'new', bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null };
     added.push(uid === undefined ? m : { ...m, uid, adopted: true });
   }
   // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
