@@ -7,6 +7,7 @@
  * — renamed by a flag change or expunged by another process, rewritten, or not a regular file — is
  * reported back and read again through openContent, which syncs the index and checks the file first.
  */
+import { denseRange } from './uid-range.js';
 import { close, constants, open, read } from 'node:fs';
 import type { IndexDb } from './index-db.js';
 import { messagePath } from './index-sync.js';
@@ -25,14 +26,8 @@ export interface IndexedFile {
 /** Where the index says the messages `uids` are, and their sizes (unknown UIDs are left out). */
 export function indexedFiles(db: IndexDb, mailbox: number, dir: string, uids: readonly number[]): IndexedFile[] {
   const out: IndexedFile[] = [];
-  if (uids.length === 0) return out;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const uid of uids) {
-    if (uid < lo) lo = uid;
-    if (uid > hi) hi = uid;
-  }
-  if (hi - lo >= 4 * uids.length + 64) {
+  const range = denseRange(uids);
+  if (range === undefined) {
     for (const uid of uids) {
       const r = db.messageByUid.get(mailbox, uid);
       if (r !== undefined) out.push({ uid, path: messagePath(dir, r.in_new, r.fname), size: r.size });
@@ -40,7 +35,7 @@ export function indexedFiles(db: IndexDb, mailbox: number, dir: string, uids: re
     return out;
   }
   const wanted = new Set(uids);
-  for (const [uid, fname, inNew, size] of db.filesInRange.all(mailbox, lo, hi)) if (wanted.has(uid)) out.push({ uid, path: messagePath(dir, inNew, fname), size });
+  for (const [uid, fname, inNew, size] of db.filesInRange.all(mailbox, range[0], range[1])) if (wanted.has(uid)) out.push({ uid, path: messagePath(dir, inNew, fname), size });
   return out;
 }
 

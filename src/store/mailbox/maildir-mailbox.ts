@@ -9,6 +9,7 @@
  * UIDs its client knows, so changesSince can tell new messages from changed ones and report expunges, as
  * the memory store does.
  */
+import { denseRange } from './uid-range.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,16 +53,6 @@ const WATCH_DEBOUNCE_MS = 20;
 /** readSmall looks up this many messages' files at a time. */
 const READ_GROUP = 64;
 
-/** The lowest and highest of some UIDs. */
-function span(uids: readonly number[]): [low: number, high: number] {
-  let low = Infinity;
-  let high = -Infinity;
-  for (const uid of uids) {
-    if (uid < low) low = uid;
-    if (uid > high) high = uid;
-  }
-  return [low, high];
-}
 /** How long readSmall blocks the event loop at most before it yields (plus one file's read). */
 const READ_SLICE_MS = 5;
 
@@ -310,10 +301,10 @@ export class MaildirMailbox implements Mailbox {
   /** The files of those of `uids` that exist: one range scan when they lie close together. */
   private filesOf(uids: readonly number[]): Map<number, readonly [fname: string, inNew: number, size: number]> {
     const out = new Map<number, readonly [string, number, number]>();
-    const [low, high] = span(uids);
-    if (uids.length >= 8 && high - low < 4 * uids.length) {
+    const range = denseRange(uids);
+    if (range !== undefined) {
       const wanted = new Set(uids);
-      for (const [uid, fname, inNew, size] of this.db.filesInRange.iterate(this.id, low, high)) if (wanted.has(uid)) out.set(uid, [fname, inNew, size]);
+      for (const [uid, fname, inNew, size] of this.db.filesInRange.iterate(this.id, range[0], range[1])) if (wanted.has(uid)) out.set(uid, [fname, inNew, size]);
       return out;
     }
     for (const uid of uids) {
@@ -344,11 +335,11 @@ export class MaildirMailbox implements Mailbox {
     return this.exclusive(() => {
       if (bulkKind(kind)) return Promise.resolve(cachedRecords(this.db, this.id, kind, uids));
       const out = new Map<number, string>();
-      const [low, high] = span(uids);
-      if (uids.length >= 8 && high - low < 4 * uids.length) {
+      const range = denseRange(uids);
+      if (range !== undefined) {
         // many UIDs close together (FETCH 1:1000): one range scan, the rows not asked for skipped
         const wanted = new Set(uids);
-        for (const [uid, value] of this.db.metaRange.iterate(this.id, low, high, kind)) if (wanted.has(uid)) out.set(uid, value);
+        for (const [uid, value] of this.db.metaRange.iterate(this.id, range[0], range[1], kind)) if (wanted.has(uid)) out.set(uid, value);
         return Promise.resolve(out);
       }
       for (const uid of uids) {

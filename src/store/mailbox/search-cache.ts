@@ -6,6 +6,7 @@
  * `search_cache_kind` lists the kinds a mailbox has rows of, so the trigger that drops a message's rows
  * when it is expunged finds them by key (index-db.ts).
  */
+import { denseRange } from './uid-range.js';
 import type { IndexDb } from './index-db.js';
 import type { MetaKind } from './mailbox-store.js';
 
@@ -17,15 +18,9 @@ export function bulkKind(kind: MetaKind): boolean {
 /** The records of `kind` for `uids` (absent ones are not in the map). */
 export function cachedRecords(db: IndexDb, mailbox: number, kind: string, uids: readonly number[]): Map<number, string> {
   const out = new Map<number, string>();
-  if (uids.length === 0) return out;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const uid of uids) {
-    if (uid < lo) lo = uid;
-    if (uid > hi) hi = uid;
-  }
+  const range = denseRange(uids);
   // a sparse set (a few UIDs far apart) is read one by one rather than by scanning the gaps
-  if (hi - lo >= 4 * uids.length + 64) {
+  if (range === undefined) {
     for (const uid of uids) {
       const value = db.cacheOf.get(mailbox, kind, uid);
       if (value !== undefined) out.set(uid, value);
@@ -33,7 +28,7 @@ export function cachedRecords(db: IndexDb, mailbox: number, kind: string, uids: 
     return out;
   }
   const wanted = new Set(uids);
-  for (const [uid, value] of db.cacheRange.all(mailbox, kind, lo, hi)) if (wanted.has(uid)) out.set(uid, value);
+  for (const [uid, value] of db.cacheRange.all(mailbox, kind, range[0], range[1])) if (wanted.has(uid)) out.set(uid, value);
   return out;
 }
 
@@ -61,13 +56,8 @@ export function cachedRecordsContaining(
   const found = new Map<number, string>();
   const missing: number[] = [];
   if (uids.length === 0) return { found, missing };
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const uid of uids) {
-    if (uid < lo) lo = uid;
-    if (uid > hi) hi = uid;
-  }
-  if (hi - lo >= 4 * uids.length + 64 || /[\ud800-\udfff]/.test(text)) {
+  const range = denseRange(uids);
+  if (range === undefined || /[\ud800-\udfff]/.test(text)) {
     const all = cachedRecords(db, mailbox, kind, uids);
     for (const uid of uids) {
       const value = all.get(uid);
@@ -77,8 +67,8 @@ export function cachedRecordsContaining(
     return { found, missing };
   }
   const wanted = new Set(uids);
-  for (const [uid, value] of db.cacheRangeContaining.all(mailbox, kind, lo, hi, text)) if (wanted.has(uid)) found.set(uid, value);
-  const present = new Set(db.cacheRangeUids.all(mailbox, kind, lo, hi));
+  for (const [uid, value] of db.cacheRangeContaining.all(mailbox, kind, range[0], range[1], text)) if (wanted.has(uid)) found.set(uid, value);
+  const present = new Set(db.cacheRangeUids.all(mailbox, kind, range[0], range[1]));
   for (const uid of uids) if (!present.has(uid)) missing.push(uid);
   return { found, missing };
 }

@@ -190,32 +190,6 @@ describe('LIST', () => {
     `);
   });
 
-  it('a subscription outlives its folder: LSUB and LIST (SUBSCRIBED) show it, a plain LIST does not', async () => {
-    // RFC 3501 §6.3.9: the server must not drop a subscription because the mailbox is gone; RFC 5258 §3.1:
-    // LIST (SUBSCRIBED) returns such a name with \NonExistent (found by imaptest's listext script).
-    const c = await loggedIn(env);
-    await c.run(`
-      C: a1 CREATE Gone
-      S: a1 OK Create completed.
-      C: a2 SUBSCRIBE Gone
-      S: a2 OK Subscribe completed.
-      C: a3 DELETE Gone
-      S: a3 OK Delete completed.
-      C: a5 LSUB "" "G*"
-      S: * LSUB () "/" Gone
-      S: a5 OK Lsub completed.
-      C: a6 LIST (SUBSCRIBED) "" "G*"
-      S: * LIST (\\Subscribed \\NonExistent) "/" Gone
-      S: a6 OK List completed.
-      C: a7 LIST "" "G*"
-      S: a7 OK List completed.
-      C: a8 UNSUBSCRIBE Gone
-      S: a8 OK Unsubscribe completed.
-      C: a9 LSUB "" "G*"
-      S: a9 OK Lsub completed.
-    `);
-  });
-
   it('LIST-STATUS: a STATUS line after each selectable mailbox', async () => {
     const c = await loggedIn(env);
     await c.run(`
