@@ -66,6 +66,9 @@ function readOne(path: string, size: number, buf: Buffer): Promise<number | 'ret
  * Reads the files, handing each one's bytes to `each` (a view of a buffer reused for the next file: valid
  * during the call only); the UIDs to read again through openContent.
  */
+/** The largest message a scan worker reads into its own buffer. */
+const SCAN_BUFFER_MAX = 4 * 1024 * 1024;
+
 export async function readFiles(files: readonly IndexedFile[], each: (uid: number, stored: Buffer) => void): Promise<number[]> {
   const retry: number[] = [];
   let next = 0;
@@ -74,6 +77,12 @@ export async function readFiles(files: readonly IndexedFile[], each: (uid: numbe
     let buf = Buffer.allocUnsafe(64 * 1024);
     while (next < files.length && !failed) {
       const f = files[next++]!;
+      // a large message (or a name claiming a huge S=) is read alone through openContent: eight workers
+      // each holding a buffer of its size could take gigabytes
+      if (f.size > SCAN_BUFFER_MAX) {
+        retry.push(f.uid);
+        continue;
+      }
       if (buf.length < f.size + 1) buf = Buffer.allocUnsafe(f.size + 1);
       const outcome = await readOne(f.path, f.size, buf);
       if (outcome === 'retry') retry.push(f.uid);

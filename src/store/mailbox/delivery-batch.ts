@@ -28,7 +28,27 @@ interface Written {
 /** Messages written and waiting for the index, per user state. */
 const waiting = new WeakMap<UserState, Written[]>();
 
-export async function deliverBatched(ctx: UserContext, source: () => Readable, options: DeliveryOptions): Promise<{ size: number; vsize: number }> {
+/**
+ * Deliveries in progress per user state, by folder and keyed name. The same message to the same user twice
+ * at once (an alias and the address itself resolve to one user, so one keyed name) is written and indexed
+ * once and both deliveries succeed, as Postfix's duplicate elimination delivers once: two writers of one
+ * name would share its tmp/ file, and one batch would index its base twice (UNIQUE) and fail everyone in it.
+ */
+const inProgress = new WeakMap<UserState, Map<string, Promise<{ size: number; vsize: number }>>>();
+
+export function deliverBatched(ctx: UserContext, source: () => Readable, options: DeliveryOptions): Promise<{ size: number; vsize: number }> {
+  if (options.baseName === undefined) return deliverOnce(ctx, source, options);
+  let running = inProgress.get(ctx.state);
+  if (running === undefined) inProgress.set(ctx.state, (running = new Map()));
+  const key = `${options.mailbox ?? INBOX}\0${options.baseName}`;
+  const same = running.get(key);
+  if (same !== undefined) return same;
+  const delivery = deliverOnce(ctx, source, options).finally(() => running.delete(key));
+  running.set(key, delivery);
+  return delivery;
+}
+
+async function deliverOnce(ctx: UserContext, source: () => Readable, options: DeliveryOptions): Promise<{ size: number; vsize: number }> {
   const name = validName(options.mailbox ?? INBOX);
   // Only INBOX always exists: writing first would make any other folder's directories by accident.
   if (name !== INBOX) await ctx.state.exclusive(() => requireRow(ctx, name));

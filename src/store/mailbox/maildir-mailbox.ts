@@ -189,7 +189,7 @@ export class MaildirMailbox implements Mailbox {
   records(uids: readonly number[]): Promise<readonly MessageRecord[]> {
     return this.exclusive(() => {
       const current = currentList(this.db, this.ctx.state.lists, this.id);
-      return Promise.resolve(current === undefined ? [] : pickRecords(current.list.share(), uids));
+      return Promise.resolve(current === undefined ? [] : pickRecords(current.list.peek(), uids));
     });
   }
 

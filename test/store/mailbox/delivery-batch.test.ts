@@ -67,6 +67,17 @@ describe('delivery in batches', () => {
 
   // Review finding (issue 11): a deferred delivery retried after its first copy was seen (moved to cur/ by
   // a read-write SELECT) left a second file with the same base in new/.
+  it('two deliveries of one message to one user at once (alias and address: one keyed name) leave one message, both succeed', async () => {
+    // Both land in one batch with the same file: indexing its base twice broke the batch's transaction
+    // (UNIQUE) and failed every delivery in it, again at each retry (session 8 review).
+    const s = await open();
+    await Promise.all([deliver(s, 7), deliver(s, 7), deliver(s, 8)]);
+    const box = await (await s.openUser(USER)).open('INBOX', 'read-only');
+    expect((await box.snapshot()).records).toHaveLength(2);
+    await box.close();
+    expect((await readdir(join(tmp!.path, encodeURIComponent(USER), 'new'))).length).toBe(2);
+  });
+
   it('a retried delivery whose first copy a session moved to cur/ leaves one message, one file', async () => {
     const s = await open();
     const maildir = join(tmp!.path, encodeURIComponent(USER));
