@@ -54,6 +54,21 @@ describe('dovecot-uidlist appends that fail after the index commit', () => {
     expect(warnings.some((w) => w.includes('dovecot-uidlist') && w.includes('rewriting'))).toBe(true);
   });
 
+  it('keeps next_uid above a UID another process wrote that the index does not know', async () => {
+    tmp = await makeTempDir('uidlist-record');
+    const user = await openStore(tmp.path).openUser(USER);
+    await user.append('INBOX', { content: message('one') });
+    const file = join(tmp.path, encodeURIComponent(USER), 'dovecot-uidlist');
+    // another writer's record (UID 7) above the index's next UID, then a file the append cannot write
+    await writeFile(`${file}.real`, `${await readFile(file, 'utf8')}7 1700000000.M1P1.elsewhere\n`);
+    await unlink(file);
+    await symlink(`${file}.real`, file);
+    expect((await user.append('INBOX', { content: message('two') })).uid).toBe(2);
+    const after = parseUidlist(await readFile(file, 'utf8'));
+    expect(after.records.map((r) => r.uid)).toEqual([1, 2, 7]);
+    expect(after.header.nextUid).toBeGreaterThan(7);
+  });
+
   it('Dovecot reads the rewritten uidlist with the UIDs the index gave', async () => {
     await requireDovecot();
     tmp = await makeTempDir('uidlist-record');
