@@ -47,12 +47,9 @@ export async function dirState(folder: string, sub: MaildirSubdir, nowMs: number
     // lstat: a cur/ that is a symlink (to another user's cur/) is not this folder's cur/.
     st = await lstat(join(folder, sub), { bigint: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw err;
+    return absent(err);
   }
-  if (!st.isDirectory()) return undefined;
-  return { mtimeNs: st.mtimeNs, dirty: isDirty(st.mtimeNs, nowMs) };
+  return stateOf(st, nowMs);
 }
 
 /**
@@ -65,12 +62,9 @@ export function dirStateSync(folder: string, sub: MaildirSubdir, nowMs: number =
   try {
     st = lstatSync(join(folder, sub), { bigint: true });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw err;
+    return absent(err);
   }
-  if (!st.isDirectory()) return undefined;
-  return { mtimeNs: st.mtimeNs, dirty: isDirty(st.mtimeNs, nowMs) };
+  return stateOf(st, nowMs);
 }
 
 /** Dovecot's rule: an mtime within 2 s of now (or in the future: a clock step) may still move. */
@@ -186,4 +180,16 @@ export async function measureMessageFile(path: string): Promise<{ size: number; 
   } finally {
     await opened.handle.close();
   }
+}
+
+/** A directory's state from its lstat: undefined when it is no directory. */
+function stateOf(st: { isDirectory(): boolean; readonly mtimeNs: bigint }, nowMs: number): DirState | undefined {
+  return st.isDirectory() ? { mtimeNs: st.mtimeNs, dirty: isDirty(st.mtimeNs, nowMs) } : undefined;
+}
+
+/** A folder without the directory (or under a non-directory) has no state; any other error is raised. */
+function absent(err: unknown): undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+  throw err;
 }
