@@ -212,7 +212,7 @@ export class ImapSession implements SessionContext {
 
   private onReaderError(error: ReaderError): void {
     if (error.fatal) {
-      this.endReason = 'Literal too large';
+      this.endReason = error.error.message.startsWith('command') ? 'Command too large' : 'Literal too large';
       // A tagged BAD [TOOBIG] for the command (RFC 7888 §4), then BYE and close as Dovecot's BYE does.
       this.deps.logger.warn({ event: 'imap-bad-input', client: this.client.address, kind: error.kind, err: error.error.message }, `imap: bad input from ${this.client.address}: ${error.error.message}`);
       if (error.tag !== undefined) this.conn.tagged(error.tag, bad(`Error in IMAP command: ${error.error.message}`, 'TOOBIG'));

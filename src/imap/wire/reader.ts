@@ -385,7 +385,7 @@ export class CommandReader {
     }
     cmd.literals++;
     const markerAt = lineStart + contentLength - marker.length;
-    if (cmd.error === undefined && (marker.size > this.limits.maxLiteralSize || cmd.offset + marker.size > this.limits.maxCommandSize)) {
+    if (cmd.error === undefined && !this.fits(cmd, marker.size)) {
       cmd.error =
         marker.size > this.limits.maxLiteralSize
           ? this.error('literal-too-big', `literal larger than ${this.limits.maxLiteralSize} octets`, markerAt, cmd.tag, true)
@@ -395,16 +395,19 @@ export class CommandReader {
       if (!marker.nonSync) {
         // The client waits for a "+" that never comes: it will not send the bytes.
         this.finish(events);
-      } else if (marker.size <= this.limits.maxDiscardSize) {
+      } else if (marker.size <= this.limits.maxDiscardSize || this.fits(cmd, marker.size)) {
+        // A literal within the limits after an earlier error (a bad command name, say) is read and dropped
+        // as it would have been read: only one over the limits meets the discard cap (0 before login).
         this.remaining = marker.size;
         this.state = marker.size === 0 ? 'line' : 'skip';
       } else {
         this.state = 'dead';
         this.cmd = newPending();
-        events.push({
-          type: 'error',
-          error: this.error('literal-overflow', `literal larger than ${Math.max(this.limits.maxDiscardSize, this.limits.maxLiteralSize)} octets`, markerAt, cmd.tag, true, true),
-        });
+        const overflow =
+          marker.size > this.limits.maxLiteralSize
+            ? `literal larger than ${Math.max(this.limits.maxDiscardSize, this.limits.maxLiteralSize)} octets`
+            : `command longer than ${this.limits.maxCommandSize} octets`;
+        events.push({ type: 'error', error: this.error('literal-overflow', overflow, markerAt, cmd.tag, true, true) });
       }
       return;
     }
@@ -463,6 +466,11 @@ export class CommandReader {
     }
     const frame: CommandFrame = { tag: cmd.tag!, name: cmd.name!, segments: cmd.segments, argsOffset: cmd.argsOffset, size: cmd.offset };
     events.push({ type: 'command', frame });
+  }
+
+  /** A literal of `size` after what `cmd` holds keeps within the literal and the command limits. */
+  private fits(cmd: Pending, size: number): boolean {
+    return size <= this.limits.maxLiteralSize && cmd.offset + size <= this.limits.maxCommandSize;
   }
 
   private error(kind: ReaderErrorKind, message: string, position: number, tag: string | undefined, tooBig = false, fatal = false): ReaderError {

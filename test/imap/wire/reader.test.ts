@@ -205,6 +205,19 @@ describe('LITERAL+', () => {
     ]);
   });
 
+  it('a literal within the limits after an earlier error is dropped, even with no discard allowance (before login)', () => {
+    const reader = new CommandReader({ maxLiteralSize: 8192, maxDiscardSize: 0 });
+    const steps = drive([b('a1 LO(IN alice {5+}\r\nsecre\r\na2 NOOP\r\n')], acceptAll, {}, reader);
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'bad-command', tag: 'a1', fatal: false }, { type: 'command', tag: 'a2' }]);
+    expect(reader.dead).toBe(false);
+  });
+
+  it('past the discard cap because of the command total: fatal, and said so', () => {
+    const reader = new CommandReader({ maxLiteralSize: 100, maxDiscardSize: 0, maxCommandSize: 40 });
+    const steps = drive([b('a1 X {30+}\r\n'), b('x'.repeat(30)), b(' {30+}\r\n')], acceptAll, {}, reader);
+    expect(plain(steps)).toMatchObject([{ type: 'error', kind: 'literal-overflow', fatal: true, message: 'command longer than 40 octets' }]);
+  });
+
   it('past the discard cap: a fatal error at once, and nothing more is read', () => {
     const reader = new CommandReader({ maxLiteralSize: 10, maxDiscardSize: 100 });
     const steps = drive([b('a1 APPEND INBOX {101+}\r\n'), b('a2 NOOP\r\n')], acceptAll, {}, reader);
