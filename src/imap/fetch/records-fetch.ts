@@ -18,6 +18,9 @@ const BATCH = 2048;
 /** Items records carry: the request can be answered here when it asks for no others. */
 export const RECORD_ITEMS: ReadonlySet<string> = new Set(['UID', 'FLAGS', 'MODSEQ', 'RFC822.SIZE']);
 
+/** Items the session's view holds for a message it still shows. */
+const VIEW_ITEMS: ReadonlySet<string> = new Set(['UID', 'FLAGS', 'MODSEQ']);
+
 /** Whether records answer the request (such items never set \Seen). */
 export function recordsAnswer(request: FetchRequest): boolean {
   return request.items.every((i) => i.kind === 'simple' && RECORD_ITEMS.has(i.name));
@@ -26,18 +29,19 @@ export function recordsAnswer(request: FetchRequest): boolean {
 export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
   const names = request.items.map((i) => (i.kind === 'simple' ? i.name : ''));
   const flagsAsked = names.includes('FLAGS');
+  const viewAnswers = names.every((n) => VIEW_ITEMS.has(n));
   let missing = 0;
   let pos = 0;
   for (let b = 0; b < uids.length; b += BATCH) {
     const batch = uids.slice(b, b + BATCH);
     const found = await selected.handle.records(batch);
     const view = selected.allUids();
-    missing += batch.length - found.length;
     let text = '';
     const shown: MessageRecord[] = [];
+    const absent = found.length < batch.length ? absentUids(batch, found) : [];
     for (const r of found) {
       if (selected.isExpungePending(r.uid)) {
-        missing++;
+        absent.push(r.uid);
         continue;
       }
       if (request.changedSince !== undefined && r.modseq <= request.changedSince) continue;
@@ -66,6 +70,14 @@ export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedM
       text += `${line})\r\n`;
       if (flagsAsked) shown.push(r);
     }
+    // Expunged by another session, not yet announced to this one: UID, FLAGS and MODSEQ are answered from
+    // the session's view, as Dovecot answers from its view (imaptest's expunge script); a FETCH of
+    // anything else of it is left out, and the command answers NO [EXPUNGEISSUED].
+    for (const uid of absent) {
+      const line = viewAnswers ? fromView(selected, request, names, uid) : undefined;
+      if (line === undefined) missing++;
+      else text += line;
+    }
     if (shown.length > 0) {
       selected.recordFlags(shown);
       // A keyword another session made is announced before a FETCH shows it, as writer.ts does (Dovecot
@@ -83,4 +95,21 @@ export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedM
     if (b + BATCH < uids.length) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { missing };
+}
+
+/** The UIDs of `batch` that `found` (the same UIDs' records, in the same order, some left out) lacks. */
+function absentUids(batch: readonly number[], found: readonly MessageRecord[]): number[] {
+  const have = new Set(found.map((r) => r.uid));
+  return batch.filter((uid) => !have.has(uid));
+}
+
+/** A FETCH line from the session's view of `uid` ('' when CHANGEDSINCE leaves it out), or undefined when the view lacks it. */
+function fromView(selected: SelectedMailbox, request: FetchRequest, names: readonly string[], uid: number): string | undefined {
+  const seq = selected.seqOf(uid);
+  const flags = selected.flagsOf(uid);
+  const modseq = selected.modseqOf(uid);
+  if (seq === undefined || flags === undefined || modseq === undefined) return undefined;
+  if (request.changedSince !== undefined && modseq <= request.changedSince) return '';
+  const items = names.map((name) => (name === 'UID' ? `UID ${uid}` : name === 'FLAGS' ? `FLAGS (${flags.join(' ')})` : `MODSEQ (${modseq})`));
+  return `* ${seq} FETCH (${items.join(' ')})\r\n`;
 }
