@@ -1,13 +1,14 @@
 /**
  * One SMTP session through the chain (milter-manager §7): envelope stages go to every live child at
- * once and their answers are merged; the message is buffered and at end of message runs through the
- * children one after another, each seeing the changes of those before it (applied by the message
- * editor of mail/); the MTA receives the net difference.
+ * once and their answers are merged; the message stages run through the children in chain order,
+ * each seeing the changes of those before it (applied by the message editor of mail/); the MTA
+ * receives the net difference. How the message stages overlap without changing that order is told
+ * at runMessage.
  */
 import { applyChanges } from '../mail/apply-changes.js';
 import type { Change, EndOfMessageResult } from '../mail/changes.js';
 import type { ConnectionInfo } from '../mail/connection.js';
-import type { Capabilities, FilterSession, SessionContext } from '../mail/filter.js';
+import type { Action, Capabilities, FilterSession, SessionContext } from '../mail/filter.js';
 import { emptyEnvelope } from '../mail/envelope.js';
 import { HeaderList, type Header } from '../mail/header-list.js';
 import { NO_MACROS, type Macros } from '../mail/macros.js';
@@ -16,11 +17,12 @@ import { Message } from '../mail/message.js';
 import { ACCEPT, CONTINUE, DISCARD, type Reply } from '../mail/reply.js';
 import type { EventStage, MacroStage } from '../mail/stage.js';
 import type { Chain } from './chain.js';
-import { ChildRun } from './child-run.js';
+import { ChildRun, type ChildOutcome } from './child-run.js';
 import type { ConditionContext, ConditionStage } from './condition.js';
 import { mergeCapabilities } from './negotiation.js';
 import { HIDDEN_ID, headerChanges, type BufferedHeader } from './net-changes.js';
 import { fallbackReply, isFinal, stronger } from './merge.js';
+import { MessageFeed, type FeedStep } from './message-feed.js';
 import { SessionStats } from './session-stats.js';
 
 type EnvelopeStage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'unknown';
@@ -37,6 +39,22 @@ const MACRO_STAGE: Record<EnvelopeStage, MacroStage> = {
 const REFUSED = new Set(['reject', 'tempfail', 'discard']);
 /** At end of message, tell the MTA we are alive between children at most this often. */
 const PROGRESS_EVERY_MS = 1000;
+/**
+ * Body bytes a streamed child may have queued once the message's own copy went to a temporary file:
+ * beyond this the MTA's body packet is answered when the child has caught up, so a slow child does
+ * not hold a large body in memory (four of the MTA's 64 KiB chunks).
+ */
+const FEED_QUEUE_LIMIT = 256 * 1024;
+/** The outcome of a child whose part ended without a verdict or changes (accepted, stopped, aborted). */
+const NO_CHANGES: ChildOutcome = Object.freeze({ changes: Object.freeze([]) as readonly Change[] });
+/** The change kinds that alter what a later child sees, and the action each needs (SMFIF_ADDHDRS, CHGHDRS, CHGBODY). */
+const MESSAGE_EDIT_ACTION: Partial<Record<Change['kind'], Action>> = {
+  addHeader: 'addHeader',
+  insertHeader: 'addHeader',
+  changeHeader: 'changeHeader',
+  deleteHeader: 'changeHeader',
+  replaceBody: 'changeBody',
+};
 
 export class ChainSession implements FilterSession {
   private readonly runs: ChildRun[];
@@ -63,6 +81,10 @@ export class ChainSession implements FilterSession {
   private readonly started = process.hrtime.bigint();
   private readonly stats = new SessionStats();
   private closed = false;
+  /** The children the message in flight is streamed to (startFeeds), once its first header, end of headers or body came. */
+  private fedRuns: ChildRun[] | undefined;
+  /** A verdict ended the message in flight: children still at work stop before their next command. */
+  private halted = false;
 
   constructor(
     private readonly chain: Chain,
@@ -130,8 +152,10 @@ export class ChainSession implements FilterSession {
     return this.envelope('helo', (s, c) => s.helo?.(name, c));
   }
 
-  mail(sender: string, args: readonly string[], ctx: SessionContext): Promise<Reply> {
+  async mail(sender: string, args: readonly string[], ctx: SessionContext): Promise<Reply> {
     this.bind(ctx);
+    // A MAIL without an abort after a streamed message: no child may get MAIL before its last answer.
+    if (this.fedRuns) await this.stopFeeds();
     this.startMessage();
     this.message.envelope.sender = sender;
     this.message.envelope.senderArgs = args;
@@ -178,18 +202,25 @@ export class ChainSession implements FilterSession {
     const v = this.mtaLeadingSpace ? value : ` ${value}`;
     const headers = this.message.headers;
     // Its id is its place among the fields the MTA sent (the hidden Received on top is not one).
-    headers.append({ name, value: v, id: headers.length - 1 } as BufferedHeader);
+    const h = { name, value: v, id: headers.length - 1 } as BufferedHeader;
+    headers.append(h);
+    for (const run of this.streamed) run.feed!.header(h);
     return this.contentReply();
   }
 
   endOfHeaders(ctx: SessionContext): Reply {
     this.bind(ctx);
+    for (const run of this.streamed) run.feed!.endOfHeaders();
     return this.contentReply();
   }
 
   async body(chunk: Buffer, ctx: SessionContext): Promise<Reply> {
     this.bind(ctx);
-    await this.message.body.append(chunk);
+    const body = this.message.body;
+    await body.append(chunk);
+    const streamed = this.streamed;
+    for (const run of streamed) run.feed!.body(chunk);
+    if (body.spilled) for (const run of streamed) await run.feed!.below(FEED_QUEUE_LIMIT);
     return this.contentReply();
   }
 
@@ -206,6 +237,7 @@ export class ChainSession implements FilterSession {
   }
 
   async abort(): Promise<void> {
+    await this.stopFeeds();
     await Promise.all(this.runs.filter((r) => r.inMessage && r.live).map((r) => this.abortChild(r)));
     this.endMessage();
     this.stats.abort();
@@ -214,6 +246,8 @@ export class ChainSession implements FilterSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Nothing more is streamed; a step in flight fails quietly when its child is closed (childFailed).
+    for (const r of this.fedRuns ?? []) r.feed!.stop();
     await Promise.all(
       this.runs.map(async (r) => {
         if (!r.session || r.dead) return;
@@ -250,9 +284,54 @@ export class ChainSession implements FilterSession {
     this.progressMta = () => ctx.progress();
   }
 
-  /** While buffering: go on if a child will see the message, else end the MTA's effort early. */
+  /**
+   * While the message comes: go on if a child will see it, or a streamed child's verdict waits for end
+   * of message; else end the MTA's effort early (every child accepted or was stopped).
+   */
   private contentReply(): Reply {
-    return this.runs.some((r) => r.inPlay && r.inMessage) ? CONTINUE : this.noVote(true);
+    if (this.runs.some((r) => (r.inPlay && r.inMessage) || r.feed?.outcome?.verdict)) return CONTINUE;
+    const reply = this.noVote(true);
+    // The MTA sends no end of message after this.
+    if (reply.status !== 'continue') this.stats.finish(reply.status);
+    return reply;
+  }
+
+  /** The children the message is streamed to, chosen at its first header, end of headers or body. */
+  private get streamed(): readonly ChildRun[] {
+    return (this.fedRuns ??= this.startFeeds());
+  }
+
+  /**
+   * Every child in the message up to the first that may edit it (that one included) sees the message
+   * exactly as the MTA sends it, so it gets it now, as it arrives (milter-manager does so for its first
+   * child only). A child that reads no header, end of headers or body gets nothing to stream.
+   */
+  private startFeeds(): ChildRun[] {
+    const fed: ChildRun[] = [];
+    for (const run of this.runs) {
+      if (!run.inPlay || !run.inMessage) continue;
+      const wants = run.caps!.stages;
+      if (wants.has('header') || wants.has('endOfHeaders') || wants.has('body')) {
+        run.feed = new MessageFeed(
+          (step) => this.feedStep(run, step),
+          (err) => this.failedOutcome(run, 'message', err),
+        );
+        fed.push(run);
+      }
+      if (!this.readOnly(run)) break;
+    }
+    return fed;
+  }
+
+  /**
+   * Stops streaming: queued steps are dropped and those in flight answered, so that a child never
+   * gets ABORT (or the next MAIL) between a command and its reply.
+   */
+  private async stopFeeds(): Promise<void> {
+    const fed = this.fedRuns;
+    if (!fed || fed.length === 0) return;
+    for (const r of fed) r.feed!.stop();
+    await Promise.all(fed.map((r) => r.feed!.settled()));
   }
 
   private startMessage(): void {
@@ -282,6 +361,8 @@ export class ChainSession implements FilterSession {
     const old = this.current;
     this.current = undefined;
     this.senderGiven = false;
+    this.fedRuns = undefined;
+    this.halted = false;
     // Not awaited (the MTA's reply need not wait for an unlink), but close() does.
     if (old?.body.spilled) this.disposing = Promise.all([this.disposing, old.dispose().catch(() => undefined)]);
   }
@@ -410,8 +491,10 @@ export class ChainSession implements FilterSession {
   }
 
   private childFailed(run: ChildRun, stage: string, err: unknown): void {
-    const message = (err as Error)?.message ?? String(err);
     run.dead = true;
+    // A streamed step cut short by the session's own close is no failure of the child.
+    if (this.closed) return;
+    const message = (err as Error)?.message ?? String(err);
     run.lastStatus = 'fallback';
     this.chain.logger.warn(
       { child: run.def.name, stage, fallback: run.def.fallbackStatus, err: message },
@@ -440,13 +523,43 @@ export class ChainSession implements FilterSession {
     }
   }
 
-  /** The message stages, child after child, on the buffered message. */
+  /**
+   * The message stages, in chain order. Each child sees the message as the children before it left
+   * it, and its verdict and changes take effect in chain order, as milter-manager runs them one after
+   * another; what overlaps does not change that:
+   *
+   * - Streamed: every child up to the first that may edit the message, that one included, got the
+   *   header, end of headers and body as the MTA sent them (startFeeds); here only what remains (end of
+   *   headers if the MTA sent none, then end of message) is left for them.
+   * - Side by side: a child that cannot change what later children see (it negotiated none of add
+   *   header, change header, replace body, or it is in evaluation mode, whose changes are dropped) does
+   *   not hold up the next one: the next starts on the same message at once. A child that may edit it
+   *   is started only when every child before it has ended and their changes are applied, and the
+   *   children after it wait for it in turn. Envelope changes (recipients, sender) and quarantine do
+   *   not count: later children never see them (milter-manager §7.4).
+   * - End of message goes to a child only after every child before it has answered its own end of
+   *   message without a verdict, so a child never gets end of message for a message an earlier child
+   *   refused. The first verdict in chain order (reject, tempfail, discard; a dead child's fallback)
+   *   answers the MTA; every other child still in the message then gets ABORT, as milter-manager aborts
+   *   the children of a message that ends early, even those that had already been sent some or all of
+   *   it, side by side or streamed, and those that had refused it themselves (Sendmail too aborts
+   *   every filter after a refusal). Children still sending stop before their next command.
+   * - A child's conditions are asked before each of its stages as before, when that stage is sent to
+   *   it (for a streamed child, while the MTA is sending the message); a condition that stops it sends
+   *   it ABORT and the other children go on.
+   * - A failure (a dead child, a stage timeout, a protocol error) anywhere in the message is that
+   *   child's outcome: its fallback, which counts where the child stands in the chain.
+   * - Changes a child did not negotiate (add, change, delete header, replace body) are a protocol
+   *   error, as from a remote milter: its fallback applies, so a child run side by side cannot change
+   *   what a later one saw.
+   */
   private async runMessage(): Promise<EndOfMessageResult> {
     // Owed fallbacks the MTA gave no earlier stage for are answered now.
     let owed = this.pendingFallbacks.splice(0).reduce<Reply | undefined>((m, f) => stronger(m, f), undefined);
     if (this.discardMessages) owed = DISCARD;
     if (owed && owed.status !== 'continue' && owed.status !== 'accept') {
       this.finalStatus = owed.status;
+      await this.stopFeeds();
       await Promise.all(this.runs.filter((r) => r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
       return { reply: owed, changes: [] };
     }
@@ -458,28 +571,15 @@ export class ChainSession implements FilterSession {
     let sender: Change | undefined;
     let quarantine: Change | undefined;
     let bodyReplaced = false;
-    // Children's own progress is relayed (ClientSession); between children only when one took long.
-    let since = performance.now();
-    for (const run of this.runs) {
-      if (!run.inPlay || !run.inMessage) continue;
-      if (performance.now() - since >= PROGRESS_EVERY_MS) {
-        await this.progressMta();
-        since = performance.now();
-      }
-      const outcome = await this.runChild(run, message);
-      if (outcome.verdict) {
-        this.finalStatus = outcome.verdict.status;
-        await Promise.all(this.runs.filter((r) => r !== run && r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
-        return { reply: outcome.verdict, changes: [] };
-      }
+    const apply = async (run: ChildRun, changes: readonly Change[]): Promise<void> => {
       if (run.def.evaluationMode) {
-        if (outcome.changes.length > 0) {
-          this.chain.logger.info({ child: run.def.name, changes: outcome.changes.map((c) => c.kind) }, 'evaluation mode: changes not applied');
+        if (changes.length > 0) {
+          this.chain.logger.info({ child: run.def.name, changes: changes.map((c) => c.kind) }, 'evaluation mode: changes not applied');
         }
-        continue;
+        return;
       }
-      if (outcome.changes.length > 0) await applyChanges(message, outcome.changes, { leadingSpace: run.caps!.leadingSpace });
-      for (const c of outcome.changes) {
+      if (changes.length > 0) await applyChanges(message, changes, { leadingSpace: run.caps!.leadingSpace });
+      for (const c of changes) {
         switch (c.kind) {
           case 'replaceBody':
             bodyReplaced = true;
@@ -498,7 +598,50 @@ export class ChainSession implements FilterSession {
             break;
         }
       }
+    };
+    /** Children started and not yet settled, in chain order. */
+    let started: { run: ChildRun; outcome: Promise<ChildOutcome> }[] = [];
+    /** Resolves true once every child started so far has ended its part without a verdict. */
+    let passed: Promise<boolean> = Promise.resolve(true);
+    // Children's own progress is relayed (ClientSession); between children only when one took long.
+    let since = performance.now();
+    /** Waits for the children started so far, in chain order, applying their changes; the first verdict ends the message. */
+    const settle = async (): Promise<Reply | undefined> => {
+      const batch = started;
+      started = [];
+      for (const [i, { run, outcome }] of batch.entries()) {
+        if (performance.now() - since >= PROGRESS_EVERY_MS) {
+          await this.progressMta();
+          since = performance.now();
+        }
+        const o = await outcome;
+        if (o.verdict) {
+          this.halted = true;
+          await this.stopFeeds();
+          // The later ones stop at their next step or before their end of message (`passed`).
+          await Promise.all(batch.slice(i + 1).map((b) => b.outcome));
+          this.finalStatus = o.verdict.status;
+          await Promise.all(this.runs.filter((r) => r !== run && r.inPlay && r.inMessage).map((r) => this.abortChild(r)));
+          return o.verdict;
+        }
+        await apply(run, o.changes);
+      }
+      return undefined;
+    };
+    for (const run of this.runs) {
+      // A streamed child's part may have ended during the stream (a verdict, or its death): it counts here.
+      if (!run.feed && (!run.inPlay || !run.inMessage)) continue;
+      const before = passed;
+      const outcome = run.feed ? this.finishStreamed(run, before) : this.runChild(run, message, before);
+      passed = before.then((ok) => ok && outcome.then((o) => o.verdict === undefined, () => false));
+      started.push({ run, outcome });
+      if (!this.readOnly(run)) {
+        const verdict = await settle();
+        if (verdict) return { reply: verdict, changes: [] };
+      }
     }
+    const verdict = await settle();
+    if (verdict) return { reply: verdict, changes: [] };
     const changes: Change[] = headerChanges(original, message.headers.all as BufferedHeader[]).map((c) =>
       c.kind === 'addHeader' || c.kind === 'insertHeader' || c.kind === 'changeHeader' ? { ...c, value: this.toMta(c.value) } : c,
     );
@@ -510,61 +653,142 @@ export class ChainSession implements FilterSession {
     return { reply: CONTINUE, changes };
   }
 
-  /** Sends the current message to one child; returns its changes, or a verdict ending the message. */
-  private async runChild(run: ChildRun, message: Message): Promise<{ verdict?: Reply; changes: readonly Change[] }> {
-    const s = run.session!;
-    const wants = run.caps!.stages;
-    const done = { changes: [] as Change[] };
-    // A reply ends this child's part: accept passes the message on, a refusal ends the message.
-    const settle = (reply: Reply): { verdict?: Reply; changes: Change[] } | undefined => {
-      const counted = this.counted(run, reply);
-      if (run.lastStatus !== 'fallback') run.lastStatus = reply.status;
-      if (REFUSED.has(counted.status)) return { verdict: counted, changes: [] };
-      if (counted.status === 'accept') {
-        run.messageDone = true;
-        return done;
-      }
-      return undefined;
-    };
-    if (wants.has('header')) {
+  /**
+   * Its changes cannot alter what later children see: it negotiated no header or body edit, or it is
+   * in evaluation mode (its changes are only logged).
+   */
+  private readOnly(run: ChildRun): boolean {
+    const a = run.caps!.actions;
+    return run.def.evaluationMode || !(a.has('addHeader') || a.has('changeHeader') || a.has('changeBody'));
+  }
+
+  /** One streamed step (MessageFeed); an outcome when it ended the child's part. */
+  private feedStep(run: ChildRun, step: FeedStep): Promise<ChildOutcome | undefined> {
+    switch (step.kind) {
+      case 'header':
+        return this.headerStep(run, step.header);
+      case 'endOfHeaders':
+        return this.endOfHeadersStep(run);
+      case 'body':
+        return this.bodyStep(run, step.chunk);
+    }
+  }
+
+  /** A streamed child at end of message: its outcome if its part ended during the stream, else what remains. */
+  private async finishStreamed(run: ChildRun, earlierPassed: Promise<boolean>): Promise<ChildOutcome> {
+    const ended = await run.feed!.settled();
+    return ended ?? this.finishChild(run, earlierPassed);
+  }
+
+  /** Sends the buffered message (as the children before it left it) to a child that was not streamed to. */
+  private async runChild(run: ChildRun, message: Message, earlierPassed: Promise<boolean>): Promise<ChildOutcome> {
+    if (run.caps!.stages.has('header')) {
       for (const h of message.headers.visible) {
-        if (this.stopped(run, 'header', 'endOfHeaders', undefined, h)) return this.stopInMessage(run);
-        const ended = settle(await this.ask(run, 'header', () => s.header?.(h.name, this.forChild(run, h.value), run.ctx)));
+        const ended = await this.headerStep(run, h);
         if (ended) return ended;
       }
     }
+    const ended = await this.endOfHeadersStep(run);
+    if (ended) return ended;
+    if (run.caps!.stages.has('body')) {
+      for await (const chunk of message.body.read(65535)) {
+        const ended = await this.bodyStep(run, chunk);
+        if (ended) return ended;
+        if (run.bodySkipped) break;
+      }
+    }
+    return this.finishChild(run, earlierPassed);
+  }
+
+  private async headerStep(run: ChildRun, h: Header): Promise<ChildOutcome | undefined> {
+    if (this.halted) return NO_CHANGES;
+    if (!run.caps!.stages.has('header')) return undefined;
+    if (this.stopped(run, 'header', 'endOfHeaders', undefined, h)) return this.stopInMessage(run);
+    const s = run.session!;
+    return this.settleReply(run, await this.ask(run, 'header', () => s.header?.(h.name, this.forChild(run, h.value), run.ctx)));
+  }
+
+  /** End of headers, then the conditions asked before the body. */
+  private async endOfHeadersStep(run: ChildRun): Promise<ChildOutcome | undefined> {
+    if (this.halted) return NO_CHANGES;
+    run.headersDone = true;
     if (this.stopped(run, 'endOfHeaders', 'endOfHeaders')) return this.stopInMessage(run);
-    if (wants.has('endOfHeaders')) {
-      const ended = settle(await this.ask(run, 'endOfHeaders', () => s.endOfHeaders?.(run.ctx)));
+    if (run.caps!.stages.has('endOfHeaders')) {
+      const s = run.session!;
+      const ended = this.settleReply(run, await this.ask(run, 'endOfHeaders', () => s.endOfHeaders?.(run.ctx)));
       if (ended) return ended;
     }
     if (this.stopped(run, 'body', 'endOfMessage')) return this.stopInMessage(run);
-    if (wants.has('body')) {
-      for await (const chunk of message.body.read(65535)) {
-        const reply = await this.ask(run, 'body', () => s.body?.(chunk, run.ctx));
-        if (reply.status === 'skip') break;
-        const ended = settle(reply);
-        if (ended) return ended;
-      }
+    return undefined;
+  }
+
+  private async bodyStep(run: ChildRun, chunk: Buffer): Promise<ChildOutcome | undefined> {
+    if (!run.headersDone) {
+      // The MTA sent no end of headers (it was not negotiated): passed here, before the first chunk.
+      const ended = await this.endOfHeadersStep(run);
+      if (ended) return ended;
     }
+    if (this.halted) return NO_CHANGES;
+    if (run.bodySkipped || !run.caps!.stages.has('body')) return undefined;
+    const s = run.session!;
+    const reply = await this.ask(run, 'body', () => s.body?.(chunk, run.ctx));
+    if (reply.status === 'skip') {
+      run.bodySkipped = true;
+      return undefined;
+    }
+    return this.settleReply(run, reply);
+  }
+
+  /** End of message for one child, once every child before it has passed the message. */
+  private async finishChild(run: ChildRun, earlierPassed: Promise<boolean>): Promise<ChildOutcome> {
+    if (!run.headersDone) {
+      const ended = await this.endOfHeadersStep(run);
+      if (ended) return ended;
+    }
+    if (this.halted) return NO_CHANGES;
     if (this.stopped(run, 'endOfMessage', 'endOfMessage')) return this.stopInMessage(run);
+    // An earlier child ended the message: this one is aborted instead (settle).
+    if (!(await earlierPassed)) return NO_CHANGES;
     let result: EndOfMessageResult;
     try {
-      result = (await s.endOfMessage?.(run.ctx)) ?? { reply: CONTINUE, changes: [] };
+      result = (await run.session!.endOfMessage?.(run.ctx)) ?? { reply: CONTINUE, changes: [] };
+      const unasked = result.changes.find((c) => {
+        const needs = MESSAGE_EDIT_ACTION[c.kind];
+        return needs !== undefined && !run.caps!.actions.has(needs);
+      });
+      if (unasked) throw new Error(`${unasked.kind} without negotiating ${MESSAGE_EDIT_ACTION[unasked.kind]}`);
     } catch (err) {
       this.childFailed(run, 'endOfMessage', err);
       result = { reply: fallbackReply(run.def.fallbackStatus), changes: [] };
     }
     run.inMessage = false;
-    const ended = settle(result.reply);
+    const ended = this.settleReply(run, result.reply);
     if (ended?.verdict) return ended;
     return { changes: result.changes };
   }
 
-  private async stopInMessage(run: ChildRun): Promise<{ changes: Change[] }> {
+  /** A reply ends a child's part: accept passes the message on, a refusal ends the message. */
+  private settleReply(run: ChildRun, reply: Reply): ChildOutcome | undefined {
+    const counted = this.counted(run, reply);
+    if (run.lastStatus !== 'fallback') run.lastStatus = reply.status;
+    if (REFUSED.has(counted.status)) return { verdict: counted, changes: [] };
+    if (counted.status === 'accept') {
+      run.messageDone = true;
+      return NO_CHANGES;
+    }
+    return undefined;
+  }
+
+  /** A failure thrown out of a streamed step: the child's fallback, as for a failed command. */
+  private failedOutcome(run: ChildRun, stage: string, err: unknown): ChildOutcome {
+    this.childFailed(run, stage, err);
+    return this.settleReply(run, fallbackReply(run.def.fallbackStatus)) ?? NO_CHANGES;
+  }
+
+  private async stopInMessage(run: ChildRun): Promise<ChildOutcome> {
     run.lastStatus = 'stopped';
     await this.abortChild(run);
-    return { changes: [] };
+    return NO_CHANGES;
   }
 
   /** A stored value as a child sees it: without the leading space unless it negotiated HDR_LEADSPC. */

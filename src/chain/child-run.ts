@@ -1,9 +1,17 @@
 /** One child's part in one SMTP session. */
 import type { Capabilities, FilterSession, SessionContext } from '../mail/filter.js';
 import type { Macros } from '../mail/macros.js';
-import type { Status } from '../mail/reply.js';
+import type { Change } from '../mail/changes.js';
+import type { Reply, Status } from '../mail/reply.js';
 import type { ChildDefinition } from './chain.js';
 import { ChildMacros } from './child-macros.js';
+import type { MessageFeed } from './message-feed.js';
+
+/** How a child's part in a message ended: a verdict ending the message, or its changes (none when it accepted or was stopped). */
+export interface ChildOutcome {
+  readonly verdict?: Reply;
+  readonly changes: readonly Change[];
+}
 
 export class ChildRun {
   session: FilterSession | undefined;
@@ -21,6 +29,12 @@ export class ChildRun {
   acceptedRecipients = 0;
   /** The last status it answered, for the session statistics. */
   lastStatus: Status | 'fallback' | 'stopped' | undefined;
+  /** Set while the current message is streamed to it as the MTA sends it (ChainSession.startFeeds). */
+  feed: MessageFeed<ChildOutcome> | undefined;
+  /** End of headers has been passed to it (sent, or left out), and its conditions asked before the body. */
+  headersDone = false;
+  /** It answered skip to a body chunk: no more body for this message. */
+  bodySkipped = false;
 
   constructor(
     readonly def: ChildDefinition,
@@ -46,5 +60,8 @@ export class ChildRun {
     this.inMessage = false;
     this.acceptedRecipients = 0;
     this.macros.clearMessage();
+    this.feed = undefined;
+    this.headersDone = false;
+    this.bodySkipped = false;
   }
 }
