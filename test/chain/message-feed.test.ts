@@ -1,0 +1,101 @@
+/** MessageFeed: one child's queue of streamed steps, sent one at a time, in order. */
+import { describe, expect, it } from 'vitest';
+import { MessageFeed, type FeedStep } from '../../src/chain/message-feed.js';
+
+const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function describeStep(s: FeedStep): string {
+  return s.kind === 'header' ? `header:${s.header.name}` : s.kind === 'body' ? `body:${s.chunk.length}` : 'eoh';
+}
+
+describe('MessageFeed', () => {
+  it('sends steps in order, never two at once, the first one at once', async () => {
+    const sent: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const feed = new MessageFeed<string>(
+      async (s) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        sent.push(describeStep(s));
+        await later(2);
+        inFlight--;
+        return undefined;
+      },
+      () => 'failed',
+    );
+    feed.header({ name: 'A', value: ' 1' });
+    expect(sent).toEqual(['header:A']);
+    feed.header({ name: 'B', value: ' 2' });
+    feed.endOfHeaders();
+    feed.body(Buffer.alloc(3));
+    expect(await feed.settled()).toBeUndefined();
+    expect(sent).toEqual(['header:A', 'header:B', 'eoh', 'body:3']);
+    expect(most).toBe(1);
+  });
+
+  it('an outcome ends the feed: what was queued is dropped, later steps are not sent', async () => {
+    const sent: string[] = [];
+    const feed = new MessageFeed<string>(
+      async (s) => (sent.push(describeStep(s)), s.kind === 'header' && s.header.name === 'Stop' ? 'ended' : undefined),
+      () => 'failed',
+    );
+    feed.header({ name: 'Stop', value: '' });
+    feed.header({ name: 'Queued', value: '' });
+    expect(await feed.settled()).toBe('ended');
+    feed.body(Buffer.alloc(1));
+    expect(await feed.settled()).toBe('ended');
+    expect(feed.outcome).toBe('ended');
+    expect(sent).toEqual(['header:Stop']);
+  });
+
+  it('stop(): queued steps are dropped, the one in flight is answered before settled() resolves', async () => {
+    const events: string[] = [];
+    const feed = new MessageFeed<string>(
+      async (s) => {
+        events.push(`send ${describeStep(s)}`);
+        await later(10);
+        events.push(`answer ${describeStep(s)}`);
+        return undefined;
+      },
+      () => 'failed',
+    );
+    feed.header({ name: 'A', value: '' });
+    feed.header({ name: 'B', value: '' });
+    feed.stop();
+    await feed.settled();
+    events.push('settled');
+    expect(events).toEqual(['send header:A', 'answer header:A', 'settled']);
+  });
+
+  it('a send that throws gives the failure outcome', async () => {
+    const feed = new MessageFeed<string>(
+      () => Promise.reject(new Error('boom')),
+      (err) => `failed: ${(err as Error).message}`,
+    );
+    feed.endOfHeaders();
+    expect(await feed.settled()).toBe('failed: boom');
+  });
+
+  it('below(): waits until the queued body bytes are down to the limit', async () => {
+    const release: (() => void)[] = [];
+    const feed = new MessageFeed<string>(
+      (s) => (s.kind === 'body' ? new Promise<undefined>((r) => release.push(() => r(undefined))) : Promise.resolve(undefined)),
+      () => 'failed',
+    );
+    for (let i = 0; i < 4; i++) feed.body(Buffer.alloc(100));
+    // One chunk in flight, three (300 bytes) queued.
+    expect(feed.below(300)).toBeUndefined();
+    let resolved = false;
+    const waiting = feed.below(100)!.then(() => (resolved = true));
+    release.shift()!();
+    await later(1);
+    expect(resolved).toBe(false); // 200 bytes queued
+    release.shift()!();
+    await waiting;
+    expect(resolved).toBe(true);
+    feed.stop();
+    release.splice(0).forEach((r) => r());
+    await feed.settled();
+  });
+});
