@@ -92,12 +92,15 @@ export class MessageFeed<O> {
   private push(step: FeedStep): boolean {
     if (this.stopped || this.ended !== undefined) return false;
     this.queue.push(step);
-    // Started at once: the first command is written while the MTA's event is being handled.
     this.draining ??= this.drain();
     return true;
   }
 
   private async drain(): Promise<void> {
+    // An idle child's next command waits for the check phase of this turn of the event loop: the
+    // MTA's answer, written as its event is handled, goes out first, and the child's command does not
+    // lengthen the MTA's round trip (the critical path) by a write per child.
+    await new Promise(setImmediate);
     try {
       while (this.head < this.queue.length) {
         const step = this.queue[this.head]!;

@@ -9,7 +9,7 @@ function describeStep(s: FeedStep): string {
 }
 
 describe('MessageFeed', () => {
-  it('sends steps in order, never two at once, the first one at once', async () => {
+  it('sends steps in order, never two at once, the first one after the event being handled', async () => {
     const sent: string[] = [];
     let inFlight = 0;
     let most = 0;
@@ -25,6 +25,8 @@ describe('MessageFeed', () => {
       () => 'failed',
     );
     feed.header({ name: 'A', value: ' 1' });
+    expect(sent).toEqual([]);
+    await new Promise(setImmediate);
     expect(sent).toEqual(['header:A']);
     feed.header({ name: 'B', value: ' 2' });
     feed.endOfHeaders();
@@ -62,6 +64,7 @@ describe('MessageFeed', () => {
     );
     feed.header({ name: 'A', value: '' });
     feed.header({ name: 'B', value: '' });
+    await new Promise(setImmediate);
     feed.stop();
     await feed.settled();
     events.push('settled');
@@ -84,6 +87,8 @@ describe('MessageFeed', () => {
       () => 'failed',
     );
     for (let i = 0; i < 4; i++) feed.body(Buffer.alloc(100));
+    expect(feed.below(300)).toBeDefined();
+    await new Promise(setImmediate);
     // One chunk in flight, three (300 bytes) queued.
     expect(feed.below(300)).toBeUndefined();
     let resolved = false;
