@@ -18,7 +18,9 @@ const END_OF_HEADERS: FeedStep = Object.freeze({ kind: 'endOfHeaders' });
 
 /**
  * One child's queue. `send` performs one step and resolves to an outcome when that step ended the
- * child's part in the message (a verdict, an accept, a condition stopping it), else undefined.
+ * child's part in the message (a verdict, an accept, a condition stopping it), else undefined. Steps
+ * are queued by header(), endOfHeaders() and body(); start() sends them (ChainSession calls it once
+ * per turn of the event loop for all its feeds); settled() sends what is left and waits.
  */
 export class MessageFeed<O> {
   private queue: FeedStep[] = [];
@@ -80,27 +82,30 @@ export class MessageFeed<O> {
     this.drop();
   }
 
+  /** Sends what is queued, one step after another, unless that is already under way. */
+  start(): void {
+    if (this.draining === undefined && this.head < this.queue.length) this.draining = this.drain();
+  }
+
   /**
-   * Resolves when no step is in flight or queued (after stop(), once the one in flight is answered),
-   * with the outcome if the child's part ended.
+   * Sends what is queued and resolves when no step is in flight or queued (after stop(), once the one
+   * in flight is answered), with the outcome if the child's part ended.
    */
   async settled(): Promise<O | undefined> {
-    while (this.draining) await this.draining;
-    return this.ended;
+    for (;;) {
+      this.start();
+      if (this.draining === undefined) return this.ended;
+      await this.draining;
+    }
   }
 
   private push(step: FeedStep): boolean {
     if (this.stopped || this.ended !== undefined) return false;
     this.queue.push(step);
-    this.draining ??= this.drain();
     return true;
   }
 
   private async drain(): Promise<void> {
-    // An idle child's next command waits for the check phase of this turn of the event loop: the
-    // MTA's answer, written as its event is handled, goes out first, and the child's command does not
-    // lengthen the MTA's round trip (the critical path) by a write per child.
-    await new Promise(setImmediate);
     try {
       while (this.head < this.queue.length) {
         const step = this.queue[this.head]!;
@@ -124,7 +129,7 @@ export class MessageFeed<O> {
   }
 
   private drop(): void {
-    this.queue = [];
+    this.queue.length = 0;
     this.head = 0;
     this.taken(this.queuedBytes);
   }

@@ -9,7 +9,7 @@ function describeStep(s: FeedStep): string {
 }
 
 describe('MessageFeed', () => {
-  it('sends steps in order, never two at once, the first one after the event being handled', async () => {
+  it('start() sends the queued steps in order, never two at once; steps queued meanwhile follow', async () => {
     const sent: string[] = [];
     let inFlight = 0;
     let most = 0;
@@ -26,7 +26,7 @@ describe('MessageFeed', () => {
     );
     feed.header({ name: 'A', value: ' 1' });
     expect(sent).toEqual([]);
-    await new Promise(setImmediate);
+    feed.start();
     expect(sent).toEqual(['header:A']);
     feed.header({ name: 'B', value: ' 2' });
     feed.endOfHeaders();
@@ -64,7 +64,7 @@ describe('MessageFeed', () => {
     );
     feed.header({ name: 'A', value: '' });
     feed.header({ name: 'B', value: '' });
-    await new Promise(setImmediate);
+    feed.start();
     feed.stop();
     await feed.settled();
     events.push('settled');
@@ -88,7 +88,7 @@ describe('MessageFeed', () => {
     );
     for (let i = 0; i < 4; i++) feed.body(Buffer.alloc(100));
     expect(feed.below(300)).toBeDefined();
-    await new Promise(setImmediate);
+    feed.start();
     // One chunk in flight, three (300 bytes) queued.
     expect(feed.below(300)).toBeUndefined();
     let resolved = false;
