@@ -9,8 +9,9 @@
  *   whole session, at MAIL or DATA for the message; at RCPT accept and discard end its message, while
  *   reject and tempfail refuse that recipient only. Accept ends only that child's part, the others go
  *   on; the merged reject, tempfail or discard at MAIL or DATA ends the message for every child.
- * - Message stages run child after child instead (see ChainSession.runMessage): the first refusal
- *   (reject, tempfail, discard) answers the MTA and the later children are not asked.
+ * - Message stages take effect child after child instead (see ChainSession.runMessage): the first
+ *   refusal (reject, tempfail, discard) in chain order answers the MTA; the later children never get
+ *   end of message, only ABORT.
  * - A child that fails contributes its fallback status to the merge of that stage.
  */
 import type { FallbackStatus } from '../config/schema.js';
