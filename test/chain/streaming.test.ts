@@ -226,6 +226,26 @@ describe('streaming the message to the leading children', () => {
     expect(seen).toEqual(['header:Subject', 'abort', 'header:Subject', 'body', 'eom']);
     expect(warnings).toEqual([]);
   });
+
+  it('a new MAIL without an abort waits for the streamed command in flight; what was queued is dropped', async () => {
+    const seen: string[] = [];
+    const slow: ChildDefinition = {
+      name: 'slow',
+      filter: defineFilter('slow', { stages: EVENT_STAGES }, () => ({
+        mail: (sender) => (seen.push(`mail:${sender}`), CONTINUE),
+        header: async (n) => (seen.push(`header:${n}:start`), await later(undefined, 20), seen.push(`header:${n}:end`), CONTINUE),
+      })),
+      fallbackStatus: 'accept',
+      evaluationMode: false,
+      conditions: [],
+    };
+    const { s, ctx } = await toData(chainOf([slow]));
+    s.header('Subject', ' one', ctx);
+    s.header('To', ' c@d', ctx);
+    await later(undefined, 5);
+    expect(await s.mail('<second@example.com>', [], ctx)).toEqual(CONTINUE);
+    expect(seen).toEqual(['mail:<a@example.com>', 'header:Subject:start', 'header:Subject:end', 'mail:<second@example.com>']);
+  });
 });
 
 describe('children side by side', () => {
