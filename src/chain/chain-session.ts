@@ -85,8 +85,6 @@ export class ChainSession implements FilterSession {
   private fedRuns: ChildRun[] | undefined;
   /** A verdict ended the message in flight: children still at work stop before their next command. */
   private halted = false;
-  /** Streamed steps were queued this turn of the event loop: their feeds start in its check phase (startQueued). */
-  private startScheduled = false;
 
   constructor(
     private readonly chain: Chain,
@@ -206,21 +204,13 @@ export class ChainSession implements FilterSession {
     // Its id is its place among the fields the MTA sent (the hidden Received on top is not one).
     const h = { name, value: v, id: headers.length - 1 } as BufferedHeader;
     headers.append(h);
-    const streamed = this.streamed;
-    if (streamed.length > 0) {
-      for (const run of streamed) run.feed!.header(h);
-      this.scheduleStart();
-    }
+    for (const run of this.streamed) run.feed!.header(h);
     return this.contentReply();
   }
 
   endOfHeaders(ctx: SessionContext): Reply {
     this.bind(ctx);
-    const streamed = this.streamed;
-    if (streamed.length > 0) {
-      for (const run of streamed) run.feed!.endOfHeaders();
-      this.scheduleStart();
-    }
+    for (const run of this.streamed) run.feed!.endOfHeaders();
     return this.contentReply();
   }
 
@@ -229,11 +219,8 @@ export class ChainSession implements FilterSession {
     const body = this.message.body;
     await body.append(chunk);
     const streamed = this.streamed;
-    if (streamed.length > 0) {
-      for (const run of streamed) run.feed!.body(chunk);
-      this.scheduleStart();
-      if (body.spilled) for (const run of streamed) await run.feed!.below(FEED_QUEUE_LIMIT);
-    }
+    for (const run of streamed) run.feed!.body(chunk);
+    if (body.spilled) for (const run of streamed) await run.feed!.below(FEED_QUEUE_LIMIT);
     return this.contentReply();
   }
 
@@ -335,23 +322,6 @@ export class ChainSession implements FilterSession {
     }
     return fed;
   }
-
-  /**
-   * Idle streamed children get their queued commands in the check phase of this turn of the event
-   * loop, all at once: the MTA's answer, written as its event is handled, goes out first, so the
-   * children's writes do not lengthen the MTA's round trip (the critical path), and one timer serves
-   * every child. A child already at work takes its next step as soon as it answers.
-   */
-  private scheduleStart(): void {
-    if (this.startScheduled) return;
-    this.startScheduled = true;
-    setImmediate(this.startQueued);
-  }
-
-  private readonly startQueued = (): void => {
-    this.startScheduled = false;
-    for (const r of this.fedRuns ?? []) r.feed!.start();
-  };
 
   /**
    * Stops streaming: queued steps are dropped and those in flight answered, so that a child never

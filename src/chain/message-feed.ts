@@ -16,11 +16,23 @@ export type FeedStep =
 
 const END_OF_HEADERS: FeedStep = Object.freeze({ kind: 'endOfHeaders' });
 
+/** Idle feeds given a step during this turn of the event loop, started together in its check phase. */
+let toStart: MessageFeed<unknown>[] = [];
+
+function startQueued(): void {
+  const feeds = toStart;
+  toStart = [];
+  for (const f of feeds) f.start();
+}
+
 /**
  * One child's queue. `send` performs one step and resolves to an outcome when that step ended the
- * child's part in the message (a verdict, an accept, a condition stopping it), else undefined. Steps
- * are queued by header(), endOfHeaders() and body(); start() sends them (ChainSession calls it once
- * per turn of the event loop for all its feeds); settled() sends what is left and waits.
+ * child's part in the message (a verdict, an accept, a condition stopping it), else undefined.
+ *
+ * An idle child's next command waits for the check phase of this turn of the event loop (one
+ * setImmediate for every feed of the process): the MTA's answer, written as its event is handled,
+ * goes out first, so the children's writes do not lengthen the MTA's round trip, the critical path.
+ * A child already at work takes its next step as soon as it answers.
  */
 export class MessageFeed<O> {
   private queue: FeedStep[] = [];
@@ -31,6 +43,8 @@ export class MessageFeed<O> {
   private stopped = false;
   private ended: O | undefined;
   private waiter: { limit: number; resolve: () => void } | undefined;
+  /** In `toStart`. */
+  private starting = false;
 
   constructor(
     private readonly send: (step: FeedStep) => Promise<O | undefined>,
@@ -82,8 +96,9 @@ export class MessageFeed<O> {
     this.drop();
   }
 
-  /** Sends what is queued, one step after another, unless that is already under way. */
+  /** Sends what is queued now, one step after another, unless that is already under way. */
   start(): void {
+    this.starting = false;
     if (this.draining === undefined && this.head < this.queue.length) this.draining = this.drain();
   }
 
@@ -102,6 +117,10 @@ export class MessageFeed<O> {
   private push(step: FeedStep): boolean {
     if (this.stopped || this.ended !== undefined) return false;
     this.queue.push(step);
+    if (this.draining === undefined && !this.starting) {
+      this.starting = true;
+      if (toStart.push(this as MessageFeed<unknown>) === 1) setImmediate(startQueued);
+    }
     return true;
   }
 
