@@ -22,7 +22,7 @@ import type { ConditionContext, ConditionStage } from './condition.js';
 import { mergeCapabilities } from './negotiation.js';
 import { HIDDEN_ID, headerChanges, type BufferedHeader } from './net-changes.js';
 import { fallbackReply, isFinal, stronger } from './merge.js';
-import { MessageFeed, type FeedStep } from './message-feed.js';
+import { END_OF_HEADERS, MessageFeed, type FeedStep } from './message-feed.js';
 import { SessionStats } from './session-stats.js';
 
 type EnvelopeStage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'unknown';
@@ -204,13 +204,17 @@ export class ChainSession implements FilterSession {
     // Its id is its place among the fields the MTA sent (the hidden Received on top is not one).
     const h = { name, value: v, id: headers.length - 1 } as BufferedHeader;
     headers.append(h);
-    for (const run of this.streamed) run.feed!.header(h);
+    const streamed = this.streamed;
+    if (streamed.length > 0) {
+      const step: FeedStep = { kind: 'header', header: h };
+      for (const run of streamed) run.feed!.push(step);
+    }
     return this.contentReply();
   }
 
   endOfHeaders(ctx: SessionContext): Reply {
     this.bind(ctx);
-    for (const run of this.streamed) run.feed!.endOfHeaders();
+    for (const run of this.streamed) run.feed!.push(END_OF_HEADERS);
     return this.contentReply();
   }
 
@@ -219,7 +223,10 @@ export class ChainSession implements FilterSession {
     const body = this.message.body;
     await body.append(chunk);
     const streamed = this.streamed;
-    for (const run of streamed) run.feed!.body(chunk);
+    if (streamed.length > 0) {
+      const step: FeedStep = { kind: 'body', chunk };
+      for (const run of streamed) run.feed!.push(step);
+    }
     if (body.spilled) for (const run of streamed) await run.feed!.below(FEED_QUEUE_LIMIT);
     return this.contentReply();
   }

@@ -14,7 +14,7 @@ export type FeedStep =
   | { readonly kind: 'endOfHeaders' }
   | { readonly kind: 'body'; readonly chunk: Buffer };
 
-const END_OF_HEADERS: FeedStep = Object.freeze({ kind: 'endOfHeaders' });
+export const END_OF_HEADERS: FeedStep = Object.freeze({ kind: 'endOfHeaders' });
 
 /** Idle feeds given a step during this turn of the event loop, started together in its check phase. */
 let toStart: MessageFeed<unknown>[] = [];
@@ -57,18 +57,18 @@ export class MessageFeed<O> {
     return this.ended;
   }
 
-  header(header: Header): void {
-    this.push({ kind: 'header', header });
-  }
-
-  endOfHeaders(): void {
-    this.push(END_OF_HEADERS);
-  }
-
-  /** The chunk is kept as it is until sent (the MTA side never reuses it; MessageBody keeps it too). */
-  body(chunk: Buffer): void {
-    this.queuedBytes += chunk.length;
-    if (!this.push({ kind: 'body', chunk })) this.queuedBytes -= chunk.length;
+  /**
+   * Queues one step. The same step object may go to every child (it is never changed); a body
+   * chunk is kept as it is until sent (the MTA side never reuses it; MessageBody keeps it too).
+   */
+  push(step: FeedStep): void {
+    if (this.stopped || this.ended !== undefined) return;
+    if (step.kind === 'body') this.queuedBytes += step.chunk.length;
+    this.queue.push(step);
+    if (this.draining === undefined && !this.starting) {
+      this.starting = true;
+      if (toStart.push(this as MessageFeed<unknown>) === 1) setImmediate(startQueued);
+    }
   }
 
   /**
@@ -112,16 +112,6 @@ export class MessageFeed<O> {
       if (this.draining === undefined) return this.ended;
       await this.draining;
     }
-  }
-
-  private push(step: FeedStep): boolean {
-    if (this.stopped || this.ended !== undefined) return false;
-    this.queue.push(step);
-    if (this.draining === undefined && !this.starting) {
-      this.starting = true;
-      if (toStart.push(this as MessageFeed<unknown>) === 1) setImmediate(startQueued);
-    }
-    return true;
   }
 
   private async drain(): Promise<void> {

@@ -1,6 +1,6 @@
 /** MessageFeed: one child's queue of streamed steps, sent one at a time, in order. */
 import { describe, expect, it } from 'vitest';
-import { MessageFeed, type FeedStep } from '../../src/chain/message-feed.js';
+import { END_OF_HEADERS, MessageFeed, type FeedStep } from '../../src/chain/message-feed.js';
 
 const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,13 +24,13 @@ describe('MessageFeed', () => {
       },
       () => 'failed',
     );
-    feed.header({ name: 'A', value: ' 1' });
+    feed.push({ kind: 'header', header: { name: 'A', value: ' 1' } });
     expect(sent).toEqual([]);
     feed.start();
     expect(sent).toEqual(['header:A']);
-    feed.header({ name: 'B', value: ' 2' });
-    feed.endOfHeaders();
-    feed.body(Buffer.alloc(3));
+    feed.push({ kind: 'header', header: { name: 'B', value: ' 2' } });
+    feed.push(END_OF_HEADERS);
+    feed.push({ kind: 'body', chunk: Buffer.alloc(3) });
     expect(await feed.settled()).toBeUndefined();
     expect(sent).toEqual(['header:A', 'header:B', 'eoh', 'body:3']);
     expect(most).toBe(1);
@@ -42,10 +42,10 @@ describe('MessageFeed', () => {
       async (s) => (sent.push(describeStep(s)), s.kind === 'header' && s.header.name === 'Stop' ? 'ended' : undefined),
       () => 'failed',
     );
-    feed.header({ name: 'Stop', value: '' });
-    feed.header({ name: 'Queued', value: '' });
+    feed.push({ kind: 'header', header: { name: 'Stop', value: '' } });
+    feed.push({ kind: 'header', header: { name: 'Queued', value: '' } });
     expect(await feed.settled()).toBe('ended');
-    feed.body(Buffer.alloc(1));
+    feed.push({ kind: 'body', chunk: Buffer.alloc(1) });
     expect(await feed.settled()).toBe('ended');
     expect(feed.outcome).toBe('ended');
     expect(sent).toEqual(['header:Stop']);
@@ -62,8 +62,8 @@ describe('MessageFeed', () => {
       },
       () => 'failed',
     );
-    feed.header({ name: 'A', value: '' });
-    feed.header({ name: 'B', value: '' });
+    feed.push({ kind: 'header', header: { name: 'A', value: '' } });
+    feed.push({ kind: 'header', header: { name: 'B', value: '' } });
     feed.start();
     feed.stop();
     await feed.settled();
@@ -76,7 +76,7 @@ describe('MessageFeed', () => {
       () => Promise.reject(new Error('boom')),
       (err) => `failed: ${(err as Error).message}`,
     );
-    feed.endOfHeaders();
+    feed.push(END_OF_HEADERS);
     expect(await feed.settled()).toBe('failed: boom');
   });
 
@@ -86,7 +86,7 @@ describe('MessageFeed', () => {
       (s) => (s.kind === 'body' ? new Promise<undefined>((r) => release.push(() => r(undefined))) : Promise.resolve(undefined)),
       () => 'failed',
     );
-    for (let i = 0; i < 4; i++) feed.body(Buffer.alloc(100));
+    for (let i = 0; i < 4; i++) feed.push({ kind: 'body', chunk: Buffer.alloc(100) });
     expect(feed.below(300)).toBeDefined();
     feed.start();
     // One chunk in flight, three (300 bytes) queued.
