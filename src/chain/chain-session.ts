@@ -537,7 +537,11 @@ export class ChainSession implements FilterSession {
    *
    * - Streamed: every child up to the first that may edit the message, that one included, got the
    *   header, end of headers and body as the MTA sent them (startFeeds); here only what remains (end of
-   *   headers if the MTA sent none, then end of message) is left for them.
+   *   headers if the MTA sent none, then end of message) is left for them. The MTA's header and body
+   *   packets are answered at once, so a verdict a streamed child gives mid-message is held until end
+   *   of message (milter-manager passes its first child's at once): an earlier child's verdict at end
+   *   of message must be able to come first. Once the body is in its temporary file, the MTA's body
+   *   packet waits while a streamed child lags more than FEED_QUEUE_LIMIT behind.
    * - Side by side: a child that cannot change what later children see (it negotiated none of add
    *   header, change header, replace body, or it is in evaluation mode, whose changes are dropped) does
    *   not hold up the next one: the next starts on the same message at once. A child that may edit it
