@@ -8,6 +8,7 @@
  * whether messages were expunged (only then are the UIDs read again); a list handed out is never changed
  * in place (copied first), so a session keeps the view it was given.
  */
+import type { FirstFill } from './first-fill.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
 import type { Flag, MessageList } from './mailbox-store.js';
 import { lowerBound } from './message-list.js';
@@ -83,6 +84,29 @@ export class CachedList {
       list.modseqs[i] = modseq;
       list.vsizes[i] = vsize;
       list.bits[i] = bits;
+    }
+    list.recount();
+    return list;
+  }
+
+  /**
+   * The list of a first fill whose rows are not written yet (first-fill.ts), stamped with `row` as the
+   * reservation left it: the rows, once written, are exactly these, so nothing is read back.
+   */
+  static ofFill(row: MailboxRow, fill: FirstFill): CachedList {
+    const list = new CachedList(row.uidvalidity, row.highest_modseq, row.uidnext);
+    const n = fill.uids.length;
+    list.uids = fill.uids.slice();
+    list.flags = new Array<readonly Flag[]>(n);
+    list.modseqs = new Array<number>(n);
+    list.vsizes = new Array<number>(n);
+    list.bits = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const m = fill.messages[i]!;
+      list.flags[i] = list.flagsOf(m.bits, m.keywords);
+      list.modseqs[i] = fill.firstModseq + i;
+      list.vsizes[i] = m.vsize;
+      list.bits[i] = m.bits;
     }
     list.recount();
     return list;
