@@ -13,11 +13,12 @@
 import { rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
 import { dirState, dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
-import { carryMark, clean, same, stamp } from './dir-stamps.js';
+import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist } from './uidlist-record.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill } from './first-fill.js';
+import { scanColumns } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
@@ -326,6 +327,21 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const firstScan = row.scanned_at === null;
   // Only new/ moved (mail delivered by another process): cur/ is not read, its rows are left as they are.
   const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
+  // A large folder the index has no rows for: its UIDs recorded now; its moves to cur/ and its rows right
+  // after the answer (first-fill.ts), from a scan into columns (first-scan.ts).
+  if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
+    const adopt = new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const));
+    const letters = await readLetters(dir);
+    const columns = await scanColumns(dir, adopt, letters);
+    if (columns.n >= DEFER_FILL_FROM) {
+      const fill = await reserveFirstFill(db, row.id, dir, columns, { newStamp: newS, curStamp: curS, scannedAt }, options.toCur ? letters : undefined);
+      if (fill === 'written') return true;
+      if (fill !== undefined) {
+        options.deferFill(fill);
+        return true;
+      }
+    }
+  }
   const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
   const indexed = newOnly ? db.messageFilesInNew.all(row.id) : db.messageFiles.all(row.id);
 
@@ -398,18 +414,6 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
   if (adopt !== undefined && adopt.size > 0) added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));
 
-  // A large folder seen for the first time: its UIDs recorded now; its moves to cur/ and its rows right
-  // after the answer (first-fill.ts).
-  if (options.deferFill !== undefined && firstScan && indexed.length === 0 && added.length >= DEFER_FILL_FROM) {
-    const moveToCur = options.toCur ? (messages: NewMessage[]) => moveNewToCur(dir, messages, [], [], newS, curS, lettersOf) : undefined;
-    const fill = await reserveFirstFill(db, row.id, dir, added, { newStamp: newS, curStamp: curS, scannedAt }, moveToCur);
-    if (fill === 'written') return true;
-    if (fill !== undefined) {
-      options.deferFill(fill);
-      return true;
-    }
-  }
-
   let storeNew = newS;
   let storeCur = curS;
   if (options.toCur && (toMove.length > 0 || added.some((m) => m.inNew))) {
@@ -455,29 +459,20 @@ export async function moveNewToCur(
   curS: string | null,
   lettersOf: () => Promise<string[]>,
 ): Promise<{ storeNew: string | null; storeCur: string | null }> {
-  let storeNew = newS;
-  let storeCur = curS;
-  const pre = Date.now();
-  const [n0, c0] = await Promise.all([dirState(dir, 'new', pre), dirState(dir, 'cur', pre)]);
-  const lettersNow = await lettersOf();
-  const moving = added.flatMap((m, i) =>
-    m.inNew ? [[i, m, splitMaildirFileName(m.fname).info === undefined ? curFileName(m.base, m.bits, m.keywords, lettersNow) : m.fname] as const] : [],
-  );
-  const movedNew = await inBatches(moving, ([, m, to]) => rename(messagePath(dir, true, m.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse));
-  moving.forEach(([i, m, to], k) => {
-    if (movedNew[k] === true) added[i] = { ...m, fname: to, inNew: false };
+  return stampsAcrossMoves(dir, newS, curS, async () => {
+    const lettersNow = await lettersOf();
+    const moving = added.flatMap((m, i) =>
+      m.inNew ? [[i, m, splitMaildirFileName(m.fname).info === undefined ? curFileName(m.base, m.bits, m.keywords, lettersNow) : m.fname] as const] : [],
+    );
+    const movedNew = await inBatches(moving, ([, m, to]) => rename(messagePath(dir, true, m.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse));
+    moving.forEach(([i, m, to], k) => {
+      if (movedNew[k] === true) added[i] = { ...m, fname: to, inNew: false };
+    });
+    const movedOld = await inBatches(toMove, ([, from, to]) => rename(messagePath(dir, true, from), messagePath(dir, false, to)).then(() => true, goneIsFalse));
+    toMove.forEach(([uid, , to], i) => {
+      if (movedOld[i] === true) relocated.push([uid, to, false]);
+    });
   });
-  const movedOld = await inBatches(toMove, ([, from, to]) => rename(messagePath(dir, true, from), messagePath(dir, false, to)).then(() => true, goneIsFalse));
-  toMove.forEach(([uid, , to], i) => {
-    if (movedOld[i] === true) relocated.push([uid, to, false]);
-  });
-  if (clean(stamp(n0)) === clean(newS) && clean(stamp(c0)) === clean(curS)) {
-    const post = Date.now();
-    const [n1, c1] = await Promise.all([dirState(dir, 'new', post), dirState(dir, 'cur', post)]);
-    storeNew = carryMark(newS, stamp(n1));
-    storeCur = carryMark(curS, stamp(c1));
-  }
-  return { storeNew, storeCur };
 }
 
 /** The info-part letters Dovecot does not map (e.g. 'P') of a file name, kept across renames. */

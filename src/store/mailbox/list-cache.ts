@@ -95,6 +95,7 @@ export class CachedList {
    */
   static ofFill(row: MailboxRow, fill: FirstFill): CachedList {
     const list = new CachedList(row.uidvalidity, row.highest_modseq, row.uidnext);
+    const c = fill.columns;
     const n = fill.uids.length;
     list.uids = fill.uids.slice();
     list.flags = new Array<readonly Flag[]>(n);
@@ -102,11 +103,11 @@ export class CachedList {
     list.vsizes = new Array<number>(n);
     list.bits = new Array<number>(n);
     for (let i = 0; i < n; i++) {
-      const m = fill.messages[i]!;
-      list.flags[i] = list.flagsOf(m.bits, m.keywords);
+      const bits = c.bits[i]!;
+      list.flags[i] = list.flagsOf(bits, c.keywords?.[i] ?? '');
       list.modseqs[i] = fill.firstModseq + i;
-      list.vsizes[i] = m.vsize;
-      list.bits[i] = m.bits;
+      list.vsizes[i] = c.vsizes[i]!;
+      list.bits[i] = bits;
     }
     list.recount();
     return list;
