@@ -106,7 +106,9 @@ export class CachedList {
       const bits = c.bits[i]!;
       list.flags[i] = list.flagsOf(bits, c.keywords?.[i] ?? '');
       list.modseqs[i] = fill.firstModseq + i;
-      list.vsizes[i] = c.vsizes[i]!;
+      // As a small integer where it is one (a Float64Array's value would make the array one of doubles).
+      const vsize = c.vsizes[i]!;
+      list.vsizes[i] = vsize <= 0x3fffffff ? vsize | 0 : vsize;
       list.bits[i] = bits;
     }
     list.recount();
