@@ -157,19 +157,23 @@ export function formatUidlistRecord(record: UidlistRecord): string {
  * Throws on a value formatUidlistRecord refuses.
  */
 export function formatUidlistLines(uids: readonly number[], names: readonly string[], ends: readonly number[]): Buffer {
-  // Native searches and copies per name (a loop over every character in JS was slower).
+  // Names that are all printable ASCII without '/' (one native scan of them joined; the usual case) are
+  // copied byte for byte; otherwise each base is checked and encoded on its own.
+  const plain = !/[^\x20-\x7e]|\//.test(names.join(''));
   let bytes = 0;
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     const name = names[i]!;
     const end = ends[i]!;
     if (!Number.isInteger(uid) || uid < 1 || uid > MAX_UID) throw new Error(`bad UID ${uid}`);
-    const slash = name.indexOf('/');
-    const newline = name.indexOf('\n');
     const colon = name.indexOf(':');
-    if (end < 1 || end > name.length || (slash !== -1 && slash < end) || (newline !== -1 && newline < end) || (colon !== -1 && colon < end))
-      throw new Error(`bad uidlist file name "${name.slice(0, end)}"`);
-    bytes += digitsOf(uid) + 3 + (end === name.length ? Buffer.byteLength(name) : Buffer.byteLength(name.slice(0, end)));
+    if (end < 1 || end > name.length || (colon !== -1 && colon < end)) throw new Error(`bad uidlist file name "${name.slice(0, end)}"`);
+    if (plain) bytes += digitsOf(uid) + 3 + end;
+    else {
+      const base = name.slice(0, end);
+      if (/[/\n]/.test(base)) throw new Error(`bad uidlist file name "${base}"`);
+      bytes += digitsOf(uid) + 3 + Buffer.byteLength(base);
+    }
   }
   const out = Buffer.allocUnsafe(bytes);
   let at = 0;
@@ -185,7 +189,7 @@ export function formatUidlistLines(uids: readonly number[], names: readonly stri
     out[at++] = 0x3a;
     const name = names[i]!;
     const end = ends[i]!;
-    at += out.write(end === name.length ? name : name.slice(0, end), at);
+    at += plain ? out.write(name, at, end, 'latin1') : out.write(name.slice(0, end), at);
     out[at++] = 0x0a;
   }
   return out;
