@@ -215,8 +215,17 @@ function onePerBase(order: Uint32Array, names: readonly string[], ends: Int32Arr
     const base = names[i]!.slice(0, ends[i]);
     if (inNew.has(base)) inBoth.add(base);
   }
-  if (inBoth.size === 0) return order;
-  for (const i of order) if (i >= newCount || !inBoth.has(names[i]!.slice(0, ends[i]))) keep.push(i);
+  if (inBoth.size === 0 && inNew.size === newCount) return order;
+  // new/'s copy goes when cur/ has the base, and a base twice in new/ (names with and without an info part) is taken once.
+  const seen = new Set<string>();
+  for (const i of order) {
+    if (i < newCount) {
+      const base = names[i]!.slice(0, ends[i]);
+      if (inBoth.has(base) || seen.has(base)) continue;
+      seen.add(base);
+    }
+    keep.push(i);
+  }
   return Uint32Array.from(keep);
 }
 
