@@ -1,14 +1,16 @@
 /**
- * A large folder's first fill (its first scan finds thousands of files and the index has no rows for it),
- * answered before its rows are written (and before its new/ files move to cur/). The UIDs are handed out as always — under the uidlist's lock, the
- * folder's next UID and highest MODSEQ raised in the index, the fresh UIDs appended to dovecot-uidlist and
- * fsynced — so they are durable before any client sees them; the 100,000 row inserts (a quarter of a
- * second) follow right after the answer, still under the uidlist lock and the user's mutex, so nothing in
- * this process or another reads or gives out UIDs of the folder in between. A crash in between loses
- * nothing: the folder's row still says it was never scanned, so the next sync is a first scan, which
- * takes every UID the uidlist holds (index-sync.ts's adopt path) and gets the same UIDs back. Dovecot
- * reads the uidlist, which is complete before the answer. Dovecot's own first SELECT writes its index in
- * the same command, but from C; this keeps the wait a client sees to the scan and the uidlist.
+ * A large folder's first fill (its first scan finds a thousand files or more and the index has no rows for
+ * it), answered before its rows are written and before its new/ files move to cur/. The UIDs are handed out
+ * as always — under the uidlist's lock, the folder's next UID and highest MODSEQ raised in the index, the
+ * fresh UIDs appended to dovecot-uidlist and fsynced — so they are durable before any client sees them; the
+ * moves and the 100,000 row inserts (a quarter of a second) follow right after the answer, still under the
+ * uidlist lock and the user's mutex, so nothing in this process or another reads or gives out UIDs of the
+ * folder in between (a second process's sync waits for the lock, then finds the rows). A crash in between
+ * loses nothing: the folder's row still says it was never scanned, so the next sync is a first scan, which
+ * takes every UID the uidlist holds (the adopt path) and gets the same UIDs back; \Recent was claimed in
+ * the index before the answer. Dovecot reads the uidlist, which is complete before the answer. Dovecot's
+ * own first SELECT writes its index in the same command, but from C; this keeps the wait a client sees to
+ * the scan and the uidlist.
  */
 import { rename } from 'node:fs/promises';
 import { lockUidlist, type UidlistLock } from '../maildir/uidlist.js';
