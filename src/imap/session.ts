@@ -259,13 +259,16 @@ export class ImapSession implements SessionContext {
     this.disarm();
     this.busy = true;
     let completion: Completion;
+    const selectedBefore = this.selected;
     try {
       completion = await handler.run(this, parsed, info);
     } catch (err) {
       completion = this.failure(err, name);
     }
     try {
-      if (this.state === 'selected' && this.selected !== undefined && !this.conn.isClosed && !this.byeSent) {
+      // A mailbox this command selected (SELECT, EXAMINE) has just been read whole: nothing to tell yet (as
+      // Dovecot, whose SELECT syncs once). Its handle may still be writing a first fill's rows meanwhile.
+      if (this.state === 'selected' && this.selected !== undefined && this.selected === selectedBefore && !this.conn.isClosed && !this.byeSent) {
         await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE') });
       }
     } catch (err) {

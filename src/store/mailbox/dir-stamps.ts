@@ -52,6 +52,27 @@ export async function ownChange<T>(db: IndexDb, mailboxId: number, dir: string, 
   return result;
 }
 
+/**
+ * Runs `moves` (this process's renames from new/ to cur/ during a sync) and gives the stamps to store for
+ * the sync's scan (`newS`, `curS`): our own moves must not make the next sync read cur/ again, so when the
+ * directories were still as scanned just before them, the stamps after them are kept (with the scan's dirty
+ * marks); otherwise the scan's.
+ */
+export async function stampsAcrossMoves(
+  dir: string,
+  newS: string | null,
+  curS: string | null,
+  moves: () => Promise<void>,
+): Promise<{ storeNew: string | null; storeCur: string | null }> {
+  const pre = Date.now();
+  const [n0, c0] = await Promise.all([dirState(dir, 'new', pre), dirState(dir, 'cur', pre)]);
+  await moves();
+  if (clean(stamp(n0)) !== clean(newS) || clean(stamp(c0)) !== clean(curS)) return { storeNew: newS, storeCur: curS };
+  const post = Date.now();
+  const [n1, c1] = await Promise.all([dirState(dir, 'new', post), dirState(dir, 'cur', post)]);
+  return { storeNew: carryMark(newS, stamp(n1)), storeCur: carryMark(curS, stamp(c1)) };
+}
+
 /** A directory's state as the index keeps it: the mtime, marked when it was dirty (so never "unchanged"). */
 export function stamp(state: DirState | undefined): string | null {
   return state === undefined ? null : `${state.mtimeNs}${state.dirty ? '*' : ''}`;

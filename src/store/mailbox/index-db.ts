@@ -104,26 +104,35 @@ export interface MessageRow {
   readonly modseq: number;
 }
 
-/** A new index file is made with its final mode (0600) before SQLite opens it; SQLite gives -wal/-shm the same. */
-function createPrivate(path: string): void {
+/**
+ * A new index file is made with its final mode (0600) before SQLite opens it; SQLite gives -wal/-shm the
+ * same. True when this call made it (empty).
+ */
+function createPrivate(path: string): boolean {
   try {
     closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
   }
 }
 
 /** Opens (creating when missing) and checks the index; throws when the file is not a usable index. */
 export function openIndexDb(maildir: string): IndexDb {
   const path = join(maildir, INDEX_FILE);
-  createPrivate(path);
+  const made = createPrivate(path);
   const db = new Database(path, { timeout: 2000 });
   try {
     db.pragma('journal_mode = WAL');
     // FULL: a UID handed out (APPENDUID) is on disk when the commit returns.
     db.pragma('synchronous = FULL');
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new Error(`index ${path} failed its check: ${String(check)}`);
+    // A file this call made is empty: nothing to check (the check reads every page of an existing one).
+    // Another process may have made it a moment before and be writing it: it is checked as any other.
+    if (!made) {
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new Error(`index ${path} failed its check: ${String(check)}`);
+    }
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`index ${path} has schema ${version}, newer than this program's`);
     db.exec(SCHEMA);

@@ -12,11 +12,13 @@
  */
 import { rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirState, dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
-import { carryMark, clean, same, stamp } from './dir-stamps.js';
+import { dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
+import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist } from './uidlist-record.js';
+import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill } from './first-fill.js';
+import { scanColumns } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
@@ -212,16 +214,16 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
 }
 
 /**
- * `[name, …]` pairs in arrival order: `<secs>.M<usecs>` numerically when both names have it, else by name;
- * each name's numbers parsed once (by hand, no match object per name), not per comparison.
+ * Entries in arrival order of their bases: `<secs>.M<usecs>` numerically when both names have it, else by
+ * name; each name's numbers parsed once (by hand, no match object per name), not per comparison.
  */
-function sortByArrival<T>(entries: [string, T][]): [string, T][] {
+function sortByArrival(entries: readonly MaildirEntry[]): MaildirEntry[] {
   const n = entries.length;
   const secs = new Float64Array(n);
   const usecs = new Float64Array(n);
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    arrivalInto((entries[i] as [string, T])[0], secs, usecs, i);
+    arrivalInto(entries[i]!.base, secs, usecs, i);
     order[i] = i;
   }
   order.sort((a, b) => {
@@ -231,13 +233,33 @@ function sortByArrival<T>(entries: [string, T][]): [string, T][] {
       const d = sa - sb || (usecs[a] as number) - (usecs[b] as number);
       if (d !== 0) return d;
     }
-    const na = (entries[a] as [string, T])[0];
-    const nb = (entries[b] as [string, T])[0];
+    const na = entries[a]!.base;
+    const nb = entries[b]!.base;
     return na < nb ? -1 : na > nb ? 1 : 0;
   });
-  const out = new Array<[string, T]>(n);
-  for (let i = 0; i < n; i++) out[i] = entries[order[i] as number] as [string, T];
+  const out = new Array<MaildirEntry>(n);
+  for (let i = 0; i < n; i++) out[i] = entries[order[i] as number]!;
   return out;
+}
+
+/**
+ * A scan's entries, each base once: a base found in both new/ and cur/ (another process moving it during the
+ * scan) is taken from cur/, which has the flags. Only new/'s bases (few) go into a set, not every name.
+ */
+function onePerBase(entries: readonly MaildirEntry[]): MaildirEntry[] {
+  const inNew = new Set<string>();
+  for (const e of entries) if (e.dir === 'new') inNew.add(e.base);
+  if (inNew.size === 0) return entries.slice();
+  const inBoth = new Set<string>();
+  for (const e of entries) if (e.dir === 'cur' && inNew.has(e.base)) inBoth.add(e.base);
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    if (e.dir === 'new') {
+      if (inBoth.has(e.base) || seen.has(e.base)) return false;
+      seen.add(e.base);
+    }
+    return true;
+  });
 }
 
 /** The numbers of a name starting `<digits>.M<digits>` ([-1, 0] when it does not): what /^(\d+)\.M(\d+)/ takes. */
@@ -283,6 +305,11 @@ export interface SyncOptions {
   readonly toCur: boolean;
   /** Scan even when the directories look unchanged. */
   readonly force?: boolean;
+  /**
+   * Takes a large first fill's pending rows (first-fill.ts): the caller answers, then runs them before its
+   * next step. Without it every row is written before syncMailbox returns.
+   */
+  readonly deferFill?: (fill: FirstFill) => void;
 }
 
 /** Brings one folder's index rows up to date with its files; true when anything changed. */
@@ -300,14 +327,23 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const firstScan = row.scanned_at === null;
   // Only new/ moved (mail delivered by another process): cur/ is not read, its rows are left as they are.
   const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
-  const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
-  // The scan's entries themselves (no object per file made again).
-  const disk = new Map<string, MaildirEntry>();
-  // A base in both new/ and cur/ (another process moving it during the scan): cur/ wins, it has the flags.
-  for (const e of scan.entries) {
-    if (e.dir === 'new' && disk.has(e.base)) continue;
-    disk.set(e.base, e);
+  // A large folder the index has no rows for: its UIDs recorded now; its moves to cur/ and its rows right
+  // after the answer (first-fill.ts), from a scan into columns (first-scan.ts).
+  if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
+    const adopt = new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const));
+    const letters = await readLetters(dir);
+    const columns = await scanColumns(dir, adopt, letters);
+    if (columns.n >= DEFER_FILL_FROM) {
+      const fill = await reserveFirstFill(db, row.id, dir, columns, { newStamp: newS, curStamp: curS, scannedAt }, options.toCur ? letters : undefined);
+      if (fill === 'written') return true;
+      if (fill !== undefined) {
+        options.deferFill(fill);
+        return true;
+      }
+    }
   }
+  const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
+  const indexed = newOnly ? db.messageFilesInNew.all(row.id) : db.messageFiles.all(row.id);
 
   let letters: string[] | undefined;
   const lettersOf = async (): Promise<string[]> => (letters ??= await readLetters(dir));
@@ -316,77 +352,72 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const relocated: [uid: number, fname: string, inNew: boolean][] = [];
   const reflagged: [uid: number, fname: string, inNew: boolean, bits: number, keywords: string][] = [];
   const toMove: [uid: number, from: string, to: string, bits: number, keywords: string][] = [];
-  for (const [uid, base, fname, rowInNew, bits, keywords] of newOnly ? db.messageFilesInNew.all(row.id) : db.messageFiles.all(row.id)) {
-    const found = disk.get(base);
-    if (found === undefined) {
-      expunged.push(uid);
-      continue;
+  // The files the index does not know. With no rows to match (a folder's first fill) that is every file,
+  // without a map of 100,000 names.
+  let unknown: MaildirEntry[];
+  if (indexed.length === 0) unknown = onePerBase(scan.entries);
+  else {
+    // The scan's entries themselves (no object per file made again).
+    const disk = new Map<string, MaildirEntry>();
+    // A base in both new/ and cur/ (another process moving it during the scan): cur/ wins, it has the flags.
+    for (const e of scan.entries) {
+      if (e.dir === 'new' && disk.has(e.base)) continue;
+      disk.set(e.base, e);
     }
-    disk.delete(base);
-    const foundInNew = found.dir === 'new';
-    if (found.fileName === fname && foundInNew === (rowInNew === 1)) {
-      if (options.toCur && foundInNew) toMove.push([uid, fname, curFileName(base, bits, keywords, await lettersOf()), bits, keywords]);
-      continue;
+    for (const [uid, base, fname, rowInNew, bits, keywords] of indexed) {
+      const found = disk.get(base);
+      if (found === undefined) {
+        expunged.push(uid);
+        continue;
+      }
+      disk.delete(base);
+      const foundInNew = found.dir === 'new';
+      if (found.fileName === fname && foundInNew === (rowInNew === 1)) {
+        if (options.toCur && foundInNew) toMove.push([uid, fname, curFileName(base, bits, keywords, await lettersOf()), bits, keywords]);
+        continue;
+      }
+      const flags = flagsOfFileName(found.fileName, await lettersOf());
+      const merged = mergeKeywords(flags.named, keywords, await lettersOf());
+      // A file still in new/ carries no flags: the index's stand (set before it was moved) is kept.
+      if (foundInNew && found.info === undefined) relocated.push([uid, found.fileName, true]);
+      else if (flags.bits !== bits || merged !== keywords) reflagged.push([uid, found.fileName, foundInNew, flags.bits, merged]);
+      else relocated.push([uid, found.fileName, foundInNew]);
     }
-    const flags = flagsOfFileName(found.fileName, await lettersOf());
-    const merged = mergeKeywords(flags.named, keywords, await lettersOf());
-    // A file still in new/ carries no flags: the index's stand (set before it was moved) is kept.
-    if (foundInNew && found.info === undefined) relocated.push([uid, found.fileName, true]);
-    else if (flags.bits !== bits || merged !== keywords) reflagged.push([uid, found.fileName, foundInNew, flags.bits, merged]);
-    else relocated.push([uid, found.fileName, foundInNew]);
+    unknown = [...disk.values()];
   }
 
   // In a new/-only scan a base still listed in new/ may be indexed in cur/ (moved meanwhile): not new.
-  if (newOnly) for (const base of [...disk.keys()]) if (db.messageByBase.get(row.id, base) !== undefined) disk.delete(base);
+  if (newOnly) unknown = unknown.filter((e) => db.messageByBase.get(row.id, e.base) === undefined);
   // Files the index does not know, in arrival order; UIDs from the uidlist on a folder's first scan.
   const adopt = firstScan ? new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const)) : undefined;
-  const fresh = sortByArrival([...disk]);
+  const fresh = sortByArrival(unknown);
   // Only a name without S=/W= (a file another program dropped) is read; the rest are measured by name.
-  const unmeasured = fresh.filter(([, found]) => found.size === undefined || found.vsize === undefined);
-  const measuredFiles = await inBatches(unmeasured, ([, found]) => measureMessageFile(messagePath(dir, found.dir === 'new', found.fileName)));
-  const measured = new Map(unmeasured.map(([base], i) => [base, measuredFiles[i]] as const));
+  const unmeasured = fresh.filter((found) => found.size === undefined || found.vsize === undefined);
+  const measuredFiles = await inBatches(unmeasured, (found) => measureMessageFile(messagePath(dir, found.dir === 'new', found.fileName)));
+  const measured = new Map(unmeasured.map((found, i) => [found.base, measuredFiles[i]] as const));
   const lettersNow = fresh.length > 0 ? await lettersOf() : [];
   const added: NewMessage[] = [];
   for (let i = 0; i < fresh.length; i++) {
-    const [base, { fileName: fname, dir: sub, size, vsize, flags }] = fresh[i]!;
+    const { base, fileName: fname, dir: sub, size, vsize, flags } = fresh[i]!;
     const sizes = size !== undefined && vsize !== undefined ? { size, vsize } : measured.get(base);
     if (sizes === undefined) continue; // gone or not a regular file after all
     const uid = adopt?.get(base);
     // The flags the scan parsed from the name (as flagsOfFileName would), keyword letters through the folder's.
     const keywords = keywordsOfLetters(flags.keywords, lettersNow);
-    const m = { base, fname, inNew: sub === 'new', bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null };
-    added.push(uid === undefined ? m : { ...m, uid, adopted: true });
+    const inNew = sub === 'new';
+    added.push(
+      uid === undefined
+        ? { base, fname, inNew, bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null }
+        : { base, fname, inNew, bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null, uid, adopted: true },
+    );
   }
   // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
-  added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));
+  if (adopt !== undefined && adopt.size > 0) added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));
 
   let storeNew = newS;
   let storeCur = curS;
   if (options.toCur && (toMove.length > 0 || added.some((m) => m.inNew))) {
-    // Our own moves to cur/ must not make the next sync read cur/ again: when the directories were still as
-    // scanned just before them, the stamps after them are kept (with the scan's dirty marks).
-    const pre = Date.now();
-    const [n0, c0] = await Promise.all([dirState(dir, 'new', pre), dirState(dir, 'cur', pre)]);
-    const lettersNow = await lettersOf();
-    const moving = added.flatMap((m, i) =>
-      m.inNew ? [[i, m, splitMaildirFileName(m.fname).info === undefined ? curFileName(m.base, m.bits, m.keywords, lettersNow) : m.fname] as const] : [],
-    );
-    const movedNew = await inBatches(moving, ([, m, to]) => rename(messagePath(dir, true, m.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse));
-    moving.forEach(([i, m, to], k) => {
-      if (movedNew[k] === true) added[i] = { ...m, fname: to, inNew: false };
-    });
-    const movedOld = await inBatches(toMove, ([, from, to]) =>
-      rename(messagePath(dir, true, from), messagePath(dir, false, to)).then(() => true, goneIsFalse),
-    );
-    toMove.forEach(([uid, , to], i) => {
-      if (movedOld[i] === true) relocated.push([uid, to, false]);
-    });
-    if (clean(stamp(n0)) === clean(newS) && clean(stamp(c0)) === clean(curS)) {
-      const post = Date.now();
-      const [n1, c1] = await Promise.all([dirState(dir, 'new', post), dirState(dir, 'cur', post)]);
-      storeNew = carryMark(newS, stamp(n1));
-      storeCur = carryMark(curS, stamp(c1));
-    }
+    ({ storeNew, storeCur } = await moveNewToCur(dir, added, toMove, relocated, newS, curS, lettersOf));
   }
 
   if (expunged.length + relocated.length + reflagged.length + added.length === 0) {
@@ -410,6 +441,38 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     await indexAndRecord(db, row.id, dir, added);
   }
   return true;
+}
+
+/**
+ * A read-write sync's moves of new/ files to cur/ (a client has seen them, as Dovecot does at SELECT):
+ * `added` entries and `toMove` rows (indexed files still in new/, put in `relocated` once moved). The
+ * directory stamps to store: our own moves must not make the next sync read cur/ again, so when the
+ * directories were still as scanned just before them, the stamps after them are kept (with the scan's
+ * dirty marks).
+ */
+export async function moveNewToCur(
+  dir: string,
+  added: NewMessage[],
+  toMove: readonly [uid: number, from: string, to: string, bits: number, keywords: string][],
+  relocated: [uid: number, fname: string, inNew: boolean][],
+  newS: string | null,
+  curS: string | null,
+  lettersOf: () => Promise<string[]>,
+): Promise<{ storeNew: string | null; storeCur: string | null }> {
+  return stampsAcrossMoves(dir, newS, curS, async () => {
+    const lettersNow = await lettersOf();
+    const moving = added.flatMap((m, i) =>
+      m.inNew ? [[i, m, splitMaildirFileName(m.fname).info === undefined ? curFileName(m.base, m.bits, m.keywords, lettersNow) : m.fname] as const] : [],
+    );
+    const movedNew = await inBatches(moving, ([, m, to]) => rename(messagePath(dir, true, m.fname), messagePath(dir, false, to)).then(() => true, goneIsFalse));
+    moving.forEach(([i, m, to], k) => {
+      if (movedNew[k] === true) added[i] = { ...m, fname: to, inNew: false };
+    });
+    const movedOld = await inBatches(toMove, ([, from, to]) => rename(messagePath(dir, true, from), messagePath(dir, false, to)).then(() => true, goneIsFalse));
+    toMove.forEach(([uid, , to], i) => {
+      if (movedOld[i] === true) relocated.push([uid, to, false]);
+    });
+  });
 }
 
 /** The info-part letters Dovecot does not map (e.g. 'P') of a file name, kept across renames. */

@@ -8,6 +8,7 @@
  * whether messages were expunged (only then are the UIDs read again); a list handed out is never changed
  * in place (copied first), so a session keeps the view it was given.
  */
+import type { FirstFill } from './first-fill.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
 import type { Flag, MessageList } from './mailbox-store.js';
 import { lowerBound } from './message-list.js';
@@ -82,6 +83,32 @@ export class CachedList {
       list.flags[i] = list.flagsOf(bits, keywords);
       list.modseqs[i] = modseq;
       list.vsizes[i] = vsize;
+      list.bits[i] = bits;
+    }
+    list.recount();
+    return list;
+  }
+
+  /**
+   * The list of a first fill whose rows are not written yet (first-fill.ts), stamped with `row` as the
+   * reservation left it: the rows, once written, are exactly these, so nothing is read back.
+   */
+  static ofFill(row: MailboxRow, fill: FirstFill): CachedList {
+    const list = new CachedList(row.uidvalidity, row.highest_modseq, row.uidnext);
+    const c = fill.columns;
+    const n = fill.uids.length;
+    list.uids = fill.uids.slice();
+    list.flags = new Array<readonly Flag[]>(n);
+    list.modseqs = new Array<number>(n);
+    list.vsizes = new Array<number>(n);
+    list.bits = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const bits = c.bits[i]!;
+      list.flags[i] = list.flagsOf(bits, c.keywords?.[i] ?? '');
+      list.modseqs[i] = fill.firstModseq + i;
+      // As a small integer where it is one (a Float64Array's value would make the array one of doubles).
+      const vsize = c.vsizes[i]!;
+      list.vsizes[i] = vsize <= 0x3fffffff ? vsize | 0 : vsize;
       list.bits[i] = bits;
     }
     list.recount();

@@ -41,7 +41,8 @@ import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './
 import { contentOf, placeFile } from './message-files.js';
 import { newMessageBase } from './message-names.js';
 import { checkQuota } from './quota.js';
-import { currentList } from './list-cache.js';
+import { CachedList, currentList } from './list-cache.js';
+import type { FirstFill } from './first-fill.js';
 import { lowerBound, pickRecords, positionOf, snapshotOf } from './message-list.js';
 import { claimRecent, currentUsage, indexWritten, requireRow, type UserContext } from './user-context.js';
 
@@ -77,6 +78,8 @@ export class MaildirMailbox implements Mailbox {
   private watchers: FSWatcher[] = [];
   private debounce: NodeJS.Timeout | undefined;
   private closed = false;
+  /** A first fill's rows, given UIDs by this step's sync, to write once the step has answered. */
+  private fill: FirstFill | undefined;
   readonly uidValidity: number;
   private readonly key: string;
 
@@ -114,13 +117,38 @@ export class MaildirMailbox implements Mailbox {
   private async synced(): Promise<MailboxRow | undefined> {
     const row = this.row();
     if (row === undefined) return undefined;
-    if (await syncMailbox(this.db, this.ctx.state.root, row, { toCur: !this.readOnly })) announce(this.key);
-    return this.row();
+    const deferFill = (fill: FirstFill): void => {
+      this.fill = fill;
+    };
+    if (await syncMailbox(this.db, this.ctx.state.root, row, { toCur: !this.readOnly, deferFill })) announce(this.key);
+    const after = this.row();
+    // A first fill's rows come after the answer: the folder's list is the fill's, not read back from them.
+    if (this.fill !== undefined && after !== undefined) this.ctx.state.lists.set(this.id, CachedList.ofFill(after, this.fill));
+    return after;
   }
 
+  /**
+   * Runs `step` under the user's mutex. A first fill that `step` left pending (synced) is written after
+   * `step`'s result is handed back but before the mutex goes: the caller answers its client first, and
+   * every later step, of this handle or another, finds the rows written.
+   */
   private exclusive<T>(step: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new MailboxError('CANNOT', 'Mailbox handle is closed'));
-    return this.ctx.state.exclusive(step);
+    return new Promise<T>((resolve, reject) => {
+      void this.ctx.state.exclusive(async () => {
+        try {
+          resolve(await step());
+        } catch (err) {
+          reject(err);
+        }
+        const fill = this.fill;
+        if (fill === undefined) return;
+        this.fill = undefined;
+        // After the promise callbacks that write the answer (they run before any immediate).
+        await new Promise<void>((done) => setImmediate(done));
+        if (!(await fill.run())) this.ctx.state.lists.delete(this.id);
+      });
+    });
   }
 
   private writable(): void {

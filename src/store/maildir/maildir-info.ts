@@ -134,27 +134,30 @@ export function keywordIndex(letter: string): number | undefined {
  * caller stats or reads the file, as Dovecot does for foreign names).
  */
 export function maildirNameSizes(fileName: string): { readonly size: number | undefined; readonly vsize: number | undefined } {
-  const base = maildirBase(fileName);
-  return { size: sizeField(base, 'S'), vsize: sizeField(base, 'W') };
+  const at = fileName.indexOf(INFO_SEPARATOR);
+  const end = at === -1 ? fileName.length : at;
+  return { size: nameSizeField(fileName, end, 'S'), vsize: nameSizeField(fileName, end, 'W') };
 }
 
 /**
- * The first `,S=<digits>` (or `,W=`) field of a base that ends at ',' or the end, 1–15 digits (as the regex
- * /,S=(\d{1,15})(?=,|$)/ would find it), read by hand: a folder's first scan does this for every name.
+ * The first `,S=<digits>` (or `,W=`) field of the base `name.slice(0, end)` that ends at ',' or the base's
+ * end, 1–15 digits (as the regex /,S=(\d{1,15})(?=,|$)/ would find it in the base), read by hand without
+ * cutting the name: a folder's first scan does this for every name.
  */
-function sizeField(base: string, key: 'S' | 'W'): number | undefined {
+export function nameSizeField(name: string, end: number, key: 'S' | 'W'): number | undefined {
   const marker = key === 'S' ? ',S=' : ',W=';
-  for (let at = base.indexOf(marker); at !== -1; at = base.indexOf(marker, at + 1)) {
+  for (let at = name.indexOf(marker); at !== -1 && at + 3 <= end; at = name.indexOf(marker, at + 1)) {
     const start = at + 3;
-    let end = start;
-    while (end < base.length && end - start <= 15) {
-      const c = base.charCodeAt(end);
+    let stop = start;
+    let n = 0;
+    while (stop < end && stop - start <= 15) {
+      const c = name.charCodeAt(stop);
       if (c < 0x30 || c > 0x39) break;
-      end++;
+      n = n * 10 + (c - 0x30);
+      stop++;
     }
-    const digits = end - start;
-    if (digits === 0 || digits > 15 || (end < base.length && base.charCodeAt(end) !== 0x2c)) continue;
-    const n = Number(base.slice(start, end));
+    const digits = stop - start;
+    if (digits === 0 || digits > 15 || (stop < end && name.charCodeAt(stop) !== 0x2c)) continue;
     return Number.isSafeInteger(n) ? n : undefined;
   }
   return undefined;

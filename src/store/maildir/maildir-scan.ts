@@ -10,7 +10,7 @@
 import { lstatSync } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { maildirNameSizes, parseMaildirInfo, splitMaildirFileName, type MaildirFlags } from './maildir-info.js';
+import { INFO_SEPARATOR, nameSizeField, parseMaildirInfo, type MaildirFlags } from './maildir-info.js';
 import { isRealDirectory, openMessageFile } from './safe-fs.js';
 
 export type MaildirSubdir = 'new' | 'cur';
@@ -75,10 +75,13 @@ export function isDirty(mtimeNs: bigint, nowMs: number): boolean {
 /** The entry for one file name in new/ or cur/, or undefined for a name that is never a message. */
 export function maildirEntryOf(fileName: string, dir: MaildirSubdir): MaildirEntry | undefined {
   if (fileName.startsWith('.') || fileName.includes('/')) return undefined;
-  const { base, info } = splitMaildirFileName(fileName);
-  if (base === '') return undefined;
-  const { size, vsize } = maildirNameSizes(base);
-  return { base, info, flags: parseMaildirInfo(info), size, vsize, dir, fileName };
+  // Cut once, sizes read in place: a folder's first scan does this for 100,000 names.
+  const at = fileName.indexOf(INFO_SEPARATOR);
+  if (at === 0) return undefined;
+  const end = at === -1 ? fileName.length : at;
+  const base = at === -1 ? fileName : fileName.slice(0, at);
+  const info = at === -1 ? undefined : fileName.slice(at + 1);
+  return { base, info, flags: parseMaildirInfo(info), size: nameSizeField(fileName, end, 'S'), vsize: nameSizeField(fileName, end, 'W'), dir, fileName };
 }
 
 /**
@@ -147,10 +150,9 @@ export async function scanMaildir(folder: string, options: ScanOptions = {}): Pr
   const readNew = newState !== undefined && !unchangedSince(options.since?.new, newState);
   const readCur = curState !== undefined && !unchangedSince(options.since?.cur, curState);
   const onSkip = options.onSkip;
-  const entries = [
-    ...(readNew ? await scanSubdir(folder, 'new', onSkip && ((f, r) => onSkip('new', f, r))) : []),
-    ...(readCur ? await scanSubdir(folder, 'cur', onSkip && ((f, r) => onSkip('cur', f, r))) : []),
-  ];
+  const fromNew = readNew ? await scanSubdir(folder, 'new', onSkip && ((f, r) => onSkip('new', f, r))) : [];
+  const fromCur = readCur ? await scanSubdir(folder, 'cur', onSkip && ((f, r) => onSkip('cur', f, r))) : [];
+  const entries = fromNew.length === 0 ? fromCur : fromNew.concat(fromCur);
   return { new: newState, cur: curState, entries, read: { new: readNew, cur: readCur } };
 }
 

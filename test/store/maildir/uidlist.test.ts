@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireDotlock } from '../../../src/store/maildir/dotlock.js';
 import {
+  formatUidlistLines,
   formatUidlist,
   formatUidlistRecord,
   lockUidlist,
@@ -220,5 +221,23 @@ describe('uidlist files and the dotlock', () => {
     await expect(first.replace('x')).rejects.toThrow();
     await second.release();
     await expect(stat(`${path}.lock`)).rejects.toThrow();
+  });
+});
+
+describe('formatUidlistLines', () => {
+  it('writes the lines formatUidlistRecord writes, the base cut at the end given, ASCII or not', () => {
+    const names = ['1.M1P1.host,S=3,W=4:2,S', '2.M2P1.hôst,S=3,W=4:2,', '3.M3P1.host,S=3,W=4', 'ünïcode-名前:2,F'];
+    const ends = names.map((n) => (n.includes(':') ? n.indexOf(':') : n.length));
+    const uids = [1, 20, 300, 4_000_000_000];
+    const expected = names.map((n, i) => formatUidlistRecord({ uid: uids[i]!, base: n.slice(0, ends[i]), extensions: [] })).join('');
+    expect(formatUidlistLines(uids, names, ends).toString('utf8')).toBe(expected);
+    expect(formatUidlistLines(uids.slice(0, 1), names.slice(0, 1), ends.slice(0, 1)).toString('utf8')).toBe(expected.split('\n')[0] + '\n');
+  });
+
+  it('refuses what a record may not hold: a newline or a colon in the base, a bad UID', () => {
+    expect(() => formatUidlistLines([1], ['a\nb'], [3])).toThrow(/bad uidlist file name/);
+    expect(() => formatUidlistLines([1], ['a:b'], [3])).toThrow(/bad uidlist file name/);
+    expect(() => formatUidlistLines([0], ['ab'], [2])).toThrow(/bad UID/);
+    expect(formatUidlistLines([1], ['a\nb:2,S'], [1]).toString()).toBe('1 :a\n');
   });
 });

@@ -1,0 +1,215 @@
+/**
+ * A large folder's first fill (its first scan finds a thousand files or more and the index has no rows for
+ * it), answered before its rows are written and before its new/ files move to cur/. The UIDs are handed out
+ * as always — under the uidlist's lock, the folder's next UID and highest MODSEQ raised in the index, the
+ * fresh UIDs appended to dovecot-uidlist and fsynced — so they are durable before any client sees them; the
+ * moves and the 100,000 row inserts (a quarter of a second) follow right after the answer, still under the
+ * uidlist lock and the user's mutex, so nothing in this process or another reads or gives out UIDs of the
+ * folder in between (a second process's sync waits for the lock, then finds the rows). A crash in between
+ * loses nothing: the folder's row still says it was never scanned, so the next sync is a first scan, which
+ * takes every UID the uidlist holds (the adopt path) and gets the same UIDs back; \Recent was claimed in
+ * the index before the answer. Dovecot reads the uidlist, which is complete before the answer. Dovecot's
+ * own first SELECT writes its index in the same command, but from C; this keeps the wait a client sees to
+ * the scan and the uidlist.
+ */
+import { rename } from 'node:fs/promises';
+import { lockUidlist, type UidlistLock } from '../maildir/uidlist.js';
+import { messageFilePath } from '../maildir/safe-fs.js';
+import { goneIsFalse, inBatches } from './batches.js';
+import { stampsAcrossMoves } from './dir-stamps.js';
+import { baseOf, type ScanColumns } from './first-scan.js';
+import type { IndexDb } from './index-db.js';
+import { curFileName, keywordList } from './message-flags.js';
+import { recordUids, uidlistIsStale, uidlistWarnings } from './uidlist-record.js';
+
+/** Below this many messages a first fill writes its rows before the answer (too little to gain). */
+export const DEFER_FILL_FROM = 1000;
+
+/** The directory stamps the fill stores with its rows (the scan's: the folder counts as scanned once the rows are in). */
+export interface ScanStamps {
+  readonly newStamp: string | null;
+  readonly curStamp: string | null;
+  readonly scannedAt: number;
+}
+
+/** UIDs given and recorded, rows still to write. */
+export interface FirstFill {
+  readonly mailboxId: number;
+  /** The messages in UID order; the i-th has `uids[i]` and MODSEQ `firstModseq + i`. */
+  readonly columns: ScanColumns;
+  readonly uids: readonly number[];
+  readonly firstModseq: number;
+  /** Moves new/ to cur/, writes the rows and lets the uidlist go; false when the rows could not be written (the next sync does it). */
+  run(): Promise<boolean>;
+}
+
+/**
+ * Gives the scanned messages their UIDs and records them. Undefined when the folder is not a first fill
+ * any more (another process indexed it meanwhile): the caller indexes it the usual way. 'written' when the
+ * rows had to be written at once (the uidlist could not be appended to, so it is rewritten from the rows).
+ * Otherwise the pending rows, whose `run` must be called. `toCur`: the folder's keyword letters when the
+ * files in new/ are to move to cur/ (a read-write SELECT), undefined to leave them.
+ */
+export async function reserveFirstFill(
+  db: IndexDb,
+  mailboxId: number,
+  dir: string,
+  columns: ScanColumns,
+  stamps: ScanStamps,
+  toCur: readonly string[] | undefined,
+): Promise<FirstFill | 'written' | undefined> {
+  const lock = await lockUidlist(dir);
+  let handedOver = false;
+  try {
+    const reserved = reserve(db, mailboxId, columns);
+    if (reserved === undefined) return undefined;
+    const { uids, freshUids, freshNames, freshEnds, firstModseq } = reserved;
+    let appended = false;
+    if (!uidlistIsStale(db, mailboxId)) {
+      try {
+        await lock.appendLines(freshUids, freshNames, freshEnds);
+        appended = true;
+      } catch {
+        // recordUids below says why and rewrites the file from the rows.
+      }
+    }
+    if (!appended) {
+      await moveAndWrite(db, dir, mailboxId, columns, uids, firstModseq, stamps, toCur);
+      const records = freshUids.map((uid, i) => ({ uid, base: freshNames[i]!.slice(0, freshEnds[i]), extensions: [] }));
+      await recordUids(lock, db, mailboxId, records);
+      return 'written';
+    }
+    handedOver = true;
+    return {
+      mailboxId,
+      columns,
+      uids,
+      firstModseq,
+      run: () => finish(db, lock, dir, mailboxId, columns, uids, firstModseq, stamps, toCur),
+    };
+  } finally {
+    if (!handedOver) await lock.release();
+  }
+}
+
+/** One transaction: the UIDs (insertMessages' rule on a folder without rows) and the folder's counters. */
+function reserve(
+  db: IndexDb,
+  mailboxId: number,
+  c: ScanColumns,
+): { uids: number[]; freshUids: number[]; freshNames: string[]; freshEnds: number[]; firstModseq: number } | undefined {
+  return db.write(() => {
+    const row = db.mailboxById.get(mailboxId);
+    if (row === undefined || row.scanned_at !== null || (db.countOf.get(mailboxId) ?? 0) > 0) return undefined;
+    let next = row.uidnext;
+    let last = 0;
+    const uids = new Array<number>(c.n);
+    // The UIDs the uidlist does not have yet, for its append.
+    const freshUids: number[] = [];
+    const freshNames: string[] = [];
+    const freshEnds: number[] = [];
+    const keywords = new Set(keywordList(row.keywords));
+    const before = keywords.size;
+    for (let i = 0; i < c.n; i++) {
+      // The uidlist's UID for this base is kept (no row holds any UID here) while they ascend.
+      const given = c.given?.[i] ?? 0;
+      const own = given > last;
+      const uid = own ? given : next;
+      if (uid >= next) next = uid + 1;
+      last = uid;
+      uids[i] = uid;
+      if (!own) {
+        freshUids.push(uid);
+        freshNames.push(c.names[i]!);
+        freshEnds.push(c.baseEnds[i]!);
+      }
+      const named = c.keywords?.[i] ?? '';
+      if (named !== '') for (const k of keywordList(named)) keywords.add(k);
+    }
+    db.setMailboxCounters.run(next, row.highest_modseq + c.n, row.recent_floor, mailboxId);
+    if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
+    return { uids, freshUids, freshNames, freshEnds, firstModseq: row.highest_modseq + 1 };
+  });
+}
+
+async function finish(
+  db: IndexDb,
+  lock: UidlistLock,
+  dir: string,
+  mailboxId: number,
+  columns: ScanColumns,
+  uids: readonly number[],
+  firstModseq: number,
+  stamps: ScanStamps,
+  toCur: readonly string[] | undefined,
+): Promise<boolean> {
+  try {
+    await moveAndWrite(db, dir, mailboxId, columns, uids, firstModseq, stamps, toCur);
+    return true;
+  } catch (err) {
+    uidlistWarnings.get(db)?.(`index of ${dir}: writing the first ${columns.n} rows failed (${String(err)}); the next sync writes them from the uidlist`);
+    return false;
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
+/** The files in new/ to cur/ first (a read-write first SELECT, as Dovecot moves them), then the rows naming them. */
+async function moveAndWrite(
+  db: IndexDb,
+  dir: string,
+  mailboxId: number,
+  c: ScanColumns,
+  uids: readonly number[],
+  firstModseq: number,
+  stamps: ScanStamps,
+  toCur: readonly string[] | undefined,
+): Promise<void> {
+  let written = stamps;
+  if (toCur !== undefined) {
+    const moving: number[] = [];
+    for (let i = 0; i < c.n; i++) if (c.inNew[i] === 1) moving.push(i);
+    if (moving.length > 0) {
+      const after = await stampsAcrossMoves(dir, stamps.newStamp, stamps.curStamp, async () => {
+        // A name without an info part gets the flags' one in cur/ (index-sync.ts's moveNewToCur does the same).
+        const pairs = moving.map((i): [number, string] => {
+          const name = c.names[i]!;
+          return [i, c.baseEnds[i] === name.length ? curFileName(name, c.bits[i]!, c.keywords?.[i] ?? '', toCur) : name];
+        });
+        const moved = await inBatches(pairs, ([i, to]) =>
+          rename(messageFilePath(dir, 'new', c.names[i]!), messageFilePath(dir, 'cur', to)).then(() => true, goneIsFalse),
+        );
+        pairs.forEach(([i, to], k) => {
+          if (moved[k] !== true) return;
+          c.names[i] = to;
+          c.inNew[i] = 0;
+        });
+      });
+      written = { ...stamps, newStamp: after.storeNew, curStamp: after.storeCur };
+    }
+  }
+  writeRows(db, mailboxId, c, uids, firstModseq, written);
+}
+
+/**
+ * The rows with the UIDs and MODSEQs given, and the folder marked scanned. A row already there for a base
+ * or a UID (an index someone wrote meanwhile without the uidlist's lock) is left as it is.
+ */
+function writeRows(db: IndexDb, mailboxId: number, c: ScanColumns, uids: readonly number[], firstModseq: number, stamps: ScanStamps): void {
+  if (!db.db.open) throw new Error('the index is closed');
+  db.deferCheckpoint();
+  db.write(() => {
+    if (db.mailboxById.get(mailboxId) === undefined) return;
+    const crowded = (db.countOf.get(mailboxId) ?? 0) > 0;
+    const bases = crowded ? new Set(db.basesOf.all(mailboxId).map(([base]) => base)) : undefined;
+    const rows = db.messageInserter();
+    for (let i = 0; i < c.n; i++) {
+      const uid = uids[i]!;
+      const base = baseOf(c, i);
+      if (bases !== undefined && (bases.has(base) || db.hasMessage.get(mailboxId, uid) !== undefined)) continue;
+      rows.add(mailboxId, uid, base, c.names[i]!, c.inNew[i]!, c.bits[i]!, c.keywords?.[i] ?? '', c.vsizes[i]!, c.sizes[i]!, null, null, firstModseq + i);
+    }
+    rows.flush();
+    db.setMailboxScan.run(stamps.newStamp, stamps.curStamp, stamps.scannedAt, mailboxId);
+  });
+}
