@@ -13,10 +13,12 @@ import { timerDelay } from '../config/timer-limit.js';
 
 export { DEFAULT_TIMEOUTS, type Timeouts };
 
+const identity = (p: Packet): Packet => p;
+
 export class ClientTransport {
   private readonly decoder = new PacketDecoder(MAX_DATA_SIZE);
   private readonly packets: Packet[] = [];
-  private waiter: { resolve: (p: Packet) => void; reject: (e: Error) => void } | undefined;
+  private waiter: { take: (p: Packet) => unknown; resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
   private failure: MilterClientError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerSeconds = 0;
@@ -80,20 +82,41 @@ export class ClientTransport {
 
   /** The next packet from the milter, within `timeoutSeconds`. */
   read(timeoutSeconds: number): Promise<Packet> {
+    return this.expect(timeoutSeconds, identity);
+  }
+
+  /**
+   * Feeds the milter's packets to `take`, synchronously as each arrives, until it returns a value;
+   * resolves with that value (rejects with what it throws). One promise per reply awaited instead of
+   * one per packet: progress, quarantine and end-of-message changes are handled in the same call
+   * as the data that carried them. `timeoutSeconds` bounds the wait for each packet, as before.
+   */
+  expect<T>(timeoutSeconds: number, take: (p: Packet) => T | undefined): Promise<T> {
     if (this.failure || this.ended) return Promise.reject(this.closedError());
-    const ready = this.packets.shift();
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      // One timer per connection, re-armed per read: cheaper than a new timer every round trip.
-      if (this.timer !== undefined && this.timerSeconds === timeoutSeconds) {
-        this.timer.refresh();
-      } else {
-        clearTimeout(this.timer);
-        this.timerSeconds = timeoutSeconds;
-        this.timer = setTimeout(() => this.onTimeout(), timerDelay(timeoutSeconds * 1000)).unref();
+    while (this.packets.length > 0) {
+      let done: T | undefined;
+      try {
+        done = take(this.packets.shift()!);
+      } catch (err) {
+        return Promise.reject(err as Error);
       }
+      if (done !== undefined) return Promise.resolve(done);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiter = { take: take as (p: Packet) => unknown, resolve: resolve as (v: unknown) => void, reject };
+      this.arm(timeoutSeconds);
     });
+  }
+
+  /** One timer per connection, re-armed per wait: cheaper than a new timer every round trip. */
+  private arm(timeoutSeconds: number): void {
+    if (this.timer !== undefined && this.timerSeconds === timeoutSeconds) {
+      this.timer.refresh();
+    } else {
+      clearTimeout(this.timer);
+      this.timerSeconds = timeoutSeconds;
+      this.timer = setTimeout(() => this.onTimeout(), timerDelay(timeoutSeconds * 1000)).unref();
+    }
   }
 
   private onTimeout(): void {
@@ -108,15 +131,28 @@ export class ClientTransport {
       this.fail('protocol', err instanceof FrameError ? err.message : String(err));
       return;
     }
-    for (const p of got) {
+    for (let i = 0; i < got.length; i++) {
       const w = this.waiter;
-      if (w) {
-        this.waiter = undefined;
-        // The timer stays armed (onTimeout ignores it with no waiter) so read() can refresh() it.
-        w.resolve(p);
-      } else {
-        this.packets.push(p);
+      if (!w) {
+        for (; i < got.length; i++) this.packets.push(got[i]!);
+        return;
       }
+      let done: unknown;
+      try {
+        done = w.take(got[i]!);
+      } catch (err) {
+        if (this.waiter === w) this.waiter = undefined;
+        w.reject(err as Error);
+        continue;
+      }
+      if (done === undefined) {
+        // A packet that does not end the wait (progress, a change) gives the milter its time again.
+        if (this.waiter === w) this.arm(this.timerSeconds);
+        continue;
+      }
+      this.waiter = undefined;
+      // The timer stays armed (onTimeout ignores it with no waiter) so the next wait can refresh() it.
+      w.resolve(done);
     }
   }
 
