@@ -19,6 +19,7 @@ import type { Packet } from './packet.js';
 import { replyFromText } from './reply-code.js';
 import { decodeResponse, type MilterResponse } from './responses.js';
 import type { ConnectionSpec } from './spec.js';
+import { framedPacket, stagePacket } from './stage-packets.js';
 
 const MACRO_STAGE_BYTE: Record<MacroStage, number> = {
   connect: Command.CONNECT,
@@ -256,9 +257,9 @@ export class ClientSession implements FilterSession {
 
   /** The event's packet, preceded by its stage's macros when there are any. */
   private withMacros(stage: EventStage, ctx: SessionContext, cmd: MilterCommand): Buffer {
-    const event = encodeCommand(cmd);
+    const event = stagePacket(cmd);
     const macros = this.macroPacket(stage, ctx);
-    return macros ? Buffer.concat([macros, event]) : event;
+    return macros ? framedPacket(macros, event) : event;
   }
 
   /** The macros for an event, limited to the names the milter asked for. */
