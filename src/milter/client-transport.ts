@@ -15,8 +15,18 @@ export { DEFAULT_TIMEOUTS, type Timeouts };
 
 const identity = (p: Packet): Packet => p;
 
+/**
+ * One read buffer for every client connection of the process: a read's callback runs to its end
+ * (the decoder copies what it keeps) before the event loop reads the next socket into it.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Each socket's read handler, set once its transport exists (reads before that cannot happen: nothing was sent). */
+const onReads = new WeakMap<Socket, (n: number, buf: Buffer) => void>();
+
 export class ClientTransport {
-  private readonly decoder = new PacketDecoder(MAX_DATA_SIZE);
+  /** Reads land in READ_BUFFER, reused: the decoder copies what outlives a read (borrowed mode). */
+  private readonly decoder = new PacketDecoder(MAX_DATA_SIZE, true);
   private readonly packets: Packet[] = [];
   private waiter: { take: (p: Packet) => unknown; resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
   private failure: MilterClientError | undefined;
@@ -30,7 +40,7 @@ export class ClientTransport {
     private readonly socket: Socket,
     private readonly name: string,
   ) {
-    socket.on('data', (d: Buffer) => this.onData(d));
+    onReads.set(socket, (n: number, buf: Buffer) => this.onData(buf.subarray(0, n)));
     socket.on('error', (err) => this.fail('closed', err.message));
     socket.on('close', () => {
       if (!this.ended) this.fail('closed', 'connection closed by the milter');
@@ -39,8 +49,19 @@ export class ClientTransport {
 
   static open(spec: ConnectionSpec, name: string, timeoutSeconds: number): Promise<ClientTransport> {
     return new Promise((resolve, reject) => {
+      // `onread`: the socket reads into one reused buffer and hands each read straight to the
+      // decoder, without a new Buffer, the Readable stream's queue and a 'data' event per read.
+      const onread = {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Buffer): boolean => {
+          onReads.get(socket)?.(n, buf);
+          return true;
+        },
+      };
       const socket =
-        spec.type === 'unix' ? connect(spec.path) : connect({ port: spec.port, host: spec.host, noDelay: true });
+        spec.type === 'unix'
+          ? connect({ path: spec.path, onread })
+          : connect({ port: spec.port, host: spec.host, noDelay: true, onread });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new MilterClientError('timeout', name, 'connect', `no connection within ${timeoutSeconds} s`));
