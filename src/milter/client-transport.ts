@@ -21,9 +21,6 @@ const identity = (p: Packet): Packet => p;
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-/** Each socket's read handler, set once its transport exists (reads before that cannot happen: nothing was sent). */
-const onReads = new WeakMap<Socket, (n: number, buf: Buffer) => void>();
-
 export class ClientTransport {
   /** Reads land in READ_BUFFER, reused: the decoder copies what outlives a read (borrowed mode). */
   private readonly decoder = new PacketDecoder(MAX_DATA_SIZE, true);
@@ -40,7 +37,6 @@ export class ClientTransport {
     private readonly socket: Socket,
     private readonly name: string,
   ) {
-    onReads.set(socket, (n: number, buf: Buffer) => this.onData(buf.subarray(0, n)));
     socket.on('error', (err) => this.fail('closed', err.message));
     socket.on('close', () => {
       if (!this.ended) this.fail('closed', 'connection closed by the milter');
@@ -51,10 +47,13 @@ export class ClientTransport {
     return new Promise((resolve, reject) => {
       // `onread`: the socket reads into one reused buffer and hands each read straight to the
       // decoder, without a new Buffer, the Readable stream's queue and a 'data' event per read.
+      // The transport exists before the first read: it is built in the 'connect' handler, and Node
+      // starts reading only after emitting 'connect'.
+      let transport: ClientTransport | undefined;
       const onread = {
         buffer: READ_BUFFER,
         callback: (n: number, buf: Buffer): boolean => {
-          onReads.get(socket)?.(n, buf);
+          transport?.onData(buf.subarray(0, n));
           return true;
         },
       };
@@ -69,7 +68,8 @@ export class ClientTransport {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new ClientTransport(socket, name));
+        transport = new ClientTransport(socket, name);
+        resolve(transport);
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
