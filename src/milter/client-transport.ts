@@ -198,12 +198,17 @@ export class ClientTransport {
     return (this.failure ??= new MilterClientError('closed', this.name, this.stage, 'session closed'));
   }
 
-  /** Sends the last bytes and closes our side. */
+  /**
+   * Sends the last bytes and closes the connection. As Postfix closes a milter (QUIT, then close(2)):
+   * once the bytes are in the kernel nothing more is read or owed, so no shutdown(2) and no wait for
+   * the milter's end of the stream. Bytes still queued in Node (a full socket) go out with end().
+   */
   end(last?: Buffer): void {
     if (this.failure || this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
-    if (last) this.socket.end(last);
+    if (last) this.socket.write(last);
+    if (this.socket.writableLength === 0) this.socket.destroy();
     else this.socket.end();
   }
 }

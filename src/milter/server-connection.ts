@@ -273,7 +273,10 @@ export class ServerConnection {
       case 'quit': {
         const inMessage = this.inMessage();
         this.state = 'closed';
-        this.socket.end();
+        // libmilter closes on QUIT: nothing is owed, so no shutdown(2) and no wait for the MTA's
+        // end of the stream, unless replies are still queued in Node (a full socket).
+        if (this.socket.writableLength === 0) this.socket.destroy();
+        else this.socket.end();
         return this.finish(inMessage);
       }
       case 'quitNc':

@@ -233,6 +233,19 @@ describe('client side: one write per stage', () => {
   });
 });
 
+describe('client side: closing', () => {
+  it('sends QUIT and closes at once, as Postfix does; the milter reads QUIT, then the end of the stream', async () => {
+    const milter = await fakeMilter({});
+    const s = new MilterClient({ spec: milter.spec }).open();
+    await s.negotiate(FULL_OFFER);
+    const sock = milter.sockets[0]!;
+    const ended = new Promise<void>((r) => sock.once('end', () => r()));
+    s.close();
+    await ended;
+    expect(milter.packets.map((p) => p.code)).toEqual([Command.OPTNEG, Command.QUIT]);
+  });
+});
+
 describe('encode each stage once for all children', () => {
   it('hands out the same bytes as encodeCommand, and the same buffer for the same values', () => {
     const cmds: MilterCommand[] = [
