@@ -19,6 +19,7 @@ import type { Packet } from './packet.js';
 import { replyFromText } from './reply-code.js';
 import { decodeResponse, type MilterResponse } from './responses.js';
 import type { ConnectionSpec } from './spec.js';
+import { framedPacket, stagePacket } from './stage-packets.js';
 
 const MACRO_STAGE_BYTE: Record<MacroStage, number> = {
   connect: Command.CONNECT,
@@ -183,34 +184,43 @@ export class ClientSession implements FilterSession {
     return this.event('unknown', ctx, { type: 'unknown', command });
   }
 
-  async endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
+  endOfMessage(ctx: SessionContext): Promise<EndOfMessageResult> {
     const quarantined = this.pendingQuarantine;
     this.pendingQuarantine = [];
     const sticky = this.connectionVerdict ?? this.messageVerdict;
     this.endMessage();
-    if (sticky) return { reply: sticky, changes: quarantined };
-    const t = this.live('endOfMessage');
-    await t.write(this.withMacros('endOfMessage', ctx, { type: 'bodyeob', chunk: Buffer.alloc(0) }), this.opts.timeouts.writing);
+    if (sticky) return Promise.resolve({ reply: sticky, changes: quarantined });
+    let t: ClientTransport;
+    let w: Promise<void> | undefined;
+    try {
+      t = this.live('endOfMessage');
+      w = t.write(this.withMacros('endOfMessage', ctx, EMPTY_BODYEOB), this.opts.timeouts.writing);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const changes: Change[] = [...quarantined];
     let body: Buffer[] | undefined;
-    for (;;) {
-      const r = this.decode(await t.read(this.opts.timeouts.endOfMessage));
+    const take = (p: Packet): EndOfMessageResult | undefined => {
+      const r = this.decode(p);
       if (r.type === 'progress') {
-        // Relayed: a manager's MTA must not time out while this milter is still at work.
-        await ctx.progress();
-        continue;
+        // Relayed: a manager's MTA must not time out while this milter is still at work. The MTA
+        // side writes it at once; its promise is not waited for (nothing here depends on it).
+        ctx.progress().catch(ignore);
+        return undefined;
       }
       const needs = MODIFICATION_ACTION[r.type];
       if (needs !== undefined) {
         if (!this.caps!.actions.has(needs)) throw this.protocolError(`${r.type} without negotiating ${needs}`);
         if (r.type === 'replaceBody') (body ??= []).push(r.chunk);
         else changes.push(changeFor(r));
-        continue;
+        return undefined;
       }
       const reply = this.finalReply(r, 'endOfMessage');
       if (body) changes.push({ kind: 'replaceBody', body: Buffer.concat(body) });
       return { reply, changes };
-    }
+    };
+    const timeout = this.opts.timeouts.endOfMessage;
+    return w ? w.then(() => t.expect(timeout, take)) : t.expect(timeout, take);
   }
 
   async abort(): Promise<void> {
@@ -247,9 +257,9 @@ export class ClientSession implements FilterSession {
 
   /** The event's packet, preceded by its stage's macros when there are any. */
   private withMacros(stage: EventStage, ctx: SessionContext, cmd: MilterCommand): Buffer {
-    const event = encodeCommand(cmd);
+    const event = stagePacket(cmd);
     const macros = this.macroPacket(stage, ctx);
-    return macros ? Buffer.concat([macros, event]) : event;
+    return macros ? framedPacket(macros, event) : event;
   }
 
   /** The macros for an event, limited to the names the milter asked for. */
@@ -274,35 +284,43 @@ export class ClientSession implements FilterSession {
     return packet;
   }
 
-  private async event(stage: EventStage, ctx: SessionContext, cmd: MilterCommand): Promise<Reply> {
+  /** Sends one event and waits for its reply: one promise per event, none per packet. */
+  private event(stage: EventStage, ctx: SessionContext, cmd: MilterCommand): Promise<Reply> {
     const sticky = this.connectionVerdict ?? this.messageVerdict;
-    if (sticky) return sticky;
-    const t = this.live(stage);
-    const caps = this.caps!;
-    if (!caps.stages.has(stage)) {
-      // Postfix still sends the macros of an event the milter left out.
-      const macros = this.macroPacket(stage, ctx);
-      const w = macros && t.write(macros, this.opts.timeouts.writing);
-      if (w) await w;
-      return CONTINUE;
-    }
-    const w = t.write(this.withMacros(stage, ctx, cmd), this.opts.timeouts.writing);
-    if (w) await w;
-    if (caps.noReply.has(stage)) return CONTINUE;
-    for (;;) {
-      const r = this.decode(await t.read(this.opts.timeouts.reading));
-      if (r.type === 'progress') continue;
-      if (r.type === 'quarantine') {
-        // Postfix accepts QUARANTINE at any stage; it takes effect with the message.
-        if (!caps.actions.has('quarantine')) throw this.protocolError('quarantine without negotiating it');
-        this.pendingQuarantine.push({ kind: 'quarantine', reason: r.reason });
-        continue;
+    if (sticky) return Promise.resolve(sticky);
+    try {
+      const t = this.live(stage);
+      const caps = this.caps!;
+      if (!caps.stages.has(stage)) {
+        // Postfix still sends the macros of an event the milter left out.
+        const macros = this.macroPacket(stage, ctx);
+        const w = macros && t.write(macros, this.opts.timeouts.writing);
+        return w ? w.then(() => CONTINUE) : Promise.resolve(CONTINUE);
       }
-      if (MODIFICATION_ACTION[r.type] !== undefined) {
-        throw this.protocolError(`${r.type} sent at ${stage}; changes are only allowed at end of message`);
-      }
-      return this.finalReply(r, stage);
+      const w = t.write(this.withMacros(stage, ctx, cmd), this.opts.timeouts.writing);
+      if (caps.noReply.has(stage)) return w ? w.then(() => CONTINUE) : Promise.resolve(CONTINUE);
+      const take = (p: Packet): Reply | undefined => this.stageReply(stage, p);
+      const timeout = this.opts.timeouts.reading;
+      return w ? w.then(() => t.expect(timeout, take)) : t.expect(timeout, take);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
+  }
+
+  /** One packet answering a stage: its reply, or undefined for what does not end the stage. */
+  private stageReply(stage: EventStage, p: Packet): Reply | undefined {
+    const r = this.decode(p);
+    if (r.type === 'progress') return undefined;
+    if (r.type === 'quarantine') {
+      // Postfix accepts QUARANTINE at any stage; it takes effect with the message.
+      if (!this.caps!.actions.has('quarantine')) throw this.protocolError('quarantine without negotiating it');
+      this.pendingQuarantine.push({ kind: 'quarantine', reason: r.reason });
+      return undefined;
+    }
+    if (MODIFICATION_ACTION[r.type] !== undefined) {
+      throw this.protocolError(`${r.type} sent at ${stage}; changes are only allowed at end of message`);
+    }
+    return this.finalReply(r, stage);
   }
 
   private finalReply(r: MilterResponse, stage: EventStage): Reply {
@@ -367,6 +385,8 @@ export class ClientSession implements FilterSession {
 }
 
 const QUIT = encodeCommand({ type: 'quit' });
+const EMPTY_BODYEOB: MilterCommand = { type: 'bodyeob', chunk: Buffer.alloc(0) };
+const ignore = (): void => undefined;
 
 function changeFor(r: MilterResponse): Change {
   switch (r.type) {

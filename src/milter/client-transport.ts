@@ -13,10 +13,19 @@ import { timerDelay } from '../config/timer-limit.js';
 
 export { DEFAULT_TIMEOUTS, type Timeouts };
 
+const identity = (p: Packet): Packet => p;
+
+/**
+ * One read buffer for every client connection of the process: a read's callback runs to its end
+ * (the decoder copies what it keeps) before the event loop reads the next socket into it.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 export class ClientTransport {
-  private readonly decoder = new PacketDecoder(MAX_DATA_SIZE);
+  /** Reads land in READ_BUFFER, reused: the decoder copies what outlives a read (borrowed mode). */
+  private readonly decoder = new PacketDecoder(MAX_DATA_SIZE, true);
   private readonly packets: Packet[] = [];
-  private waiter: { resolve: (p: Packet) => void; reject: (e: Error) => void } | undefined;
+  private waiter: { take: (p: Packet) => unknown; resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
   private failure: MilterClientError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerSeconds = 0;
@@ -28,7 +37,6 @@ export class ClientTransport {
     private readonly socket: Socket,
     private readonly name: string,
   ) {
-    socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (err) => this.fail('closed', err.message));
     socket.on('close', () => {
       if (!this.ended) this.fail('closed', 'connection closed by the milter');
@@ -37,8 +45,22 @@ export class ClientTransport {
 
   static open(spec: ConnectionSpec, name: string, timeoutSeconds: number): Promise<ClientTransport> {
     return new Promise((resolve, reject) => {
+      // `onread`: the socket reads into one reused buffer and hands each read straight to the
+      // decoder, without a new Buffer, the Readable stream's queue and a 'data' event per read.
+      // The transport exists before the first read: it is built in the 'connect' handler, and Node
+      // starts reading only after emitting 'connect'.
+      let transport: ClientTransport | undefined;
+      const onread = {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Buffer): boolean => {
+          transport?.onData(buf.subarray(0, n));
+          return true;
+        },
+      };
       const socket =
-        spec.type === 'unix' ? connect(spec.path) : connect({ port: spec.port, host: spec.host, noDelay: true });
+        spec.type === 'unix'
+          ? connect({ path: spec.path, onread })
+          : connect({ port: spec.port, host: spec.host, noDelay: true, onread });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new MilterClientError('timeout', name, 'connect', `no connection within ${timeoutSeconds} s`));
@@ -46,7 +68,8 @@ export class ClientTransport {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new ClientTransport(socket, name));
+        transport = new ClientTransport(socket, name);
+        resolve(transport);
       });
       socket.once('error', (err) => {
         clearTimeout(timer);
@@ -80,20 +103,41 @@ export class ClientTransport {
 
   /** The next packet from the milter, within `timeoutSeconds`. */
   read(timeoutSeconds: number): Promise<Packet> {
+    return this.expect(timeoutSeconds, identity);
+  }
+
+  /**
+   * Feeds the milter's packets to `take`, synchronously as each arrives, until it returns a value;
+   * resolves with that value (rejects with what it throws). One promise per reply awaited instead of
+   * one per packet: progress, quarantine and end-of-message changes are handled in the same call
+   * as the data that carried them. `timeoutSeconds` bounds the wait for each packet, as before.
+   */
+  expect<T>(timeoutSeconds: number, take: (p: Packet) => T | undefined): Promise<T> {
     if (this.failure || this.ended) return Promise.reject(this.closedError());
-    const ready = this.packets.shift();
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
-      // One timer per connection, re-armed per read: cheaper than a new timer every round trip.
-      if (this.timer !== undefined && this.timerSeconds === timeoutSeconds) {
-        this.timer.refresh();
-      } else {
-        clearTimeout(this.timer);
-        this.timerSeconds = timeoutSeconds;
-        this.timer = setTimeout(() => this.onTimeout(), timerDelay(timeoutSeconds * 1000)).unref();
+    while (this.packets.length > 0) {
+      let done: T | undefined;
+      try {
+        done = take(this.packets.shift()!);
+      } catch (err) {
+        return Promise.reject(err as Error);
       }
+      if (done !== undefined) return Promise.resolve(done);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiter = { take: take as (p: Packet) => unknown, resolve: resolve as (v: unknown) => void, reject };
+      this.arm(timeoutSeconds);
     });
+  }
+
+  /** One timer per connection, re-armed per wait: cheaper than a new timer every round trip. */
+  private arm(timeoutSeconds: number): void {
+    if (this.timer !== undefined && this.timerSeconds === timeoutSeconds) {
+      this.timer.refresh();
+    } else {
+      clearTimeout(this.timer);
+      this.timerSeconds = timeoutSeconds;
+      this.timer = setTimeout(() => this.onTimeout(), timerDelay(timeoutSeconds * 1000)).unref();
+    }
   }
 
   private onTimeout(): void {
@@ -108,15 +152,28 @@ export class ClientTransport {
       this.fail('protocol', err instanceof FrameError ? err.message : String(err));
       return;
     }
-    for (const p of got) {
+    for (let i = 0; i < got.length; i++) {
       const w = this.waiter;
-      if (w) {
-        this.waiter = undefined;
-        // The timer stays armed (onTimeout ignores it with no waiter) so read() can refresh() it.
-        w.resolve(p);
-      } else {
-        this.packets.push(p);
+      if (!w) {
+        for (; i < got.length; i++) this.packets.push(got[i]!);
+        return;
       }
+      let done: unknown;
+      try {
+        done = w.take(got[i]!);
+      } catch (err) {
+        if (this.waiter === w) this.waiter = undefined;
+        w.reject(err as Error);
+        continue;
+      }
+      if (done === undefined) {
+        // A packet that does not end the wait (progress, a change) gives the milter its time again.
+        if (this.waiter === w) this.arm(this.timerSeconds);
+        continue;
+      }
+      this.waiter = undefined;
+      // The timer stays armed (onTimeout ignores it with no waiter) so the next wait can refresh() it.
+      w.resolve(done);
     }
   }
 
@@ -141,12 +198,17 @@ export class ClientTransport {
     return (this.failure ??= new MilterClientError('closed', this.name, this.stage, 'session closed'));
   }
 
-  /** Sends the last bytes and closes our side. */
+  /**
+   * Sends the last bytes and closes the connection. As Postfix closes a milter (QUIT, then close(2)):
+   * once the bytes are in the kernel nothing more is read or owed, so no shutdown(2) and no wait for
+   * the milter's end of the stream. Bytes still queued in Node (a full socket) go out with end().
+   */
   end(last?: Buffer): void {
     if (this.failure || this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
-    if (last) this.socket.end(last);
+    if (last) this.socket.write(last);
+    if (this.socket.writableLength === 0) this.socket.destroy();
     else this.socket.end();
   }
 }

@@ -23,12 +23,19 @@ export const EMPTY: Buffer = Buffer.alloc(0);
  * Streaming decoder: feed it whatever the socket delivers (partial or coalesced packets); it returns
  * every complete packet. A length of 0 or above `maxPayload` + 1 is a FrameError: the stream cannot
  * be resynchronised after that, so the caller must close the connection.
+ *
+ * `borrowed`: the bytes given to push() are only valid during the call (a socket reading into one
+ * reused buffer, net's `onread`): what the decoder keeps for later and every payload it returns are
+ * then copies, so nothing points into the caller's buffer once push() returns.
  */
 export class PacketDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private maxPayload: number) {}
+  constructor(
+    private maxPayload: number,
+    private readonly borrowed = false,
+  ) {}
 
   /** Raise the limit after MDS_256K/MDS_1M was negotiated. */
   setMaxPayload(max: number): void {
@@ -41,24 +48,25 @@ export class PacketDecoder {
   }
 
   push(data: Buffer): Packet[] {
-    if (this.buffered === 0 && data.length >= 5) return this.fastPath(data);
-    this.chunks.push(data);
+    if (this.buffered === 0 && data.length >= 5) return this.fastPath(data, this.borrowed);
+    this.chunks.push(this.borrowed ? Buffer.from(data) : data);
     this.buffered += data.length;
     return this.drain();
   }
 
-  /** Common case: nothing buffered, decode straight out of the socket chunk without copying it. */
-  private fastPath(data: Buffer): Packet[] {
+  /** Common case: nothing buffered, decode straight out of the socket chunk (copied only when borrowed). */
+  private fastPath(data: Buffer, borrowed: boolean): Packet[] {
     const packets: Packet[] = [];
     let offset = 0;
     while (data.length - offset >= 5) {
       const len = this.checkedLength(data.readUInt32BE(offset));
       if (data.length - offset < 4 + len) break;
-      packets.push({ code: data[offset + 4]!, payload: data.subarray(offset + 5, offset + 4 + len) });
+      const payload = len === 1 ? EMPTY : data.subarray(offset + 5, offset + 4 + len);
+      packets.push({ code: data[offset + 4]!, payload: borrowed && len > 1 ? Buffer.from(payload) : payload });
       offset += 4 + len;
     }
     if (offset < data.length) {
-      const rest = data.subarray(offset);
+      const rest = borrowed ? Buffer.from(data.subarray(offset)) : data.subarray(offset);
       this.chunks.push(rest);
       this.buffered = rest.length;
     }
@@ -74,7 +82,8 @@ export class PacketDecoder {
     const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
     this.chunks = [];
     this.buffered = 0;
-    return this.fastPath(all);
+    // Whatever was kept is already a copy when borrowed.
+    return this.fastPath(all, false);
   }
 
   private checkedLength(len: number): number {

@@ -69,6 +69,11 @@ const SIMPLE_PACKETS = new Map<SimpleResponseType, Buffer>(
   (Object.entries(SIMPLE) as [SimpleResponseType, number][]).map(([t, c]) => [t, encodePacket(c)]),
 );
 
+/** Decoded payload-less responses, shared (readonly, frozen): a continue allocates nothing. */
+const SIMPLE_DECODED = new Map<number, MilterResponse>(
+  [...SIMPLE_BY_CODE].map(([c, t]) => [c, Object.freeze({ type: t })]),
+);
+
 export class UnknownResponseError extends PayloadError {
   constructor(readonly code: number) {
     super(`unknown response code 0x${code.toString(16).padStart(2, '0')}`);
@@ -77,8 +82,8 @@ export class UnknownResponseError extends PayloadError {
 
 export function decodeResponse(packet: Packet): MilterResponse {
   const p = packet.payload;
-  const simple = SIMPLE_BY_CODE.get(packet.code);
-  if (simple !== undefined) return { type: simple };
+  const simple = SIMPLE_DECODED.get(packet.code);
+  if (simple !== undefined) return simple;
   switch (packet.code) {
     case Response.OPTNEG:
       return decodeOptneg(p);

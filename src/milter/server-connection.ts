@@ -113,23 +113,44 @@ export class ServerConnection {
     }
     for (const p of packets) this.queue.push(p);
     if (this.queue.length > HIGH_WATER) this.socket.pause();
-    if (!this.running) void this.run();
+    if (!this.running) this.pump();
   }
 
-  private async run(): Promise<void> {
+  /**
+   * Handles the queued packets in order, synchronously while none has to wait (macros, a filter
+   * answering at once); a packet that waits resumes the pump from its promise. No async function
+   * per chunk: the per-packet path costs one promise only where the filter itself returns one.
+   */
+  private pump(): void {
     this.running = true;
     try {
       while (this.queue.length > 0 && this.state !== 'closed') {
-        const packet = this.queue.shift()!;
-        const pending = this.handle(packet);
-        if (pending !== undefined) await pending;
-        if (this.queue.length < HIGH_WATER / 2 && this.socket.isPaused()) this.socket.resume();
+        const pending = this.handle(this.queue.shift()!);
+        if (pending !== undefined) {
+          pending.then(this.afterWait, this.crashed);
+          return;
+        }
+        this.resumeIfDrained();
       }
     } catch (err) {
-      this.fail(`internal error: ${(err as Error).stack ?? String(err)}`);
-    } finally {
-      this.running = false;
+      this.crashed(err);
+      return;
     }
+    this.running = false;
+  }
+
+  private readonly afterWait = (): void => {
+    this.resumeIfDrained();
+    this.pump();
+  };
+
+  private readonly crashed = (err: unknown): void => {
+    this.running = false;
+    this.fail(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+  };
+
+  private resumeIfDrained(): void {
+    if (this.queue.length < HIGH_WATER / 2 && this.socket.isPaused()) this.socket.resume();
   }
 
   /** Handles one packet; returns a promise only when it has to wait (keeps the hot path synchronous). */
@@ -252,7 +273,10 @@ export class ServerConnection {
       case 'quit': {
         const inMessage = this.inMessage();
         this.state = 'closed';
-        this.socket.end();
+        // libmilter closes on QUIT: nothing is owed, so no shutdown(2) and no wait for the MTA's
+        // end of the stream, unless replies are still queued in Node (a full socket).
+        if (this.socket.writableLength === 0) this.socket.destroy();
+        else this.socket.end();
         return this.finish(inMessage);
       }
       case 'quitNc':

@@ -128,6 +128,33 @@ describe('PacketDecoder is independent of how the stream is split', () => {
     );
   });
 
+  it('borrowed input (one reused read buffer, as net onread gives): same packets, none pointing into the buffer', () => {
+    fc.assert(
+      fc.property(stream, fc.array(fc.integer({ min: 1, max: 40 }), { maxLength: 60 }), ({ all }, chunks) => {
+        const dec = new PacketDecoder(1 << 20, true);
+        const shared = Buffer.alloc(64);
+        const got: Packet[] = [];
+        let at = 0;
+        const feed = (n: number): void => {
+          // Each read lands in the same bytes, then they are scribbled over, as the next read would.
+          for (let off = 0; off < n; ) {
+            const len = Math.min(shared.length, n - off);
+            all.copy(shared, 0, at + off, at + off + len);
+            got.push(...dec.push(shared.subarray(0, len)));
+            shared.fill(0xee);
+            off += len;
+          }
+          at += n;
+        };
+        for (const n of chunks) feed(Math.min(n, all.length - at));
+        feed(all.length - at);
+        expect(simplify(got)).toEqual(simplify(new PacketDecoder(1 << 20).push(all)));
+        expect(dec.pending).toBe(0);
+      }),
+      opts(2000),
+    );
+  });
+
   it('coalesced with the next stream: leftovers are kept in `pending`', () => {
     fc.assert(
       fc.property(stream, fc.integer({ min: 1, max: 4 }), fc.array(fc.integer({ min: 1, max: 50 }), { maxLength: 20 }), ({ all }, cut, chunks) => {
