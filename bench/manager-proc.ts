@@ -4,16 +4,19 @@
  *   children KIND PATH...            pass-through MilterServers, one per unix socket path; KIND is
  *                                    `libmilter` (no callbacks: every stage negotiated away but end of
  *                                    message, as a libmilter or pymilter filter without callbacks does)
- *                                    or `all-stages` (asks for and answers every stage)
+ *                                    or `all-stages` (asks for and answers every stage); a PATH written
+ *                                    raw:PATH is a raw ping-pong server instead (pingpong.ts)
  *   manager  LISTEN=CHILD[,CHILD]...[@LOG]
  *                                    one manager per LISTEN path, serving a Chain of remote
  *                                    children (MilterClient to each CHILD socket path), built as
  *                                    `mailgate manager` builds it; with @LOG its chain and server log
  *                                    at info, so the statistics line of each session is written, to
- *                                    the file LOG (without, they log nothing: the line is off)
+ *                                    the file LOG (without, they log nothing: the line is off);
+ *                                    relay:LISTEN=CHILD[,CHILD]... is the raw relay (pingpong.ts) instead
  * IPC as server-proc.ts (servers.ts types): sends {type:'ready'}; answers {type:'cpu'};
  * {type:'profileStart'} / {type:'profileStop', file}; {type:'stop'} closes and lets the process exit.
  */
+import type { Server } from 'node:net';
 import { pino } from 'pino';
 import { Chain, type ChildDefinition } from '../src/chain/chain.js';
 import { ReloadableChain } from '../src/chain/reloadable.js';
@@ -23,6 +26,7 @@ import { silentLogger, type Logger } from '../src/mail/logger.js';
 import { EVENT_STAGES } from '../src/mail/stage.js';
 import { MilterClient } from '../src/milter/client.js';
 import { MilterServer } from '../src/milter/server.js';
+import { listenPingPong, listenRelay } from './pingpong.js';
 import { serveBenchIpc } from './process.js';
 
 export type ChildKind = 'libmilter' | 'all-stages';
@@ -70,15 +74,24 @@ async function main(): Promise<void> {
   ) {
     throw new Error('usage: forked by bench/manager.js with <children libmilter|all-stages PATH...|manager LISTEN=CHILD[,CHILD]...[@LOG]>');
   }
-  const servers: MilterServer[] = [];
+  const servers: { close(): Promise<void> }[] = [];
   const chains: ReloadableChain[] = [];
+  const rawServer = (server: Server) => ({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
   for (const spec of specs) {
+    if (role === 'children' && spec.startsWith('raw:')) {
+      servers.push(rawServer(await listenPingPong(spec.slice('raw:'.length))));
+      continue;
+    }
     if (role === 'children') {
       servers.push(await serve(passThroughFilter(kind as ChildKind), spec));
       continue;
     }
     const [listen, rest] = spec.split('=');
     if (listen === undefined || rest === undefined) throw new Error(`bench: bad manager spec ${spec}`);
+    if (listen.startsWith('relay:')) {
+      servers.push(rawServer(await listenRelay(listen.slice('relay:'.length), rest.split(','))));
+      continue;
+    }
     const [children = '', log] = rest.split('@');
     const logger = log === undefined ? silentLogger : statsLogger(log);
     const chain = managerFilter(children.split(','), logger);

@@ -32,7 +32,8 @@ import { BenchProcess } from './process.js';
 import type { ChildKind } from './manager-proc.js';
 import { PhaseProfiler } from './profiler.js';
 import { fmt, summarize, table, type Summary } from './stats.js';
-import { milterSession } from './workload.js';
+import { pingPongScript, pingPongSession } from './pingpong.js';
+import { milterSession, sessionShape } from './workload.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -79,7 +80,7 @@ function machineBusyUs(): number {
   return ms * 1000;
 }
 
-type Key = 'a' | 'b' | 'c' | 'd';
+type Key = 'a' | 'b' | 'c' | 'd' | 'q' | 'r';
 type Mode = 'spaced' | 'sequential' | 'concurrent';
 
 interface Target {
@@ -87,7 +88,8 @@ interface Target {
   readonly label: string;
   /** Children behind the manager; 0 for the direct reference. */
   readonly children: number;
-  readonly client: MilterClient;
+  /** One session against this target. */
+  readonly session: () => Promise<void>;
 }
 
 interface Measured extends LoadResult {
@@ -119,6 +121,7 @@ interface Options {
   readonly par: number;
   readonly warmup: number;
   readonly statsLine: boolean;
+  readonly raw: boolean;
   readonly profileDir: string | undefined;
   readonly kinds: readonly ChildKind[];
 }
@@ -137,6 +140,11 @@ function options(): Options {
       'on: a fourth target (d), (c) with the statistics line of each session logged as `mailgate manager` does (pino at info, synchronous, to a file); its cost is (d) − (c)',
       'on',
     ),
+    raw: choice(
+      ['on', 'off'],
+      'on: two raw references with no milter code (pingpong.ts): (q) a raw ping-pong child direct, (r) a raw relay + 3 raw children, the floor under (a) and (c)',
+      'on',
+    ),
     profile: dir('after the measured phases, one more profiled (c)-concurrent phase writing V8 CPU profiles here'),
   });
   const kinds: readonly ChildKind[] = o.children === 'both' ? ['libmilter', 'all-stages'] : [o.children];
@@ -148,6 +156,7 @@ function options(): Options {
     par: o.par,
     warmup: o.warmup,
     statsLine: o['stats-line'] === 'on',
+    raw: o.raw === 'on',
     profileDir: o.profile,
     kinds,
   };
@@ -170,26 +179,36 @@ async function runKind(kind: ChildKind, opts: Options): Promise<string> {
   const started = performance.now();
   const rows: Row[] = [];
 
-  const childrenProc = await startProc('children', [kind, ...childSocks]);
+  const rawSocks = [0, 1, 2].map((i) => sock(`raw-${i}`));
+  const childrenProc = await startProc('children', [kind, ...childSocks, ...(opts.raw ? rawSocks.map((p) => `raw:${p}`) : [])]);
   let managerProc: BenchProcess | undefined;
   try {
     managerProc = await startProc('manager', [
       `${sock('manager-1')}=${childSocks[0]!}`,
       `${sock('manager-3')}=${childSocks.join(',')}`,
       ...(opts.statsLine ? [`${sock('manager-3-log')}=${childSocks.join(',')}@${join(dir, 'manager.log')}`] : []),
+      ...(opts.raw ? [`relay:${sock('relay-3')}=${rawSocks.join(',')}`] : []),
     ]);
+    const milter = (path: string) => {
+      const client = new MilterClient({ spec: `unix:${path}` });
+      return () => passThroughSession(client);
+    };
+    const script = pingPongScript(sessionShape());
+    const raw = (path: string) => () => pingPongSession(path, script);
     const manager = managerProc;
     const targets: Target[] = [
-      { key: 'a', label: '(a) pass-through child, direct', children: 0, client: new MilterClient({ spec: `unix:${childSocks[0]!}` }) },
-      { key: 'b', label: '(b) manager + 1 child', children: 1, client: new MilterClient({ spec: `unix:${sock('manager-1')}` }) },
-      { key: 'c', label: '(c) manager + 3 children', children: 3, client: new MilterClient({ spec: `unix:${sock('manager-3')}` }) },
+      { key: 'a', label: '(a) pass-through child, direct', children: 0, session: milter(childSocks[0]!) },
+      { key: 'b', label: '(b) manager + 1 child', children: 1, session: milter(sock('manager-1')) },
+      { key: 'c', label: '(c) manager + 3 children', children: 3, session: milter(sock('manager-3')) },
     ];
-    if (opts.statsLine) {
-      targets.push({ key: 'd', label: '(d) (c) + statistics line', children: 3, client: new MilterClient({ spec: `unix:${sock('manager-3-log')}` }) });
+    if (opts.statsLine) targets.push({ key: 'd', label: '(d) (c) + statistics line', children: 3, session: milter(sock('manager-3-log')) });
+    if (opts.raw) {
+      targets.push({ key: 'q', label: '(q) raw child, direct', children: 0, session: raw(rawSocks[0]!) });
+      targets.push({ key: 'r', label: '(r) raw relay + 3 raw children', children: 3, session: raw(sock('relay-3')) });
     }
 
     const measure = async (t: Target, mode: Mode, n: number): Promise<Measured> => {
-      const session = () => passThroughSession(t.client);
+      const session = t.session;
       const [m0, c0] = await Promise.all([manager.cpuUs(), childrenProc.cpuUs()]);
       const d0 = process.cpuUsage();
       const machine0 = machineBusyUs();
@@ -236,8 +255,8 @@ async function runKind(kind: ChildKind, opts: Options): Promise<string> {
 
     process.stderr.write(`bench:manager: ${kind} children: warming up\n`);
     for (const t of targets) {
-      await runSequential(opts.warmup, () => passThroughSession(t.client));
-      await runConcurrent(opts.warmup * 2, opts.par, () => passThroughSession(t.client));
+      await runSequential(opts.warmup, t.session);
+      await runConcurrent(opts.warmup * 2, opts.par, t.session);
     }
 
     // One at a time (spaced out, then back to back): the targets take turns in rounds, so drift (CPU
@@ -266,7 +285,7 @@ async function runKind(kind: ChildKind, opts: Options): Promise<string> {
       process.stderr.write(`bench:manager: profiling (c) ${concLoad} (not part of the table)\n`);
       const driverProfiler = new PhaseProfiler();
       await Promise.all([driverProfiler.start(), manager.profileStart(), childrenProc.profileStart()]);
-      await runConcurrent(opts.conc, opts.par, () => passThroughSession(c.client));
+      await runConcurrent(opts.conc, opts.par, c.session);
       await sleep(20);
       profiled = ['manager-conc3', 'children-conc3', 'driver-conc3'].map((n) => join(pdir, `${n}-${kind}.cpuprofile`));
       await Promise.all([manager.profileStop(profiled[0]!), childrenProc.profileStop(profiled[1]!), driverProfiler.stop(profiled[2]!)]);
@@ -371,6 +390,35 @@ function report(kind: ChildKind, rows: readonly Row[], opts: Options, cores: num
       `cold path (spaced − back to back, p50): direct ${fmt(sa.summary.p50Ms - qa.summary.p50Ms, 3)} ms, ` +
         `manager + 3 children ${fmt(sc.summary.p50Ms - qc.summary.p50Ms, 3)} ms; manager CPU per session ` +
         `${fmt(sc.managerUs, 0)} µs spaced vs ${fmt(qc.managerUs, 0)} µs back to back`,
+    );
+  }
+  // The raw floor: the same hops and bytes with no milter code; what the machine (scheduler, wake-ups,
+  // cold caches) costs, which no change to the manager's code can take away.
+  const rawQ = (mode: Mode) => find('q', mode);
+  const rawR = (mode: Mode) => find('r', mode);
+  const floor: string[] = [];
+  for (const mode of ['spaced', 'sequential', 'concurrent'] as const) {
+    const q = rawQ(mode);
+    const r = rawR(mode);
+    if (!q || !r) continue;
+    floor.push(
+      mode === 'concurrent'
+        ? `${r.load} ${fmt(r.summary.perSec / q.summary.perSec, 2)} of the raw direct rate, relay CPU ${fmt(r.managerUs, 0)} µs/session`
+        : `${r.load} ${fmt((r.summary.p50Ms - q.summary.p50Ms) / 3, 3)} ms per child at p50, relay CPU ${fmt(r.managerUs, 0)} µs/session`,
+    );
+  }
+  if (floor.length > 0) console.log(`raw floor, ((r) − (q)) / 3: ${floor.join('; ')}`);
+  const rs = rawR('spaced');
+  const rq = rawR('sequential');
+  const qs = rawQ('spaced');
+  const qq = rawQ('sequential');
+  if (rs && rq && qs && qq && sc && qc) {
+    const rawCold = rs.summary.p50Ms - rq.summary.p50Ms;
+    const ourCold = sc.summary.p50Ms - qc.summary.p50Ms;
+    console.log(
+      `raw cold path (spaced − back to back, p50): raw direct ${fmt(qs.summary.p50Ms - qq.summary.p50Ms, 3)} ms, raw relay + 3 ` +
+        `${fmt(rawCold, 3)} ms (relay CPU ${fmt(rs.managerUs, 0)} µs spaced vs ${fmt(rq.managerUs, 0)} µs back to back); ` +
+        `the manager's own share of its cold path: ${fmt(ourCold - rawCold, 3)} ms`,
     );
   }
   const ca = find('a', 'concurrent');
