@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { MilterClientError } from './client-errors.js';
 import { MAX_DATA_SIZE } from './constants.js';
+import { milterLookup } from './lookup-cache.js';
 import { FrameError, PacketDecoder, type Packet } from './packet.js';
 import type { ConnectionSpec } from './spec.js';
 
@@ -38,7 +39,7 @@ export class ClientTransport {
   static open(spec: ConnectionSpec, name: string, timeoutSeconds: number): Promise<ClientTransport> {
     return new Promise((resolve, reject) => {
       const socket =
-        spec.type === 'unix' ? connect(spec.path) : connect({ port: spec.port, host: spec.host, noDelay: true });
+        spec.type === 'unix' ? connect(spec.path) : connect({ port: spec.port, host: spec.host, noDelay: true, lookup: milterLookup });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new MilterClientError('timeout', name, 'connect', `no connection within ${timeoutSeconds} s`));
