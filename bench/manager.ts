@@ -6,10 +6,16 @@
  *       everything and adds nothing);
  *   (b) the manager (MilterServer serving ReloadableChain(Chain), as `mailgate manager` does) with
  *       1 pass-through child, a remote one (MilterClient → pass-through MilterServer);
- *   (c) the manager with 3 pass-through children.
+ *   (c) the manager with 3 pass-through children;
+ *   (d) (c) with the statistics line of each session logged as `mailgate manager` logs it (--stats-line);
+ *   (q) and (r) the raw floor, no milter code: a raw ping-pong child directly, and a raw relay in the
+ *       manager's place with 3 raw children (pingpong.ts; --raw).
  * Three processes, like Postfix → manager → milters: the load driver (here), the manager (forked
- * manager-proc.ts, serving (b) and (c) on two sockets) and the children (forked too, one
- * process with 3 pass-through MilterServers; (a) talks to the first of them).
+ * manager-proc.ts, serving (b), (c), (d) and (r) on their own sockets) and the children (forked too,
+ * one process with 3 pass-through MilterServers and 3 raw servers; (a) talks to the first of them).
+ * Each target under three loads: spaced out (one session at a time after --gap ms with every process
+ * idle: isolated sessions, the cold path), back to back, and --par sessions in flight; issue 12's
+ * targets are printed with PASS/FAIL against the direct child of the same run.
  *
  * Children come in two kinds, each measured in its own run with its own table:
  *   libmilter   — a pass-through milter as libmilter and pymilter build it: no callbacks, so every
