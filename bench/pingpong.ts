@@ -46,6 +46,71 @@ export function listenPingPong(path: string): Promise<Server> {
   });
 }
 
+/**
+ * Calls `onFrame` with each whole frame ([u32 BE length][rest]) of a byte stream, in order. Frames
+ * are views of the chunk (or of the carried-over bytes joined with it), valid during the call only.
+ */
+function frames(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+  let rest: Buffer | undefined;
+  return (chunk) => {
+    const data = rest === undefined ? chunk : Buffer.concat([rest, chunk]);
+    let off = 0;
+    while (data.length - off >= REPLY_HEADER) {
+      const end = off + REPLY_HEADER + data.readUInt32BE(off);
+      if (data.length < end) break;
+      onFrame(data.subarray(off, end));
+      off = end;
+    }
+    rest = off < data.length ? data.subarray(off) : undefined;
+  };
+}
+
+/**
+ * The raw relay: the floor under what a milter manager costs, with no milter code. Per connection it
+ * connects to every child (raw ping-pong servers), forwards each request to all of them at once and
+ * answers when every child has answered, with the last answer; a request wanting no reply (the closing
+ * packet) is forwarded and ends the children's connections. The same process and socket hops as the
+ * manager, with nothing but framing in between.
+ */
+export function listenRelay(path: string, children: readonly string[]): Promise<Server> {
+  const server = createServer((mta) => {
+    const sockets = children.map((c) => connect(c));
+    let waiting = 0;
+    for (const s of sockets) {
+      s.on(
+        'data',
+        frames((reply) => {
+          if (--waiting === 0) mta.write(reply);
+        }),
+      );
+      s.on('error', () => mta.destroy());
+    }
+    mta.on(
+      'data',
+      frames((req) => {
+        const want = req.readUInt16BE(REPLY_HEADER);
+        if (want === 0) {
+          for (const s of sockets) s.end(req);
+          return;
+        }
+        waiting = sockets.length;
+        for (const s of sockets) s.write(req);
+      }),
+    );
+    mta.on('error', () => undefined);
+    mta.on('close', () => {
+      for (const s of sockets) s.end();
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
 export interface PingPongScript {
   readonly requests: readonly Buffer[];
   readonly quit: Buffer;

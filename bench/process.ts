@@ -38,9 +38,14 @@ export class BenchProcess {
 
   /** CPU (user + system) used so far, µs. */
   async cpuUs(): Promise<number> {
+    return (await this.usage()).us;
+  }
+
+  /** CPU (user + system) used so far, µs, and the process's own counters so far. */
+  async usage(): Promise<{ us: number; counters: Record<string, number> }> {
     const m = await this.ask({ type: 'cpu' });
     if (m.type !== 'cpu') throw new Error(`bench: expected cpu, got ${m.type}`);
-    return m.user + m.system;
+    return { us: m.user + m.system, counters: m.counters ?? {} };
   }
 
   async profileStart(): Promise<void> {
@@ -59,8 +64,11 @@ export class BenchProcess {
   }
 }
 
-/** The forked side: answers cpu and profile requests, runs `stop` on request, then says ready. */
-export function serveBenchIpc(stop: () => Promise<void>): void {
+/**
+ * The forked side: answers cpu (with `counters()`, if given) and profile requests, runs `stop` on
+ * request, then says ready.
+ */
+export function serveBenchIpc(stop: () => Promise<void>, counters?: () => Record<string, number>): void {
   const send = (m: ChildMessage) => process.send?.(m);
   const profiler = new PhaseProfiler();
   process.on('message', (m: ParentMessage) => {
@@ -70,7 +78,7 @@ export function serveBenchIpc(stop: () => Promise<void>): void {
       void profiler.stop(m.file).then(() => send({ type: 'profiling' }));
     } else if (m.type === 'cpu') {
       const u = process.cpuUsage();
-      send({ type: 'cpu', user: u.user, system: u.system });
+      send({ type: 'cpu', user: u.user, system: u.system, ...(counters ? { counters: counters() } : {}) });
     } else if (m.type === 'stop') {
       void stop().then(() => {
         send({ type: 'stopped' });

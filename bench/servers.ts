@@ -15,7 +15,8 @@ export type ParentMessage =
 /** Child → parent IPC. */
 export type ChildMessage =
   | { type: 'ready' }
-  | { type: 'cpu'; user: number; system: number }
+  /** `counters`: figures the process keeps itself (e.g. the manager's time spent writing statistics lines). */
+  | { type: 'cpu'; user: number; system: number; counters?: Record<string, number> }
   | { type: 'profiling' }
   | { type: 'stopped' };
 

@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { MilterClientError } from './client-errors.js';
 import { MAX_DATA_SIZE } from './constants.js';
+import { milterLookup } from './lookup-cache.js';
 import { FrameError, PacketDecoder, type Packet } from './packet.js';
 import type { ConnectionSpec } from './spec.js';
 
@@ -60,7 +61,7 @@ export class ClientTransport {
       const socket =
         spec.type === 'unix'
           ? connect({ path: spec.path, onread })
-          : connect({ port: spec.port, host: spec.host, noDelay: true, onread });
+          : connect({ port: spec.port, host: spec.host, noDelay: true, lookup: milterLookup, onread });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new MilterClientError('timeout', name, 'connect', `no connection within ${timeoutSeconds} s`));
