@@ -645,6 +645,9 @@ export class ChainSession implements FilterSession {
       const before = passed;
       const outcome = run.feed ? this.finishStreamed(run, before) : this.runChild(run, message, before);
       passed = before.then((ok) => ok && outcome.then((o) => o.verdict === undefined, () => false));
+      // Handled now: settle() awaits it only after the children before it, and a rejection meanwhile
+      // would be unhandled (fatal on Node); settle() still sees it when it gets there.
+      outcome.catch(() => undefined);
       started.push({ run, outcome });
       if (!this.readOnly(run)) {
         const verdict = await settle();

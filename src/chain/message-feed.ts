@@ -35,7 +35,7 @@ function startQueued(): void {
  * A child already at work takes its next step as soon as it answers.
  */
 export class MessageFeed<O> {
-  private queue: FeedStep[] = [];
+  private queue: (FeedStep | undefined)[] = [];
   private head = 0;
   /** Body bytes queued and not yet sent (what the feed holds beyond the message's own copy). */
   private queuedBytes = 0;
@@ -118,6 +118,9 @@ export class MessageFeed<O> {
     try {
       while (this.head < this.queue.length) {
         const step = this.queue[this.head]!;
+        // The slot is let go as it is taken: a child that never quite catches up (a spilled body) must not
+        // keep every chunk it was already sent.
+        this.queue[this.head] = undefined;
         this.head++;
         if (step.kind === 'body') this.taken(step.chunk.length);
         let ended: O | undefined;

@@ -208,6 +208,10 @@ export class ClientTransport {
     if (this.failure || this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
+    // A reply still awaited (the session closed mid-stage) fails now: nothing else would settle it.
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(this.closedError());
     if (last) this.socket.write(last);
     if (this.socket.writableLength === 0) this.socket.destroy();
     else this.socket.end();

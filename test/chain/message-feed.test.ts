@@ -103,4 +103,22 @@ describe('MessageFeed', () => {
     release.splice(0).forEach((r) => r());
     await feed.settled();
   });
+
+  it('lets go of each step once sent: a child that never quite catches up does not keep the body it was sent', async () => {
+    let release: () => void = () => undefined;
+    const feed = new MessageFeed<string>(
+      (s) => (s.kind === 'body' && s.chunk.length === 2 ? new Promise((r) => (release = () => r(undefined))) : Promise.resolve(undefined)),
+      () => 'failed',
+    );
+    for (let i = 0; i < 50; i++) feed.push({ kind: 'body', chunk: Buffer.alloc(1) });
+    feed.push({ kind: 'body', chunk: Buffer.alloc(2) });
+    feed.push({ kind: 'body', chunk: Buffer.alloc(1) });
+    feed.start();
+    await later(20);
+    // 50 sent, one in flight, one queued: only the queued one is still held
+    const held = (feed as unknown as { queue: unknown[] }).queue.filter((s) => s !== undefined);
+    expect(held.length).toBe(1);
+    release();
+    expect(await feed.settled()).toBeUndefined();
+  });
 });

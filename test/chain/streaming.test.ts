@@ -321,6 +321,32 @@ describe('conditions, failures and large bodies while streaming', () => {
     expect(of(log, 'cond')).toEqual(['cond:header:Subject:s', 'cond:abort']);
   });
 
+  it('a side-by-side child whose end-of-message condition throws while an earlier one still works: the message fails, no unhandled rejection', async () => {
+    const log: string[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown): void => void unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    cleanups.push(() => process.off('unhandledRejection', onUnhandled));
+    const broken: Condition = {
+      name: 'broken',
+      description: '',
+      stages: new Set(['endOfMessage']),
+      check: () => {
+        throw new Error('condition bug');
+      },
+    };
+    const chain = chainOf([
+      kid(log, 'editor', { actions: ['addHeader'] }),
+      kid(log, 'slow', { eom: () => later(CONTINUE, 300) }),
+      kid(log, 'throws', { conditions: [broken] }),
+    ]);
+    const { s, ctx } = await toData(chain);
+    await sendMessage(s, ctx, [['Subject', ' s']]);
+    await s.endOfMessage(ctx).catch(() => undefined);
+    await later(undefined, 50);
+    expect(unhandled).toEqual([]);
+  });
+
   it('an end-of-message condition stops a streamed child before its end of message', async () => {
     const log: string[] = [];
     const atEom: Condition = { name: 'eom', description: '', stages: new Set(['endOfMessage']), check: () => ({ stop: true }) };

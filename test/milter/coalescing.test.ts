@@ -244,6 +244,18 @@ describe('client side: closing', () => {
     await ended;
     expect(milter.packets.map((p) => p.code)).toEqual([Command.OPTNEG, Command.QUIT]);
   });
+
+  it('a stage still waiting for its reply fails (closed) when the session is closed, never hangs', async () => {
+    const milter = await fakeMilter({ answer: (p) => (p.code === Command.HEADER ? [] : [{ type: 'continue' }]) });
+    const s = new MilterClient({ spec: milter.spec, timeouts: { reading: 30 } }).open();
+    await s.negotiate(FULL_OFFER);
+    const waiting = s.header('Subject', 'x', context()).catch((e: unknown) => e);
+    await sleep(50);
+    s.close();
+    const err = await waiting;
+    expect(err).toBeInstanceOf(MilterClientError);
+    expect((err as MilterClientError).failure).toBe('closed');
+  });
 });
 
 describe('encode each stage once for all children', () => {

@@ -20,7 +20,7 @@ import { stampsAcrossMoves } from './dir-stamps.js';
 import { baseOf, type ScanColumns } from './first-scan.js';
 import type { IndexDb } from './index-db.js';
 import { curFileName, keywordList } from './message-flags.js';
-import { recordUids, uidlistIsStale, uidlistWarnings } from './uidlist-record.js';
+import { rewriteAfterAppend, uidlistIsStale, uidlistWarnings } from './uidlist-record.js';
 
 /** Below this many messages a first fill writes its rows before the answer (too little to gain). */
 export const DEFER_FILL_FROM = 1000;
@@ -65,18 +65,20 @@ export async function reserveFirstFill(
     if (reserved === undefined) return undefined;
     const { uids, freshUids, freshNames, freshEnds, firstModseq } = reserved;
     let appended = false;
+    let failure: unknown;
     if (!uidlistIsStale(db, mailboxId)) {
       try {
         await lock.appendLines(freshUids, freshNames, freshEnds);
         appended = true;
-      } catch {
-        // recordUids below says why and rewrites the file from the rows.
+      } catch (err) {
+        failure = err;
       }
     }
     if (!appended) {
+      // The rows first, then the file rewritten whole from them (never appended to again after a failed
+      // append, which may have left part of a line).
       await moveAndWrite(db, dir, mailboxId, columns, uids, firstModseq, stamps, toCur);
-      const records = freshUids.map((uid, i) => ({ uid, base: freshNames[i]!.slice(0, freshEnds[i]), extensions: [] }));
-      await recordUids(lock, db, mailboxId, records);
+      await rewriteAfterAppend(lock, db, mailboxId, failure);
       return 'written';
     }
     handedOver = true;

@@ -114,12 +114,19 @@ export class MaildirMailbox implements Mailbox {
     return folderDir(this.ctx.state.root, row.name);
   }
 
-  private async synced(): Promise<MailboxRow | undefined> {
+  /**
+   * Brings the folder's rows up to date. Only SELECT/EXAMINE (`snapshot`, through `exclusive`, which writes
+   * the rows after its answer) may leave a first fill pending: every other step reads or changes rows right
+   * after syncing, and one run outside `exclusive` (a RENAME of INBOX) would leave the uidlist locked.
+   */
+  private async synced(defer = false): Promise<MailboxRow | undefined> {
     const row = this.row();
     if (row === undefined) return undefined;
-    const deferFill = (fill: FirstFill): void => {
-      this.fill = fill;
-    };
+    const deferFill = defer
+      ? (fill: FirstFill): void => {
+          this.fill = fill;
+        }
+      : undefined;
     if (await syncMailbox(this.db, this.ctx.state.root, row, { toCur: !this.readOnly, deferFill })) announce(this.key);
     const after = this.row();
     // A first fill's rows come after the answer: the folder's list is the fill's, not read back from them.
@@ -157,7 +164,7 @@ export class MaildirMailbox implements Mailbox {
 
   snapshot(): Promise<MailboxSnapshot> {
     return this.exclusive(async () => {
-      if ((await this.synced()) === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
+      if ((await this.synced(true)) === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
       const current = currentList(this.db, this.ctx.state.lists, this.id);
       if (current === undefined) throw new MailboxError('NONEXISTENT', `Mailbox doesn't exist: ${this.lastName}`);
       const { row, list: cached } = current;

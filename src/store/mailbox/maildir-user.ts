@@ -169,6 +169,8 @@ export class MaildirUser implements UserMailboxes {
     if (stale !== undefined) dropMailboxRow(this.ctx.state.db, stale.id);
     await requireRow(this.ctx, target);
     const inbox = await requireRow(this.ctx, INBOX);
+    // Every message moves, also those no sync has indexed yet (an INBOX never selected).
+    if (await syncMailbox(this.ctx.state.db, this.root, inbox, { toCur: true })) announce(mailboxKey(this.root, inbox.id));
     const handle = new MaildirMailbox(this.ctx, inbox.id, INBOX, false, inbox.uidvalidity, () => undefined);
     try {
       await handle.transferHeld(this.ctx.state.db.uidsOf.all(inbox.id), target, true);

@@ -56,9 +56,19 @@ export async function recordUids(lock: UidlistLock, db: IndexDb, mailboxId: numb
       return;
     } catch (err) {
       // ENOENT: removed meanwhile; anything else: the file or the disk is in trouble. Either way, rewrite.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(db, lock.dir, `appending to it failed (${String(err)}); rewriting it from the index`);
+      return rewriteAfterAppend(lock, db, mailboxId, err);
     }
   }
+  await rewriteFromIndex(lock, db, mailboxId);
+}
+
+/**
+ * Rewrites the uidlist whole from the index after an append of lines already committed there failed
+ * (`err`), or when it is known to be behind (no `err`): an append may have left a partial line, which a
+ * second append would glue to the next record, breaking the file for Dovecot.
+ */
+export async function rewriteAfterAppend(lock: UidlistLock, db: IndexDb, mailboxId: number, err?: unknown): Promise<void> {
+  if (err !== undefined && (err as NodeJS.ErrnoException).code !== 'ENOENT') warn(db, lock.dir, `appending to it failed (${String(err)}); rewriting it from the index`);
   await rewriteFromIndex(lock, db, mailboxId);
 }
 

@@ -209,3 +209,19 @@ it('a crash between the answer and the rows loses nothing: the next open has the
   for (const r of rows) expect(listed.get(r.base), r.base).toBe(r.uid);
   expect(listed.size).toBe(expected.bases.length);
 });
+
+it('only SELECT/EXAMINE defer the rows: a RENAME of a never-scanned INBOX and a STORE on one leave no uidlist lock and change what they say', async () => {
+  await makeMaildir(false);
+  const user = await open().openUser('alice');
+  // RENAME INBOX syncs INBOX outside a handle's own step: nothing may be left pending there.
+  await user.rename('INBOX', 'Old');
+  expect(existsSync(join(root, 'dovecot-uidlist.lock'))).toBe(false);
+  // Every indexed message moved; only the new/ copy of the base found twice (left where it is) remains.
+  expect((await user.status('INBOX')).messages).toBe(1);
+  expect((await user.status('Old')).messages).toBeGreaterThanOrEqual(N);
+  // A handle whose first step is not SELECT: its STORE finds the rows it changes.
+  const box = await user.open('Old', 'read-write');
+  const result = await box.setFlags([1, 2, 3], { mode: 'add', flags: ['\\Flagged'] });
+  expect(result.updated.map((r) => r.uid)).toEqual([1, 2, 3]);
+  expect(existsSync(join(root, '.Old', 'dovecot-uidlist.lock'))).toBe(false);
+});

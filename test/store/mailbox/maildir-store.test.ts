@@ -304,7 +304,10 @@ describe("SEARCH's header cache and scans", () => {
     const box = await user.open('INBOX', 'read-write');
     await box.snapshot();
     const cur = join(root, 'cur');
-    const [first, second, third] = await files(cur);
+    // In message order by content: names sort by time, and a microsecond count of fewer digits sorts late.
+    const names = await files(cur);
+    const contents = await Promise.all(names.map((n) => readFile(join(cur, n), 'latin1')));
+    const [first, second, third] = [1, 2, 3].map((n) => names[contents.indexOf(msg(n).toString('latin1').replace(/\r\n/g, '\n'))]);
     // another program sets a flag on message 1 (a rename the index has not seen), and swaps message 2
     // for a symlink to message 3 and message 3 for a FIFO
     await rename(join(cur, first!), join(cur, `${first!.split(':')[0]!}:2,F`));
