@@ -147,6 +147,9 @@ async function finish(
 ): Promise<boolean> {
   try {
     await moveAndWrite(db, dir, mailboxId, columns, uids, firstModseq, stamps, toCur);
+    // The answer has gone: the WAL is copied into the database now, while this user's next step waits
+    // for the fill anyway, not a second later in the middle of whatever command is running then.
+    db.checkpointNow();
     return true;
   } catch (err) {
     uidlistWarnings.get(db)?.(`index of ${dir}: writing the first ${columns.n} rows failed (${String(err)}); the next sync writes them from the uidlist`);

@@ -352,19 +352,24 @@ export class IndexDb {
   deferCheckpoint(): void {
     if (this.checkpointTimer !== undefined || !this.db.open) return;
     this.db.pragma('wal_autocheckpoint = 0');
-    this.checkpointTimer = setTimeout(() => {
-      this.checkpointTimer = undefined;
-      if (!this.db.open) return;
-      try {
-        // PASSIVE: copies what no reader still needs, never waits for another process.
-        this.db.pragma('wal_checkpoint(PASSIVE)');
-      } catch {
-        // Busy or failing: the next commit past the threshold checkpoints again.
-      } finally {
-        this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-      }
-    }, CHECKPOINT_DELAY_MS);
+    this.checkpointTimer = setTimeout(() => this.checkpointNow(), CHECKPOINT_DELAY_MS);
     this.checkpointTimer.unref();
+  }
+
+  /** The deferred checkpoint, run now (when the caller knows no client waits on this step). */
+  checkpointNow(): void {
+    if (this.checkpointTimer === undefined) return;
+    clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    if (!this.db.open) return;
+    try {
+      // PASSIVE: copies what no reader still needs, never waits for another process.
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or failing: the next commit past the threshold checkpoints again.
+    } finally {
+      this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    }
   }
 
   close(): void {
