@@ -9,11 +9,8 @@
  * `<secs>.M<usecs>` (else by name), UIDs the uidlist gave kept, sizes from S=/W= (read from the file only
  * when the name lacks them).
  */
-import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { INFO_SEPARATOR, nameSizeField, parseMaildirInfo } from '../maildir/maildir-info.js';
-import { measureMessageFile } from '../maildir/maildir-scan.js';
+import { measureMessageFile, subdirEntries } from '../maildir/maildir-scan.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { inBatches } from './batches.js';
 
@@ -44,16 +41,8 @@ export function baseOf(c: ScanColumns, i: number): string {
 
 /** The regular, non-dot files of `<folder>/<sub>` (none when it is missing). */
 async function fileNames(folder: string, sub: 'new' | 'cur'): Promise<string[]> {
-  let dirents: Dirent[];
-  try {
-    dirents = await readdir(join(folder, sub), { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
   const names: string[] = [];
-  for (const d of dirents) if (d.isFile() && !d.name.startsWith('.') && !d.name.startsWith(INFO_SEPARATOR)) names.push(d.name);
+  for (const d of await subdirEntries(folder, sub)) if (d.isFile() && !d.name.startsWith('.') && !d.name.startsWith(INFO_SEPARATOR)) names.push(d.name);
   return names;
 }
 

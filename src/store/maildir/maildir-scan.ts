@@ -7,7 +7,7 @@
  * time. Foreign files are tolerated: names without S=/W= (sizes undefined: measureMessageFile) or without an
  * info part, CRLF content; dot-files (the Maildir spec's "ignore"), symlinks and non-regular files are skipped.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INFO_SEPARATOR, nameSizeField, parseMaildirInfo, type MaildirFlags } from './maildir-info.js';
@@ -90,14 +90,7 @@ export function maildirEntryOf(fileName: string, dir: MaildirSubdir): MaildirEnt
  * `<folder>/<sub>` is a real directory (dirState); scanMaildir does.
  */
 export async function scanSubdir(folder: string, sub: MaildirSubdir, onSkip?: (fileName: string, reason: string) => void): Promise<MaildirEntry[]> {
-  let dirents;
-  try {
-    dirents = await readdir(join(folder, sub), { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
+  const dirents = await subdirEntries(folder, sub);
   const out: MaildirEntry[] = [];
   for (const d of dirents) {
     if (d.name.startsWith('.')) continue;
@@ -109,6 +102,17 @@ export async function scanSubdir(folder: string, sub: MaildirSubdir, onSkip?: (f
     if (entry !== undefined) out.push(entry);
   }
   return out;
+}
+
+/** The entries of `<folder>/<sub>` with their types (Node lstats those the file system gives none); none when it is missing. */
+export async function subdirEntries(folder: string, sub: MaildirSubdir): Promise<Dirent[]> {
+  try {
+    return await readdir(join(folder, sub), { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw err;
+  }
 }
 
 export interface ScanOptions {
