@@ -13,6 +13,7 @@ import { defineFilter, type StageHandlers } from '../../src/mail/define-filter.j
 import { silentLogger } from '../../src/mail/logger.js';
 import { CONTINUE, type Reply, type Status } from '../../src/mail/reply.js';
 import { context } from '../milter/helpers.js';
+import { throughEnvelope } from './envelope.js';
 
 const STATUSES = ['discard', 'reject', 'tempfail', 'continue', 'skip', 'accept'] as const satisfies readonly Status[];
 type S = (typeof STATUSES)[number];
@@ -96,12 +97,7 @@ async function atEndOfMessage(a: Reply, b: Reply): Promise<{ reply: Reply; secon
   ]);
   const s = chain.open();
   const ctx = context();
-  await s.negotiate(FULL_OFFER);
-  await s.connect({ hostname: 'client.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
-  await s.helo('client.example.com', ctx);
-  await s.mail('<a@example.com>', [], ctx);
-  await s.rcpt('<b@example.org>', [], ctx);
-  await s.data(ctx);
+  await throughEnvelope(s, ctx);
   await s.header('Subject', ' hello', ctx);
   await s.endOfHeaders(ctx);
   await s.body(Buffer.from('body\r\n'), ctx);

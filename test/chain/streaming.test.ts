@@ -9,7 +9,6 @@ import { Chain, type ChildDefinition } from '../../src/chain/chain.js';
 import type { ChainSession } from '../../src/chain/chain-session.js';
 import type { Condition } from '../../src/chain/condition.js';
 import { withStageTimeouts } from '../../src/chain/stage-timeouts.js';
-import { FULL_OFFER } from '../../src/mail/capabilities.js';
 import type { Change } from '../../src/mail/changes.js';
 import { defineFilter } from '../../src/mail/define-filter.js';
 import type { Action } from '../../src/mail/filter.js';
@@ -23,6 +22,7 @@ import { encodeResponse } from '../../src/milter/responses.js';
 import { MilterServer } from '../../src/milter/server.js';
 import { context, spillDescriptors, tempDir } from '../milter/helpers.js';
 import { hangGuard } from '../hang-guard.js';
+import { throughEnvelope } from './envelope.js';
 
 const later = <T>(value: T, ms: number) => new Promise<T>((r) => setTimeout(() => r(value), ms));
 
@@ -87,12 +87,7 @@ async function toData(chain: Chain): Promise<{ s: ChainSession; ctx: ReturnType<
   const s = chain.open();
   cleanups.push(() => s.close());
   const ctx = context();
-  await s.negotiate(FULL_OFFER);
-  await s.connect({ hostname: 'client.example.com', family: 'inet', address: '192.0.2.1', port: 1 }, ctx);
-  await s.helo('client.example.com', ctx);
-  await s.mail('<a@example.com>', [], ctx);
-  await s.rcpt('<b@example.org>', [], ctx);
-  await s.data(ctx);
+  await throughEnvelope(s, ctx);
   return { s, ctx };
 }
 
