@@ -7,13 +7,15 @@
  * uidlist lock and the user's mutex, so nothing in this process or another reads or gives out UIDs of the
  * folder in between (a second process's sync waits for the lock, then finds the rows). A crash in between
  * loses nothing: the folder's row still says it was never scanned, so the next sync is a first scan, which
- * takes every UID the uidlist holds (the adopt path) and gets the same UIDs back; \Recent was claimed in
- * the index before the answer. Dovecot reads the uidlist, which is complete before the answer. Dovecot's
+ * takes every UID the uidlist holds (the adopt path) and gets the same UIDs back; so does a second process
+ * already syncing the folder when this one died, since a sync reads the uidlist's UIDs only under its lock
+ * and marks the folder scanned only in the transaction that writes the rows (index-sync.ts's
+ * indexAndRecord); \Recent was claimed in the index before the answer. Dovecot reads the uidlist, which is complete before the answer. Dovecot's
  * own first SELECT writes its index in the same command, but from C; this keeps the wait a client sees to
  * the scan and the uidlist.
  */
 import { rename } from 'node:fs/promises';
-import { lockUidlist, type UidlistLock } from '../maildir/uidlist.js';
+import type { UidlistLock } from '../maildir/uidlist.js';
 import { messageFilePath } from '../maildir/safe-fs.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { stampsAcrossMoves } from './dir-stamps.js';
@@ -44,24 +46,28 @@ export interface FirstFill {
 }
 
 /**
- * Gives the scanned messages their UIDs and records them. Undefined when the folder is not a first fill
- * any more (another process indexed it meanwhile): the caller indexes it the usual way. 'written' when the
- * rows had to be written at once (the uidlist could not be appended to, so it is rewritten from the rows).
- * Otherwise the pending rows, whose `run` must be called. `toCur`: the folder's keyword letters when the
- * files in new/ are to move to cur/ (a read-write SELECT), undefined to leave them.
+ * Gives the scanned messages their UIDs and records them, under `lock` (the uidlist's, taken before the
+ * uidlist was read for the scan's UIDs: another process's fill killed before its rows left its UIDs there,
+ * and they are the files' own; this function lets it go or hands it to `run`). None below `floor` (the
+ * uidlist's next UID) is given anew. Undefined when the folder is not a first fill any more (another
+ * process indexed it meanwhile): the caller indexes it the usual way. 'written' when the rows had to be
+ * written at once (the uidlist could not be appended to, so it is rewritten from the rows). Otherwise the
+ * pending rows, whose `run` must be called. `toCur`: the folder's keyword letters when the files in new/
+ * are to move to cur/ (a read-write SELECT), undefined to leave them.
  */
 export async function reserveFirstFill(
   db: IndexDb,
   mailboxId: number,
-  dir: string,
+  lock: UidlistLock,
   columns: ScanColumns,
+  floor: number,
   stamps: ScanStamps,
   toCur: readonly string[] | undefined,
 ): Promise<FirstFill | 'written' | undefined> {
-  const lock = await lockUidlist(dir);
+  const dir = lock.dir;
   let handedOver = false;
   try {
-    const reserved = reserve(db, mailboxId, columns);
+    const reserved = reserve(db, mailboxId, columns, floor);
     if (reserved === undefined) return undefined;
     const { uids, freshUids, freshNames, freshEnds, firstModseq } = reserved;
     let appended = false;
@@ -99,11 +105,12 @@ function reserve(
   db: IndexDb,
   mailboxId: number,
   c: ScanColumns,
+  floor: number,
 ): { uids: number[]; freshUids: number[]; freshNames: string[]; freshEnds: number[]; firstModseq: number } | undefined {
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined || row.scanned_at !== null || (db.countOf.get(mailboxId) ?? 0) > 0) return undefined;
-    let next = row.uidnext;
+    let next = Math.max(row.uidnext, floor);
     let last = 0;
     const uids = new Array<number>(c.n);
     // The UIDs the uidlist does not have yet, for its append.

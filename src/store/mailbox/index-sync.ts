@@ -15,9 +15,9 @@ import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.
 import { dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
 import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
-import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist } from '../maildir/uidlist.js';
+import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist } from './uidlist-record.js';
-import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill } from './first-fill.js';
+import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
 import { scanColumns } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
@@ -39,7 +39,7 @@ export interface NewMessage {
   readonly itz: number | null;
   /** A UID the uidlist already gave this base (kept when it is not below the next UID). */
   readonly uid?: number;
-  /** `uid` comes from the uidlist read when the folder's row was made. */
+  /** `uid` comes from the uidlist, read under its lock: kept when no row holds it. */
   readonly adopted?: boolean;
   readonly meta?: readonly (readonly [string, string])[];
 }
@@ -142,13 +142,17 @@ export function dropMailboxRow(db: IndexDb, id: number): void {
 /** Above this many new messages, insertMessages reads the folder's indexed names once. */
 const BULK_CHECK = 64;
 
-/** Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. */
-export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[]): InsertedUids {
+/**
+ * Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. None below `floor`
+ * (the uidlist's next UID) is given anew. With `scan`, the sync's directory stamps are stored in the same
+ * transaction: a folder counts as scanned only together with the rows of the files that scan found.
+ */
+export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[], floor = 0, scan?: ScanStamps): InsertedUids {
   if (messages.length > BULK_CHECK) db.deferCheckpoint();
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined) return { uids: [], fresh: [] };
-    let next = row.uidnext;
+    let next = Math.max(row.uidnext, floor);
     let modseq = row.highest_modseq;
     const keywords = new Set(keywordList(row.keywords));
     const before = keywords.size;
@@ -166,8 +170,8 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
         fresh.push(false);
         continue;
       }
-      // A UID from the uidlist is kept when no message holds it: below the next UID only on a folder's
-      // first scan (its row was just made from that same uidlist, so the UID is the message's own).
+      // A UID from the uidlist (read under its lock by indexAndRecord) is kept when no message holds it:
+      // the uidlist gave it to this very file.
       const own =
         m.uid !== undefined && (m.uid >= next || (m.adopted === true && !rows.has(m.uid) && db.messageByUid.get(mailboxId, m.uid) === undefined));
       const uid = own ? (m.uid as number) : next;
@@ -182,6 +186,7 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
     rows.flush();
     db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
+    if (scan !== undefined) db.setMailboxScan.run(scan.newStamp, scan.curStamp, scan.scannedAt, mailboxId);
     return { uids, fresh };
   });
 }
@@ -197,20 +202,123 @@ export interface InsertedUids {
  * so that two processes append their lines in UID order (a uidlist out of order is broken for Dovecot). A
  * uidlist removed meanwhile, or one that cannot be appended to, is written again whole from the index
  * (uidlist-record.ts): the index has committed, so the operation succeeds.
+ *
+ * Under the lock the uidlist is read again (its lines above this index's next UID: the file's end), as
+ * Dovecot does: the uidlist, under its lock, is the authority for UIDs, and Dovecot's LDA and IMAP sharing
+ * the Maildir give UIDs by appending to it. So no UID below its next UID is given anew; a message it lists
+ * keeps its UID there; and the files it lists above this index's UIDs that `messages` lack (delivered by
+ * Dovecot, in place before it let the lock go) are indexed now with those UIDs. On a folder's first scan
+ * (`scan` given, the folder not scanned yet) the whole file is read: the UIDs it holds are the files' own,
+ * also those another process's first fill gave just before it died (first-fill.ts). `scan`: the sync's
+ * directory stamps, stored with the rows (insertMessages).
  */
-export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[]): Promise<InsertedUids> {
+export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: ScanStamps): Promise<InsertedUids> {
   const lock = await lockUidlist(dir);
   try {
-    const inserted = insertMessages(db, mailboxId, messages);
+    const row = db.mailboxById.get(mailboxId);
+    if (row === undefined) return { uids: [], fresh: [] };
+    const listed = await uidlistFrom(dir, scan !== undefined && row.scanned_at === null ? 1 : row.uidnext);
+    const batch = await withListedUids(db, row, dir, messages, listed);
+    const inserted = insertMessages(
+      db,
+      mailboxId,
+      batch.map(([, m]) => m),
+      listed?.nextUid ?? 0,
+      scan,
+    );
     const records: { uid: number; base: string; extensions: string[] }[] = [];
     inserted.uids.forEach((uid, i) => {
-      if (inserted.fresh[i] === true) records.push({ uid, base: (messages[i] as NewMessage).base, extensions: [] });
+      if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
     });
     await recordUids(lock, db, mailboxId, records);
-    return inserted;
+    if (inserted.uids.length !== batch.length) return inserted;
+    // In the caller's order, without the files added from the uidlist.
+    const uids = new Array<number>(messages.length);
+    const fresh = new Array<boolean>(messages.length);
+    batch.forEach(([at], i) => {
+      if (at < 0) return;
+      uids[at] = inserted.uids[i]!;
+      fresh[at] = inserted.fresh[i]!;
+    });
+    return { uids, fresh };
   } finally {
     await lock.release();
   }
+}
+
+/** The uidlist's lines from `fromUid` on and its next UID; undefined when it is missing or broken (rewritten later). */
+async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
+  try {
+    return await readUidlistFrom(dir, fromUid);
+  } catch (err) {
+    if (err instanceof UidlistError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * `messages` (with their positions) given the UIDs `listed` holds for their bases, plus (position -1) the
+ * files of lines above the index's next UID that neither they nor the index have; the uidlist's UIDs
+ * first, ascending (so none is below one given in the same batch), then the rest in the caller's order.
+ */
+async function withListedUids(
+  db: IndexDb,
+  row: MailboxRow,
+  dir: string,
+  messages: readonly NewMessage[],
+  listed: Uidlist | undefined,
+): Promise<[number, NewMessage][]> {
+  const batch = messages.map((m, i): [number, NewMessage] => [i, m]);
+  if (listed === undefined || listed.records.length === 0) return batch;
+  const byBase = new Map(listed.records.map((r) => [r.base, r.uid] as const));
+  const bases = new Set<string>();
+  for (const entry of batch) {
+    const m = entry[1];
+    bases.add(m.base);
+    const uid = byBase.get(m.base);
+    if (uid !== undefined) entry[1] = { ...m, uid, adopted: true };
+  }
+  const others = listed.records.filter((r) => r.uid >= row.uidnext && !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined);
+  if (others.length > 0) for (const m of await listedFiles(dir, others)) batch.push([-1, m]);
+  const key = (m: NewMessage): number => (m.adopted === true ? m.uid! : Infinity);
+  return batch.sort((a, b) => {
+    const ka = key(a[1]);
+    const kb = key(b[1]);
+    return ka === kb ? 0 : ka < kb ? -1 : 1;
+  });
+}
+
+/** The files of uidlist lines, found by base in new/ (then cur/), as messages with the lines' UIDs; a file gone is left out. */
+async function listedFiles(dir: string, records: readonly { uid: number; base: string }[]): Promise<NewMessage[]> {
+  const uids = new Map(records.map((r) => [r.base, r.uid] as const));
+  const missing = new Set(uids.keys());
+  const found: MaildirEntry[] = [];
+  for (const sub of ['new', 'cur'] as const) {
+    if (missing.size === 0) break;
+    const here = (await scanSubdir(dir, sub)).filter((e) => missing.has(e.base));
+    for (const e of here) missing.delete(e.base);
+    found.push(...here);
+  }
+  return (await newMessagesOf(dir, found, await readLetters(dir))).map((m) => ({ ...m, uid: uids.get(m.base)!, adopted: true }));
+}
+
+/**
+ * Scanned files as messages to index: flags from the name (keyword letters through the folder's), sizes
+ * from S=/W= or, for a name without them (a file another program dropped), read once; a file gone or not a
+ * regular file after all is left out.
+ */
+async function newMessagesOf(dir: string, entries: readonly MaildirEntry[], letters: readonly string[]): Promise<NewMessage[]> {
+  const unmeasured = entries.filter((found) => found.size === undefined || found.vsize === undefined);
+  const measuredFiles = await inBatches(unmeasured, (found) => measureMessageFile(messagePath(dir, found.dir === 'new', found.fileName)));
+  const measured = new Map(unmeasured.map((found, i) => [found.base, measuredFiles[i]] as const));
+  const out: NewMessage[] = [];
+  for (const { base, fileName: fname, dir: sub, size, vsize, flags } of entries) {
+    const sizes = size !== undefined && vsize !== undefined ? { size, vsize } : measured.get(base);
+    if (sizes === undefined) continue;
+    const keywords = keywordsOfLetters(flags.keywords, letters);
+    out.push({ base, fname, inNew: sub === 'new', bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null });
+  }
+  return out;
 }
 
 /**
@@ -329,17 +437,28 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
   // A large folder the index has no rows for: its UIDs recorded now; its moves to cur/ and its rows right
   // after the answer (first-fill.ts), from a scan into columns (first-scan.ts).
+  // The uidlist is read under its lock, held until the UIDs are reserved: another process's first fill
+  // may have appended its UIDs meanwhile and died before its rows (they are the files' UIDs then).
   if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
-    const adopt = new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const));
-    const letters = await readLetters(dir);
-    const columns = await scanColumns(dir, adopt, letters);
-    if (columns.n >= DEFER_FILL_FROM) {
-      const fill = await reserveFirstFill(db, row.id, dir, columns, { newStamp: newS, curStamp: curS, scannedAt }, options.toCur ? letters : undefined);
-      if (fill === 'written') return true;
-      if (fill !== undefined) {
-        options.deferFill(fill);
-        return true;
+    const lock = await lockUidlist(dir);
+    let handedOver = false;
+    try {
+      const listed = await readUidlistOrNothing(dir);
+      const adopt = new Map(listed?.records.map((r) => [r.base, r.uid] as const));
+      const letters = await readLetters(dir);
+      const columns = await scanColumns(dir, adopt, letters);
+      if (columns.n >= DEFER_FILL_FROM) {
+        handedOver = true;
+        const stamps = { newStamp: newS, curStamp: curS, scannedAt };
+        const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, stamps, options.toCur ? letters : undefined);
+        if (fill === 'written') return true;
+        if (fill !== undefined) {
+          options.deferFill(fill);
+          return true;
+        }
       }
+    } finally {
+      if (!handedOver) await lock.release();
     }
   }
   const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
@@ -388,31 +507,10 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
 
   // In a new/-only scan a base still listed in new/ may be indexed in cur/ (moved meanwhile): not new.
   if (newOnly) unknown = unknown.filter((e) => db.messageByBase.get(row.id, e.base) === undefined);
-  // Files the index does not know, in arrival order; UIDs from the uidlist on a folder's first scan.
-  const adopt = firstScan ? new Map((await readUidlistOrNothing(dir))?.records.map((r) => [r.base, r.uid] as const)) : undefined;
+  // Files the index does not know, in arrival order; the UIDs the uidlist has for them are looked up under
+  // its lock (indexAndRecord).
   const fresh = sortByArrival(unknown);
-  // Only a name without S=/W= (a file another program dropped) is read; the rest are measured by name.
-  const unmeasured = fresh.filter((found) => found.size === undefined || found.vsize === undefined);
-  const measuredFiles = await inBatches(unmeasured, (found) => measureMessageFile(messagePath(dir, found.dir === 'new', found.fileName)));
-  const measured = new Map(unmeasured.map((found, i) => [found.base, measuredFiles[i]] as const));
-  const lettersNow = fresh.length > 0 ? await lettersOf() : [];
-  const added: NewMessage[] = [];
-  for (let i = 0; i < fresh.length; i++) {
-    const { base, fileName: fname, dir: sub, size, vsize, flags } = fresh[i]!;
-    const sizes = size !== undefined && vsize !== undefined ? { size, vsize } : measured.get(base);
-    if (sizes === undefined) continue; // gone or not a regular file after all
-    const uid = adopt?.get(base);
-    // The flags the scan parsed from the name (as flagsOfFileName would), keyword letters through the folder's.
-    const keywords = keywordsOfLetters(flags.keywords, lettersNow);
-    const inNew = sub === 'new';
-    added.push(
-      uid === undefined
-        ? { base, fname, inNew, bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null }
-        : { base, fname, inNew, bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null, uid, adopted: true },
-    );
-  }
-  // UIDs the uidlist gave come first (ascending), so none is below one handed out in this sync.
-  if (adopt !== undefined && adopt.size > 0) added.sort((a, b) => (a.uid ?? Infinity) - (b.uid ?? Infinity));
+  const added = await newMessagesOf(dir, fresh, fresh.length > 0 ? await lettersOf() : []);
 
   let storeNew = newS;
   let storeCur = curS;
@@ -435,10 +533,11 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     for (const [uid, fname, isNew] of relocated) db.updateMessageFile.run(fname, isNew ? 1 : 0, row.id, uid);
     for (const [uid, fname, isNew, bits, keywords] of reflagged) db.updateMessageFlags.run(fname, isNew ? 1 : 0, bits, keywords, ++modseq, row.id, uid);
     db.setMailboxCounters.run(current.uidnext, modseq, current.recent_floor, row.id);
-    db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
+    // With new files, the folder counts as scanned once they have their UIDs (in the same transaction).
+    if (added.length === 0) db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
   });
   if (added.length > 0) {
-    await indexAndRecord(db, row.id, dir, added);
+    await indexAndRecord(db, row.id, dir, added, { newStamp: storeNew, curStamp: storeCur, scannedAt });
   }
   return true;
 }

@@ -232,6 +232,64 @@ export async function readUidlist(dir: string): Promise<Uidlist | undefined> {
   return text === '' ? undefined : parseUidlist(text);
 }
 
+/** How much of the file readUidlistFrom reads at a time, from its end backwards. */
+const TAIL_CHUNK = 64 * 1024;
+
+/**
+ * The header and the records with a UID of `fromUid` or more, read from the file's end backwards (UIDs
+ * ascend, so they are its last lines): what another writer (Dovecot's LDA or IMAP, another process) added
+ * since this index gave out `fromUid - 1`, without reading a 100,000-line file. `nextUid` is the whole
+ * file's (header N, last UID + 1). Undefined and UidlistError as readUidlist. A last line without its
+ * newline (an append cut short) is not a record yet, as in Dovecot's reader.
+ */
+export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
+  let handle;
+  try {
+    handle = await open(join(dir, UIDLIST_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size === 0) return undefined;
+    if (size <= TAIL_CHUNK) return onlyFrom(parseUidlist(completeLines((await handle.readFile()).toString('utf8'))), fromUid);
+    const head = Buffer.alloc(TAIL_CHUNK);
+    const { bytesRead } = await handle.read(head, 0, TAIL_CHUNK, 0);
+    const headerEnd = head.subarray(0, bytesRead).indexOf(0x0a);
+    if (headerEnd === -1) throw new UidlistError('header line too long', 1);
+    const header = parseHeader(head.subarray(0, headerEnd).toString('utf8'));
+    // Chunks from the end until the first whole line in them is below `fromUid` or the header is reached.
+    let at = size;
+    let tail = Buffer.alloc(0);
+    for (;;) {
+      const start = Math.max(headerEnd + 1, at - TAIL_CHUNK);
+      const chunk = Buffer.alloc(at - start);
+      await handle.read(chunk, 0, chunk.length, start);
+      tail = Buffer.concat([chunk, tail]);
+      at = start;
+      if (at === headerEnd + 1) break;
+      const firstEnd = tail.indexOf(0x0a);
+      const second = firstEnd === -1 ? -1 : tail.indexOf(0x20, firstEnd + 1);
+      if (second !== -1 && Number(tail.subarray(firstEnd + 1, second).toString('latin1')) < fromUid) break;
+    }
+    const text = tail.toString('utf8');
+    const lines = completeLines(at === headerEnd + 1 ? text : text.slice(text.indexOf('\n') + 1));
+    return onlyFrom(parseUidlist(`${formatUidlistHeader(header)}${lines}`), fromUid);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The text up to its last newline. */
+function completeLines(text: string): string {
+  return text.slice(0, text.lastIndexOf('\n') + 1);
+}
+
+function onlyFrom(list: Uidlist, fromUid: number): Uidlist {
+  return fromUid <= 1 ? list : { ...list, records: list.records.filter((r) => r.uid >= fromUid) };
+}
+
 /** The uidlist lock of one Maildir folder, with the two ways to write under it. */
 export interface UidlistLock {
   readonly dir: string;
