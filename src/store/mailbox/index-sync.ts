@@ -246,14 +246,13 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
   }
 }
 
-/** The uidlist's lines from `fromUid` on and its next UID; undefined when it is missing or broken (rewritten later). */
+/**
+ * The uidlist's lines from `fromUid` on and its next UID; undefined when it is missing, broken or cannot be
+ * read: the files are indexed all the same (the index has the UIDs it gave) and the file is rewritten from
+ * the index when the append to it fails (uidlist-record.ts).
+ */
 async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
-  try {
-    return await readUidlistFrom(dir, fromUid);
-  } catch (err) {
-    if (err instanceof UidlistError) return undefined;
-    throw err;
-  }
+  return readUidlistFrom(dir, fromUid).catch(() => undefined);
 }
 
 /**

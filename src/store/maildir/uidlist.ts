@@ -245,7 +245,7 @@ const TAIL_CHUNK = 64 * 1024;
 export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
   let handle;
   try {
-    handle = await open(join(dir, UIDLIST_FILE), constants.O_RDONLY | constants.O_NOFOLLOW);
+    handle = await open(join(dir, UIDLIST_FILE), 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
