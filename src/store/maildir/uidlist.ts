@@ -239,8 +239,8 @@ const TAIL_CHUNK = 64 * 1024;
  * The header and the records with a UID of `fromUid` or more, read from the file's end backwards (UIDs
  * ascend, so they are its last lines): what another writer (Dovecot's LDA or IMAP, another process) added
  * since this index gave out `fromUid - 1`, without reading a 100,000-line file. `nextUid` is the whole
- * file's (header N, last UID + 1). Undefined and UidlistError as readUidlist. A last line without its
- * newline (an append cut short) is not a record yet, as in Dovecot's reader.
+ * file's (header N, last UID + 1). Undefined, UidlistError and a last line without its newline as
+ * readUidlist.
  */
 export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
   let handle;
@@ -253,7 +253,7 @@ export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uid
   try {
     const size = (await handle.stat()).size;
     if (size === 0) return undefined;
-    if (size <= TAIL_CHUNK) return onlyFrom(parseUidlist(completeLines((await handle.readFile()).toString('utf8'))), fromUid);
+    if (size <= TAIL_CHUNK) return onlyFrom(parseUidlist((await handle.readFile()).toString('utf8')), fromUid);
     const head = Buffer.alloc(TAIL_CHUNK);
     const { bytesRead } = await handle.read(head, 0, TAIL_CHUNK, 0);
     const headerEnd = head.subarray(0, bytesRead).indexOf(0x0a);
@@ -274,16 +274,11 @@ export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uid
       if (second !== -1 && Number(tail.subarray(firstEnd + 1, second).toString('latin1')) < fromUid) break;
     }
     const text = tail.toString('utf8');
-    const lines = completeLines(at === headerEnd + 1 ? text : text.slice(text.indexOf('\n') + 1));
+    const lines = at === headerEnd + 1 ? text : text.slice(text.indexOf('\n') + 1);
     return onlyFrom(parseUidlist(`${formatUidlistHeader(header)}${lines}`), fromUid);
   } finally {
     await handle.close();
   }
-}
-
-/** The text up to its last newline. */
-function completeLines(text: string): string {
-  return text.slice(0, text.lastIndexOf('\n') + 1);
 }
 
 function onlyFrom(list: Uidlist, fromUid: number): Uidlist {

@@ -14,6 +14,7 @@ import {
   newMailboxGuid,
   parseUidlist,
   readUidlist,
+  readUidlistFrom,
   UidlistError,
   type UidlistRecord,
 } from '../../../src/store/maildir/uidlist.js';
@@ -239,5 +240,50 @@ describe('formatUidlistLines', () => {
     expect(() => formatUidlistLines([1], ['a:b'], [3])).toThrow(/bad uidlist file name/);
     expect(() => formatUidlistLines([0], ['ab'], [2])).toThrow(/bad UID/);
     expect(formatUidlistLines([1], ['a\nb:2,S'], [1]).toString()).toBe('1 :a\n');
+  });
+});
+
+describe('readUidlistFrom: the lines from a UID on, read from the end', () => {
+  let tmp: TempDir;
+  beforeEach(async () => {
+    tmp = await makeTempDir('uidlist-from');
+  });
+  afterEach(async () => {
+    await tmp.remove();
+  });
+
+  const header = { uidValidity: 7, nextUid: 1, guid: newMailboxGuid(), extra: ['Xfoo'] };
+
+  it('equals the whole file read and filtered, for files of one chunk and of many, from any UID', async () => {
+    for (const count of [0, 3, 20_000]) {
+      // Every third UID, extension fields on some lines, N lagging behind (Dovecot appends without raising it).
+      const records: UidlistRecord[] = Array.from({ length: count }, (_, i) => ({
+        uid: 3 * i + 1,
+        extensions: i % 7 === 0 ? [`W${i}`] : [],
+        base: `${1_700_000_000 + i}.M${i}P1.host,S=${i},W=${i + 1}`,
+      }));
+      await writeFile(join(tmp.path, 'dovecot-uidlist'), formatUidlist({ header, records }).replace(/^3 V7 N\d+/, '3 V7 N2'));
+      const whole = (await readUidlist(tmp.path))!;
+      for (const from of [1, 2, 3 * count - 40, 3 * count - 2, 3 * count + 5, Math.floor(count / 2)]) {
+        const tail = (await readUidlistFrom(tmp.path, from))!;
+        expect(tail.header, `${count} from ${from}`).toEqual(whole.header);
+        expect(tail.nextUid).toBe(whole.nextUid);
+        expect(tail.records).toEqual(whole.records.filter((r) => r.uid >= from));
+      }
+    }
+  });
+
+  it("the header's N counts when it is past the last line; a last line without its newline counts as readUidlist reads it; a missing or empty file is none", async () => {
+    const file = join(tmp.path, 'dovecot-uidlist');
+    expect(await readUidlistFrom(tmp.path, 1)).toBeUndefined();
+    await writeFile(file, '');
+    expect(await readUidlistFrom(tmp.path, 1)).toBeUndefined();
+    await writeFile(file, `${formatUidlist({ header: { ...header, nextUid: 90 }, records: [{ uid: 5, extensions: [], base: 'a' }] })}6 :b`);
+    const list = (await readUidlistFrom(tmp.path, 2))!;
+    expect(list.records.map((r) => r.uid)).toEqual([5, 6]);
+    expect(list.nextUid).toBe(90);
+    expect(list).toEqual(await readUidlist(tmp.path));
+    await writeFile(file, '3 V7 N1\n2 :x\n1 :y\n');
+    await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
   });
 });
