@@ -232,8 +232,8 @@ export async function readUidlist(dir: string): Promise<Uidlist | undefined> {
   return text === '' ? undefined : parseUidlist(text);
 }
 
-/** How much of the file readUidlistFrom reads at a time, from its end backwards. */
-const TAIL_CHUNK = 64 * 1024;
+/** readUidlistFrom's first read at each end; one at the end doubles while it holds no line below the UID. */
+const FIRST_READ = 4096;
 
 /**
  * The header and the records with a UID of `fromUid` or more, read from the file's end backwards (UIDs
@@ -253,29 +253,34 @@ export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uid
   try {
     const size = (await handle.stat()).size;
     if (size === 0) return undefined;
-    if (size <= TAIL_CHUNK) return onlyFrom(parseUidlist((await handle.readFile()).toString('utf8')), fromUid);
-    const head = Buffer.alloc(TAIL_CHUNK);
-    const { bytesRead } = await handle.read(head, 0, TAIL_CHUNK, 0);
-    const headerEnd = head.subarray(0, bytesRead).indexOf(0x0a);
-    if (headerEnd === -1) throw new UidlistError('header line too long', 1);
-    const header = parseHeader(head.subarray(0, headerEnd).toString('utf8'));
-    // Chunks from the end until the first whole line in them is below `fromUid` or the header is reached.
+    const head = Buffer.allocUnsafe(Math.min(size, FIRST_READ));
+    let headLength = (await handle.read(head, 0, head.length, 0)).bytesRead;
+    if (headLength === size) return onlyFrom(parseUidlist(head.toString('utf8', 0, headLength)), fromUid);
+    const headerEnd = head.subarray(0, headLength).indexOf(0x0a);
+    if (headerEnd === -1) {
+      // A header longer than the first read (many extra fields): the whole file.
+      return onlyFrom(parseUidlist((await handle.readFile()).toString('utf8')), fromUid);
+    }
+    const header = parseHeader(head.toString('utf8', 0, headerEnd));
+    headLength = headerEnd + 1;
+    // Reads from the end until the first whole line read is below `fromUid` or the header is reached.
     let at = size;
     let tail = Buffer.alloc(0);
-    for (;;) {
-      const start = Math.max(headerEnd + 1, at - TAIL_CHUNK);
-      const chunk = Buffer.alloc(at - start);
+    for (let want = FIRST_READ; ; want *= 2) {
+      const start = Math.max(headLength, at - want);
+      const chunk = Buffer.allocUnsafe(at - start);
       await handle.read(chunk, 0, chunk.length, start);
-      tail = Buffer.concat([chunk, tail]);
+      tail = tail.length === 0 ? chunk : Buffer.concat([chunk, tail]);
       at = start;
-      if (at === headerEnd + 1) break;
+      if (at === headLength) break;
       const firstEnd = tail.indexOf(0x0a);
-      const second = firstEnd === -1 ? -1 : tail.indexOf(0x20, firstEnd + 1);
-      if (second !== -1 && Number(tail.subarray(firstEnd + 1, second).toString('latin1')) < fromUid) break;
+      const space = firstEnd === -1 ? -1 : tail.indexOf(0x20, firstEnd + 1);
+      if (space !== -1 && Number(tail.toString('latin1', firstEnd + 1, space)) < fromUid) {
+        tail = tail.subarray(firstEnd + 1);
+        break;
+      }
     }
-    const text = tail.toString('utf8');
-    const lines = at === headerEnd + 1 ? text : text.slice(text.indexOf('\n') + 1);
-    return onlyFrom(parseUidlist(`${formatUidlistHeader(header)}${lines}`), fromUid);
+    return onlyFrom(parseUidlist(`${formatUidlistHeader(header)}${tail.toString('utf8')}`), fromUid);
   } finally {
     await handle.close();
   }

@@ -283,6 +283,10 @@ describe('readUidlistFrom: the lines from a UID on, read from the end', () => {
     expect(list.records.map((r) => r.uid)).toEqual([5, 6]);
     expect(list.nextUid).toBe(90);
     expect(list).toEqual(await readUidlist(tmp.path));
+    // A header longer than the first read.
+    const records = Array.from({ length: 300 }, (_, i) => ({ uid: i + 1, extensions: [], base: `m${i}` }));
+    await writeFile(file, formatUidlist({ header: { ...header, extra: [`X${'a'.repeat(5000)}`] }, records }));
+    expect(await readUidlistFrom(tmp.path, 250)).toEqual({ ...(await readUidlist(tmp.path))!, records: records.slice(249) });
     await writeFile(file, '3 V7 N1\n2 :x\n1 :y\n');
     await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
   });
