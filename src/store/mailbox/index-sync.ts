@@ -7,7 +7,8 @@
  * expunged; one renamed to other `:2,` letters has its flags changed. Sizes come from the name's S=/W=;
  * only a name without them (a file dropped by another program) is read once to count its line ends. Every
  * UID given out is appended to dovecot-uidlist, so Dovecot sees the same UIDs and a lost index gets them
- * back. File operations come first, the index commit second: a crash in between is repaired by the next
+ * back; under its lock the uidlist is read first, since Dovecot's LDA and IMAP give UIDs there too (a file
+ * it lists keeps that UID, none below its next UID is given again). File operations come first, the index commit second: a crash in between is repaired by the next
  * sync (the file wins).
  */
 import { rename } from 'node:fs/promises';
@@ -219,13 +220,7 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     if (row === undefined) return { uids: [], fresh: [] };
     const listed = await uidlistFrom(dir, scan !== undefined && row.scanned_at === null ? 1 : row.uidnext);
     const batch = await withListedUids(db, row, dir, messages, listed);
-    const inserted = insertMessages(
-      db,
-      mailboxId,
-      batch.map(([, m]) => m),
-      listed?.nextUid ?? 0,
-      scan,
-    );
+    const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan);
     const records: { uid: number; base: string; extensions: string[] }[] = [];
     inserted.uids.forEach((uid, i) => {
       if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
