@@ -17,7 +17,7 @@ import { dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type Maildir
 import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
-import { recordUids, repairUidlist } from './uidlist-record.js';
+import { recordUids, repairUidlist, rewriteAfterAppend } from './uidlist-record.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
 import { scanColumns } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
@@ -218,14 +218,17 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
   try {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined) return { uids: [], fresh: [] };
-    const listed = await uidlistFrom(dir, scan !== undefined && row.scanned_at === null ? 1 : row.uidnext);
+    const read = await uidlistFrom(dir, scan !== undefined && row.scanned_at === null ? 1 : row.uidnext);
+    const listed = read === 'broken' ? undefined : read;
     const batch = await withListedUids(db, row, dir, messages, listed);
     const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan);
     const records: { uid: number; base: string; extensions: string[] }[] = [];
     inserted.uids.forEach((uid, i) => {
       if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
     });
-    await recordUids(lock, db, mailboxId, records);
+    // A broken file is written again from the index (as Dovecot recreates it), not appended to.
+    if (read === 'broken') await rewriteAfterAppend(lock, db, mailboxId);
+    else await recordUids(lock, db, mailboxId, records);
     if (inserted.uids.length !== batch.length) return inserted;
     // In the caller's order, without the files added from the uidlist.
     const uids = new Array<number>(messages.length);
@@ -242,12 +245,20 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
 }
 
 /**
- * The uidlist's lines from `fromUid` on and its next UID; undefined when it is missing, broken or cannot be
- * read: the files are indexed all the same (the index has the UIDs it gave) and the file is rewritten from
- * the index when the append to it fails (uidlist-record.ts).
+ * The uidlist's lines from `fromUid` on and its next UID; undefined when it is missing, 'broken' when it is
+ * no uidlist (or not a regular file): the files are indexed all the same and the file is rewritten from the
+ * index (uidlist-record.ts), as Dovecot recreates a broken one. Any other failure to read it (EMFILE, EIO,
+ * EACCES) is thrown before a UID is given: without the file's UIDs a first scan would give every file a new
+ * UID under the same UIDVALIDITY, and an APPEND could give one Dovecot gave; the APPEND answers NO, the
+ * delivery is retried, the sync runs again.
  */
-async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
-  return readUidlistFrom(dir, fromUid).catch(() => undefined);
+async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | 'broken' | undefined> {
+  try {
+    return await readUidlistFrom(dir, fromUid);
+  } catch (err) {
+    if (err instanceof UidlistError) return 'broken';
+    throw err;
+  }
 }
 
 /**

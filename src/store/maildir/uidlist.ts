@@ -240,18 +240,22 @@ const FIRST_READ = 4096;
  * ascend, so they are its last lines): what another writer (Dovecot's LDA or IMAP, another process) added
  * since this index gave out `fromUid - 1`, without reading a 100,000-line file. `nextUid` is the whole
  * file's (header N, last UID + 1). Undefined, UidlistError and a last line without its newline as
- * readUidlist.
+ * readUidlist; UidlistError too when it is not a regular file.
  */
 export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uidlist | undefined> {
   let handle;
   try {
-    handle = await open(join(dir, UIDLIST_FILE), 'r');
+    // O_NONBLOCK: a FIFO put in its place must not hang the open (no effect on a regular file).
+    handle = await open(join(dir, UIDLIST_FILE), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
   try {
-    const size = (await handle.stat()).size;
+    const st = await handle.stat();
+    // A directory or a device in its place is no uidlist: broken, so the caller rewrites it.
+    if (!st.isFile()) throw new UidlistError('not a regular file', 1);
+    const size = st.size;
     if (size === 0) return undefined;
     const head = Buffer.allocUnsafe(Math.min(size, FIRST_READ));
     let headLength = (await handle.read(head, 0, head.length, 0)).bytesRead;
