@@ -293,18 +293,19 @@ async function withListedUids(
   });
 }
 
-/** The files of uidlist lines, found by base in new/ (then cur/), as messages with the lines' UIDs; a file gone is left out. */
+/**
+ * The files of uidlist lines, found by base in new/ (then cur/), as messages with the lines' UIDs; a file
+ * gone is left out. One entry per base: a readdir racing a rename (a flag change in cur/, a move from new/)
+ * can list a base twice, and two rows for one base fail the whole insert; cur/'s wins, as in the sync.
+ */
 async function listedFiles(dir: string, records: readonly { uid: number; base: string }[]): Promise<NewMessage[]> {
   const uids = new Map(records.map((r) => [r.base, r.uid] as const));
-  const missing = new Set(uids.keys());
-  const found: MaildirEntry[] = [];
+  const found = new Map<string, MaildirEntry>();
   for (const sub of ['new', 'cur'] as const) {
-    if (missing.size === 0) break;
-    const here = (await scanSubdir(dir, sub)).filter((e) => missing.has(e.base));
-    for (const e of here) missing.delete(e.base);
-    found.push(...here);
+    if (found.size === uids.size) break;
+    for (const e of await scanSubdir(dir, sub)) if (uids.has(e.base) && (sub === 'cur' || !found.has(e.base))) found.set(e.base, e);
   }
-  return (await newMessagesOf(dir, found, await readLetters(dir))).map((m) => ({ ...m, uid: uids.get(m.base)!, adopted: true }));
+  return (await newMessagesOf(dir, [...found.values()], await readLetters(dir))).map((m) => ({ ...m, uid: uids.get(m.base)!, adopted: true }));
 }
 
 /**

@@ -108,6 +108,18 @@ it("no UID below the header's N is given (Dovecot rewrote the file after giving 
   expect((await user.status('INBOX')).uidNext).toBe(7);
 });
 
+it('a file Dovecot gave a UID, listed twice in cur/ (a readdir racing its rename), is indexed once with that UID', async () => {
+  const { maildir, user } = await setup();
+  const base = '1700000000.M1P1.dovecot';
+  await writeFile(join(maildir, 'cur', `${base}:2,`), message('from dovecot'));
+  await writeFile(join(maildir, 'cur', `${base}:2,S`), message('from dovecot'));
+  await appendFile(join(maildir, 'dovecot-uidlist'), `4 :${base}\n`);
+  // Used to fail with UNIQUE constraint failed: message.mailbox, message.base (after the file was written).
+  expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
+  expect((await uidlistOf(maildir)).records.map((r) => r.uid)).toEqual([1, 2, 3, 4, 5]);
+  expect((await subjects(user)).get(4)).toBe('from dovecot');
+});
+
 it('Dovecot IMAP appending to the Maildir Mailgate has open: neither gives a UID the other gave', async () => {
   await requireDovecot();
   const { maildir, user } = await setup();
