@@ -24,8 +24,14 @@ import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
 import { readLetters } from './keywords-io.js';
+import { pendingFrom, setPendingFrom } from './uidlist-pending.js';
 import { readLastUidValidity, writeLastUidValidity } from './uidvalidity-file.js';
 import { curFileName, flagsOfFileName, keywordList, mergeKeywords } from './message-flags.js';
+
+/** A sync's directory stamps (stored with the rows) and whether it read both new/ and cur/. */
+export interface SyncScan extends ScanStamps {
+  readonly whole: boolean;
+}
 
 /** A message about to get a UID. */
 export interface NewMessage {
@@ -134,6 +140,7 @@ async function createUidlist(dir: string, uidValidity: number): Promise<void> {
 
 export function dropMailboxRow(db: IndexDb, id: number): void {
   db.write(() => {
+    setPendingFrom(db, id, undefined);
     db.deleteMessages.run(id);
     db.deleteMailboxMeta.run(id);
     db.deleteMailbox.run(id);
@@ -146,9 +153,18 @@ const BULK_CHECK = 64;
 /**
  * Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. None below `floor`
  * (the uidlist's next UID) is given anew. With `scan`, the sync's directory stamps are stored in the same
- * transaction: a folder counts as scanned only together with the rows of the files that scan found.
+ * transaction: a folder counts as scanned only together with the rows of the files that scan found. With
+ * `pending` (a number or null for none), the lowest UID of uidlist lines still waiting for their files is
+ * stored with them too (uidlist-pending.ts).
  */
-export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[], floor = 0, scan?: ScanStamps): InsertedUids {
+export function insertMessages(
+  db: IndexDb,
+  mailboxId: number,
+  messages: readonly NewMessage[],
+  floor = 0,
+  scan?: ScanStamps,
+  pending?: number | null,
+): InsertedUids {
   if (messages.length > BULK_CHECK) db.deferCheckpoint();
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
@@ -188,6 +204,7 @@ export function insertMessages(db: IndexDb, mailboxId: number, messages: readonl
     db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
     if (scan !== undefined) db.setMailboxScan.run(scan.newStamp, scan.curStamp, scan.scannedAt, mailboxId);
+    if (pending !== undefined) setPendingFrom(db, mailboxId, pending ?? undefined);
     return { uids, fresh };
   });
 }
@@ -213,15 +230,18 @@ export interface InsertedUids {
  * also those another process's first fill gave just before it died (first-fill.ts). `scan`: the sync's
  * directory stamps, stored with the rows (insertMessages).
  */
-export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: ScanStamps): Promise<InsertedUids> {
+export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: SyncScan): Promise<InsertedUids> {
   const lock = await lockUidlist(dir);
   try {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined) return { uids: [], fresh: [] };
-    const read = await uidlistFrom(dir, scan !== undefined && row.scanned_at === null ? 1 : row.uidnext);
+    // From the lowest line still waiting for its file (uidlist-pending.ts), else from the next UID.
+    const from = scan !== undefined && row.scanned_at === null ? 1 : Math.min(row.uidnext, pendingFrom(db, mailboxId) ?? row.uidnext);
+    const read = await uidlistFrom(dir, from);
     const listed = read === 'broken' ? undefined : read;
-    const batch = await withListedUids(db, row, dir, messages, listed);
-    const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan);
+    const { batch, waiting } = await withListedUids(db, row, dir, messages, listed, scan?.whole === true);
+    const pending = waiting.length === 0 ? null : waiting.reduce((a, b) => (b < a ? b : a));
+    const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan, pending);
     const records: { uid: number; base: string; extensions: string[] }[] = [];
     inserted.uids.forEach((uid, i) => {
       if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
@@ -265,6 +285,9 @@ async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | 'bro
  * `messages` (with their positions) given the UIDs `listed` holds for their bases, plus (position -1) the
  * files of lines above the index's next UID that neither they nor the index have; the uidlist's UIDs
  * first, ascending (so none is below one given in the same batch), then the rest in the caller's order.
+ * `waiting`: the UIDs of lines whose files are still not found (uidlist-pending.ts): those above the next
+ * UID not found in new/ or cur/, and those below it (waiting since an earlier read) unless `whole` (the
+ * caller's scan read both directories: a file it did not find is gone).
  */
 async function withListedUids(
   db: IndexDb,
@@ -272,9 +295,10 @@ async function withListedUids(
   dir: string,
   messages: readonly NewMessage[],
   listed: Uidlist | undefined,
-): Promise<[number, NewMessage][]> {
+  whole: boolean,
+): Promise<{ batch: [number, NewMessage][]; waiting: number[] }> {
   const batch = messages.map((m, i): [number, NewMessage] => [i, m]);
-  if (listed === undefined || listed.records.length === 0) return batch;
+  if (listed === undefined || listed.records.length === 0) return { batch, waiting: [] };
   const byBase = new Map(listed.records.map((r) => [r.base, r.uid] as const));
   const bases = new Set<string>();
   for (const entry of batch) {
@@ -283,14 +307,22 @@ async function withListedUids(
     const uid = byBase.get(m.base);
     if (uid !== undefined) entry[1] = { ...m, uid, adopted: true };
   }
-  const others = listed.records.filter((r) => r.uid >= row.uidnext && !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined);
-  if (others.length > 0) for (const m of await listedFiles(dir, others)) batch.push([-1, m]);
+  const unknown = listed.records.filter((r) => !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined);
+  const others = unknown.filter((r) => r.uid >= row.uidnext);
+  const waiting = whole ? [] : unknown.filter((r) => r.uid < row.uidnext).map((r) => r.uid);
+  if (others.length > 0) {
+    const found = await listedFiles(dir, others);
+    for (const m of found) batch.push([-1, m]);
+    const foundBases = new Set(found.map((m) => m.base));
+    for (const r of others) if (!foundBases.has(r.base)) waiting.push(r.uid);
+  }
   const key = (m: NewMessage): number => (m.adopted === true ? m.uid! : Infinity);
-  return batch.sort((a, b) => {
+  batch.sort((a, b) => {
     const ka = key(a[1]);
     const kb = key(b[1]);
     return ka === kb ? 0 : ka < kb ? -1 : 1;
   });
+  return { batch, waiting };
 }
 
 /**
@@ -543,7 +575,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     if (added.length === 0) db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
   });
   if (added.length > 0) {
-    await indexAndRecord(db, row.id, dir, added, { newStamp: storeNew, curStamp: storeCur, scannedAt });
+    await indexAndRecord(db, row.id, dir, added, { newStamp: storeNew, curStamp: storeCur, scannedAt, whole: !newOnly });
   }
   return true;
 }

@@ -7,6 +7,7 @@
  */
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import type { MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
 import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
@@ -119,6 +120,51 @@ it('a file Dovecot gave a UID, listed twice in cur/ (a readdir racing its rename
   expect((await uidlistOf(maildir)).records.map((r) => r.uid)).toEqual([1, 2, 3, 4, 5]);
   expect((await subjects(user)).get(4)).toBe('from dovecot');
 });
+
+it('a line Dovecot appended whose file a read missed (a rename in cur/ under way) still gives that file its UID when it is seen', async () => {
+  const { maildir, user } = await setup();
+  expect((await user.status('INBOX')).uidNext).toBe(4); // scanned: later syncs read the uidlist from the next UID
+  const base = '1700000000.M1P1.dovecot';
+  // The line is read (by the APPEND) while the file is not to be found: the index's next UID moves past 4.
+  await appendFile(join(maildir, 'dovecot-uidlist'), `4 :${base}\n`);
+  expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
+  await writeFile(join(maildir, 'cur', `${base}:2,S`), message('from dovecot'));
+  const st = await user.status('INBOX');
+  expect(st.messages).toBe(5);
+  expect(st.uidNext).toBe(6);
+  expect((await subjects(user)).get(4)).toBe('from dovecot');
+  // No second line for the file (Dovecot would see two UIDs for one message).
+  const list = await uidlistOf(maildir);
+  expect(list.records.map((r) => [r.uid, r.base])).toEqual([
+    ...list.records.slice(0, 3).map((r) => [r.uid, r.base]),
+    [4, base],
+    [5, list.records[4]!.base],
+  ]);
+  expect(list.records.length).toBe(5);
+});
+
+it('a line whose file is still missing when a sync reads new/ and cur/ is no longer waited for (an expunged file)', async () => {
+  const { maildir, user } = await setup();
+  expect((await user.status('INBOX')).uidNext).toBe(4);
+  await appendFile(join(maildir, 'dovecot-uidlist'), '4 :1700000000.M1P1.gone\n');
+  expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
+  expect(waitingFrom(maildir)).toBe('4');
+  await user.append('INBOX', { content: message('five') }); // an APPEND reads no directory: still waiting
+  expect(waitingFrom(maildir)).toBe('4');
+  await writeFile(join(maildir, 'cur', '1700000001.M1P1.dovecot:2,'), message('late'));
+  expect((await user.status('INBOX')).uidNext).toBe(8); // a whole scan (cur/ changed)
+  expect(waitingFrom(maildir)).toBe('');
+});
+
+/** The index's record of the lowest uidlist line waiting for its file (uidlist-pending.ts). */
+function waitingFrom(maildir: string): string | undefined {
+  const db = new Database(join(maildir, 'mailgate-index.sqlite'), { readonly: true });
+  try {
+    return (db.prepare("SELECT value FROM meta WHERE key LIKE 'uidlist_pending:%'").get() as { value: string } | undefined)?.value;
+  } finally {
+    db.close();
+  }
+}
 
 it('Dovecot IMAP appending to the Maildir Mailgate has open: neither gives a UID the other gave', async () => {
   await requireDovecot();
