@@ -3,10 +3,13 @@
  * with O_EXCL; the holder may write the file's new content into the lock file and rename it over the file
  * (Dovecot's file_dotlock_replace), which is the atomic rewrite and the unlock at once. A lock whose mtime is
  * older than the stale time (2 minutes for the uidlist, Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT) is
- * taken to be left by a dead process and removed; a live holder keeps it fresh with touch(). The lock holds
- * `<pid>:<hostname>` as Dovecot's do, so a lock left by a process of this host that no longer exists (a
- * server killed with SIGKILL) is removed at once instead of blocking delivery for the stale time. The lock is
- * never empty: its content is written to a temp file first, which is then hard-linked to the lock name.
+ * taken to be left by a dead process and removed; a live holder keeps it fresh: touch() every quarter of
+ * the stale time while it is held, whatever it is doing (a first fill's renames and rows, a slow disk). The
+ * lock holds `<pid>:<hostname>` as Dovecot's do, so a lock left by a process of this host that no longer
+ * exists (a server killed with SIGKILL) is removed at once instead of blocking delivery for the stale time,
+ * and one whose process of this host is alive is never removed, however old (Dovecot's file_dotlock checks
+ * the pid the same way before its stale timeout). The lock is never empty: its content is written to a temp
+ * file first, which is then hard-linked to the lock name.
  */
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -47,21 +50,24 @@ export function lockOwner(): string {
 }
 
 /**
- * Whether the lock's holder is a process of this host that is gone. An empty or foreign lock (another host,
- * a holder still writing its content) is judged by its age only.
+ * What the lock says of its holder: a process of this host that is gone ('dead') or there ('alive'), or
+ * 'unknown' — an empty or foreign lock (another host, a holder still writing its content) or one of this
+ * very process (a lock it leaked), judged by its age only.
  */
-export function holderIsDead(content: string): boolean {
+export function holderState(content: string): 'dead' | 'alive' | 'unknown' {
   const match = /^(\d+):(.*)$/.exec(content.trim());
-  if (match === null || match[2] !== hostname()) return false;
+  if (match === null || match[2] !== hostname()) return 'unknown';
   const pid = Number(match[1]);
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return 'unknown';
   try {
     process.kill(pid, 0);
-    return false;
+    return 'alive';
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    // EPERM: it exists (another user's).
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'dead' : 'alive';
   }
 }
+
 
 /** Takeovers of one lock path judged one at a time in this process (the check and the unlink are two steps). */
 const judging = new Map<string, Promise<unknown>>();
@@ -88,7 +94,8 @@ async function removeIfStale(lockPath: string, staleMs: number, now: () => numbe
   const st = await stat(lockPath, { bigint: true }).catch(() => undefined);
   if (st === undefined) return false;
   const content = await readFile(lockPath, 'latin1').catch(() => '');
-  if (now() - Number(st.mtimeMs) <= staleMs && !holderIsDead(content)) return false;
+  const holder = holderState(content);
+  if (holder === 'alive' || (holder === 'unknown' && now() - Number(st.mtimeMs) <= staleMs)) return false;
   const again = await stat(lockPath, { bigint: true }).catch(() => undefined);
   const same = again !== undefined && again.ino === st.ino && again.ctimeNs === st.ctimeNs && again.mtimeNs === st.mtimeNs;
   if (same && (await readFile(lockPath, 'latin1').catch(() => undefined)) === content) await unlink(lockPath).catch(() => undefined);
@@ -155,15 +162,22 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
   /** Still ours: a holder that overran the stale time may have had its lock taken over (Dovecot checks too). */
   const stillOurs = async (): Promise<boolean> => (await stat(lockPath).catch(() => undefined))?.ino === ino;
   let done = false;
+  const touch = async (): Promise<void> => {
+    const t = new Date(now());
+    await utimes(lockPath, t, t);
+  };
+  // Fresh while held; unref'd, so a held lock never keeps the process alive by itself.
+  const fresh = setInterval(() => {
+    if (!done) void stillOurs().then((ours) => (ours && !done ? touch() : undefined)).catch(() => undefined);
+  }, Math.max(1000, Math.floor(staleMs / 4)));
+  fresh.unref();
   return {
     path,
     lockPath,
-    async touch() {
-      const t = new Date(now());
-      await utimes(lockPath, t, t);
-    },
+    touch,
     async replace(content) {
       if (done) throw new Error(`${lockPath} is no longer held`);
+      clearInterval(fresh);
       try {
         await held.truncate(0);
         await held.write(typeof content === 'string' ? Buffer.from(content, 'utf8') : content, 0, undefined, 0);
@@ -183,6 +197,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
       }
     },
     async release() {
+      clearInterval(fresh);
       if (done) return;
       done = true;
       await held.close().catch(() => undefined);

@@ -172,6 +172,26 @@ describe('uidlist files and the dotlock', () => {
     }
   });
 
+  it("never breaks the lock of a live process of this host, however old (Dovecot checks the pid first)", async () => {
+    const path = join(tmp.path, 'dovecot-uidlist');
+    await writeFile(`${path}.lock`, `${process.ppid}:${hostname()}`);
+    const old = new Date(Date.now() - 600_000);
+    await utimes(`${path}.lock`, old, old);
+    await expect(acquireDotlock(path, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'EAGAIN' });
+    expect(await readFile(`${path}.lock`, 'latin1')).toBe(`${process.ppid}:${hostname()}`);
+  });
+
+  it('a held lock is kept fresh (touched every quarter of the stale time), so a long holder is not taken for dead', async () => {
+    const path = join(tmp.path, 'dovecot-uidlist');
+    const held = await acquireDotlock(path, { staleMs: 4000 });
+    const old = new Date(Date.now() - 600_000);
+    await utimes(`${path}.lock`, old, old);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(Date.now() - (await stat(`${path}.lock`)).mtimeMs).toBeLessThan(4000);
+    await expect(acquireDotlock(path, { staleMs: 4000, timeoutMs: 300 })).rejects.toMatchObject({ code: 'EAGAIN' });
+    await held.release();
+  });
+
   it('three waiters taking over a dead holder\'s lock never hold it at the same time (the review saw 16 in 300)', async () => {
     const path = join(tmp.path, 'dovecot-uidlist');
     for (let round = 0; round < 60; round++) {
