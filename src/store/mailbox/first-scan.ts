@@ -126,10 +126,39 @@ async function fromRaw(all: string[], newCount: number, dir: string, adopt: Read
   return gone.size === 0 ? columns : without(columns, gone);
 }
 
+/**
+ * The columns in the order scanColumns gives them with `adopt` (the uidlist's UIDs first, ascending, then
+ * the rest in their order here), `given` set from it: for a scan made before the uidlist was read (outside
+ * its lock: the scan may read every file), once it has been read under the lock. No I/O.
+ */
+export function withAdopted(c: ScanColumns, adopt: ReadonlyMap<string, number>): ScanColumns {
+  const uids = new Float64Array(c.n);
+  const adopted: number[] = [];
+  const rest: number[] = [];
+  if (adopt.size > 0) {
+    for (let k = 0; k < c.n; k++) {
+      const uid = adopt.get(baseOf(c, k));
+      if (uid === undefined) rest.push(k);
+      else {
+        uids[k] = uid;
+        adopted.push(k);
+      }
+    }
+  }
+  if (adopted.length === 0) return { ...c, given: undefined };
+  adopted.sort((a, b) => uids[a]! - uids[b]!);
+  return picked({ ...c, given: uids }, adopted.concat(rest));
+}
+
 /** The columns without the positions in `gone`. */
 function without(c: ScanColumns, gone: ReadonlySet<number>): ScanColumns {
   const keep: number[] = [];
   for (let k = 0; k < c.n; k++) if (!gone.has(k)) keep.push(k);
+  return picked(c, keep);
+}
+
+/** The columns at the positions `keep`, in that order. */
+function picked(c: ScanColumns, keep: readonly number[]): ScanColumns {
   const pick = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
     const out = make(keep.length);
     keep.forEach((k, j) => (out[j] = a[k]!));

@@ -19,7 +19,7 @@ import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist, rewriteAfterAppend } from './uidlist-record.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
-import { scanColumns } from './first-scan.js';
+import { baseOf, scanColumns, withAdopted, type ScanColumns } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
@@ -359,6 +359,15 @@ async function newMessagesOf(dir: string, entries: readonly MaildirEntry[], lett
   return out;
 }
 
+/** The lowest UID of `listed`'s lines from `fromUid` on whose bases `columns` lack (given after its scan began). */
+function linesAfter(listed: Uidlist | undefined, fromUid: number, columns: ScanColumns): number | undefined {
+  const late = listed?.records.filter((r) => r.uid >= fromUid) ?? [];
+  if (late.length === 0) return undefined;
+  const scanned = new Set<string>();
+  for (let i = 0; i < columns.n; i++) scanned.add(baseOf(columns, i));
+  return late.find((r) => !scanned.has(r.base))?.uid;
+}
+
 /**
  * Entries in arrival order of their bases: `<secs>.M<usecs>` numerically when both names have it, else by
  * name; each name's numbers parsed once (by hand, no match object per name), not per comparison.
@@ -475,28 +484,34 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   const newOnly = !firstScan && options.force !== true && same(row.cur_mtime, curS);
   // A large folder the index has no rows for: its UIDs recorded now; its moves to cur/ and its rows right
   // after the answer (first-fill.ts), from a scan into columns (first-scan.ts).
-  // The uidlist is read under its lock, held until the UIDs are reserved: another process's first fill
-  // may have appended its UIDs meanwhile and died before its rows (they are the files' UIDs then).
+  // The scan (which reads every file whose name lacks S=/W=: minutes for a Maildir from Courier) runs
+  // outside the uidlist's lock, which others wait for only 30 s; the uidlist is then read whole under the
+  // lock, held until the UIDs are reserved, and its UIDs laid over the scan (cheap): another process's
+  // first fill may have appended its UIDs meanwhile and died before its rows (they are the files' UIDs),
+  // and Dovecot may have delivered a file the scan missed (its line waits for it: uidlist-pending.ts).
   if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
-    const lock = await lockUidlist(dir);
-    let handedOver = false;
-    try {
-      const listed = await readUidlistOrNothing(dir);
-      const adopt = new Map(listed?.records.map((r) => [r.base, r.uid] as const));
-      const letters = await readLetters(dir);
-      const columns = await scanColumns(dir, adopt, letters);
-      if (columns.n >= DEFER_FILL_FROM) {
+    // Only its next UID (its ends, not its 100,000 lines): the lines from it on were given after the scan began.
+    const before = await uidlistFrom(dir, Number.MAX_SAFE_INTEGER);
+    const letters = await readLetters(dir);
+    const scanned = await scanColumns(dir, new Map(), letters);
+    if (scanned.n >= DEFER_FILL_FROM) {
+      const lock = await lockUidlist(dir);
+      let handedOver = false;
+      try {
+        const listed = await readUidlistOrNothing(dir);
+        const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
+        const waiting = linesAfter(listed, before === undefined || before === 'broken' ? 1 : before.nextUid, columns);
         handedOver = true;
         const stamps = { newStamp: newS, curStamp: curS, scannedAt };
-        const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, stamps, options.toCur ? letters : undefined);
+        const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, waiting, stamps, options.toCur ? letters : undefined);
         if (fill === 'written') return true;
         if (fill !== undefined) {
           options.deferFill(fill);
           return true;
         }
+      } finally {
+        if (!handedOver) await lock.release();
       }
-    } finally {
-      if (!handedOver) await lock.release();
     }
   }
   const scan = newOnly ? { entries: await scanSubdir(dir, 'new') } : await scanMaildir(dir, { nowMs: scannedAt });
