@@ -332,12 +332,18 @@ export async function lockUidlist(dir: string, options: DotlockOptions = {}): Pr
 
 /**
  * O_APPEND then fsync: the lines go after whatever the file holds, never over it. No O_CREAT: lines without
- * a header would be a broken file (the first write is a rewrite()).
+ * a header would be a broken file (the first write is a rewrite()). A file whose last line lacks its newline
+ * (another writer's append cut short) gets one first, or the first line appended would be glued to it and
+ * lost (readers take an unended last line for no record).
  */
 async function appendText(path: string, text: string | Buffer): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
+  const handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_NOFOLLOW);
   try {
-    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+    const lines = typeof text === 'string' ? Buffer.from(text) : text;
+    const size = (await handle.stat()).size;
+    const last = Buffer.alloc(1);
+    const unended = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
+    const bytes = unended ? Buffer.concat([Buffer.from('\n'), lines]) : lines;
     for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
     await handle.sync();
   } finally {

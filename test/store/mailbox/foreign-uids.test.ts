@@ -166,6 +166,15 @@ function waitingFrom(maildir: string): string | undefined {
   }
 }
 
+it("an APPEND after another writer's line cut short (no newline) starts its own line, so neither is lost", async () => {
+  const { maildir, user } = await setup();
+  await appendFile(join(maildir, 'dovecot-uidlist'), '4 :1700000000.M1P1.cut');
+  expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
+  const text = await readFile(join(maildir, 'dovecot-uidlist'), 'utf8');
+  expect(text).toMatch(/\n4 :1700000000\.M1P1\.cut\n5 :[^\n]+\n$/);
+  expect((await uidlistOf(maildir)).records.map((r) => r.uid)).toEqual([1, 2, 3, 4, 5]);
+});
+
 it('Dovecot IMAP appending to the Maildir Mailgate has open: neither gives a UID the other gave', async () => {
   await requireDovecot();
   const { maildir, user } = await setup();
