@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock, type Dotlock, type DotlockOptions } from './dotlock.js';
 
@@ -258,7 +258,7 @@ export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uid
     const size = st.size;
     if (size === 0) return undefined;
     const head = Buffer.allocUnsafe(Math.min(size, FIRST_READ));
-    let headLength = (await handle.read(head, 0, head.length, 0)).bytesRead;
+    let headLength = await readFully(handle, head, 0);
     if (headLength === size) return onlyFrom(parseUidlist(head.toString('utf8', 0, headLength)), fromUid);
     const headerEnd = head.subarray(0, headLength).indexOf(0x0a);
     if (headerEnd === -1) {
@@ -273,7 +273,9 @@ export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uid
     for (let want = FIRST_READ; ; want *= 2) {
       const start = Math.max(headLength, at - want);
       const chunk = Buffer.allocUnsafe(at - start);
-      await handle.read(chunk, 0, chunk.length, start);
+      // Short only if the file shrank while read (writers append or rename over it, never truncate): not
+      // broken, read again by the operation's retry.
+      if ((await readFully(handle, chunk, start)) !== chunk.length) throw new Error(`${UIDLIST_FILE} in ${dir} shrank while it was read`);
       tail = tail.length === 0 ? chunk : Buffer.concat([chunk, tail]);
       at = start;
       if (at === headLength) break;
@@ -288,6 +290,17 @@ export async function readUidlistFrom(dir: string, fromUid: number): Promise<Uid
   } finally {
     await handle.close();
   }
+}
+
+/** Fills `buf` from `position` on, read after read (a read may return less); the bytes read (fewer at the end of the file). */
+async function readFully(handle: FileHandle, buf: Buffer, position: number): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await handle.read(buf, got, buf.length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }
 
 function onlyFrom(list: Uidlist, fromUid: number): Uidlist {
