@@ -238,7 +238,10 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     // From the lowest line still waiting for its file (uidlist-pending.ts), else from the next UID.
     const from = scan !== undefined && row.scanned_at === null ? 1 : Math.min(row.uidnext, pendingFrom(db, mailboxId) ?? row.uidnext);
     const read = await uidlistFrom(dir, from);
-    const listed = read === 'broken' ? undefined : read;
+    // A uidlist of another UIDVALIDITY (put back from elsewhere, made anew by hand) says nothing of this
+    // index's UIDs: neither adopted from nor a floor, and written again from the index like a broken one.
+    const foreign = read !== undefined && read !== 'broken' && read.header.uidValidity !== row.uidvalidity;
+    const listed = read === 'broken' || foreign ? undefined : read;
     const { batch, waiting } = await withListedUids(db, row, dir, messages, listed, scan?.whole === true);
     const pending = waiting.length === 0 ? null : waiting.reduce((a, b) => (b < a ? b : a));
     const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan, pending);
@@ -246,8 +249,8 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     inserted.uids.forEach((uid, i) => {
       if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
     });
-    // A broken file is written again from the index (as Dovecot recreates it), not appended to.
-    if (read === 'broken') await rewriteAfterAppend(lock, db, mailboxId);
+    // A broken or foreign file is written again from the index (as Dovecot recreates it), not appended to.
+    if (read === 'broken' || foreign) await rewriteAfterAppend(lock, db, mailboxId);
     else await recordUids(lock, db, mailboxId, records);
     if (inserted.uids.length !== batch.length) return inserted;
     // In the caller's order, without the files added from the uidlist.
@@ -499,15 +502,18 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
       let handedOver = false;
       try {
         const listed = await readUidlistOrNothing(dir);
-        const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
-        const waiting = linesAfter(listed, before === undefined || before === 'broken' ? 1 : before.nextUid, columns);
-        handedOver = true;
-        const stamps = { newStamp: newS, curStamp: curS, scannedAt };
-        const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, waiting, stamps, options.toCur ? letters : undefined);
-        if (fill === 'written') return true;
-        if (fill !== undefined) {
-          options.deferFill(fill);
-          return true;
+        // One of another UIDVALIDITY goes the usual way below, which ignores it and writes it again.
+        if (listed === undefined || listed.header.uidValidity === row.uidvalidity) {
+          const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
+          const waiting = linesAfter(listed, before === undefined || before === 'broken' ? 1 : before.nextUid, columns);
+          handedOver = true;
+          const stamps = { newStamp: newS, curStamp: curS, scannedAt };
+          const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, waiting, stamps, options.toCur ? letters : undefined);
+          if (fill === 'written') return true;
+          if (fill !== undefined) {
+            options.deferFill(fill);
+            return true;
+          }
         }
       } finally {
         if (!handedOver) await lock.release();

@@ -92,7 +92,8 @@ export async function repairUidlist(db: IndexDb, dir: string, mailboxId: number)
 /**
  * The whole file from the index. What the old file holds is kept where the index does not contradict it:
  * its header (GUID, other fields), each record's extension fields (a POP3 UIDL carried over from another
- * server), and records of files this index has not seen yet (another process's) whose UID it does not use.
+ * server), and records of files this index has not seen yet (another process's) whose UID it does not use —
+ * all only when the file has the index's UIDVALIDITY.
  */
 async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: number): Promise<void> {
   const row = db.mailboxById.get(mailboxId);
@@ -109,8 +110,9 @@ async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: numbe
       uids.add(m.uid);
       bases.add(m.base);
     }
-    for (const r of old?.records ?? []) if (!bases.has(r.base) && !uids.has(r.uid)) records.push(r);
     const sameValidity = old !== undefined && old.header.uidValidity === row.uidvalidity;
+    // Another UIDVALIDITY's UIDs mean nothing under this one: not kept.
+    if (sameValidity) for (const r of old.records) if (!bases.has(r.base) && !uids.has(r.uid)) records.push(r);
     await lock.rewrite({
       header: {
         uidValidity: row.uidvalidity,

@@ -175,6 +175,18 @@ it("an APPEND after another writer's line cut short (no newline) starts its own 
   expect((await uidlistOf(maildir)).records.map((r) => r.uid)).toEqual([1, 2, 3, 4, 5]);
 });
 
+it('a uidlist of another UIDVALIDITY gives neither UIDs nor a floor, and is written again with the index\'s', async () => {
+  const { maildir, user } = await setup();
+  const ours = await uidlistOf(maildir);
+  const foreign = { ...ours.header, uidValidity: ours.header.uidValidity + 1, nextUid: 50 };
+  await writeFile(join(maildir, 'dovecot-uidlist'), formatUidlist({ header: foreign, records: [{ uid: 40, base: '1700000000.M1P1.elsewhere', extensions: [] }] }));
+  expect((await user.append('INBOX', { content: message('four') })).uid).toBe(4);
+  const after = await uidlistOf(maildir);
+  expect(after.header.uidValidity).toBe(ours.header.uidValidity);
+  expect(after.records.map((r) => r.uid)).toEqual([1, 2, 3, 4]);
+  expect(after.nextUid).toBe(5);
+});
+
 it('Dovecot IMAP appending to the Maildir Mailgate has open: neither gives a UID the other gave', async () => {
   await requireDovecot();
   const { maildir, user } = await setup();
