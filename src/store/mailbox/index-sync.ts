@@ -227,8 +227,11 @@ export interface InsertedUids {
  * keeps its UID there; and the files it lists above this index's UIDs that `messages` lack (delivered by
  * Dovecot, in place before it let the lock go) are indexed now with those UIDs. On a folder's first scan
  * (`scan` given, the folder not scanned yet) the whole file is read: the UIDs it holds are the files' own,
- * also those another process's first fill gave just before it died (first-fill.ts). `scan`: the sync's
- * directory stamps, stored with the rows (insertMessages).
+ * also those another process's first fill gave just before it died (first-fill.ts). A line whose file is
+ * not found yet (a readdir racing a rename) waits for it: the next reads start at its UID
+ * (uidlist-pending.ts). A broken uidlist, or one of another UIDVALIDITY, is written again from the index; a
+ * read that fails otherwise fails the operation before any UID is given. `scan`: the sync's directory
+ * stamps, stored with the rows (insertMessages), and whether it read both new/ and cur/.
  */
 export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: SyncScan): Promise<InsertedUids> {
   const lock = await lockUidlist(dir);
@@ -310,9 +313,9 @@ async function withListedUids(
     const uid = byBase.get(m.base);
     if (uid !== undefined) entry[1] = { ...m, uid, adopted: true };
   }
-  const unknown = listed.records.filter((r) => !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined);
-  const others = unknown.filter((r) => r.uid >= row.uidnext);
-  const waiting = whole ? [] : unknown.filter((r) => r.uid < row.uidnext).map((r) => r.uid);
+  const unknown = (r: { uid: number; base: string }): boolean => !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined;
+  const others = listed.records.filter((r) => r.uid >= row.uidnext && unknown(r));
+  const waiting = whole ? [] : listed.records.filter((r) => r.uid < row.uidnext && unknown(r)).map((r) => r.uid);
   if (others.length > 0) {
     const found = await listedFiles(dir, others);
     for (const m of found) batch.push([-1, m]);
