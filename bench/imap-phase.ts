@@ -1,0 +1,148 @@
+/**
+ * `npm run bench:build && node .tmp/bench-build/bench/imap-phase.js [--repeat N] [--profile DIR]`: one phase of
+ * bench:imap alone, warm `UID FETCH 1:* (FLAGS)` on the cached 100,000-message corpus, to profile and tune it
+ * in seconds rather than the whole bench's minutes. The server (the Maildir store and the IMAP server, with
+ * `mailgate start`'s V8 flags) runs in a child process as under bench:imap, so the client's parsing is not in
+ * its CPU figure or its profile; the corpus is hard-linked once into .tmp/imap-phase/ and its index kept
+ * there, so only the first run pays for the first SELECT. `--profile DIR` writes a .cpuprofile of the server
+ * over the repeated FETCHes only (summarise with `npm run bench:profile-top -- FILE`). Figures, not assertions.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchOptions, count, dir } from './options.js';
+import { ImapClient } from './imap/client.js';
+import { ensureCorpus } from './imap/corpus.js';
+import { BENCH_USER, linkCopy } from './imap/target.js';
+import { PhaseProfiler } from './profiler.js';
+
+const SERVE = 'MAILGATE_IMAP_PHASE_SERVE';
+
+type ToServer = { readonly op: 'cpu' } | { readonly op: 'profile-start' } | { readonly op: 'profile-stop'; readonly file: string };
+type FromServer = { readonly port: number } | { readonly cpuMs: number } | { readonly done: true };
+
+/** The server side: the store on `maildir`, one IMAP listener on a free loopback port, driven over IPC. */
+async function serve(maildir: string): Promise<void> {
+  const { openMaildirMailboxStore } = await import('../src/store/mailbox/open.js');
+  const { createImapServer } = await import('../src/imap/server.js');
+  const { DEFAULT_IMAP } = await import('../src/config/defaults.js');
+  const store = openMaildirMailboxStore({ maildirOf: () => maildir, hostname: 'bench' });
+  const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => logger };
+  const accounts = { authenticate: (login: string, password: string) => Promise.resolve(login === 'bench' && password === 'bench' ? 'bench' : undefined) };
+  const server = createImapServer(
+    { ...DEFAULT_IMAP, listen: [{ host: '127.0.0.1', port: 0 }], tlsListen: [], connectionLimit: 100, clientConnectionLimit: 0, userConnectionLimit: 0 },
+    { accounts, store, logger: logger as never },
+  );
+  await server.listen();
+  const profiler = new PhaseProfiler();
+  const send = (m: FromServer): void => void process.send!(m);
+  process.on('message', (m: ToServer) => {
+    void (async () => {
+      if (m.op === 'cpu') {
+        const u = process.cpuUsage();
+        send({ cpuMs: (u.user + u.system) / 1000 });
+      } else if (m.op === 'profile-start') {
+        await profiler.start();
+        send({ done: true });
+      } else {
+        await profiler.stop(m.file);
+        send({ done: true });
+      }
+    })();
+  });
+  process.once('disconnect', () => {
+    void server.close(100).then(() => store.close()).then(() => process.exit(0));
+  });
+  send({ port: server.addresses()[0]!.port });
+}
+
+class Server {
+  private waiting: ((m: FromServer) => void) | undefined;
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (m: FromServer) => this.waiting?.(m));
+  }
+
+  static async start(maildir: string): Promise<{ server: Server; port: number }> {
+    const cli = resolve('dist', 'cli', 'main.js');
+    const first = existsSync(cli) ? (readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '') : '';
+    const flags = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+    const child = fork(fileURLToPath(import.meta.url), [], { execArgv: [...flags, '--enable-source-maps'], env: { ...process.env, [SERVE]: maildir } });
+    const server = new Server(child);
+    const m = await server.next();
+    if (!('port' in m)) throw new Error('server did not start');
+    return { server, port: m.port };
+  }
+
+  private next(): Promise<FromServer> {
+    return new Promise((done) => (this.waiting = done));
+  }
+
+  async ask(m: ToServer): Promise<FromServer> {
+    const reply = this.next();
+    this.child.send(m);
+    return reply;
+  }
+
+  async cpuMs(): Promise<number> {
+    const m = await this.ask({ op: 'cpu' });
+    return 'cpuMs' in m ? m.cpuMs : NaN;
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = benchOptions('bench:imap-phase', {
+    messages: count(100_000, 'messages in the mailbox'),
+    seed: count(1, 'corpus seed (a corpus is cached per seed and size)'),
+    repeat: count(15, 'FETCHes measured (the median and the fastest are printed)'),
+    profile: dir('write a V8 CPU profile of the server over the measured FETCHes into DIR'),
+  });
+  const corpus = await ensureCorpus(resolve('.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, (s) => void process.stderr.write(`${s}\n`));
+  const base = resolve('.tmp', 'imap-phase');
+  const maildir = join(base, `s${o.seed}-n${o.messages}`);
+  if (!existsSync(join(maildir, '.complete'))) {
+    await rm(maildir, { recursive: true, force: true });
+    await mkdir(base, { recursive: true });
+    await linkCopy(corpus.dir, maildir);
+  }
+  const { server, port } = await Server.start(maildir);
+  try {
+    const c = await ImapClient.connect(port);
+    await c.login('bench', 'bench');
+    const sel = await c.select();
+    console.log(`SELECT INBOX: ${sel.exists} EXISTS, ${sel.ms.toFixed(0)} ms`);
+    // the index is written by now: later runs start warm
+    await writeFile(join(maildir, '.complete'), '');
+    for (let i = 0; i < 3; i++) await c.ok('UID FETCH 1:* (FLAGS)');
+    if (o.profile !== undefined) await server.ask({ op: 'profile-start' });
+    const runs: { ms: number; cpu: number }[] = [];
+    let untagged = 0;
+    for (let i = 0; i < o.repeat; i++) {
+      const cpu0 = await server.cpuMs();
+      const r = await c.ok('UID FETCH 1:* (FLAGS)');
+      runs.push({ ms: r.ms, cpu: (await server.cpuMs()) - cpu0 });
+      untagged = r.untagged;
+    }
+    if (o.profile !== undefined) {
+      await mkdir(o.profile, { recursive: true });
+      const file = join(o.profile, `imap-phase-${Date.now()}.cpuprofile`);
+      await server.ask({ op: 'profile-stop', file });
+      console.log(`profile: ${file}`);
+    }
+    runs.sort((a, b) => a.ms - b.ms);
+    const med = runs[Math.floor((runs.length - 1) / 2)]!;
+    const cpus = runs.map((r) => r.cpu).sort((a, b) => a - b);
+    console.log(`UID FETCH 1:* (FLAGS): ${untagged} FETCH; wall median ${med.ms.toFixed(1)} ms (fastest ${runs[0]!.ms.toFixed(1)}), server CPU median ${cpus[Math.floor((cpus.length - 1) / 2)]!.toFixed(1)} ms`);
+    await c.logout();
+  } finally {
+    server.stop();
+  }
+}
+
+if (process.env[SERVE] !== undefined) await serve(process.env[SERVE]);
+else await main();
