@@ -11,6 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchOptions, count, dir } from './options.js';
 import { ImapClient } from './imap/client.js';
@@ -21,7 +22,7 @@ import { PhaseProfiler } from './profiler.js';
 const SERVE = 'MAILGATE_IMAP_PHASE_SERVE';
 
 type ToServer = { readonly op: 'cpu' } | { readonly op: 'profile-start' } | { readonly op: 'profile-stop'; readonly file: string };
-type FromServer = { readonly port: number } | { readonly cpuMs: number } | { readonly done: true };
+type FromServer = { readonly port: number } | { readonly cpuMs: number; readonly lagMs: number } | { readonly done: true };
 
 /** The server side: the store on `maildir`, one IMAP listener on a free loopback port, driven over IPC. */
 async function serve(maildir: string): Promise<void> {
@@ -37,12 +38,16 @@ async function serve(maildir: string): Promise<void> {
   );
   await server.listen();
   const profiler = new PhaseProfiler();
+  // the event loop's longest stall between two readings: the longest synchronous stretch, to within 1 ms
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const send = (m: FromServer): void => void process.send!(m);
   process.on('message', (m: ToServer) => {
     void (async () => {
       if (m.op === 'cpu') {
         const u = process.cpuUsage();
-        send({ cpuMs: (u.user + u.system) / 1000 });
+        send({ cpuMs: (u.user + u.system) / 1000, lagMs: lag.max / 1e6 });
+        lag.reset();
       } else if (m.op === 'profile-start') {
         await profiler.start();
         send({ done: true });
@@ -68,7 +73,7 @@ class Server {
     const cli = resolve('dist', 'cli', 'main.js');
     const first = existsSync(cli) ? (readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '') : '';
     const flags = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-    const child = fork(fileURLToPath(import.meta.url), [], { execArgv: [...flags, '--enable-source-maps'], env: { ...process.env, [SERVE]: maildir } });
+    const child = fork(fileURLToPath(import.meta.url), [], { execArgv: [...flags, '--enable-source-maps', ...(process.env['IMAP_PHASE_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [])], env: { ...process.env, [SERVE]: maildir } });
     const server = new Server(child);
     const m = await server.next();
     if (!('port' in m)) throw new Error('server did not start');
@@ -85,9 +90,10 @@ class Server {
     return reply;
   }
 
-  async cpuMs(): Promise<number> {
+  /** The server's CPU time so far, and the longest event-loop stall since the last reading (ms). */
+  async cpu(): Promise<{ cpuMs: number; lagMs: number }> {
     const m = await this.ask({ op: 'cpu' });
-    return 'cpuMs' in m ? m.cpuMs : NaN;
+    return 'cpuMs' in m ? m : { cpuMs: NaN, lagMs: NaN };
   }
 
   stop(): void {
@@ -99,7 +105,8 @@ async function main(): Promise<void> {
   const o = benchOptions('bench:imap-phase', {
     messages: count(100_000, 'messages in the mailbox'),
     seed: count(1, 'corpus seed (a corpus is cached per seed and size)'),
-    repeat: count(15, 'FETCHes measured (the median and the fastest are printed)'),
+    repeat: count(3, 'FETCHes measured (each is printed, then the median), as bench:imap measures it'),
+    warmup: count(0, 'FETCHes before those measured (bench:imap has none: its figure includes the JIT warming up)'),
     profile: dir('write a V8 CPU profile of the server over the measured FETCHes into DIR'),
   });
   const corpus = await ensureCorpus(resolve('.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, (s) => void process.stderr.write(`${s}\n`));
@@ -112,20 +119,29 @@ async function main(): Promise<void> {
   }
   const { server, port } = await Server.start(maildir);
   try {
+    // As in bench:imap, an earlier session selected the mailbox (and took its \Recent), then logged out.
+    const first = await ImapClient.connect(port);
+    await first.login('bench', 'bench');
+    const sel = await first.select();
+    console.log(`SELECT INBOX: ${sel.exists} EXISTS, ${sel.ms.toFixed(0)} ms`);
+    await first.logout();
     const c = await ImapClient.connect(port);
     await c.login('bench', 'bench');
-    const sel = await c.select();
-    console.log(`SELECT INBOX: ${sel.exists} EXISTS, ${sel.ms.toFixed(0)} ms`);
+    await c.select();
     // the index is written by now: later runs start warm
     await writeFile(join(maildir, '.complete'), '');
-    for (let i = 0; i < 3; i++) await c.ok('UID FETCH 1:* (FLAGS)');
+    for (let i = 0; i < o.warmup; i++) await c.ok('UID FETCH 1:* (FLAGS)');
     if (o.profile !== undefined) await server.ask({ op: 'profile-start' });
     const runs: { ms: number; cpu: number }[] = [];
     let untagged = 0;
+    let stall = 0;
     for (let i = 0; i < o.repeat; i++) {
-      const cpu0 = await server.cpuMs();
+      const before = await server.cpu();
       const r = await c.ok('UID FETCH 1:* (FLAGS)');
-      runs.push({ ms: r.ms, cpu: (await server.cpuMs()) - cpu0 });
+      const after = await server.cpu();
+      runs.push({ ms: r.ms, cpu: after.cpuMs - before.cpuMs });
+      console.log(`  run ${i + 1}: ${r.ms.toFixed(1)} ms, server CPU ${(after.cpuMs - before.cpuMs).toFixed(1)} ms, longest stall ${after.lagMs.toFixed(1)} ms`);
+      stall = Math.max(stall, after.lagMs);
       untagged = r.untagged;
     }
     if (o.profile !== undefined) {
@@ -137,7 +153,7 @@ async function main(): Promise<void> {
     runs.sort((a, b) => a.ms - b.ms);
     const med = runs[Math.floor((runs.length - 1) / 2)]!;
     const cpus = runs.map((r) => r.cpu).sort((a, b) => a - b);
-    console.log(`UID FETCH 1:* (FLAGS): ${untagged} FETCH; wall median ${med.ms.toFixed(1)} ms (fastest ${runs[0]!.ms.toFixed(1)}), server CPU median ${cpus[Math.floor((cpus.length - 1) / 2)]!.toFixed(1)} ms`);
+    console.log(`UID FETCH 1:* (FLAGS): ${untagged} FETCH; wall median ${med.ms.toFixed(1)} ms (fastest ${runs[0]!.ms.toFixed(1)}), server CPU median ${cpus[Math.floor((cpus.length - 1) / 2)]!.toFixed(1)} ms; longest event-loop stall ${stall.toFixed(1)} ms`);
     await c.logout();
   } finally {
     server.stop();

@@ -6,7 +6,7 @@
  * otherwise the expunged messages stay in the view (and keep their sequence numbers) until it does.
  * FETCH, SEARCH and STORE resolve their sequence sets here, against the view the client has.
  */
-import type { Flag, Mailbox, MailboxStatus, MessageList, MessageRecord } from '../store/mailbox/mailbox-store.js';
+import type { Flag, Mailbox, MailboxStatus, MessageList, MessageRecord, RecordColumns } from '../store/mailbox/mailbox-store.js';
 import { lowerBound, positionOf } from '../store/mailbox/message-list.js';
 import { ParseError, type ResponseWriter } from './command.js';
 import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
@@ -154,6 +154,16 @@ export class SelectedMailbox {
     return this.pendingExpunge.has(uid);
   }
 
+  /** Whether any message is expunged in the store but still in the view (else isExpungePending is false for all). */
+  get hasPendingExpunges(): boolean {
+    return this.pendingExpunge.size > 0;
+  }
+
+  /** Whether this session holds \Recent for any message (else isRecent is false for all). */
+  get hasRecent(): boolean {
+    return this.recent.size > 0;
+  }
+
   /** The sequence number of the first message without \Seen (SELECT's [UNSEEN n]), or undefined. */
   firstUnseen(): number | undefined {
     // Unchanged since SELECT (when this is asked): the store's answer.
@@ -199,20 +209,30 @@ export class SelectedMailbox {
    * whose result the client knows): a later update does not repeat them.
    */
   recordFlags(records: readonly MessageRecord[]): void {
-    const { uids, flags, modseqs } = this.base;
     let next = 0;
-    for (const r of records) {
-      const told = this.told.get(r.uid);
-      if (told === undefined) {
-        // Records come in UID order: the next position is tried before a search.
-        const i = uids[next] === r.uid ? next : lowerBound(uids, r.uid);
-        if (uids[i] !== r.uid || this.gone.has(r.uid)) continue;
-        next = i + 1;
-        // FETCH FLAGS of a whole mailbox mostly tells what the view has (the store's own arrays): nothing to keep.
-        if (flags[i] === r.flags && modseqs[i] === r.modseq) continue;
-      } else if (told.flags === r.flags && told.modseq === r.modseq) continue;
-      this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
+    for (const r of records) next = this.recordOne(r.uid, r.flags, r.modseq, next);
+  }
+
+  /** recordFlags for the messages at `positions` (ascending UIDs) of `columns` (FETCH FLAGS from the store's records). */
+  recordColumns(columns: RecordColumns, positions: readonly number[]): void {
+    let next = 0;
+    for (const i of positions) next = this.recordOne(columns.uids[i]!, columns.flags[i]!, columns.modseqs[i]!, next);
+  }
+
+  /** Records one message as told; the snapshot position to try first for the next (records come in UID order). */
+  private recordOne(uid: number, flags: readonly Flag[], modseq: number, next: number): number {
+    const told = this.told.get(uid);
+    if (told === undefined) {
+      const base = this.base;
+      const i = base.uids[next] === uid ? next : lowerBound(base.uids, uid);
+      if (base.uids[i] !== uid || (this.gone.size > 0 && this.gone.has(uid))) return next;
+      // FETCH FLAGS of a whole mailbox mostly tells what the view has (the store's own arrays): nothing to keep.
+      if (base.flags[i] === flags && base.modseqs[i] === modseq) return i + 1;
+      this.told.set(uid, { flags, modseq });
+      return i + 1;
     }
+    if (told.flags !== flags || told.modseq !== modseq) this.told.set(uid, { flags, modseq });
+    return next;
   }
 
   /**

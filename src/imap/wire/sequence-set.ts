@@ -116,11 +116,15 @@ export function resolveSequenceNumbers(set: SequenceSet, count: number, mode: 's
  */
 export function resolveUids(set: SequenceSet, uids: readonly number[]): number[] {
   if (uids.length === 0) return [];
-  const out: number[] = [];
+  let out: number[] = [];
   let k = 0;
   for (const [lo, hi] of mergedBounds(set, uids[uids.length - 1]!)) {
     k = lowerBound(uids, lo, k);
-    for (; k < uids.length && uids[k]! <= hi; k++) out.push(uids[k]!);
+    // the first range's run of `uids` is copied whole (1:* is the whole view: one slice, no loop)
+    const end = lowerBound(uids, hi + 1, k);
+    if (out.length === 0) out = uids.slice(k, end);
+    else for (let i = k; i < end; i++) out.push(uids[i]!);
+    k = end;
     if (k >= uids.length) break;
   }
   return out;

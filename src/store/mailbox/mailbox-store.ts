@@ -161,17 +161,23 @@ export interface MessageRecord {
 }
 
 /**
- * A mailbox's messages as parallel arrays in ascending UID order (position i of each array is one message):
- * what SELECT takes, with no object per message, so a store can hand the same arrays to every session of
- * the mailbox. Shared and never modified: a reader treats it as frozen.
+ * Messages' records as parallel arrays (position i of each array is one message), with no object per
+ * message. Shared and never modified: a reader treats it as frozen.
  */
-export interface MessageList {
+export interface RecordColumns {
   readonly uids: readonly number[];
   /** Each message's flags; messages with equal flags may share one array. */
   readonly flags: readonly (readonly Flag[])[];
   readonly modseqs: readonly number[];
   /** Sizes in CRLF octets. */
   readonly vsizes: readonly number[];
+}
+
+/**
+ * A mailbox's messages as columns in ascending UID order: what SELECT takes, so a store can hand the same
+ * arrays to every session of the mailbox.
+ */
+export interface MessageList extends RecordColumns {
   /** The position of the first message without \Seen, -1 when every message has it. */
   readonly firstUnseen: number;
 }
@@ -240,10 +246,11 @@ export interface Mailbox {
   /** What changed since `modseq` (cheap when nothing did). */
   changesSince(modseq: number): Promise<ChangeSet>;
   /**
-   * The records of these UIDs as the store has them now, in the order given (UIDs that no longer exist
-   * are left out): FETCH of FLAGS, UID, MODSEQ or RFC822.SIZE needs nothing more than this, and no file.
+   * The records of these UIDs as the store has them now, as columns, in the order given (UIDs that no
+   * longer exist are left out): FETCH of FLAGS, UID, MODSEQ or RFC822.SIZE needs nothing more than this,
+   * no file and no object per message (`UID FETCH 1:* (FLAGS)` asks it for a whole mailbox).
    */
-  records(uids: readonly number[]): Promise<readonly MessageRecord[]>;
+  records(uids: readonly number[]): Promise<RecordColumns>;
   /** Per-message details for FETCH/SEARCH, in the order given; UIDs that no longer exist are left out. */
   details(uids: readonly number[]): Promise<readonly MessageDetails[]>;
   /** The stored bytes; undefined once the message is expunged and gone. */

@@ -35,6 +35,7 @@ import {
   type MessageDetails,
   type MessageRecord,
   type MetaKind,
+  type RecordColumns,
 } from './mailbox-store.js';
 import { bulkKind, cachedRecords, cachedRecordsContaining, saveCachedRecords } from './search-cache.js';
 import { curFileName, DELETED_BIT, keywordList, toFlags, toIndexFlags } from './message-flags.js';
@@ -43,7 +44,7 @@ import { newMessageBase } from './message-names.js';
 import { checkQuota } from './quota.js';
 import { CachedList, currentList } from './list-cache.js';
 import type { FirstFill } from './first-fill.js';
-import { lowerBound, pickRecords, positionOf, snapshotOf } from './message-list.js';
+import { EMPTY_LIST, lowerBound, pickColumns, positionOf, snapshotOf } from './message-list.js';
 import { claimRecent, currentUsage, indexWritten, requireRow, type UserContext } from './user-context.js';
 
 function recordOf(row: MessageRow): MessageRecord {
@@ -221,10 +222,10 @@ export class MaildirMailbox implements Mailbox {
     });
   }
 
-  records(uids: readonly number[]): Promise<readonly MessageRecord[]> {
+  records(uids: readonly number[]): Promise<RecordColumns> {
     return this.exclusive(() => {
       const current = currentList(this.db, this.ctx.state.lists, this.id);
-      return Promise.resolve(current === undefined ? [] : pickRecords(current.list.peek(), uids));
+      return Promise.resolve(current === undefined ? EMPTY_LIST : pickColumns(current.list.peek(), uids));
     });
   }
 

@@ -26,6 +26,7 @@ import {
   type MessageRecord,
   type MetaKind,
   type QuotaUsage,
+  type RecordColumns,
   type SpecialUse,
   type UserMailboxes,
 } from './mailbox-store.js';
@@ -404,11 +405,16 @@ class MemoryMailbox implements Mailbox {
     return Promise.resolve(snapshotOf(listOf([...this.folder.messages.values()].map(record)), status, recent));
   }
 
-  records(uids: readonly number[]): Promise<readonly MessageRecord[]> {
-    const out: MessageRecord[] = [];
+  records(uids: readonly number[]): Promise<RecordColumns> {
+    const out = { uids: [] as number[], flags: [] as (readonly Flag[])[], modseqs: [] as number[], vsizes: [] as number[] };
     for (const uid of uids) {
       const message = this.folder.messages.get(uid);
-      if (message !== undefined) out.push(record(message));
+      if (message === undefined) continue;
+      const r = record(message);
+      out.uids.push(r.uid);
+      out.flags.push(r.flags);
+      out.modseqs.push(r.modseq);
+      out.vsizes.push(r.vsize);
     }
     return Promise.resolve(out);
   }

@@ -1,9 +1,10 @@
 /**
  * Helpers over MessageList (mailbox-store.ts), the parallel-array form of a mailbox's messages that SELECT
  * takes: building one from records (the memory store), the records of one (callers that want objects, made
- * only when asked), finding a UID's position, and a snapshot whose `records` are made on first use.
+ * only when asked), some of its messages as columns (FETCH FLAGS), finding a UID's position, and a snapshot
+ * whose `records` are made on first use.
  */
-import type { Flag, MailboxSnapshot, MailboxStatus, MessageList, MessageRecord } from './mailbox-store.js';
+import type { Flag, MailboxSnapshot, MailboxStatus, MessageList, MessageRecord, RecordColumns } from './mailbox-store.js';
 
 export const EMPTY_LIST: MessageList = Object.freeze({ uids: [], flags: [], modseqs: [], vsizes: [], firstUnseen: -1 });
 
@@ -55,16 +56,34 @@ export function positionOf(uids: readonly number[], uid: number): number {
   return uids[i] === uid ? i : -1;
 }
 
-/** The records of `uids` (any order) found in `list`, in the order given. */
-export function pickRecords(list: MessageList, uids: readonly number[]): MessageRecord[] {
-  const out: MessageRecord[] = [];
+/**
+ * The records of `uids` (any order) found in `list`, in the order given, as columns. A run of the list
+ * (what a FETCH of a range asks for) is copied as four array slices, without a look at each UID twice.
+ */
+export function pickColumns(list: RecordColumns, uids: readonly number[]): RecordColumns {
+  const n = uids.length;
+  if (n === 0) return EMPTY_LIST;
+  const all = list.uids;
+  const start = positionOf(all, uids[0]!);
+  if (start >= 0 && start + n <= all.length && all[start + n - 1] === uids[n - 1]) {
+    let k = 1;
+    while (k < n && all[start + k] === uids[k]) k++;
+    if (k === n) {
+      const end = start + n;
+      return { uids: all.slice(start, end), flags: list.flags.slice(start, end), modseqs: list.modseqs.slice(start, end), vsizes: list.vsizes.slice(start, end) };
+    }
+  }
+  const out = { uids: [] as number[], flags: [] as (readonly Flag[])[], modseqs: [] as number[], vsizes: [] as number[] };
   let from = 0;
   for (const uid of uids) {
     // Ascending input (the usual case) walks forward, consecutive UIDs without a search; anything else
     // searches the whole list.
-    let i = list.uids[from] === uid ? from : lowerBound(list.uids, uid, list.uids[from] !== undefined && list.uids[from]! <= uid ? from : 0);
-    if (list.uids[i] !== uid) continue;
-    out.push(recordAt(list, i));
+    let i = all[from] === uid ? from : lowerBound(all, uid, all[from] !== undefined && all[from]! <= uid ? from : 0);
+    if (all[i] !== uid) continue;
+    out.uids.push(uid);
+    out.flags.push(list.flags[i]!);
+    out.modseqs.push(list.modseqs[i]!);
+    out.vsizes.push(list.vsizes[i]!);
     from = ++i;
   }
   return out;

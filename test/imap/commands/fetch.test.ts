@@ -280,6 +280,69 @@ describe('CONDSTORE', () => {
   });
 });
 
+describe('the records path (UID, FLAGS, MODSEQ, RFC822.SIZE written as bytes from the store\'s columns)', () => {
+  /** The same FETCH with INTERNALDATE added (the general path, a string per line), INTERNALDATE taken out again. */
+  async function bothWays(c: Client, tag: string, set: string, items: string, modifiers = ''): Promise<[records: string, general: string]> {
+    const records = await cmd(c, `${tag}1 ${set} (${items})${modifiers}`);
+    const general = await cmd(c, `${tag}2 ${set} (${items} INTERNALDATE)${modifiers}`);
+    return [records, general.replace(/ INTERNALDATE "[^"]*"/g, '').replace(`${tag}2 OK`, `${tag}1 OK`)];
+  }
+
+  it('writes what the general path writes, across batches, with \\Recent, keywords, sizes and MODSEQs', async () => {
+    const sets = [[], ['\\Seen'], ['\\Seen', '\\Answered'], ['\\Flagged', 'todo'], ['\\Draft', '\\Deleted', 'caf\u00e9', '$Label1']];
+    const add = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) await user.append('INBOX', { content: Buffer.from(`Subject: m${i}\n\n${'x'.repeat(i % 37)}\n`), internalDate: DATE, flags: sets[(i * 7) % 5]! });
+    };
+    await add(0, 1200);
+    // another session takes \Recent for the first ones: the compared session holds it for the rest only
+    const first = await selected();
+    await cmd(first, 'x LOGOUT');
+    await add(1200, 2600);
+    const c = await selected();
+    const [records, general] = await bothWays(c, 'a', 'FETCH 1:*', 'FLAGS UID RFC822.SIZE');
+    expect(records).toBe(general);
+    expect(records.split('\r\n')).toHaveLength(2603);
+    expect(records).toContain('* 1 FETCH (FLAGS () UID 1 RFC822.SIZE ');
+    expect(records).toContain('* 1202 FETCH (FLAGS (\\Flagged todo) UID 1202 ');
+    expect(records).toContain('* 2602 FETCH (FLAGS (\\Flagged \\Recent todo) UID 2602 ');
+    expect(Buffer.from(records, 'latin1').includes(Buffer.from('caf\u00e9', 'utf8'))).toBe(true);
+    // UID FETCH of ranges with a gap, MODSEQ (CONDSTORE on), and CHANGEDSINCE leaving most out
+    await cmd(c, 'z FETCH 1 MODSEQ');
+    const [uidRecords, uidGeneral] = await bothWays(c, 'b', 'UID FETCH 1:300,2000:2100,2590:*', 'FLAGS MODSEQ');
+    expect(uidRecords).toBe(uidGeneral);
+    expect(uidRecords).toMatch(/^\* 1 FETCH \(UID 1 FLAGS \(\) MODSEQ \(\d+\)\)\r\n/);
+    const h = await user.open('INBOX', 'read-only');
+    const modseq = (await h.details([2500])).map((d) => d.modseq)[0]!;
+    await h.close();
+    const [since, sinceGeneral] = await bothWays(c, 'c', 'FETCH 1:*', 'UID FLAGS', ` (CHANGEDSINCE ${modseq})`);
+    expect(since).toBe(sinceGeneral);
+    expect(since.split('\r\n')).toHaveLength(1 + 2602 - 2500);
+  });
+
+  it('answers messages expunged by another session from the view, in every batch, and tells a new keyword first', async () => {
+    for (let i = 0; i < 2600; i++) await user.append('INBOX', { content: Buffer.from(`Subject: m${i}\n\nx\n`), internalDate: DATE });
+    const c = await selected();
+    const h = await user.open('INBOX', 'read-write');
+    await h.setFlags([3, 1500, 2601], { mode: 'add', flags: ['\\Deleted'] });
+    await h.expunge();
+    await h.setFlags([2000], { mode: 'add', flags: ['fresh'] });
+    await h.close();
+    const out = await cmd(c, 'a UID FETCH 1:* (FLAGS)');
+    const lines = out.split('\r\n');
+    // each batch's own lines, then those of its messages the store no longer has (from the view)
+    expect(lines.filter((l) => / FETCH /.test(l))).toHaveLength(2602);
+    expect(lines.indexOf('* 3 FETCH (UID 3 FLAGS (\\Recent))')).toBeGreaterThan(lines.indexOf('* 4 FETCH (UID 4 FLAGS (\\Recent))'));
+    expect(lines.indexOf('* 3 FETCH (UID 3 FLAGS (\\Recent))')).toBeLessThan(lines.indexOf('* 2400 FETCH (UID 2400 FLAGS (\\Recent))'));
+    expect(lines).toContain('* 1500 FETCH (UID 1500 FLAGS (\\Recent))');
+    expect(lines).toContain('* 2601 FETCH (UID 2601 FLAGS (\\Recent))');
+    // the keyword another session made: FLAGS and PERMANENTFLAGS before the batch that shows it
+    const flagsAt = lines.findIndex((l) => l.startsWith('* FLAGS (') && l.includes('fresh'));
+    expect(flagsAt).toBeGreaterThan(0);
+    expect(flagsAt).toBeLessThan(lines.indexOf('* 2000 FETCH (UID 2000 FLAGS (\\Recent fresh))'));
+    expect(lines.at(-1)).toBe('a OK Fetch completed.');
+  });
+});
+
 describe('bad FETCH commands', () => {
   it('answers BAD, and the session goes on', async () => {
     const c = await selected();

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MailboxError, type MailboxStore, type MailboxErrorCode } from '../../../src/store/mailbox/mailbox-store.js';
+import { MailboxError, type MailboxStore, type MailboxErrorCode, type MessageRecord, type RecordColumns } from '../../../src/store/mailbox/mailbox-store.js';
 
 export interface ContractStoreOptions {
   readonly quotaBytes?: number;
@@ -38,6 +38,12 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** records()' columns as one record per message, to compare with a snapshot's records. */
+function rows(c: RecordColumns): MessageRecord[] {
+  expect(new Set([c.uids.length, c.flags.length, c.modseqs.length, c.vsizes.length]).size).toBe(1);
+  return c.uids.map((uid, i) => ({ uid, flags: c.flags[i]!, modseq: c.modseqs[i]!, vsize: c.vsizes[i]! }));
+}
 
 export function mailboxStoreContract(name: string, factory: ContractStoreFactory): void {
   describe(`mailbox store contract: ${name}`, () => {
@@ -100,17 +106,27 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
         expect(snap.list.modseqs[i]).toBe(r.modseq);
         expect(snap.list.vsizes[i]).toBe(r.vsize);
       });
-      // In the order given, unknown UIDs left out; the same records as the snapshot's.
+      // As columns, in the order given, unknown UIDs left out; the same records as the snapshot's.
       const picked = await box.records([uids[3]!, 999_999, uids[0]!]);
-      expect(picked.map((r) => r.uid)).toEqual([uids[3], uids[0]]);
-      expect(picked[1]).toEqual(snap.records[0]);
+      expect(picked.uids).toEqual([uids[3], uids[0]]);
+      expect(rows(picked)[1]).toEqual(snap.records[0]);
+      expect(rows(picked)[0]).toEqual(snap.records[3]);
+      // A run of the mailbox (a FETCH of a range), the whole of it, and none.
+      expect(rows(await box.records(uids.slice(1, 3)))).toEqual(snap.records.slice(1, 3));
+      expect(rows(await box.records(uids))).toEqual(snap.records);
+      expect(rows(await box.records([]))).toEqual([]);
+      // Ascending with a gap, and a UID asked twice.
+      expect((await box.records([uids[0]!, uids[2]!, uids[3]!])).uids).toEqual([uids[0], uids[2], uids[3]]);
+      expect((await box.records([uids[1]!, uids[1]!])).uids).toEqual([uids[1], uids[1]]);
       // A change through another handle shows in records() and the next snapshot, not in the list held.
       const other = await user.open('INBOX', 'read-write');
       await other.setFlags([uids[2]!], { mode: 'add', flags: ['\\Seen'] });
       await other.setFlags([uids[1]!], { mode: 'add', flags: ['\\Deleted'] });
       await other.expunge();
-      expect((await box.records([uids[2]!]))[0]!.flags).toEqual(['\\Seen']);
-      expect(await box.records([uids[1]!])).toEqual([]);
+      expect((await box.records([uids[2]!])).flags).toEqual([['\\Seen']]);
+      expect(rows(await box.records([uids[1]!]))).toEqual([]);
+      // The run around the expunged message: the others, in order.
+      expect((await box.records(uids)).uids).toEqual([uids[0], uids[2], uids[3]]);
       expect(snap.list.uids).toEqual(uids);
       expect(snap.list.flags[2]).toEqual([]);
       const again = await box.snapshot();

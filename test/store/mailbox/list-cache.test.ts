@@ -52,7 +52,8 @@ it('follows another process\'s flag changes, expunges and new messages, and leav
   expect(later.list.flags[0]).toEqual(['\\Seen', 'done']);
   expect(later.status).toMatchObject({ messages: 5, unseen: 1 });
   expect(later.list.firstUnseen).toBe(4);
-  expect(later.records).toEqual(await box.records([1, 2, 3, 4, 6]));
+  const picked = await box.records([1, 2, 3, 4, 6]);
+  expect(later.records).toEqual(picked.uids.map((uid, i) => ({ uid, flags: picked.flags[i], modseq: picked.modseqs[i], vsize: picked.vsizes[i] })));
   // The first snapshot is untouched.
   expect(first.list.uids).toEqual([1, 2, 3, 4, 5]);
   expect(first.list.flags[0]).toEqual([]);
