@@ -139,19 +139,37 @@ class RecordLines {
    * `absent`. The positions in `found` of the messages whose FLAGS were written.
    */
   write(found: RecordColumns, selected: SelectedMailbox, absent: number[]): number[] {
-    const { items, starts, out, changedSince, lineMax } = this;
+    const shown: number[] = [];
+    const n = found.uids.length;
+    for (let i = this.run(found, selected, absent, shown, 0); i < n; i = this.run(found, selected, absent, shown, i)) {
+      // what run() leaves to here, seldom: a flag list not encoded yet, or a full chunk
+      const flags = this.flagsAsked ? flagsBytes(found.flags[i]!, selected.hasRecent && selected.isRecent(found.uids[i]!)) : NO_FLAGS;
+      this.out.room(this.lineMax + flags.length);
+    }
+    return shown;
+  }
+
+  /**
+   * The loop of write(), from `from`: the index of the message it stopped at (n when done). It stops
+   * before a message whose flag list has no bytes yet, or that does not fit in the chunk, and leaves those
+   * to write(): so its optimised code holds no path that runs only now and then (V8 throws away optimised
+   * code that reaches a path it never saw run, and compiling this loop again costs more than the loop).
+   */
+  private run(found: RecordColumns, selected: SelectedMailbox, absent: number[], shown: number[], from: number): number {
+    const { items, starts, out, changedSince, lineMax, flagsAsked } = this;
     const view = selected.allUids();
     const pending = selected.hasPendingExpunges;
     const anyRecent = selected.hasRecent;
-    const shown: number[] = [];
-    let pos = this.pos;
-    let buf = out.buf;
+    const n = found.uids.length;
+    const buf = out.buf;
     let at = out.at;
+    let pos = this.pos;
     // the last flag set written and its bytes: neighbours mostly share one
     let lastFlags: readonly Flag[] | undefined;
     let lastRecent = false;
     let flagBytes: Buffer = NO_FLAGS;
-    for (let i = 0; i < found.uids.length; i++) {
+    let i = from;
+    for (; i < n; i++) {
       const uid = found.uids[i]!;
       if (pending && selected.isExpungePending(uid)) {
         absent.push(uid);
@@ -161,21 +179,19 @@ class RecordLines {
       // Both ascending: the sequence number is found from where the last one was.
       if (view[pos] !== uid) pos = lowerBound(view, uid, view[pos] !== undefined && view[pos]! <= uid ? pos : 0);
       if (view[pos] !== uid) continue;
-      if (this.flagsAsked) {
+      if (flagsAsked) {
         const flags = found.flags[i]!;
         const recent = anyRecent && selected.isRecent(uid);
         if (flags !== lastFlags || recent !== lastRecent) {
+          const bytes = shownBytes.get(flags)?.[recent ? 1 : 0];
+          if (bytes === undefined) break;
           lastFlags = flags;
           lastRecent = recent;
-          flagBytes = flagsBytes(flags, recent);
+          flagBytes = bytes;
         }
-        shown.push(i);
       }
-      if (at + lineMax + flagBytes.length > buf.length) {
-        out.at = at;
-        buf = out.room(lineMax + flagBytes.length);
-        at = out.at;
-      }
+      if (at + lineMax + flagBytes.length > buf.length) break;
+      if (flagsAsked) shown.push(i);
       at = putBytes(buf, at, LINE_START);
       at = putDecimal(buf, at, ++pos);
       at = putBytes(buf, at, FETCH_OPEN);
@@ -201,7 +217,7 @@ class RecordLines {
     }
     out.at = at;
     this.pos = pos;
-    return shown;
+    return i;
   }
 
   /** The bytes written since the last take. */

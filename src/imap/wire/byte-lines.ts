@@ -12,14 +12,12 @@ const CHUNK = 64 * 1024;
 const ZERO = 0x30;
 const NONE = Buffer.alloc(0);
 
-/** Writes `b` at `at`; the offset after it. */
+/**
+ * Writes `b` at `at`; the offset after it. Byte by byte: the pieces are short (a flag list at most), and a
+ * native copy, inlined by V8 at each call site, would make the writer's optimised code slow to compile.
+ */
 export function putBytes(buf: Buffer, at: number, b: Uint8Array): number {
   const n = b.length;
-  // short pieces (most of them) are quicker copied by hand than through a native call
-  if (n > 16) {
-    buf.set(b, at);
-    return at + n;
-  }
   for (let i = 0; i < n; i++) buf[at + i] = b[i]!;
   return at + n;
 }
