@@ -1,11 +1,15 @@
 /**
- * `npm run bench:build && node .tmp/bench-build/bench/imap-phase.js [--repeat N] [--profile DIR]`: one phase of
- * bench:imap alone, warm `UID FETCH 1:* (FLAGS)` on the cached 100,000-message corpus, to profile and tune it
- * in seconds rather than the whole bench's minutes. The server (the Maildir store and the IMAP server, with
- * `mailgate start`'s V8 flags) runs in a child process as under bench:imap, so the client's parsing is not in
- * its CPU figure or its profile; the corpus is hard-linked once into .tmp/imap-phase/ and its index kept
- * there, so only the first run pays for the first SELECT. `--profile DIR` writes a .cpuprofile of the server
- * over the repeated FETCHes only (summarise with `npm run bench:profile-top -- FILE`). Figures, not assertions.
+ * `npm run bench:build && node .tmp/bench-build/bench/imap-phase.js [--repeat N] [--warmup N] [--profile DIR]`:
+ * one phase of bench:imap alone, `UID FETCH 1:* (FLAGS)` on the cached 100,000-message corpus in a mailbox
+ * already selected, to profile and tune it in seconds rather than the whole bench's minutes. The server (the
+ * Maildir store and the IMAP server, with `mailgate start`'s V8 flags, plus any in IMAP_PHASE_NODE_FLAGS such
+ * as --trace-opt) runs in a child process as under bench:imap, so the client's parsing is not in its CPU
+ * figure or its profile. As bench:imap, no warm-up by default: the first FETCHes include V8 optimising the
+ * code, which is part of the figure. Each run prints its wall time, the server's CPU and the longest
+ * event-loop stall in the server meanwhile (how long other sessions could have waited). The corpus is
+ * hard-linked once into .tmp/imap-phase/ and its index kept there, so only the first run pays for the first
+ * SELECT. `--profile DIR` writes a .cpuprofile of the server over the measured FETCHes only (summarise with
+ * `npm run bench:profile-top -- FILE`). Figures, not assertions.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
   const corpus = await ensureCorpus(resolve('.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, (s) => void process.stderr.write(`${s}\n`));
   const base = resolve('.tmp', 'imap-phase');
   const maildir = join(base, `s${o.seed}-n${o.messages}`);
-  if (!existsSync(join(maildir, '.complete'))) {
+  if (!existsSync(`${maildir}.complete`)) {
     await rm(maildir, { recursive: true, force: true });
     await mkdir(base, { recursive: true });
     await linkCopy(corpus.dir, maildir);
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
     await c.login('bench', 'bench');
     await c.select();
     // the index is written by now: later runs start warm
-    await writeFile(join(maildir, '.complete'), '');
+    await writeFile(`${maildir}.complete`, '');
     for (let i = 0; i < o.warmup; i++) await c.ok('UID FETCH 1:* (FLAGS)');
     if (o.profile !== undefined) await server.ask({ op: 'profile-start' });
     const runs: { ms: number; cpu: number }[] = [];
