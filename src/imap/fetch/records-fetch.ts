@@ -9,7 +9,7 @@ import type { Flag, RecordColumns } from '../../store/mailbox/mailbox-store.js';
 import { lowerBound } from '../../store/mailbox/message-list.js';
 import type { ResponseWriter } from '../command.js';
 import type { SelectedMailbox } from '../selected.js';
-import { ByteChunks, DECIMAL_MAX, putBytes, putDecimal } from '../wire/byte-lines.js';
+import { ByteChunks, CHUNK_BYTES, DECIMAL_MAX, putBytes, putDecimal } from '../wire/byte-lines.js';
 import type { FetchRequest } from './items.js';
 import type { FetchOutcome } from './writer.js';
 import { flagsValue } from './writer.js';
@@ -72,7 +72,7 @@ const ITEM_OF: Readonly<Record<string, Item>> = { UID: Item.Uid, FLAGS: Item.Fla
 export async function writeRecordsFetch(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
   const names = request.items.map((i) => (i.kind === 'simple' ? i.name : ''));
   const viewAnswers = names.every((n) => VIEW_ITEMS.has(n));
-  const lines = new RecordLines(names, request.changedSince);
+  const lines = new RecordLines(names, request.changedSince, uids.length);
   let missing = 0;
   for (let b = 0, end = 0; b < uids.length; b = end) {
     end = Math.min(uids.length, b + (b === 0 ? FIRST_BATCH : BATCH));
@@ -120,18 +120,21 @@ class RecordLines {
   private readonly flagsAsked: boolean;
   /** The most bytes a line takes besides its flag list. */
   private readonly lineMax: number;
-  private readonly out = new ByteChunks();
+  private readonly out: ByteChunks;
   /** The view position after the last message written (sequence numbers are found from there). */
   private pos = 0;
 
   constructor(
     names: readonly string[],
     private readonly changedSince: number | undefined,
+    messages: number,
   ) {
     this.items = names.map((n) => ITEM_OF[n]!);
     this.starts = names.map((n, k) => ITEM_START.get(n)![k === 0 ? 0 : 1]);
     this.flagsAsked = names.includes('FLAGS');
     this.lineMax = LINE_START.length + FETCH_OPEN.length + LINE_END.length + (names.length + 1) * DECIMAL_MAX + this.starts.reduce((n, b) => n + b.length, 0) + MODSEQ_END.length;
+    // a first chunk for a few messages' lines (and a flag list each) when the FETCH is small
+    this.out = new ByteChunks(undefined, Math.min(CHUNK_BYTES, messages * (this.lineMax + 64)));
   }
 
   /**

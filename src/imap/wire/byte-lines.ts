@@ -7,7 +7,7 @@
  */
 
 /** Bytes per chunk: about what ResponseWriter hands the socket at once. */
-const CHUNK = 64 * 1024;
+export const CHUNK_BYTES = 64 * 1024;
 
 const ZERO = 0x30;
 const NONE = Buffer.alloc(0);
@@ -27,7 +27,11 @@ export const DECIMAL_MAX = 16;
 
 /** Writes a non-negative integer in decimal at `at`; the offset after it. */
 export function putDecimal(buf: Buffer, at: number, n: number): number {
-  if (n > 0x3fffffff) return at + buf.write(String(n), at, 'latin1');
+  if (n > 0x3fffffff || n < 0 || (n | 0) !== n) {
+    // Loud rather than garbage bytes or a number cut short by the room reserved for a line.
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a number IMAP can send: ${n}`);
+    return at + buf.write(String(n), at, 'latin1');
+  }
   let end = at + 1;
   for (let t = n; t >= 10; t = (t / 10) | 0) end++;
   let p = end;
@@ -50,13 +54,21 @@ export class ByteChunks {
   private start = 0;
   private readonly done: Buffer[] = [];
 
-  constructor(private readonly chunkBytes = CHUNK) {}
+  /**
+   * `firstBytes`: the first chunk's size, when the caller knows the response is short (a FETCH of one
+   * message after STORE need not hold 64 kB until the socket has written it); later chunks are `chunkBytes`.
+   */
+  constructor(
+    private readonly chunkBytes = CHUNK_BYTES,
+    private nextBytes = chunkBytes,
+  ) {}
 
   /** Makes room for `n` more bytes after `at` (a new chunk when this one lacks it); the chunk to write in. */
   room(n: number): Buffer {
     if (this.at + n <= this.buf.length) return this.buf;
     if (this.at > this.start) this.done.push(this.buf.subarray(this.start, this.at));
-    this.buf = Buffer.allocUnsafe(Math.max(this.chunkBytes, n));
+    this.buf = Buffer.allocUnsafe(Math.max(this.nextBytes, n));
+    this.nextBytes = this.chunkBytes;
     this.at = 0;
     this.start = 0;
     return this.buf;

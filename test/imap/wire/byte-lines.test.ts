@@ -24,6 +24,23 @@ describe('putDecimal', () => {
   });
 });
 
+describe('putDecimal, numbers IMAP cannot send', () => {
+  it('throws on a negative, fractional, NaN or unsafe number instead of writing garbage', () => {
+    for (const n of [-1, -(2 ** 40), 1.5, 2 ** 40 + 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      expect(() => putDecimal(Buffer.alloc(32), 0, n), String(n)).toThrow(RangeError);
+    }
+  });
+});
+
+describe('ByteChunks, first chunk', () => {
+  it('makes the first chunk the size asked and the later ones the usual size', () => {
+    const c = new ByteChunks(1000, 40);
+    expect(c.room(10).length).toBe(40);
+    c.at = 40;
+    expect(c.room(10).length).toBe(1000);
+  });
+});
+
 describe('putBytes', () => {
   it('copies short and long pieces', () => {
     for (const piece of ['', 'a', ' FETCH (', 'x'.repeat(16), 'y'.repeat(17), 'z'.repeat(300)]) {
