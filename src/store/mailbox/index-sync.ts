@@ -275,8 +275,9 @@ async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | 'bro
  * `messages` (with their positions) given the UIDs `listed` holds for their bases, plus (position -1) the
  * files of lines above the index's next UID that neither they nor the index have; the uidlist's UIDs
  * first, ascending (so none is below one given in the same batch), then the rest in the caller's order.
- * Only lines from `fromUid` on count (the read may return a few more): one below the index's next UID is
- * never adopted outside a first scan (indexAndRecord). A line whose file is not found is left to the floor.
+ * Only lines from `fromUid` on count (readUidlistFrom returns no others; kept here as the rule): one below
+ * the index's next UID is never adopted outside a first scan (indexAndRecord). A line whose file is not
+ * found is left to the floor.
  */
 async function withListedUids(
   db: IndexDb,
@@ -471,9 +472,13 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
       const lock = await lockUidlist(dir);
       let handedOver = false;
       try {
-        const listed = await readUidlistOrNothing(dir);
-        // One of another UIDVALIDITY goes the usual way below, which ignores it and writes it again.
-        if (listed === undefined || listed.header.uidValidity === row.uidvalidity) {
+        const listed = await readUidlist(dir).catch((err: unknown) => {
+          if (err instanceof UidlistError) return 'broken' as const;
+          throw err;
+        });
+        // A broken one (a directory or FIFO in its place too) or one of another UIDVALIDITY goes the usual
+        // way below, which gives no UIDs from it and writes it again from the index (never appends to it).
+        if (listed !== 'broken' && (listed === undefined || listed.header.uidValidity === row.uidvalidity)) {
           const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
           handedOver = true;
           const stamps = { newStamp: newS, curStamp: curS, scannedAt };

@@ -1,7 +1,7 @@
 /** dovecot-uidlist v3: parsing what Dovecot writes, formatting, properties, and the dotlock writers. */
 import fc from 'fast-check';
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -343,6 +343,17 @@ describe('readUidlistFrom: the lines from a UID on, read from the end', () => {
     await writeFile(file, formatUidlist({ header: { ...header, extra: [`X${'a'.repeat(5000)}`] }, records }));
     expect(await readUidlistFrom(tmp.path, 250)).toEqual({ ...(await readUidlist(tmp.path))!, records: records.slice(249) });
     await writeFile(file, '3 V7 N1\n2 :x\n1 :y\n');
+    await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
+  });
+
+  it('a directory or FIFO in the file\'s place is a broken uidlist for both reads, the whole one too, and never hangs them', async () => {
+    const file = join(tmp.path, 'dovecot-uidlist');
+    await mkdir(file);
+    await expect(readUidlist(tmp.path)).rejects.toBeInstanceOf(UidlistError);
+    await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
+    await rmdir(file);
+    execFileSync('mkfifo', [file]);
+    await expect(readUidlist(tmp.path)).rejects.toBeInstanceOf(UidlistError);
     await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
   });
 });
