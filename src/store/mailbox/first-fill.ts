@@ -23,7 +23,6 @@ import { baseOf, type ScanColumns } from './first-scan.js';
 import type { IndexDb } from './index-db.js';
 import { curFileName, keywordList } from './message-flags.js';
 import { rewriteAfterAppend, uidlistIsStale, uidlistWarnings } from './uidlist-record.js';
-import { setPendingFrom } from './uidlist-pending.js';
 
 /** Below this many messages a first fill writes its rows before the answer (too little to gain). */
 export const DEFER_FILL_FROM = 1000;
@@ -50,10 +49,9 @@ export interface FirstFill {
  * Gives the scanned messages their UIDs and records them, under `lock` (the uidlist's, taken before the
  * uidlist was read for the scan's UIDs: another process's fill killed before its rows left its UIDs there,
  * and they are the files' own; this function lets it go or hands it to `run`). None below `floor` (the
- * uidlist's next UID) is given anew; `waiting`, the lowest UID of uidlist lines whose files the scan did not
- * find though they were given after it began, is kept in the index (uidlist-pending.ts). Undefined when the
- * folder is not a first fill any more (another
- * process indexed it meanwhile): the caller indexes it the usual way. 'written' when the rows had to be
+ * uidlist's next UID) is given anew: a line given after the scan began whose file the scan missed only
+ * raises it, and the next sync gives that file a new UID (Dovecot's rule for a line below the next UID).
+ * Undefined when the folder is not a first fill any more (another process indexed it meanwhile): the caller indexes it the usual way. 'written' when the rows had to be
  * written at once (the uidlist could not be appended to, so it is rewritten from the rows). Otherwise the
  * pending rows, whose `run` must be called. `toCur`: the folder's keyword letters when the files in new/
  * are to move to cur/ (a read-write SELECT), undefined to leave them.
@@ -64,14 +62,13 @@ export async function reserveFirstFill(
   lock: UidlistLock,
   columns: ScanColumns,
   floor: number,
-  waiting: number | undefined,
   stamps: ScanStamps,
   toCur: readonly string[] | undefined,
 ): Promise<FirstFill | 'written' | undefined> {
   const dir = lock.dir;
   let handedOver = false;
   try {
-    const reserved = reserve(db, mailboxId, columns, floor, waiting);
+    const reserved = reserve(db, mailboxId, columns, floor);
     if (reserved === undefined) return undefined;
     const { uids, freshUids, freshNames, freshEnds, firstModseq } = reserved;
     let appended = false;
@@ -110,7 +107,6 @@ function reserve(
   mailboxId: number,
   c: ScanColumns,
   floor: number,
-  waiting: number | undefined,
 ): { uids: number[]; freshUids: number[]; freshNames: string[]; freshEnds: number[]; firstModseq: number } | undefined {
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
@@ -142,7 +138,6 @@ function reserve(
     }
     db.setMailboxCounters.run(next, row.highest_modseq + c.n, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
-    setPendingFrom(db, mailboxId, waiting);
     return { uids, freshUids, freshNames, freshEnds, firstModseq: row.highest_modseq + 1 };
   });
 }

@@ -19,19 +19,13 @@ import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist, rewriteAfterAppend } from './uidlist-record.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
-import { baseOf, scanColumns, withAdopted, type ScanColumns } from './first-scan.js';
+import { scanColumns, withAdopted } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
 import { readLetters } from './keywords-io.js';
-import { pendingFrom, setPendingFrom } from './uidlist-pending.js';
 import { readLastUidValidity, writeLastUidValidity } from './uidvalidity-file.js';
 import { curFileName, flagsOfFileName, keywordList, mergeKeywords } from './message-flags.js';
-
-/** A sync's directory stamps (stored with the rows) and whether it read both new/ and cur/. */
-export interface SyncScan extends ScanStamps {
-  readonly whole: boolean;
-}
 
 /** A message about to get a UID. */
 export interface NewMessage {
@@ -140,7 +134,6 @@ async function createUidlist(dir: string, uidValidity: number): Promise<void> {
 
 export function dropMailboxRow(db: IndexDb, id: number): void {
   db.write(() => {
-    setPendingFrom(db, id, undefined);
     db.deleteMessages.run(id);
     db.deleteMailboxMeta.run(id);
     db.deleteMailbox.run(id);
@@ -153,18 +146,9 @@ const BULK_CHECK = 64;
 /**
  * Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. None below `floor`
  * (the uidlist's next UID) is given anew. With `scan`, the sync's directory stamps are stored in the same
- * transaction: a folder counts as scanned only together with the rows of the files that scan found. With
- * `pending` (a number or null for none), the lowest UID of uidlist lines still waiting for their files is
- * stored with them too (uidlist-pending.ts).
+ * transaction: a folder counts as scanned only together with the rows of the files that scan found.
  */
-export function insertMessages(
-  db: IndexDb,
-  mailboxId: number,
-  messages: readonly NewMessage[],
-  floor = 0,
-  scan?: ScanStamps,
-  pending?: number | null,
-): InsertedUids {
+export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[], floor = 0, scan?: ScanStamps): InsertedUids {
   if (messages.length > BULK_CHECK) db.deferCheckpoint();
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
@@ -204,7 +188,6 @@ export function insertMessages(
     db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
     if (scan !== undefined) db.setMailboxScan.run(scan.newStamp, scan.curStamp, scan.scannedAt, mailboxId);
-    if (pending !== undefined) setPendingFrom(db, mailboxId, pending ?? undefined);
     return { uids, fresh };
   });
 }
@@ -227,27 +210,28 @@ export interface InsertedUids {
  * keeps its UID there; and the files it lists above this index's UIDs that `messages` lack (delivered by
  * Dovecot, in place before it let the lock go) are indexed now with those UIDs. On a folder's first scan
  * (`scan` given, the folder not scanned yet) the whole file is read: the UIDs it holds are the files' own,
- * also those another process's first fill gave just before it died (first-fill.ts). A line whose file is
- * not found yet (a readdir racing a rename) waits for it: the next reads start at its UID
- * (uidlist-pending.ts). A broken uidlist, or one of another UIDVALIDITY, is written again from the index; a
- * read that fails otherwise fails the operation before any UID is given. `scan`: the sync's directory
- * stamps, stored with the rows (insertMessages), and whether it read both new/ and cur/.
+ * also those another process's first fill gave just before it died (first-fill.ts). Otherwise a line below
+ * the index's next UID is never adopted (Dovecot's rule): clients may have been told a higher UIDNEXT, and
+ * the line may be that of a message expunged since. A line whose file is not found when read (a readdir
+ * racing a rename, an expunged file) only raises the floor; when its file is seen later it gets a new UID
+ * and a new line (Dovecot's reader takes a later line for the same file over the earlier one). A broken
+ * uidlist, or one of another UIDVALIDITY, is written again from the index; a read that fails otherwise
+ * fails the operation before any UID is given. `scan`: the sync's directory stamps, stored with the rows
+ * (insertMessages).
  */
-export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: SyncScan): Promise<InsertedUids> {
+export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: ScanStamps): Promise<InsertedUids> {
   const lock = await lockUidlist(dir);
   try {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined) return { uids: [], fresh: [] };
-    // From the lowest line still waiting for its file (uidlist-pending.ts), else from the next UID.
-    const from = scan !== undefined && row.scanned_at === null ? 1 : Math.min(row.uidnext, pendingFrom(db, mailboxId) ?? row.uidnext);
+    const from = scan !== undefined && row.scanned_at === null ? 1 : row.uidnext;
     const read = await uidlistFrom(dir, from);
     // A uidlist of another UIDVALIDITY (put back from elsewhere, made anew by hand) says nothing of this
     // index's UIDs: neither adopted from nor a floor, and written again from the index like a broken one.
     const foreign = read !== undefined && read !== 'broken' && read.header.uidValidity !== row.uidvalidity;
     const listed = read === 'broken' || foreign ? undefined : read;
-    const { batch, waiting } = await withListedUids(db, row, dir, messages, listed, scan?.whole === true);
-    const pending = waiting.length === 0 ? null : waiting.reduce((a, b) => (b < a ? b : a));
-    const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan, pending);
+    const batch = await withListedUids(db, row, dir, messages, listed, from);
+    const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan);
     const records: { uid: number; base: string; extensions: string[] }[] = [];
     inserted.uids.forEach((uid, i) => {
       if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
@@ -291,9 +275,9 @@ async function uidlistFrom(dir: string, fromUid: number): Promise<Uidlist | 'bro
  * `messages` (with their positions) given the UIDs `listed` holds for their bases, plus (position -1) the
  * files of lines above the index's next UID that neither they nor the index have; the uidlist's UIDs
  * first, ascending (so none is below one given in the same batch), then the rest in the caller's order.
- * `waiting`: the UIDs of lines whose files are still not found (uidlist-pending.ts): those above the next
- * UID not found in new/ or cur/, and those below it (waiting since an earlier read) unless `whole` (the
- * caller's scan read both directories: a file it did not find is gone).
+ * Only lines from `fromUid` on count (readUidlistFrom returns no others; kept here as the rule): one below
+ * the index's next UID is never adopted outside a first scan (indexAndRecord). A line whose file is not
+ * found is left to the floor.
  */
 async function withListedUids(
   db: IndexDb,
@@ -301,11 +285,13 @@ async function withListedUids(
   dir: string,
   messages: readonly NewMessage[],
   listed: Uidlist | undefined,
-  whole: boolean,
-): Promise<{ batch: [number, NewMessage][]; waiting: number[] }> {
+  fromUid: number,
+): Promise<[number, NewMessage][]> {
   const batch = messages.map((m, i): [number, NewMessage] => [i, m]);
-  if (listed === undefined || listed.records.length === 0) return { batch, waiting: [] };
-  const byBase = new Map(listed.records.map((r) => [r.base, r.uid] as const));
+  const lines = listed?.records.filter((r) => r.uid >= fromUid) ?? [];
+  if (lines.length === 0) return batch;
+  // A later line for the same base wins, as in Dovecot's reader (a file expunged and put back).
+  const byBase = new Map(lines.map((r) => [r.base, r.uid] as const));
   const bases = new Set<string>();
   for (const entry of batch) {
     const m = entry[1];
@@ -313,22 +299,14 @@ async function withListedUids(
     const uid = byBase.get(m.base);
     if (uid !== undefined) entry[1] = { ...m, uid, adopted: true };
   }
-  const unknown = (r: { uid: number; base: string }): boolean => !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined;
-  const others = listed.records.filter((r) => r.uid >= row.uidnext && unknown(r));
-  const waiting = whole ? [] : listed.records.filter((r) => r.uid < row.uidnext && unknown(r)).map((r) => r.uid);
-  if (others.length > 0) {
-    const found = await listedFiles(dir, others);
-    for (const m of found) batch.push([-1, m]);
-    const foundBases = new Set(found.map((m) => m.base));
-    for (const r of others) if (!foundBases.has(r.base)) waiting.push(r.uid);
-  }
+  const others = lines.filter((r) => r.uid >= row.uidnext && byBase.get(r.base) === r.uid && !bases.has(r.base) && db.messageByBase.get(row.id, r.base) === undefined);
+  if (others.length > 0) for (const m of await listedFiles(dir, others)) batch.push([-1, m]);
   const key = (m: NewMessage): number => (m.adopted === true ? m.uid! : Infinity);
-  batch.sort((a, b) => {
+  return batch.sort((a, b) => {
     const ka = key(a[1]);
     const kb = key(b[1]);
     return ka === kb ? 0 : ka < kb ? -1 : 1;
   });
-  return { batch, waiting };
 }
 
 /**
@@ -363,15 +341,6 @@ async function newMessagesOf(dir: string, entries: readonly MaildirEntry[], lett
     out.push({ base, fname, inNew: sub === 'new', bits: flags.system, keywords, vsize: sizes.vsize, size: sizes.size, idate: null, itz: null });
   }
   return out;
-}
-
-/** The lowest UID of `listed`'s lines from `fromUid` on whose bases `columns` lack (given after its scan began). */
-function linesAfter(listed: Uidlist | undefined, fromUid: number, columns: ScanColumns): number | undefined {
-  const late = listed?.records.filter((r) => r.uid >= fromUid) ?? [];
-  if (late.length === 0) return undefined;
-  const scanned = new Set<string>();
-  for (let i = 0; i < columns.n; i++) scanned.add(baseOf(columns, i));
-  return late.find((r) => !scanned.has(r.base))?.uid;
 }
 
 /**
@@ -494,24 +463,26 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   // outside the uidlist's lock, which others wait for only 30 s; the uidlist is then read whole under the
   // lock, held until the UIDs are reserved, and its UIDs laid over the scan (cheap): another process's
   // first fill may have appended its UIDs meanwhile and died before its rows (they are the files' UIDs),
-  // and Dovecot may have delivered a file the scan missed (its line waits for it: uidlist-pending.ts).
+  // and Dovecot may have delivered a file the scan missed (its line only raises the floor: the next sync
+  // gives that file a new UID, as Dovecot does, unless the process that delivered it indexed it).
   if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
-    // Only its next UID (its ends, not its 100,000 lines): the lines from it on were given after the scan began.
-    const before = await uidlistFrom(dir, Number.MAX_SAFE_INTEGER);
     const letters = await readLetters(dir);
     const scanned = await scanColumns(dir, new Map(), letters);
     if (scanned.n >= DEFER_FILL_FROM) {
       const lock = await lockUidlist(dir);
       let handedOver = false;
       try {
-        const listed = await readUidlistOrNothing(dir);
-        // One of another UIDVALIDITY goes the usual way below, which ignores it and writes it again.
-        if (listed === undefined || listed.header.uidValidity === row.uidvalidity) {
+        const listed = await readUidlist(dir).catch((err: unknown) => {
+          if (err instanceof UidlistError) return 'broken' as const;
+          throw err;
+        });
+        // A broken one (a directory or FIFO in its place too) or one of another UIDVALIDITY goes the usual
+        // way below, which gives no UIDs from it and writes it again from the index (never appends to it).
+        if (listed !== 'broken' && (listed === undefined || listed.header.uidValidity === row.uidvalidity)) {
           const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
-          const waiting = linesAfter(listed, before === undefined || before === 'broken' ? 1 : before.nextUid, columns);
           handedOver = true;
           const stamps = { newStamp: newS, curStamp: curS, scannedAt };
-          const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, waiting, stamps, options.toCur ? letters : undefined);
+          const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, stamps, options.toCur ? letters : undefined);
           if (fill === 'written') return true;
           if (fill !== undefined) {
             options.deferFill(fill);
@@ -599,7 +570,7 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
     if (added.length === 0) db.setMailboxScan.run(storeNew, storeCur, scannedAt, row.id);
   });
   if (added.length > 0) {
-    await indexAndRecord(db, row.id, dir, added, { newStamp: storeNew, curStamp: storeCur, scannedAt, whole: !newOnly });
+    await indexAndRecord(db, row.id, dir, added, { newStamp: storeNew, curStamp: storeCur, scannedAt });
   }
   return true;
 }

@@ -4,10 +4,11 @@
  * and the POP3 maildrop lock. Folders made or removed by hand or by another process are
  * seen at the next list/open: the directories are the truth, the index rows follow them.
  */
+import { unlink } from 'node:fs/promises';
 import { announce, mailboxKey } from './change-hub.js';
 import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renameFolderDirs, validName } from './folder-dirs.js';
 import { ownChange } from './dir-stamps.js';
-import { dropMailboxRow, syncMailbox } from './index-sync.js';
+import { dropMailboxRow, messagePath, syncMailbox } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import { MaildirMailbox } from './maildir-mailbox.js';
 import { lockMaildrop } from './maildrop-lock.js';
@@ -212,10 +213,17 @@ export class MaildirUser implements UserMailboxes {
         const written = await writeToCur(dir, input.content, this.ctx.settings.hostname, (base) => curFileName(base, flags.bits, flags.keywords, letters), ms);
         const { base, fname } = written;
         const tz = input.internalDate?.tzMinutes ?? -new Date(ms).getTimezoneOffset();
-        const [given] = await indexWritten(this.ctx, row, [
-          { base, fname, inNew: false, bits: flags.bits, keywords: flags.keywords, vsize: written.vsize, size: written.size, idate: ms, itz: tz },
-        ]);
-        return given;
+        try {
+          const [given] = await indexWritten(this.ctx, row, [
+            { base, fname, inNew: false, bits: flags.bits, keywords: flags.keywords, vsize: written.vsize, size: written.size, idate: ms, itz: tz },
+          ]);
+          return given;
+        } catch (err) {
+          // Not indexed (the uidlist could not be read under its lock): the file goes before the NO, so the
+          // client's retry does not leave the message twice — unless a sync indexed it meanwhile.
+          if (this.ctx.state.db.messageByBase.get(row.id, base) === undefined) await unlink(messagePath(dir, false, fname)).catch(() => undefined);
+          throw err;
+        }
       });
       return { uidValidity: row.uidvalidity, uid: uid as number };
     });

@@ -3,17 +3,19 @@
  * with O_EXCL; the holder may write the file's new content into the lock file and rename it over the file
  * (Dovecot's file_dotlock_replace), which is the atomic rewrite and the unlock at once. A lock whose mtime is
  * older than the stale time (2 minutes for the uidlist, Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT) is
- * taken to be left by a dead process and removed; a live holder keeps it fresh: touch() every quarter of
- * the stale time while it is held, whatever it is doing (a first fill's renames and rows, a slow disk). The
- * lock holds `<pid>:<hostname>` as Dovecot's do, so a lock left by a process of this host that no longer
- * exists (a server killed with SIGKILL) is removed at once instead of blocking delivery for the stale time,
- * and one whose process of this host is alive is never removed, however old (Dovecot's file_dotlock checks
- * the pid the same way before its stale timeout). The lock is never empty: its content is written to a temp
- * file first, which is then hard-linked to the lock name.
+ * taken to be left by a dead process and removed; a live holder keeps it fresh: its lock file (through
+ * its own descriptor, so never a lock it no longer owns) is touched every quarter of the stale time while
+ * it is held, whatever it is doing (a first fill's renames and rows, a slow disk), for at most `maxHoldMs`
+ * (a lock leaked by a holder that never lets it go then goes stale instead of blocking the folder for
+ * good). So an untouched lock older than the stale time is stale whoever it names: a pid that looks alive
+ * may be another process's now (the holder crashed and its pid was reused). The lock holds
+ * `<pid>:<hostname>` as Dovecot's do, so one left by a process of this host that no longer exists (a server
+ * killed with SIGKILL) is removed at once instead of blocking delivery for the stale time. The lock is never
+ * empty: its content is written to a temp file first, which is then hard-linked to the lock name.
  */
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +26,8 @@ export interface DotlockOptions {
   readonly staleMs?: number;
   /** Give up after this long (ms), throwing an Error with code 'EAGAIN'. Default 30,000. */
   readonly timeoutMs?: number;
+  /** A held lock is kept fresh this long at most (ms). Default 15 times the stale time (30 minutes). */
+  readonly maxHoldMs?: number;
   /** Mode of the lock file, which becomes the file's mode on replace(). Default 0600. */
   readonly mode?: number;
   /** The clock, for tests (ms). */
@@ -34,7 +38,7 @@ export interface Dotlock {
   /** The locked file (not the lock). */
   readonly path: string;
   readonly lockPath: string;
-  /** Keeps the lock from looking stale during a long operation. */
+  /** Keeps the lock from looking stale during a long operation (nothing once it is let go). */
   touch(): Promise<void>;
   /** Writes `content` into the lock file, fsyncs it, renames it over `path`, fsyncs the directory: unlocked. */
   replace(content: string | Buffer): Promise<void>;
@@ -52,7 +56,8 @@ export function lockOwner(): string {
 /**
  * What the lock says of its holder: a process of this host that is gone ('dead') or there ('alive'), or
  * 'unknown' — an empty or foreign lock (another host, a holder still writing its content) or one of this
- * very process (a lock it leaked), judged by its age only.
+ * very process. Only 'dead' is acted on before the stale time: an 'alive' pid may be another process's by
+ * now, so every lock but a dead holder's is judged by its age (holders touch theirs).
  */
 export function holderState(content: string): 'dead' | 'alive' | 'unknown' {
   const match = /^(\d+):(.*)$/.exec(content.trim());
@@ -83,8 +88,8 @@ function inTurn<T>(key: string, step: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Removes a lock left by a dead holder (older than the stale time, or naming a gone process of this host);
- * true when it was one. Removed only if it is still the file judged, not a lock another waiter has just
+ * Removes a lock left by a dead holder (untouched for longer than the stale time, whatever it names, or
+ * naming a gone process of this host); true when it was one. Removed only if it is still the file judged, not a lock another waiter has just
  * taken over: the inode alone does not tell (ext4 hands a freed inode out again at once, so two waiters
  * could each remove the other's fresh lock: found by the review), the inode with the nanosecond change
  * time and the content does. Another process can still slip in between the last check and the unlink, as
@@ -95,7 +100,7 @@ async function removeIfStale(lockPath: string, staleMs: number, now: () => numbe
   if (st === undefined) return false;
   const content = await readFile(lockPath, 'latin1').catch(() => '');
   const holder = holderState(content);
-  if (holder === 'alive' || (holder === 'unknown' && now() - Number(st.mtimeMs) <= staleMs)) return false;
+  if (holder !== 'dead' && now() - Number(st.mtimeMs) <= staleMs) return false;
   const again = await stat(lockPath, { bigint: true }).catch(() => undefined);
   const same = again !== undefined && again.ino === st.ino && again.ctimeNs === st.ctimeNs && again.mtimeNs === st.mtimeNs;
   if (same && (await readFile(lockPath, 'latin1').catch(() => undefined)) === content) await unlink(lockPath).catch(() => undefined);
@@ -158,17 +163,32 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
     await sleep(wait);
   }
   const held = handle;
-  const ino = (await held.stat()).ino;
-  /** Still ours: a holder that overran the stale time may have had its lock taken over (Dovecot checks too). */
+  let ino: number;
+  try {
+    ino = (await held.stat()).ino;
+  } catch (err) {
+    await held.close().catch(() => undefined);
+    await unlink(lockPath).catch(() => undefined);
+    throw err;
+  }
+  /**
+   * Still ours: a holder that overran the stale time may have had its lock taken over (Dovecot checks too).
+   * Asked while `held` is open, so the inode cannot have been freed and handed to another lock.
+   */
   const stillOurs = async (): Promise<boolean> => (await stat(lockPath).catch(() => undefined))?.ino === ino;
   let done = false;
+  const acquired = now();
+  const maxHoldMs = options.maxHoldMs ?? staleMs * 15;
+  // Through the descriptor: only our own lock file is ever touched (taken over, it is no longer the lock).
   const touch = async (): Promise<void> => {
+    if (done) return;
     const t = new Date(now());
-    await utimes(lockPath, t, t);
+    await held.utimes(t, t);
   };
-  // Fresh while held; unref'd, so a held lock never keeps the process alive by itself.
+  // Fresh while held, up to maxHoldMs; unref'd, so a held lock never keeps the process alive by itself.
   const fresh = setInterval(() => {
-    if (!done) void stillOurs().then((ours) => (ours && !done ? touch() : undefined)).catch(() => undefined);
+    if (done || now() - acquired > maxHoldMs) clearInterval(fresh);
+    else void touch().catch(() => undefined);
   }, Math.max(1000, Math.floor(staleMs / 4)));
   fresh.unref();
   return {
@@ -177,21 +197,28 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
     touch,
     async replace(content) {
       if (done) throw new Error(`${lockPath} is no longer held`);
+      // Let go from here on, whatever happens: no more touches, and release() does nothing.
+      done = true;
       clearInterval(fresh);
+      let ours = false;
+      let closed = false;
+      let renamed = false;
       try {
         await held.truncate(0);
         await held.write(typeof content === 'string' ? Buffer.from(content, 'utf8') : content, 0, undefined, 0);
         await held.sync();
+        ours = await stillOurs();
+        closed = true;
         await held.close();
-        if (!(await stillOurs())) throw new Error(`${lockPath} was taken over as stale`);
+        if (!ours) throw new Error(`${lockPath} was taken over as stale`);
         await rename(lockPath, path);
-        done = true;
+        renamed = true;
         await fsyncDir(dirname(path));
       } catch (err) {
-        if (!done) {
-          done = true;
+        if (!renamed) {
+          const mine = closed ? ours : await stillOurs();
           await held.close().catch(() => undefined);
-          if (await stillOurs()) await unlink(lockPath).catch(() => undefined);
+          if (mine) await unlink(lockPath).catch(() => undefined);
         }
         throw err;
       }
@@ -200,8 +227,9 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
       clearInterval(fresh);
       if (done) return;
       done = true;
+      const mine = await stillOurs();
       await held.close().catch(() => undefined);
-      if (!(await stillOurs())) return;
+      if (!mine) return;
       await unlink(lockPath).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });

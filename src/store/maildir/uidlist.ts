@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireDotlock, type Dotlock, type DotlockOptions } from './dotlock.js';
 
@@ -219,17 +219,25 @@ export function newMailboxGuid(): string {
 
 /**
  * Reads `<dir>/dovecot-uidlist`. Undefined when it is absent or empty; UidlistError when broken (the
- * caller then treats it as absent and rewrites it, as Dovecot does).
+ * caller then treats it as absent and rewrites it, as Dovecot does), a directory, FIFO or device in its
+ * place included, opened without blocking (readUidlistFrom's rule: a FIFO must not hang a reader holding
+ * the lock).
  */
 export async function readUidlist(dir: string): Promise<Uidlist | undefined> {
-  let text: string;
+  let handle;
   try {
-    text = await readFile(join(dir, UIDLIST_FILE), 'utf8');
+    handle = await open(join(dir, UIDLIST_FILE), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return text === '' ? undefined : parseUidlist(text);
+  try {
+    if (!(await handle.stat()).isFile()) throw new UidlistError('not a regular file', 1);
+    const text = (await handle.readFile()).toString('utf8');
+    return text === '' ? undefined : parseUidlist(text);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** readUidlistFrom's first read at each end; one at the end doubles while it holds no line below the UID. */

@@ -149,7 +149,7 @@ it("a SELECT during another process's first fill, which is killed after its answ
   expect(indexRows()).toEqual(given);
 });
 
-it("a file delivered while a first fill scans (its UID given under the uidlist's lock) keeps that UID when it is seen", async () => {
+it('a file delivered while a first fill scans (its UID given under the lock, after the scan began) gets a new UID at the next sync, above the UIDNEXT announced', async () => {
   const user = await open().openUser('alice');
   const gated = hold();
   const box = user.open('INBOX', 'read-write').then((b) => b.snapshot().then((snap) => ({ b, snap })));
@@ -165,9 +165,22 @@ it("a file delivered while a first fill scans (its UID given under the uidlist's
   const { b, snap } = await box;
   expect(snap.list.uids.length).toBe(N + 1);
   expect(snap.list.uids).not.toContain(given);
+  // The late line only raised the floor: the UIDNEXT announced is past it.
+  const announced = snap.status.uidNext;
+  expect(announced).toBeGreaterThan(given);
   await b.records([snap.list.uids[0]!]); // the next step: the fill's rows are in
   await b.close();
   expect((await user.status('INBOX')).messages).toBe(N + 2);
-  expect(indexRows().get(base)).toBe(given);
-  expect(uidlist().get(base)).toBe(given);
+  // Dovecot's rule: a line below the index's next UID is not adopted; the file gets a new UID and line.
+  const rows = indexRows();
+  expect(rows.get(base)).toBeGreaterThanOrEqual(announced);
+  expect(new Set(rows.values()).size).toBe(rows.size);
+  expect(uidlist().get(base)).toBe(rows.get(base));
+  expect(uidlistAscending()).toBe(true);
 });
+
+/** Whether the uidlist's lines (all of them, a base's stale earlier line too) have ascending UIDs. */
+function uidlistAscending(): boolean {
+  const uids = readFileSync(join(root, 'dovecot-uidlist'), 'latin1').split('\n').slice(1).filter((l) => l !== '').map((l) => Number(l.split(' ')[0]));
+  return uids.every((u, i) => i === 0 || u > uids[i - 1]!);
+}

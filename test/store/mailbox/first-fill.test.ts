@@ -6,9 +6,9 @@
  * loses nothing (the next open gets the same UIDs back from the uidlist, \Recent is not given again), and
  * a second process SELECTing meanwhile gets the same UIDs.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -224,3 +224,26 @@ it('only SELECT/EXAMINE defer the rows: a RENAME of a never-scanned INBOX and a 
   expect(result.updated.map((r) => r.uid)).toEqual([1, 2, 3]);
   expect(existsSync(join(root, '.Old', 'dovecot-uidlist.lock'))).toBe(false);
 });
+
+it('a FIFO at dovecot-uidlist when a large folder is first filled is a broken uidlist: not waited on under the lock, written again from the index', async () => {
+  // A folder row made (and scanned empty) by an earlier run, then marked not scanned: the next SELECT fills it.
+  await mkdir(join(root, 'cur'), { recursive: true });
+  const first = open();
+  expect((await (await first.openUser('alice')).status('INBOX')).messages).toBe(0);
+  await first.close();
+  stores.splice(stores.indexOf(first), 1);
+  const db = new Database(join(root, 'mailgate-index.sqlite'));
+  db.prepare('UPDATE mailbox SET scanned_at = NULL').run();
+  db.close();
+  const expected = await makeMaildir(false);
+  await unlink(join(root, 'dovecot-uidlist'));
+  execFileSync('mkfifo', [join(root, 'dovecot-uidlist')]);
+  const box = await (await open().openUser('alice')).open('INBOX', 'read-write');
+  const snap = await box.snapshot();
+  expect(snap.status.messages).toBe(expected.bases.length);
+  await box.records([1]);
+  expect((await lstat(join(root, 'dovecot-uidlist'))).isFile()).toBe(true);
+  expect([...uidlistBases().values()]).toEqual(snap.list.uids);
+  expect(indexRows().map((r) => r.uid)).toEqual(snap.list.uids);
+  expect(existsSync(join(root, 'dovecot-uidlist.lock'))).toBe(false);
+}, 30_000);

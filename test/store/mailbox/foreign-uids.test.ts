@@ -5,9 +5,9 @@
  * The other writer is played by hand (a line appended as Dovecot appends, the header's N raised as its
  * rewrite does) and by a real Dovecot IMAP session appending to the Maildir Mailgate has open.
  */
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, expect, it } from 'vitest';
 import type { MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
 import { openMaildirMailboxStore } from '../../../src/store/mailbox/open.js';
@@ -121,49 +121,54 @@ it('a file Dovecot gave a UID, listed twice in cur/ (a readdir racing its rename
   expect((await subjects(user)).get(4)).toBe('from dovecot');
 });
 
-it('a line Dovecot appended whose file a read missed (a rename in cur/ under way) still gives that file its UID when it is seen', async () => {
+it('a line Dovecot appended whose file a read missed gives that file a new UID when it is seen, never one below the UIDNEXT announced', async () => {
   const { maildir, user } = await setup();
   expect((await user.status('INBOX')).uidNext).toBe(4); // scanned: later syncs read the uidlist from the next UID
   const base = '1700000000.M1P1.dovecot';
   // The line is read (by the APPEND) while the file is not to be found: the index's next UID moves past 4.
   await appendFile(join(maildir, 'dovecot-uidlist'), `4 :${base}\n`);
   expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
+  const announced = (await user.status('INBOX')).uidNext;
+  expect(announced).toBe(6);
   await writeFile(join(maildir, 'cur', `${base}:2,S`), message('from dovecot'));
   const st = await user.status('INBOX');
   expect(st.messages).toBe(5);
-  expect(st.uidNext).toBe(6);
-  expect((await subjects(user)).get(4)).toBe('from dovecot');
-  // No second line for the file (Dovecot would see two UIDs for one message).
-  const list = await uidlistOf(maildir);
-  expect(list.records.map((r) => [r.uid, r.base])).toEqual([
-    ...list.records.slice(0, 3).map((r) => [r.uid, r.base]),
-    [4, base],
-    [5, list.records[4]!.base],
-  ]);
-  expect(list.records.length).toBe(5);
+  expect(st.uidNext).toBe(7);
+  const seen = await subjects(user);
+  expect([...seen.keys()]).toEqual([1, 2, 3, 5, 6]);
+  expect(seen.get(6)).toBe('from dovecot');
+  // A second line for the file, later and ascending: Dovecot's reader (and ours) takes the later one.
+  expect(rawUids(await readFile(join(maildir, 'dovecot-uidlist'), 'utf8'))).toEqual([1, 2, 3, 4, 5, 6]);
+  expect((await uidlistOf(maildir)).records.find((r) => r.base === base)?.uid).toBe(6);
 });
 
-it('a line whose file is still missing when a sync reads new/ and cur/ is no longer waited for (an expunged file)', async () => {
+it('an expunged message whose file is put back gets a new UID, not its old one (a late line below the next UID is never adopted)', async () => {
   const { maildir, user } = await setup();
   expect((await user.status('INBOX')).uidNext).toBe(4);
-  await appendFile(join(maildir, 'dovecot-uidlist'), '4 :1700000000.M1P1.gone\n');
-  expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
-  expect(waitingFrom(maildir)).toBe('4');
-  await user.append('INBOX', { content: message('five') }); // an APPEND reads no directory: still waiting
-  expect(waitingFrom(maildir)).toBe('4');
-  await writeFile(join(maildir, 'cur', '1700000001.M1P1.dovecot:2,'), message('late'));
-  expect((await user.status('INBOX')).uidNext).toBe(8); // a whole scan (cur/ changed)
-  expect(waitingFrom(maildir)).toBe('');
+  await appendFile(join(maildir, 'dovecot-uidlist'), '4 :1700000000.M1P1.late\n');
+  expect((await user.append('INBOX', { content: message('five') })).uid).toBe(5);
+  const five = (await uidlistOf(maildir)).records.find((r) => r.uid === 5)!.base;
+  const name = (await readdir(join(maildir, 'cur'))).find((f) => f.startsWith(five)) ?? (await readdir(join(maildir, 'new'))).find((f) => f.startsWith(five))!;
+  const sub = existsSync(join(maildir, 'cur', name)) ? 'cur' : 'new';
+  const saved = await readFile(join(maildir, sub, name));
+  await unlink(join(maildir, sub, name));
+  const gone = await user.status('INBOX'); // the sync expunges 5
+  expect(gone.messages).toBe(3);
+  expect(gone.uidNext).toBe(6);
+  await writeFile(join(maildir, sub, name), saved);
+  const back = await user.status('INBOX');
+  expect(back.messages).toBe(4);
+  const seen = await subjects(user);
+  expect(seen.has(5)).toBe(false);
+  const uid = [...seen].find(([, subject]) => subject === 'five')![0];
+  expect(uid).toBeGreaterThanOrEqual(6);
+  const uids = rawUids(await readFile(join(maildir, 'dovecot-uidlist'), 'utf8'));
+  expect(uids.every((u, i) => i === 0 || u > uids[i - 1]!)).toBe(true);
 });
 
-/** The index's record of the lowest uidlist line waiting for its file (uidlist-pending.ts). */
-function waitingFrom(maildir: string): string | undefined {
-  const db = new Database(join(maildir, 'mailgate-index.sqlite'), { readonly: true });
-  try {
-    return (db.prepare("SELECT value FROM meta WHERE key LIKE 'uidlist_pending:%'").get() as { value: string } | undefined)?.value;
-  } finally {
-    db.close();
-  }
+/** The UIDs of a uidlist's lines as written, in file order (a base listed twice counted twice). */
+function rawUids(text: string): number[] {
+  return text.split('\n').slice(1).filter((l) => l !== '').map((l) => Number(l.split(' ')[0]));
 }
 
 it("an APPEND after another writer's line cut short (no newline) starts its own line, so neither is lost", async () => {

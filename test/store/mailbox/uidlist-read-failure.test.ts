@@ -5,7 +5,7 @@
  * (the APPEND answers NO, the sync runs again) and the next one, reading the file, gets it right. Only a
  * broken file (UidlistError) counts as none. The read is failed through a mock of open().
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import type { MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
@@ -73,7 +73,7 @@ it("a first scan (index lost) whose uidlist read fails gives no UID; the next on
   expect(list.records.map((r) => [r.uid, r.base])).toEqual(bases.map((b, i) => [10 + i, b]));
 });
 
-it('an APPEND whose uidlist read fails answers NO rather than give again a UID Dovecot appended', async () => {
+it('an APPEND whose uidlist read fails answers NO rather than give again a UID Dovecot appended, its file removed first', async () => {
   tmp = await makeTempDir('uidlist-read-failure');
   const maildir = join(await tmp.sub('mail'), 'alice');
   const user = await openStore(maildir).openUser('alice');
@@ -89,8 +89,11 @@ it('an APPEND whose uidlist read fails answers NO rather than give again a UID D
   expect((await user.append('INBOX', { content: message('four') })).uid).toBe(5);
   const list = parseUidlist(await readFile(join(maildir, 'dovecot-uidlist'), 'utf8'));
   expect(list.records.filter((r) => r.uid === 4).map((r) => r.base)).toEqual(['1700000000.M1P1.dovecot']);
-  // The failed APPENDs' files are on disk: the next sync indexes them, above every UID given.
-  expect(await uidsOf(user)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  // The failed APPENDs' files were removed before the NO: the client's retry left the message once.
+  expect(await uidsOf(user)).toEqual([1, 2, 3, 4, 5]);
+  const cur = await readdir(join(maildir, 'cur'));
+  const fours = await Promise.all(cur.map(async (f) => (await readFile(join(maildir, 'cur', f), 'utf8')).includes('four')));
+  expect(fours.filter(Boolean).length).toBe(1);
 });
 
 it('a broken uidlist (no version-3 header) still does not fail an APPEND: it is rewritten', async () => {

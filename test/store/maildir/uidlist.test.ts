@@ -1,7 +1,7 @@
 /** dovecot-uidlist v3: parsing what Dovecot writes, formatting, properties, and the dotlock writers. */
 import fc from 'fast-check';
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
-import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -172,13 +172,14 @@ describe('uidlist files and the dotlock', () => {
     }
   });
 
-  it("never breaks the lock of a live process of this host, however old (Dovecot checks the pid first)", async () => {
+  it('breaks an untouched lock older than the stale time even when its pid is alive here (a crashed holder whose pid was reused)', async () => {
     const path = join(tmp.path, 'dovecot-uidlist');
     await writeFile(`${path}.lock`, `${process.ppid}:${hostname()}`);
     const old = new Date(Date.now() - 600_000);
     await utimes(`${path}.lock`, old, old);
-    await expect(acquireDotlock(path, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'EAGAIN' });
-    expect(await readFile(`${path}.lock`, 'latin1')).toBe(`${process.ppid}:${hostname()}`);
+    const lock = await acquireDotlock(path, { timeoutMs: 5_000 });
+    expect(await readFile(`${path}.lock`, 'latin1')).toBe(`${process.pid}:${hostname()}`);
+    await lock.release();
   });
 
   it('a held lock is kept fresh (touched every quarter of the stale time), so a long holder is not taken for dead', async () => {
@@ -186,10 +187,44 @@ describe('uidlist files and the dotlock', () => {
     const held = await acquireDotlock(path, { staleMs: 4000 });
     const old = new Date(Date.now() - 600_000);
     await utimes(`${path}.lock`, old, old);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(Date.now() - (await stat(`${path}.lock`)).mtimeMs).toBeLessThan(4000);
+    await untilTrue(async () => Date.now() - (await stat(`${path}.lock`)).mtimeMs < 4000);
     await expect(acquireDotlock(path, { staleMs: 4000, timeoutMs: 300 })).rejects.toMatchObject({ code: 'EAGAIN' });
     await held.release();
+    await expect(stat(`${path}.lock`)).rejects.toThrow();
+  });
+
+  it('a lock held past maxHoldMs (leaked) is no longer touched, so it goes stale', async () => {
+    const path = join(tmp.path, 'dovecot-uidlist');
+    let clock = Date.now();
+    const held = await acquireDotlock(path, { staleMs: 4000, maxHoldMs: 10_000, now: () => clock });
+    const old = new Date(Date.now() - 600_000);
+    await utimes(`${path}.lock`, old, old);
+    await untilTrue(async () => Date.now() - (await stat(`${path}.lock`)).mtimeMs < 4000); // still touched
+    clock += 20_000;
+    await utimes(`${path}.lock`, old, old);
+    // The next tick stops the timer instead of touching: the lock is then taken by age.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(Date.now() - (await stat(`${path}.lock`)).mtimeMs).toBeGreaterThan(4000);
+    const taker = await acquireDotlock(path, { staleMs: 4000, timeoutMs: 1000 });
+    await held.release();
+    await expect(stat(`${path}.lock`)).resolves.toBeDefined();
+    await taker.release();
+  });
+
+  it('a holder whose lock was taken over touches only its own old file, never the new holder\'s lock', async () => {
+    const path = join(tmp.path, 'f');
+    let clock = Date.now();
+    const first = await acquireDotlock(path);
+    clock += 200_000;
+    const second = await acquireDotlock(path, { now: () => clock, timeoutMs: 1000 });
+    const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    await utimes(`${path}.lock`, old, old);
+    await first.touch();
+    expect(Math.round((await stat(`${path}.lock`)).mtimeMs)).toBe(old.getTime());
+    await first.release();
+    await first.touch(); // let go: nothing
+    expect(Math.round((await stat(`${path}.lock`)).mtimeMs)).toBe(old.getTime());
+    await second.release();
   });
 
   it('three waiters taking over a dead holder\'s lock never hold it at the same time (the review saw 16 in 300)', async () => {
@@ -310,4 +345,22 @@ describe('readUidlistFrom: the lines from a UID on, read from the end', () => {
     await writeFile(file, '3 V7 N1\n2 :x\n1 :y\n');
     await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
   });
+
+  it('a directory or FIFO in the file\'s place is a broken uidlist for both reads, the whole one too, and never hangs them', async () => {
+    const file = join(tmp.path, 'dovecot-uidlist');
+    await mkdir(file);
+    await expect(readUidlist(tmp.path)).rejects.toBeInstanceOf(UidlistError);
+    await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
+    await rmdir(file);
+    execFileSync('mkfifo', [file]);
+    await expect(readUidlist(tmp.path)).rejects.toBeInstanceOf(UidlistError);
+    await expect(readUidlistFrom(tmp.path, 1)).rejects.toBeInstanceOf(UidlistError);
+  });
 });
+
+/** Polls `check` every 20 ms until it holds (a hang guard, not a speed assertion: 10 s). */
+async function untilTrue(check: () => Promise<boolean>): Promise<void> {
+  for (const started = Date.now(); !(await check()); await new Promise((resolve) => setTimeout(resolve, 20))) {
+    if (Date.now() - started > 10_000) throw new Error('condition never held');
+  }
+}
