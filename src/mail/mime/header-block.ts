@@ -22,18 +22,29 @@ export interface HeaderField {
 
 const LF = 0x0a;
 const CR = 0x0d;
+const COLON = 0x3a;
 
 function isLwsp(c: number | undefined): boolean {
   return c === 0x20 || c === 0x09;
 }
 
 /**
- * The fields of the header block buf[start, end) (the blank line that ends a header, when included,
- * yields nothing; so does anything after it).
+ * Which fields a caller wants, by lower-case name (up to a NUL, as HeaderField.name): the others, and
+ * lines without ':', are skipped without making strings of them.
  */
-export function parseHeaderBlock(buf: Buffer, start: number, end: number): HeaderField[] {
+export type FieldFilter = (lowerName: string) => boolean;
+
+/**
+ * The fields of the header block buf[start, end) (the blank line that ends a header, when included,
+ * yields nothing; so does anything after it). With `wanted`, only the fields with a ':' it accepts.
+ */
+export function parseHeaderBlock(buf: Buffer, start: number, end: number, wanted?: FieldFilter): HeaderField[] {
   const fields: HeaderField[] = [];
   let pos = start;
+  // the next ':' and NUL at or after pos, found once and reused while pos has not passed them (a search
+  // per line could run to the end of the buffer each time: quadratic on a header of lines without ':')
+  let nextColon = -2;
+  let nextNul = -2;
   while (pos < end) {
     const fieldStart = pos;
     // the field's first line
@@ -42,24 +53,26 @@ export function parseHeaderBlock(buf: Buffer, start: number, end: number): Heade
     let lineEnd = lf < 0 ? end : lf + 1;
     let contentEnd = lf < 0 ? end : lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
     if (contentEnd === pos && lf >= 0) break; // the blank line: end of header
-    const line = buf.toString('latin1', pos, contentEnd);
-    const colon = line.indexOf(':');
+    if (nextColon !== -1 && nextColon < pos) nextColon = buf.indexOf(COLON, pos);
+    const colon = nextColon >= 0 && nextColon < contentEnd ? nextColon : -1;
     let name: string;
-    let value = '';
+    let value: string | undefined = '';
     if (colon < 0) {
-      name = line;
+      name = buf.toString('latin1', pos, contentEnd);
+      if (wanted !== undefined) value = undefined;
     } else {
       let nameEnd = colon;
-      while (nameEnd > 0 && isLwsp(line.charCodeAt(nameEnd - 1))) nameEnd--;
-      name = line.slice(0, nameEnd);
+      while (nameEnd > pos && isLwsp(buf[nameEnd - 1])) nameEnd--;
       // Dovecot's names are C strings: a NUL ends the name
-      const nul = name.indexOf('\0');
-      if (nul >= 0) name = name.slice(0, nul);
-      value = line.slice(colon + 1);
-      let skip = 0;
-      while (skip < value.length && isLwsp(value.charCodeAt(skip))) skip++;
-      if (skip === value.length && value.length > 0) skip = 1; // all whitespace: only one is skipped
-      value = value.slice(skip);
+      if (nextNul !== -1 && nextNul < pos) nextNul = buf.indexOf(0, pos);
+      name = buf.toString('latin1', pos, nextNul >= 0 && nextNul < nameEnd ? nextNul : nameEnd);
+      if (wanted !== undefined && !wanted(name.toLowerCase())) value = undefined;
+      else {
+        let skip = colon + 1;
+        while (skip < contentEnd && isLwsp(buf[skip])) skip++;
+        if (skip === contentEnd && contentEnd > colon + 1) skip = colon + 2; // all whitespace: only one is skipped
+        value = buf.toString('latin1', skip, contentEnd);
+      }
     }
     pos = lineEnd;
     // continuation lines
@@ -68,10 +81,10 @@ export function parseHeaderBlock(buf: Buffer, start: number, end: number): Heade
       if (lf < 0 || lf >= end) lf = -1;
       lineEnd = lf < 0 ? end : lf + 1;
       contentEnd = lf < 0 ? end : lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
-      value += '\n' + buf.toString('latin1', pos, contentEnd);
+      if (value !== undefined) value += '\n' + buf.toString('latin1', pos, contentEnd);
       pos = lineEnd;
     }
-    fields.push({ name, value, start: fieldStart, end: pos, hasColon: colon >= 0 });
+    if (value !== undefined) fields.push({ name, value, start: fieldStart, end: pos, hasColon: colon >= 0 });
   }
   return fields;
 }

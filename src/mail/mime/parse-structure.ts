@@ -19,6 +19,13 @@ import { envelopeFromFields, headerString } from './envelope.js';
 import { parseHeaderBlock, type HeaderField } from './header-block.js';
 import type { HeaderEnvelope, MimeKind, MimeParam, MimePart } from './structure.js';
 
+/**
+ * The fields the tree is made of (classify, boundaryParam, contentData, envelopeFromFields): the others
+ * (Received, DKIM-Signature, X-...) are skipped without making strings of them.
+ */
+const ENVELOPE_FIELDS = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id', 'mime-version']);
+const usedField = (lowerName: string): boolean => lowerName.startsWith('content-') || ENVELOPE_FIELDS.has(lowerName);
+
 export const MAX_NESTED_PARTS = 100;
 export const MAX_TOTAL_PARTS = 10_000;
 /** Dovecot keeps at most 70 + 10 characters of a boundary. */
@@ -28,6 +35,7 @@ const BOUNDARY_END_MAX = BOUNDARY_MAX + 4;
 const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
+const NL_DASHES = Buffer.from('\n--', 'latin1');
 
 interface Size {
   physical: number;
@@ -184,7 +192,7 @@ class Parser {
    * (before the next line is looked at, so that its own boundary is known).
    */
   private endOfHeader(part: Builder, blank: boolean): void {
-    part.fields = parseHeaderBlock(this.buf, part.headerStart, part.headerStart + part.header.physical);
+    part.fields = parseHeaderBlock(this.buf, part.headerStart, part.headerStart + part.header.physical, usedField);
     this.classify(part);
     const boundary = part.isMime && part.multipart ? this.boundaryParam(part) : null;
     if (!blank || boundary === null) return;
@@ -308,20 +316,21 @@ class Parser {
     const bodyFrom = this.pos;
     let cur = part;
     if (this.boundaries.length > 0 && !this.flat) {
-      // the first line, then the line after every LF
-      let lineStart = bodyFrom;
-      let nlStart = bodyFrom;
-      for (;;) {
-        const b = this.boundaryAt(lineStart);
+      // the first line, then only lines that start with "--" (after a LF): no other can be a boundary
+      const first = this.boundaryAt(bodyFrom);
+      if (first !== null) {
+        this.add(cur.body, bodyFrom, bodyFrom);
+        return this.boundaryFound(cur, first, bodyFrom, bodyFrom);
+      }
+      let lf = this.buf.indexOf(NL_DASHES, bodyFrom);
+      while (lf >= 0) {
+        const b = this.boundaryAt(lf + 1);
         if (b !== null) {
+          const nlStart = lf > bodyFrom && this.buf[lf - 1] === CR ? lf - 1 : lf;
           this.add(cur.body, bodyFrom, nlStart);
-          return this.boundaryFound(cur, b, nlStart, lineStart);
+          return this.boundaryFound(cur, b, nlStart, lf + 1);
         }
-        const lf = this.buf.indexOf(LF, lineStart);
-        if (lf < 0) break;
-        nlStart = lf > bodyFrom && this.buf[lf - 1] === CR ? lf - 1 : lf;
-        lineStart = lf + 1;
-        if (lineStart >= this.n) break;
+        lf = this.buf.indexOf(NL_DASHES, lf + 1);
       }
     }
     this.add(cur.body, bodyFrom, this.n);
