@@ -16,7 +16,7 @@
  */
 import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue } from './content-params.js';
 import { envelopeFromFields, headerString } from './envelope.js';
-import { parseHeaderBlock, type HeaderField } from './header-block.js';
+import { headerFields, type HeaderField } from './header-block.js';
 import type { HeaderEnvelope, MimeKind, MimeParam, MimePart } from './structure.js';
 
 /**
@@ -32,10 +32,8 @@ export const MAX_TOTAL_PARTS = 10_000;
 const BOUNDARY_MAX = 80;
 const BOUNDARY_END_MAX = BOUNDARY_MAX + 4;
 
-const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
-const NL_DASHES = Buffer.from('\n--', 'latin1');
 
 interface Size {
   physical: number;
@@ -61,7 +59,8 @@ interface Builder {
 
 interface Boundary {
   part: Builder;
-  text: Buffer;
+  /** latin1, as the message text */
+  text: string;
   epilogue: boolean;
 }
 
@@ -80,6 +79,12 @@ function newSize(): Size {
 }
 
 class Parser {
+  /**
+   * The message as a byte string (one char per byte): scanned with String.prototype.indexOf, a builtin
+   * call, where Buffer.prototype.indexOf runs JavaScript argument checks first — most of a line's cost
+   * before the JIT has compiled the parser, which is when the first FETCH of a process parses its messages.
+   */
+  private readonly s: string;
   private readonly n: number;
   private pos = 0;
   private boundaries: Boundary[] = [];
@@ -89,10 +94,8 @@ class Parser {
   private readonly maxNested: number;
   private readonly maxTotal: number;
 
-  constructor(
-    private readonly buf: Buffer,
-    options: ParseOptions,
-  ) {
+  constructor(buf: Buffer, options: ParseOptions) {
+    this.s = buf.toString('latin1');
     this.n = buf.length;
     this.maxNested = options.maxNestedParts ?? MAX_NESTED_PARTS;
     this.maxTotal = options.maxTotalParts ?? MAX_TOTAL_PARTS;
@@ -125,17 +128,17 @@ class Parser {
     return part;
   }
 
-  /** Adds buf[start, end) to a size: LFs are lines, an LF without CR before it counts one more byte. */
+  /** Adds the bytes [start, end) to a size: LFs are lines, an LF without CR before it counts one more byte. */
   private add(size: Size, start: number, end: number): void {
     if (end <= start) return;
     size.physical += end - start;
     let missing = 0;
     let lines = 0;
-    let i = this.buf.indexOf(LF, start);
+    let i = this.s.indexOf('\n', start);
     while (i >= 0 && i < end) {
       lines++;
-      if (i === 0 || this.buf[i - 1] !== CR) missing++;
-      i = this.buf.indexOf(LF, i + 1);
+      if (i === 0 || this.s.charCodeAt(i - 1) !== CR) missing++;
+      i = this.s.indexOf('\n', i + 1);
     }
     size.lines += lines;
     size.virtual += end - start + missing;
@@ -147,14 +150,14 @@ class Parser {
    */
   private boundaryAt(at: number): Boundary | null {
     if (this.boundaries.length === 0 || this.flat) return null;
-    if (at + 2 > this.n || this.buf[at] !== DASH || this.buf[at + 1] !== DASH) return null;
+    if (at + 2 > this.n || this.s.charCodeAt(at) !== DASH || this.s.charCodeAt(at + 1) !== DASH) return null;
     const start = at + 2;
-    const lf = this.buf.indexOf(LF, start);
+    const lf = this.s.indexOf('\n', start);
     let findSize: number;
     if (lf >= 0) {
       findSize = lf - start;
-      if (findSize > 0 && this.buf[start + findSize - 1] === CR) findSize--;
-      if (findSize > 2 && this.buf[start + findSize - 1] === DASH && this.buf[start + findSize - 2] === DASH) findSize -= 2;
+      if (findSize > 0 && this.s.charCodeAt(start + findSize - 1) === CR) findSize--;
+      if (findSize > 2 && this.s.charCodeAt(start + findSize - 1) === DASH && this.s.charCodeAt(start + findSize - 2) === DASH) findSize -= 2;
     } else {
       findSize = Math.min(this.n - start, BOUNDARY_END_MAX);
     }
@@ -162,14 +165,14 @@ class Parser {
     for (let k = this.boundaries.length - 1; k >= 0; k--) {
       const b = this.boundaries[k] as Boundary;
       const len = b.text.length;
-      if (len <= findSize && (best === null || best.text.length < len) && this.buf.compare(b.text, 0, len, start, start + len) === 0) {
+      if (len <= findSize && (best === null || best.text.length < len) && this.s.startsWith(b.text, start)) {
         best = b;
         if (len === findSize) break;
       }
     }
     if (best === null) return null;
     const len = best.text.length;
-    best.epilogue = this.n - start >= len + 2 && this.buf[start + len] === DASH && this.buf[start + len + 1] === DASH;
+    best.epilogue = this.n - start >= len + 2 && this.s.charCodeAt(start + len) === DASH && this.s.charCodeAt(start + len + 1) === DASH;
     return best;
   }
 
@@ -192,7 +195,7 @@ class Parser {
    * (before the next line is looked at, so that its own boundary is known).
    */
   private endOfHeader(part: Builder, blank: boolean): void {
-    part.fields = parseHeaderBlock(this.buf, part.headerStart, part.headerStart + part.header.physical, usedField);
+    part.fields = headerFields(this.s, part.headerStart, part.headerStart + part.header.physical, usedField);
     this.classify(part);
     const boundary = part.isMime && part.multipart ? this.boundaryParam(part) : null;
     if (!blank || boundary === null) return;
@@ -228,12 +231,12 @@ class Parser {
         return blank ? 'blank' : 'boundary';
       }
       if (blank) return 'blank';
-      const lf = this.buf.indexOf(LF, at);
+      const lf = this.s.indexOf('\n', at);
       const lineEnd = lf < 0 ? this.n : lf + 1;
       this.add(part.header, at, lineEnd);
       this.pos = lineEnd;
       if (lf < 0) return 'eof';
-      const crlf = lf > at && this.buf[lf - 1] === CR;
+      const crlf = lf > at && this.s.charCodeAt(lf - 1) === CR;
       lastNewline = crlf ? 2 : 1;
       if (lf === at || (crlf && lf - 1 === at)) {
         blank = true;
@@ -272,7 +275,7 @@ class Parser {
   }
 
   /** The boundary parameter of the first Content-Type (truncated as Dovecot does), or null. */
-  private boundaryParam(part: Builder): Buffer | null {
+  private boundaryParam(part: Builder): string | null {
     const f = part.fields.find((x) => x.hasColon && x.name.toLowerCase() === 'content-type');
     if (f === undefined) return null;
     const ct = parseContentTypeValue(f.value);
@@ -282,7 +285,7 @@ class Parser {
     let text = p.value;
     const nul = text.indexOf('\0');
     if (nul >= 0) text = text.slice(0, nul);
-    return Buffer.from(text.slice(0, BOUNDARY_MAX), 'latin1');
+    return text.slice(0, BOUNDARY_MAX);
   }
 
   /**
@@ -322,15 +325,15 @@ class Parser {
         this.add(cur.body, bodyFrom, bodyFrom);
         return this.boundaryFound(cur, first, bodyFrom, bodyFrom);
       }
-      let lf = this.buf.indexOf(NL_DASHES, bodyFrom);
+      let lf = this.s.indexOf('\n--', bodyFrom);
       while (lf >= 0) {
         const b = this.boundaryAt(lf + 1);
         if (b !== null) {
-          const nlStart = lf > bodyFrom && this.buf[lf - 1] === CR ? lf - 1 : lf;
+          const nlStart = lf > bodyFrom && this.s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
           this.add(cur.body, bodyFrom, nlStart);
           return this.boundaryFound(cur, b, nlStart, lf + 1);
         }
-        lf = this.buf.indexOf(NL_DASHES, lf + 1);
+        lf = this.s.indexOf('\n--', lf + 1);
       }
     }
     this.add(cur.body, bodyFrom, this.n);
@@ -345,7 +348,7 @@ class Parser {
     const idx = this.boundaries.indexOf(b);
     this.boundaries.length = b.epilogue ? idx : idx + 1;
     const lineBytesEnd = lineStart + 2 + b.text.length + (b.epilogue ? 2 : 0);
-    const lf = this.buf.indexOf(LF, lineBytesEnd);
+    const lf = this.s.indexOf('\n', lineBytesEnd);
     const lineEnd = lf < 0 ? this.n : lf + 1;
     this.add(cur.body, nlStart, lineEnd);
     this.pos = lineEnd;
