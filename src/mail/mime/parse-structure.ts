@@ -14,7 +14,7 @@
  * Pure (bytes in, tree out), never throws on any input, linear in the size (each byte is looked at a
  * bounded number of times; boundary checks cost at most depth × 80 per line starting with "--").
  */
-import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue } from './content-params.js';
+import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue, type ContentType } from './content-params.js';
 import { envelopeFromFields, headerString } from './envelope.js';
 import { headerFields, type HeaderField } from './header-block.js';
 import type { HeaderEnvelope, MimeKind, MimeParam, MimePart } from './structure.js';
@@ -54,6 +54,8 @@ interface Builder {
   isMime: boolean;
   overflow: boolean;
   fields: HeaderField[];
+  /** the first Content-Type field, parsed (classify, boundaryParam and contentData all use that one) */
+  contentType: ContentType | null;
   children: Builder[];
 }
 
@@ -122,6 +124,7 @@ class Parser {
       isMime,
       overflow: false,
       fields: [],
+      contentType: null,
       children: [],
     };
     if (parent !== null) parent.children.push(part);
@@ -256,7 +259,8 @@ class Parser {
         part.isMime = true;
         if (seenType) continue;
         seenType = true;
-        const raw = parseContentTypeValue(f.value).raw.toLowerCase();
+        part.contentType = parseContentTypeValue(f.value);
+        const raw = part.contentType.raw.toLowerCase();
         if (raw === 'message/rfc822') part.message = true;
         else if (raw.startsWith('text') && (raw.length === 4 || raw[4] === '/')) part.text = true;
         else if (raw.startsWith('multipart/')) {
@@ -276,10 +280,8 @@ class Parser {
 
   /** The boundary parameter of the first Content-Type (truncated as Dovecot does), or null. */
   private boundaryParam(part: Builder): string | null {
-    const f = part.fields.find((x) => x.hasColon && x.name.toLowerCase() === 'content-type');
-    if (f === undefined) return null;
-    const ct = parseContentTypeValue(f.value);
-    if (!ct.valid) return null;
+    const ct = part.contentType;
+    if (ct === null || !ct.valid) return null;
     const p = ct.params.find((x) => x.name.toLowerCase() === 'boundary');
     if (p === undefined) return null;
     let text = p.value;
@@ -363,7 +365,7 @@ class Parser {
   }
 
   private freeze(b: Builder, withEnvelope: boolean): MimePart {
-    const data = b.isMime ? contentData(b.fields) : NO_CONTENT;
+    const data = b.isMime ? contentData(b.fields, b.contentType) : NO_CONTENT;
     const kind: MimeKind = b.message ? 'message' : b.multipart ? 'multipart' : b.text ? 'text' : 'other';
     const bodyStart = b.headerStart + b.header.physical;
     const envelope: HeaderEnvelope | null = withEnvelope ? envelopeFromFields(b.fields) : null;
@@ -411,7 +413,7 @@ const NO_CONTENT: ContentData = {
 };
 
 /** Content-* fields as Dovecot keeps them: the first of each (Disposition: until one has parameters). */
-function contentData(fields: readonly HeaderField[]): ContentData {
+function contentData(fields: readonly HeaderField[], contentType: ContentType | null): ContentData {
   const d: ContentData = { ...NO_CONTENT, params: [], dispositionParams: [] };
   let dispositionHasParams = false;
   for (const f of fields) {
@@ -420,7 +422,7 @@ function contentData(fields: readonly HeaderField[]): ContentData {
     switch (name.slice(8)) {
       case 'type':
         if (d.type === null) {
-          const ct = parseContentTypeValue(f.value);
+          const ct = contentType ?? parseContentTypeValue(f.value);
           d.type = ct.type;
           d.subtype = ct.subtype;
           d.params = ct.params;
