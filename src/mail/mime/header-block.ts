@@ -44,9 +44,12 @@ export function parseHeaderBlock(buf: Buffer, start: number, end: number, wanted
  * parseHeaderBlock over the byte string `s` (one char per byte) from `start` to `end`; field offsets are
  * those in `s` plus `shift`. Strings, not a Buffer: String.prototype.indexOf is a builtin call, while
  * Buffer.prototype.indexOf goes through JavaScript checks first — most of the cost of a line before the
- * JIT has compiled the caller (the first FETCH of a process parses a thousand messages cold).
+ * JIT has compiled the caller (the first FETCH of a process parses a thousand messages cold). `bytes`:
+ * the same bytes as a Buffer (offsets as in `s`), to copy values from, when `s` is a whole message that
+ * the values would otherwise keep alive (a slice of a string holds on to all of it).
  */
-export function headerFields(s: string, start: number, end: number, wanted?: FieldFilter, shift = 0): HeaderField[] {
+export function headerFields(s: string, start: number, end: number, wanted?: FieldFilter, shift = 0, bytes?: Buffer): HeaderField[] {
+  const text = (a: number, b: number): string => (bytes === undefined ? s.slice(a, b) : bytes.toString('latin1', a, b));
   const fields: HeaderField[] = [];
   let pos = start;
   // the next ':' and NUL at or after pos, found once and reused while pos has not passed them (a search
@@ -79,7 +82,7 @@ export function headerFields(s: string, start: number, end: number, wanted?: Fie
         let skip = colon + 1;
         while (skip < contentEnd && isLwsp(s.charCodeAt(skip))) skip++;
         if (skip === contentEnd && contentEnd > colon + 1) skip = colon + 2; // all whitespace: only one is skipped
-        value = s.slice(skip, contentEnd);
+        value = text(skip, contentEnd);
       }
     }
     pos = lineEnd;
@@ -89,7 +92,7 @@ export function headerFields(s: string, start: number, end: number, wanted?: Fie
       if (lf >= end) lf = -1;
       lineEnd = lf < 0 ? end : lf + 1;
       contentEnd = lf < 0 ? end : lf > pos && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
-      if (value !== undefined) value += '\n' + s.slice(pos, contentEnd);
+      if (value !== undefined) value += '\n' + text(pos, contentEnd);
       pos = lineEnd;
     }
     if (value !== undefined) fields.push({ name, value, start: fieldStart + shift, end: pos + shift, hasColon: colon >= 0 });

@@ -96,7 +96,10 @@ class Parser {
   private readonly maxNested: number;
   private readonly maxTotal: number;
 
-  constructor(buf: Buffer, options: ParseOptions) {
+  constructor(
+    private readonly buf: Buffer,
+    options: ParseOptions,
+  ) {
     this.s = buf.toString('latin1');
     this.n = buf.length;
     this.maxNested = options.maxNestedParts ?? MAX_NESTED_PARTS;
@@ -198,7 +201,7 @@ class Parser {
    * (before the next line is looked at, so that its own boundary is known).
    */
   private endOfHeader(part: Builder, blank: boolean): void {
-    part.fields = headerFields(this.s, part.headerStart, part.headerStart + part.header.physical, usedField);
+    part.fields = headerFields(this.s, part.headerStart, part.headerStart + part.header.physical, usedField, 0, this.buf);
     this.classify(part);
     const boundary = part.isMime && part.multipart ? this.boundaryParam(part) : null;
     if (!blank || boundary === null) return;
