@@ -10,7 +10,7 @@ import { STRUCTURE_VERSION, type MimePart } from '../../mail/mime/structure.js';
 import type { Mailbox } from '../../store/mailbox/mailbox-store.js';
 import { bodyString, bodystructureString } from './bodystructure.js';
 import { envelopeFields } from './envelope.js';
-import { loadStructures } from './structure-cache.js';
+import { eachStructure } from './structure-cache.js';
 
 export interface FetchTexts {
   /** `(date subject ...)`, parenthesised */
@@ -73,14 +73,20 @@ export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], p
     else missing.push(uid);
   }
   if (missing.length === 0) return out;
-  const trees = parts ?? (await loadStructures(handle, missing, 'large')).parts;
   const fresh = new Map<number, string>();
-  for (const uid of missing) {
-    const root = trees.get(uid);
-    if (root === undefined) continue;
+  const add = (uid: number, root: MimePart): void => {
     const texts = textsOf(root);
     out.set(uid, texts);
     fresh.set(uid, encodeTexts(texts));
+  };
+  if (parts !== undefined) {
+    for (const uid of missing) {
+      const root = parts.get(uid);
+      if (root !== undefined) add(uid, root);
+    }
+  } else {
+    // each tree made into texts and dropped at once (structure-cache.ts eachStructure says why)
+    await eachStructure(handle, missing, 'large', add);
   }
   if (fresh.size > 0) await handle.saveMeta('fetch-text', fresh);
   return out;
