@@ -60,9 +60,15 @@ export function decodeTexts(value: string): FetchTexts | undefined {
 
 /**
  * The texts of `uids` (expunged messages are left out): cached ones from the store in one read, the others
- * from the MIME tree (`parts` when the caller already has it, else loaded or parsed) and saved.
+ * from the MIME tree (`parts` when the caller already has it, else loaded or parsed) and saved — or, with
+ * `unsaved`, their encoded form put there for the caller to save later (after its reply).
  */
-export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], parts?: ReadonlyMap<number, MimePart>): Promise<Map<number, FetchTexts>> {
+export async function loadFetchTexts(
+  handle: Mailbox,
+  uids: readonly number[],
+  parts?: ReadonlyMap<number, MimePart>,
+  unsaved?: Map<number, string>,
+): Promise<Map<number, FetchTexts>> {
   const out = new Map<number, FetchTexts>();
   const cached = await handle.meta(uids, 'fetch-text');
   const missing: number[] = [];
@@ -73,7 +79,7 @@ export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], p
     else missing.push(uid);
   }
   if (missing.length === 0) return out;
-  const fresh = new Map<number, string>();
+  const fresh = unsaved ?? new Map<number, string>();
   const add = (uid: number, root: MimePart): void => {
     const texts = textsOf(root);
     out.set(uid, texts);
@@ -88,6 +94,6 @@ export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], p
     // each tree made into texts and dropped at once (structure-cache.ts eachStructure says why)
     await eachStructure(handle, missing, 'large', add);
   }
-  if (fresh.size > 0) await handle.saveMeta('fetch-text', fresh);
+  if (unsaved === undefined && fresh.size > 0) await handle.saveMeta('fetch-text', fresh);
   return out;
 }
