@@ -20,6 +20,7 @@ export interface HeaderField {
   readonly hasColon: boolean;
 }
 
+const LF = 0x0a;
 const CR = 0x0d;
 
 function isLwsp(c: number | undefined): boolean {
@@ -37,7 +38,17 @@ export type FieldFilter = (lowerName: string) => boolean;
  * yields nothing; so does anything after it). With `wanted`, only the fields with a ':' it accepts.
  */
 export function parseHeaderBlock(buf: Buffer, start: number, end: number, wanted?: FieldFilter): HeaderField[] {
-  return headerFields(buf.toString('latin1', start, end), 0, end - start, wanted, start);
+  // only the header is made into text (a caller may pass a whole message): up to its blank line
+  // (a blank line counts only when its LF is inside the block, as headerFields reads it)
+  let stop = end;
+  if ((start < end && buf[start] === LF) || (start + 1 < end && buf[start] === CR && buf[start + 1] === LF)) stop = start;
+  else {
+    const lflf = buf.indexOf('\n\n', start, 'latin1');
+    const lfcrlf = buf.indexOf('\n\r\n', start, 'latin1');
+    if (lflf >= 0 && lflf + 1 < end) stop = lflf + 1;
+    if (lfcrlf >= 0 && lfcrlf + 2 < end) stop = Math.min(stop, lfcrlf + 1);
+  }
+  return headerFields(buf.toString('latin1', start, Math.max(start, stop)), 0, Math.max(0, stop - start), wanted, start);
 }
 
 /**
