@@ -3,9 +3,12 @@
  * `FETCH 1:N (ENVELOPE BODYSTRUCTURE)` of bench:imap alone, in this process, on the bench:imap corpus
  * (.tmp/bench-imap/corpus-s1-n100000): each run on a fresh hard-linked copy whose index is built first (as
  * the bench's SELECT does), then the texts of the first N UIDs loaded as FETCH's writeTextsOnly does (batches
- * of 256, one response string each). The measured part is the first parse of the process's life, as in the
- * bench: JIT warm-up included. Prints wall time, the process's CPU and each thread's CPU over the phase (the
- * main thread, V8's workers, libuv's pool), so work off the main thread shows. Figures, not assertions.
+ * of 256, one response string each; the texts saved per batch, where FETCH saves them after its reply). The
+ * measured part is the first parse of the process's life, as in the bench: JIT warm-up included; then the
+ * next N UIDs (index cold, JIT warm). Prints wall time, the process's CPU and each thread's CPU over the
+ * phase (the main thread, V8's workers, libuv's pool), so work off the main thread shows. `--profile DIR`:
+ * a CPU profile of the first phase alone (bench:profile-top reads it); FETCH_COLD_MARK=1 prints markers
+ * around the phases (for --trace-gc / --trace-opt output). Figures, not assertions.
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
