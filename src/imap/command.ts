@@ -105,6 +105,11 @@ export interface SessionContext {
   idleUntilLine(): Promise<Buffer | undefined>;
   /** For handlers that log (one line per event). */
   log(level: 'info' | 'warn', fields: Record<string, unknown>, message: string): void;
+  /**
+   * Runs `task` once this command's tagged reply is written, before the next command: writes of derived
+   * data (FETCH's cached texts) that the client need not wait for. A failure is logged, never replied.
+   */
+  afterReply(task: () => Promise<void>): void;
 }
 
 /** One command. `A` is what `parse` returns and `run` receives. */

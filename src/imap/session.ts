@@ -67,6 +67,8 @@ export class ImapSession implements SessionContext {
   readonly enabled = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  /** Tasks to run after the current command's tagged reply (SessionContext.afterReply). */
+  private afterReplyTasks: (() => Promise<void>)[] = [];
   private shuttingDown = false;
   private byeSent = false;
   private pendingTls = false;
@@ -275,8 +277,16 @@ export class ImapSession implements SessionContext {
       this.deps.logger.warn({ err: (err as Error).message, client: this.client.address }, `imap: mailbox update failed: ${(err as Error).message}`);
     }
     this.busy = false;
+    const after = this.afterReplyTasks.splice(0);
     if (this.byeSent) return;
     this.conn.tagged(tag, completion);
+    for (const task of after) {
+      try {
+        await task();
+      } catch (err) {
+        this.deps.logger.warn({ err: (err as Error)?.message ?? String(err), command: name, client: this.client.address, user: this.user }, `imap ${name}: a write after the reply failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
     if (this.byeAfterReply !== undefined) return this.bye(this.byeAfterReply);
     if (this.state === 'logout') {
       this.conn.close();
@@ -315,6 +325,10 @@ export class ImapSession implements SessionContext {
   }
 
   // ----- SessionContext
+
+  afterReply(task: () => Promise<void>): void {
+    this.afterReplyTasks.push(task);
+  }
 
   capabilities(): readonly string[] {
     return capabilities({

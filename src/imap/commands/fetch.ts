@@ -38,7 +38,9 @@ export const fetch = command<FetchArgs>({
     let missing: number;
     try {
       // UID/FLAGS/MODSEQ/RFC822.SIZE only (the FLAGS sync after SELECT): from the store's records, as text
-      ({ missing } = await (recordsAnswer(request) ? writeRecordsFetch : writeFetch)(session.out, selected, request, uids));
+      ({ missing } = recordsAnswer(request)
+        ? await writeRecordsFetch(session.out, selected, request, uids)
+        : await writeFetch(session.out, selected, request, uids, (task) => session.afterReply(task)));
     } catch (err) {
       // a literal cut short leaves the client out of step: the session ends after this reply
       if (err instanceof BrokenLiteral) session.logout();

@@ -28,20 +28,38 @@ export interface LoadedStructures {
 export async function loadStructures(handle: Mailbox, uids: readonly number[], keep: 'all' | 'large' = 'all'): Promise<LoadedStructures> {
   const parts = new Map<number, MimePart>();
   const bytes = new Map<number, Buffer>();
+  await eachStructure(handle, uids, keep, (uid, root, stored) => {
+    parts.set(uid, root);
+    if (stored !== undefined) bytes.set(uid, stored);
+  });
+  return { parts, bytes };
+}
+
+/**
+ * loadStructures handing each tree to `each` as soon as it is had (in `uids` order; `stored`: the message's
+ * bytes when they were read to parse it), so a caller that derives something small from each tree need not
+ * hold them all: a tree dropped at once dies young, where a batch of them held together outlives a few
+ * scavenges, is promoted, and brings on a full collection of a large heap (a first FETCH of a thousand).
+ */
+export async function eachStructure(
+  handle: Mailbox,
+  uids: readonly number[],
+  keep: 'all' | 'large',
+  each: (uid: number, root: MimePart, stored: Buffer | undefined) => void,
+): Promise<void> {
   const cached = await handle.meta(uids, 'structure');
   const fresh = new Map<number, string>();
   const missing: number[] = [];
   for (const uid of uids) {
     const json = cached.get(uid);
-    if (json !== undefined) {
-      try {
-        parts.set(uid, JSON.parse(json) as MimePart);
-        continue;
-      } catch {
-        // a damaged cache entry: parsed again below and replaced
-      }
+    let root: MimePart | undefined;
+    try {
+      if (json !== undefined) root = JSON.parse(json) as MimePart;
+    } catch {
+      // a damaged cache entry: parsed again below and replaced
     }
-    missing.push(uid);
+    if (root !== undefined) each(uid, root, undefined);
+    else missing.push(uid);
   }
   // the small ones in one call (the store reads them far cheaper together), the others one by one
   const small = missing.length === 0 ? new Map<number, Buffer>() : await handle.readSmall(missing, READ_TOGETHER);
@@ -58,10 +76,8 @@ export async function loadStructures(handle: Mailbox, uids: readonly number[], k
       }
     }
     const root = parseStructure(buf);
-    parts.set(uid, root);
-    bytes.set(uid, buf);
     if (keep === 'all' || large) fresh.set(uid, JSON.stringify(root));
+    each(uid, root, buf);
   }
   if (fresh.size > 0) await handle.saveMeta('structure', fresh);
-  return { parts, bytes };
 }

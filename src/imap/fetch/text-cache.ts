@@ -10,7 +10,7 @@ import { STRUCTURE_VERSION, type MimePart } from '../../mail/mime/structure.js';
 import type { Mailbox } from '../../store/mailbox/mailbox-store.js';
 import { bodyString, bodystructureString } from './bodystructure.js';
 import { envelopeFields } from './envelope.js';
-import { loadStructures } from './structure-cache.js';
+import { eachStructure } from './structure-cache.js';
 
 export interface FetchTexts {
   /** `(date subject ...)`, parenthesised */
@@ -60,9 +60,15 @@ export function decodeTexts(value: string): FetchTexts | undefined {
 
 /**
  * The texts of `uids` (expunged messages are left out): cached ones from the store in one read, the others
- * from the MIME tree (`parts` when the caller already has it, else loaded or parsed) and saved.
+ * from the MIME tree (`parts` when the caller already has it, else loaded or parsed) and saved — or, with
+ * `unsaved`, their encoded form put there for the caller to save later (after its reply).
  */
-export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], parts?: ReadonlyMap<number, MimePart>): Promise<Map<number, FetchTexts>> {
+export async function loadFetchTexts(
+  handle: Mailbox,
+  uids: readonly number[],
+  parts?: ReadonlyMap<number, MimePart>,
+  unsaved?: Map<number, string>,
+): Promise<Map<number, FetchTexts>> {
   const out = new Map<number, FetchTexts>();
   const cached = await handle.meta(uids, 'fetch-text');
   const missing: number[] = [];
@@ -73,15 +79,21 @@ export async function loadFetchTexts(handle: Mailbox, uids: readonly number[], p
     else missing.push(uid);
   }
   if (missing.length === 0) return out;
-  const trees = parts ?? (await loadStructures(handle, missing, 'large')).parts;
-  const fresh = new Map<number, string>();
-  for (const uid of missing) {
-    const root = trees.get(uid);
-    if (root === undefined) continue;
+  const fresh = unsaved ?? new Map<number, string>();
+  const add = (uid: number, root: MimePart): void => {
     const texts = textsOf(root);
     out.set(uid, texts);
     fresh.set(uid, encodeTexts(texts));
+  };
+  if (parts !== undefined) {
+    for (const uid of missing) {
+      const root = parts.get(uid);
+      if (root !== undefined) add(uid, root);
+    }
+  } else {
+    // each tree made into texts and dropped at once (structure-cache.ts eachStructure says why)
+    await eachStructure(handle, missing, 'large', add);
   }
-  if (fresh.size > 0) await handle.saveMeta('fetch-text', fresh);
+  if (unsaved === undefined && fresh.size > 0) await handle.saveMeta('fetch-text', fresh);
   return out;
 }

@@ -194,8 +194,24 @@ async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, root:
  * Writes the FETCH responses for `uids` (ascending, in the client's view). Returns how many could not be
  * sent because they were expunged.
  */
-export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
-  if (!request.needsDetails) return writeTextsOnly(out, selected, request, uids);
+export async function writeFetch(
+  out: ResponseWriter,
+  selected: SelectedMailbox,
+  request: FetchRequest,
+  uids: readonly number[],
+  afterReply?: (task: () => Promise<void>) => void,
+): Promise<FetchOutcome> {
+  // The texts made here are saved in one transaction after the reply (with `afterReply`), not per batch
+  // before it: the client need not wait for the cache of what it already has.
+  const unsaved = afterReply === undefined ? undefined : new Map<number, string>();
+  try {
+    return request.needsDetails ? await writeDetailed(out, selected, request, uids, unsaved) : await writeTextsOnly(out, selected, request, uids, unsaved);
+  } finally {
+    if (unsaved !== undefined && unsaved.size > 0) afterReply!(() => selected.handle.saveMeta('fetch-text', unsaved));
+  }
+}
+
+async function writeDetailed(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[], unsaved: Map<number, string> | undefined): Promise<FetchOutcome> {
   const handle = selected.handle;
   let missing = 0;
   const flagsAsked = request.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS');
@@ -237,7 +253,7 @@ export async function writeFetch(out: ResponseWriter, selected: SelectedMailbox,
     }
     const present = messages.map((d) => d.uid);
     const structures = request.needsTree ? await loadStructures(handle, present) : undefined;
-    const texts = request.needsTexts ? await loadFetchTexts(handle, present, structures?.parts) : undefined;
+    const texts = request.needsTexts ? await loadFetchTexts(handle, present, structures?.parts, unsaved) : undefined;
     let lines = '';
     for (const d of messages) {
       const uid = d.uid;
@@ -372,7 +388,7 @@ function textItem(name: 'UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', uid: numb
  * alone, without the store's per-message details; a message whose texts cannot be had (expunged meanwhile)
  * is missing, as when its details are gone. A batch's responses are one string, one buffer, one write.
  */
-async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[]): Promise<FetchOutcome> {
+async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[], unsaved: Map<number, string> | undefined): Promise<FetchOutcome> {
   const names = request.items.map((i) => (i.kind === 'simple' ? i.name : '')) as ('UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE')[];
   let missing = 0;
   for (let b = 0; b < uids.length; b += BATCH) {
@@ -381,7 +397,7 @@ async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, re
       missing++;
       return false;
     });
-    const texts = batch.length === 0 ? new Map<number, FetchTexts>() : await loadFetchTexts(selected.handle, batch);
+    const texts = batch.length === 0 ? new Map<number, FetchTexts>() : await loadFetchTexts(selected.handle, batch, undefined, unsaved);
     let lines = '';
     for (const uid of batch) {
       const text = texts.get(uid);

@@ -28,50 +28,85 @@ function isLwsp(c: number | undefined): boolean {
 }
 
 /**
- * The fields of the header block buf[start, end) (the blank line that ends a header, when included,
- * yields nothing; so does anything after it).
+ * Which fields a caller wants, by lower-case name (up to a NUL, as HeaderField.name): the others, and
+ * lines without ':', are skipped without making strings of them.
  */
-export function parseHeaderBlock(buf: Buffer, start: number, end: number): HeaderField[] {
+export type FieldFilter = (lowerName: string) => boolean;
+
+/**
+ * The fields of the header block buf[start, end) (the blank line that ends a header, when included,
+ * yields nothing; so does anything after it). With `wanted`, only the fields with a ':' it accepts.
+ */
+export function parseHeaderBlock(buf: Buffer, start: number, end: number, wanted?: FieldFilter): HeaderField[] {
+  // only the header is made into text (a caller may pass a whole message): up to its blank line
+  // (a blank line counts only when its LF is inside the block, as headerFields reads it)
+  let stop = end;
+  if ((start < end && buf[start] === LF) || (start + 1 < end && buf[start] === CR && buf[start + 1] === LF)) stop = start;
+  else {
+    const lflf = buf.indexOf('\n\n', start, 'latin1');
+    const lfcrlf = buf.indexOf('\n\r\n', start, 'latin1');
+    if (lflf >= 0 && lflf + 1 < end) stop = lflf + 1;
+    if (lfcrlf >= 0 && lfcrlf + 2 < end) stop = Math.min(stop, lfcrlf + 1);
+  }
+  return headerFields(buf.toString('latin1', start, Math.max(start, stop)), 0, Math.max(0, stop - start), wanted, start);
+}
+
+/**
+ * parseHeaderBlock over the byte string `s` (one char per byte) from `start` to `end`; field offsets are
+ * those in `s` plus `shift`. Strings, not a Buffer: String.prototype.indexOf is a builtin call, while
+ * Buffer.prototype.indexOf goes through JavaScript checks first — most of the cost of a line before the
+ * JIT has compiled the caller (the first FETCH of a process parses a thousand messages cold). `bytes`:
+ * the same bytes as a Buffer (offsets as in `s`), to copy values from, when `s` is a whole message that
+ * the values would otherwise keep alive (a slice of a string holds on to all of it).
+ */
+export function headerFields(s: string, start: number, end: number, wanted?: FieldFilter, shift = 0, bytes?: Buffer): HeaderField[] {
+  const text = (a: number, b: number): string => (bytes === undefined ? s.slice(a, b) : bytes.toString('latin1', a, b));
   const fields: HeaderField[] = [];
   let pos = start;
+  // the next ':' and NUL at or after pos, found once and reused while pos has not passed them (a search
+  // per line could run to the end of the text each time: quadratic on a header of lines without ':')
+  let nextColon = -2;
+  let nextNul = -2;
   while (pos < end) {
     const fieldStart = pos;
     // the field's first line
-    let lf = buf.indexOf(LF, pos);
-    if (lf < 0 || lf >= end) lf = -1;
+    let lf = s.indexOf('\n', pos);
+    if (lf >= end) lf = -1;
     let lineEnd = lf < 0 ? end : lf + 1;
-    let contentEnd = lf < 0 ? end : lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+    let contentEnd = lf < 0 ? end : lf > pos && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
     if (contentEnd === pos && lf >= 0) break; // the blank line: end of header
-    const line = buf.toString('latin1', pos, contentEnd);
-    const colon = line.indexOf(':');
+    if (nextColon !== -1 && nextColon < pos) nextColon = s.indexOf(':', pos);
+    const colon = nextColon >= 0 && nextColon < contentEnd ? nextColon : -1;
     let name: string;
-    let value = '';
+    let value: string | undefined = '';
     if (colon < 0) {
-      name = line;
+      name = s.slice(pos, contentEnd);
+      if (wanted !== undefined) value = undefined;
     } else {
       let nameEnd = colon;
-      while (nameEnd > 0 && isLwsp(line.charCodeAt(nameEnd - 1))) nameEnd--;
-      name = line.slice(0, nameEnd);
+      while (nameEnd > pos && isLwsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
       // Dovecot's names are C strings: a NUL ends the name
-      const nul = name.indexOf('\0');
-      if (nul >= 0) name = name.slice(0, nul);
-      value = line.slice(colon + 1);
-      let skip = 0;
-      while (skip < value.length && isLwsp(value.charCodeAt(skip))) skip++;
-      if (skip === value.length && value.length > 0) skip = 1; // all whitespace: only one is skipped
-      value = value.slice(skip);
+      if (nextNul !== -1 && nextNul < pos) nextNul = s.indexOf('\0', pos);
+      name = s.slice(pos, nextNul >= 0 && nextNul < nameEnd ? nextNul : nameEnd);
+      if (wanted !== undefined && !wanted(name.toLowerCase())) value = undefined;
+      else {
+        let skip = colon + 1;
+        while (skip < contentEnd && isLwsp(s.charCodeAt(skip))) skip++;
+        if (skip === contentEnd && contentEnd > colon + 1) skip = colon + 2; // all whitespace: only one is skipped
+        value = text(skip, contentEnd);
+      }
     }
     pos = lineEnd;
     // continuation lines
-    while (lf >= 0 && pos < end && isLwsp(buf[pos])) {
-      lf = buf.indexOf(LF, pos);
-      if (lf < 0 || lf >= end) lf = -1;
+    while (lf >= 0 && pos < end && isLwsp(s.charCodeAt(pos))) {
+      lf = s.indexOf('\n', pos);
+      if (lf >= end) lf = -1;
       lineEnd = lf < 0 ? end : lf + 1;
-      contentEnd = lf < 0 ? end : lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
-      value += '\n' + buf.toString('latin1', pos, contentEnd);
+      contentEnd = lf < 0 ? end : lf > pos && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+      if (value !== undefined) value += '\n' + text(pos, contentEnd);
       pos = lineEnd;
     }
-    fields.push({ name, value, start: fieldStart, end: pos, hasColon: colon >= 0 });
+    if (value !== undefined) fields.push({ name, value, start: fieldStart + shift, end: pos + shift, hasColon: colon >= 0 });
   }
   return fields;
 }

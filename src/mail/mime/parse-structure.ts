@@ -14,10 +14,17 @@
  * Pure (bytes in, tree out), never throws on any input, linear in the size (each byte is looked at a
  * bounded number of times; boundary checks cost at most depth × 80 per line starting with "--").
  */
-import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue } from './content-params.js';
+import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue, type ContentType } from './content-params.js';
 import { envelopeFromFields, headerString } from './envelope.js';
-import { parseHeaderBlock, type HeaderField } from './header-block.js';
+import { headerFields, type HeaderField } from './header-block.js';
 import type { HeaderEnvelope, MimeKind, MimeParam, MimePart } from './structure.js';
+
+/**
+ * The fields the tree is made of (classify, boundaryParam, contentData, envelopeFromFields): the others
+ * (Received, DKIM-Signature, X-...) are skipped without making strings of them.
+ */
+const ENVELOPE_FIELDS = new Set(['date', 'subject', 'from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'in-reply-to', 'message-id', 'mime-version']);
+const usedField = (lowerName: string): boolean => lowerName.startsWith('content-') || ENVELOPE_FIELDS.has(lowerName);
 
 export const MAX_NESTED_PARTS = 100;
 export const MAX_TOTAL_PARTS = 10_000;
@@ -25,7 +32,6 @@ export const MAX_TOTAL_PARTS = 10_000;
 const BOUNDARY_MAX = 80;
 const BOUNDARY_END_MAX = BOUNDARY_MAX + 4;
 
-const LF = 0x0a;
 const CR = 0x0d;
 const DASH = 0x2d;
 
@@ -48,12 +54,15 @@ interface Builder {
   isMime: boolean;
   overflow: boolean;
   fields: HeaderField[];
+  /** the first Content-Type field, parsed (classify, boundaryParam and contentData all use that one) */
+  contentType: ContentType | null;
   children: Builder[];
 }
 
 interface Boundary {
   part: Builder;
-  text: Buffer;
+  /** latin1, as the message text */
+  text: string;
   epilogue: boolean;
 }
 
@@ -72,6 +81,12 @@ function newSize(): Size {
 }
 
 class Parser {
+  /**
+   * The message as a byte string (one char per byte): scanned with String.prototype.indexOf, a builtin
+   * call, where Buffer.prototype.indexOf runs JavaScript argument checks first — most of a line's cost
+   * before the JIT has compiled the parser, which is when the first FETCH of a process parses its messages.
+   */
+  private readonly s: string;
   private readonly n: number;
   private pos = 0;
   private boundaries: Boundary[] = [];
@@ -85,6 +100,7 @@ class Parser {
     private readonly buf: Buffer,
     options: ParseOptions,
   ) {
+    this.s = buf.toString('latin1');
     this.n = buf.length;
     this.maxNested = options.maxNestedParts ?? MAX_NESTED_PARTS;
     this.maxTotal = options.maxTotalParts ?? MAX_TOTAL_PARTS;
@@ -111,23 +127,24 @@ class Parser {
       isMime,
       overflow: false,
       fields: [],
+      contentType: null,
       children: [],
     };
     if (parent !== null) parent.children.push(part);
     return part;
   }
 
-  /** Adds buf[start, end) to a size: LFs are lines, an LF without CR before it counts one more byte. */
+  /** Adds the bytes [start, end) to a size: LFs are lines, an LF without CR before it counts one more byte. */
   private add(size: Size, start: number, end: number): void {
     if (end <= start) return;
     size.physical += end - start;
     let missing = 0;
     let lines = 0;
-    let i = this.buf.indexOf(LF, start);
+    let i = this.s.indexOf('\n', start);
     while (i >= 0 && i < end) {
       lines++;
-      if (i === 0 || this.buf[i - 1] !== CR) missing++;
-      i = this.buf.indexOf(LF, i + 1);
+      if (i === 0 || this.s.charCodeAt(i - 1) !== CR) missing++;
+      i = this.s.indexOf('\n', i + 1);
     }
     size.lines += lines;
     size.virtual += end - start + missing;
@@ -139,14 +156,14 @@ class Parser {
    */
   private boundaryAt(at: number): Boundary | null {
     if (this.boundaries.length === 0 || this.flat) return null;
-    if (at + 2 > this.n || this.buf[at] !== DASH || this.buf[at + 1] !== DASH) return null;
+    if (at + 2 > this.n || this.s.charCodeAt(at) !== DASH || this.s.charCodeAt(at + 1) !== DASH) return null;
     const start = at + 2;
-    const lf = this.buf.indexOf(LF, start);
+    const lf = this.s.indexOf('\n', start);
     let findSize: number;
     if (lf >= 0) {
       findSize = lf - start;
-      if (findSize > 0 && this.buf[start + findSize - 1] === CR) findSize--;
-      if (findSize > 2 && this.buf[start + findSize - 1] === DASH && this.buf[start + findSize - 2] === DASH) findSize -= 2;
+      if (findSize > 0 && this.s.charCodeAt(start + findSize - 1) === CR) findSize--;
+      if (findSize > 2 && this.s.charCodeAt(start + findSize - 1) === DASH && this.s.charCodeAt(start + findSize - 2) === DASH) findSize -= 2;
     } else {
       findSize = Math.min(this.n - start, BOUNDARY_END_MAX);
     }
@@ -154,14 +171,14 @@ class Parser {
     for (let k = this.boundaries.length - 1; k >= 0; k--) {
       const b = this.boundaries[k] as Boundary;
       const len = b.text.length;
-      if (len <= findSize && (best === null || best.text.length < len) && this.buf.compare(b.text, 0, len, start, start + len) === 0) {
+      if (len <= findSize && (best === null || best.text.length < len) && this.s.startsWith(b.text, start)) {
         best = b;
         if (len === findSize) break;
       }
     }
     if (best === null) return null;
     const len = best.text.length;
-    best.epilogue = this.n - start >= len + 2 && this.buf[start + len] === DASH && this.buf[start + len + 1] === DASH;
+    best.epilogue = this.n - start >= len + 2 && this.s.charCodeAt(start + len) === DASH && this.s.charCodeAt(start + len + 1) === DASH;
     return best;
   }
 
@@ -184,7 +201,7 @@ class Parser {
    * (before the next line is looked at, so that its own boundary is known).
    */
   private endOfHeader(part: Builder, blank: boolean): void {
-    part.fields = parseHeaderBlock(this.buf, part.headerStart, part.headerStart + part.header.physical);
+    part.fields = headerFields(this.s, part.headerStart, part.headerStart + part.header.physical, usedField, 0, this.buf);
     this.classify(part);
     const boundary = part.isMime && part.multipart ? this.boundaryParam(part) : null;
     if (!blank || boundary === null) return;
@@ -220,12 +237,12 @@ class Parser {
         return blank ? 'blank' : 'boundary';
       }
       if (blank) return 'blank';
-      const lf = this.buf.indexOf(LF, at);
+      const lf = this.s.indexOf('\n', at);
       const lineEnd = lf < 0 ? this.n : lf + 1;
       this.add(part.header, at, lineEnd);
       this.pos = lineEnd;
       if (lf < 0) return 'eof';
-      const crlf = lf > at && this.buf[lf - 1] === CR;
+      const crlf = lf > at && this.s.charCodeAt(lf - 1) === CR;
       lastNewline = crlf ? 2 : 1;
       if (lf === at || (crlf && lf - 1 === at)) {
         blank = true;
@@ -245,7 +262,8 @@ class Parser {
         part.isMime = true;
         if (seenType) continue;
         seenType = true;
-        const raw = parseContentTypeValue(f.value).raw.toLowerCase();
+        part.contentType = parseContentTypeValue(f.value);
+        const raw = part.contentType.raw.toLowerCase();
         if (raw === 'message/rfc822') part.message = true;
         else if (raw.startsWith('text') && (raw.length === 4 || raw[4] === '/')) part.text = true;
         else if (raw.startsWith('multipart/')) {
@@ -264,17 +282,15 @@ class Parser {
   }
 
   /** The boundary parameter of the first Content-Type (truncated as Dovecot does), or null. */
-  private boundaryParam(part: Builder): Buffer | null {
-    const f = part.fields.find((x) => x.hasColon && x.name.toLowerCase() === 'content-type');
-    if (f === undefined) return null;
-    const ct = parseContentTypeValue(f.value);
-    if (!ct.valid) return null;
+  private boundaryParam(part: Builder): string | null {
+    const ct = part.contentType;
+    if (ct === null || !ct.valid) return null;
     const p = ct.params.find((x) => x.name.toLowerCase() === 'boundary');
     if (p === undefined) return null;
     let text = p.value;
     const nul = text.indexOf('\0');
     if (nul >= 0) text = text.slice(0, nul);
-    return Buffer.from(text.slice(0, BOUNDARY_MAX), 'latin1');
+    return text.slice(0, BOUNDARY_MAX);
   }
 
   /**
@@ -308,20 +324,21 @@ class Parser {
     const bodyFrom = this.pos;
     let cur = part;
     if (this.boundaries.length > 0 && !this.flat) {
-      // the first line, then the line after every LF
-      let lineStart = bodyFrom;
-      let nlStart = bodyFrom;
-      for (;;) {
-        const b = this.boundaryAt(lineStart);
+      // the first line, then only lines that start with "--" (after a LF): no other can be a boundary
+      const first = this.boundaryAt(bodyFrom);
+      if (first !== null) {
+        this.add(cur.body, bodyFrom, bodyFrom);
+        return this.boundaryFound(cur, first, bodyFrom, bodyFrom);
+      }
+      let lf = this.s.indexOf('\n--', bodyFrom);
+      while (lf >= 0) {
+        const b = this.boundaryAt(lf + 1);
         if (b !== null) {
+          const nlStart = lf > bodyFrom && this.s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
           this.add(cur.body, bodyFrom, nlStart);
-          return this.boundaryFound(cur, b, nlStart, lineStart);
+          return this.boundaryFound(cur, b, nlStart, lf + 1);
         }
-        const lf = this.buf.indexOf(LF, lineStart);
-        if (lf < 0) break;
-        nlStart = lf > bodyFrom && this.buf[lf - 1] === CR ? lf - 1 : lf;
-        lineStart = lf + 1;
-        if (lineStart >= this.n) break;
+        lf = this.s.indexOf('\n--', lf + 1);
       }
     }
     this.add(cur.body, bodyFrom, this.n);
@@ -336,7 +353,7 @@ class Parser {
     const idx = this.boundaries.indexOf(b);
     this.boundaries.length = b.epilogue ? idx : idx + 1;
     const lineBytesEnd = lineStart + 2 + b.text.length + (b.epilogue ? 2 : 0);
-    const lf = this.buf.indexOf(LF, lineBytesEnd);
+    const lf = this.s.indexOf('\n', lineBytesEnd);
     const lineEnd = lf < 0 ? this.n : lf + 1;
     this.add(cur.body, nlStart, lineEnd);
     this.pos = lineEnd;
@@ -351,20 +368,33 @@ class Parser {
   }
 
   private freeze(b: Builder, withEnvelope: boolean): MimePart {
-    const data = b.isMime ? contentData(b.fields) : NO_CONTENT;
+    const data = b.isMime ? contentData(b.fields, b.contentType) : NO_CONTENT;
     const kind: MimeKind = b.message ? 'message' : b.multipart ? 'multipart' : b.text ? 'text' : 'other';
     const bodyStart = b.headerStart + b.header.physical;
     const envelope: HeaderEnvelope | null = withEnvelope ? envelopeFromFields(b.fields) : null;
+    const children: MimePart[] = [];
+    for (const c of b.children) children.push(this.freeze(c, b.message));
+    // written out, not spread: the same keys in the same order (the cached JSON), less work before the JIT
     return {
       headerStart: b.headerStart,
       bodyStart,
       end: bodyStart + b.body.physical,
-      header: { ...b.header },
-      body: { ...b.body },
+      header: { physical: b.header.physical, virtual: b.header.virtual, lines: b.header.lines },
+      body: { physical: b.body.physical, virtual: b.body.virtual, lines: b.body.lines },
       kind,
       overflow: b.overflow,
-      ...data,
-      children: b.children.map((c) => this.freeze(c, b.message)),
+      type: data.type,
+      subtype: data.subtype,
+      params: data.params,
+      id: data.id,
+      description: data.description,
+      encoding: data.encoding,
+      md5: data.md5,
+      disposition: data.disposition,
+      dispositionParams: data.dispositionParams,
+      language: data.language,
+      location: data.location,
+      children,
       envelope,
     };
   }
@@ -399,7 +429,7 @@ const NO_CONTENT: ContentData = {
 };
 
 /** Content-* fields as Dovecot keeps them: the first of each (Disposition: until one has parameters). */
-function contentData(fields: readonly HeaderField[]): ContentData {
+function contentData(fields: readonly HeaderField[], contentType: ContentType | null): ContentData {
   const d: ContentData = { ...NO_CONTENT, params: [], dispositionParams: [] };
   let dispositionHasParams = false;
   for (const f of fields) {
@@ -408,7 +438,7 @@ function contentData(fields: readonly HeaderField[]): ContentData {
     switch (name.slice(8)) {
       case 'type':
         if (d.type === null) {
-          const ct = parseContentTypeValue(f.value);
+          const ct = contentType ?? parseContentTypeValue(f.value);
           d.type = ct.type;
           d.subtype = ct.subtype;
           d.params = ct.params;

@@ -23,19 +23,35 @@ export function cursor(s: string, wantComments = false, nul: string | null = NUL
   return { s, i: 0, lastComment: wantComments ? '' : null, nul };
 }
 
-/** atext (RFC 5322) plus every 8-bit byte; `tspecial` marks atext that MIME tokens exclude ('/', '=', '?'). */
+/** atext (RFC 5322) plus every 8-bit byte. */
 const ATEXT = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   const ch = String.fromCharCode(c);
   if (c >= 128 || /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]/.test(ch)) ATEXT[c] = 1;
 }
-const TSPECIAL_ATEXT = new Set(['/'.charCodeAt(0), '='.charCodeAt(0), '?'.charCodeAt(0)]);
 
 export function isAtext(c: number): boolean {
   return c < 256 && ATEXT[c] === 1;
 }
-function isMimeTokenChar(c: number): boolean {
-  return (isAtext(c) && !TSPECIAL_ATEXT.has(c)) || c === 0x2e;
+
+/*
+ * Runs of characters of one class, skipped by a sticky regular expression (native code from its first use)
+ * rather than a loop of charCodeAt calls: the first FETCH of a process parses a thousand headers before
+ * the JIT has compiled this file, and a loop per character is what costs then.
+ */
+const ATEXT_RUN = /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\x80-\xff]*/y;
+const ATEXT_OR_DOT_RUN = /[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\x80-\xff]*/y;
+/** MIME token characters: atext less '/', '=' and '?' (tspecials), plus '.' */
+const TOKEN_RUN = /[A-Za-z0-9!#$%&'*+\-^_`{|}~.\x80-\xff]*/y;
+const WSP_RUN = /[ \t\r\n]*/y;
+
+/** Moves the cursor past the run of `re`'s characters that starts there (possibly none). */
+function skipRun(re: RegExp, c: Rfc822Cursor): void {
+  // past the end a sticky match fails and would reset lastIndex to 0 (a cursor may be one past the end)
+  if (c.i >= c.s.length) return;
+  re.lastIndex = c.i;
+  re.test(c.s);
+  c.i = re.lastIndex;
 }
 
 function more(c: Rfc822Cursor): 0 | 1 {
@@ -90,13 +106,9 @@ export function skipComment(c: Rfc822Cursor): -1 | 0 | 1 {
 
 /** Skips whitespace (SP, TAB, CR, LF) and comments. */
 export function skipLwsp(c: Rfc822Cursor): -1 | 0 | 1 {
-  while (c.i < c.s.length) {
-    const ch = at(c);
-    if (ch === 0x20 || ch === 0x09 || ch === 0x0d || ch === 0x0a) {
-      c.i++;
-      continue;
-    }
-    if (ch !== 0x28) break;
+  for (;;) {
+    skipRun(WSP_RUN, c);
+    if (c.i >= c.s.length || at(c) !== 0x28) break;
     if (skipComment(c) < 0) return -1;
   }
   return more(c);
@@ -105,8 +117,8 @@ export function skipLwsp(c: Rfc822Cursor): -1 | 0 | 1 {
 /** atom; appends to out[0]. */
 export function parseAtom(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   if (c.i >= c.s.length || !isAtext(at(c))) return -1;
-  const start = c.i++;
-  while (c.i < c.s.length && isAtext(at(c))) c.i++;
+  const start = c.i;
+  skipRun(ATEXT_RUN, c);
   out[0] += c.s.slice(start, c.i);
   return c.i < c.s.length ? skipLwsp(c) : 0;
 }
@@ -114,12 +126,10 @@ export function parseAtom(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
 /** dot-atom, allowing whitespace around the dots (RFC 822). */
 export function parseDotAtom(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   if (c.i >= c.s.length || !isAtext(at(c))) return -1;
-  let start = c.i++;
-  while (c.i < c.s.length) {
-    if (isAtext(at(c))) {
-      c.i++;
-      continue;
-    }
+  let start = c.i;
+  for (;;) {
+    skipRun(ATEXT_RUN, c);
+    if (c.i >= c.s.length) break;
     if (start === c.i) return -1; // nothing after a dot
     out[0] += c.s.slice(start, c.i);
     const ret = skipLwsp(c);
@@ -136,7 +146,7 @@ export function parseDotAtom(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
 
 export function parseMimeToken(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   const start = c.i;
-  while (c.i < c.s.length && isMimeTokenChar(at(c))) c.i++;
+  skipRun(TOKEN_RUN, c);
   out[0] += c.s.slice(start, c.i);
   return c.i < c.s.length ? skipLwsp(c) : 0;
 }
@@ -176,7 +186,7 @@ export function parseQuotedString(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
 
 function parseAtomOrDot(c: Rfc822Cursor, out: string[]): -1 | 0 | 1 {
   const start = c.i;
-  while (c.i < c.s.length && (isAtext(at(c)) || at(c) === 0x2e)) c.i++;
+  skipRun(ATEXT_OR_DOT_RUN, c);
   out[0] += c.s.slice(start, c.i);
   return c.i < c.s.length ? skipLwsp(c) : 0;
 }

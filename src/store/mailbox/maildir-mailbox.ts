@@ -55,6 +55,10 @@ const WATCH_DEBOUNCE_MS = 20;
 /** readSmall looks up this many messages' files at a time. */
 const READ_GROUP = 64;
 
+/** readSmall reads files up to SLAB_FILE_MAX bytes into views of SLAB-byte buffers. */
+const SLAB = 256 * 1024;
+const SLAB_FILE_MAX = 32 * 1024;
+
 /** How long readSmall blocks the event loop at most before it yields (plus one file's read). */
 const READ_SLICE_MS = 5;
 
@@ -304,6 +308,19 @@ export class MaildirMailbox implements Mailbox {
 
   async readSmall(uids: readonly number[], maxSize: number): Promise<ReadonlyMap<number, Buffer>> {
     const out = new Map<number, Buffer>();
+    // small files share slabs: one memory block per SLAB bytes instead of one per message (a thousand
+    // blocks of a few kB outside the heap each make work for the GC); larger ones get their own
+    let slab = Buffer.alloc(0);
+    let slabAt = 0;
+    const alloc = (size: number): Buffer => {
+      if (size > SLAB_FILE_MAX) return Buffer.allocUnsafe(size);
+      if (slabAt + size > slab.length) {
+        slab = Buffer.allocUnsafe(SLAB);
+        slabAt = 0;
+      }
+      slabAt += size;
+      return slab.subarray(slabAt - size, slabAt);
+    };
     let next = 0;
     while (next < uids.length) {
       // blocking reads (read-small-sync.ts) for at most READ_SLICE_MS at a time, then the other sessions' turn
@@ -324,7 +341,7 @@ export class MaildirMailbox implements Mailbox {
           const file = files.get(uid);
           if (file === undefined || file[2] > maxSize) continue;
           // renamed by another process meanwhile: left out, openContent syncs and finds it
-          const bytes = readSmallFileSync(messagePath(dir, file[1], file[0]), maxSize);
+          const bytes = readSmallFileSync(messagePath(dir, file[1], file[0]), maxSize, alloc);
           if (bytes !== undefined) out.set(uid, bytes);
         } while (i < uids.length && performance.now() < until);
         return Promise.resolve(i);

@@ -9,8 +9,9 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 /**
  * The file's bytes; undefined when there is nothing to read here (gone or renamed meanwhile, a symlink,
  * not a regular file) or it is larger than `maxSize` (the caller streams it instead). Other errors throw.
+ * `alloc` gives the buffer to read into (of exactly `size` bytes; a view of a larger one is fine).
  */
-export function readSmallFileSync(path: string, maxSize: number): Buffer | undefined {
+export function readSmallFileSync(path: string, maxSize: number, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -22,7 +23,7 @@ export function readSmallFileSync(path: string, maxSize: number): Buffer | undef
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile() || stat.size > maxSize) return undefined;
-    const buf = Buffer.allocUnsafe(stat.size);
+    const buf = alloc(stat.size);
     let at = 0;
     while (at < buf.length) {
       const n = readSync(fd, buf, at, buf.length - at, at);

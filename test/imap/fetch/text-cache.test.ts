@@ -88,4 +88,23 @@ describe('through the Maildir store', () => {
     await box.close();
     await user.release();
   });
+
+  it('leaves the saving to the caller when asked (FETCH saves after its reply): same texts, nothing written', async () => {
+    const user = await store.openUser('bob');
+    const names = (await readdir(FIXTURES)).filter((n) => n.endsWith('.eml')).sort().slice(0, 5);
+    const uids: number[] = [];
+    for (const name of names) uids.push((await user.append('INBOX', { content: await readFile(join(FIXTURES, name)) })).uid);
+    const box = await user.open('INBOX', 'read-write');
+    await box.snapshot();
+    const unsaved = new Map<number, string>();
+    const cold = await loadFetchTexts(box, uids, undefined, unsaved);
+    expect((await box.meta(uids, 'fetch-text')).size).toBe(0);
+    expect([...unsaved.keys()]).toEqual(uids);
+    for (const uid of uids) expect(unsaved.get(uid)).toBe(encodeTexts(cold.get(uid)!));
+    await box.saveMeta('fetch-text', unsaved);
+    const warm = await loadFetchTexts(box, uids, undefined, new Map());
+    expect(warm).toEqual(cold);
+    await box.close();
+    await user.release();
+  });
 });

@@ -4,8 +4,6 @@
  * a quadratic parser would take minutes on these sizes).
  */
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { bodyString, bodystructureString } from '../../../src/imap/fetch/bodystructure.js';
 import { envelopeFields } from '../../../src/imap/fetch/envelope.js';
@@ -14,35 +12,9 @@ import { parseStructure } from '../../../src/mail/mime/parse-structure.js';
 import { hangGuard } from '../../hang-guard.js';
 import type { MimePart } from '../../../src/mail/mime/structure.js';
 import { checkTree } from './invariants.js';
+import { messageArb } from './arbitraries.js';
 
 const SEED = 20261203;
-const FIXTURES = join(import.meta.dirname, '../../fixtures/mime');
-const fixtures = readdirSync(FIXTURES)
-  .filter((x) => x.endsWith('.eml'))
-  .map((f) => readFileSync(join(FIXTURES, f)));
-
-/** Pieces MIME parsers trip on. */
-const PIECES = [
-  '\n', '\r\n', '\r', '--', '--b', '--b--', '--bb', '--c', '\n\n', ': ', ' ', '\t', '\0', '"', '\\', '(', ')', '<', '>', '@', ',', ';', '=?', '?=',
-  'Content-Type: multipart/mixed; boundary=b\n', 'Content-Type: multipart/digest; boundary=c\n', 'Content-Type: message/rfc822\n',
-  'Content-Type: text/plain\n', 'MIME-Version: 1.0\n', 'From: a <b@c>, g: x@y;\n', 'Subject: =?utf-8?q?x?=\n', "name*0*=utf-8''%41;", '\xff\xfe',
-];
-
-const messageArb = fc.oneof(
-  fc.uint8Array({ maxLength: 2000 }).map((a) => Buffer.from(a)),
-  fc.array(fc.constantFrom(...PIECES), { maxLength: 200 }).map((a) => Buffer.from(a.join(''), 'latin1')),
-  fc
-    .tuple(fc.constantFrom(...fixtures), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...PIECES), fc.nat({ max: 20 })), { maxLength: 12 }))
-    .map(([base, edits]) => {
-      let s = base.toString('latin1');
-      for (const [at, piece, del] of edits) {
-        const i = s.length === 0 ? 0 : at % s.length;
-        s = s.slice(0, i) + piece + s.slice(i + del);
-      }
-      return Buffer.from(s, 'latin1');
-    }),
-);
-
 describe('parseStructure properties', () => {
   it('never throws; the tree always matches the bytes; formatting never throws', () => {
     fc.assert(

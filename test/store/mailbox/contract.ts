@@ -439,7 +439,8 @@ export function mailboxStoreContract(name: string, factory: ContractStoreFactory
       await box.changesSince(0);
       const all = await box.readSmall(many, 2000);
       expect(all.size).toBe(many.length);
-      for (const uid of [many[0]!, many[63]!, many[64]!, many[139]!]) expect(all.get(uid)).toEqual(await stored(uid));
+      // every one (the Maildir store reads small files into views of shared slabs: none may overlap another)
+      for (const uid of many) expect(all.get(uid)).toEqual(await stored(uid));
       await box.close();
     });
 
