@@ -7,7 +7,7 @@
  */
 import type { Mailbox } from '../../store/mailbox/mailbox-store.js';
 
-/** Rows per transaction: about 10 ms of SQLite work each. */
+/** Rows per transaction: under 10 ms of SQLite work on a quick disk, 30-70 ms on a slow shared one. */
 export const SAVE_CHUNK = 1000;
 
 /**
