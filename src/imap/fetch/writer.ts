@@ -26,6 +26,7 @@ import { list, literal, raw, streamed, type ImapValue } from '../wire/encoder.js
 import type { SelectedMailbox } from '../selected.js';
 import { formatDateTime } from '../wire/datetime.js';
 import type { FetchItem, FetchRequest } from './items.js';
+import { saveFetchTexts } from './save-texts.js';
 import { filterHeaderFields, locateSection, partialSlip } from './section.js';
 import { loadStructures } from './structure-cache.js';
 import { loadFetchTexts, type FetchTexts } from './text-cache.js';
@@ -201,13 +202,13 @@ export async function writeFetch(
   uids: readonly number[],
   afterReply?: (task: () => Promise<void>) => void,
 ): Promise<FetchOutcome> {
-  // The texts made here are saved in one transaction after the reply (with `afterReply`), not per batch
-  // before it: the client need not wait for the cache of what it already has.
+  // The texts made here are saved after the reply (with `afterReply`; in chunks, save-texts.ts), not per
+  // batch before it: the client need not wait for the cache of what it already has.
   const unsaved = afterReply === undefined ? undefined : new Map<number, string>();
   try {
     return request.needsDetails ? await writeDetailed(out, selected, request, uids, unsaved) : await writeTextsOnly(out, selected, request, uids, unsaved);
   } finally {
-    if (unsaved !== undefined && unsaved.size > 0) afterReply!(() => selected.handle.saveMeta('fetch-text', unsaved));
+    if (unsaved !== undefined && unsaved.size > 0) afterReply!(() => saveFetchTexts(selected.handle, unsaved));
   }
 }
 

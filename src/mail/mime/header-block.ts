@@ -27,6 +27,11 @@ function isLwsp(c: number | undefined): boolean {
   return c === 0x20 || c === 0x09;
 }
 
+/** An offset found in a slice that starts at `shift`, as an offset in the whole (-1: none). */
+function at(found: number, shift: number): number {
+  return found < 0 ? -1 : found + shift;
+}
+
 /**
  * Which fields a caller wants, by lower-case name (up to a NUL, as HeaderField.name): the others, and
  * lines without ':', are skipped without making strings of them.
@@ -43,10 +48,13 @@ export function parseHeaderBlock(buf: Buffer, start: number, end: number, wanted
   let stop = end;
   if ((start < end && buf[start] === LF) || (start + 1 < end && buf[start] === CR && buf[start + 1] === LF)) stop = start;
   else {
-    const lflf = buf.indexOf('\n\n', start, 'latin1');
-    const lfcrlf = buf.indexOf('\n\r\n', start, 'latin1');
-    if (lflf >= 0 && lflf + 1 < end) stop = lflf + 1;
-    if (lfcrlf >= 0 && lfcrlf + 2 < end) stop = Math.min(stop, lfcrlf + 1);
+    // searched within the block only: from `start` to the buffer's end, a header without the other
+    // kind of blank line (or a part's header, which has none) would cost the whole message per call
+    const block = buf.subarray(start, end);
+    const lflf = block.indexOf('\n\n', 0, 'latin1');
+    const lfcrlf = block.indexOf('\n\r\n', 0, 'latin1');
+    if (lflf >= 0) stop = start + lflf + 1;
+    if (lfcrlf >= 0) stop = Math.min(stop, start + lfcrlf + 1);
   }
   return headerFields(buf.toString('latin1', start, Math.max(start, stop)), 0, Math.max(0, stop - start), wanted, start);
 }
@@ -63,19 +71,22 @@ export function headerFields(s: string, start: number, end: number, wanted?: Fie
   const text = (a: number, b: number): string => (bytes === undefined ? s.slice(a, b) : bytes.toString('latin1', a, b));
   const fields: HeaderField[] = [];
   let pos = start;
+  // LF, ':' and NUL are searched for in the header alone, `h` (a slice shares s's memory; offsets in it are
+  // less `start`): on s, a search for one the header lacks runs to the end of the text — the whole
+  // message, once per part's header
+  const h = start === 0 && end === s.length ? s : s.slice(start, end);
   // the next ':' and NUL at or after pos, found once and reused while pos has not passed them (a search
-  // per line could run to the end of the text each time: quadratic on a header of lines without ':')
+  // per line could run to the end of the header each time: quadratic on a header of lines without ':')
   let nextColon = -2;
   let nextNul = -2;
   while (pos < end) {
     const fieldStart = pos;
     // the field's first line
-    let lf = s.indexOf('\n', pos);
-    if (lf >= end) lf = -1;
+    let lf = at(h.indexOf('\n', pos - start), start);
     let lineEnd = lf < 0 ? end : lf + 1;
     let contentEnd = lf < 0 ? end : lf > pos && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
     if (contentEnd === pos && lf >= 0) break; // the blank line: end of header
-    if (nextColon !== -1 && nextColon < pos) nextColon = s.indexOf(':', pos);
+    if (nextColon !== -1 && nextColon < pos) nextColon = at(h.indexOf(':', pos - start), start);
     const colon = nextColon >= 0 && nextColon < contentEnd ? nextColon : -1;
     let name: string;
     let value: string | undefined = '';
@@ -86,7 +97,7 @@ export function headerFields(s: string, start: number, end: number, wanted?: Fie
       let nameEnd = colon;
       while (nameEnd > pos && isLwsp(s.charCodeAt(nameEnd - 1))) nameEnd--;
       // Dovecot's names are C strings: a NUL ends the name
-      if (nextNul !== -1 && nextNul < pos) nextNul = s.indexOf('\0', pos);
+      if (nextNul !== -1 && nextNul < pos) nextNul = at(h.indexOf('\0', pos - start), start);
       name = s.slice(pos, nextNul >= 0 && nextNul < nameEnd ? nextNul : nameEnd);
       if (wanted !== undefined && !wanted(name.toLowerCase())) value = undefined;
       else {
@@ -99,8 +110,7 @@ export function headerFields(s: string, start: number, end: number, wanted?: Fie
     pos = lineEnd;
     // continuation lines
     while (lf >= 0 && pos < end && isLwsp(s.charCodeAt(pos))) {
-      lf = s.indexOf('\n', pos);
-      if (lf >= end) lf = -1;
+      lf = at(h.indexOf('\n', pos - start), start);
       lineEnd = lf < 0 ? end : lf + 1;
       contentEnd = lf < 0 ? end : lf > pos && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
       if (value !== undefined) value += '\n' + text(pos, contentEnd);

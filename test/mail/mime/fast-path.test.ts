@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { textsOf } from '../../../src/imap/fetch/text-cache.js';
-import { parseHeaderBlock } from '../../../src/mail/mime/header-block.js';
+import { headerFields, parseHeaderBlock } from '../../../src/mail/mime/header-block.js';
 import { parseStructure } from '../../../src/mail/mime/parse-structure.js';
 import { corpusMessage } from '../../../bench/imap/corpus.js';
 import { parseHeaderBlock as parseHeaderBlockV1 } from './reference/header-block-v1.js';
@@ -57,6 +57,20 @@ describe('parseStructure fast paths = the parser before them', () => {
         expect(all).toEqual(parseHeaderBlockV1(buf, start, end));
         const some = parseHeaderBlock(buf, start, end, (name) => name.startsWith('content-') || name === 'from');
         expect(some).toEqual(all.filter((f) => f.hasColon && (f.name.toLowerCase().startsWith('content-') || f.name.toLowerCase() === 'from')));
+      }),
+      { seed: SEED, numRuns: 4000 },
+    );
+  });
+
+  it('header fields read from a whole message text between any two offsets (the parser passes part headers so): as before', () => {
+    fc.assert(
+      fc.property(messageArb, fc.nat(), fc.nat(), (buf, cut, from) => {
+        const end = buf.length === 0 ? 0 : cut % (buf.length + 1);
+        const start = from % (end + 1);
+        const s = buf.toString('latin1');
+        const before = parseHeaderBlockV1(buf, start, end);
+        expect(headerFields(s, start, end)).toEqual(before);
+        expect(headerFields(s, start, end, undefined, 0, buf)).toEqual(before);
       }),
       { seed: SEED, numRuns: 4000 },
     );
