@@ -108,10 +108,15 @@ export class MaildirMailbox implements Mailbox {
     return this.ctx.state.db;
   }
 
-  /** The row (renames followed), undefined once the folder is deleted. */
+  /**
+   * The row (renames followed), undefined once the folder is deleted. A row of another UIDVALIDITY is
+   * another folder: SQLite gives a deleted folder's id to the next one created (no AUTOINCREMENT), and
+   * UIDVALIDITY is never changed in place, so this handle's UIDs name nothing there.
+   */
   private row(): MailboxRow | undefined {
     const row = this.db.mailboxById.get(this.id);
-    if (row !== undefined) this.lastName = row.name;
+    if (row === undefined || row.uidvalidity !== this.uidValidity) return undefined;
+    this.lastName = row.name;
     return row;
   }
 
@@ -419,6 +424,9 @@ export class MaildirMailbox implements Mailbox {
 
   saveMeta(kind: MetaKind, entries: ReadonlyMap<number, string>): Promise<void> {
     return this.exclusive(() => {
+      // a save that waited (FETCH's after its reply) may find the folder deleted, or deleted and made
+      // again under this id: its texts belong to none of that folder's messages
+      if (this.row() === undefined) return Promise.resolve();
       if (bulkKind(kind)) {
         saveCachedRecords(this.db, this.id, kind, entries);
         return Promise.resolve();
