@@ -101,7 +101,7 @@ export async function reserveFirstFill(
   }
 }
 
-/** One transaction: the UIDs (insertMessages' rule on a folder without rows) and the folder's counters. */
+/** One transaction: the UIDs (uid-grant.ts's rule on a folder without rows) and the folder's counters. */
 function reserve(
   db: IndexDb,
   mailboxId: number,
