@@ -11,16 +11,16 @@
  * it lists keeps that UID, none below its next UID is given again). File operations come first, the index commit second: a crash in between is repaired by the next
  * sync (the file wins).
  */
-import { rename } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
+import { dirStateSync, maildirEntryOf, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
 import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist, uidlistWarnings } from './uidlist-record.js';
 import { commitPlanned, planUids, type InsertedUids } from './uid-grant.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
-import { scanColumns, withAdopted } from './first-scan.js';
+import { scanColumns, unlistedBases, withAdopted, withLateFiles } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
@@ -262,7 +262,9 @@ async function withListedUids(
 /**
  * The files of uidlist lines, found by base in new/ (then cur/), as messages with the lines' UIDs; a file
  * gone is left out. One entry per base: a readdir racing a rename (a flag change in cur/, a move from new/)
- * can list a base twice, and two rows for one base fail the whole insert; cur/'s wins, as in the sync.
+ * can list a base twice, and two rows for one base fail the whole insert; cur/'s wins, as in the sync. The
+ * same race can list a file in neither directory: a base not found is looked for again (lookAgain) before it
+ * counts as gone, or a file Dovecot delivered would later get a new UID for one readdir's miss.
  */
 async function listedFiles(dir: string, records: readonly { uid: number; base: string }[]): Promise<NewMessage[]> {
   const uids = new Map(records.map((r) => [r.base, r.uid] as const));
@@ -271,7 +273,51 @@ async function listedFiles(dir: string, records: readonly { uid: number; base: s
     if (found.size === uids.size) break;
     for (const e of await scanSubdir(dir, sub)) if (uids.has(e.base) && (sub === 'cur' || !found.has(e.base))) found.set(e.base, e);
   }
+  if (found.size < uids.size) await lookAgain(dir, [...uids.keys()].filter((base) => !found.has(base)), found);
   return (await newMessagesOf(dir, [...found.values()], await readLetters(dir))).map((m) => ({ ...m, uid: uids.get(m.base)!, adopted: true }));
+}
+
+/**
+ * Bases a listing missed, looked for once more into `found`: new/<base> itself (a delivered file has no
+ * info part in new/), then cur/ read again (a move to cur/ or a flag rename there has landed by now).
+ * `look`: which of the two may have changed since the listing (a directory whose mtime has not moved since
+ * before it was read was listed whole).
+ */
+async function lookAgain(dir: string, bases: readonly string[], found: Map<string, MaildirEntry>, look = { new: true, cur: true }): Promise<void> {
+  const missing = new Set(bases);
+  if (look.new) for (const base of bases) {
+    const entry = maildirEntryOf(base, 'new');
+    if (entry === undefined || !(await isFileInNew(dir, base))) continue;
+    found.set(base, entry);
+    missing.delete(base);
+  }
+  if (missing.size === 0 || !look.cur) return;
+  for (const e of await scanSubdir(dir, 'cur')) if (missing.has(e.base)) found.set(e.base, e);
+}
+
+/**
+ * A deferred first fill's late files: those of uidlist lines (`bases`) its scan, made before the uidlist
+ * was read under its lock, did not list — delivered by Dovecot meanwhile, or missed by a listing racing a
+ * rename — looked for again (lookAgain) in the directories that moved since the scan's stamps (`newS`,
+ * `curS`, taken before it), so they keep the uidlist's UIDs instead of getting new ones at the next sync.
+ */
+async function lateFiles(dir: string, bases: readonly string[], newS: string | null, curS: string | null): Promise<{ name: string; inNew: boolean }[]> {
+  if (bases.length === 0) return [];
+  const now = Date.now();
+  const look = { new: !same(newS, stamp(dirStateSync(dir, 'new', now))), cur: !same(curS, stamp(dirStateSync(dir, 'cur', now))) };
+  if (!look.new && !look.cur) return [];
+  const found = new Map<string, MaildirEntry>();
+  await lookAgain(dir, bases, found, look);
+  return [...found.values()].map((e) => ({ name: e.fileName, inNew: e.dir === 'new' }));
+}
+
+/** Whether new/<name> is a regular file (a name that is no plain entry, from a tampered uidlist, is not). */
+async function isFileInNew(dir: string, name: string): Promise<boolean> {
+  try {
+    return (await lstat(messagePath(dir, true, name))).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -413,8 +459,9 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   // outside the uidlist's lock, which others wait for only 30 s; the uidlist is then read whole under the
   // lock, held until the UIDs are reserved, and its UIDs laid over the scan (cheap): another process's
   // first fill may have appended its UIDs meanwhile and died before its rows (they are the files' UIDs),
-  // and Dovecot may have delivered a file the scan missed (its line only raises the floor: the next sync
-  // gives that file a new UID, as Dovecot does, unless the process that delivered it indexed it).
+  // and Dovecot may have delivered a file the scan missed: the files of lines the scan did not list are
+  // looked for again (lateFiles) and keep their lines' UIDs; a line whose file is not found only raises
+  // the floor.
   if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
     const letters = await readLetters(dir);
     const scanned = await scanColumns(dir, new Map(), letters);
@@ -429,7 +476,9 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
         // A broken one (a directory or FIFO in its place too) or one of another UIDVALIDITY goes the usual
         // way below, which gives no UIDs from it and writes it again from the index (never appends to it).
         if (listed !== 'broken' && (listed === undefined || listed.header.uidValidity === row.uidvalidity)) {
-          const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
+          const adopt = new Map(listed?.records.map((r) => [r.base, r.uid] as const));
+          const late = await lateFiles(dir, unlistedBases(scanned, adopt), newS, curS);
+          const columns = withAdopted(await withLateFiles(scanned, dir, late, letters), adopt);
           handedOver = true;
           const stamps = { newStamp: newS, curStamp: curS, scannedAt };
           const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, stamps, options.toCur ? letters : undefined);
