@@ -15,6 +15,7 @@
  * the scan and the uidlist.
  */
 import { rename } from 'node:fs/promises';
+import { DotlockLostError } from '../maildir/dotlock.js';
 import type { UidlistLock } from '../maildir/uidlist.js';
 import { messageFilePath } from '../maildir/safe-fs.js';
 import { goneIsFalse, inBatches } from './batches.js';
@@ -78,6 +79,8 @@ export async function reserveFirstFill(
         await lock.appendLines(freshUids, freshNames, freshEnds);
         appended = true;
       } catch (err) {
+        // The lock taken over as stale: its new holder may give these UIDs; no rows, the next sync redoes it.
+        if (err instanceof DotlockLostError) throw err;
         failure = err;
       }
     }

@@ -8,6 +8,7 @@
  * does the same with a uidlist it cannot use: it recreates it.
  */
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist, type UidlistLock, type UidlistRecord } from '../maildir/uidlist.js';
+import { DotlockLostError } from '../maildir/dotlock.js';
 import type { IndexDb } from './index-db.js';
 
 const STALE_KEY = 'uidlist_stale';
@@ -54,7 +55,8 @@ export function uidlistIsStale(db: IndexDb, mailboxId: number): boolean {
  * Appends `records` (UIDs about to be committed to the index) under `lock`, fsynced; on failure, when the
  * file is known to be behind, or with `rewrite` (a broken file, one of another UIDVALIDITY), writes it whole
  * from the index plus `records` instead (which lets the lock go). False when even that failed: the caller
- * commits with the folder marked (commitPlanned's `behind`). Never throws.
+ * commits with the folder marked (commitPlanned's `behind`). Throws only DotlockLostError (the lock was
+ * taken over as stale): nothing is then to be committed.
  */
 export async function recordUids(lock: UidlistLock, db: IndexDb, mailboxId: number, records: readonly UidlistRecord[], rewrite = false): Promise<boolean> {
   if (!rewrite && !staleOf(db).has(mailboxId)) {
@@ -62,6 +64,8 @@ export async function recordUids(lock: UidlistLock, db: IndexDb, mailboxId: numb
       await lock.append(records);
       return true;
     } catch (err) {
+      // The lock taken over as stale: another writer may be giving these UIDs; the step fails uncommitted.
+      if (err instanceof DotlockLostError) throw err;
       // ENOENT: removed meanwhile; anything else: the file or the disk is in trouble. Either way, rewrite.
       return rewriteAfterAppend(lock, db, mailboxId, err, records);
     }
@@ -143,6 +147,8 @@ async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: numbe
     mark(db, mailboxId, false);
     return true;
   } catch (err) {
+    // Lines not committed yet under a lock that is no longer ours: the step must fail, not commit them.
+    if (err instanceof DotlockLostError && extra.length > 0) throw err;
     mark(db, mailboxId, true);
     warn(db, lock.dir, `rewriting it failed (${String(err)}); it is rewritten at the folder's next sync`);
     return false;
