@@ -23,6 +23,8 @@ export interface UidPlan {
   readonly insert: readonly boolean[];
   /** The folder's next UID once these are given. */
   readonly next: number;
+  /** The index's next UID when planned: unchanged at the commit, no row was written in between. */
+  readonly seenUidnext: number;
 }
 
 export interface InsertedUids {
@@ -69,7 +71,7 @@ export function planUids(db: IndexDb, mailboxId: number, messages: readonly NewM
     fresh.push(!(own && m.adopted === true));
     insert.push(true);
   }
-  return { uids, fresh, insert, next };
+  return { uids, fresh, insert, next, seenUidnext: row.uidnext };
 }
 
 /**
@@ -91,7 +93,10 @@ export function commitPlanned(db: IndexDb, mailboxId: number, messages: readonly
     const before = keywords.size;
     const uids = plan.uids.slice();
     const rows = db.messageInserter();
-    const rowOf = indexedBases(db, mailboxId, messages.length);
+    // Rows are written under the uidlist's lock and raise the next UID: when it has not moved since the plan,
+    // the plan's look at the folder still holds (no second read of 100,000 names, no lookup per message).
+    const recheck = row.uidnext !== plan.seenUidnext;
+    const rowOf = recheck ? indexedBases(db, mailboxId, messages.length) : (): undefined => undefined;
     messages.forEach((m, i) => {
       if (plan.insert[i] !== true) return;
       const known = rowOf(m.base);
@@ -102,7 +107,7 @@ export function commitPlanned(db: IndexDb, mailboxId: number, messages: readonly
         return;
       }
       let uid = uids[i]!;
-      if (rows.has(uid) || db.messageByUid.get(mailboxId, uid) !== undefined) {
+      if (recheck && (rows.has(uid) || db.messageByUid.get(mailboxId, uid) !== undefined)) {
         stale = true;
         uid = next++;
         uids[i] = uid;
