@@ -15,6 +15,7 @@
  * the scan and the uidlist.
  */
 import { rename } from 'node:fs/promises';
+import { DotlockLostError } from '../maildir/dotlock.js';
 import type { UidlistLock } from '../maildir/uidlist.js';
 import { messageFilePath } from '../maildir/safe-fs.js';
 import { goneIsFalse, inBatches } from './batches.js';
@@ -49,8 +50,8 @@ export interface FirstFill {
  * Gives the scanned messages their UIDs and records them, under `lock` (the uidlist's, taken before the
  * uidlist was read for the scan's UIDs: another process's fill killed before its rows left its UIDs there,
  * and they are the files' own; this function lets it go or hands it to `run`). None below `floor` (the
- * uidlist's next UID) is given anew: a line given after the scan began whose file the scan missed only
- * raises it, and the next sync gives that file a new UID (Dovecot's rule for a line below the next UID).
+ * uidlist's next UID) is given anew: a line given after the scan began whose file is not found even when
+ * looked for again (index-sync.ts's lateFiles) only raises it.
  * Undefined when the folder is not a first fill any more (another process indexed it meanwhile): the caller indexes it the usual way. 'written' when the rows had to be
  * written at once (the uidlist could not be appended to, so it is rewritten from the rows). Otherwise the
  * pending rows, whose `run` must be called. `toCur`: the folder's keyword letters when the files in new/
@@ -78,6 +79,8 @@ export async function reserveFirstFill(
         await lock.appendLines(freshUids, freshNames, freshEnds);
         appended = true;
       } catch (err) {
+        // The lock taken over as stale: its new holder may give these UIDs; no rows, the next sync redoes it.
+        if (err instanceof DotlockLostError) throw err;
         failure = err;
       }
     }
@@ -101,7 +104,7 @@ export async function reserveFirstFill(
   }
 }
 
-/** One transaction: the UIDs (insertMessages' rule on a folder without rows) and the folder's counters. */
+/** One transaction: the UIDs (uid-grant.ts's rule on a folder without rows) and the folder's counters. */
 function reserve(
   db: IndexDb,
   mailboxId: number,

@@ -150,6 +150,46 @@ export function withAdopted(c: ScanColumns, adopt: ReadonlyMap<string, number>):
   return picked({ ...c, given: uids }, adopted.concat(rest));
 }
 
+/** The bases `adopt` lists that no message of `c` has (a line whose file the scan did not list). */
+export function unlistedBases(c: ScanColumns, adopt: ReadonlyMap<string, number>): string[] {
+  if (adopt.size === 0) return [];
+  const seen = new Set<string>();
+  for (let k = 0; k < c.n; k++) {
+    const base = baseOf(c, k);
+    if (adopt.has(base)) seen.add(base);
+  }
+  if (seen.size === adopt.size) return [];
+  return [...adopt.keys()].filter((base) => !seen.has(base));
+}
+
+/**
+ * `c` with the files `late` (names in new/ or cur/ the scan did not list, each base once and in none of
+ * `c`'s) added at the end, measured as the scan's; the caller orders them (withAdopted).
+ */
+export async function withLateFiles(c: ScanColumns, dir: string, late: readonly { name: string; inNew: boolean }[], letters: readonly string[]): Promise<ScanColumns> {
+  if (late.length === 0) return c;
+  const names = [...late.filter((f) => f.inNew), ...late.filter((f) => !f.inNew)].map((f) => f.name);
+  const more = await fromRaw(names, late.filter((f) => f.inNew).length, dir, new Map(), letters);
+  const cat = <T extends Float64Array | Int32Array | Uint8Array>(a: T, b: T, make: (n: number) => T): T => {
+    const out = make(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  };
+  const keywords = c.keywords === undefined && more.keywords === undefined ? undefined : [...(c.keywords ?? new Array<string>(c.n).fill('')), ...(more.keywords ?? new Array<string>(more.n).fill(''))];
+  return {
+    n: c.n + more.n,
+    names: c.names.concat(more.names),
+    baseEnds: cat(c.baseEnds, more.baseEnds, (n) => new Int32Array(n)),
+    inNew: cat(c.inNew, more.inNew, (n) => new Uint8Array(n)),
+    bits: cat(c.bits, more.bits, (n) => new Uint8Array(n)),
+    keywords,
+    sizes: cat(c.sizes, more.sizes, (n) => new Float64Array(n)),
+    vsizes: cat(c.vsizes, more.vsizes, (n) => new Float64Array(n)),
+    given: undefined,
+  };
+}
+
 /** The columns without the positions in `gone`. */
 function without(c: ScanColumns, gone: ReadonlySet<number>): ScanColumns {
   const keep: number[] = [];

@@ -11,21 +11,22 @@
  * it lists keeps that UID, none below its next UID is given again). File operations come first, the index commit second: a crash in between is repaired by the next
  * sync (the file wins).
  */
-import { rename } from 'node:fs/promises';
+import { lstat, rename } from 'node:fs/promises';
 import { parseMaildirInfo, splitMaildirFileName } from '../maildir/maildir-info.js';
-import { dirStateSync, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
+import { dirStateSync, maildirEntryOf, measureMessageFile, scanMaildir, scanSubdir, type MaildirEntry } from '../maildir/maildir-scan.js';
 import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
-import { recordUids, repairUidlist, rewriteAfterAppend } from './uidlist-record.js';
+import { recordUids, repairUidlist, uidlistWarnings } from './uidlist-record.js';
+import { commitPlanned, planUids, type InsertedUids } from './uid-grant.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
-import { scanColumns, withAdopted } from './first-scan.js';
+import { scanColumns, unlistedBases, withAdopted, withLateFiles } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
 import { INBOX, folderDir } from './folder-dirs.js';
 import type { IndexDb, MailboxRow } from './index-db.js';
 import { readLetters } from './keywords-io.js';
 import { readLastUidValidity, writeLastUidValidity } from './uidvalidity-file.js';
-import { curFileName, flagsOfFileName, keywordList, mergeKeywords } from './message-flags.js';
+import { curFileName, flagsOfFileName, mergeKeywords } from './message-flags.js';
 
 /** A message about to get a UID. */
 export interface NewMessage {
@@ -140,69 +141,14 @@ export function dropMailboxRow(db: IndexDb, id: number): void {
   });
 }
 
-/** Above this many new messages, insertMessages reads the folder's indexed names once. */
-const BULK_CHECK = 64;
-
 /**
- * Gives UIDs (and MODSEQs) to `messages`, in order, inside one transaction; their UIDs. None below `floor`
- * (the uidlist's next UID) is given anew. With `scan`, the sync's directory stamps are stored in the same
- * transaction: a folder counts as scanned only together with the rows of the files that scan found.
- */
-export function insertMessages(db: IndexDb, mailboxId: number, messages: readonly NewMessage[], floor = 0, scan?: ScanStamps): InsertedUids {
-  if (messages.length > BULK_CHECK) db.deferCheckpoint();
-  return db.write(() => {
-    const row = db.mailboxById.get(mailboxId);
-    if (row === undefined) return { uids: [], fresh: [] };
-    let next = Math.max(row.uidnext, floor);
-    let modseq = row.highest_modseq;
-    const keywords = new Set(keywordList(row.keywords));
-    const before = keywords.size;
-    const uids: number[] = [];
-    const fresh: boolean[] = [];
-    // Another process may have indexed the same files meanwhile: they keep the UIDs they got there. Many
-    // messages (a folder's first scan) are checked against one read of the folder's names, not one each.
-    const rows = db.messageInserter();
-    const indexed = messages.length > BULK_CHECK ? new Map(db.basesOf.all(mailboxId)) : undefined;
-    for (const m of messages) {
-      const knownUid = indexed === undefined ? db.messageByBase.get(mailboxId, m.base)?.uid : indexed.get(m.base);
-      const known = knownUid === undefined ? undefined : { uid: knownUid };
-      if (known !== undefined) {
-        uids.push(known.uid);
-        fresh.push(false);
-        continue;
-      }
-      // A UID from the uidlist (read under its lock by indexAndRecord) is kept when no message holds it:
-      // the uidlist gave it to this very file.
-      const own =
-        m.uid !== undefined && (m.uid >= next || (m.adopted === true && !rows.has(m.uid) && db.messageByUid.get(mailboxId, m.uid) === undefined));
-      const uid = own ? (m.uid as number) : next;
-      if (uid >= next) next = uid + 1;
-      rows.add(mailboxId, uid, m.base, m.fname, m.inNew ? 1 : 0, m.bits, m.keywords, m.vsize, m.size, m.idate, m.itz, ++modseq);
-      for (const [kind, value] of m.meta ?? []) db.putMessageMeta.run(mailboxId, uid, kind, value);
-      for (const k of keywordList(m.keywords)) keywords.add(k);
-      uids.push(uid);
-      // A UID taken from the uidlist is in it already.
-      fresh.push(!(own && m.adopted === true));
-    }
-    rows.flush();
-    db.setMailboxCounters.run(next, modseq, row.recent_floor, mailboxId);
-    if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
-    if (scan !== undefined) db.setMailboxScan.run(scan.newStamp, scan.curStamp, scan.scannedAt, mailboxId);
-    return { uids, fresh };
-  });
-}
-
-export interface InsertedUids {
-  readonly uids: readonly number[];
-  /** False where the uidlist has the UID already (adopted, or another process indexed the file first). */
-  readonly fresh: readonly boolean[];
-}
-
-/**
- * Gives the messages UIDs and records them in the folder's uidlist, holding the uidlist's lock across both
- * so that two processes append their lines in UID order (a uidlist out of order is broken for Dovecot). A
- * uidlist removed meanwhile, or one that cannot be appended to, is written again whole from the index
- * (uidlist-record.ts): the index has committed, so the operation succeeds.
+ * Gives the messages UIDs and records them, holding the uidlist's lock across both so that two processes
+ * append their lines in UID order (a uidlist out of order is broken for Dovecot). Dovecot's order: the UIDs
+ * are decided, appended to the uidlist and fsynced, and only then are the rows committed (uid-grant.ts); a
+ * crash in between leaves lines that the next sync adopts, never rows whose UIDs the uidlist lacks (Dovecot
+ * would give them again). A uidlist removed meanwhile, or one that cannot be appended to, is written again
+ * whole from the index and the new lines (uidlist-record.ts); when even that fails the rows are committed
+ * with the folder marked for a rewrite, so the operation succeeds.
  *
  * Under the lock the uidlist is read again (its lines above this index's next UID: the file's end), as
  * Dovecot does: the uidlist, under its lock, is the authority for UIDs, and Dovecot's LDA and IMAP sharing
@@ -217,7 +163,7 @@ export interface InsertedUids {
  * and a new line (Dovecot's reader takes a later line for the same file over the earlier one). A broken
  * uidlist, or one of another UIDVALIDITY, is written again from the index; a read that fails otherwise
  * fails the operation before any UID is given. `scan`: the sync's directory stamps, stored with the rows
- * (insertMessages).
+ * (commitPlanned).
  */
 export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string, messages: readonly NewMessage[], scan?: ScanStamps): Promise<InsertedUids> {
   const lock = await lockUidlist(dir);
@@ -231,14 +177,16 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     const foreign = read !== undefined && read !== 'broken' && read.header.uidValidity !== row.uidvalidity;
     const listed = read === 'broken' || foreign ? undefined : read;
     const batch = await withListedUids(db, row, dir, messages, listed, from);
-    const inserted = insertMessages(db, mailboxId, batch.map(([, m]) => m), listed?.nextUid ?? 0, scan);
+    const batchMessages = batch.map(([, m]) => m);
+    const plan = planUids(db, mailboxId, batchMessages, listed?.nextUid ?? 0);
+    if (plan === undefined) return { uids: [], fresh: [] };
     const records: { uid: number; base: string; extensions: string[] }[] = [];
-    inserted.uids.forEach((uid, i) => {
-      if (inserted.fresh[i] === true) records.push({ uid, base: batch[i]![1].base, extensions: [] });
+    plan.uids.forEach((uid, i) => {
+      if (plan.fresh[i] === true) records.push({ uid, base: batchMessages[i]!.base, extensions: [] });
     });
-    // A broken or foreign file is written again from the index (as Dovecot recreates it), not appended to.
-    if (read === 'broken' || foreign) await rewriteAfterAppend(lock, db, mailboxId);
-    else await recordUids(lock, db, mailboxId, records);
+    // The lines first, fsynced; a broken or foreign file is written again whole (as Dovecot recreates it).
+    const recorded = await recordUids(lock, db, mailboxId, records, read === 'broken' || foreign);
+    const inserted = commitPlanned(db, mailboxId, batchMessages, plan, scan, !recorded);
     if (inserted.uids.length !== batch.length) return inserted;
     // In the caller's order, without the files added from the uidlist.
     const uids = new Array<number>(messages.length);
@@ -250,7 +198,9 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     });
     return { uids, fresh };
   } finally {
-    await lock.release();
+    // The rows are committed (or the step failed on its own): a lock that cannot be removed now is logged,
+    // not turned into a NO for a message that is stored (the lock goes stale; a dead holder's is broken).
+    await lock.release().catch((err: unknown) => uidlistWarnings.get(db)?.(`dovecot-uidlist of ${dir}: letting its lock go failed (${String(err)})`));
   }
 }
 
@@ -312,7 +262,9 @@ async function withListedUids(
 /**
  * The files of uidlist lines, found by base in new/ (then cur/), as messages with the lines' UIDs; a file
  * gone is left out. One entry per base: a readdir racing a rename (a flag change in cur/, a move from new/)
- * can list a base twice, and two rows for one base fail the whole insert; cur/'s wins, as in the sync.
+ * can list a base twice, and two rows for one base fail the whole insert; cur/'s wins, as in the sync. The
+ * same race can list a file in neither directory: a base not found is looked for again (lookAgain) before it
+ * counts as gone, or a file Dovecot delivered would later get a new UID for one readdir's miss.
  */
 async function listedFiles(dir: string, records: readonly { uid: number; base: string }[]): Promise<NewMessage[]> {
   const uids = new Map(records.map((r) => [r.base, r.uid] as const));
@@ -321,7 +273,51 @@ async function listedFiles(dir: string, records: readonly { uid: number; base: s
     if (found.size === uids.size) break;
     for (const e of await scanSubdir(dir, sub)) if (uids.has(e.base) && (sub === 'cur' || !found.has(e.base))) found.set(e.base, e);
   }
+  if (found.size < uids.size) await lookAgain(dir, [...uids.keys()].filter((base) => !found.has(base)), found);
   return (await newMessagesOf(dir, [...found.values()], await readLetters(dir))).map((m) => ({ ...m, uid: uids.get(m.base)!, adopted: true }));
+}
+
+/**
+ * Bases a listing missed, looked for once more into `found`: new/<base> itself (a delivered file has no
+ * info part in new/), then cur/ read again (a move to cur/ or a flag rename there has landed by now).
+ * `look`: which of the two may have changed since the listing (a directory whose mtime has not moved since
+ * before it was read was listed whole).
+ */
+async function lookAgain(dir: string, bases: readonly string[], found: Map<string, MaildirEntry>, look = { new: true, cur: true }): Promise<void> {
+  const missing = new Set(bases);
+  if (look.new) for (const base of bases) {
+    const entry = maildirEntryOf(base, 'new');
+    if (entry === undefined || !(await isFileInNew(dir, base))) continue;
+    found.set(base, entry);
+    missing.delete(base);
+  }
+  if (missing.size === 0 || !look.cur) return;
+  for (const e of await scanSubdir(dir, 'cur')) if (missing.has(e.base)) found.set(e.base, e);
+}
+
+/**
+ * A deferred first fill's late files: those of uidlist lines (`bases`) its scan, made before the uidlist
+ * was read under its lock, did not list — delivered by Dovecot meanwhile, or missed by a listing racing a
+ * rename — looked for again (lookAgain) in the directories that moved since the scan's stamps (`newS`,
+ * `curS`, taken before it), so they keep the uidlist's UIDs instead of getting new ones at the next sync.
+ */
+async function lateFiles(dir: string, bases: readonly string[], newS: string | null, curS: string | null): Promise<{ name: string; inNew: boolean }[]> {
+  if (bases.length === 0) return [];
+  const now = Date.now();
+  const look = { new: !same(newS, stamp(dirStateSync(dir, 'new', now))), cur: !same(curS, stamp(dirStateSync(dir, 'cur', now))) };
+  if (!look.new && !look.cur) return [];
+  const found = new Map<string, MaildirEntry>();
+  await lookAgain(dir, bases, found, look);
+  return [...found.values()].map((e) => ({ name: e.fileName, inNew: e.dir === 'new' }));
+}
+
+/** Whether new/<name> is a regular file (a name that is no plain entry, from a tampered uidlist, is not). */
+async function isFileInNew(dir: string, name: string): Promise<boolean> {
+  try {
+    return (await lstat(messagePath(dir, true, name))).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -463,8 +459,9 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
   // outside the uidlist's lock, which others wait for only 30 s; the uidlist is then read whole under the
   // lock, held until the UIDs are reserved, and its UIDs laid over the scan (cheap): another process's
   // first fill may have appended its UIDs meanwhile and died before its rows (they are the files' UIDs),
-  // and Dovecot may have delivered a file the scan missed (its line only raises the floor: the next sync
-  // gives that file a new UID, as Dovecot does, unless the process that delivered it indexed it).
+  // and Dovecot may have delivered a file the scan missed: the files of lines the scan did not list are
+  // looked for again (lateFiles) and keep their lines' UIDs; a line whose file is not found only raises
+  // the floor.
   if (options.deferFill !== undefined && firstScan && (db.countOf.get(row.id) ?? 0) === 0) {
     const letters = await readLetters(dir);
     const scanned = await scanColumns(dir, new Map(), letters);
@@ -479,7 +476,9 @@ export async function syncMailbox(db: IndexDb, root: string, row: MailboxRow, op
         // A broken one (a directory or FIFO in its place too) or one of another UIDVALIDITY goes the usual
         // way below, which gives no UIDs from it and writes it again from the index (never appends to it).
         if (listed !== 'broken' && (listed === undefined || listed.header.uidValidity === row.uidvalidity)) {
-          const columns = withAdopted(scanned, new Map(listed?.records.map((r) => [r.base, r.uid] as const)));
+          const adopt = new Map(listed?.records.map((r) => [r.base, r.uid] as const));
+          const late = await lateFiles(dir, unlistedBases(scanned, adopt), newS, curS);
+          const columns = withAdopted(await withLateFiles(scanned, dir, late, letters), adopt);
           handedOver = true;
           const stamps = { newStamp: newS, curStamp: curS, scannedAt };
           const fill = await reserveFirstFill(db, row.id, lock, columns, listed?.nextUid ?? 0, stamps, options.toCur ? letters : undefined);

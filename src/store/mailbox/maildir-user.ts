@@ -4,11 +4,11 @@
  * and the POP3 maildrop lock. Folders made or removed by hand or by another process are
  * seen at the next list/open: the directories are the truth, the index rows follow them.
  */
-import { unlink } from 'node:fs/promises';
+import { removeUnindexedAppend } from './append-undo.js';
 import { announce, mailboxKey } from './change-hub.js';
 import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renameFolderDirs, validName } from './folder-dirs.js';
 import { ownChange } from './dir-stamps.js';
-import { dropMailboxRow, messagePath, syncMailbox } from './index-sync.js';
+import { dropMailboxRow, syncMailbox } from './index-sync.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import { MaildirMailbox } from './maildir-mailbox.js';
 import { lockMaildrop } from './maildrop-lock.js';
@@ -219,9 +219,8 @@ export class MaildirUser implements UserMailboxes {
           ]);
           return given;
         } catch (err) {
-          // Not indexed (the uidlist could not be read under its lock): the file goes before the NO, so the
-          // client's retry does not leave the message twice — unless a sync indexed it meanwhile.
-          if (this.ctx.state.db.messageByBase.get(row.id, base) === undefined) await unlink(messagePath(dir, false, fname)).catch(() => undefined);
+          // Not indexed: the file goes before the NO (append-undo.ts), unless a sync gave it a UID meanwhile.
+          await removeUnindexedAppend(this.ctx.state.db, row.id, dir, base, fname);
           throw err;
         }
       });

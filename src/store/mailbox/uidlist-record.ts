@@ -1,13 +1,14 @@
 /**
- * Recording given UIDs in a folder's dovecot-uidlist. The index is the truth for UIDs and commits first;
- * the uidlist is the copy Dovecot reads (and a lost index is rebuilt from). So a uidlist that cannot be
- * appended to once the index has committed (a full disk, an I/O error, a file someone broke) must not fail
- * the operation — the message is in and has its UID, and a NO would make the client or the queue store it
- * twice. The file is rewritten whole from the index instead (under the same lock, atomically); when that
- * fails too, the folder is marked in the index (a restart remembers it) and rewritten at its next sync or
- * its next new message. Dovecot does the same with a uidlist it cannot use: it recreates it.
+ * Recording given UIDs in a folder's dovecot-uidlist, before the index commits them (Dovecot's order: the
+ * uidlist, which Dovecot reads, never lags behind a UID anyone may have seen). A uidlist that cannot be
+ * appended to (a full disk, an I/O error, a file someone broke) is rewritten whole, atomically, from the
+ * index plus the new lines; when that fails too, the UIDs are still given — the message file is in place, and
+ * a NO would make the queue store it twice — and the folder is marked in the index, in the transaction that
+ * writes the rows (a restart remembers it), and rewritten at its next sync or its next new message. Dovecot
+ * does the same with a uidlist it cannot use: it recreates it.
  */
-import { lockUidlist, newMailboxGuid, readUidlist, type Uidlist, type UidlistLock, type UidlistRecord } from '../maildir/uidlist.js';
+import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, type Uidlist, type UidlistLock, type UidlistRecord } from '../maildir/uidlist.js';
+import { DotlockLostError } from '../maildir/dotlock.js';
 import type { IndexDb } from './index-db.js';
 
 const STALE_KEY = 'uidlist_stale';
@@ -40,26 +41,36 @@ function mark(db: IndexDb, mailboxId: number, stale: boolean): void {
   }
 }
 
+/** Marks the folder's uidlist as behind the index (called inside the transaction that makes it so). */
+export function markUidlistStale(db: IndexDb, mailboxId: number): void {
+  mark(db, mailboxId, true);
+}
+
 /** Whether the folder's uidlist is known to be behind the index. */
 export function uidlistIsStale(db: IndexDb, mailboxId: number): boolean {
   return staleOf(db).has(mailboxId);
 }
 
 /**
- * Appends `records` (just committed to the index) under `lock`; on failure, or when the file is already
- * known to be behind, rewrites it whole. Never throws: the index has the UIDs whatever happens here.
+ * Appends `records` (UIDs about to be committed to the index) under `lock`, fsynced; on failure, when the
+ * file is known to be behind, or with `rewrite` (a broken file, one of another UIDVALIDITY), writes it whole
+ * from the index plus `records` instead (which lets the lock go). False when even that failed: the caller
+ * commits with the folder marked (commitPlanned's `behind`). Throws only DotlockLostError (the lock was
+ * taken over as stale): nothing is then to be committed.
  */
-export async function recordUids(lock: UidlistLock, db: IndexDb, mailboxId: number, records: readonly UidlistRecord[]): Promise<void> {
-  if (!staleOf(db).has(mailboxId)) {
+export async function recordUids(lock: UidlistLock, db: IndexDb, mailboxId: number, records: readonly UidlistRecord[], rewrite = false): Promise<boolean> {
+  if (!rewrite && !staleOf(db).has(mailboxId)) {
     try {
       await lock.append(records);
-      return;
+      return true;
     } catch (err) {
+      // The lock taken over as stale: another writer may be giving these UIDs; the step fails uncommitted.
+      if (err instanceof DotlockLostError) throw err;
       // ENOENT: removed meanwhile; anything else: the file or the disk is in trouble. Either way, rewrite.
-      return rewriteAfterAppend(lock, db, mailboxId, err);
+      return rewriteAfterAppend(lock, db, mailboxId, err, records);
     }
   }
-  await rewriteFromIndex(lock, db, mailboxId);
+  return rewriteFromIndex(lock, db, mailboxId, records);
 }
 
 /**
@@ -67,9 +78,9 @@ export async function recordUids(lock: UidlistLock, db: IndexDb, mailboxId: numb
  * (`err`), or when it is known to be behind (no `err`): an append may have left a partial line, which a
  * second append would glue to the next record, breaking the file for Dovecot.
  */
-export async function rewriteAfterAppend(lock: UidlistLock, db: IndexDb, mailboxId: number, err?: unknown): Promise<void> {
+export async function rewriteAfterAppend(lock: UidlistLock, db: IndexDb, mailboxId: number, err?: unknown, extra: readonly UidlistRecord[] = []): Promise<boolean> {
   if (err !== undefined && (err as NodeJS.ErrnoException).code !== 'ENOENT') warn(db, lock.dir, `appending to it failed (${String(err)}); rewriting it from the index`);
-  await rewriteFromIndex(lock, db, mailboxId);
+  return rewriteFromIndex(lock, db, mailboxId, extra);
 }
 
 /** At a folder's sync: a uidlist left behind by a failed write is rewritten (cheap when none is). */
@@ -90,16 +101,21 @@ export async function repairUidlist(db: IndexDb, dir: string, mailboxId: number)
 }
 
 /**
- * The whole file from the index. What the old file holds is kept where the index does not contradict it:
- * its header (GUID, other fields), each record's extension fields (a POP3 UIDL carried over from another
- * server), and records of files this index has not seen yet (another process's) whose UID it does not use —
- * all only when the file has the index's UIDVALIDITY.
+ * The whole file from the index and `extra` (lines given but not committed yet); true when written. What the
+ * old file holds is kept where the index does not contradict it: its header (GUID, other fields), each
+ * record's extension fields (a POP3 UIDL carried over from another server), and records of files this index
+ * has not seen yet (another process's) whose UID it does not use — all only when the file has the index's
+ * UIDVALIDITY. Only a missing or broken old file counts as none: one that cannot be read now (EMFILE, EIO)
+ * may hold UIDs Dovecot gave, which a rewrite without them would let it give again; the folder stays marked.
  */
-async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: number): Promise<void> {
+async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: number, extra: readonly UidlistRecord[] = []): Promise<boolean> {
   const row = db.mailboxById.get(mailboxId);
-  if (row === undefined) return;
+  if (row === undefined) return true;
   try {
-    const old: Uidlist | undefined = await readUidlist(lock.dir).catch(() => undefined);
+    const old: Uidlist | undefined = await readUidlist(lock.dir).catch((err: unknown) => {
+      if (err instanceof UidlistError) return undefined;
+      throw err;
+    });
     const oldByBase = new Map(old?.records.map((r) => [r.base, r] as const));
     const records: UidlistRecord[] = [];
     const uids = new Set<number>();
@@ -109,6 +125,12 @@ async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: numbe
       records.push({ uid: m.uid, base: m.base, extensions: before !== undefined && before.uid === m.uid ? before.extensions : [] });
       uids.add(m.uid);
       bases.add(m.base);
+    }
+    for (const r of extra) {
+      if (bases.has(r.base) || uids.has(r.uid)) continue;
+      records.push(r);
+      uids.add(r.uid);
+      bases.add(r.base);
     }
     const sameValidity = old !== undefined && old.header.uidValidity === row.uidvalidity;
     // Another UIDVALIDITY's UIDs mean nothing under this one: not kept.
@@ -123,9 +145,13 @@ async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: numbe
       records,
     });
     mark(db, mailboxId, false);
+    return true;
   } catch (err) {
+    // Lines not committed yet under a lock that is no longer ours: the step must fail, not commit them.
+    if (err instanceof DotlockLostError && extra.length > 0) throw err;
     mark(db, mailboxId, true);
     warn(db, lock.dir, `rewriting it failed (${String(err)}); it is rewritten at the folder's next sync`);
+    return false;
   }
 }
 

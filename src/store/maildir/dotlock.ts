@@ -7,11 +7,16 @@
  * its own descriptor, so never a lock it no longer owns) is touched every quarter of the stale time while
  * it is held, whatever it is doing (a first fill's renames and rows, a slow disk), for at most `maxHoldMs`
  * (a lock leaked by a holder that never lets it go then goes stale instead of blocking the folder for
- * good). So an untouched lock older than the stale time is stale whoever it names: a pid that looks alive
- * may be another process's now (the holder crashed and its pid was reused). The lock holds
- * `<pid>:<hostname>` as Dovecot's do, so one left by a process of this host that no longer exists (a server
- * killed with SIGKILL) is removed at once instead of blocking delivery for the stale time. The lock is never
- * empty: its content is written to a temp file first, which is then hard-linked to the lock name.
+ * good). The lock holds `<pid>:<hostname>` as Dovecot's do, so one left by a process of this host that no
+ * longer exists (a server killed with SIGKILL) is removed at once instead of blocking delivery for the
+ * stale time. One naming a live process of this host is not broken at the stale time: Dovecot never
+ * overrides a live local holder's lock, and does not touch its own while it works (a long uidlist write,
+ * a slow disk). It is broken only once untouched for `maxHoldMs` plus the stale time, the bound on a pid
+ * that looks alive because it was reused after its holder crashed. Other locks (another host's, an empty
+ * or unreadable one) are stale after the stale time. A holder checks that the lock is still its own before
+ * it writes under it (`verify`): one taken over as stale must not append to the file the new holder owns.
+ * The lock is never empty: its content is written to a temp file first, which is then hard-linked to the
+ * lock name.
  */
 import { constants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -34,10 +39,21 @@ export interface DotlockOptions {
   readonly now?: () => number;
 }
 
+/** The lock was taken over (judged stale by another process) or let go: nothing may be written under it. */
+export class DotlockLostError extends Error {
+  readonly code = 'ELOCKLOST';
+  constructor(lockPath: string) {
+    super(`${lockPath} is no longer held (taken over as stale, or let go)`);
+    this.name = 'DotlockLostError';
+  }
+}
+
 export interface Dotlock {
   /** The locked file (not the lock). */
   readonly path: string;
   readonly lockPath: string;
+  /** Throws DotlockLostError unless the lock is still held and still this holder's file. */
+  verify(): Promise<void>;
   /** Keeps the lock from looking stale during a long operation (nothing once it is let go). */
   touch(): Promise<void>;
   /** Writes `content` into the lock file, fsyncs it, renames it over `path`, fsyncs the directory: unlocked. */
@@ -56,8 +72,8 @@ export function lockOwner(): string {
 /**
  * What the lock says of its holder: a process of this host that is gone ('dead') or there ('alive'), or
  * 'unknown' — an empty or foreign lock (another host, a holder still writing its content) or one of this
- * very process. Only 'dead' is acted on before the stale time: an 'alive' pid may be another process's by
- * now, so every lock but a dead holder's is judged by its age (holders touch theirs).
+ * very process (whose holders touch theirs). 'dead' is broken at once, 'alive' only after maxHoldMs plus
+ * the stale time (removeIfStale), 'unknown' after the stale time.
  */
 export function holderState(content: string): 'dead' | 'alive' | 'unknown' {
   const match = /^(\d+):(.*)$/.exec(content.trim());
@@ -88,19 +104,20 @@ function inTurn<T>(key: string, step: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Removes a lock left by a dead holder (untouched for longer than the stale time, whatever it names, or
- * naming a gone process of this host); true when it was one. Removed only if it is still the file judged, not a lock another waiter has just
+ * Removes a lock left by a dead holder (naming a gone process of this host; naming a live one of this host
+ * and untouched for longer than `aliveMs`; otherwise untouched for longer than the stale time); true when
+ * it was one. Removed only if it is still the file judged, not a lock another waiter has just
  * taken over: the inode alone does not tell (ext4 hands a freed inode out again at once, so two waiters
  * could each remove the other's fresh lock: found by the review), the inode with the nanosecond change
  * time and the content does. Another process can still slip in between the last check and the unlink, as
  * with Dovecot's own dotlocks; the O_EXCL create then picks one waiter.
  */
-async function removeIfStale(lockPath: string, staleMs: number, now: () => number): Promise<boolean> {
+async function removeIfStale(lockPath: string, staleMs: number, aliveMs: number, now: () => number): Promise<boolean> {
   const st = await stat(lockPath, { bigint: true }).catch(() => undefined);
   if (st === undefined) return false;
   const content = await readFile(lockPath, 'latin1').catch(() => '');
   const holder = holderState(content);
-  if (holder !== 'dead' && now() - Number(st.mtimeMs) <= staleMs) return false;
+  if (holder !== 'dead' && now() - Number(st.mtimeMs) <= (holder === 'alive' ? aliveMs : staleMs)) return false;
   const again = await stat(lockPath, { bigint: true }).catch(() => undefined);
   const same = again !== undefined && again.ino === st.ino && again.ctimeNs === st.ctimeNs && again.mtimeNs === st.mtimeNs;
   if (same && (await readFile(lockPath, 'latin1').catch(() => undefined)) === content) await unlink(lockPath).catch(() => undefined);
@@ -151,12 +168,13 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const now = options.now ?? Date.now;
+  const maxHoldMs = options.maxHoldMs ?? staleMs * 15;
   const started = Date.now();
   let handle: FileHandle | undefined;
   for (let wait = 10; handle === undefined; wait = Math.min(wait * 2, 200)) {
     handle = await createLock(lockPath, options.mode ?? 0o600);
     if (handle !== undefined) break;
-    if (await inTurn(lockPath, () => removeIfStale(lockPath, staleMs, now))) continue;
+    if (await inTurn(lockPath, () => removeIfStale(lockPath, staleMs, maxHoldMs + staleMs, now))) continue;
     if (Date.now() - started >= timeoutMs) {
       throw Object.assign(new Error(`timed out waiting for ${lockPath}`), { code: 'EAGAIN' });
     }
@@ -178,7 +196,6 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
   const stillOurs = async (): Promise<boolean> => (await stat(lockPath).catch(() => undefined))?.ino === ino;
   let done = false;
   const acquired = now();
-  const maxHoldMs = options.maxHoldMs ?? staleMs * 15;
   // Through the descriptor: only our own lock file is ever touched (taken over, it is no longer the lock).
   const touch = async (): Promise<void> => {
     if (done) return;
@@ -195,6 +212,9 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
     path,
     lockPath,
     touch,
+    async verify() {
+      if (done || !(await stillOurs())) throw new DotlockLostError(lockPath);
+    },
     async replace(content) {
       if (done) throw new Error(`${lockPath} is no longer held`);
       // Let go from here on, whatever happens: no more touches, and release() does nothing.
@@ -210,7 +230,7 @@ export async function acquireDotlock(path: string, options: DotlockOptions = {})
         ours = await stillOurs();
         closed = true;
         await held.close();
-        if (!ours) throw new Error(`${lockPath} was taken over as stale`);
+        if (!ours) throw new DotlockLostError(lockPath);
         await rename(lockPath, path);
         renamed = true;
         await fsyncDir(dirname(path));

@@ -337,12 +337,15 @@ export async function lockUidlist(dir: string, options: DotlockOptions = {}): Pr
   const lock: Dotlock = await acquireDotlock(join(dir, UIDLIST_FILE), options);
   return {
     dir,
+    // Only while the lock is still ours: one taken over as stale is another writer's (DotlockLostError).
     async append(records) {
       if (records.length === 0) return;
+      await lock.verify();
       await appendText(lock.path, records.map(formatUidlistRecord).join(''));
     },
     async appendLines(uids, names, ends) {
       if (uids.length === 0) return;
+      await lock.verify();
       await appendText(lock.path, formatUidlistLines(uids, names, ends));
     },
     rewrite: (list) => lock.replace(formatUidlist(list)),

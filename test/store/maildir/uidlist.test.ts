@@ -1,11 +1,11 @@
 /** dovecot-uidlist v3: parsing what Dovecot writes, formatting, properties, and the dotlock writers. */
 import fc from 'fast-check';
-import { mkdir, readdir, readFile, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireDotlock } from '../../../src/store/maildir/dotlock.js';
+import { acquireDotlock, DotlockLostError } from '../../../src/store/maildir/dotlock.js';
 import {
   formatUidlistLines,
   formatUidlist,
@@ -172,14 +172,44 @@ describe('uidlist files and the dotlock', () => {
     }
   });
 
-  it('breaks an untouched lock older than the stale time even when its pid is alive here (a crashed holder whose pid was reused)', async () => {
+  it('waits for a lock naming a live process of this host past the stale time: Dovecot never breaks one (review finding)', async () => {
     const path = join(tmp.path, 'dovecot-uidlist');
     await writeFile(`${path}.lock`, `${process.ppid}:${hostname()}`);
+    // Untouched for 10 minutes (Dovecot does not touch its lock while it works): not broken.
     const old = new Date(Date.now() - 600_000);
+    await utimes(`${path}.lock`, old, old);
+    await expect(acquireDotlock(path, { timeoutMs: 300 })).rejects.toMatchObject({ code: 'EAGAIN' });
+    expect(await readFile(`${path}.lock`, 'latin1')).toBe(`${process.ppid}:${hostname()}`);
+  });
+
+  it('breaks a live local pid\'s lock once untouched for maxHoldMs plus the stale time (the pid reused after its holder crashed)', async () => {
+    const path = join(tmp.path, 'dovecot-uidlist');
+    await writeFile(`${path}.lock`, `${process.ppid}:${hostname()}`);
+    const old = new Date(Date.now() - (15 * 120_000 + 120_000 + 60_000));
     await utimes(`${path}.lock`, old, old);
     const lock = await acquireDotlock(path, { timeoutMs: 5_000 });
     expect(await readFile(`${path}.lock`, 'latin1')).toBe(`${process.pid}:${hostname()}`);
     await lock.release();
+    // Another host's (or an empty) lock is judged by the stale time alone, as before.
+    await writeFile(`${path}.lock`, `${process.ppid}:elsewhere.example`);
+    const stale = new Date(Date.now() - 121_000);
+    await utimes(`${path}.lock`, stale, stale);
+    await (await acquireDotlock(path, { timeoutMs: 5_000 })).release();
+  });
+
+  it('a holder whose lock was taken over appends nothing to the file under it (review finding)', async () => {
+    const dir = tmp.path;
+    const header = '3 V1 N1 G0123456789abcdef0123456789abcdef\n';
+    await writeFile(join(dir, 'dovecot-uidlist'), header);
+    const lock = await lockUidlist(dir);
+    // Judged stale by another process and taken over: the lock file is now another holder's.
+    await unlink(join(dir, 'dovecot-uidlist.lock'));
+    await writeFile(join(dir, 'dovecot-uidlist.lock'), `${process.ppid}:${hostname()}`);
+    await expect(lock.append([{ uid: 1, base: 'a', extensions: [] }])).rejects.toBeInstanceOf(DotlockLostError);
+    await expect(lock.appendLines([1], ['a'], [1])).rejects.toBeInstanceOf(DotlockLostError);
+    expect(await readFile(join(dir, 'dovecot-uidlist'), 'utf8')).toBe(header);
+    await lock.release();
+    expect(await readFile(join(dir, 'dovecot-uidlist.lock'), 'latin1')).toBe(`${process.ppid}:${hostname()}`);
   });
 
   it('a held lock is kept fresh (touched every quarter of the stale time), so a long holder is not taken for dead', async () => {
