@@ -3,7 +3,7 @@
  * a user in one process: it follows changes made by another process (a second store on the same Maildir),
  * by Dovecot-style renames of the files themselves, and never changes a list already handed out.
  */
-import { readdir, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { MailboxStore } from '../../../src/store/mailbox/mailbox-store.js';
@@ -66,7 +66,13 @@ it('follows renames and removals of the files by another program', async () => {
   const box = await user.open('INBOX', 'read-write');
   expect((await box.snapshot()).status.unseen).toBe(3);
   const cur = join(tmp.path, 'mail', 'alice', 'cur');
-  const names = (await readdir(cur)).sort();
+  // UID order from dovecot-uidlist (`<uid> [fields] :<base>`): the names' M<usecs> has no leading zeros,
+  // so a text sort puts M99000 after M100000 within one second
+  const listed = (await readFile(join(tmp.path, 'mail', 'alice', 'dovecot-uidlist'), 'utf8')).split('\n').slice(1).filter((l) => l !== '');
+  const bases = listed.map((l) => l.slice(l.indexOf(':') + 1));
+  const files = await readdir(cur);
+  const names = bases.map((b) => files.find((f) => f === b || f.startsWith(`${b}:`))!);
+  expect(names.every((n) => n !== undefined)).toBe(true);
   // mutt marks the first read and deletes the second; the next sync sees both (the directories are new,
   // so still in the 2-second dirty window: read again whatever their mtime).
   await rename(join(cur, names[0]!), join(cur, names[0]!.replace(/:2,.*$/, ':2,S')));
