@@ -29,9 +29,10 @@ export class DeflateClient {
         this.inflate.write(chunk);
       } else this.append(chunk);
     });
+    // Once compressed, the connection has ended only when the inflater has given out its last bytes.
     const end = (): void => {
-      this.ended = true;
-      this.wake();
+      if (this.inflate !== undefined && !this.inflate.writableEnded) this.inflate.end();
+      else if (this.inflate === undefined) this.finish();
     };
     socket.on('end', end);
     socket.on('close', end);
@@ -48,6 +49,11 @@ export class DeflateClient {
     this.wake();
   }
 
+  private finish(): void {
+    this.ended = true;
+    this.wake();
+  }
+
   private wake(): void {
     const w = this.waiter;
     this.waiter = undefined;
@@ -60,8 +66,9 @@ export class DeflateClient {
     this.inflate.on('data', (c: Buffer) => this.append(c));
     this.inflate.on('error', (err) => {
       this.inflateError = err;
-      this.wake();
+      this.finish();
     });
+    this.inflate.on('end', () => this.finish());
     this.deflate = createDeflateRaw();
     this.deflate.on('data', (c: Buffer) => this.socket.write(c));
     // Bytes already read past the OK line would be compressed data: none is expected, all are kept.
