@@ -285,6 +285,8 @@ export class Connection {
    */
   startCompress(corrupt: (err: Error) => void): void {
     this.flush();
+    // Gone already: no zlib contexts for a socket whose close (which frees them) has been and gone.
+    if (this.closed) return;
     const early = this.pending;
     this.pending = [];
     this.pendingBytes = 0;

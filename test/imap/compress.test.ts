@@ -2,7 +2,8 @@
  * COMPRESS=DEFLATE (RFC 4978) end to end on a real listener (TCP, memory store), with a raw client doing its
  * own zlib (harness/deflate-client.ts), so compression is proven on the wire: the capability only after
  * login, COMPRESS refused before login, bad arguments, `OK` written uncompressed, then LOGIN'd traffic
- * compressed both ways — SELECT, FETCH of a large message (fewer octets on the wire than decoded), IDLE
+ * compressed both ways — SELECT, FETCH of a large message (fewer octets on the wire than decoded), APPEND
+ * with a synchronising literal (its `+` arrives while the client waits), IDLE
  * whose `+` and EXISTS for a delivery arrive while the client waits (the server flushes), a second COMPRESS
  * (NO [COMPRESSIONACTIVE]), LOGOUT — and the logout line counting decompressed octets as Dovecot's does.
  * Also: a command pipelined in the same packet as COMPRESS, COMPRESS inside STARTTLS, corrupt input (one
@@ -104,6 +105,13 @@ describe('COMPRESS=DEFLATE', () => {
       expect(await c.line()).toMatch(/^f1 OK /);
       // The report compresses well: far fewer octets crossed the wire than were decoded.
       expect(c.wireIn - wireAtSwitch).toBeLessThan((c.plainIn - plainAtSwitch) / 5);
+
+      // A synchronising literal: the client waits for the `+` before sending the message.
+      const appended = Buffer.from('Subject: appended compressed\r\n\r\nbody\r\n');
+      c.send(`ap1 APPEND Drafts {${appended.length}}\r\n`);
+      expect(await c.line()).toMatch(/^\+ /);
+      c.send(Buffer.concat([appended, Buffer.from('\r\n')]));
+      expect(await c.line()).toMatch(/^ap1 OK \[APPENDUID /);
 
       c.send('i1 IDLE\r\n');
       expect(await c.line()).toBe('+ idling');
