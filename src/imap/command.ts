@@ -97,6 +97,10 @@ export interface SessionContext {
   login(login: string, password: string, method: string): Promise<Completion>;
   /** After the handler's reply: upgrade to TLS, discarding anything the client sent after the command. */
   startTls(): void;
+  /** COMPRESS=DEFLATE is on, or will be after this command's reply. */
+  readonly compressed: boolean;
+  /** After the handler's reply (written uncompressed): raw DEFLATE both ways (RFC 4978). */
+  compress(): void;
   /** Marks the session as ending: after the tagged reply the connection closes (LOGOUT, too many failures). */
   logout(): void;
   /** One line from the client (AUTHENTICATE responses, IDLE's DONE); undefined when the client went away. */

@@ -5,10 +5,12 @@
  * responses, IDLE's DONE) or wants it gone (STARTTLS: plaintext pipelined after the command is discarded,
  * never run as commands once encrypted).
  * The output side is the wire's ResponseWriter (batched writes, backpressure, streamed literals) over
- * whichever socket is current. Byte counters for the logout line. The socket may be replaced once (STARTTLS).
+ * whichever socket is current. Byte counters for the logout line. The socket may be replaced once (STARTTLS),
+ * and a DEFLATE layer put between it and both sides once (COMPRESS, deflate-layer.ts).
  */
 import type { Duplex } from 'node:stream';
 import type { Completion } from './command.js';
+import { DeflateLayer } from './deflate-layer.js';
 import { ResponseWriter, type ResponseSink } from './wire/encoder.js';
 import { CommandReader, type ReaderLimits } from './wire/reader.js';
 import type { LiteralSink, LiteralStart, ReaderEvent } from './wire/frame.js';
@@ -37,6 +39,12 @@ export class Connection {
   /** Where responses go: the current socket, whatever it is by then. */
   readonly out: ResponseWriter;
   private readonly closeListeners: (() => void)[] = [];
+  /** COMPRESS=DEFLATE; undefined (no zlib memory) on every connection that did not ask for it. */
+  private deflate: DeflateLayer | undefined;
+  /**
+   * Octets read from the client, counted after decompression (the IMAP text), as Dovecot's `in=` is: its
+   * logout line counts what the imap process read and wrote above its zlib streams.
+   */
   bytesIn = 0;
   /** Set by the session: where a literal's bytes go instead of the frame (the reader's openLiteral hook). */
   literalOpener: ((start: LiteralStart) => LiteralSink | undefined) | undefined;
@@ -53,9 +61,14 @@ export class Connection {
     this.reader = this.newReader();
     this.attach(socket);
     const sink: ResponseSink = {
-      write: (chunk) => (this.closed || this.socket.writableEnded ? true : this.socket.write(chunk)),
+      write: (chunk) => {
+        if (this.deflate !== undefined) return this.closed || this.deflate.write(chunk);
+        return this.closed || this.socket.writableEnded ? true : this.socket.write(chunk);
+      },
       waitDrain: () =>
         new Promise<void>((resolve) => {
+          // The layer's wait also ends when the socket closes (the compressor is destroyed with it).
+          if (this.deflate !== undefined) return void this.deflate.waitDrain().then(resolve);
           if (this.closed || !this.socket.writableNeedDrain) return resolve();
           const socket = this.socket;
           const done = (): void => {
@@ -69,7 +82,7 @@ export class Connection {
     this.out = new ResponseWriter(sink);
   }
 
-  /** Octets written to the client. */
+  /** Octets written to the client, before compression (see bytesIn). */
   get bytesOut(): number {
     return this.out.bytesWritten;
   }
@@ -100,7 +113,7 @@ export class Connection {
     this.bytesIn += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes > this.pauseAbove) this.socket.pause();
+    if (this.pendingBytes > this.pauseAbove) this.pauseInput();
     this.wake();
   };
 
@@ -132,6 +145,17 @@ export class Connection {
     socket.off('error', this.onGone);
   }
 
+  /** The bytes the session reads come from the socket, or from the inflater once compressed. */
+  private pauseInput(): void {
+    if (this.deflate !== undefined) this.deflate.pause();
+    else this.socket.pause();
+  }
+
+  private resumeInput(): void {
+    if (this.deflate !== undefined) this.deflate.resume();
+    else this.socket.resume();
+  }
+
   private wake(): void {
     const w = this.waiter;
     this.waiter = undefined;
@@ -152,7 +176,7 @@ export class Connection {
     if (piece.length === buf.length) this.pending.shift();
     else this.pending[0] = buf.subarray(piece.length);
     this.pendingBytes -= piece.length;
-    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.socket.resume();
+    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.resumeInput();
     return piece;
   }
 
@@ -170,7 +194,7 @@ export class Connection {
     if (cut === buf.length) this.pending.shift();
     else this.pending[0] = buf.subarray(cut);
     this.pendingBytes -= piece.length;
-    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.socket.resume();
+    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.resumeInput();
     return piece;
   }
 
@@ -254,6 +278,31 @@ export class Connection {
     this.attach(this.socket);
   }
 
+  /**
+   * COMPRESS: after the (uncompressed) tagged OK, everything both ways is raw DEFLATE. Bytes the client
+   * sent after the command are already compressed: they go through the inflater first. `corrupt` is told
+   * once if the client's stream is not DEFLATE data; the connection is then closed.
+   */
+  startCompress(corrupt: (err: Error) => void): void {
+    this.flush();
+    // Gone already: no zlib contexts for a socket whose close (which frees them) has been and gone.
+    if (this.closed) return;
+    const early = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    // Counted again once inflated.
+    for (const b of early) this.bytesIn -= b.length;
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.deflate = new DeflateLayer(this.socket, { data: this.onData, end: this.onEnd, corrupt });
+    this.socket.resume();
+    for (const b of early) this.deflate.feed(b);
+  }
+
+  get compressed(): boolean {
+    return this.deflate !== undefined;
+  }
+
   /** `* OK text` (an untagged status), written with the next flush. */
   untaggedStatus(status: 'OK' | 'BAD' | 'BYE', text: string): void {
     this.out.status('*', status, text);
@@ -278,7 +327,9 @@ export class Connection {
   close(): void {
     this.flush();
     if (this.closed) return;
-    this.socket.end();
+    // Compressed: the socket ends after the compressor's last bytes (DeflateLayer.end()).
+    if (this.deflate !== undefined) this.deflate.end();
+    else this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), 2000);
     timer.unref();
     this.onClose(() => clearTimeout(timer));

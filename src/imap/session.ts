@@ -4,7 +4,7 @@
  * date before the tagged reply (EXPUNGE only where §7.4.1 allows it: never during FETCH, STORE, SEARCH,
  * always during their UID forms and every other command), and writes the reply. It also owns what is
  * around the commands: the greeting, the login and idle timers (BYE on expiry), logins (delegated to here
- * by LOGIN and AUTHENTICATE so the rules live in one place), IDLE's wait, STARTTLS's switch, the BYE at
+ * by LOGIN and AUTHENTICATE so the rules live in one place), IDLE's wait, STARTTLS's and COMPRESS's switches, the BYE at
  * shutdown, and the login/logout log lines. A command that throws something unexpected gets
  * NO [SERVERBUG] and one log line; the session goes on.
  */
@@ -72,6 +72,7 @@ export class ImapSession implements SessionContext {
   private shuttingDown = false;
   private byeSent = false;
   private pendingTls = false;
+  private pendingCompress = false;
   private failures = 0;
   private badInRow = 0;
   private method = '';
@@ -297,6 +298,13 @@ export class ImapSession implements SessionContext {
       this.conn.startTls(this.settings.startTls);
       this.tls = true;
     }
+    if (this.pendingCompress) {
+      this.pendingCompress = false;
+      this.conn.startCompress((err) => {
+        this.endReason = 'Corrupt compressed input';
+        this.deps.logger.warn({ event: 'imap-bad-input', client: this.client.address, kind: 'deflate', err: err.message }, `imap: corrupt DEFLATE data from ${this.client.address}, connection closed: ${err.message}`);
+      });
+    }
     this.arm();
     // A client that sends commands without reading the answers is not read from until it does.
     await this.conn.out.drained();
@@ -401,6 +409,14 @@ export class ImapSession implements SessionContext {
 
   startTls(): void {
     this.pendingTls = true;
+  }
+
+  get compressed(): boolean {
+    return this.pendingCompress || this.conn.compressed;
+  }
+
+  compress(): void {
+    this.pendingCompress = true;
   }
 
   logout(): void {

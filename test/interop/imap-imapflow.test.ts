@@ -3,7 +3,8 @@
 // Login in plaintext (loopback), LIST with the special-use folders, SELECT, FETCH of envelope, body
 // structure and source, APPEND, STORE +FLAGS, MOVE, and IDLE woken by mail delivered through the server's own
 // delivery (Mailgate's MX via swaks, Dovecot's LMTP). STARTTLS and implicit TLS with Mailgate's self-signed
-// certificate (Dovecot's private instance runs without TLS).
+// certificate (Dovecot's private instance runs without TLS). imapflow turns COMPRESS=DEFLATE on after login
+// against both (Dovecot with imap_zlib), so every step after login runs compressed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectImapflow, nextEvent, type ImapflowClient } from './harness/imapflow-client.js';
 import { startMailgateTarget, startTarget, type ImapServerName, type ImapTarget } from './harness/imap-targets.js';
@@ -63,6 +64,14 @@ describe.each<ImapServerName>(['mailgate', 'dovecot'])('imapflow against %s', (s
     expect(special).toEqual({ '\\Drafts': 'Drafts', '\\Sent': 'Sent', '\\Trash': 'Trash', '\\Junk': 'Junk' });
     expect(list.map((m) => m.path)).toContain('INBOX');
     expect(list.find((m) => m.path === 'Drafts')?.delimiter).toBe('/');
+  });
+
+  it('turned COMPRESS=DEFLATE on after login, as it does whenever the server announces it', () => {
+    const client = c!.client;
+    expect(client.capabilities.has('COMPRESS=DEFLATE')).toBe(true);
+    // imapflow keeps no public flag: its inflater exists only once the server answered COMPRESS with OK.
+    expect((client as unknown as { _inflate?: object })._inflate).toBeDefined();
+    expect(c!.transcript()).toMatch(/COMPRESS DEFLATE/);
   });
 
   it('opens INBOX and fetches envelope, body structure and source of delivered mail', async () => {
@@ -169,6 +178,8 @@ describe('imapflow over TLS against mailgate', () => {
       try {
         expect(c.client.secureConnection || mode === 'starttls').toBe(true);
         expect(c.client.capabilities.has('STARTTLS')).toBe(false);
+        // COMPRESS inside TLS.
+        expect((c.client as unknown as { _inflate?: object })._inflate).toBeDefined();
         const box = await c.client.mailboxOpen('INBOX');
         expect(box.exists).toBe(1);
         const msg = await c.client.fetchOne('1', { envelope: true, source: true });

@@ -4,7 +4,8 @@
 // down with its flags. Then changes on both sides, in one round: near, a message flagged, one deleted, one
 // added; far (through imapflow, another client), one marked \Seen, one deleted and expunged, one more
 // delivered. After the second sync both sides hold the same messages with the same flags and the same
-// bytes, paired by the UIDs in mbsync's state file. Over STARTTLS and implicit TLS on Mailgate too.
+// bytes, paired by the UIDs in mbsync's state file. mbsync compresses (COMPRESS=DEFLATE) against both servers
+// from login on, which the third sync's trace checks. Over STARTTLS and implicit TLS on Mailgate too.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectImapflow, mailboxSnapshot, type ImapflowClient, type ServerMessage } from './harness/imapflow-client.js';
@@ -83,8 +84,13 @@ describe.each<ImapServerName>(['mailgate', 'dovecot'])('mbsync against %s', (ser
     const inbox = await expectInSync(mbsync, c, 'INBOX');
     const got = Object.fromEntries(inbox.map((m) => [subjectOf(m.source.toString('utf8')), m.flags]));
     expect(got).toEqual({ 'message A': ['\\Flagged'], 'message C': ['\\Seen'], 'message E': [], 'message L': [] });
-    // A third sync with nothing changed changes nothing.
-    await mbsync.sync();
+    // A third sync with nothing changed changes nothing. Its network trace (-Dn) shows mbsync turning
+    // COMPRESS=DEFLATE on, as it does whenever the server announces it (both servers do).
+    const traced = await mbsync.sync(['-Dn']);
+    const trace = `${traced.stdout}${traced.stderr}`;
+    const tag = />>> (\d+) COMPRESS DEFLATE\r?\n/.exec(trace)?.[1];
+    expect(tag).toBeDefined();
+    expect(trace).toMatch(new RegExp(`^${tag} OK `, 'm'));
     expect(await expectInSync(mbsync, c, 'INBOX')).toEqual(inbox);
     await expectInSync(mbsync, c, 'Work');
   });

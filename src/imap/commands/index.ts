@@ -8,6 +8,7 @@ import { authenticate } from './authenticate.js';
 import { capability } from './capability.js';
 import { check } from './check.js';
 import { close } from './close.js';
+import { compress } from './compress.js';
 import { enable } from './enable.js';
 import { id } from './id.js';
 import { idle } from './idle.js';
@@ -39,6 +40,7 @@ const HANDLERS: readonly AnyCommandHandler[] = [
   noop,
   logout,
   starttls,
+  compress,
   authenticate,
   login,
   id,

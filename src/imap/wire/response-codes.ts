@@ -1,7 +1,8 @@
 /**
  * The response codes (the bracketed `[CODE args]` of a status response) Mailgate may send: RFC 3501,
  * UIDPLUS (RFC 4315), the extended codes of RFC 5530, CONDSTORE/QRESYNC (RFC 7162), QUOTA (RFC 9208), and
- * TOOBIG (RFC 4469, which LITERAL+/LITERAL- of RFC 7888 use for a literal over the limit).
+ * TOOBIG (RFC 4469, which LITERAL+/LITERAL- of RFC 7888 use for a literal over the limit), COMPRESSIONACTIVE
+ * (RFC 4978).
  */
 
 export const RFC3501_CODES = [
@@ -47,13 +48,16 @@ export const QUOTA_CODES = ['OVERQUOTA'] as const;
 
 export const LITERAL_CODES = ['TOOBIG'] as const;
 
+export const COMPRESS_CODES = ['COMPRESSIONACTIVE'] as const;
+
 export type ResponseCodeName =
   | (typeof RFC3501_CODES)[number]
   | (typeof UIDPLUS_CODES)[number]
   | (typeof RFC5530_CODES)[number]
   | (typeof CONDSTORE_CODES)[number]
   | (typeof QUOTA_CODES)[number]
-  | (typeof LITERAL_CODES)[number];
+  | (typeof LITERAL_CODES)[number]
+  | (typeof COMPRESS_CODES)[number];
 
 export const RESPONSE_CODES: ReadonlySet<ResponseCodeName> = new Set<ResponseCodeName>([
   ...RFC3501_CODES,
@@ -62,6 +66,7 @@ export const RESPONSE_CODES: ReadonlySet<ResponseCodeName> = new Set<ResponseCod
   ...CONDSTORE_CODES,
   ...QUOTA_CODES,
   ...LITERAL_CODES,
+  ...COMPRESS_CODES,
 ]);
 
 export function isResponseCodeName(name: string): name is ResponseCodeName {

@@ -64,10 +64,10 @@ describe('character classes', () => {
 
 describe('response codes', () => {
   it('has the codes of every RFC named', () => {
-    for (const code of ['ALERT', 'TRYCREATE', 'APPENDUID', 'COPYUID', 'UIDNOTSTICKY', 'NONEXISTENT', 'OVERQUOTA', 'HIGHESTMODSEQ', 'MODIFIED', 'NOMODSEQ', 'TOOBIG']) {
+    for (const code of ['ALERT', 'TRYCREATE', 'APPENDUID', 'COPYUID', 'UIDNOTSTICKY', 'NONEXISTENT', 'OVERQUOTA', 'HIGHESTMODSEQ', 'MODIFIED', 'NOMODSEQ', 'TOOBIG', 'COMPRESSIONACTIVE']) {
       expect(isResponseCodeName(code), code).toBe(true);
     }
     expect(isResponseCodeName('NOPE')).toBe(false);
-    expect(RESPONSE_CODES.size).toBe(36); // 11 + 3 + 17 + 4 + TOOBIG (OVERQUOTA counted once)
+    expect(RESPONSE_CODES.size).toBe(37); // 11 + 3 + 17 + 4 + TOOBIG + COMPRESSIONACTIVE (OVERQUOTA counted once)
   });
 });

@@ -3,7 +3,7 @@
 // The same client script against both tells a client's quirk from a server bug: when a test fails only on
 // Mailgate, Mailgate is at fault. Dovecot gets the special-use folders (auto-subscribed, as Mailgate makes
 // them for every user) and `/` as the hierarchy separator, as Mailgate has; it runs without TLS (the harness's
-// `ssl = no`), so TLS modes are Mailgate-only.
+// `ssl = no`), so TLS modes are Mailgate-only. Both announce COMPRESS=DEFLATE after login (Dovecot's imap_zlib).
 import { join } from 'node:path';
 import { makeMta, type Mta, type MtaOptions } from './mta.js';
 import { startDovecot, type Dovecot } from './dovecot.js';
@@ -57,6 +57,16 @@ namespace inbox {
 }
 `;
 
+/**
+ * COMPRESS=DEFLATE after login (RFC 4978), as Mailgate announces it: Dovecot's imap_zlib plugin, so a client
+ * that compresses when it can (imapflow, mbsync) does so against both servers.
+ */
+export const DOVECOT_COMPRESS = `
+protocol imap {
+  mail_plugins = $mail_plugins imap_zlib
+}
+`;
+
 function swaksArgs(to: string, msg: { subject: string; body?: string; from?: string; headers?: readonly string[] }): string[] {
   const args = ['--from', msg.from ?? 'someone@example.org', '--to', to, '--header', `Subject: ${msg.subject}`];
   for (const h of msg.headers ?? []) args.push('--header', h);
@@ -95,7 +105,7 @@ export async function startDovecotTarget(): Promise<ImapTarget & { readonly dove
   const maildir = join(dir.path, 'Maildir');
   let dovecot: Dovecot;
   try {
-    dovecot = await startDovecot({ users: [{ name: TEST_USER, password: TEST_PASSWORD, maildir }], extra: DOVECOT_SPECIAL_USE });
+    dovecot = await startDovecot({ users: [{ name: TEST_USER, password: TEST_PASSWORD, maildir }], extra: DOVECOT_SPECIAL_USE + DOVECOT_COMPRESS });
   } catch (err) {
     await dir.remove();
     throw err;
