@@ -38,7 +38,7 @@ export class Connection {
   private literalAhead = 0;
   /** Where responses go: the current socket, whatever it is by then. */
   readonly out: ResponseWriter;
-  private readonly closeListeners: (() => void)[] = [];
+  private readonly closeListeners = new Set<() => void>();
   /** COMPRESS=DEFLATE; undefined (no zlib memory) on every connection that did not ask for it. */
   private deflate: DeflateLayer | undefined;
   /**
@@ -71,12 +71,15 @@ export class Connection {
           if (this.deflate !== undefined) return void this.deflate.waitDrain().then(resolve);
           if (this.closed || !this.socket.writableNeedDrain) return resolve();
           const socket = this.socket;
+          // each wait forgets its close listener when it ends: a long download waits thousands of times
+          let forget: () => void = () => undefined;
           const done = (): void => {
             socket.off('drain', done);
+            forget();
             resolve();
           };
           socket.on('drain', done);
-          this.onClose(done);
+          forget = this.onClose(done);
         }),
     };
     this.out = new ResponseWriter(sink);
@@ -104,9 +107,11 @@ export class Connection {
     return this.closed;
   }
 
-  onClose(listener: () => void): void {
+  /** Runs `listener` once the connection closes (at once if it has); the function returned forgets it. */
+  onClose(listener: () => void): () => void {
     if (this.closed) listener();
-    else this.closeListeners.push(listener);
+    else this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -127,7 +132,9 @@ export class Connection {
     this.wake();
     if (this.closed) return;
     this.closed = true;
-    for (const listener of this.closeListeners.splice(0)) listener();
+    const listeners = [...this.closeListeners];
+    this.closeListeners.clear();
+    for (const listener of listeners) listener();
   };
 
   private attach(socket: Duplex): void {
