@@ -18,7 +18,7 @@ import { same, stamp, stampsAcrossMoves } from './dir-stamps.js';
 import { isRealDirectory, messageFilePath } from '../maildir/safe-fs.js';
 import { UidlistError, lockUidlist, newMailboxGuid, readUidlist, readUidlistFrom, type Uidlist } from '../maildir/uidlist.js';
 import { recordUids, repairUidlist, uidlistWarnings } from './uidlist-record.js';
-import { commitPlanned, planUids, type InsertedUids } from './uid-grant.js';
+import { commitPlanned, markLinesWithoutRows, planUids, type InsertedUids } from './uid-grant.js';
 import { DEFER_FILL_FROM, reserveFirstFill, type FirstFill, type ScanStamps } from './first-fill.js';
 import { scanColumns, unlistedBases, withAdopted, withLateFiles } from './first-scan.js';
 import { goneIsFalse, inBatches } from './batches.js';
@@ -186,7 +186,13 @@ export async function indexAndRecord(db: IndexDb, mailboxId: number, dir: string
     });
     // The lines first, fsynced; a broken or foreign file is written again whole (as Dovecot recreates it).
     const recorded = await recordUids(lock, db, mailboxId, records, read === 'broken' || foreign);
-    const inserted = commitPlanned(db, mailboxId, batchMessages, plan, scan, !recorded);
+    let inserted: InsertedUids;
+    try {
+      inserted = commitPlanned(db, mailboxId, batchMessages, plan, scan, !recorded);
+    } catch (err) {
+      if (recorded) markLinesWithoutRows(err, records.map((r) => r.base));
+      throw err;
+    }
     if (inserted.uids.length !== batch.length) return inserted;
     // In the caller's order, without the files added from the uidlist.
     const uids = new Array<number>(messages.length);

@@ -5,6 +5,7 @@
  * seen at the next list/open: the directories are the truth, the index rows follow them.
  */
 import { removeUnindexedAppend } from './append-undo.js';
+import { linesWithoutRows } from './uid-grant.js';
 import { announce, mailboxKey } from './change-hub.js';
 import { deleteFolderDir, folderDir, INBOX, listFolderDirs, makeFolderDir, renameFolderDirs, validName } from './folder-dirs.js';
 import { ownChange } from './dir-stamps.js';
@@ -220,7 +221,7 @@ export class MaildirUser implements UserMailboxes {
           return given;
         } catch (err) {
           // Not indexed: the file goes before the NO (append-undo.ts), unless a sync gave it a UID meanwhile.
-          await removeUnindexedAppend(this.ctx.state.db, row.id, dir, base, fname);
+          await removeUnindexedAppend(this.ctx.state.db, row.id, dir, base, fname, linesWithoutRows(err));
           throw err;
         }
       });

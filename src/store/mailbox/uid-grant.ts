@@ -124,3 +124,20 @@ export function commitPlanned(db: IndexDb, mailboxId: number, messages: readonly
     return { uids, fresh: plan.fresh };
   });
 }
+
+/**
+ * A step that wrote its uidlist lines but could not commit their rows (SQLITE_BUSY behind another process's
+ * long transaction, a full disk) fails with its error marked with those lines' bases: an APPEND's undo
+ * (append-undo.ts) must not take its own line for a UID someone else gave the file. A line left without a
+ * file is harmless: Dovecot drops it, and the UID is never given again.
+ */
+const linesOf = new WeakMap<object, ReadonlySet<string>>();
+
+export function markLinesWithoutRows(err: unknown, bases: readonly string[]): void {
+  if (typeof err === 'object' && err !== null && bases.length > 0) linesOf.set(err, new Set(bases));
+}
+
+/** The bases whose lines the failed step wrote itself (markLinesWithoutRows); empty for any other error. */
+export function linesWithoutRows(err: unknown): ReadonlySet<string> {
+  return (typeof err === 'object' && err !== null ? linesOf.get(err) : undefined) ?? new Set();
+}

@@ -41,9 +41,15 @@ function mark(db: IndexDb, mailboxId: number, stale: boolean): void {
   }
 }
 
-/** Marks the folder's uidlist as behind the index (called inside the transaction that makes it so). */
+/**
+ * Marks the folder's uidlist as behind the index, called inside the transaction that makes it so: written
+ * whatever the memory says (an earlier mark may have failed to reach the file), and a failure fails that
+ * transaction, so rows are never committed without their mark.
+ */
 export function markUidlistStale(db: IndexDb, mailboxId: number): void {
-  mark(db, mailboxId, true);
+  const set = staleOf(db);
+  set.add(mailboxId);
+  db.setMeta.run(STALE_KEY, [...set].join(' '));
 }
 
 /** Whether the folder's uidlist is known to be behind the index. */
@@ -138,7 +144,9 @@ async function rewriteFromIndex(lock: UidlistLock, db: IndexDb, mailboxId: numbe
     await lock.rewrite({
       header: {
         uidValidity: row.uidvalidity,
-        nextUid: row.uidnext,
+        // never below what the old file or these lines promise: the index's next UID was read before the
+        // lines' rows are committed, and Dovecot may have given (then expunged) UIDs above the last line
+        nextUid: extra.reduce((n, r) => Math.max(n, r.uid + 1), Math.max(row.uidnext, sameValidity ? old.nextUid : 0)),
         guid: sameValidity ? (old.header.guid ?? newMailboxGuid()) : newMailboxGuid(),
         extra: sameValidity ? old.header.extra : [],
       },
