@@ -23,7 +23,7 @@ import { stampsAcrossMoves } from './dir-stamps.js';
 import { baseOf, type ScanColumns } from './first-scan.js';
 import type { IndexDb } from './index-db.js';
 import { curFileName, keywordList } from './message-flags.js';
-import { rewriteAfterAppend, uidlistIsStale, uidlistWarnings } from './uidlist-record.js';
+import { markUidlistStale, rewriteAfterAppend, uidlistIsStale, uidlistWarnings } from './uidlist-record.js';
 
 /** Below this many messages a first fill writes its rows before the answer (too little to gain). */
 export const DEFER_FILL_FROM = 1000;
@@ -86,7 +86,9 @@ export async function reserveFirstFill(
     }
     if (!appended) {
       // The rows first, then the file rewritten whole from them (never appended to again after a failed
-      // append, which may have left part of a line).
+      // append, which may have left part of a line). Marked first, so rows are never without their mark:
+      // a crash before the rewrite leaves the folder to be rewritten at its next sync.
+      db.write(() => markUidlistStale(db, mailboxId));
       await moveAndWrite(db, dir, mailboxId, columns, uids, firstModseq, stamps, toCur);
       await rewriteAfterAppend(lock, db, mailboxId, failure);
       return 'written';
