@@ -7,7 +7,8 @@
  * folder's deferred first fill, whose scan runs before the uidlist is read under its lock, looks for the
  * files of lines its scan did not list (delivered meanwhile) the same way.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { DEFER_FILL_FROM } from '../../../src/store/mailbox/first-fill.js';
@@ -17,12 +18,17 @@ import { parseUidlist } from '../../../src/store/maildir/uidlist.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
 import { message } from './contract.js';
 
-const hidden = vi.hoisted(() => ({ base: '', new: 0, cur: 0 }));
+const hidden = vi.hoisted(() => ({ base: '', new: 0, cur: 0, afterListingNew: undefined as (() => void) | undefined }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
   const readdir = async (path: string, options?: unknown): Promise<unknown> => {
     const listed = (await real.readdir(path, options as never)) as unknown as ({ name: string } | string)[];
     const sub = String(path).endsWith('/new') ? 'new' : String(path).endsWith('/cur') ? 'cur' : undefined;
+    if (sub === 'new' && hidden.afterListingNew !== undefined) {
+      const then = hidden.afterListingNew;
+      hidden.afterListingNew = undefined;
+      then();
+    }
     if (sub === undefined || hidden[sub] === 0 || hidden.base === '') return listed;
     hidden[sub]--;
     return listed.filter((d) => !(typeof d === 'string' ? d : d.name).startsWith(hidden.base));
@@ -34,7 +40,7 @@ const DOVECOT_BASE = '1700000000.M1P1.dovecot';
 let tmp: TempDir | undefined;
 let store: MailboxStore | undefined;
 afterEach(async () => {
-  Object.assign(hidden, { base: '', new: 0, cur: 0 });
+  Object.assign(hidden, { base: '', new: 0, cur: 0, afterListingNew: undefined });
   await store?.close();
   await tmp?.remove();
   store = tmp = undefined;
@@ -90,10 +96,16 @@ it("a large folder's deferred first fill keeps the uidlist's UID for a file deli
   for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, sub), { recursive: true });
   const n = DEFER_FILL_FROM + 10;
   for (let i = 0; i < n; i++) await writeFile(join(maildir, 'cur', `${1_600_000_000 + i}.M${i}P1.host,S=2,W=3:2,S`), 'x\n');
-  // Dovecot delivered one more while the scan ran: in new/, listed with UID 1, not in the scan's listing.
-  await writeFile(join(maildir, 'new', DOVECOT_BASE), message('from dovecot'));
-  await writeFile(join(maildir, 'dovecot-uidlist'), `3 V1234 N2 G0123456789abcdef0123456789abcdef\n1 :${DOVECOT_BASE}\n`);
-  Object.assign(hidden, { base: DOVECOT_BASE, new: 1, cur: 0 });
+  await writeFile(join(maildir, 'dovecot-uidlist'), `3 V1234 N1 G0123456789abcdef0123456789abcdef\n`);
+  // out of the 2-second window in which a directory's mtime is not trusted: only the delivery moves it
+  const past = new Date(Date.now() - 10_000);
+  for (const sub of ['cur', 'new']) await utimes(join(maildir, sub), past, past);
+  // Dovecot delivers one more while the scan runs, just after it listed new/: the file in new/ (whose
+  // mtime moves then, as a real delivery's does), listed with UID 1.
+  hidden.afterListingNew = () => {
+    writeFileSync(join(maildir, 'new', DOVECOT_BASE), message('from dovecot'));
+    appendFileSync(join(maildir, 'dovecot-uidlist'), `1 :${DOVECOT_BASE}\n`);
+  };
   store = openMaildirMailboxStore({ maildirOf: () => maildir, hostname: 'mx.example.org' });
   const user = await store.openUser('alice');
   const box = await user.open('INBOX', 'read-write');
