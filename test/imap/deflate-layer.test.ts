@@ -2,7 +2,8 @@
  * The DEFLATE layer of COMPRESS (src/imap/deflate-layer.ts) over an in-memory socket pair, with Node's zlib
  * as the client: round trips both ways (small and large, compressible and not), every write decodable at
  * once (sync-flushed: a client waiting for a reply is never left with bytes held back), the client's end
- * delivered after its last bytes, and corrupt input reported once with the socket destroyed, never thrown.
+ * delivered after its last bytes (also those still queued when the socket closed), and corrupt input or a
+ * failing compressor reported once with the socket destroyed, never thrown.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
@@ -19,6 +20,7 @@ function setup() {
     data: (c) => received.push(c),
     end: () => events.push('end'),
     corrupt: (err) => errors.push(err),
+    outputFailed: (err) => errors.push(err),
   });
   // The client's side: what it decodes, and the compressed chunks as they arrive.
   const inflate = createInflateRaw();
@@ -116,6 +118,31 @@ describe('DeflateLayer', () => {
     // More bytes after the failure are ignored.
     t.layer.feed(Buffer.alloc(16, 0xff));
     expect(t.errors).toHaveLength(1);
+  });
+
+  it('reports a failing compressor once and destroys the socket', async () => {
+    const t = setup();
+    const closed = new Promise<void>((resolve) => t.server.on('close', resolve));
+    (t.layer as unknown as { deflate: { destroy(err: Error): void } }).deflate.destroy(new Error('zlib broke'));
+    await closed;
+    expect(t.errors.map((e) => e.message)).toEqual(['zlib broke']);
+    await waitFor(() => t.events.includes('end'), 'end of input');
+  });
+
+  it('still inflates what came before the socket closed, at the reader\'s pace, then ends', async () => {
+    const t = setup();
+    t.layer.pause();
+    const text = Buffer.from('a1 NOOP\r\n'.repeat(100_000));
+    t.send(text);
+    await new Promise((r) => setTimeout(r, 50));
+    t.client.end();
+    t.server.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.events).toEqual([]);
+    t.layer.resume();
+    await waitFor(() => t.events.includes('end'), 'end of input');
+    expect(total(t.received).equals(text)).toBe(true);
+    expect(t.errors).toEqual([]);
   });
 
   it('inflates a highly compressible burst in bounded pieces while paused', async () => {
