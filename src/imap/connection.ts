@@ -10,7 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Completion } from './command.js';
-import { DeflateLayer } from './deflate-layer.js';
+import { DeflateLayer, type InflatedInput } from './deflate-layer.js';
 import { ResponseWriter, type ResponseSink } from './wire/encoder.js';
 import { CommandReader, type ReaderLimits } from './wire/reader.js';
 import type { LiteralSink, LiteralStart, ReaderEvent } from './wire/frame.js';
@@ -128,7 +128,8 @@ export class Connection {
   };
 
   private readonly onGone = (): void => {
-    this.ended = true;
+    // Compressed: what the client sent is still being inflated; the layer tells when the input is over.
+    if (this.deflate === undefined) this.ended = true;
     this.wake();
     if (this.closed) return;
     this.closed = true;
@@ -158,9 +159,10 @@ export class Connection {
     else this.socket.pause();
   }
 
+  /** Also once closed when compressed: the inflater still holds what the client sent before it closed. */
   private resumeInput(): void {
     if (this.deflate !== undefined) this.deflate.resume();
-    else this.socket.resume();
+    else if (!this.closed) this.socket.resume();
   }
 
   private wake(): void {
@@ -183,7 +185,7 @@ export class Connection {
     if (piece.length === buf.length) this.pending.shift();
     else this.pending[0] = buf.subarray(piece.length);
     this.pendingBytes -= piece.length;
-    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.resumeInput();
+    if (this.pendingBytes <= this.pauseAbove) this.resumeInput();
     return piece;
   }
 
@@ -201,7 +203,7 @@ export class Connection {
     if (cut === buf.length) this.pending.shift();
     else this.pending[0] = buf.subarray(cut);
     this.pendingBytes -= piece.length;
-    if (this.pendingBytes <= this.pauseAbove && !this.closed) this.resumeInput();
+    if (this.pendingBytes <= this.pauseAbove) this.resumeInput();
     return piece;
   }
 
@@ -287,10 +289,11 @@ export class Connection {
 
   /**
    * COMPRESS: after the (uncompressed) tagged OK, everything both ways is raw DEFLATE. Bytes the client
-   * sent after the command are already compressed: they go through the inflater first. `corrupt` is told
-   * once if the client's stream is not DEFLATE data; the connection is then closed.
+   * sent after the command are already compressed: they go through the inflater first. `failed.corrupt` is
+   * told once if the client's stream is not DEFLATE data, `failed.outputFailed` if the compressor fails; the
+   * connection is then closed.
    */
-  startCompress(corrupt: (err: Error) => void): void {
+  startCompress(failed: Pick<InflatedInput, 'corrupt' | 'outputFailed'>): void {
     this.flush();
     // Gone already: no zlib contexts for a socket whose close (which frees them) has been and gone.
     if (this.closed) return;
@@ -301,9 +304,13 @@ export class Connection {
     for (const b of early) this.bytesIn -= b.length;
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
-    this.deflate = new DeflateLayer(this.socket, { data: this.onData, end: this.onEnd, corrupt });
+    // From here the input ends when the layer says so (all inflated and taken), even if the socket has ended.
+    const socketEnded = this.ended;
+    this.ended = false;
+    this.deflate = new DeflateLayer(this.socket, { data: this.onData, end: this.onEnd, ...failed });
     this.socket.resume();
     for (const b of early) this.deflate.feed(b);
+    if (socketEnded) this.deflate.finishInput();
   }
 
   get compressed(): boolean {
@@ -333,6 +340,8 @@ export class Connection {
   /** Writes what is buffered, then ends the connection (the socket is destroyed if the client does not close). */
   close(): void {
     this.flush();
+    // The session reads no more: the inflater is freed (its end wakes a read still waiting).
+    this.deflate?.destroyInput();
     if (this.closed) return;
     // Compressed: the socket ends after the compressor's last bytes (DeflateLayer.end()).
     if (this.deflate !== undefined) this.deflate.end();
@@ -344,6 +353,7 @@ export class Connection {
 
   /** At once, without waiting for buffered output (shutdown grace over, or a dead reader). */
   destroy(): void {
+    this.deflate?.destroy();
     this.socket.destroy();
   }
 }

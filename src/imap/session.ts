@@ -300,9 +300,15 @@ export class ImapSession implements SessionContext {
     }
     if (this.pendingCompress) {
       this.pendingCompress = false;
-      this.conn.startCompress((err) => {
-        this.endReason = 'Corrupt compressed input';
-        this.deps.logger.warn({ event: 'imap-bad-input', client: this.client.address, kind: 'deflate', err: err.message }, `imap: corrupt DEFLATE data from ${this.client.address}, connection closed: ${err.message}`);
+      this.conn.startCompress({
+        corrupt: (err) => {
+          this.endReason = 'Corrupt compressed input';
+          this.deps.logger.warn({ event: 'imap-bad-input', client: this.client.address, kind: 'deflate', err: err.message }, `imap: corrupt DEFLATE data from ${this.client.address}, connection closed: ${err.message}`);
+        },
+        outputFailed: (err) => {
+          this.endReason = 'Compression failed';
+          this.deps.logger.warn({ event: 'imap-deflate-failed', client: this.client.address, err: err.message }, `imap: DEFLATE compression for ${this.client.address} failed, connection closed: ${err.message}`);
+        },
       });
     }
     this.arm();

@@ -7,7 +7,9 @@
  * whose `+` and EXISTS for a delivery arrive while the client waits (the server flushes), a second COMPRESS
  * (NO [COMPRESSIONACTIVE]), LOGOUT — and the logout line counting decompressed octets as Dovecot's does.
  * Also: a command pipelined in the same packet as COMPRESS, COMPRESS inside STARTTLS, corrupt input (one
- * log line, connection closed, server unharmed).
+ * log line, connection closed, server unharmed); commands sent just before the client closes its side all
+ * run, as without compression (50 pipelined APPENDs + LOGOUT then FIN; LOGOUT then FIN); a client ending its
+ * DEFLATE stream: quiet at LOGOUT, a protocol error (one log line, closed) if it goes on sending.
  */
 import net from 'node:net';
 import { Readable } from 'node:stream';
@@ -187,5 +189,95 @@ describe('COMPRESS=DEFLATE', () => {
     const d = await connect(running.port('imap'));
     expect(await loggedIn(d)).toMatch(/^l1 OK /);
     d.destroy();
+  });
+});
+
+/** The number of messages in alice's INBOX, asked over a fresh (uncompressed) connection. */
+async function inboxCount(r: Running): Promise<number> {
+  const c = await connect(r.port('imap'));
+  expect(await loggedIn(c)).toMatch(/^l1 OK /);
+  c.send('e1 EXAMINE INBOX\r\n');
+  const exists = (await c.untilTagged('e1')).map((l) => /^\* (\d+) EXISTS$/.exec(l)).find((m) => m !== null);
+  c.destroy();
+  return Number(exists![1]);
+}
+
+/** Logged in, and compressed when asked. */
+async function session(r: Running, compressed: boolean): Promise<DeflateClient> {
+  const c = await connect(r.port('imap'));
+  expect(await loggedIn(c)).toMatch(/^l1 OK /);
+  if (compressed) {
+    c.send('z1 COMPRESS DEFLATE\r\n');
+    expect(await c.line()).toBe('z1 OK DEFLATE active');
+    c.startCompress();
+  }
+  return c;
+}
+
+describe('COMPRESS=DEFLATE: the client closing its side', () => {
+  it('runs every command sent before the close, as without compression (50 APPENDs + LOGOUT, then FIN)', async () => {
+    const outcome: Record<string, { appended: number; reason: string | undefined }> = {};
+    for (const compressed of [false, true]) {
+      const r = await startServer();
+      try {
+        const before = r.logs.length;
+        const c = await session(r, compressed);
+        const appends = Array.from({ length: 50 }, (_, i) => {
+          const m = `Subject: pipelined ${i}\r\n\r\n${'x'.repeat(20_000)}\r\n`;
+          return `a${i} APPEND INBOX {${m.length}+}\r\n${m}\r\n`;
+        });
+        c.send(`${appends.join('')}o1 LOGOUT\r\n`);
+        await c.end();
+        const line = await logoutLine(r, before);
+        outcome[compressed ? 'compressed' : 'plain'] = { appended: await inboxCount(r), reason: /: ([A-Za-z ]+) in=/.exec(line)?.[1] };
+        c.destroy();
+      } finally {
+        await r.server.close(1000);
+      }
+    }
+    expect(outcome['plain']).toEqual({ appended: 50, reason: 'Logged out' });
+    expect(outcome['compressed']).toEqual(outcome['plain']);
+  });
+
+  it('logs LOGOUT then an immediate close as a logout, compressed or not', async () => {
+    const reasons: Record<string, string[]> = { plain: [], compressed: [] };
+    for (const compressed of [false, true]) {
+      for (let i = 0; i < 5; i++) {
+        const before = running.logs.length;
+        const c = await session(running, compressed);
+        c.send('o1 LOGOUT\r\n');
+        await c.end();
+        const line = await logoutLine(running, before);
+        reasons[compressed ? 'compressed' : 'plain']!.push(/: ([A-Za-z ]+) in=/.exec(line)?.[1] ?? line);
+        c.destroy();
+      }
+    }
+    expect(reasons['plain']).toEqual(Array(5).fill('Logged out'));
+    expect(reasons['compressed']).toEqual(reasons['plain']);
+  });
+
+  it('is quiet when the client ends its DEFLATE stream at LOGOUT, then closes', async () => {
+    const before = running.logs.length;
+    const c = await session(running, true);
+    c.send('o1 LOGOUT\r\n');
+    await c.end(true);
+    expect(await logoutLine(running, before)).toContain(': Logged out in=');
+    expect(running.logs.slice(before).filter((l) => l.includes('DEFLATE'))).toEqual([]);
+    c.destroy();
+  });
+
+  it('closes a connection that sends more after ending its DEFLATE stream, with one log line', async () => {
+    const before = running.logs.length;
+    const c = await session(running, true);
+    // n1 ends the client's stream (BFINAL); n2 comes after it, compressed on its own.
+    c.socket.write(deflateRawSync(Buffer.from('n1 NOOP\r\n'), { finishFlush: constants.Z_FINISH }));
+    expect(await c.line()).toMatch(/^n1 OK /);
+    c.socket.write(deflateRawSync(Buffer.from('n2 NOOP\r\n'), { finishFlush: constants.Z_SYNC_FLUSH }));
+    expect(await c.closed()).toBe(true);
+    expect(await logoutLine(running, before)).toContain('Corrupt compressed input');
+    const logs = running.logs.slice(before).filter((l) => l.includes('DEFLATE'));
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toContain('data after the end of the compressed stream');
+    c.destroy();
   });
 });

@@ -2,7 +2,8 @@
  * The DEFLATE layer of COMPRESS (src/imap/deflate-layer.ts) over an in-memory socket pair, with Node's zlib
  * as the client: round trips both ways (small and large, compressible and not), every write decodable at
  * once (sync-flushed: a client waiting for a reply is never left with bytes held back), the client's end
- * delivered after its last bytes, and corrupt input reported once with the socket destroyed, never thrown.
+ * delivered after its last bytes (also those still queued when the socket closed), and corrupt input or a
+ * failing compressor reported once with the socket destroyed, never thrown.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync } from 'node:zlib';
@@ -19,6 +20,7 @@ function setup() {
     data: (c) => received.push(c),
     end: () => events.push('end'),
     corrupt: (err) => errors.push(err),
+    outputFailed: (err) => errors.push(err),
   });
   // The client's side: what it decodes, and the compressed chunks as they arrive.
   const inflate = createInflateRaw();
@@ -47,6 +49,8 @@ async function waitFor(test: () => boolean, what: string, ms = 5000): Promise<vo
 }
 
 const total = (bufs: Buffer[]): Buffer => Buffer.concat(bufs);
+/** Octets in `bufs`, without joining them (polled every few ms while megabytes arrive). */
+const size = (bufs: Buffer[]): number => bufs.reduce((n, c) => n + c.length, 0);
 
 describe('DeflateLayer', () => {
   it('round-trips both ways, small and large, compressible and not', async () => {
@@ -57,7 +61,7 @@ describe('DeflateLayer', () => {
     // As the ResponseWriter writes: a small burst, then 64 kB batches.
     t.layer.write(out.subarray(0, 12));
     for (let at = 12; at < out.length; at += 65_536) if (!t.layer.write(out.subarray(at, at + 65_536))) await t.layer.waitDrain();
-    await waitFor(() => total(t.decoded).length === out.length, 'all output decoded');
+    await waitFor(() => size(t.decoded) === out.length, 'all output decoded');
     expect(total(t.decoded).equals(out)).toBe(true);
     expect(total(t.wire).length).toBeLessThan(out.length - text.length / 2);
 
@@ -65,7 +69,7 @@ describe('DeflateLayer', () => {
     t.send(cmd);
     t.send('a3 NOOP\r\n');
     const want = Buffer.concat([cmd, Buffer.from('a3 NOOP\r\n')]);
-    await waitFor(() => total(t.received).length === want.length, 'all input inflated');
+    await waitFor(() => size(t.received) === want.length, 'all input inflated');
     expect(total(t.received).equals(want)).toBe(true);
     expect(t.errors).toEqual([]);
     t.layer.destroy();
@@ -96,7 +100,9 @@ describe('DeflateLayer', () => {
 
     const u = setup();
     u.send('a9 LOGOUT\r\n');
-    await new Promise((r) => setTimeout(r, 10));
+    // Its compressed bytes are on the wire (the deflater's 'data' turn after the flush), then the client ends.
+    await new Promise<void>((resolve) => u.deflate.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    await new Promise((r) => setImmediate(r));
     u.client.end();
     await waitFor(() => u.events.includes('end'), 'end');
     expect(total(u.received).toString()).toBe('a9 LOGOUT\r\n');
@@ -118,6 +124,35 @@ describe('DeflateLayer', () => {
     expect(t.errors).toHaveLength(1);
   });
 
+  it('reports a failing compressor once and destroys the socket', async () => {
+    const t = setup();
+    const closed = new Promise<void>((resolve) => t.server.on('close', resolve));
+    (t.layer as unknown as { deflate: { destroy(err: Error): void } }).deflate.destroy(new Error('zlib broke'));
+    await closed;
+    expect(t.errors.map((e) => e.message)).toEqual(['zlib broke']);
+    await waitFor(() => t.events.includes('end'), 'end of input');
+  });
+
+  it('still inflates what came before the socket closed, at the reader\'s pace, then ends', async () => {
+    const t = setup();
+    t.layer.pause();
+    const text = Buffer.from('a1 NOOP\r\n'.repeat(100_000));
+    t.send(text);
+    // The socket ends once all it carried was read (into the inflater), then closes with that input still queued.
+    const serverEnded = new Promise<void>((resolve) => t.server.on('end', resolve));
+    await new Promise<void>((resolve) => t.deflate.flush(constants.Z_SYNC_FLUSH, () => resolve()));
+    await new Promise((r) => setImmediate(r));
+    t.client.end();
+    await serverEnded;
+    t.server.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(t.events).toEqual([]);
+    t.layer.resume();
+    await waitFor(() => t.events.includes('end'), 'end of input');
+    expect(total(t.received).equals(text)).toBe(true);
+    expect(t.errors).toEqual([]);
+  });
+
   it('inflates a highly compressible burst in bounded pieces while paused', async () => {
     const t = setup();
     // 20 MB of zeros in ~20 kB of DEFLATE: held back while the reader is paused (the connection's backpressure),
@@ -130,7 +165,7 @@ describe('DeflateLayer', () => {
     expect(total(t.received).length).toBe(0);
     expect((t.layer as unknown as { inflate: { readableLength: number } }).inflate.readableLength).toBeLessThan(1_100_000);
     t.layer.resume();
-    await waitFor(() => total(t.received).length === 20_000_000, 'all 20 MB', 20_000);
+    await waitFor(() => size(t.received) === 20_000_000, 'all 20 MB', 20_000);
     expect(t.errors).toEqual([]);
     t.layer.destroy();
   });

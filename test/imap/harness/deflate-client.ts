@@ -89,6 +89,20 @@ export class DeflateClient {
     }
   }
 
+  /**
+   * Ends the client's side once everything sent is on the wire (compressed: after its flush). `finish`: the
+   * DEFLATE stream is ended first (its final block, as a client closing its compressor at LOGOUT does).
+   */
+  async end(finish = false): Promise<void> {
+    const deflate = this.deflate;
+    if (deflate !== undefined) {
+      await new Promise<void>((resolve) => (finish ? deflate.end(() => resolve()) : deflate.flush(constants.Z_SYNC_FLUSH, () => resolve())));
+      // The compressed bytes reach the socket in the deflater's 'data' handler: after the callback's turn.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.socket.end();
+  }
+
   private async until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!test()) {

@@ -103,7 +103,15 @@ export async function makeMta(opts: MtaOptions = {}): Promise<Mta> {
   };
   const maildir = async (user: string): Promise<string[]> => {
     const out: string[] = [];
-    for (const f of await messageFiles(user)) out.push(await readFile(f, 'latin1'));
+    for (const f of await messageFiles(user)) {
+      // A server seeing the message (SELECT, IDLE) moves it from new/ to cur/ between the listing and the read:
+      // skipped here, the next listing finds it in cur/.
+      const text = await readFile(f, 'latin1').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (text !== undefined) out.push(text);
+    }
     return out;
   };
   const mta: Mta = {
