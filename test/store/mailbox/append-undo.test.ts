@@ -24,11 +24,11 @@ const hooks = vi.hoisted(() => ({
 }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
+  const { isUidlistRead } = await import('./uidlist-open-mock.js');
   return {
     ...real,
     open: (path: string, flags?: string | number, mode?: number) => {
-      const readOnly = flags === undefined || flags === 'r' || (typeof flags === 'number' && (flags & 3) === 0);
-      if (hooks.failReads > 0 && readOnly && String(path).endsWith('/dovecot-uidlist')) {
+      if (hooks.failReads > 0 && isUidlistRead(path, flags)) {
         hooks.failReads--;
         return Promise.reject(Object.assign(new Error(`EMFILE: open ${String(path)}`), { code: 'EMFILE' }));
       }

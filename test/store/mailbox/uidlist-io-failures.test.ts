@@ -17,11 +17,11 @@ import { message } from './contract.js';
 const failing = vi.hoisted(() => ({ readsToPass: 0, reads: 0, lockUnlinks: 0 }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
+  const { isUidlistRead } = await import('./uidlist-open-mock.js');
   return {
     ...real,
     open: (path: string, flags?: string | number, mode?: number) => {
-      const readOnly = flags === undefined || flags === 'r' || (typeof flags === 'number' && (flags & 3) === 0);
-      if (failing.reads > 0 && readOnly && String(path).endsWith('/dovecot-uidlist')) {
+      if (failing.reads > 0 && isUidlistRead(path, flags)) {
         if (failing.readsToPass > 0) failing.readsToPass--;
         else {
           failing.reads--;

@@ -20,11 +20,11 @@ import { message } from './contract.js';
 const takeover = vi.hoisted(() => ({ armed: false }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
+  const { isUidlistRead } = await import('./uidlist-open-mock.js');
   return {
     ...real,
     open: (path: string, flags?: string | number, mode?: number) => {
-      const readOnly = flags === undefined || flags === 'r' || (typeof flags === 'number' && (flags & 3) === 0);
-      if (takeover.armed && readOnly && String(path).endsWith('/dovecot-uidlist')) {
+      if (takeover.armed && isUidlistRead(path, flags)) {
         takeover.armed = false;
         const lockPath = `${String(path)}.lock`;
         unlinkSync(lockPath);

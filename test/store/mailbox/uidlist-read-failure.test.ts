@@ -18,11 +18,11 @@ import { message } from './contract.js';
 const failing = vi.hoisted(() => ({ count: 0, code: 'EMFILE' }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
+  const { isUidlistRead } = await import('./uidlist-open-mock.js');
   return {
     ...real,
     open: (path: string, flags?: string | number, mode?: number) => {
-      const readOnly = flags === undefined || flags === 'r' || (typeof flags === 'number' && (flags & 3) === 0);
-      if (failing.count > 0 && readOnly && String(path).endsWith('/dovecot-uidlist')) {
+      if (failing.count > 0 && isUidlistRead(path, flags)) {
         failing.count--;
         return Promise.reject(Object.assign(new Error(`${failing.code}: open ${String(path)}`), { code: failing.code }));
       }
