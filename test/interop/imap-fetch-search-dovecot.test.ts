@@ -52,6 +52,15 @@ function searchMessages(): { name: string; content: Buffer }[] {
       `From: zoe@example.com\nTo: ann@example.org\nSubject: Caf\xc3\xa9 tonight\nDate: Fri, 1 Mar 2024 18:00:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n${Buffer.from('Rendez-vous au café, à 20h.').toString('base64')}\n--XX\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nAAECAw==\n--XX--\n`,
     ],
     ['s-nodate', 'From: bob@example.net\nSubject: no date here\n\nshort\n'],
+    // BODY/TEXT look only into text/* and message/* bodies (and parts without Content-Type), as Dovecot
+    [
+      's-nontext',
+      `From: ann@example.org\nSubject: parts that are not text\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=NT\n\n--NT\nContent-Type: text/plain\n\ncover note\n--NT\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n${Buffer.from('secret zanzibar payload').toString('base64')}\n--NT\nContent-Type: application/json\n\n{"animal": "quokka"}\n--NT\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; wombat.example\n--NT\nContent-Type: IMAGE/x-kiwi\nContent-Transfer-Encoding: quoted-printable\n\nkiwi=20bird\n--NT\n\nno header: ocelot\n--NT--\n`,
+    ],
+    ['s-nomime-app', 'From: ann@example.org\nSubject: no MIME-Version\nContent-Type: application/octet-stream\n\nplatypus here\n'],
+    ['s-ct-garbage', 'From: ann@example.org\nSubject: garbage type\nMIME-Version: 1.0\nContent-Type: garbage\n\nnarwhal text\n'],
+    ['s-ct-noslash', 'From: ann@example.org\nSubject: a type without subtype\nMIME-Version: 1.0\nContent-Type: text\n\nokapi text\n'],
+    ['s-ct-empty', 'From: ann@example.org\nSubject: an empty type\nMIME-Version: 1.0\nContent-Type:\n\nibex text\n'],
   ];
   return list.map(([name, text]) => ({ name, content: Buffer.from(text, 'latin1') }));
 }
@@ -378,6 +387,19 @@ const SEARCH_SCRIPT = (): string[] => [
   'SEARCH CHARSET ISO-8859-1 SUBJECT {4+}\r\nK\xf6ln',
   'SEARCH CHARSET X-NO-SUCH-CHARSET ALL',
   'SEARCH KEYWORD $label1',
+  'SEARCH BODY zanzibar',
+  'SEARCH TEXT zanzibar',
+  'SEARCH BODY quokka',
+  'SEARCH BODY wombat',
+  'SEARCH TEXT wombat',
+  'SEARCH BODY kiwi',
+  'SEARCH TEXT x-kiwi',
+  'SEARCH BODY ocelot',
+  'SEARCH BODY platypus',
+  'SEARCH BODY narwhal',
+  'SEARCH BODY okapi',
+  'SEARCH BODY ibex',
+  'SEARCH TEXT ibex',
   'SEARCH UNKEYWORD $LABEL1',
   'SEARCH UID 40:*',
   'SEARCH 40:*',

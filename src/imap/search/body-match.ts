@@ -97,7 +97,7 @@ function readAsLatin1(bytes: Buffer, charset: string | null): boolean {
 /** Whether one leaf's text (as BODY searches it: text-match.ts `bodyTexts`) contains the needle. */
 export function leafContains(stored: Buffer, leaf: Extract<Step, readonly [1, ...unknown[]]>, needle: Needle): boolean {
   if (needle.text === '') return true;
-  // (a leaf that is not text has no charset here: decode-text.ts reads it as UTF-8, else latin1)
+  // (a message/* leaf is not textual: it has no charset here, and decode-text.ts reads it as UTF-8, else latin1)
   const [, start, end, , encoding, charset] = leaf;
   const bytes = decodeTransfer(stored.subarray(start, end), encoding);
   // the text is the bytes as latin1: ASCII in a charset that keeps it, or bytes read as latin1

@@ -8,12 +8,16 @@
  */
 import { partCharset } from '../../mail/mime/decode-text.js';
 import type { MimePart } from '../../mail/mime/structure.js';
+import { bodySearched } from './text-match.js';
 
-/** A part's header (headerStart, bodyStart), or a leaf's body (bodyStart, end, textual, encoding, charset). */
+/**
+ * A part's header (headerStart, bodyStart), or a searched leaf's body (bodyStart, end, textual, encoding,
+ * charset); a leaf BODY does not search (an attachment: text-match.ts bodySearched) has no body step.
+ */
 export type Step = readonly [0, number, number] | readonly [1, number, number, 0 | 1, string | null, string | null];
 
-/** Bumped when the record's meaning changes: older records are computed again. */
-const VERSION = 1;
+/** Bumped when the record's meaning changes: older records are computed again (2: attachments left out). */
+const VERSION = 2;
 
 export function layoutOf(root: MimePart): Step[] {
   const steps: Step[] = [];
@@ -24,6 +28,7 @@ export function layoutOf(root: MimePart): Step[] {
       for (const child of part.children) walk(child, false);
       return;
     }
+    if (!bodySearched(part)) return;
     const textual = part.type === null || part.type.toLowerCase() === 'text';
     steps.push([1, part.bodyStart, part.end, textual ? 1 : 0, part.encoding, textual ? partCharset(part) : null]);
   };

@@ -76,9 +76,23 @@ export function rootFields(stored: Buffer, root: MimePart): HeaderField[] {
 }
 
 /**
- * Every leaf body's decoded text, and (with `headers`) every embedded message's and MIME part's header
- * decoded: what BODY (without) and TEXT (with, plus the message's own header) search. The plain form of
- * what body-match.ts does part by part with shortcuts, and what its tests compare it with.
+ * Whether BODY and TEXT look into this leaf's body, as Dovecot's message-search.c decides: a part with
+ * no Content-Type (text/plain by default), or one whose type is text/* or message/*. Attachments
+ * (application/*, image/*, ...) are not searched, nor is a body whose Content-Type has no subtype
+ * ("text", "garbage", empty: Dovecot matches the parsed "type/" prefix). Checked against Dovecot.
+ */
+export function bodySearched(part: Pick<MimePart, 'type' | 'subtype'>): boolean {
+  if (part.type === null) return true;
+  if (part.subtype === null || part.subtype === '') return false;
+  const type = part.type.toLowerCase();
+  return type === 'text' || type === 'message';
+}
+
+/**
+ * Every searched leaf body's decoded text (bodySearched), and (with `headers`) every embedded message's
+ * and MIME part's header decoded: what BODY (without) and TEXT (with, plus the message's own header)
+ * search. The plain form of what body-match.ts does part by part with shortcuts, and what its tests
+ * compare it with.
  */
 export function bodyTexts(stored: Buffer, root: MimePart, headers: boolean): string[] {
   const out: string[] = [];
@@ -89,6 +103,7 @@ export function bodyTexts(stored: Buffer, root: MimePart, headers: boolean): str
       for (const child of part.children) walk(child, false);
       return;
     }
+    if (!bodySearched(part)) return;
     const bytes = stored.subarray(part.bodyStart, part.end);
     const textual = part.type === null || part.type.toLowerCase() === 'text';
     out.push(fold(textual ? decodeBodyText(bytes, part) : decodeCharset(decodeTransfer(bytes, part.encoding), null)));
