@@ -1,6 +1,6 @@
 /**
  * `npm run bench:build && node .tmp/bench-build/bench/imap-phase.js [--repeat N] [--warmup N] [--profile DIR]`:
- * one phase of bench:imap alone, `UID FETCH 1:* (FLAGS)` on the cached 100,000-message corpus in a mailbox
+ * one phase of bench:imap alone (`--phase`: `UID FETCH 1:* (FLAGS)` by default, or SEARCH BODY or HEADER as bench:imap sends them) on the cached 100,000-message corpus in a mailbox
  * already selected, to profile and tune it in seconds rather than the whole bench's minutes. The server (the
  * Maildir store and the IMAP server, with `mailgate start`'s V8 flags, plus any in IMAP_PHASE_NODE_FLAGS such
  * as --trace-opt) runs in a child process as under bench:imap, so the client's parsing is not in its CPU
@@ -17,9 +17,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { benchOptions, count, dir } from './options.js';
+import { benchOptions, choice, count, dir } from './options.js';
 import { ImapClient } from './imap/client.js';
-import { ensureCorpus } from './imap/corpus.js';
+import { BODY_WORD, ensureCorpus, SUBJECT_WORD } from './imap/corpus.js';
 import { BENCH_USER, linkCopy } from './imap/target.js';
 import { PhaseProfiler } from './profiler.js';
 
@@ -112,7 +112,9 @@ async function main(): Promise<void> {
     repeat: count(3, 'FETCHes measured (each is printed, then the median), as bench:imap measures it'),
     warmup: count(0, 'FETCHes before those measured (bench:imap has none: its figure includes the JIT warming up)'),
     profile: dir('write a V8 CPU profile of the server over the measured FETCHes into DIR'),
+    phase: choice(['flags', 'search-body', 'search-header'], "the command measured: bench:imap's UID FETCH 1:* (FLAGS), SEARCH BODY or SEARCH HEADER", 'flags'),
   });
+  const command = { flags: 'UID FETCH 1:* (FLAGS)', 'search-body': `SEARCH BODY ${BODY_WORD}`, 'search-header': `SEARCH HEADER Subject ${SUBJECT_WORD}` }[o.phase];
   const corpus = await ensureCorpus(resolve('.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, (s) => void process.stderr.write(`${s}\n`));
   const base = resolve('.tmp', 'imap-phase');
   const maildir = join(base, `s${o.seed}-n${o.messages}`);
@@ -134,14 +136,14 @@ async function main(): Promise<void> {
     await c.select();
     // the index is written by now: later runs start warm
     await writeFile(`${maildir}.complete`, '');
-    for (let i = 0; i < o.warmup; i++) await c.ok('UID FETCH 1:* (FLAGS)');
+    for (let i = 0; i < o.warmup; i++) await c.ok(command);
     if (o.profile !== undefined) await server.ask({ op: 'profile-start' });
     const runs: { ms: number; cpu: number }[] = [];
     let untagged = 0;
     let stall = 0;
     for (let i = 0; i < o.repeat; i++) {
       const before = await server.cpu();
-      const r = await c.ok('UID FETCH 1:* (FLAGS)');
+      const r = await c.ok(command);
       const after = await server.cpu();
       runs.push({ ms: r.ms, cpu: after.cpuMs - before.cpuMs });
       console.log(`  run ${i + 1}: ${r.ms.toFixed(1)} ms, server CPU ${(after.cpuMs - before.cpuMs).toFixed(1)} ms, longest stall ${after.lagMs.toFixed(1)} ms`);
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
     runs.sort((a, b) => a.ms - b.ms);
     const med = runs[Math.floor((runs.length - 1) / 2)]!;
     const cpus = runs.map((r) => r.cpu).sort((a, b) => a - b);
-    console.log(`UID FETCH 1:* (FLAGS): ${untagged} FETCH; wall median ${med.ms.toFixed(1)} ms (fastest ${runs[0]!.ms.toFixed(1)}), server CPU median ${cpus[Math.floor((cpus.length - 1) / 2)]!.toFixed(1)} ms; longest event-loop stall ${stall.toFixed(1)} ms`);
+    console.log(`${command}: ${untagged} untagged; wall median ${med.ms.toFixed(1)} ms (fastest ${runs[0]!.ms.toFixed(1)}), server CPU median ${cpus[Math.floor((cpus.length - 1) / 2)]!.toFixed(1)} ms; longest event-loop stall ${stall.toFixed(1)} ms`);
     await c.logout();
   } finally {
     server.stop();

@@ -1,19 +1,23 @@
 /**
  * Mailbox.scanContent for the Maildir store: the files of many messages read for a scan (SEARCH BODY)
  * with less per-file cost than openContent — the names and sizes come from one index query per batch,
- * and each file is opened, read into a buffer reused from file to file and closed with plain fs calls (no
- * FileHandle, no stream, no fstat), a few at a time. As safe-fs.ts openMessageFile: O_NOFOLLOW (a symlink
- * is never followed) and O_NONBLOCK (a FIFO never blocks); what is not exactly a file of the indexed size
- * — renamed by a flag change or expunged by another process, rewritten, or not a regular file — is
- * reported back and read again through openContent, which syncs the index and checks the file first.
+ * and each file is opened, read into a buffer reused from file to file and closed with blocking fs calls
+ * (no FileHandle, no stream, no fstat) for a few milliseconds at a time, then the event loop's turn. As
+ * read-small-sync.ts says for FETCH: the same calls through the libuv pool cost many times their CPU
+ * (a queued request, a thread woken and a completion per call: at 100,000 small files, 8 s of CPU
+ * where the blocking calls take 2), and Dovecot makes them blocking too. As safe-fs.ts
+ * openMessageFile: O_NOFOLLOW (a symlink is never followed) and O_NONBLOCK (a FIFO never blocks); what
+ * is not exactly a file of the indexed size — renamed by a flag change or expunged by another process,
+ * rewritten, or not a regular file — is reported back and read again through openContent, which syncs
+ * the index and checks the file first.
  */
 import { denseRange } from './uid-range.js';
-import { close, constants, open, read } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { IndexDb } from './index-db.js';
 import { messagePath } from './index-sync.js';
 
-/** Files read at once: enough to keep the thread pool busy, few enough to bound the memory held. */
-const IN_FLIGHT = 8;
+/** How long a scan blocks the event loop at most before it yields (plus one file's read and match). */
+const READ_SLICE_MS = 5;
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export interface IndexedFile {
@@ -46,57 +50,53 @@ export function indexedFiles(db: IndexDb, mailbox: number, dir: string, uids: re
  * a socket. Asking one byte more than the indexed size is what tells a file of that size from a longer
  * one, without an fstat per file.
  */
-function readOne(path: string, size: number, buf: Buffer): Promise<number | 'retry' | 'skip'> {
-  return new Promise((resolve, reject) => {
-    open(path, FLAGS, (err, fd) => {
-      if (err !== null) {
-        const code = err.code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') resolve('retry');
-        else if (code === 'ELOOP' || code === 'ENXIO') resolve('skip');
-        else reject(err);
-        return;
-      }
-      // a regular file gives all it has up to the count asked in one read; anything else is read again
-      read(fd, buf, 0, size + 1, 0, (err2, n) => close(fd, () => resolve(err2 === null && n === size ? size : 'retry')));
-    });
-  });
+function readOne(path: string, size: number, buf: Buffer): number | 'retry' | 'skip' {
+  let fd: number;
+  try {
+    fd = openSync(path, FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'retry';
+    if (code === 'ELOOP' || code === 'ENXIO') return 'skip';
+    throw err;
+  }
+  try {
+    // a regular file gives all it has up to the count asked in one read; anything else is read again
+    return readSync(fd, buf, 0, size + 1, 0) === size ? size : 'retry';
+  } catch {
+    return 'retry';
+  } finally {
+    closeSync(fd);
+  }
 }
+
+/** The largest message a scan reads into its own buffer. */
+const SCAN_BUFFER_MAX = 4 * 1024 * 1024;
 
 /**
  * Reads the files, handing each one's bytes to `each` (a view of a buffer reused for the next file: valid
  * during the call only); the UIDs to read again through openContent.
  */
-/** The largest message a scan worker reads into its own buffer. */
-const SCAN_BUFFER_MAX = 4 * 1024 * 1024;
-
 export async function readFiles(files: readonly IndexedFile[], each: (uid: number, stored: Buffer) => void): Promise<number[]> {
   const retry: number[] = [];
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    let buf = Buffer.allocUnsafe(64 * 1024);
-    while (next < files.length && !failed) {
-      const f = files[next++]!;
-      // a large message (or a name claiming a huge S=) is read alone through openContent: eight workers
-      // each holding a buffer of its size could take gigabytes
+  let buf = Buffer.allocUnsafe(64 * 1024);
+  let i = 0;
+  while (i < files.length) {
+    const until = performance.now() + READ_SLICE_MS;
+    do {
+      const f = files[i++]!;
+      // a large message (or a name claiming a huge S=) is read alone through openContent, as a stream
       if (f.size > SCAN_BUFFER_MAX) {
         retry.push(f.uid);
         continue;
       }
       if (buf.length < f.size + 1) buf = Buffer.allocUnsafe(f.size + 1);
-      const outcome = await readOne(f.path, f.size, buf);
+      const outcome = readOne(f.path, f.size, buf);
       if (outcome === 'retry') retry.push(f.uid);
       else if (outcome !== 'skip') each(f.uid, buf.subarray(0, outcome));
-    }
-  };
-  // after a failure the other workers finish the file in hand and stop
-  await Promise.all(
-    Array.from({ length: Math.min(IN_FLIGHT, files.length) }, () =>
-      worker().catch((err: unknown) => {
-        failed = true;
-        throw err;
-      }),
-    ),
-  );
+    } while (i < files.length && performance.now() < until);
+    // the other sessions' turn
+    if (i < files.length) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
   return retry;
 }
