@@ -103,6 +103,13 @@ class Server {
   stop(): void {
     this.child.disconnect();
   }
+
+  /** Stops the server and waits until its process has exited (its last writes done). */
+  async stopped(): Promise<void> {
+    const exited = new Promise<void>((done) => this.child.once('exit', () => done()));
+    this.stop();
+    await exited;
+  }
 }
 
 async function main(): Promise<void> {
@@ -112,11 +119,12 @@ async function main(): Promise<void> {
     repeat: count(3, 'FETCHes measured (each is printed, then the median), as bench:imap measures it'),
     warmup: count(0, 'FETCHes before those measured (bench:imap has none: its figure includes the JIT warming up)'),
     profile: dir('write a V8 CPU profile of the server over the measured FETCHes into DIR'),
-    phase: choice(['flags', 'search-body', 'search-header'], "the command measured: bench:imap's UID FETCH 1:* (FLAGS), SEARCH BODY or SEARCH HEADER", 'flags'),
+    phase: choice(['flags', 'search-body', 'search-header', 'select-cold'], "the command measured: bench:imap's UID FETCH 1:* (FLAGS), SEARCH BODY or SEARCH HEADER, or the first SELECT of a fresh copy (a new server each run)", 'flags'),
   });
-  const command = { flags: 'UID FETCH 1:* (FLAGS)', 'search-body': `SEARCH BODY ${BODY_WORD}`, 'search-header': `SEARCH HEADER Subject ${SUBJECT_WORD}` }[o.phase];
   const corpus = await ensureCorpus(resolve('.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, (s) => void process.stderr.write(`${s}\n`));
   const base = resolve('.tmp', 'imap-phase');
+  if (o.phase === 'select-cold') return selectCold(corpus.dir, base, o.repeat, o.profile);
+  const command = { flags: 'UID FETCH 1:* (FLAGS)', 'search-body': `SEARCH BODY ${BODY_WORD}`, 'search-header': `SEARCH HEADER Subject ${SUBJECT_WORD}` }[o.phase];
   const maildir = join(base, `s${o.seed}-n${o.messages}`);
   if (!existsSync(`${maildir}.complete`)) {
     await rm(maildir, { recursive: true, force: true });
@@ -164,6 +172,44 @@ async function main(): Promise<void> {
   } finally {
     server.stop();
   }
+}
+
+/**
+ * The first SELECT of a folder no index has seen, as bench:imap's cold line: each run a fresh hard-linked
+ * copy of the corpus and a fresh server, logged in first (LOGIN opens the user's index); the profile, if
+ * asked, covers the first run's SELECT only.
+ */
+async function selectCold(corpusDir: string, base: string, repeat: number, profile: string | undefined): Promise<void> {
+  const runs: { ms: number; cpu: number }[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const maildir = join(base, `cold-${process.pid}-${i}`);
+    await rm(maildir, { recursive: true, force: true });
+    await mkdir(base, { recursive: true });
+    await linkCopy(corpusDir, maildir);
+    const { server, port } = await Server.start(maildir);
+    try {
+      const c = await ImapClient.connect(port);
+      await c.login('bench', 'bench');
+      if (profile !== undefined && i === 0) await server.ask({ op: 'profile-start' });
+      const before = await server.cpu();
+      const sel = await c.select();
+      const after = await server.cpu();
+      if (profile !== undefined && i === 0) {
+        await mkdir(profile, { recursive: true });
+        const file = join(profile, `imap-phase-select-cold-${Date.now()}.cpuprofile`);
+        await server.ask({ op: 'profile-stop', file });
+        console.log(`profile: ${file}`);
+      }
+      runs.push({ ms: sel.ms, cpu: after.cpuMs - before.cpuMs });
+      console.log(`  run ${i + 1}: ${sel.exists} EXISTS, ${sel.ms.toFixed(1)} ms, server CPU ${(after.cpuMs - before.cpuMs).toFixed(1)} ms (rows written after the answer partly included), longest stall ${after.lagMs.toFixed(1)} ms`);
+      await c.logout();
+    } finally {
+      await server.stopped();
+    }
+    await rm(maildir, { recursive: true, force: true });
+  }
+  runs.sort((a, b) => a.ms - b.ms);
+  console.log(`SELECT INBOX, cold: wall median ${runs[Math.floor((runs.length - 1) / 2)]!.ms.toFixed(1)} ms (fastest ${runs[0]!.ms.toFixed(1)})`);
 }
 
 if (process.env[SERVE] !== undefined) await serve(process.env[SERVE]);

@@ -112,38 +112,46 @@ function reserve(
   mailboxId: number,
   c: ScanColumns,
   floor: number,
-): { uids: number[]; freshUids: number[]; freshNames: string[]; freshEnds: number[]; firstModseq: number } | undefined {
+): { uids: number[]; freshUids: ArrayLike<number>; freshNames: readonly string[]; freshEnds: ArrayLike<number>; firstModseq: number } | undefined {
   return db.write(() => {
     const row = db.mailboxById.get(mailboxId);
     if (row === undefined || row.scanned_at !== null || (db.countOf.get(mailboxId) ?? 0) > 0) return undefined;
     let next = Math.max(row.uidnext, floor);
-    let last = 0;
     const uids = new Array<number>(c.n);
-    // The UIDs the uidlist does not have yet, for its append.
-    const freshUids: number[] = [];
-    const freshNames: string[] = [];
-    const freshEnds: number[] = [];
+    // The UIDs the uidlist does not have yet, for its append: without UIDs from the uidlist (the usual
+    // first fill), every message's, in the scan's own arrays (no copy of 100,000 names for the GC).
+    let fresh: { freshUids: ArrayLike<number>; freshNames: readonly string[]; freshEnds: ArrayLike<number> };
+    if (c.given === undefined) {
+      for (let i = 0; i < c.n; i++) uids[i] = next + i;
+      next += c.n;
+      fresh = { freshUids: uids, freshNames: c.names, freshEnds: c.baseEnds };
+    } else {
+      const freshUids: number[] = [];
+      const freshNames: string[] = [];
+      const freshEnds: number[] = [];
+      let last = 0;
+      for (let i = 0; i < c.n; i++) {
+        // The uidlist's UID for this base is kept (no row holds any UID here) while they ascend.
+        const given = c.given[i] ?? 0;
+        const own = given > last;
+        const uid = own ? given : next;
+        if (uid >= next) next = uid + 1;
+        last = uid;
+        uids[i] = uid;
+        if (!own) {
+          freshUids.push(uid);
+          freshNames.push(c.names[i]!);
+          freshEnds.push(c.baseEnds[i]!);
+        }
+      }
+      fresh = { freshUids, freshNames, freshEnds };
+    }
     const keywords = new Set(keywordList(row.keywords));
     const before = keywords.size;
-    for (let i = 0; i < c.n; i++) {
-      // The uidlist's UID for this base is kept (no row holds any UID here) while they ascend.
-      const given = c.given?.[i] ?? 0;
-      const own = given > last;
-      const uid = own ? given : next;
-      if (uid >= next) next = uid + 1;
-      last = uid;
-      uids[i] = uid;
-      if (!own) {
-        freshUids.push(uid);
-        freshNames.push(c.names[i]!);
-        freshEnds.push(c.baseEnds[i]!);
-      }
-      const named = c.keywords?.[i] ?? '';
-      if (named !== '') for (const k of keywordList(named)) keywords.add(k);
-    }
+    if (c.keywords !== undefined) for (const named of c.keywords) if (named !== '') for (const k of keywordList(named)) keywords.add(k);
     db.setMailboxCounters.run(next, row.highest_modseq + c.n, row.recent_floor, mailboxId);
     if (keywords.size !== before) db.setMailboxKeywords.run([...keywords].sort().join(' '), mailboxId);
-    return { uids, freshUids, freshNames, freshEnds, firstModseq: row.highest_modseq + 1 };
+    return { uids, ...fresh, firstModseq: row.highest_modseq + 1 };
   });
 }
 

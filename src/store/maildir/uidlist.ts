@@ -151,15 +151,20 @@ export function formatUidlistRecord(record: UidlistRecord): string {
   return [String(record.uid), ...record.extensions, `:${record.base}`].join(' ') + '\n';
 }
 
+/** A name of printable ASCII without '/': its bytes are its characters. */
+const PLAIN_NAME = /^[\x20-\x2e\x30-\x7e]*$/;
+
 /**
  * Record lines without extensions for parallel `uids` and `names` (a folder's first fill: 100,000 lines),
  * the base being each name up to `ends[i]` (its ':'), written straight into one buffer: no string per line.
  * Throws on a value formatUidlistRecord refuses.
  */
-export function formatUidlistLines(uids: readonly number[], names: readonly string[], ends: readonly number[]): Buffer {
-  // Names that are all printable ASCII without '/' (one native scan of them joined; the usual case) are
-  // copied byte for byte; otherwise each base is checked and encoded on its own.
-  const plain = !/[^\x20-\x7e]|\//.test(names.join(''));
+export function formatUidlistLines(uids: ArrayLike<number>, names: readonly string[], ends: ArrayLike<number>): Buffer {
+  // Names that are all printable ASCII without '/' (each checked in place: joining 100,000 names for one
+  // scan made a string of megabytes for the GC; the usual case) are copied byte for byte; otherwise each
+  // base is checked and encoded on its own.
+  let plain = true;
+  for (let i = 0; i < names.length && plain; i++) plain = PLAIN_NAME.test(names[i]!);
   let bytes = 0;
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
@@ -324,7 +329,7 @@ export interface UidlistLock {
    */
   append(records: readonly UidlistRecord[]): Promise<void>;
   /** append() of records without extensions given as parallel arrays (formatUidlistLines). */
-  appendLines(uids: readonly number[], names: readonly string[], ends: readonly number[]): Promise<void>;
+  appendLines(uids: ArrayLike<number>, names: readonly string[], ends: ArrayLike<number>): Promise<void>;
   /** Replaces the file atomically with `list` and releases the lock. */
   rewrite(list: { readonly header: UidlistHeader; readonly records: readonly UidlistRecord[] }): Promise<void>;
   release(): Promise<void>;
