@@ -60,6 +60,11 @@ function searchMessages(): { name: string; content: Buffer }[] {
     ['s-nomime-app', 'From: ann@example.org\nSubject: no MIME-Version\nContent-Type: application/octet-stream\n\nplatypus here\n'],
     ['s-ct-garbage', 'From: ann@example.org\nSubject: garbage type\nMIME-Version: 1.0\nContent-Type: garbage\n\nnarwhal text\n'],
     ['s-ct-noslash', 'From: ann@example.org\nSubject: a type without subtype\nMIME-Version: 1.0\nContent-Type: text\n\nokapi text\n'],
+    [
+      's-ct-twice',
+      'From: ann@example.org\nSubject: two types\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=TW\n\n--TW\nContent-Type: text/plain\nContent-Type: application/octet-stream\n\nalpaca\n--TW\nContent-Type: application/octet-stream\nContent-Type: text/plain\n\nbison\n--TW\nContent-Type: text/plain\nContent-Type:\n\nsalamander\n--TW--\n',
+    ],
+    ['s-ct-twice-root', 'From: ann@example.org\nSubject: two types at the root\nMIME-Version: 1.0\nContent-Type: application/pdf\nContent-Type: text/plain\n\ncapybara\n'],
     ['s-ct-empty', 'From: ann@example.org\nSubject: an empty type\nMIME-Version: 1.0\nContent-Type:\n\nibex text\n'],
   ];
   return list.map(([name, text]) => ({ name, content: Buffer.from(text, 'latin1') }));
@@ -400,6 +405,11 @@ const SEARCH_SCRIPT = (): string[] => [
   'SEARCH BODY okapi',
   'SEARCH BODY ibex',
   'SEARCH TEXT ibex',
+  'SEARCH BODY alpaca',
+  'SEARCH BODY bison',
+  'SEARCH TEXT bison',
+  'SEARCH BODY salamander',
+  'SEARCH BODY capybara',
   'SEARCH UNKEYWORD $LABEL1',
   'SEARCH UID 40:*',
   'SEARCH 40:*',

@@ -16,8 +16,11 @@ import { bodySearched } from './text-match.js';
  */
 export type Step = readonly [0, number, number] | readonly [1, number, number, 0 | 1, string | null, string | null];
 
-/** Bumped when the record's meaning changes: older records are computed again (2: attachments left out). */
-const VERSION = 2;
+/**
+ * Bumped when the record's meaning changes: older records are computed again (2: attachments left out;
+ * 3: a part's last Content-Type decides that, as in Dovecot).
+ */
+const VERSION = 3;
 
 export function layoutOf(root: MimePart): Step[] {
   const steps: Step[] = [];

@@ -81,7 +81,9 @@ export function rootFields(stored: Buffer, root: MimePart): HeaderField[] {
  * (application/*, image/*, ...) are not searched, nor is a body whose Content-Type has no subtype
  * ("text", "garbage", empty: Dovecot matches the parsed "type/" prefix). Checked against Dovecot.
  */
-export function bodySearched(part: Pick<MimePart, 'type' | 'subtype'>): boolean {
+export function bodySearched(part: Pick<MimePart, 'type' | 'subtype' | 'searchText'>): boolean {
+  // with two Content-Type fields or more, Dovecot goes by the last (the parser kept it as searchText)
+  if (part.searchText !== undefined) return part.searchText;
   if (part.type === null) return true;
   if (part.subtype === null || part.subtype === '') return false;
   const type = part.type.toLowerCase();

@@ -56,6 +56,8 @@ interface Builder {
   fields: HeaderField[];
   /** the first Content-Type field, parsed (classify, boundaryParam and contentData all use that one) */
   contentType: ContentType | null;
+  /** with more than one Content-Type field: whether the last is text/* or message/* (MimePart.searchText) */
+  lastTypeText?: boolean;
   children: Builder[];
 }
 
@@ -260,7 +262,13 @@ class Parser {
       if (name === 'mime-version') part.isMime = true;
       else if (name === 'content-type') {
         part.isMime = true;
-        if (seenType) continue;
+        if (seenType) {
+          // Dovecot's search decides by the last one (message-search.c parses each in turn)
+          const ct = parseContentTypeValue(f.value);
+          const type = ct.type.toLowerCase();
+          part.lastTypeText = ct.subtype !== '' && (type === 'text' || type === 'message');
+          continue;
+        }
         seenType = true;
         part.contentType = parseContentTypeValue(f.value);
         const raw = part.contentType.raw.toLowerCase();
@@ -375,7 +383,7 @@ class Parser {
     const children: MimePart[] = [];
     for (const c of b.children) children.push(this.freeze(c, b.message));
     // written out, not spread: the same keys in the same order (the cached JSON), less work before the JIT
-    return {
+    const part: MimePart = {
       headerStart: b.headerStart,
       bodyStart,
       end: bodyStart + b.body.physical,
@@ -397,6 +405,9 @@ class Parser {
       children,
       envelope,
     };
+    // only on the rare part with two Content-Type fields: other trees (and their JSON) are as before
+    if (b.lastTypeText !== undefined) (part as { searchText?: boolean }).searchText = b.lastTypeText;
+    return part;
   }
 }
 

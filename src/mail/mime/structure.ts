@@ -90,6 +90,12 @@ export interface MimePart {
   readonly children: readonly MimePart[];
   /** set on the root and on the child of every message/rfc822 part */
   readonly envelope: HeaderEnvelope | null;
+  /**
+   * Only on a part with more than one Content-Type field: whether the last one is text/* or message/*,
+   * which decides whether SEARCH BODY/TEXT look into its body (Dovecot's message-search.c), where the
+   * first decides everything else (type, boundary, charset, BODYSTRUCTURE).
+   */
+  readonly searchText?: boolean;
 }
 
 /**

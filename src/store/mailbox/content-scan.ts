@@ -66,7 +66,11 @@ function readOne(path: string, size: number, buf: Buffer): number | 'retry' | 's
   } catch {
     return 'retry';
   } finally {
-    closeSync(fd);
+    try {
+      closeSync(fd);
+    } catch {
+      // what was read stands (as the asynchronous close's error was ignored before)
+    }
   }
 }
 

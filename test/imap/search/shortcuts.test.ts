@@ -24,7 +24,7 @@ const fixtures = readdirSync(FIXTURES)
 
 const CHARSETS = ['', 'utf-8', 'UTF-8', 'us-ascii', 'iso-8859-1', 'ISO-8859-15', 'windows-1252', 'koi8-r', 'utf-16le', 'utf-7', 'iso-2022-jp', 'x-unknown', 'shift_jis'];
 const ENCODINGS = ['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable', 'x-uuencode'];
-const TYPES = ['text/plain', 'text/html', 'application/octet-stream', 'image/png', 'message/rfc822', ''];
+const TYPES = ['text/plain', 'text/html', 'application/octet-stream', 'image/png', 'message/rfc822', 'message/delivery-status', ''];
 /** Text pieces with the characters folding treats specially: case, NFKC compatibility forms, combining marks. */
 const WORDS = ['Hello', 'WORLD', 'marmalade', 'MARMALADE', 'ﬁle', 'ＡＢＣ', 'ª', '²', '½', 'µ', 'Ä', 'ä', 'e\u0301', '\u0301', 'İ', 'K', 'Σ', 'ς', 'ß', '\u00a0', '=', '=3D', '=C3=A9', '\r\n', '\n', ' ', 'ab', 'x'];
 
@@ -93,15 +93,36 @@ describe('BODY and TEXT shortcuts (body-match.ts)', () => {
     );
   });
 
-  it('finds an ASCII word in a latin1-read binary attachment exactly where folding does', () => {
+  it('finds an ASCII word in a latin1-read message/* part (not text, yet searched) exactly where folding does', () => {
     // every byte value, around each a word, in a part read as latin1 (not UTF-8, no charset)
     for (let b = 0x80; b < 0x100; b++) {
       const body = Buffer.from([0xff, 0x61, b, 0x62, 0x32, 0xaa, 0xb2, 0x20, 0xbd, 0x4d, 0x41, 0x52, 0xc4]);
-      const stored = Buffer.concat([Buffer.from('MIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n'), Buffer.from(body.toString('base64'))]);
+      const stored = Buffer.concat([Buffer.from('MIME-Version: 1.0\nContent-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n'), Buffer.from(body.toString('base64'))]);
+      expect(layoutOf(parseStructure(stored))).toHaveLength(1);
       const root = parseStructure(stored);
       for (const needle of ['a', 'ab', `a${fold(String.fromCharCode(b))}b`, 'b2a', 'a2', '1', '2 1', 'mar', 'ä', ' ', 'o']) {
         expect(bodyContains(stored, layoutOf(root), needleOf(fold(needle)), false), `byte ${b} needle ${needle}`).toBe(containsAny(bodyTexts(stored, root, false), fold(needle)));
       }
+    }
+  });
+
+  it("go by a part's last Content-Type when it has two, as Dovecot's search does", () => {
+    const cases: [string, string, boolean][] = [
+      ['Content-Type: text/plain\nContent-Type: application/octet-stream', 'alpaca', false],
+      ['Content-Type: application/octet-stream\nContent-Type: text/plain', 'bison', true],
+      ['Content-Type: text/plain\nContent-Type:', 'salamander', false],
+      ['Content-Type: image/png\nContent-Type: message/delivery-status', 'gecko', true],
+      ['Content-Type: text/plain', 'lynx', true],
+      ['Content-Type: application/pdf', 'moose', false],
+    ];
+    for (const [header, word, found] of cases) {
+      const stored = Buffer.from(`MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\n${header}\n\n${word}\n--B--\n`);
+      const root = parseStructure(stored);
+      expect(bodyContains(stored, layoutOf(root), needleOf(word), false), header).toBe(found);
+      expect(containsAny(bodyTexts(stored, root, false), word), header).toBe(found);
+      // the root's own header too
+      const single = Buffer.from(`MIME-Version: 1.0\n${header}\n\n${word}\n`);
+      expect(bodyContains(single, layoutOf(parseStructure(single)), needleOf(word), false), `root ${header}`).toBe(found);
     }
   });
 
@@ -175,9 +196,10 @@ describe('HEADER records (header-cache.ts)', () => {
 
   it('say when they are damaged (and so do layouts)', () => {
     expect(decodeLayout(undefined)).toBeUndefined();
-    // version 1 searched attachments too: such a record is computed again
+    // versions 1 and 2 decided differently what is searched: such a record is computed again
     expect(decodeLayout('[1,[1,0,1,1,null,null]]')).toBeUndefined();
-    expect(decodeLayout('[3,[1,0,1,1,null,null]]')).toBeUndefined();
+    expect(decodeLayout('[2,[1,0,1,1,null,null]]')).toBeUndefined();
+    expect(decodeLayout('[4,[1,0,1,1,null,null]]')).toBeUndefined();
     expect(decodeLayout('{')).toBeUndefined();
     expect(validRecord('')).toBe(false);
     expect(validRecord('00')).toBe(false);

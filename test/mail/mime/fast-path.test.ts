@@ -22,10 +22,13 @@ const fixtures = readdirSync(FIXTURES)
   .filter((x) => x.endsWith('.eml'))
   .map((f) => readFileSync(join(FIXTURES, f)));
 
+/** The tree's JSON without what the parser added after v1 (searchText: the last of two Content-Types). */
+const v1Json = (root: unknown): string => JSON.stringify(root, (key, value: unknown) => (key === 'searchText' ? undefined : value));
+
 function same(buf: Buffer): void {
   const now = parseStructure(buf);
   const before = parseStructureV1(buf);
-  expect(JSON.stringify(now)).toBe(JSON.stringify(before));
+  expect(v1Json(now)).toBe(JSON.stringify(before));
   expect(textsOf(now)).toEqual(textsOf(before));
 }
 
