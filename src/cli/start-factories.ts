@@ -17,6 +17,7 @@ export const serviceFactories: ServiceFactories = {
   openMailboxStore: ({ hostname, quota, quotaMessages, appendLimit, logger }, accounts) =>
     openMaildirMailboxStore({
       maildirOf: (user) => accounts.maildirOf(user),
+      quotaOf: (user) => accounts.quotaOf(user),
       hostname,
       quotaBytes: quota,
       quotaMessages,

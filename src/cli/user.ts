@@ -1,14 +1,15 @@
 /**
  * `mailgate user add ADDRESS [--password-stdin]|del ADDRESS|passwd ADDRESS [--password-stdin]|list
- * [DOMAIN]|import PASSWD-FILE [--domain DOMAIN]`, each with `--config FILE`: the users who log in (SMTP
- * AUTH now; IMAP, POP3 and the webmail later) and have a Maildir.
+ * [DOMAIN]|quota ADDRESS [--storage SIZE] [--messages N]|import PASSWD-FILE [--domain DOMAIN]`, each with
+ * `--config FILE`: the users who log in (SMTP AUTH, IMAP, POP3) and have a Maildir, and their own quotas.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parseAccountAddress } from '../store/accounts/address.js';
 import { AccountsError, type AccountsAdmin, type ImportedUser } from '../store/accounts/admin.js';
-import type { Accounts } from '../store/accounts/accounts.js';
+import type { Accounts, UserQuota } from '../store/accounts/accounts.js';
 import { parsePasswdFile } from '../store/accounts/passwd-file.js';
+import { parseSize } from '../store/accounts/quota-rule.js';
 import { normaliseStoredPassword } from '../store/accounts/password.js';
 import { CONFIG_HELP, withAccounts, type ConfigOption } from './accounts-config.js';
 import { UsageError } from './options.js';
@@ -70,7 +71,29 @@ export function userCommand(): Command {
       .option('-c, --config <file>', CONFIG_HELP)
       .action((domain: string | undefined, o: ConfigOption) =>
         withAccounts(o, false, (a) => {
-          for (const u of a.listUsers(domain)) process.stdout.write(`${u.address} ${u.scheme ?? 'unknown'}\n`);
+          for (const u of a.listUsers(domain)) process.stdout.write(`${u.address} ${u.scheme ?? 'unknown'}${u.quota === undefined ? '' : ` quota ${quotaText(u.quota)}`}\n`);
+        }),
+      )
+      .exitOverride(),
+  );
+  cmd.addCommand(
+    new Command('quota')
+      .description("show or set a user's own quota, over [mailbox] quota and quota_messages (SIZE: bytes, or with k, M, G or T; 0: no limit; default: the configured one)")
+      .argument('<address>')
+      .option('--storage <size>', 'the most bytes of mail over all folders')
+      .option('--messages <count>', 'the most messages over all folders')
+      .option('-c, --config <file>', CONFIG_HELP)
+      .action((address: string, o: ConfigOption & { storage?: string; messages?: string }) =>
+        withAccounts(o, o.storage !== undefined || o.messages !== undefined, (a) => {
+          if (!a.hasUser(address)) throw new AccountsError(`no user ${address.toLowerCase()}`);
+          if (o.storage !== undefined || o.messages !== undefined) {
+            a.setQuota(address, {
+              ...(o.storage === undefined ? {} : { bytes: quotaArgument(o.storage, '--storage', (t) => parseSize(t)) }),
+              ...(o.messages === undefined ? {} : { messages: quotaArgument(o.messages, '--messages', (t) => (/^\d{1,15}$/.test(t) ? Number(t) : undefined)) }),
+            });
+          }
+          const q = a.quotaOf(address);
+          process.stdout.write(`${address.toLowerCase()}: ${q === undefined ? 'the configured quota ([mailbox] quota, quota_messages)' : `quota ${quotaText(q)}`}\n`);
         }),
       )
       .exitOverride(),
@@ -91,6 +114,24 @@ export function userCommand(): Command {
       .exitOverride(),
   );
   return cmd;
+}
+
+/** A --storage/--messages value: a number (0: no limit), or null for `default` (the configured one). */
+function quotaArgument(text: string, option: string, parse: (t: string) => number | undefined): number | null {
+  if (text.trim().toLowerCase() === 'default') return null;
+  const n = parse(text);
+  if (n === undefined) throw new UsageError(`${option} ${JSON.stringify(text)}: a whole number (a size may end in k, M, G or T), 0 for no limit, or default`);
+  return n;
+}
+
+/** `storage 1G, messages 1000` (a limit left to the configuration: `default`; 0: `none`). */
+function quotaText(q: UserQuota): string {
+  const size = (n: number): string => {
+    if (n === 0) return 'none';
+    for (const [unit, f] of [['T', 1024 ** 4], ['G', 1024 ** 3], ['M', 1024 ** 2], ['k', 1024]] as const) if (n % f === 0) return `${n / f}${unit}`;
+    return String(n);
+  };
+  return `storage ${q.bytes === undefined ? 'default' : size(q.bytes)}, messages ${q.messages === undefined ? 'default' : q.messages === 0 ? 'none' : q.messages}`;
 }
 
 /** Refuses, before the password is asked for, what addUser would refuse after. */
@@ -144,7 +185,7 @@ function readPasswdFile(a: Accounts, file: string, domain: string | undefined): 
       at(`${p.address}: ${stored}`);
       continue;
     }
-    users.push({ address: p.address, stored: stored.stored });
+    users.push({ address: p.address, stored: stored.stored, ...(e.quota === undefined ? {} : { quota: e.quota }) });
   }
   if (bad.length > 0) throw new AccountsError(`nothing imported:\n${bad.join('\n')}`);
   if (users.length === 0) throw new AccountsError(`${file}: no users`);

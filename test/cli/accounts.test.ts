@@ -149,7 +149,7 @@ describe('user import', () => {
     expect(await mailgate(['user', 'import', file, '--domain', 'localhost', ...cfg], dir)).toEqual({ code: 0, stdout: `${file}: 3 users added, 0 updated\n`, stderr: '' });
     expect(await mailgate(['user', 'list', ...cfg], dir)).toEqual({
       code: 0,
-      stdout: 'alice@localhost SHA512-CRYPT\nbob@localhost BLF-CRYPT\ncarol@localhost ARGON2ID\n',
+      stdout: 'alice@localhost SHA512-CRYPT\nbob@localhost BLF-CRYPT\ncarol@localhost ARGON2ID quota storage 1G, messages default\n',
       stderr: '',
     });
     const a = openAccounts({ dataDir: join(root, 'state'), localDomains: ['localhost'] });
@@ -158,6 +158,24 @@ describe('user import', () => {
       expect(await a.authenticate(u, 'wrong horse')).toBeUndefined();
     }
     a.close();
+  }, 30_000);
+});
+
+describe('mailgate user quota', () => {
+  test("shows, sets and clears a user's own quota; refusals", async () => {
+    const root = project('quota', true);
+    const cfg = ['--config', join(root, 'mailgate.toml')];
+    expect((await mailgate(['user', 'add', 'alice@localhost', '--password-stdin', ...cfg], root, 'a good password\n')).code).toBe(0);
+    expect(await mailgate(['user', 'quota', 'alice@localhost', ...cfg], root)).toEqual({ code: 0, stdout: 'alice@localhost: the configured quota ([mailbox] quota, quota_messages)\n', stderr: '' });
+    expect(await mailgate(['user', 'quota', 'Alice@localhost', '--storage', '500M', '--messages', '1000', ...cfg], root)).toEqual({ code: 0, stdout: 'alice@localhost: quota storage 500M, messages 1000\n', stderr: '' });
+    expect(await mailgate(['user', 'quota', 'alice@localhost', '--storage', '0', ...cfg], root)).toEqual({ code: 0, stdout: 'alice@localhost: quota storage none, messages 1000\n', stderr: '' });
+    expect(await mailgate(['user', 'list', ...cfg], root)).toEqual({ code: 0, stdout: 'alice@localhost SCRYPT quota storage none, messages 1000\n', stderr: '' });
+    expect(await mailgate(['user', 'quota', 'alice@localhost', '--storage', 'default', '--messages', 'default', ...cfg], root)).toEqual({ code: 0, stdout: 'alice@localhost: the configured quota ([mailbox] quota, quota_messages)\n', stderr: '' });
+    const bad = await mailgate(['user', 'quota', 'alice@localhost', '--storage', '10%', ...cfg], root);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--storage "10%": a whole number/);
+    const nobody = await mailgate(['user', 'quota', 'bob@localhost', ...cfg], root);
+    expect(nobody).toEqual({ code: 1, stdout: '', stderr: 'mailgate: no user bob@localhost\n' });
   }, 30_000);
 });
 

@@ -20,6 +20,7 @@ function fakes(log: string[], fail?: 'listen' | 'openQueue' | 'pop3'): ServiceFa
         authenticate: () => Promise.resolve(undefined),
         mayUseSender: () => false,
         maildirOf: (u) => u,
+        quotaOf: () => undefined,
         close: () => void log.push('accounts closed'),
       };
     },

@@ -38,7 +38,7 @@ describe('createTransport as mailgate start calls it', () => {
   it('fits ServiceFactories.createTransport and takes relay_host as the configuration parsed it', async () => {
     const factory: ServiceFactories['createTransport'] = createTransport;
     const server = await serve();
-    const accounts = { ...noAccounts, localDomains: () => [], authenticate: async () => undefined, mayUseSender: () => false, close: () => undefined };
+    const accounts = { ...noAccounts, localDomains: () => [], authenticate: async () => undefined, mayUseSender: () => false, quotaOf: () => undefined, close: () => undefined };
     const t = factory(
       {
         relayHost: { host: '127.0.0.1', port: server.port, mx: false, text: `[127.0.0.1]:${server.port}` },

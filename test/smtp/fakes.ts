@@ -81,5 +81,9 @@ export class MemoryAccounts implements Accounts {
     return `/nonexistent/${user}`;
   }
 
+  quotaOf(): undefined {
+    return undefined;
+  }
+
   close(): void {}
 }

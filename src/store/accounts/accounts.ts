@@ -19,6 +19,15 @@ export type Target =
   | { readonly type: 'mailbox'; readonly user: string }
   | { readonly type: 'remote'; readonly address: string };
 
+/**
+ * A user's own quota, overriding `[mailbox] quota` / `quota_messages` (Dovecot: a userdb quota_rule):
+ * a field that is absent takes the configured value; 0 means no limit.
+ */
+export interface UserQuota {
+  readonly bytes?: number;
+  readonly messages?: number;
+}
+
 export interface Accounts {
   /** Whether mail for this domain is ours (case-insensitive; a trailing dot is not stripped here). */
   isLocalDomain(domain: string): boolean;
@@ -38,5 +47,7 @@ export interface Accounts {
   mayUseSender(user: string, sender: string): boolean;
   /** Where a user's Maildir is (the directory holding cur/ new/ tmp/), for delivery and the mailbox server. */
   maildirOf(user: string): string;
+  /** The user's own quota (mailgate user quota), or undefined when the configured one applies. */
+  quotaOf(user: string): UserQuota | undefined;
   close(): void;
 }

@@ -1,9 +1,12 @@
 /**
  * Dovecot's passwd-file format, read by `mailgate user import`: one user a line,
- * `user:password:uid:gid:(gecos):home:(shell):extra_fields`, `#` comments and blank lines skipped. Only
- * the user and the password are taken: uid, gid and home belong to Dovecot's userdb, and Mailgate keeps
- * every mailbox under its data_dir. A pure function over the file's text.
+ * `user:password:uid:gid:(gecos):home:(shell):extra_fields`, `#` comments and blank lines skipped. The
+ * user, the password and a quota_rule extra field (quota-rule.ts) are taken: uid, gid and home belong to
+ * Dovecot's userdb, and Mailgate keeps every mailbox under its data_dir. A pure function over the file's
+ * text.
  */
+import type { UserQuota } from './accounts.js';
+import { quotaOfExtraFields } from './quota-rule.js';
 
 export interface PasswdEntry {
   /** 1-based line number, for messages. */
@@ -12,6 +15,8 @@ export interface PasswdEntry {
   readonly user: string;
   /** The password field as written (`{SCHEME}data`, or a bare crypt string). */
   readonly password: string;
+  /** From a `quota_rule` / `userdb_quota_rule` extra field. */
+  readonly quota?: UserQuota;
 }
 
 export interface PasswdProblem {
@@ -36,7 +41,11 @@ export function parsePasswdLine(text: string, line: number): PasswdLine {
   if (user.length === 0) return { kind: 'error', line, message: 'empty user name' };
   if (/\s/.test(user)) return { kind: 'error', line, message: `user name ${JSON.stringify(user)} contains white space` };
   if (password.length === 0) return { kind: 'error', line, message: `${user}: no password (a user without one could not log in)` };
-  return { kind: 'entry', line, user, password };
+  // the extra fields follow the seventh ':' and may hold colons themselves (quota_rule=*:storage=1G)
+  const fields = t.split(':');
+  const quota = fields.length > 7 ? quotaOfExtraFields(fields.slice(7).join(':')) : undefined;
+  if (typeof quota === 'string') return { kind: 'error', line, message: `${user}: ${quota}` };
+  return { kind: 'entry', line, user, password, ...(quota === undefined ? {} : { quota }) };
 }
 
 /** Every line of a file: its entries and the problems, both in line order. */
@@ -45,7 +54,7 @@ export function parsePasswdFile(text: string): { entries: PasswdEntry[]; problem
   const problems: PasswdProblem[] = [];
   text.split('\n').forEach((raw, i) => {
     const r = parsePasswdLine(raw, i + 1);
-    if (r.kind === 'entry') entries.push({ line: r.line, user: r.user, password: r.password });
+    if (r.kind === 'entry') entries.push({ line: r.line, user: r.user, password: r.password, ...(r.quota === undefined ? {} : { quota: r.quota }) });
     else if (r.kind === 'error') problems.push({ line: r.line, message: r.message });
   });
   return { entries, problems };

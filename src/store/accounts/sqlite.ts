@@ -9,9 +9,9 @@ import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDirectory } from '../../config/make-directory.js';
-import type { Accounts, Resolution } from './accounts.js';
+import type { Accounts, Resolution, UserQuota } from './accounts.js';
 import { domainOf, domainProblem, normaliseAddress, normaliseDomain, parseAccountAddress } from './address.js';
-import { AccountsError, type AccountsAdmin, type AliasEntry, type DomainEntry, type ImportedUser, type UserEntry } from './admin.js';
+import { AccountsError, type AccountsAdmin, type AliasEntry, type DomainEntry, type ImportedUser, type QuotaChange, type UserEntry } from './admin.js';
 import { LookupCache } from './lookup-cache.js';
 import { maildirPath } from './maildir-path.js';
 import { hashPassword, normaliseStoredPassword, schemeOf, verifyPassword } from './password.js';
@@ -39,6 +39,9 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX aliases_target ON aliases (target);
    CREATE INDEX aliases_domain ON aliases (domain);`,
+  // a user's own quota (NULL: the configuration's [mailbox] quota / quota_messages; 0: none)
+  `ALTER TABLE users ADD COLUMN quota_bytes INTEGER;
+   ALTER TABLE users ADD COLUMN quota_messages INTEGER;`,
 ];
 
 export interface SqliteAccountsOptions {
@@ -152,6 +155,11 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     return maildirPath(this.dataDir, user);
   }
 
+  quotaOf(user: string): UserQuota | undefined {
+    const a = normaliseAddress(user);
+    return a === undefined ? undefined : quotaOfRow(this.s.quota.get(a) as QuotaRow | undefined);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -207,6 +215,20 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
     if (this.wrote(() => this.s.setPassword.run(stored, Date.now(), a)).changes === 0) throw new AccountsError(`no user ${a}`);
   }
 
+  setQuota(address: string, change: QuotaChange): void {
+    const a = this.existingUser(address);
+    for (const v of [change.bytes, change.messages]) {
+      if (v !== undefined && v !== null && (!Number.isSafeInteger(v) || v < 0)) throw new AccountsError(`quota ${v}: not a whole number of 0 or more`);
+    }
+    this.wrote(() =>
+      this.db.transaction(() => {
+        const row = this.s.quota.get(a) as QuotaRow | undefined;
+        if (row === undefined) throw new AccountsError(`no user ${a}`);
+        this.s.setQuota.run(change.bytes === undefined ? row.quota_bytes : change.bytes, change.messages === undefined ? row.quota_messages : change.messages, Date.now(), a);
+      })(),
+    );
+  }
+
   hasUser(address: string): boolean {
     const a = normaliseAddress(address);
     return a !== undefined && this.s.user.get(a) !== undefined;
@@ -222,8 +244,8 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
   }
 
   listUsers(domain?: string): UserEntry[] {
-    const rows = (domain === undefined ? this.s.users.all() : this.s.usersOf.all(this.domain(domain))) as { address: string; password: string }[];
-    return rows.map((r) => ({ address: r.address, scheme: schemeOf(r.password) }));
+    const rows = (domain === undefined ? this.s.users.all() : this.s.usersOf.all(this.domain(domain))) as ({ address: string; password: string } & QuotaRow)[];
+    return rows.map((r) => ({ address: r.address, scheme: schemeOf(r.password), quota: quotaOfRow(r) }));
   }
 
   importUsers(users: readonly ImportedUser[]): { added: number; updated: number } {
@@ -231,7 +253,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
       const a = this.localAddress(u.address);
       const n = normaliseStoredPassword(u.stored);
       if (typeof n === 'string') throw new AccountsError(`${a}: ${n}`);
-      return { address: a, stored: n.stored };
+      return { address: a, stored: n.stored, quota: u.quota };
     });
     let added = 0;
     let updated = 0;
@@ -244,6 +266,7 @@ export class SqliteAccounts implements Accounts, AccountsAdmin {
             this.s.addUser.run(r.address, domainOf(r.address), r.stored, now, now);
             added++;
           }
+          if (r.quota !== undefined) this.s.setQuota.run(r.quota.bytes ?? null, r.quota.messages ?? null, now, r.address);
         }
       })(),
     );
@@ -340,6 +363,17 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+interface QuotaRow {
+  readonly quota_bytes: number | null;
+  readonly quota_messages: number | null;
+}
+
+/** A row's own quota: undefined when neither limit is set (the configured one applies). */
+function quotaOfRow(row: QuotaRow | undefined): UserQuota | undefined {
+  if (row === undefined || (row.quota_bytes === null && row.quota_messages === null)) return undefined;
+  return { ...(row.quota_bytes === null ? {} : { bytes: row.quota_bytes }), ...(row.quota_messages === null ? {} : { messages: row.quota_messages }) };
+}
+
 /** The directory (0700) and the file (0600), each made with its final mode. */
 function createPrivately(file: string): void {
   const dir = join(file, '..');
@@ -382,8 +416,10 @@ function prepare(db: Database.Database) {
     countUsers: db.prepare('SELECT count(*) AS n FROM users WHERE domain = ?'),
     countAliases: db.prepare('SELECT count(DISTINCT address) AS n FROM aliases WHERE domain = ?'),
     user: db.prepare('SELECT address, password FROM users WHERE address = ?'),
-    users: db.prepare('SELECT address, password FROM users ORDER BY domain, address'),
-    usersOf: db.prepare('SELECT address, password FROM users WHERE domain = ? ORDER BY address'),
+    users: db.prepare('SELECT address, password, quota_bytes, quota_messages FROM users ORDER BY domain, address'),
+    usersOf: db.prepare('SELECT address, password, quota_bytes, quota_messages FROM users WHERE domain = ? ORDER BY address'),
+    quota: db.prepare('SELECT quota_bytes, quota_messages FROM users WHERE address = ?'),
+    setQuota: db.prepare('UPDATE users SET quota_bytes = ?, quota_messages = ?, updated = ? WHERE address = ?'),
     addUser: db.prepare('INSERT INTO users (address, domain, password, created, updated) VALUES (?, ?, ?, ?, ?)'),
     setPassword: db.prepare('UPDATE users SET password = ?, updated = ? WHERE address = ?'),
     deleteUser: db.prepare('DELETE FROM users WHERE address = ?'),

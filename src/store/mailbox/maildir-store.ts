@@ -24,6 +24,12 @@ export interface MaildirStoreOptions {
   /** Bytes per user over all folders (0 or absent: none). */
   readonly quotaBytes?: number;
   readonly quotaMessages?: number;
+  /**
+   * A user's own limits over those two (Accounts.quotaOf: `mailgate user quota`), asked each time the
+   * user's mail is opened (a login, a delivery), so a change applies from the next one, as a userdb's
+   * quota_rule does in Dovecot.
+   */
+  readonly quotaOf?: (user: string) => { readonly bytes?: number; readonly messages?: number } | undefined;
   /** The largest message APPEND takes (TOOBIG above). */
   readonly appendLimit?: number;
   /** One line per notable event (an index set aside and rebuilt). */
@@ -50,7 +56,7 @@ export class MaildirMailboxStore implements MailboxStore {
     const root = this.options.maildirOf(user);
     await ensureMaildir(root);
     const state = await this.registry.acquire(root);
-    const ctx = { state, settings: this.settings };
+    const ctx = { state, settings: this.settingsOf(user) };
     try {
       await state.exclusive(() => initUser(ctx));
     } catch (err) {
@@ -58,6 +64,12 @@ export class MaildirMailboxStore implements MailboxStore {
       throw err;
     }
     return ctx;
+  }
+
+  private settingsOf(user: string): StoreSettings {
+    const own = this.options.quotaOf?.(user);
+    if (own === undefined) return this.settings;
+    return { ...this.settings, limits: quotaLimits(own.bytes ?? this.options.quotaBytes, own.messages ?? this.options.quotaMessages) };
   }
 
   async openUser(user: string): Promise<UserMailboxes> {

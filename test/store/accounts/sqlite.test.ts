@@ -188,3 +188,59 @@ describe('persistence and paths', () => {
     server.close();
   });
 });
+
+describe("a user's own quota", () => {
+  test('set, changed field by field, cleared back to the configured one; listed; refusals', async () => {
+    const a = fresh();
+    await a.addUser('alice@localhost', 'a good password');
+    await a.addUser('bob@localhost', 'a good password');
+    expect(a.quotaOf('alice@localhost')).toBeUndefined();
+    a.setQuota('Alice@LocalHost', { bytes: 1024 ** 3 });
+    expect(a.quotaOf('alice@localhost')).toEqual({ bytes: 1024 ** 3 });
+    a.setQuota('alice@localhost', { messages: 0 });
+    expect(a.quotaOf('ALICE@localhost')).toEqual({ bytes: 1024 ** 3, messages: 0 });
+    expect(a.listUsers().map((u) => [u.address, u.quota])).toEqual([
+      ['alice@localhost', { bytes: 1024 ** 3, messages: 0 }],
+      ['bob@localhost', undefined],
+    ]);
+    a.setQuota('alice@localhost', { bytes: null });
+    expect(a.quotaOf('alice@localhost')).toEqual({ messages: 0 });
+    a.setQuota('alice@localhost', { messages: null });
+    expect(a.quotaOf('alice@localhost')).toBeUndefined();
+    expect(() => a.setQuota('carol@localhost', { bytes: 1 })).toThrow(/no user carol@localhost/);
+    expect(() => a.setQuota('alice@localhost', { bytes: -1 })).toThrow(AccountsError);
+    expect(() => a.setQuota('alice@localhost', { messages: 1.5 })).toThrow(AccountsError);
+    expect(a.quotaOf('not an address')).toBeUndefined();
+    a.close();
+  });
+
+  test('an import sets the quotas it carries and leaves the others', async () => {
+    const a = fresh();
+    await a.addUser('alice@localhost', 'a good password');
+    a.setQuota('alice@localhost', { bytes: 5 });
+    a.importUsers([
+      { address: 'alice@localhost', stored: '{PLAIN}x' },
+      { address: 'bob@localhost', stored: '{PLAIN}y', quota: { messages: 7 } },
+    ]);
+    expect(a.quotaOf('alice@localhost')).toEqual({ bytes: 5 });
+    expect(a.quotaOf('bob@localhost')).toEqual({ messages: 7 });
+    a.close();
+  });
+
+  test('a database of the first schema gets the quota columns when opened (users kept)', async () => {
+    const dataDir = join(root, 'old-schema', 'data');
+    const a = openAccounts({ dataDir, localDomains: ['localhost'] });
+    await a.addUser('alice@localhost', 'a good password');
+    a.close();
+    // back to version 1: what a Mailgate before the quota columns wrote
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(dataDir, 'accounts.sqlite'));
+    db.exec('ALTER TABLE users DROP COLUMN quota_bytes; ALTER TABLE users DROP COLUMN quota_messages; UPDATE schema_version SET version = 1');
+    db.close();
+    const b = openAccounts({ dataDir, localDomains: ['localhost'] });
+    expect(await b.authenticate('alice@localhost', 'a good password')).toBe('alice@localhost');
+    b.setQuota('alice@localhost', { bytes: 100 });
+    expect(b.quotaOf('alice@localhost')).toEqual({ bytes: 100 });
+    b.close();
+  });
+});

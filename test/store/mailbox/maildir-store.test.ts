@@ -17,7 +17,7 @@ let tmp: TempDir;
 let store: MailboxStore;
 let root: string;
 
-function open(options: { quotaBytes?: number; quotaMessages?: number; appendLimit?: number } = {}): MailboxStore {
+function open(options: { quotaBytes?: number; quotaMessages?: number; appendLimit?: number; quotaOf?: (user: string) => { bytes?: number; messages?: number } | undefined } = {}): MailboxStore {
   return openMaildirMailboxStore({ maildirOf: (user) => join(tmp.path, 'mail', user), hostname: 'mx.test', ...options });
 }
 
@@ -264,6 +264,32 @@ describe('quota', () => {
     expect((await box.move([1], 'Trash')).pairs).toEqual([[1, 1]]);
     await box.close();
     await user.release();
+  });
+
+  it("a user's own quota overrides the configured one, field by field, from the next opening", async () => {
+    await store.close();
+    const own = new Map<string, { bytes?: number; messages?: number }>([['alice', { messages: 1 }], ['carol', { bytes: 0 }]]);
+    store = open({ quotaBytes: 60, quotaMessages: 3, quotaOf: (user) => own.get(user) });
+    const alice = await store.openUser('alice');
+    expect(await alice.quota()).toEqual({ bytes: 0, messages: 0, bytesLimit: 60, messagesLimit: 1 });
+    await alice.append('INBOX', { content: msg(1) });
+    await expect(alice.append('INBOX', { content: msg(2) })).rejects.toMatchObject({ code: 'OVERQUOTA' });
+    await expect(store.delivery.deliver('alice', () => Readable.from([msg(3)]), { hostname: 'mx.test' })).rejects.toMatchObject({ code: 'OVERQUOTA' });
+    // bob has none of his own: the configured limits
+    const bob = await store.openUser('bob');
+    expect(await bob.quota()).toMatchObject({ bytesLimit: 60, messagesLimit: 3 });
+    await bob.release();
+    // carol's own 0 bytes: no byte limit at all
+    const carol = await store.openUser('carol');
+    expect(await carol.quota()).toEqual({ bytes: 0, messages: 0, messagesLimit: 3 });
+    await carol.release();
+    // a change applies to what opens next (a delivery, a login), as Dovecot's userdb quota_rule
+    own.set('alice', { messages: 5 });
+    await store.delivery.deliver('alice', () => Readable.from([msg(3)]), { hostname: 'mx.test' });
+    await alice.release();
+    const again = await store.openUser('alice');
+    expect(await again.quota()).toMatchObject({ messages: 2, messagesLimit: 5 });
+    await again.release();
   });
 
   it('TOOBIG above the append limit', async () => {
