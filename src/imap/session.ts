@@ -272,7 +272,11 @@ export class ImapSession implements SessionContext {
       // A mailbox this command selected (SELECT, EXAMINE) has just been read whole: nothing to tell yet (as
       // Dovecot, whose SELECT syncs once). Its handle may still be writing a first fill's rows meanwhile.
       if (this.state === 'selected' && this.selected !== undefined && this.selected === selectedBefore && !this.conn.isClosed && !this.byeSent) {
-        await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE') });
+        const vanished = await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
+        // As Dovecot: a reply after VANISHED says which MODSEQ the client is now up to (RFC 7162 §3.2.10).
+        if (vanished && this.enabled.has('QRESYNC') && completion.status === 'OK' && completion.code === undefined) {
+          completion = { ...completion, code: { name: 'HIGHESTMODSEQ', args: String(this.selected.viewModseq) } };
+        }
       }
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, client: this.client.address }, `imap: mailbox update failed: ${(err as Error).message}`);
@@ -355,7 +359,10 @@ export class ImapSession implements SessionContext {
   }
 
   enable(extension: string): void {
-    this.enabled.add(extension.toUpperCase());
+    const name = extension.toUpperCase();
+    this.enabled.add(name);
+    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+    if (name === 'QRESYNC') this.enabled.add('CONDSTORE');
   }
 
   async select(mailbox: SelectedMailbox): Promise<void> {
@@ -463,7 +470,7 @@ export class ImapSession implements SessionContext {
         if (dirty && selected !== undefined && failure === undefined) {
           dirty = false;
           try {
-            await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
+            await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
           } catch (err) {
             failure = { err };
           }

@@ -5,11 +5,14 @@
  * on and announces HIGHESTMODSEQ first (RFC 7162 §3.1). Messages expunged by another session meanwhile are
  * left out and the reply is NO [EXPUNGEISSUED] (RFC 5530), as Dovecot answers. A streamed literal that
  * breaks part-way (the store's read failed) ends the session: the client could not find the next response.
+ * UID FETCH's VANISHED modifier (RFC 7162 §3.2.6; QRESYNC must be on, else BAD as Dovecot) sends
+ * `* VANISHED (EARLIER)` for the set's UIDs that are gone before the FETCH lines (imap/vanished.ts).
  */
-import { command, no, ok, SELECTED } from '../command.js';
+import { bad, command, no, ok, SELECTED } from '../command.js';
 import { parseFetchItems, type FetchRequest } from '../fetch/items.js';
 import { BrokenLiteral, writeFetch } from '../fetch/writer.js';
 import { recordsAnswer, writeRecordsFetch } from '../fetch/records-fetch.js';
+import { atom, list } from '../wire/encoder.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
 
 export interface FetchArgs {
@@ -29,11 +32,17 @@ export const fetch = command<FetchArgs>({
   },
   async run(session, { set, request }, info) {
     const selected = session.selected!;
+    if (request.vanished === true && !session.enabled.has('QRESYNC')) return bad(`Error in IMAP command ${info.uid ? 'UID ' : ''}FETCH: QRESYNC not enabled`);
     const uids = selected.resolve(set, info.uid);
     if (request.condstore && !session.enabled.has('CONDSTORE')) {
       session.enable('CONDSTORE');
       const status = await session.mailboxes!.status(selected.name);
       session.out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
+    }
+    // nothing the view lacks can be newer than its MODSEQ
+    if (request.vanished === true && request.changedSince! < selected.viewModseq) {
+      const gone = selected.vanishedEarlier(set);
+      if (gone !== '') session.out.untagged([atom('VANISHED'), list([atom('EARLIER')]), atom(gone)]);
     }
     let missing: number;
     try {

@@ -1,0 +1,28 @@
+/**
+ * What SELECT/EXAMINE (QRESYNC ...) tells a client whose UIDVALIDITY still matches (RFC 7162 §3.2.5.1),
+ * after the HIGHESTMODSEQ line and before the tagged OK, in Dovecot's order: `* VANISHED (EARLIER)` for
+ * the UIDs it knew that are gone (imap/vanished.ts: all of them, narrowed by the sequence match data),
+ * then `* n FETCH (UID FLAGS MODSEQ)` for each message changed since its MODSEQ. Like Dovecot, both are
+ * limited to the known UIDs when the client names them. Nothing when nothing changed since its MODSEQ.
+ */
+import type { ResponseWriter } from './command.js';
+import type { QresyncParam } from './qresync-param.js';
+import type { SelectedMailbox } from './selected.js';
+import { matchedFloor } from './vanished.js';
+import { atom, list, num } from './wire/encoder.js';
+import { setMatcher } from './wire/sequence-set.js';
+
+export function writeResync(out: ResponseWriter, selected: SelectedMailbox, q: QresyncParam): void {
+  if (q.uidValidity !== selected.uidValidity || q.modseq >= selected.viewModseq) return;
+  const view = selected.allUids();
+  const floor = q.seqMatch === undefined ? 0 : matchedFloor(q.seqMatch.seqs, q.seqMatch.uids, view);
+  const vanished = selected.vanishedEarlier(q.knownUids, floor);
+  if (vanished !== '') out.untagged([atom('VANISHED'), list([atom('EARLIER')]), atom(vanished)]);
+  const known = q.knownUids === undefined ? undefined : setMatcher(q.knownUids, 0);
+  for (let i = 0; i < view.length; i++) {
+    const uid = view[i]!;
+    const modseq = selected.modseqOf(uid)!;
+    if (modseq <= q.modseq || (known !== undefined && !known(uid))) continue;
+    out.untagged([num(i + 1), atom('FETCH'), list([atom('UID'), num(uid), atom('FLAGS'), selected.flagsValue(uid), atom('MODSEQ'), list([num(modseq)])])]);
+  }
+}
