@@ -3,7 +3,10 @@
  * after the HIGHESTMODSEQ line and before the tagged OK, in Dovecot's order: `* VANISHED (EARLIER)` for
  * the UIDs it knew that are gone (imap/vanished.ts: all of them, narrowed by the sequence match data),
  * then `* n FETCH (UID FLAGS MODSEQ)` for each message changed since its MODSEQ. Like Dovecot, both are
- * limited to the known UIDs when the client names them. Nothing when nothing changed since its MODSEQ.
+ * limited to the known UIDs when the client names them. VANISHED is sent even when the client's MODSEQ is
+ * the mailbox's highest: a client may have taken that MODSEQ from a FETCH while an expunge was still held
+ * back from it (non-UID FETCH/STORE/SEARCH, RFC 3501 §7.4.1), which the RFC 7162 §3.2 errata asks servers
+ * to prevent; reporting every gone UID makes that harmless.
  */
 import type { ResponseWriter } from './command.js';
 import type { QresyncParam } from './qresync-param.js';
@@ -13,7 +16,7 @@ import { atom, list, num } from './wire/encoder.js';
 import { setMatcher } from './wire/sequence-set.js';
 
 export function writeResync(out: ResponseWriter, selected: SelectedMailbox, q: QresyncParam): void {
-  if (q.uidValidity !== selected.uidValidity || q.modseq >= selected.viewModseq) return;
+  if (q.uidValidity !== selected.uidValidity) return;
   const view = selected.allUids();
   const floor = q.seqMatch === undefined ? 0 : matchedFloor(q.seqMatch.seqs, q.seqMatch.uids, view);
   const vanished = selected.vanishedEarlier(q.knownUids, floor);

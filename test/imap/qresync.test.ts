@@ -223,7 +223,7 @@ describe('SELECT (QRESYNC ...)', () => {
     `);
   });
 
-  it('tells nothing more when the UIDVALIDITY differs or nothing changed', async () => {
+  it('tells nothing more when the UIDVALIDITY differs; at the highest MODSEQ only the gone UIDs', async () => {
     await expungeElsewhere([2]);
     const { highestModseq } = await user.status('INBOX');
     const c = await qresyncClient();
@@ -234,7 +234,12 @@ describe('SELECT (QRESYNC ...)', () => {
       C: a2 SELECT INBOX (CONDSTORE QRESYNC (${uv} ${highestModseq} 1:10))
       S: * OK [CLOSED] *
       ${SELECT_HEAD(5)}
+      S: * VANISHED (EARLIER) 2
       S: a2 OK [READ-WRITE] Select completed.
+      C: a3 SELECT INBOX (QRESYNC (${uv} ${highestModseq} 3:10 (1:2 1,3)))
+      S: * OK [CLOSED] *
+      ${SELECT_HEAD(5)}
+      S: a3 OK [READ-WRITE] Select completed.
     `);
   });
 
@@ -283,10 +288,14 @@ describe('UID FETCH (CHANGEDSINCE n VANISHED)', () => {
       S: * 3 FETCH (UID 4 FLAGS (\\Recent) MODSEQ (*))
       S: a4 OK Fetch completed.
     `);
+    // even at the highest MODSEQ: the store does not know when a UID went (vanished.ts)
     const { highestModseq } = await user.status('INBOX');
     await c.run(`
       C: a5 UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${highestModseq} VANISHED)
+      S: * VANISHED (EARLIER) 2,6
       S: a5 OK Fetch completed.
+      C: a6 UID FETCH 3:5 (FLAGS) (CHANGEDSINCE ${highestModseq} VANISHED)
+      S: a6 OK Fetch completed.
     `);
   });
 

@@ -39,8 +39,8 @@ export const fetch = command<FetchArgs>({
       const status = await session.mailboxes!.status(selected.name);
       session.out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
     }
-    // nothing the view lacks can be newer than its MODSEQ
-    if (request.vanished === true && request.changedSince! < selected.viewModseq) {
+    // whatever CHANGEDSINCE says (RFC 7162 §5 allows it; resync.ts says why it is needed)
+    if (request.vanished === true) {
       const gone = selected.vanishedEarlier(set);
       if (gone !== '') session.out.untagged([atom('VANISHED'), list([atom('EARLIER')]), atom(gone)]);
     }
