@@ -273,7 +273,8 @@ export class SelectedMailbox {
    * Asks the store what changed and writes it, in Dovecot's order (checked against Dovecot 2.3): FLAGS and
    * PERMANENTFLAGS when a new keyword appeared, FETCH (FLAGS [MODSEQ]) for changed messages, EXPUNGE (held
    * back unless `expunges`; from the highest sequence number down, so each number is valid as written; or
-   * one VANISHED with QRESYNC), then EXISTS and RECENT for new messages. True when expunges were told.
+   * one VANISHED with QRESYNC), then EXISTS and RECENT for new messages. True when expunges or new
+   * messages were told (no MODSEQ of theirs was: a QRESYNC reply then says HIGHESTMODSEQ, as Dovecot's).
    */
   async update(out: ResponseWriter, options: UpdateOptions): Promise<boolean> {
     const changes = await this.handle.changesSince(this.modseq);
@@ -292,12 +293,15 @@ export class SelectedMailbox {
       const same = flags.length === r.flags.length && flags.every((f) => r.flags.includes(f));
       this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
       if (same) continue;
-      // QRESYNC: a flag change's FETCH carries the UID (RFC 7162 §3.2.4), as Dovecot's do
-      const items = options.qresync === true ? [atom('UID'), num(r.uid), atom('FLAGS'), this.flagsValue(r.uid)] : [atom('FLAGS'), this.flagsValue(r.uid)];
-      if (options.condstore) items.push(atom('MODSEQ'), list([num(r.modseq)]));
+      // QRESYNC: a flag change's FETCH carries the UID (RFC 7162 §3.2.4), in Dovecot's order: UID MODSEQ FLAGS
+      const items =
+        options.qresync === true
+          ? [atom('UID'), num(r.uid), atom('MODSEQ'), list([num(r.modseq)]), atom('FLAGS'), this.flagsValue(r.uid)]
+          : [atom('FLAGS'), this.flagsValue(r.uid)];
+      if (options.condstore && options.qresync !== true) items.push(atom('MODSEQ'), list([num(r.modseq)]));
       out.untagged([num(this.seqOf(r.uid)!), atom('FETCH'), list(items)]);
     }
-    const told = options.expunges && this.pendingExpunge.size > 0;
+    let told = options.expunges && this.pendingExpunge.size > 0;
     if (told) {
       if (options.qresync === true) out.untagged([atom('VANISHED'), atom(compressNumbers([...this.pendingExpunge]))]);
       const seqs: number[] = [];
@@ -326,6 +330,7 @@ export class SelectedMailbox {
       for (const uid of changes.recent) this.recent.add(uid);
       out.untagged([num(this.uids.length), atom('EXISTS')]);
       out.untagged([num(this.recentCount), atom('RECENT')]);
+      told = true;
     }
     // Every message below the store's UIDNEXT is now in the view, or was expunged.
     this.uidNext = Math.max(this.uidNext, changes.uidNext);

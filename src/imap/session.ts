@@ -272,9 +272,10 @@ export class ImapSession implements SessionContext {
       // A mailbox this command selected (SELECT, EXAMINE) has just been read whole: nothing to tell yet (as
       // Dovecot, whose SELECT syncs once). Its handle may still be writing a first fill's rows meanwhile.
       if (this.state === 'selected' && this.selected !== undefined && this.selected === selectedBefore && !this.conn.isClosed && !this.byeSent) {
-        const vanished = await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
-        // As Dovecot: a reply after VANISHED says which MODSEQ the client is now up to (RFC 7162 §3.2.10).
-        if (vanished && this.enabled.has('QRESYNC') && completion.status === 'OK' && completion.code === undefined) {
+        const told = await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
+        // As Dovecot: after VANISHED or EXISTS (which carry no MODSEQ) the reply says which MODSEQ the
+        // client is now up to, so a QRESYNC client can resume from it (RFC 7162 §3.2).
+        if (told && this.enabled.has('QRESYNC') && completion.status === 'OK' && completion.code === undefined) {
           completion = { ...completion, code: { name: 'HIGHESTMODSEQ', args: String(this.selected.viewModseq) } };
         }
       }

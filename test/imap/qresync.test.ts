@@ -161,6 +161,26 @@ describe('VANISHED instead of EXPUNGE', () => {
     `);
   });
 
+  it('new mail gets HIGHESTMODSEQ on the reply too; a flag change is a FETCH with UID MODSEQ FLAGS and none', async () => {
+    const c = await qresyncClient();
+    await select(c, 'INBOX', 6);
+    await deliver(env, 1);
+    const afterDelivery = (await user.status('INBOX')).highestModseq;
+    await c.run(`
+      C: a1 NOOP
+      S: * 7 EXISTS
+      S: * 7 RECENT
+      S: a1 OK [HIGHESTMODSEQ ${afterDelivery}] NOOP completed.
+    `);
+    await other.setFlags([2], { mode: 'add', flags: ['\\Flagged'] });
+    const afterFlag = (await user.status('INBOX')).highestModseq;
+    await c.run(`
+      C: a2 NOOP
+      S: * 2 FETCH (UID 2 MODSEQ (${afterFlag}) FLAGS (\\Flagged \\Recent))
+      S: a2 OK NOOP completed.
+    `);
+  });
+
   it('without QRESYNC, EXPUNGE stays EXPUNGE', async () => {
     const c = await loggedIn(env);
     await select(c, 'INBOX', 6);
