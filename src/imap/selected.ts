@@ -48,6 +48,8 @@ export class SelectedMailbox {
   private modseq: number;
   /** UIDNEXT as the client knows it: every UID below it the view lacks is expunged (VANISHED (EARLIER)). */
   private uidNext: number;
+  /** The MODSEQ up to which the client was told everything, expunges included (see `toldModseq`). */
+  private fullModseq: number;
 
   private constructor(
     /** The store's handle (FETCH reads details and content through it, STORE sets flags). */
@@ -63,6 +65,7 @@ export class SelectedMailbox {
     this.keywords = new Set(selectStatus.keywords);
     this.modseq = selectStatus.highestModseq;
     this.uidNext = selectStatus.uidNext;
+    this.fullModseq = selectStatus.highestModseq;
   }
 
   /** Takes the handle's snapshot as the client's first view (SELECT/EXAMINE). */
@@ -127,6 +130,15 @@ export class SelectedMailbox {
   /** The MODSEQ the client's view is up to (no expunge it lacks is older than this). */
   get viewModseq(): number {
     return this.modseq;
+  }
+
+  /**
+   * The HIGHESTMODSEQ a QRESYNC client may resume from: the view's, or while expunges are held back (RFC
+   * 3501 §7.4.1) the one from before them, which is lower than theirs as the RFC 7162 §3.2 errata asks
+   * (the client has meanwhile seen higher MODSEQs in FETCHes). Dovecot's replies carry the same.
+   */
+  get toldModseq(): number {
+    return this.pendingExpunge.size > 0 ? this.fullModseq : this.modseq;
   }
 
   /**
@@ -274,7 +286,8 @@ export class SelectedMailbox {
    * PERMANENTFLAGS when a new keyword appeared, FETCH (FLAGS [MODSEQ]) for changed messages, EXPUNGE (held
    * back unless `expunges`; from the highest sequence number down, so each number is valid as written; or
    * one VANISHED with QRESYNC), then EXISTS and RECENT for new messages. True when expunges or new
-   * messages were told (no MODSEQ of theirs was: a QRESYNC reply then says HIGHESTMODSEQ, as Dovecot's).
+   * messages were told or expunges are held back (no MODSEQ of theirs was told: a QRESYNC reply then says
+   * HIGHESTMODSEQ, `toldModseq`, as Dovecot's do).
    */
   async update(out: ResponseWriter, options: UpdateOptions): Promise<boolean> {
     const changes = await this.handle.changesSince(this.modseq);
@@ -334,7 +347,8 @@ export class SelectedMailbox {
     }
     // Every message below the store's UIDNEXT is now in the view, or was expunged.
     this.uidNext = Math.max(this.uidNext, changes.uidNext);
-    return told;
+    if (this.pendingExpunge.size === 0) this.fullModseq = this.modseq;
+    return told || this.pendingExpunge.size > 0;
   }
 
   /** Ends the selection: the store's handle is closed; no EXPUNGE is sent (RFC 3501 §6.3.1). */

@@ -273,10 +273,10 @@ export class ImapSession implements SessionContext {
       // Dovecot, whose SELECT syncs once). Its handle may still be writing a first fill's rows meanwhile.
       if (this.state === 'selected' && this.selected !== undefined && this.selected === selectedBefore && !this.conn.isClosed && !this.byeSent) {
         const told = await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
-        // As Dovecot: after VANISHED or EXISTS (which carry no MODSEQ) the reply says which MODSEQ the
-        // client is now up to, so a QRESYNC client can resume from it (RFC 7162 §3.2).
+        // As Dovecot: after VANISHED or EXISTS (which carry no MODSEQ), or while expunges are held back, the
+        // reply says which MODSEQ the client may resume from (RFC 7162 §3.2 and its errata).
         if (told && this.enabled.has('QRESYNC') && completion.status === 'OK' && completion.code === undefined) {
-          completion = { ...completion, code: { name: 'HIGHESTMODSEQ', args: String(this.selected.viewModseq) } };
+          completion = { ...completion, code: { name: 'HIGHESTMODSEQ', args: String(this.selected.toldModseq) } };
         }
       }
     } catch (err) {

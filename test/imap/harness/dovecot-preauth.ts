@@ -22,6 +22,8 @@ export class PreauthDovecot {
     private readonly child: ChildProcess,
     private readonly input: WriteStream,
     private readonly tmp: TempDir,
+    /** Made by start() (removes the directory at stop), not by another(). */
+    private readonly owner: boolean,
   ) {
     child.stdout!.on('data', (d: Buffer) => {
       this.buf += d.toString('latin1');
@@ -43,18 +45,26 @@ export class PreauthDovecot {
     const tmp = await makeTempDir(prefix);
     const confPath = join(tmp.path, 'dovecot.conf');
     await writeFile(confPath, conf);
-    const maildir = await tmp.sub('mail');
-    const home = await tmp.sub('home');
-    await chownTree(maildir);
-    await chown(home, MAIL_UID, MAIL_UID);
-    const fifo = join(tmp.path, 'in.fifo');
+    await chownTree(await tmp.sub('mail'));
+    await chown(await tmp.sub('home'), MAIL_UID, MAIL_UID);
+    return PreauthDovecot.spawn(tmp, 'in.fifo', true);
+  }
+
+  /** A second session of the same user on the same Maildir (another imap process, as Dovecot runs one per connection). */
+  another(): Promise<PreauthDovecot> {
+    return PreauthDovecot.spawn(this.tmp, `in${Date.now()}.fifo`, false);
+  }
+
+  private static async spawn(tmp: TempDir, fifoName: string, owner: boolean): Promise<PreauthDovecot> {
+    const fifo = join(tmp.path, fifoName);
     execFileSync('mkfifo', ['-m', '0600', fifo]);
-    const args = ['-c', confPath, '-o', `mail_location=maildir:${maildir}:LAYOUT=maildir++`, '-o', 'mail_uid=8', '-o', 'mail_gid=8', '-o', 'first_valid_uid=1', '-o', 'first_valid_gid=1'];
+    const maildir = join(tmp.path, 'mail');
+    const args = ['-c', join(tmp.path, 'dovecot.conf'), '-o', `mail_location=maildir:${maildir}:LAYOUT=maildir++`, '-o', 'mail_uid=8', '-o', 'mail_gid=8', '-o', 'first_valid_uid=1', '-o', 'first_valid_gid=1'];
     const child = spawn('/bin/sh', ['-c', 'f="$1"; shift; cat "$f" | "$@" 2>/dev/null | cat', 'sh', fifo, DOVECOT_IMAP, ...args], {
-      env: { USER: 'alice', HOME: home, PATH: '/usr/bin:/bin', TZ: 'UTC' },
+      env: { USER: 'alice', HOME: join(tmp.path, 'home'), PATH: '/usr/bin:/bin', TZ: 'UTC' },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const dovecot = new PreauthDovecot(child, createWriteStream(fifo), tmp);
+    const dovecot = new PreauthDovecot(child, createWriteStream(fifo), tmp, owner);
     const greeting = await dovecot.line();
     if (!greeting.startsWith('* PREAUTH ')) throw new Error(`Dovecot greeted with ${greeting}`);
     return dovecot;
@@ -89,7 +99,7 @@ export class PreauthDovecot {
   async stop(): Promise<void> {
     this.input.end();
     this.child.kill('SIGTERM');
-    await this.tmp.remove();
+    if (this.owner) await this.tmp.remove();
   }
 }
 
