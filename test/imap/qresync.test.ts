@@ -332,6 +332,24 @@ describe('UID FETCH (CHANGEDSINCE n VANISHED)', () => {
     `);
   });
 
+  it('a FETCH that sets \\Seen is followed by the message\'s new MODSEQ (as Dovecot)', async () => {
+    const c = await qresyncClient();
+    await select(c, 'INBOX', 6);
+    await c.run(`
+      C: a1 FETCH 2 (BODY[TEXT])
+      S: * 2 FETCH (FLAGS (\\Seen \\Recent) BODY[TEXT] {8}
+      S: body 1
+      S: )
+      S: * 2 FETCH (UID 2 MODSEQ (${m0 + 1}))
+      S: a1 OK Fetch completed.
+      C: a2 FETCH 2 (BODY[TEXT])
+      S: * 2 FETCH (BODY[TEXT] {8}
+      S: body 1
+      S: )
+      S: a2 OK Fetch completed.
+    `);
+  });
+
   it('is BAD without ENABLE QRESYNC', async () => {
     const c = await loggedIn(env);
     await select(c, 'INBOX', 6);

@@ -30,8 +30,9 @@ export const fetch = command<FetchArgs>({
     const set = args.sequenceSet();
     return { set, request: parseFetchItems(args, info.uid) };
   },
-  async run(session, { set, request }, info) {
+  async run(session, { set, request: asked }, info) {
     const selected = session.selected!;
+    const request = session.enabled.has('QRESYNC') ? { ...asked, seenModseq: true } : asked;
     if (request.vanished === true && !session.enabled.has('QRESYNC')) return bad(`Error in IMAP command ${info.uid ? 'UID ' : ''}FETCH: QRESYNC not enabled`);
     const uids = selected.resolve(set, info.uid);
     if (request.condstore && !session.enabled.has('CONDSTORE')) {

@@ -35,6 +35,11 @@ export interface FetchRequest {
   readonly changedSince?: number;
   /** VANISHED (RFC 7162 §3.2.6, UID FETCH with CHANGEDSINCE only): VANISHED (EARLIER) for the set's gone UIDs */
   readonly vanished?: boolean;
+  /**
+   * QRESYNC is on (set by the FETCH command, not parsed): a message this FETCH marks \Seen is followed by
+   * `* n FETCH (UID u MODSEQ (m))`, so the client learns its new MODSEQ, as Dovecot 2.3 sends it
+   */
+  readonly seenModseq?: boolean;
   /** some item sets \Seen */
   readonly setsSeen: boolean;
   /** the MIME tree is needed (ENVELOPE, BODY[STRUCTURE], sections other than the whole message) */

@@ -51,6 +51,8 @@ const SCRIPT: readonly Step[] = [
   { text: 'f1 UID FETCH 1:* (FLAGS) (CHANGEDSINCE $M0 VANISHED)' },
   { text: 'f2 UID FETCH 1:* (FLAGS) (CHANGEDSINCE $M1 VANISHED)' },
   { text: 'f3 UID FETCH 3:5 (FLAGS) (VANISHED CHANGEDSINCE $M0)' },
+  { text: 'x1 FETCH 2 (BODY[TEXT])' },
+  { text: 'x2 UID FETCH 5 (BODY[TEXT] FLAGS)' },
   { text: 'f4 UID FETCH 1:* (FLAGS) (VANISHED)', compare: 'status' },
   { text: 'f5 FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)', compare: 'status' },
   { text: 'm1 UID MOVE 3 Work' },
