@@ -15,17 +15,25 @@ import { matchedFloor } from './vanished.js';
 import { atom, list, num } from './wire/encoder.js';
 import { setMatcher } from './wire/sequence-set.js';
 
-export function writeResync(out: ResponseWriter, selected: SelectedMailbox, q: QresyncParam): void {
+/** FETCH lines between two turns for the other sessions (a resync from MODSEQ 0 lists every message). */
+const BATCH = 2048;
+
+export async function writeResync(out: ResponseWriter, selected: SelectedMailbox, q: QresyncParam): Promise<void> {
   if (q.uidValidity !== selected.uidValidity) return;
   const view = selected.allUids();
   const floor = q.seqMatch === undefined ? 0 : matchedFloor(q.seqMatch.seqs, q.seqMatch.uids, view);
   const vanished = selected.vanishedEarlier(q.knownUids, floor);
   if (vanished !== '') out.untagged([atom('VANISHED'), list([atom('EARLIER')]), atom(vanished)]);
   const known = q.knownUids === undefined ? undefined : setMatcher(q.knownUids, 0);
+  let sent = 0;
   for (let i = 0; i < view.length; i++) {
     const uid = view[i]!;
     const modseq = selected.modseqOf(uid)!;
     if (modseq <= q.modseq || (known !== undefined && !known(uid))) continue;
     out.untagged([num(i + 1), atom('FETCH'), list([atom('UID'), num(uid), atom('FLAGS'), selected.flagsValue(uid), atom('MODSEQ'), list([num(modseq)])])]);
+    if (++sent % BATCH === 0) {
+      await out.drained();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 }

@@ -243,6 +243,16 @@ describe('SELECT (QRESYNC ...)', () => {
     `);
   });
 
+  it('lists every message of a large mailbox from MODSEQ 0, in order (written in batches)', async () => {
+    await deliver(env, 2100);
+    const c = await qresyncClient();
+    c.send(`a1 EXAMINE INBOX (QRESYNC (${uv} 0))\r\n`);
+    const lines = await response(c, 'a1');
+    const seqs = lines.filter((l) => / FETCH \(UID \d+ FLAGS \(\) MODSEQ \(\d+\)\)$/.test(l)).map((l) => Number(l.split(' ')[1]));
+    expect(seqs).toEqual(Array.from({ length: 2106 }, (_, i) => i + 1));
+    expect(lines.at(-1)).toBe('a1 OK [READ-ONLY] Examine completed.');
+  });
+
   it('tells nothing more when the UIDVALIDITY differs; at the highest MODSEQ only the gone UIDs', async () => {
     await expungeElsewhere([2]);
     const { highestModseq } = await user.status('INBOX');

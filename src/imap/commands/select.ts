@@ -74,7 +74,7 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<SelectArgs> {
       out.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: String(status.uidNext) });
       // Only to a client that turned CONDSTORE on, as Dovecot does (it is all the client can use it for).
       if (session.enabled.has('CONDSTORE')) out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
-      if (qresync !== undefined) writeResync(out, selected, qresync);
+      if (qresync !== undefined) await writeResync(out, selected, qresync);
       return selected.readOnly ? ok(`${readOnly ? 'Examine' : 'Select'} completed.`, 'READ-ONLY') : ok('Select completed.', 'READ-WRITE');
     },
   });
