@@ -7,12 +7,15 @@
 
 /** Extensions implemented by the session and its commands today (after login). */
 export const EXTENSIONS: readonly string[] = ['LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE', 'NAMESPACE', 'UNSELECT',
-  'CHILDREN', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'CONDSTORE',
+  'CHILDREN', 'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS', 'STATUS=SIZE', 'QUOTA', 'QUOTA=RES-STORAGE', 'QUOTA=RES-MESSAGE', 'CONDSTORE', 'QRESYNC',
   // After login only, as Dovecot 2.3 announces it (its imap-login does not know COMPRESS).
   'COMPRESS=DEFLATE'];
 
-/** What ENABLE (RFC 5161) can turn on: CONDSTORE (FETCH, STORE and SEARCH carry MODSEQ; RFC 7162 §3.1). */
-export const ENABLEABLE: ReadonlySet<string> = new Set<string>(['CONDSTORE']);
+/**
+ * What ENABLE (RFC 5161) can turn on: CONDSTORE (FETCH, STORE and SEARCH carry MODSEQ; RFC 7162 §3.1) and
+ * QRESYNC (VANISHED, SELECT's QRESYNC parameter; RFC 7162 §3.2), which turns CONDSTORE on with it.
+ */
+export const ENABLEABLE: ReadonlySet<string> = new Set<string>(['CONDSTORE', 'QRESYNC']);
 
 export interface CapabilityContext {
   readonly authenticated: boolean;

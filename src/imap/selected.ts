@@ -9,7 +9,8 @@
 import type { Flag, Mailbox, MailboxStatus, MessageList, MessageRecord, RecordColumns } from '../store/mailbox/mailbox-store.js';
 import { lowerBound, positionOf } from '../store/mailbox/message-list.js';
 import { ParseError, type ResponseWriter } from './command.js';
-import { resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
+import { compressNumbers, resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
+import { missingUids } from './vanished.js';
 import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
 
 interface Known {
@@ -22,6 +23,8 @@ export interface UpdateOptions {
   readonly expunges: boolean;
   /** CONDSTORE is on (RFC 7162 §3.2): FETCH updates carry MODSEQ. */
   readonly condstore: boolean;
+  /** QRESYNC is on (RFC 7162 §3.2.10): expunges are told as one `VANISHED uids` instead of EXPUNGEs. */
+  readonly qresync?: boolean;
 }
 
 export class SelectedMailbox {
@@ -43,6 +46,10 @@ export class SelectedMailbox {
   private readonly pendingExpunge = new Set<number>();
   /** The MODSEQ the next `changesSince` starts from. */
   private modseq: number;
+  /** UIDNEXT as the client knows it: every UID below it the view lacks is expunged (VANISHED (EARLIER)). */
+  private uidNext: number;
+  /** The MODSEQ up to which the client was told everything, expunges included (see `toldModseq`). */
+  private fullModseq: number;
 
   private constructor(
     /** The store's handle (FETCH reads details and content through it, STORE sets flags). */
@@ -57,6 +64,8 @@ export class SelectedMailbox {
     this.recent = new Set(recent);
     this.keywords = new Set(selectStatus.keywords);
     this.modseq = selectStatus.highestModseq;
+    this.uidNext = selectStatus.uidNext;
+    this.fullModseq = selectStatus.highestModseq;
   }
 
   /** Takes the handle's snapshot as the client's first view (SELECT/EXAMINE). */
@@ -116,6 +125,29 @@ export class SelectedMailbox {
     let n = 0;
     for (const uid of this.recent) if (this.isKnown(uid)) n++;
     return n;
+  }
+
+  /** The MODSEQ the client's view is up to (no expunge it lacks is older than this). */
+  get viewModseq(): number {
+    return this.modseq;
+  }
+
+  /**
+   * The HIGHESTMODSEQ a QRESYNC client may resume from: the view's, or while expunges are held back (RFC
+   * 3501 §7.4.1) the one from before them, which is lower than theirs as the RFC 7162 §3.2 errata asks
+   * (the client has meanwhile seen higher MODSEQs in FETCHes). Dovecot's replies carry the same.
+   */
+  get toldModseq(): number {
+    return this.pendingExpunge.size > 0 ? this.fullModseq : this.modseq;
+  }
+
+  /**
+   * VANISHED (EARLIER)'s UIDs (imap/vanished.ts): those `set` names (`*` is UIDNEXT-1; undefined is
+   * 1:UIDNEXT-1) below the client's UIDNEXT and above `floor` that the view no longer has. Messages
+   * expunged but not yet told stay in the view, so they come as plain VANISHED later, never twice.
+   */
+  vanishedEarlier(set: SequenceSet | undefined, floor = 0): string {
+    return missingUids(set ?? [{ from: 1, to: '*' }], this.uidNext - 1, this.uids, floor);
   }
 
   /** The UID at a sequence number (1-based), or undefined. */
@@ -252,10 +284,12 @@ export class SelectedMailbox {
   /**
    * Asks the store what changed and writes it, in Dovecot's order (checked against Dovecot 2.3): FLAGS and
    * PERMANENTFLAGS when a new keyword appeared, FETCH (FLAGS [MODSEQ]) for changed messages, EXPUNGE (held
-   * back unless `expunges`; from the highest sequence number down, so each number is valid as written),
-   * then EXISTS and RECENT for new messages.
+   * back unless `expunges`; from the highest sequence number down, so each number is valid as written; or
+   * one VANISHED with QRESYNC), then EXISTS and RECENT for new messages. True when expunges or new
+   * messages were told or expunges are held back (no MODSEQ of theirs was told: a QRESYNC reply then says
+   * HIGHESTMODSEQ, `toldModseq`, as Dovecot's do).
    */
-  async update(out: ResponseWriter, options: UpdateOptions): Promise<void> {
+  async update(out: ResponseWriter, options: UpdateOptions): Promise<boolean> {
     const changes = await this.handle.changesSince(this.modseq);
     this.modseq = Math.max(this.modseq, changes.highestModseq);
     for (const uid of changes.expunged) if (this.isKnown(uid)) this.pendingExpunge.add(uid);
@@ -272,11 +306,17 @@ export class SelectedMailbox {
       const same = flags.length === r.flags.length && flags.every((f) => r.flags.includes(f));
       this.told.set(r.uid, { flags: r.flags, modseq: r.modseq });
       if (same) continue;
-      const items = [atom('FLAGS'), this.flagsValue(r.uid)];
-      if (options.condstore) items.push(atom('MODSEQ'), list([num(r.modseq)]));
+      // QRESYNC: a flag change's FETCH carries the UID (RFC 7162 §3.2.4), in Dovecot's order: UID MODSEQ FLAGS
+      const items =
+        options.qresync === true
+          ? [atom('UID'), num(r.uid), atom('MODSEQ'), list([num(r.modseq)]), atom('FLAGS'), this.flagsValue(r.uid)]
+          : [atom('FLAGS'), this.flagsValue(r.uid)];
+      if (options.condstore && options.qresync !== true) items.push(atom('MODSEQ'), list([num(r.modseq)]));
       out.untagged([num(this.seqOf(r.uid)!), atom('FETCH'), list(items)]);
     }
-    if (options.expunges && this.pendingExpunge.size > 0) {
+    let told = options.expunges && this.pendingExpunge.size > 0;
+    if (told) {
+      if (options.qresync === true) out.untagged([atom('VANISHED'), atom(compressNumbers([...this.pendingExpunge]))]);
       const seqs: number[] = [];
       for (const uid of this.pendingExpunge) {
         const seq = this.seqOf(uid);
@@ -285,7 +325,7 @@ export class SelectedMailbox {
         this.recent.delete(uid);
       }
       seqs.sort((a, b) => b - a);
-      for (const seq of seqs) out.untagged([num(seq), atom('EXPUNGE')]);
+      if (options.qresync !== true) for (const seq of seqs) out.untagged([num(seq), atom('EXPUNGE')]);
       this.uids = this.uids.filter((uid) => !this.pendingExpunge.has(uid));
       this.ownUids = true;
       this.pendingExpunge.clear();
@@ -303,7 +343,12 @@ export class SelectedMailbox {
       for (const uid of changes.recent) this.recent.add(uid);
       out.untagged([num(this.uids.length), atom('EXISTS')]);
       out.untagged([num(this.recentCount), atom('RECENT')]);
+      told = true;
     }
+    // Every message below the store's UIDNEXT is now in the view, or was expunged.
+    this.uidNext = Math.max(this.uidNext, changes.uidNext);
+    if (this.pendingExpunge.size === 0) this.fullModseq = this.modseq;
+    return told || this.pendingExpunge.size > 0;
   }
 
   /** Ends the selection: the store's handle is closed; no EXPUNGE is sent (RFC 3501 §6.3.1). */

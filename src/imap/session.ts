@@ -272,7 +272,12 @@ export class ImapSession implements SessionContext {
       // A mailbox this command selected (SELECT, EXAMINE) has just been read whole: nothing to tell yet (as
       // Dovecot, whose SELECT syncs once). Its handle may still be writing a first fill's rows meanwhile.
       if (this.state === 'selected' && this.selected !== undefined && this.selected === selectedBefore && !this.conn.isClosed && !this.byeSent) {
-        await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE') });
+        const told = await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
+        // As Dovecot: after VANISHED or EXISTS (which carry no MODSEQ), or while expunges are held back, the
+        // reply says which MODSEQ the client may resume from (RFC 7162 §3.2 and its errata).
+        if (told && this.enabled.has('QRESYNC') && completion.status === 'OK' && completion.code === undefined) {
+          completion = { ...completion, code: { name: 'HIGHESTMODSEQ', args: String(this.selected.toldModseq) } };
+        }
       }
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, client: this.client.address }, `imap: mailbox update failed: ${(err as Error).message}`);
@@ -355,7 +360,10 @@ export class ImapSession implements SessionContext {
   }
 
   enable(extension: string): void {
-    this.enabled.add(extension.toUpperCase());
+    const name = extension.toUpperCase();
+    this.enabled.add(name);
+    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+    if (name === 'QRESYNC') this.enabled.add('CONDSTORE');
   }
 
   async select(mailbox: SelectedMailbox): Promise<void> {
@@ -463,7 +471,7 @@ export class ImapSession implements SessionContext {
         if (dirty && selected !== undefined && failure === undefined) {
           dirty = false;
           try {
-            await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE') });
+            await selected.update(this.conn.out, { expunges: true, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
           } catch (err) {
             failure = { err };
           }

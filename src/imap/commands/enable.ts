@@ -1,7 +1,8 @@
 /**
  * ENABLE (RFC 5161), in the authenticated state only (RFC 5161 §3.1). Answers `* ENABLED` with the
- * extensions it turned on among those named: today none can be (CONDSTORE joins ENABLEABLE in
- * capabilities.ts when FETCH/STORE/SEARCH carry MODSEQ); unknown names are ignored, as the RFC says.
+ * extensions among those named (ENABLEABLE in capabilities.ts) that were not on before this command;
+ * unknown names are ignored, as the RFC says. QRESYNC turns CONDSTORE on too, without naming it (Dovecot:
+ * `ENABLE QRESYNC` → `* ENABLED QRESYNC`; `ENABLE QRESYNC CONDSTORE` names both).
  */
 import { command, ok } from '../command.js';
 import { atom } from '../wire/encoder.js';
@@ -20,9 +21,10 @@ export const enable = command<string[]>({
     return names;
   },
   run(session, names) {
+    const before = new Set(session.enabled);
     const turned: string[] = [];
     for (const name of names) {
-      if (!ENABLEABLE.has(name) || session.enabled.has(name) || turned.includes(name)) continue;
+      if (!ENABLEABLE.has(name) || before.has(name) || turned.includes(name)) continue;
       session.enable(name);
       turned.push(name);
     }

@@ -4,35 +4,50 @@
  * and the responses in Dovecot's order (checked against Dovecot 2.3): [CLOSED] when one was selected, FLAGS,
  * PERMANENTFLAGS, EXISTS, RECENT, UNSEEN, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (only once CONDSTORE is on,
  * as Dovecot), then [READ-WRITE] or [READ-ONLY].
- * The (CONDSTORE) parameter (RFC 7162 §3.1.8) turns CONDSTORE on; QRESYNC's is not here yet.
+ * The (CONDSTORE) parameter (RFC 7162 §3.1.8) turns CONDSTORE on. (QRESYNC (...)) (§3.2.5, parsed by
+ * qresync-param.ts) needs ENABLE QRESYNC first (else BAD, as the RFC and Dovecot say) and adds VANISHED
+ * (EARLIER) and FETCH lines after HIGHESTMODSEQ (resync.ts). Unlike Dovecot, a bad parameter is BAD before
+ * the previous mailbox is closed (the command did nothing, as a BAD should).
  */
 import { AUTHENTICATED, ParseError, command, ok, type ArgCursor, type CommandHandler } from '../command.js';
+import { parseQresync, type QresyncParam } from '../qresync-param.js';
+import { writeResync } from '../resync.js';
 import { SelectedMailbox } from '../selected.js';
 import { atom, num } from '../wire/encoder.js';
 
-/** select-params: "(" CONDSTORE ")"; anything else is BAD (Dovecot's text for an unknown one). */
-function selectParams(args: ArgCursor): boolean {
-  const params = args.list((c) => {
-    const at = c.position;
-    const word = c.atom('a select parameter').toUpperCase();
-    if (word !== 'CONDSTORE') throw new ParseError('Unknown FETCH modifier', at);
-    return word;
-  }, { what: 'a list of select parameters' });
-  return params.length > 0;
+interface SelectArgs {
+  readonly mailbox: string;
+  readonly condstore: boolean;
+  readonly qresync?: QresyncParam;
 }
 
-function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<{ mailbox: string; condstore: boolean }> {
+/** select-params: "(" CONDSTORE / QRESYNC (...) ")"; anything else is BAD (Dovecot's text for an unknown one). */
+function selectParams(args: ArgCursor, mailbox: string): SelectArgs {
+  let condstore = false;
+  let qresync: QresyncParam | undefined;
+  args.list((c) => {
+    const at = c.position;
+    const word = c.atom('a select parameter').toUpperCase();
+    if (word === 'CONDSTORE') condstore = true;
+    else if (word === 'QRESYNC') qresync = parseQresync(c);
+    else throw new ParseError('Unknown FETCH modifier', at);
+  }, { what: 'a list of select parameters' });
+  return { mailbox, condstore, ...(qresync === undefined ? {} : { qresync }) };
+}
+
+function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<SelectArgs> {
   const readOnly = name === 'EXAMINE';
-  return command<{ mailbox: string; condstore: boolean }>({
+  return command<SelectArgs>({
     name,
     states: AUTHENTICATED,
     expungeSafe: true,
     parse(args) {
       args.sp();
       const mailbox = args.mailbox();
-      return { mailbox, condstore: args.tryChar(' ') && selectParams(args) };
+      return args.tryChar(' ') ? selectParams(args, mailbox) : { mailbox, condstore: false };
     },
-    async run(session, { mailbox, condstore }) {
+    async run(session, { mailbox, condstore, qresync }) {
+      if (qresync !== undefined && !session.enabled.has('QRESYNC')) throw new ParseError('QRESYNC not enabled', 0);
       if (condstore) session.enable('CONDSTORE');
       // Dovecot says so whenever a selection ends by another SELECT (RFC 7162 §3.2.11's CLOSED code).
       if (session.selected !== undefined) session.out.status('*', 'OK', 'Previous mailbox closed.', { name: 'CLOSED' });
@@ -59,6 +74,7 @@ function selectCommand(name: 'SELECT' | 'EXAMINE'): CommandHandler<{ mailbox: st
       out.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: String(status.uidNext) });
       // Only to a client that turned CONDSTORE on, as Dovecot does (it is all the client can use it for).
       if (session.enabled.has('CONDSTORE')) out.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: String(status.highestModseq) });
+      if (qresync !== undefined) await writeResync(out, selected, qresync);
       return selected.readOnly ? ok(`${readOnly ? 'Examine' : 'Select'} completed.`, 'READ-ONLY') : ok('Select completed.', 'READ-WRITE');
     },
   });

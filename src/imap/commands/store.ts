@@ -4,7 +4,7 @@
  * left alone (sequence numbers, or UIDs for UID STORE).
  *
  * The untagged FETCH responses are Dovecot's: one per message whose flags changed (none for a message the
- * command did not change), `(FLAGS (...))`, with `UID n` first for UID STORE and `MODSEQ (n)` before FLAGS
+ * command did not change), `(FLAGS (...))`, with `UID n` first for UID STORE (and for STORE once QRESYNC is on) and `MODSEQ (n)` before FLAGS
  * once CONDSTORE is on; with .SILENT, nothing — or only `(MODSEQ (n))` once CONDSTORE is on (RFC 7162
  * §3.1.3) — unless the result shows a change someone else made meanwhile, which is told (RFC 3501 §6.4.6). A keyword the mailbox never had is announced first with FLAGS and PERMANENTFLAGS. A read-only
  * mailbox answers OK "Store ignored" as Dovecot does. \Recent can't be stored (BAD).
@@ -99,7 +99,8 @@ export const store = command<StoreArgs>({
     selected.recordFlags(updated);
     for (const { uid, flags } of changed) {
       const items: ImapValue[] = [];
-      if (info.uid) items.push(atom('UID'), num(uid));
+      // QRESYNC: every FETCH a flag change causes carries the UID (RFC 7162 §3.2.4; Dovecot too)
+      if (info.uid || session.enabled.has('QRESYNC')) items.push(atom('UID'), num(uid));
       if (condstore) items.push(atom('MODSEQ'), list([num(selected.modseqOf(uid)!)]));
       if (flags) items.push(atom('FLAGS'), selected.flagsValue(uid));
       out.untagged([num(selected.seqOf(uid)!), atom('FETCH'), list(items)]);

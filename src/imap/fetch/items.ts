@@ -33,6 +33,13 @@ export interface FetchRequest {
   readonly items: readonly FetchItem[];
   /** CHANGEDSINCE (RFC 7162): only messages with a higher MODSEQ, and MODSEQ sent */
   readonly changedSince?: number;
+  /** VANISHED (RFC 7162 §3.2.6, UID FETCH with CHANGEDSINCE only): VANISHED (EARLIER) for the set's gone UIDs */
+  readonly vanished?: boolean;
+  /**
+   * QRESYNC is on (set by the FETCH command, not parsed): a message this FETCH marks \Seen is followed by
+   * `* n FETCH (UID u MODSEQ (m))`, so the client learns its new MODSEQ, as Dovecot 2.3 sends it
+   */
+  readonly seenModseq?: boolean;
   /** some item sets \Seen */
   readonly setsSeen: boolean;
   /** the MIME tree is needed (ENVELOPE, BODY[STRUCTURE], sections other than the whole message) */
@@ -130,19 +137,24 @@ export function parseFetchItems(args: ArgCursor, uid: boolean): FetchRequest {
     }
   }
   let changedSince: number | undefined;
+  let vanished = false;
   if (args.peek() === 0x20) {
     args.sp();
-    const mods = args.list(
+    const listAt = args.position;
+    args.list(
       (c) => {
         const at = c.position;
         const m = c.atom('a FETCH modifier').toUpperCase();
-        if (m !== 'CHANGEDSINCE') throw new ParseError(`Unknown FETCH modifier ${m} at column ${at}`, at);
-        c.sp();
-        return c.number64('a mod-sequence');
+        // VANISHED is UID FETCH's only (RFC 7162 §3.2.6); FETCH calls it unknown, as Dovecot does
+        if (m === 'VANISHED' && uid) vanished = true;
+        else if (m === 'CHANGEDSINCE') {
+          c.sp();
+          changedSince = Number(c.number64('a mod-sequence'));
+        } else throw new ParseError(`Unknown FETCH modifier ${m} at column ${at}`, at);
       },
       { allowEmpty: false, what: 'a FETCH modifier' },
     );
-    changedSince = Number(mods[mods.length - 1]!);
+    if (vanished && changedSince === undefined) throw new ParseError(`VANISHED used without CHANGEDSINCE at column ${listAt}`, listAt);
   }
   if (uid) asked.unshift({ kind: 'simple', name: 'UID' });
   if (changedSince !== undefined && !asked.some((i) => i.kind === 'simple' && i.name === 'MODSEQ')) asked.push({ kind: 'simple', name: 'MODSEQ' });
@@ -164,6 +176,7 @@ export function parseFetchItems(args: ArgCursor, uid: boolean): FetchRequest {
   return {
     items,
     ...(changedSince !== undefined ? { changedSince } : {}),
+    ...(vanished ? { vanished } : {}),
     setsSeen,
     needsStructure: needsTexts || needsTree,
     needsTexts,

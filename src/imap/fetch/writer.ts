@@ -352,6 +352,7 @@ async function writeDetailed(out: ResponseWriter, selected: SelectedMailbox, req
             throw new BrokenLiteral(uid, err);
           }
         }
+        if (request.seenModseq === true && seenChanged.has(uid)) out.untagged([raw(`${seq} FETCH (UID ${uid} MODSEQ (${modseqs.get(uid)!}))`)]);
       } finally {
         await source?.close();
       }

@@ -154,7 +154,7 @@ export function setMatcher(set: SequenceSet, star: number): (n: number) => boole
 }
 
 /** The set's ranges with `*` resolved, ordered low..high, sorted by start and merged (overlapping or adjacent). */
-function mergedBounds(set: SequenceSet, star: number): [number, number][] {
+export function mergedBounds(set: SequenceSet, star: number): [number, number][] {
   const bounds: [number, number][] = [];
   for (const r of set) {
     const a = r.from === '*' ? star : r.from;
@@ -175,7 +175,8 @@ function mergeRanges(bounds: [number, number][]): [number, number][] {
   return out;
 }
 
-function lowerBound(sorted: readonly number[], value: number, from = 0): number {
+/** The first index at or after `from` whose value is not below `value` (`sorted` ascending). */
+export function lowerBound(sorted: readonly number[], value: number, from = 0): number {
   let lo = from;
   let hi = sorted.length;
   while (lo < hi) {

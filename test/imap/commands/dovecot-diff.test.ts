@@ -7,18 +7,12 @@
  * in its own order). Where Mailgate deliberately answers differently, the script says why in a comment
  * and leaves that command out of the comparison.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { access, chown, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DOVECOT_SPECIAL_USE } from '../../interop/harness/imap-targets.js';
-import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
-import { Env, loggedIn, type Client } from '../harness/transcript.js';
+import { PreauthDovecot, mailgateCommand } from '../harness/dovecot-preauth.js';
+import { Env, loggedIn } from '../harness/transcript.js';
 import { useStore } from './helpers.js';
 
-const IMAP = '/usr/lib/dovecot/imap';
-const MAIL_UID = 8;
 const QUOTA_BYTES = 1024 * 1024;
 const QUOTA_MESSAGES = 100;
 
@@ -137,111 +131,16 @@ function normalise(lines: readonly string[]): string[] {
   return out.every((l) => /^\* (LIST|LSUB) /.test(l)) ? [...out.sort(), tagged] : [...out, tagged];
 }
 
-/** Dovecot's imap in preauth mode, fed through a FIFO so that commands go one at a time (real pipes). */
-class Dovecot {
-  private buf = '';
-  private lines: string[] = [];
-  private wake: (() => void) | undefined;
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly input: WriteStream,
-  ) {
-    child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString('latin1');
-      let i: number;
-      while ((i = this.buf.indexOf('\r\n')) !== -1) {
-        this.lines.push(this.buf.slice(0, i));
-        this.buf = this.buf.slice(i + 2);
-      }
-      this.wake?.();
-    });
-  }
-
-  static start(tmp: string, conf: string, maildir: string, home: string): Dovecot {
-    const fifo = join(tmp, 'in.fifo');
-    execFileSync('mkfifo', ['-m', '0600', fifo]);
-    const args = ['-c', conf, '-o', `mail_location=maildir:${maildir}:LAYOUT=maildir++`, '-o', 'mail_uid=8', '-o', 'mail_gid=8', '-o', 'first_valid_uid=1', '-o', 'first_valid_gid=1'];
-    const child = spawn('/bin/sh', ['-c', 'f="$1"; shift; cat "$f" | "$@" 2>/dev/null | cat', 'sh', fifo, IMAP, ...args], {
-      env: { USER: 'alice', HOME: home, PATH: '/usr/bin:/bin', TZ: 'UTC' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return new Dovecot(child, createWriteStream(fifo));
-  }
-
-  async line(): Promise<string> {
-    const deadline = Date.now() + 10_000;
-    while (this.lines.length === 0) {
-      if (Date.now() > deadline) throw new Error('Dovecot did not answer');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 200);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-    return this.lines.shift()!;
-  }
-
-  async command(text: string, tag: string): Promise<string[]> {
-    this.input.write(`${text}\r\n`);
-    const out: string[] = [];
-    for (;;) {
-      const line = await this.line();
-      out.push(line);
-      if (line.startsWith(`${tag} `)) return out;
-    }
-  }
-
-  stop(): void {
-    this.input.end();
-    this.child.kill('SIGTERM');
-  }
-}
-
-async function mailgate(c: Client, text: string, tag: string): Promise<string[]> {
-  c.send(`${text}\r\n`);
-  const out: string[] = [];
-  for (;;) {
-    const line = await c.line();
-    out.push(line);
-    if (line.startsWith(`${tag} `)) return out;
-  }
-}
-
-async function chownTree(path: string): Promise<void> {
-  await chown(path, MAIL_UID, MAIL_UID);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, entry.name);
-    if (entry.isDirectory()) await chownTree(p);
-    else await chown(p, MAIL_UID, MAIL_UID);
-  }
-}
-
-let tmp: TempDir;
-let dovecot: Dovecot;
+let dovecot: PreauthDovecot;
 let env: Env;
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('this test runs Dovecot as the mail user and must run as root');
-  await access(IMAP).catch(() => {
-    throw new Error(`${IMAP} is missing: install dovecot-imapd (scripts/install-test-peers.sh)`);
-  });
-  tmp = await makeTempDir('dovecot-cmds');
-  const conf = join(tmp.path, 'dovecot.conf');
-  await writeFile(conf, CONF);
-  const maildir = await tmp.sub('mail');
-  const home = await tmp.sub('home');
-  await chownTree(maildir);
-  await chown(home, MAIL_UID, MAIL_UID);
-  dovecot = Dovecot.start(tmp.path, conf, maildir, home);
-  expect(await dovecot.line()).toMatch(/^\* PREAUTH /);
+  dovecot = await PreauthDovecot.start('dovecot-cmds', CONF);
   env = new Env();
   useStore(env, { quotaBytes: QUOTA_BYTES, quotaMessages: QUOTA_MESSAGES });
 });
 afterAll(async () => {
-  dovecot?.stop();
+  await dovecot?.stop();
   await env?.close();
-  await tmp?.remove();
 });
 
 it('answers the mailbox commands as Dovecot does', async () => {
@@ -252,7 +151,7 @@ it('answers the mailbox commands as Dovecot does', async () => {
     const text = compare ? entry : entry.slice(1);
     const tag = text.slice(0, text.indexOf(' '));
     const theirs = await dovecot.command(text, tag);
-    const ours = await mailgate(c, text, tag);
+    const ours = await mailgateCommand(c, text, tag);
     if (!compare) continue;
     const a = normalise(theirs);
     const b = normalise(ours);

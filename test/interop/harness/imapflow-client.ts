@@ -14,6 +14,8 @@ export interface ImapflowOptions {
   mode?: ImapTransportMode;
   /** imapflow's auto-IDLE (15 s of quiet) stays off unless a test asks for it: IDLE is started explicitly. */
   autoIdle?: boolean;
+  /** ENABLE QRESYNC after login (imapflow's `qresync` option): expunges come as VANISHED. */
+  qresync?: boolean;
 }
 
 export interface ImapflowClient {
@@ -40,6 +42,7 @@ export async function connectImapflow(opts: ImapflowOptions): Promise<ImapflowCl
     tls: { rejectUnauthorized: false },
     logger: { debug: record('D'), info: record('I'), warn: record('W'), error: record('E') },
     disableAutoIdle: opts.autoIdle !== true,
+    qresync: opts.qresync === true,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
