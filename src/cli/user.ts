@@ -89,7 +89,7 @@ export function userCommand(): Command {
           if (o.storage !== undefined || o.messages !== undefined) {
             a.setQuota(address, {
               ...(o.storage === undefined ? {} : { bytes: quotaArgument(o.storage, '--storage', (t) => parseSize(t)) }),
-              ...(o.messages === undefined ? {} : { messages: quotaArgument(o.messages, '--messages', (t) => (/^\d{1,15}$/.test(t) ? Number(t) : undefined)) }),
+              ...(o.messages === undefined ? {} : { messages: quotaArgument(o.messages, '--messages', (t) => (/^\d{1,15}$/.test(t.trim()) ? Number(t.trim()) : undefined)) }),
             });
           }
           const q = a.quotaOf(address);

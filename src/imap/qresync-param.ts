@@ -31,15 +31,18 @@ function within<T>(prefix: string, read: () => T): T {
   }
 }
 
-/** A sequence set without `*`, its ranges ascending and not overlapping (5:2 counts as 2:5). */
-function plainSet(args: ArgCursor, what: string): SequenceSet {
+/**
+ * A sequence set without `*`; with `ascending` (the two sets of the match data, RFC 7162's MUST), its
+ * ranges ascending and not overlapping (5:2 counts as 2:5). known-uids is any set (5,1:3 is fine).
+ */
+function plainSet(args: ArgCursor, what: string, ascending: boolean): SequenceSet {
   return within(`Invalid QRESYNC ${what}`, () => {
     const at = args.position;
     const set = args.sequenceSet();
     let last = 0;
     for (const r of set) {
       if (r.from === '*' || r.to === '*') throw new ParseError(`"*" is not allowed at column ${at}`, at);
-      if (Math.min(r.from, r.to) <= last) throw new ParseError(`numbers not ascending at column ${at}`, at);
+      if (ascending && Math.min(r.from, r.to) <= last) throw new ParseError(`numbers not ascending at column ${at}`, at);
       last = Math.max(r.from, r.to);
     }
     return set;
@@ -64,12 +67,12 @@ export function parseQresync(args: ArgCursor): QresyncParam {
     let knownUids: SequenceSet | undefined;
     let seqMatch: QresyncParam['seqMatch'];
     if (args.tryChar(' ')) {
-      knownUids = plainSet(args, 'known-uids');
+      knownUids = plainSet(args, 'known-uids', false);
       if (args.tryChar(' ')) {
         args.expect('(');
-        const seqs = plainSet(args, 'known-sequence-set');
+        const seqs = plainSet(args, 'known-sequence-set', true);
         if (!args.tryChar(' ')) throw new ParseError('Invalid QRESYNC known-uid-set: missing', args.position);
-        const uids = plainSet(args, 'known-uid-set');
+        const uids = plainSet(args, 'known-uid-set', true);
         args.expect(')');
         if (setSize(seqs) !== setSize(uids)) throw new ParseError('Invalid QRESYNC sets: not of the same size', args.position);
         seqMatch = { seqs, uids };

@@ -10,6 +10,7 @@ import type { Flag, Mailbox, MailboxStatus, MessageList, MessageRecord, RecordCo
 import { lowerBound, positionOf } from '../store/mailbox/message-list.js';
 import { ParseError, type ResponseWriter } from './command.js';
 import { compressNumbers, resolveSequenceNumbers, resolveUids, type SequenceSet } from './wire/sequence-set.js';
+import { RecentUids } from './recent-uids.js';
 import { missingUids } from './vanished.js';
 import { atom, list, num, type ImapValue, type ResponseCode } from './wire/encoder.js';
 
@@ -40,7 +41,7 @@ export class SelectedMailbox {
   private readonly base: MessageList;
   private readonly told = new Map<number, Known>();
   private readonly gone = new Set<number>();
-  private readonly recent: Set<number>;
+  private readonly recent: RecentUids;
   private readonly keywords: Set<string>;
   /** Expunged in the store, not yet told to the client. */
   private readonly pendingExpunge = new Set<number>();
@@ -61,7 +62,7 @@ export class SelectedMailbox {
   ) {
     this.base = list;
     this.uids = list.uids;
-    this.recent = new Set(recent);
+    this.recent = new RecentUids(recent, list.uids);
     this.keywords = new Set(selectStatus.keywords);
     this.modseq = selectStatus.highestModseq;
     this.uidNext = selectStatus.uidNext;
@@ -122,9 +123,7 @@ export class SelectedMailbox {
 
   /** The client's \Recent count. */
   get recentCount(): number {
-    let n = 0;
-    for (const uid of this.recent) if (this.isKnown(uid)) n++;
-    return n;
+    return this.recent.size;
   }
 
   /** The MODSEQ the client's view is up to (no expunge it lacks is older than this). */
@@ -340,7 +339,7 @@ export class SelectedMailbox {
       }
       this.uids = uids;
       this.ownUids = true;
-      for (const uid of changes.recent) this.recent.add(uid);
+      this.recent.add(changes.recent.filter((uid) => this.isKnown(uid)));
       out.untagged([num(this.uids.length), atom('EXISTS')]);
       out.untagged([num(this.recentCount), atom('RECENT')]);
       told = true;

@@ -275,8 +275,11 @@ export class ImapSession implements SessionContext {
         const told = await this.selected.update(this.conn.out, { expunges: uid || handler.expungeSafe, condstore: this.enabled.has('CONDSTORE'), qresync: this.enabled.has('QRESYNC') });
         // As Dovecot: after VANISHED or EXISTS (which carry no MODSEQ), or while expunges are held back, the
         // reply says which MODSEQ the client may resume from (RFC 7162 §3.2 and its errata).
-        if (told && this.enabled.has('QRESYNC') && completion.status === 'OK' && completion.code === undefined) {
-          completion = { ...completion, code: { name: 'HIGHESTMODSEQ', args: String(this.selected.toldModseq) } };
+        if (told && this.enabled.has('QRESYNC')) {
+          const code = { name: 'HIGHESTMODSEQ' as const, args: String(this.selected.toldModseq) };
+          // a reply that has a code of its own ([MODIFIED], [EXPUNGEISSUED]) or is NO: an untagged OK first, as Dovecot
+          if (completion.status === 'OK' && completion.code === undefined) completion = { ...completion, code };
+          else this.conn.out.status('*', 'OK', 'Highest', code);
         }
       }
     } catch (err) {

@@ -45,9 +45,11 @@ function* numbers(set: SequenceSet): Generator<number> {
 }
 
 /**
- * The highest UID of the match data that `view` (UIDs in sequence order) has at the same sequence number,
- * or 0: the client knows every expunge up to it. Both sets ascending and the same size (the parser checks),
- * so the walk stops past the view's end and costs at most its length.
+ * The UID of the last pair of the match data, walked in order, that `view` (UIDs in sequence order) has at
+ * the same sequence number before the first pair it does not, or 0: the client knows every expunge up to
+ * it. From the first mismatch on the client's view is wrong, so a later pair that happens to match proves
+ * nothing (Dovecot stops there too). Both sets ascending and the same size (the parser checks), so the walk
+ * stops past the view's end and costs at most its length.
  */
 export function matchedFloor(seqs: SequenceSet, uids: SequenceSet, view: readonly number[]): number {
   const s = numbers(seqs);
@@ -56,7 +58,7 @@ export function matchedFloor(seqs: SequenceSet, uids: SequenceSet, view: readonl
   for (;;) {
     const seq = s.next();
     const uid = u.next();
-    if (seq.done === true || uid.done === true || seq.value > view.length) return floor;
-    if (view[seq.value - 1] === uid.value) floor = uid.value;
+    if (seq.done === true || uid.done === true || seq.value > view.length || view[seq.value - 1] !== uid.value) return floor;
+    floor = uid.value;
   }
 }

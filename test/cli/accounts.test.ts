@@ -149,7 +149,7 @@ describe('user import', () => {
     expect(await mailgate(['user', 'import', file, '--domain', 'localhost', ...cfg], dir)).toEqual({ code: 0, stdout: `${file}: 3 users added, 0 updated\n`, stderr: '' });
     expect(await mailgate(['user', 'list', ...cfg], dir)).toEqual({
       code: 0,
-      stdout: 'alice@localhost SHA512-CRYPT\nbob@localhost BLF-CRYPT\ncarol@localhost ARGON2ID quota storage 1G, messages default\n',
+      stdout: 'alice@localhost SHA512-CRYPT\nbob@localhost BLF-CRYPT\ncarol@localhost ARGON2ID quota storage 1G, messages none\n',
       stderr: '',
     });
     const a = openAccounts({ dataDir: join(root, 'state'), localDomains: ['localhost'] });

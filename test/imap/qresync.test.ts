@@ -122,6 +122,19 @@ describe('VANISHED instead of EXPUNGE', () => {
     `);
   });
 
+  it('a reply with a code of its own ([MODIFIED]) while an expunge is held back: an untagged HIGHESTMODSEQ first', async () => {
+    const c = await qresyncClient();
+    await select(c, 'INBOX', 6);
+    await expungeElsewhere([2]);
+    await other.setFlags([3], { mode: 'add', flags: ['\\Flagged'] });
+    await c.run(`
+      C: a1 STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)
+      S: * 3 FETCH (UID 3 MODSEQ (*) FLAGS (*))
+      S: * OK [HIGHESTMODSEQ ${m0}] Highest
+      S: a1 OK [MODIFIED 1] Conditional store failed.
+    `);
+  });
+
   it('MOVE answers VANISHED after COPYUID; CLOSE stays silent', async () => {
     await user.create('Work');
     const c = await qresyncClient();
@@ -243,6 +256,29 @@ describe('SELECT (QRESYNC ...)', () => {
     `);
   });
 
+  it("stops trusting the match data at its first mismatch (the client's view is wrong from there), as Dovecot", async () => {
+    await expungeElsewhere([2]);
+    const c = await qresyncClient();
+    // (seq 2 is UID 3 now, not 2; seq 3 happens to be UID 4 again after that mismatch)
+    await c.run(`
+      C: a1 EXAMINE INBOX (QRESYNC (${uv} ${m0} 1:6 (1:3 1,2,4)))
+      ${SELECT_HEAD(5)}
+      S: * VANISHED (EARLIER) 2
+      S: a1 OK [READ-ONLY] Examine completed.
+    `);
+  });
+
+  it('takes known-uids in any order (only the match data must ascend)', async () => {
+    await expungeElsewhere([2, 4]);
+    const c = await qresyncClient();
+    await c.run(`
+      C: a1 EXAMINE INBOX (QRESYNC (${uv} ${m0} 5,1:3))
+      ${SELECT_HEAD(4)}
+      S: * VANISHED (EARLIER) 2
+      S: a1 OK [READ-ONLY] Examine completed.
+    `);
+  });
+
   it('lists every message of a large mailbox from MODSEQ 0, in order (written in batches)', async () => {
     await deliver(env, 2100);
     const c = await qresyncClient();
@@ -280,7 +316,7 @@ describe('SELECT (QRESYNC ...)', () => {
     ['(QRESYNC (x 1))', 'Invalid QRESYNC parameters: expected a UIDVALIDITY *'],
     ['(QRESYNC (1 99999999999999999999))', 'Invalid QRESYNC parameters: number over 9223372036854775807 *'],
     ['(QRESYNC (1 1 *))', 'Invalid QRESYNC known-uids: "*" is not allowed *'],
-    ['(QRESYNC (1 1 5,3))', 'Invalid QRESYNC known-uids: numbers not ascending *'],
+    ['(QRESYNC (1 1 1:7 (3,1 1,2)))', 'Invalid QRESYNC known-sequence-set: numbers not ascending *'],
     ['(QRESYNC (1 1 1:7 (1:4)))', 'Invalid QRESYNC known-uid-set: missing'],
     ['(QRESYNC (1 1 1:7 ()))', 'Invalid QRESYNC known-sequence-set: expected a sequence set *'],
     ['(QRESYNC (1 1 1:7 (1:4 1,3,5)))', 'Invalid QRESYNC sets: not of the same size'],

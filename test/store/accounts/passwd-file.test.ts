@@ -6,7 +6,7 @@ import { parsePasswdFile, parsePasswdLine } from '../../../src/store/accounts/pa
 describe('parsePasswdLine', () => {
   test.each([
     ['alice@example.org:{PLAIN}secret::::::', { kind: 'entry', line: 1, user: 'alice@example.org', password: '{PLAIN}secret' }],
-    ['bob:{SHA512-CRYPT}$6$abc$def:1000:1000::/home/bob::userdb_quota_rule=*:storage=1G', { kind: 'entry', line: 1, user: 'bob', password: '{SHA512-CRYPT}$6$abc$def', quota: { bytes: 1024 ** 3 } }],
+    ['bob:{SHA512-CRYPT}$6$abc$def:1000:1000::/home/bob::userdb_quota_rule=*:storage=1G', { kind: 'entry', line: 1, user: 'bob', password: '{SHA512-CRYPT}$6$abc$def', quota: { bytes: 1024 ** 3, messages: 0 } }],
     ['eve:{PLAIN}x::::::quota_rule=*:storage=1048576:messages=10 quota_rule2=Trash:storage=+100M', { kind: 'entry', line: 1, user: 'eve', password: '{PLAIN}x', quota: { bytes: 1024 ** 3, messages: 10 } }],
     ['fay:{PLAIN}x::::::quota_rule=*:storage=10%', { kind: 'error', line: 1, message: 'fay: quota_rule "*:storage=10%": "storage=10%" is not a limit Mailgate keeps (storage=, bytes=, messages=; no % or +/-)' }],
     ['carol@example.org:$2y$05$x\r', { kind: 'entry', line: 1, user: 'carol@example.org', password: '$2y$05$x' }],

@@ -15,9 +15,11 @@ describe('parseSize', () => {
     ['1T', 1024 ** 4],
     ['7b', 7],
     [' 3M ', 3 * 1024 ** 2],
+    ['1GB', G],
+    ['100mb', 100 * 1024 ** 2],
   ])('%j is %d bytes', (text, bytes) => expect(parseSize(text)).toBe(bytes));
 
-  test.each(['', '-1', '1.5G', '1GB', 'G', '10%', '+100M', '1 G', '99999999999999999T'])('%j is no size', (text) => expect(parseSize(text)).toBeUndefined());
+  test.each(['', '-1', '1.5G', '1GBB', '1bb', 'G', '10%', '+100M', '1 G', '99999999999999999T'])('%j is no size', (text) => expect(parseSize(text)).toBeUndefined());
 
   test('digits alone count in the unit given (Dovecot: storage= in kilobytes)', () => expect(parseSize('1048576', 1024)).toBe(G));
 
@@ -40,6 +42,8 @@ describe('parseQuotaRule', () => {
     ['*:storage=100M:messages=50', { bytes: 100 * 1024 ** 2, messages: 50 }],
     ['*:storage=0', { bytes: 0 }],
     ['*:ignore:storage=1k', { bytes: 1024 }],
+    ['*:storage=100MB:messages=10k', { bytes: 100 * 1024 ** 2, messages: 10240 }],
+    ['?:storage=1G', { bytes: G }],
   ])('%j', (value, quota) => expect(parseQuotaRule(value)).toEqual(quota));
 
   test.each(['Trash:storage=+100M', '*:storage=10%', '*:storage=+1G', '*', '*:storage=', 'INBOX:messages=5', '*:foo=1'])('%j is refused with a reason', (value) => {
@@ -51,9 +55,10 @@ describe('parseQuotaRule', () => {
 
 describe('quotaOfExtraFields', () => {
   test('quota_rule or userdb_quota_rule, the last one winning; other fields and rules ignored', () => {
-    expect(quotaOfExtraFields('userdb_quota_rule=*:storage=1G')).toEqual({ bytes: G });
-    expect(quotaOfExtraFields('uid=5 quota_rule=*:messages=9 quota_rule2=Trash:storage=+100M')).toEqual({ messages: 9 });
-    expect(quotaOfExtraFields('quota_rule=*:storage=1G userdb_quota_rule=*:storage=2G')).toEqual({ bytes: 2 * G });
+    // a limit the rule leaves out is none (the userdb's rule replaces Dovecot's configured one)
+    expect(quotaOfExtraFields('userdb_quota_rule=*:storage=1G')).toEqual({ bytes: G, messages: 0 });
+    expect(quotaOfExtraFields('uid=5 quota_rule=*:messages=9 quota_rule2=Trash:storage=+100M')).toEqual({ bytes: 0, messages: 9 });
+    expect(quotaOfExtraFields('quota_rule=*:storage=1G userdb_quota_rule=*:storage=2G')).toEqual({ bytes: 2 * G, messages: 0 });
     expect(quotaOfExtraFields('home=/x nopassword')).toBeUndefined();
     expect(typeof quotaOfExtraFields('quota_rule=*:storage=10%')).toBe('string');
   });
