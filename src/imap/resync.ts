@@ -15,6 +15,9 @@ import { matchedFloor } from './vanished.js';
 import { atom, list, num } from './wire/encoder.js';
 import { setMatcher } from './wire/sequence-set.js';
 
+/** Characters of a VANISHED (EARLIER) set per line. */
+const LINE = 4000;
+
 /** FETCH lines between two turns for the other sessions (a resync from MODSEQ 0 lists every message). */
 const BATCH = 2048;
 
@@ -23,7 +26,8 @@ export async function writeResync(out: ResponseWriter, selected: SelectedMailbox
   const view = selected.allUids();
   const floor = q.seqMatch === undefined ? 0 : matchedFloor(q.seqMatch.seqs, q.seqMatch.uids, view);
   const vanished = selected.vanishedEarlier(q.knownUids, floor);
-  if (vanished !== '') out.untagged([atom('VANISHED'), list([atom('EARLIER')]), atom(vanished)]);
+  // a long set (every other UID of a large folder gone) in lines of about 4 kB, as other servers send it
+  for (const part of lines(vanished)) out.untagged([atom('VANISHED'), list([atom('EARLIER')]), atom(part)]);
   const known = q.knownUids === undefined ? undefined : setMatcher(q.knownUids, 0);
   let sent = 0;
   for (let i = 0; i < view.length; i++) {
@@ -36,4 +40,20 @@ export async function writeResync(out: ResponseWriter, selected: SelectedMailbox
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
+}
+
+/** A sequence-set text cut at commas into pieces of about LINE characters (none when it is empty). */
+function lines(set: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  while (start < set.length) {
+    let end = set.length;
+    if (end - start > LINE) {
+      const comma = set.indexOf(',', start + LINE);
+      end = comma < 0 ? set.length : comma;
+    }
+    out.push(set.slice(start, end));
+    start = end + 1;
+  }
+  return out;
 }

@@ -405,3 +405,18 @@ describe('UID FETCH (CHANGEDSINCE n VANISHED)', () => {
     `);
   });
 });
+
+describe('a long VANISHED (EARLIER) set', () => {
+  it('comes in lines of about 4 kB, together naming every gone UID', async () => {
+    await deliver(env, 3000);
+    const gone = Array.from({ length: 1500 }, (_, i) => 2 * i + 7);
+    await expungeElsewhere(gone);
+    const c = await qresyncClient();
+    c.send(`a1 EXAMINE INBOX (QRESYNC (${uv} 1))\r\n`);
+    const answer = await response(c, 'a1');
+    const sets = answer.filter((l) => l.startsWith('* VANISHED (EARLIER) ')).map((l) => l.slice('* VANISHED (EARLIER) '.length));
+    expect(sets.length).toBeGreaterThan(1);
+    for (const set of sets) expect(set.length).toBeLessThan(4100);
+    expect(sets.join(',')).toBe(gone.join(','));
+  });
+});
