@@ -119,12 +119,12 @@ async function main(): Promise<void> {
     repeat: count(3, 'FETCHes measured (each is printed, then the median), as bench:imap measures it'),
     warmup: count(0, 'FETCHes before those measured (bench:imap has none: its figure includes the JIT warming up)'),
     profile: dir('write a V8 CPU profile of the server over the measured FETCHes into DIR'),
-    phase: choice(['flags', 'search-body', 'search-header', 'select-cold'], "the command measured: bench:imap's UID FETCH 1:* (FLAGS), SEARCH BODY or SEARCH HEADER, or the first SELECT of a fresh copy (a new server each run)", 'flags'),
+    phase: choice(['flags', 'fetch-env', 'search-body', 'search-header', 'select-cold'], "the command measured: bench:imap's UID FETCH 1:* (FLAGS), FETCH 1:1000 (ENVELOPE BODYSTRUCTURE), SEARCH BODY or SEARCH HEADER, or the first SELECT of a fresh copy (a new server each run)", 'flags'),
   });
   const corpus = await ensureCorpus(resolve('.tmp', 'bench-imap'), o.seed, o.messages, BENCH_USER, (s) => void process.stderr.write(`${s}\n`));
   const base = resolve('.tmp', 'imap-phase');
   if (o.phase === 'select-cold') return selectCold(corpus.dir, base, o.repeat, o.profile);
-  const command = { flags: 'UID FETCH 1:* (FLAGS)', 'search-body': `SEARCH BODY ${BODY_WORD}`, 'search-header': `SEARCH HEADER Subject ${SUBJECT_WORD}` }[o.phase];
+  const command = { flags: 'UID FETCH 1:* (FLAGS)', 'fetch-env': 'FETCH 1:1000 (ENVELOPE BODYSTRUCTURE)', 'search-body': `SEARCH BODY ${BODY_WORD}`, 'search-header': `SEARCH HEADER Subject ${SUBJECT_WORD}` }[o.phase];
   const maildir = join(base, `s${o.seed}-n${o.messages}`);
   if (!existsSync(`${maildir}.complete`)) {
     await rm(maildir, { recursive: true, force: true });

@@ -400,7 +400,10 @@ async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, re
       return false;
     });
     const texts = batch.length === 0 ? new Map<number, FetchTexts>() : await loadFetchTexts(selected.handle, batch, undefined, unsaved);
-    let lines = '';
+    // the pieces copied once into one buffer: joined first, the string of a thousand cached texts had to be
+    // flattened before its bytes could be taken, a quarter of this FETCH's time
+    const pieces: string[] = [];
+    let size = 0;
     for (const uid of batch) {
       const text = texts.get(uid);
       if (text === undefined) {
@@ -409,11 +412,25 @@ async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, re
       }
       const seq = selected.seqOf(uid);
       if (seq === undefined) continue;
-      let line = `* ${seq} FETCH (`;
-      for (let k = 0; k < names.length; k++) line += (k === 0 ? '' : ' ') + textItem(names[k]!, uid, text);
-      lines += `${line})\r\n`;
+      const head = `* ${seq} FETCH (`;
+      pieces.push(head);
+      size += head.length + 3;
+      for (let k = 0; k < names.length; k++) {
+        // the label and the cached text as two pieces: one string made of both would be flattened again
+        const name = names[k]!;
+        const label = `${k === 0 ? '' : ' '}${name} `;
+        const value = name === 'UID' ? String(uid) : name === 'ENVELOPE' ? text.envelope : name === 'BODY' ? text.body : text.bodystructure;
+        pieces.push(label, value);
+        size += label.length + value.length;
+      }
+      pieces.push(')\r\n');
     }
-    if (lines !== '') out.raw(Buffer.from(lines, 'latin1'));
+    if (pieces.length > 0) {
+      const bytes = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (let i = 0; i < pieces.length; i++) at += bytes.write(pieces[i]!, at, 'latin1');
+      out.raw(at === size ? bytes : bytes.subarray(0, at));
+    }
     await out.drained();
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
