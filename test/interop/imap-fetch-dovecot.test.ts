@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +25,9 @@ import { envelopeFields } from '../../src/imap/fetch/envelope.js';
 import { parseSectionSpec, sectionBytes, type SectionPartial } from '../../src/imap/fetch/section.js';
 import { answerTag, ImapUnitSplitter } from './harness/imap-units.js';
 import { makeTempDir, type TempDir } from './harness/tmpdir.js';
+import { chownTree } from './harness/chown-tree.js';
 
 const IMAP = '/usr/lib/dovecot/imap';
-const MAIL_UID = 8; // Dovecot refuses to open mail as root: the Maildir is handed to `mail` (8:8 on Debian)
 const FIXTURES = join(import.meta.dirname, '../fixtures/mime');
 
 let tmp: TempDir;
@@ -42,14 +42,6 @@ afterAll(async () => {
   await tmp?.remove();
 });
 
-async function chownTree(path: string): Promise<void> {
-  await chown(path, MAIL_UID, MAIL_UID);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, entry.name);
-    if (entry.isDirectory()) await chownTree(p);
-    else await chown(p, MAIL_UID, MAIL_UID);
-  }
-}
 
 interface DovecotOutput {
   readonly units: Buffer[];

@@ -16,16 +16,16 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, chown, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crlfSize } from '../../src/mail/mime/line-ends.js';
 import { Env, loggedIn, type Client } from '../imap/harness/transcript.js';
 import { makeTempDir, type TempDir } from './harness/tmpdir.js';
+import { chownTree } from './harness/chown-tree.js';
 
 const IMAP = '/usr/lib/dovecot/imap';
-const MAIL_UID = 8; // Dovecot refuses to open mail as root: the Maildir is handed to `mail` (8:8 on Debian)
 const FIXTURES = join(import.meta.dirname, '../fixtures/mime');
 
 interface Message {
@@ -100,14 +100,6 @@ async function corpus(): Promise<Message[]> {
   });
 }
 
-async function chownTree(path: string): Promise<void> {
-  await chown(path, MAIL_UID, MAIL_UID);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, entry.name);
-    if (entry.isDirectory()) await chownTree(p);
-    else await chown(p, MAIL_UID, MAIL_UID);
-  }
-}
 
 /** Collects a stream's bytes and cuts them into whole command answers. */
 class Conversation {

@@ -6,13 +6,13 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { access, chown, readdir, writeFile } from 'node:fs/promises';
+import { access, chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
 import type { Client } from './transcript.js';
+import { chownTree, MAIL_UID } from '../../interop/harness/chown-tree.js';
 
 export const DOVECOT_IMAP = '/usr/lib/dovecot/imap';
-const MAIL_UID = 8;
 
 export class PreauthDovecot {
   private buf = '';
@@ -114,11 +114,3 @@ export async function mailgateCommand(c: Client, text: string, tag: string): Pro
   }
 }
 
-async function chownTree(path: string): Promise<void> {
-  await chown(path, MAIL_UID, MAIL_UID);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, entry.name);
-    if (entry.isDirectory()) await chownTree(p);
-    else await chown(p, MAIL_UID, MAIL_UID);
-  }
-}

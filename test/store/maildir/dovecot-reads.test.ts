@@ -10,10 +10,10 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { writeToMaildir } from '../../../src/store/maildir/maildir-writer.js';
 import { makeTempDir, type TempDir } from '../../interop/harness/tmpdir.js';
+import { chownTree, MAIL_UID } from '../../interop/harness/chown-tree.js';
 
 const IMAP = '/usr/lib/dovecot/imap';
 /** Dovecot refuses to open mail as root: the Maildir is handed to the `mail` user (uid/gid 8 on Debian). */
-const MAIL_UID = 8;
 
 let tmp: TempDir;
 beforeEach(async () => {
@@ -23,14 +23,6 @@ afterEach(async () => {
   await tmp.remove();
 });
 
-async function chownTree(path: string): Promise<void> {
-  await chown(path, MAIL_UID, MAIL_UID);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, entry.name);
-    if (entry.isDirectory()) await chownTree(p);
-    else await chown(p, MAIL_UID, MAIL_UID);
-  }
-}
 
 /**
  * Runs imap with `commands` on stdin, through real pipes: on a socket (Node's pipes are socket pairs) it
