@@ -126,11 +126,6 @@ export class SelectedMailbox {
     return this.recent.size;
   }
 
-  /** The MODSEQ the client's view is up to (no expunge it lacks is older than this). */
-  get viewModseq(): number {
-    return this.modseq;
-  }
-
   /**
    * The HIGHESTMODSEQ a QRESYNC client may resume from: the view's, or while expunges are held back (RFC
    * 3501 §7.4.1) the one from before them, which is lower than theirs as the RFC 7162 §3.2 errata asks

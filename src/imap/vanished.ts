@@ -7,7 +7,8 @@
  * sequence number and UID pair still matches, it already knows every expunge below that UID.
  * Everything works on ranges, never on expanded sets: 1:UIDNEXT-1 may be billions of numbers.
  */
-import { lowerBound, mergedBounds, type SeqRange, type SequenceSet } from './wire/sequence-set.js';
+import { lowerBound } from '../store/mailbox/message-list.js';
+import { mergedBounds, type SeqRange, type SequenceSet } from './wire/sequence-set.js';
 
 const span = (lo: number, hi: number): string => (lo === hi ? String(lo) : `${lo}:${hi}`);
 

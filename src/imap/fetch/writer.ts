@@ -372,18 +372,25 @@ function asBytes(s: string): string {
 }
 
 /** `NAME value` of a structure item (or UID) from the cached texts, as a byte string. */
-function textItem(name: 'UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', uid: number, text: FetchTexts): string {
+function textItem(name: TextItemName, uid: number, text: FetchTexts): string {
+  return `${name} ${textValue(name, uid, text)}`;
+}
+
+/** An item's value alone (the UID, or the cached text). */
+function textValue(name: TextItemName, uid: number, text: FetchTexts): string {
   switch (name) {
     case 'UID':
-      return `UID ${uid}`;
+      return String(uid);
     case 'ENVELOPE':
-      return `ENVELOPE ${text.envelope}`;
+      return text.envelope;
     case 'BODY':
-      return `BODY ${text.body}`;
+      return text.body;
     case 'BODYSTRUCTURE':
-      return `BODYSTRUCTURE ${text.bodystructure}`;
+      return text.bodystructure;
   }
 }
+
+type TextItemName = 'UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE';
 
 /**
  * FETCH of only UID, ENVELOPE, BODY and BODYSTRUCTURE (a client's message list): the cached texts answer
@@ -391,7 +398,7 @@ function textItem(name: 'UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', uid: numb
  * is missing, as when its details are gone. A batch's responses are one string, one buffer, one write.
  */
 async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, request: FetchRequest, uids: readonly number[], unsaved: Map<number, string> | undefined): Promise<FetchOutcome> {
-  const names = request.items.map((i) => (i.kind === 'simple' ? i.name : '')) as ('UID' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE')[];
+  const names = request.items.map((i) => (i.kind === 'simple' ? i.name : '')) as TextItemName[];
   let missing = 0;
   for (let b = 0; b < uids.length; b += BATCH) {
     const batch = uids.slice(b, b + BATCH).filter((uid) => {
@@ -419,7 +426,7 @@ async function writeTextsOnly(out: ResponseWriter, selected: SelectedMailbox, re
         // the label and the cached text as two pieces: one string made of both would be flattened again
         const name = names[k]!;
         const label = `${k === 0 ? '' : ' '}${name} `;
-        const value = name === 'UID' ? String(uid) : name === 'ENVELOPE' ? text.envelope : name === 'BODY' ? text.body : text.bodystructure;
+        const value = textValue(name, uid, text);
         pieces.push(label, value);
         size += label.length + value.length;
       }

@@ -6,6 +6,7 @@
  * (src/mail/mime/decode-text.ts). Line breaks of folded header values are removed first.
  */
 import { parseAddressList } from '../../mail/mime/address-list.js';
+import { searchedAsText } from '../../mail/mime/content-params.js';
 import { decodeBodyText, decodeCharset, decodeHeaderValue, decodeTransfer } from '../../mail/mime/decode-text.js';
 import { parseHeaderBlock, type HeaderField } from '../../mail/mime/header-block.js';
 import type { MimePart } from '../../mail/mime/structure.js';
@@ -85,9 +86,7 @@ export function bodySearched(part: Pick<MimePart, 'type' | 'subtype' | 'searchTe
   // with two Content-Type fields or more, Dovecot goes by the last (the parser kept it as searchText)
   if (part.searchText !== undefined) return part.searchText;
   if (part.type === null) return true;
-  if (part.subtype === null || part.subtype === '') return false;
-  const type = part.type.toLowerCase();
-  return type === 'text' || type === 'message';
+  return searchedAsText(part.type, part.subtype ?? '');
 }
 
 /**

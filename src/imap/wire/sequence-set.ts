@@ -175,8 +175,7 @@ function mergeRanges(bounds: [number, number][]): [number, number][] {
   return out;
 }
 
-/** The first index at or after `from` whose value is not below `value` (`sorted` ascending). */
-export function lowerBound(sorted: readonly number[], value: number, from = 0): number {
+function lowerBound(sorted: readonly number[], value: number, from = 0): number {
   let lo = from;
   let hi = sorted.length;
   while (lo < hi) {

@@ -113,6 +113,16 @@ export function parseParams(c: Rfc822Cursor): MimeParam[] {
   return result;
 }
 
+/**
+ * Whether a body of this Content-Type is searched as text (Dovecot's message-search.c: the parsed
+ * "type/subtype" starts with "text/" or "message/"; a value without a subtype never does).
+ */
+export function searchedAsText(type: string, subtype: string): boolean {
+  if (subtype === '') return false;
+  const t = type.toLowerCase();
+  return t === 'text' || t === 'message';
+}
+
 export interface ContentType {
   readonly type: string;
   readonly subtype: string;

@@ -14,7 +14,7 @@
  * Pure (bytes in, tree out), never throws on any input, linear in the size (each byte is looked at a
  * bounded number of times; boundary checks cost at most depth × 80 per line starting with "--").
  */
-import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue, type ContentType } from './content-params.js';
+import { parseContentTypeValue, parseDispositionValue, parseEncodingValue, parseLanguageValue, searchedAsText, type ContentType } from './content-params.js';
 import { envelopeFromFields, headerString } from './envelope.js';
 import { headerFields, type HeaderField } from './header-block.js';
 import type { HeaderEnvelope, MimeKind, MimeParam, MimePart } from './structure.js';
@@ -265,8 +265,7 @@ class Parser {
         if (seenType) {
           // Dovecot's search decides by the last one (message-search.c parses each in turn)
           const ct = parseContentTypeValue(f.value);
-          const type = ct.type.toLowerCase();
-          part.lastTypeText = ct.subtype !== '' && (type === 'text' || type === 'message');
+          part.lastTypeText = searchedAsText(ct.type, ct.subtype);
           continue;
         }
         seenType = true;

@@ -16,8 +16,11 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import type { IndexDb } from './index-db.js';
 import { messagePath } from './index-sync.js';
 
-/** How long a scan blocks the event loop at most before it yields (plus one file's read and match). */
-const READ_SLICE_MS = 5;
+/**
+ * How long a run of blocking reads (a scan here, readSmall for FETCH) holds the event loop at most before
+ * it yields (plus one file's read).
+ */
+export const READ_SLICE_MS = 5;
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export interface IndexedFile {

@@ -21,7 +21,7 @@ import { folderDir, validName } from './folder-dirs.js';
 import type { MailboxRow, MessageRow } from './index-db.js';
 import { ownChange } from './dir-stamps.js';
 import { messagePath, otherLetters, syncMailbox, type NewMessage } from './index-sync.js';
-import { indexedFiles, readFiles } from './content-scan.js';
+import { indexedFiles, READ_SLICE_MS, readFiles } from './content-scan.js';
 import { addKeywords, readLetters } from './keywords-io.js';
 import {
   MailboxError,
@@ -59,8 +59,6 @@ const READ_GROUP = 64;
 const SLAB = 256 * 1024;
 const SLAB_FILE_MAX = 32 * 1024;
 
-/** How long readSmall blocks the event loop at most before it yields (plus one file's read). */
-const READ_SLICE_MS = 5;
 
 /** The values of ascending `before` that are not in ascending `after`. */
 function missingFrom(before: readonly number[], after: readonly number[]): number[] {
